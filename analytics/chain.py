@@ -1,0 +1,341 @@
+"""The option-chain model: one DataFrame schema for every source, validation, time to settlement.
+
+A chain is an :class:`OptionChain`: a snapshot (underlying, time with zone, spot) plus one row per
+contract side. Every loader in :mod:`analytics.sources` produces one; every analytic consumes one.
+
+Row columns (``ROW_COLUMNS``):
+
+============== ================================================================================
+underlying     ticker of the underlying (``SPX``, ``BTC``)
+root           option root/class (``SPX``, ``SPXW``, ``NDXP``, ``BTC``); decides settlement time
+expiry         expiry date (naive ``datetime64``, the calendar date printed on the contract)
+settlement     settlement instant, UTC (``datetime64[ns, UTC]``)
+strike         strike price, in the underlying's currency
+side           ``"C"`` or ``"P"``
+open_interest  open interest in contracts (>= 0)
+iv             implied volatility as a decimal (0.25 = 25%); NaN where unknown
+bid, ask, mark option prices in the quote currency per unit of underlying (NaN where unknown)
+forward        the expiry's forward where the source gives one (Deribit), else NaN
+multiplier     units of underlying per contract (100 for US listed options, 1 for Deribit)
+position       signed contracts held by the dealer/desk (``book`` convention); NaN if no book
+============== ================================================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from analytics.errors import ChainDataError
+
+SECONDS_PER_YEAR = 365.0 * 24 * 3600  # ACT/365 in seconds
+NEW_YORK = "America/New_York"
+
+ROW_COLUMNS: tuple[str, ...] = (
+    "underlying",
+    "root",
+    "expiry",
+    "settlement",
+    "strike",
+    "side",
+    "open_interest",
+    "iv",
+    "bid",
+    "ask",
+    "mark",
+    "forward",
+    "multiplier",
+    "position",
+)
+REQUIRED_COLUMNS: tuple[str, ...] = ("expiry", "settlement", "strike", "side", "open_interest")
+NUMERIC_COLUMNS: tuple[str, ...] = (
+    "strike",
+    "open_interest",
+    "iv",
+    "bid",
+    "ask",
+    "mark",
+    "forward",
+    "multiplier",
+    "position",
+)
+
+# Roots whose standard (monthly) contracts settle on the opening print (SOQ), 09:30 New York.
+AM_SETTLED_ROOTS: frozenset[str] = frozenset({"SPX", "NDX", "RUT", "VIX", "DJX", "MXEA", "MXEF", "OEX_AM"})
+# Weekly/PM roots mapped to their underlying ticker.
+ROOT_TO_UNDERLYING: dict[str, str] = {
+    "SPXW": "SPX",
+    "SPXPM": "SPX",
+    "NDXP": "NDX",
+    "RUTW": "RUT",
+    "VIXW": "VIX",
+    "XSP": "XSP",
+    "DJX": "DJX",
+}
+
+PricingModel = Literal["bsm", "black76"]
+
+
+@dataclass(frozen=True)
+class OptionChain:
+    """One snapshot of an option chain.
+
+    Attributes
+    ----------
+    underlying : str
+        Ticker of the underlying, e.g. ``"SPX"``.
+    as_of : pandas.Timestamp
+        Snapshot time, time-zone aware.
+    spot : float
+        Spot (index level, share price or coin index) at ``as_of``.
+    rows : pandas.DataFrame
+        One row per contract side with the columns in ``ROW_COLUMNS``; only live rows
+        (settlement strictly after ``as_of``).
+    model : {"bsm", "black76"}
+        ``"bsm"``: Black-Scholes-Merton on spot with rate and dividend yield.
+        ``"black76"``: Black-76 on each row's ``forward`` (Deribit).
+    source : str
+        Path or description of where the chain came from (named in messages).
+    warnings : tuple of str
+        Readable notes from loading (rows dropped and why).
+    """
+
+    underlying: str
+    as_of: pd.Timestamp
+    spot: float
+    rows: pd.DataFrame
+    model: PricingModel = "bsm"
+    source: str = ""
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def expiries(self) -> list[dt.date]:
+        """Live expiry dates, ascending."""
+        return sorted({ts.date() for ts in pd.to_datetime(self.rows["expiry"].unique())})
+
+    @property
+    def default_multiplier(self) -> float:
+        m = self.rows["multiplier"].dropna()
+        return float(m.iloc[0]) if len(m) else 100.0
+
+    @property
+    def has_book(self) -> bool:
+        return "position" in self.rows and bool(self.rows["position"].notna().any())
+
+    def years_to_settlement(self, horizon_days: float = 0.0) -> np.ndarray:
+        """ACT/365 year fractions from ``as_of`` (+ ``horizon_days``) to each row's settlement."""
+        return years_between(self.as_of, self.rows["settlement"], horizon_days=horizon_days)
+
+    def select(
+        self,
+        expiries: list[dt.date | str] | None = None,
+        max_dte: float | None = None,
+    ) -> OptionChain:
+        """Keep only the given expiry dates and/or expiries within ``max_dte`` calendar days.
+
+        Raises ChainDataError naming the source if nothing is left.
+        """
+        rows = self.rows
+        mask = np.ones(len(rows), dtype=bool)
+        if expiries:
+            wanted = {pd.Timestamp(e).normalize() for e in expiries}
+            unknown = sorted(w.date().isoformat() for w in wanted if w not in set(rows["expiry"]))
+            if unknown:
+                raise ChainDataError(
+                    f"expiry {', '.join(unknown)} not in the live chain "
+                    f"(live: {', '.join(d.isoformat() for d in self.expiries[:8])}"
+                    f"{' ...' if len(self.expiries) > 8 else ''})",
+                    path=self.source or None,
+                )
+            mask &= rows["expiry"].isin(wanted).to_numpy()
+        if max_dte is not None:
+            days = self.years_to_settlement() * 365.0
+            mask &= days <= max_dte
+        if not mask.any():
+            raise ChainDataError("no expiries left after the expiry filter", path=self.source or None)
+        return replace(self, rows=rows.loc[mask].reset_index(drop=True))
+
+    def with_rows(self, rows: pd.DataFrame, *extra_warnings: str) -> OptionChain:
+        return replace(self, rows=rows.reset_index(drop=True), warnings=self.warnings + tuple(extra_warnings))
+
+
+def years_between(as_of: pd.Timestamp, settlement: pd.Series | np.ndarray, horizon_days: float = 0.0) -> np.ndarray:
+    """ACT/365 year fraction in seconds between ``as_of`` (+ horizon) and each settlement instant.
+
+    Examples
+    --------
+    >>> t0 = pd.Timestamp("2024-01-05 16:00", tz="America/New_York")
+    >>> s = pd.Series(pd.to_datetime(["2024-01-06 16:00"]).tz_localize("America/New_York"))
+    >>> float(years_between(t0, s)[0] * 365)
+    1.0
+    """
+    settle = pd.DatetimeIndex(pd.to_datetime(settlement, utc=True))
+    start = pd.Timestamp(as_of).tz_convert("UTC") + pd.Timedelta(days=float(horizon_days))
+    seconds = (settle - start).total_seconds().to_numpy(dtype=float)
+    return seconds / SECONDS_PER_YEAR
+
+
+def underlying_for_root(root: str) -> str:
+    """Map an option root to its underlying ticker (``SPXW`` -> ``SPX``)."""
+    return ROOT_TO_UNDERLYING.get(root, root)
+
+
+def settlement_instants(expiry: pd.Series, root: pd.Series) -> pd.Series:
+    """Settlement instant (UTC) for US-listed options from expiry date and root.
+
+    AM-settled roots (``AM_SETTLED_ROOTS``: SPX monthlies, NDX, RUT, VIX, ...) settle at 09:30
+    New York on the expiry date; every other root (SPXW, NDXP, stocks, ETFs) at 16:00 New York.
+
+    Examples
+    --------
+    >>> e = pd.Series(pd.to_datetime(["2024-01-19", "2024-01-19"]))
+    >>> r = pd.Series(["SPX", "SPXW"])
+    >>> [t.isoformat() for t in settlement_instants(e, r)]
+    ['2024-01-19T14:30:00+00:00', '2024-01-19T21:00:00+00:00']
+    """
+    exp = pd.to_datetime(expiry).dt.normalize()
+    am = root.astype(str).isin(AM_SETTLED_ROOTS).to_numpy()
+    offset = np.where(am, 9 * 3600 + 30 * 60, 16 * 3600).astype("int64")
+    local = exp + pd.to_timedelta(offset, unit="s")
+    return local.dt.tz_localize(NEW_YORK).dt.tz_convert("UTC")
+
+
+def utc_instants(expiry: pd.Series, hour_utc: int = 8) -> pd.Series:
+    """Settlement at a fixed UTC hour on the expiry date (Deribit: 08:00 UTC)."""
+    exp = pd.to_datetime(expiry).dt.normalize()
+    return (exp + pd.Timedelta(hours=hour_utc)).dt.tz_localize("UTC")
+
+
+def _coerce_numeric(rows: pd.DataFrame, col: str, path: str | None, line_offset: int | None) -> None:
+    values = pd.to_numeric(rows[col], errors="coerce")
+    bad = values.isna() & rows[col].notna() & (rows[col].astype(str).str.strip() != "")
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        line = (int(rows.index[i]) + line_offset) if line_offset is not None else None
+        raise ChainDataError(f"not a number ({rows[col].iloc[i]!r})", path=path, line=line, field=col)
+    rows[col] = values.astype(float)
+
+
+def make_chain(
+    rows: pd.DataFrame,
+    *,
+    underlying: str,
+    as_of: pd.Timestamp,
+    spot: float,
+    model: PricingModel = "bsm",
+    source: str = "",
+    warnings: list[str] | tuple[str, ...] = (),
+    line_offset: int | None = None,
+) -> OptionChain:
+    """Validate rows into an :class:`OptionChain`, dropping settled and empty rows with a count.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        Columns as in ``ROW_COLUMNS`` (missing optional ones are added as NaN).
+    line_offset : int, optional
+        ``rows.index + line_offset`` is the file line of a row, for messages.
+
+    Raises
+    ------
+    ChainDataError
+        Naming ``source`` and the problem: missing columns, non-numeric values, negative open
+        interest, non-positive strikes, bad sides, a snapshot without a time zone, a bad spot, or
+        no live rows.
+    """
+    path = source or None
+    warnings = list(warnings)
+    as_of = pd.Timestamp(as_of)
+    if as_of.tzinfo is None:
+        raise ChainDataError("snapshot time has no time zone", path=path)
+    if not np.isfinite(spot) or spot <= 0:
+        raise ChainDataError(f"spot must be a positive number, got {spot!r}", path=path)
+    missing = [c for c in REQUIRED_COLUMNS if c not in rows.columns]
+    if missing:
+        raise ChainDataError(f"missing column(s) {', '.join(missing)}", path=path)
+    rows = rows.copy()
+    for col in ROW_COLUMNS:
+        if col not in rows.columns:
+            rows[col] = np.nan
+    if rows["underlying"].isna().all():
+        rows["underlying"] = underlying
+    if rows["root"].isna().all():
+        rows["root"] = underlying
+    for col in NUMERIC_COLUMNS:
+        _coerce_numeric(rows, col, path, line_offset)
+
+    def where(mask: np.ndarray) -> int | None:
+        i = int(np.flatnonzero(mask)[0])
+        return (int(rows.index[i]) + line_offset) if line_offset is not None else None
+
+    side = rows["side"].astype(str).str.upper().str.strip().str[:1]
+    bad_side = ~side.isin(["C", "P"]).to_numpy()
+    if bad_side.any():
+        raise ChainDataError(
+            f"side must be C or P, got {rows['side'].to_numpy()[bad_side][0]!r}",
+            path=path, line=where(bad_side), field="side",
+        )
+    rows["side"] = side
+    strike = rows["strike"].to_numpy()
+    bad = ~(np.isfinite(strike) & (strike > 0))
+    if bad.any():
+        raise ChainDataError(
+            f"strike must be a positive number, got {strike[bad][0]!r}", path=path, line=where(bad), field="strike"
+        )
+    oi = rows["open_interest"].to_numpy()
+    if (oi < 0).any():
+        neg = oi < 0
+        raise ChainDataError(
+            f"negative open interest ({oi[neg][0]:g})", path=path, line=where(neg), field="open_interest"
+        )
+    n_nan_oi = int(np.isnan(oi).sum())
+    if n_nan_oi:
+        rows["open_interest"] = np.nan_to_num(oi, nan=0.0)
+        warnings.append(f"{n_nan_oi} row(s) without open interest counted as 0")
+    mult = rows["multiplier"].to_numpy()
+    if np.isnan(mult).all():
+        raise ChainDataError("contract multiplier unknown", path=path, field="multiplier")
+    if ((mult <= 0) | ~np.isfinite(mult)).any():
+        badm = (mult <= 0) | ~np.isfinite(mult)
+        raise ChainDataError("contract multiplier must be positive", path=path, line=where(badm), field="multiplier")
+    if model == "black76":
+        fwd = rows["forward"].to_numpy()
+        badf = ~(np.isfinite(fwd) & (fwd > 0))
+        if badf.any():
+            raise ChainDataError("Black-76 rows need a positive forward", path=path, line=where(badf), field="forward")
+
+    expiry = pd.to_datetime(rows["expiry"])
+    if expiry.dt.tz is not None:
+        expiry = expiry.dt.tz_localize(None)
+    rows["expiry"] = expiry.dt.normalize()
+    rows["settlement"] = pd.to_datetime(rows["settlement"], utc=True)
+    rows["underlying"] = rows["underlying"].astype(str)
+    rows["root"] = rows["root"].astype(str)
+
+    n_total = len(rows)
+    if n_total == 0:
+        raise ChainDataError("no option rows", path=path)
+    live = rows["settlement"] > as_of.tz_convert("UTC")
+    n_settled = int((~live).sum())
+    if n_settled:
+        settled_exp = sorted({d.date().isoformat() for d in rows.loc[~live, "expiry"]})
+        shown = ", ".join(settled_exp[:4]) + (" ..." if len(settled_exp) > 4 else "")
+        warnings.append(f"dropped {n_settled} row(s) settled before the snapshot (expiry {shown})")
+    if not live.any():
+        raise ChainDataError(
+            f"no live rows: all {n_total} rows settled before the snapshot {as_of.isoformat()}", path=path
+        )
+    rows = rows.loc[live, list(ROW_COLUMNS)].sort_values(["expiry", "strike", "side", "root"], kind="stable")
+    return OptionChain(
+        underlying=underlying,
+        as_of=as_of,
+        spot=float(spot),
+        rows=rows.reset_index(drop=True),
+        model=model,
+        source=str(source),
+        warnings=tuple(warnings),
+    )

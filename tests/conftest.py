@@ -1,0 +1,42 @@
+"""Shared fixtures: the real files in ../shared/data (read in place, never copied)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def shared_file(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.fail(f"{path} is missing: CI keeps ../shared/data beside the checkout")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def spx_path() -> Path:
+    return shared_file("cboe_spx_2024-01-07_phammings.csv")
+
+
+@pytest.fixture(scope="session")
+def ndx_path() -> Path:
+    return shared_file("cboe_ndx_2022-02-05_lucacastelli.csv")
+
+
+@pytest.fixture(scope="session")
+def deribit_ticker_path() -> Path:
+    return shared_file("deribit_btc_ticker_greeks_2026-02-28_tessicin.csv")
+
+
+@pytest.fixture(scope="session")
+def deribit_book_summary_path() -> Path:
+    return shared_file("deribit_btc_book_summary_2024-03-12_stevenmaharaj_TESTNET.csv")

@@ -1,0 +1,584 @@
+"""Synthetic demo data: five days of an SPX-like index chain and a BTC-like Deribit chain.
+
+Everything here is made up, deterministically: a fixed seed drives every random draw, no clock is
+read, and rerunning :func:`write_demo_data` gives byte-identical files. The files are written in the
+formats real sources publish, so the demo exercises the same loaders as real downloads:
+
+* ``spx_quotedata_<date>.csv``: the CBOE delayed quote table layout (title line with ``Last:``,
+  ``"Date: ..."`` line, the 22-column header, call and put side by side, SPX and SPXW rows
+  interleaved), one file per trading day 2026-11-16 .. 2026-11-20, snapshot 16:15 New York.
+* ``btc_book_summary_<date>.json``: the Deribit ``public/get_book_summary_by_currency?kind=option``
+  JSON response, one file per day, snapshot 14:00 UTC.
+* ``spx_book_demo.csv``: a small desk positions file (``underlying,expiry,strike,side,quantity``).
+
+The model (see ``data/README.md`` for the numbers):
+
+* spot: a Gaussian random walk in log space (SPX ~0.9%/day near 6,700; BTC ~2.5%/day near 95,000);
+* volatility: ``iv = atm(T) + slope * z + wing * (sqrt(z^2 + c^2) - c)`` with
+  ``z = ln(K / F) / sqrt(T)`` (a hyperbolic, SVI-like smile in standardised moneyness) and an
+  upward-sloping ``atm(T)``;
+* prices: Black-Scholes with r = q = 0 on spot (SPX) and Black-76 on each expiry's forward with
+  r = 0 (BTC, forwards in contango, prices in coin = USD price / forward);
+* open interest: a Laplace-shaped density in log-moneyness around a reference level, puts heavier
+  below and calls above, multiplied on round strikes, times contract-stable log-normal noise (the same
+  contract keeps its OI from day to day up to a small drift), scaled per expiry type.
+
+Examples
+--------
+>>> [d.isoformat() for d in trading_days_between(dt.date(2026, 11, 25), dt.date(2026, 11, 30))]
+['2026-11-25', '2026-11-27', '2026-11-30']
+>>> spx_expiries(dt.date(2026, 11, 20))[:3]
+[(datetime.date(2026, 11, 20), 'SPX'), (datetime.date(2026, 11, 20), 'SPXW'), (datetime.date(2026, 11, 23), 'SPXW')]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+
+from analytics.chain import NEW_YORK, SECONDS_PER_YEAR
+from analytics.pricing import greeks, side_sign
+
+DEFAULT_SEED = 20261120
+DEMO_DAYS: tuple[dt.date, ...] = tuple(dt.date(2026, 11, d) for d in range(16, 21))
+SPX_SNAPSHOT_TIME = dt.time(16, 15)  # New York, after the 16:00 close
+BTC_SNAPSHOT_TIME = dt.time(14, 0)  # UTC
+SPX_START = 6700.0
+BTC_START = 95000.0
+BTC_BASIS_PER_YEAR = 0.07  # futures contango, continuously compounded
+SPX_MULTIPLIER = 100.0
+SPX_PUT_TAIL = 0.45  # weight of the broad far-OTM put (tail hedge) component of SPX OI
+
+# NYSE full-day closures 2026-2029 (a short hard-coded list keeps the generator free of calendars).
+NYSE_HOLIDAYS: frozenset[dt.date] = frozenset(
+    dt.date.fromisoformat(d)
+    for d in (
+        "2026-01-01", "2026-01-19", "2026-02-16", "2026-04-03", "2026-05-25", "2026-06-19", "2026-07-03",
+        "2026-09-07", "2026-11-26", "2026-12-25",
+        "2027-01-01", "2027-01-18", "2027-02-15", "2027-03-26", "2027-05-31", "2027-06-18", "2027-07-05",
+        "2027-09-06", "2027-11-25", "2027-12-24",
+        "2028-01-17", "2028-02-21", "2028-04-14", "2028-05-29", "2028-06-19", "2028-07-04", "2028-09-04",
+        "2028-11-23", "2028-12-25",
+        "2029-01-01", "2029-01-15", "2029-02-19", "2029-03-30", "2029-05-28", "2029-06-19", "2029-07-04",
+        "2029-09-03", "2029-11-22", "2029-12-25",
+    )
+)
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+
+
+# --------------------------------------------------------------------------- calendars
+
+
+def is_trading_day(day: dt.date) -> bool:
+    """True on NYSE trading days (weekdays that are not in ``NYSE_HOLIDAYS``)."""
+    return day.weekday() < 5 and day not in NYSE_HOLIDAYS
+
+
+def trading_days_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    """NYSE trading days from ``start`` to ``end``, both included."""
+    days = (start + dt.timedelta(days=i) for i in range((end - start).days + 1))
+    return [d for d in days if is_trading_day(d)]
+
+
+def _previous_trading_day(day: dt.date) -> dt.date:
+    while not is_trading_day(day):
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def _third_friday(year: int, month: int) -> dt.date:
+    first = dt.date(year, month, 1)
+    return first + dt.timedelta(days=(4 - first.weekday()) % 7 + 14)
+
+
+def _last_weekday_of_month(year: int, month: int, weekday: int) -> dt.date:
+    nxt = dt.date(year + month // 12, month % 12 + 1, 1)
+    last = nxt - dt.timedelta(days=1)
+    return last - dt.timedelta(days=(last.weekday() - weekday) % 7)
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    nxt = dt.date(year + month // 12, month % 12 + 1, 1)
+    return _previous_trading_day(nxt - dt.timedelta(days=1))
+
+
+def _add_months(year: int, month: int, k: int) -> tuple[int, int]:
+    idx = year * 12 + (month - 1) + k
+    return idx // 12, idx % 12 + 1
+
+
+def spx_expiries(day: dt.date) -> list[tuple[dt.date, str]]:
+    """SPX-like listed expiries on ``day`` as sorted ``(expiry date, root)`` pairs.
+
+    ``SPXW`` (PM-settled): every trading day from ``day`` to the end of next week, Friday weeklies for
+    seven weeks, the last trading day of the next three months and of the next four quarter months,
+    and the third Friday of the next five months. ``SPX`` (AM-settled): third-Friday monthlies for
+    twelve months, March/June/September quarterlies for eighteen months and December LEAPs for two
+    years. A holiday Friday moves the expiry to the trading day before (June 2027: Thursday the 17th).
+    """
+    out: set[tuple[dt.date, str]] = set()
+    end_next_week = day + dt.timedelta(days=7 + (4 - day.weekday()) % 7)
+    out.update((d, "SPXW") for d in trading_days_between(day, end_next_week))
+    friday = day + dt.timedelta(days=(4 - day.weekday()) % 7)
+    for w in range(7):
+        out.add((_previous_trading_day(friday + dt.timedelta(weeks=w)), "SPXW"))
+    for k in range(4):
+        y, m = _add_months(day.year, day.month, k)
+        if k < 3:
+            out.add((_month_end(y, m), "SPXW"))
+    for k in range(13):
+        y, m = _add_months(day.year, day.month, k)
+        third = _previous_trading_day(_third_friday(y, m))
+        if third < day:
+            continue
+        out.add((third, "SPX"))
+        if k <= 4:
+            out.add((third, "SPXW"))
+    for k in range(13, 26):
+        y, m = _add_months(day.year, day.month, k)
+        if m in (3, 6, 9, 12) and (k <= 19 or m == 12):
+            out.add((_previous_trading_day(_third_friday(y, m)), "SPX"))
+    for k in range(12):
+        y, m = _add_months(day.year, day.month, k)
+        if m in (3, 6, 9, 12):
+            out.add((_month_end(y, m), "SPXW"))
+    return sorted(out)
+
+
+def deribit_expiries(day: dt.date) -> list[dt.date]:
+    """Deribit-style BTC expiries listed at 14:00 UTC on ``day`` (all settle 08:00 UTC).
+
+    Dailies for the next four calendar days, the next four Fridays, the last Fridays of the next
+    three months and of the next four quarter months (March, June, September, December).
+    """
+    out = {day + dt.timedelta(days=i) for i in range(1, 5)}
+    friday = day + dt.timedelta(days=(4 - day.weekday()) % 7)
+    if friday <= day:
+        friday += dt.timedelta(weeks=1)
+    out.update(friday + dt.timedelta(weeks=w) for w in range(4))
+    quarters = 0
+    for k in range(13):
+        y, m = _add_months(day.year, day.month, k)
+        last_fri = _last_weekday_of_month(y, m, 4)
+        if last_fri <= day:
+            continue
+        if k <= 3:
+            out.add(last_fri)
+        if m in (3, 6, 9, 12) and quarters < 4:
+            out.add(last_fri)
+            quarters += 1
+    return sorted(out)
+
+
+def deribit_code(day: dt.date) -> str:
+    """Deribit's date code: ``27NOV26``, ``4DEC26`` (no leading zero).
+
+    Examples
+    --------
+    >>> deribit_code(dt.date(2026, 12, 4))
+    '4DEC26'
+    """
+    return f"{day.day}{_MONTHS[day.month - 1]}{day.year % 100:02d}"
+
+
+# --------------------------------------------------------------------------- model pieces
+
+
+def smile_iv(log_moneyness, years, atm, slope, wing, curvature=0.25, floor=0.05, cap=3.0) -> np.ndarray:
+    """Hyperbolic smile in standardised moneyness ``z = ln(K/F) / sqrt(T)``.
+
+    ``iv = atm + slope * z + wing * (sqrt(z^2 + c^2) - c)``, clipped to ``[floor, cap]``. Left wing
+    slope ``slope - wing``, right wing slope ``slope + wing``.
+
+    Examples
+    --------
+    >>> float(smile_iv(0.0, 0.25, 0.15, -0.3, 0.2)[()])
+    0.15
+    """
+    k, t, a, s, w = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (log_moneyness, years, atm, slope, wing)))
+    z = k / np.sqrt(np.maximum(t, 1e-6))
+    c = float(curvature)
+    return np.clip(a + s * z + w * (np.sqrt(z * z + c * c) - c), floor, cap)
+
+
+def _contract_noise(seed: int, *keys: np.ndarray) -> np.ndarray:
+    """Standard normal draws that depend only on (seed, keys): the same contract, the same draw.
+
+    A vectorised splitmix64 hash of the integer keys, mapped to N(0, 1) with the inverse CDF.
+    """
+    mask = np.uint64(0xFFFFFFFFFFFFFFFF)
+    with np.errstate(over="ignore"):
+        h = np.full(np.broadcast(*keys).shape, np.uint64(seed) & mask, dtype=np.uint64)
+        for key in keys:
+            h = h ^ (np.asarray(key).astype(np.int64).astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15))
+            h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            h = h ^ (h >> np.uint64(31))
+    u = ((h >> np.uint64(11)).astype(np.float64) + 0.5) / float(2**53)
+    return ndtri(u)
+
+
+def _grid(spot: float, tiers: list[tuple[float, float, float]]) -> np.ndarray:
+    """Union of strike grids: each tier ``(step, low_fraction, high_fraction)`` of spot."""
+    parts = []
+    for step, lo, hi in tiers:
+        start = np.ceil(spot * lo / step) * step
+        stop = np.floor(spot * hi / step) * step
+        if stop >= start:
+            parts.append(np.arange(start, stop + step / 2, step))
+    return np.unique(np.round(np.concatenate(parts), 6))
+
+
+def _split_open_interest(group: np.ndarray, total: np.ndarray, lam_side: np.ndarray,
+                         lam_both: np.ndarray) -> np.ndarray:
+    """Share ``total`` (per row, constant within a group) of a group's OI in proportion to ``lam``."""
+    norm = np.bincount(group, weights=lam_both)[group]
+    return total * lam_side / norm
+
+
+def _walk(rng: np.random.Generator, start: float, daily_vol: float, n: int) -> np.ndarray:
+    steps = rng.normal(0.0, daily_vol, n)
+    return start * np.exp(np.cumsum(steps))
+
+
+def _num(values, dp: int) -> np.ndarray:
+    """Format numbers like CBOE's download: rounded, trailing zeros stripped (``0.05``, ``0``, ``-1.1``)."""
+    arr = np.round(np.asarray(values, dtype=float), dp) + 0.0  # + 0.0 turns -0.0 into 0.0
+    text = pd.Series(np.char.mod(f"%.{dp}f", arr))
+    if dp:
+        text = text.str.rstrip("0").str.rstrip(".")
+    return text.replace({"-0": "0"}).to_numpy()
+
+
+def _to_tick(price, tick, up: bool) -> np.ndarray:
+    f = np.ceil if up else np.floor
+    return np.round(f(np.round(np.asarray(price) / tick, 6)) * tick, 4)
+
+
+# --------------------------------------------------------------------------- SPX
+
+
+def _spx_strikes(spot: float, years: float) -> np.ndarray:
+    """Listed strikes: 5-pt near the money for short expiries, then 25/50/100 (250 for LEAPs)."""
+    sd = 0.15 * np.sqrt(max(years, 1.0 / 365.0))
+    if years > 0.75:
+        tiers = [(50.0, 0.92, 1.08), (100.0, 0.8, 1.2), (250.0, 0.5, 1.5)]
+    else:
+        mid = min(0.10, max(0.03, 2.5 * sd))
+        far = min(0.20, max(0.06, 4.0 * sd))
+        low = max(0.5, 1.0 - max(0.15, 7.0 * sd))
+        high = min(1.3, 1.0 + max(0.06, 3.0 * sd))
+        tiers = [(25.0, 1 - mid, 1 + mid), (50.0, 1 - far, 1 + far), (100.0, low, high)]
+        if years < 0.1:
+            near = 0.01 if years < 8.0 / 365.0 else 0.015
+            tiers.append((5.0, 1 - near, 1 + near))
+    return _grid(spot, tiers)
+
+
+def _spx_expiry_weight(expiry: dt.date, root: str, day: dt.date) -> float:
+    """Total OI scale (contracts) for one (expiry, root) before the strike density."""
+    monthly = expiry == _previous_trading_day(_third_friday(expiry.year, expiry.month))
+    quarter = expiry.month in (3, 6, 9, 12)
+    month_end = expiry == _month_end(expiry.year, expiry.month)
+    dte = (expiry - day).days
+    if root == "SPX":
+        w = 1.6e6 if (quarter and monthly) else 0.9e6
+        if dte > 200:
+            w *= 0.45 if expiry.month == 12 else 0.2
+        elif dte > 100:
+            w *= 0.5
+    elif month_end and quarter:
+        w = 3.5e5
+    elif month_end:
+        w = 2.2e5
+    elif monthly:
+        w = 2.0e5 if dte < 100 else 4e4
+    elif expiry.weekday() == 4 or (expiry + dt.timedelta(days=1)).weekday() == 4 and not is_trading_day(
+        expiry + dt.timedelta(days=1)
+    ):
+        w = 1.6e5 if dte < 30 else 4e4
+    else:
+        w = 6e4 if dte <= 7 else 2e4
+    return w
+
+
+def _spx_surface(years: np.ndarray, log_m: np.ndarray, day_shift: float) -> np.ndarray:
+    atm = 0.118 + day_shift + 0.055 * (1.0 - np.exp(-years / 0.8)) + 0.02 * np.exp(-years * 365.0 / 3.0)
+    slope = -0.23 - 0.05 * np.exp(-years / 0.3)
+    return smile_iv(log_m, years, atm, slope, 0.16, curvature=0.2, floor=0.075, cap=2.5)
+
+
+def spx_quote_table(day: dt.date, spot: float, prev_close: float, day_shift: float, seed: int,
+                    rng: np.random.Generator) -> str:
+    """The CBOE quote-table text of one SPX-like snapshot (16:15 New York on ``day``)."""
+    as_of = pd.Timestamp(dt.datetime.combine(day, SPX_SNAPSHOT_TIME)).tz_localize(NEW_YORK)
+    frames = []
+    for expiry, root in spx_expiries(day):
+        settle_local = dt.time(9, 30) if root == "SPX" else dt.time(16, 0)
+        settle = pd.Timestamp(dt.datetime.combine(expiry, settle_local)).tz_localize(NEW_YORK)
+        years = (settle - as_of).total_seconds() / SECONDS_PER_YEAR
+        strikes = _spx_strikes(SPX_START, max(years, 0.0))  # listed around where OI was built
+        frames.append(pd.DataFrame({
+            "expiry": pd.Timestamp(expiry), "root": root, "years": years, "strike": strikes,
+            "weight": _spx_expiry_weight(expiry, root, day),
+        }))
+    q = pd.concat(frames, ignore_index=True).sort_values(["expiry", "strike", "root"], kind="stable")
+    q = q.reset_index(drop=True)
+    n = len(q)
+    years = q["years"].to_numpy()
+    live = years > 0
+    t = np.maximum(years, 1.0 / (365.0 * 24.0))
+    strike = q["strike"].to_numpy()
+    log_m = np.log(strike / spot)
+    iv = _spx_surface(t, log_m, day_shift)
+
+    # open interest: contract-stable noise, density around the level where it was built
+    exp_key = (q["expiry"].to_numpy().astype("datetime64[D]").astype(np.int64))
+    root_key = (q["root"] == "SPX").to_numpy().astype(np.int64)
+    k_key = np.round(strike).astype(np.int64)
+    sd = 0.15 * np.sqrt(np.maximum(t, 2.0 / 365.0))
+    x = np.log(strike / SPX_START)
+    width = 0.03 + 1.0 * sd
+    roundness = np.select(
+        [k_key % 500 == 0, k_key % 100 == 0, k_key % 50 == 0, k_key % 25 == 0], [5.0, 3.0, 1.8, 1.0], 0.3
+    )
+    day_idx = (day - DEMO_DAYS[0]).days
+    keys = (exp_key, root_key, k_key)
+    lam = {}
+    for side, tilt, tail in (("C", np.where(x > 0, 1.0, 0.3), 0.0), ("P", np.where(x < 0, 1.25, 0.3), SPX_PUT_TAIL)):
+        side_key = np.full(n, 1 if side == "C" else 2)
+        noise = _contract_noise(seed, *keys, side_key)
+        drift = _contract_noise(seed + 1 + day_idx, *keys, side_key)
+        shape = np.exp(-np.abs(x) / width) * tilt + tail * np.exp(-np.abs(x) / 0.2) * (x < 0)
+        lam[side] = shape * roundness * np.exp(0.7 * noise + 0.05 * drift)
+    group = q.groupby(["expiry", "root"], sort=False).ngroup().to_numpy()
+    total = q["weight"].to_numpy()
+    out = {}
+    for side in ("C", "P"):
+        oi = _split_open_interest(group, total, lam[side], lam["C"] + lam["P"])
+        oi = np.floor(oi)
+        oi = np.where(oi < 3, 0.0, oi)
+        w = side_sign(np.full(n, side))
+        g = greeks(spot, strike, t, iv, w)
+        mid = np.where(live, g.price, np.maximum(w * (spot - strike), 0.0))
+        tick = np.where(mid < 3.0, 0.05, 0.10)
+        half = np.maximum(0.5 * tick, 0.012 * mid + 0.03 * np.sqrt(mid))
+        bid = np.maximum(_to_tick(mid - half, tick, up=False), 0.0)
+        ask = np.maximum(_to_tick(mid + half, tick, up=True), 0.05)
+        volume = rng.poisson(oi * np.where(live, 0.04, 0.0) * np.exp(-np.abs(log_m) / (2 * width)))
+        traded = volume > 0
+        last = np.where(traded, np.maximum(_to_tick(mid + half * rng.uniform(-1, 1, n), tick, up=False), 0.05), 0.0)
+        net = np.where(traded, np.round(last * rng.normal(0.0, 0.08, n), 2), 0.0)
+        symbol = (q["root"] + pd.Series(pd.to_datetime(q["expiry"]).dt.strftime("%y%m%d")) + side
+                  + pd.Series(np.char.zfill((k_key * 1000).astype(str), 8))).to_numpy()
+        out[side] = {
+            "sym": symbol, "last": _num(last, 2), "net": _num(net, 2), "bid": _num(bid, 2), "ask": _num(ask, 2),
+            "vol": _num(volume, 0), "iv": _num(np.where(live, iv, 0.0), 4),
+            "delta": _num(np.where(live, g.delta, 0.0), 4), "gamma": _num(np.where(live, g.gamma, 0.0), 4),
+            "oi": _num(oi, 0),
+        }
+    exp_text = pd.to_datetime(q["expiry"]).dt.strftime("%a %b %d %Y").to_numpy()
+    cols = [exp_text]
+    for key in ("sym", "last", "net", "bid", "ask", "vol", "iv", "delta", "gamma", "oi"):
+        cols.append(out["C"][key])
+    cols.append(np.char.mod("%.2f", strike))
+    for key in ("sym", "last", "net", "bid", "ask", "vol", "iv", "delta", "gamma", "oi"):
+        cols.append(out["P"][key])
+    body = pd.DataFrame(dict(enumerate(cols))).astype(str).agg(",".join, axis=1)
+    change = spot - prev_close
+    stamp = f"{as_of:%B} {day.day}, {day.year} at {as_of.hour % 12 or 12}:{as_of:%M %p} {as_of.tzname()}"
+    head = [
+        "",
+        f"S&P 500 INDEX,Last: {spot:.4f},Change:  {change:.4f}",
+        f'"Date: {stamp}",Bid: {spot - 0.85:.2f},Ask: {spot + 0.85:.2f},Size: 1*1,Volume: 0',
+        "Expiration Date,Calls,Last Sale,Net,Bid,Ask,Volume,IV,Delta,Gamma,Open Interest,Strike,"
+        "Puts,Last Sale,Net,Bid,Ask,Volume,IV,Delta,Gamma,Open Interest",
+    ]
+    return "\n".join(head + body.tolist()) + "\n"
+
+
+# --------------------------------------------------------------------------- BTC (Deribit)
+
+
+def _btc_strikes(spot: float, years: float) -> np.ndarray:
+    sd = 0.5 * np.sqrt(max(years, 1.0 / 365.0))
+    if years < 5.0 / 365.0:
+        tiers = [(1000.0, 1 - 2.0 * sd, 1 + 2.0 * sd), (2000.0, 1 - 3.2 * sd, 1 + 3.2 * sd)]
+    elif years < 40.0 / 365.0:
+        tiers = [(1000.0, 1 - 1.2 * sd, 1 + 1.2 * sd), (5000.0, 1 - 2.8 * sd, 1 + 3.2 * sd)]
+    else:
+        tiers = [(5000.0, max(0.45, 1 - 1.6 * sd), 1 + 1.8 * sd),
+                 (10000.0, max(0.35, 1 - 2.2 * sd), min(3.0, 1 + 3.5 * sd))]
+    return _grid(spot, tiers)
+
+
+def _btc_surface(years: np.ndarray, log_m: np.ndarray, day_shift: float) -> np.ndarray:
+    atm = 0.43 + day_shift + 0.08 * (1.0 - np.exp(-years / 0.4)) + 0.04 * np.exp(-years * 365.0 / 4.0)
+    slope = -0.09 + 0.10 * (1.0 - np.exp(-years / 0.25))  # put skew short-dated, call skew further out
+    return smile_iv(log_m, years, atm, slope, 0.12, curvature=0.3, floor=0.2, cap=3.0)
+
+
+def _btc_expiry_weight(expiry: dt.date, day: dt.date) -> float:
+    dte = (expiry - day).days
+    last_fri = expiry == _last_weekday_of_month(expiry.year, expiry.month, 4)
+    if last_fri and expiry.month in (3, 6, 9, 12):
+        return 3.2e4 if dte < 200 else 1.4e4
+    if last_fri:
+        return 1.6e4
+    if expiry.weekday() == 4:
+        return 5e3
+    return 1.2e3
+
+
+def btc_book_summary(day: dt.date, spot: float, day_shift: float, seed: int, rng: np.random.Generator) -> str:
+    """The Deribit ``get_book_summary_by_currency`` JSON text of one BTC-like snapshot (14:00 UTC)."""
+    as_of = pd.Timestamp(dt.datetime.combine(day, BTC_SNAPSHOT_TIME)).tz_localize("UTC")
+    ms = int(as_of.value // 1_000_000)
+    frames = []
+    for expiry in deribit_expiries(day):
+        settle = pd.Timestamp(dt.datetime.combine(expiry, dt.time(8, 0))).tz_localize("UTC")
+        years = (settle - as_of).total_seconds() / SECONDS_PER_YEAR
+        strikes = _btc_strikes(BTC_START, years)
+        frames.append(pd.DataFrame({"expiry": pd.Timestamp(expiry), "years": years, "strike": strikes,
+                                    "weight": _btc_expiry_weight(expiry, day)}))
+    q = pd.concat(frames, ignore_index=True)
+    n = len(q)
+    t = q["years"].to_numpy()
+    strike = q["strike"].to_numpy()
+    forward = spot * np.exp(BTC_BASIS_PER_YEAR * t)
+    iv = _btc_surface(t, np.log(strike / forward), day_shift)
+    exp_key = q["expiry"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    k_key = np.round(strike).astype(np.int64)
+    x = np.log(strike / BTC_START)
+    width = 0.03 + 0.35 * 0.5 * np.sqrt(np.maximum(t, 1.0 / 365.0))
+    roundness = np.select([k_key % 10000 == 0, k_key % 5000 == 0], [3.0, 1.8], 0.8)
+    group = q.groupby("expiry", sort=False).ngroup().to_numpy()
+    day_idx = (day - DEMO_DAYS[0]).days
+    synthetic = (q["expiry"].dt.weekday != 4).to_numpy()
+    codes = np.array([deribit_code(d.date()) for d in q["expiry"]])
+    records = []
+    lam = {}
+    for side, tilt in (("C", np.where(x > 0, 1.5, 0.4)), ("P", np.where(x < 0, 1.3, 0.25))):
+        side_key = np.full(n, 1 if side == "C" else 2)
+        noise = _contract_noise(seed + 7, exp_key, k_key, side_key)
+        drift = _contract_noise(seed + 101 + day_idx, exp_key, k_key, side_key)
+        lam[side] = np.exp(-np.abs(x) / width) * tilt * roundness * np.exp(0.6 * noise + 0.05 * drift)
+    total = q["weight"].to_numpy()
+    per_side = {}
+    for side in ("C", "P"):
+        oi = np.round(_split_open_interest(group, total, lam[side], lam["C"] + lam["P"]), 1)
+        oi = np.where(oi < 0.5, 0.0, oi)
+        w = side_sign(np.full(n, side))
+        usd = greeks(forward, strike, t, iv, w).price
+        mark = np.maximum(usd / forward, 0.0)
+        tick = np.where(mark < 0.005, 0.0001, 0.0005)
+        half = np.maximum(tick, 0.03 * mark + 0.0004)
+        bid = _to_tick(mark - half, tick, up=False)
+        ask = _to_tick(mark + half, tick, up=True)
+        has_bid = (bid >= 0.0001) & (rng.uniform(size=n) > 0.05)
+        volume = np.round(rng.poisson(oi * 0.03) * 0.1 * 10, 1)
+        traded = volume > 0
+        last = np.round(mark * (1 + 0.05 * rng.normal(size=n)), 4)
+        per_side[side] = dict(oi=oi, mark=mark, bid=np.where(has_bid, bid, np.nan), ask=np.maximum(ask, 0.0001),
+                              volume=volume, last=np.where(traded, np.maximum(last, 0.0001), np.nan),
+                              change=np.where(traded, np.round(rng.normal(0, 8, n), 4), np.nan))
+    est_delivery = round(spot * (1 - 0.0004), 2)
+    for i in range(n):
+        index = f"{'SYN.' if synthetic[i] else ''}BTC-{codes[i]}"
+        fwd = float(forward[i]) if synthetic[i] else round(float(forward[i]) * 2) / 2
+        for side in ("C", "P"):
+            s = per_side[side]
+            bid_i = None if np.isnan(s["bid"][i]) else float(s["bid"][i])
+            ask_i = float(s["ask"][i])
+            last_i = None if np.isnan(s["last"][i]) else float(s["last"][i])
+            records.append({
+                "volume_usd": round(float(s["volume"][i]) * float(s["mark"][i]) * spot, 2),
+                "volume": float(s["volume"][i]),
+                "underlying_price": fwd,
+                "underlying_index": index,
+                "quote_currency": "BTC",
+                "price_change": None if last_i is None else float(s["change"][i]),
+                "open_interest": float(s["oi"][i]),
+                "mid_price": None if bid_i is None else round(0.5 * (bid_i + ask_i), 5),
+                "mark_price": round(float(s["mark"][i]), 8),
+                "mark_iv": round(float(iv[i]) * 100.0, 2),
+                "low": last_i,
+                "last": last_i,
+                "interest_rate": 0.0,
+                "instrument_name": f"BTC-{codes[i]}-{int(strike[i])}-{side}",
+                "high": last_i,
+                "estimated_delivery_price": est_delivery,
+                "creation_timestamp": ms,
+                "bid_price": bid_i,
+                "base_currency": "BTC",
+                "ask_price": ask_i,
+            })
+    lines = [json.dumps(r, separators=(",", ":"), allow_nan=False) for r in records]
+    us_in = ms * 1000 + 123_456
+    tail = f'],"usIn":{us_in},"usOut":{us_in + 2_871},"usDiff":2871,"testnet":false}}'
+    return '{"jsonrpc":"2.0","result":[\n' + ",\n".join(lines) + "\n" + tail + "\n"
+
+
+# --------------------------------------------------------------------------- book and driver
+
+
+def spx_demo_book(day: dt.date) -> str:
+    """A small SPX desk positions file (CSV ``underlying,expiry,strike,side,quantity``, + = long)."""
+    pairs = [e for e in spx_expiries(day) if (e[0] - day).days > 6]
+    dec = next(d for d, r in pairs if d.month == 12 and r == "SPX")
+    jan = next(d for d, r in pairs if d.month == 1 and r == "SPX")
+    wk = next(d for d, r in pairs if r == "SPXW" and d.weekday() == 4)
+    rows = [
+        ("SPX", dec, 6000, "P", -1500), ("SPX", dec, 6500, "P", 800), ("SPX", dec, 7000, "C", -1200),
+        ("SPX", jan, 6200, "P", -900), ("SPX", jan, 7200, "C", 600), ("SPX", wk, 6700, "C", -400),
+        ("SPX", wk, 6700, "P", -400), ("SPX", wk, 6500, "P", 250),
+    ]
+    lines = ["underlying,expiry,strike,side,quantity"]
+    lines += [f"{u},{d.isoformat()},{k},{s},{q}" for u, d, k, s, q in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED) -> list[Path]:
+    """Write the demo snapshots into ``out_dir``, deterministically; return the paths written.
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        Directory to write into (created if missing). Existing demo files are overwritten;
+        other files are left alone.
+    seed : int
+        Seed of every random draw. The same seed gives byte-identical files.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Five SPX CBOE quote tables, five BTC Deribit book summaries and one SPX positions file.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    n = len(DEMO_DAYS)
+    spx = _walk(rng, SPX_START, 0.009, n + 1)
+    btc = _walk(rng, BTC_START, 0.025, n)
+    spx_vol_shift = np.clip(-1.2 * np.log(spx[1:] / SPX_START), -0.03, 0.05)
+    btc_vol_shift = np.clip(-0.6 * np.log(btc / BTC_START), -0.05, 0.08)
+    written: list[Path] = []
+    for i, day in enumerate(DEMO_DAYS):
+        path = out_dir / f"spx_quotedata_{day.isoformat()}.csv"
+        text = spx_quote_table(day, float(spx[i + 1]), float(spx[i]), float(spx_vol_shift[i]), seed, rng)
+        path.write_text(text, encoding="utf-8", newline="\n")
+        written.append(path)
+    for i, day in enumerate(DEMO_DAYS):
+        path = out_dir / f"btc_book_summary_{day.isoformat()}.json"
+        path.write_text(btc_book_summary(day, float(btc[i]), float(btc_vol_shift[i]), seed, rng),
+                        encoding="utf-8", newline="\n")
+        written.append(path)
+    path = out_dir / "spx_book_demo.csv"
+    path.write_text(spx_demo_book(DEMO_DAYS[0]), encoding="utf-8", newline="\n")
+    written.append(path)
+    return written

@@ -13,7 +13,8 @@ formats real sources publish, so the demo exercises the same loaders as real dow
 
 The model (see ``data/README.md`` for the numbers):
 
-* spot: a Gaussian random walk in log space (SPX ~0.9%/day near 6,700; BTC ~2.5%/day near 95,000);
+* spot: a mean-reverting random walk in log space (SPX ~0.9%/day near 6,700; BTC ~2.5%/day near
+  95,000);
 * volatility: ``iv = atm(T) + slope * z + wing * (sqrt(z^2 + c^2) - c)`` with
   ``z = ln(K / F) / sqrt(T)`` (a hyperbolic, SVI-like smile in standardised moneyness) and an
   upward-sloping ``atm(T)``;
@@ -241,9 +242,15 @@ def _split_open_interest(group: np.ndarray, total: np.ndarray, lam_side: np.ndar
     return total * lam_side / norm
 
 
-def _walk(rng: np.random.Generator, start: float, daily_vol: float, n: int) -> np.ndarray:
+def _walk(rng: np.random.Generator, start: float, daily_vol: float, n: int, pull: float = 0.4) -> np.ndarray:
+    """Log-spot path that wanders but is pulled back towards ``start`` (an AR(1) in log space)."""
     steps = rng.normal(0.0, daily_vol, n)
-    return start * np.exp(np.cumsum(steps))
+    x = np.zeros(n)
+    level = 0.0
+    for i in range(n):
+        level = (1.0 - pull) * level + steps[i]
+        x[i] = level
+    return start * np.exp(x)
 
 
 def _num(values, dp: int) -> np.ndarray:
@@ -519,8 +526,8 @@ def btc_book_summary(day: dt.date, spot: float, day_shift: float, seed: int, rng
                 "ask_price": ask_i,
             })
     lines = [json.dumps(r, separators=(",", ":"), allow_nan=False) for r in records]
-    us_in = ms * 1000 + 123_456
-    tail = f'],"usIn":{us_in},"usOut":{us_in + 2_871},"usDiff":2871,"testnet":false}}'
+    us_out = ms * 1000
+    tail = f'],"usIn":{us_out - 2_871},"usOut":{us_out},"usDiff":2871,"testnet":false}}'
     return '{"jsonrpc":"2.0","result":[\n' + ",\n".join(lines) + "\n" + tail + "\n"
 
 
@@ -528,18 +535,18 @@ def btc_book_summary(day: dt.date, spot: float, day_shift: float, seed: int, rng
 
 
 def spx_demo_book(day: dt.date) -> str:
-    """A small SPX desk positions file (CSV ``underlying,expiry,strike,side,quantity``, + = long)."""
+    """A small SPX desk positions file (CSV ``underlying,expiry,strike,side,quantity,root``; + = long)."""
     pairs = [e for e in spx_expiries(day) if (e[0] - day).days > 6]
     dec = next(d for d, r in pairs if d.month == 12 and r == "SPX")
     jan = next(d for d, r in pairs if d.month == 1 and r == "SPX")
     wk = next(d for d, r in pairs if r == "SPXW" and d.weekday() == 4)
     rows = [
         ("SPX", dec, 6000, "P", -1500), ("SPX", dec, 6500, "P", 800), ("SPX", dec, 7000, "C", -1200),
-        ("SPX", jan, 6200, "P", -900), ("SPX", jan, 7200, "C", 600), ("SPX", wk, 6700, "C", -400),
-        ("SPX", wk, 6700, "P", -400), ("SPX", wk, 6500, "P", 250),
+        ("SPX", jan, 6200, "P", -900), ("SPX", jan, 7200, "C", 600), ("SPXW", wk, 6700, "C", -400),
+        ("SPXW", wk, 6700, "P", -400), ("SPXW", wk, 6500, "P", 250),
     ]
-    lines = ["underlying,expiry,strike,side,quantity"]
-    lines += [f"{u},{d.isoformat()},{k},{s},{q}" for u, d, k, s, q in rows]
+    lines = ["underlying,expiry,strike,side,quantity,root"]
+    lines += [f"SPX,{d.isoformat()},{k},{s},{q},{r}" for r, d, k, s, q in rows]
     return "\n".join(lines) + "\n"
 
 

@@ -176,7 +176,8 @@ def implied_vol(
         lo[idx] = np.where(above, lo[idx], s)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = s - diff / g.vega
-        converged = np.abs(diff) < tol * np.maximum(1.0, p[idx])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            converged = (np.abs(diff) < tol * g.vega) | (np.abs(diff) < 1e-14 * np.maximum(1.0, p[idx]))
         inside = np.isfinite(step) & (step >= lo[idx]) & (step <= hi[idx])
         new = np.where(converged, s, np.where(inside, step, 0.5 * (lo[idx] + hi[idx])))
         sigma[idx] = new

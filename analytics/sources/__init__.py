@@ -139,7 +139,7 @@ def detect_format(path: str | Path) -> str:
         raise ChainDataError("empty file (only blank lines)", path=path)
     found = _format_of_text(text)
     if found is None:
-        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")[:60]
+        first = " ".join(text.split())[:60]
         raise ChainDataError(
             f"unknown format (starts {first!r}); supported: {', '.join(FORMATS)}", path=path
         )

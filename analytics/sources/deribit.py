@@ -61,7 +61,7 @@ SETTLEMENT_HOUR_UTC = 8
 #: ``BASE[_QUOTE]-DMMMYY-STRIKE-C|P``; strikes may use ``d`` as the decimal point.
 INSTRUMENT_PATTERN = (
     r"^(?P<base>[A-Z0-9]+)(?:_(?P<quote>[A-Z0-9]+))?-(?P<expiry>\d{1,2}[A-Z]{3}\d{2})-"
-    r"(?P<strike>\d+(?:[.d]\d+)?)-(?P<side>[CP])$"
+    r"(?P<strike>\d+(?:[.D]\d+)?)-(?P<side>[CP])$"
 )
 _SPOT_FIELDS = ("estimated_delivery_price", "index_price", "spot_ref")
 _LINEAR_QUOTES = frozenset({"USDC", "USDT", "USD"})

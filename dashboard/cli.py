@@ -179,9 +179,25 @@ def format_table(d: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+_VALUE_OPTIONS = ("--shocks", "--spot-range")
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """Let ``--shocks -5,-1,1,5`` work: argparse would read ``-5,-1,1,5`` as an option."""
+    out: list[str] = []
+    it = iter(argv)
+    for arg in it:
+        if arg in _VALUE_OPTIONS:
+            value = next(it, None)
+            out.append(arg if value is None else f"{arg}={value}")
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
     try:
         if args.command == "analyze":
             result = run_analyze(args)

@@ -90,6 +90,17 @@ def format_usd_array(values: Iterable[float] | np.ndarray, *, signed: bool = Fal
     return _compact(values, prefix="$", signed=signed)
 
 
+def format_number_array(values: Iterable[float] | np.ndarray, *, signed: bool = False) -> np.ndarray:
+    """Format many plain numbers compactly (3 significant digits, k/m/bn/tn), vectorised.
+
+    Examples
+    --------
+    >>> format_number_array([-1_234_567, 4_500]).tolist()
+    ['-1.23m', '4.5k']
+    """
+    return _compact(values, prefix="", signed=signed)
+
+
 def format_usd(x: float | None, *, signed: bool = False) -> str:
     """Format one USD amount compactly: 3 significant digits and a k/m/bn/tn suffix.
 

@@ -1,0 +1,240 @@
+"""View 2: what dealers must trade if spot moves, and total GEX as a function of spot.
+
+Top row: hedge flow against the spot shock in percent, one curve per horizon ("now", "+1 day").
+Bottom row, same x axis: total dealer GEX at the shocked spot, shaded where dealers are long gamma
+(their hedging damps moves) or short gamma (it amplifies them), with every zero crossing marked.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.figures.common import (
+    LINE_SPOT,
+    LINE_ZERO_GAMMA,
+    PALETTE,
+    Palette,
+    add_reference_lines,
+    apply_house_layout,
+    empty_figure,
+    format_number_array,
+    format_pct,
+    format_strike,
+    format_usd_array,
+    horizon_label,
+)
+
+SHOCK_AXIS_TITLE = "Spot shock (%)"
+PROFILE_AXIS_TITLE = "Total GEX (USD per 1%)"
+PROFILE_TRACE_NAME = "Total GEX"
+ZERO_GAMMA_TRACE_NAME = "Zero gamma"
+_DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+
+
+def hedge_axis_title(units: Literal["usd", "units"], underlying: str = "SPX") -> str:
+    """The y-axis title of the hedge-flow row, with its unit and sign convention.
+
+    Examples
+    --------
+    >>> hedge_axis_title("usd")
+    'Dealer hedge flow (USD; + = dealers buy)'
+    >>> hedge_axis_title("units", "BTC")
+    'Dealer hedge flow (BTC units; + = dealers buy)'
+    """
+    unit = "USD" if units == "usd" else f"{underlying} units"
+    return f"Dealer hedge flow ({unit}; + = dealers buy)"
+
+
+def hedge_curve_figure(
+    hedge_curves: Mapping[float, pd.DataFrame],
+    *,
+    gamma_profile: pd.DataFrame | None,
+    spot: float,
+    zero_gamma_levels: Sequence[float],
+    units: Literal["usd", "units"] = "usd",
+    underlying: str = "SPX",
+    shock_range: tuple[float, float] | None = None,
+    title: str | None = None,
+    subtitle: str | None = None,
+    template: go.layout.Template | str | None = None,
+    height: int | None = None,
+    uirevision: str | None = None,
+    palette: Palette = PALETTE,
+) -> go.Figure:
+    """Hedge flow vs spot shock per horizon, over total GEX vs the same shock axis.
+
+    Parameters
+    ----------
+    hedge_curves : mapping of float to pandas.DataFrame
+        Horizon in days -> frame with columns ``shock_pct`` (percent: -5.0 is -5%), ``spot``,
+        ``hedge_flow_units`` and ``hedge_flow_usd`` (positive = dealers buy).
+    gamma_profile : pandas.DataFrame or None
+        ``spot, gex_usd_per_1pct``: total GEX as a function of spot. Drawn against
+        ``(spot / spot0 - 1) * 100`` so it shares the shock axis.
+    spot : float
+        Today's spot (shock 0).
+    zero_gamma_levels : sequence of float
+        Spot levels where total GEX crosses zero; each gets a marker and a line across both rows.
+    units : {"usd", "units"}, default "usd"
+        Plot ``hedge_flow_usd`` or ``hedge_flow_units``.
+    underlying : str, default "SPX"
+        Names the unit when ``units="units"``.
+    shock_range : (float, float), optional
+        Initial x range in percent; default: the range of the hedge curves.
+    title, subtitle, template, height, uirevision, palette
+        Styling; see :func:`dashboard.figures.common.apply_house_layout`.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Curve and profile ``customdata`` rows are ``[shock_pct, implied_spot, horizon_days]`` (the
+        profile and zero-gamma markers have no horizon column), so a hover can mark the implied spot
+        on the gamma-by-strike view.
+
+    Examples
+    --------
+    >>> curve = pd.DataFrame({"shock_pct": [-1.0, 0.0, 1.0], "spot": [99.0, 100.0, 101.0],
+    ...                       "dealer_delta_units": [10.0, 0.0, -10.0],
+    ...                       "hedge_flow_units": [-10.0, 0.0, 10.0],
+    ...                       "hedge_flow_usd": [-990.0, 0.0, 1010.0]})
+    >>> fig = hedge_curve_figure({0.0: curve, 1.0: curve}, gamma_profile=None, spot=100.0,
+    ...                          zero_gamma_levels=[])
+    >>> [t.name for t in fig.data]
+    ['now', '+1 day']
+    """
+    title = title or f"{underlying}: dealer hedging vs spot shock"
+    curves = {float(h): c for h, c in hedge_curves.items() if c is not None and not c.empty}
+    has_profile = gamma_profile is not None and not gamma_profile.empty
+    if not curves and not has_profile:
+        return empty_figure("No hedge curve for this selection", title=title, template=template,
+                            height=height)
+    if units not in ("usd", "units"):
+        raise ValueError(f"units must be 'usd' or 'units', not {units!r}")
+    flow_column = "hedge_flow_usd" if units == "usd" else "hedge_flow_units"
+
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.62, 0.38], vertical_spacing=0.06)
+    colours = (palette.net, palette.iv, palette.marker_spot, palette.zero_gamma, palette.previous)
+    shock_extent: list[float] = []
+    for i, horizon in enumerate(sorted(curves)):
+        curve = curves[horizon]
+        shock = _shock_in_percent(curve, spot)
+        implied = (curve["spot"].to_numpy(dtype=float) if "spot" in curve.columns
+                   else spot * (1 + shock / 100))
+        flow = curve[flow_column].to_numpy(dtype=float)
+        size = format_usd_array(np.abs(flow)) if units == "usd" else format_number_array(np.abs(flow))
+        verb = np.where(flow > 0, "dealers buy ", np.where(flow < 0, "dealers sell ", "no flow "))
+        suffix = "" if units == "usd" else f" {underlying}"
+        label = horizon_label(horizon)
+        fig.add_trace(
+            go.Scatter(
+                x=shock,
+                y=flow,
+                name=label,
+                mode="lines",
+                line=dict(color=colours[i % len(colours)], width=2.4 if horizon == 0 else 1.8,
+                          dash=_DASHES[i % len(_DASHES)]),
+                customdata=np.column_stack([shock, implied, np.full(shock.size, horizon)]),
+                text=verb.astype(object) + size.astype(object) + suffix,
+                hovertemplate=(f"<b>{label}</b>: %{{text}}<br>shock %{{customdata[0]:+.2f}}%"
+                               " → spot %{customdata[1]:,.2f}<extra></extra>"),
+                legendgroup="hedge",
+            ),
+            row=1,
+            col=1,
+        )
+        shock_extent += [float(np.nanmin(shock)), float(np.nanmax(shock))]
+
+    levels = [float(z) for z in (zero_gamma_levels or []) if z is not None and math.isfinite(float(z))]
+    zero_shocks = (np.asarray(levels) / spot - 1) * 100 if levels else np.empty(0)
+    if has_profile:
+        _add_profile(fig, gamma_profile, spot, palette)
+        if levels:
+            fig.add_trace(
+                go.Scatter(
+                    x=zero_shocks,
+                    y=np.zeros(zero_shocks.size),
+                    name=ZERO_GAMMA_TRACE_NAME,
+                    mode="markers",
+                    marker=dict(symbol="diamond", size=10, color=palette.zero_gamma,
+                                line=dict(width=1, color="white")),
+                    customdata=np.column_stack([zero_shocks, levels]),
+                    hovertemplate=("zero gamma at spot %{customdata[1]:,.2f}"
+                                   " (%{customdata[0]:+.2f}%)<extra></extra>"),
+                ),
+                row=2,
+                col=1,
+            )
+
+    lines = [(LINE_SPOT, 0.0, f"spot {format_strike(spot)}", palette.spot, "solid")]
+    lines += [(LINE_ZERO_GAMMA, zs, f"zero γ {format_strike(round(z, 2))} ({format_pct(zs, signed=True)})",
+               palette.zero_gamma, "dot") for z, zs in zip(levels, zero_shocks, strict=True)]
+    add_reference_lines(fig, lines, row="all")
+
+    x_range = shock_range or ((min(shock_extent), max(shock_extent)) if shock_extent else None)
+    if x_range is not None:
+        fig.update_xaxes(range=list(x_range))
+    fig.update_xaxes(ticksuffix="%", zeroline=False)
+    fig.update_xaxes(title_text=SHOCK_AXIS_TITLE, row=2, col=1)
+    money = dict(tickprefix="$", exponentformat="B") if units == "usd" else dict(exponentformat="B")
+    fig.update_yaxes(title_text=hedge_axis_title(units, underlying), zeroline=True, zerolinewidth=1.5,
+                     row=1, col=1, **money)
+    fig.update_yaxes(title_text=PROFILE_AXIS_TITLE, zeroline=True, zerolinewidth=1.5, tickprefix="$",
+                     exponentformat="B", row=2, col=1)
+    fig.update_layout(hovermode="x", legend_title_text="")
+    return apply_house_layout(fig, title=title, subtitle=subtitle, template=template, height=height,
+                              uirevision=uirevision)
+
+
+def _shock_in_percent(curve: pd.DataFrame, spot: float) -> np.ndarray:
+    """``shock_pct`` in percent; guards against a frame that carries it as a fraction.
+
+    When the frame's own ``spot`` column says ``spot = spot0 * (1 + shock)`` rather than
+    ``spot0 * (1 + shock / 100)``, the shock was a fraction and is scaled to percent.
+    """
+    shock = curve["shock_pct"].to_numpy(dtype=float)
+    if "spot" not in curve.columns or not math.isfinite(spot) or spot <= 0:
+        return shock
+    shocked = curve["spot"].to_numpy(dtype=float)
+    as_pct = np.allclose(spot * (1 + shock / 100), shocked, rtol=1e-6, equal_nan=True)
+    as_fraction = np.allclose(spot * (1 + shock), shocked, rtol=1e-6, equal_nan=True)
+    return shock * 100 if as_fraction and not as_pct else shock
+
+
+def _add_profile(fig: go.Figure, profile: pd.DataFrame, spot: float, palette: Palette) -> None:
+    frame = profile.sort_values("spot")
+    levels = frame["spot"].to_numpy(dtype=float)
+    gex = frame["gex_usd_per_1pct"].to_numpy(dtype=float)
+    shock = (levels / spot - 1) * 100
+    for name, part, fill in (
+        ("Dealers long gamma (damping)", np.where(gex > 0, gex, 0.0), palette.long_gamma_fill),
+        ("Dealers short gamma (amplifying)", np.where(gex < 0, gex, 0.0), palette.short_gamma_fill),
+    ):
+        fig.add_trace(
+            go.Scatter(x=shock, y=part, name=name, mode="lines", line=dict(width=0), fill="tozeroy",
+                       fillcolor=fill, hoverinfo="skip", legendgroup="profile"),
+            row=2,
+            col=1,
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=shock,
+            y=gex,
+            name=PROFILE_TRACE_NAME,
+            mode="lines",
+            line=dict(color=palette.net, width=2),
+            customdata=np.column_stack([shock, levels]),
+            text=format_usd_array(gex),
+            hovertemplate=("total GEX %{text} per 1%<br>shock %{customdata[0]:+.2f}%"
+                           " → spot %{customdata[1]:,.2f}<extra></extra>"),
+            legendgroup="profile",
+        ),
+        row=2,
+        col=1,
+    )

@@ -1,0 +1,252 @@
+"""The KPI strip: one plain dict per card, with its change against the previous snapshot.
+
+Nothing here draws: the layout turns each dict into a card. ``kpi_values`` flattens a snapshot into
+the plain mapping of floats that ``kpi_cards`` compares, so a callback does::
+
+    cards = kpi_cards(kpi_values(**now), kpi_values(**before), underlying="SPX")
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dashboard.figures.common import format_number, format_strike, format_usd
+
+HEDGE_SHOCKS_PCT: tuple[float, ...] = (-5.0, -1.0, 1.0, 5.0)
+_MISSING = "n/a"
+
+
+def hedge_flow_key(shock_pct: float) -> str:
+    """Key of the hedge flow at a shock in the KPI mapping.
+
+    Examples
+    --------
+    >>> hedge_flow_key(-5.0), hedge_flow_key(1)
+    ('hedge_flow_usd_at_-5pct', 'hedge_flow_usd_at_+1pct')
+    """
+    return f"hedge_flow_usd_at_{float(shock_pct):+g}pct"
+
+
+def kpi_values(
+    *,
+    spot: float,
+    total_gex_usd_per_1pct: float,
+    zero_gamma_levels: Sequence[float],
+    call_wall: float | None,
+    put_wall: float | None,
+    dealer_delta_units: float,
+    net_vega_usd_per_vol_pt: float,
+    hedge_curve: pd.DataFrame | None = None,
+    shocks_pct: Sequence[float] = HEDGE_SHOCKS_PCT,
+) -> dict[str, object]:
+    """Flatten one snapshot's headline numbers into the plain mapping ``kpi_cards`` reads.
+
+    Hedge flows at ``shocks_pct`` are read off ``hedge_curve`` (``shock_pct`` in percent,
+    ``hedge_flow_usd``) by linear interpolation; NaN outside the curve's range or without a curve.
+
+    Returns
+    -------
+    dict
+        Keys ``spot, total_gex_usd_per_1pct, zero_gamma_levels`` (a list)
+        ``, call_wall, put_wall, dealer_delta_units, net_vega_usd_per_vol_pt`` and one
+        :func:`hedge_flow_key` per shock.
+
+    Examples
+    --------
+    >>> curve = pd.DataFrame({"shock_pct": [-10.0, 0.0, 10.0], "hedge_flow_usd": [-2e9, 0.0, 1e9]})
+    >>> v = kpi_values(spot=100.0, total_gex_usd_per_1pct=1e9, zero_gamma_levels=[97.0], call_wall=105.0,
+    ...                put_wall=95.0, dealer_delta_units=-1e6, net_vega_usd_per_vol_pt=3e6, hedge_curve=curve)
+    >>> v["hedge_flow_usd_at_-5pct"], v["hedge_flow_usd_at_+1pct"]
+    (-1000000000.0, 100000000.0)
+    """
+    values: dict[str, object] = {
+        "spot": _f(spot),
+        "total_gex_usd_per_1pct": _f(total_gex_usd_per_1pct),
+        "zero_gamma_levels": [float(z) for z in (zero_gamma_levels or [])],
+        "call_wall": _f(call_wall),
+        "put_wall": _f(put_wall),
+        "dealer_delta_units": _f(dealer_delta_units),
+        "net_vega_usd_per_vol_pt": _f(net_vega_usd_per_vol_pt),
+    }
+    shocks = np.asarray(shocks_pct, dtype=float)
+    flows = np.full(shocks.size, np.nan)
+    if hedge_curve is not None and not hedge_curve.empty:
+        curve = hedge_curve.sort_values("shock_pct")
+        x = curve["shock_pct"].to_numpy(dtype=float)
+        y = curve["hedge_flow_usd"].to_numpy(dtype=float)
+        flows = np.interp(shocks, x, y, left=np.nan, right=np.nan)
+    values.update({hedge_flow_key(s): float(f) for s, f in zip(shocks, flows, strict=True)})
+    return values
+
+
+@dataclass(frozen=True)
+class _Spec:
+    key: str
+    label: str
+    unit: str
+    help: str
+    value_text: Callable[[float], str]
+    delta_text: Callable[[float, float], str]
+
+
+def _signed_level(delta: float, _previous: float) -> str:
+    return ("+" if delta > 0 else "-" if delta < 0 else "") + format_strike(abs(delta))
+
+
+def _spot_delta(delta: float, previous: float) -> str:
+    pct = delta / previous * 100 if previous else math.nan
+    text = format_number(delta, compact=False, decimals=2, signed=True)
+    return text if not math.isfinite(pct) else f"{text} ({pct:+.2f}%)"
+
+
+def _flow_text(x: float) -> str:
+    if not math.isfinite(x):
+        return _MISSING
+    if x == 0:
+        return "no flow"
+    return ("dealers buy " if x > 0 else "dealers sell ") + format_usd(abs(x))
+
+
+def _specs(underlying: str, shocks_pct: Sequence[float]) -> list[_Spec]:
+    usd_delta = lambda d, _p: format_usd(d, signed=True)  # noqa: E731
+    units = f"{underlying} units" if underlying else "units of underlying"
+    specs = [
+        _Spec("spot", "Spot", "price", "Underlying price at the snapshot.",
+              lambda x: format_number(x, compact=False, decimals=2), _spot_delta),
+        _Spec("total_gex_usd_per_1pct", "Total GEX", "USD per 1% move",
+              "Change in dealers' dollar delta for a 1% spot move. Positive: dealers long gamma, their "
+              "hedging damps moves; negative: short gamma, their hedging amplifies moves.",
+              format_usd, usd_delta),
+        _Spec("zero_gamma_levels", "Zero gamma", "spot level",
+              "Spot level(s) where total GEX changes sign: dealers flip from damping to amplifying moves. "
+              "The change compares the level nearest spot.",
+              lambda x: format_strike(round(x, 2)), _signed_level),
+        _Spec("call_wall", "Call wall", "strike", "Strike with the largest call GEX in the selected expiries.",
+              format_strike, _signed_level),
+        _Spec("put_wall", "Put wall", "strike",
+              "Strike with the most negative put GEX in the selected expiries.", format_strike, _signed_level),
+        _Spec("dealer_delta_units", "Dealer delta", units,
+              "Dealers' net delta from options, in units of the underlying (shares, coins).",
+              format_number, lambda d, _p: format_number(d, signed=True)),
+        _Spec("net_vega_usd_per_vol_pt", "Net vega", "USD per vol point",
+              "Dealers' net vega: P&L for a 1 vol point rise in every implied vol.", format_usd, usd_delta),
+    ]
+    for shock in shocks_pct:
+        specs.append(
+            _Spec(hedge_flow_key(shock), f"Hedge flow at {float(shock):+g}%", "USD; + = dealers buy",
+                  f"What dealers must trade to stay delta-neutral if spot moves {float(shock):+g}% now "
+                  "(full revaluation, IV held per contract).", _flow_text, usd_delta)
+        )
+    return specs
+
+
+def kpi_cards(
+    current: Mapping[str, object],
+    previous: Mapping[str, object] | None = None,
+    *,
+    underlying: str = "",
+    shocks_pct: Sequence[float] = HEDGE_SHOCKS_PCT,
+) -> list[dict[str, object]]:
+    """One plain dict per KPI card, with the change against a previous snapshot when given.
+
+    Parameters
+    ----------
+    current : mapping
+        Plain floats keyed as :func:`kpi_values` returns them (``zero_gamma_levels`` is a list).
+    previous : mapping, optional
+        The same for the previous snapshot; missing keys or NaN give no change.
+    underlying : str, optional
+        Names the unit of dealer delta.
+    shocks_pct : sequence of float
+        Shocks whose hedge flows get a card (keys from :func:`hedge_flow_key`).
+
+    Returns
+    -------
+    list of dict
+        Each with ``key, label, value, value_text, delta, delta_text, delta_sign, unit, help``;
+        ``delta = value - previous value``, ``delta_sign`` is -1, 0, 1 or None (no comparison).
+
+    Examples
+    --------
+    >>> cards = kpi_cards({"spot": 101.0, "total_gex_usd_per_1pct": 1.5e9},
+    ...                   {"spot": 100.0, "total_gex_usd_per_1pct": 2e9})
+    >>> [(c["label"], c["value_text"], c["delta_text"], c["delta_sign"]) for c in cards[:2]]
+    [('Spot', '101.00', '+1.00 (+1.00%)', 1), ('Total GEX', '$1.5bn', '-$500m', -1)]
+    """
+    previous = previous or {}
+    cards = []
+    for spec in _specs(underlying, shocks_pct):
+        if spec.key == "zero_gamma_levels":
+            cards.append(_zero_gamma_card(spec, current, previous))
+            continue
+        value = _f(current.get(spec.key))
+        before = _f(previous.get(spec.key))
+        cards.append(_card(spec, value, before, spec.value_text(value) if math.isfinite(value) else _MISSING))
+    return cards
+
+
+def _zero_gamma_card(spec: _Spec, current: Mapping[str, object], previous: Mapping[str, object]) -> dict:
+    now = _levels(current.get("zero_gamma_levels"))
+    before = _levels(previous.get("zero_gamma_levels"))
+    spot_now = _f(current.get("spot"))
+    spot_before = _f(previous.get("spot"))
+    value = _nearest(now, spot_now)
+    prior = _nearest(before, spot_before if math.isfinite(spot_before) else spot_now)
+    text = " · ".join(format_strike(round(z, 2)) for z in now) if now else "none in range"
+    card = _card(spec, value, prior, text)
+    if len(now) > 1:
+        card["label"] = "Zero-gamma levels"
+    return card
+
+
+def _card(spec: _Spec, value: float, before: float, value_text: str) -> dict:
+    delta = value - before if math.isfinite(value) and math.isfinite(before) else math.nan
+    if not math.isfinite(delta):
+        delta_text, sign = "", None
+    elif delta == 0:
+        delta_text, sign = "unchanged", 0
+    else:
+        delta_text, sign = spec.delta_text(delta, before), int(np.sign(delta))
+    return {
+        "key": spec.key,
+        "label": spec.label,
+        "value": value if math.isfinite(value) else None,
+        "value_text": value_text,
+        "delta": delta if math.isfinite(delta) else None,
+        "delta_text": delta_text,
+        "delta_sign": sign,
+        "unit": spec.unit,
+        "help": spec.help,
+    }
+
+
+def _levels(raw: object) -> list[float]:
+    if raw is None:
+        return []
+    if isinstance(raw, (int, float)):
+        raw = [raw]
+    arr = np.asarray(list(raw), dtype=float)
+    return sorted(arr[np.isfinite(arr)].tolist())
+
+
+def _nearest(levels: list[float], spot: float) -> float:
+    if not levels:
+        return math.nan
+    if not math.isfinite(spot):
+        return levels[0] if len(levels) == 1 else math.nan
+    arr = np.asarray(levels)
+    return float(arr[np.argmin(np.abs(arr - spot))])
+
+
+def _f(x: object) -> float:
+    if x is None:
+        return math.nan
+    try:
+        return float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan

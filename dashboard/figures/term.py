@@ -1,0 +1,134 @@
+"""View 3: dealer vega and ATM implied vol by expiry, on a days-to-expiry axis.
+
+Clicking a bar or box-selecting several (``clickmode="event+select"``, ``dragmode="select"``) hands
+back each expiry's ISO date in ``customdata[0]``; the selected expiries are drawn full strength and
+the rest faded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.figures.common import (
+    PALETTE,
+    Palette,
+    apply_house_layout,
+    empty_figure,
+    format_usd_array,
+    iso_dates,
+    robust_bar_width,
+)
+
+VEGA_AXIS_TITLE = "Net dealer vega (USD per vol point)"
+IV_AXIS_TITLE = "ATM implied vol (%)"
+DAYS_AXIS_TITLE = "Days to expiry"
+TERM_COLUMNS = ("expiry", "days_to_expiry", "atm_iv", "net_vega_usd_per_vol_pt")
+UNSELECTED_OPACITY = 0.25
+
+
+def term_structure_figure(
+    term_structure: pd.DataFrame,
+    *,
+    selected_expiries: Iterable[object] | None = None,
+    title: str = "Dealer vega term structure",
+    subtitle: str | None = None,
+    template: go.layout.Template | str | None = None,
+    height: int | None = None,
+    uirevision: str | None = None,
+    palette: Palette = PALETTE,
+) -> go.Figure:
+    """Net dealer vega per expiry (bars, USD per vol point) and ATM IV (line, percent, right axis).
+
+    Parameters
+    ----------
+    term_structure : pandas.DataFrame
+        ``expiry, days_to_expiry, atm_iv`` (decimal) ``, net_vega_usd_per_vol_pt``.
+    selected_expiries : iterable of date or ISO str, optional
+        Expiries in the current selection; None or empty means all (nothing faded).
+    title, subtitle, template, height, uirevision, palette
+        Styling; see :func:`dashboard.figures.common.apply_house_layout`.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Bars on ``y``, IV on the secondary ``y2`` axis; ``customdata`` rows are
+        ``[expiry_iso, days_to_expiry]``; ``selectedpoints`` marks the selection.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> frame = pd.DataFrame({"expiry": [dt.date(2024, 1, 19), dt.date(2024, 2, 16)],
+    ...                       "days_to_expiry": [12.0, 40.0], "atm_iv": [0.12, 0.14],
+    ...                       "net_vega_usd_per_vol_pt": [2.5e6, -1.0e6]})
+    >>> fig = term_structure_figure(frame, selected_expiries=["2024-02-16"])
+    >>> np.round(fig.data[1].y, 6).tolist(), fig.data[0].selectedpoints
+    ([12.0, 14.0], (1,))
+    """
+    missing = [c for c in TERM_COLUMNS if c not in term_structure.columns]
+    if missing:
+        raise ValueError(f"term_structure is missing column(s) {missing}; it has {list(term_structure.columns)}")
+    if term_structure.empty:
+        return empty_figure("No expiries to show", title=title, template=template, height=height)
+
+    frame = term_structure.sort_values("days_to_expiry")
+    days = frame["days_to_expiry"].to_numpy(dtype=float)
+    vega = frame["net_vega_usd_per_vol_pt"].to_numpy(dtype=float)
+    iv_pct = frame["atm_iv"].to_numpy(dtype=float) * 100
+    iso = iso_dates(frame["expiry"])
+    customdata = np.column_stack([iso, days.astype(object)])
+
+    selected = None
+    if selected_expiries is not None:
+        wanted = set(iso_dates(list(selected_expiries)).tolist()) - {""}
+        if wanted:
+            selected = np.flatnonzero(np.isin(iso, list(wanted))).tolist()
+    faded = dict(marker=dict(opacity=UNSELECTED_OPACITY))
+
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(
+        go.Bar(
+            x=days,
+            y=vega,
+            width=robust_bar_width(days),
+            name="Net dealer vega",
+            marker_color=palette.net,
+            customdata=customdata,
+            text=format_usd_array(vega),
+            textposition="none",
+            hovertemplate=("<b>%{customdata[0]}</b> (%{x:.1f} days)<br>"
+                           "net dealer vega %{text} per vol pt<extra></extra>"),
+            selectedpoints=selected,
+            unselected=faded,
+        ),
+        secondary_y=False,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=days,
+            y=iv_pct,
+            name="ATM implied vol",
+            mode="lines+markers",
+            line=dict(color=palette.iv, width=2),
+            marker=dict(size=7, color=palette.iv),
+            customdata=customdata,
+            hovertemplate="<b>%{customdata[0]}</b> (%{x:.1f} days)<br>ATM IV %{y:.2f}%<extra></extra>",
+            selectedpoints=selected,
+            unselected=faded,
+            connectgaps=False,
+        ),
+        secondary_y=True,
+    )
+    fig.update_xaxes(title_text=DAYS_AXIS_TITLE, rangemode="tozero")
+    fig.update_yaxes(title_text=VEGA_AXIS_TITLE, tickprefix="$", exponentformat="B", zeroline=True,
+                     secondary_y=False)
+    fig.update_yaxes(title_text=IV_AXIS_TITLE, ticksuffix="%", showgrid=False,
+                     secondary_y=True)
+    fig.update_layout(clickmode="event+select", dragmode="select", hovermode="closest",
+                      legend_title_text="")
+    return apply_house_layout(fig, title=title, subtitle=subtitle, template=template, height=height,
+                              uirevision=uirevision)

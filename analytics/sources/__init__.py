@@ -55,10 +55,19 @@ _PARSER_ERRORS = (
     csv.Error,
 )
 
-__all__ = ["FORMATS", "MAX_FILE_BYTES", "detect_format", "load_chain"]
+__all__ = ["FORMATS", "MAX_FILE_BYTES", "checked_size", "detect_format", "load_chain"]
 
 
-def _checked_size(path: Path) -> int:
+def checked_size(path: str | Path) -> int:
+    """Size of ``path`` in bytes, after checking it exists, is a file, is not empty and is at most
+    ``MAX_FILE_BYTES`` (``os.stat`` only: nothing is read).
+
+    Raises
+    ------
+    ChainDataError
+        Naming the file and which check failed.
+    """
+    path = Path(path)
     try:
         st = os.stat(path)
     except FileNotFoundError as exc:
@@ -129,7 +138,7 @@ def detect_format(path: str | Path) -> str:
         read), binary junk, or a format that is not supported (the message lists those that are).
     """
     path = Path(path)
-    _checked_size(path)
+    checked_size(path)
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if head.startswith(b"PAR1"):

@@ -139,18 +139,22 @@ def load_book(path: str | Path) -> pd.DataFrame:
     Raises
     ------
     ChainDataError
-        Naming the file, the line and the field at fault.
+        Naming the file, the line and the field at fault; also for a missing, empty, binary or
+        too large (``analytics.sources.MAX_FILE_BYTES``) file.
     """
+    from analytics.sources import checked_size
+
     path = Path(path)
+    checked_size(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        raise ChainDataError("no such file", path=path) from exc
     except UnicodeDecodeError as exc:
         raise ChainDataError("not a text file (binary content)", path=path) from exc
+    if "\x00" in text:
+        raise ChainDataError("binary content, not a text file", path=path)
     try:
         return read_book_text(text, path)
-    except pd.errors.ParserError as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ChainDataError(f"not a readable CSV ({str(exc).splitlines()[0]})", path=path) from exc
 
 

@@ -192,11 +192,12 @@ def load_deribit(path: str | Path, *, as_of: pd.Timestamp | str | None = None) -
     ChainDataError
         With the file, line and problem.
     """
+    from analytics.sources import checked_size
+
     path = Path(path)
+    checked_size(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        raise ChainDataError("no such file", path=path) from exc
     except UnicodeDecodeError as exc:
         raise ChainDataError("not a text file (binary content)", path=path) from exc
     return read_deribit_text(text, path, as_of=as_of)

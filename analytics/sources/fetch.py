@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -49,8 +50,13 @@ Opener = Callable[..., Any]
 
 def _get_json(url: str, opener: Opener) -> Any:
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
-    with opener(request, timeout=TIMEOUT_SECONDS) as response:
-        body = response.read(MAX_RESPONSE_BYTES + 1)
+    try:
+        with opener(request, timeout=TIMEOUT_SECONDS) as response:
+            body = response.read(MAX_RESPONSE_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        raise ChainDataError(f"HTTP {exc.code} {exc.reason}", path=url) from exc
+    except (urllib.error.URLError, TimeoutError) as exc:
+        raise ChainDataError(f"cannot reach the server ({getattr(exc, 'reason', exc)})", path=url) from exc
     if len(body) > MAX_RESPONSE_BYTES:
         raise ChainDataError(f"response larger than {MAX_RESPONSE_BYTES // 2**20} MiB", path=url)
     try:

@@ -285,12 +285,12 @@ def load_table(path: str | Path, *, multiplier: float | None = None) -> OptionCh
     ChainDataError
         See the module docstring.
     """
+    from analytics.sources import checked_size
+
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            magic = fh.read(4)
-    except FileNotFoundError as exc:
-        raise ChainDataError("no such file", path=path) from exc
+    checked_size(path)
+    with path.open("rb") as fh:
+        magic = fh.read(4)
     if magic == b"PAR1":
         rows = pd.read_parquet(path)
         return frame_to_chain(rows.astype(object), source=path, line_offset=1, multiplier=multiplier)
@@ -326,7 +326,7 @@ def chain_to_frame(chain: OptionChain) -> pd.DataFrame:
             "side": rows["side"],
             "open_interest": rows["open_interest"],
             "root": rows["root"],
-            "settlement": pd.to_datetime(rows["settlement"], utc=True).map(lambda t: t.isoformat()),
+            "settlement": pd.to_datetime(rows["settlement"], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
     )
     for col in ("iv", "bid", "ask", "mark", "forward", "multiplier"):

@@ -466,7 +466,7 @@ def btc_book_summary(day: dt.date, spot: float, day_shift: float, seed: int, rng
     roundness = np.select([k_key % 10000 == 0, k_key % 5000 == 0], [3.0, 1.8], 0.8)
     group = q.groupby("expiry", sort=False).ngroup().to_numpy()
     day_idx = (day - DEMO_DAYS[0]).days
-    synthetic = (q["expiry"].dt.weekday != 4).to_numpy()
+    synthetic = (q["expiry"].dt.day_of_week != 4).to_numpy()
     codes = np.array([deribit_code(d.date()) for d in q["expiry"]])
     records = []
     lam = {}
@@ -589,3 +589,45 @@ def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED) -> list[Path]:
     path.write_text(spx_demo_book(DEMO_DAYS[0]), encoding="utf-8", newline="\n")
     written.append(path)
     return written
+
+
+# --------------------------------------------------------------------------- shape statistics
+
+
+def shape_stats(chain) -> dict[str, float]:
+    """Shape of a chain, to compare demo snapshots with real files (see ``data/README.md``).
+
+    Gamma from :func:`analytics.pricing.greeks` with the file's IV (Black-Scholes on spot with
+    r = q = 0, or Black-76 on the row's forward); rows without a usable IV count with zero gamma.
+    GEX per row is ``sign * OI * multiplier * gamma * U^2 * 0.01`` (calls +, puts -; ``U`` the spot or
+    forward), in USD per 1% move.
+
+    Returns
+    -------
+    dict
+        ``n_expiries``, ``median_strikes_per_expiry``, ``near_oi_share`` (share of OI with strike within
+        10% of spot), ``put_call_oi`` (put OI / call OI), ``gex_usd_per_1pct``, ``gross_gex_usd_per_1pct``
+        (sum of ``|per-row GEX|``) and ``net_to_gross_gex``.
+    """
+    rows = chain.rows
+    years = chain.years_to_settlement()
+    iv = rows["iv"].to_numpy(dtype=float)
+    usable = np.isfinite(iv) & (iv > 0) & (years > 0)
+    level = rows["forward"].to_numpy(dtype=float) if chain.model == "black76" else np.full(len(rows), chain.spot)
+    sign = side_sign(rows["side"].to_numpy())
+    strike = rows["strike"].to_numpy(dtype=float)
+    gamma = greeks(level, strike, np.where(usable, years, 1.0), np.where(usable, iv, 0.2), sign).gamma
+    gamma = np.where(usable, gamma, 0.0)
+    oi = rows["open_interest"].to_numpy(dtype=float)
+    gex = sign * oi * rows["multiplier"].to_numpy(dtype=float) * gamma * level**2 * 0.01
+    near = np.abs(strike / chain.spot - 1.0) <= 0.10
+    gross = float(np.abs(gex).sum())
+    return {
+        "n_expiries": float(rows["expiry"].nunique()),
+        "median_strikes_per_expiry": float(rows.groupby("expiry")["strike"].nunique().median()),
+        "near_oi_share": float(oi[near].sum() / oi.sum()),
+        "put_call_oi": float(oi[sign < 0].sum() / oi[sign > 0].sum()),
+        "gex_usd_per_1pct": float(gex.sum()),
+        "gross_gex_usd_per_1pct": gross,
+        "net_to_gross_gex": float(gex.sum() / gross) if gross > 0 else 0.0,
+    }

@@ -1,0 +1,232 @@
+"""The synthetic demo data: deterministic, committed as generated, small, and shaped like real chains."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.demo import (
+    DEMO_DAYS,
+    deribit_code,
+    deribit_expiries,
+    shape_stats,
+    spx_expiries,
+    write_demo_data,
+)
+from analytics.sources import detect_format, load_chain
+from analytics.sources.book import apply_book, load_book
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "data"
+MAX_DATA_BYTES = 5_000_000
+
+# Shape bands (documented in data/README.md). Each must hold for the real files AND the demo.
+INDEX_BANDS: dict[str, tuple[float, float]] = {
+    "n_expiries": (20, 80),
+    "median_strikes_per_expiry": (40, 400),
+    "near_oi_share": (0.35, 0.80),
+    "put_call_oi": (1.0, 2.5),
+    "net_to_gross_gex": (-0.30, 0.15),
+}
+# Deribit: compared with the testnet book summary for the listing shape only (its OI is not real).
+CRYPTO_BANDS: dict[str, tuple[float, float]] = {
+    "n_expiries": (8, 20),
+    "median_strikes_per_expiry": (20, 80),
+}
+# Demo-only bands for the BTC OI shape (crypto books are call-heavy).
+CRYPTO_DEMO_OI_BANDS: dict[str, tuple[float, float]] = {
+    "near_oi_share": (0.35, 0.85),
+    "put_call_oi": (0.4, 1.3),
+    "net_to_gross_gex": (-0.30, 0.35),
+}
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    write_demo_data(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_chains(demo_dir):
+    return {p.name: load_chain(p) for p in sorted(demo_dir.iterdir()) if detect_format(p) != "book"}
+
+
+def _in_band(stats: dict[str, float], bands: dict[str, tuple[float, float]]) -> dict[str, float]:
+    """The stats that fall outside their band (empty when all fit)."""
+    return {k: stats[k] for k, (lo, hi) in bands.items() if not lo <= stats[k] <= hi}
+
+
+# ----------------------------------------------------------------------------- determinism and size
+
+
+def test_two_runs_with_the_same_seed_write_byte_identical_files(demo_dir, tmp_path):
+    again = write_demo_data(tmp_path)
+    assert sorted(p.name for p in again) == sorted(p.name for p in demo_dir.iterdir())
+    for path in again:
+        assert path.read_bytes() == (demo_dir / path.name).read_bytes(), path.name
+
+
+def test_another_seed_gives_other_numbers(demo_dir, tmp_path):
+    other = write_demo_data(tmp_path, seed=7)
+    first = other[0]
+    assert first.read_bytes() != (demo_dir / first.name).read_bytes()
+
+
+def test_committed_data_is_exactly_what_the_generator_writes(demo_dir):
+    for path in sorted(demo_dir.iterdir()):
+        committed = DATA / path.name
+        assert committed.exists(), f"data/{path.name} missing: run `mmpos demo-data --out data`"
+        assert committed.read_bytes() == path.read_bytes(), (
+            f"data/{path.name} differs from the generator's output: data/ is generated, never hand-edited"
+        )
+
+
+def test_committed_data_stays_under_5_mb():
+    total = sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file())
+    assert total < MAX_DATA_BYTES, f"data/ holds {total:,} bytes"
+
+
+# ----------------------------------------------------------------------------- files and loaders
+
+
+def test_demo_writes_five_spx_and_five_btc_snapshots_and_one_book(demo_dir, demo_chains):
+    formats = sorted(detect_format(p) for p in demo_dir.iterdir())
+    assert formats == ["book"] + ["cboe"] * 5 + ["deribit-book-summary"] * 5
+    spx = [c for c in demo_chains.values() if c.underlying == "SPX"]
+    btc = [c for c in demo_chains.values() if c.underlying == "BTC"]
+    assert [c.as_of for c in spx] == [
+        pd.Timestamp(dt.datetime.combine(d, dt.time(16, 15)), tz="America/New_York") for d in DEMO_DAYS
+    ]
+    assert [c.as_of for c in btc] == [pd.Timestamp(dt.datetime.combine(d, dt.time(14)), tz="UTC") for d in DEMO_DAYS]
+    assert all(c.model == "black76" and c.default_multiplier == 1.0 for c in btc)
+    assert all(c.model == "bsm" and c.default_multiplier == 100.0 for c in spx)
+
+
+def test_spot_moves_every_day_but_stays_near_its_start(demo_chains):
+    for name, start, tol in (("SPX", 6700.0, 0.05), ("BTC", 95000.0, 0.12)):
+        spots = np.array([c.spot for c in demo_chains.values() if c.underlying == name])
+        assert len(np.unique(spots)) == 5
+        assert np.all(np.abs(spots / start - 1) < tol), spots
+
+
+def test_the_file_iv_reprices_the_quotes_inside_the_spread(demo_chains):
+    from analytics.pricing import price, side_sign
+
+    for chain in demo_chains.values():
+        r = chain.rows
+        level = r["forward"].to_numpy() if chain.model == "black76" else chain.spot
+        model = price(level, r["strike"], chain.years_to_settlement(), r["iv"], side_sign(r["side"].to_numpy()))
+        bid = r["bid"].fillna(0.0).to_numpy()
+        ask = r["ask"].to_numpy()
+        tol = 1e-3 * level if chain.model == "black76" else 0.01  # mark_iv printed to 2 dp, iv to 4 dp
+        inside = (model >= bid - tol) & (model <= ask + tol)
+        assert inside.mean() > 0.999, chain.source
+
+
+def test_same_day_spx_expiry_is_listed_and_dropped_as_settled(demo_chains):
+    chain = demo_chains["spx_quotedata_2026-11-16.csv"]
+    assert any("settled before the snapshot (expiry 2026-11-16)" in w for w in chain.warnings)
+    assert min(chain.expiries) == dt.date(2026, 11, 17)
+
+
+def test_monthly_third_friday_lists_am_spx_beside_pm_spxw(demo_chains):
+    rows = demo_chains["spx_quotedata_2026-11-16.csv"].rows
+    dec = rows[rows["expiry"] == pd.Timestamp("2026-12-18")]
+    assert set(dec["root"]) == {"SPX", "SPXW"}
+    settle = dec.groupby("root")["settlement"].first()
+    assert settle["SPX"] == pd.Timestamp("2026-12-18 09:30", tz="America/New_York")
+    assert settle["SPXW"] == pd.Timestamp("2026-12-18 16:00", tz="America/New_York")
+
+
+def test_spx_calendar_has_dailies_weeklies_monthlies_quarterlies_and_two_years_of_leaps():
+    listed = spx_expiries(dt.date(2026, 11, 16))
+    dates = {d for d, _ in listed}
+    assert {dt.date(2026, 11, d) for d in (16, 17, 18, 19, 20, 23, 24, 25, 27)} <= dates  # no Thanksgiving
+    assert dt.date(2026, 11, 26) not in dates
+    assert (dt.date(2026, 12, 24), "SPXW") in listed  # Christmas Friday: the weekly moves to Thursday
+    assert (dt.date(2027, 6, 17), "SPX") in listed  # Juneteenth Friday: the monthly moves to Thursday
+    assert (dt.date(2027, 3, 31), "SPXW") in listed  # quarter end
+    leaps = sorted(d for d, r in listed if r == "SPX" and d.month == 12)
+    assert leaps == [dt.date(2026, 12, 18), dt.date(2027, 12, 17), dt.date(2028, 12, 15)]
+    assert max(dates) - dt.date(2026, 11, 16) < dt.timedelta(days=2 * 366 + 31)
+
+
+def test_deribit_calendar_has_dailies_fridays_last_friday_monthlies_and_quarterlies():
+    listed = deribit_expiries(dt.date(2026, 11, 20))
+    assert listed[:4] == [dt.date(2026, 11, d) for d in (21, 22, 23, 24)]
+    assert dt.date(2026, 11, 20) not in listed  # settled at 08:00, snapshot 14:00
+    assert {dt.date(2026, 11, 27), dt.date(2026, 12, 25), dt.date(2027, 1, 29)} <= set(listed)
+    assert {dt.date(2027, 3, 26), dt.date(2027, 6, 25), dt.date(2027, 9, 24)} <= set(listed)
+    assert deribit_code(dt.date(2026, 11, 27)) == "27NOV26"
+
+
+def test_deribit_records_look_like_the_api(demo_dir):
+    import json
+
+    doc = json.loads((demo_dir / "btc_book_summary_2026-11-16.json").read_text())
+    assert doc["jsonrpc"] == "2.0" and doc["usOut"] > doc["usIn"]
+    rec = doc["result"][0]
+    for key in ("instrument_name", "underlying_index", "underlying_price", "mark_iv", "mark_price", "bid_price",
+                "ask_price", "open_interest", "estimated_delivery_price", "creation_timestamp", "base_currency",
+                "quote_currency"):
+        assert key in rec
+    names = pd.Series([r["instrument_name"] for r in doc["result"]])
+    assert names.str.match(r"^BTC-\d{1,2}[A-Z]{3}\d{2}-\d+-[CP]$").all()
+    index = {r["underlying_index"] for r in doc["result"]}
+    assert "SYN.BTC-17NOV26" in index and "BTC-27NOV26" in index
+
+
+def test_deribit_forwards_are_in_contango(demo_chains):
+    chain = demo_chains["btc_book_summary_2026-11-16.json"]
+    fwd = chain.rows.groupby("expiry")["forward"].first().to_numpy()
+    assert np.all(np.diff(fwd) > 0) and fwd[0] > chain.spot
+
+
+def test_open_interest_sits_on_round_strikes(demo_chains):
+    rows = demo_chains["spx_quotedata_2026-11-16.csv"].rows
+    near = rows[(rows["strike"] - 6700).abs() <= 300]
+    per_strike = near.groupby("strike")["open_interest"].sum()
+    hundreds = per_strike[per_strike.index % 100 == 0].mean()
+    fives = per_strike[per_strike.index % 25 != 0].mean()
+    assert hundreds > 3 * fives
+
+
+def test_demo_book_applies_to_the_demo_chain_with_every_position_matched(demo_dir, demo_chains):
+    book = load_book(demo_dir / "spx_book_demo.csv")
+    chain = apply_book(demo_chains["spx_quotedata_2026-11-16.csv"], book)
+    assert chain.rows["position"].abs().sum() == book["quantity"].abs().sum()
+
+
+# ----------------------------------------------------------------------------- shape vs real files
+
+
+@pytest.mark.parametrize("fixture", ["spx_path", "ndx_path"])
+def test_real_index_files_fall_inside_the_documented_bands(fixture, request):
+    stats = shape_stats(load_chain(request.getfixturevalue(fixture)))
+    assert _in_band(stats, INDEX_BANDS) == {}
+
+
+@pytest.mark.parametrize("day", DEMO_DAYS, ids=str)
+def test_demo_spx_snapshot_is_shaped_like_the_real_index_files(day, demo_chains, spx_path):
+    stats = shape_stats(demo_chains[f"spx_quotedata_{day.isoformat()}.csv"])
+    assert _in_band(stats, INDEX_BANDS) == {}
+    real = shape_stats(load_chain(spx_path))
+    # dealers short gamma on the SqueezeMetrics convention, as in the real SPX file
+    assert np.sign(stats["net_to_gross_gex"]) == np.sign(real["net_to_gross_gex"]) == -1
+
+
+def test_real_deribit_listing_falls_inside_the_crypto_bands(deribit_book_summary_path):
+    assert _in_band(shape_stats(load_chain(deribit_book_summary_path)), CRYPTO_BANDS) == {}
+
+
+@pytest.mark.parametrize("day", DEMO_DAYS, ids=str)
+def test_demo_btc_snapshot_is_shaped_like_a_deribit_chain(day, demo_chains):
+    stats = shape_stats(demo_chains[f"btc_book_summary_{day.isoformat()}.json"])
+    assert _in_band(stats, CRYPTO_BANDS) == {}
+    assert _in_band(stats, CRYPTO_DEMO_OI_BANDS) == {}

@@ -132,7 +132,7 @@ def load_book(path: str | Path) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns ``underlying``, ``root`` (None where not given), ``expiry`` (datetime64),
+        Columns ``underlying``, ``root`` (missing where not given), ``expiry`` (datetime64),
         ``strike``, ``side`` (``"C"``/``"P"``), ``quantity`` (float, signed) and ``line`` (the file
         line of each position).
 

@@ -1,0 +1,195 @@
+"""The data catalog: what a data directory holds, stable ids, broken files, the mtime-keyed cache."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analytics import catalog as cat
+from analytics.catalog import (
+    format_catalog,
+    load_entry,
+    load_path_cached,
+    resolve,
+    scan_catalog,
+)
+from analytics.demo import write_demo_data
+from analytics.errors import ChainDataError
+
+
+@pytest.fixture(scope="module")
+def demo_files(tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("demo")
+    return {p.name: p for p in write_demo_data(out)}
+
+
+@pytest.fixture()
+def data_dir(tmp_path, demo_files) -> Path:
+    """Two SPX days, two BTC days, the SPX book, a broken file, a README and a dotfile."""
+    root = tmp_path / "data"
+    root.mkdir()
+    for name in ("spx_quotedata_2026-11-16.csv", "spx_quotedata_2026-11-17.csv", "btc_book_summary_2026-11-16.json",
+                 "btc_book_summary_2026-11-18.json", "spx_book_demo.csv"):
+        shutil.copy(demo_files[name], root / name)
+    (root / "notes.csv").write_text("this,is\nnot,a chain\n")
+    (root / "README.md").write_text("# about this folder\n")
+    (root / ".partial.csv").write_text("junk")
+    return root
+
+
+def test_snapshots_are_listed_newest_first(data_dir):
+    catalog = scan_catalog(data_dir)
+    snaps = catalog.snapshots()
+    assert [e.id for e in snaps] == [
+        "btc-20261118-1400", "spx-20261117-1615", "spx-20261116-1615", "btc-20261116-1400",
+    ]
+    assert [e.as_of for e in snaps] == sorted((e.as_of for e in snaps), reverse=True)
+    assert [e.id for e in catalog.snapshots("spx")] == ["spx-20261117-1615", "spx-20261116-1615"]
+    assert list(catalog.entries[:4]) == snaps
+
+
+def test_entries_describe_each_snapshot(data_dir):
+    entry = scan_catalog(data_dir).get("spx-20261116-1615")
+    assert entry.path == (data_dir / "spx_quotedata_2026-11-16.csv").resolve()
+    assert entry.format == "cboe" and entry.underlying == "SPX" and not entry.broken
+    assert entry.as_of == pd.Timestamp("2026-11-16 16:15", tz="America/New_York")
+    chain = load_entry(entry)
+    assert entry.spot == chain.spot and entry.n_rows == len(chain.rows) and entry.n_expiries == len(chain.expiries)
+
+
+def test_ids_survive_rescans_renames_and_listing_order(data_dir, tmp_path):
+    first = {e.id for e in scan_catalog(data_dir).snapshots()}
+    assert {e.id for e in scan_catalog(data_dir).snapshots()} == first
+    other = tmp_path / "renamed"
+    other.mkdir()
+    for i, path in enumerate(sorted(data_dir.iterdir(), reverse=True)):
+        shutil.copy(path, other / f"{i:02d}_{path.name}")
+    assert {e.id for e in scan_catalog(other).snapshots()} == first
+
+
+def test_two_files_of_one_snapshot_get_distinct_ids_whatever_order_they_are_added_in(data_dir):
+    shutil.copy(data_dir / "spx_quotedata_2026-11-16.csv", data_dir / "zz_copy.csv")
+    ids = {e.path.name: e.id for e in scan_catalog(data_dir).snapshots("SPX")}
+    assert ids["spx_quotedata_2026-11-16.csv"] == "spx-20261116-1615"
+    assert ids["zz_copy.csv"].startswith("spx-20261116-1615-") and len(ids["zz_copy.csv"]) == len("spx-20261116-1615") + 7
+    again = {e.path.name: e.id for e in scan_catalog(data_dir).snapshots("SPX")}
+    assert again == ids
+
+
+def test_a_broken_file_is_listed_with_its_reason_and_the_rest_still_load(data_dir):
+    catalog = scan_catalog(data_dir)
+    broken = catalog.broken()
+    assert [e.path.name for e in broken] == ["notes.csv"]
+    assert broken[0].broken and broken[0].id == "file-notes-csv"
+    assert "unknown format" in broken[0].error
+    assert catalog.get("file-notes-csv") is broken[0]
+    with pytest.raises(ChainDataError, match="unknown format"):
+        load_entry(broken[0])
+    assert all(len(load_entry(e).rows) > 0 for e in catalog.snapshots())
+
+
+def test_a_truncated_chain_is_broken_with_the_line(data_dir):
+    text = (data_dir / "spx_quotedata_2026-11-17.csv").read_text()
+    (data_dir / "cut.csv").write_text(text[: len(text) // 3])
+    entry = next(e for e in scan_catalog(data_dir).broken() if e.path.name == "cut.csv")
+    assert entry.format == "cboe" and "line" in entry.error and "cut.csv" not in entry.error
+
+
+def test_readme_and_dotfiles_are_skipped(data_dir):
+    names = {e.path.name for e in scan_catalog(data_dir)}
+    assert "README.md" not in names and ".partial.csv" not in names
+
+
+def test_book_files_are_listed_apart_from_snapshots(data_dir):
+    catalog = scan_catalog(data_dir)
+    book = catalog.book_for("SPX")
+    assert book is not None and book.is_book and book.path.name == "spx_book_demo.csv"
+    assert book.id == "book-spx-book-demo-csv" and book.n_rows == 8
+    assert catalog.book_for("spx") == book
+    assert catalog.book_for("BTC") is None
+    assert book not in catalog.snapshots() and book not in catalog.broken()
+    assert catalog.underlyings() == ["BTC", "SPX"]
+    with pytest.raises(ChainDataError, match="positions"):
+        load_entry(book)
+
+
+def test_underlyings_only_counts_good_snapshots(tmp_path, demo_files):
+    shutil.copy(demo_files["spx_book_demo.csv"], tmp_path / "book.csv")
+    (tmp_path / "bad.json").write_text('{"jsonrpc": "2.0", "result": [')
+    catalog = scan_catalog(tmp_path)
+    assert catalog.underlyings() == []
+    assert catalog.snapshots() == [] and catalog.latest() is None
+
+
+def test_previous_is_the_next_older_snapshot_of_the_same_underlying(data_dir):
+    catalog = scan_catalog(data_dir)
+    newest_spx = catalog.get("spx-20261117-1615")
+    assert catalog.previous(newest_spx).id == "spx-20261116-1615"
+    assert catalog.previous(catalog.get("spx-20261116-1615")) is None
+    assert catalog.previous(catalog.get("btc-20261118-1400")).id == "btc-20261116-1400"
+    assert catalog.get("no-such-id") is None
+
+
+def test_loading_is_cached_until_the_file_changes(data_dir):
+    path = data_dir / "spx_quotedata_2026-11-16.csv"
+    first = load_path_cached(path)
+    assert load_path_cached(path) is first
+    entry = scan_catalog(data_dir).get("spx-20261116-1615")
+    assert load_entry(entry) is first  # a rescan reuses the cache
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # touch
+    reloaded = load_path_cached(path)
+    assert reloaded is not first
+    assert reloaded.rows.equals(first.rows)
+    assert load_entry(entry) is reloaded  # an entry from before the touch gets the fresh chain
+
+
+def test_rescanning_reads_no_file_again(data_dir):
+    scan_catalog(data_dir)
+    before = cat.cache_info()
+    scan_catalog(data_dir)
+    after = cat.cache_info()
+    assert after.misses == before.misses and after.hits > before.hits
+
+
+def test_resolve_accepts_an_id_a_path_or_a_name_in_the_data_dir(data_dir, tmp_path):
+    target = (data_dir / "btc_book_summary_2026-11-18.json").resolve()
+    assert resolve("btc-20261118-1400", data_dir) == target
+    assert resolve(str(target), data_dir) == target
+    assert resolve(target, tmp_path / "elsewhere") == target
+    assert resolve("btc_book_summary_2026-11-18.json", data_dir) == target
+    with pytest.raises(ChainDataError, match="no such file or catalog id 'spx-19990101-0000'"):
+        resolve("spx-19990101-0000", data_dir)
+
+
+def test_the_list_table_shows_every_snapshot_the_book_and_broken_reasons(data_dir):
+    text = format_catalog(scan_catalog(data_dir))
+    lines = text.splitlines()
+    assert lines[0].split() == ["id", "underlying", "snapshot", "spot", "expiries", "rows", "file"]
+    assert lines[1].startswith("btc-20261118-1400")
+    assert "2026-11-16 16:15 EST" in text and "spx_quotedata_2026-11-16.csv" in text
+    assert "book-spx-book-demo-csv" in text
+    assert "notes.csv: unknown format" in text
+
+
+def test_default_data_dir_reads_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("MMPOS_DATA_DIR", str(tmp_path))
+    assert cat.default_data_dir() == tmp_path
+    monkeypatch.delenv("MMPOS_DATA_DIR")
+    assert cat.default_data_dir() == Path(cat.__file__).resolve().parents[1] / "data"
+
+
+def test_a_missing_data_dir_is_a_readable_error(tmp_path):
+    with pytest.raises(ChainDataError, match="data directory not found"):
+        scan_catalog(tmp_path / "nope")
+
+
+def test_the_project_data_dir_lists_the_demo_week():
+    catalog = scan_catalog(Path(cat.__file__).resolve().parents[1] / "data")
+    assert catalog.underlyings() == ["BTC", "SPX"]
+    assert len(catalog.snapshots("SPX")) == 5 and len(catalog.snapshots("BTC")) == 5
+    assert catalog.broken() == [] and catalog.book_for("SPX") is not None

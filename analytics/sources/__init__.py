@@ -218,9 +218,9 @@ def load_chain(
             return parse_cboe_delayed_json(
                 json.loads(text), source=path, multiplier=100.0 if multiplier is None else multiplier
             )
-        _check_not_truncated(text, path)
-        if fmt == "cboe":
+        if fmt == "cboe":  # its loader checks every row's width against the header
             return read_cboe_text(text, path, multiplier=100.0 if multiplier is None else multiplier)
+        _check_not_truncated(text, path)
         if fmt.startswith("deribit"):
             return read_deribit_text(text, path, as_of=as_of)
         return read_table_text(text, path, multiplier=multiplier)

@@ -271,6 +271,12 @@ def parse_cboe_delayed_json(
         return values.astype(float)
 
     iv = col("iv")
+    positive = iv[iv > 0]
+    if len(positive) and float(positive.median()) > 3.0:
+        raise ChainDataError(
+            f"iv looks like percent (median {float(positive.median()):.3g}); CBOE's JSON gives decimals",
+            path=src or None, field="iv",
+        )
     rows = pd.DataFrame(
         {
             "underlying": underlying,

@@ -327,11 +327,12 @@ def house_template(palette: Palette = PALETTE) -> go.layout.Template:
             yaxis=axis,
             hoverlabel=dict(font=dict(family=FONT_FAMILY, size=12), bgcolor="white"),
             legend=dict(
-                orientation="h", x=0.0, xanchor="left", y=1.0, yanchor="bottom",
+                orientation="h", x=0.0, xanchor="left", y=1.01, yanchor="bottom",
                 bgcolor="rgba(255,255,255,0)", font=dict(size=12),
             ),
-            title=dict(x=0.0, xanchor="left", font=dict(size=16)),
-            margin=dict(l=70, r=30, t=90, b=55),
+            title=dict(x=0.0, xanchor="left", xref="container", y=1.0, yanchor="top", yref="container",
+                       pad=dict(t=12, l=12), font=dict(size=16)),
+            margin=dict(l=70, r=30, t=112, b=55),
         )
     )
 
@@ -438,11 +439,12 @@ def empty_figure(
 
 def add_reference_lines(
     fig: go.Figure,
-    lines: Sequence[tuple[str, float, str, str, str]],
+    lines: Sequence[tuple[str, float | None, str, str, str]],
     *,
     row: int | str | None = None,
     col: int | None = None,
-    label_rows: Sequence[float] = (1.0, 0.93, 0.86, 0.79),
+    x_range: tuple[float, float] | None = None,
+    label_rows: Sequence[float] = (0.995, 0.94, 0.885, 0.83, 0.775, 0.72),
 ) -> go.Figure:
     """Add labelled vertical lines, labels staggered so close lines stay readable.
 
@@ -454,15 +456,28 @@ def add_reference_lines(
         None or not finite are skipped.
     row, col : optional
         Subplot to draw in (``row="all"`` spans every row), as in ``fig.add_vline``.
+    x_range : (float, float), optional
+        The visible x range; with it each label takes the highest row where it does not overlap
+        the label before it (text width estimated from its length), else rows are cycled.
     label_rows : sequence of float
-        Label heights as fractions of the plot height, cycled through in x order.
+        Label heights (top of the label) as fractions of the plot height; labels sit inside the
+        plot so they never collide with the legend above it.
     """
     drawn = [ln for ln in lines if ln[1] is not None and math.isfinite(float(ln[1]))]
     drawn.sort(key=lambda ln: float(ln[1]))
+    span = abs(x_range[1] - x_range[0]) if x_range is not None else 0.0
+    row_ends = [-math.inf] * len(label_rows)
     for i, (name, x, label, colour, dash) in enumerate(drawn):
+        x = float(x)
+        slot = i % len(label_rows)
+        if span > 0:
+            half = 0.5 * (len(label) * 0.0068 + 0.01) * span  # ~6.5 px per character on ~1000 px
+            free = [k for k, end in enumerate(row_ends) if end < x - half]
+            slot = free[0] if free else int(np.argmin(row_ends))
+            row_ends[slot] = x + half
         kwargs = {} if row is None else {"row": row, "col": col if col is not None else 1}
         fig.add_vline(
-            x=float(x),
+            x=x,
             name=name,
             line=dict(color=colour, width=1.6 if name == LINE_SPOT else 1.3, dash=dash),
             layer="above",
@@ -470,15 +485,15 @@ def add_reference_lines(
         )
         fig.add_annotation(
             name=name,
-            x=float(x),
+            x=x,
             xref="x",
             yref="paper",
-            y=label_rows[i % len(label_rows)],
-            yanchor="bottom" if i % len(label_rows) == 0 else "middle",
+            y=label_rows[slot],
+            yanchor="top",
             text=label,
             showarrow=False,
             font=dict(size=11, color=colour),
-            bgcolor="rgba(255,255,255,0.85)",
+            bgcolor="rgba(255,255,255,0.7)",
             borderpad=1,
         )
     return fig

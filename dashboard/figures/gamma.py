@@ -181,7 +181,9 @@ def gamma_by_strike_figure(
     fig = go.Figure()
     if stack_by_expiry:
         strikes = _add_stacked_bars(fig, by_strike_expiry, palette)
-        fig.update_layout(barmode="relative")
+        # one legend entry per expiry: a vertical, scrollable legend on the right
+        fig.update_layout(barmode="relative", legend=dict(orientation="v", x=1.01, xanchor="left", y=1.0,
+                                                          yanchor="top", font=dict(size=11)))
     else:
         strikes = _add_side_bars(fig, by_strike, palette)
         fig.update_layout(barmode="overlay")
@@ -216,11 +218,10 @@ def gamma_by_strike_figure(
         (LINE_MARKER_SPOT, marker_spot, f"shock spot {format_strike(_round_or_none(marker_spot))}",
          palette.marker_spot, "dash"),
     ]
-    add_reference_lines(fig, lines)
-
     window = strike_window or default_strike_window(
         spot, strikes, include=[call_wall, put_wall, *levels, marker_spot]
     )
+    add_reference_lines(fig, lines, x_range=window)
     if window is not None:
         fig.update_xaxes(range=list(window))
         y_range = _y_range_in_window(fig, window, stacked=stack_by_expiry)
@@ -228,7 +229,7 @@ def gamma_by_strike_figure(
             fig.update_yaxes(range=y_range)
 
     fig.update_xaxes(title_text=STRIKE_AXIS_TITLE, hoverformat=",.6~g")
-    fig.update_yaxes(title_text=GEX_AXIS_TITLE, tickprefix="$", exponentformat="B", zeroline=True)
+    fig.update_yaxes(title_text=GEX_AXIS_TITLE, exponentformat="B", zeroline=True)
     fig.update_layout(hovermode="x unified", bargap=0.1, legend_title_text="")
     return apply_house_layout(fig, title=title, subtitle=subtitle, template=template, height=height,
                               uirevision=uirevision)
@@ -303,7 +304,7 @@ def strike_breakdown_figure(
             )
         )
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=expiries, title_text="Expiry")
-    fig.update_yaxes(title_text=GEX_AXIS_TITLE, tickprefix="$", exponentformat="B", zeroline=True)
+    fig.update_yaxes(title_text=GEX_AXIS_TITLE, exponentformat="B", zeroline=True)
     fig.update_layout(barmode="group", hovermode="x unified", bargap=0.25, bargroupgap=0.05)
     return apply_house_layout(fig, title=title, subtitle=subtitle, template=template, height=height)
 
@@ -377,7 +378,7 @@ def _add_stacked_bars(fig: go.Figure, by_strike_expiry: pd.DataFrame, palette: P
             y=total.to_numpy(dtype=float),
             name="Net GEX (all shown expiries)",
             mode="markers",
-            marker=dict(symbol="line-ew", size=10, line=dict(width=2.5, color=palette.net)),
+            marker=dict(symbol="line-ew", size=6, line=dict(width=1.2, color=palette.text)),
             customdata=total_strikes[:, None],
             text=format_usd_array(total.to_numpy(dtype=float)),
             hovertemplate="Net, total: %{text}<extra></extra>",

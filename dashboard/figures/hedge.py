@@ -144,7 +144,6 @@ def hedge_curve_figure(
                 text=verb.astype(object) + size.astype(object) + suffix,
                 hovertemplate=(f"<b>{label}</b>: %{{text}}<br>shock %{{customdata[0]:+.2f}}%"
                                " → spot %{customdata[1]:,.2f}<extra></extra>"),
-                legendgroup="hedge",
             ),
             row=1,
             col=1,
@@ -153,8 +152,9 @@ def hedge_curve_figure(
 
     levels = [float(z) for z in (zero_gamma_levels or []) if z is not None and math.isfinite(float(z))]
     zero_shocks = (np.asarray(levels) / spot - 1) * 100 if levels else np.empty(0)
+    profile_shock = np.zeros(1)
     if has_profile:
-        _add_profile(fig, gamma_profile, spot, palette)
+        profile_shock = _add_profile(fig, gamma_profile, spot, palette)
         if levels:
             fig.add_trace(
                 go.Scatter(
@@ -175,17 +175,17 @@ def hedge_curve_figure(
     lines = [(LINE_SPOT, 0.0, f"spot {format_strike(spot)}", palette.spot, "solid")]
     lines += [(LINE_ZERO_GAMMA, zs, f"zero γ {format_strike(round(z, 2))} ({format_pct(zs, signed=True)})",
                palette.zero_gamma, "dot") for z, zs in zip(levels, zero_shocks, strict=True)]
-    add_reference_lines(fig, lines, row="all")
+    if shock_range is None and not shock_extent:
+        shock_extent = [float(np.nanmin(profile_shock)), float(np.nanmax(profile_shock))]
+    x_range = shock_range or (min(shock_extent), max(shock_extent))
+    add_reference_lines(fig, lines, row="all", x_range=x_range)
 
-    x_range = shock_range or ((min(shock_extent), max(shock_extent)) if shock_extent else None)
-    if x_range is not None:
-        fig.update_xaxes(range=list(x_range))
+    fig.update_xaxes(range=list(x_range))
     fig.update_xaxes(ticksuffix="%", zeroline=False)
     fig.update_xaxes(title_text=SHOCK_AXIS_TITLE, row=2, col=1)
-    money = dict(tickprefix="$", exponentformat="B") if units == "usd" else dict(exponentformat="B")
     fig.update_yaxes(title_text=hedge_axis_title(units, underlying), zeroline=True, zerolinewidth=1.5,
-                     row=1, col=1, **money)
-    fig.update_yaxes(title_text=PROFILE_AXIS_TITLE, zeroline=True, zerolinewidth=1.5, tickprefix="$",
+                     exponentformat="B", row=1, col=1)
+    fig.update_yaxes(title_text=PROFILE_AXIS_TITLE, zeroline=True, zerolinewidth=1.5,
                      exponentformat="B", row=2, col=1)
     fig.update_layout(hovermode="x", legend_title_text="")
     return apply_house_layout(fig, title=title, subtitle=subtitle, template=template, height=height,
@@ -207,7 +207,7 @@ def _shock_in_percent(curve: pd.DataFrame, spot: float) -> np.ndarray:
     return shock * 100 if as_fraction and not as_pct else shock
 
 
-def _add_profile(fig: go.Figure, profile: pd.DataFrame, spot: float, palette: Palette) -> None:
+def _add_profile(fig: go.Figure, profile: pd.DataFrame, spot: float, palette: Palette) -> np.ndarray:
     frame = profile.sort_values("spot")
     levels = frame["spot"].to_numpy(dtype=float)
     gex = frame["gex_usd_per_1pct"].to_numpy(dtype=float)
@@ -218,7 +218,7 @@ def _add_profile(fig: go.Figure, profile: pd.DataFrame, spot: float, palette: Pa
     ):
         fig.add_trace(
             go.Scatter(x=shock, y=part, name=name, mode="lines", line=dict(width=0), fill="tozeroy",
-                       fillcolor=fill, hoverinfo="skip", legendgroup="profile"),
+                       fillcolor=fill, hoverinfo="skip"),
             row=2,
             col=1,
         )
@@ -233,8 +233,8 @@ def _add_profile(fig: go.Figure, profile: pd.DataFrame, spot: float, palette: Pa
             text=format_usd_array(gex),
             hovertemplate=("total GEX %{text} per 1%<br>shock %{customdata[0]:+.2f}%"
                            " → spot %{customdata[1]:,.2f}<extra></extra>"),
-            legendgroup="profile",
         ),
         row=2,
         col=1,
     )
+    return shock

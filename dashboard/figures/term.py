@@ -124,9 +124,10 @@ def term_structure_figure(
         secondary_y=True,
     )
     fig.update_xaxes(title_text=DAYS_AXIS_TITLE, rangemode="tozero")
-    fig.update_yaxes(title_text=VEGA_AXIS_TITLE, tickprefix="$", exponentformat="B", zeroline=True,
+    fig.update_yaxes(title_text=VEGA_AXIS_TITLE, exponentformat="B", zeroline=True,
                      secondary_y=False)
-    fig.update_yaxes(title_text=IV_AXIS_TITLE, ticksuffix="%", showgrid=False,
+    fig.update_yaxes(title_text=IV_AXIS_TITLE, ticksuffix="%", showgrid=False, tickmode="auto",
+                     tickformat=".3~g",
                      secondary_y=True)
     fig.update_layout(clickmode="event+select", dragmode="select", hovermode="closest",
                       legend_title_text="")

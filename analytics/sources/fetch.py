@@ -160,7 +160,14 @@ def fetch_cboe(
     return _write(obj, Path(out_dir), f"cboe_{sym.lower()}_{received:%Y%m%dT%H%M%SZ}.json")
 
 
-def fetch(source: str, symbol: str, out_dir: str | Path, *, opener: Opener = urllib.request.urlopen) -> Path:
+def fetch(
+    source: str,
+    symbol: str,
+    out_dir: str | Path,
+    *,
+    opener: Opener = urllib.request.urlopen,
+    now: Callable[[], dt.datetime] = _now_utc,
+) -> Path:
     """Fetch one live snapshot and return the written file (the CLI's entry point).
 
     Parameters
@@ -173,16 +180,19 @@ def fetch(source: str, symbol: str, out_dir: str | Path, *, opener: Opener = url
         Destination directory.
     opener : callable
         ``urllib.request.urlopen`` or a test double.
+    now : callable
+        Clock returning an aware UTC datetime (injectable for tests).
 
     Returns
     -------
     Path
+        The written snapshot, loadable with :func:`analytics.sources.load_chain`.
     """
     name = source.strip().lower()
     if name == "deribit":
-        return fetch_deribit(symbol, out_dir, opener=opener)
+        return fetch_deribit(symbol, out_dir, opener=opener, now=now)
     if name == "cboe":
-        return fetch_cboe(symbol, out_dir, opener=opener)
+        return fetch_cboe(symbol, out_dir, opener=opener, now=now)
     raise ChainDataError(f"unknown source {source!r}; supported: deribit, cboe")
 
 

@@ -242,6 +242,13 @@ def _split_open_interest(group: np.ndarray, total: np.ndarray, lam_side: np.ndar
     return total * lam_side / norm
 
 
+def _expiry_scale(seed: int, day_idx: int, *keys: np.ndarray) -> np.ndarray:
+    """Per-expiry OI multiplier: a stable log-normal level, growing a little each day (new positions)."""
+    level = np.exp(0.25 * _contract_noise(seed + 3, *keys))
+    growth = 1.0 + day_idx * (0.01 + 0.01 * _contract_noise(seed + 5, *keys))
+    return level * growth
+
+
 def _walk(rng: np.random.Generator, start: float, daily_vol: float, n: int, pull: float = 0.4) -> np.ndarray:
     """Log-spot path that wanders but is pulled back towards ``start`` (an AR(1) in log space)."""
     steps = rng.normal(0.0, daily_vol, n)
@@ -364,7 +371,7 @@ def spx_quote_table(day: dt.date, spot: float, prev_close: float, day_shift: flo
         shape = np.exp(-np.abs(x) / width) * tilt + tail * np.exp(-np.abs(x) / 0.2) * (x < 0)
         lam[side] = shape * roundness * np.exp(0.7 * noise + 0.05 * drift)
     group = q.groupby(["expiry", "root"], sort=False).ngroup().to_numpy()
-    total = q["weight"].to_numpy()
+    total = q["weight"].to_numpy() * _expiry_scale(seed, day_idx, exp_key, root_key)
     out = {}
     for side in ("C", "P"):
         oi = _split_open_interest(group, total, lam[side], lam["C"] + lam["P"])
@@ -419,7 +426,7 @@ def _btc_strikes(spot: float, years: float) -> np.ndarray:
     elif years < 40.0 / 365.0:
         tiers = [(1000.0, 1 - 1.2 * sd, 1 + 1.2 * sd), (5000.0, 1 - 2.8 * sd, 1 + 3.2 * sd)]
     else:
-        tiers = [(5000.0, max(0.45, 1 - 1.6 * sd), 1 + 1.8 * sd),
+        tiers = [(2500.0, 1 - 0.5 * sd, 1 + 0.6 * sd), (5000.0, max(0.45, 1 - 1.6 * sd), 1 + 1.8 * sd),
                  (10000.0, max(0.35, 1 - 2.2 * sd), min(3.0, 1 + 3.5 * sd))]
     return _grid(spot, tiers)
 
@@ -475,7 +482,7 @@ def btc_book_summary(day: dt.date, spot: float, day_shift: float, seed: int, rng
         noise = _contract_noise(seed + 7, exp_key, k_key, side_key)
         drift = _contract_noise(seed + 101 + day_idx, exp_key, k_key, side_key)
         lam[side] = np.exp(-np.abs(x) / width) * tilt * roundness * np.exp(0.6 * noise + 0.05 * drift)
-    total = q["weight"].to_numpy()
+    total = q["weight"].to_numpy() * _expiry_scale(seed + 7, day_idx, exp_key)
     per_side = {}
     for side in ("C", "P"):
         oi = np.round(_split_open_interest(group, total, lam[side], lam["C"] + lam["P"]), 1)

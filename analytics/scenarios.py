@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import ndtr
 
 from analytics import pricing
 
@@ -92,33 +91,67 @@ def scenario_iv(iv: np.ndarray, shock_pct, vol_shift_pts: float = 0.0, spot_vol_
     return np.maximum(np.add.outer(bump, iv) if np.ndim(bump) else iv + bump, MIN_IV)
 
 
+# Hart (1968) algorithm 5666 as given by West (2005), "Better approximations to cumulative normal
+# functions": N(-z) = exp(-z^2/2) P(z) / Q(z) for z >= 0, accurate to machine precision (absolute) on
+# the whole real line (checked against scipy.special.ndtr in the tests). Its value is that it reuses
+# exp(-d1^2/2), which the gamma needs anyway, and runs as a few SIMD multiply-adds: about 3x faster
+# than scipy's ndtr per element.
+_HART_P = (3.52624965998911e-02, 0.700383064443688, 6.37396220353165, 33.912866078383, 112.079291497871,
+           221.213596169931, 220.206867912376)
+_HART_Q = (8.83883476483184e-02, 1.75566716318264, 16.064177579207, 86.7807322029461, 296.564248779674,
+           637.333633378831, 793.826512519948, 440.413735824752)
+
+
+def centered_norm_cdf(x: np.ndarray, exp_half_x2: np.ndarray | None = None) -> np.ndarray:
+    """``N(x) - 0.5`` for the standard normal CDF ``N``, given ``exp(-x**2 / 2)`` if already known.
+
+    Examples
+    --------
+    >>> float(centered_norm_cdf(np.array([1.959963984540054]))[0] + 0.5)
+    0.975
+    """
+    x = np.asarray(x, dtype=float)
+    e = np.exp(-0.5 * x * x) if exp_half_x2 is None else exp_half_x2
+    z = np.abs(x)
+    num = z * _HART_P[0]
+    num += _HART_P[1]
+    for c in _HART_P[2:]:
+        num *= z
+        num += c
+    den = z * _HART_Q[0]
+    den += _HART_Q[1]
+    for c in _HART_Q[2:]:
+        den *= z
+        den += c
+    num *= e
+    num /= den  # N(-|x|)
+    np.subtract(0.5, num, out=num)
+    return np.copysign(num, x, out=num)
+
+
 def _block_sums(pos: Positions, factors: np.ndarray, sigma: np.ndarray | None, want_delta: bool):
     """GEX and delta totals for a block of grid factors (rows of the block matrix)."""
     log_f = np.log(factors)
+    disc_w = pos.weight * np.exp(-pos.carry * pos.years)  # dealer weight x exp(-q t)
     if sigma is None:  # sticky strike: per-option constants, d1 = log_f * inv + b
-        vol_t = pos.iv * np.sqrt(pos.years)
-        inv = 1.0 / vol_t
+        inv = 1.0 / (pos.iv * np.sqrt(pos.years))
         b = (np.log(pos.level / pos.strike) + (pos.rate - pos.carry + 0.5 * pos.iv ** 2) * pos.years) * inv
         d1 = np.multiply.outer(log_f, inv)
         d1 += b
-        g_w = pos.weight * np.exp(-pos.carry * pos.years) * pos.level * inv / SQRT_2PI
+        e = np.square(d1)
+        e *= -0.5
+        np.exp(e, out=e)  # exp(-d1^2/2)
+        gex = 0.01 * factors * (e @ (disc_w * pos.level * inv / SQRT_2PI))
     else:  # IV varies with the grid point: full formula per element
         vol_t = sigma * np.sqrt(pos.years)
         d1 = (np.log(pos.level / pos.strike)[None, :] + log_f[:, None]
               + (pos.rate - pos.carry)[None, :] * pos.years + 0.5 * sigma ** 2 * pos.years) / vol_t
-        g_w = None
-    dq_w = pos.weight * np.exp(-pos.carry * pos.years)
-    cdf = ndtr(d1) if want_delta else None
-    np.square(d1, out=d1)
-    d1 *= -0.5
-    np.exp(d1, out=d1)  # d1 now holds exp(-d1^2/2)
-    if g_w is not None:
-        gex = 0.01 * factors * (d1 @ g_w)
-    else:
-        gex = 0.01 * factors * ((d1 / vol_t) @ (pos.weight * np.exp(-pos.carry * pos.years) * pos.level)) / SQRT_2PI
+        e = np.exp(-0.5 * d1 * d1)
+        gex = 0.01 * factors * ((e / vol_t) @ (disc_w * pos.level)) / SQRT_2PI
     delta = None
     if want_delta:
-        delta = cdf @ dq_w - dq_w[pos.side < 0].sum()
+        # sum_i w_i N(d1) - sum_puts w_i  with  N(d1) = 0.5 + centered_norm_cdf(d1)
+        delta = centered_norm_cdf(d1, e) @ disc_w + 0.5 * disc_w.sum() - disc_w[pos.side < 0].sum()
     return gex, delta
 
 

@@ -192,3 +192,12 @@ def test_term_structure_has_one_row_per_expiry_with_atm_vol_near_the_money(spx):
     near = rows[(rows.strike - spx.spot).abs() < 30]
     iv = ts.set_index("expiry").loc[pd.Timestamp("2024-01-19").date(), "atm_iv"]
     assert near.iv.min() <= iv <= near.iv.max()
+
+
+def test_the_engines_normal_cdf_matches_scipy_to_machine_precision():
+    from scipy.special import ndtr
+
+    x = np.concatenate([np.linspace(-45, 45, 400_001), np.random.default_rng(1).normal(0, 4, 100_000)])
+    np.testing.assert_allclose(scenarios.centered_norm_cdf(x) + 0.5, ndtr(x), rtol=0, atol=5e-16)
+    # symmetric: N(-x) = 1 - N(x)
+    np.testing.assert_allclose(scenarios.centered_norm_cdf(-x), -scenarios.centered_norm_cdf(x), atol=0)

@@ -1,0 +1,1 @@
+"""mmpos dashboard: the Dash app (imperative shell around analytics)."""

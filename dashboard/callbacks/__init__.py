@@ -1,0 +1,1 @@
+"""Thin callback wiring, one module per panel; each exposes register()."""

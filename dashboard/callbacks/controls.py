@@ -1,0 +1,294 @@
+"""Controls <-> view-state store <-> URL, in one consolidated callback (no cycles).
+
+Every way of changing the view funnels through :func:`next_state`: the URL (first load, back and
+forward), each control, a click or box-select on the term structure, a click on a gamma bar. It
+returns the new state, which becomes the store (the single source of truth), the URL query string
+and every control's value, so the controls always follow the store. A Dash callback may use the
+same property as input and output, which is what lets this one callback own both directions
+without a circular-dependency error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dash
+from dash import Input, Output, State, html, no_update
+from dash.exceptions import PreventUpdate
+from flask import current_app
+
+from analytics.catalog import Catalog
+from analytics.errors import ChainDataError
+from dashboard import ids
+from dashboard.callbacks import service
+from dashboard.state import (
+    PRESETS,
+    VOL_MODES,
+    default_state,
+    expiries_from_selection,
+    from_query,
+    strike_from_click,
+    to_query,
+)
+
+log = logging.getLogger(__name__)
+
+PRESET_LABELS = dict(PRESETS)
+CONVENTION_LABELS = {
+    "dealer-long-calls": "Dealers long calls, short puts",
+    "dealer-short-all": "Dealers short calls and puts",
+    "dealer-long-all": "Dealers long calls and puts",
+    "book": "Book (positions file)",
+}
+
+# Inputs of the consolidated callback, in order: (component id, property)
+CONTROL_INPUTS: tuple[tuple[str, str], ...] = (
+    (ids.URL, "search"),
+    (ids.UNDERLYING, "value"),
+    (ids.SNAPSHOT, "value"),
+    (ids.EXPIRY_PRESET, "value"),
+    (ids.EXPIRIES, "value"),
+    (ids.CONVENTION, "value"),
+    (ids.SHOCK_RANGE, "value"),
+    (ids.HORIZON, "value"),
+    (ids.VOL_MODE, "value"),
+    (ids.VOL_VALUE, "value"),
+    (ids.STACK, "value"),
+    (ids.UNITS, "value"),
+    (ids.TERM_GRAPH, "clickData"),
+    (ids.TERM_GRAPH, "selectedData"),
+    (ids.GAMMA_GRAPH, "clickData"),
+)
+
+
+def apply_input(state: dict[str, Any], trigger: str, value: Any) -> dict[str, Any]:
+    """The state after one control changed (``trigger`` is ``"<id>.<property>"``). Pure."""
+    s = dict(state)
+    s["exp"] = list(state.get("exp") or [])
+    if trigger == f"{ids.UNDERLYING}.value":
+        if value != s.get("u"):
+            s.update(u=value, snap=None, strike=None)
+            if s.get("preset") == "custom":
+                s.update(preset="all", exp=[])
+    elif trigger == f"{ids.SNAPSHOT}.value":
+        if value != s.get("snap"):
+            s.update(snap=value, strike=None)
+    elif trigger == f"{ids.EXPIRY_PRESET}.value":
+        if value in PRESET_LABELS:
+            s["preset"] = value
+    elif trigger == f"{ids.EXPIRIES}.value":
+        chosen = sorted({str(v) for v in (value or [])})
+        s.update(preset="custom", exp=chosen) if chosen else s.update(preset="all", exp=[])
+    elif trigger == f"{ids.CONVENTION}.value":
+        if value:
+            s["conv"] = value
+    elif trigger == f"{ids.SHOCK_RANGE}.value":
+        if value:
+            s["shock"] = float(value)
+    elif trigger == f"{ids.HORIZON}.value":
+        s["h"] = 1 if value == 1 else 0
+    elif trigger == f"{ids.VOL_MODE}.value":
+        s["vol"] = value if value in VOL_MODES else "none"
+    elif trigger == f"{ids.VOL_VALUE}.value":
+        try:
+            s["volv"] = float(value) if value is not None else 0.0
+        except (TypeError, ValueError):
+            s["volv"] = 0.0
+    elif trigger == f"{ids.STACK}.value":
+        s["stack"] = bool(value) and "stack" in value
+    elif trigger == f"{ids.UNITS}.value":
+        s["units"] = "units" if value == "units" else "usd"
+    elif trigger in (f"{ids.TERM_GRAPH}.clickData", f"{ids.TERM_GRAPH}.selectedData"):
+        chosen = expiries_from_selection(value)
+        if chosen:
+            s.update(preset="custom", exp=chosen)
+    elif trigger == f"{ids.GAMMA_GRAPH}.clickData":
+        strike = strike_from_click(value)
+        s["strike"] = None if strike is None or strike == s.get("strike") else strike
+    return s
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A normalised state and what the controls need to show it."""
+
+    state: dict[str, Any]
+    underlyings: list[str]
+    snapshots: list[dict[str, Any]]
+    expiry_options: list[dict[str, Any]]
+    expiry_placeholder: str
+    conventions: list[str]
+    load_error: str | None = None
+
+
+def _snapshot_label(entry: Any) -> str:
+    stamp = entry.as_of.strftime("%Y-%m-%d %H:%M %Z").strip() if entry.as_of is not None else "?"
+    spot = f" · spot {entry.spot:,.2f}" if entry.spot else ""
+    return f"{stamp}{spot}"
+
+
+def _expiry_label(d, facts: service.ExpiryFacts) -> str:
+    days = (d - facts.as_of).days
+    tag = " · M" if d in facts.monthlies else ""
+    return f"{d.isoformat()} {d.strftime('%a')} · {days}d{tag}"
+
+
+def resolve(state: dict[str, Any], catalog: Catalog) -> Resolved:
+    """Make a state valid against the catalog and resolve its expiry preset. Pure given the catalog.
+
+    Unknown underlying/snapshot/convention fall back to the first underlying, its newest readable
+    snapshot and the default convention; custom dates no longer live are dropped (none left: all).
+    A chain that fails to load leaves the expiry set empty and reports the error.
+    """
+    s = dict(state)
+    underlyings = list(catalog.underlyings())
+    if s.get("u") not in underlyings:
+        s["u"] = underlyings[0] if underlyings else None
+    entries = list(catalog.snapshots(s["u"])) if s["u"] else []
+    snap_ids = [str(e.id) for e in entries]
+    if s.get("snap") not in snap_ids:
+        readable = [e for e in entries if not e.broken]
+        s["snap"] = str((readable or entries)[0].id) if entries else None
+    snapshots = [
+        {"label": _snapshot_label(e) + (" · unreadable" if e.broken else ""), "value": str(e.id)}
+        for e in entries
+    ]
+    conventions = service.conventions_for(catalog, s["u"]) if s["u"] else ["dealer-long-calls"]
+    if s.get("conv") not in conventions:
+        s["conv"] = conventions[0]
+    if s.get("preset") not in PRESET_LABELS:
+        s["preset"] = "all"
+
+    if not s["snap"]:
+        s["exp"] = []
+        return Resolved(s, underlyings, snapshots, [], "no snapshot", conventions)
+    entry = catalog.get(s["snap"])
+    try:
+        chain = service.load_chain(entry)
+    except ChainDataError as err:
+        return Resolved(s, underlyings, snapshots, [], "file could not be read", conventions, str(err))
+    facts = service.expiry_facts(chain)
+    live = [d.isoformat() for d in facts.expiries]
+    if s["preset"] == "custom":
+        keep = [d for d in (s.get("exp") or []) if d in set(live)]
+        if keep:
+            s["exp"] = keep
+        else:
+            s.update(preset="all", exp=live)
+    if s["preset"] != "custom":
+        s["exp"] = [d.isoformat() for d in facts.resolve(s["preset"])]
+    options = [{"label": _expiry_label(d, facts), "value": d.isoformat()} for d in facts.expiries]
+    n = len(s["exp"])
+    span = f" ({s['exp'][0]} … {s['exp'][-1]})" if n > 1 else (f" ({s['exp'][0]})" if n else "")
+    placeholder = f"{PRESET_LABELS[s['preset']]}: {n} of {len(live)} expiries{span}"
+    return Resolved(s, underlyings, snapshots, options, placeholder, conventions)
+
+
+def next_state(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, Any] | None,
+               catalog: Catalog) -> Resolved:
+    """The consolidated transition: URL on first load / navigation, otherwise the one changed input."""
+    if trigger is None or trigger == f"{ids.URL}.search" or not previous:
+        state = from_query(inputs.get(f"{ids.URL}.search"))
+        if trigger not in (None, f"{ids.URL}.search") and trigger in inputs:
+            state = apply_input(state, trigger, inputs[trigger])
+    else:
+        state = apply_input({**default_state(), **previous}, trigger, inputs.get(trigger))
+    return resolve(state, catalog)
+
+
+def catalog_banner(catalog: Catalog) -> list:
+    """A warning listing every file the catalog could not read (the rest keeps working)."""
+    broken = list(catalog.broken())
+    if not broken:
+        return []
+    items = [html.Li([html.Code(str(getattr(e, "path", e.id)).rsplit("/", 1)[-1]), f": {e.error}"]) for e in broken]
+    noun = "file" if len(broken) == 1 else "files"
+    return [
+        html.Div(
+            className="banner banner-warn",
+            children=[
+                html.Strong(f"{len(broken)} {noun} in the data folder could not be read and are left out."),
+                html.Ul(items),
+            ],
+        )
+    ]
+
+
+def control_outputs(resolved: Resolved) -> dict[str, Any]:
+    """Control properties that show a resolved state (what the controls follow)."""
+    s = resolved.state
+    return {
+        "u_options": [{"label": u, "value": u} for u in resolved.underlyings],
+        "u": s["u"],
+        "snap_options": resolved.snapshots,
+        "snap": s["snap"],
+        "preset": s["preset"],
+        "exp_options": resolved.expiry_options,
+        "exp": list(s["exp"]) if s["preset"] == "custom" else [],
+        "exp_placeholder": resolved.expiry_placeholder,
+        "conv_options": [{"label": CONVENTION_LABELS.get(c, c), "value": c} for c in resolved.conventions],
+        "conv": s["conv"],
+        "shock": int(s["shock"]) if float(s["shock"]).is_integer() else s["shock"],
+        "h": int(s["h"]),
+        "vol": s["vol"],
+        "volv": s["volv"],
+        "volv_disabled": s["vol"] == "none",
+        "stack": ["stack"] if s.get("stack") else [],
+        "units": s["units"],
+    }
+
+
+OUTPUTS: tuple[tuple[str, str, str], ...] = (
+    # (key in control_outputs or special, component id, property)
+    ("store", ids.VIEW_STORE, "data"),
+    ("search", ids.URL, "search"),
+    ("banner", ids.CATALOG_BANNER, "children"),
+    ("u_options", ids.UNDERLYING, "options"),
+    ("u", ids.UNDERLYING, "value"),
+    ("snap_options", ids.SNAPSHOT, "options"),
+    ("snap", ids.SNAPSHOT, "value"),
+    ("preset", ids.EXPIRY_PRESET, "value"),
+    ("exp_options", ids.EXPIRIES, "options"),
+    ("exp", ids.EXPIRIES, "value"),
+    ("exp_placeholder", ids.EXPIRIES, "placeholder"),
+    ("conv_options", ids.CONVENTION, "options"),
+    ("conv", ids.CONVENTION, "value"),
+    ("shock", ids.SHOCK_RANGE, "value"),
+    ("h", ids.HORIZON, "value"),
+    ("vol", ids.VOL_MODE, "value"),
+    ("volv", ids.VOL_VALUE, "value"),
+    ("volv_disabled", ids.VOL_VALUE, "disabled"),
+    ("stack", ids.STACK, "value"),
+    ("units", ids.UNITS, "value"),
+)
+
+
+def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, Any] | None,
+           data_dir: str | None) -> list[Any]:
+    """The callback body as a plain function: every output in ``OUTPUTS`` order."""
+    catalog = service.get_catalog(data_dir)
+    resolved = next_state(trigger, inputs, previous, catalog)
+    if trigger not in (None, f"{ids.URL}.search") and previous and resolved.state == previous:
+        raise PreventUpdate  # e.g. a cleared box-selection: nothing the views show has changed
+    values = control_outputs(resolved)
+    values["store"] = resolved.state
+    search = to_query(resolved.state)
+    values["search"] = no_update if search == (inputs.get(f"{ids.URL}.search") or "") else search
+    values["banner"] = catalog_banner(catalog)
+    return [values[key] for key, _, _ in OUTPUTS]
+
+
+def register() -> None:
+    @dash.callback(
+        [Output(cid, prop) for _, cid, prop in OUTPUTS],
+        [Input(cid, prop) for cid, prop in CONTROL_INPUTS],
+        State(ids.VIEW_STORE, "data"),
+    )
+    def _controls(*args: Any) -> list[Any]:
+        *values, previous = args
+        inputs = {f"{cid}.{prop}": v for (cid, prop), v in zip(CONTROL_INPUTS, values, strict=True)}
+        trigger = dash.ctx.triggered[0]["prop_id"] if dash.ctx.triggered_id is not None else None
+        return update(trigger, inputs, previous, current_app.config.get("MMPOS_DATA_DIR"))

@@ -1,0 +1,399 @@
+"""The main update: view state -> analyses (cached) -> the three views, KPI strip, table, header.
+
+One callback owns every panel so one ``analyze()`` feeds them all. Panels whose inputs did not
+change since the last render (kept as small keys in the result store) are sent as ``no_update``:
+a strike click redraws view 1 and the breakdown only, the USD/units toggle the hedging view only.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import dash
+import pandas as pd
+import plotly.graph_objects as go
+from dash import Input, Output, State, html, no_update
+from flask import current_app
+
+from analytics.catalog import Catalog, CatalogEntry
+from analytics.errors import ChainDataError
+from analytics.report import Analysis
+from dashboard import figures as fig
+from dashboard import ids
+from dashboard.callbacks import service
+from dashboard.callbacks.controls import CONVENTION_LABELS
+
+log = logging.getLogger(__name__)
+
+FIGURE_HEIGHT = {"gamma": 460, "breakdown": 460, "hedge": 480, "term": 480}
+PANELS = ("gamma", "breakdown", "hedge", "term", "summary")
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def panel_keys(state: dict[str, Any]) -> dict[str, str]:
+    """What each panel depends on, as JSON strings: equal key = nothing to redraw (and a cache key)."""
+    base = {k: state.get(k) for k in ("u", "snap", "preset", "exp", "conv", "shock", "h", "vol", "volv")}
+    dump = lambda extra: json.dumps({**base, **extra}, sort_keys=True, default=str)  # noqa: E731
+    return {
+        "summary": dump({}),
+        "term": dump({}),
+        "gamma": dump({"stack": bool(state.get("stack")), "strike": state.get("strike")}),
+        "breakdown": dump({"strike": state.get("strike")}),
+        "hedge": dump({"units": state.get("units")}),
+    }
+
+
+def selected_expiries(state: dict[str, Any]) -> list[str] | None:
+    """The expiry filter for analyze(): None for all (shares the cache with the full chain)."""
+    if state.get("preset") == "all" or not state.get("exp"):
+        return None
+    return list(state["exp"])
+
+
+def previous_expiries(state: dict[str, Any], prev_facts: service.ExpiryFacts) -> list[str] | None:
+    """The expiry set to compare against on the previous snapshot.
+
+    A named preset is re-resolved on the previous snapshot's date (\"next 7 days\" then); a custom
+    set keeps the dates still live then. ``[]`` means there is nothing comparable.
+    """
+    preset = state.get("preset") or "all"
+    if preset == "all":
+        return None
+    if preset != "custom":
+        return [d.isoformat() for d in prev_facts.resolve(preset)]
+    live = {d.isoformat() for d in prev_facts.expiries}
+    return [d for d in state.get("exp") or [] if d in live]
+
+
+def kpi_values(analysis: Analysis) -> dict[str, Any]:
+    """The KPI strip's numbers for one analysis; hedge flows at the chosen horizon."""
+    return fig.kpi_values(
+        spot=analysis.spot,
+        total_gex_usd_per_1pct=analysis.total_gex_usd_per_1pct,
+        zero_gamma_levels=analysis.zero_gamma_levels,
+        call_wall=analysis.call_wall,
+        put_wall=analysis.put_wall,
+        dealer_delta_units=analysis.dealer_delta_units,
+        net_vega_usd_per_vol_pt=analysis.net_vega_usd_per_vol_pt,
+        hedge_curve=analysis.hedge_curve,
+    )
+
+
+def table_records(by_strike: pd.DataFrame) -> list[dict[str, float]]:
+    """Per-strike rows for the DataTable: strikes with any exposure, USD rounded to whole dollars."""
+    cols = ["strike", "call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct"]
+    frame = by_strike[cols]
+    nonzero = (frame[cols[1:]].abs().to_numpy() > 0.5).any(axis=1)
+    frame = frame.loc[nonzero].sort_values("strike")
+    out = frame.round({c: 0 for c in cols[1:]})
+    return out.to_dict(orient="records")
+
+
+def header_text(analysis: Analysis, entry: CatalogEntry) -> tuple[str, str, str]:
+    stamp = analysis.as_of.strftime("%Y-%m-%d %H:%M %Z").strip()
+    title = f"{analysis.underlying}  ·  spot {analysis.spot:,.2f}"
+    snapshot = f"Snapshot {stamp}  ·  {str(entry.path).rsplit('/', 1)[-1]}"
+    model = "Black-76 on forwards" if analysis.model == "black76" else "Black-Scholes on spot"
+    convention = f"Convention: {analysis.convention} ({CONVENTION_LABELS.get(analysis.convention, '')}) · {model}"
+    return title, snapshot, convention
+
+
+def error_banner(message: str, *, kind: str = "error", title: str = "This snapshot could not be read") -> html.Div:
+    return html.Div(className=f"banner banner-{kind}", children=[html.Strong(title + ": "), html.Span(message)])
+
+
+def notes_banner(warnings: list[str]) -> html.Details | None:
+    if not warnings:
+        return None
+    return html.Details(
+        className="banner banner-info",
+        children=[
+            html.Summary(f"{len(warnings)} data note{'s' if len(warnings) > 1 else ''} from loading this snapshot"),
+            html.Ul([html.Li(w) for w in warnings]),
+        ],
+    )
+
+
+@dataclass
+class Rendered:
+    """Everything the main callback outputs, by panel; ``None`` panels become no_update."""
+
+    gamma: Any = None
+    breakdown: Any = None
+    hedge: Any = None
+    term: Any = None
+    kpis: Any = None
+    table: Any = None
+    header: tuple[str, str, str] | None = None
+    banner: Any = None
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+def _empty_everything(message: str, *, banner: Any, header: tuple[str, str, str]) -> Rendered:
+    empty = fig.empty_figure(message)
+    return Rendered(
+        gamma=empty, breakdown=empty, hedge=empty, term=empty, kpis=[], table=[], header=header, banner=banner,
+        result={"spot": None, "keys": {}},
+    )
+
+
+@dataclass(frozen=True)
+class Analyses:
+    current: Analysis
+    full: Analysis
+    previous: Analysis | None
+    previous_entry: CatalogEntry | None
+    previous_note: str | None
+
+
+def compute(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_dir: str | None) -> Analyses:
+    """The analyses one render needs (all cached): selection, full chain (term view), previous snapshot."""
+    scenario = service.Scenario.from_state(state)
+    chosen = selected_expiries(state)
+    current = service.analysis_for(data_dir, entry, chosen, scenario)
+    full = current if chosen is None else service.term_analysis_for(data_dir, entry, scenario)
+    previous = previous_entry = note = None
+    previous_entry = catalog.previous(entry)
+    if previous_entry is not None and not previous_entry.broken:
+        try:
+            prev_facts = service.expiry_facts(service.load_chain(previous_entry))
+            prev_exp = previous_expiries(state, prev_facts)
+            if prev_exp == []:
+                note = "none of the selected expiries was live in the previous snapshot"
+            else:
+                previous = service.analysis_for(data_dir, previous_entry, prev_exp, scenario)
+        except ChainDataError as err:
+            note = f"previous snapshot not comparable: {err}"
+    return Analyses(current, full, previous, previous_entry, note)
+
+
+def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[str, str] | None) -> Rendered:
+    """The callback body as a plain function."""
+    if not state or not state.get("u"):
+        root = service.resolve_data_dir(data_dir)
+        return _empty_everything(
+            f"No option-chain files found in {root}",
+            banner=error_banner(f"no readable option-chain files in {root}", kind="warn", title="Nothing to show"),
+            header=("mmpos", "no snapshot", ""),
+        )
+    catalog = service.get_catalog(data_dir)
+    entry = catalog.get(state.get("snap")) if state.get("snap") else None
+    if entry is None:
+        return _empty_everything(
+            f"No readable snapshot for {state['u']}",
+            banner=error_banner(f"no snapshot for {state['u']}", kind="warn", title="Nothing to show"),
+            header=(state["u"], "no snapshot", ""),
+        )
+    try:
+        got = compute(state, catalog, entry, data_dir)
+    except ChainDataError as err:
+        name = str(entry.path).rsplit("/", 1)[-1]
+        return _empty_everything(
+            f"{name} could not be read: pick another snapshot or underlying",
+            banner=error_banner(str(err)),
+            header=(state["u"], f"Snapshot file {name} (unreadable)", f"Convention: {state.get('conv')}"),
+        )
+    return build_panels(state, got, entry, last_keys or {}, data_dir)
+
+
+def build_figure(panel: str, state: dict[str, Any], got: Analyses) -> go.Figure:
+    """One view's figure from computed analyses (pure: calls the figure builders)."""
+    a = got.current
+    if panel == "gamma":
+        prev_net = got.previous.by_strike[["strike", "net_gex_usd_per_1pct"]] if got.previous else None
+        return fig.gamma_by_strike_figure(
+            a.by_strike,
+            spot=a.spot,
+            zero_gamma_levels=a.zero_gamma_levels,
+            call_wall=a.call_wall,
+            put_wall=a.put_wall,
+            previous_net=prev_net,
+            by_strike_expiry=a.by_strike_expiry,
+            stack_by_expiry=bool(state.get("stack")),
+            highlight_strike=state.get("strike"),
+            height=FIGURE_HEIGHT["gamma"],
+            uirevision=f"{state.get('u')}|{state.get('snap')}",
+        )
+    if panel == "breakdown":
+        return fig.strike_breakdown_figure(a.by_strike_expiry, state.get("strike"), height=FIGURE_HEIGHT["breakdown"])
+    if panel == "hedge":
+        return two_line_axis_titles(fig.hedge_curve_figure(
+            a.hedge_curves,
+            gamma_profile=a.gamma_profile,
+            spot=a.spot,
+            zero_gamma_levels=a.zero_gamma_levels,
+            units=state.get("units") or "usd",
+            underlying=a.underlying,
+            height=FIGURE_HEIGHT["hedge"],
+            uirevision=f"{state.get('u')}|{state.get('snap')}",
+        ))
+    if panel == "term":
+        return fig.term_structure_figure(
+            got.full.term_structure,
+            selected_expiries=[d.isoformat() for d in a.expiries] if state.get("preset") != "all" else None,
+            height=FIGURE_HEIGHT["term"],
+            uirevision=f"{state.get('u')}|{state.get('snap')}",
+        )
+    raise ValueError(f"unknown panel {panel!r}")
+
+
+@functools.lru_cache(maxsize=128)
+def _figure_json(panel: str, data_dir: str | None, key: str, mtime_ns: int) -> dict[str, Any]:
+    """A panel's figure as a plain dict, cached by everything it depends on (its key + file mtime)."""
+    del mtime_ns  # part of the cache key only
+    state = json.loads(key)
+    catalog = service.get_catalog(data_dir)
+    entry = catalog.get(state["snap"])
+    return build_figure(panel, state, compute(state, catalog, entry, data_dir)).to_plotly_json()
+
+
+def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last_keys: dict[str, str],
+                 data_dir: str | None = None) -> Rendered:
+    """Figures, KPI cards, table and header for computed analyses; unchanged panels stay None."""
+    a = got.current
+    keys = panel_keys(state)
+    changed = {p: keys[p] != last_keys.get(p) for p in PANELS}
+    out = Rendered(result={"spot": a.spot, "underlying": a.underlying, "keys": keys})
+    mtime = service.entry_key(entry)[1]
+    for panel in ("gamma", "breakdown", "hedge", "term"):
+        if changed[panel]:
+            setattr(out, panel, _figure_json(panel, data_dir, keys[panel], mtime))
+    if changed["summary"]:
+        previous = kpi_values(got.previous) if got.previous is not None else None
+        out.kpis = kpi_strip(fig.kpi_cards(kpi_values(a), previous, underlying=a.underlying), got, state)
+        out.table = table_records(a.by_strike)
+        out.header = header_text(a, entry)
+        out.banner = notes_banner(list(a.warnings))
+    return out
+
+
+def clear_caches() -> None:
+    """Forget cached figures, analyses, catalogs and chains (the benchmark's cold path)."""
+    _figure_json.cache_clear()
+    service.clear_caches()
+
+
+def _kpi_card(card: dict[str, Any]) -> html.Div:
+    return html.Div(
+        className="kpi",
+        title=card.get("help") or None,
+        children=[
+            html.Div(card.get("label", ""), className="kpi-label"),
+            html.Div(card.get("value_text", ""), className="kpi-value"),
+            html.Div(card.get("unit", ""), className="kpi-unit"),
+            html.Div(card.get("delta_text") or "\u00a0", className=_delta_class(card)),
+        ],
+    )
+
+
+def _delta_class(card: dict[str, Any]) -> str:
+    sign = card.get("delta_sign") or 0
+    return "kpi-delta " + ("up" if sign > 0 else "down" if sign < 0 else "flat")
+
+
+def _flow_cell(card: dict[str, Any]) -> html.Div:
+    shock = str(card.get("label", "")).rsplit(" ", 1)[-1]
+    value = str(card.get("value_text", "")).removeprefix("dealers ")
+    side = "buy" if value.startswith("buy") else "sell" if value.startswith("sell") else "flat"
+    return html.Div(
+        className="flow-cell",
+        title=card.get("help") or None,
+        children=[
+            html.Div(shock, className="flow-shock"),
+            html.Div(value, className=f"flow-value flow-{side}"),
+            html.Div(card.get("delta_text") or "", className=_delta_class(card)),
+        ],
+    )
+
+
+def kpi_strip(cards: list[dict[str, Any]], got: Analyses, state: dict[str, Any]) -> list:
+    """KPI cards as HTML: label, value, unit and change vs the previous snapshot (help on hover).
+
+    The four hedge-flow cards share one wide card: "what dealers trade if spot moves x%".
+    """
+    singles = [c for c in cards if not str(c.get("key", "")).startswith("hedge_flow")]
+    flows = [c for c in cards if str(c.get("key", "")).startswith("hedge_flow")]
+    children = [_kpi_card(c) for c in singles]
+    if flows:
+        horizon = "in 1 day" if state.get("h") else "now"
+        children.append(
+            html.Div(
+                className="kpi kpi-wide",
+                children=[
+                    html.Div(f"Dealer hedge flow if spot moves {horizon}", className="kpi-label"),
+                    html.Div(className="flow-grid", children=[_flow_cell(c) for c in flows]),
+                    html.Div(flows[0].get("unit", ""), className="kpi-unit"),
+                ],
+            )
+        )
+    if got.previous is not None:
+        stamp = got.previous.as_of.strftime("%Y-%m-%d %H:%M %Z").strip()
+        foot = f"Changes vs the previous {got.previous.underlying} snapshot, {stamp}."
+    elif got.previous_note:
+        foot = f"No changes shown: {got.previous_note}."
+    else:
+        foot = "No earlier snapshot of this underlying: no changes shown."
+    foot += " Hedge flows: full revaluation, IV held per contract"
+    foot += {"shift": f", vols shifted {state.get('volv'):+g} pts.", "beta": f", spot-vol beta {state.get('volv'):+g}."}.get(
+        state.get("vol"), ".")
+    return [html.Div(className="kpi-grid", children=children), html.Div(foot, className="kpi-note")]
+
+
+def two_line_axis_titles(figure: go.Figure) -> go.Figure:
+    """Break long y-axis titles before their unit (``"Total GEX<br>(USD per 1%)"``) for stacked rows."""
+    figure.for_each_yaxis(
+        lambda ax: ax.update(title_text=ax.title.text.replace(" (", "<br>(", 1))
+        if ax.title and ax.title.text and "<br>" not in ax.title.text else None
+    )
+    return figure
+
+
+# --------------------------------------------------------------------------- wiring
+
+OUTPUTS = (
+    Output(ids.GAMMA_GRAPH, "figure"),
+    Output(ids.BREAKDOWN_GRAPH, "figure"),
+    Output(ids.HEDGE_GRAPH, "figure"),
+    Output(ids.TERM_GRAPH, "figure"),
+    Output(ids.KPI_STRIP, "children"),
+    Output(ids.STRIKE_TABLE, "data"),
+    Output(ids.HEADER_TITLE, "children"),
+    Output(ids.HEADER_SNAPSHOT, "children"),
+    Output(ids.HEADER_CONVENTION, "children"),
+    Output(ids.BANNER, "children"),
+    Output(ids.RESULT_STORE, "data"),
+)
+
+
+def as_outputs(r: Rendered) -> list[Any]:
+    keep = lambda x: no_update if x is None else x  # noqa: E731
+    header = r.header or (None, None, None)
+    summary_done = r.header is not None
+    return [
+        keep(r.gamma), keep(r.breakdown), keep(r.hedge), keep(r.term), keep(r.kpis), keep(r.table),
+        keep(header[0]), keep(header[1]), keep(header[2]),
+        r.banner if summary_done else no_update,
+        r.result,
+    ]
+
+
+def register() -> None:
+    @dash.callback(*OUTPUTS, Input(ids.VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"))
+    def _main(state: dict[str, Any] | None, result: dict[str, Any] | None) -> list[Any]:
+        data_dir = current_app.config.get("MMPOS_DATA_DIR")
+        try:
+            rendered = render(state, data_dir, (result or {}).get("keys"))
+        except Exception as err:  # noqa: BLE001 - an unexpected bug: say so in the banner, keep serving
+            log.exception("main update failed for state %s", state)
+            rendered = _empty_everything(
+                "Something went wrong drawing this view",
+                banner=error_banner(f"{type(err).__name__}: {err}", title="Unexpected error (logged)"),
+                header=((state or {}).get("u") or "mmpos", "", ""),
+            )
+        return as_outputs(rendered)

@@ -1,0 +1,303 @@
+"""The page, built from named pieces: header, banners, controls, KPI strip, three views, table.
+
+No data is read here: options and values arrive from the controls callback on the first load, so
+building the layout touches neither the disk nor the clock.
+"""
+
+from __future__ import annotations
+
+from dash import dash_table, dcc, html
+
+from dashboard import ids
+from dashboard.state import PRESETS, SHOCK_CHOICES
+
+try:  # the figure engineer's shared Plotly config (PNG export etc.); a safe default until it lands
+    from dashboard.figures import GRAPH_CONFIG as _FIGURE_CONFIG
+except ImportError:  # pragma: no cover - only while dashboard.figures is being written
+    _FIGURE_CONFIG = {}
+
+GRAPH_CONFIG: dict = {
+    "displaylogo": False,
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+    **_FIGURE_CONFIG,
+}
+
+
+def graph_config(filename: str) -> dict:
+    """Plotly config with PNG export named after the view."""
+    config = dict(GRAPH_CONFIG)
+    config["toImageButtonOptions"] = {**GRAPH_CONFIG.get("toImageButtonOptions", {}), "filename": filename}
+    return config
+
+
+def header() -> html.Header:
+    return html.Header(
+        className="app-header",
+        children=[
+            html.Div(
+                className="brand",
+                children=[html.Span("mmpos", className="brand-name"), html.Span("dealer positioning", className="brand-sub")],
+            ),
+            html.Div(id=ids.HEADER_TITLE, className="header-title", children="—"),
+            html.Div(id=ids.HEADER_SNAPSHOT, className="header-snapshot", children=""),
+            html.Div(id=ids.HEADER_CONVENTION, className="header-convention", children=""),
+        ],
+    )
+
+
+def banners() -> html.Div:
+    return html.Div(
+        className="banners",
+        children=[
+            html.Div(id=ids.BANNER, className="banner-slot", role="alert", **{"aria-live": "polite"}),
+            html.Div(id=ids.CATALOG_BANNER, className="banner-slot"),
+        ],
+    )
+
+
+def _field(label: str, control, *, width: str = "", help_text: str | None = None) -> html.Div:
+    return html.Div(
+        className=f"field {width}".strip(),
+        title=help_text,
+        children=[html.Label(label, className="field-label"), control],
+    )
+
+
+def controls() -> html.Section:
+    return html.Section(
+        className="controls card",
+        children=[
+            _field("Underlying", dcc.Dropdown(id=ids.UNDERLYING, clearable=False, searchable=False), width="w-xs"),
+            _field("Snapshot", dcc.Dropdown(id=ids.SNAPSHOT, clearable=False, searchable=False), width="w-snap"),
+            _field(
+                "Expiry set",
+                dcc.RadioItems(
+                    id=ids.EXPIRY_PRESET,
+                    options=[{"label": label, "value": value} for value, label in PRESETS],
+                    value="all",
+                    className="segmented",
+                    inline=True,
+                ),
+                width="w-preset",
+                help_text="Presets count calendar days from the snapshot time. 0DTE with no expiry on the "
+                "snapshot date (weekend) takes the next expiry. Monthlies: third Friday or AM-settled root "
+                "(Deribit: last Friday).",
+            ),
+            _field(
+                "Expiries",
+                dcc.Dropdown(id=ids.EXPIRIES, multi=True, placeholder="all expiries", maxHeight=320),
+                width="w-lg",
+            ),
+            _field("Dealer convention", dcc.Dropdown(id=ids.CONVENTION, clearable=False, searchable=False), width="w-md"),
+            _field(
+                "Shock range",
+                dcc.Dropdown(
+                    id=ids.SHOCK_RANGE,
+                    options=[{"label": f"±{s}%", "value": s} for s in SHOCK_CHOICES],
+                    value=20,
+                    clearable=False,
+                    searchable=False,
+                ),
+                width="w-xs",
+            ),
+            _field(
+                "Horizon",
+                dcc.RadioItems(
+                    id=ids.HORIZON,
+                    options=[{"label": "Now", "value": 0}, {"label": "+1 day", "value": 1}],
+                    value=0,
+                    className="segmented",
+                    inline=True,
+                ),
+                width="w-sm",
+                help_text="Hedge flows revalued this much later (expiring options drop out); +1 day also draws the curve for now.",
+            ),
+            _field(
+                "Vol scenario",
+                html.Div(
+                    className="vol-row",
+                    children=[
+                        dcc.RadioItems(
+                            id=ids.VOL_MODE,
+                            options=[
+                                {"label": "None", "value": "none"},
+                                {"label": "Shift (vol pts)", "value": "shift"},
+                                {"label": "Spot-vol β", "value": "beta"},
+                            ],
+                            value="none",
+                            className="segmented",
+                            inline=True,
+                        ),
+                        dcc.Input(
+                            id=ids.VOL_VALUE,
+                            type="number",
+                            value=0,
+                            step=0.5,
+                            debounce=True,
+                            className="num-input",
+                            disabled=True,
+                        ),
+                    ],
+                ),
+                width="w-vol",
+                help_text="Shift: every IV moves by this many vol points. Beta: vol points per 1% spot "
+                "shock (negative for equity skew).",
+            ),
+            _field(
+                "Display",
+                html.Div(
+                    className="vol-row",
+                    children=[
+                        dcc.Checklist(
+                            id=ids.STACK,
+                            options=[{"label": "Stack by expiry", "value": "stack"}],
+                            value=[],
+                            className="check",
+                        ),
+                        dcc.RadioItems(
+                            id=ids.UNITS,
+                            options=[{"label": "USD", "value": "usd"}, {"label": "Units", "value": "units"}],
+                            value="usd",
+                            className="segmented",
+                            inline=True,
+                        ),
+                    ],
+                ),
+                width="w-sm",
+                help_text="Stack the gamma bars by expiry; hedge flow in USD or in units of the underlying.",
+            ),
+        ],
+    )
+
+
+def kpi_strip() -> html.Section:
+    return html.Section(id=ids.KPI_STRIP, className="kpi-strip", children=[])
+
+
+def _panel(title: str, hint: str, graph_id: str, *, filename: str, extra_class: str = "", **graph_kwargs) -> html.Section:
+    return html.Section(
+        className=f"card panel {extra_class}".strip(),
+        **{"aria-label": title},
+        children=[
+            dcc.Graph(id=graph_id, config=graph_config(filename), className="graph", **graph_kwargs),
+            html.Div(hint, className="panel-hint"),
+        ],
+    )
+
+
+def views() -> html.Div:
+    return html.Div(
+        className="views",
+        children=[
+            _panel(
+                "Dealer gamma by strike",
+                "click a bar for its expiry breakdown",
+                ids.GAMMA_GRAPH,
+                filename="mmpos-gamma-by-strike",
+                extra_class="span-8",
+            ),
+            _panel(
+                "Strike breakdown by expiry",
+                "the clicked strike",
+                ids.BREAKDOWN_GRAPH,
+                filename="mmpos-strike-breakdown",
+                extra_class="span-4",
+            ),
+            _panel(
+                "Spot-shock hedging",
+                "hover a shock to mark its spot on the gamma view",
+                ids.HEDGE_GRAPH,
+                filename="mmpos-hedging-curves",
+                extra_class="span-6",
+                clear_on_unhover=True,
+            ),
+            _panel(
+                "Vega term structure",
+                "click or box-select expiries to filter the other views",
+                ids.TERM_GRAPH,
+                filename="mmpos-vega-term-structure",
+                extra_class="span-6",
+            ),
+        ],
+    )
+
+
+TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("strike", "Strike"),
+    ("call_gex_usd_per_1pct", "Call GEX (USD per 1%)"),
+    ("put_gex_usd_per_1pct", "Put GEX (USD per 1%)"),
+    ("net_gex_usd_per_1pct", "Net GEX (USD per 1%)"),
+)
+
+
+def strike_table() -> html.Section:
+    money = dash_table.FormatTemplate.money(0)
+    columns = [
+        {"id": "strike", "name": "Strike", "type": "numeric"},
+        *(
+            {"id": col, "name": name, "type": "numeric", "format": money}
+            for col, name in TABLE_COLUMNS[1:]
+        ),
+    ]
+    return html.Section(
+        className="card panel span-12",
+        children=[
+            html.Div(
+                className="panel-head",
+                children=[
+                    html.H2("Per-strike exposure"),
+                    html.Span("selected expiries, strikes with open interest", className="panel-sub"),
+                    html.Button("Download CSV", id=ids.CSV_BUTTON, className="btn", n_clicks=0),
+                    dcc.Download(id=ids.CSV_DOWNLOAD),
+                ],
+            ),
+            dash_table.DataTable(
+                id=ids.STRIKE_TABLE,
+                columns=columns,
+                data=[],
+                sort_action="native",
+                page_size=15,
+                style_as_list_view=True,
+                style_table={"overflowX": "auto"},
+                style_header={"fontWeight": "600", "backgroundColor": "#f3f5f8", "color": "#233"},
+                style_cell={
+                    "fontFamily": "var(--mono)",
+                    "fontSize": "12px",
+                    "padding": "4px 10px",
+                    "textAlign": "right",
+                },
+                style_data_conditional=[
+                    {"if": {"filter_query": "{net_gex_usd_per_1pct} < 0", "column_id": "net_gex_usd_per_1pct"}, "color": "#b42318"},
+                    {"if": {"filter_query": "{net_gex_usd_per_1pct} > 0", "column_id": "net_gex_usd_per_1pct"}, "color": "#067647"},
+                ],
+            ),
+        ],
+    )
+
+
+def build_layout() -> html.Div:
+    """The whole page."""
+    return html.Div(
+        className="page",
+        children=[
+            dcc.Location(id=ids.URL, refresh=False),
+            dcc.Store(id=ids.VIEW_STORE, storage_type="memory"),
+            dcc.Store(id=ids.RESULT_STORE, storage_type="memory"),
+            dcc.Store(id=ids.SHOCK_MARKER_STORE, storage_type="memory"),
+            header(),
+            html.Main(
+                className="content",
+                children=[
+                    banners(),
+                    controls(),
+                    dcc.Loading(
+                        id=ids.LOADING,
+                        type="dot",
+                        delay_show=250,
+                        overlay_style={"visibility": "visible", "opacity": 0.55},
+                        children=html.Div([kpi_strip(), views(), strike_table()]),
+                    ),
+                ],
+            ),
+        ],
+    )

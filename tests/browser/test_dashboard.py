@@ -1,0 +1,188 @@
+"""The dashboard in a real headless Chromium: what only a browser shows (drawing, linking, URL).
+
+Each test starts the app on a demo data folder built for the session, reads what Plotly actually
+drew (``gd.data`` / ``gd.layout``) and ends with no browser console errors.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from dashboard import ids
+from dashboard.app import create_app
+from tests.browser.conftest import JUNK_NAME
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT = 20
+
+
+def graph(dash_duo, graph_id: str, what: str = "data"):
+    """What Plotly drew in a dcc.Graph (``data`` or ``layout``), as plain JSON."""
+    return dash_duo.driver.execute_script(
+        "var gd = document.querySelector(arguments[0] + ' .js-plotly-plot');"
+        "var plain = function (k, v) { return ArrayBuffer.isView(v) ? Array.from(v) : v; };"
+        "return gd && gd[arguments[1]] ? JSON.parse(JSON.stringify(gd[arguments[1]], plain)) : null;",
+        f"#{graph_id}",
+        what,
+    )
+
+
+def drawn_signature(dash_duo, graph_id: str) -> str:
+    """A compact fingerprint of a chart's drawn data (x, y and selection of every trace)."""
+    data = graph(dash_duo, graph_id) or []
+    return json.dumps([[t.get("name"), t.get("x"), t.get("y"), t.get("selectedpoints")] for t in data])
+
+
+def wait_for(dash_duo, predicate, message: str):
+    return WebDriverWait(dash_duo.driver, TIMEOUT).until(lambda _d: predicate(), message=message)
+
+
+def wait_for_charts(dash_duo) -> None:
+    for graph_id in (ids.GAMMA_GRAPH, ids.HEDGE_GRAPH, ids.TERM_GRAPH):
+        wait_for(dash_duo, lambda g=graph_id: len(graph(dash_duo, g) or []) > 0, f"{graph_id} never drew")
+    dash_duo.wait_for_element(f"#{ids.KPI_STRIP} .kpi", timeout=TIMEOUT)
+
+
+def location_search(dash_duo) -> str:
+    return dash_duo.driver.execute_script("return window.location.search")
+
+
+def click_radio(dash_duo, radio_id: str, value: str) -> None:
+    dash_duo.find_element(f"#{radio_id} input[value='{value}']").find_element(By.XPATH, "..").click()
+
+
+def test_page_loads_with_every_view_drawn_and_a_full_page_screenshot(dash_duo, demo_dir, artifacts):
+    dash_duo.start_server(create_app(demo_dir))
+    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
+    wait_for_charts(dash_duo)
+    # seven headline cards and one card with the hedge flow at -5%, -1%, +1%, +5%
+    assert len(dash_duo.find_elements(f"#{ids.KPI_STRIP} .kpi")) == 8
+    assert len(dash_duo.find_elements(f"#{ids.KPI_STRIP} .flow-cell")) == 4
+    assert "dealer-long-calls" in dash_duo.find_element(f"#{ids.HEADER_CONVENTION}").text
+    assert "Snapshot 2026-11-20 16:15" in dash_duo.find_element(f"#{ids.HEADER_SNAPSHOT}").text
+    # the previous day's snapshot exists: every KPI shows its change
+    assert "Changes vs the previous SPX snapshot" in dash_duo.find_element(f"#{ids.KPI_STRIP}").text
+    layout = graph(dash_duo, ids.GAMMA_GRAPH, "layout")
+    assert "USD" in layout["yaxis"]["title"]["text"]
+    assert any("previous" in (t.get("name") or "") for t in graph(dash_duo, ids.GAMMA_GRAPH))
+    height = dash_duo.driver.execute_script("return document.documentElement.scrollHeight")
+    dash_duo.driver.set_window_size(1440, max(1000, int(height) + 40))
+    dash_duo.wait_for_element(f"#{ids.STRIKE_TABLE}")
+    dash_duo.driver.save_screenshot(str(artifacts / "dashboard_full_page.png"))
+    assert dash_duo.get_logs() == []
+
+
+def test_changing_the_expiry_set_changes_the_data_of_all_three_charts(dash_duo, demo_dir):
+    dash_duo.start_server(create_app(demo_dir))
+    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
+    wait_for_charts(dash_duo)
+    before = {g: drawn_signature(dash_duo, g) for g in (ids.GAMMA_GRAPH, ids.HEDGE_GRAPH, ids.TERM_GRAPH)}
+    click_radio(dash_duo, ids.EXPIRY_PRESET, "7d")
+    for g, sig in before.items():
+        wait_for(dash_duo, lambda g=g, sig=sig: drawn_signature(dash_duo, g) != sig, f"{g} did not change")
+    assert "exp=7d" in location_search(dash_duo)
+    # the term structure still shows every expiry but marks the selected ones
+    term = graph(dash_duo, ids.TERM_GRAPH)
+    assert term[0].get("selectedpoints")
+    assert len(term[0]["selectedpoints"]) < len(term[0]["x"])
+    assert dash_duo.get_logs() == []
+
+
+def test_clicking_a_term_structure_bar_refilters_the_other_views(dash_duo, demo_dir):
+    dash_duo.start_server(create_app(demo_dir))
+    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
+    wait_for_charts(dash_duo)
+    gamma_before = drawn_signature(dash_duo, ids.GAMMA_GRAPH)
+    hedge_before = drawn_signature(dash_duo, ids.HEDGE_GRAPH)
+    bars = dash_duo.find_elements(f"#{ids.TERM_GRAPH} .js-plotly-plot .barlayer .point path")
+    assert len(bars) > 5
+    target = bars[len(bars) // 2]
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", target)
+    target.click()
+    wait_for(dash_duo, lambda: drawn_signature(dash_duo, ids.GAMMA_GRAPH) != gamma_before, "gamma not refiltered")
+    wait_for(dash_duo, lambda: drawn_signature(dash_duo, ids.HEDGE_GRAPH) != hedge_before, "hedge not refiltered")
+    # the controls follow: preset Custom, one expiry chosen, in the URL too
+    assert dash_duo.find_element(f"#{ids.EXPIRY_PRESET} input[value='custom']").is_selected()
+    search = location_search(dash_duo)
+    assert "exp=2026-" in search and "," not in search.split("exp=")[1].split("&")[0]
+    term = graph(dash_duo, ids.TERM_GRAPH)
+    assert len(term[0]["selectedpoints"]) == 1
+    assert dash_duo.get_logs() == []
+
+
+def test_a_pasted_url_restores_the_view(dash_duo, demo_dir):
+    dash_duo.start_server(create_app(demo_dir))
+    query = "?u=SPX&snap=spx-20261118-1615&exp=monthly&conv=dealer-short-all&shock=10&h=1&stack=1&units=units"
+    dash_duo.driver.get(dash_duo.server_url + "/" + query)
+    wait_for_charts(dash_duo)
+    assert "2026-11-18 16:15" in dash_duo.find_element(f"#{ids.HEADER_SNAPSHOT}").text
+    assert "dealer-short-all" in dash_duo.find_element(f"#{ids.HEADER_CONVENTION}").text
+    assert dash_duo.find_element(f"#{ids.EXPIRY_PRESET} input[value='monthly']").is_selected()
+    assert dash_duo.find_element(f"#{ids.HORIZON} input[value='1']").is_selected()
+    assert dash_duo.find_element(f"#{ids.UNITS} input[value='units']").is_selected()
+    # stacked by expiry: one bar trace per monthly expiry; hedge curves for +1 day and now, in units
+    gamma = graph(dash_duo, ids.GAMMA_GRAPH)
+    assert sum(t["type"] == "bar" for t in gamma) >= 2
+    hedge_layout = graph(dash_duo, ids.HEDGE_GRAPH, "layout")
+    assert "SPX units" in json.dumps(hedge_layout)
+    hedge = graph(dash_duo, ids.HEDGE_GRAPH)
+    shocks = [t for t in hedge if t.get("x") and max(t["x"]) == 10]
+    assert len(shocks) >= 2
+    assert location_search(dash_duo) == query
+    assert dash_duo.get_logs() == []
+
+
+def test_a_broken_file_shows_the_banner_and_other_files_still_work(dash_duo, demo_dir_with_junk):
+    dash_duo.start_server(create_app(demo_dir_with_junk))
+    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
+    wait_for_charts(dash_duo)
+    banner = dash_duo.find_element(f"#{ids.CATALOG_BANNER} .banner")
+    assert JUNK_NAME in banner.text and "could not be read" in banner.text
+    dash_duo.select_dcc_dropdown(f"#{ids.UNDERLYING}", value="BTC")
+    wait_for(dash_duo, lambda: "BTC" in dash_duo.find_element(f"#{ids.HEADER_TITLE}").text, "BTC never loaded")
+    wait_for(dash_duo, lambda: "u=BTC" in location_search(dash_duo), "URL did not follow")
+    wait_for_charts(dash_duo)
+    assert JUNK_NAME in dash_duo.find_element(f"#{ids.CATALOG_BANNER}").text
+    assert dash_duo.get_logs() == []
+
+
+def test_clicking_a_strike_shows_its_breakdown_and_hovering_a_shock_marks_its_spot(dash_duo, demo_dir):
+    dash_duo.start_server(create_app(demo_dir))
+    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
+    wait_for_charts(dash_duo)
+    # hover the hedging chart at -5%: the gamma chart gets an "implied spot" line at spot * 0.95
+    dash_duo.driver.execute_script(
+        "var gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');"
+        "var i = gd.data[0].x.indexOf(-5);"
+        "Plotly.Fx.hover(gd, [{curveNumber: 0, pointNumber: i}]);",
+        ids.HEDGE_GRAPH,
+    )
+
+    def marker():
+        shapes = (graph(dash_duo, ids.GAMMA_GRAPH, "layout") or {}).get("shapes") or []
+        return [s for s in shapes if s.get("name") == "implied spot"]
+
+    wait_for(dash_duo, lambda: marker(), "no implied-spot marker on the gamma chart")
+    spot = [s for s in graph(dash_duo, ids.GAMMA_GRAPH, "layout")["shapes"] if s.get("name") == "spot"][0]["x0"]
+    assert marker()[0]["x0"] == pytest.approx(spot * 0.95, rel=1e-6)
+
+    # click the tallest net bar: the breakdown panel shows that strike by expiry
+    dash_duo.driver.execute_script(
+        "var gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');"
+        "var t = gd.data.findIndex(function (d) { return d.type === 'bar'; });"
+        "gd.emit('plotly_click', {points: [{curveNumber: t, pointNumber: 0, x: gd.data[t].x[0],"
+        " customdata: gd.data[t].customdata ? gd.data[t].customdata[0] : null}]});",
+        ids.GAMMA_GRAPH,
+    )
+    wait_for(
+        dash_duo,
+        lambda: "Strike" in json.dumps((graph(dash_duo, ids.BREAKDOWN_GRAPH, "layout") or {}).get("title")),
+        "breakdown never showed a strike",
+    )
+    assert len(graph(dash_duo, ids.BREAKDOWN_GRAPH)) == 3
+    assert dash_duo.get_logs() == []

@@ -54,7 +54,20 @@ def looks_like_book(head_text: str) -> bool:
 
 
 def read_book_text(text: str, path: str | Path) -> pd.DataFrame:
-    """Parse the text of a positions file; see :func:`load_book`."""
+    """Parse the text of a positions file.
+
+    Parameters
+    ----------
+    text : str
+        The whole file.
+    path : path-like
+        Named in messages.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`load_book`.
+    """
     path = Path(path)
     lead = len(text) - len(text.lstrip("\r\n"))
     offset = 2 + text[:lead].count("\n")
@@ -76,8 +89,9 @@ def read_book_text(text: str, path: str | Path) -> pd.DataFrame:
 
     book = pd.DataFrame(index=raw.index)
     book["underlying"] = raw["underlying"].astype(str).str.strip().str.upper()
-    root = raw["root"] if "root" in raw.columns else pd.Series(np.nan, index=raw.index, dtype=object)
-    book["root"] = root.where(root.notna(), None).map(lambda r: r.strip().upper() if isinstance(r, str) else None)
+    root = raw["root"] if "root" in raw.columns else pd.Series(pd.NA, index=raw.index, dtype="string")
+    root = root.astype("string").str.strip().str.upper()
+    book["root"] = root.where(root != "")
     book["expiry"] = pd.to_datetime(raw["expiry"].astype(str).str.strip(), format="%Y-%m-%d", errors="coerce")
     bad = book["expiry"].isna().to_numpy()
     if bad.any():

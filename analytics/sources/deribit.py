@@ -245,6 +245,11 @@ def records_to_chain(
         Snapshot time override.
     line_offset : int, optional
         ``frame.index + line_offset`` is the file line of a record (CSV).
+
+    Returns
+    -------
+    OptionChain
+        Black-76, multiplier 1, prices in USD, one row per option.
     """
     path = Path(source)
     meta = meta or {}
@@ -360,7 +365,26 @@ def snapshot_time(
     as_of: pd.Timestamp | str | None,
     path: Path,
 ) -> tuple[pd.Timestamp, str | None]:
-    """Apply the snapshot-time rules of the module docstring; return the time and a note (or None)."""
+    """Apply the snapshot-time rules of the module docstring.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The Deribit records (``timestamp``, ``creation_timestamp``, ``delta`` are looked at).
+    rows : DataFrame
+        The chain rows built from them (strike, side, iv, forward, settlement).
+    meta : dict
+        Snapshot metadata from the JSON wrapper (``as_of``, ``response_us``).
+    as_of : Timestamp or str or None
+        Explicit override.
+    path : Path
+        Named in messages.
+
+    Returns
+    -------
+    (Timestamp, str or None)
+        The snapshot time (UTC) and a note for the chain's warnings when it was inferred.
+    """
     if as_of is not None:
         ts = pd.Timestamp(as_of)
         if ts.tzinfo is None:
@@ -415,12 +439,13 @@ def _snapshot_from_greeks(frame: pd.DataFrame, rows: pd.DataFrame, path: Path) -
         created = pd.to_numeric(frame["creation_timestamp"], errors="coerce").max()
         if np.isfinite(created) and created / 1000.0 < upper:
             lower = max(lower, float(created) / 1000.0)
-    grid = np.arange(lower, upper, 1800.0)
+    step = max(1800.0, (upper - lower) / 2000.0)  # at most ~2000 x 400 candidate errors in memory
+    grid = np.arange(lower, upper, step)
     coarse = _delta_error(grid, *args)
     best = float(grid[int(np.argmin(coarse))])
     res = minimize_scalar(
         lambda s: float(_delta_error(np.array([s]), *args)[0]),
-        bounds=(max(lower, best - 3600.0), min(upper, best + 3600.0)),
+        bounds=(max(lower, best - step), min(upper, best + step)),
         method="bounded",
         options={"xatol": 0.5},
     )

@@ -114,6 +114,11 @@ def frame_to_chain(
     multiplier : float, optional
         Used where the table has no ``multiplier`` column (or leaves it blank).
 
+    Returns
+    -------
+    OptionChain
+        ``model="black76"`` when every row has a forward, else ``"bsm"``.
+
     Raises
     ------
     ChainDataError
@@ -259,6 +264,10 @@ def read_table_text(text: str, path: str | Path, *, multiplier: float | None = N
         Named in messages.
     multiplier : float, optional
         Default contract multiplier where the table has none.
+
+    Returns
+    -------
+    OptionChain
     """
     lead = len(text) - len(text.lstrip("\r\n"))
     blank_lines = text[:lead].count("\n")

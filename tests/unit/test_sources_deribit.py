@@ -260,3 +260,11 @@ def test_several_currencies_in_one_file_are_rejected(tmp_path):
     )
     with pytest.raises(ChainDataError, match=r"mixed\.csv: several underlyings"):
         load_chain(path)
+
+
+def test_snapshot_inference_does_not_need_instrument_creation_times(deribit_ticker_path, ticker_chain):
+    from analytics.sources.deribit import records_to_chain
+
+    raw = pd.read_csv(deribit_ticker_path).drop(columns="creation_timestamp")
+    chain = records_to_chain(raw, source=deribit_ticker_path, line_offset=2)
+    assert abs(chain.as_of - ticker_chain.as_of) < pd.Timedelta(minutes=1)

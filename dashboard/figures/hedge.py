@@ -129,8 +129,10 @@ def hedge_curve_figure(
                    else spot * (1 + shock / 100))
         flow = curve[flow_column].to_numpy(dtype=float)
         size = format_usd_array(np.abs(flow)) if units == "usd" else format_number_array(np.abs(flow))
-        verb = np.where(flow > 0, "dealers buy ", np.where(flow < 0, "dealers sell ", "no flow "))
+        verb = np.where(flow > 0, "dealers buy ", "dealers sell ").astype(object)
         suffix = "" if units == "usd" else f" {underlying}"
+        text = np.where(flow == 0, "no flow", verb + size.astype(object) + suffix)
+        text = np.where(np.isfinite(flow), text, "n/a")
         label = horizon_label(horizon)
         fig.add_trace(
             go.Scatter(
@@ -141,7 +143,7 @@ def hedge_curve_figure(
                 line=dict(color=colours[i % len(colours)], width=2.4 if horizon == 0 else 1.8,
                           dash=_DASHES[i % len(_DASHES)]),
                 customdata=np.column_stack([shock, implied, np.full(shock.size, horizon)]),
-                text=verb.astype(object) + size.astype(object) + suffix,
+                text=text,
                 hovertemplate=(f"<b>{label}</b>: %{{text}}<br>shock %{{customdata[0]:+.2f}}%"
                                " → spot %{customdata[1]:,.2f}<extra></extra>"),
             ),

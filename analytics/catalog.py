@@ -201,7 +201,8 @@ def _load_key(key: _FileKey) -> _Loaded:
             return _Loaded(fmt, None, load_book(key.path), None)
         return _Loaded(fmt, load_chain(key.path), None, None)
     except ChainDataError as exc:
-        return _Loaded(fmt, None, None, exc)
+        # keep the facts, not the exception: its traceback would pin the parser's frames (file text)
+        return _Loaded(fmt, None, None, ChainDataError(exc.reason, path=exc.path, line=exc.line, field=exc.field))
 
 
 def _raise_copy(err: ChainDataError) -> None:

@@ -133,6 +133,8 @@ def format_usd(x: float | None, *, signed: bool = False) -> str:
     '+$32m'
     >>> format_usd(0)
     '$0'
+    >>> format_usd(-3e-11)  # float noise
+    '$0'
     >>> format_usd(None)
     'n/a'
     """
@@ -233,6 +235,8 @@ def _compact(values: Iterable[float] | np.ndarray, *, prefix: str, signed: bool)
         arr = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy(dtype=float)
     finite = np.isfinite(arr)
     mag = np.abs(np.where(finite, arr, 0.0))
+    # below half a cent (or 1e-9 for plain numbers) is float noise: show it as zero
+    mag = np.where(mag < (0.005 if prefix else 1e-9), 0.0, mag)
     nonzero = mag > 0
     # round to 3 significant digits first, so 999_999 becomes 1.00m and not 1000k
     exponent = np.floor(np.log10(np.where(nonzero, mag, 1.0)))
@@ -244,7 +248,7 @@ def _compact(values: Iterable[float] | np.ndarray, *, prefix: str, signed: bool)
     scaled = rounded / 1000.0 ** bucket
     digits = np.char.mod("%.3g", scaled)
     suffix = np.asarray(_SUFFIXES, dtype=object)[bucket]
-    sign = np.where(arr < 0, "-", np.where(signed & (arr > 0), "+", ""))
+    sign = np.where(nonzero & (arr < 0), "-", np.where(signed & nonzero & (arr > 0), "+", ""))
     labels = sign.astype(object) + prefix + digits.astype(object) + suffix
     return np.where(finite, labels, _MISSING)
 
@@ -470,11 +474,11 @@ def add_reference_lines(
     for i, (name, x, label, colour, dash) in enumerate(drawn):
         x = float(x)
         slot = i % len(label_rows)
-        if span > 0:
-            half = 0.5 * (len(label) * 0.0068 + 0.01) * span  # ~6.5 px per character on ~1000 px
-            free = [k for k, end in enumerate(row_ends) if end < x - half]
+        if span > 0:  # labels start just right of their line; ~6.5 px per character on ~1000 px
+            width = (len(label) * 0.0068 + 0.008) * span
+            free = [k for k, end in enumerate(row_ends) if end < x]
             slot = free[0] if free else int(np.argmin(row_ends))
-            row_ends[slot] = x + half
+            row_ends[slot] = x + width
         kwargs = {} if row is None else {"row": row, "col": col if col is not None else 1}
         fig.add_vline(
             x=x,
@@ -490,6 +494,8 @@ def add_reference_lines(
             yref="paper",
             y=label_rows[slot],
             yanchor="top",
+            xanchor="left",
+            xshift=3,
             text=label,
             showarrow=False,
             font=dict(size=11, color=colour),

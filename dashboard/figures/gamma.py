@@ -228,7 +228,8 @@ def gamma_by_strike_figure(
         if y_range is not None:
             fig.update_yaxes(range=y_range)
 
-    fig.update_xaxes(title_text=STRIKE_AXIS_TITLE, hoverformat=",.6~g")
+    fig.update_xaxes(title_text=STRIKE_AXIS_TITLE, hoverformat=",.6~g",
+                     unifiedhovertitle=dict(text="<b>Strike %{x:,.6~g}</b>"))
     fig.update_yaxes(title_text=GEX_AXIS_TITLE, exponentformat="B", zeroline=True)
     fig.update_layout(hovermode="x unified", bargap=0.1, legend_title_text="")
     return apply_house_layout(fig, title=title, subtitle=subtitle, template=template, height=height,
@@ -305,6 +306,7 @@ def strike_breakdown_figure(
         )
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=expiries, title_text="Expiry")
     fig.update_yaxes(title_text=GEX_AXIS_TITLE, exponentformat="B", zeroline=True)
+    fig.update_xaxes(unifiedhovertitle=dict(text=f"<b>%{{x}}</b> · strike {format_strike(strike)}"))
     fig.update_layout(barmode="group", hovermode="x unified", bargap=0.25, bargroupgap=0.05)
     return apply_house_layout(fig, title=title, subtitle=subtitle, template=template, height=height)
 

@@ -81,7 +81,7 @@ def looks_like_deribit(head_text: str) -> str | None:
     >>> looks_like_deribit("strike,side\\n") is None
     True
     """
-    if "instrument_name" not in head_text or "mark_iv" not in head_text and "greeks" not in head_text:
+    if "instrument_name" not in head_text or ("mark_iv" not in head_text and "greeks" not in head_text):
         return None
     stripped = head_text.lstrip()
     if stripped.startswith(("{", "[")):

@@ -302,12 +302,27 @@ def load_table(path: str | Path, *, multiplier: float | None = None) -> OptionCh
         magic = fh.read(4)
     if magic == b"PAR1":
         rows = pd.read_parquet(path)
-        return frame_to_chain(rows.astype(object), source=path, line_offset=1, multiplier=multiplier)
+        return frame_to_chain(_typed_to_text(rows), source=path, line_offset=1, multiplier=multiplier)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ChainDataError("not a text file (binary content)", path=path) from exc
     return read_table_text(text, path, multiplier=multiplier)
+
+
+def _typed_to_text(rows: pd.DataFrame) -> pd.DataFrame:
+    """Parquet may store dates and times as typed columns: write them the way the CSV spells them."""
+    rows = rows.copy()
+    for col in rows.columns:
+        if not pd.api.types.is_datetime64_any_dtype(rows[col]):
+            continue
+        name = str(col).strip().lower()
+        if name == "expiry":
+            rows[col] = rows[col].dt.strftime("%Y-%m-%d")
+        elif name in ("as_of", "settlement"):
+            fmt = "%Y-%m-%dT%H:%M:%S" if rows[col].dt.tz is None else "%Y-%m-%dT%H:%M:%S%z"
+            rows[col] = rows[col].dt.strftime(fmt)  # naive times stay naive and are rejected
+    return rows.astype(object)
 
 
 def chain_to_frame(chain: OptionChain) -> pd.DataFrame:

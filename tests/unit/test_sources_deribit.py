@@ -268,3 +268,28 @@ def test_snapshot_inference_does_not_need_instrument_creation_times(deribit_tick
     raw = pd.read_csv(deribit_ticker_path).drop(columns="creation_timestamp")
     chain = records_to_chain(raw, source=deribit_ticker_path, line_offset=2)
     assert abs(chain.as_of - ticker_chain.as_of) < pd.Timedelta(minutes=1)
+
+
+def test_futures_in_a_book_summary_are_skipped_with_a_count(tmp_path):
+    path = tmp_path / "mixed_kinds.csv"
+    path.write_text(
+        "instrument_name,mark_iv,underlying_price,open_interest,mark_price,estimated_delivery_price,creation_timestamp\n"
+        "BTC-PERPETUAL,,66000,1000000,66010,66000,1772373000000\n"
+        "BTC-27MAR26,,66400,500000,66400,66000,1772373000000\n"
+        "BTC-27MAR26-70000-C,50,66400,3,0.02,66000,1772373000000\n"
+    )
+    chain = load_chain(path)
+    assert len(chain.rows) == 1
+    assert "skipped 2 non-option instrument(s)" in chain.warnings[0]
+
+
+def test_linear_usdc_options_are_already_in_usd(tmp_path):
+    path = tmp_path / "linear.csv"
+    path.write_text(
+        "instrument_name,quote_currency,mark_iv,underlying_price,open_interest,mark_price,index_price,timestamp\n"
+        "BTC_USDC-27MAR26-70000-C,USDC,50,66400,3,1320.5,66000,1772373000000\n"
+        "BTC-27MAR26-70000-P,BTC,50,66400,3,0.07,66000,1772373000000\n"
+    )
+    rows = load_chain(path).rows.set_index("side")
+    assert rows.loc["C", "mark"] == 1320.5
+    assert rows.loc["P", "mark"] == pytest.approx(0.07 * 66400)

@@ -177,3 +177,23 @@ def test_parquet_errors_name_the_row(tmp_path):
     frame.to_parquet(path)
     with pytest.raises(ChainDataError, match=r"bad\.parquet: line 3, field 'open_interest': negative"):
         load_chain(path)
+
+
+def test_parquet_with_typed_date_and_time_columns_loads(tmp_path):
+    frame = pd.read_csv(pd.io.common.StringIO(small_table(*GOOD_ROWS)))
+    frame["expiry"] = pd.to_datetime(frame["expiry"])
+    frame["as_of"] = pd.to_datetime(frame["as_of"])
+    path = tmp_path / "typed.parquet"
+    frame.to_parquet(path)
+    chain = load_chain(path)
+    assert chain.as_of == pd.Timestamp("2024-01-05 15:00", tz="America/New_York")
+    assert chain.expiries[0].isoformat() == "2024-01-19"
+
+
+def test_parquet_with_a_naive_as_of_is_rejected(tmp_path):
+    frame = pd.read_csv(pd.io.common.StringIO(small_table(*GOOD_ROWS)))
+    frame["as_of"] = pd.to_datetime(frame["as_of"].str[:19])
+    path = tmp_path / "naive.parquet"
+    frame.to_parquet(path)
+    with pytest.raises(ChainDataError, match=r"naive\.parquet: line 1, field 'as_of': as_of has no UTC offset"):
+        load_chain(path)

@@ -169,7 +169,7 @@ def read_deribit_text(text: str, path: str | Path, *, as_of: pd.Timestamp | str 
     else:
         frame = pd.read_csv(io.StringIO(text), skip_blank_lines=True)
         meta = {}
-        line_offset = 2 + (len(text) - len(stripped) and text[: len(text) - len(stripped)].count("\n"))
+        line_offset = 2 + text[: len(text) - len(stripped)].count("\n")  # header line + leading blanks
     return records_to_chain(frame, source=path, meta=meta, as_of=as_of, line_offset=line_offset)
 
 
@@ -258,7 +258,7 @@ def records_to_chain(
         raise ChainDataError("missing column instrument_name: not a Deribit file", path=path)
     frame = frame.reset_index(drop=True)
     names = frame["instrument_name"].astype(str).str.strip()
-    is_option = names.str.upper().str.match(r".*-[CP]$").to_numpy()
+    is_option = (names.str.count("-") == 3).to_numpy()  # BASE-EXPIRY-STRIKE-SIDE; futures have 1 or 2 parts
     if not is_option.all():
         warnings.append(f"skipped {int((~is_option).sum())} non-option instrument(s) (futures, perpetuals)")
     parts = parse_instrument_names(names)
@@ -270,7 +270,7 @@ def records_to_chain(
             path=path, line=_line(i, line_offset, frame), field="instrument_name",
         )
     if not is_option.any():
-        raise ChainDataError("no option rows (no instrument ends in -C or -P)", path=path)
+        raise ChainDataError("no option rows (only futures or perpetuals)", path=path)
     keep = np.flatnonzero(is_option)
     frame = frame.iloc[keep]
     parts = parts.iloc[keep]

@@ -197,3 +197,19 @@ def test_table_written_from_a_cboe_chain_keeps_every_row(tmp_path, ndx_path):
     back = load_chain(write_table(chain, tmp_path / "ndx.csv"))
     assert len(back.rows) == len(chain.rows)
     pd.testing.assert_series_equal(back.rows["open_interest"], chain.rows["open_interest"])
+
+
+def test_corrupt_parquet_becomes_a_chain_data_error_naming_the_file(tmp_path):
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"PAR1" + bytes(range(200)) + b"PAR1")
+    with pytest.raises(ChainDataError, match=r"^broken\.parquet: cannot parse the table-parquet file"):
+        load_chain(path)
+
+
+def test_deribit_csv_with_leading_blank_lines_still_names_the_right_line(tmp_path, deribit_book_summary_path):
+    lines = deribit_book_summary_path.read_text().splitlines()
+    lines[3] = lines[3].replace("BTC-12MAR24-68250-P", "BTC-12MAR24-68250-Q")
+    path = tmp_path / "blank_first.csv"
+    path.write_text("\n\n" + "\n".join(lines) + "\n")
+    with pytest.raises(ChainDataError, match=r"^blank_first\.csv: line 6, field 'instrument_name'"):
+        load_chain(path)

@@ -141,9 +141,7 @@ def format_usd(x: float | None, *, signed: bool = False) -> str:
     return str(_compact([_as_float(x)], prefix="$", signed=signed)[0])
 
 
-def format_number(
-    x: float | None, *, compact: bool = True, decimals: int = 2, signed: bool = False
-) -> str:
+def format_number(x: float | None, *, compact: bool = True, decimals: int = 2, signed: bool = False) -> str:
     """Format a plain number: compact (``"-1.23m"``) or fixed with thousands separators.
 
     Parameters
@@ -245,7 +243,7 @@ def _compact(values: Iterable[float] | np.ndarray, *, prefix: str, signed: bool)
     bucket = np.clip(
         np.floor(np.log10(np.where(rounded > 0, rounded, 1.0)) / 3.0 + 1e-9), 0, len(_SUFFIXES) - 1
     ).astype(int)
-    scaled = rounded / 1000.0 ** bucket
+    scaled = rounded / 1000.0**bucket
     digits = np.char.mod("%.3g", scaled)
     suffix = np.asarray(_SUFFIXES, dtype=object)[bucket]
     sign = np.where(nonzero & (arr < 0), "-", np.where(signed & nonzero & (arr > 0), "+", ""))
@@ -325,17 +323,37 @@ def house_template(palette: Palette = PALETTE) -> go.layout.Template:
             font=dict(family=FONT_FAMILY, size=13, color=palette.text),
             paper_bgcolor="white",
             plot_bgcolor="white",
-            colorway=[palette.net, palette.call, palette.put, palette.iv, palette.marker_spot,
-                      palette.zero_gamma, palette.previous],
+            colorway=[
+                palette.net,
+                palette.call,
+                palette.put,
+                palette.iv,
+                palette.marker_spot,
+                palette.zero_gamma,
+                palette.previous,
+            ],
             xaxis=axis,
             yaxis=axis,
             hoverlabel=dict(font=dict(family=FONT_FAMILY, size=12), bgcolor="white"),
             legend=dict(
-                orientation="h", x=0.0, xanchor="left", y=1.01, yanchor="bottom",
-                bgcolor="rgba(255,255,255,0)", font=dict(size=12),
+                orientation="h",
+                x=0.0,
+                xanchor="left",
+                y=1.01,
+                yanchor="bottom",
+                bgcolor="rgba(255,255,255,0)",
+                font=dict(size=12),
             ),
-            title=dict(x=0.0, xanchor="left", xref="container", y=1.0, yanchor="top", yref="container",
-                       pad=dict(t=12, l=12), font=dict(size=16)),
+            title=dict(
+                x=0.0,
+                xanchor="left",
+                xref="container",
+                y=1.0,
+                yanchor="top",
+                yref="container",
+                pad=dict(t=12, l=12),
+                font=dict(size=16),
+            ),
             margin=dict(l=70, r=30, t=112, b=55),
         )
     )
@@ -405,6 +423,7 @@ def empty_figure(
     message: str,
     *,
     title: str | None = None,
+    subtitle: str | None = None,
     template: go.layout.Template | str | None = None,
     height: int | None = None,
 ) -> go.Figure:
@@ -414,7 +433,7 @@ def empty_figure(
     ----------
     message : str
         Text shown in the middle of the plot area.
-    title : str, optional
+    title, subtitle : str, optional
     template : Template or str, optional
     height : int, optional
 
@@ -432,13 +451,16 @@ def empty_figure(
     fig.add_annotation(
         text=message,
         name="empty",
-        xref="paper", yref="paper", x=0.5, y=0.5,
+        xref="paper",
+        yref="paper",
+        x=0.5,
+        y=0.5,
         showarrow=False,
         font=dict(size=15, color=PALETTE.muted_text),
     )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return apply_house_layout(fig, title=title, template=template, height=height)
+    return apply_house_layout(fig, title=title, subtitle=subtitle, template=template, height=height)
 
 
 def add_reference_lines(

@@ -171,19 +171,24 @@ def gamma_by_strike_figure(
         if by_strike_expiry is None:
             raise ValueError("stack_by_expiry=True needs by_strike_expiry")
         _require_columns(by_strike_expiry, BY_STRIKE_EXPIRY_COLUMNS, "by_strike_expiry")
-        if by_strike_expiry.empty:
-            return empty_figure("No open interest in the selected expiries", title=title, template=template,
-                                height=height)
-    elif by_strike.empty:
-        return empty_figure("No open interest in the selected expiries", title=title, template=template,
-                            height=height)
+    drawn = by_strike_expiry if stack_by_expiry else by_strike
+    if drawn.empty:
+        return empty_figure(
+            "No open interest in the selected expiries",
+            title=title,
+            subtitle=subtitle,
+            template=template,
+            height=height,
+        )
 
     fig = go.Figure()
     if stack_by_expiry:
         strikes = _add_stacked_bars(fig, by_strike_expiry, palette)
         # one legend entry per expiry: a vertical, scrollable legend on the right
-        fig.update_layout(barmode="relative", legend=dict(orientation="v", x=1.01, xanchor="left", y=1.0,
-                                                          yanchor="top", font=dict(size=11)))
+        fig.update_layout(
+            barmode="relative",
+            legend=dict(orientation="v", x=1.01, xanchor="left", y=1.0, yanchor="top", font=dict(size=11)),
+        )
     else:
         strikes = _add_side_bars(fig, by_strike, palette)
         fig.update_layout(barmode="overlay")
@@ -210,13 +215,20 @@ def gamma_by_strike_figure(
 
     levels = [float(z) for z in (zero_gamma_levels or [])]
     lines = [(LINE_SPOT, spot, f"spot {format_strike(spot)}", palette.spot, "solid")]
-    lines += [(LINE_ZERO_GAMMA, z, f"zero γ {format_strike(round(z, 2))}", palette.zero_gamma, "dot")
-              for z in levels]
+    lines += [
+        (LINE_ZERO_GAMMA, z, f"zero γ {format_strike(round(z, 2))}", palette.zero_gamma, "dot")
+        for z in levels
+    ]
     lines += [
         (LINE_CALL_WALL, call_wall, f"call wall {format_strike(call_wall)}", palette.call, "dash"),
         (LINE_PUT_WALL, put_wall, f"put wall {format_strike(put_wall)}", palette.put, "dash"),
-        (LINE_MARKER_SPOT, marker_spot, f"shock spot {format_strike(_round_or_none(marker_spot))}",
-         palette.marker_spot, "dash"),
+        (
+            LINE_MARKER_SPOT,
+            marker_spot,
+            f"shock spot {format_strike(_round_or_none(marker_spot))}",
+            palette.marker_spot,
+            "dash",
+        ),
     ]
     window = strike_window or default_strike_window(
         spot, strikes, include=[call_wall, put_wall, *levels, marker_spot]
@@ -228,12 +240,16 @@ def gamma_by_strike_figure(
         if y_range is not None:
             fig.update_yaxes(range=y_range)
 
-    fig.update_xaxes(title_text=STRIKE_AXIS_TITLE, hoverformat=",.6~g",
-                     unifiedhovertitle=dict(text="<b>Strike %{x:,.6~g}</b>"))
+    fig.update_xaxes(
+        title_text=STRIKE_AXIS_TITLE,
+        hoverformat=",.6~g",
+        unifiedhovertitle=dict(text="<b>Strike %{x:,.6~g}</b>"),
+    )
     fig.update_yaxes(title_text=GEX_AXIS_TITLE, exponentformat="B", zeroline=True)
     fig.update_layout(hovermode="x unified", bargap=0.1, legend_title_text="")
-    return apply_house_layout(fig, title=title, subtitle=subtitle, template=template, height=height,
-                              uirevision=uirevision)
+    return apply_house_layout(
+        fig, title=title, subtitle=subtitle, template=template, height=height, uirevision=uirevision
+    )
 
 
 def strike_breakdown_figure(
@@ -275,15 +291,25 @@ def strike_breakdown_figure(
     ['2024-01-19', '2024-02-16']
     """
     if strike is None:
-        return empty_figure("Click a strike bar to see its GEX by expiry", title=title, template=template,
-                            height=height)
+        return empty_figure(
+            "Click a strike bar to see its GEX by expiry",
+            title=title,
+            subtitle=subtitle,
+            template=template,
+            height=height,
+        )
     _require_columns(by_strike_expiry, BY_STRIKE_EXPIRY_COLUMNS, "by_strike_expiry")
     strike = float(strike)
     rows = by_strike_expiry[np.isclose(by_strike_expiry["strike"].to_numpy(dtype=float), strike)]
     title = title or f"Strike {format_strike(strike)}: dealer GEX by expiry"
     if rows.empty:
-        return empty_figure(f"No open interest at strike {format_strike(strike)} in the selected expiries",
-                            title=title, template=template, height=height)
+        return empty_figure(
+            f"No open interest at strike {format_strike(strike)} in the selected expiries",
+            title=title,
+            subtitle=subtitle,
+            template=template,
+            height=height,
+        )
     rows = rows.assign(_iso=iso_dates(rows["expiry"]))
     per_expiry = rows.groupby("_iso", sort=True)[[c for _, _, c in _SIDES]].sum()
     expiries = per_expiry.index.to_numpy(dtype=object)
@@ -353,8 +379,11 @@ def _add_stacked_bars(fig: go.Figure, by_strike_expiry: pd.DataFrame, palette: P
     # several rows of one (strike, expiry) are summed, never dropped
     frame = frame.groupby(["_iso", "strike"], as_index=False, sort=True)["net_gex_usd_per_1pct"].sum()
     expiries = frame["_iso"].unique()
-    colours = sample_colorscale("Viridis", list(np.linspace(0.0, 0.9, len(expiries)))) if len(expiries) > 1 \
+    colours = (
+        sample_colorscale("Viridis", list(np.linspace(0.0, 0.9, len(expiries))))
+        if len(expiries) > 1
         else [palette.net]
+    )
     for iso, colour in zip(expiries, colours, strict=True):
         part = frame[frame["_iso"] == iso]
         strikes = part["strike"].to_numpy(dtype=float)
@@ -366,7 +395,9 @@ def _add_stacked_bars(fig: go.Figure, by_strike_expiry: pd.DataFrame, palette: P
                 name=str(iso),
                 legendgroup="expiries",
                 marker_color=colour,
-                customdata=np.column_stack([strikes.astype(object), np.full(strikes.size, iso, dtype=object)]),
+                customdata=np.column_stack(
+                    [strikes.astype(object), np.full(strikes.size, iso, dtype=object)]
+                ),
                 text=format_usd_array(y),
                 textposition="none",
                 hovertemplate=f"{iso}: %{{text}}<extra></extra>",

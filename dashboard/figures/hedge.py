@@ -113,8 +113,13 @@ def hedge_curve_figure(
     curves = {float(h): c for h, c in hedge_curves.items() if c is not None and not c.empty}
     has_profile = gamma_profile is not None and not gamma_profile.empty
     if not curves and not has_profile:
-        return empty_figure("No hedge curve for this selection", title=title, template=template,
-                            height=height)
+        return empty_figure(
+            "No hedge curve for this selection",
+            title=title,
+            subtitle=subtitle,
+            template=template,
+            height=height,
+        )
     if units not in ("usd", "units"):
         raise ValueError(f"units must be 'usd' or 'units', not {units!r}")
     flow_column = "hedge_flow_usd" if units == "usd" else "hedge_flow_units"
@@ -125,8 +130,7 @@ def hedge_curve_figure(
     for i, horizon in enumerate(sorted(curves)):
         curve = curves[horizon]
         shock = _shock_in_percent(curve, spot)
-        implied = (curve["spot"].to_numpy(dtype=float) if "spot" in curve.columns
-                   else spot * (1 + shock / 100))
+        implied = curve["spot"].to_numpy(dtype=float) if "spot" in curve.columns else spot * (1 + shock / 100)
         flow = curve[flow_column].to_numpy(dtype=float)
         size = format_usd_array(np.abs(flow)) if units == "usd" else format_number_array(np.abs(flow))
         verb = np.where(flow > 0, "dealers buy ", "dealers sell ").astype(object)
@@ -140,12 +144,17 @@ def hedge_curve_figure(
                 y=flow,
                 name=label,
                 mode="lines",
-                line=dict(color=colours[i % len(colours)], width=2.4 if horizon == 0 else 1.8,
-                          dash=_DASHES[i % len(_DASHES)]),
+                line=dict(
+                    color=colours[i % len(colours)],
+                    width=2.4 if horizon == 0 else 1.8,
+                    dash=_DASHES[i % len(_DASHES)],
+                ),
                 customdata=np.column_stack([shock, implied, np.full(shock.size, horizon)]),
                 text=text,
-                hovertemplate=(f"<b>{label}</b>: %{{text}}<br>shock %{{customdata[0]:+.2f}}%"
-                               " → spot %{customdata[1]:,.2f}<extra></extra>"),
+                hovertemplate=(
+                    f"<b>{label}</b>: %{{text}}<br>shock %{{customdata[0]:+.2f}}%"
+                    " → spot %{customdata[1]:,.2f}<extra></extra>"
+                ),
             ),
             row=1,
             col=1,
@@ -164,19 +173,29 @@ def hedge_curve_figure(
                     y=np.zeros(zero_shocks.size),
                     name=ZERO_GAMMA_TRACE_NAME,
                     mode="markers",
-                    marker=dict(symbol="diamond", size=10, color=palette.zero_gamma,
-                                line=dict(width=1, color="white")),
+                    marker=dict(
+                        symbol="diamond", size=10, color=palette.zero_gamma, line=dict(width=1, color="white")
+                    ),
                     customdata=np.column_stack([zero_shocks, levels]),
-                    hovertemplate=("zero gamma at spot %{customdata[1]:,.2f}"
-                                   " (%{customdata[0]:+.2f}%)<extra></extra>"),
+                    hovertemplate=(
+                        "zero gamma at spot %{customdata[1]:,.2f} (%{customdata[0]:+.2f}%)<extra></extra>"
+                    ),
                 ),
                 row=2,
                 col=1,
             )
 
     lines = [(LINE_SPOT, 0.0, f"spot {format_strike(spot)}", palette.spot, "solid")]
-    lines += [(LINE_ZERO_GAMMA, zs, f"zero γ {format_strike(round(z, 2))} ({format_pct(zs, signed=True)})",
-               palette.zero_gamma, "dot") for z, zs in zip(levels, zero_shocks, strict=True)]
+    lines += [
+        (
+            LINE_ZERO_GAMMA,
+            zs,
+            f"zero γ {format_strike(round(z, 2))} ({format_pct(zs, signed=True)})",
+            palette.zero_gamma,
+            "dot",
+        )
+        for z, zs in zip(levels, zero_shocks, strict=True)
+    ]
     if shock_range is None and not shock_extent:
         shock_extent = [float(np.nanmin(profile_shock)), float(np.nanmax(profile_shock))]
     x_range = shock_range or (min(shock_extent), max(shock_extent))
@@ -185,13 +204,21 @@ def hedge_curve_figure(
     fig.update_xaxes(range=list(x_range))
     fig.update_xaxes(ticksuffix="%", zeroline=False)
     fig.update_xaxes(title_text=SHOCK_AXIS_TITLE, row=2, col=1)
-    fig.update_yaxes(title_text=hedge_axis_title(units, underlying), zeroline=True, zerolinewidth=1.5,
-                     exponentformat="B", row=1, col=1)
-    fig.update_yaxes(title_text=PROFILE_AXIS_TITLE, zeroline=True, zerolinewidth=1.5,
-                     exponentformat="B", row=2, col=1)
+    fig.update_yaxes(
+        title_text=hedge_axis_title(units, underlying),
+        zeroline=True,
+        zerolinewidth=1.5,
+        exponentformat="B",
+        row=1,
+        col=1,
+    )
+    fig.update_yaxes(
+        title_text=PROFILE_AXIS_TITLE, zeroline=True, zerolinewidth=1.5, exponentformat="B", row=2, col=1
+    )
     fig.update_layout(hovermode="x", legend_title_text="")
-    return apply_house_layout(fig, title=title, subtitle=subtitle, template=template, height=height,
-                              uirevision=uirevision)
+    return apply_house_layout(
+        fig, title=title, subtitle=subtitle, template=template, height=height, uirevision=uirevision
+    )
 
 
 def _shock_in_percent(curve: pd.DataFrame, spot: float) -> np.ndarray:
@@ -219,8 +246,16 @@ def _add_profile(fig: go.Figure, profile: pd.DataFrame, spot: float, palette: Pa
         ("Dealers short gamma (amplifying)", np.where(gex < 0, gex, 0.0), palette.short_gamma_fill),
     ):
         fig.add_trace(
-            go.Scatter(x=shock, y=part, name=name, mode="lines", line=dict(width=0), fill="tozeroy",
-                       fillcolor=fill, hoverinfo="skip"),
+            go.Scatter(
+                x=shock,
+                y=part,
+                name=name,
+                mode="lines",
+                line=dict(width=0),
+                fill="tozeroy",
+                fillcolor=fill,
+                hoverinfo="skip",
+            ),
             row=2,
             col=1,
         )
@@ -233,8 +268,10 @@ def _add_profile(fig: go.Figure, profile: pd.DataFrame, spot: float, palette: Pa
             line=dict(color=palette.net, width=2),
             customdata=np.column_stack([shock, levels]),
             text=format_usd_array(gex),
-            hovertemplate=("total GEX %{text} per 1%<br>shock %{customdata[0]:+.2f}%"
-                           " → spot %{customdata[1]:,.2f}<extra></extra>"),
+            hovertemplate=(
+                "total GEX %{text} per 1%<br>shock %{customdata[0]:+.2f}%"
+                " → spot %{customdata[1]:,.2f}<extra></extra>"
+            ),
         ),
         row=2,
         col=1,

@@ -116,31 +116,76 @@ def _specs(underlying: str, shocks_pct: Sequence[float]) -> list[_Spec]:
     usd_delta = lambda d, _p: format_usd(d, signed=True)  # noqa: E731
     units = f"{underlying} units" if underlying else "units of underlying"
     specs = [
-        _Spec("spot", "Spot", "price", "Underlying price at the snapshot.",
-              lambda x: format_number(x, compact=False, decimals=2), _spot_delta),
-        _Spec("total_gex_usd_per_1pct", "Total GEX", "USD per 1% move",
-              "Change in dealers' dollar delta for a 1% spot move. Positive: dealers long gamma, their "
-              "hedging damps moves; negative: short gamma, their hedging amplifies moves.",
-              format_usd, usd_delta),
-        _Spec("zero_gamma_levels", "Zero gamma", "spot level",
-              "Spot level(s) where total GEX changes sign: dealers flip from damping to amplifying moves. "
-              "The change compares the level nearest spot.",
-              lambda x: format_strike(round(x, 2)), _signed_level),
-        _Spec("call_wall", "Call wall", "strike", "Strike with the largest call GEX in the selected expiries.",
-              format_strike, _signed_level),
-        _Spec("put_wall", "Put wall", "strike",
-              "Strike with the most negative put GEX in the selected expiries.", format_strike, _signed_level),
-        _Spec("dealer_delta_units", "Dealer delta", units,
-              "Dealers' net delta from options, in units of the underlying (shares, coins).",
-              format_number, lambda d, _p: format_number(d, signed=True)),
-        _Spec("net_vega_usd_per_vol_pt", "Net vega", "USD per vol point",
-              "Dealers' net vega: P&L for a 1 vol point rise in every implied vol.", format_usd, usd_delta),
+        _Spec(
+            "spot",
+            "Spot",
+            "price",
+            "Underlying price at the snapshot.",
+            lambda x: format_number(x, compact=False, decimals=2),
+            _spot_delta,
+        ),
+        _Spec(
+            "total_gex_usd_per_1pct",
+            "Total GEX",
+            "USD per 1% move",
+            "Change in dealers' dollar delta for a 1% spot move. Positive: dealers long gamma, their "
+            "hedging damps moves; negative: short gamma, their hedging amplifies moves.",
+            format_usd,
+            usd_delta,
+        ),
+        _Spec(
+            "zero_gamma_levels",
+            "Zero gamma",
+            "spot level",
+            "Spot level(s) where total GEX changes sign: dealers flip from damping to amplifying moves. "
+            "The change compares the level nearest spot.",
+            lambda x: format_strike(round(x, 2)),
+            _signed_level,
+        ),
+        _Spec(
+            "call_wall",
+            "Call wall",
+            "strike",
+            "Strike with the largest call GEX in the selected expiries.",
+            format_strike,
+            _signed_level,
+        ),
+        _Spec(
+            "put_wall",
+            "Put wall",
+            "strike",
+            "Strike with the most negative put GEX in the selected expiries.",
+            format_strike,
+            _signed_level,
+        ),
+        _Spec(
+            "dealer_delta_units",
+            "Dealer delta",
+            units,
+            "Dealers' net delta from options, in units of the underlying (shares, coins).",
+            format_number,
+            lambda d, _p: format_number(d, signed=True),
+        ),
+        _Spec(
+            "net_vega_usd_per_vol_pt",
+            "Net vega",
+            "USD per vol point",
+            "Dealers' net vega: P&L for a 1 vol point rise in every implied vol.",
+            format_usd,
+            usd_delta,
+        ),
     ]
     for shock in shocks_pct:
         specs.append(
-            _Spec(hedge_flow_key(shock), f"Hedge flow at {float(shock):+g}%", "USD; + = dealers buy",
-                  f"What dealers must trade to stay delta-neutral if spot moves {float(shock):+g}% now "
-                  "(full revaluation, IV held per contract).", _flow_text, usd_delta)
+            _Spec(
+                hedge_flow_key(shock),
+                f"Hedge flow at {float(shock):+g}%",
+                "USD; + = dealers buy",
+                f"What dealers must trade to stay delta-neutral if spot moves {float(shock):+g}% now "
+                "(full revaluation, IV held per contract).",
+                _flow_text,
+                usd_delta,
+            )
         )
     return specs
 

@@ -71,9 +71,13 @@ def term_structure_figure(
     """
     missing = [c for c in TERM_COLUMNS if c not in term_structure.columns]
     if missing:
-        raise ValueError(f"term_structure is missing column(s) {missing}; it has {list(term_structure.columns)}")
+        raise ValueError(
+            f"term_structure is missing column(s) {missing}; it has {list(term_structure.columns)}"
+        )
     if term_structure.empty:
-        return empty_figure("No expiries to show", title=title, template=template, height=height)
+        return empty_figure(
+            "No expiries to show", title=title, subtitle=subtitle, template=template, height=height
+        )
 
     frame = term_structure.sort_values("days_to_expiry")
     days = frame["days_to_expiry"].to_numpy(dtype=float)
@@ -100,8 +104,9 @@ def term_structure_figure(
             customdata=customdata,
             text=format_usd_array(vega),
             textposition="none",
-            hovertemplate=("<b>%{customdata[0]}</b> (%{x:.1f} days)<br>"
-                           "net dealer vega %{text} per vol pt<extra></extra>"),
+            hovertemplate=(
+                "<b>%{customdata[0]}</b> (%{x:.1f} days)<br>net dealer vega %{text} per vol pt<extra></extra>"
+            ),
             selectedpoints=selected,
             unselected=faded,
         ),
@@ -124,12 +129,16 @@ def term_structure_figure(
         secondary_y=True,
     )
     fig.update_xaxes(title_text=DAYS_AXIS_TITLE, rangemode="tozero")
-    fig.update_yaxes(title_text=VEGA_AXIS_TITLE, exponentformat="B", zeroline=True,
-                     secondary_y=False)
-    fig.update_yaxes(title_text=IV_AXIS_TITLE, ticksuffix="%", showgrid=False, tickmode="auto",
-                     tickformat=".3~g",
-                     secondary_y=True)
-    fig.update_layout(clickmode="event+select", dragmode="select", hovermode="closest",
-                      legend_title_text="")
-    return apply_house_layout(fig, title=title, subtitle=subtitle, template=template, height=height,
-                              uirevision=uirevision)
+    fig.update_yaxes(title_text=VEGA_AXIS_TITLE, exponentformat="B", zeroline=True, secondary_y=False)
+    fig.update_yaxes(
+        title_text=IV_AXIS_TITLE,
+        ticksuffix="%",
+        showgrid=False,
+        tickmode="auto",
+        tickformat=".3~g",
+        secondary_y=True,
+    )
+    fig.update_layout(clickmode="event+select", dragmode="select", hovermode="closest", legend_title_text="")
+    return apply_house_layout(
+        fig, title=title, subtitle=subtitle, template=template, height=height, uirevision=uirevision
+    )

@@ -40,13 +40,17 @@ def by_strike_expiry() -> pd.DataFrame:
     for k, expiry in enumerate((JAN, FEB, MAR)):
         call = 1e8 * (k + 1) * np.exp(-(((strikes - 4900) / 150) ** 2))
         put = -1.2e8 * (k + 1) * np.exp(-(((strikes - 4650) / 150) ** 2))
-        rows.append(pd.DataFrame({
-            "strike": strikes,
-            "expiry": expiry,
-            "call_gex_usd_per_1pct": call,
-            "put_gex_usd_per_1pct": put,
-            "net_gex_usd_per_1pct": call + put,
-        }))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "strike": strikes,
+                    "expiry": expiry,
+                    "call_gex_usd_per_1pct": call,
+                    "put_gex_usd_per_1pct": put,
+                    "net_gex_usd_per_1pct": call + put,
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -60,13 +64,15 @@ def hedge_frame(spot: float = SPOT, slope: float = 2e8) -> pd.DataFrame:
     shock = np.arange(-20.0, 20.5, 1.0)
     shocked = spot * (1 + shock / 100)
     units = -slope / spot * shock  # short gamma: sell as it falls, buy as it rises? sign irrelevant here
-    return pd.DataFrame({
-        "shock_pct": shock,
-        "spot": shocked,
-        "dealer_delta_units": -units,
-        "hedge_flow_units": units,
-        "hedge_flow_usd": units * shocked,
-    })
+    return pd.DataFrame(
+        {
+            "shock_pct": shock,
+            "spot": shocked,
+            "dealer_delta_units": -units,
+            "hedge_flow_units": units,
+            "hedge_flow_usd": units * shocked,
+        }
+    )
 
 
 @pytest.fixture
@@ -77,12 +83,14 @@ def gamma_profile() -> pd.DataFrame:
 
 @pytest.fixture
 def term_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "expiry": [JAN, FEB, MAR],
-        "days_to_expiry": [12.3, 40.3, 68.3],
-        "atm_iv": [0.121, 0.134, 0.142],
-        "net_vega_usd_per_vol_pt": [2.5e6, -1.2e7, 4.0e6],
-    })
+    return pd.DataFrame(
+        {
+            "expiry": [JAN, FEB, MAR],
+            "days_to_expiry": [12.3, 40.3, 68.3],
+            "atm_iv": [0.121, 0.134, 0.142],
+            "net_vega_usd_per_vol_pt": [2.5e6, -1.2e7, 4.0e6],
+        }
+    )
 
 
 def gamma_kwargs(**overrides):
@@ -173,8 +181,11 @@ def test_gamma_bars_are_the_input_columns_with_strikes_in_customdata(by_strike):
     fig = gamma_by_strike_figure(by_strike, **gamma_kwargs())
     assert [t.name for t in fig.data] == ["Call GEX", "Put GEX", "Net GEX"]
     assert all(t.type == "bar" for t in fig.data)
-    for name, column in [("Call GEX", "call_gex_usd_per_1pct"), ("Put GEX", "put_gex_usd_per_1pct"),
-                         ("Net GEX", "net_gex_usd_per_1pct")]:
+    for name, column in [
+        ("Call GEX", "call_gex_usd_per_1pct"),
+        ("Put GEX", "put_gex_usd_per_1pct"),
+        ("Net GEX", "net_gex_usd_per_1pct"),
+    ]:
         bars = trace(fig, name)
         np.testing.assert_array_equal(bars.x, by_strike["strike"])
         np.testing.assert_array_equal(bars.y, by_strike[column])
@@ -218,8 +229,9 @@ def test_gamma_reference_lines_sit_at_spot_zero_gamma_and_walls(by_strike):
 
 
 def test_gamma_without_walls_or_zero_crossings_draws_spot_only(by_strike):
-    fig = gamma_by_strike_figure(by_strike, **gamma_kwargs(zero_gamma_levels=[], call_wall=None,
-                                                           put_wall=None))
+    fig = gamma_by_strike_figure(
+        by_strike, **gamma_kwargs(zero_gamma_levels=[], call_wall=None, put_wall=None)
+    )
     assert [s.name for s in fig.layout.shapes] == ["spot"]
 
 
@@ -243,7 +255,8 @@ def test_highlight_outlines_exactly_the_clicked_strike(by_strike):
 
 def test_previous_snapshot_is_an_overlay_line(by_strike):
     previous = by_strike[["strike", "net_gex_usd_per_1pct"]].assign(
-        net_gex_usd_per_1pct=lambda f: f["net_gex_usd_per_1pct"] * 0.5)
+        net_gex_usd_per_1pct=lambda f: f["net_gex_usd_per_1pct"] * 0.5
+    )
     fig = gamma_by_strike_figure(by_strike, **gamma_kwargs(previous_net=previous))
     line = trace(fig, "Net GEX (previous snapshot)")
     assert line.type == "scatter" and line.mode == "lines"
@@ -252,8 +265,9 @@ def test_previous_snapshot_is_an_overlay_line(by_strike):
 
 
 def test_stacked_mode_has_one_trace_per_expiry_summing_to_net(by_strike, by_strike_expiry):
-    fig = gamma_by_strike_figure(by_strike, **gamma_kwargs(), by_strike_expiry=by_strike_expiry,
-                                 stack_by_expiry=True)
+    fig = gamma_by_strike_figure(
+        by_strike, **gamma_kwargs(), by_strike_expiry=by_strike_expiry, stack_by_expiry=True
+    )
     bars = [t for t in fig.data if t.type == "bar"]
     assert [t.name for t in bars] == ["2024-01-19", "2024-02-16", "2024-03-15"]
     assert fig.layout.barmode == "relative"
@@ -270,8 +284,12 @@ def test_stacked_mode_has_one_trace_per_expiry_summing_to_net(by_strike, by_stri
 
 def test_stacked_mode_sums_duplicate_strike_expiry_rows(by_strike_expiry):
     doubled = pd.concat([by_strike_expiry, by_strike_expiry.iloc[:1]], ignore_index=True)
-    fig = gamma_by_strike_figure(doubled.groupby("strike", as_index=False).sum(numeric_only=True),
-                                 **gamma_kwargs(), by_strike_expiry=doubled, stack_by_expiry=True)
+    fig = gamma_by_strike_figure(
+        doubled.groupby("strike", as_index=False).sum(numeric_only=True),
+        **gamma_kwargs(),
+        by_strike_expiry=doubled,
+        stack_by_expiry=True,
+    )
     jan = trace(fig, "2024-01-19")
     assert jan.y[0] == pytest.approx(2 * by_strike_expiry["net_gex_usd_per_1pct"].iloc[0])
 
@@ -283,8 +301,14 @@ def test_stacked_mode_needs_the_expiry_frame(by_strike):
 
 def test_default_window_is_about_15pct_around_spot_and_keeps_the_data():
     strikes = np.arange(2000.0, 8001.0, 25.0)
-    frame = pd.DataFrame({"strike": strikes, "call_gex_usd_per_1pct": 1.0, "put_gex_usd_per_1pct": -1.0,
-                          "net_gex_usd_per_1pct": 0.0})
+    frame = pd.DataFrame(
+        {
+            "strike": strikes,
+            "call_gex_usd_per_1pct": 1.0,
+            "put_gex_usd_per_1pct": -1.0,
+            "net_gex_usd_per_1pct": 0.0,
+        }
+    )
     fig = gamma_by_strike_figure(frame, **gamma_kwargs(zero_gamma_levels=[], call_wall=None, put_wall=None))
     lo, hi = fig.layout.xaxis.range
     assert lo == pytest.approx(SPOT * 0.85 - 25) and hi == pytest.approx(SPOT * 1.15 + 25)
@@ -299,8 +323,14 @@ def test_default_window_widens_to_show_a_wall_but_not_a_far_one(by_strike):
 
 
 def test_y_range_fits_the_window_not_the_far_wings(by_strike):
-    wing = pd.DataFrame({"strike": [1000.0], "call_gex_usd_per_1pct": [0.0], "put_gex_usd_per_1pct": [-5e10],
-                         "net_gex_usd_per_1pct": [-5e10]})
+    wing = pd.DataFrame(
+        {
+            "strike": [1000.0],
+            "call_gex_usd_per_1pct": [0.0],
+            "put_gex_usd_per_1pct": [-5e10],
+            "net_gex_usd_per_1pct": [-5e10],
+        }
+    )
     fig = gamma_by_strike_figure(pd.concat([by_strike, wing]), **gamma_kwargs())
     low, high = fig.layout.yaxis.range
     assert low > -1e9 and high > 0
@@ -323,8 +353,12 @@ def test_gamma_missing_column_is_a_clear_error(by_strike):
 
 
 def test_gamma_figure_serialises_to_json(by_strike, by_strike_expiry):
-    fig = gamma_by_strike_figure(by_strike, **gamma_kwargs(highlight_strike=4800.0),
-                                 by_strike_expiry=by_strike_expiry, stack_by_expiry=True)
+    fig = gamma_by_strike_figure(
+        by_strike,
+        **gamma_kwargs(highlight_strike=4800.0),
+        by_strike_expiry=by_strike_expiry,
+        stack_by_expiry=True,
+    )
     json.loads(fig.to_json())  # what Dash sends to the browser
 
 
@@ -333,8 +367,9 @@ def test_breakdown_shows_call_put_net_per_expiry_of_the_clicked_strike(by_strike
     fig = strike_breakdown_figure(by_strike_expiry, 4900.0)
     assert [t.name for t in fig.data] == ["Call GEX", "Put GEX", "Net GEX"]
     rows = by_strike_expiry[by_strike_expiry["strike"] == 4900.0].sort_values("expiry")
-    for t, column in zip(fig.data, ["call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct"],
-                         strict=True):
+    for t, column in zip(
+        fig.data, ["call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct"], strict=True
+    ):
         assert list(t.x) == ["2024-01-19", "2024-02-16", "2024-03-15"]
         np.testing.assert_allclose(t.y, rows[column].to_numpy())
         data = np.asarray(t.customdata, dtype=object)
@@ -367,15 +402,17 @@ def test_hedge_has_one_trace_per_horizon_with_shocks_preserved(gamma_profile):
 
 def test_hedge_in_units_plots_units_and_says_so():
     curve = hedge_frame()
-    fig = hedge_curve_figure({0.0: curve}, gamma_profile=None, spot=SPOT, zero_gamma_levels=[], units="units",
-                             underlying="BTC")
+    fig = hedge_curve_figure(
+        {0.0: curve}, gamma_profile=None, spot=SPOT, zero_gamma_levels=[], units="units", underlying="BTC"
+    )
     np.testing.assert_array_equal(fig.data[0].y, curve["hedge_flow_units"])
     assert fig.layout.yaxis.title.text == "Dealer hedge flow (BTC units; + = dealers buy)"
 
 
 def test_hedge_axes_carry_units(gamma_profile):
-    fig = hedge_curve_figure({0.0: hedge_frame()}, gamma_profile=gamma_profile, spot=SPOT,
-                             zero_gamma_levels=[4700.0])
+    fig = hedge_curve_figure(
+        {0.0: hedge_frame()}, gamma_profile=gamma_profile, spot=SPOT, zero_gamma_levels=[4700.0]
+    )
     assert fig.layout.yaxis.title.text == "Dealer hedge flow (USD; + = dealers buy)"
     assert fig.layout.yaxis2.title.text == "Total GEX (USD per 1%)"
     assert fig.layout.xaxis2.title.text == "Spot shock (%)"
@@ -383,7 +420,9 @@ def test_hedge_axes_carry_units(gamma_profile):
 
 
 def test_hedge_hover_says_who_buys(gamma_profile):
-    fig = hedge_curve_figure({0.0: hedge_frame()}, gamma_profile=gamma_profile, spot=SPOT, zero_gamma_levels=[])
+    fig = hedge_curve_figure(
+        {0.0: hedge_frame()}, gamma_profile=gamma_profile, spot=SPOT, zero_gamma_levels=[]
+    )
     text = list(fig.data[0].text)
     flow = hedge_frame()["hedge_flow_usd"].to_numpy()
     assert text[0].startswith("dealers buy" if flow[0] > 0 else "dealers sell")
@@ -391,19 +430,23 @@ def test_hedge_hover_says_who_buys(gamma_profile):
 
 
 def test_gamma_profile_is_drawn_against_the_same_shock_axis(gamma_profile):
-    fig = hedge_curve_figure({0.0: hedge_frame()}, gamma_profile=gamma_profile, spot=SPOT,
-                             zero_gamma_levels=[4700.0])
+    fig = hedge_curve_figure(
+        {0.0: hedge_frame()}, gamma_profile=gamma_profile, spot=SPOT, zero_gamma_levels=[4700.0]
+    )
     profile = trace(fig, "Total GEX")
     assert profile.yaxis == "y2"
     np.testing.assert_allclose(profile.x, (gamma_profile["spot"] / SPOT - 1) * 100)
     np.testing.assert_array_equal(profile.y, gamma_profile["gex_usd_per_1pct"])
-    np.testing.assert_allclose(np.asarray(profile.customdata)[:, CUSTOMDATA_IMPLIED_SPOT], gamma_profile["spot"])
+    np.testing.assert_allclose(
+        np.asarray(profile.customdata)[:, CUSTOMDATA_IMPLIED_SPOT], gamma_profile["spot"]
+    )
 
 
 def test_every_zero_crossing_is_marked_on_the_profile_and_as_a_line(gamma_profile):
     levels = [4500.0, 4700.0, 5100.0]
-    fig = hedge_curve_figure({0.0: hedge_frame()}, gamma_profile=gamma_profile, spot=SPOT,
-                             zero_gamma_levels=levels)
+    fig = hedge_curve_figure(
+        {0.0: hedge_frame()}, gamma_profile=gamma_profile, spot=SPOT, zero_gamma_levels=levels
+    )
     marks = trace(fig, "Zero gamma")
     expected = (np.array(levels) / SPOT - 1) * 100
     np.testing.assert_allclose(marks.x, expected)
@@ -415,7 +458,9 @@ def test_every_zero_crossing_is_marked_on_the_profile_and_as_a_line(gamma_profil
 
 
 def test_hedge_x_range_follows_the_curves_not_the_wider_profile(gamma_profile):
-    fig = hedge_curve_figure({0.0: hedge_frame()}, gamma_profile=gamma_profile, spot=SPOT, zero_gamma_levels=[])
+    fig = hedge_curve_figure(
+        {0.0: hedge_frame()}, gamma_profile=gamma_profile, spot=SPOT, zero_gamma_levels=[]
+    )
     assert tuple(fig.layout.xaxis.range) == (-20.0, 20.0)
 
 
@@ -433,11 +478,18 @@ def test_hedge_without_data_gives_empty_figure():
 
 def test_hedge_rejects_unknown_units():
     with pytest.raises(ValueError, match="units"):
-        hedge_curve_figure({0.0: hedge_frame()}, gamma_profile=None, spot=SPOT, zero_gamma_levels=[], units="eur")
+        hedge_curve_figure(
+            {0.0: hedge_frame()}, gamma_profile=None, spot=SPOT, zero_gamma_levels=[], units="eur"
+        )
 
 
 def test_horizon_labels():
-    assert [common.horizon_label(h) for h in (0.0, 1.0, 2.0, 0.5)] == ["now", "+1 day", "+2 days", "+0.5 days"]
+    assert [common.horizon_label(h) for h in (0.0, 1.0, 2.0, 0.5)] == [
+        "now",
+        "+1 day",
+        "+2 days",
+        "+0.5 days",
+    ]
 
 
 # --- view 3: term structure -----------------------------------------------------------------------
@@ -460,7 +512,10 @@ def test_term_customdata_carries_iso_expiries(term_frame):
     fig = term_structure_figure(term_frame.iloc[::-1])
     for t in fig.data:
         assert list(np.asarray(t.customdata, dtype=object)[:, CUSTOMDATA_TERM_EXPIRY]) == [
-            "2024-01-19", "2024-02-16", "2024-03-15"]
+            "2024-01-19",
+            "2024-02-16",
+            "2024-03-15",
+        ]
 
 
 def test_term_selection_highlights_the_chosen_expiries(term_frame):
@@ -479,9 +534,14 @@ def test_term_is_ready_for_click_and_box_select(term_frame):
 
 
 def test_term_bars_do_not_overlap_on_uneven_spacing():
-    frame = pd.DataFrame({"expiry": [JAN, dt.date(2024, 1, 22), FEB, MAR],
-                          "days_to_expiry": [1.0, 4.0, 30.0, 365.0], "atm_iv": 0.15,
-                          "net_vega_usd_per_vol_pt": 1e6})
+    frame = pd.DataFrame(
+        {
+            "expiry": [JAN, dt.date(2024, 1, 22), FEB, MAR],
+            "days_to_expiry": [1.0, 4.0, 30.0, 365.0],
+            "atm_iv": 0.15,
+            "net_vega_usd_per_vol_pt": 1e6,
+        }
+    )
     bars = term_structure_figure(frame).data[0]
     left = np.asarray(bars.x) - np.asarray(bars.width) / 2
     right = np.asarray(bars.x) + np.asarray(bars.width) / 2
@@ -495,8 +555,16 @@ def test_term_empty_frame_gives_empty_figure(term_frame):
 # --- KPIs ---------------------------------------------------------------------------------------
 def snapshot(**overrides):
     curve = hedge_frame()
-    values = dict(spot=SPOT, total_gex_usd_per_1pct=1.5e9, zero_gamma_levels=[4700.0], call_wall=4900.0,
-                  put_wall=4650.0, dealer_delta_units=-2.5e5, net_vega_usd_per_vol_pt=-3e7, hedge_curve=curve)
+    values = dict(
+        spot=SPOT,
+        total_gex_usd_per_1pct=1.5e9,
+        zero_gamma_levels=[4700.0],
+        call_wall=4900.0,
+        put_wall=4650.0,
+        dealer_delta_units=-2.5e5,
+        net_vega_usd_per_vol_pt=-3e7,
+        hedge_curve=curve,
+    )
     values.update(overrides)
     return kpi_values(**values)
 
@@ -508,8 +576,18 @@ def cards_by_key(cards):
 def test_kpi_cards_cover_every_headline_number():
     cards = kpi_cards(snapshot(), underlying="SPX")
     assert [c["label"] for c in cards] == [
-        "Spot", "Total GEX", "Zero gamma", "Call wall", "Put wall", "Dealer delta", "Net vega",
-        "Hedge flow at -5%", "Hedge flow at -1%", "Hedge flow at +1%", "Hedge flow at +5%"]
+        "Spot",
+        "Total GEX",
+        "Zero gamma",
+        "Call wall",
+        "Put wall",
+        "Dealer delta",
+        "Net vega",
+        "Hedge flow at -5%",
+        "Hedge flow at -1%",
+        "Hedge flow at +1%",
+        "Hedge flow at +5%",
+    ]
     for card in cards:
         assert set(card) >= {"label", "value_text", "delta_text", "delta_sign", "unit", "help"}
         assert card["delta_sign"] is None and card["delta_text"] == ""
@@ -528,8 +606,15 @@ def test_kpi_values_and_units_read_well():
 
 def test_kpi_deltas_are_value_minus_previous():
     now = snapshot()
-    before = snapshot(spot=4750.0, total_gex_usd_per_1pct=2.0e9, call_wall=4850.0, put_wall=4650.0,
-                      dealer_delta_units=-1.0e5, net_vega_usd_per_vol_pt=-1e7, zero_gamma_levels=[4725.0])
+    before = snapshot(
+        spot=4750.0,
+        total_gex_usd_per_1pct=2.0e9,
+        call_wall=4850.0,
+        put_wall=4650.0,
+        dealer_delta_units=-1.0e5,
+        net_vega_usd_per_vol_pt=-1e7,
+        zero_gamma_levels=[4725.0],
+    )
     cards = cards_by_key(kpi_cards(now, before))
     assert cards["spot"]["delta"] == pytest.approx(33.0)
     assert cards["spot"]["delta_text"] == "+33.00 (+0.69%)"
@@ -553,7 +638,9 @@ def test_kpi_hedge_flows_are_read_off_the_curve():
     for shock in (-5.0, -1.0, 1.0, 5.0):
         assert values[hedge_flow_key(shock)] == pytest.approx(at[shock])
     card = cards_by_key(kpi_cards(values))[hedge_flow_key(5.0)]
-    assert card["value_text"] == ("dealers buy " if at[5.0] > 0 else "dealers sell ") + format_usd(abs(at[5.0]))
+    assert card["value_text"] == ("dealers buy " if at[5.0] > 0 else "dealers sell ") + format_usd(
+        abs(at[5.0])
+    )
     assert card["unit"] == "USD; + = dealers buy"
 
 

@@ -51,25 +51,64 @@ def term_structure(
     """Per expiry: days to expiry, ATM IV at the forward, net dealer vega (USD per vol point).
 
     ``vega_usd_per_vol_pt`` is per row, already signed and scaled (dealer contracts x multiplier x
-    vega x 0.01). ``days_to_expiry`` is per row (ACT/365 days to settlement; the first of an
-    expiry's rows is used, i.e. the earliest settlement when AM and PM roots share a date).
+    vega x 0.01). ``days_to_expiry`` is per row (ACT/365 days to settlement; the earliest of an
+    expiry's rows is used, i.e. the AM settlement when AM and PM roots share a date). The ATM IV is
+    :func:`atm_iv` computed for every expiry at once: OTM IVs averaged per strike, then linear
+    interpolation between the two strikes around the forward.
     """
-    frame = pd.DataFrame({
-        "expiry": pd.to_datetime(expiry).dt.date.to_numpy(),
-        "days": np.asarray(days_to_expiry, float),
-        "strike": np.asarray(strike, float),
-        "side": np.asarray(side, float),
-        "iv": np.asarray(iv, float),
-        "forward": np.asarray(forward, float),
-        "vega": np.asarray(vega_usd_per_vol_pt, float),
+    codes, uniques = pd.factorize(pd.to_datetime(expiry).dt.date, sort=True)
+    n_exp = len(uniques)
+    days = np.asarray(days_to_expiry, float)
+    k = np.asarray(strike, float)
+    w = np.asarray(side, float)
+    v = np.asarray(iv, float)
+    fwd_rows = np.asarray(forward, float)
+    vega = np.asarray(vega_usd_per_vol_pt, float)
+
+    days_min = np.full(n_exp, np.inf)
+    np.minimum.at(days_min, codes, days)
+    net_vega = np.bincount(codes, weights=vega, minlength=n_exp)
+    fwd = pd.Series(fwd_rows).groupby(codes).median().reindex(range(n_exp)).to_numpy()
+
+    # OTM side per row relative to its expiry's forward; fall back to any valid IV for an expiry
+    # that has no OTM quote at all (as atm_iv does)
+    f_row = fwd[codes]
+    valid = np.isfinite(v) & (v > 0)
+    otm = valid & np.where(k >= f_row, w > 0, w < 0)
+    has_otm = np.bincount(codes, weights=otm, minlength=n_exp) > 0
+    use = otm | (valid & ~has_otm[codes])
+    # mean IV per (expiry, strike)
+    per = pd.DataFrame({"e": codes[use], "k": k[use], "v": v[use]}).groupby(["e", "k"], sort=True)["v"].mean()
+    e_idx = per.index.get_level_values(0).to_numpy()
+    k_idx = per.index.get_level_values(1).to_numpy(float)
+    v_idx = per.to_numpy(float)
+    atm = np.full(n_exp, np.nan)
+    if e_idx.size:
+        # position of each forward among its expiry's sorted strikes: one searchsorted on the
+        # lexicographic key (expiry code, strike), encoded as code * stride + strike
+        exps = np.arange(n_exp)
+        starts = np.searchsorted(e_idx, exps, side="left")
+        ends = np.searchsorted(e_idx, exps, side="right")
+        finite_f = np.where(np.isfinite(fwd), fwd, 0.0)
+        stride = 4.0 * (np.abs(k_idx).max() + np.abs(finite_f).max()) + 1.0
+        key = e_idx * stride + k_idx
+        target = exps * stride + finite_f
+        pos = np.searchsorted(key, target, side="left")
+        nonempty = ends > starts
+        lo = np.clip(pos - 1, 0, e_idx.size - 1)
+        hi = np.clip(pos, 0, e_idx.size - 1)
+        exact = (pos < ends) & (pos >= starts) & (k_idx[hi] == fwd)
+        inside = nonempty & (pos > starts) & (pos < ends)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = (fwd - k_idx[lo]) / (k_idx[hi] - k_idx[lo])
+            interp = v_idx[lo] + frac * (v_idx[hi] - v_idx[lo])
+        atm = np.where(exact, v_idx[hi], np.where(inside, interp, np.nan))
+        atm = np.where(nonempty & np.isfinite(fwd), np.round(atm, 12), np.nan)
+    out = pd.DataFrame({
+        "expiry": list(uniques),
+        "days_to_expiry": days_min,
+        "atm_iv": atm,
+        "net_vega_usd_per_vol_pt": net_vega,
+        "forward": fwd,
     })
-    grouped = frame.groupby("expiry", sort=True)
-    out = grouped.agg(days_to_expiry=("days", "min"), net_vega_usd_per_vol_pt=("vega", "sum"),
-                      forward=("forward", "median"))
-    atm = {
-        exp: atm_iv(g["strike"].to_numpy(), g["iv"].to_numpy(), g["side"].to_numpy(), float(g["forward"].median()))
-        for exp, g in grouped
-    }
-    out["atm_iv"] = pd.Series(atm)
-    out = out.reset_index()
-    return out[["expiry", "days_to_expiry", "atm_iv", "net_vega_usd_per_vol_pt", "forward"]]
+    return out

@@ -201,3 +201,18 @@ def test_the_engines_normal_cdf_matches_scipy_to_machine_precision():
     np.testing.assert_allclose(scenarios.centered_norm_cdf(x) + 0.5, ndtr(x), rtol=0, atol=5e-16)
     # symmetric: N(-x) = 1 - N(x)
     np.testing.assert_allclose(scenarios.centered_norm_cdf(-x), -scenarios.centered_norm_cdf(x), atol=0)
+
+
+def test_vectorised_term_structure_equals_atm_iv_expiry_by_expiry(spx, ndx):
+    from analytics import term
+
+    for chain in (spx, ndx):
+        prep = prepare_chain(chain)
+        rows = prep.chain.rows
+        ts = term.term_structure(rows["expiry"], prep.years * 365, rows["strike"].to_numpy(float), prep.side,
+                                 prep.iv, prep.level, np.zeros(len(rows)))
+        for exp, grp in rows.groupby("expiry"):
+            idx = grp.index.to_numpy()
+            ref = term.atm_iv(grp["strike"], prep.iv[idx], prep.side[idx], chain.spot)
+            got = ts.set_index("expiry").loc[exp.date(), "atm_iv"]
+            assert got == pytest.approx(ref, rel=1e-12, nan_ok=True), exp

@@ -384,25 +384,26 @@ def _add_stacked_bars(fig: go.Figure, by_strike_expiry: pd.DataFrame, palette: P
         if len(expiries) > 1
         else [palette.net]
     )
-    for iso, colour in zip(expiries, colours, strict=True):
-        part = frame[frame["_iso"] == iso]
+    labels = format_usd_array(frame["net_gex_usd_per_1pct"].to_numpy(dtype=float))
+    bars = []
+    for (iso, part), colour in zip(frame.groupby("_iso", sort=True), colours, strict=True):
         strikes = part["strike"].to_numpy(dtype=float)
-        y = part["net_gex_usd_per_1pct"].to_numpy(dtype=float)
-        fig.add_trace(
+        bars.append(
             go.Bar(
                 x=strikes,
-                y=y,
+                y=part["net_gex_usd_per_1pct"].to_numpy(dtype=float),
                 name=str(iso),
                 legendgroup="expiries",
                 marker_color=colour,
                 customdata=np.column_stack(
                     [strikes.astype(object), np.full(strikes.size, iso, dtype=object)]
                 ),
-                text=format_usd_array(y),
+                text=labels[part.index.to_numpy()],
                 textposition="none",
                 hovertemplate=f"{iso}: %{{text}}<extra></extra>",
             )
         )
+    fig.add_traces(bars)
     total = frame.groupby("strike", sort=True)["net_gex_usd_per_1pct"].sum()
     total_strikes = total.index.to_numpy(dtype=float)
     fig.add_trace(

@@ -125,7 +125,7 @@ def test_black76_on_the_forward_reproduces_mark_price_times_forward_not_times_in
 
 def test_ticker_snapshot_is_inferred_from_deribits_greeks_and_says_so(ticker_chain):
     # the source says "about 2026-03-01 13:49 UTC"; no column of the file holds it
-    assert abs(ticker_chain.as_of - pd.Timestamp("2026-03-01 13:49", tz="UTC")) < pd.Timedelta(minutes=5)
+    assert abs(ticker_chain.as_of - pd.Timestamp("2026-03-01 13:49", tz="UTC")) < pd.Timedelta(minutes=2)
     assert any("inferred" in w and "delta" in w for w in ticker_chain.warnings)
 
 
@@ -267,7 +267,7 @@ def test_snapshot_inference_does_not_need_instrument_creation_times(deribit_tick
 
     raw = pd.read_csv(deribit_ticker_path).drop(columns="creation_timestamp")
     chain = records_to_chain(raw, source=deribit_ticker_path, line_offset=2)
-    assert abs(chain.as_of - ticker_chain.as_of) < pd.Timedelta(minutes=1)
+    assert abs(chain.as_of - ticker_chain.as_of) <= pd.Timedelta(seconds=1)
 
 
 def test_futures_in_a_book_summary_are_skipped_with_a_count(tmp_path):

@@ -53,8 +53,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
-from scipy.special import ndtr
 
+from analytics import pricing
 from analytics.chain import SECONDS_PER_YEAR, OptionChain, make_chain, utc_instants
 from analytics.errors import ChainDataError
 
@@ -410,15 +410,18 @@ def snapshot_time(
     )
 
 
+def _model_delta(as_of_s: np.ndarray, settle_s, fwd, strike, iv, call) -> np.ndarray:
+    """Black-76 delta (r = 0) from the project's one pricing engine, per candidate snapshot x option."""
+    years = (np.asarray(settle_s)[None, :] - np.asarray(as_of_s, dtype=float).reshape(-1, 1)) / SECONDS_PER_YEAR
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return pricing.greeks(fwd, strike, years, iv, np.where(call, 1.0, -1.0)).delta
+
+
 def _delta_error(as_of_s: np.ndarray, settle_s: np.ndarray, fwd, strike, iv, call, delta) -> np.ndarray:
     """Root-mean-square Black-76 delta - file delta for each candidate snapshot (seconds since epoch).
 
     Smooth in the snapshot time, so the bounded minimisation finds one well-defined instant."""
-    years = (settle_s[None, :] - as_of_s[:, None]) / SECONDS_PER_YEAR
-    with np.errstate(divide="ignore", invalid="ignore"):
-        vol_t = iv * np.sqrt(years)
-        d1 = (np.log(fwd / strike) + 0.5 * vol_t * vol_t) / vol_t
-    model = np.where(call, ndtr(d1), ndtr(d1) - 1.0)
+    model = _model_delta(as_of_s, settle_s, fwd, strike, iv, call)
     err = np.where(np.isfinite(model), model - delta, 1.0)
     return np.sqrt(np.mean(err * err, axis=1))
 
@@ -464,7 +467,4 @@ def _snapshot_from_greeks(frame: pd.DataFrame, rows: pd.DataFrame, path: Path) -
 
 def _worst_delta_error(ts: pd.Timestamp, args: tuple) -> np.ndarray:
     settle_s, fwd, strike, iv, call, delta = args
-    years = (settle_s - ts.value / 1e9) / SECONDS_PER_YEAR
-    vol_t = iv * np.sqrt(years)
-    d1 = (np.log(fwd / strike) + 0.5 * vol_t * vol_t) / vol_t
-    return np.abs(np.where(call, ndtr(d1), ndtr(d1) - 1.0) - delta)
+    return np.abs(_model_delta(np.array([ts.value / 1e9]), settle_s, fwd, strike, iv, call)[0] - delta)

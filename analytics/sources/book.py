@@ -29,10 +29,10 @@ import pandas as pd
 
 from analytics.chain import OptionChain
 from analytics.errors import ChainDataError
+from analytics.sources.table import SIDE_WORDS, csv_header_names
 
 BOOK_REQUIRED: tuple[str, ...] = ("underlying", "expiry", "strike", "side", "quantity")
 BOOK_OPTIONAL: tuple[str, ...] = ("root",)
-_SIDE_WORDS = {"C": "C", "CALL": "C", "P": "P", "PUT": "P"}
 _STRIKE_DECIMALS = 6
 
 
@@ -46,10 +46,7 @@ def looks_like_book(head_text: str) -> bool:
     >>> looks_like_book("underlying,as_of,spot,expiry,strike,side,open_interest\\n")
     False
     """
-    lines = [ln for ln in head_text.splitlines() if ln.strip()]
-    if not lines:
-        return False
-    header = {h.strip().strip('"').lower() for h in lines[0].split(",")}
+    header = csv_header_names(head_text)
     return set(BOOK_REQUIRED) <= header and "open_interest" not in header
 
 
@@ -105,7 +102,7 @@ def read_book_text(text: str, path: str | Path) -> pd.DataFrame:
     bad = (book["strike"] <= 0).to_numpy()
     if bad.any():
         raise fail(f"strike must be positive, got {book['strike'].to_numpy()[bad][0]:g}", bad, "strike")
-    side = raw["side"].astype(str).str.strip().str.upper().map(_SIDE_WORDS)
+    side = raw["side"].astype(str).str.strip().str.upper().map(SIDE_WORDS)
     bad = side.isna().to_numpy()
     if bad.any():
         raise fail(f"side must be C or P, got {raw['side'].to_numpy()[bad][0]!r}", bad, "side")

@@ -56,7 +56,19 @@ COLUMNS: tuple[str, ...] = REQUIRED + OPTIONAL
 DEFAULT_MULTIPLIER = 100.0
 #: Above this median, an IV column is taken to be in percent.
 IV_PERCENT_THRESHOLD = 3.0
-_SIDE_WORDS = {"C": "C", "CALL": "C", "P": "P", "PUT": "P"}
+SIDE_WORDS = {"C": "C", "CALL": "C", "P": "P", "PUT": "P"}
+
+
+def csv_header_names(head_text: str) -> set[str]:
+    """Lower-case column names of the first non-blank line of a CSV head (empty set if none).
+
+    Examples
+    --------
+    >>> sorted(csv_header_names('\\n"Strike", Side\\n1,C'))
+    ['side', 'strike']
+    """
+    lines = [ln for ln in head_text.splitlines() if ln.strip()]
+    return {h.strip().strip('"').lower() for h in lines[0].split(",")} if lines else set()
 
 
 def looks_like_table(head_text: str) -> bool:
@@ -69,11 +81,7 @@ def looks_like_table(head_text: str) -> bool:
     >>> looks_like_table("underlying,expiry,strike,side,quantity\\n")
     False
     """
-    lines = [ln for ln in head_text.splitlines() if ln.strip()]
-    if not lines:
-        return False
-    header = {h.strip().strip('"').lower() for h in lines[0].split(",")}
-    return set(REQUIRED) <= header
+    return set(REQUIRED) <= csv_header_names(head_text)
 
 
 def _fail(reason: str, path: Path, i: int | None, rows: pd.DataFrame, line_offset: int, field: str | None = None):
@@ -153,7 +161,7 @@ def frame_to_chain(
         raise _fail(f"not a number ({spot_text!r})", path, 0, rows, line_offset, "spot")
 
     side_raw = rows["side"].astype(str).str.strip().str.upper()
-    side = side_raw.map(_SIDE_WORDS)
+    side = side_raw.map(SIDE_WORDS)
     if side.isna().any():
         i = int(np.flatnonzero(side.isna().to_numpy())[0])
         raise _fail(f"side must be C or P, got {rows['side'].iloc[i]!r}", path, i, rows, line_offset, "side")

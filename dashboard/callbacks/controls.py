@@ -205,12 +205,13 @@ def catalog_banner(catalog: Catalog) -> list:
     if not broken:
         return []
     items = [html.Li([html.Code(str(getattr(e, "path", e.id)).rsplit("/", 1)[-1]), f": {e.error}"]) for e in broken]
-    noun = "file" if len(broken) == 1 else "files"
+    what = "1 file in the data folder could not be read and is" if len(broken) == 1 else (
+        f"{len(broken)} files in the data folder could not be read and are")
     return [
         html.Div(
             className="banner banner-warn",
             children=[
-                html.Strong(f"{len(broken)} {noun} in the data folder could not be read and are left out."),
+                html.Strong(f"{what} left out; everything else works."),
                 html.Ul(items),
             ],
         )

@@ -234,7 +234,8 @@ def preset_expiries(
     if not live:
         return []
     if preset == "0dte":
-        chosen = [d for d in live if d <= as_of] or [live[0]]
+        upcoming = [d for d in live if d >= as_of] or live
+        chosen = [d for d in upcoming if d == upcoming[0]]
     elif preset == "7d":
         chosen = [d for d in live if (d - as_of).days <= 7]
     elif preset == "30d":

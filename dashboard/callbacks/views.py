@@ -383,17 +383,21 @@ def as_outputs(r: Rendered) -> list[Any]:
     ]
 
 
+def main_update(state: dict[str, Any] | None, result: dict[str, Any] | None, data_dir: str | None) -> list[Any]:
+    """The callback body: render, and turn an unexpected bug into a banner (logged) instead of a dead page."""
+    try:
+        rendered = render(state, data_dir, (result or {}).get("keys"))
+    except Exception as err:  # noqa: BLE001 - deliberately broad: the page must keep serving
+        log.exception("main update failed for state %s", state)
+        rendered = _empty_everything(
+            "Something went wrong drawing this view",
+            banner=error_banner(f"{type(err).__name__}: {err}", title="Unexpected error (logged)"),
+            header=((state or {}).get("u") or "mmpos", "", ""),
+        )
+    return as_outputs(rendered)
+
+
 def register() -> None:
     @dash.callback(*OUTPUTS, Input(ids.VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"))
     def _main(state: dict[str, Any] | None, result: dict[str, Any] | None) -> list[Any]:
-        data_dir = current_app.config.get("MMPOS_DATA_DIR")
-        try:
-            rendered = render(state, data_dir, (result or {}).get("keys"))
-        except Exception as err:  # noqa: BLE001 - an unexpected bug: say so in the banner, keep serving
-            log.exception("main update failed for state %s", state)
-            rendered = _empty_everything(
-                "Something went wrong drawing this view",
-                banner=error_banner(f"{type(err).__name__}: {err}", title="Unexpected error (logged)"),
-                header=((state or {}).get("u") or "mmpos", "", ""),
-            )
-        return as_outputs(rendered)
+        return main_update(state, result, current_app.config.get("MMPOS_DATA_DIR"))

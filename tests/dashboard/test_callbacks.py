@@ -1,0 +1,311 @@
+"""Callbacks called as plain functions on a demo data folder: state transitions, banners, panels.
+
+The registered Dash callbacks are one-line wrappers around these functions (see
+dashboard/callbacks/*.py), so what is tested here is what the page runs.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import plotly.io as pio
+import pytest
+from dash._callback import NoUpdate
+from dash.exceptions import PreventUpdate
+
+from analytics.demo import write_demo_data
+from dashboard import ids
+from dashboard.app import create_app, serve
+from dashboard.callbacks import controls, service, table, views
+from dashboard.config import Settings, UnsafeConfigError, from_env, is_loopback
+from dashboard.state import default_state
+
+URL = f"{ids.URL}.search"
+OUT = {key: i for i, (key, _, _) in enumerate(controls.OUTPUTS)}
+VIEW_OUT = {name: i for i, name in enumerate(
+    ["gamma", "breakdown", "hedge", "term", "kpis", "table", "title", "snapshot", "convention", "banner", "result"])}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("demo")
+    write_demo_data(out)
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def demo_with_junk(tmp_path_factory, demo) -> str:
+    out = tmp_path_factory.mktemp("junk")
+    for path in Path(demo).iterdir():
+        shutil.copy2(path, out / path.name)
+    (out / "ndx_quotedata_truncated.csv").write_text("NDX (Nasdaq 100),15000.0\nnot a date line\n")
+    return str(out)
+
+
+def load(data_dir: str, search: str = "") -> list:
+    """The controls callback on first page load with this query string."""
+    return controls.update(None, {URL: search}, None, data_dir)
+
+
+def change(data_dir: str, state: dict, trigger: str, value) -> list:
+    return controls.update(trigger, {URL: "", trigger: value}, state, data_dir)
+
+
+# --------------------------------------------------------------------------- controls <-> store <-> URL
+
+
+def test_first_load_without_a_query_opens_the_newest_snapshot_of_the_first_underlying(demo):
+    out = load(demo)
+    state = out[OUT["store"]]
+    assert state["u"] == "BTC"
+    assert state["snap"] == "btc-20261120-1400"
+    assert state["preset"] == "all" and len(state["exp"]) > 5
+    assert out[OUT["search"]] == "?u=BTC&snap=btc-20261120-1400"
+    assert [o["value"] for o in out[OUT["u_options"]]] == ["BTC", "SPX"]
+
+
+def test_snapshots_are_listed_newest_first(demo):
+    out = load(demo, "?u=SPX")
+    values = [o["value"] for o in out[OUT["snap_options"]]]
+    assert values == sorted(values, reverse=True) and len(values) == 5
+    assert "spot" in out[OUT["snap_options"]][0]["label"]
+
+
+def test_a_url_sets_the_store_and_every_control(demo):
+    q = "?u=SPX&snap=spx-20261118-1615&exp=7d&conv=dealer-short-all&shock=10&h=1&vol=shift:2&stack=1&units=units"
+    out = load(demo, q)
+    state = out[OUT["store"]]
+    assert (state["u"], state["snap"], state["preset"], state["conv"]) == ("SPX", "spx-20261118-1615", "7d", "dealer-short-all")
+    assert out[OUT["u"]] == "SPX" and out[OUT["snap"]] == "spx-20261118-1615" and out[OUT["preset"]] == "7d"
+    assert out[OUT["conv"]] == "dealer-short-all" and out[OUT["shock"]] == 10 and out[OUT["h"]] == 1
+    assert out[OUT["vol"]] == "shift" and out[OUT["volv"]] == 2.0 and out[OUT["volv_disabled"]] is False
+    assert out[OUT["stack"]] == ["stack"] and out[OUT["units"]] == "units"
+    assert isinstance(out[OUT["search"]], NoUpdate)  # the URL already says it: no history entry
+
+
+def test_presets_select_the_right_expiries_on_the_spx_demo(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]  # snapshot Friday 2026-11-20 16:15 New York
+    for preset, check in [
+        ("0dte", lambda e: e == ["2026-11-23"]),  # the 11-20 expiries settled at 16:00: next is Monday
+        ("7d", lambda e: e and all(d <= "2026-11-27" for d in e) and "2026-11-27" in e),
+        ("30d", lambda e: all(d <= "2026-12-20" for d in e) and "2026-12-18" in e),
+        ("monthly", lambda e: "2026-12-18" in e and "2027-01-15" in e and "2026-11-27" not in e),
+    ]:
+        out = change(demo, state, f"{ids.EXPIRY_PRESET}.value", preset)
+        exp = out[OUT["store"]]["exp"]
+        assert check(exp), (preset, exp)
+        assert out[OUT["exp"]] == []  # a preset shows in the placeholder, not as chips
+        assert f"{len(exp)} of" in out[OUT["exp_placeholder"]]
+        assert f"exp={preset}" in out[OUT["search"]]
+
+
+def test_deribit_monthlies_are_last_fridays(demo):
+    state = load(demo, "?u=BTC&exp=monthly")[OUT["store"]]
+    assert state["exp"] and all(d in {"2026-11-27", "2026-12-25", "2027-01-29", "2027-02-26", "2027-03-26",
+                                      "2027-06-25", "2027-09-24", "2027-12-31"} for d in state["exp"])
+
+
+def test_the_convention_list_has_book_only_when_a_positions_file_exists(demo):
+    spx = [o["value"] for o in load(demo, "?u=SPX")[OUT["conv_options"]]]
+    btc = [o["value"] for o in load(demo, "?u=BTC")[OUT["conv_options"]]]
+    assert "book" in spx and "book" not in btc
+    assert btc == ["dealer-long-calls", "dealer-short-all", "dealer-long-all"]
+    # a link asking for the book on an underlying without one falls back to the default
+    assert load(demo, "?u=BTC&conv=book")[OUT["store"]]["conv"] == "dealer-long-calls"
+
+
+def test_the_book_convention_draws_the_desk_positions(demo):
+    state = load(demo, "?u=SPX&conv=book")[OUT["store"]]
+    out = views.main_update(state, None, demo)
+    assert "book" in out[VIEW_OUT["convention"]]
+    assert out[VIEW_OUT["gamma"]]["data"]
+
+
+def test_clicking_a_term_structure_bar_sets_a_custom_expiry_set_and_the_controls_follow(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    click = {"points": [{"curveNumber": 0, "x": 28.0, "customdata": ["2026-12-18", 28.0]}]}
+    out = change(demo, state, f"{ids.TERM_GRAPH}.clickData", click)
+    assert out[OUT["store"]]["preset"] == "custom" and out[OUT["store"]]["exp"] == ["2026-12-18"]
+    assert out[OUT["preset"]] == "custom" and out[OUT["exp"]] == ["2026-12-18"]
+    assert "exp=2026-12-18" in out[OUT["search"]]
+
+
+def test_box_selecting_term_structure_bars_sets_several_expiries(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    selected = {"points": [{"customdata": ["2026-12-18", 28.0]}, {"customdata": ["2026-11-27", 7.0]}]}
+    out = change(demo, state, f"{ids.TERM_GRAPH}.selectedData", selected)
+    assert out[OUT["store"]]["exp"] == ["2026-11-27", "2026-12-18"]
+    assert "exp=2026-11-27,2026-12-18" in out[OUT["search"]]
+
+
+def test_a_cleared_selection_changes_nothing(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    with pytest.raises(PreventUpdate):
+        change(demo, state, f"{ids.TERM_GRAPH}.selectedData", None)
+
+
+def test_changing_underlying_resets_snapshot_strike_and_custom_dates(demo):
+    state = load(demo, "?u=SPX&exp=2026-12-18")[OUT["store"]]
+    state["strike"] = 6800.0
+    out = change(demo, state, f"{ids.UNDERLYING}.value", "BTC")
+    new = out[OUT["store"]]
+    assert new["u"] == "BTC" and new["snap"].startswith("btc-") and new["strike"] is None
+    assert new["preset"] == "all"
+
+
+def test_custom_dates_not_live_in_another_snapshot_fall_back_to_all(demo):
+    state = load(demo, "?u=SPX&snap=spx-20261116-1615&exp=2026-11-17")[OUT["store"]]
+    assert state["exp"] == ["2026-11-17"]
+    out = change(demo, state, f"{ids.SNAPSHOT}.value", "spx-20261120-1615")
+    assert out[OUT["store"]]["preset"] == "all"
+
+
+def test_clicking_a_gamma_bar_selects_the_strike_and_clicking_it_again_clears_it(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    click = {"points": [{"x": 6800.0, "customdata": [6800.0]}]}
+    state = change(demo, state, f"{ids.GAMMA_GRAPH}.clickData", click)[OUT["store"]]
+    assert state["strike"] == 6800.0
+    assert change(demo, state, f"{ids.GAMMA_GRAPH}.clickData", click)[OUT["store"]]["strike"] is None
+
+
+def test_the_vol_value_is_disabled_without_a_vol_scenario(demo):
+    out = load(demo, "?u=SPX")
+    assert out[OUT["volv_disabled"]] is True
+    out = change(demo, out[OUT["store"]], f"{ids.VOL_MODE}.value", "beta")
+    assert out[OUT["volv_disabled"]] is False and "vol=beta:0" in out[OUT["search"]]
+
+
+# --------------------------------------------------------------------------- banners and errors
+
+
+def test_a_broken_file_produces_the_banner_text_and_the_rest_works(demo_with_junk):
+    out = load(demo_with_junk, "?u=SPX")
+    banner = json.dumps(out[OUT["banner"]], default=lambda c: c.to_plotly_json())
+    assert "ndx_quotedata_truncated.csv" in banner and "could not be read" in banner
+    assert out[OUT["store"]]["snap"] == "spx-20261120-1615"
+    views_out = views.main_update(out[OUT["store"]], None, demo_with_junk)
+    assert views_out[VIEW_OUT["gamma"]]["data"]
+
+
+def test_no_banner_when_every_file_reads(demo):
+    assert load(demo)[OUT["banner"]] == []
+
+
+def test_a_chain_data_error_shows_an_error_banner_and_empty_figures(demo):
+    state = default_state(u="SPX", snap="spx-20261120-1615", preset="custom", exp=["2031-01-17"])
+    out = views.main_update(state, None, demo)
+    banner = json.dumps(out[VIEW_OUT["banner"]].to_plotly_json(), default=lambda c: c.to_plotly_json())
+    assert "banner-error" in banner and "2031-01-17" in banner and "not in the live chain" in banner
+    assert not out[VIEW_OUT["gamma"]]["data"]
+    assert out[VIEW_OUT["table"]] == []
+
+
+def test_an_unexpected_error_becomes_a_banner_not_a_dead_page(demo, monkeypatch, caplog):
+    def boom(*_args, **_kwargs):
+        raise RuntimeError("engine exploded")
+
+    monkeypatch.setattr(views, "render", boom)
+    out = views.main_update(default_state(u="SPX"), None, demo)
+    assert "engine exploded" in json.dumps(out[VIEW_OUT["banner"]].to_plotly_json(), default=lambda c: c.to_plotly_json())
+    assert "main update failed" in caplog.text
+
+
+def test_an_empty_data_folder_says_so(tmp_path):
+    out = views.main_update(load(str(tmp_path))[OUT["store"]], None, str(tmp_path))
+    assert str(tmp_path) in json.dumps(out[VIEW_OUT["banner"]].to_plotly_json(), default=lambda c: c.to_plotly_json())
+
+
+# --------------------------------------------------------------------------- main update
+
+
+def test_the_main_update_fills_every_panel_with_units_and_changes(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    out = views.main_update(state, None, demo)
+    gamma, hedge, term = out[VIEW_OUT["gamma"]], out[VIEW_OUT["hedge"]], out[VIEW_OUT["term"]]
+    assert "USD" in gamma["layout"]["yaxis"]["title"]["text"]
+    assert "USD" in json.dumps(hedge["layout"], default=str)
+    assert "vega" in json.dumps(term["layout"], default=str).lower()
+    assert out[VIEW_OUT["title"]].startswith("SPX") and "2026-11-20 16:15" in out[VIEW_OUT["snapshot"]]
+    assert "dealer-long-calls" in out[VIEW_OUT["convention"]]
+    kpis = json.dumps([c.to_plotly_json() for c in out[VIEW_OUT["kpis"]]], default=lambda c: c.to_plotly_json())
+    assert "Changes vs the previous SPX snapshot, 2026-11-19" in kpis
+    rows = out[VIEW_OUT["table"]]
+    assert rows and set(rows[0]) == {"strike", "call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct"}
+    assert out[VIEW_OUT["result"]]["spot"] > 0
+
+
+def test_a_strike_click_redraws_only_view_1_and_its_breakdown(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    first = views.main_update(state, None, demo)
+    clicked = {**state, "strike": 6800.0}
+    second = views.main_update(clicked, first[VIEW_OUT["result"]], demo)
+    for name in ("hedge", "term", "kpis", "table", "title", "banner"):
+        assert isinstance(second[VIEW_OUT[name]], NoUpdate), name
+    assert "6,800" in json.dumps(second[VIEW_OUT["breakdown"]]["layout"]["title"], default=str)
+    assert second[VIEW_OUT["gamma"]] is not first[VIEW_OUT["gamma"]]
+
+
+def test_the_units_toggle_redraws_only_the_hedging_view(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    first = views.main_update(state, None, demo)
+    second = views.main_update({**state, "units": "units"}, first[VIEW_OUT["result"]], demo)
+    changed = [n for n in ("gamma", "breakdown", "hedge", "term", "kpis") if not isinstance(second[VIEW_OUT[n]], NoUpdate)]
+    assert changed == ["hedge"]
+
+
+def test_the_figures_of_the_spx_demo_weigh_less_than_500_kb(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    out = views.main_update({**state, "strike": 6800.0}, None, demo)
+    size = sum(len(pio.to_json(out[VIEW_OUT[n]], validate=False)) for n in ("gamma", "breakdown", "hedge", "term"))
+    assert size < 500_000, size
+
+
+def test_the_term_structure_always_shows_every_expiry(demo):
+    state = load(demo, "?u=SPX&exp=7d")[OUT["store"]]
+    term = views.main_update(state, None, demo)[VIEW_OUT["term"]]
+    all_state = load(demo, "?u=SPX")[OUT["store"]]
+    assert len(term["data"][0]["customdata"]) == len(all_state["exp"])
+
+
+def test_the_csv_download_holds_the_per_strike_exposure(demo):
+    state = load(demo, "?u=SPX&exp=7d")[OUT["store"]]
+    payload = table.strike_csv(state, demo)
+    assert payload["filename"] == "mmpos_SPX_2026-11-20T1615_dealer-long-calls_by_strike.csv"
+    assert payload["content"].splitlines()[0] == "strike,call_gex_usd_per_1pct,put_gex_usd_per_1pct,net_gex_usd_per_1pct"
+    with pytest.raises(PreventUpdate):
+        table.strike_csv(None, demo)
+
+
+def test_previous_expiries_follow_the_preset_or_keep_live_custom_dates(demo):
+    catalog = service.get_catalog(demo)
+    prev = service.expiry_facts(service.load_chain(catalog.get("spx-20261119-1615")))
+    assert views.previous_expiries({"preset": "all"}, prev) is None
+    assert all(d <= "2026-11-26" for d in views.previous_expiries({"preset": "7d"}, prev))
+    assert views.previous_expiries({"preset": "custom", "exp": ["2026-12-18", "2031-01-01"]}, prev) == ["2026-12-18"]
+
+
+# --------------------------------------------------------------------------- app, config, serve
+
+
+def test_create_app_builds_without_reading_data(tmp_path):
+    app = create_app(tmp_path / "does-not-exist-yet")
+    assert app.server.config["MMPOS_DATA_DIR"].endswith("does-not-exist-yet")
+    assert app.server.test_client().get("/").status_code == 200
+
+
+def test_serve_refuses_debug_on_a_public_interface():
+    with pytest.raises(SystemExit, match="refusing to run with debug on host '0.0.0.0'"):
+        serve(None, host="0.0.0.0", port=8050, debug=True)
+
+
+def test_settings_default_to_loopback_with_debug_off():
+    s = from_env({})
+    assert (s.host, s.port, s.debug, s.data_dir) == ("127.0.0.1", 8050, False, None)
+    assert from_env({"MMPOS_DEBUG": "1", "MMPOS_PORT": "9000", "MMPOS_DATA_DIR": "/x"}).debug is True
+    assert is_loopback("localhost") and is_loopback("::1") and is_loopback("127.0.0.2")
+    assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
+    with pytest.raises(UnsafeConfigError):
+        Settings(host="10.1.2.3", debug=True).checked()
+    assert Settings(host="10.1.2.3", debug=False).checked().host == "10.1.2.3"

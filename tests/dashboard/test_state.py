@@ -1,0 +1,148 @@
+"""The view-state codecs and expiry presets, as plain functions (no Dash, no browser)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dashboard.state import (
+    default_state,
+    expiries_from_selection,
+    from_query,
+    last_friday,
+    monthly_expiries,
+    preset_expiries,
+    strike_from_click,
+    third_friday,
+    to_query,
+)
+
+D = dt.date
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"u": "SPX", "snap": "spx-20261120-1615"},
+        {"u": "SPX", "snap": "spx-20261120-1615", "preset": "7d"},
+        {"u": "BTC", "preset": "custom", "exp": ["2026-11-27", "2026-12-25"], "conv": "dealer-short-all"},
+        {"u": "SPX", "shock": 10.0, "h": 1, "vol": "shift", "volv": 2.5, "stack": True, "units": "units"},
+        {"u": "SPX", "vol": "beta", "volv": -1.5, "conv": "book", "preset": "monthly"},
+    ],
+)
+def test_a_state_survives_the_url_round_trip(overrides):
+    state = default_state(**overrides)
+    back = from_query(to_query(state))
+    for key in ("u", "snap", "preset", "conv", "shock", "h", "vol", "volv", "stack", "units"):
+        assert back[key] == state[key], key
+    if state["preset"] == "custom":
+        assert back["exp"] == state["exp"]
+
+
+def test_defaults_are_left_out_of_the_url():
+    assert to_query(default_state()) == ""
+    assert to_query(default_state(u="SPX", snap="spx-1")) == "?u=SPX&snap=spx-1"
+
+
+def test_a_named_preset_travels_as_its_name_not_its_dates():
+    q = to_query(default_state(u="SPX", preset="30d", exp=["2026-11-23", "2026-11-24"]))
+    assert "exp=30d" in q and "2026" not in q
+
+
+def test_malformed_query_values_fall_back_to_defaults():
+    s = from_query("?u=SPX&exp=not-a-date&shock=abc&h=7&vol=shift:nan&units=furlongs&stack=yes")
+    assert s["u"] == "SPX"
+    assert s["preset"] == "all" and s["exp"] == []
+    assert s["shock"] == 20 and s["h"] == 0
+    assert s["vol"] == "shift" and s["volv"] == 0.0
+    assert s["units"] == "usd" and s["stack"] is False
+
+
+def test_custom_dates_in_the_url_are_deduplicated_and_sorted():
+    s = from_query("?exp=2026-12-25,2026-11-27,2026-12-25,bogus")
+    assert s["preset"] == "custom"
+    assert s["exp"] == ["2026-11-27", "2026-12-25"]
+
+
+def test_shock_range_from_the_url_is_clamped():
+    assert from_query("?shock=500")["shock"] == 50.0
+    assert from_query("?shock=-10")["shock"] == 10.0
+
+
+def test_third_and_last_fridays():
+    assert third_friday(2026, 11) == D(2026, 11, 20)
+    assert third_friday(2024, 3) == D(2024, 3, 15)
+    assert last_friday(2026, 11) == D(2026, 11, 27)
+    assert last_friday(2027, 4) == D(2027, 4, 30)
+
+
+def test_monthlies_are_third_fridays_or_am_settled_dates():
+    expiries = [D(2024, 3, 14), D(2024, 3, 15), D(2024, 3, 22), D(2024, 3, 28)]
+    # 2024-03-28 (Thursday before Good Friday) carries the AM-settled root: still a monthly
+    assert monthly_expiries(expiries, am_settled=[D(2024, 3, 28)]) == [D(2024, 3, 15), D(2024, 3, 28)]
+
+
+def test_deribit_monthlies_are_last_fridays_and_ignore_am_roots():
+    expiries = [D(2026, 11, 20), D(2026, 11, 27), D(2026, 12, 18), D(2026, 12, 25)]
+    assert monthly_expiries(expiries, am_settled=[D(2026, 11, 20)], deribit=True) == [D(2026, 11, 27), D(2026, 12, 25)]
+
+
+EXPIRIES = [D(2026, 11, 20), D(2026, 11, 23), D(2026, 11, 27), D(2026, 12, 18), D(2026, 12, 31), D(2027, 1, 15)]
+
+
+@pytest.mark.parametrize(
+    "preset, as_of, expected",
+    [
+        ("0dte", D(2026, 11, 20), [D(2026, 11, 20)]),
+        ("0dte", D(2026, 11, 21), [D(2026, 11, 23)]),  # Saturday snapshot: the next expiry
+        ("7d", D(2026, 11, 20), [D(2026, 11, 20), D(2026, 11, 23), D(2026, 11, 27)]),
+        ("30d", D(2026, 11, 20), [D(2026, 11, 20), D(2026, 11, 23), D(2026, 11, 27), D(2026, 12, 18)]),
+        ("all", D(2026, 11, 20), EXPIRIES),
+    ],
+)
+def test_presets_select_the_right_expiries(preset, as_of, expected):
+    assert preset_expiries(preset, EXPIRIES, as_of) == expected
+
+
+def test_monthly_preset_uses_the_monthlies_given():
+    got = preset_expiries("monthly", EXPIRIES, D(2026, 11, 20), monthlies=[D(2026, 11, 20), D(2026, 12, 18)])
+    assert got == [D(2026, 11, 20), D(2026, 12, 18)]
+
+
+def test_a_preset_that_selects_nothing_falls_back_to_the_first_expiry():
+    assert preset_expiries("7d", [D(2027, 1, 15), D(2027, 2, 19)], D(2026, 11, 20)) == [D(2027, 1, 15)]
+    assert preset_expiries("monthly", EXPIRIES, D(2026, 11, 20), monthlies=[]) == [D(2026, 11, 20)]
+    assert preset_expiries("7d", [], D(2026, 11, 20)) == []
+
+
+def test_expiries_from_a_term_structure_click():
+    click = {"points": [{"curveNumber": 0, "x": 7.0, "customdata": ["2026-11-27", 7.0]}]}
+    assert expiries_from_selection(click) == ["2026-11-27"]
+
+
+def test_expiries_from_a_box_selection_on_bars_and_line():
+    selected = {
+        "points": [
+            {"customdata": ["2026-12-18", 28.0]},
+            {"customdata": ["2026-11-27", 7.0]},
+            {"customdata": ["2026-11-27", 7.0]},  # the IV line's point for the same expiry
+            {"customdata": "2026-12-31"},
+        ],
+        "range": {"x": [5, 45]},
+    }
+    assert expiries_from_selection(selected) == ["2026-11-27", "2026-12-18", "2026-12-31"]
+
+
+@pytest.mark.parametrize("payload", [None, {}, {"points": []}, {"points": [{"x": 3}]}, {"points": [{"customdata": [None]}]}])
+def test_empty_or_foreign_selections_give_no_expiries(payload):
+    assert expiries_from_selection(payload) == []
+
+
+def test_strike_from_a_gamma_click():
+    assert strike_from_click({"points": [{"x": 6800, "customdata": [6800.0]}]}) == 6800.0
+    assert strike_from_click({"points": [{"x": 6750.0}]}) == 6750.0
+    assert strike_from_click({"points": [{"customdata": ["6700", "2026-11-27"]}]}) == 6700.0
+    assert strike_from_click(None) is None
+    assert strike_from_click({"points": [{"x": "n/a"}]}) is None

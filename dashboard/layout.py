@@ -9,25 +9,8 @@ from __future__ import annotations
 from dash import dash_table, dcc, html
 
 from dashboard import ids
+from dashboard.figures import graph_config
 from dashboard.state import PRESETS, SHOCK_CHOICES
-
-try:  # the figure engineer's shared Plotly config (PNG export etc.); a safe default until it lands
-    from dashboard.figures import GRAPH_CONFIG as _FIGURE_CONFIG
-except ImportError:  # pragma: no cover - only while dashboard.figures is being written
-    _FIGURE_CONFIG = {}
-
-GRAPH_CONFIG: dict = {
-    "displaylogo": False,
-    "toImageButtonOptions": {"format": "png", "scale": 2},
-    **_FIGURE_CONFIG,
-}
-
-
-def graph_config(filename: str) -> dict:
-    """Plotly config with PNG export named after the view."""
-    config = dict(GRAPH_CONFIG)
-    config["toImageButtonOptions"] = {**GRAPH_CONFIG.get("toImageButtonOptions", {}), "filename": filename}
-    return config
 
 
 def header() -> html.Header:

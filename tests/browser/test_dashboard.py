@@ -166,7 +166,7 @@ def test_a_broken_file_shows_the_banner_and_other_files_still_work(dash_duo, dem
     assert dash_duo.get_logs() == []
 
 
-def test_clicking_a_strike_shows_its_breakdown_and_hovering_a_shock_marks_its_spot(dash_duo, demo_dir):
+def test_clicking_a_strike_shows_its_breakdown_and_hovering_a_shock_marks_its_spot(dash_duo, demo_dir, artifacts):
     dash_duo.start_server(create_app(demo_dir))
     dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
     wait_for_charts(dash_duo)
@@ -205,4 +205,6 @@ def test_clicking_a_strike_shows_its_breakdown_and_hovering_a_shock_marks_its_sp
         "breakdown never showed a strike",
     )
     assert len(graph(dash_duo, ids.BREAKDOWN_GRAPH)) == 3
+    dash_duo.driver.execute_script("window.scrollTo(0, 0)")
+    dash_duo.driver.save_screenshot(str(artifacts / "dashboard_strike_selected.png"))
     assert dash_duo.get_logs() == []

@@ -309,3 +309,27 @@ def test_settings_default_to_loopback_with_debug_off():
     with pytest.raises(UnsafeConfigError):
         Settings(host="10.1.2.3", debug=True).checked()
     assert Settings(host="10.1.2.3", debug=False).checked().host == "10.1.2.3"
+
+
+def _walk(component):
+    yield component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list | tuple) else [children]:
+        if hasattr(child, "to_plotly_json"):
+            yield from _walk(child)
+
+
+def test_every_id_in_ids_is_in_the_layout_once_and_every_chart_exports_png():
+    from dashboard import ids as ids_module
+    from dashboard.layout import build_layout
+
+    components = list(_walk(build_layout()))
+    found = [c.id for c in components if getattr(c, "id", None)]
+    declared = {v for k, v in vars(ids_module).items() if k.isupper() and isinstance(v, str)}
+    assert sorted(found) == sorted(set(found)), "duplicate ids"
+    assert set(found) == declared
+    graphs = [c for c in components if type(c).__name__ == "Graph"]
+    assert len(graphs) == 4
+    for g in graphs:
+        assert g.config["toImageButtonOptions"]["format"] == "png"
+        assert g.config["toImageButtonOptions"]["filename"].startswith("mmpos-")

@@ -12,6 +12,10 @@ from dashboard import ids
 from dashboard.figures import graph_config
 from dashboard.state import PRESETS, SHOCK_CHOICES
 
+# Chart heights in pixels: the figure layouts and their containers use the same numbers (the charts
+# are responsive in width and take their height from the container).
+FIGURE_HEIGHT: dict[str, int] = {"gamma": 460, "breakdown": 460, "hedge": 480, "term": 480}
+
 
 def header() -> html.Header:
     return html.Header(
@@ -157,12 +161,14 @@ def kpi_strip() -> html.Section:
     return html.Section(id=ids.KPI_STRIP, className="kpi-strip", children=[])
 
 
-def _panel(title: str, hint: str, graph_id: str, *, filename: str, extra_class: str = "", **graph_kwargs) -> html.Section:
+def _panel(title: str, hint: str, graph_id: str, *, filename: str, height: int, extra_class: str = "",
+           **graph_kwargs) -> html.Section:
     return html.Section(
         className=f"card panel {extra_class}".strip(),
         **{"aria-label": title},
         children=[
-            dcc.Graph(id=graph_id, config=graph_config(filename), className="graph", **graph_kwargs),
+            dcc.Graph(id=graph_id, config=graph_config(filename), className="graph", style={"height": f"{height}px"},
+                      **graph_kwargs),
             html.Div(hint, className="panel-hint"),
         ],
     )
@@ -177,13 +183,15 @@ def views() -> html.Div:
                 "click a bar for its expiry breakdown",
                 ids.GAMMA_GRAPH,
                 filename="mmpos-gamma-by-strike",
+                height=FIGURE_HEIGHT["gamma"],
                 extra_class="span-8",
             ),
             _panel(
                 "Strike breakdown by expiry",
-                "the clicked strike",
+                "click a bar on the left to pick a strike",
                 ids.BREAKDOWN_GRAPH,
                 filename="mmpos-strike-breakdown",
+                height=FIGURE_HEIGHT["breakdown"],
                 extra_class="span-4",
             ),
             _panel(
@@ -191,6 +199,7 @@ def views() -> html.Div:
                 "hover a shock to mark its spot on the gamma view",
                 ids.HEDGE_GRAPH,
                 filename="mmpos-hedging-curves",
+                height=FIGURE_HEIGHT["hedge"],
                 extra_class="span-6",
                 clear_on_unhover=True,
             ),
@@ -199,6 +208,7 @@ def views() -> html.Div:
                 "click or box-select expiries to filter the other views",
                 ids.TERM_GRAPH,
                 filename="mmpos-vega-term-structure",
+                height=FIGURE_HEIGHT["term"],
                 extra_class="span-6",
             ),
         ],

@@ -26,10 +26,10 @@ from dashboard import figures as fig
 from dashboard import ids
 from dashboard.callbacks import service
 from dashboard.callbacks.controls import CONVENTION_LABELS
+from dashboard.layout import FIGURE_HEIGHT
 
 log = logging.getLogger(__name__)
 
-FIGURE_HEIGHT = {"gamma": 460, "breakdown": 460, "hedge": 480, "term": 480}
 PANELS = ("gamma", "breakdown", "hedge", "term", "summary")
 
 
@@ -221,7 +221,12 @@ def build_figure(panel: str, state: dict[str, Any], got: Analyses) -> go.Figure:
             uirevision=f"{state.get('u')}|{state.get('snap')}",
         )
     if panel == "breakdown":
-        return fig.strike_breakdown_figure(a.by_strike_expiry, state.get("strike"), height=FIGURE_HEIGHT["breakdown"])
+        strike, title = state.get("strike"), None
+        if strike is None and not a.by_strike.empty:  # until a bar is clicked: the largest |net GEX| strike
+            net = a.by_strike["net_gex_usd_per_1pct"].abs()
+            strike = float(a.by_strike.loc[net.idxmax(), "strike"])
+            title = f"Strike {fig.format_strike(strike)} by expiry (largest |net|)"
+        return fig.strike_breakdown_figure(a.by_strike_expiry, strike, title=title, height=FIGURE_HEIGHT["breakdown"])
     if panel == "hedge":
         return two_line_axis_titles(fig.hedge_curve_figure(
             a.hedge_curves,
@@ -280,13 +285,20 @@ def clear_caches() -> None:
 
 
 def _kpi_card(card: dict[str, Any]) -> html.Div:
+    value, unit = str(card.get("value_text", "")), str(card.get("unit", ""))
+    if card.get("key") == "zero_gamma_levels" and " · " in value:
+        # several crossings: the one nearest spot is the headline, the others go underneath
+        nearest = fig.format_strike(round(float(card["value"]), 2))
+        others = [v for v in value.split(" · ") if v != nearest]
+        value, unit = nearest, f"nearest spot; also {', '.join(others)}"
+        card = {**card, "label": "Zero gamma"}
     return html.Div(
         className="kpi",
         title=card.get("help") or None,
         children=[
             html.Div(card.get("label", ""), className="kpi-label"),
-            html.Div(card.get("value_text", ""), className="kpi-value"),
-            html.Div(card.get("unit", ""), className="kpi-unit"),
+            html.Div(value, className="kpi-value" + (" kpi-value-long" if len(value) > 11 else "")),
+            html.Div(unit, className="kpi-unit", title=unit),
             html.Div(card.get("delta_text") or "\u00a0", className=_delta_class(card)),
         ],
     )

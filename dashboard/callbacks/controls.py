@@ -267,17 +267,34 @@ OUTPUTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def _banner_only(banner: list, **values: Any) -> list[Any]:
+    """Outputs that change nothing but the catalog banner (and any ``values`` given by key)."""
+    values["banner"] = banner
+    return [values.get(key, no_update) for key, _, _ in OUTPUTS]
+
+
+def _error_banner(title: str, message: str) -> list:
+    return [html.Div(className="banner banner-error", children=[html.Strong(title + ": "), html.Span(message)])]
+
+
 def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, Any] | None,
            data_dir: str | None) -> list[Any]:
     """The callback body as a plain function: every output in ``OUTPUTS`` order."""
-    catalog = service.get_catalog(data_dir)
+    try:
+        catalog = service.get_catalog(data_dir)
+    except ChainDataError as err:  # e.g. the data folder does not exist
+        root = service.resolve_data_dir(data_dir)
+        return _banner_only(_error_banner("The data folder cannot be read", f"{root}: {err.reason}"),
+                            store=default_state())
     resolved = next_state(trigger, inputs, previous, catalog)
     if trigger not in (None, f"{ids.URL}.search") and previous and resolved.state == previous:
         raise PreventUpdate  # e.g. a cleared box-selection: nothing the views show has changed
     values = control_outputs(resolved)
     values["store"] = resolved.state
     search = to_query(resolved.state)
-    values["search"] = no_update if search == (inputs.get(f"{ids.URL}.search") or "") else search
+    # Back/forward navigation only reads the URL; writing it back would push a new history entry.
+    navigating = trigger == f"{ids.URL}.search"
+    values["search"] = no_update if navigating or search == (inputs.get(f"{ids.URL}.search") or "") else search
     values["banner"] = catalog_banner(catalog)
     return [values[key] for key, _, _ in OUTPUTS]
 
@@ -292,4 +309,10 @@ def register() -> None:
         *values, previous = args
         inputs = {f"{cid}.{prop}": v for (cid, prop), v in zip(CONTROL_INPUTS, values, strict=True)}
         trigger = dash.ctx.triggered[0]["prop_id"] if dash.ctx.triggered_id is not None else None
-        return update(trigger, inputs, previous, current_app.config.get("MMPOS_DATA_DIR"))
+        try:
+            return update(trigger, inputs, previous, current_app.config.get("MMPOS_DATA_DIR"))
+        except PreventUpdate:
+            raise
+        except Exception as err:  # noqa: BLE001 - deliberately broad: show it, log it, keep the page alive
+            log.exception("controls update failed (trigger %s)", trigger)
+            return _banner_only(_error_banner("Unexpected error (logged)", f"{type(err).__name__}: {err}"))

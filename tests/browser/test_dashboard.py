@@ -105,6 +105,10 @@ def test_changing_the_expiry_set_changes_the_data_of_all_three_charts(dash_duo, 
     term = graph(dash_duo, ids.TERM_GRAPH)
     assert term[0].get("selectedpoints")
     assert len(term[0]["selectedpoints"]) < len(term[0]["x"])
+    # the browser's back button returns to every expiry, controls and charts alike
+    dash_duo.driver.back()
+    wait_for(dash_duo, lambda: drawn_signature(dash_duo, ids.GAMMA_GRAPH) == before[ids.GAMMA_GRAPH], "back did not restore")
+    assert dash_duo.find_element(f"#{ids.EXPIRY_PRESET} input[value='all']").is_selected()
     assert dash_duo.get_logs() == []
 
 

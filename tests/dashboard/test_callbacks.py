@@ -333,3 +333,20 @@ def test_every_id_in_ids_is_in_the_layout_once_and_every_chart_exports_png():
     for g in graphs:
         assert g.config["toImageButtonOptions"]["format"] == "png"
         assert g.config["toImageButtonOptions"]["filename"].startswith("mmpos-")
+
+
+def test_a_missing_data_folder_is_named_in_a_banner_and_the_views_say_nothing_to_show(tmp_path):
+    missing = str(tmp_path / "not-here")
+    out = load(missing)
+    banner = json.dumps([c.to_plotly_json() for c in out[OUT["banner"]]], default=lambda c: c.to_plotly_json())
+    assert "not-here" in banner and "data directory not found" in banner
+    assert out[OUT["store"]]["u"] is None
+    views_out = views.main_update(out[OUT["store"]], None, missing)
+    assert "Nothing to show" in json.dumps(views_out[VIEW_OUT["banner"]].to_plotly_json(), default=lambda c: c.to_plotly_json())
+
+
+def test_back_and_forward_navigation_never_writes_the_url(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    out = controls.update(URL, {URL: ""}, state, demo)
+    assert isinstance(out[OUT["search"]], NoUpdate)
+    assert out[OUT["store"]]["u"] == "BTC"  # the bare URL means the default view

@@ -33,6 +33,7 @@ from analytics.sources.book import apply_book
 from dashboard.state import monthly_expiries, preset_expiries
 
 BOOK = "book"
+KPI_SHOCKS_PCT: tuple[float, ...] = (-5.0, -1.0, 1.0, 5.0)  # the KPI strip's hedge-flow shocks
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path:
@@ -136,6 +137,7 @@ class Scenario:
     vol_shift_pts: float = 0.0
     spot_vol_beta: float = 0.0
     term_only: bool = False  # all expiries on a minimal grid: only the term structure is used
+    kpi_only: bool = False  # the previous snapshot: hedge flows at the KPI shocks only, no extra horizon
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Scenario:
@@ -151,10 +153,12 @@ class Scenario:
     @property
     def compare_horizons(self) -> tuple[float, ...]:
         """At +1 day the hedging view also draws the curve for now (the gap at 0% is the charm flow)."""
-        return (0.0,) if self.horizon_days else ()
+        return (0.0,) if self.horizon_days and not self.kpi_only else ()
 
     @property
     def shocks(self) -> tuple[float, ...]:
+        if self.kpi_only:
+            return KPI_SHOCKS_PCT
         n = int(round(self.shock_pct))
         return tuple(float(x) for x in range(-n, n + 1))
 

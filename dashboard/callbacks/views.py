@@ -7,6 +7,7 @@ a strike click redraws view 1 and the breakdown only, the USD/units toggle the h
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -167,7 +168,8 @@ def compute(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_d
             if prev_exp == []:
                 note = "none of the selected expiries was live in the previous snapshot"
             else:
-                previous = service.analysis_for(data_dir, previous_entry, prev_exp, scenario)
+                previous = service.analysis_for(data_dir, previous_entry, prev_exp,
+                                                dataclasses.replace(scenario, kpi_only=True))
         except ChainDataError as err:
             note = f"previous snapshot not comparable: {err}"
     return Analyses(current, full, previous, previous_entry, note)

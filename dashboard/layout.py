@@ -188,7 +188,7 @@ def views() -> html.Div:
             ),
             _panel(
                 "Strike breakdown by expiry",
-                "click a bar on the left to pick a strike",
+                "until you click a bar on the left: the strike with the largest |net GEX|",
                 ids.BREAKDOWN_GRAPH,
                 filename="mmpos-strike-breakdown",
                 height=FIGURE_HEIGHT["breakdown"],

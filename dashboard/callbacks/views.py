@@ -227,7 +227,7 @@ def build_figure(panel: str, state: dict[str, Any], got: Analyses) -> go.Figure:
         if strike is None and not a.by_strike.empty:  # until a bar is clicked: the largest |net GEX| strike
             net = a.by_strike["net_gex_usd_per_1pct"].abs()
             strike = float(a.by_strike.loc[net.idxmax(), "strike"])
-            title = f"Strike {fig.format_strike(strike)} by expiry (largest |net|)"
+            title = f"Strike {fig.format_strike(strike)} by expiry"
         return fig.strike_breakdown_figure(a.by_strike_expiry, strike, title=title, height=FIGURE_HEIGHT["breakdown"])
     if panel == "hedge":
         return two_line_axis_titles(fig.hedge_curve_figure(

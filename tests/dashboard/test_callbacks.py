@@ -243,7 +243,7 @@ def test_a_strike_click_redraws_only_view_1_and_its_breakdown(demo):
     second = views.main_update(clicked, first[VIEW_OUT["result"]], demo)
     for name in ("hedge", "term", "kpis", "table", "title", "banner"):
         assert isinstance(second[VIEW_OUT[name]], NoUpdate), name
-    assert "6,800" in json.dumps(second[VIEW_OUT["breakdown"]]["layout"]["title"], default=str)
+    assert "Strike 6,800" in json.dumps(second[VIEW_OUT["breakdown"]]["layout"]["title"], default=str)
     assert second[VIEW_OUT["gamma"]] is not first[VIEW_OUT["gamma"]]
 
 

@@ -146,3 +146,14 @@ def test_strike_from_a_gamma_click():
     assert strike_from_click({"points": [{"customdata": ["6700", "2026-11-27"]}]}) == 6700.0
     assert strike_from_click(None) is None
     assert strike_from_click({"points": [{"x": "n/a"}]}) is None
+
+
+def test_the_docstring_examples_of_the_state_and_config_modules_hold():
+    import doctest
+
+    import dashboard.config
+    import dashboard.state
+
+    for module in (dashboard.state, dashboard.config):
+        result = doctest.testmod(module)
+        assert result.failed == 0, module.__name__

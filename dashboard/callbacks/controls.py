@@ -167,10 +167,9 @@ def resolve(state: dict[str, Any], catalog: Catalog) -> Resolved:
         return Resolved(s, underlyings, snapshots, [], "no snapshot", conventions)
     entry = catalog.get(s["snap"])
     try:
-        chain = service.load_chain(entry)
+        facts = service.facts_for(entry)
     except ChainDataError as err:
         return Resolved(s, underlyings, snapshots, [], "file could not be read", conventions, str(err))
-    facts = service.expiry_facts(chain)
     live = [d.isoformat() for d in facts.expiries]
     if s["preset"] == "custom":
         keep = [d for d in (s.get("exp") or []) if d in set(live)]

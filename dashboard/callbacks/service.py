@@ -23,6 +23,7 @@ from analytics.catalog import (
     default_data_dir,
     load_book_cached,
     load_entry,
+    load_path_cached,
     scan_catalog,
 )
 from analytics.chain import AM_SETTLED_ROOTS, OptionChain
@@ -119,6 +120,20 @@ def expiry_facts(chain: OptionChain) -> ExpiryFacts:
         as_of=local_date,
         monthlies=tuple(monthly_expiries(expiries, am_settled=am_dates, deribit=is_deribit(chain))),
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _facts(entry_id: str, mtime_ns: int, path: str) -> ExpiryFacts:
+    del entry_id, mtime_ns  # cache key only
+    return expiry_facts(load_path_cached(path))
+
+
+def facts_for(entry: CatalogEntry) -> ExpiryFacts:
+    """The (cached) expiry facts of a catalog entry; raises ChainDataError for a bad file."""
+    if entry.broken:
+        raise ChainDataError(str(entry.error or "unreadable file"), path=entry.path)
+    entry_id, mtime = entry_key(entry)
+    return _facts(entry_id, mtime, str(entry.path))
 
 
 def conventions_for(catalog: Catalog, underlying: str | None) -> list[str]:
@@ -225,4 +240,5 @@ def clear_caches() -> None:
     _catalog.cache_clear()
     _analysis.cache_clear()
     _term_analysis.cache_clear()
+    _facts.cache_clear()
     clear_cache()

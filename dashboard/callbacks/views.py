@@ -163,7 +163,7 @@ def compute(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_d
     previous_entry = catalog.previous(entry)
     if previous_entry is not None and not previous_entry.broken:
         try:
-            prev_facts = service.expiry_facts(service.load_chain(previous_entry))
+            prev_facts = service.facts_for(previous_entry)
             prev_exp = previous_expiries(state, prev_facts)
             if prev_exp == []:
                 note = "none of the selected expiries was live in the previous snapshot"

@@ -37,16 +37,24 @@ PANELS = ("gamma", "breakdown", "hedge", "term", "summary")
 # --------------------------------------------------------------------------- pure helpers
 
 
+# What each panel reads from the state. The analysis of the selection depends on every base field;
+# view 1 does not read the shock grid or the horizon, and the term structure and the strike
+# breakdown read neither those nor the vol scenario.
+_BASE = ("u", "snap", "preset", "exp", "conv", "shock", "h", "vol", "volv")
+PANEL_FIELDS: dict[str, tuple[str, ...]] = {
+    "summary": _BASE,
+    "hedge": (*_BASE, "units"),
+    "gamma": ("u", "snap", "preset", "exp", "conv", "vol", "volv", "stack", "strike"),
+    "breakdown": ("u", "snap", "preset", "exp", "conv", "strike"),
+    "term": ("u", "snap", "preset", "exp", "conv"),
+}
+
+
 def panel_keys(state: dict[str, Any]) -> dict[str, str]:
     """What each panel depends on, as JSON strings: equal key = nothing to redraw (and a cache key)."""
-    base = {k: state.get(k) for k in ("u", "snap", "preset", "exp", "conv", "shock", "h", "vol", "volv")}
-    dump = lambda extra: json.dumps({**base, **extra}, sort_keys=True, default=str)  # noqa: E731
     return {
-        "summary": dump({}),
-        "term": dump({}),
-        "gamma": dump({"stack": bool(state.get("stack")), "strike": state.get("strike")}),
-        "breakdown": dump({"strike": state.get("strike")}),
-        "hedge": dump({"units": state.get("units")}),
+        panel: json.dumps({k: state.get(k) for k in fields}, sort_keys=True, default=str)
+        for panel, fields in PANEL_FIELDS.items()
     }
 
 
@@ -250,14 +258,28 @@ def build_figure(panel: str, state: dict[str, Any], got: Analyses) -> go.Figure:
     raise ValueError(f"unknown panel {panel!r}")
 
 
+class _NotInKey:
+    """Carries values through ``functools.lru_cache`` without being part of the key (all compare equal)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _NotInKey)
+
+
 @functools.lru_cache(maxsize=128)
-def _figure_json(panel: str, data_dir: str | None, key: str, mtime_ns: int) -> dict[str, Any]:
-    """A panel's figure as a plain dict, cached by everything it depends on (its key + file mtime)."""
-    del mtime_ns  # part of the cache key only
-    state = json.loads(key)
-    catalog = service.get_catalog(data_dir)
-    entry = catalog.get(state["snap"])
-    return build_figure(panel, state, compute(state, catalog, entry, data_dir)).to_plotly_json()
+def _figure_json(panel: str, data_dir: str | None, key: str, mtime_ns: int, inputs: _NotInKey) -> dict[str, Any]:
+    """A panel's figure as a plain dict, cached by what it depends on: its key, the folder, the file
+    version. ``inputs`` carries the (state, analyses) to build it from on a miss."""
+    del data_dir, key, mtime_ns  # the cache key
+    state, got = inputs.value
+    return build_figure(panel, state, got).to_plotly_json()
 
 
 def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last_keys: dict[str, str],
@@ -270,7 +292,7 @@ def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last
     mtime = service.entry_key(entry)[1]
     for panel in ("gamma", "breakdown", "hedge", "term"):
         if changed[panel]:
-            setattr(out, panel, _figure_json(panel, data_dir, keys[panel], mtime))
+            setattr(out, panel, _figure_json(panel, data_dir, keys[panel], mtime, _NotInKey((state, got))))
     if changed["summary"]:
         previous = kpi_values(got.previous) if got.previous is not None else None
         out.kpis = kpi_strip(fig.kpi_cards(kpi_values(a), previous, underlying=a.underlying), got, state)

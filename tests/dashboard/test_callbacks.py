@@ -6,10 +6,12 @@ dashboard/callbacks/*.py), so what is tested here is what the page runs.
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import plotly.io as pio
 import pytest
 from dash._callback import NoUpdate
@@ -350,3 +352,22 @@ def test_back_and_forward_navigation_never_writes_the_url(demo):
     out = controls.update(URL, {URL: ""}, state, demo)
     assert isinstance(out[OUT["search"]], NoUpdate)
     assert out[OUT["store"]]["u"] == "BTC"  # the bare URL means the default view
+
+
+def test_changing_the_shock_range_redraws_only_the_hedging_view_and_the_numbers(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    first = views.main_update(state, None, demo)
+    second = views.main_update({**state, "shock": 10.0}, first[VIEW_OUT["result"]], demo)
+    redrawn = [n for n in ("gamma", "breakdown", "hedge", "term", "kpis") if not isinstance(second[VIEW_OUT[n]], NoUpdate)]
+    assert redrawn == ["hedge", "kpis"]
+    x = second[VIEW_OUT["hedge"]]["data"][0]["x"]
+    if isinstance(x, dict):  # plotly ships numpy arrays base64-encoded
+        x = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"])
+    assert max(x) == 10
+
+
+def test_a_cached_figure_is_reused_for_the_same_view_with_another_shock(demo):
+    state = load(demo, "?u=SPX&exp=30d")[OUT["store"]]
+    a = views.main_update(state, None, demo)[VIEW_OUT["gamma"]]
+    b = views.main_update({**state, "shock": 5.0}, None, demo)[VIEW_OUT["gamma"]]
+    assert a is b

@@ -12,7 +12,10 @@ Three cache states, each ``--runs`` times, median reported:
 * cold start: every cache emptied (files re-parsed, catalog rescanned, analyses, figures);
 * cold view:  files loaded, but the analyses and figures of this view are new (e.g. the first
   look at another convention);
-* warm:       the same view again (what a second trader, the back button or a pasted link get).
+* warm:       the same view again (what a second trader, the back button or a pasted link get);
+
+and one interaction: clicking a new strike (view 1 and the breakdown redrawn, the rest sent as
+``no_update``; a different strike each run so no figure comes from the cache).
 
 With ``../shared/data/cboe_spx_2024-01-07_phammings.csv`` beside the checkout (the real SPX file,
 55 expiries) the same is measured on it too, from a temporary folder.
@@ -41,7 +44,7 @@ REAL_SPX = ROOT.parent / "shared" / "data" / "cboe_spx_2024-01-07_phammings.csv"
 FIGURE_OUTPUTS = (ids.GAMMA_GRAPH, ids.BREAKDOWN_GRAPH, ids.HEDGE_GRAPH, ids.TERM_GRAPH)
 
 
-def main_callback_request(app, state: dict) -> dict:
+def main_callback_request(app, state: dict, result: dict | None = None) -> dict:
     """The JSON body the browser posts for the main update (outputs read from /_dash-dependencies)."""
     deps = app.server.test_client().get("/_dash-dependencies").get_json()
     main = next(d for d in deps if any(i["id"] == ids.VIEW_STORE for i in d["inputs"]))
@@ -53,7 +56,7 @@ def main_callback_request(app, state: dict) -> dict:
         "output": main["output"],
         "outputs": outputs,
         "inputs": [{"id": ids.VIEW_STORE, "property": "data", "value": state}],
-        "state": [{"id": ids.RESULT_STORE, "property": "data", "value": None}],
+        "state": [{"id": ids.RESULT_STORE, "property": "data", "value": result}],
         "changedPropIds": [f"{ids.VIEW_STORE}.data"],
     }
 
@@ -99,12 +102,21 @@ def bench(data_dir: Path, search: str, runs: int, label: str) -> None:
         elapsed, _ = timed_post(client, body)
         warm.append(elapsed)
 
+    result = json.loads(payload)["response"][ids.RESULT_STORE]["data"]
+    a = service.analysis_for(str(data_dir), entry, None, service.Scenario.from_state(state))
+    strikes = a.by_strike.sort_values("net_gex_usd_per_1pct")["strike"].tolist()[:runs]
+    clicks = []
+    for strike in strikes:
+        elapsed, _ = timed_post(client, main_callback_request(app, {**state, "strike": strike}, result))
+        clicks.append(elapsed)
+
     sizes = figures_bytes(payload)
     ms = lambda xs: f"median {statistics.median(xs) * 1e3:7.1f} ms  (min {min(xs) * 1e3:6.1f}, max {max(xs) * 1e3:6.1f})"  # noqa: E731
     print(f"\n{label}: {entry.path.name}  ({len(chain.rows):,} rows, {len(chain.expiries)} expiries, all selected)")
     print(f"  main update, cold start ({runs} runs): {ms(cold_start)}")
     print(f"  main update, cold view  ({runs} runs): {ms(cold_view)}")
     print(f"  main update, warm       ({runs} runs): {ms(warm)}")
+    print(f"  strike click            ({len(clicks)} runs): {ms(clicks)}")
     print("  figures JSON: " + ", ".join(f"{k} {v / 1e3:.1f} KB" for k, v in sizes.items())
           + f"; total {sum(sizes.values()) / 1e3:.1f} KB (goal < 500 KB)")
     print(f"  whole response (figures + KPI strip + table + header): {len(payload) / 1e3:.1f} KB")

@@ -121,7 +121,6 @@ class Resolved:
     expiry_options: list[dict[str, Any]]
     expiry_placeholder: str
     conventions: list[str]
-    load_error: str | None = None
 
 
 def _snapshot_label(entry: Any) -> str:
@@ -141,7 +140,7 @@ def resolve(state: dict[str, Any], catalog: Catalog) -> Resolved:
 
     Unknown underlying/snapshot/convention fall back to the first underlying, its newest readable
     snapshot and the default convention; custom dates no longer live are dropped (none left: all).
-    A chain that fails to load leaves the expiry set empty and reports the error.
+    A chain that fails to load leaves the expiry set empty (the main update reports why).
     """
     s = dict(state)
     underlyings = list(catalog.underlyings())
@@ -169,7 +168,8 @@ def resolve(state: dict[str, Any], catalog: Catalog) -> Resolved:
     try:
         facts = service.facts_for(entry)
     except ChainDataError as err:
-        return Resolved(s, underlyings, snapshots, [], "file could not be read", conventions, str(err))
+        # the main update shows the reason in the error banner; the controls stay usable
+        return Resolved(s, underlyings, snapshots, [], f"file could not be read ({err.reason})", conventions)
     live = [d.isoformat() for d in facts.expiries]
     if s["preset"] == "custom":
         keep = [d for d in (s.get("exp") or []) if d in set(live)]

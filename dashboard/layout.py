@@ -188,7 +188,7 @@ def views() -> html.Div:
             ),
             _panel(
                 "Strike breakdown by expiry",
-                "until you click a bar on the left: the strike with the largest |net GEX|",
+                "the clicked strike (at first: the largest |net GEX|)",
                 ids.BREAKDOWN_GRAPH,
                 filename="mmpos-strike-breakdown",
                 height=FIGURE_HEIGHT["breakdown"],

@@ -231,11 +231,11 @@ def build_figure(panel: str, state: dict[str, Any], got: Analyses) -> go.Figure:
             uirevision=f"{state.get('u')}|{state.get('snap')}",
         )
     if panel == "breakdown":
-        strike, title = state.get("strike"), None
+        strike = state.get("strike")
         if strike is None and not a.by_strike.empty:  # until a bar is clicked: the largest |net GEX| strike
             net = a.by_strike["net_gex_usd_per_1pct"].abs()
             strike = float(a.by_strike.loc[net.idxmax(), "strike"])
-            title = f"Strike {fig.format_strike(strike)} by expiry"
+        title = f"Strike {fig.format_strike(strike)} by expiry" if strike is not None else None
         return fig.strike_breakdown_figure(a.by_strike_expiry, strike, title=title, height=FIGURE_HEIGHT["breakdown"])
     if panel == "hedge":
         return two_line_axis_titles(fig.hedge_curve_figure(

@@ -174,6 +174,35 @@ def test_clicking_a_strike_shows_its_breakdown_and_hovering_a_shock_marks_its_sp
     dash_duo.start_server(create_app(demo_dir))
     dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
     wait_for_charts(dash_duo)
+
+    # click the put-wall bar (not the default breakdown strike): the breakdown shows that strike
+    put_wall = [s for s in graph(dash_duo, ids.GAMMA_GRAPH, "layout")["shapes"] if s.get("name") == "put wall"][0]["x0"]
+    dash_duo.driver.execute_script(
+        "var gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');"
+        "var t = gd.data.findIndex(function (d) { return d.type === 'bar'; });"
+        "var f = gd._fullData[t]; var k = Array.from(f.x).indexOf(arguments[1]);"
+        "gd.emit('plotly_click', {points: [{curveNumber: t, pointNumber: k, x: f.x[k],"
+        " customdata: f.customdata ? f.customdata[k] : null}]});",
+        ids.GAMMA_GRAPH,
+        put_wall,
+    )
+    wanted = f"Strike {put_wall:,.0f} "
+    wait_for(
+        dash_duo,
+        lambda: wanted in json.dumps((graph(dash_duo, ids.BREAKDOWN_GRAPH, "layout") or {}).get("title")),
+        f"breakdown never showed {wanted}",
+    )
+    assert len(graph(dash_duo, ids.BREAKDOWN_GRAPH)) == 3
+    # ...and view 1 outlines that strike's bars (wait for the redraw before hovering)
+    widest_outline = (
+        "var gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');"
+        "var f = gd._fullData.find(function (d) { return d.type === 'bar'; });"
+        "var w = f.marker.line.width; var x = Array.from(f.x);"
+        "return typeof w === 'number' ? null : x[Array.from(w).indexOf(Math.max.apply(null, Array.from(w)))];"
+    )
+    wait_for(dash_duo, lambda: dash_duo.driver.execute_script(widest_outline, ids.GAMMA_GRAPH) == put_wall,
+             "the clicked strike is not highlighted")
+
     # hover the hedging chart at -5%: the gamma chart gets an "implied spot" line at spot * 0.95
     dash_duo.driver.execute_script(
         "var gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');"
@@ -192,23 +221,6 @@ def test_clicking_a_strike_shows_its_breakdown_and_hovering_a_shock_marks_its_sp
     wait_for(dash_duo, lambda: marker(), "no implied-spot marker on the gamma chart")
     spot = [s for s in graph(dash_duo, ids.GAMMA_GRAPH, "layout")["shapes"] if s.get("name") == "spot"][0]["x0"]
     assert marker()[0]["x0"] == pytest.approx(spot * 0.95, rel=1e-6)
-
-    # click the tallest net bar: the breakdown panel shows that strike by expiry
-    dash_duo.driver.execute_script(
-        "var gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');"
-        "var t = gd.data.findIndex(function (d) { return d.type === 'bar'; });"
-        "var f = gd._fullData[t]; var k = 0;"
-        "for (var j = 1; j < f.y.length; j++) { if (Math.abs(f.y[j]) > Math.abs(f.y[k])) { k = j; } }"
-        "gd.emit('plotly_click', {points: [{curveNumber: t, pointNumber: k, x: f.x[k],"
-        " customdata: f.customdata ? f.customdata[k] : null}]});",
-        ids.GAMMA_GRAPH,
-    )
-    wait_for(
-        dash_duo,
-        lambda: "Strike" in json.dumps((graph(dash_duo, ids.BREAKDOWN_GRAPH, "layout") or {}).get("title")),
-        "breakdown never showed a strike",
-    )
-    assert len(graph(dash_duo, ids.BREAKDOWN_GRAPH)) == 3
     dash_duo.driver.execute_script("window.scrollTo(0, 0)")
-    dash_duo.driver.save_screenshot(str(artifacts / "dashboard_strike_selected.png"))
+    dash_duo.driver.save_screenshot(str(artifacts / "dashboard_strike_and_shock_linked.png"))
     assert dash_duo.get_logs() == []

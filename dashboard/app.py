@@ -35,7 +35,7 @@ def create_app(data_dir: str | Path | None = None) -> dash.Dash:
         It is kept in the Flask config (``MMPOS_DATA_DIR``), where the callbacks read it.
     """
     if data_dir is None:
-        data_dir = config.from_env().data_dir
+        data_dir = config.data_dir_from_env()
     app = dash.Dash(
         __name__,
         title="mmpos · dealer positioning",

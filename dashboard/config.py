@@ -58,17 +58,23 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def data_dir_from_env(env: Mapping[str, str] | None = None) -> Path | None:
+    """``MMPOS_DATA_DIR`` as a path, or None when unset (the catalog's default folder then)."""
+    env = os.environ if env is None else env
+    value = env.get("MMPOS_DATA_DIR", "").strip()
+    return Path(value).expanduser() if value else None
+
+
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from ``MMPOS_*`` environment variables (see the module docstring)."""
     env = os.environ if env is None else env
-    data_dir = env.get("MMPOS_DATA_DIR") or None
     port_text = env.get("MMPOS_PORT", "").strip()
     try:
         port = int(port_text) if port_text else DEFAULT_PORT
     except ValueError as err:
         raise UnsafeConfigError(f"MMPOS_PORT must be an integer, got {port_text!r}") from err
     return Settings(
-        data_dir=Path(data_dir).expanduser() if data_dir else None,
+        data_dir=data_dir_from_env(env),
         host=env.get("MMPOS_HOST", "").strip() or DEFAULT_HOST,
         port=port,
         debug=env.get("MMPOS_DEBUG", "").strip().lower() in _TRUE,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -41,24 +40,6 @@ def pytest_setup_options():
     ):
         options.add_argument(arg)
     return options
-
-
-@pytest.fixture(scope="session", autouse=True)
-def engine_threads_outlive_dash_runner():
-    """Start the analytics engine's worker threads before any dash_duo server starts.
-
-    dash's ThreadedRunner stops a test server by raising SystemExit in *every* thread created after
-    it started (``KillerThread.kill``). The engine's process-wide ThreadPoolExecutor creates its
-    workers lazily, so workers born during test 1 die at its teardown and the next test's analyses
-    wait forever on a dead pool. Filling the pool up front keeps its threads out of the kill list.
-    """
-    from analytics import scenarios
-
-    pool = scenarios._pool()
-    n = getattr(pool, "_max_workers", 1)
-    barrier = threading.Barrier(n)
-    for future in [pool.submit(barrier.wait, 10) for _ in range(n)]:
-        future.result()
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from dashboard.figures.common import (
     LINE_SPOT,
@@ -50,6 +49,10 @@ def hedge_axis_title(units: Literal["usd", "units"], underlying: str = "SPX") ->
     """
     unit = "USD" if units == "usd" else f"{underlying} units"
     return f"Dealer hedge flow ({unit}; + = dealers buy)"
+
+
+# axes of the two rows: hedge flow (row 1) above total GEX vs spot (row 2)
+_ROW = {1: {"xaxis": "x", "yaxis": "y"}, 2: {"xaxis": "x2", "yaxis": "y2"}}
 
 
 def hedge_curve_figure(
@@ -124,7 +127,14 @@ def hedge_curve_figure(
         raise ValueError(f"units must be 'usd' or 'units', not {units!r}")
     flow_column = "hedge_flow_usd" if units == "usd" else "hedge_flow_units"
 
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.62, 0.38], vertical_spacing=0.06)
+    # two rows sharing the shock axis (the layout make_subplots(rows=2, shared_xaxes=True) builds, without
+    # its cost): hedge flow on top, total GEX vs spot beneath
+    fig = go.Figure(layout=dict(
+        xaxis=dict(anchor="y", domain=[0.0, 1.0], matches="x2", showticklabels=False),
+        xaxis2=dict(anchor="y2", domain=[0.0, 1.0]),
+        yaxis=dict(anchor="x", domain=[0.4172, 1.0]),
+        yaxis2=dict(anchor="x2", domain=[0.0, 0.3572]),
+    ))
     colours = (palette.net, palette.iv, palette.marker_spot, palette.zero_gamma, palette.previous)
     shock_extent: list[float] = []
     for i, horizon in enumerate(sorted(curves)):
@@ -155,9 +165,8 @@ def hedge_curve_figure(
                     f"<b>{label}</b>: %{{text}}<br>shock %{{customdata[0]:+.2f}}%"
                     " → spot %{customdata[1]:,.2f}<extra></extra>"
                 ),
+                **_ROW[1],
             ),
-            row=1,
-            col=1,
         )
         shock_extent += [float(np.nanmin(shock)), float(np.nanmax(shock))]
 
@@ -180,9 +189,8 @@ def hedge_curve_figure(
                     hovertemplate=(
                         "zero gamma at spot %{customdata[1]:,.2f} (%{customdata[0]:+.2f}%)<extra></extra>"
                     ),
+                    **_ROW[2],
                 ),
-                row=2,
-                col=1,
             )
 
     lines = [(LINE_SPOT, 0.0, f"spot {format_strike(spot)}", palette.spot, "solid")]
@@ -201,21 +209,15 @@ def hedge_curve_figure(
     x_range = shock_range or (min(shock_extent), max(shock_extent))
     add_reference_lines(fig, lines, row="all", x_range=x_range)
 
-    fig.update_xaxes(range=list(x_range))
-    fig.update_xaxes(ticksuffix="%", zeroline=False)
-    fig.update_xaxes(title_text=SHOCK_AXIS_TITLE, row=2, col=1)
-    fig.update_yaxes(
-        title_text=hedge_axis_title(units, underlying),
-        zeroline=True,
-        zerolinewidth=1.5,
-        exponentformat="B",
-        row=1,
-        col=1,
+    fig.update_xaxes(range=list(x_range), ticksuffix="%", zeroline=False)
+    fig.update_layout(
+        xaxis2_title_text=SHOCK_AXIS_TITLE,
+        yaxis=dict(title_text=hedge_axis_title(units, underlying), zeroline=True, zerolinewidth=1.5,
+                   exponentformat="B"),
+        yaxis2=dict(title_text=PROFILE_AXIS_TITLE, zeroline=True, zerolinewidth=1.5, exponentformat="B"),
+        hovermode="x",
+        legend_title_text="",
     )
-    fig.update_yaxes(
-        title_text=PROFILE_AXIS_TITLE, zeroline=True, zerolinewidth=1.5, exponentformat="B", row=2, col=1
-    )
-    fig.update_layout(hovermode="x", legend_title_text="")
     return apply_house_layout(
         fig, title=title, subtitle=subtitle, template=template, height=height, uirevision=uirevision
     )
@@ -255,9 +257,8 @@ def _add_profile(fig: go.Figure, profile: pd.DataFrame, spot: float, palette: Pa
                 fill="tozeroy",
                 fillcolor=fill,
                 hoverinfo="skip",
+                **_ROW[2],
             ),
-            row=2,
-            col=1,
         )
     fig.add_trace(
         go.Scatter(
@@ -272,8 +273,7 @@ def _add_profile(fig: go.Figure, profile: pd.DataFrame, spot: float, palette: Pa
                 "total GEX %{text} per 1%<br>shock %{customdata[0]:+.2f}%"
                 " → spot %{customdata[1]:,.2f}<extra></extra>"
             ),
+            **_ROW[2],
         ),
-        row=2,
-        col=1,
     )
     return shock

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from dashboard.figures.common import (
     PALETTE,
@@ -93,7 +92,9 @@ def term_structure_figure(
             selected = np.flatnonzero(np.isin(iso, list(wanted))).tolist()
     faded = dict(marker=dict(opacity=UNSELECTED_OPACITY))
 
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    # a second y axis overlaying the first (what make_subplots(secondary_y=True) builds, without its cost)
+    fig = go.Figure(layout=dict(xaxis=dict(domain=[0.0, 0.94], anchor="y"), yaxis=dict(anchor="x"),
+                                yaxis2=dict(anchor="x", overlaying="y", side="right")))
     fig.add_trace(
         go.Bar(
             x=days,
@@ -109,8 +110,9 @@ def term_structure_figure(
             ),
             selectedpoints=selected,
             unselected=faded,
+            xaxis="x",
+            yaxis="y",
         ),
-        secondary_y=False,
     )
     fig.add_trace(
         go.Scatter(
@@ -125,20 +127,19 @@ def term_structure_figure(
             selectedpoints=selected,
             unselected=faded,
             connectgaps=False,
+            xaxis="x",
+            yaxis="y2",
         ),
-        secondary_y=True,
     )
-    fig.update_xaxes(title_text=DAYS_AXIS_TITLE, rangemode="tozero")
-    fig.update_yaxes(title_text=VEGA_AXIS_TITLE, exponentformat="B", zeroline=True, secondary_y=False)
-    fig.update_yaxes(
-        title_text=IV_AXIS_TITLE,
-        ticksuffix="%",
-        showgrid=False,
-        tickmode="auto",
-        tickformat=".3~g",
-        secondary_y=True,
+    fig.update_layout(
+        xaxis=dict(title_text=DAYS_AXIS_TITLE, rangemode="tozero"),
+        yaxis=dict(title_text=VEGA_AXIS_TITLE, exponentformat="B", zeroline=True),
+        yaxis2=dict(title_text=IV_AXIS_TITLE, ticksuffix="%", showgrid=False, tickmode="auto", tickformat=".3~g"),
+        clickmode="event+select",
+        dragmode="select",
+        hovermode="closest",
+        legend_title_text="",
     )
-    fig.update_layout(clickmode="event+select", dragmode="select", hovermode="closest", legend_title_text="")
     return apply_house_layout(
         fig, title=title, subtitle=subtitle, template=template, height=height, uirevision=uirevision
     )

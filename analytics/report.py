@@ -142,6 +142,7 @@ class Analysis:
     net_vega_usd_per_vol_pt: float
     by_strike: pd.DataFrame
     by_strike_expiry: pd.DataFrame
+    by_expiry: pd.DataFrame
     gamma_profile: pd.DataFrame
     hedge_curve: pd.DataFrame
     hedge_curves: dict[float, pd.DataFrame]
@@ -175,6 +176,7 @@ class Analysis:
             "net_vega_usd_per_vol_pt": self.net_vega_usd_per_vol_pt,
             "scenario": self.scenario,
             "by_strike": records(self.by_strike),
+            "by_expiry": records(self.by_expiry),
             "gamma_profile": records(self.gamma_profile),
             "hedge_curve": records(self.hedge_curve),
             "term_structure": records(self.term_structure[["expiry", "days_to_expiry", "atm_iv",
@@ -313,6 +315,8 @@ def analyze(
         net_vega_usd_per_vol_pt=float(vega_rows.sum()),
         by_strike=by_strike,
         by_strike_expiry=by_strike_expiry,
+        by_expiry=by_strike_expiry.groupby("expiry", sort=True)[
+            ["call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct"]].sum().reset_index(),
         gamma_profile=pd.DataFrame({"spot": factors * chain.spot, "gex_usd_per_1pct": gex_grid}),
         hedge_curve=curves[float(horizon_days)],
         hedge_curves=curves,

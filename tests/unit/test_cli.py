@@ -35,6 +35,7 @@ def test_analyze_json_has_the_documented_keys_and_types(capsys, spx_path):
     assert set(d["by_strike"][0]) == {"strike", "call_gex_usd_per_1pct", "put_gex_usd_per_1pct",
                                       "net_gex_usd_per_1pct"}
     assert set(d["gamma_profile"][0]) == {"spot", "gex_usd_per_1pct"}
+    assert [e["expiry"] for e in d["by_expiry"]] == d["expiries"]
     assert [r["shock_pct"] for r in d["hedge_curve"]] == [-5.0, -1.0, 0.0, 1.0, 5.0]
     assert set(d["hedge_curve"][0]) == {"shock_pct", "spot", "dealer_delta_units", "hedge_flow_units",
                                         "hedge_flow_usd"}

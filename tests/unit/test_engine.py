@@ -216,3 +216,13 @@ def test_vectorised_term_structure_equals_atm_iv_expiry_by_expiry(spx, ndx):
             ref = term.atm_iv(grp["strike"], prep.iv[idx], prep.side[idx], chain.spot)
             got = ts.set_index("expiry").loc[exp.date(), "atm_iv"]
             assert got == pytest.approx(ref, rel=1e-12, nan_ok=True), exp
+
+
+def test_gex_by_expiry_sums_to_the_total_and_matches_the_strike_expiry_grid(spx):
+    a = analyze(spx)
+    assert a.by_expiry["expiry"].tolist() == a.expiries
+    assert a.by_expiry["net_gex_usd_per_1pct"].sum() == pytest.approx(a.total_gex_usd_per_1pct, rel=1e-9)
+    jan19 = a.by_strike_expiry[a.by_strike_expiry.expiry == pd.Timestamp("2024-01-19").date()]
+    row = a.by_expiry.set_index("expiry").loc[pd.Timestamp("2024-01-19").date()]
+    assert row["call_gex_usd_per_1pct"] == pytest.approx(jan19["call_gex_usd_per_1pct"].sum())
+    assert row["put_gex_usd_per_1pct"] == pytest.approx(jan19["put_gex_usd_per_1pct"].sum())

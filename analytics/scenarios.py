@@ -19,7 +19,9 @@ releases the GIL), so both cores of a small machine work; the pool lives for one
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -94,8 +96,17 @@ _HART_Q = (8.83883476483184e-02, 1.75566716318264, 16.064177579207, 86.780732202
            637.333633378831, 793.826512519948, 440.413735824752)
 
 
-def centered_norm_cdf(x: np.ndarray, exp_half_x2: np.ndarray | None = None) -> np.ndarray:
+def centered_norm_cdf(
+    x: np.ndarray,
+    exp_half_x2: np.ndarray | None = None,
+    *,
+    out: np.ndarray | None = None,
+    scratch: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """``N(x) - 0.5`` for the standard normal CDF ``N``, given ``exp(-x**2 / 2)`` if already known.
+
+    ``out`` receives the result and ``scratch`` provides two work arrays of the same shape (the grid
+    engine reuses its buffers); by default fresh arrays are allocated.
 
     Examples
     --------
@@ -104,13 +115,15 @@ def centered_norm_cdf(x: np.ndarray, exp_half_x2: np.ndarray | None = None) -> n
     """
     x = np.asarray(x, dtype=float)
     e = np.exp(-0.5 * x * x) if exp_half_x2 is None else exp_half_x2
-    z = np.abs(x)
-    num = z * _HART_P[0]
+    z, den = scratch if scratch is not None else (np.empty_like(x), np.empty_like(x))
+    num = out if out is not None else np.empty_like(x)
+    np.abs(x, out=z)
+    np.multiply(z, _HART_P[0], out=num)
     num += _HART_P[1]
     for c in _HART_P[2:]:
         num *= z
         num += c
-    den = z * _HART_Q[0]
+    np.multiply(z, _HART_Q[0], out=den)
     den += _HART_Q[1]
     for c in _HART_Q[2:]:
         den *= z
@@ -121,29 +134,87 @@ def centered_norm_cdf(x: np.ndarray, exp_half_x2: np.ndarray | None = None) -> n
     return np.copysign(num, x, out=num)
 
 
-def _block_sums(pos: Positions, factors: np.ndarray, sigma: np.ndarray | None, want_delta: bool):
-    """GEX and delta totals for a block of grid factors (rows of the block matrix)."""
-    log_f = np.log(factors)
-    disc_w = pos.weight * np.exp(-pos.carry * pos.years)  # dealer weight x exp(-q t)
-    if sigma is None:  # sticky strike: per-option constants, d1 = log_f * inv + b
+class _Workspace:
+    """Scratch arrays for one block of the grid engine, reused across blocks and calls.
+
+    Fresh multi-megabyte arrays are handed out by the allocator as new pages (mmap), and touching
+    them costs page faults that can take longer than the arithmetic; a few kept buffers avoid it.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._arrays = [np.empty(size) for _ in range(5)]
+
+    def views(self, rows: int, cols: int) -> list[np.ndarray]:
+        return [a[: rows * cols].reshape(rows, cols) for a in self._arrays]
+
+
+_SPARE: list[_Workspace] = []
+_SPARE_LOCK = threading.Lock()
+
+
+@contextmanager
+def _workspace(size: int):
+    """Borrow a workspace of at least ``size`` elements (thread-safe; bounded number kept)."""
+    with _SPARE_LOCK:
+        ws = next((w for w in _SPARE if w.size >= size), None)
+        if ws is not None:
+            _SPARE.remove(ws)
+    if ws is None:
+        ws = _Workspace(max(size, _BLOCK_ELEMENTS))
+    try:
+        yield ws
+    finally:
+        with _SPARE_LOCK:
+            if len(_SPARE) < 2 * _WORKERS:
+                _SPARE.append(ws)
+
+
+@dataclass(frozen=True)
+class _Constants:
+    """Per-option constants of one call: ``d1 = log(f) * inv + b`` under sticky strike."""
+
+    inv: np.ndarray  # 1 / (sigma sqrt t)
+    b: np.ndarray  # d1 at f = 1
+    gamma_w: np.ndarray  # GEX weight: w exp(-q t) U inv / sqrt(2 pi)
+    disc_w: np.ndarray  # delta weight: w exp(-q t)
+    delta_offset: float  # 0.5 sum(disc_w) - sum over puts of disc_w
+
+    @classmethod
+    def of(cls, pos: Positions) -> _Constants:
         inv = 1.0 / (pos.iv * np.sqrt(pos.years))
         b = (np.log(pos.level / pos.strike) + (pos.rate - pos.carry + 0.5 * pos.iv ** 2) * pos.years) * inv
-        d1 = np.multiply.outer(log_f, inv)
-        d1 += b
-        e = np.square(d1)
+        disc_w = pos.weight * np.exp(-pos.carry * pos.years)
+        return cls(inv=inv, b=b, gamma_w=disc_w * pos.level * inv / SQRT_2PI, disc_w=disc_w,
+                   delta_offset=float(0.5 * disc_w.sum() - disc_w[pos.side < 0].sum()))
+
+
+def _block_sums(pos: Positions, k: _Constants, factors: np.ndarray, sigma: np.ndarray | None,
+                want_delta: bool, ws: _Workspace):
+    """GEX and delta totals for a block of grid factors (rows of the block matrix)."""
+    log_f = np.log(factors)
+    d1, e, c, z, den = ws.views(factors.size, len(pos))
+    if sigma is None:  # sticky strike: d1 = log_f * inv + b, one multiply-add per element
+        np.multiply.outer(log_f, k.inv, out=d1)
+        d1 += k.b
+        np.square(d1, out=e)
         e *= -0.5
         np.exp(e, out=e)  # exp(-d1^2/2)
-        gex = 0.01 * factors * (e @ (disc_w * pos.level * inv / SQRT_2PI))
+        gex = 0.01 * factors * (e @ k.gamma_w)
     else:  # IV varies with the grid point: full formula per element
         vol_t = sigma * np.sqrt(pos.years)
-        d1 = (np.log(pos.level / pos.strike)[None, :] + log_f[:, None]
-              + (pos.rate - pos.carry)[None, :] * pos.years + 0.5 * sigma ** 2 * pos.years) / vol_t
-        e = np.exp(-0.5 * d1 * d1)
-        gex = 0.01 * factors * ((e / vol_t) @ (disc_w * pos.level)) / SQRT_2PI
+        np.add.outer(log_f, np.log(pos.level / pos.strike), out=d1)
+        d1 += (pos.rate - pos.carry) * pos.years + 0.5 * sigma ** 2 * pos.years
+        d1 /= vol_t
+        np.square(d1, out=e)
+        e *= -0.5
+        np.exp(e, out=e)
+        np.divide(e, vol_t, out=c)
+        gex = 0.01 * factors * (c @ (k.disc_w * pos.level)) / SQRT_2PI
     delta = None
     if want_delta:
         # sum_i w_i N(d1) - sum_puts w_i  with  N(d1) = 0.5 + centered_norm_cdf(d1)
-        delta = centered_norm_cdf(d1, e) @ disc_w + 0.5 * disc_w.sum() - disc_w[pos.side < 0].sum()
+        delta = centered_norm_cdf(d1, e, out=c, scratch=(z, den)) @ k.disc_w + k.delta_offset
     return gex, delta
 
 
@@ -160,7 +231,7 @@ def revalue_grid(
     Parameters
     ----------
     pos : Positions
-        The dealer's options (see :func:`analytics.report.positions_from_chain`).
+        The dealer's options (see :func:`analytics.report.positions_from_prepared`).
     factors : array_like
         Spot multipliers, e.g. ``np.linspace(0.7, 1.3, 601)``.
     vol_shift_pts, spot_vol_beta : float
@@ -178,13 +249,15 @@ def revalue_grid(
     scenario = bool(vol_shift_pts) or bool(spot_vol_beta)
     rows_per_block = max(1, _BLOCK_ELEMENTS // n)
     starts = range(0, factors.size, rows_per_block)
+    consts = _Constants.of(pos)
 
     def work(start: int):
         f = factors[start:start + rows_per_block]
         sigma = scenario_iv(pos.iv, (f - 1.0) * 100.0, vol_shift_pts, spot_vol_beta) if scenario else None
         if sigma is not None and sigma.ndim == 1:
             sigma = np.broadcast_to(sigma, (f.size, n))
-        return _block_sums(pos, f, sigma, want_delta)
+        with _workspace(f.size * n) as ws:
+            return _block_sums(pos, consts, f, sigma, want_delta, ws)
 
     if len(starts) > 1 and _WORKERS > 1:
         # a short-lived pool per call: no process-wide threads to leak across fork() (gunicorn) or

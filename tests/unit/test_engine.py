@@ -226,3 +226,16 @@ def test_gex_by_expiry_sums_to_the_total_and_matches_the_strike_expiry_grid(spx)
     row = a.by_expiry.set_index("expiry").loc[pd.Timestamp("2024-01-19").date()]
     assert row["call_gex_usd_per_1pct"] == pytest.approx(jan19["call_gex_usd_per_1pct"].sum())
     assert row["put_gex_usd_per_1pct"] == pytest.approx(jan19["put_gex_usd_per_1pct"].sum())
+
+
+def test_concurrent_callers_do_not_share_scratch_buffers():
+    from concurrent.futures import ThreadPoolExecutor
+
+    books = [random_positions(300 + 50 * i, seed=i) for i in range(6)]
+    factors = np.linspace(0.8, 1.2, 1001)
+    serial = [scenarios.revalue_grid(p, factors) for p in books]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        parallel = list(pool.map(lambda p: scenarios.revalue_grid(p, factors), books * 3))
+    for i, (gex, delta) in enumerate(parallel):
+        np.testing.assert_array_equal(gex, serial[i % 6][0])
+        np.testing.assert_array_equal(delta, serial[i % 6][1])

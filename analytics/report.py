@@ -7,6 +7,7 @@ delta below comes from one engine (:mod:`analytics.scenarios` over :mod:`analyti
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,14 +142,33 @@ class Analysis:
     dealer_delta_units: float
     net_vega_usd_per_vol_pt: float
     by_strike: pd.DataFrame
-    by_strike_expiry: pd.DataFrame
-    by_expiry: pd.DataFrame
     gamma_profile: pd.DataFrame
     hedge_curve: pd.DataFrame
     hedge_curves: dict[float, pd.DataFrame]
-    term_structure: pd.DataFrame
     scenario: dict[str, float]
     warnings: list[str] = field(default_factory=list)
+    # inputs of the per-expiry views, computed on first access (a caller that needs only the
+    # headline numbers, e.g. the previous snapshot's KPIs, does not pay for them)
+    _per_row: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @functools.cached_property
+    def by_strike_expiry(self) -> pd.DataFrame:
+        """Call, put and net GEX per (strike, expiry)."""
+        r = self._per_row
+        return exposure.gex_by_strike_expiry(r["strike"], r["expiry"], r["side"], r["gex"])
+
+    @functools.cached_property
+    def by_expiry(self) -> pd.DataFrame:
+        """Call, put and net GEX per expiry."""
+        cols = ["call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct"]
+        return self.by_strike_expiry.groupby("expiry", sort=True)[cols].sum().reset_index()
+
+    @functools.cached_property
+    def term_structure(self) -> pd.DataFrame:
+        """Per expiry: days to expiry, ATM IV at the forward, net dealer vega (USD per vol point)."""
+        r = self._per_row
+        return term.term_structure(r["expiry"], r["days"], r["strike"].to_numpy(float), r["side"], r["iv"],
+                                   r["forward"], r["vega"])
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``mmpos analyze`` (finite floats, ISO dates, conventions stated)."""
@@ -265,12 +285,9 @@ def analyze(
                        prep.rate, prep.carry)
     gex_rows = exposure.gex_usd_per_1pct(g.gamma, pos_all.weight / prep.multiplier, prep.multiplier, prep.level)
     by_strike = exposure.gex_by_strike(rows["strike"], prep.side, gex_rows)
-    by_strike_expiry = exposure.gex_by_strike_expiry(rows["strike"], rows["expiry"], prep.side, gex_rows)
     call_wall, put_wall = exposure.walls(by_strike)
     vega_rows = pos_all.weight * g.vega * 0.01
     forward = prep.level * np.exp((prep.rate - prep.carry) * prep.years)
-    terms = term.term_structure(rows["expiry"], prep.years * 365.0, rows["strike"].to_numpy(float), prep.side,
-                                prep.iv, forward, vega_rows)
 
     # Gamma profile vs spot and its zero crossings: the grid engine
     factors = np.linspace(lo, hi, int(grid_points))
@@ -314,13 +331,11 @@ def analyze(
         dealer_delta_units=d0,
         net_vega_usd_per_vol_pt=float(vega_rows.sum()),
         by_strike=by_strike,
-        by_strike_expiry=by_strike_expiry,
-        by_expiry=by_strike_expiry.groupby("expiry", sort=True)[
-            ["call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct"]].sum().reset_index(),
         gamma_profile=pd.DataFrame({"spot": factors * chain.spot, "gex_usd_per_1pct": gex_grid}),
         hedge_curve=curves[float(horizon_days)],
         hedge_curves=curves,
-        term_structure=terms,
         scenario={**scen, "horizon_days": float(horizon_days), "rate": float(rate), "div_yield": float(div_yield)},
         warnings=warnings,
+        _per_row={"strike": rows["strike"], "expiry": rows["expiry"], "side": prep.side, "gex": gex_rows,
+                  "days": prep.years * 365.0, "iv": prep.iv, "forward": forward, "vega": vega_rows},
     )

@@ -16,6 +16,7 @@ Customdata contract (what a click or hover hands back to a callback):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -359,6 +360,13 @@ def house_template(palette: Palette = PALETTE) -> go.layout.Template:
     )
 
 
+@functools.lru_cache(maxsize=1)
+def _shared_house_template() -> go.layout.Template:
+    """The default palette's template, built once: plotly copies a template when a figure takes it,
+    so sharing the instance is safe and saves rebuilding it for every figure."""
+    return house_template()
+
+
 def apply_house_layout(
     fig: go.Figure,
     *,
@@ -386,7 +394,7 @@ def apply_house_layout(
     if subtitle:
         title_spec["subtitle"] = {"text": subtitle, "font": {"size": 12, "color": PALETTE.muted_text}}
     fig.update_layout(
-        template=template if template is not None else house_template(),
+        template=template if template is not None else _shared_house_template(),
         title=title_spec,
         height=height,
         uirevision=uirevision,

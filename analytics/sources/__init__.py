@@ -55,7 +55,7 @@ _PARSER_ERRORS = (
     csv.Error,
 )
 
-__all__ = ["FORMATS", "MAX_FILE_BYTES", "checked_size", "detect_format", "load_chain"]
+__all__ = ["FORMATS", "MAX_FILE_BYTES", "checked_size", "detect_format", "load_chain", "read_text_file"]
 
 
 def checked_size(path: str | Path) -> int:
@@ -85,6 +85,22 @@ def checked_size(path: str | Path) -> int:
             path=path,
         )
     return st.st_size
+
+
+def read_text_file(path: str | Path) -> str:
+    """The text of an input file after :func:`checked_size` (UTF-8, with or without a BOM).
+
+    Raises
+    ------
+    ChainDataError
+        For a missing, empty, too large or binary file, naming it.
+    """
+    path = Path(path)
+    checked_size(path)
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ChainDataError("not a text file (binary content)", path=path) from exc
 
 
 def _head_text(head: bytes, path: Path) -> str:

@@ -153,14 +153,10 @@ def load_book(path: str | Path) -> pd.DataFrame:
         Naming the file, the line and the field at fault; also for a missing, empty, binary or
         too large (``analytics.sources.MAX_FILE_BYTES``) file.
     """
-    from analytics.sources import checked_size
+    from analytics.sources import read_text_file  # the package imports this module
 
     path = Path(path)
-    checked_size(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ChainDataError("not a text file (binary content)", path=path) from exc
+    text = read_text_file(path)
     if "\x00" in text:
         raise ChainDataError("binary content, not a text file", path=path)
     try:

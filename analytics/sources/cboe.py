@@ -211,11 +211,7 @@ def load_cboe(path: str | Path, *, multiplier: float = 100.0) -> OptionChain:
     ChainDataError
         With the file, the line and the problem.
     """
+    from analytics.sources import read_text_file  # the package imports this module
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        raise ChainDataError("no such file", path=path) from exc
-    except UnicodeDecodeError as exc:
-        raise ChainDataError("not a text file (binary content)", path=path) from exc
-    return read_cboe_text(text, path, multiplier=multiplier)
+    return read_cboe_text(read_text_file(path), path, multiplier=multiplier)

@@ -193,15 +193,10 @@ def load_deribit(path: str | Path, *, as_of: pd.Timestamp | str | None = None) -
     ChainDataError
         With the file, line and problem.
     """
-    from analytics.sources import checked_size
+    from analytics.sources import read_text_file  # the package imports this module
 
     path = Path(path)
-    checked_size(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ChainDataError("not a text file (binary content)", path=path) from exc
-    return read_deribit_text(text, path, as_of=as_of)
+    return read_deribit_text(read_text_file(path), path, as_of=as_of)
 
 
 def _num(frame: pd.DataFrame, col: str, path: Path, line_offset: int | None) -> pd.Series:

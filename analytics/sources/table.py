@@ -302,7 +302,7 @@ def load_table(path: str | Path, *, multiplier: float | None = None) -> OptionCh
     ChainDataError
         See the module docstring.
     """
-    from analytics.sources import checked_size
+    from analytics.sources import checked_size, read_text_file  # the package imports this module
 
     path = Path(path)
     checked_size(path)
@@ -311,11 +311,7 @@ def load_table(path: str | Path, *, multiplier: float | None = None) -> OptionCh
     if magic == b"PAR1":
         rows = pd.read_parquet(path)
         return frame_to_chain(_typed_to_text(rows), source=path, line_offset=1, multiplier=multiplier)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ChainDataError("not a text file (binary content)", path=path) from exc
-    return read_table_text(text, path, multiplier=multiplier)
+    return read_table_text(read_text_file(path), path, multiplier=multiplier)
 
 
 def _typed_to_text(rows: pd.DataFrame) -> pd.DataFrame:

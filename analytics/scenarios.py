@@ -33,6 +33,7 @@ SQRT_2PI = np.sqrt(2.0 * np.pi)
 MIN_IV = 0.01  # floor for scenario vols (1 vol point)
 _BLOCK_ELEMENTS = 1 << 18  # elements per block: fits in L2/L3 cache, enough work to amortise overhead
 _WORKERS = max(1, min(8, os.cpu_count() or 1))
+_SPLIT_ELEMENTS = 1 << 16  # a call with fewer elements runs on the calling thread only
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,8 @@ def revalue_grid(
         return np.zeros_like(factors), (np.zeros_like(factors) if want_delta else None)
     scenario = bool(vol_shift_pts) or bool(spot_vol_beta)
     rows_per_block = max(1, _BLOCK_ELEMENTS // n)
+    if factors.size * n >= _SPLIT_ELEMENTS:  # enough work to give every core a share
+        rows_per_block = min(rows_per_block, -(-factors.size // _WORKERS))
     starts = range(0, factors.size, rows_per_block)
     consts = _Constants.of(pos)
 

@@ -297,6 +297,8 @@ def zero_crossings(
     gex = np.asarray(gex, dtype=float)
     s = np.sign(gex)
     out: list[float] = []
+    if not s.any():  # no exposure at all (e.g. zero open interest): no level to report
+        return out
     exact = np.flatnonzero(s == 0)
     brackets = np.flatnonzero(s[:-1] * s[1:] < 0)
 

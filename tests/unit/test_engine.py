@@ -239,3 +239,13 @@ def test_concurrent_callers_do_not_share_scratch_buffers():
     for i, (gex, delta) in enumerate(parallel):
         np.testing.assert_array_equal(gex, serial[i % 6][0])
         np.testing.assert_array_equal(delta, serial[i % 6][1])
+
+
+def test_a_chain_without_open_interest_has_no_zero_gamma_levels_and_says_why(spx):
+    rows = spx.rows.copy()
+    rows["open_interest"] = 0.0
+    a = analyze(spx.with_rows(rows), expiries=["2024-01-19"])
+    assert a.zero_gamma_levels == []
+    assert a.total_gex_usd_per_1pct == 0 and a.call_wall is None and a.put_wall is None
+    assert any("zero open interest" in w for w in a.warnings)
+    assert (a.hedge_curve["hedge_flow_units"] == 0).all()

@@ -269,6 +269,8 @@ def analyze(
         raise ChainDataError(f"spot range must bracket 1.0 as fractions of spot, got {lo:g},{hi:g}")
     if grid_points < 3:
         raise ChainDataError("the spot grid needs at least 3 points")
+    if not all(math.isfinite(float(h)) and float(h) >= 0 for h in (horizon_days, *compare_horizons_days)):
+        raise ChainDataError("horizon days must be finite and not negative")
     shocks = np.asarray(DEFAULT_SHOCKS_PCT if shocks_pct is None else shocks_pct, dtype=float)
     if shocks.size == 0 or np.any(~np.isfinite(shocks)) or np.any(shocks <= -100):
         raise ChainDataError("shocks must be finite percentages above -100")

@@ -105,7 +105,7 @@ def test_missing_file_and_binary_junk_exit_2_without_traceback(tmp_path):
 
 def test_bad_options_exit_2(capsys, spx_path):
     for args in (["--shocks", "a,b"], ["--spot-range", "1.2,1.4"], ["--convention", "nope"],
-                 ["--expiry", "2031-01-01"]):
+                 ["--expiry", "2031-01-01"], ["--horizon-days", "-1"]):
         code = None
         try:
             code = main(["analyze", str(spx_path), *args])

@@ -225,8 +225,10 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 def strike_table() -> html.Section:
     money = dash_table.FormatTemplate.money(0)
+    # thousands separators; up to two decimals for fractional strikes (e.g. 4697.5)
+    strike_format = {"specifier": ",.2~f"}
     columns = [
-        {"id": "strike", "name": "Strike", "type": "numeric"},
+        {"id": "strike", "name": "Strike", "type": "numeric", "format": strike_format},
         *(
             {"id": col, "name": name, "type": "numeric", "format": money}
             for col, name in TABLE_COLUMNS[1:]

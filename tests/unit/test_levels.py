@@ -13,7 +13,7 @@ import pytest
 
 from analytics import exposure
 from analytics.levels import MissingAnalysisInput, key_levels
-from analytics.report import Analysis, analyze
+from analytics.report import Analysis, analyze, positions_from_prepared, prepare_chain
 from analytics.sources.cboe import load_cboe
 
 NY = "America/New_York"
@@ -265,3 +265,11 @@ def test_a_previous_real_snapshot_gives_changes_for_every_item(spx_analysis):
                for w in (*levels.call_walls, *levels.put_walls, levels.abs_gamma))
     assert all(z.change == 0 for z in levels.zero_gamma)
     assert all(f.usd_change == 0 for f in (*levels.flows, levels.charm_flow))
+
+
+def test_the_spx_charm_flow_is_close_to_minus_one_day_of_charm_exposure(spx_path, spx_analysis):
+    # two engines, one quantity: the +1 day full revaluation at 0% vs the charm greek summed over
+    # strikes (they differ by delta's curvature over the day, about 1% here)
+    pos = positions_from_prepared(prepare_chain(load_cboe(spx_path)), spx_analysis.convention)
+    charm_usd_per_day = exposure.vanna_charm_by_strike(pos)["net_charm_usd_per_day"].sum()
+    assert key_levels(spx_analysis).charm_flow.usd == pytest.approx(-charm_usd_per_day, rel=0.03)

@@ -182,6 +182,9 @@ def vanna_charm_by_strike(positions, factor: float = 1.0) -> pd.DataFrame:
 
     Examples
     --------
+    Dealers long 1 at-the-money 3-month call on 100 shares (20% vol, r = q = 0): vanna is
+    ``-pdf(d1) d2 / sigma = 0.0996`` per 1.00 vol, so +1 vol point adds 0.0996 shares = $9.96 of delta.
+
     >>> from analytics.scenarios import Positions
     >>> one = np.ones(1)
     >>> pos = Positions(spot=100.0, level=100 * one, strike=100 * one, years=0.25 * one, iv=0.2 * one,

@@ -18,9 +18,9 @@ from dash._callback import NoUpdate
 from dash.exceptions import PreventUpdate
 
 from analytics.demo import write_demo_data
-from dashboard import ids
+from dashboard import ids, service
 from dashboard.app import create_app, serve
-from dashboard.callbacks import controls, service, table, views
+from dashboard.callbacks import controls, table, views
 from dashboard.config import Settings, UnsafeConfigError, from_env, is_loopback
 from dashboard.state import default_state
 

@@ -13,7 +13,9 @@ Every bound is a named constant below (this module is their one home). What depe
 (the lowest IV a negative vol shift must leave positive, a convention's positions file) is checked by
 :meth:`Scenario.check_against`, which :func:`analytics.report.analyze` calls.
 
-Adding a parameter: one field on :class:`Scenario` and one line in ``_RULES`` (its parser and bound).
+Adding a parameter: one field on :class:`Scenario`, its bound constant and one line in ``_RULES``
+(e.g. a model choice: ``forward: str = "spot"`` and ``"forward": _choice(("spot", "parity"), "forward")``);
+the CLI adds one line to ``dashboard.cli.SCENARIO_OPTIONS``.
 """
 
 from __future__ import annotations
@@ -130,14 +132,20 @@ def _items(value: Any, what: str, max_count: int) -> list[Any]:
     return items
 
 
+def _described(parse: Callable[[Any], Any], allowed: str, bound: Bound | None = None) -> Callable[[Any], Any]:
+    """Attach what a parser allows, in words (``--help``, the README), and its bound if it has one."""
+    parse.allowed = allowed  # type: ignore[attr-defined]
+    parse.bound = bound  # type: ignore[attr-defined]
+    return parse
+
+
 def _number(bound: Bound, what: str, *, optional: bool = False) -> Callable[[Any], Any]:
     def parse(value: Any) -> float | None:
         if value is None and optional:
             return None
         return bound.check(value, what)
 
-    parse.bound = bound  # type: ignore[attr-defined]
-    return parse
+    return _described(parse, bound.describe(), bound)
 
 
 def _integer(bound: Bound, what: str) -> Callable[[Any], int]:
@@ -147,7 +155,7 @@ def _integer(bound: Bound, what: str) -> Callable[[Any], int]:
             raise ScenarioError(f"{what} must be a whole number, got {x:g}", name=what)
         return int(x)
 
-    return parse
+    return _described(parse, f"a whole number {bound.describe()}", bound)
 
 
 def _numbers(bound: Bound, what: str, *, max_count: int, min_count: int = 0) -> Callable[[Any], tuple[float, ...]]:
@@ -157,7 +165,7 @@ def _numbers(bound: Bound, what: str, *, max_count: int, min_count: int = 0) -> 
             raise ScenarioError(f"{what}: give at least {min_count} value(s)", name=what)
         return out
 
-    return parse
+    return _described(parse, f"at most {max_count:,} values, each {bound.describe()}")
 
 
 def _choice(names: tuple[str, ...], what: str) -> Callable[[Any], str]:
@@ -166,7 +174,7 @@ def _choice(names: tuple[str, ...], what: str) -> Callable[[Any], str]:
             raise ScenarioError(f"unknown {what} {str(value)[:40]!r}; choose one of {', '.join(names)}", name=what)
         return str(value)
 
-    return parse
+    return _described(parse, f"one of {', '.join(names)}")
 
 
 def _date(value: Any) -> dt.date:
@@ -355,6 +363,17 @@ class Scenario:
         return out
 
 
+def allowed(field: str) -> str:
+    """What a scenario field allows, in words (the CLI's ``--help`` and the README table).
+
+    Examples
+    --------
+    >>> allowed("spot_vol_beta")
+    '-10 to 10 (vol points per 1% spot shock)'
+    """
+    return _RULES[field].allowed  # type: ignore[attr-defined]
+
+
 def bound_of(field: str) -> Bound | None:
     """The bound of a numeric scenario field (``"vol_shift_pts"`` -> ``VOL_SHIFT_PTS``), else None.
 
@@ -368,7 +387,7 @@ def bound_of(field: str) -> Bound | None:
 
 # One line per field: how a value (or text) becomes the stored value, with its bound.
 _RULES: dict[str, Callable[[Any], Any]] = {
-    "expiries": _expiries,
+    "expiries": _described(_expiries, f"dates YYYY-MM-DD of live expiries, at most {MAX_EXPIRIES:,}"),
     "max_dte": _number(MAX_DTE, "max DTE", optional=True),
     "convention": _choice(conventions.NAMES, "convention"),
     "rate": _number(RATE, "rate"),
@@ -379,6 +398,6 @@ _RULES: dict[str, Callable[[Any], Any]] = {
     "compare_horizons_days": _numbers(HORIZON_DAYS, "compared horizon", max_count=MAX_COMPARE_HORIZONS),
     "vol_shift_pts": _number(VOL_SHIFT_PTS, "vol shift"),
     "spot_vol_beta": _number(SPOT_VOL_BETA, "spot-vol beta"),
-    "spot_range": _spot_range,
+    "spot_range": _described(_spot_range, f"LO {SPOT_RANGE_LO.describe()}, HI {SPOT_RANGE_HI.describe()}"),
     "grid_points": _integer(GRID_POINTS, "grid points"),
 }

@@ -33,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
 SCENARIO_OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("--expiry", "expiries", "YYYY-MM-DD", "expiry to include (repeatable; default: every live expiry)"),
     ("--max-dte", "max_dte", "DAYS", "only expiries within DAYS calendar days"),
-    ("--convention", "convention", "NAME", "dealer sign convention: {conventions} (default {default})"),
+    ("--convention", "convention", "NAME", "dealer sign convention (default {default})"),
     ("--rate", "rate", "R", "risk-free rate, decimal (default 0)"),
     ("--div-yield", "div_yield", "Q", "dividend yield, decimal (default 0)"),
     ("--multiplier", "multiplier", "M", "contract multiplier (default: the file's; 100 for CBOE)"),
@@ -42,7 +42,7 @@ SCENARIO_OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("--spot-range", "spot_range", "LO,HI", "gamma-profile grid as fractions of spot (default 0.7,1.3)"),
     ("--grid-points", "grid_points", "N", "points of the gamma-profile grid (default 601)"),
     ("--vol-shift", "vol_shift_pts", "PTS", "parallel IV shift, vol points"),
-    ("--spot-vol-beta", "spot_vol_beta", "BETA", "IV change in vol points per 1%% spot shock (e.g. -0.5)"),
+    ("--spot-vol-beta", "spot_vol_beta", "BETA", "IV change in vol points per 1% spot shock (e.g. -0.5)"),
 )
 
 
@@ -56,8 +56,23 @@ def _port(text: str) -> int:
     return port
 
 
+def options_table() -> str:
+    """The README's table of analyze options and what each allows (from the Scenario's rules).
+
+    Examples
+    --------
+    >>> options_table().splitlines()[5]
+    '| `--rate` | -1 to 1 (decimal, 0.05 = 5%) |'
+    """
+    from analytics.scenario import allowed
+
+    rows = [f"| `{flag}` | {allowed(field)} |" for flag, field, _, _ in SCENARIO_OPTIONS]
+    return "\n".join(["| option | allowed |", "|---|---|", *rows])
+
+
 def build_parser() -> argparse.ArgumentParser:
     from analytics import conventions
+    from analytics.scenario import allowed
     from dashboard.config import DEFAULT_PORT
 
     parser = _Parser(prog="mmpos", description="Dealer gamma, hedging flows and vega from option chains.")
@@ -68,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, default=None, help="data directory for catalog ids")
     for flag, field, metavar, text in SCENARIO_OPTIONS:
         text = text.format(conventions=", ".join(conventions.NAMES), default=conventions.DEFAULT_CONVENTION)
+        text = f"{text}; allowed: {allowed(field)}".replace("%", "%%")
         p.add_argument(flag, dest=field, metavar=metavar, default=None, help=text,
                        action="append" if field == "expiries" else "store")
     p.add_argument("--book", type=Path, default=None, help="positions file for --convention book")

@@ -57,13 +57,6 @@ def panel_keys(state: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def selected_expiries(state: dict[str, Any]) -> list[str] | None:
-    """The expiry filter for analyze(): None for all (shares the cache with the full chain)."""
-    if state.get("preset") == "all" or not state.get("exp"):
-        return None
-    return list(state["exp"])
-
-
 def previous_expiries(state: dict[str, Any], prev_facts: service.ExpiryFacts) -> list[str] | None:
     """The expiry set to compare against on the previous snapshot.
 

@@ -49,3 +49,19 @@ class ChainDataError(ValueError):
     def with_path(self, path: str | Path) -> ChainDataError:
         """Return a copy that names ``path`` (used when a parser did not know its file)."""
         return ChainDataError(self.reason, path=path, line=self.line, field=self.field)
+
+
+class ScenarioError(ChainDataError):
+    """A scenario input out of its allowed range (rate, shocks, vol shift...): one line naming the
+    value and the range allowed, raised by :class:`analytics.scenario.Scenario` only.
+
+    Examples
+    --------
+    >>> str(ScenarioError("spot-vol beta 500 is out of range: allowed -10 to 10"))
+    'spot-vol beta 500 is out of range: allowed -10 to 10'
+    """
+
+    def __init__(self, reason: str, *, name: str | None = None, nearest: object = None) -> None:
+        self.name = name  # the Scenario field at fault ("vol_shift_pts")
+        self.nearest = nearest  # the nearest valid Scenario, where one is known (a UI may fall back to it)
+        super().__init__(reason)

@@ -1,4 +1,6 @@
-"""Dealer sign conventions, gamma exposure (GEX) by strike and by expiry, call and put walls.
+"""Dealer contracts under a sign convention, gamma exposure (GEX) by strike and by expiry, walls.
+
+The conventions themselves (names, labels, sign rules) live in :mod:`analytics.conventions`.
 
 Units: GEX is in USD per 1% move of the underlying,
 ``GEX_i = s_i * OI_i * m * gamma_i * U_i**2 * 0.01`` with ``s_i`` the convention's sign, ``m`` the
@@ -11,20 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics.errors import ChainDataError
-
-CONVENTIONS: tuple[str, ...] = ("dealer-long-calls", "dealer-short-all", "dealer-long-all", "book")
-DEFAULT_CONVENTION = "dealer-long-calls"
-CONVENTION_HELP: dict[str, str] = {
-    "dealer-long-calls": "dealers long calls (+OI), short puts (-OI): SqueezeMetrics/SpotGamma style",
-    "dealer-short-all": "dealers short every option (-OI): customers buy everything",
-    "dealer-long-all": "dealers long every option (+OI): customers sell everything",
-    "book": "signed quantities from the desk's positions file",
-}
+from analytics import conventions
 
 
-def dealer_contracts(side, open_interest, convention: str = DEFAULT_CONVENTION, position=None) -> np.ndarray:
-    """Signed number of contracts held by dealers, per row.
+def dealer_contracts(side, open_interest, convention: str = conventions.DEFAULT_CONVENTION,
+                     position=None) -> np.ndarray:
+    """Signed number of contracts held by dealers, per row: the convention's sign rule.
 
     Parameters
     ----------
@@ -33,9 +27,9 @@ def dealer_contracts(side, open_interest, convention: str = DEFAULT_CONVENTION, 
     open_interest : array_like
         Open interest in contracts (>= 0).
     convention : str
-        One of ``CONVENTIONS``.
+        A name in :mod:`analytics.conventions` (unknown names raise ScenarioError).
     position : array_like, optional
-        Signed contracts per row, required for ``"book"`` (NaN counts as 0).
+        Signed contracts per row, required for conventions that need a positions file (NaN counts as 0).
 
     Examples
     --------
@@ -44,19 +38,9 @@ def dealer_contracts(side, open_interest, convention: str = DEFAULT_CONVENTION, 
     >>> dealer_contracts([1, -1], [10, 20], "dealer-short-all").tolist()
     [-10.0, -20.0]
     """
-    side = np.asarray(side, dtype=float)
-    oi = np.asarray(open_interest, dtype=float)
-    if convention == "dealer-long-calls":
-        return np.where(side > 0, oi, -oi)
-    if convention == "dealer-short-all":
-        return -oi
-    if convention == "dealer-long-all":
-        return oi.copy()
-    if convention == "book":
-        if position is None or not np.any(np.isfinite(np.asarray(position, dtype=float))):
-            raise ChainDataError("convention 'book' needs a positions file for this underlying")
-        return np.nan_to_num(np.asarray(position, dtype=float), nan=0.0)
-    raise ChainDataError(f"unknown convention {convention!r}; choose one of {', '.join(CONVENTIONS)}")
+    rule = conventions.get(convention).sign_rule
+    pos = None if position is None else np.asarray(position, dtype=float)
+    return rule(np.asarray(side, dtype=float), np.asarray(open_interest, dtype=float), pos)
 
 
 def gex_usd_per_1pct(gamma, contracts, multiplier, level) -> np.ndarray:

@@ -15,13 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics import exposure, pricing, scenarios, term
+from analytics import conventions, exposure, pricing, scenarios, term
 from analytics.chain import OptionChain
 from analytics.errors import ChainDataError
-
-DEFAULT_SHOCKS_PCT: tuple[float, ...] = tuple(float(x) for x in range(-20, 21))
-DEFAULT_SPOT_RANGE: tuple[float, float] = (0.7, 1.3)
-DEFAULT_GRID_POINTS = 601  # 0.1% of spot between points over 0.7x-1.3x
+from analytics.scenario import Scenario
 
 CONVENTIONS_TEXT = {
     "units": {
@@ -145,7 +142,7 @@ class Analysis:
     gamma_profile: pd.DataFrame
     hedge_curve: pd.DataFrame
     hedge_curves: dict[float, pd.DataFrame]
-    scenario: dict[str, float]
+    scenario: Scenario
     warnings: list[str] = field(default_factory=list)
     # inputs of the per-expiry views, computed on first access (a caller that needs only the
     # headline numbers, e.g. the previous snapshot's KPIs, does not pay for them)
@@ -194,14 +191,14 @@ class Analysis:
             "zero_gamma_levels": self.zero_gamma_levels,
             "dealer_delta_units": self.dealer_delta_units,
             "net_vega_usd_per_vol_pt": self.net_vega_usd_per_vol_pt,
-            "scenario": self.scenario,
+            "scenario": self.scenario.to_dict(),
             "by_strike": records(self.by_strike),
             "by_expiry": records(self.by_expiry),
             "gamma_profile": records(self.gamma_profile),
             "hedge_curve": records(self.hedge_curve),
             "term_structure": records(self.term_structure[["expiry", "days_to_expiry", "atm_iv",
                                                            "net_vega_usd_per_vol_pt"]]),
-            "units": CONVENTIONS_TEXT,
+            "units": {**CONVENTIONS_TEXT, "convention": conventions.units_text(self.convention)},
             "warnings": list(self.warnings),
         }
 
@@ -216,69 +213,37 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def analyze(
-    chain: OptionChain,
-    *,
-    expiries: list[dt.date | str] | None = None,
-    max_dte: float | None = None,
-    convention: str = exposure.DEFAULT_CONVENTION,
-    rate: float = 0.0,
-    div_yield: float = 0.0,
-    multiplier: float | None = None,
-    shocks_pct: list[float] | tuple[float, ...] | None = None,
-    horizon_days: float = 0.0,
-    compare_horizons_days: tuple[float, ...] = (),
-    spot_range: tuple[float, float] = DEFAULT_SPOT_RANGE,
-    grid_points: int = DEFAULT_GRID_POINTS,
-    vol_shift_pts: float = 0.0,
-    spot_vol_beta: float = 0.0,
-) -> Analysis:
+def analyze(chain: OptionChain, scenario: Scenario | None = None, **changes: Any) -> Analysis:
     """Dealer gamma by strike, walls, gamma profile vs spot with every zero crossing, hedge curves and
-    the vega term structure for one chain.
+    the vega term structure for one chain under one :class:`~analytics.scenario.Scenario`.
 
     Parameters
     ----------
     chain : OptionChain
-    expiries, max_dte : optional
-        Expiry filter (dates) and/or a maximum of calendar days to expiry.
-    convention : str
-        Dealer sign convention, one of ``analytics.exposure.CONVENTIONS``.
-    rate, div_yield : float
-        Continuously compounded, decimals (BSM rows); Black-76 rows use ``rate`` only.
-    multiplier : float, optional
-        Overrides the rows' contract multiplier.
-    shocks_pct : sequence of float
-        Spot shocks for the hedge curve, percent (default -20..+20 step 1).
-    horizon_days : float
-        Revalue the hedge curve this many days later (options settling in between drop out).
-    compare_horizons_days : tuple of float
-        Extra horizons for which hedge curves are also computed (``hedge_curves``).
-    spot_range : (float, float)
-        The gamma-profile grid as fractions of spot (default 0.7-1.3).
-    grid_points : int
-        Points of the gamma-profile grid.
-    vol_shift_pts, spot_vol_beta : float
-        Vol scenario applied to the profile and the hedge curves: IV moves by
-        ``vol_shift_pts + spot_vol_beta * shock_pct`` vol points. The headline numbers at the current
-        spot (total, walls, by strike, vega) use the chain's IVs.
-    """
-    if convention not in exposure.CONVENTIONS:
-        raise ChainDataError(f"unknown convention {convention!r}; choose one of {', '.join(exposure.CONVENTIONS)}")
-    lo, hi = (float(x) for x in spot_range)
-    if not (0 < lo < 1 < hi):
-        raise ChainDataError(f"spot range must bracket 1.0 as fractions of spot, got {lo:g},{hi:g}")
-    if grid_points < 3:
-        raise ChainDataError("the spot grid needs at least 3 points")
-    if not all(math.isfinite(float(h)) and float(h) >= 0 for h in (horizon_days, *compare_horizons_days)):
-        raise ChainDataError("horizon days must be finite and not negative")
-    shocks = np.asarray(DEFAULT_SHOCKS_PCT if shocks_pct is None else shocks_pct, dtype=float)
-    if shocks.size == 0 or np.any(~np.isfinite(shocks)) or np.any(shocks <= -100):
-        raise ChainDataError("shocks must be finite percentages above -100")
+    scenario : Scenario, optional
+        Expiry set, convention, rates, shocks, horizon, vol scenario and grid (default: ``Scenario()``).
+        The vol scenario moves every IV by ``vol_shift_pts + spot_vol_beta * shock_pct`` vol points in
+        the profile and the hedge curves; the headline numbers at the current spot (total, walls, by
+        strike, vega) use the chain's IVs.
+    **changes
+        Shorthand for ``scenario.replace(**changes)``: ``analyze(chain, expiries=["2024-01-19"])``.
 
-    selected = chain.select(expiries=expiries, max_dte=max_dte) if (expiries or max_dte is not None) else chain
-    prep = prepare_chain(selected, rate=rate, div_yield=div_yield, multiplier=multiplier)
+    Raises
+    ------
+    ScenarioError
+        A scenario value out of range, or one this chain cannot take (a vol shift below minus its
+        lowest IV, ``book`` without positions).
+    ChainDataError
+        No expiry left after the filter, no usable IV, or a result that is not a finite number.
+    """
+    scenario = (scenario or Scenario()).replace(**changes) if changes else (scenario or Scenario())
+    selected = (chain.select(expiries=list(scenario.expiries or ()), max_dte=scenario.max_dte)
+                if (scenario.expiries or scenario.max_dte is not None) else chain)
+    prep = prepare_chain(selected, rate=scenario.rate, div_yield=scenario.div_yield,
+                         multiplier=scenario.multiplier)
+    scenario.check_against(prep.chain, iv=prep.iv)
     rows = prep.chain.rows
-    pos_all = positions_from_prepared(prep, convention)
+    pos_all = positions_from_prepared(prep, scenario.convention)
     nonzero = pos_all.weight != 0
     pos = pos_all.take(nonzero)
 
@@ -292,12 +257,14 @@ def analyze(
     forward = prep.level * np.exp((prep.rate - prep.carry) * prep.years)
 
     # Gamma profile vs spot and its zero crossings: the grid engine
-    factors = np.linspace(lo, hi, int(grid_points))
-    scen = {"vol_shift_pts": float(vol_shift_pts), "spot_vol_beta": float(spot_vol_beta)}
+    lo, hi = scenario.spot_range
+    factors = np.linspace(lo, hi, scenario.grid_points)
+    scen = {"vol_shift_pts": scenario.vol_shift_pts, "spot_vol_beta": scenario.spot_vol_beta}
     gex_grid, _ = scenarios.revalue_grid(pos, factors, want_delta=False, **scen)
     zeros = scenarios.zero_crossings(pos, factors, gex_grid, **scen)
 
     # Hedge curves: D(S1) at the horizon vs D(S0) now
+    shocks = np.asarray(scenario.shocks_pct, dtype=float)
     shock_factors = 1.0 + shocks / 100.0
     _, delta_now = scenarios.revalue_grid(pos, [1.0])
     d0 = float(delta_now[0])
@@ -310,34 +277,48 @@ def analyze(
         return pd.DataFrame({"shock_pct": shocks, "spot": s1, "dealer_delta_units": d,
                              "hedge_flow_units": flow_units, "hedge_flow_usd": flow_units * s1})
 
-    horizons = [float(horizon_days)] + [float(h) for h in compare_horizons_days if float(h) != float(horizon_days)]
+    horizons = [scenario.horizon_days] + [h for h in scenario.compare_horizons_days if h != scenario.horizon_days]
     curves = {h: curve(h) for h in horizons}
 
     warnings = list(prep.chain.warnings) + list(prep.warnings)
     if not nonzero.any():
         warnings.append("every selected contract has zero open interest/position: exposures are zero")
     mult_val = float(np.median(prep.multiplier))
+    total = float(gex_rows.sum())
+    vega_total = float(vega_rows.sum())
+    _require_finite({"total GEX": total, "dealer delta": d0, "net vega": vega_total,
+                     "GEX by strike": by_strike["net_gex_usd_per_1pct"].to_numpy(), "gamma profile": gex_grid,
+                     **{f"hedge curve at +{h:g} days": c["hedge_flow_usd"].to_numpy() for h, c in curves.items()}},
+                    source=chain.source)
     return Analysis(
         underlying=chain.underlying,
         as_of=chain.as_of,
         spot=chain.spot,
         multiplier=mult_val,
-        convention=convention,
+        convention=scenario.convention,
         model=chain.model,
         source=chain.source,
         expiries=prep.chain.expiries,
-        total_gex_usd_per_1pct=float(gex_rows.sum()),
+        total_gex_usd_per_1pct=total,
         call_wall=call_wall,
         put_wall=put_wall,
         zero_gamma_levels=zeros,
         dealer_delta_units=d0,
-        net_vega_usd_per_vol_pt=float(vega_rows.sum()),
+        net_vega_usd_per_vol_pt=vega_total,
         by_strike=by_strike,
         gamma_profile=pd.DataFrame({"spot": factors * chain.spot, "gex_usd_per_1pct": gex_grid}),
-        hedge_curve=curves[float(horizon_days)],
+        hedge_curve=curves[scenario.horizon_days],
         hedge_curves=curves,
-        scenario={**scen, "horizon_days": float(horizon_days), "rate": float(rate), "div_yield": float(div_yield)},
+        scenario=scenario,
         warnings=warnings,
         _per_row={"strike": rows["strike"], "expiry": rows["expiry"], "side": prep.side, "gex": gex_rows,
                   "days": prep.years * 365.0, "iv": prep.iv, "forward": forward, "vega": vega_rows},
     )
+
+
+def _require_finite(results: dict[str, Any], *, source: str | None) -> None:
+    """Refuse results that overflowed (e.g. absurd open interest times spot squared), naming which."""
+    for what, value in results.items():
+        if not np.all(np.isfinite(np.asarray(value, dtype=float))):
+            raise ChainDataError(f"the {what} is not a finite number (an input is too large: check open "
+                                 f"interest, multiplier and spot)", path=source or None)

@@ -36,9 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analytics.demo import write_demo_data  # noqa: E402
-from dashboard import ids  # noqa: E402
+from dashboard import ids, service  # noqa: E402
 from dashboard.app import create_app  # noqa: E402
-from dashboard.callbacks import controls, service, views  # noqa: E402
+from dashboard.callbacks import controls, views  # noqa: E402
+from dashboard.state import scenario_from_state  # noqa: E402
 
 REAL_SPX = ROOT.parent / "shared" / "data" / "cboe_spx_2024-01-07_phammings.csv"
 FIGURE_OUTPUTS = (ids.GAMMA_GRAPH, ids.BREAKDOWN_GRAPH, ids.HEDGE_GRAPH, ids.TERM_GRAPH)
@@ -94,7 +95,6 @@ def bench(data_dir: Path, search: str, runs: int, label: str) -> None:
     for _ in range(runs):
         views._figure_json.cache_clear()
         service._analysis.cache_clear()
-        service._term_analysis.cache_clear()
         elapsed, _ = timed_post(client, body)
         cold_view.append(elapsed)
     timed_post(client, body)
@@ -103,7 +103,7 @@ def bench(data_dir: Path, search: str, runs: int, label: str) -> None:
         warm.append(elapsed)
 
     result = json.loads(payload)["response"][ids.RESULT_STORE]["data"]
-    a = service.analysis_for(str(data_dir), entry, None, service.Scenario.from_state(state))
+    a = service.analysis_for(str(data_dir), entry, scenario_from_state(state))
     strikes = a.by_strike.sort_values("net_gex_usd_per_1pct")["strike"].tolist()[:runs]
     clicks = []
     for strike in strikes:

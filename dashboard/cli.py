@@ -10,13 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analytics.errors import ChainDataError
+
+if TYPE_CHECKING:
+    from analytics.scenario import Scenario
 
 EXIT_BAD_INPUT = 2
 
@@ -26,38 +28,52 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"mmpos: {message}\n")
 
 
-def _pct_list(text: str) -> list[float]:
+# The analyze options that make up the Scenario: (flag, Scenario field, metavar, help). Values go to
+# Scenario.from_mapping as typed, so every check and every bound lives in analytics/scenario.py.
+SCENARIO_OPTIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("--expiry", "expiries", "YYYY-MM-DD", "expiry to include (repeatable; default: every live expiry)"),
+    ("--max-dte", "max_dte", "DAYS", "only expiries within DAYS calendar days"),
+    ("--convention", "convention", "NAME", "dealer sign convention (default {default})"),
+    ("--rate", "rate", "R", "risk-free rate, decimal (default 0)"),
+    ("--div-yield", "div_yield", "Q", "dividend yield, decimal (default 0)"),
+    ("--multiplier", "multiplier", "M", "contract multiplier (default: the file's; 100 for CBOE)"),
+    ("--shocks", "shocks_pct", "PCT,PCT,...", "spot shocks in percent (default -20..20 step 1)"),
+    ("--horizon-days", "horizon_days", "H", "revalue H days later"),
+    ("--spot-range", "spot_range", "LO,HI", "gamma-profile grid as fractions of spot (default 0.7,1.3)"),
+    ("--grid-points", "grid_points", "N", "points of the gamma-profile grid (default 601)"),
+    ("--vol-shift", "vol_shift_pts", "PTS", "parallel IV shift, vol points"),
+    ("--spot-vol-beta", "spot_vol_beta", "BETA", "IV change in vol points per 1% spot shock (e.g. -0.5)"),
+)
+
+
+def _port(text: str) -> int:
     try:
-        vals = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"shocks must be comma-separated percentages, got {text!r}") from exc
-    if not vals or any(not math.isfinite(v) or v <= -100 for v in vals):
-        raise argparse.ArgumentTypeError(f"shocks must be finite percentages above -100, got {text!r}")
-    return vals
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"port must be an integer 1-65535 (--port or MMPOS_PORT), got {text!r}")
+    return port
 
 
-def _range_pair(text: str) -> tuple[float, float]:
-    try:
-        lo, hi = (float(x) for x in text.split(","))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"spot range must be LO,HI fractions of spot, got {text!r}") from exc
-    if not (0 < lo < 1 < hi):
-        raise argparse.ArgumentTypeError(f"spot range must bracket 1.0 (e.g. 0.7,1.3), got {text!r}")
-    return lo, hi
+def options_table() -> str:
+    """The README's table of analyze options and what each allows (from the Scenario's rules).
 
+    Examples
+    --------
+    >>> options_table().splitlines()[5]
+    '| `--rate` | -1 to 1 (decimal, 0.05 = 5%) |'
+    """
+    from analytics.scenario import allowed
 
-def _finite(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
-    if not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
-    return v
+    rows = [f"| `{flag}` | {allowed(field)} |" for flag, field, _, _ in SCENARIO_OPTIONS]
+    return "\n".join(["| option | allowed |", "|---|---|", *rows])
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from analytics.exposure import CONVENTIONS, DEFAULT_CONVENTION
+    from analytics import conventions
+    from analytics.scenario import allowed
+    from dashboard.config import DEFAULT_PORT
 
     parser = _Parser(prog="mmpos", description="Dealer gamma, hedging flows and vega from option chains.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -65,23 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="analyze one chain file (or catalog id) and print JSON or a table")
     p.add_argument("path", help="chain file (CBOE, Deribit, canonical table) or a catalog id from `mmpos list`")
     p.add_argument("--data-dir", type=Path, default=None, help="data directory for catalog ids")
-    p.add_argument("--expiry", action="append", default=None, metavar="YYYY-MM-DD",
-                   help="expiry to include (repeatable; default: every live expiry)")
-    p.add_argument("--max-dte", type=_finite, default=None, metavar="DAYS", help="only expiries within DAYS")
-    p.add_argument("--convention", choices=CONVENTIONS, default=DEFAULT_CONVENTION)
+    for flag, field, metavar, text in SCENARIO_OPTIONS:
+        text = text.format(conventions=", ".join(conventions.NAMES), default=conventions.DEFAULT_CONVENTION)
+        text = f"{text}; allowed: {allowed(field)}".replace("%", "%%")
+        p.add_argument(flag, dest=field, metavar=metavar, default=None, help=text,
+                       action="append" if field == "expiries" else "store")
     p.add_argument("--book", type=Path, default=None, help="positions file for --convention book")
-    p.add_argument("--rate", type=_finite, default=0.0, help="risk-free rate, decimal (default 0)")
-    p.add_argument("--div-yield", type=_finite, default=0.0, help="dividend yield, decimal (default 0)")
-    p.add_argument("--multiplier", type=_finite, default=None, help="contract multiplier (default: the file's; 100 for CBOE)")
-    p.add_argument("--shocks", type=_pct_list, default=None, metavar="PCT,PCT,...",
-                   help="spot shocks in percent (default -20..20 step 1)")
-    p.add_argument("--horizon-days", type=_finite, default=0.0, metavar="H", help="revalue H days later")
-    p.add_argument("--spot-range", type=_range_pair, default=(0.7, 1.3), metavar="LO,HI",
-                   help="gamma-profile grid as fractions of spot (default 0.7,1.3)")
-    p.add_argument("--grid-points", type=int, default=601, help="points of the gamma-profile grid (default 601)")
-    p.add_argument("--vol-shift", type=_finite, default=0.0, metavar="PTS", help="parallel IV shift, vol points")
-    p.add_argument("--spot-vol-beta", type=_finite, default=0.0, metavar="BETA",
-                   help="IV change in vol points per 1%% spot shock (e.g. -0.5)")
     p.add_argument("--format", choices=("json", "table"), default="json")
 
     p = sub.add_parser("list", help="list the snapshots in a data directory")
@@ -99,46 +104,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the dashboard")
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--host", default=os.environ.get("MMPOS_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("MMPOS_PORT", "8050")))
+    p.add_argument("--port", type=_port, default=os.environ.get("MMPOS_PORT") or str(DEFAULT_PORT),
+                   help=f"TCP port (default $MMPOS_PORT, else {DEFAULT_PORT})")
     p.add_argument("--debug", action="store_true", help="Dash debug mode (loopback hosts only)")
     return parser
 
 
-def _resolve_chain_path(path_or_id: str, data_dir: Path | None) -> Path:
-    path = Path(path_or_id)
-    if path.exists():
-        return path
-    from analytics import catalog
+def scenario_from_args(args: argparse.Namespace) -> Scenario:
+    """The Scenario the analyze options ask for (ScenarioError names a refused value and its range)."""
+    from analytics.scenario import Scenario
 
-    return catalog.resolve(path_or_id, data_dir if data_dir is not None else catalog.default_data_dir())
+    return Scenario.from_mapping({field: getattr(args, field) for _, field, _, _ in SCENARIO_OPTIONS})
 
 
 def run_analyze(args: argparse.Namespace) -> dict[str, Any]:
-    from analytics.report import analyze
-    from analytics.sources import load_chain
+    from dashboard import service
 
-    path = _resolve_chain_path(args.path, args.data_dir)
-    chain = load_chain(path, multiplier=args.multiplier)
-    if args.book is not None:
-        from analytics.sources.book import apply_book, load_book
-
-        chain = apply_book(chain, load_book(args.book))
-    result = analyze(
-        chain,
-        expiries=args.expiry,
-        max_dte=args.max_dte,
-        convention=args.convention,
-        rate=args.rate,
-        div_yield=args.div_yield,
-        multiplier=args.multiplier,
-        shocks_pct=args.shocks,
-        horizon_days=args.horizon_days,
-        spot_range=args.spot_range,
-        grid_points=args.grid_points,
-        vol_shift_pts=args.vol_shift,
-        spot_vol_beta=args.spot_vol_beta,
-    )
-    return result.to_dict()
+    scenario = scenario_from_args(args)
+    return service.analyze_path(args.path, scenario, data_dir=args.data_dir, book=args.book).to_dict()
 
 
 def _usd(x: float | None) -> str:
@@ -179,11 +162,11 @@ def format_table(d: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-_VALUE_OPTIONS = ("--shocks", "--spot-range")
+_VALUE_OPTIONS = tuple(flag for flag, *_ in SCENARIO_OPTIONS)
 
 
 def _join_negative_values(argv: list[str]) -> list[str]:
-    """Let ``--shocks -5,-1,1,5`` work: argparse would read ``-5,-1,1,5`` as an option."""
+    """Let ``--shocks -5,-1,1,5`` or ``--vol-shift -1e3`` work: argparse would read the value as an option."""
     out: list[str] = []
     it = iter(argv)
     for arg in it:
@@ -204,10 +187,9 @@ def main(argv: list[str] | None = None) -> int:
             out = json.dumps(result, indent=1, allow_nan=False) if args.format == "json" else format_table(result)
             sys.stdout.write(out + "\n")
         elif args.command == "list":
-            from analytics import catalog
+            from dashboard import service
 
-            data_dir = args.data_dir if args.data_dir is not None else catalog.default_data_dir()
-            sys.stdout.write(catalog.format_catalog(catalog.scan_catalog(data_dir)) + "\n")
+            sys.stdout.write(service.catalog_text(args.data_dir) + "\n")
         elif args.command == "demo-data":
             from analytics import demo
 
@@ -221,6 +203,13 @@ def main(argv: list[str] | None = None) -> int:
             out = args.out if args.out is not None else catalog.default_data_dir()
             sys.stdout.write(f"wrote {fetch.fetch(args.source, args.symbol, out)}\n")
         elif args.command == "serve":
+            from dashboard import config
+
+            try:
+                config.Settings(host=args.host, port=args.port, debug=args.debug).checked()
+            except config.UnsafeConfigError as exc:
+                sys.stderr.write(f"mmpos serve: {exc}\n")
+                return EXIT_BAD_INPUT
             from dashboard.app import serve
 
             serve(data_dir=args.data_dir, host=args.host, port=args.port, debug=args.debug)

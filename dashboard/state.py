@@ -21,6 +21,10 @@ strike     strike highlighted on the gamma view (not in the URL)
 
 With a named preset the URL carries the preset, not the dates, so a pasted link re-resolves it
 against the same snapshot and gives the same dates.
+
+The numbers become an :class:`analytics.scenario.Scenario` in :func:`scenario_from_state`, the only
+place that checks them; :func:`checked_state` moves a refused value to the nearest valid one and says
+why (the page shows it in a banner and keeps serving).
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from analytics import conventions
+from analytics.errors import ScenarioError
+from analytics.scenario import Scenario, bound_of
+
 PRESETS: tuple[tuple[str, str], ...] = (
     ("0dte", "0DTE"),
     ("7d", "Next 7 days"),
@@ -40,10 +48,11 @@ PRESETS: tuple[tuple[str, str], ...] = (
     ("custom", "Custom"),
 )
 PRESET_NAMES = frozenset(p for p, _ in PRESETS)
-DEFAULT_CONVENTION = "dealer-long-calls"
 SHOCK_CHOICES: tuple[int, ...] = (5, 10, 15, 20, 30)
 HORIZON_CHOICES: tuple[int, ...] = (0, 1)
+MAX_SHOCK_RANGE_PCT = 50.0  # the widest +/- shock range a URL may ask for (the controls offer up to 30)
 VOL_MODES: tuple[str, ...] = ("none", "shift", "beta")
+VOL_FIELDS: dict[str, str] = {"shift": "vol_shift_pts", "beta": "spot_vol_beta"}  # vol mode -> Scenario field
 UNIT_CHOICES: tuple[str, ...] = ("usd", "units")
 
 DEFAULT_STATE: dict[str, Any] = {
@@ -51,7 +60,7 @@ DEFAULT_STATE: dict[str, Any] = {
     "snap": None,
     "preset": "all",
     "exp": [],
-    "conv": DEFAULT_CONVENTION,
+    "conv": conventions.DEFAULT_CONVENTION,
     "shock": 20,
     "h": 0,
     "vol": "none",
@@ -98,7 +107,7 @@ def to_query(state: Mapping[str, Any]) -> str:
             params.append(("exp", ",".join(state["exp"])))
     elif preset != "all":
         params.append(("exp", preset))
-    if state.get("conv") and state["conv"] != DEFAULT_CONVENTION:
+    if state.get("conv") and state["conv"] != conventions.DEFAULT_CONVENTION:
         params.append(("conv", str(state["conv"])))
     if state.get("shock") not in (None, DEFAULT_STATE["shock"]):
         params.append(("shock", _fmt_num(float(state["shock"]))))
@@ -153,7 +162,7 @@ def from_query(search: str | None) -> dict[str, Any]:
     if q.get("conv"):
         state["conv"] = q["conv"]
     shock = _float_or(q.get("shock"), DEFAULT_STATE["shock"])
-    state["shock"] = min(max(abs(shock), 1.0), 50.0)
+    state["shock"] = min(max(abs(shock), 1.0), MAX_SHOCK_RANGE_PCT)
     h = _float_or(q.get("h"), 0.0)
     state["h"] = h if h in HORIZON_CHOICES else 0
     vol = q.get("vol", "")
@@ -164,6 +173,69 @@ def from_query(search: str | None) -> dict[str, Any]:
     state["stack"] = q.get("stack") == "1"
     state["units"] = "units" if q.get("units") == "units" else "usd"
     return state
+
+
+# --------------------------------------------------------------------------- state <-> Scenario
+
+
+def scenario_from_state(state: Mapping[str, Any]) -> Scenario:
+    """The Scenario a view state asks for (raises ScenarioError when a value is out of range).
+
+    The shock range ``n`` becomes shocks -n..n in steps of 1%; at +1 day the curve for now is also
+    computed (the gap at 0% is the charm flow); the expiry filter is None for the preset ``all``.
+
+    Examples
+    --------
+    >>> s = scenario_from_state(default_state(shock=2, h=1, vol="beta", volv=-0.5, preset="custom",
+    ...                                       exp=["2024-01-19"]))
+    >>> s.shocks_pct, s.compare_horizons_days, s.spot_vol_beta, s.vol_shift_pts, len(s.expiries)
+    ((-2.0, -1.0, 0.0, 1.0, 2.0), (0.0,), -0.5, 0.0, 1)
+    """
+    n = int(round(_float_or(str(state.get("shock")), DEFAULT_STATE["shock"])))
+    h = state.get("h") or 0.0
+    vol_field = VOL_FIELDS.get(str(state.get("vol")))
+    preset = state.get("preset") or "all"
+    return Scenario(
+        expiries=None if preset == "all" or not state.get("exp") else state["exp"],
+        convention=state.get("conv") or conventions.DEFAULT_CONVENTION,
+        shocks_pct=tuple(float(x) for x in range(-n, n + 1)),
+        horizon_days=h,
+        compare_horizons_days=(0.0,) if h else (),
+        **({vol_field: state.get("volv") or 0.0} if vol_field else {}),
+    )
+
+
+def checked_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The state with each refused scenario value moved to the nearest valid one, and the reasons.
+
+    Examples
+    --------
+    >>> s, notes = checked_state(default_state(vol="beta", volv=500))
+    >>> s["volv"], notes
+    (10.0, ['spot-vol beta 500 is out of range: allowed -10 to 10 (vol points per 1% spot shock); using 10'])
+    """
+    s = dict(state)
+    notes: list[str] = []
+    for _ in range(len(DEFAULT_STATE)):  # each pass fixes one field
+        try:
+            scenario_from_state(s)
+            return s, notes
+        except ScenarioError as err:
+            bound = bound_of(err.name or "")
+            if err.name in VOL_FIELDS.values() and bound is not None:
+                value = _float_or(str(s.get("volv")), 0.0)
+                s["volv"] = bound.clamp(value)
+                notes.append(f"{err}; using {s['volv']:g}")
+            elif err.name == "expiries":
+                s.update(preset="all", exp=[])
+                notes.append(f"{err}; using every expiry")
+            elif err.name == "convention":
+                s["conv"] = conventions.DEFAULT_CONVENTION
+                notes.append(f"{err}; using {s['conv']}")
+            else:
+                s.update({k: DEFAULT_STATE[k] for k in ("shock", "h", "vol", "volv")})
+                notes.append(f"{err}; using the default scenario")
+    return {**s, **{k: DEFAULT_STATE[k] for k in ("conv", "preset", "shock", "h", "vol", "volv")}, "exp": []}, notes
 
 
 # --------------------------------------------------------------------------- expiry presets

@@ -10,6 +10,7 @@ without a circular-dependency error.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,13 +21,14 @@ from dash import Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
+from analytics import conventions as conventions_mod
 from analytics.catalog import Catalog
 from analytics.errors import ChainDataError
-from dashboard import ids
-from dashboard.callbacks import service
+from dashboard import ids, service
 from dashboard.state import (
     PRESETS,
     VOL_MODES,
+    checked_state,
     default_state,
     expiries_from_selection,
     from_query,
@@ -37,12 +39,7 @@ from dashboard.state import (
 log = logging.getLogger(__name__)
 
 PRESET_LABELS = dict(PRESETS)
-CONVENTION_LABELS = {
-    "dealer-long-calls": "Dealers long calls, short puts",
-    "dealer-short-all": "Dealers short calls and puts",
-    "dealer-long-all": "Dealers long calls and puts",
-    "book": "Book (positions file)",
-}
+CONVENTION_LABELS = conventions_mod.labels()
 
 # Inputs of the consolidated callback, in order: (component id, property)
 CONTROL_INPUTS: tuple[tuple[str, str], ...] = (
@@ -121,6 +118,7 @@ class Resolved:
     expiry_options: list[dict[str, Any]]
     expiry_placeholder: str
     conventions: list[str]
+    notices: tuple[str, ...] = ()  # scenario values refused and replaced by the nearest valid ones
 
 
 def _snapshot_label(entry: Any) -> str:
@@ -155,7 +153,7 @@ def resolve(state: dict[str, Any], catalog: Catalog) -> Resolved:
         {"label": _snapshot_label(e) + (" · unreadable" if e.broken else ""), "value": str(e.id)}
         for e in entries
     ]
-    conventions = service.conventions_for(catalog, s["u"]) if s["u"] else ["dealer-long-calls"]
+    conventions = service.conventions_for(catalog, s["u"]) if s["u"] else [conventions_mod.DEFAULT_CONVENTION]
     if s.get("conv") not in conventions:
         s["conv"] = conventions[0]
     if s.get("preset") not in PRESET_LABELS:
@@ -195,7 +193,8 @@ def next_state(trigger: str | None, inputs: Mapping[str, Any], previous: dict[st
             state = apply_input(state, trigger, inputs[trigger])
     else:
         state = apply_input({**default_state(), **previous}, trigger, inputs.get(trigger))
-    return resolve(state, catalog)
+    state, notices = checked_state(state)
+    return dataclasses.replace(resolve(state, catalog), notices=tuple(notices))
 
 
 def catalog_banner(catalog: Catalog) -> list:
@@ -215,6 +214,16 @@ def catalog_banner(catalog: Catalog) -> list:
             ],
         )
     ]
+
+
+def scenario_banner(notices: tuple[str, ...]) -> list:
+    """A warning naming each scenario value that was refused and the nearest valid value used."""
+    if not notices:
+        return []
+    return [html.Div(className="banner banner-warn", children=[
+        html.Strong("Scenario value refused; the view uses the nearest valid value: "),
+        html.Ul([html.Li(n) for n in notices]),
+    ])]
 
 
 def control_outputs(resolved: Resolved) -> dict[str, Any]:
@@ -294,7 +303,7 @@ def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, A
     # Back/forward navigation only reads the URL; writing it back would push a new history entry.
     navigating = trigger == f"{ids.URL}.search"
     values["search"] = no_update if navigating or search == (inputs.get(f"{ids.URL}.search") or "") else search
-    values["banner"] = catalog_banner(catalog)
+    values["banner"] = catalog_banner(catalog) + scenario_banner(resolved.notices)
     return [values[key] for key, _, _ in OUTPUTS]
 
 

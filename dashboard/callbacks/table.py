@@ -10,9 +10,8 @@ from dash.exceptions import PreventUpdate
 from flask import current_app
 
 from analytics.errors import ChainDataError
-from dashboard import ids
-from dashboard.callbacks import service
-from dashboard.callbacks.views import selected_expiries
+from dashboard import ids, service
+from dashboard.state import scenario_from_state
 
 
 def csv_filename(state: dict[str, Any], as_of_iso: str) -> str:
@@ -29,8 +28,7 @@ def strike_csv(state: dict[str, Any] | None, data_dir: str | None) -> dict[str, 
     if entry is None:
         raise PreventUpdate
     try:
-        analysis = service.analysis_for(data_dir, entry, selected_expiries(state),
-                                        service.Scenario.from_state(state))
+        analysis = service.analysis_for(data_dir, entry, scenario_from_state(state))
     except ChainDataError as err:
         raise PreventUpdate from err  # the banner already says why
     frame = analysis.by_strike.sort_values("strike")

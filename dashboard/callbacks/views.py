@@ -7,7 +7,6 @@ a strike click redraws view 1 and the breakdown only, the USD/units toggle the h
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import logging
@@ -24,10 +23,10 @@ from analytics.catalog import Catalog, CatalogEntry
 from analytics.errors import ChainDataError
 from analytics.report import Analysis
 from dashboard import figures as fig
-from dashboard import ids
-from dashboard.callbacks import service
+from dashboard import ids, service
 from dashboard.callbacks.controls import CONVENTION_LABELS
 from dashboard.layout import FIGURE_HEIGHT
+from dashboard.state import scenario_from_state
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +55,6 @@ def panel_keys(state: dict[str, Any]) -> dict[str, str]:
         panel: json.dumps({k: state.get(k) for k in fields}, sort_keys=True, default=str)
         for panel, fields in PANEL_FIELDS.items()
     }
-
-
-def selected_expiries(state: dict[str, Any]) -> list[str] | None:
-    """The expiry filter for analyze(): None for all (shares the cache with the full chain)."""
-    if state.get("preset") == "all" or not state.get("exp"):
-        return None
-    return list(state["exp"])
 
 
 def previous_expiries(state: dict[str, Any], prev_facts: service.ExpiryFacts) -> list[str] | None:
@@ -163,12 +155,11 @@ class Analyses:
 
 def compute(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_dir: str | None) -> Analyses:
     """The analyses one render needs (all cached): selection, full chain (term view), previous snapshot."""
-    scenario = service.Scenario.from_state(state)
-    chosen = selected_expiries(state)
-    current = service.analysis_for(data_dir, entry, chosen, scenario)
-    full = current if chosen is None else service.term_analysis_for(data_dir, entry, scenario)
+    scenario = scenario_from_state(state)
+    current = service.analysis_for(data_dir, entry, scenario)
+    full = current if scenario.expiries is None else service.term_analysis_for(data_dir, entry, scenario)
     previous = previous_entry = note = None
-    previous_entry = catalog.previous(entry)
+    previous_entry = service.previous_entry(catalog, entry)
     if previous_entry is not None and not previous_entry.broken:
         try:
             prev_facts = service.facts_for(previous_entry)
@@ -176,8 +167,7 @@ def compute(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_d
             if prev_exp == []:
                 note = "none of the selected expiries was live in the previous snapshot"
             else:
-                previous = service.analysis_for(data_dir, previous_entry, prev_exp,
-                                                dataclasses.replace(scenario, kpi_only=True))
+                previous = service.kpi_analysis_for(data_dir, previous_entry, scenario.replace(expiries=prev_exp))
         except ChainDataError as err:
             note = f"previous snapshot not comparable: {err}"
     return Analyses(current, full, previous, previous_entry, note)

@@ -18,9 +18,9 @@ from dash._callback import NoUpdate
 from dash.exceptions import PreventUpdate
 
 from analytics.demo import write_demo_data
-from dashboard import ids
+from dashboard import ids, service
 from dashboard.app import create_app, serve
-from dashboard.callbacks import controls, service, table, views
+from dashboard.callbacks import controls, table, views
 from dashboard.config import Settings, UnsafeConfigError, from_env, is_loopback
 from dashboard.state import default_state
 
@@ -371,3 +371,59 @@ def test_a_cached_figure_is_reused_for_the_same_view_with_another_shock(demo):
     a = views.main_update(state, None, demo)[VIEW_OUT["gamma"]]
     b = views.main_update({**state, "shock": 5.0}, None, demo)[VIEW_OUT["gamma"]]
     assert a is b
+
+
+# --------------------------------------------------------------------------- the Scenario in the page
+
+
+def _text(component) -> str:
+    return json.dumps(component, default=lambda c: c.to_plotly_json())
+
+
+def test_a_refused_scenario_in_the_url_shows_a_banner_and_the_page_uses_the_nearest_valid_value(demo):
+    out = load(demo, "?u=SPX&vol=beta:500")
+    assert out[OUT["store"]]["volv"] == 10.0 and out[OUT["volv"]] == 10.0
+    banner = _text(out[OUT["banner"]])
+    assert "spot-vol beta 500 is out of range: allowed -10 to 10" in banner and "banner-warn" in banner
+    views_out = views.main_update(out[OUT["store"]], None, demo)
+    assert views_out[VIEW_OUT["gamma"]]["data"]
+
+
+def test_a_hostile_vol_value_from_a_control_is_refused_the_same_way(demo):
+    state = load(demo, "?u=SPX&vol=shift:1")[OUT["store"]]
+    out = change(demo, state, f"{ids.VOL_VALUE}.value", 1e308)
+    assert out[OUT["store"]]["volv"] == 500.0
+    assert "vol shift 1e+308 is out of range" in _text(out[OUT["banner"]])
+
+
+def test_a_vol_shift_below_the_chains_lowest_iv_is_noted_and_the_views_still_draw(demo):
+    state = load(demo, "?u=SPX&vol=shift:-400")[OUT["store"]]
+    out = views.main_update(state, None, demo)
+    assert "out of range for this chain" in _text(out[VIEW_OUT["banner"]])
+    assert out[VIEW_OUT["gamma"]]["data"] and out[VIEW_OUT["hedge"]]["data"]
+
+
+def test_the_convention_labels_come_from_the_registry(demo):
+    from analytics import conventions
+
+    options = load(demo, "?u=SPX")[OUT["conv_options"]]
+    assert options == [{"label": conventions.get(o["value"]).label, "value": o["value"]} for o in options]
+    assert [o["value"] for o in options] == list(conventions.NAMES)  # the demo has an SPX positions file
+
+
+def test_analyses_are_cached_by_the_whole_scenario(demo):
+    from analytics.scenario import Scenario
+
+    entry = service.get_catalog(demo).get("spx-20261120-1615")
+    base = Scenario(shocks_pct=(0.0,), grid_points=11)
+    first = service.analysis_for(demo, entry, base)
+    assert service.analysis_for(demo, entry, Scenario(shocks_pct=(0.0,), grid_points=11)) is first
+    other = service.analysis_for(demo, entry, base.replace(rate=0.05))
+    assert other is not first and other.scenario.rate == 0.05
+    assert other.total_gex_usd_per_1pct != first.total_gex_usd_per_1pct
+
+
+def test_the_previous_snapshot_is_found_by_the_service(demo):
+    catalog = service.get_catalog(demo)
+    previous = service.previous_entry(catalog, catalog.get("spx-20261120-1615"))
+    assert previous is not None and str(previous.id) == "spx-20261119-1615"

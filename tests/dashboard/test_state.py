@@ -6,13 +6,16 @@ import datetime as dt
 
 import pytest
 
+from analytics.scenario import Scenario
 from dashboard.state import (
+    checked_state,
     default_state,
     expiries_from_selection,
     from_query,
     last_friday,
     monthly_expiries,
     preset_expiries,
+    scenario_from_state,
     strike_from_click,
     third_friday,
     to_query,
@@ -151,9 +154,45 @@ def test_strike_from_a_gamma_click():
 def test_the_docstring_examples_of_the_state_and_config_modules_hold():
     import doctest
 
+    import dashboard.cli
     import dashboard.config
     import dashboard.state
 
-    for module in (dashboard.state, dashboard.config):
+    for module in (dashboard.state, dashboard.config, dashboard.cli):
         result = doctest.testmod(module)
         assert result.failed == 0, module.__name__
+
+
+# --------------------------------------------------------------------------- state <-> Scenario
+
+
+def test_a_state_becomes_the_scenario_the_views_analyse():
+    s = scenario_from_state(default_state(conv="dealer-short-all", shock=5, h=1, vol="shift", volv=2.5,
+                                          preset="custom", exp=["2026-12-18", "2026-11-27"]))
+    assert s == Scenario(convention="dealer-short-all", shocks_pct=tuple(float(x) for x in range(-5, 6)),
+                         horizon_days=1.0, compare_horizons_days=(0.0,), vol_shift_pts=2.5,
+                         expiries=("2026-11-27", "2026-12-18"))
+
+
+def test_the_all_preset_analyses_every_expiry_and_no_vol_mode_ignores_the_value():
+    s = scenario_from_state(default_state(preset="all", exp=["2026-11-27"], vol="none", volv=400.0))
+    assert s.expiries is None and s.vol_shift_pts == 0.0 and s.spot_vol_beta == 0.0
+
+
+def test_a_refused_vol_value_from_the_url_moves_to_the_nearest_valid_one_and_says_why():
+    state, notes = checked_state(from_query("?u=SPX&vol=beta:500"))
+    assert state["vol"] == "beta" and state["volv"] == 10.0
+    assert notes == ["spot-vol beta 500 is out of range: allowed -10 to 10 (vol points per 1% spot shock); using 10"]
+    state, notes = checked_state(from_query("?u=SPX&vol=shift:-1e308"))
+    assert state["volv"] == -500.0 and "vol shift -1e+308 is out of range" in notes[0]
+
+
+def test_hostile_state_values_fall_back_with_a_reason_each():
+    state, notes = checked_state(default_state(u="SPX", h="soon", conv="nope", preset="custom", exp=["2024-13-01"]))
+    assert scenario_from_state(state) == Scenario()
+    assert len(notes) == 3 and any("2024-13-01" in n for n in notes) and any("'nope'" in n for n in notes)
+
+
+def test_a_valid_state_passes_unchanged_and_silently():
+    state = default_state(u="SPX", vol="shift", volv=-2.0, shock=10, h=1)
+    assert checked_state(state) == (state, [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,77 @@ def test_bad_options_exit_2(capsys, spx_path):
         _, err = capsys.readouterr()
         assert code == 2, args
         assert "Traceback" not in err and err.strip()
+
+
+# --------------------------------------------------------------------------- hostile options (issue 10)
+
+HOSTILE_OPTIONS = [
+    (["--expiry", "2024-13-01"], "expiry '2024-13-01' is not a date"),
+    (["--expiry", "garbage"], "expiry 'garbage' is not a date"),
+    (["--rate", "1e308"], "rate 1e+308 is out of range: allowed -1 to 1"),
+    (["--div-yield", "nan"], "dividend yield must be a finite number"),
+    (["--multiplier", "1e308"], "multiplier 1e+308 is out of range"),
+    (["--spot-range", "0.5,1e308"], "spot range 0.5,1e+308 is out of range"),
+    (["--shocks", "1e308"], "shock 1e+308 is out of range: allowed -100 (excluded) to 100"),
+    (["--shocks", ",".join(["1"] * 5000)], "at most 2,001 values"),
+    (["--vol-shift", "1e308"], "vol shift 1e+308 is out of range: allowed -500 to 500"),
+    (["--vol-shift", "-40"], "vol shift -40 is out of range for this chain"),
+    (["--spot-vol-beta", "1e300"], "spot-vol beta 1e+300 is out of range"),
+    (["--spot-vol-beta", "500"], "spot-vol beta 500 is out of range: allowed -10 to 10"),
+    (["--grid-points", "1e9"], "grid points 1e+09 is out of range"),
+    (["--horizon-days", "inf"], "horizon must be a finite number"),
+    (["--max-dte", "abc"], "max DTE must be a number"),
+    (["--convention", "nope"], "unknown convention 'nope'"),
+    (["--convention", "book"], "needs a positions file for SPX"),
+]
+
+
+@pytest.mark.parametrize("args, message", HOSTILE_OPTIONS, ids=[" ".join(a)[:30] for a, _ in HOSTILE_OPTIONS])
+def test_an_out_of_range_option_exits_2_with_one_line_naming_the_range(capsys, spx_path, args, message):
+    code, out, err = run(capsys, "analyze", str(spx_path), *args)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("mmpos: ") and message in err, err
+    assert "Traceback" not in err and "Warning" not in err
+
+
+@pytest.mark.parametrize("env, args, message", [
+    ({"MMPOS_PORT": "abc"}, [], "port must be an integer 1-65535 (--port or MMPOS_PORT), got 'abc'"),
+    ({}, ["--port", "70000"], "got '70000'"),
+    ({}, ["--host", "0.0.0.0", "--debug"], "refusing to run with debug on host '0.0.0.0'"),
+])
+def test_serve_refuses_a_bad_port_or_exposed_debug_with_one_line(env, args, message):
+    proc = subprocess.run([sys.executable, "-m", "dashboard.cli", "serve", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, env={**os.environ, **env})
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_negative_option_values_are_read_as_values(capsys, spx_path):
+    code, out, err = run(capsys, "analyze", str(spx_path), "--shocks", "-2,-1", "--vol-shift", "-1e0",
+                         "--spot-vol-beta", "-0.5", "--grid-points", "11")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["scenario"]["vol_shift_pts"] == -1.0 and d["scenario"]["spot_vol_beta"] == -0.5
+    assert [r["shock_pct"] for r in d["hedge_curve"]] == [-2.0, -1.0]
+
+
+def test_the_json_units_state_the_convention_from_the_registry(capsys, spx_path):
+    from analytics import conventions
+
+    _, out, _ = run(capsys, "analyze", str(spx_path), "--convention", "dealer-long-all", "--shocks", "0",
+                    "--grid-points", "3")
+    assert json.loads(out)["units"]["convention"] == conventions.units_text("dealer-long-all")
+
+
+def test_the_readme_options_table_is_the_scenarios_rules():
+    from dashboard.cli import options_table
+
+    assert options_table() in (ROOT / "README.md").read_text()
+
+
+def test_list_goes_through_the_service(capsys, tmp_path):
+    from analytics.demo import write_demo_data
+
+    write_demo_data(tmp_path)
+    code, out, _ = run(capsys, "list", "--data-dir", str(tmp_path))
+    assert code == 0 and "SPX" in out and "BTC" in out

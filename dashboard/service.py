@@ -1,21 +1,23 @@
-"""Cached, read-only access for the callbacks: the catalog, chains, expiry facts and analyses.
+"""The use cases shared by the page and the command line: load a snapshot, analyse it under a
+:class:`~analytics.scenario.Scenario`, find the previous snapshot, list the catalog.
 
-Every cache is an ``functools.lru_cache`` keyed by immutable values that include the file's
+Callbacks and ``mmpos analyze``/``mmpos list`` call these; none of them imports Dash. Every cache is an ``functools.lru_cache`` keyed by immutable values that include the file's
 modification time, so an edited file is re-read and nothing cached is ever mutated. Each gunicorn
 worker keeps its own caches (they share no memory, and need not).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from analytics import conventions
 from analytics.catalog import (
     Catalog,
     CatalogEntry,
@@ -27,13 +29,12 @@ from analytics.catalog import (
     scan_catalog,
 )
 from analytics.chain import AM_SETTLED_ROOTS, OptionChain
-from analytics.errors import ChainDataError
-from analytics.exposure import CONVENTIONS
+from analytics.errors import ChainDataError, ScenarioError
 from analytics.report import Analysis, analyze
-from analytics.sources.book import apply_book
+from analytics.scenario import Scenario
+from analytics.sources.book import apply_book, load_book
 from dashboard.state import monthly_expiries, preset_expiries
 
-BOOK = "book"
 KPI_SHOCKS_PCT: tuple[float, ...] = (-5.0, -1.0, 1.0, 5.0)  # the KPI strip's hedge-flow shocks
 
 
@@ -137,108 +138,100 @@ def facts_for(entry: CatalogEntry) -> ExpiryFacts:
 
 
 def conventions_for(catalog: Catalog, underlying: str | None) -> list[str]:
-    """Dealer conventions offered for an underlying: ``book`` only when a positions file exists."""
+    """Dealer conventions offered for an underlying: those needing a positions file only when one exists."""
     has_book = bool(underlying) and catalog.book_for(underlying) is not None
-    return [c for c in CONVENTIONS if c != BOOK or has_book]
+    return [c.name for c in conventions.REGISTRY if has_book or conventions.POSITIONS not in c.needs]
 
 
-@dataclass(frozen=True)
-class Scenario:
-    """Everything besides the entry and the expiry set that changes the numbers (hashable)."""
-
-    convention: str = "dealer-long-calls"
-    shock_pct: float = 20.0
-    horizon_days: float = 0.0
-    vol_shift_pts: float = 0.0
-    spot_vol_beta: float = 0.0
-    term_only: bool = False  # all expiries on a minimal grid: only the term structure is used
-    kpi_only: bool = False  # the previous snapshot: hedge flows at the KPI shocks only, no extra horizon
-
-    @classmethod
-    def from_state(cls, state: dict[str, Any]) -> Scenario:
-        vol, volv = state.get("vol"), float(state.get("volv") or 0.0)
-        return cls(
-            convention=str(state.get("conv") or "dealer-long-calls"),
-            shock_pct=float(state.get("shock") or 20.0),
-            horizon_days=float(state.get("h") or 0.0),
-            vol_shift_pts=volv if vol == "shift" else 0.0,
-            spot_vol_beta=volv if vol == "beta" else 0.0,
-        )
-
-    @property
-    def compare_horizons(self) -> tuple[float, ...]:
-        """At +1 day the hedging view also draws the curve for now (the gap at 0% is the charm flow)."""
-        return (0.0,) if self.horizon_days and not self.kpi_only else ()
-
-    @property
-    def shocks(self) -> tuple[float, ...]:
-        if self.kpi_only:
-            return KPI_SHOCKS_PCT
-        n = int(round(self.shock_pct))
-        return tuple(float(x) for x in range(-n, n + 1))
+def previous_entry(catalog: Catalog, entry: CatalogEntry) -> CatalogEntry | None:
+    """The snapshot of the same underlying just before ``entry`` (None for the first one)."""
+    return catalog.previous(entry)
 
 
 @functools.lru_cache(maxsize=48)
-def _analysis(root: str, entry_id: str, mtime_ns: int, expiries: tuple[str, ...] | None,
-              scenario: Scenario) -> Analysis:
+def _analysis(root: str, entry_id: str, mtime_ns: int, scenario: Scenario) -> Analysis:
     del mtime_ns  # part of the cache key only
     catalog = get_catalog(root)
     entry = catalog.get(entry_id)
     if entry is None:
         raise ChainDataError(f"snapshot {entry_id!r} is no longer in the data folder")
     chain = load_chain(entry)
-    if scenario.convention == BOOK:
+    if conventions.POSITIONS in conventions.get(scenario.convention).needs:
         chain = with_book(catalog, chain)
-    if scenario.term_only:  # smallest grid, no curves
-        return analyze(chain, expiries=list(expiries) if expiries else None, convention=scenario.convention,
-                       shocks_pct=(0.0,), grid_points=3)
-    return analyze(
-        chain,
-        expiries=list(expiries) if expiries else None,
-        convention=scenario.convention,
-        shocks_pct=scenario.shocks,
-        horizon_days=scenario.horizon_days,
-        compare_horizons_days=scenario.compare_horizons,
-        vol_shift_pts=scenario.vol_shift_pts,
-        spot_vol_beta=scenario.spot_vol_beta,
-    )
-
-
-@functools.lru_cache(maxsize=16)
-def _term_analysis(root: str, entry_id: str, mtime_ns: int, convention: str) -> Analysis:
-    """All expiries, a minimal grid: only the vega term structure of it is used (it depends on
-    neither the expiry filter nor the shock/vol scenario, so it is cached per convention)."""
-    return _analysis(root, entry_id, mtime_ns, None, Scenario(convention=convention, term_only=True))
+    return analyze(chain, scenario)
 
 
 def with_book(catalog: Catalog, chain: OptionChain) -> OptionChain:
-    """The chain with the desk's positions file applied (the ``book`` convention)."""
+    """The chain with the desk's positions file applied (conventions that need one, e.g. ``book``)."""
     book = catalog.book_for(chain.underlying)
     if book is None:
         raise ChainDataError(f"no positions file for {chain.underlying}: the book convention needs one")
     return apply_book(chain, load_book_cached(book.path), source=book.path)
 
 
-def analysis_for(data_dir: str | Path | None, entry: CatalogEntry, expiries: list[str] | None,
-                 scenario: Scenario) -> Analysis:
-    """The (cached) analysis of one entry for an expiry set (None = all) and a scenario."""
+def analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> Analysis:
+    """The (cached) analysis of one entry under ``scenario``; the cache key is the file version and
+    the whole scenario.
+
+    A scenario this chain cannot take (a vol shift below minus its lowest IV) is replaced by the
+    nearest valid one, and the refusal leads the analysis' warnings, so the page keeps serving.
+    """
     root = str(resolve_data_dir(data_dir))
     entry_id, mtime = entry_key(entry)
-    key = tuple(sorted(expiries)) if expiries else None
-    return _analysis(root, entry_id, mtime, key, scenario)
+    try:
+        return _analysis(root, entry_id, mtime, scenario)
+    except ScenarioError as err:
+        if err.nearest is None:
+            raise
+        analysis = _analysis(root, entry_id, mtime, err.nearest)
+        return dataclasses.replace(analysis, warnings=[f"{err}; showing the nearest valid value"]
+                                   + list(analysis.warnings))
 
 
 def term_analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> Analysis:
-    """A cheap all-expiry analysis for the term-structure view (the one shared by every filter)."""
-    root = str(resolve_data_dir(data_dir))
-    entry_id, mtime = entry_key(entry)
-    return _term_analysis(root, entry_id, mtime, scenario.convention)
+    """A cheap all-expiry analysis for the term-structure view (shared by every expiry filter and
+    shock/vol scenario: only the convention and the pricing inputs matter to it)."""
+    minimal = scenario.replace(expiries=None, max_dte=None, shocks_pct=(0.0,), horizon_days=0.0,
+                               compare_horizons_days=(), vol_shift_pts=0.0, spot_vol_beta=0.0, grid_points=3)
+    return analysis_for(data_dir, entry, minimal)
+
+
+def kpi_analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> Analysis:
+    """The previous snapshot's comparison: hedge flows at the KPI shocks only, no extra horizon."""
+    return analysis_for(data_dir, entry, scenario.replace(shocks_pct=KPI_SHOCKS_PCT, compare_horizons_days=()))
+
+
+def resolve_chain_path(path_or_id: str | Path, data_dir: str | Path | None = None) -> Path:
+    """A chain file given as a path or as a catalog id (looked up in ``data_dir``)."""
+    path = Path(path_or_id)
+    if path.exists():
+        return path
+    from analytics import catalog
+
+    return catalog.resolve(path_or_id, resolve_data_dir(data_dir))
+
+
+def analyze_path(path_or_id: str | Path, scenario: Scenario, *, data_dir: str | Path | None = None,
+                 book: str | Path | None = None) -> Analysis:
+    """``mmpos analyze``: one file (or catalog id), optionally with a positions file, under ``scenario``."""
+    from analytics.sources import load_chain as load_file
+
+    chain = load_file(resolve_chain_path(path_or_id, data_dir), multiplier=scenario.multiplier)
+    if book is not None:
+        chain = apply_book(chain, load_book(book))
+    return analyze(chain, scenario)
+
+
+def catalog_text(data_dir: str | Path | None) -> str:
+    """``mmpos list``: the catalog of ``data_dir`` as text."""
+    from analytics.catalog import format_catalog
+
+    return format_catalog(scan_catalog(resolve_data_dir(data_dir)))
 
 
 def clear_caches() -> None:
     """Forget every cached catalog and analysis (benchmarks measure the cold path with this)."""
     _catalog.cache_clear()
     _analysis.cache_clear()
-    _term_analysis.cache_clear()
     _facts.cache_clear()
     clear_cache()

@@ -1,0 +1,208 @@
+"""Forward and discount factor per expiry from the chain itself (put-call parity).
+
+For European options on one expiry, ``C(K) - P(K) = D (F - K)``: regressing the mid-price difference
+on the strike gives ``D = -slope`` and ``F = intercept / D``. The CBOE VIX white paper's forward rule
+(``F = K0 + e^{rT} (C - P)`` at the strike where ``|C - P|`` is smallest) is the one-strike version of
+it with a given rate; the regression estimates the rate too.
+
+Robustness, per expiry:
+
+* only strikes quoted on both sides (bid > 0 and ask > 0 for the call and the put of the same root);
+* a band around the at-the-money strike ``K0`` (smallest ``|C - P|``): two straddle-implied standard
+  deviations in log strike, widened to at least ``MIN_PARITY_STRIKES`` strikes (deep in-the-money quotes
+  are wide, stale, or carry early-exercise value);
+* weights ``1 / spread`` on the residuals (spread of ``C - P`` = call spread + put spread);
+* a Theil-Sen start, then weighted least squares on the strikes whose residual is within
+  ``OUTLIER_MADS`` median absolute deviations, repeated until the inlier set is stable.
+
+Where fewer than ``MIN_PARITY_STRIKES`` strikes are two-sided, or the estimate leaves the sanity
+bounds (``0 < D <= MAX_DISCOUNT``, ``|ln(F/S)| <= BASIS_BOUND_BASE + BASIS_BOUND_PER_YEAR * T``), the
+expiry falls back to spot with the given rate and yield: ``F = S e^{(r - q) T}``, ``D = e^{-r T}``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy.stats import theilslopes
+
+from analytics.chain import OptionChain
+
+MIN_PARITY_STRIKES = 5  # fewer two-sided strikes than this: fall back to spot
+BAND_STDEVS = 2.0  # half-width of the strike band, in straddle-implied standard deviations of ln K
+OUTLIER_MADS = 4.0  # residuals beyond this many (scaled) MADs are dropped before the final fit
+MAX_DISCOUNT = 1.5
+BASIS_BOUND_BASE = 0.10  # |ln(F/S)| allowed at T = 0 ...
+BASIS_BOUND_PER_YEAR = 0.20  # ... plus this much per year to expiry
+FORWARD_BASIS_TOLERANCE = 0.002  # forward vs spot beyond carry by more than this: stale spot or dividend
+BASIS_FIT_YEARS = 0.25  # expiries whose ln(F/S) is fitted by a line in T (beyond: curved rate/dividend terms)
+
+ForwardMethod = Literal["parity", "fallback"]
+FORWARD_COLUMNS: tuple[str, ...] = ("expiry", "years", "forward", "discount", "implied_rate",
+                                    "forward_basis_pct", "n_strikes", "method")
+
+
+def parity_fit(strike, call_mid, put_mid, spread) -> tuple[float, float, int]:
+    """Robust weighted fit of ``C - P = D (F - K)`` on one expiry's two-sided strikes.
+
+    Parameters
+    ----------
+    strike, call_mid, put_mid : array_like
+        One entry per (root, strike) pair quoted on both sides.
+    spread : array_like
+        Bid-ask spread of ``C - P`` (call spread + put spread), > 0; residual weights are ``1 / spread``.
+
+    Returns
+    -------
+    (forward, discount, n_used)
+        NaN forward and discount where fewer than ``MIN_PARITY_STRIKES`` strikes are usable.
+
+    Examples
+    --------
+    >>> k = np.array([90.0, 95, 100, 105, 110])
+    >>> f, d, n = parity_fit(k, 0.99 * np.maximum(101 - k, 0) + 2, 0.99 * np.maximum(k - 101, 0) + 2,
+    ...                      np.full(5, 0.1))
+    >>> round(f, 6), round(d, 6), n
+    (101.0, 0.99, 5)
+    """
+    k = np.asarray(strike, dtype=float)
+    y = np.asarray(call_mid, dtype=float) - np.asarray(put_mid, dtype=float)
+    spread = np.asarray(spread, dtype=float)
+    ok = np.isfinite(k) & np.isfinite(y) & np.isfinite(spread)
+    k, y, spread = k[ok], y[ok], np.maximum(spread[ok], 1e-12)
+    if np.unique(k).size < MIN_PARITY_STRIKES:
+        return np.nan, np.nan, 0
+    # band around the at-the-money strike, BAND_STDEVS straddle-implied standard deviations wide:
+    # C + P at K0 ~ D K0 sigma sqrt(T) sqrt(2 / pi)
+    i0 = int(np.argmin(np.abs(y)))
+    k0 = k[i0]
+    straddle = np.asarray(call_mid, dtype=float)[ok][i0] + np.asarray(put_mid, dtype=float)[ok][i0]
+    sd = straddle / k0 * np.sqrt(np.pi / 2.0)
+    dist = np.abs(np.log(k / k0))
+    half_width = max(BAND_STDEVS * sd, np.sort(np.unique(dist))[MIN_PARITY_STRIKES - 1])
+    band = dist <= half_width * (1 + 1e-12)
+    k, y, spread = k[band], y[band], spread[band]
+    # Theil-Sen start, then inverse-spread weighted least squares on the inliers until stable
+    slope, intercept = theilslopes(y, k)[:2]
+    inlier = np.ones(k.size, dtype=bool)
+    for _ in range(5):
+        resid = (y - (intercept + slope * k)) / spread
+        med = np.median(resid[inlier])
+        mad = 1.4826 * np.median(np.abs(resid[inlier] - med))
+        tol = OUTLIER_MADS * mad + 1e-9 * (1.0 + np.abs(y).max() / spread.min())
+        new = np.abs(resid - med) <= tol
+        if np.unique(k[new]).size < MIN_PARITY_STRIKES:
+            new = inlier
+        w = 1.0 / spread[new]
+        slope, intercept = np.polyfit(k[new], y[new], 1, w=w)
+        if np.array_equal(new, inlier):
+            break
+        inlier = new
+    discount = -float(slope)
+    forward = float(intercept) / discount if discount != 0 else np.nan
+    return forward, discount, int(np.unique(k[inlier]).size)
+
+
+def two_sided_pairs(chain: OptionChain) -> pd.DataFrame:
+    """Call and put of the same (root, expiry, strike) both quoted (bid > 0, ask >= bid): mids and spread."""
+    rows = chain.rows
+    quoted = (rows["bid"] > 0) & (rows["ask"] > 0) & (rows["ask"] >= rows["bid"])
+    q = rows.loc[quoted, ["root", "expiry", "strike", "side", "bid", "ask"]].copy()
+    q["years"] = chain.years_to_settlement()[quoted.to_numpy()]
+    q["mid"] = 0.5 * (q["bid"] + q["ask"])
+    q["spread"] = q["ask"] - q["bid"]
+    keys = ["root", "expiry", "strike"]
+    # a (root, expiry, strike, side) appears once per source row; average duplicates
+    wide = q.pivot_table(index=keys, columns="side", values=["mid", "spread", "years"], aggfunc="mean")
+    if "C" not in wide["mid"] or "P" not in wide["mid"]:
+        return pd.DataFrame(columns=[*keys, "years", "call_mid", "put_mid", "spread"])
+    out = pd.DataFrame({
+        "years": wide["years"]["C"], "call_mid": wide["mid"]["C"], "put_mid": wide["mid"]["P"],
+        "spread": wide["spread"]["C"] + wide["spread"]["P"],
+    }).dropna().reset_index()
+    return out
+
+
+def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0) -> pd.DataFrame:
+    """Forward and discount factor of every expiry of ``chain`` from put-call parity.
+
+    Parameters
+    ----------
+    chain : OptionChain
+        A chain with bid and ask prices (roots of the same expiry date are pooled; AM and PM settlement
+        of one day differ by hours of carry).
+    rate, div_yield : float
+        Continuously compounded, decimals: the fallback ``F = S e^{(r - q) T}``, ``D = e^{-r T}``.
+
+    Returns
+    -------
+    DataFrame
+        One row per expiry (ascending): ``expiry``, ``years`` (ACT/365 to the latest settlement of the
+        day), ``forward``, ``discount``, ``implied_rate`` (``-ln(D) / T``), ``forward_basis_pct``
+        (``100 (F/S - 1)``), ``n_strikes`` used in the fit, ``method`` (``"parity"`` or ``"fallback"``).
+    """
+    spot = float(chain.spot)
+    rows = chain.rows
+    years_all = pd.Series(chain.years_to_settlement(), index=rows.index)
+    exp_years = years_all.groupby(rows["expiry"]).max()
+    pairs = two_sided_pairs(chain)
+    by_expiry = dict(tuple(pairs.groupby("expiry"))) if len(pairs) else {}
+    records = []
+    for expiry, t in exp_years.items():
+        p = by_expiry.get(expiry)
+        fwd, disc, n = (np.nan, np.nan, 0) if p is None else parity_fit(
+            p["strike"].to_numpy(), p["call_mid"].to_numpy(), p["put_mid"].to_numpy(), p["spread"].to_numpy())
+        sane = (np.isfinite(fwd) and np.isfinite(disc) and 0 < disc <= MAX_DISCOUNT and fwd > 0
+                and abs(np.log(fwd / spot)) <= BASIS_BOUND_BASE + BASIS_BOUND_PER_YEAR * t)
+        if not sane:
+            fwd, disc, n = spot * np.exp((rate - div_yield) * t), np.exp(-rate * t), 0
+        records.append({"expiry": expiry, "years": float(t), "forward": float(fwd), "discount": float(disc),
+                        "implied_rate": float(-np.log(disc) / t), "forward_basis_pct": 100.0 * (fwd / spot - 1.0),
+                        "n_strikes": int(n), "method": "parity" if sane else "fallback"})
+    return pd.DataFrame.from_records(records, columns=list(FORWARD_COLUMNS))
+
+
+def implied_carry(forwards: pd.DataFrame, spot: float) -> pd.DataFrame:
+    """Per parity expiry: implied rate ``r = -ln(D)/T`` and dividend yield ``q = r - ln(F/S)/T``."""
+    f = forwards.loc[forwards["method"] == "parity"]
+    q = f["implied_rate"] - np.log(f["forward"] / float(spot)) / f["years"]
+    return pd.DataFrame({"expiry": f["expiry"], "years": f["years"], "implied_rate": f["implied_rate"],
+                         "implied_yield": q}).reset_index(drop=True)
+
+
+def spot_basis(forwards: pd.DataFrame, spot: float, *, rate: float = 0.0,
+               div_yield: float = 0.0) -> tuple[float, float, np.ndarray]:
+    """How far the parity forwards sit from the header spot beyond carry.
+
+    Fits ``ln(F/S) = a + b T`` (Theil-Sen) over the parity expiries up to ``BASIS_FIT_YEARS``: ``b`` is
+    the chain's own carry (rate minus yield, per year) and ``a`` the basis no carry explains, a stale
+    spot (every expiry shifted alike) or a dividend paid before the first expiry. With fewer than three
+    such expiries ``b`` is the given ``rate - div_yield``.
+
+    Returns
+    -------
+    (a, b, excess)
+        ``excess`` is ``ln(F/S) - b T`` per row of ``forwards`` (NaN for fallback rows and beyond the
+        fit window, where the term structure of rates and dividends bends the line).
+
+    Examples
+    --------
+    >>> t = np.array([0.01, 0.02, 0.05, 0.1])
+    >>> f = pd.DataFrame({"years": t, "forward": 100 * np.exp(-0.003 + 0.04 * t), "method": "parity"})
+    >>> a, b, _ = spot_basis(f, 100.0)
+    >>> round(a, 6), round(b, 6)
+    (-0.003, 0.04)
+    """
+    t = forwards["years"].to_numpy(float)
+    x = np.log(forwards["forward"].to_numpy(float) / float(spot))
+    use = (forwards["method"] == "parity").to_numpy() & (t <= BASIS_FIT_YEARS)
+    if not use.any():
+        return np.nan, np.nan, np.full(t.size, np.nan)
+    if use.sum() >= 3:
+        b, a = theilslopes(x[use], t[use])[:2]
+    else:
+        b = float(rate) - float(div_yield)
+        a = float(np.median(x[use] - b * t[use]))
+    return float(a), float(b), np.where(use, x - b * t, np.nan)

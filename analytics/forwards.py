@@ -15,6 +15,11 @@ Robustness, per expiry:
 * a Theil-Sen start, then weighted least squares on the strikes whose residual is within
   ``OUTLIER_MADS`` median absolute deviations, repeated until the inlier set is stable.
 
+A short expiry's slope says little about ``D`` (``rT`` is a few basis points): below
+``DISCOUNT_MIN_YEARS`` (when longer expiries exist), or where a fit's rate exceeds ``MAX_ABS_RATE``,
+``D`` comes from the median rate of the longer expiries' fits (else the given rate) and only ``F`` is
+fitted.
+
 Where fewer than ``MIN_PARITY_STRIKES`` strikes are two-sided, or the estimate leaves the sanity
 bounds (``0 < D <= MAX_DISCOUNT``, ``|ln(F/S)| <= BASIS_BOUND_BASE + BASIS_BOUND_PER_YEAR * T``), the
 expiry falls back to spot with the given rate and yield: ``F = S e^{(r - q) T}``, ``D = e^{-r T}``.
@@ -34,6 +39,8 @@ MIN_PARITY_STRIKES = 5  # fewer two-sided strikes than this: fall back to spot
 BAND_STDEVS = 2.0  # half-width of the strike band, in straddle-implied standard deviations of ln K
 OUTLIER_MADS = 4.0  # residuals beyond this many (scaled) MADs are dropped before the final fit
 MAX_DISCOUNT = 1.5
+DISCOUNT_MIN_YEARS = 1 / 12  # shorter expiries take D from the longer ones' rate; only F is fitted
+MAX_ABS_RATE = 0.25  # a fitted rate beyond this is slope noise: D is taken from the term structure
 BASIS_BOUND_BASE = 0.10  # |ln(F/S)| allowed at T = 0 ...
 BASIS_BOUND_PER_YEAR = 0.20  # ... plus this much per year to expiry
 FORWARD_BASIS_TOLERANCE = 0.002  # forward vs spot beyond carry by more than this: stale spot or dividend
@@ -41,10 +48,10 @@ BASIS_FIT_YEARS = 0.25  # expiries whose ln(F/S) is fitted by a line in T (beyon
 
 ForwardMethod = Literal["parity", "fallback"]
 FORWARD_COLUMNS: tuple[str, ...] = ("expiry", "years", "forward", "discount", "implied_rate",
-                                    "forward_basis_pct", "n_strikes", "method")
+                                    "forward_basis_pct", "n_strikes", "method", "discount_fixed")
 
 
-def parity_fit(strike, call_mid, put_mid, spread) -> tuple[float, float, int]:
+def parity_fit(strike, call_mid, put_mid, spread, discount: float | None = None) -> tuple[float, float, int]:
     """Robust weighted fit of ``C - P = D (F - K)`` on one expiry's two-sided strikes.
 
     Parameters
@@ -53,6 +60,8 @@ def parity_fit(strike, call_mid, put_mid, spread) -> tuple[float, float, int]:
         One entry per (root, strike) pair quoted on both sides.
     spread : array_like
         Bid-ask spread of ``C - P`` (call spread + put spread), > 0; residual weights are ``1 / spread``.
+    discount : float, optional
+        A known discount factor: only ``F`` is fitted (a short expiry's slope is too noisy to give ``D``).
 
     Returns
     -------
@@ -84,8 +93,12 @@ def parity_fit(strike, call_mid, put_mid, spread) -> tuple[float, float, int]:
     half_width = max(BAND_STDEVS * sd, np.sort(np.unique(dist))[MIN_PARITY_STRIKES - 1])
     band = dist <= half_width * (1 + 1e-12)
     k, y, spread = k[band], y[band], spread[band]
-    # Theil-Sen start, then inverse-spread weighted least squares on the inliers until stable
-    slope, intercept = theilslopes(y, k)[:2]
+    # Theil-Sen start (median with a known slope), then inverse-spread weighted least squares on the
+    # inliers until the inlier set is stable
+    if discount is None:
+        slope, intercept = theilslopes(y, k)[:2]
+    else:
+        slope, intercept = -float(discount), float(np.median(y + discount * k))
     inlier = np.ones(k.size, dtype=bool)
     for _ in range(5):
         resid = (y - (intercept + slope * k)) / spread
@@ -96,7 +109,10 @@ def parity_fit(strike, call_mid, put_mid, spread) -> tuple[float, float, int]:
         if np.unique(k[new]).size < MIN_PARITY_STRIKES:
             new = inlier
         w = 1.0 / spread[new]
-        slope, intercept = np.polyfit(k[new], y[new], 1, w=w)
+        if discount is None:
+            slope, intercept = np.polyfit(k[new], y[new], 1, w=w)
+        else:
+            intercept = float(np.average(y[new] - slope * k[new], weights=w * w))
         if np.array_equal(new, inlier):
             break
         inlier = new
@@ -141,7 +157,8 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
     DataFrame
         One row per expiry (ascending): ``expiry``, ``years`` (ACT/365 to the latest settlement of the
         day), ``forward``, ``discount``, ``implied_rate`` (``-ln(D) / T``), ``forward_basis_pct``
-        (``100 (F/S - 1)``), ``n_strikes`` used in the fit, ``method`` (``"parity"`` or ``"fallback"``).
+        (``100 (F/S - 1)``), ``n_strikes`` used in the fit, ``method`` (``"parity"`` or ``"fallback"``),
+        ``discount_fixed`` (True where ``D`` came from the reference rate and only ``F`` was fitted).
     """
     spot = float(chain.spot)
     rows = chain.rows
@@ -149,18 +166,34 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
     exp_years = years_all.groupby(rows["expiry"]).max()
     pairs = two_sided_pairs(chain)
     by_expiry = dict(tuple(pairs.groupby("expiry"))) if len(pairs) else {}
+
+    def fit(expiry, t, discount=None):
+        p = by_expiry.get(expiry)
+        f, d, n = (np.nan, np.nan, 0) if p is None else parity_fit(
+            p["strike"].to_numpy(), p["call_mid"].to_numpy(), p["put_mid"].to_numpy(), p["spread"].to_numpy(),
+            discount)
+        sane = (np.isfinite(f) and np.isfinite(d) and 0 < d <= MAX_DISCOUNT and f > 0
+                and abs(np.log(f / spot)) <= BASIS_BOUND_BASE + BASIS_BOUND_PER_YEAR * t)
+        return f, d, n, sane
+
+    free = {e: fit(e, t) for e, t in exp_years.items()}
+    # the discount of short expiries (and of any sane fit with an absurd rate) comes from the term
+    # structure: the median rate of the sane fits of at least DISCOUNT_MIN_YEARS, else the given rate
+    rates = {e: -np.log(r[1]) / exp_years[e] for e, r in free.items() if r[3]}
+    ref = [r for e, r in rates.items() if exp_years[e] >= DISCOUNT_MIN_YEARS and abs(r) <= MAX_ABS_RATE]
+    ref_rate = float(np.median(ref)) if ref else float(rate)
     records = []
     for expiry, t in exp_years.items():
-        p = by_expiry.get(expiry)
-        fwd, disc, n = (np.nan, np.nan, 0) if p is None else parity_fit(
-            p["strike"].to_numpy(), p["call_mid"].to_numpy(), p["put_mid"].to_numpy(), p["spread"].to_numpy())
-        sane = (np.isfinite(fwd) and np.isfinite(disc) and 0 < disc <= MAX_DISCOUNT and fwd > 0
-                and abs(np.log(fwd / spot)) <= BASIS_BOUND_BASE + BASIS_BOUND_PER_YEAR * t)
+        fwd, disc, n, sane = free[expiry]
+        fixed = sane and ((t < DISCOUNT_MIN_YEARS and bool(ref)) or abs(rates[expiry]) > MAX_ABS_RATE)
+        if fixed:
+            fwd, disc, n, sane = fit(expiry, t, np.exp(-ref_rate * t))
         if not sane:
             fwd, disc, n = spot * np.exp((rate - div_yield) * t), np.exp(-rate * t), 0
         records.append({"expiry": expiry, "years": float(t), "forward": float(fwd), "discount": float(disc),
                         "implied_rate": float(-np.log(disc) / t), "forward_basis_pct": 100.0 * (fwd / spot - 1.0),
-                        "n_strikes": int(n), "method": "parity" if sane else "fallback"})
+                        "n_strikes": int(n), "method": "parity" if sane else "fallback",
+                        "discount_fixed": bool(fixed and sane)})
     return pd.DataFrame.from_records(records, columns=list(FORWARD_COLUMNS))
 
 

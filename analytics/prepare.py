@@ -175,15 +175,14 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         treatment = "kept as given (file policy)" if iv_policy == "file" else "not used (OTM policy)"
         notes.append(row_note("iv-placeholder", f"{int(placeholder.sum())} placeholder IV(s) ({values}) repeated "
                               f"on in-the-money rows, {treatment}", placeholder, oi))
+    use_twin = np.zeros(n, dtype=bool)
+    solved_mask = np.zeros(n, dtype=bool)
     if bad.any():
         # 1) the same contract's other side: put-call parity makes European call and put IVs equal,
         #    and the OTM side's quote is the reliable one (a deep ITM mid is mostly spread)
         twin = _by_strike(np.where(bad, np.nan, iv), keys)
         use_twin = bad & np.isfinite(twin)
         iv[use_twin] = twin[use_twin]
-        if use_twin.any():
-            notes.append(row_note("iv-from-twin", f"{int(use_twin.sum())} missing/zero/absurd IV(s) taken from "
-                                  f"the other side of the same strike (put-call parity)", use_twin, oi))
         bad &= ~use_twin
     mark = rows["mark"].to_numpy(float)
     mid = 0.5 * (rows["bid"].to_numpy(float) + rows["ask"].to_numpy(float))
@@ -192,14 +191,18 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         idx = np.flatnonzero(bad & np.isfinite(px) & (px > 0))
         solved = pricing.implied_vol(px[idx], level[idx], strike[idx], years[idx], side[idx], rates[idx], carry[idx])
         iv[idx] = solved
-        solved_mask = np.zeros(n, dtype=bool)
         solved_mask[idx[np.isfinite(solved)]] = True
-        if solved_mask.any():
-            notes.append(row_note("iv-solved", f"{int(solved_mask.sum())} IV(s) that were missing, zero or above "
-                                  f"{pricing.IV_MAX:g} solved from mid/mark prices", solved_mask, oi))
     if iv_policy == "otm":
-        iv, px = _otm_ivs(rows, iv, placeholder, strike, side, years, level, rates, carry, model_forward, keys,
-                          notes, oi)
+        iv, px, uses_file = _otm_ivs(rows, iv, placeholder, strike, side, years, level, rates, carry, model_forward,
+                                     keys, notes, oi)
+        use_twin &= uses_file  # the file IVs' repairs matter only where a file IV is still used
+        solved_mask &= uses_file
+    if use_twin.any():
+        notes.append(row_note("iv-from-twin", f"{int(use_twin.sum())} missing/zero/absurd IV(s) taken from "
+                              f"the other side of the same strike (put-call parity)", use_twin, oi))
+    if solved_mask.any():
+        notes.append(row_note("iv-solved", f"{int(solved_mask.sum())} IV(s) that were missing, zero or above "
+                              f"{pricing.IV_MAX:g} solved from mid/mark prices", solved_mask, oi))
 
     usable = np.isfinite(iv) & (iv > 0) & (iv <= pricing.IV_MAX)
     if (~usable).any():
@@ -217,28 +220,46 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
 
 
 def _otm_ivs(rows, iv_file, placeholder, strike, side, years, level, rates, carry, model_forward, keys, notes, oi):
-    """One IV per (root, expiry, strike): solved from the OTM side's mid on the model's forward, else the
-    OTM side's cleaned file IV, else the row's own cleaned file IV. Returns (iv, price used)."""
+    """One IV per (root, expiry, strike), solved from the OTM side's mid on the model's forward.
+
+    A strike whose OTM side has no quote (the far wings) takes the expiry's smile interpolated in
+    log-moneyness between the solved strikes (flat beyond the last one): the ITM side's mid there is
+    intrinsic value plus spread and says nothing about volatility. An expiry with no solved strike keeps
+    the cleaned file IVs (placeholders excluded).
+
+    Returns (iv, the price each row was solved from, rows whose own file IV is used)."""
+    n = len(rows)
     otm = side * (strike - model_forward) >= 0  # calls at or above the forward, puts below
     mid = _quote_mid(rows)
     idx = np.flatnonzero(otm & np.isfinite(mid))
-    solved = np.full(len(rows), np.nan)
+    solved = np.full(n, np.nan)
     with np.errstate(over="ignore"):  # Newton steps on far wings (vega ~ 0) overflow before the bisection takes over
         solved[idx] = pricing.implied_vol(mid[idx], level[idx], strike[idx], years[idx], side[idx], rates[idx],
                                           carry[idx])
+    strike_iv = _by_strike(np.where(otm, solved, np.nan), keys)
+    missing = ~np.isfinite(strike_iv)
+    smile_iv = np.full(n, np.nan)
+    if missing.any():
+        x = np.log(strike / model_forward)
+        have = otm & np.isfinite(solved)
+        for members in pd.Series(np.arange(n)).groupby([rows["root"], rows["expiry"]]).indices.values():
+            known = members[have[members]]
+            if known.size and missing[members].any():
+                order = np.argsort(x[known])
+                smile_iv[members] = np.interp(x[members], x[known][order], solved[known][order])
     file_ok = np.where(placeholder | ~(np.isfinite(iv_file) & (iv_file > 0) & (iv_file <= pricing.IV_MAX)),
                        np.nan, iv_file)
-    otm_iv = np.where(np.isfinite(solved), solved, file_ok)
-    strike_iv = _by_strike(np.where(otm, otm_iv, np.nan), keys)
-    from_file = otm & ~np.isfinite(solved) & np.isfinite(file_ok)
-    fallback = ~np.isfinite(strike_iv) & np.isfinite(file_ok)
-    if (from_file | fallback).any():
-        m = _by_strike(from_file.astype(float), keys) > 0
-        m |= fallback
-        notes.append(row_note("iv-otm-unsolved", f"{int(m.sum())} row(s) whose out-of-the-money quote gave no IV "
-                              f"use a file IV instead", m, oi))
-    iv = np.where(np.isfinite(strike_iv), strike_iv, file_ok)
-    return iv, np.where(np.isfinite(mid), mid, np.nan)
+    interpolated = missing & np.isfinite(smile_iv)
+    uses_file = missing & ~interpolated & np.isfinite(file_ok)
+    if interpolated.any():
+        notes.append(row_note("iv-otm-interpolated", f"{int(interpolated.sum())} row(s) whose out-of-the-money "
+                              f"side has no quote take the expiry's smile interpolated in log-moneyness",
+                              interpolated, oi))
+    if uses_file.any():
+        notes.append(row_note("iv-otm-file", f"{int(uses_file.sum())} row(s) of expiries with no out-of-the-money "
+                              f"quote keep their file IV", uses_file, oi))
+    iv = np.where(~missing, strike_iv, np.where(interpolated, smile_iv, file_ok))
+    return iv, mid, uses_file
 
 
 def _drop_notes(dropped, px, level, strike, years, side, rates, carry, oi) -> list[Note]:

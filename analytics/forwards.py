@@ -17,8 +17,8 @@ Robustness, per expiry:
 
 A short expiry's slope says little about ``D`` (``rT`` is a few basis points): below
 ``DISCOUNT_MIN_YEARS`` (when longer expiries exist), or where a fit's rate exceeds ``MAX_ABS_RATE``,
-``D`` comes from the median rate of the longer expiries' fits (else the given rate) and only ``F`` is
-fitted.
+``D`` comes from the median rate of the fits from ``DISCOUNT_MIN_YEARS`` to a year (else the given
+rate) and only ``F`` is fitted.
 
 Where fewer than ``MIN_PARITY_STRIKES`` strikes are two-sided, or the estimate leaves the sanity
 bounds (``0 < D <= MAX_DISCOUNT``, ``|ln(F/S)| <= BASIS_BOUND_BASE + BASIS_BOUND_PER_YEAR * T``), the
@@ -31,7 +31,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import theilslopes
 
 from analytics.chain import OptionChain
 
@@ -49,6 +48,23 @@ BASIS_FIT_YEARS = 0.25  # expiries whose ln(F/S) is fitted by a line in T (beyon
 ForwardMethod = Literal["parity", "fallback"]
 FORWARD_COLUMNS: tuple[str, ...] = ("expiry", "years", "forward", "discount", "implied_rate",
                                     "forward_basis_pct", "n_strikes", "method", "discount_fixed")
+
+
+def theil_sen(x, y) -> tuple[float, float]:
+    """Median of the pairwise slopes and the median intercept: a line that ignores up to ~29% outliers.
+
+    Examples
+    --------
+    >>> theil_sen([0.0, 1, 2, 3, 4], [1.0, 3, 5, 100, 9])
+    (2.0, 1.0)
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    i, j = np.triu_indices(x.size, k=1)
+    dx = x[j] - x[i]
+    ok = dx != 0
+    slope = float(np.median((y[j] - y[i])[ok] / dx[ok]))
+    return slope, float(np.median(y - slope * x))
 
 
 def parity_fit(strike, call_mid, put_mid, spread, discount: float | None = None) -> tuple[float, float, int]:
@@ -96,7 +112,7 @@ def parity_fit(strike, call_mid, put_mid, spread, discount: float | None = None)
     # Theil-Sen start (median with a known slope), then inverse-spread weighted least squares on the
     # inliers until the inlier set is stable
     if discount is None:
-        slope, intercept = theilslopes(y, k)[:2]
+        slope, intercept = theil_sen(k, y)
     else:
         slope, intercept = -float(discount), float(np.median(y + discount * k))
     inlier = np.ones(k.size, dtype=bool)
@@ -165,22 +181,22 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
     years_all = pd.Series(chain.years_to_settlement(), index=rows.index)
     exp_years = years_all.groupby(rows["expiry"]).max()
     pairs = two_sided_pairs(chain)
-    by_expiry = dict(tuple(pairs.groupby("expiry"))) if len(pairs) else {}
+    columns = pairs[["strike", "call_mid", "put_mid", "spread"]].to_numpy(float)
+    by_expiry = {e: columns[i] for e, i in pairs.groupby("expiry").indices.items()} if len(pairs) else {}
 
     def fit(expiry, t, discount=None):
         p = by_expiry.get(expiry)
-        f, d, n = (np.nan, np.nan, 0) if p is None else parity_fit(
-            p["strike"].to_numpy(), p["call_mid"].to_numpy(), p["put_mid"].to_numpy(), p["spread"].to_numpy(),
-            discount)
+        f, d, n = (np.nan, np.nan, 0) if p is None else parity_fit(*p.T, discount)
         sane = (np.isfinite(f) and np.isfinite(d) and 0 < d <= MAX_DISCOUNT and f > 0
                 and abs(np.log(f / spot)) <= BASIS_BOUND_BASE + BASIS_BOUND_PER_YEAR * t)
         return f, d, n, sane
 
     free = {e: fit(e, t) for e, t in exp_years.items()}
     # the discount of short expiries (and of any sane fit with an absurd rate) comes from the term
-    # structure: the median rate of the sane fits of at least DISCOUNT_MIN_YEARS, else the given rate
+    # structure: the median rate of the sane fits from DISCOUNT_MIN_YEARS to a year, else the given rate
     rates = {e: -np.log(r[1]) / exp_years[e] for e, r in free.items() if r[3]}
-    ref = [r for e, r in rates.items() if exp_years[e] >= DISCOUNT_MIN_YEARS and abs(r) <= MAX_ABS_RATE]
+    ref = [r for e, r in rates.items() if DISCOUNT_MIN_YEARS <= exp_years[e] <= 1.0 and abs(r) <= MAX_ABS_RATE]
+    ref = ref or [r for e, r in rates.items() if exp_years[e] >= DISCOUNT_MIN_YEARS and abs(r) <= MAX_ABS_RATE]
     ref_rate = float(np.median(ref)) if ref else float(rate)
     records = []
     for expiry, t in exp_years.items():
@@ -234,7 +250,7 @@ def spot_basis(forwards: pd.DataFrame, spot: float, *, rate: float = 0.0,
     if not use.any():
         return np.nan, np.nan, np.full(t.size, np.nan)
     if use.sum() >= 3:
-        b, a = theilslopes(x[use], t[use])[:2]
+        b, a = theil_sen(t[use], x[use])
     else:
         b = float(rate) - float(div_yield)
         a = float(np.median(x[use] - b * t[use]))

@@ -180,7 +180,9 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
     if bad.any():
         # 1) the same contract's other side: put-call parity makes European call and put IVs equal,
         #    and the OTM side's quote is the reliable one (a deep ITM mid is mostly spread)
-        twin = _by_strike(np.where(bad, np.nan, iv), keys)
+        #    (under the OTM policy a placeholder is no source either)
+        source_bad = bad | placeholder if iv_policy == "otm" else bad
+        twin = _by_strike(np.where(source_bad, np.nan, iv), keys)
         use_twin = bad & np.isfinite(twin)
         iv[use_twin] = twin[use_twin]
         bad &= ~use_twin

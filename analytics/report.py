@@ -18,6 +18,7 @@ import pandas as pd
 from analytics import conventions, exposure, pricing, scenarios, term
 from analytics.chain import OptionChain
 from analytics.errors import ChainDataError
+from analytics.prepare import PreparedChain, prepare_chain
 from analytics.scenario import Scenario
 
 CONVENTIONS_TEXT = {
@@ -31,82 +32,6 @@ CONVENTIONS_TEXT = {
     "sign": "positive GEX = dealers long gamma",
     "time": "ACT/365 in seconds from the snapshot to settlement (US AM 09:30 NY, PM 16:00 NY, Deribit 08:00 UTC)",
 }
-
-
-@dataclass(frozen=True)
-class PreparedChain:
-    """A chain with usable IVs and per-row time to settlement, ready for the engine."""
-
-    chain: OptionChain
-    years: np.ndarray
-    iv: np.ndarray
-    side: np.ndarray
-    level: np.ndarray
-    rate: np.ndarray
-    carry: np.ndarray
-    multiplier: np.ndarray
-    warnings: tuple[str, ...]
-
-
-def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0,
-                  multiplier: float | None = None) -> PreparedChain:
-    """Clean IVs (solve missing, zero or > 5.0 IVs from the mid or mark), drop rows with none.
-
-    BSM rows are priced on spot with ``rate`` and ``div_yield``; Black-76 rows on their forward with
-    carry yield = rate (the forward already carries).
-    """
-    rows = chain.rows
-    warnings: list[str] = []
-    n = len(rows)
-    years = chain.years_to_settlement()
-    side = pricing.side_sign(rows["side"].to_numpy())
-    if chain.model == "black76":
-        level = rows["forward"].to_numpy(float)
-        carry = np.full(n, rate)
-    else:
-        level = np.full(n, chain.spot)
-        carry = np.full(n, div_yield)
-    rates = np.full(n, rate)
-    iv = rows["iv"].to_numpy(float).copy()
-    bad = ~np.isfinite(iv) | (iv <= 0) | (iv > pricing.IV_MAX)
-    if bad.any():
-        # 1) the same contract's other side: put-call parity makes European call and put IVs equal,
-        #    and the OTM side's quote is the reliable one (a deep ITM mid is mostly spread)
-        valid = pd.Series(np.where(bad, np.nan, iv), index=rows.index)
-        twin = valid.groupby([rows["root"], rows["expiry"], rows["strike"]]).transform("mean").to_numpy()
-        use_twin = bad & np.isfinite(twin)
-        iv[use_twin] = twin[use_twin]
-        if use_twin.any():
-            warnings.append(f"took {int(use_twin.sum())} missing/zero/absurd IV(s) from the other side of the "
-                            f"same strike (put-call parity)")
-        bad &= ~use_twin
-    if bad.any():
-        mark = rows["mark"].to_numpy(float)
-        mid = 0.5 * (rows["bid"].to_numpy(float) + rows["ask"].to_numpy(float))
-        px = np.where(np.isfinite(mark) & (mark > 0), mark, mid)
-        idx = np.flatnonzero(bad & np.isfinite(px) & (px > 0))
-        solved = pricing.implied_vol(px[idx], level[idx], rows["strike"].to_numpy(float)[idx], years[idx],
-                                     side[idx], rates[idx], carry[idx])
-        iv[idx] = solved
-        n_solved = int(np.isfinite(solved).sum())
-        if n_solved:
-            warnings.append(f"solved {n_solved} IV(s) that were missing, zero or above {pricing.IV_MAX:g} "
-                            f"from mid/mark prices")
-    usable = np.isfinite(iv) & (iv > 0) & (iv <= pricing.IV_MAX)
-    n_drop = int((~usable).sum())
-    if n_drop:
-        oi = rows["open_interest"].to_numpy(float)[~usable]
-        warnings.append(f"dropped {n_drop} row(s) with no usable IV and no price to solve one from "
-                        f"({int(oi.sum()):,} contracts of open interest)")
-    if not usable.any():
-        raise ChainDataError("no row has a usable implied volatility", path=chain.source or None)
-    mult = rows["multiplier"].to_numpy(float) if multiplier is None else np.full(n, float(multiplier))
-    keep = usable
-    kept = chain.with_rows(rows.loc[keep])
-    return PreparedChain(
-        chain=kept, years=years[keep], iv=iv[keep], side=side[keep], level=level[keep], rate=rates[keep],
-        carry=carry[keep], multiplier=mult[keep], warnings=tuple(warnings),
-    )
 
 
 def positions_from_prepared(prep: PreparedChain, convention: str) -> scenarios.Positions:
@@ -240,7 +165,8 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, **changes: Any
     selected = (chain.select(expiries=list(scenario.expiries or ()), max_dte=scenario.max_dte)
                 if (scenario.expiries or scenario.max_dte is not None) else chain)
     prep = prepare_chain(selected, rate=scenario.rate, div_yield=scenario.div_yield,
-                         multiplier=scenario.multiplier)
+                         multiplier=scenario.multiplier, forward=scenario.forward,
+                         iv_policy=scenario.iv_policy)
     scenario.check_against(prep.chain, iv=prep.iv)
     rows = prep.chain.rows
     pos_all = positions_from_prepared(prep, scenario.convention)

@@ -31,6 +31,7 @@ import numpy as np
 
 from analytics import conventions
 from analytics.errors import ScenarioError
+from analytics.prepare import FORWARD_CHOICES, IV_POLICIES
 
 DEFAULT_SHOCKS_PCT: tuple[float, ...] = tuple(float(x) for x in range(-20, 21))
 DEFAULT_SPOT_RANGE: tuple[float, float] = (0.7, 1.3)
@@ -270,6 +271,8 @@ class Scenario:
     spot_vol_beta: float = 0.0
     spot_range: tuple[float, float] = DEFAULT_SPOT_RANGE
     grid_points: int = DEFAULT_GRID_POINTS
+    forward: str = "spot"
+    iv_policy: str = "file"
 
     def __post_init__(self) -> None:
         for name, parse in _RULES.items():
@@ -400,4 +403,6 @@ _RULES: dict[str, Callable[[Any], Any]] = {
     "spot_vol_beta": _number(SPOT_VOL_BETA, "spot-vol beta"),
     "spot_range": _described(_spot_range, f"LO {SPOT_RANGE_LO.describe()}, HI {SPOT_RANGE_HI.describe()}"),
     "grid_points": _integer(GRID_POINTS, "grid points"),
+    "forward": _choice(FORWARD_CHOICES, "forward"),
+    "iv_policy": _choice(IV_POLICIES, "IV policy"),
 }

@@ -1,0 +1,257 @@
+"""Forward and discount factor per expiry from the chain itself (put-call parity).
+
+For European options on one expiry, ``C(K) - P(K) = D (F - K)``: regressing the mid-price difference
+on the strike gives ``D = -slope`` and ``F = intercept / D``. The CBOE VIX white paper's forward rule
+(``F = K0 + e^{rT} (C - P)`` at the strike where ``|C - P|`` is smallest) is the one-strike version of
+it with a given rate; the regression estimates the rate too.
+
+Robustness, per expiry:
+
+* only strikes quoted on both sides (bid > 0 and ask > 0 for the call and the put of the same root);
+* a band around the at-the-money strike ``K0`` (smallest ``|C - P|``): two straddle-implied standard
+  deviations in log strike, widened to at least ``MIN_PARITY_STRIKES`` strikes (deep in-the-money quotes
+  are wide, stale, or carry early-exercise value);
+* weights ``1 / spread`` on the residuals (spread of ``C - P`` = call spread + put spread);
+* a Theil-Sen start, then weighted least squares on the strikes whose residual is within
+  ``OUTLIER_MADS`` median absolute deviations, repeated until the inlier set is stable.
+
+A short expiry's slope says little about ``D`` (``rT`` is a few basis points): below
+``DISCOUNT_MIN_YEARS`` (when longer expiries exist), or where a fit's rate exceeds ``MAX_ABS_RATE``,
+``D`` comes from the median rate of the fits from ``DISCOUNT_MIN_YEARS`` to a year (else the given
+rate) and only ``F`` is fitted.
+
+Where fewer than ``MIN_PARITY_STRIKES`` strikes are two-sided, or the estimate leaves the sanity
+bounds (``0 < D <= MAX_DISCOUNT``, ``|ln(F/S)| <= BASIS_BOUND_BASE + BASIS_BOUND_PER_YEAR * T``), the
+expiry falls back to spot with the given rate and yield: ``F = S e^{(r - q) T}``, ``D = e^{-r T}``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from analytics.chain import OptionChain
+
+MIN_PARITY_STRIKES = 5  # fewer two-sided strikes than this: fall back to spot
+BAND_STDEVS = 2.0  # half-width of the strike band, in straddle-implied standard deviations of ln K
+OUTLIER_MADS = 4.0  # residuals beyond this many (scaled) MADs are dropped before the final fit
+MAX_DISCOUNT = 1.5
+DISCOUNT_MIN_YEARS = 1 / 12  # shorter expiries take D from the longer ones' rate; only F is fitted
+MAX_ABS_RATE = 0.25  # a fitted rate beyond this is slope noise: D is taken from the term structure
+BASIS_BOUND_BASE = 0.10  # |ln(F/S)| allowed at T = 0 ...
+BASIS_BOUND_PER_YEAR = 0.20  # ... plus this much per year to expiry
+FORWARD_BASIS_TOLERANCE = 0.002  # forward vs spot beyond carry by more than this: stale spot or dividend
+BASIS_FIT_YEARS = 0.25  # expiries whose ln(F/S) is fitted by a line in T (beyond: curved rate/dividend terms)
+
+ForwardMethod = Literal["parity", "fallback"]
+FORWARD_COLUMNS: tuple[str, ...] = ("expiry", "years", "forward", "discount", "implied_rate",
+                                    "forward_basis_pct", "n_strikes", "method", "discount_fixed")
+
+
+def theil_sen(x, y) -> tuple[float, float]:
+    """Median of the pairwise slopes and the median intercept: a line that ignores up to ~29% outliers.
+
+    Examples
+    --------
+    >>> theil_sen([0.0, 1, 2, 3, 4], [1.0, 3, 5, 100, 9])
+    (2.0, 1.0)
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    i, j = np.triu_indices(x.size, k=1)
+    dx = x[j] - x[i]
+    ok = dx != 0
+    slope = float(np.median((y[j] - y[i])[ok] / dx[ok]))
+    return slope, float(np.median(y - slope * x))
+
+
+def parity_fit(strike, call_mid, put_mid, spread, discount: float | None = None) -> tuple[float, float, int]:
+    """Robust weighted fit of ``C - P = D (F - K)`` on one expiry's two-sided strikes.
+
+    Parameters
+    ----------
+    strike, call_mid, put_mid : array_like
+        One entry per (root, strike) pair quoted on both sides.
+    spread : array_like
+        Bid-ask spread of ``C - P`` (call spread + put spread), > 0; residual weights are ``1 / spread``.
+    discount : float, optional
+        A known discount factor: only ``F`` is fitted (a short expiry's slope is too noisy to give ``D``).
+
+    Returns
+    -------
+    (forward, discount, n_used)
+        NaN forward and discount where fewer than ``MIN_PARITY_STRIKES`` strikes are usable.
+
+    Examples
+    --------
+    >>> k = np.array([90.0, 95, 100, 105, 110])
+    >>> f, d, n = parity_fit(k, 0.99 * np.maximum(101 - k, 0) + 2, 0.99 * np.maximum(k - 101, 0) + 2,
+    ...                      np.full(5, 0.1))
+    >>> round(f, 6), round(d, 6), n
+    (101.0, 0.99, 5)
+    """
+    k = np.asarray(strike, dtype=float)
+    y = np.asarray(call_mid, dtype=float) - np.asarray(put_mid, dtype=float)
+    spread = np.asarray(spread, dtype=float)
+    ok = np.isfinite(k) & np.isfinite(y) & np.isfinite(spread)
+    k, y, spread = k[ok], y[ok], np.maximum(spread[ok], 1e-12)
+    if np.unique(k).size < MIN_PARITY_STRIKES:
+        return np.nan, np.nan, 0
+    # band around the at-the-money strike, BAND_STDEVS straddle-implied standard deviations wide:
+    # C + P at K0 ~ D K0 sigma sqrt(T) sqrt(2 / pi)
+    i0 = int(np.argmin(np.abs(y)))
+    k0 = k[i0]
+    straddle = np.asarray(call_mid, dtype=float)[ok][i0] + np.asarray(put_mid, dtype=float)[ok][i0]
+    sd = straddle / k0 * np.sqrt(np.pi / 2.0)
+    dist = np.abs(np.log(k / k0))
+    half_width = max(BAND_STDEVS * sd, np.sort(np.unique(dist))[MIN_PARITY_STRIKES - 1])
+    band = dist <= half_width * (1 + 1e-12)
+    k, y, spread = k[band], y[band], spread[band]
+    # Theil-Sen start (median with a known slope), then inverse-spread weighted least squares on the
+    # inliers until the inlier set is stable
+    if discount is None:
+        slope, intercept = theil_sen(k, y)
+    else:
+        slope, intercept = -float(discount), float(np.median(y + discount * k))
+    inlier = np.ones(k.size, dtype=bool)
+    for _ in range(5):
+        resid = (y - (intercept + slope * k)) / spread
+        med = np.median(resid[inlier])
+        mad = 1.4826 * np.median(np.abs(resid[inlier] - med))
+        tol = OUTLIER_MADS * mad + 1e-9 * (1.0 + np.abs(y).max() / spread.min())
+        new = np.abs(resid - med) <= tol
+        if np.unique(k[new]).size < MIN_PARITY_STRIKES:
+            new = inlier
+        w = 1.0 / spread[new]
+        if discount is None:
+            slope, intercept = np.polyfit(k[new], y[new], 1, w=w)
+        else:
+            intercept = float(np.average(y[new] - slope * k[new], weights=w * w))
+        if np.array_equal(new, inlier):
+            break
+        inlier = new
+    discount = -float(slope)
+    forward = float(intercept) / discount if discount != 0 else np.nan
+    return forward, discount, int(np.unique(k[inlier]).size)
+
+
+def two_sided_pairs(chain: OptionChain) -> pd.DataFrame:
+    """Call and put of the same (root, expiry, strike) both quoted (bid > 0, ask >= bid): mids and spread."""
+    rows = chain.rows
+    quoted = (rows["bid"] > 0) & (rows["ask"] > 0) & (rows["ask"] >= rows["bid"])
+    q = rows.loc[quoted, ["root", "expiry", "strike", "side", "bid", "ask"]].copy()
+    q["years"] = chain.years_to_settlement()[quoted.to_numpy()]
+    q["mid"] = 0.5 * (q["bid"] + q["ask"])
+    q["spread"] = q["ask"] - q["bid"]
+    keys = ["root", "expiry", "strike"]
+    # a (root, expiry, strike, side) appears once per source row; average duplicates
+    wide = q.pivot_table(index=keys, columns="side", values=["mid", "spread", "years"], aggfunc="mean")
+    if "C" not in wide["mid"] or "P" not in wide["mid"]:
+        return pd.DataFrame(columns=[*keys, "years", "call_mid", "put_mid", "spread"])
+    out = pd.DataFrame({
+        "years": wide["years"]["C"], "call_mid": wide["mid"]["C"], "put_mid": wide["mid"]["P"],
+        "spread": wide["spread"]["C"] + wide["spread"]["P"],
+    }).dropna().reset_index()
+    return out
+
+
+def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0) -> pd.DataFrame:
+    """Forward and discount factor of every expiry of ``chain`` from put-call parity.
+
+    Parameters
+    ----------
+    chain : OptionChain
+        A chain with bid and ask prices (roots of the same expiry date are pooled; AM and PM settlement
+        of one day differ by hours of carry).
+    rate, div_yield : float
+        Continuously compounded, decimals: the fallback ``F = S e^{(r - q) T}``, ``D = e^{-r T}``.
+
+    Returns
+    -------
+    DataFrame
+        One row per expiry (ascending): ``expiry``, ``years`` (ACT/365 to the latest settlement of the
+        day), ``forward``, ``discount``, ``implied_rate`` (``-ln(D) / T``), ``forward_basis_pct``
+        (``100 (F/S - 1)``), ``n_strikes`` used in the fit, ``method`` (``"parity"`` or ``"fallback"``),
+        ``discount_fixed`` (True where ``D`` came from the reference rate and only ``F`` was fitted).
+    """
+    spot = float(chain.spot)
+    rows = chain.rows
+    years_all = pd.Series(chain.years_to_settlement(), index=rows.index)
+    exp_years = years_all.groupby(rows["expiry"]).max()
+    pairs = two_sided_pairs(chain)
+    columns = pairs[["strike", "call_mid", "put_mid", "spread"]].to_numpy(float)
+    by_expiry = {e: columns[i] for e, i in pairs.groupby("expiry").indices.items()} if len(pairs) else {}
+
+    def fit(expiry, t, discount=None):
+        p = by_expiry.get(expiry)
+        f, d, n = (np.nan, np.nan, 0) if p is None else parity_fit(*p.T, discount)
+        sane = (np.isfinite(f) and np.isfinite(d) and 0 < d <= MAX_DISCOUNT and f > 0
+                and abs(np.log(f / spot)) <= BASIS_BOUND_BASE + BASIS_BOUND_PER_YEAR * t)
+        return f, d, n, sane
+
+    free = {e: fit(e, t) for e, t in exp_years.items()}
+    # the discount of short expiries (and of any sane fit with an absurd rate) comes from the term
+    # structure: the median rate of the sane fits from DISCOUNT_MIN_YEARS to a year, else the given rate
+    rates = {e: -np.log(r[1]) / exp_years[e] for e, r in free.items() if r[3]}
+    ref = [r for e, r in rates.items() if DISCOUNT_MIN_YEARS <= exp_years[e] <= 1.0 and abs(r) <= MAX_ABS_RATE]
+    ref = ref or [r for e, r in rates.items() if exp_years[e] >= DISCOUNT_MIN_YEARS and abs(r) <= MAX_ABS_RATE]
+    ref_rate = float(np.median(ref)) if ref else float(rate)
+    records = []
+    for expiry, t in exp_years.items():
+        fwd, disc, n, sane = free[expiry]
+        fixed = sane and ((t < DISCOUNT_MIN_YEARS and bool(ref)) or abs(rates[expiry]) > MAX_ABS_RATE)
+        if fixed:
+            fwd, disc, n, sane = fit(expiry, t, np.exp(-ref_rate * t))
+        if not sane:
+            fwd, disc, n = spot * np.exp((rate - div_yield) * t), np.exp(-rate * t), 0
+        records.append({"expiry": expiry, "years": float(t), "forward": float(fwd), "discount": float(disc),
+                        "implied_rate": float(-np.log(disc) / t), "forward_basis_pct": 100.0 * (fwd / spot - 1.0),
+                        "n_strikes": int(n), "method": "parity" if sane else "fallback",
+                        "discount_fixed": bool(fixed and sane)})
+    return pd.DataFrame.from_records(records, columns=list(FORWARD_COLUMNS))
+
+
+def implied_carry(forwards: pd.DataFrame, spot: float) -> pd.DataFrame:
+    """Per parity expiry: implied rate ``r = -ln(D)/T`` and dividend yield ``q = r - ln(F/S)/T``."""
+    f = forwards.loc[forwards["method"] == "parity"]
+    q = f["implied_rate"] - np.log(f["forward"] / float(spot)) / f["years"]
+    return pd.DataFrame({"expiry": f["expiry"], "years": f["years"], "implied_rate": f["implied_rate"],
+                         "implied_yield": q}).reset_index(drop=True)
+
+
+def spot_basis(forwards: pd.DataFrame, spot: float, *, rate: float = 0.0,
+               div_yield: float = 0.0) -> tuple[float, float, np.ndarray]:
+    """How far the parity forwards sit from the header spot beyond carry.
+
+    Fits ``ln(F/S) = a + b T`` (Theil-Sen) over the parity expiries up to ``BASIS_FIT_YEARS``: ``b`` is
+    the chain's own carry (rate minus yield, per year) and ``a`` the basis no carry explains, a stale
+    spot (every expiry shifted alike) or a dividend paid before the first expiry. With fewer than three
+    such expiries ``b`` is the given ``rate - div_yield``.
+
+    Returns
+    -------
+    (a, b, excess)
+        ``excess`` is ``ln(F/S) - b T`` per row of ``forwards`` (NaN for fallback rows and beyond the
+        fit window, where the term structure of rates and dividends bends the line).
+
+    Examples
+    --------
+    >>> t = np.array([0.01, 0.02, 0.05, 0.1])
+    >>> f = pd.DataFrame({"years": t, "forward": 100 * np.exp(-0.003 + 0.04 * t), "method": "parity"})
+    >>> a, b, _ = spot_basis(f, 100.0)
+    >>> round(a, 6), round(b, 6)
+    (-0.003, 0.04)
+    """
+    t = forwards["years"].to_numpy(float)
+    x = np.log(forwards["forward"].to_numpy(float) / float(spot))
+    use = (forwards["method"] == "parity").to_numpy() & (t <= BASIS_FIT_YEARS)
+    if not use.any():
+        return np.nan, np.nan, np.full(t.size, np.nan)
+    if use.sum() >= 3:
+        b, a = theil_sen(t[use], x[use])
+    else:
+        b = float(rate) - float(div_yield)
+        a = float(np.median(x[use] - b * t[use]))
+    return float(a), float(b), np.where(use, x - b * t, np.nan)

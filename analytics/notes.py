@@ -1,0 +1,162 @@
+"""Data notes with numbers: what a treatment touched and how much of the result it carries.
+
+A :class:`Note` says which rows a cleaning step or model choice affected (``rows``, ``contracts`` of
+open interest) and, once greeks exist, their share of the gross GEX and of the gross +5% hedge flow:
+"602 IVs taken from the other side: 14% of gross GEX, 48% of the +5% flow". Preparation records a row
+mask with each note (over the prepared rows); :func:`quantify` fills the shares after the engine ran.
+Shares are of gross quantities (sums of absolute per-row values), so they lie in [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+ILL_CONDITIONED_WITHIN = 0.005  # nearest zero gamma closer to spot than this fraction: fragile sign
+FLOW_SHOCK_PCT = 5.0  # the shock whose hedge flow a note's share is quoted for
+
+
+@dataclass(frozen=True)
+class Note:
+    """One structured warning.
+
+    Attributes
+    ----------
+    code : str
+        Stable identifier (``"iv-from-twin"``, ``"dropped-no-quote"``, ``"forward-basis"``...).
+    summary : str
+        What happened, without the shares (``"602 IVs taken from the other side of the same strike"``).
+    rows : int
+        Rows affected.
+    contracts : float
+        Open interest of those rows, contracts.
+    share_of_gross : float or None
+        Their share of the gross GEX (sum of absolute per-row GEX), 0-1; None until quantified.
+    share_of_flow : float or None
+        Their share of the gross +5% hedge flow (sum of absolute per-row delta changes), 0-1.
+    value : float or None
+        The note's own number where it has one (the ill-conditioned flag's slope, USD per 1% per point).
+    mask : ndarray of bool or None
+        The affected rows among the prepared rows (None for rows that did not survive preparation).
+    """
+
+    code: str
+    summary: str
+    rows: int
+    contracts: float
+    share_of_gross: float | None = None
+    share_of_flow: float | None = None
+    value: float | None = None
+    mask: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def message(self) -> str:
+        """The summary followed by the shares that are known."""
+        parts = []
+        if self.share_of_gross is not None:
+            parts.append(f"{_pct(self.share_of_gross)} of gross GEX")
+        if self.share_of_flow is not None:
+            parts.append(f"{_pct(self.share_of_flow)} of the +{FLOW_SHOCK_PCT:g}% flow")
+        return self.summary + (": " + ", ".join(parts) if parts else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: ``{code, message, rows, contracts, share_of_gross, share_of_flow}``."""
+        return {"code": self.code, "message": self.message, "rows": int(self.rows),
+                "contracts": float(self.contracts), "share_of_gross": self.share_of_gross,
+                "share_of_flow": self.share_of_flow, "value": self.value}
+
+
+def _pct(share: float) -> str:
+    pct = 100.0 * share
+    return f"{pct:.0f}%" if pct >= 1 or pct == 0 else "<1%"
+
+
+def row_note(code: str, summary: str, mask: np.ndarray, open_interest: np.ndarray, *,
+             keep_mask: bool = True) -> Note:
+    """A note about the rows in ``mask``: counts them and their open interest.
+
+    Examples
+    --------
+    >>> n = row_note("iv-from-twin", "2 IVs taken from the other side", np.array([True, False, True]),
+    ...              np.array([10.0, 5.0, 1.0]))
+    >>> n.rows, n.contracts
+    (2, 11.0)
+    """
+    mask = np.asarray(mask, dtype=bool)
+    oi = np.asarray(open_interest, dtype=float)
+    return Note(code=code, summary=summary, rows=int(mask.sum()), contracts=float(np.nansum(oi[mask])),
+                mask=mask if keep_mask else None)
+
+
+def quantify(note: Note, gex_rows, delta_change=None, mask=None) -> Note:
+    """Fill a note's share of gross GEX (and of the gross flow) from per-row engine results.
+
+    Parameters
+    ----------
+    note : Note
+    gex_rows : array_like
+        Per-row dealer GEX, USD per 1% move, over the prepared rows.
+    delta_change : array_like, optional
+        Per-row change of dealer delta for a +5% spot move (units); its absolute sum is the gross flow.
+    mask : array_like of bool, optional
+        The affected rows; defaults to ``note.mask``. A note without a mask is returned unchanged.
+
+    Examples
+    --------
+    >>> n = Note("iv-from-twin", "1 IV taken from the other side", 1, 10.0, mask=np.array([True, False]))
+    >>> quantify(n, np.array([30.0, -70.0]), np.array([-1.0, 3.0])).message
+    '1 IV taken from the other side: 30% of gross GEX, 25% of the +5% flow'
+    """
+    mask = note.mask if mask is None else np.asarray(mask, dtype=bool)
+    if mask is None:
+        return note
+    gex = np.abs(np.asarray(gex_rows, dtype=float))
+    gross = gex.sum()
+    share_gex = float(gex[mask].sum() / gross) if gross > 0 else 0.0
+    share_flow = None
+    if delta_change is not None:
+        dd = np.abs(np.asarray(delta_change, dtype=float))
+        share_flow = float(dd[mask].sum() / dd.sum()) if dd.sum() > 0 else 0.0
+    return replace(note, share_of_gross=share_gex, share_of_flow=share_flow, mask=mask)
+
+
+def ill_conditioned_headline(spot: float, zero_gamma_levels, profile_spot, profile_gex, *,
+                             within: float = ILL_CONDITIONED_WITHIN) -> Note | None:
+    """Flag a headline whose sign hangs on the treatment: the nearest zero gamma lies within ``within``
+    (a fraction, 0.005 = 0.5%) of spot.
+
+    Parameters
+    ----------
+    spot : float
+    zero_gamma_levels : sequence of float
+        Zero crossings of the gamma profile (spot levels).
+    profile_spot, profile_gex : array_like
+        The gamma profile: spot grid (ascending) and total GEX there, USD per 1% move.
+
+    Returns
+    -------
+    Note or None
+        Code ``"ill-conditioned"``, with the profile's slope at the nearest zero in USD per 1% per
+        point of the underlying; None when no zero is that close.
+
+    Examples
+    --------
+    >>> s = np.linspace(90.0, 110.0, 201)
+    >>> n = ill_conditioned_headline(100.0, [100.2], s, 1e6 * (s - 100.2))
+    >>> n.code, round(n.value)
+    ('ill-conditioned', 1000000)
+    """
+    levels = np.asarray(list(zero_gamma_levels), dtype=float)
+    if levels.size == 0:
+        return None
+    nearest = float(levels[np.argmin(np.abs(levels - spot))])
+    distance = abs(nearest / spot - 1.0)
+    if distance > within:
+        return None
+    x = np.asarray(profile_spot, dtype=float)
+    slope = float(np.interp(nearest, x, np.gradient(np.asarray(profile_gex, dtype=float), x)))
+    summary = (f"zero gamma at {nearest:,.6g} is {100 * distance:.2f}% from spot {spot:,.6g}: the headline "
+               f"total's sign depends on the treatment (profile slope there {slope:,.4g} USD per 1% per point)")
+    return Note(code="ill-conditioned", summary=summary, rows=0, contracts=0.0, value=slope)

@@ -1,0 +1,308 @@
+"""From a loaded chain to the engine's inputs: the level each option is priced on, its rate and carry,
+and one usable implied volatility per row (:func:`prepare_chain` -> :class:`PreparedChain`).
+
+Two model choices:
+
+* ``forward``: ``"spot"`` prices equity/index rows Black-Scholes-Merton on the header spot with the
+  given rate and yield (the classic recipe); ``"parity"`` prices every row Black-76 on its expiry's
+  forward ``F`` with discount ``D`` from put-call parity (:mod:`analytics.forwards`). In the engine's
+  terms that is level ``S``, rate ``r = -ln(D)/T`` and carry yield ``q = r - ln(F/S)/T``: the same
+  prices and IVs as level ``F`` with carry ``r``, and gamma x level^2 (GEX) is identical, but deltas
+  (hence hedge flows) come out per unit of the underlying rather than per unit of forward. Black-76 chains (Deribit) carry their own forwards and
+  are priced on them under either choice.
+* ``iv_policy``: ``"file"`` uses each side's own IV from the file, fills bad ones from the other side
+  of the same strike, then solves the rest from prices; ``"otm"`` gives both sides of a strike one IV,
+  solved from the out-of-the-money side's mid on the model's forward (the usual surface convention:
+  an in-the-money mid is mostly intrinsic value and spread).
+
+Placeholder IVs (one tiny value repeated on many in-the-money rows, as in CBOE's 2020 ``.dat`` vintage
+and the NDX 2022 file) are detected and reported; under ``otm`` they are never used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from analytics import forwards as fwd
+from analytics import pricing
+from analytics.chain import OptionChain
+from analytics.errors import ChainDataError
+from analytics.notes import Note, row_note
+
+ForwardChoice = Literal["spot", "parity"]
+IvPolicy = Literal["file", "otm"]
+FORWARD_CHOICES: tuple[str, ...] = ("spot", "parity")
+IV_POLICIES: tuple[str, ...] = ("file", "otm")
+PLACEHOLDER_MIN_ROWS = 5  # a value repeated on at least this many in-the-money rows ...
+PLACEHOLDER_ATM_RATIO = 0.5  # ... and below this fraction of its expiry's at-the-money IV is a placeholder
+
+
+@dataclass(frozen=True)
+class PreparedChain:
+    """A chain with usable IVs and per-row time to settlement, ready for the engine.
+
+    ``level``, ``rate`` and ``carry`` are the generalised Black-Scholes inputs of each row
+    (:mod:`analytics.pricing`). ``notes`` carry row masks over the prepared rows, to be quantified
+    once greeks exist (:func:`analytics.notes.quantify`); ``warnings`` are their messages plus any
+    other note. ``forwards`` is the per-expiry table of :func:`analytics.forwards.expiry_forwards`
+    under ``forward="parity"`` (None under ``"spot"``).
+    """
+
+    chain: OptionChain
+    years: np.ndarray
+    iv: np.ndarray
+    side: np.ndarray
+    level: np.ndarray
+    rate: np.ndarray
+    carry: np.ndarray
+    multiplier: np.ndarray
+    warnings: tuple[str, ...]
+    notes: tuple[Note, ...] = ()
+    forwards: pd.DataFrame | None = None
+    forward: ForwardChoice = "spot"
+    iv_policy: IvPolicy = "file"
+
+
+def placeholder_ivs(iv, expiry, strike, side, forward, *, min_rows: int = PLACEHOLDER_MIN_ROWS,
+                    atm_ratio: float = PLACEHOLDER_ATM_RATIO) -> np.ndarray:
+    """Rows whose IV is a placeholder: a value shared by at least ``min_rows`` in-the-money rows of the
+    chain and below ``atm_ratio`` times the at-the-money IV of the row's expiry.
+
+    The at-the-money IV of an expiry is the median file IV of its four rows nearest the forward.
+
+    Examples
+    --------
+    >>> k = np.array([80.0, 85, 90, 95, 97, 100, 100, 105])
+    >>> s = np.array([1.0, 1, 1, 1, 1, 1, -1, -1])
+    >>> iv = np.array([0.02, 0.02, 0.02, 0.02, 0.02, 0.2, 0.2, 0.21])
+    >>> placeholder_ivs(iv, np.zeros(8), k, s, 100.0).tolist()
+    [True, True, True, True, True, False, False, False]
+    """
+    iv = np.asarray(iv, dtype=float)
+    k, w, f = (np.broadcast_to(np.asarray(a, dtype=float), iv.shape) for a in (strike, side, forward))
+    valid = np.isfinite(iv) & (iv > 0)
+    itm = valid & (w * (f - k) > 0)
+    frame = pd.DataFrame({"expiry": np.asarray(expiry), "iv": iv, "dist": np.abs(np.log(k / f))})
+    counts = frame.loc[itm].groupby("iv")["iv"].transform("size").reindex(frame.index, fill_value=0)
+    near = frame.loc[valid].sort_values("dist", kind="stable").groupby("expiry").head(4)
+    atm = frame["expiry"].map(near.groupby("expiry")["iv"].median()).to_numpy(float)
+    return itm & (counts.to_numpy() >= min_rows) & (iv < atm_ratio * atm)
+
+
+def _quote_mid(rows: pd.DataFrame) -> np.ndarray:
+    """Mid where both bid and ask are positive, else the mark where positive, else NaN."""
+    bid, ask, mark = (rows[c].to_numpy(float) for c in ("bid", "ask", "mark"))
+    two_sided = (bid > 0) & (ask >= bid)
+    return np.where(two_sided, 0.5 * (bid + ask), np.where(mark > 0, mark, np.nan))
+
+
+def _by_strike(values: np.ndarray, keys: list[pd.Series]) -> np.ndarray:
+    """Mean of the finite ``values`` over each (root, expiry, strike), broadcast back to the rows."""
+    s = pd.Series(values, index=keys[0].index)
+    return s.groupby(keys).transform("mean").to_numpy(float)
+
+
+def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0,
+                  multiplier: float | None = None, forward: ForwardChoice = "spot",
+                  iv_policy: IvPolicy = "file") -> PreparedChain:
+    """Levels, rates and one usable IV per row; rows with none are dropped with a counted note.
+
+    Parameters
+    ----------
+    chain : OptionChain
+    rate, div_yield : float
+        Continuously compounded, decimals. Under ``forward="spot"`` BSM rows use both and Black-76 rows
+        ``rate`` (carry yield = rate); under ``"parity"`` they serve only the fallback expiries.
+    multiplier : float, optional
+        Overrides the rows' contract multiplier.
+    forward : {"spot", "parity"}
+        What equity/index rows are priced on (module docstring).
+    iv_policy : {"file", "otm"}
+        Where each row's IV comes from (module docstring).
+
+    Returns
+    -------
+    PreparedChain
+        Only rows with a usable IV (in ``(0, pricing.IV_MAX]``).
+
+    Raises
+    ------
+    ChainDataError
+        An unknown choice, or no row with a usable IV.
+    """
+    if forward not in FORWARD_CHOICES:
+        raise ChainDataError(f"unknown forward {forward!r}; choose one of {', '.join(FORWARD_CHOICES)}")
+    if iv_policy not in IV_POLICIES:
+        raise ChainDataError(f"unknown IV policy {iv_policy!r}; choose one of {', '.join(IV_POLICIES)}")
+    rows = chain.rows
+    n = len(rows)
+    notes: list[Note] = []
+    years = chain.years_to_settlement()
+    side = pricing.side_sign(rows["side"].to_numpy())
+    strike = rows["strike"].to_numpy(float)
+    oi = rows["open_interest"].to_numpy(float)
+    keys = [rows["root"], rows["expiry"], rows["strike"]]
+    table = None
+    if chain.model == "black76":
+        level = rows["forward"].to_numpy(float)
+        rates = np.full(n, rate)
+        carry = np.full(n, rate)
+    elif forward == "parity":
+        table = fwd.expiry_forwards(chain, rate=rate, div_yield=div_yield)
+        per_expiry = table.set_index("expiry")
+        # Black-76 on F with discount D, written on spot so that deltas are per unit of the underlying:
+        # rate r = -ln(D)/T and the carry yield that makes S e^{(r - q) T} = F
+        forward_row = rows["expiry"].map(per_expiry["forward"]).to_numpy(float)
+        rates = rows["expiry"].map(per_expiry["implied_rate"]).to_numpy(float)
+        level = np.full(n, chain.spot)
+        carry = rates - np.log(forward_row / chain.spot) / years
+        notes += _forward_notes(table, chain, oi, rate, div_yield)
+    else:
+        level = np.full(n, chain.spot)
+        rates = np.full(n, rate)
+        carry = np.full(n, div_yield)
+    model_forward = level * np.exp((rates - carry) * years)
+
+    iv = rows["iv"].to_numpy(float).copy()
+    bad = ~np.isfinite(iv) | (iv <= 0) | (iv > pricing.IV_MAX)
+    placeholder = placeholder_ivs(iv, rows["expiry"].to_numpy(), strike, side, model_forward) & ~bad
+    if placeholder.any():
+        values = ", ".join(f"{v:g}" for v in np.unique(iv[placeholder])[:3])
+        treatment = "kept as given (file policy)" if iv_policy == "file" else "not used (OTM policy)"
+        notes.append(row_note("iv-placeholder", f"{int(placeholder.sum())} placeholder IV(s) ({values}) repeated "
+                              f"on in-the-money rows, {treatment}", placeholder, oi))
+    use_twin = np.zeros(n, dtype=bool)
+    solved_mask = np.zeros(n, dtype=bool)
+    if bad.any():
+        # 1) the same contract's other side: put-call parity makes European call and put IVs equal,
+        #    and the OTM side's quote is the reliable one (a deep ITM mid is mostly spread)
+        #    (under the OTM policy a placeholder is no source either)
+        source_bad = bad | placeholder if iv_policy == "otm" else bad
+        twin = _by_strike(np.where(source_bad, np.nan, iv), keys)
+        use_twin = bad & np.isfinite(twin)
+        iv[use_twin] = twin[use_twin]
+        bad &= ~use_twin
+    mark = rows["mark"].to_numpy(float)
+    mid = 0.5 * (rows["bid"].to_numpy(float) + rows["ask"].to_numpy(float))
+    px = np.where(np.isfinite(mark) & (mark > 0), mark, mid)
+    if bad.any():
+        idx = np.flatnonzero(bad & np.isfinite(px) & (px > 0))
+        solved = pricing.implied_vol(px[idx], level[idx], strike[idx], years[idx], side[idx], rates[idx], carry[idx])
+        iv[idx] = solved
+        solved_mask[idx[np.isfinite(solved)]] = True
+    if iv_policy == "otm":
+        iv, px, uses_file = _otm_ivs(rows, iv, placeholder, strike, side, years, level, rates, carry, model_forward,
+                                     keys, notes, oi)
+        use_twin &= uses_file  # the file IVs' repairs matter only where a file IV is still used
+        solved_mask &= uses_file
+    if use_twin.any():
+        notes.append(row_note("iv-from-twin", f"{int(use_twin.sum())} missing/zero/absurd IV(s) taken from "
+                              f"the other side of the same strike (put-call parity)", use_twin, oi))
+    if solved_mask.any():
+        notes.append(row_note("iv-solved", f"{int(solved_mask.sum())} IV(s) that were missing, zero or above "
+                              f"{pricing.IV_MAX:g} solved from mid/mark prices", solved_mask, oi))
+
+    usable = np.isfinite(iv) & (iv > 0) & (iv <= pricing.IV_MAX)
+    if (~usable).any():
+        notes += _drop_notes(~usable, px, level, strike, years, side, rates, carry, oi)
+    if not usable.any():
+        raise ChainDataError("no row has a usable implied volatility", path=chain.source or None)
+    mult = rows["multiplier"].to_numpy(float) if multiplier is None else np.full(n, float(multiplier))
+    keep = usable
+    kept_notes = tuple(replace(nt, mask=None if nt.mask is None else nt.mask[keep]) for nt in notes)
+    return PreparedChain(
+        chain=chain.with_rows(rows.loc[keep]), years=years[keep], iv=iv[keep], side=side[keep], level=level[keep],
+        rate=rates[keep], carry=carry[keep], multiplier=mult[keep], warnings=tuple(nt.message for nt in kept_notes),
+        notes=kept_notes, forwards=table, forward=forward, iv_policy=iv_policy,
+    )
+
+
+def _otm_ivs(rows, iv_file, placeholder, strike, side, years, level, rates, carry, model_forward, keys, notes, oi):
+    """One IV per (root, expiry, strike), solved from the OTM side's mid on the model's forward.
+
+    A strike whose OTM side has no quote (the far wings) takes the expiry's smile interpolated in
+    log-moneyness between the solved strikes (flat beyond the last one): the ITM side's mid there is
+    intrinsic value plus spread and says nothing about volatility. An expiry with no solved strike keeps
+    the cleaned file IVs (placeholders excluded).
+
+    Returns (iv, the price each row was solved from, rows whose own file IV is used)."""
+    n = len(rows)
+    otm = side * (strike - model_forward) >= 0  # calls at or above the forward, puts below
+    mid = _quote_mid(rows)
+    idx = np.flatnonzero(otm & np.isfinite(mid))
+    solved = np.full(n, np.nan)
+    with np.errstate(over="ignore"):  # Newton steps on far wings (vega ~ 0) overflow before the bisection takes over
+        solved[idx] = pricing.implied_vol(mid[idx], level[idx], strike[idx], years[idx], side[idx], rates[idx],
+                                          carry[idx])
+    strike_iv = _by_strike(np.where(otm, solved, np.nan), keys)
+    missing = ~np.isfinite(strike_iv)
+    smile_iv = np.full(n, np.nan)
+    if missing.any():
+        x = np.log(strike / model_forward)
+        have = otm & np.isfinite(solved)
+        for members in pd.Series(np.arange(n)).groupby([rows["root"], rows["expiry"]]).indices.values():
+            known = members[have[members]]
+            if known.size and missing[members].any():
+                order = np.argsort(x[known])
+                smile_iv[members] = np.interp(x[members], x[known][order], solved[known][order])
+    file_ok = np.where(placeholder | ~(np.isfinite(iv_file) & (iv_file > 0) & (iv_file <= pricing.IV_MAX)),
+                       np.nan, iv_file)
+    interpolated = missing & np.isfinite(smile_iv)
+    uses_file = missing & ~interpolated & np.isfinite(file_ok)
+    if interpolated.any():
+        notes.append(row_note("iv-otm-interpolated", f"{int(interpolated.sum())} row(s) whose out-of-the-money "
+                              f"side has no quote take the expiry's smile interpolated in log-moneyness",
+                              interpolated, oi))
+    if uses_file.any():
+        notes.append(row_note("iv-otm-file", f"{int(uses_file.sum())} row(s) of expiries with no out-of-the-money "
+                              f"quote keep their file IV", uses_file, oi))
+    iv = np.where(~missing, strike_iv, np.where(interpolated, smile_iv, file_ok))
+    return iv, mid, uses_file
+
+
+def _drop_notes(dropped, px, level, strike, years, side, rates, carry, oi) -> list[Note]:
+    """Dropped rows, split by why no IV exists: no quote, or a quote at or below intrinsic value (or
+    above the no-arbitrage bound)."""
+    quoted = np.isfinite(px) & (px > 0)
+    with np.errstate(invalid="ignore"):
+        floor = pricing.price(level, strike, years, pricing.IV_MIN, side, rates, carry)
+    low = dropped & quoted & (px <= floor * (1 + 1e-12))
+    out = []
+    for code, mask, why in (
+        ("dropped-no-quote", dropped & ~quoted, "no usable IV and no quote to solve one from"),
+        ("dropped-at-intrinsic", low, "a quote at or below intrinsic value (no IV reproduces it)"),
+        ("dropped-unsolved", dropped & quoted & ~low, "a quote no IV up to "
+         f"{pricing.IV_MAX:g} reproduces (above the no-arbitrage bound)"),
+    ):
+        if mask.any():
+            out.append(row_note(code, f"dropped {int(mask.sum())} row(s) with {why} "
+                                f"({int(oi[mask].sum()):,} contracts of open interest)", mask, oi, keep_mask=False))
+    return out
+
+
+def _forward_notes(table: pd.DataFrame, chain: OptionChain, oi: np.ndarray, rate: float,
+                   div_yield: float) -> list[Note]:
+    """Fallback expiries, and parity forwards away from spot beyond carry (stale spot, dividend)."""
+    out = []
+    expiry = chain.rows["expiry"]
+    fallback = table.loc[table["method"] == "fallback", "expiry"]
+    if len(fallback):
+        m = expiry.isin(fallback).to_numpy()
+        out.append(row_note("forward-fallback", f"{len(fallback)} expiry(ies) with fewer than "
+                            f"{fwd.MIN_PARITY_STRIKES} two-sided strikes (or an implausible fit) priced on spot "
+                            f"with the given rate and yield", m, oi))
+    a, b, excess = fwd.spot_basis(table, chain.spot, rate=rate, div_yield=div_yield)
+    off = np.abs(np.nan_to_num(excess)) > fwd.FORWARD_BASIS_TOLERANCE
+    if abs(a) > fwd.FORWARD_BASIS_TOLERANCE or off.any():
+        m = expiry.isin(table.loc[off, "expiry"]).to_numpy() if off.any() else expiry.isin(
+            table.loc[table["method"] == "parity", "expiry"]).to_numpy()
+        out.append(row_note(
+            "forward-basis",
+            f"parity forwards sit {100 * a:+.2f}% from spot {chain.spot:,.6g} beyond carry ({100 * b:.2f}%/yr "
+            f"fitted over expiries up to {fwd.BASIS_FIT_YEARS:g} yr; {int(off.sum())} expiry(ies) off by more than "
+            f"{100 * fwd.FORWARD_BASIS_TOLERANCE:g}%): stale spot or dividend", m, oi))
+    return out

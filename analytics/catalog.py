@@ -695,21 +695,24 @@ class CatalogHolder:
         return self.get()
 
 
-_HOLDERS: dict[tuple[str, float], CatalogHolder] = {}
+_HOLDERS: dict[str, CatalogHolder] = {}
 _HOLDERS_LOCK = threading.Lock()
 
 
-def holder_for(data_dir: str | Path | None = None, interval_s: float = RESCAN_INTERVAL_S) -> CatalogHolder:
+def holder_for(data_dir: str | Path | None = None, interval_s: float | None = None) -> CatalogHolder:
     """This process's :class:`CatalogHolder` for ``data_dir`` (default :func:`default_data_dir`).
 
-    One holder per (resolved folder, interval) and process, created on first use.
+    One holder per resolved folder and process, created on first use with ``interval_s`` (default
+    ``RESCAN_INTERVAL_S``); a later call that passes ``interval_s`` sets the holder's interval.
     """
     root = Path(data_dir) if data_dir is not None else default_data_dir()
-    key = (str(root.expanduser().resolve()), float(interval_s))
+    key = str(root.expanduser().resolve())
     with _HOLDERS_LOCK:
         holder = _HOLDERS.get(key)
         if holder is None:
-            holder = _HOLDERS[key] = CatalogHolder(key[0], interval_s)
+            holder = _HOLDERS[key] = CatalogHolder(key, RESCAN_INTERVAL_S if interval_s is None else interval_s)
+        elif interval_s is not None:
+            holder.interval_s = float(interval_s)
         return holder
 
 

@@ -11,7 +11,6 @@ import argparse
 import json
 import logging
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -96,11 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("symbol", help="BTC/ETH for deribit; SPX, NDX, SPY... for cboe")
     p.add_argument("--out", type=Path, default=None, help="data directory (default: the catalog's)")
 
-    p = sub.add_parser("serve", help="serve the dashboard")
+    p = sub.add_parser("serve", help="serve the dashboard (gunicorn; MMPOS_* settings, see dashboard.config)")
     p.add_argument("--data-dir", type=Path, default=None)
-    p.add_argument("--host", default=os.environ.get("MMPOS_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("MMPOS_PORT", "8050")))
-    p.add_argument("--debug", action="store_true", help="Dash debug mode (loopback hosts only)")
+    p.add_argument("--host", default=None, help="interface to bind (default MMPOS_HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="TCP port (default MMPOS_PORT or 8050)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: the core count, min 2)")
+    p.add_argument("--threads", type=int, default=None, help="threads per worker (default 4)")
+    p.add_argument("--debug", action="store_true", default=None,
+                   help="Dash debug server instead of gunicorn (loopback hosts only)")
     return parser
 
 
@@ -221,9 +223,10 @@ def main(argv: list[str] | None = None) -> int:
             out = args.out if args.out is not None else catalog.default_data_dir()
             sys.stdout.write(f"wrote {fetch.fetch(args.source, args.symbol, out)}\n")
         elif args.command == "serve":
-            from dashboard.app import serve
+            from dashboard.server import serve_command
 
-            serve(data_dir=args.data_dir, host=args.host, port=args.port, debug=args.debug)
+            return serve_command({k: getattr(args, k) for k in ("data_dir", "host", "port", "workers", "threads",
+                                                                "debug")})
     except ChainDataError as exc:
         sys.stderr.write(f"mmpos: {exc}\n")
         return EXIT_BAD_INPUT

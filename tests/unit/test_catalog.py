@@ -317,5 +317,8 @@ def test_a_removed_data_folder_is_not_ready_and_comes_back_when_restored(data_di
 
 
 def test_one_holder_per_folder_and_process(data_dir):
-    assert cat.holder_for(data_dir) is cat.holder_for(str(data_dir))
-    assert cat.holder_for(data_dir, interval_s=5) is not cat.holder_for(data_dir)
+    holder = cat.holder_for(data_dir)
+    assert cat.holder_for(str(data_dir) + "/.") is holder and holder.interval_s == cat.RESCAN_INTERVAL_S
+    assert cat.holder_for(data_dir, interval_s=5) is holder and holder.interval_s == 5
+    cat.forget_holders()
+    assert cat.holder_for(data_dir) is not holder

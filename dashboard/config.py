@@ -21,6 +21,11 @@ MMPOS_AUTH_FILE           ``user:hash`` lines (werkzeug hashes): basic auth on  
 MMPOS_AUTH_PROXY_HEADER   header a trusted proxy sets to the signed-in user      none
 MMPOS_TRUSTED_PROXIES     comma-separated proxy addresses/networks               none
 MMPOS_RESCAN_SECONDS      at most one data-folder rescan per this many seconds   2
+MMPOS_CACHE_DIR           shared results cache folder (all workers of a machine)  $XDG_CACHE_HOME/mmpos
+MMPOS_REDIS_URL           shared results cache in Redis instead (several hosts)   none (the folder)
+MMPOS_CACHE_TIMEOUT       seconds a cached result lives                          3600
+MMPOS_CACHE_ENTRIES       most entries the cache folder keeps                    500
+MMPOS_CACHE_ITEM_BYTES    largest result cached (pickled bytes)                  67108864 (64 MiB)
 ========================  =====================================================  ======================
 
 A bad value raises :class:`UnsafeConfigError` with one line naming the variable (the CLI exits 2).
@@ -45,6 +50,10 @@ DEFAULT_TIMEOUT_S = 60
 DEFAULT_GRACEFUL_TIMEOUT_S = 30
 DEFAULT_MAX_REQUESTS = 1000
 DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
+DEFAULT_CACHE_TIMEOUT_S = 3600
+DEFAULT_CACHE_ENTRIES = 500
+DEFAULT_CACHE_ITEM_BYTES = 64 * 1024 * 1024
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 LOOPBACK_NAMES: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
 _ANY_INTERFACE = frozenset({"0.0.0.0", "::", ""})
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -75,6 +84,11 @@ class Settings:
     auth_proxy_header: str | None = None
     trusted_proxies: tuple[str, ...] = ()
     rescan_s: float = RESCAN_INTERVAL_S
+    cache_dir: Path | None = None  # None: dashboard.cache.default_cache_dir()
+    redis_url: str | None = None
+    cache_timeout_s: int = DEFAULT_CACHE_TIMEOUT_S
+    cache_threshold: int = DEFAULT_CACHE_ENTRIES
+    cache_max_item_bytes: int = DEFAULT_CACHE_ITEM_BYTES
 
     def checked(self) -> Settings:
         """Return self, or raise UnsafeConfigError naming the first setting that must not run."""
@@ -89,7 +103,10 @@ class Settings:
                                     ("timeout", self.timeout_s, 1, 3600),
                                     ("graceful timeout", self.graceful_timeout_s, 1, 3600),
                                     ("max requests", self.max_requests, 0, 10**7),
-                                    ("max request bytes", self.max_request_bytes, 1024, 2**30)):
+                                    ("max request bytes", self.max_request_bytes, 1024, 2**30),
+                                    ("cache timeout", self.cache_timeout_s, 1, 30 * 86400),
+                                    ("cache entries", self.cache_threshold, 1, 10**6),
+                                    ("cache item bytes", self.cache_max_item_bytes, 1024, 2**31)):
             if not lo <= value <= hi:
                 raise UnsafeConfigError(f"{name} must be {lo}-{hi}, got {value}")
         if not 0 <= self.rescan_s <= 3600:
@@ -98,6 +115,8 @@ class Settings:
         if self.auth_proxy_header and not self.trusted_proxies:
             raise UnsafeConfigError("MMPOS_AUTH_PROXY_HEADER needs MMPOS_TRUSTED_PROXIES (the proxy addresses "
                                     "allowed to set it); without them anyone could claim a user")
+        if self.redis_url and not self.redis_url.startswith(_REDIS_SCHEMES):
+            raise UnsafeConfigError("MMPOS_REDIS_URL must start with redis://, rediss:// or unix://")
         if self.auth_file is not None and not self.auth_file.is_file():
             raise UnsafeConfigError(f"MMPOS_AUTH_FILE {self.auth_file.name!r} is not a readable file")
         return self
@@ -210,6 +229,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     """
     env = os.environ if env is None else env
     auth_file = _text(env, "MMPOS_AUTH_FILE")
+    cache_dir = _text(env, "MMPOS_CACHE_DIR")
     return Settings(
         data_dir=data_dir_from_env(env),
         host=_text(env, "MMPOS_HOST") or DEFAULT_HOST,
@@ -227,4 +247,9 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         auth_proxy_header=_text(env, "MMPOS_AUTH_PROXY_HEADER") or None,
         trusted_proxies=_list(env, "MMPOS_TRUSTED_PROXIES"),
         rescan_s=_float(env, "MMPOS_RESCAN_SECONDS", RESCAN_INTERVAL_S),
+        cache_dir=Path(cache_dir).expanduser() if cache_dir else None,
+        redis_url=_text(env, "MMPOS_REDIS_URL") or None,
+        cache_timeout_s=_int(env, "MMPOS_CACHE_TIMEOUT", DEFAULT_CACHE_TIMEOUT_S),
+        cache_threshold=_int(env, "MMPOS_CACHE_ENTRIES", DEFAULT_CACHE_ENTRIES),
+        cache_max_item_bytes=_int(env, "MMPOS_CACHE_ITEM_BYTES", DEFAULT_CACHE_ITEM_BYTES),
     )

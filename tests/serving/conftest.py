@@ -1,7 +1,7 @@
 """A real ``mmpos serve`` (gunicorn) in a subprocess on a free port, and a small HTTP client for it.
 
-Servers are module-scoped: each costs a couple of seconds to boot (Dash import, app, first scan), so
-a test module shares one and puts back whatever it changes.
+Each server costs a few seconds to boot (Dash import, app, first scan): the default one is shared by
+the whole session and every test puts back whatever it changes.
 """
 
 from __future__ import annotations
@@ -104,12 +104,13 @@ def start_server(workdir: Path, env_extra: dict[str, str] | None = None, *args: 
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     served = Served(port, proc, log_path, data_dir)
+    workers = int(env["MMPOS_WORKERS"])
     deadline = time.monotonic() + BOOT_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"mmpos serve exited with {proc.returncode}:\n{served.log()[-3000:]}")
         try:
-            if served.get("/healthz").status == 200 and len(served.worker_pids()) >= 1:
+            if len(served.worker_pids()) == workers and served.get("/healthz").status == 200:
                 return served
         except OSError:
             pass
@@ -118,9 +119,9 @@ def start_server(workdir: Path, env_extra: dict[str, str] | None = None, *args: 
     pytest.fail(f"mmpos serve did not answer /healthz within {BOOT_TIMEOUT_S:.0f} s:\n{served.log()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """``mmpos serve`` with the default edge (no login), two workers."""
+    """``mmpos serve`` with the default edge (no login), two workers (shared by the modules here)."""
     served = start_server(tmp_path_factory.mktemp("serve"))
     yield served
     served.stop()

@@ -93,19 +93,22 @@ def test_readyz_follows_the_data_folder_away_and_back(server: Served):
     assert {server.get("/readyz").status for _ in range(4)} == {200}
 
 
-def _tcp_inode(local_port: int, remote_port: int) -> str:
-    """The inode of the server side of our connection (from /proc/net/tcp)."""
+def _tcp_inode(local_port: int, remote_port: int) -> str | None:
+    """The inode of the server side of our connection (from /proc/net/tcp); None until accepted."""
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         cols = line.split()
         local, remote = cols[1], cols[2]
         if int(local.split(":")[1], 16) == local_port and int(remote.split(":")[1], 16) == remote_port:
-            return cols[9]
-    raise AssertionError("connection not found in /proc/net/tcp")
+            return cols[9] if cols[9] != "0" else None
+    return None
 
 
-def _holder_of(server: Served, inode: str) -> int:
-    for _ in range(50):
-        for pid in server.worker_pids():
+def _worker_holding(server: Served, client_port: int, timeout_s: float = 20.0) -> int:
+    """The pid of the worker that accepted our connection."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        inode = _tcp_inode(server.port, client_port)
+        for pid in server.worker_pids() if inode else ():
             try:
                 links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
             except OSError:
@@ -113,14 +116,14 @@ def _holder_of(server: Served, inode: str) -> int:
             if f"socket:[{inode}]" in links:
                 return pid
         time.sleep(0.05)
-    raise AssertionError("no worker holds the connection")
+    raise AssertionError("no worker accepted the connection")
 
 
 def test_a_worker_killed_mid_request_costs_that_request_only(server: Served):
     conn = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     try:
         conn.sendall(f"GET /_dash-layout HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n".encode())  # no end yet
-        victim = _holder_of(server, _tcp_inode(server.port, conn.getsockname()[1]))
+        victim = _worker_holding(server, conn.getsockname()[1])
         others = set(server.worker_pids()) - {victim}
         os.kill(victim, signal.SIGKILL)
         try:

@@ -1,6 +1,6 @@
 # mmpos: two commands do everything on a fresh Debian machine.
 #   make run   set up and serve the demo data at http://127.0.0.1:8050
-#   make test  set up (venv, Chromium for browser tests) and run every test
+#   make test  set up (venv, Chromium for browser tests, redis-server for the cache tests) and run every test
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8050
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast lint bench demo-data browser-deps clean
+.PHONY: run test test-fast lint bench demo-data browser-deps cache-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,14 @@ browser-deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
 	fi
 
-test: $(STAMP) browser-deps
+cache-deps:
+	@if ! command -v redis-server >/dev/null; then \
+		echo "installing Debian redis-server for the shared-cache tests"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends redis-server; \
+	fi
+
+test: $(STAMP) browser-deps cache-deps
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 

@@ -1,6 +1,7 @@
 """The Dash app: ``create_app()``, ``serve()`` for the CLI, and a lazy ``server`` for gunicorn.
 
-    gunicorn -w 2 -b 127.0.0.1:8050 'dashboard.app:server'      # MMPOS_DATA_DIR picks the data
+    mmpos serve --data-dir data                                 # gunicorn, see dashboard.server
+    gunicorn -w 2 -b 127.0.0.1:8050 'dashboard.app:server'      # the same app, MMPOS_* settings
 
 Importing this module builds nothing: ``server`` is created on first access (PEP 562 module
 ``__getattr__``) from the ``MMPOS_*`` environment (see :mod:`dashboard.config`).
@@ -15,7 +16,7 @@ from pathlib import Path
 import dash
 from flask import Flask
 
-from dashboard import config
+from dashboard import config, edge
 from dashboard.callbacks import controls, hover, table, views
 from dashboard.layout import build_layout
 
@@ -44,6 +45,7 @@ def create_app(data_dir: str | Path | None = None) -> dash.Dash:
         suppress_callback_exceptions=False,
     )
     app.server.config[DATA_DIR_KEY] = str(data_dir) if data_dir is not None else None
+    edge.install(app.server)  # health, headers, Host check, size limit, login (dashboard.edge)
     app.layout = build_layout
     for module in (controls, views, hover, table):
         module.register()
@@ -52,21 +54,22 @@ def create_app(data_dir: str | Path | None = None) -> dash.Dash:
 
 def serve(data_dir: Path | None = None, host: str = config.DEFAULT_HOST, port: int = config.DEFAULT_PORT,
           debug: bool = False) -> None:
-    """Run the development server (the CLI's ``mmpos serve``).
+    """Serve the dashboard with gunicorn (:mod:`dashboard.server`); ``MMPOS_*`` fill the other settings.
 
     Raises
     ------
     SystemExit
         With a readable message if ``debug`` is asked for on a host that is not loopback (Dash debug
-        mode runs code the browser sends) or the port is out of range.
+        mode runs code the browser sends), the port is out of range, or another setting cannot run.
+        (``mmpos serve`` goes through :func:`dashboard.server.serve_command`, which exits 2.)
     """
+    from dashboard import server
+
     try:
-        settings = config.Settings(data_dir=data_dir, host=host, port=port, debug=debug).checked()
+        settings = config.from_env().override(data_dir=data_dir, host=host, port=port, debug=debug).checked()
     except config.UnsafeConfigError as err:
         raise SystemExit(f"mmpos serve: {err}") from err
-    app = create_app(settings.data_dir)
-    log.info("serving mmpos on http://%s:%d (debug %s)", settings.host, settings.port, "on" if settings.debug else "off")
-    app.run(host=settings.host, port=settings.port, debug=settings.debug)
+    server.run(settings)
 
 
 @functools.cache

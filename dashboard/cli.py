@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,7 +72,6 @@ def options_table() -> str:
 def build_parser() -> argparse.ArgumentParser:
     from analytics import conventions
     from analytics.scenario import allowed
-    from dashboard.config import DEFAULT_PORT
 
     parser = _Parser(prog="mmpos", description="Dealer gamma, hedging flows and vega from option chains.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -101,12 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("symbol", help="BTC/ETH for deribit; SPX, NDX, SPY... for cboe")
     p.add_argument("--out", type=Path, default=None, help="data directory (default: the catalog's)")
 
-    p = sub.add_parser("serve", help="serve the dashboard")
+    p = sub.add_parser("serve", help="serve the dashboard (gunicorn; MMPOS_* settings, see dashboard.config)")
     p.add_argument("--data-dir", type=Path, default=None)
-    p.add_argument("--host", default=os.environ.get("MMPOS_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=_port, default=os.environ.get("MMPOS_PORT") or str(DEFAULT_PORT),
-                   help=f"TCP port (default $MMPOS_PORT, else {DEFAULT_PORT})")
-    p.add_argument("--debug", action="store_true", help="Dash debug mode (loopback hosts only)")
+    p.add_argument("--host", default=None, help="interface to bind (default MMPOS_HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="TCP port (default MMPOS_PORT or 8050)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: the core count, min 2)")
+    p.add_argument("--threads", type=int, default=None, help="threads per worker (default 4)")
+    p.add_argument("--debug", action="store_true", default=None,
+                   help="Dash debug server instead of gunicorn (loopback hosts only)")
     return parser
 
 
@@ -203,16 +203,10 @@ def main(argv: list[str] | None = None) -> int:
             out = args.out if args.out is not None else catalog.default_data_dir()
             sys.stdout.write(f"wrote {fetch.fetch(args.source, args.symbol, out)}\n")
         elif args.command == "serve":
-            from dashboard import config
+            from dashboard.server import serve_command
 
-            try:
-                config.Settings(host=args.host, port=args.port, debug=args.debug).checked()
-            except config.UnsafeConfigError as exc:
-                sys.stderr.write(f"mmpos serve: {exc}\n")
-                return EXIT_BAD_INPUT
-            from dashboard.app import serve
-
-            serve(data_dir=args.data_dir, host=args.host, port=args.port, debug=args.debug)
+            return serve_command({k: getattr(args, k) for k in ("data_dir", "host", "port", "workers", "threads",
+                                                                "debug")})
     except ChainDataError as exc:
         sys.stderr.write(f"mmpos: {exc}\n")
         return EXIT_BAD_INPUT

@@ -1,14 +1,34 @@
 """Dashboard configuration: environment variables and CLI flags, with safe defaults.
 
-=================  ===============================================  ===============
-variable           meaning                                          default
-=================  ===============================================  ===============
-MMPOS_DATA_DIR     folder of option-chain files the catalog scans   analytics default
-MMPOS_HOST         interface to bind                                127.0.0.1
-MMPOS_PORT         TCP port                                         8050
-MMPOS_DEBUG        Dash debug mode (loopback hosts only)            off
-=================  ===============================================  ===============
+One home for every serving default. CLI flags of ``mmpos serve`` override the environment.
 
+========================  =====================================================  ======================
+variable                  meaning                                                default
+========================  =====================================================  ======================
+MMPOS_DATA_DIR            folder of option-chain files the catalog scans         analytics default
+MMPOS_HOST                interface to bind (``--host``)                         127.0.0.1
+MMPOS_PORT                TCP port (``--port``)                                  8050
+MMPOS_DEBUG               Werkzeug/Dash debug server (loopback hosts only)       off
+MMPOS_WORKERS             gunicorn worker processes (``--workers``)              the core count, min 2
+MMPOS_THREADS             threads per worker (``--threads``)                     4
+MMPOS_TIMEOUT             seconds a request may run before its worker restarts   60
+MMPOS_GRACEFUL_TIMEOUT    seconds a stopping worker may finish its requests      30
+MMPOS_MAX_REQUESTS        requests a worker serves before it is recycled         1000 (+ up to 10 % jitter)
+MMPOS_ACCESS_LOG          access-log file, ``-`` for stdout, empty for none      ``-``
+MMPOS_ALLOWED_HOSTS       comma-separated Host names served (``*``: any)         loopback names + the bind host
+MMPOS_MAX_REQUEST_BYTES   largest request body (callbacks are a few KB)          1048576 (1 MiB)
+MMPOS_AUTH_FILE           ``user:hash`` lines (werkzeug hashes): basic auth on   none (no login)
+MMPOS_AUTH_PROXY_HEADER   header a trusted proxy sets to the signed-in user      none
+MMPOS_TRUSTED_PROXIES     comma-separated proxy addresses/networks               none
+MMPOS_RESCAN_SECONDS      at most one data-folder rescan per this many seconds   2
+MMPOS_CACHE_DIR           shared results cache folder (all workers of a machine)  $XDG_CACHE_HOME/mmpos
+MMPOS_REDIS_URL           shared results cache in Redis instead (several hosts)   none (the folder)
+MMPOS_CACHE_TIMEOUT       seconds a cached result lives                          3600
+MMPOS_CACHE_ENTRIES       most entries the cache folder keeps                    500
+MMPOS_CACHE_ITEM_BYTES    largest result cached (pickled bytes)                  67108864 (64 MiB)
+========================  =====================================================  ======================
+
+A bad value raises :class:`UnsafeConfigError` with one line naming the variable (the CLI exits 2).
 Nothing here touches the network or the clock; reading the environment is the only side effect.
 """
 
@@ -17,27 +37,61 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
+
+from analytics.catalog import RESCAN_INTERVAL_S
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
+DEFAULT_THREADS = 4
+DEFAULT_TIMEOUT_S = 60
+DEFAULT_GRACEFUL_TIMEOUT_S = 30
+DEFAULT_MAX_REQUESTS = 1000
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
+DEFAULT_CACHE_TIMEOUT_S = 3600
+DEFAULT_CACHE_ENTRIES = 500
+DEFAULT_CACHE_ITEM_BYTES = 64 * 1024 * 1024
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+LOOPBACK_NAMES: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
+_ANY_INTERFACE = frozenset({"0.0.0.0", "::", ""})
 _TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
 class UnsafeConfigError(ValueError):
-    """A configuration that must not run (debug mode on a non-loopback interface)."""
+    """A configuration that must not run: a bad value, or debug mode on a non-loopback interface."""
 
 
 @dataclass(frozen=True)
 class Settings:
+    """Everything ``mmpos serve`` and the HTTP edge need (see the table in the module docstring)."""
+
     data_dir: Path | None = None
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     debug: bool = False
+    workers: int = 0  # 0: from the core count (default_workers)
+    threads: int = DEFAULT_THREADS
+    timeout_s: int = DEFAULT_TIMEOUT_S
+    graceful_timeout_s: int = DEFAULT_GRACEFUL_TIMEOUT_S
+    max_requests: int = DEFAULT_MAX_REQUESTS
+    access_log: str = "-"
+    allowed_hosts: tuple[str, ...] = ()  # empty: loopback names + the bind host
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    auth_file: Path | None = None
+    auth_proxy_header: str | None = None
+    trusted_proxies: tuple[str, ...] = ()
+    rescan_s: float = RESCAN_INTERVAL_S
+    cache_dir: Path | None = None  # None: dashboard.cache.default_cache_dir()
+    redis_url: str | None = None
+    cache_timeout_s: int = DEFAULT_CACHE_TIMEOUT_S
+    cache_threshold: int = DEFAULT_CACHE_ENTRIES
+    cache_max_item_bytes: int = DEFAULT_CACHE_ITEM_BYTES
 
     def checked(self) -> Settings:
-        """Return self, or raise UnsafeConfigError when debug would be exposed off this machine."""
+        """Return self, or raise UnsafeConfigError naming the first setting that must not run."""
         if self.debug and not is_loopback(self.host):
             raise UnsafeConfigError(
                 f"refusing to run with debug on host {self.host!r}: Dash debug mode executes code "
@@ -45,7 +99,67 @@ class Settings:
             )
         if not 0 < self.port < 65536:
             raise UnsafeConfigError(f"port must be 1-65535, got {self.port}")
+        for name, value, lo, hi in (("workers", self.workers, 0, 64), ("threads", self.threads, 1, 64),
+                                    ("timeout", self.timeout_s, 1, 3600),
+                                    ("graceful timeout", self.graceful_timeout_s, 1, 3600),
+                                    ("max requests", self.max_requests, 0, 10**7),
+                                    ("max request bytes", self.max_request_bytes, 1024, 2**30),
+                                    ("cache timeout", self.cache_timeout_s, 1, 30 * 86400),
+                                    ("cache entries", self.cache_threshold, 1, 10**6),
+                                    ("cache item bytes", self.cache_max_item_bytes, 1024, 2**31)):
+            if not lo <= value <= hi:
+                raise UnsafeConfigError(f"{name} must be {lo}-{hi}, got {value}")
+        if not 0 <= self.rescan_s <= 3600:
+            raise UnsafeConfigError(f"rescan seconds must be 0-3600, got {self.rescan_s}")
+        self.proxy_networks()  # raises on a bad address
+        if self.auth_proxy_header and not self.trusted_proxies:
+            raise UnsafeConfigError("MMPOS_AUTH_PROXY_HEADER needs MMPOS_TRUSTED_PROXIES (the proxy addresses "
+                                    "allowed to set it); without them anyone could claim a user")
+        if self.redis_url and not self.redis_url.startswith(_REDIS_SCHEMES):
+            raise UnsafeConfigError("MMPOS_REDIS_URL must start with redis://, rediss:// or unix://")
+        if self.auth_file is not None and not self.auth_file.is_file():
+            raise UnsafeConfigError(f"MMPOS_AUTH_FILE {self.auth_file.name!r} is not a readable file")
         return self
+
+    @property
+    def auth_enabled(self) -> bool:
+        """True when a login is configured (credentials file or proxy header)."""
+        return self.auth_file is not None or bool(self.auth_proxy_header)
+
+    def worker_count(self) -> int:
+        """``workers``, or the default from the core count."""
+        return self.workers or default_workers()
+
+    def host_allow_list(self) -> frozenset[str] | None:
+        """Lower-case Host names served (without port), or None for any (``*``)."""
+        if "*" in self.allowed_hosts:
+            return None
+        names = set(self.allowed_hosts) or set(LOOPBACK_NAMES)
+        if not self.allowed_hosts and self.host not in _ANY_INTERFACE:
+            names.add(self.host)
+        return frozenset(n.strip().strip("[]").lower() for n in names if n.strip())
+
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``trusted_proxies`` as networks (a bare address is a /32 or /128)."""
+        try:
+            return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in self.trusted_proxies if p.strip())
+        except ValueError as err:
+            raise UnsafeConfigError(f"MMPOS_TRUSTED_PROXIES: {err}") from err
+
+    def override(self, **values: Any) -> Settings:
+        """A copy with every non-None value replaced (CLI flags over the environment)."""
+        known = {f.name for f in fields(self)}
+        return replace(self, **{k: v for k, v in values.items() if v is not None and k in known})
+
+
+def default_workers() -> int:
+    """Worker processes from the cores this process may use (the analytics are CPU-bound: one per
+    core; at least 2, so a worker that dies or recycles never leaves the desk without a server)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(2, cores)
 
 
 def is_loopback(host: str) -> bool:
@@ -65,17 +179,77 @@ def data_dir_from_env(env: Mapping[str, str] | None = None) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def from_env(env: Mapping[str, str] | None = None) -> Settings:
-    """Settings from ``MMPOS_*`` environment variables (see the module docstring)."""
-    env = os.environ if env is None else env
-    port_text = env.get("MMPOS_PORT", "").strip()
+def _text(env: Mapping[str, str], name: str) -> str:
+    return env.get(name, "").strip()
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    text = _text(env, name)
+    if not text:
+        return default
     try:
-        port = int(port_text) if port_text else DEFAULT_PORT
+        return int(text)
     except ValueError as err:
-        raise UnsafeConfigError(f"MMPOS_PORT must be an integer, got {port_text!r}") from err
+        raise UnsafeConfigError(f"{name} must be an integer, got {text[:40]!r}") from err
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    text = _text(env, name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError as err:
+        raise UnsafeConfigError(f"{name} must be a number, got {text[:40]!r}") from err
+    if value != value or value in (float("inf"), float("-inf")):
+        raise UnsafeConfigError(f"{name} must be a finite number, got {text[:40]!r}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    text = _text(env, name).lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise UnsafeConfigError(f"{name} must be on or off, got {text[:40]!r}")
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in _text(env, name).split(",") if x.strip())
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``MMPOS_*`` environment variables (see the module docstring).
+
+    Raises
+    ------
+    UnsafeConfigError
+        One line naming the variable whose value cannot be used.
+    """
+    env = os.environ if env is None else env
+    auth_file = _text(env, "MMPOS_AUTH_FILE")
+    cache_dir = _text(env, "MMPOS_CACHE_DIR")
     return Settings(
         data_dir=data_dir_from_env(env),
-        host=env.get("MMPOS_HOST", "").strip() or DEFAULT_HOST,
-        port=port,
-        debug=env.get("MMPOS_DEBUG", "").strip().lower() in _TRUE,
+        host=_text(env, "MMPOS_HOST") or DEFAULT_HOST,
+        port=_int(env, "MMPOS_PORT", DEFAULT_PORT),
+        debug=_bool(env, "MMPOS_DEBUG"),
+        workers=_int(env, "MMPOS_WORKERS", 0),
+        threads=_int(env, "MMPOS_THREADS", DEFAULT_THREADS),
+        timeout_s=_int(env, "MMPOS_TIMEOUT", DEFAULT_TIMEOUT_S),
+        graceful_timeout_s=_int(env, "MMPOS_GRACEFUL_TIMEOUT", DEFAULT_GRACEFUL_TIMEOUT_S),
+        max_requests=_int(env, "MMPOS_MAX_REQUESTS", DEFAULT_MAX_REQUESTS),
+        access_log=env.get("MMPOS_ACCESS_LOG", "-").strip(),
+        allowed_hosts=_list(env, "MMPOS_ALLOWED_HOSTS"),
+        max_request_bytes=_int(env, "MMPOS_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES),
+        auth_file=Path(auth_file).expanduser() if auth_file else None,
+        auth_proxy_header=_text(env, "MMPOS_AUTH_PROXY_HEADER") or None,
+        trusted_proxies=_list(env, "MMPOS_TRUSTED_PROXIES"),
+        rescan_s=_float(env, "MMPOS_RESCAN_SECONDS", RESCAN_INTERVAL_S),
+        cache_dir=Path(cache_dir).expanduser() if cache_dir else None,
+        redis_url=_text(env, "MMPOS_REDIS_URL") or None,
+        cache_timeout_s=_int(env, "MMPOS_CACHE_TIMEOUT", DEFAULT_CACHE_TIMEOUT_S),
+        cache_threshold=_int(env, "MMPOS_CACHE_ENTRIES", DEFAULT_CACHE_ENTRIES),
+        cache_max_item_bytes=_int(env, "MMPOS_CACHE_ITEM_BYTES", DEFAULT_CACHE_ITEM_BYTES),
     )

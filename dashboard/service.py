@@ -1,9 +1,9 @@
 """The use cases shared by the page and the command line: load a snapshot, analyse it under a
 :class:`~analytics.scenario.Scenario`, find the previous snapshot, list the catalog.
 
-Callbacks and ``mmpos analyze``/``mmpos list`` call these; none of them imports Dash. Every cache is an ``functools.lru_cache`` keyed by immutable values that include the file's
-modification time, so an edited file is re-read and nothing cached is ever mutated. Each gunicorn
-worker keeps its own caches (they share no memory, and need not).
+Callbacks and ``mmpos analyze``/``mmpos list`` call these; none of them imports Dash. Every cache is
+bounded and keyed by immutable values that include the file's content version
+(:class:`analytics.catalog.FileVersion`), so a changed file is re-read and nothing cached is mutated.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +20,12 @@ from analytics import conventions
 from analytics.catalog import (
     Catalog,
     CatalogEntry,
+    FileVersion,
     clear_cache,
     default_data_dir,
+    file_version,
+    forget_holders,
+    holder_for,
     load_book_cached,
     load_entry,
     load_path_cached,
@@ -43,47 +46,16 @@ def resolve_data_dir(data_dir: str | Path | None) -> Path:
     return Path(data_dir) if data_dir else Path(default_data_dir())
 
 
-def _tree_signature(root: Path) -> tuple[tuple[str, int, int], ...]:
-    """(relative path, mtime_ns, size) of every file under ``root``: changes when any file does."""
-    out = []
-    if not root.is_dir():
-        return ()
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            path = Path(folder, name)
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            out.append((str(path.relative_to(root)), st.st_mtime_ns, st.st_size))
-    return tuple(out)
-
-
-@functools.lru_cache(maxsize=4)
-def _catalog(root: str, signature: tuple) -> Catalog:
-    del signature  # part of the cache key only
-    return scan_catalog(Path(root))
-
-
 def get_catalog(data_dir: str | Path | None) -> Catalog:
-    """The catalog of ``data_dir``, rescanned only when a file was added, removed or changed."""
-    root = resolve_data_dir(data_dir)
-    return _catalog(str(root), _tree_signature(root))
+    """The catalog of ``data_dir`` from its process-wide holder: rescanned at most every few seconds
+    (``MMPOS_RESCAN_SECONDS``), never walked per request, and never lost to one unreadable file."""
+    return holder_for(resolve_data_dir(data_dir)).get()
 
 
-def _mtime_ns(path: str | Path) -> int:
-    try:
-        return Path(path).stat().st_mtime_ns
-    except OSError:
-        return 0
-
-
-def entry_key(entry: CatalogEntry) -> tuple[str, int]:
-    """Cache key of an entry: its id and the file's modification time."""
-    return (str(entry.id), _mtime_ns(entry.path))
+def entry_key(entry: CatalogEntry) -> tuple[str, FileVersion | None]:
+    """Cache key of an entry: its id and the file's content version (size, mtime, inode, ctime), read
+    now, so a file replaced with its mtime kept (``cp -p``) gets new numbers."""
+    return (str(entry.id), file_version(entry.path))
 
 
 def load_chain(entry: CatalogEntry) -> OptionChain:
@@ -124,8 +96,8 @@ def expiry_facts(chain: OptionChain) -> ExpiryFacts:
 
 
 @functools.lru_cache(maxsize=64)
-def _facts(entry_id: str, mtime_ns: int, path: str) -> ExpiryFacts:
-    del entry_id, mtime_ns  # cache key only
+def _facts(entry_id: str, version: FileVersion | None, path: str) -> ExpiryFacts:
+    del entry_id, version  # cache key only
     return expiry_facts(load_path_cached(path))
 
 
@@ -149,8 +121,8 @@ def previous_entry(catalog: Catalog, entry: CatalogEntry) -> CatalogEntry | None
 
 
 @functools.lru_cache(maxsize=48)
-def _analysis(root: str, entry_id: str, mtime_ns: int, scenario: Scenario) -> Analysis:
-    del mtime_ns  # part of the cache key only
+def _analysis(root: str, entry_id: str, version: FileVersion | None, scenario: Scenario) -> Analysis:
+    del version  # part of the cache key only
     catalog = get_catalog(root)
     entry = catalog.get(entry_id)
     if entry is None:
@@ -231,7 +203,7 @@ def catalog_text(data_dir: str | Path | None) -> str:
 
 def clear_caches() -> None:
     """Forget every cached catalog and analysis (benchmarks measure the cold path with this)."""
-    _catalog.cache_clear()
+    forget_holders()
     _analysis.cache_clear()
     _facts.cache_clear()
     clear_cache()

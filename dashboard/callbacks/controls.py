@@ -198,13 +198,16 @@ def next_state(trigger: str | None, inputs: Mapping[str, Any], previous: dict[st
 
 
 def catalog_banner(catalog: Catalog) -> list:
-    """A warning listing every file the catalog could not read (the rest keeps working)."""
-    broken = list(catalog.broken())
-    if not broken:
+    """A warning naming the files the catalog could not read (relative names and reasons only, never
+    content or absolute paths; capped, the rest counted), while everything else keeps working."""
+    summary = catalog.broken_summary()
+    if not summary.total:
         return []
-    items = [html.Li([html.Code(str(getattr(e, "path", e.id)).rsplit("/", 1)[-1]), f": {e.error}"]) for e in broken]
-    what = "1 file in the data folder could not be read and is" if len(broken) == 1 else (
-        f"{len(broken)} files in the data folder could not be read and are")
+    items = [html.Li([html.Code(rel), f": {reason}"]) for rel, reason in summary.shown]
+    if summary.n_more:
+        items.append(html.Li(f"... and {summary.more_text}"))
+    what = "1 file in the data folder could not be read and is" if summary.total == 1 else (
+        f"{summary.total:,} files in the data folder could not be read and are")
     return [
         html.Div(
             className="banner banner-warn",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -193,3 +194,131 @@ def test_the_project_data_dir_lists_the_demo_week():
     assert catalog.underlyings() == ["BTC", "SPX"]
     assert len(catalog.snapshots("SPX")) == 5 and len(catalog.snapshots("BTC")) == 5
     assert catalog.broken() == [] and catalog.book_for("SPX") is not None
+
+
+# --------------------------------------------------------------------------- hostile folders
+
+
+@pytest.fixture()
+def unreadable(monkeypatch):
+    """Make files unreadable: ``chmod 000``, and (root ignores modes) a PermissionError on open."""
+    import pathlib
+
+    blocked: set[str] = set()
+    real_open = pathlib.Path.open
+
+    def guarded_open(self, *args, **kwargs):
+        if str(self.resolve()) in blocked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "open", guarded_open)
+
+    def make(path: Path) -> Path:
+        path.chmod(0)
+        blocked.add(str(path.resolve()))
+        return path
+
+    yield make
+    for path in blocked:
+        Path(path).chmod(0o644)
+
+
+def test_an_unreadable_file_is_one_broken_entry_and_every_other_file_still_loads(data_dir, unreadable):
+    unreadable(data_dir / "spx_quotedata_2026-11-16.csv")
+    catalog = scan_catalog(data_dir)
+    assert catalog.underlyings() == ["BTC", "SPX"]
+    assert [e.id for e in catalog.snapshots("SPX")] == ["spx-20261117-1615"]
+    entry = next(e for e in catalog.broken() if e.rel == "spx_quotedata_2026-11-16.csv")
+    assert entry.error == "cannot read the file (Permission denied)"
+    assert str(data_dir) not in entry.error
+    assert "spx_quotedata_2026-11-16.csv: cannot read the file" in format_catalog(catalog)
+
+
+def test_a_link_pointing_outside_the_data_folder_is_refused_unopened(data_dir, tmp_path):
+    secret = tmp_path / "outside" / "passwd"
+    secret.parent.mkdir()
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (data_dir / "passwd.csv").symlink_to(secret)
+    (data_dir / "etc").symlink_to(secret.parent, target_is_directory=True)
+    (data_dir / "inside.csv").symlink_to(data_dir / "spx_quotedata_2026-11-17.csv")
+    catalog = scan_catalog(data_dir)
+    refused = {e.rel: e.error for e in catalog.broken()}
+    assert refused["passwd.csv"] == refused["etc"] == "refused: a link that points outside the data folder"
+    assert not any("root:" in (e.error or "") for e in catalog)
+    assert {e.rel for e in catalog.snapshots("SPX")} >= {"inside.csv", "spx_quotedata_2026-11-17.csv"}
+
+
+def test_a_secret_bearing_json_never_shows_its_content_in_the_reason(data_dir):
+    secret = "s3cr3t-KEY-9f8e7d6c5b4a"
+    payload = {"client_id": "desk-bot", "client_secret": secret, "note": 'it\'s "quoted"'}
+    (data_dir / "api_key.json").write_text(json.dumps(payload))
+    catalog = scan_catalog(data_dir)
+    entry = next(e for e in catalog.broken() if e.rel == "api_key.json")
+    assert secret not in entry.error and "client_id" not in entry.error and "desk-bot" not in entry.error
+    assert entry.error.startswith("unknown format")
+    assert secret not in format_catalog(catalog)
+
+
+def test_twenty_thousand_junk_files_are_scanned_once_and_summarised(tmp_path, demo_files):
+    root = tmp_path / "junk"
+    root.mkdir()
+    shutil.copy(demo_files["spx_quotedata_2026-11-17.csv"], root / "spx.csv")
+    for i in range(20_000):
+        (root / f"junk_{i:05d}.txt").write_text("x")
+    holder = cat.CatalogHolder(root, interval_s=0)
+    catalog = holder.get()
+    assert catalog.underlyings() == ["SPX"] and len(catalog.broken()) == 20_000
+    summary = catalog.broken_summary(limit=3)
+    assert [rel for rel, _ in summary.shown] == ["junk_00000.txt", "junk_00001.txt", "junk_00002.txt"]
+    assert summary.n_more == 19_997 and summary.lines()[-1] == "... and 19,997 more"
+    before = cat.cache_info()
+    again = holder.get()  # rescans (interval 0) by stat only: no file is looked up again
+    assert cat.cache_info().misses == before.misses and cat.cache_info().hits == before.hits
+    assert [e.id for e in again] == [e.id for e in catalog]
+
+
+def test_a_file_replaced_with_its_mtime_and_size_kept_gets_new_numbers(data_dir):
+    path = data_dir / "spx_quotedata_2026-11-16.csv"
+    old = scan_catalog(data_dir).get("spx-20261116-1615")
+    st = path.stat()
+    text = path.read_text()
+    assert "Last: 6731.7692," in text
+    path.write_text(text.replace("Last: 6731.7692,", "Last: 6831.7692,", 1))  # same size, new spot
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # what cp -p / rsync -t do
+    assert path.stat().st_mtime_ns == st.st_mtime_ns and path.stat().st_size == st.st_size
+    new = scan_catalog(data_dir).get("spx-20261116-1615")
+    assert new.version != old.version
+    assert new.spot == pytest.approx(old.spot + 100) and load_entry(new).spot == new.spot
+
+
+def test_the_holder_rescans_only_when_its_interval_has_passed(data_dir, demo_files):
+    now = [0.0]
+    holder = cat.CatalogHolder(data_dir, interval_s=2.0, clock=lambda: now[0])
+    first = holder.get()
+    shutil.copy(demo_files["spx_quotedata_2026-11-18.csv"], data_dir / "new.csv")
+    now[0] = 1.9
+    assert holder.get() is first and holder.scans == 1
+    now[0] = 2.0
+    assert "spx-20261118-1615" in {e.id for e in holder.get().snapshots()} and holder.scans == 2
+
+
+def test_a_removed_data_folder_is_not_ready_and_comes_back_when_restored(data_dir, tmp_path):
+    holder = cat.CatalogHolder(data_dir, interval_s=0)
+    assert holder.readiness()[0] and holder.get().underlyings() == ["BTC", "SPX"]
+    aside = tmp_path / "aside"
+    data_dir.rename(aside)
+    ready, reason = holder.readiness()
+    assert not ready and reason.startswith("data directory not found")
+    with pytest.raises(ChainDataError, match="data directory not found"):
+        holder.get()
+    aside.rename(data_dir)
+    assert holder.readiness()[0] and holder.get().underlyings() == ["BTC", "SPX"]
+
+
+def test_one_holder_per_folder_and_process(data_dir):
+    holder = cat.holder_for(data_dir)
+    assert cat.holder_for(str(data_dir) + "/.") is holder and holder.interval_s == cat.RESCAN_INTERVAL_S
+    assert cat.holder_for(data_dir, interval_s=5) is holder and holder.interval_s == 5
+    cat.forget_holders()
+    assert cat.holder_for(data_dir) is not holder

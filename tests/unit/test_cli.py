@@ -149,8 +149,8 @@ def test_an_out_of_range_option_exits_2_with_one_line_naming_the_range(capsys, s
 
 
 @pytest.mark.parametrize("env, args, message", [
-    ({"MMPOS_PORT": "abc"}, [], "port must be an integer 1-65535 (--port or MMPOS_PORT), got 'abc'"),
-    ({}, ["--port", "70000"], "got '70000'"),
+    ({"MMPOS_PORT": "abc"}, [], "MMPOS_PORT must be an integer, got 'abc'"),
+    ({}, ["--port", "70000"], "port must be 1-65535, got 70000"),
     ({}, ["--host", "0.0.0.0", "--debug"], "refusing to run with debug on host '0.0.0.0'"),
 ])
 def test_serve_refuses_a_bad_port_or_exposed_debug_with_one_line(env, args, message):

@@ -1,0 +1,149 @@
+"""One results cache shared by every worker: a folder on this machine, or Redis for several machines.
+
+gunicorn workers share no memory, so each used to compute (and hold) every analysis itself. A
+:class:`SharedCache` (Flask-Caching) stores computed values where every worker sees them:
+
+- by default a ``FileSystemCache`` under ``MMPOS_CACHE_DIR`` (default ``$XDG_CACHE_HOME/mmpos`` or
+  ``~/.cache/mmpos``, created mode 0700): safe across processes (each entry is written to a temporary
+  file and renamed), at most ``cache_threshold`` entries (the oldest go first);
+- Redis when ``MMPOS_REDIS_URL`` is set (``redis://host:6379/0``, ``rediss://`` for TLS): shared by
+  several machines; give the Redis server a ``maxmemory`` with ``allkeys-lru`` so it stays bounded.
+
+Size limits: an entry expires after ``cache_timeout_s`` (default one hour), and a value larger than
+``cache_max_item_bytes`` pickled (default 64 MiB) is not stored at all (it is returned, uncached).
+Values are pickled: the folder and the Redis database must be private to the service (whoever can
+write them can run code in it). A cache that fails (Redis down, disk full) never fails a request: the
+value is computed and the failure logged.
+
+Keys are built with :func:`cache_key` from hashable parts; a caller puts into them everything the
+value depends on (for an analysis: the file's :class:`~analytics.catalog.FileVersion`, the expiry set
+and the whole Scenario).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flask import Flask
+from flask_caching import Cache
+
+from dashboard import config
+
+KEY_PREFIX = "mmpos:"
+_MISSING = object()
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/mmpos``, else ``~/.cache/mmpos``."""
+    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".cache") / "mmpos"
+
+
+def cache_key(namespace: str, *parts: Any) -> str:
+    """A stable key for ``parts`` (their ``repr``, hashed): the same in every process and machine.
+
+    Parts must have a deterministic ``repr`` (numbers, strings, tuples, frozen dataclasses, named
+    tuples); never sets or objects whose repr holds an address.
+
+    Examples
+    --------
+    >>> cache_key("analysis", "spx-20261120-1615", (0.0, 1.0)) == cache_key("analysis", "spx-20261120-1615", (0.0, 1.0))
+    True
+    >>> cache_key("analysis", 1)[:9]
+    'analysis:'
+    """
+    digest = hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()[:40]
+    return f"{namespace}:{digest}"
+
+
+def flask_caching_config(settings: config.Settings) -> dict[str, Any]:
+    """The Flask-Caching configuration for ``settings`` (Redis when a URL is set, else a folder)."""
+    common = {"CACHE_DEFAULT_TIMEOUT": settings.cache_timeout_s, "CACHE_KEY_PREFIX": KEY_PREFIX}
+    if settings.redis_url:
+        return {**common, "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url}
+    folder = settings.cache_dir or default_cache_dir()
+    return {**common, "CACHE_TYPE": "FileSystemCache", "CACHE_DIR": str(folder),
+            "CACHE_THRESHOLD": settings.cache_threshold}
+
+
+class SharedCache:
+    """Get, set and get-or-compute pickled values in the shared cache.
+
+    Parameters
+    ----------
+    settings : dashboard.config.Settings, optional
+        Default :func:`dashboard.config.from_env`.
+    server : flask.Flask, optional
+        The app to register with (``app.server``); a private one is made when None (CLI, tests).
+    """
+
+    def __init__(self, settings: config.Settings | None = None, server: Flask | None = None) -> None:
+        self.settings = settings or config.from_env()
+        cfg = flask_caching_config(self.settings)
+        self.backend = "redis" if self.settings.redis_url else "filesystem"
+        if self.backend == "filesystem":
+            Path(cfg["CACHE_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._cache = Cache(app=server or Flask("mmpos-cache"), config=cfg)
+
+    def get(self, key: str) -> Any:
+        """The value stored under ``key``, or None (missing, expired, or the cache failed)."""
+        value = self._load(key)
+        return None if value is _MISSING else value
+
+    def _load(self, key: str) -> Any:
+        try:
+            blob = self._cache.get(key)
+        except Exception as exc:  # a cache must never fail a request
+            log.warning("shared cache (%s) read failed: %s", self.backend, type(exc).__name__)
+            return _MISSING
+        if blob is None:
+            return _MISSING
+        try:
+            return pickle.loads(blob)
+        except Exception as exc:  # a value written by another version of the code
+            log.warning("shared cache entry %s unreadable (%s): recomputed", key, type(exc).__name__)
+            return _MISSING
+
+    def set(self, key: str, value: Any, timeout_s: int | None = None) -> bool:
+        """Store ``value``; False when it is too large or the cache failed (the caller goes on)."""
+        blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        if len(blob) > self.settings.cache_max_item_bytes:
+            log.info("shared cache: %s is %d bytes, over the %d-byte limit: not stored", key, len(blob),
+                     self.settings.cache_max_item_bytes)
+            return False
+        try:
+            return bool(self._cache.set(key, blob, timeout=timeout_s))
+        except Exception as exc:
+            log.warning("shared cache (%s) write failed: %s", self.backend, type(exc).__name__)
+            return False
+
+    def get_or_compute(self, key: str, compute: Callable[[], T], timeout_s: int | None = None) -> T:
+        """The cached value of ``key``, else ``compute()`` stored and returned."""
+        value = self._load(key)
+        if value is not _MISSING:
+            return value
+        value = compute()
+        self.set(key, value, timeout_s)
+        return value
+
+    def delete(self, key: str) -> None:
+        try:
+            self._cache.delete(key)
+        except Exception as exc:
+            log.warning("shared cache (%s) delete failed: %s", self.backend, type(exc).__name__)
+
+    def clear(self) -> None:
+        """Remove every entry (of this prefix on Redis)."""
+        try:
+            self._cache.clear()
+        except Exception as exc:
+            log.warning("shared cache (%s) clear failed: %s", self.backend, type(exc).__name__)

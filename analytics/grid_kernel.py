@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 
 import numba
+import numpy as np
 from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
@@ -132,3 +133,11 @@ def scenario_sums(log_f, bump, iv, min_iv, log_m, drift, sqrt_t, level_w, disc_w
             gex[j] += e / vol_t * lw
             if want_delta:
                 delta[j] += math.copysign(0.5 - _tail(abs(d), e), d) * dw
+
+
+def warm_up() -> None:
+    """Run each kernel once on tiny inputs: loads (or compiles) the machine code and numba's target."""
+    one = np.ones(1)
+    out = np.empty(1), np.empty(1)
+    sticky_sums(one, one, one, one, one, True, *out)
+    scenario_sums(one, one, one, 0.01, one, one, one, one, one, True, *out)

@@ -23,7 +23,6 @@ on the engine's own (1.5-3x slower on large chains).
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -37,13 +36,16 @@ MIN_IV = 0.01  # floor for scenario vols (1 vol point)
 _BLOCK_ELEMENTS = 1 << 16  # numpy path: elements per block (a few 512 kB temporaries stay in L2)
 _WORKERS = max(1, min(8, os.cpu_count() or 1))
 _SPLIT_ELEMENTS = 1 << 16  # a call with fewer elements runs on the calling thread only
-# The compiled kernel is used for calls of at least _KERNEL_ELEMENTS elements once loaded; loading it
-# (numba import + cached machine code, ~0.4 s) happens only for a call worth _KERNEL_LOAD_WORK, in
-# numpy-gamma element equivalents (~0.3 s of numpy work); a delta element costs _DELTA_COST of them.
+# The compiled kernel is used for calls of at least _KERNEL_ELEMENTS elements once loaded. Loading it
+# costs ~1.5 s per process (numba's import 0.4 s, its target set-up on the first call ~1 s, which
+# imports scipy.linalg), so revalue_grid loads it by itself only for a call worth _KERNEL_LOAD_WORK
+# numpy-gamma elements (~1.5 s of numpy work; a delta element costs _DELTA_COST of them): a one-shot
+# CLI run stays on numpy, a long-lived server calls load_kernel() at start-up.
 _KERNEL_ELEMENTS = 1 << 14
-_KERNEL_LOAD_WORK = 1 << 26
+_KERNEL_LOAD_WORK = 1 << 28
 _DELTA_COST = 4
 _KERNEL_LOCK = threading.Lock()
+_kernel = None  # the module analytics.grid_kernel once load_kernel() has run
 
 
 @dataclass(frozen=True)
@@ -102,24 +104,28 @@ def _vol_bump(shock_pct, vol_shift_pts: float, spot_vol_beta: float):
 
 
 def load_kernel():
-    """Import the compiled grid kernel now (numba, ~0.4 s once per process); None without numba.
+    """Import and warm the compiled grid kernel now (~1.5 s once per process); None without numba.
 
     :func:`revalue_grid` loads it by itself when a call is large enough to repay the cost; a
-    long-lived process (the dashboard server) can call this at start-up so every grid is fast.
+    long-lived process (the dashboard server) calls this at start-up so every grid is fast. The
+    machine code comes from numba's on-disk cache after the first run (compiling costs ~3 s).
     """
+    global _kernel
     with _KERNEL_LOCK:
-        try:
-            from analytics import grid_kernel
-        except ImportError:  # numba missing or broken: the numpy path computes the same sums
-            return None
-        return grid_kernel
+        if _kernel is None:
+            try:
+                from analytics import grid_kernel
+            except ImportError:  # numba missing or broken: the numpy path computes the same sums
+                return None
+            grid_kernel.warm_up()
+            _kernel = grid_kernel
+        return _kernel
 
 
 def _kernel_for(work: int):
     """The compiled kernel if this call should use it (see ``_KERNEL_LOAD_WORK``), else None."""
-    loaded = sys.modules.get("analytics.grid_kernel")
-    if loaded is not None:
-        return loaded if work >= _KERNEL_ELEMENTS else None
+    if _kernel is not None:
+        return _kernel if work >= _KERNEL_ELEMENTS else None
     return load_kernel() if work >= _KERNEL_LOAD_WORK else None
 
 

@@ -1,7 +1,7 @@
 """The grid engine's fused kernel: one pass per (grid point x option) element, compiled by numba.
 
 Each element costs one ``d1`` (:func:`analytics.pricing.d1`), one ``exp(-d1**2 / 2)`` and, for the
-delta, one normal CDF tail (:func:`analytics.pricing.norm_cdf_tail`), accumulated straight into the
+delta, one normal CDF (:func:`analytics.pricing.centered_norm_cdf`), accumulated straight into the
 grid point's sums: no temporaries, no BLAS. The pricing formulas are pricing.py's own functions,
 compiled here; this module adds only the loops and a vectorisable ``exp``.
 
@@ -20,6 +20,7 @@ with no writable location at all the kernels compile in memory on first use.
 from __future__ import annotations
 
 import math
+import types as types_
 
 import numba
 import numpy as np
@@ -80,6 +81,14 @@ _d1 = _jit(pricing.d1)
 _tail = _jit(pricing.norm_cdf_tail)
 
 
+def _with_compiled_helpers(fn, **helpers):
+    """``fn`` (a pricing formula) with the pricing helpers it calls swapped for their compiled forms."""
+    return types_.FunctionType(fn.__code__, {**fn.__globals__, **helpers}, fn.__name__)
+
+
+_centered_cdf = _jit(_with_compiled_helpers(pricing.centered_norm_cdf, norm_cdf_tail=_tail))
+
+
 @_jit
 def sticky_sums(log_f, inv, b, gamma_w, disc_w, want_delta, gex, delta):
     """Sticky strike: ``gex[j] = sum_i gamma_w_i e_ij``, ``delta[j] = sum_i disc_w_i (N(d1_ij) - 1/2)``.
@@ -101,7 +110,7 @@ def sticky_sums(log_f, inv, b, gamma_w, disc_w, want_delta, gex, delta):
                 d = log_f[j] * a + c
                 e = _exp(-0.5 * d * d)
                 gex[j] += e * gw
-                delta[j] += math.copysign(0.5 - _tail(abs(d), e), d) * dw
+                delta[j] += _centered_cdf(d, e) * dw
         else:
             for j in range(m):
                 d = log_f[j] * a + c
@@ -132,7 +141,7 @@ def scenario_sums(log_f, bump, iv, min_iv, log_m, drift, sqrt_t, level_w, disc_w
             e = _exp(-0.5 * d * d)
             gex[j] += e / vol_t * lw
             if want_delta:
-                delta[j] += math.copysign(0.5 - _tail(abs(d), e), d) * dw
+                delta[j] += _centered_cdf(d, e) * dw
 
 
 def warm_up() -> None:

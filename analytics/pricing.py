@@ -89,9 +89,8 @@ def d1(log_moneyness, carry_drift, vol_sqrt_t):
 def norm_cdf_tail(z, exp_half_z2):
     """``N(-z)`` for ``z >= 0`` given ``exp(-z**2 / 2)`` (Hart/West rational form, :data:`HART_P`).
 
-    Plain arithmetic (scalars, arrays, the compiled kernel). ``N(x) = 0.5 + copysign(0.5 -
-    norm_cdf_tail(|x|, e), x)`` is the centred form the grid engine sums; :func:`norm_cdf` keeps
-    the tail's relative accuracy for negative ``x``.
+    Plain arithmetic (scalars, arrays, the compiled kernel). :func:`centered_norm_cdf` is the
+    form the grid engine sums; :func:`norm_cdf` keeps the tail's relative accuracy for negative ``x``.
 
     Examples
     --------
@@ -105,6 +104,20 @@ def norm_cdf_tail(z, exp_half_z2):
     for c in HART_Q[2:]:
         den = den * z + c
     return exp_half_z2 * num / den
+
+
+def centered_norm_cdf(x, exp_half_x2):
+    """``N(x) - 0.5`` given ``exp(-x**2 / 2)``: the form the grid engine sums (absolute accuracy).
+
+    Plain arithmetic on :func:`norm_cdf_tail` (scalars, arrays, the compiled kernel).
+
+    Examples
+    --------
+    >>> x = 1.959963984540054
+    >>> round(float(centered_norm_cdf(x, math.exp(-0.5 * x * x))) + 0.5, 12)
+    0.975
+    """
+    return np.copysign(0.5 - norm_cdf_tail(np.abs(x), exp_half_x2), x)
 
 
 def norm_pdf(x: np.ndarray) -> np.ndarray:

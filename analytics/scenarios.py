@@ -129,22 +129,6 @@ def _kernel_for(work: int):
     return load_kernel() if work >= _KERNEL_LOAD_WORK else None
 
 
-def centered_norm_cdf(x: np.ndarray, exp_half_x2: np.ndarray | None = None) -> np.ndarray:
-    """``N(x) - 0.5`` for the standard normal CDF ``N``, given ``exp(-x**2 / 2)`` if already known.
-
-    The form the engine sums (absolute accuracy, symmetric): ``copysign(0.5 - N(-|x|), x)`` with the
-    tail from :func:`analytics.pricing.norm_cdf_tail`.
-
-    Examples
-    --------
-    >>> float(centered_norm_cdf(np.array([1.959963984540054]))[0] + 0.5)
-    0.975
-    """
-    x = np.asarray(x, dtype=float)
-    e = np.exp(-0.5 * x * x) if exp_half_x2 is None else exp_half_x2
-    return np.copysign(0.5 - pricing.norm_cdf_tail(np.abs(x), e), x)
-
-
 @dataclass(frozen=True)
 class _Constants:
     """Per-option constants of one call.
@@ -200,7 +184,7 @@ def _block_sums(k: _Constants, factors: np.ndarray, bump: np.ndarray | None, wan
         gex = np.einsum("ij,j->i", e, gamma_w)
     else:
         gex = np.einsum("ij,j->i", e / vol_t, k.level_w) / pricing.SQRT_2PI
-    delta = np.einsum("ij,j->i", centered_norm_cdf(d1, e), k.disc_w) if want_delta else None
+    delta = np.einsum("ij,j->i", pricing.centered_norm_cdf(d1, e), k.disc_w) if want_delta else None
     return gex, delta
 
 

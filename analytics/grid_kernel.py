@@ -11,8 +11,9 @@ is ``contract`` (fused multiply-add), which keeps the results within 1e-12 of th
 in ``tests/unit/test_grid_kernel.py``). The kernels release the GIL: :mod:`analytics.scenarios` runs
 them on its thread pool (numba's own parallel layer is not safe for concurrent callers).
 
-Importing numba costs ~0.35 s, so :mod:`analytics.scenarios` imports this module only when the work
-repays it (see ``scenarios.load_kernel``). Compiled code is cached on disk (``cache=True``) next to
+Loading costs ~1.5 s per process (numba's import ~0.4 s, and its target set-up on the first call ~1 s,
+which imports scipy.linalg), so :mod:`analytics.scenarios` imports this module only when the work
+repays it or a long-lived process asks for it (``scenarios.load_kernel``). Compiled code is cached on disk (``cache=True``) next to
 this file, or in numba's user-wide cache (``NUMBA_CACHE_DIR``) when the package directory is read-only;
 with no writable location at all the kernels compile in memory on first use.
 """

@@ -158,7 +158,7 @@ class _Constants:
         disc_w = pos.weight * np.exp(-pos.carry * pos.years)
         level_w = disc_w * pos.level
         return cls(inv=inv, b=pricing.d1(log_m, drift, vol_t), gamma_w=level_w * inv / pricing.SQRT_2PI,
-                   disc_w=disc_w, iv=pos.iv, log_m=log_m, drift=drift, sqrt_t=sqrt_t, level_w=level_w,
+                   disc_w=disc_w, iv=np.ascontiguousarray(pos.iv, dtype=float), log_m=log_m, drift=drift, sqrt_t=sqrt_t, level_w=level_w,
                    delta_offset=float(0.5 * disc_w.sum() - disc_w[pos.side < 0].sum()))
 
 
@@ -254,6 +254,7 @@ def _kernel_sums(kernel, k: _Constants, factors: np.ndarray, bump: np.ndarray | 
     log_f = np.log(factors)
     gex = np.empty_like(factors)
     delta = np.empty_like(factors)
+    want_delta = bool(want_delta)  # one compiled signature: numpy bools would compile another
     if bump is None:
         kernel.sticky_sums(log_f, k.inv, k.b, k.gamma_w, k.disc_w, want_delta, gex, delta)
     else:

@@ -36,7 +36,7 @@ MIN_IV = 0.01  # floor for scenario vols (1 vol point)
 _BLOCK_ELEMENTS = 1 << 16  # numpy path: elements per block (a few 512 kB temporaries stay in L2)
 _WORKERS = max(1, min(8, os.cpu_count() or 1))
 _SPLIT_ELEMENTS = 1 << 16  # a call with fewer elements runs on the calling thread only
-# The compiled kernel is used for calls of at least _KERNEL_ELEMENTS elements once loaded. Loading it
+# The compiled kernel is used for calls of at least _KERNEL_ELEMENTS work once loaded. Loading it
 # costs ~1.5 s per process (numba's import 0.4 s, its target set-up on the first call ~1 s, which
 # imports scipy.linalg), so revalue_grid loads it by itself only for a call worth _KERNEL_LOAD_WORK
 # numpy-gamma elements (~1.5 s of numpy work; a delta element costs _DELTA_COST of them): a one-shot
@@ -94,13 +94,17 @@ def scenario_iv(iv: np.ndarray, shock_pct, vol_shift_pts: float = 0.0, spot_vol_
     >>> scenario_iv(np.array([0.20]), -10.0, vol_shift_pts=1.0, spot_vol_beta=-0.5).round(4).tolist()
     [0.26]
     """
-    bump = _vol_bump(shock_pct, vol_shift_pts, spot_vol_beta)
-    return np.maximum(np.add.outer(bump, iv) if np.ndim(bump) else iv + bump, MIN_IV)
+    return _bumped_iv(_vol_bump(shock_pct, vol_shift_pts, spot_vol_beta), iv)
 
 
 def _vol_bump(shock_pct, vol_shift_pts: float, spot_vol_beta: float):
     """The scenario's IV change as a decimal: ``(vol_shift_pts + spot_vol_beta * shock_pct) / 100``."""
     return (vol_shift_pts + spot_vol_beta * np.asarray(shock_pct, dtype=float)) / 100.0
+
+
+def _bumped_iv(bump, iv: np.ndarray) -> np.ndarray:
+    """``max(iv + bump, MIN_IV)``, (grid, options) for a grid of bumps (the kernel does it per element)."""
+    return np.maximum(np.add.outer(bump, iv) if np.ndim(bump) else iv + bump, MIN_IV)
 
 
 def load_kernel():
@@ -174,7 +178,7 @@ def _block_sums(k: _Constants, factors: np.ndarray, bump: np.ndarray | None, wan
         d1 += k.b
         gamma_w = k.gamma_w
     else:  # IV varies with the grid point: the full d1 per element
-        vol_t = np.maximum(np.add.outer(bump, k.iv), MIN_IV)
+        vol_t = _bumped_iv(bump, k.iv)
         vol_t *= k.sqrt_t
         d1 = pricing.d1(np.add.outer(log_f, k.log_m), k.drift, vol_t)
     e = np.square(d1)

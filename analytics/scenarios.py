@@ -154,15 +154,16 @@ class _Constants:
 
     @classmethod
     def of(cls, pos: Positions) -> _Constants:
+        iv = np.ascontiguousarray(pos.iv, dtype=float)  # the kernel compiles for contiguous float64
         sqrt_t = np.sqrt(pos.years)
-        vol_t = pos.iv * sqrt_t
+        vol_t = iv * sqrt_t
         log_m = np.log(pos.level / pos.strike)
         drift = (pos.rate - pos.carry) * pos.years
         inv = 1.0 / vol_t
         disc_w = pos.weight * np.exp(-pos.carry * pos.years)
         level_w = disc_w * pos.level
         return cls(inv=inv, b=pricing.d1(log_m, drift, vol_t), gamma_w=level_w * inv / pricing.SQRT_2PI,
-                   disc_w=disc_w, iv=np.ascontiguousarray(pos.iv, dtype=float), log_m=log_m, drift=drift, sqrt_t=sqrt_t, level_w=level_w,
+                   disc_w=disc_w, iv=iv, log_m=log_m, drift=drift, sqrt_t=sqrt_t, level_w=level_w,
                    delta_offset=float(0.5 * disc_w.sum() - disc_w[pos.side < 0].sum()))
 
 
@@ -176,7 +177,6 @@ def _block_sums(k: _Constants, factors: np.ndarray, bump: np.ndarray | None, wan
     if bump is None:  # sticky strike: one multiply-add per element
         d1 = np.multiply.outer(log_f, k.inv)
         d1 += k.b
-        gamma_w = k.gamma_w
     else:  # IV varies with the grid point: the full d1 per element
         vol_t = _bumped_iv(bump, k.iv)
         vol_t *= k.sqrt_t
@@ -185,7 +185,7 @@ def _block_sums(k: _Constants, factors: np.ndarray, bump: np.ndarray | None, wan
     e *= -0.5
     np.exp(e, out=e)  # exp(-d1^2/2)
     if bump is None:
-        gex = np.einsum("ij,j->i", e, gamma_w)
+        gex = np.einsum("ij,j->i", e, k.gamma_w)
     else:
         gex = np.einsum("ij,j->i", e / vol_t, k.level_w) / pricing.SQRT_2PI
     delta = np.einsum("ij,j->i", pricing.centered_norm_cdf(d1, e), k.disc_w) if want_delta else None

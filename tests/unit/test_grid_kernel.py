@@ -18,6 +18,7 @@ import pytest
 from analytics import pricing, scenarios
 from analytics.report import positions_from_prepared, prepare_chain
 from analytics.sources.cboe import load_cboe
+from tests.conftest import ROOT
 from tests.unit.test_engine import random_positions
 
 SQRT_2PI = np.sqrt(2.0 * np.pi)
@@ -152,7 +153,7 @@ def test_the_kernel_compiles_uncached_when_no_cache_directory_is_writable():
         assert type(grid_kernel.sticky_sums._cache).__name__ == "NullCache", grid_kernel.sticky_sums._cache
         print("uncached")
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "uncached"
 
 
@@ -170,7 +171,7 @@ def test_analyze_imports_neither_scipy_nor_numba_for_the_engine():
         print(len(scenarios.zero_crossings(pos, f, gex)), pricing.implied_vol(2.0, 100.0, 100.0, 0.1, 1.0) > 0)
         assert "scipy" not in sys.modules and "numba" not in sys.modules, "engine calls"
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.split() == ["1", "True"]
 
 

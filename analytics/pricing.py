@@ -14,14 +14,26 @@ ACT/365 year fraction, ``vega`` is per 1.00 of volatility (multiply by 0.01 for 
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import ndtr
 
-SQRT_2PI = np.sqrt(2.0 * np.pi)
+SQRT_2PI = math.sqrt(2.0 * math.pi)
 IV_MIN = 1e-4
 IV_MAX = 5.0  # above this an IV is treated as absurd and re-solved from prices
+
+# Hart (1968) algorithm 5666 as given by West (2005), "Better approximations to cumulative normal
+# functions": N(-z) = exp(-z^2/2) P(z) / Q(z) for z >= 0, accurate to machine precision (absolute) on
+# the whole real line (checked against scipy.special.ndtr in the tests). Its value is that it reuses
+# exp(-d1^2/2), which the gamma needs anyway, and runs as a few multiply-adds: about 3x faster than
+# scipy's ndtr per element, and no scipy import. Beyond z = HART_CF_FROM West's continued fraction
+# keeps the far tail's relative error near 1e-8 (the rational form's drifts to ~1e-6 there).
+HART_P = (3.52624965998911e-02, 0.700383064443688, 6.37396220353165, 33.912866078383, 112.079291497871,
+          221.213596169931, 220.206867912376)
+HART_Q = (8.83883476483184e-02, 1.75566716318264, 16.064177579207, 86.7807322029461, 296.564248779674,
+          637.333633378831, 793.826512519948, 440.413735824752)
+HART_CF_FROM = 7.07106781186547
 
 
 class Greeks(NamedTuple):
@@ -55,8 +67,78 @@ def side_sign(side) -> np.ndarray:
     return np.where(call, 1.0, -1.0)
 
 
+def d1(log_moneyness, carry_drift, vol_sqrt_t):
+    """Black-Scholes ``d1 = (log(U/K) + (r - q) t + sigma^2 t / 2) / (sigma sqrt t)``.
+
+    The one place d1 is written: plain arithmetic, so it serves scalars, numpy arrays and the
+    compiled grid kernel (:mod:`analytics.grid_kernel`) alike. ``carry_drift`` is ``(r - q) t`` and
+    ``vol_sqrt_t`` is ``sigma sqrt(t)``; ``d2 = d1 - vol_sqrt_t``. Since d1 is linear in
+    ``log_moneyness``, a spot scaled by ``f`` moves it by ``log(f) / vol_sqrt_t`` (the grid engine's
+    sticky-strike shortcut).
+
+    Examples
+    --------
+    Hull example 15.6 (S=42, K=40, r=10%, sigma=20%, T=0.5): d1 = 0.7693.
+
+    >>> round(d1(math.log(42 / 40), 0.10 * 0.5, 0.2 * math.sqrt(0.5)), 4)
+    0.7693
+    """
+    return (log_moneyness + carry_drift + 0.5 * vol_sqrt_t * vol_sqrt_t) / vol_sqrt_t
+
+
+def norm_cdf_tail(z, exp_half_z2):
+    """``N(-z)`` for ``z >= 0`` given ``exp(-z**2 / 2)`` (Hart/West rational form, :data:`HART_P`).
+
+    Plain arithmetic (scalars, arrays, the compiled kernel). :func:`centered_norm_cdf` is the
+    form the grid engine sums; :func:`norm_cdf` keeps the tail's relative accuracy for negative ``x``.
+
+    Examples
+    --------
+    >>> round(norm_cdf_tail(1.959963984540054, math.exp(-0.5 * 1.959963984540054 ** 2)), 12)
+    0.025
+    """
+    num = HART_P[0] * z + HART_P[1]
+    for c in HART_P[2:]:
+        num = num * z + c
+    den = HART_Q[0] * z + HART_Q[1]
+    for c in HART_Q[2:]:
+        den = den * z + c
+    return exp_half_z2 * num / den
+
+
+def centered_norm_cdf(x, exp_half_x2):
+    """``N(x) - 0.5`` given ``exp(-x**2 / 2)``: the form the grid engine sums (absolute accuracy).
+
+    Plain arithmetic on :func:`norm_cdf_tail` (scalars, arrays, the compiled kernel).
+
+    Examples
+    --------
+    >>> x = 1.959963984540054
+    >>> round(float(centered_norm_cdf(x, math.exp(-0.5 * x * x))) + 0.5, 12)
+    0.975
+    """
+    return np.copysign(0.5 - norm_cdf_tail(np.abs(x), exp_half_x2), x)
+
+
 def norm_pdf(x: np.ndarray) -> np.ndarray:
     return np.exp(-0.5 * np.square(x)) / SQRT_2PI
+
+
+def norm_cdf(x) -> np.ndarray:
+    """Standard normal CDF (Hart/West form, no scipy): relative accuracy kept in the lower tail.
+
+    Examples
+    --------
+    >>> norm_cdf([-1.959963984540054, 0.0, 1.959963984540054]).round(12).tolist()
+    [0.025, 0.5, 0.975]
+    """
+    x = np.asarray(x, dtype=float)
+    z = np.abs(x)
+    e = np.exp(-0.5 * x * x)
+    with np.errstate(invalid="ignore"):
+        far = e / (z + 1.0 / (z + 2.0 / (z + 3.0 / (z + 4.0 / (z + 0.65))))) / SQRT_2PI
+        tail = np.where(z < HART_CF_FROM, norm_cdf_tail(z, e), far)
+    return np.where(x < 0, tail, 1.0 - tail)
 
 
 def greeks(underlying, strike, years, iv, side, rate=0.0, carry_yield=0.0) -> Greeks:
@@ -95,18 +177,19 @@ def greeks(underlying, strike, years, iv, side, rate=0.0, carry_yield=0.0) -> Gr
     sqrt_t = np.sqrt(t)
     vol_t = v * sqrt_t
     with np.errstate(divide="ignore", invalid="ignore"):
-        d1 = (np.log(u / k) + (r - q + 0.5 * v * v) * t) / vol_t
-    d2 = d1 - vol_t
+        log_m = np.log(u / k)
+        d_1 = d1(log_m, (r - q) * t, vol_t)
+    d_2 = d_1 - vol_t
     df_q = np.exp(-q * t)
     df_r = np.exp(-r * t)
-    pdf1 = norm_pdf(d1)
-    cdf_w1 = ndtr(w * d1)
-    price = w * (u * df_q * cdf_w1 - k * df_r * ndtr(w * d2))
+    pdf1 = norm_pdf(d_1)
+    cdf_w1 = norm_cdf(w * d_1)
+    price = w * (u * df_q * cdf_w1 - k * df_r * norm_cdf(w * d_2))
     delta = w * df_q * cdf_w1
     with np.errstate(divide="ignore", invalid="ignore"):
         gamma = df_q * pdf1 / (u * vol_t)
-        vanna = -df_q * pdf1 * d2 / v
-        dd1_dt = ((r - q + 0.5 * v * v) - np.log(u / k) / t) / (2.0 * vol_t)
+        vanna = -df_q * pdf1 * d_2 / v
+        dd1_dt = ((r - q + 0.5 * v * v) - log_m / t) / (2.0 * vol_t)
     vega = u * df_q * pdf1 * sqrt_t
     # charm = -d(delta)/dT ; delta = w df_q N(w d1)  =>  d delta/dT = -q delta + df_q pdf1 dd1/dT
     charm = q * delta - df_q * pdf1 * dd1_dt
@@ -120,9 +203,9 @@ def price(underlying, strike, years, iv, side, rate=0.0, carry_yield=0.0) -> np.
     )
     vol_t = v * np.sqrt(t)
     with np.errstate(divide="ignore", invalid="ignore"):
-        d1 = (np.log(u / k) + (r - q + 0.5 * v * v) * t) / vol_t
-    d2 = d1 - vol_t
-    return w * (u * np.exp(-q * t) * ndtr(w * d1) - k * np.exp(-r * t) * ndtr(w * d2))
+        d_1 = d1(np.log(u / k), (r - q) * t, vol_t)
+    d_2 = d_1 - vol_t
+    return w * (u * np.exp(-q * t) * norm_cdf(w * d_1) - k * np.exp(-r * t) * norm_cdf(w * d_2))
 
 
 def implied_vol(

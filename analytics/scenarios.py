@@ -6,34 +6,46 @@ expiry's forward for Black-76 rows. Revaluation is full (not a Taylor expansion)
 and delta are recomputed at the shocked level with its own IV (sticky strike) or with the scenario's
 IV (parallel shift in vol points plus a spot-vol beta: ``dIV = shift + beta * shock_pct`` vol points).
 
-The grid engine is vectorised over (grid point x option) blocks. Per block it needs one ``exp`` and
-one normal CDF per element; the sums over options are matrix-vector products:
+The grid engine needs one ``exp`` and one normal CDF per (grid point x option) element, summed over
+options:
 
 * ``GEX(f)  = 0.01 f sum_i w_i exp(-q_i t_i) U_i / (sigma_i sqrt(t_i) sqrt(2 pi)) exp(-d1_ij**2 / 2)``
 * ``D(f)    = sum_i w_i exp(-q_i t_i) N(d1_ij) - sum_{puts} w_i exp(-q_i t_i)``
 
-with ``w_i`` the dealer's signed contracts times the multiplier. Blocks run on a thread pool (numpy
-releases the GIL), so both cores of a small machine work; the pool lives for one call only.
+with ``w_i`` the dealer's signed contracts times the multiplier. Two paths compute the same sums (to
+1e-12, tested): the fused compiled kernel of :mod:`analytics.grid_kernel` (one pass per element, near
+the machine's ``exp`` throughput) for large grids, and numpy blocks for small ones, so a short CLI run
+never pays numba's import. Blocks run on a thread pool (both release the GIL), so both cores of a
+small machine work; the pool lives for one call only. No BLAS call is made: BLAS threads would stack
+on the engine's own (1.5-3x slower on large chains).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.optimize import brentq
 
 from analytics import pricing
 
-SQRT_2PI = np.sqrt(2.0 * np.pi)
 MIN_IV = 0.01  # floor for scenario vols (1 vol point)
-_BLOCK_ELEMENTS = 1 << 18  # elements per block: fits in L2/L3 cache, enough work to amortise overhead
+_BLOCK_ELEMENTS = 1 << 16  # numpy path: elements per block (a few 512 kB temporaries stay in L2)
 _WORKERS = max(1, min(8, os.cpu_count() or 1))
 _SPLIT_ELEMENTS = 1 << 16  # a call with fewer elements runs on the calling thread only
+# The compiled kernel is used for calls of at least _KERNEL_ELEMENTS work once loaded. Loading it
+# costs ~1.5 s per process (numba's import 0.4 s, its target set-up on the first call ~1 s, which
+# imports scipy.linalg), so revalue_grid loads it by itself only for a call worth _KERNEL_LOAD_WORK
+# numpy-gamma elements (~1.5 s of numpy work; a delta element costs _DELTA_COST of them): a one-shot
+# CLI run stays on numpy, a long-lived server calls load_kernel() at start-up.
+_KERNEL_ELEMENTS = 1 << 14
+_KERNEL_LOAD_WORK = 1 << 28
+_DELTA_COST = 4
+_KERNEL_LOCK = threading.Lock()
+_kernel = None  # the module analytics.grid_kernel once load_kernel() has run
 
 
 @dataclass(frozen=True)
@@ -82,140 +94,101 @@ def scenario_iv(iv: np.ndarray, shock_pct, vol_shift_pts: float = 0.0, spot_vol_
     >>> scenario_iv(np.array([0.20]), -10.0, vol_shift_pts=1.0, spot_vol_beta=-0.5).round(4).tolist()
     [0.26]
     """
-    bump = (vol_shift_pts + spot_vol_beta * np.asarray(shock_pct, dtype=float)) / 100.0
+    return _bumped_iv(_vol_bump(shock_pct, vol_shift_pts, spot_vol_beta), iv)
+
+
+def _vol_bump(shock_pct, vol_shift_pts: float, spot_vol_beta: float):
+    """The scenario's IV change as a decimal: ``(vol_shift_pts + spot_vol_beta * shock_pct) / 100``."""
+    return (vol_shift_pts + spot_vol_beta * np.asarray(shock_pct, dtype=float)) / 100.0
+
+
+def _bumped_iv(bump, iv: np.ndarray) -> np.ndarray:
+    """``max(iv + bump, MIN_IV)``, (grid, options) for a grid of bumps (the kernel does it per element)."""
     return np.maximum(np.add.outer(bump, iv) if np.ndim(bump) else iv + bump, MIN_IV)
 
 
-# Hart (1968) algorithm 5666 as given by West (2005), "Better approximations to cumulative normal
-# functions": N(-z) = exp(-z^2/2) P(z) / Q(z) for z >= 0, accurate to machine precision (absolute) on
-# the whole real line (checked against scipy.special.ndtr in the tests). Its value is that it reuses
-# exp(-d1^2/2), which the gamma needs anyway, and runs as a few SIMD multiply-adds: about 3x faster
-# than scipy's ndtr per element.
-_HART_P = (3.52624965998911e-02, 0.700383064443688, 6.37396220353165, 33.912866078383, 112.079291497871,
-           221.213596169931, 220.206867912376)
-_HART_Q = (8.83883476483184e-02, 1.75566716318264, 16.064177579207, 86.7807322029461, 296.564248779674,
-           637.333633378831, 793.826512519948, 440.413735824752)
+def load_kernel():
+    """Import and warm the compiled grid kernel now (~1.5 s once per process); None without numba.
 
-
-def centered_norm_cdf(
-    x: np.ndarray,
-    exp_half_x2: np.ndarray | None = None,
-    *,
-    out: np.ndarray | None = None,
-    scratch: tuple[np.ndarray, np.ndarray] | None = None,
-) -> np.ndarray:
-    """``N(x) - 0.5`` for the standard normal CDF ``N``, given ``exp(-x**2 / 2)`` if already known.
-
-    ``out`` receives the result and ``scratch`` provides two work arrays of the same shape (the grid
-    engine reuses its buffers); by default fresh arrays are allocated.
-
-    Examples
-    --------
-    >>> float(centered_norm_cdf(np.array([1.959963984540054]))[0] + 0.5)
-    0.975
+    :func:`revalue_grid` loads it by itself when a call is large enough to repay the cost; a
+    long-lived process (the dashboard server) calls this at start-up so every grid is fast. The
+    machine code comes from numba's on-disk cache after the first run (compiling costs ~3 s).
     """
-    x = np.asarray(x, dtype=float)
-    e = np.exp(-0.5 * x * x) if exp_half_x2 is None else exp_half_x2
-    z, den = scratch if scratch is not None else (np.empty_like(x), np.empty_like(x))
-    num = out if out is not None else np.empty_like(x)
-    np.abs(x, out=z)
-    np.multiply(z, _HART_P[0], out=num)
-    num += _HART_P[1]
-    for c in _HART_P[2:]:
-        num *= z
-        num += c
-    np.multiply(z, _HART_Q[0], out=den)
-    den += _HART_Q[1]
-    for c in _HART_Q[2:]:
-        den *= z
-        den += c
-    num *= e
-    num /= den  # N(-|x|)
-    np.subtract(0.5, num, out=num)
-    return np.copysign(num, x, out=num)
+    global _kernel
+    with _KERNEL_LOCK:
+        if _kernel is None:
+            try:
+                from analytics import grid_kernel
+            except ImportError:  # numba missing or broken: the numpy path computes the same sums
+                return None
+            grid_kernel.warm_up()
+            _kernel = grid_kernel
+        return _kernel
 
 
-class _Workspace:
-    """Scratch arrays for one block of the grid engine, reused across blocks and calls.
-
-    Fresh multi-megabyte arrays are handed out by the allocator as new pages (mmap), and touching
-    them costs page faults that can take longer than the arithmetic; a few kept buffers avoid it.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._arrays = [np.empty(size) for _ in range(5)]
-
-    def views(self, rows: int, cols: int) -> list[np.ndarray]:
-        return [a[: rows * cols].reshape(rows, cols) for a in self._arrays]
-
-
-_SPARE: list[_Workspace] = []
-_SPARE_LOCK = threading.Lock()
-
-
-@contextmanager
-def _workspace(size: int):
-    """Borrow a workspace of at least ``size`` elements (thread-safe; bounded number kept)."""
-    with _SPARE_LOCK:
-        ws = next((w for w in _SPARE if w.size >= size), None)
-        if ws is not None:
-            _SPARE.remove(ws)
-    if ws is None:
-        ws = _Workspace(max(size, _BLOCK_ELEMENTS))
-    try:
-        yield ws
-    finally:
-        with _SPARE_LOCK:
-            if len(_SPARE) < 2 * _WORKERS:
-                _SPARE.append(ws)
+def _kernel_for(work: int):
+    """The compiled kernel if this call should use it (see ``_KERNEL_LOAD_WORK``), else None."""
+    if _kernel is not None:
+        return _kernel if work >= _KERNEL_ELEMENTS else None
+    return load_kernel() if work >= _KERNEL_LOAD_WORK else None
 
 
 @dataclass(frozen=True)
 class _Constants:
-    """Per-option constants of one call: ``d1 = log(f) * inv + b`` under sticky strike."""
+    """Per-option constants of one call.
+
+    Sticky strike: ``d1 = log(f) * inv + b`` (``b`` is :func:`analytics.pricing.d1` at ``f = 1``; d1
+    is linear in log-moneyness). Vol scenario: ``d1 = pricing.d1(log(f) + log_m, drift, iv_j sqrt_t)``.
+    """
 
     inv: np.ndarray  # 1 / (sigma sqrt t)
     b: np.ndarray  # d1 at f = 1
     gamma_w: np.ndarray  # GEX weight: w exp(-q t) U inv / sqrt(2 pi)
     disc_w: np.ndarray  # delta weight: w exp(-q t)
+    iv: np.ndarray
+    log_m: np.ndarray  # log(U / K)
+    drift: np.ndarray  # (r - q) t
+    sqrt_t: np.ndarray
+    level_w: np.ndarray  # w exp(-q t) U
     delta_offset: float  # 0.5 sum(disc_w) - sum over puts of disc_w
 
     @classmethod
     def of(cls, pos: Positions) -> _Constants:
-        inv = 1.0 / (pos.iv * np.sqrt(pos.years))
-        b = (np.log(pos.level / pos.strike) + (pos.rate - pos.carry + 0.5 * pos.iv ** 2) * pos.years) * inv
+        iv = np.ascontiguousarray(pos.iv, dtype=float)  # the kernel compiles for contiguous float64
+        sqrt_t = np.sqrt(pos.years)
+        vol_t = iv * sqrt_t
+        log_m = np.log(pos.level / pos.strike)
+        drift = (pos.rate - pos.carry) * pos.years
+        inv = 1.0 / vol_t
         disc_w = pos.weight * np.exp(-pos.carry * pos.years)
-        return cls(inv=inv, b=b, gamma_w=disc_w * pos.level * inv / SQRT_2PI, disc_w=disc_w,
+        level_w = disc_w * pos.level
+        return cls(inv=inv, b=pricing.d1(log_m, drift, vol_t), gamma_w=level_w * inv / pricing.SQRT_2PI,
+                   disc_w=disc_w, iv=iv, log_m=log_m, drift=drift, sqrt_t=sqrt_t, level_w=level_w,
                    delta_offset=float(0.5 * disc_w.sum() - disc_w[pos.side < 0].sum()))
 
 
-def _block_sums(pos: Positions, k: _Constants, factors: np.ndarray, sigma: np.ndarray | None,
-                want_delta: bool, ws: _Workspace):
-    """GEX and delta totals for a block of grid factors (rows of the block matrix)."""
+def _block_sums(k: _Constants, factors: np.ndarray, bump: np.ndarray | None, want_delta: bool):
+    """GEX and delta sums (before scaling) for a block of grid factors: the numpy path.
+
+    ``bump`` is the vol scenario's IV change per grid point (None: sticky strike). Sums over options
+    use ``einsum`` rather than a BLAS product, so no BLAS threads stack on the engine's own.
+    """
     log_f = np.log(factors)
-    d1, e, c, z, den = ws.views(factors.size, len(pos))
-    if sigma is None:  # sticky strike: d1 = log_f * inv + b, one multiply-add per element
-        np.multiply.outer(log_f, k.inv, out=d1)
+    if bump is None:  # sticky strike: one multiply-add per element
+        d1 = np.multiply.outer(log_f, k.inv)
         d1 += k.b
-        np.square(d1, out=e)
-        e *= -0.5
-        np.exp(e, out=e)  # exp(-d1^2/2)
-        gex = 0.01 * factors * (e @ k.gamma_w)
-    else:  # IV varies with the grid point: full formula per element
-        vol_t = sigma * np.sqrt(pos.years)
-        np.add.outer(log_f, np.log(pos.level / pos.strike), out=d1)
-        d1 += (pos.rate - pos.carry) * pos.years + 0.5 * sigma ** 2 * pos.years
-        d1 /= vol_t
-        np.square(d1, out=e)
-        e *= -0.5
-        np.exp(e, out=e)
-        np.divide(e, vol_t, out=c)
-        gex = 0.01 * factors * (c @ (k.disc_w * pos.level)) / SQRT_2PI
-    delta = None
-    if want_delta:
-        # sum_i w_i N(d1) - sum_puts w_i  with  N(d1) = 0.5 + centered_norm_cdf(d1)
-        delta = centered_norm_cdf(d1, e, out=c, scratch=(z, den)) @ k.disc_w + k.delta_offset
+    else:  # IV varies with the grid point: the full d1 per element
+        vol_t = _bumped_iv(bump, k.iv)
+        vol_t *= k.sqrt_t
+        d1 = pricing.d1(np.add.outer(log_f, k.log_m), k.drift, vol_t)
+    e = np.square(d1)
+    e *= -0.5
+    np.exp(e, out=e)  # exp(-d1^2/2)
+    if bump is None:
+        gex = np.einsum("ij,j->i", e, k.gamma_w)
+    else:
+        gex = np.einsum("ij,j->i", e / vol_t, k.level_w) / pricing.SQRT_2PI
+    delta = np.einsum("ij,j->i", pricing.centered_norm_cdf(d1, e), k.disc_w) if want_delta else None
     return gex, delta
 
 
@@ -247,20 +220,25 @@ def revalue_grid(
     n = len(pos)
     if n == 0:
         return np.zeros_like(factors), (np.zeros_like(factors) if want_delta else None)
-    scenario = bool(vol_shift_pts) or bool(spot_vol_beta)
-    rows_per_block = max(1, _BLOCK_ELEMENTS // n)
-    if factors.size * n >= _SPLIT_ELEMENTS:  # enough work to give every core a share
-        rows_per_block = min(rows_per_block, -(-factors.size // _WORKERS))
-    starts = range(0, factors.size, rows_per_block)
+    bump = _vol_bump((factors - 1.0) * 100.0, vol_shift_pts, spot_vol_beta) \
+        if (vol_shift_pts or spot_vol_beta) else None
     consts = _Constants.of(pos)
+    elements = factors.size * n
+    kernel = _kernel_for(elements * (_DELTA_COST if want_delta else 1))
+    if kernel is not None:  # one fused pass per element, rows split evenly across the cores
+        rows_per_block = -(-factors.size // _WORKERS) if elements >= _SPLIT_ELEMENTS else factors.size
+    else:
+        rows_per_block = max(1, _BLOCK_ELEMENTS // n)
+        if elements >= _SPLIT_ELEMENTS:  # enough work to give every core a share
+            rows_per_block = min(rows_per_block, -(-factors.size // _WORKERS))
+    starts = range(0, factors.size, rows_per_block)
 
     def work(start: int):
-        f = factors[start:start + rows_per_block]
-        sigma = scenario_iv(pos.iv, (f - 1.0) * 100.0, vol_shift_pts, spot_vol_beta) if scenario else None
-        if sigma is not None and sigma.ndim == 1:
-            sigma = np.broadcast_to(sigma, (f.size, n))
-        with _workspace(f.size * n) as ws:
-            return _block_sums(pos, consts, f, sigma, want_delta, ws)
+        stop = start + rows_per_block
+        b = None if bump is None else bump[start:stop]
+        if kernel is None:
+            return _block_sums(consts, factors[start:stop], b, want_delta)
+        return _kernel_sums(kernel, consts, factors[start:stop], b, want_delta)
 
     if len(starts) > 1 and _WORKERS > 1:
         # a short-lived pool per call: no process-wide threads to leak across fork() (gunicorn) or
@@ -269,16 +247,25 @@ def revalue_grid(
             parts = list(pool.map(work, starts))
     else:
         parts = [work(s) for s in starts]
-    gex = np.concatenate([p[0] for p in parts])
-    delta = np.concatenate([p[1] for p in parts]) if want_delta else None
+    sums = np.concatenate([p[0] for p in parts])
+    gex = 0.01 * factors * sums
+    delta = np.concatenate([p[1] for p in parts]) + consts.delta_offset if want_delta else None
     return gex, delta
 
 
-def row_greeks(pos: Positions, factor: float = 1.0, *, vol_shift_pts: float = 0.0, spot_vol_beta: float = 0.0):
-    """Per-option greeks at one spot factor, from the same pricing formula (for by-strike views)."""
-    iv = scenario_iv(pos.iv, (factor - 1.0) * 100.0, vol_shift_pts, spot_vol_beta) \
-        if (vol_shift_pts or spot_vol_beta) else pos.iv
-    return pricing.greeks(pos.level * factor, pos.strike, pos.years, iv, pos.side, pos.rate, pos.carry)
+def _kernel_sums(kernel, k: _Constants, factors: np.ndarray, bump: np.ndarray | None, want_delta: bool):
+    """GEX and delta sums for a block of grid factors: the compiled path (same sums as :func:`_block_sums`)."""
+    log_f = np.log(factors)
+    gex = np.empty_like(factors)
+    delta = np.empty_like(factors)
+    want_delta = bool(want_delta)  # one compiled signature: numpy bools would compile another
+    if bump is None:
+        kernel.sticky_sums(log_f, k.inv, k.b, k.gamma_w, k.disc_w, want_delta, gex, delta)
+    else:
+        kernel.scenario_sums(log_f, bump, k.iv, MIN_IV, k.log_m, k.drift, k.sqrt_t, k.level_w, k.disc_w,
+                             want_delta, gex, delta)
+        gex /= pricing.SQRT_2PI
+    return gex, (delta if want_delta else None)
 
 
 def zero_crossings(
@@ -307,7 +294,59 @@ def zero_crossings(
                                   want_delta=False)[0][0])
 
     for i in brackets:
-        root = brentq(total, factors[i], factors[i + 1], xtol=1e-10, rtol=1e-12, maxiter=100)
+        root = brent_root(total, factors[i], factors[i + 1], xtol=1e-10, rtol=1e-12, maxiter=100)
         out.append(root * pos.spot)
     out.extend(float(factors[i] * pos.spot) for i in exact)
     return sorted(out)
+
+
+def brent_root(fn: Callable[[float], float], a: float, b: float, *, xtol: float = 2e-12,
+               rtol: float = 4 * np.finfo(float).eps, maxiter: int = 100) -> float:
+    """A root of ``fn`` in ``[a, b]`` (signs must differ at the ends) by Brent's method.
+
+    The same iteration and stopping rule as ``scipy.optimize.brentq`` (a port of its C ``brentq``:
+    inverse quadratic interpolation / secant steps guarded by bisection), so the engine needs no
+    scipy import; ``|root - true root| <= xtol + rtol * |root|``.
+
+    Examples
+    --------
+    >>> round(brent_root(lambda x: x * x - 2.0, 0.0, 2.0), 12)
+    1.414213562373
+    """
+    xpre, xcur = float(a), float(b)
+    fpre, fcur = fn(xpre), fn(xcur)
+    if fpre == 0:
+        return xpre
+    if fcur == 0:
+        return xcur
+    if (fpre > 0) == (fcur > 0):
+        raise ValueError("f(a) and f(b) must have different signs")
+    xblk = fblk = spre = scur = 0.0
+    for _ in range(maxiter):
+        if fpre != 0 and fcur != 0 and (fpre > 0) != (fcur > 0):
+            xblk, fblk = xpre, fpre
+            spre = scur = xcur - xpre
+        if abs(fblk) < abs(fcur):
+            xpre, xcur, xblk = xcur, xblk, xcur
+            fpre, fcur, fblk = fcur, fblk, fcur
+        delta = (xtol + rtol * abs(xcur)) / 2
+        sbis = (xblk - xcur) / 2
+        if fcur == 0 or abs(sbis) < delta:
+            return xcur
+        if abs(spre) > delta and abs(fcur) < abs(fpre):
+            if xpre == xblk:  # secant
+                stry = -fcur * (xcur - xpre) / (fcur - fpre)
+            else:  # inverse quadratic interpolation
+                dpre = (fpre - fcur) / (xpre - xcur)
+                dblk = (fblk - fcur) / (xblk - xcur)
+                stry = -fcur * (fblk * dblk - fpre * dpre) / (dblk * dpre * (fblk - fpre))
+            if 2 * abs(stry) < min(abs(spre), 3 * abs(sbis) - delta):
+                spre, scur = scur, stry  # accept the interpolation step
+            else:
+                spre = scur = sbis  # bisect
+        else:
+            spre = scur = sbis
+        xpre, fpre = xcur, fcur
+        xcur += scur if abs(scur) > delta else (delta if sbis > 0 else -delta)
+        fcur = fn(xcur)
+    return xcur

@@ -92,10 +92,12 @@ def build_server(settings: config.Settings):
     first burst of callbacks never meets a half-registered app (Dash flags its set-up as done before
     doing it, which threads racing on a cold worker used to see as "Callback function not found").
     """
+    from analytics import scenarios
     from analytics.catalog import holder_for
     from analytics.errors import ChainDataError
     from dashboard.app import create_app
 
+    scenarios.load_kernel()  # the compiled grid kernel, loaded once before the workers fork
     app = create_app(settings.data_dir)
     server = edge.install(app.server, settings)
     setup = getattr(app, "_setup_server", None)

@@ -14,7 +14,8 @@ import pytest
 
 from analytics.errors import ChainDataError
 from analytics.sources import detect_format, fetch, load_chain
-from analytics.sources.fetch import fetch_cboe, fetch_deribit, parse_cboe_delayed_json
+from analytics.sources.cboe_json import parse_cboe_delayed_json
+from analytics.sources.fetch import fetch_cboe, fetch_deribit
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 FETCHED_AT = dt.datetime(2025, 6, 2, 9, 15, 1, tzinfo=dt.UTC)

@@ -251,6 +251,9 @@ def utc_instants(expiry: pd.Series, hour_utc: int = 8) -> pd.Series:
 
 
 def _coerce_numeric(rows: pd.DataFrame, col: str, path: str | None, line_offset: int | None) -> None:
+    if pd.api.types.is_numeric_dtype(rows[col].dtype) and not pd.api.types.is_bool_dtype(rows[col].dtype):
+        rows[col] = rows[col].astype(float)  # already numbers: nothing to check (no text round trip)
+        return
     values = pd.to_numeric(rows[col], errors="coerce")
     bad = values.isna() & rows[col].notna() & (rows[col].astype(str).str.strip() != "")
     if bad.any():

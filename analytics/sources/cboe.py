@@ -33,7 +33,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics.chain import NEW_YORK, OptionChain, make_chain, settlement_instants, underlying_for_root
+from analytics.chain import (
+    NEW_YORK,
+    OCC_SYMBOL_PATTERN,
+    OptionChain,
+    make_chain,
+    settlement_instants,
+    underlying_for_root,
+)
 from analytics.errors import ChainDataError
 from analytics.sources.common import Head, Source, numbers, read_text_file
 
@@ -81,9 +88,9 @@ _CLOCK = re.compile(r"(\d{1,2})\s*(?::|\bh\b)\s*(\d{2})")
 _PM = re.compile(r"\bp\.?\s?m\b\.?|下午|午後|오후")
 _AM = re.compile(r"\ba\.?\s?m\b\.?|上午|午前|오전")
 _WORD = re.compile(r"[^\W\d_]+")
-_SYMBOL_TAIL = 15  # YYMMDD + C/P + strike x 1000 on 8 digits
-_ROOT = re.compile(r"^[A-Z]+\d*$")
-_SYMBOL_TAIL_RE = r"\d{6}[CP]\d{8}$"
+_OCC = re.compile(f"^{OCC_SYMBOL_PATTERN}$")
+#: The header line is looked for in the first this many characters.
+HEADER_WITHIN_CHARS = 65536
 
 
 def looks_like_cboe(head: str) -> bool:
@@ -268,13 +275,19 @@ def _parse_title(line: str, fields: dict[str, float], path: Path) -> tuple[str, 
     return ticker, spot
 
 
+def _distinct(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Codes into the distinct stripped texts of ``values`` (missing cells: code -1)."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    return codes, [str(u).strip() for u in uniques]
+
+
 def _parse_expiry(values: pd.Series, path: Path, first_line: int) -> np.ndarray:
     """Expiry dates (``Fri Jan 19 2024`` or ``06/22/2020``), parsed once per distinct value."""
-    codes, uniques = pd.factorize(values.astype(object).where(values.notna(), "").astype(str).str.strip())
-    text = pd.Series(uniques, dtype=object)
+    codes, uniques = _distinct(values)
+    text = pd.Series(uniques + [""], dtype=object)
     parsed = pd.to_datetime(text, format="%a %b %d %Y", errors="coerce")
     parsed = parsed.fillna(pd.to_datetime(text, format="%m/%d/%Y", errors="coerce"))
-    bad = parsed.isna().to_numpy()[codes]
+    bad = parsed.isna().to_numpy()[codes]  # code -1 (a blank cell) picks the trailing "" entry
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ChainDataError(
@@ -287,15 +300,11 @@ def _parse_expiry(values: pd.Series, path: Path, first_line: int) -> np.ndarray:
 def _roots(symbols: pd.Series, ticker: str) -> np.ndarray:
     """Option roots from OCC symbols (``SPXW240119C04700000`` -> ``SPXW``; ``AMD1...`` -> ``AMD1``).
 
-    A cell that is not an OCC symbol gets the file's ticker. Each distinct root is checked once.
+    A cell that is not an OCC symbol gets the file's ticker.
     """
-    sym = symbols.astype(object).where(symbols.notna(), "").astype(str).str.strip()
-    codes, uniques = pd.factorize(sym)
-    uniq = pd.Series(uniques, dtype=object).astype(str)
-    ok = uniq.str.contains(_SYMBOL_TAIL_RE, regex=True).to_numpy(bool) & (uniq.str.len() > _SYMBOL_TAIL).to_numpy()
-    root = uniq.str.slice(0, -_SYMBOL_TAIL).to_numpy(object)
-    valid = ok & pd.Series(root, dtype=object).astype(str).str.match(_ROOT).to_numpy(bool)
-    return np.where(valid, root, ticker)[codes]
+    codes, uniques = _distinct(symbols)
+    roots = [m.group("root") if (m := _OCC.match(u)) else ticker for u in uniques]
+    return np.array(roots + [ticker], dtype=object)[codes]
 
 
 def _text_after_line(text: str, index: int) -> str | None:
@@ -310,7 +319,7 @@ def _text_after_line(text: str, index: int) -> str | None:
 
 def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPLIER) -> OptionChain:
     """Parse the text of a CBOE quote table into an :class:`OptionChain` (see module docstring)."""
-    lines = text.splitlines()
+    lines = text[:HEADER_WITHIN_CHARS].splitlines()
     header_idx = next(
         (i for i, ln in enumerate(lines) if ln.lstrip('"').startswith("Expiration Date")), None
     )
@@ -340,13 +349,17 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
             raise ChainDataError(f"header lacks {need!r} for both calls and puts", path=path, line=header_idx + 1)
 
     first_line = header_idx + 2  # 1-based file line of the first data row
-    body = _text_after_line(text, header_idx) or "\n".join(lines[header_idx + 1:])
-    if not body.strip():
+    body = _text_after_line(text, header_idx)
+    if body is None:  # lines not ending in "\n" (old Mac "\r"): split them all
+        body = "\n".join(text.splitlines()[header_idx + 1:])
+    if re.search(r"\S", body) is None:
         raise ChainDataError("no option rows below the header (truncated file?)", path=path, line=first_line)
     text_cols = [0, calls_at, puts_at]
+    used = [*text_cols, strike_at, len(header) - 1, *(c for f in (call_fields, put_fields)
+                                                      for n, c in f.items() if n in _SIDE_FIELDS)]
     try:  # numbers read as numbers by the C parser; a column with a stray word comes back as text
         raw = pd.read_csv(io.StringIO(body), header=None, skip_blank_lines=False, engine="c",
-                          names=range(max(len(header), 1) + 8),
+                          names=range(len(header)), index_col=False, usecols=sorted(set(used)),
                           keep_default_na=False, na_values=[""], thousands=",", skipinitialspace=True,
                           dtype={c: object for c in text_cols})
     except pd.errors.ParserError as exc:
@@ -387,7 +400,7 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
     frame["underlying"] = underlyings[root_codes]
     counts = np.bincount(pd.factorize(frame["underlying"])[0]) if len(frame) else np.array([])
     underlying = pd.unique(frame["underlying"])[int(np.argmax(counts))] if len(frame) else ticker
-    frame["settlement"] = settlement_instants(pd.Series(frame["expiry"].to_numpy()), roots).to_numpy()
+    frame["settlement"] = settlement_instants(pd.Series(frame["expiry"].to_numpy()), roots).array
     return make_chain(
         frame,
         underlying=str(underlying),

@@ -50,7 +50,6 @@ from analytics.sources.common import (
 _MODULES = (table, cboe_json, cboe, deribit, book)
 REGISTRY: tuple[Source, ...] = tuple(source for module in _MODULES for source in module.SOURCES)
 FORMATS: tuple[str, ...] = tuple(source.name for source in REGISTRY)
-_BY_NAME = {source.name: source for source in REGISTRY}
 _PARSER_ERRORS = (
     pd.errors.ParserError,
     pd.errors.EmptyDataError,
@@ -80,7 +79,22 @@ def source_named(name: str) -> Source:
     KeyError
         For a name not in ``FORMATS``.
     """
-    return _BY_NAME[name]
+    found = next((source for source in REGISTRY if source.name == name), None)
+    if found is None:
+        raise KeyError(f"no source named {name!r}; registered: {', '.join(FORMATS)}")
+    return found
+
+
+def _detect(path: Path) -> Source:
+    head = read_head(path)
+    for source in REGISTRY:
+        if source.sniff(head):
+            return source
+    if not head.text.strip():
+        raise ChainDataError("empty file (only blank lines)", path=path)
+    first = " ".join(head.text.split())[:60]
+    supported = ", ".join(source.name for source in REGISTRY)
+    raise ChainDataError(f"unknown format (starts {first!r}); supported: {supported}", path=path)
 
 
 def detect_format(path: str | Path) -> str:
@@ -102,15 +116,7 @@ def detect_format(path: str | Path) -> str:
         No such file, empty, larger than ``MAX_FILE_BYTES`` (checked with ``os.stat`` before any
         read), binary junk, or a format that is not supported (the message lists those that are).
     """
-    path = Path(path)
-    head = read_head(path)
-    for source in REGISTRY:
-        if source.sniff(head):
-            return source.name
-    if not head.text.strip():
-        raise ChainDataError("empty file (only blank lines)", path=path)
-    first = " ".join(head.text.split())[:60]
-    raise ChainDataError(f"unknown format (starts {first!r}); supported: {', '.join(FORMATS)}", path=path)
+    return _detect(Path(path)).name
 
 
 def load_chain(
@@ -141,9 +147,10 @@ def load_chain(
         One line naming the file and the problem (and the line and field where known).
     """
     path = Path(path)
-    fmt = detect_format(path)
+    source = _detect(path)
+    fmt = source.name
     try:
-        return _BY_NAME[fmt].load(path, multiplier=multiplier, as_of=as_of)
+        return source.load(path, multiplier=multiplier, as_of=as_of)
     except ChainDataError as exc:
         if exc.path:
             raise

@@ -111,7 +111,8 @@ def _fields(line: str) -> list[str]:
 def _plain(text: str) -> str:
     """Lower case, accents removed (``März`` -> ``marz``), CJK characters kept."""
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFKC", stripped).lower()  # recompose Hangul syllables
 
 
 def parse_snapshot_time(text: str) -> tuple[pd.Timestamp, str] | None:

@@ -129,3 +129,24 @@ def test_malformed_files_raise_one_clear_message_naming_the_file(tmp_path, mutat
         load_cboe(path)
     assert str(err.value).startswith("broken_quotes.csv: ")
     assert message in str(err.value)
+
+
+def test_adjusted_roots_with_digits_keep_their_root_are_flagged_and_keep_the_underlying(tmp_path):
+    text = "\n".join([
+        "ADVANCED MICRO DEVICES,Last: 146.5,Change: 1.2",
+        '"Date: January 7, 2024 at 10:52 AM EST",Bid: 146.4,Ask: 146.6,Size: 1*1,Volume: 0',
+        HEADER,
+        "Fri Jan 19 2024,AMD240119C00150000,2,0,1.9,2.1,10,0.4,0.4,0.03,5000,150.00,"
+        "AMD240119P00150000,5,0,4.9,5.1,10,0.4,-0.6,0.03,6000",
+        "Fri Jan 19 2024,AMD1240119C00150000,2,0,1.9,2.1,1,0.4,0.4,0.03,7,150.00,"
+        "AMD1240119P00150000,5,0,4.9,5.1,1,0.4,-0.6,0.03,9",
+        "",
+    ])
+    chain = load_cboe(write(tmp_path, text))
+    rows = chain.rows
+    assert chain.underlying == "AMD"
+    assert sorted(rows["root"].unique()) == ["AMD", "AMD1"]
+    assert rows.groupby("root")["adjusted"].all().to_dict() == {"AMD": False, "AMD1": True}
+    assert (rows["underlying"] == "AMD").all()
+    assert chain.adjusted_roots == ["AMD1"]
+    assert rows.loc[rows["adjusted"], "open_interest"].tolist() == [7.0, 9.0]

@@ -31,6 +31,7 @@ adjusted deliverable), ``YYMMDD``, ``C``/``P``, strike x 1000 on 8 digits (``SPX
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -221,7 +222,9 @@ def is_adjusted_root(root: pd.Series | np.ndarray | list[str]) -> np.ndarray:
     >>> is_adjusted_root(["SPXW", "AMD1", "SPY12", "BTC"]).tolist()
     [False, True, True, False]
     """
-    return pd.Series(root, dtype=object).astype(str).str.match(ADJUSTED_ROOT_PATTERN).to_numpy(bool)
+    codes, uniques = pd.factorize(np.asarray(root, dtype=object))  # a chain has a handful of roots
+    flags = [re.match(ADJUSTED_ROOT_PATTERN, str(u)) is not None for u in uniques]
+    return np.array([*flags, False], dtype=bool)[codes]
 
 
 def settlement_instants(expiry: pd.Series, root: pd.Series) -> pd.Series:

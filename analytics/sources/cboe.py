@@ -278,7 +278,10 @@ def _parse_title(line: str, fields: dict[str, float], path: Path) -> tuple[str, 
 
 def _distinct(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Codes into the distinct stripped texts of ``values`` (missing cells: code -1)."""
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    if isinstance(values.dtype, pd.CategoricalDtype):  # the C parser's categories: no second hashing pass
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object))
     return codes, [str(u).strip() for u in uniques]
 
 
@@ -362,11 +365,13 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
         raw = pd.read_csv(io.StringIO(body), header=None, skip_blank_lines=False, engine="c",
                           names=range(len(header)), index_col=False, usecols=sorted(set(used)),
                           keep_default_na=False, na_values=[""], thousands=",", skipinitialspace=True,
-                          dtype={c: object for c in text_cols})
+                          dtype={c: "category" for c in text_cols})
     except pd.errors.ParserError as exc:
         raise ChainDataError(f"malformed CSV: {exc}", path=path) from exc
     raw.index = pd.RangeIndex(len(raw))
-    blank = (raw.drop(columns=[0]).isna().all(axis=1) & (raw[0].fillna("").astype(str).str.strip() == "")).to_numpy()
+    first_codes, first_texts = _distinct(raw[0])
+    first_empty = np.array([t == "" for t in first_texts] + [True])[first_codes]
+    blank = raw.drop(columns=[0]).isna().all(axis=1).to_numpy() & first_empty
     if blank.any():
         raw = raw.loc[~blank]
     short = raw[len(header) - 1].isna().to_numpy()

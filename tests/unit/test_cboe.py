@@ -150,3 +150,12 @@ def test_adjusted_roots_with_digits_keep_their_root_are_flagged_and_keep_the_und
     assert (rows["underlying"] == "AMD").all()
     assert chain.adjusted_roots == ["AMD1"]
     assert rows.loc[rows["adjusted"], "open_interest"].tolist() == [7.0, 9.0]
+
+
+def test_blank_and_whitespace_lines_between_rows_are_skipped_and_line_numbers_stay_true(tmp_path):
+    text = quote_table('"Date: January 7, 2024 at 10:52 AM EST",Bid: 0')
+    text = text.replace("\nFri Jan 19 2024,SPXW", "\n\n   \nFri Jan 19 2024,SPXW")
+    assert len(load_cboe(write(tmp_path, text)).rows) == 6
+    bad = text.replace("4750.00,SPXW240108P", "x,SPXW240108P")
+    with pytest.raises(ChainDataError, match=r"line 9, field 'Strike': not a number \('x'\)"):
+        load_cboe(write(tmp_path, bad))

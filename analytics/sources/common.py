@@ -117,7 +117,8 @@ def read_head(path: str | Path) -> Head:
 
 
 def read_text_file(path: str | Path) -> str:
-    """The text of an input file after :func:`checked_size` (UTF-8, with or without a BOM).
+    """The text of an input file after :func:`checked_size` (UTF-8, with or without a BOM; line
+    ends kept as they are).
 
     Raises
     ------
@@ -126,8 +127,8 @@ def read_text_file(path: str | Path) -> str:
     """
     path = Path(path)
     checked_size(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
+    try:  # bytes then decode: no newline translation pass (parsers take "\r\n" as it is)
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ChainDataError("not a text file (binary content)", path=path) from exc
     if "\x00" in text:

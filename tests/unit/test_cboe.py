@@ -159,3 +159,13 @@ def test_blank_and_whitespace_lines_between_rows_are_skipped_and_line_numbers_st
     bad = text.replace("4750.00,SPXW240108P", "x,SPXW240108P")
     with pytest.raises(ChainDataError, match=r"line 9, field 'Strike': not a number \('x'\)"):
         load_cboe(write(tmp_path, bad))
+
+
+def test_windows_line_ends_read_the_same_and_keep_line_numbers(tmp_path):
+    text = quote_table('"Date: January 7, 2024 at 10:52 AM EST",Bid: 0')
+    unix = load_cboe(write(tmp_path, text, "unix.csv"))
+    (tmp_path / "dos.csv").write_bytes(text.replace("\n", "\r\n").encode())
+    pd.testing.assert_frame_equal(load_cboe(tmp_path / "dos.csv").rows, unix.rows)
+    (tmp_path / "bad.csv").write_bytes(text.replace("4700.00,SPX240119P", "abc,SPX240119P").replace("\n", "\r\n").encode())
+    with pytest.raises(ChainDataError, match=r"line 5, field 'Strike': not a number \('abc'\)"):
+        load_cboe(tmp_path / "bad.csv")

@@ -14,8 +14,9 @@ browser's way (``"Date: 12 de enero de 2026, 13:36 GMT-5"``, ``12. Januar 2026 u
 ``2026年1月12日 13:36 GMT-5``) and groups digits in the header fields (``Volume: 21.801.210``).
 :func:`parse_snapshot_time` reads month names in ``MONTH_NAMES`` (English, Spanish, Portuguese,
 French, German, Italian, Dutch), the Chinese/Japanese/Korean ``年月日`` forms, 12- and 24-hour
-clocks, and the zone from ``GMT-5``/``UTC−5`` offsets or the US Eastern abbreviations. A date it
-cannot read is refused with the line quoted.
+clocks, and the zone from ``GMT-5``/``UTC−5`` offsets or the US zone names in ``ZONE_NAMES``, taken
+literally (``CST`` is Chicago, one hour behind New York). The snapshot is returned in New York time.
+A date it cannot read is refused with the line quoted.
 
 Roots with digits (``AMD1``, ``SPY1``: adjusted deliverables) are kept and flagged in the chain's
 ``adjusted`` column (:func:`analytics.chain.is_adjusted_root`).
@@ -80,7 +81,15 @@ for _i, _name in enumerate(MONTH_NAMES["en"], start=1):  # Jan, Sep and Sept (20
     _MONTH_OF.setdefault(_name[:3], (_i, "en"))
 _MONTH_OF["sept"] = (9, "en")
 _MONTH_OF["setiembre"] = (9, "es")
-_EASTERN_WORDS = re.compile(r"\b(EST|EDT|ET|CST|CDT|CT|HNE|HAE)\b|\[(EST|EDT)\]")
+#: US zone names as browsers print them (English; ``HNE``/``HAE`` in Canadian French): a UTC offset in
+#: hours, or the IANA zone for the generic names (``ET`` follows New York's summer time).
+ZONE_NAMES: dict[str, int | str] = {
+    "EST": -5, "EDT": -4, "ET": NEW_YORK, "HNE": -5, "HAE": -4,
+    "CST": -6, "CDT": -5, "CT": "America/Chicago",
+    "MST": -7, "MDT": -6, "MT": "America/Denver",
+    "PST": -8, "PDT": -7, "PT": "America/Los_Angeles",
+}
+_ZONE_WORDS = re.compile(r"\b(" + "|".join(ZONE_NAMES) + r")\b")
 _OFFSET = re.compile(r"\b(?:GMT|UTC)\s*(?:([+\-\u2212])\s*(\d{1,2})(?::?(\d{2}))?)?(?![\w+\-])")
 _CJK_DATE = re.compile(r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
 _NUMERIC_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
@@ -145,10 +154,10 @@ def parse_snapshot_time(text: str) -> tuple[pd.Timestamp, str] | None:
     if text.lower().startswith("date:"):
         text = text[5:]
     offset = _OFFSET.search(text)
-    eastern = _EASTERN_WORDS.search(text)
-    if offset is None and eastern is None:
+    named = _ZONE_WORDS.search(text)
+    if offset is None and named is None:
         raise ChainDataError(f"no time zone in the date line {text.strip()!r}", field="Date")
-    zone_at = offset if offset is not None else eastern
+    zone_at = offset if offset is not None else named
     rest = text[: zone_at.start()] + " " + text[zone_at.end():]
     plain = _plain(rest)
 
@@ -183,12 +192,16 @@ def parse_snapshot_time(text: str) -> tuple[pd.Timestamp, str] | None:
         naive = dt.datetime(year, month, day, hour, minute)
     except ValueError:
         return None
-    if offset is None:
-        return pd.Timestamp(naive).tz_localize(NEW_YORK), language
-    sign = -1 if offset.group(1) in ("-", "\u2212") else 1
-    minutes = sign * (int(offset.group(2) or 0) * 60 + int(offset.group(3) or 0))
-    zone = dt.timezone(dt.timedelta(minutes=minutes))
-    return pd.Timestamp(naive.replace(tzinfo=zone)).tz_convert(NEW_YORK), language
+    if offset is not None:
+        sign = -1 if offset.group(1) in ("-", "\u2212") else 1
+        minutes = sign * (int(offset.group(2) or 0) * 60 + int(offset.group(3) or 0))
+    else:
+        zone = ZONE_NAMES[named.group(1)]
+        if isinstance(zone, str):
+            return pd.Timestamp(naive).tz_localize(zone).tz_convert(NEW_YORK), language
+        minutes = zone * 60
+    fixed = dt.timezone(dt.timedelta(minutes=minutes))
+    return pd.Timestamp(naive.replace(tzinfo=fixed)).tz_convert(NEW_YORK), language
 
 
 def header_number(text: str, *, decimal_comma: bool = False) -> float:

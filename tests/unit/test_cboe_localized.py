@@ -118,3 +118,17 @@ def test_a_language_without_a_month_table_is_still_refused_with_the_clear_messag
 def test_a_localized_date_without_a_zone_is_refused_as_before(spx_path, tmp_path):
     with pytest.raises(ChainDataError, match="no time zone in the date line"):
         load_chain(with_header(spx_path, tmp_path, date='"Date: 7 de enero de 2024, 10:52",Bid: 0'))
+
+
+@pytest.mark.parametrize(
+    ("text", "new_york"),
+    [
+        ("January 7, 2024 at 9:52 AM CST", "2024-01-07 10:52"),  # Chicago is one hour behind
+        ("July 12, 2022, 8:55 AM PDT", "2022-07-12 11:55"),
+        ("Jun 22 2020 @ 20:42 ET", "2020-06-22 20:42"),
+        ("7 janvier 2024 à 10 h 52 HNE", "2024-01-07 10:52"),
+        ("7 de enero de 2024, 16:52 GMT+1", "2024-01-07 10:52"),  # a browser in Madrid
+    ],
+)
+def test_zone_names_and_offsets_are_taken_literally(text, new_york):
+    assert parse_snapshot_time(text)[0] == pd.Timestamp(new_york, tz="America/New_York")

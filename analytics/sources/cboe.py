@@ -399,16 +399,15 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
 
     def side_frame(fields: dict[str, int], symbol_col: int, side: str) -> dict[str, np.ndarray]:
         out = {"expiry": expiry, "strike": strike, "root": _roots(raw[symbol_col], ticker)}
-        for name, col in _SIDE_FIELDS.items():
-            if name in fields:
-                out[col] = numbers(raw[fields[name]], path=path, field=_FIELD_LABELS[col],
-                                   line_offset=first_line, thousands=",").to_numpy()
+        for name, col in _SIDE_FIELDS.items():  # a field the header lacks for this side stays unknown
+            out[col] = (numbers(raw[fields[name]], path=path, field=_FIELD_LABELS[col], line_offset=first_line,
+                                thousands=",").to_numpy() if name in fields else np.full(len(raw), np.nan))
         out["side"] = np.full(len(raw), side, dtype=object)
         return out
 
     calls, puts = side_frame(call_fields, calls_at, "C"), side_frame(put_fields, puts_at, "P")
     index = np.concatenate([raw.index.to_numpy()] * 2)
-    frame = pd.DataFrame({k: np.concatenate([calls[k], puts[k]]) for k in calls if k in puts}, index=index)
+    frame = pd.DataFrame({k: np.concatenate([calls[k], puts[k]]) for k in calls}, index=index)
     frame["multiplier"] = float(multiplier)
     bid, ask = frame["bid"].to_numpy(float), frame["ask"].to_numpy(float)
     two_sided = np.isfinite(bid) & np.isfinite(ask) & (ask > 0) & (ask >= bid)

@@ -169,3 +169,11 @@ def test_windows_line_ends_read_the_same_and_keep_line_numbers(tmp_path):
     (tmp_path / "bad.csv").write_bytes(text.replace("4700.00,SPX240119P", "abc,SPX240119P").replace("\n", "\r\n").encode())
     with pytest.raises(ChainDataError, match=r"line 5, field 'Strike': not a number \('abc'\)"):
         load_cboe(tmp_path / "bad.csv")
+
+
+def test_a_quote_column_missing_on_one_side_is_unknown_there_not_an_error(tmp_path):
+    text = quote_table('"Date: January 7, 2024 at 10:52 AM EST",Bid: 0')
+    text = text.replace("Puts,Last Sale,Net,Bid,Ask,Volume,IV", "Puts,Last Sale,Net,Bid,Ask,Volume,Implied")
+    rows = load_cboe(write(tmp_path, text)).rows
+    assert rows.loc[rows["side"] == "P", "iv"].isna().all()
+    assert rows.loc[rows["side"] == "C", "iv"].notna().all()

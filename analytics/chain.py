@@ -18,12 +18,20 @@ bid, ask, mark option prices in the quote currency per unit of underlying (NaN w
 forward        the expiry's forward where the source gives one (Deribit), else NaN
 multiplier     units of underlying per contract (100 for US listed options, 1 for Deribit)
 position       signed contracts held by the dealer/desk (``book`` convention); NaN if no book
+adjusted       True for an adjusted-deliverable root (letters then digits: ``AMD1``, ``SPY1``,
+               after a corporate action): its deliverable is not ``multiplier`` shares, so the
+               analysis layer decides whether to keep it (:func:`is_adjusted_root`)
 ============== ================================================================================
+
+Option symbols follow the OCC layout ``OCC_SYMBOL_PATTERN``: root (letters, then digits for an
+adjusted deliverable), ``YYMMDD``, ``C``/``P``, strike x 1000 on 8 digits (``SPXW240119C04700000``,
+``AMD1240119C00100000``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -50,6 +58,7 @@ ROW_COLUMNS: tuple[str, ...] = (
     "forward",
     "multiplier",
     "position",
+    "adjusted",
 )
 REQUIRED_COLUMNS: tuple[str, ...] = ("expiry", "settlement", "strike", "side", "open_interest")
 NUMERIC_COLUMNS: tuple[str, ...] = (
@@ -76,6 +85,11 @@ ROOT_TO_UNDERLYING: dict[str, str] = {
     "XSP": "XSP",
     "DJX": "DJX",
 }
+
+#: OCC option symbol: root (letters, digits after them on adjusted roots), YYMMDD, side, strike x 1000.
+OCC_SYMBOL_PATTERN = r"(?P<root>[A-Z]+\d*?)(?P<ymd>\d{6})(?P<side>[CP])(?P<strike>\d{8})"
+#: An adjusted-deliverable root: letters followed by digits (``AMD1``, ``SPY1``).
+ADJUSTED_ROOT_PATTERN = r"^[A-Z]+\d+$"
 
 PricingModel = Literal["bsm", "black76"]
 
@@ -125,6 +139,11 @@ class OptionChain:
     @property
     def has_book(self) -> bool:
         return "position" in self.rows and bool(self.rows["position"].notna().any())
+
+    @property
+    def adjusted_roots(self) -> list[str]:
+        """Adjusted-deliverable roots present in the chain (``AMD1``), sorted; see ``adjusted``."""
+        return sorted(set(self.rows.loc[self.rows["adjusted"].to_numpy(bool), "root"]))
 
     def years_to_settlement(self, horizon_days: float = 0.0) -> np.ndarray:
         """ACT/365 year fractions from ``as_of`` (+ ``horizon_days``) to each row's settlement."""
@@ -180,8 +199,32 @@ def years_between(as_of: pd.Timestamp, settlement: pd.Series | np.ndarray, horiz
 
 
 def underlying_for_root(root: str) -> str:
-    """Map an option root to its underlying ticker (``SPXW`` -> ``SPX``)."""
-    return ROOT_TO_UNDERLYING.get(root, root)
+    """Map an option root to its underlying ticker.
+
+    Examples
+    --------
+    >>> underlying_for_root("SPXW"), underlying_for_root("AMD1"), underlying_for_root("QQQ")
+    ('SPX', 'AMD', 'QQQ')
+    """
+    if root in ROOT_TO_UNDERLYING:
+        return ROOT_TO_UNDERLYING[root]
+    return root.rstrip("0123456789") or root
+
+
+def is_adjusted_root(root: pd.Series | np.ndarray | list[str]) -> np.ndarray:
+    """True where a root names an adjusted deliverable (letters then digits, ``ADJUSTED_ROOT_PATTERN``).
+
+    Such contracts (``AMD1``, ``SPY1``) follow a corporate action; their deliverable is not the
+    standard 100 shares. Chains carry the answer in their ``adjusted`` column.
+
+    Examples
+    --------
+    >>> is_adjusted_root(["SPXW", "AMD1", "SPY12", "BTC"]).tolist()
+    [False, True, True, False]
+    """
+    codes, uniques = pd.factorize(np.asarray(root, dtype=object))  # a chain has a handful of roots
+    flags = [re.match(ADJUSTED_ROOT_PATTERN, str(u)) is not None for u in uniques]
+    return np.array([*flags, False], dtype=bool)[codes]
 
 
 def settlement_instants(expiry: pd.Series, root: pd.Series) -> pd.Series:
@@ -211,6 +254,9 @@ def utc_instants(expiry: pd.Series, hour_utc: int = 8) -> pd.Series:
 
 
 def _coerce_numeric(rows: pd.DataFrame, col: str, path: str | None, line_offset: int | None) -> None:
+    if pd.api.types.is_numeric_dtype(rows[col].dtype) and not pd.api.types.is_bool_dtype(rows[col].dtype):
+        rows[col] = rows[col].astype(float)  # already numbers: nothing to check (no text round trip)
+        return
     values = pd.to_numeric(rows[col], errors="coerce")
     bad = values.isna() & rows[col].notna() & (rows[col].astype(str).str.strip() != "")
     if bad.any():
@@ -315,6 +361,7 @@ def make_chain(
     rows["settlement"] = pd.to_datetime(rows["settlement"], utc=True)
     rows["underlying"] = rows["underlying"].astype(str)
     rows["root"] = rows["root"].astype(str)
+    rows["adjusted"] = is_adjusted_root(rows["root"])
 
     n_total = len(rows)
     if n_total == 0:

@@ -42,6 +42,14 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from analytics.calendars import (
+    deribit_monthly_expiry,
+    is_trading_day,
+    month_end_trading_day,
+    monthly_equity_expiry,
+    previous_trading_day,
+    trading_days_between,
+)
 from analytics.chain import NEW_YORK, SECONDS_PER_YEAR
 from analytics.pricing import greeks, side_sign
 
@@ -55,57 +63,7 @@ BTC_BASIS_PER_YEAR = 0.07  # futures contango, continuously compounded
 SPX_MULTIPLIER = 100.0
 SPX_PUT_TAIL = 0.45  # weight of the broad far-OTM put (tail hedge) component of SPX OI
 
-# NYSE full-day closures 2026-2029 (a short hard-coded list keeps the generator free of calendars).
-NYSE_HOLIDAYS: frozenset[dt.date] = frozenset(
-    dt.date.fromisoformat(d)
-    for d in (
-        "2026-01-01", "2026-01-19", "2026-02-16", "2026-04-03", "2026-05-25", "2026-06-19", "2026-07-03",
-        "2026-09-07", "2026-11-26", "2026-12-25",
-        "2027-01-01", "2027-01-18", "2027-02-15", "2027-03-26", "2027-05-31", "2027-06-18", "2027-07-05",
-        "2027-09-06", "2027-11-25", "2027-12-24",
-        "2028-01-17", "2028-02-21", "2028-04-14", "2028-05-29", "2028-06-19", "2028-07-04", "2028-09-04",
-        "2028-11-23", "2028-12-25",
-        "2029-01-01", "2029-01-15", "2029-02-19", "2029-03-30", "2029-05-28", "2029-06-19", "2029-07-04",
-        "2029-09-03", "2029-11-22", "2029-12-25",
-    )
-)
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-
-
-# --------------------------------------------------------------------------- calendars
-
-
-def is_trading_day(day: dt.date) -> bool:
-    """True on NYSE trading days (weekdays that are not in ``NYSE_HOLIDAYS``)."""
-    return day.weekday() < 5 and day not in NYSE_HOLIDAYS
-
-
-def trading_days_between(start: dt.date, end: dt.date) -> list[dt.date]:
-    """NYSE trading days from ``start`` to ``end``, both included."""
-    days = (start + dt.timedelta(days=i) for i in range((end - start).days + 1))
-    return [d for d in days if is_trading_day(d)]
-
-
-def _previous_trading_day(day: dt.date) -> dt.date:
-    while not is_trading_day(day):
-        day -= dt.timedelta(days=1)
-    return day
-
-
-def _third_friday(year: int, month: int) -> dt.date:
-    first = dt.date(year, month, 1)
-    return first + dt.timedelta(days=(4 - first.weekday()) % 7 + 14)
-
-
-def _last_weekday_of_month(year: int, month: int, weekday: int) -> dt.date:
-    nxt = dt.date(year + month // 12, month % 12 + 1, 1)
-    last = nxt - dt.timedelta(days=1)
-    return last - dt.timedelta(days=(last.weekday() - weekday) % 7)
-
-
-def _month_end(year: int, month: int) -> dt.date:
-    nxt = dt.date(year + month // 12, month % 12 + 1, 1)
-    return _previous_trading_day(nxt - dt.timedelta(days=1))
 
 
 def _add_months(year: int, month: int, k: int) -> tuple[int, int]:
@@ -127,14 +85,14 @@ def spx_expiries(day: dt.date) -> list[tuple[dt.date, str]]:
     out.update((d, "SPXW") for d in trading_days_between(day, end_next_week))
     friday = day + dt.timedelta(days=(4 - day.weekday()) % 7)
     for w in range(7):
-        out.add((_previous_trading_day(friday + dt.timedelta(weeks=w)), "SPXW"))
+        out.add((previous_trading_day(friday + dt.timedelta(weeks=w)), "SPXW"))
     for k in range(4):
         y, m = _add_months(day.year, day.month, k)
         if k < 3:
-            out.add((_month_end(y, m), "SPXW"))
+            out.add((month_end_trading_day(y, m), "SPXW"))
     for k in range(13):
         y, m = _add_months(day.year, day.month, k)
-        third = _previous_trading_day(_third_friday(y, m))
+        third = monthly_equity_expiry(y, m)
         if third < day:
             continue
         out.add((third, "SPX"))
@@ -143,11 +101,11 @@ def spx_expiries(day: dt.date) -> list[tuple[dt.date, str]]:
     for k in range(13, 26):
         y, m = _add_months(day.year, day.month, k)
         if m in (3, 6, 9, 12) and (k <= 19 or m == 12):
-            out.add((_previous_trading_day(_third_friday(y, m)), "SPX"))
+            out.add((monthly_equity_expiry(y, m), "SPX"))
     for k in range(12):
         y, m = _add_months(day.year, day.month, k)
         if m in (3, 6, 9, 12):
-            out.add((_month_end(y, m), "SPXW"))
+            out.add((month_end_trading_day(y, m), "SPXW"))
     return sorted(out)
 
 
@@ -165,7 +123,7 @@ def deribit_expiries(day: dt.date) -> list[dt.date]:
     quarters = 0
     for k in range(13):
         y, m = _add_months(day.year, day.month, k)
-        last_fri = _last_weekday_of_month(y, m, 4)
+        last_fri = deribit_monthly_expiry(y, m)
         if last_fri <= day:
             continue
         if k <= 3:
@@ -296,9 +254,9 @@ def _spx_strikes(spot: float, years: float) -> np.ndarray:
 
 def _spx_expiry_weight(expiry: dt.date, root: str, day: dt.date) -> float:
     """Total OI scale (contracts) for one (expiry, root) before the strike density."""
-    monthly = expiry == _previous_trading_day(_third_friday(expiry.year, expiry.month))
+    monthly = expiry == monthly_equity_expiry(expiry.year, expiry.month)
     quarter = expiry.month in (3, 6, 9, 12)
-    month_end = expiry == _month_end(expiry.year, expiry.month)
+    month_end = expiry == month_end_trading_day(expiry.year, expiry.month)
     dte = (expiry - day).days
     if root == "SPX":
         w = 1.6e6 if (quarter and monthly) else 0.9e6
@@ -439,7 +397,7 @@ def _btc_surface(years: np.ndarray, log_m: np.ndarray, day_shift: float) -> np.n
 
 def _btc_expiry_weight(expiry: dt.date, day: dt.date) -> float:
     dte = (expiry - day).days
-    last_fri = expiry == _last_weekday_of_month(expiry.year, expiry.month, 4)
+    last_fri = expiry == deribit_monthly_expiry(expiry.year, expiry.month)
     if last_fri and expiry.month in (3, 6, 9, 12):
         return 3.2e4 if dte < 200 else 1.4e4
     if last_fri:

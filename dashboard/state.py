@@ -29,13 +29,13 @@ why (the page shows it in a banner and keeps serving).
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from analytics import conventions
+from analytics.calendars import deribit_monthly_expiry, monthly_equity_expiry, third_friday
 from analytics.errors import ScenarioError
 from analytics.scenario import Scenario, bound_of
 
@@ -241,27 +241,16 @@ def checked_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
 # --------------------------------------------------------------------------- expiry presets
 
 
-def third_friday(year: int, month: int) -> dt.date:
-    """The third Friday of a month (standard US monthly expiry)."""
-    first = dt.date(year, month, 1)
-    offset = (calendar.FRIDAY - first.weekday()) % 7
-    return first + dt.timedelta(days=offset + 14)
-
-
-def last_friday(year: int, month: int) -> dt.date:
-    """The last Friday of a month (Deribit monthly expiry)."""
-    last = dt.date(year, month, calendar.monthrange(year, month)[1])
-    return last - dt.timedelta(days=(last.weekday() - calendar.FRIDAY) % 7)
-
-
 def monthly_expiries(
     expiries: Iterable[dt.date], *, am_settled: Iterable[dt.date] = (), deribit: bool = False
 ) -> list[dt.date]:
-    """Expiries that are monthlies.
+    """Expiries that are monthlies (the rules live in :mod:`analytics.calendars`).
 
-    US listings: the third Friday of the month, or any date carrying an AM-settled root (the SPX
-    monthly moves to Thursday when the Friday is a holiday, and keeps its AM root). Deribit: the last
-    Friday of the month.
+    US listings: the monthly equity-option expiry (the third Friday, or the NYSE trading day before
+    it when the exchange is closed that Friday), or any date carrying an AM-settled root (the SPX
+    monthly keeps its AM root when it moves). Deribit: the last Friday of the month. The NYSE
+    calendar is consulted only for a date in the three days before an unlisted third Friday, so
+    most chains never load it.
 
     Examples
     --------
@@ -270,12 +259,24 @@ def monthly_expiries(
     [datetime.date(2024, 1, 19), datetime.date(2024, 3, 28)]
     >>> monthly_expiries([dt.date(2026, 3, 20), dt.date(2026, 3, 27)], deribit=True)
     [datetime.date(2026, 3, 27)]
+    >>> monthly_expiries([dt.date(2025, 4, 11), dt.date(2025, 4, 17)])  # Good Friday moves it
+    [datetime.date(2025, 4, 17)]
     """
     am = set(am_settled)
+    listed = sorted(set(expiries))
     out = []
-    for d in sorted(set(expiries)):
-        rule = last_friday(d.year, d.month) if deribit else third_friday(d.year, d.month)
-        if d == rule or (not deribit and d in am):
+    for d in listed:
+        if deribit:
+            if d == deribit_monthly_expiry(d.year, d.month):
+                out.append(d)
+            continue
+        third = third_friday(d.year, d.month)
+        moved = (
+            d < third <= d + dt.timedelta(days=3)
+            and third not in listed
+            and d == monthly_equity_expiry(d.year, d.month)
+        )
+        if d == third or d in am or moved:
             out.append(d)
     return out
 

@@ -1,21 +1,27 @@
 """Input formats, detected by content, each turned into the one chain model.
 
+Every format is declared once, in its own module, as a :class:`~analytics.sources.common.Source`
+(name, content sniffer, loader) in that module's ``SOURCES``. ``_MODULES`` below lists the modules;
+``REGISTRY`` and ``FORMATS`` are built from it. **A new format is one new module declaring
+``SOURCES`` plus one entry in** ``_MODULES``. The shared helpers (checked reading, "not a number" at a
+line, percent-vs-decimal IV) live in :mod:`analytics.sources.common`.
+
 :func:`load_chain` is the single entry point: it checks the file (exists, not empty, at most
-``MAX_FILE_BYTES``), sniffs the first ``SNIFF_BYTES`` to decide the format (never the file name),
-reads it with the matching module and wraps any parser failure into a
-:class:`~analytics.errors.ChainDataError` that names the file.
+``MAX_FILE_BYTES``), sniffs the first ``SNIFF_BYTES`` to decide the format (never the file name;
+sniffers are tried in registry order), reads it with the matching loader and wraps any parser
+failure into a :class:`~analytics.errors.ChainDataError` that names the file.
 
 ============================ ===================================================================
 format (``detect_format``)   what it is
 ============================ ===================================================================
-``cboe``                     CBOE delayed quote table download, CSV (:mod:`.cboe`)
+``table-parquet``            the canonical table, Parquet (:mod:`.table`)
+``table-csv``                the canonical table, CSV
 ``cboe-json``                CBOE delayed quotes JSON (``cdn.cboe.com/api/global/delayed_quotes``,
-                             :func:`.fetch.parse_cboe_delayed_json`)
+                             :mod:`.cboe_json`; :mod:`.fetch` downloads it)
+``cboe``                     CBOE delayed quote table download, CSV (:mod:`.cboe`)
 ``deribit-book-summary``     Deribit ``public/get_book_summary_by_currency``, JSON or CSV
                              (:mod:`.deribit`)
 ``deribit-ticker``           Deribit ``public/ticker`` records with greeks, JSON or CSV
-``table-csv``                the canonical table, CSV (:mod:`.table`)
-``table-parquet``            the canonical table, Parquet
 ``book``                     a positions file (:mod:`.book`); not a chain: use ``load_book``
 ============================ ===================================================================
 """
@@ -24,114 +30,71 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import re
 from pathlib import Path
 
 import pandas as pd
-from pyarrow import ArrowException
 
 from analytics.chain import OptionChain
 from analytics.errors import ChainDataError
-
-MAX_FILE_BYTES = 32 * 1024 * 1024
-SNIFF_BYTES = 8192
-FORMATS: tuple[str, ...] = (
-    "cboe",
-    "cboe-json",
-    "deribit-book-summary",
-    "deribit-ticker",
-    "table-csv",
-    "table-parquet",
-    "book",
+from analytics.sources import book, cboe, cboe_json, deribit, table
+from analytics.sources.common import (
+    MAX_FILE_BYTES,
+    SNIFF_BYTES,
+    Source,
+    checked_size,
+    read_head,
+    read_text_file,
 )
-_CBOE_JSON = re.compile(r'"option"\s*:\s*"[A-Z]+\d{6}[CP]\d{8}"')
+
+# The registry: one entry per format module, in sniffing order (binary formats first).
+_MODULES = (table, cboe_json, cboe, deribit, book)
+REGISTRY: tuple[Source, ...] = tuple(source for module in _MODULES for source in module.SOURCES)
+FORMATS: tuple[str, ...] = tuple(source.name for source in REGISTRY)
 _PARSER_ERRORS = (
     pd.errors.ParserError,
     pd.errors.EmptyDataError,
     UnicodeDecodeError,
     json.JSONDecodeError,
-    ArrowException,
     csv.Error,
 )
 
-__all__ = ["FORMATS", "MAX_FILE_BYTES", "checked_size", "detect_format", "load_chain", "read_text_file"]
+__all__ = [
+    "FORMATS",
+    "MAX_FILE_BYTES",
+    "REGISTRY",
+    "SNIFF_BYTES",
+    "checked_size",
+    "detect_format",
+    "load_chain",
+    "read_text_file",
+    "source_named",
+]
 
 
-def checked_size(path: str | Path) -> int:
-    """Size of ``path`` in bytes, after checking it exists, is a file, is not empty and is at most
-    ``MAX_FILE_BYTES`` (``os.stat`` only: nothing is read).
-
-    Raises
-    ------
-    ChainDataError
-        Naming the file and which check failed.
-    """
-    path = Path(path)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError as exc:
-        raise ChainDataError("no such file", path=path) from exc
-    except OSError as exc:
-        raise ChainDataError(f"cannot read the file ({exc.strerror})", path=path) from exc
-    if not path.is_file():
-        raise ChainDataError("not a regular file", path=path)
-    if st.st_size == 0:
-        raise ChainDataError("empty file", path=path)
-    if st.st_size > MAX_FILE_BYTES:
-        raise ChainDataError(
-            f"file too large: {st.st_size / 2**20:.1f} MiB, the limit is {MAX_FILE_BYTES / 2**20:.0f} MiB "
-            "(trim the chain to the expiries you need)",
-            path=path,
-        )
-    return st.st_size
-
-
-def read_text_file(path: str | Path) -> str:
-    """The text of an input file after :func:`checked_size` (UTF-8, with or without a BOM).
+def source_named(name: str) -> Source:
+    """The registered :class:`~analytics.sources.common.Source` called ``name``.
 
     Raises
     ------
-    ChainDataError
-        For a missing, empty, too large or binary file, naming it.
+    KeyError
+        For a name not in ``FORMATS``.
     """
-    path = Path(path)
-    checked_size(path)
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ChainDataError("not a text file (binary content)", path=path) from exc
+    found = next((source for source in REGISTRY if source.name == name), None)
+    if found is None:
+        raise KeyError(f"no source named {name!r}; registered: {', '.join(FORMATS)}")
+    return found
 
 
-def _head_text(head: bytes, path: Path) -> str:
-    if b"\x00" in head:
-        raise ChainDataError("binary content, not a text file", path=path)
-    for cut in range(4):  # the sniff window may split a multi-byte character
-        try:
-            return head[: len(head) - cut].decode("utf-8-sig")
-        except UnicodeDecodeError:
-            continue
-    raise ChainDataError("binary content, not a UTF-8 text file", path=path)
-
-
-def _format_of_text(text: str) -> str | None:
-    from analytics.sources.book import looks_like_book
-    from analytics.sources.cboe import looks_like_cboe
-    from analytics.sources.deribit import looks_like_deribit
-    from analytics.sources.table import looks_like_table
-
-    stripped = text.lstrip()
-    if stripped.startswith(("{", "[")):
-        if _CBOE_JSON.search(text):
-            return "cboe-json"
-        return looks_like_deribit(stripped)
-    if looks_like_cboe(text):
-        return "cboe"
-    for name, test in (("deribit", looks_like_deribit), ("table-csv", looks_like_table), ("book", looks_like_book)):
-        found = test(stripped)
-        if found:
-            return found if name == "deribit" else name
-    return None
+def _detect(path: Path) -> Source:
+    head = read_head(path)
+    for source in REGISTRY:
+        if source.sniff(head):
+            return source
+    if not head.text.strip():
+        raise ChainDataError("empty file (only blank lines)", path=path)
+    first = " ".join(head.text.split())[:60]
+    supported = ", ".join(source.name for source in REGISTRY)
+    raise ChainDataError(f"unknown format (starts {first!r}); supported: {supported}", path=path)
 
 
 def detect_format(path: str | Path) -> str:
@@ -153,38 +116,7 @@ def detect_format(path: str | Path) -> str:
         No such file, empty, larger than ``MAX_FILE_BYTES`` (checked with ``os.stat`` before any
         read), binary junk, or a format that is not supported (the message lists those that are).
     """
-    path = Path(path)
-    checked_size(path)
-    with path.open("rb") as fh:
-        head = fh.read(SNIFF_BYTES)
-    if head.startswith(b"PAR1"):
-        return "table-parquet"
-    text = _head_text(head, path)
-    if not text.strip():
-        raise ChainDataError("empty file (only blank lines)", path=path)
-    found = _format_of_text(text)
-    if found is None:
-        first = " ".join(text.split())[:60]
-        raise ChainDataError(
-            f"unknown format (starts {first!r}); supported: {', '.join(FORMATS)}", path=path
-        )
-    return found
-
-
-def _check_not_truncated(text: str, path: Path) -> None:
-    """A CSV cut mid-line: its last line (no final newline) has fewer fields than the header."""
-    if not text or text.endswith(("\n", "\r")):
-        return
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if len(lines) < 2:
-        return
-    header, last = next(csv.reader([lines[0]])), next(csv.reader([lines[-1]]))
-    n_head = len([h for h in header if h.strip()])
-    if len(last) < n_head:
-        raise ChainDataError(
-            f"file looks truncated: the last line has {len(last)} of {n_head} fields", path=path,
-            line=text.count("\n") + 1,
-        )
+    return _detect(Path(path)).name
 
 
 def load_chain(
@@ -214,32 +146,11 @@ def load_chain(
     ChainDataError
         One line naming the file and the problem (and the line and field where known).
     """
-    from analytics.sources.cboe import read_cboe_text
-    from analytics.sources.deribit import read_deribit_text
-    from analytics.sources.fetch import parse_cboe_delayed_json
-    from analytics.sources.table import load_table, read_table_text
-
     path = Path(path)
-    fmt = detect_format(path)
+    source = _detect(path)
+    fmt = source.name
     try:
-        if fmt == "table-parquet":
-            return load_table(path, multiplier=multiplier)
-        if fmt == "book":
-            raise ChainDataError(
-                "this is a positions (book) file, not an option chain: apply it to a chain with load_book",
-                path=path,
-            )
-        text = path.read_text(encoding="utf-8-sig")
-        if fmt == "cboe-json":
-            return parse_cboe_delayed_json(
-                json.loads(text), source=path, multiplier=100.0 if multiplier is None else multiplier
-            )
-        if fmt == "cboe":  # its loader checks every row's width against the header
-            return read_cboe_text(text, path, multiplier=100.0 if multiplier is None else multiplier)
-        _check_not_truncated(text, path)
-        if fmt.startswith("deribit"):
-            return read_deribit_text(text, path, as_of=as_of)
-        return read_table_text(text, path, multiplier=multiplier)
+        return source.load(path, multiplier=multiplier, as_of=as_of)
     except ChainDataError as exc:
         if exc.path:
             raise
@@ -251,4 +162,3 @@ def load_chain(
     except _PARSER_ERRORS as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ChainDataError(f"cannot parse the {fmt} file: {detail}", path=path) from exc
-

@@ -29,6 +29,7 @@ import pandas as pd
 
 from analytics.chain import OptionChain
 from analytics.errors import ChainDataError
+from analytics.sources.common import Head, Source, read_text_file
 from analytics.sources.table import SIDE_WORDS, csv_header_names
 
 BOOK_REQUIRED: tuple[str, ...] = ("underlying", "expiry", "strike", "side", "quantity")
@@ -153,12 +154,8 @@ def load_book(path: str | Path) -> pd.DataFrame:
         Naming the file, the line and the field at fault; also for a missing, empty, binary or
         too large (``analytics.sources.MAX_FILE_BYTES``) file.
     """
-    from analytics.sources import read_text_file  # the package imports this module
-
     path = Path(path)
     text = read_text_file(path)
-    if "\x00" in text:
-        raise ChainDataError("binary content, not a text file", path=path)
     try:
         return read_book_text(text, path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -230,3 +227,19 @@ def apply_book(chain: OptionChain, book: pd.DataFrame, *, source: str | Path | N
             f"{name}{unmatched.size} book line(s) match no live contract of the chain (line {shown})"
         )
     return chain.with_rows(out, *notes)
+
+
+def _not_a_chain(path: str | Path, **_: object) -> OptionChain:
+    raise ChainDataError(
+        "this is a positions (book) file, not an option chain: apply it to a chain with load_book", path=path
+    )
+
+
+def _sniff_book(head: Head) -> bool:
+    return looks_like_book(head.text)
+
+
+SOURCES = (
+    Source("book", "a positions file; not a chain: apply it with load_book and apply_book", _sniff_book,
+           _not_a_chain),
+)

@@ -1,4 +1,4 @@
-"""CBOE delayed quote table downloads (CSV), every vintage seen in the wild.
+"""CBOE delayed quote table downloads (CSV), every vintage seen in the wild and in any site language.
 
 Layout: an optional blank line; a title line with the spot (``S&P 500 INDEX,Last: 4697.2402,...``
 or, in the 2020 ``quotedata.dat`` vintage, ``SPY (SPDR S&P 500 ETF Trust),310.68,1.98``); a date
@@ -8,30 +8,98 @@ line (``"Date: January 7, 2024 at 10:52 AM EST"``, ``"Date: July 12, 2022, 11:55
 Strike,Puts,...`` and one row per (expiry, strike, root) with the call on the left and the put on the
 right. Trailing commas are tolerated. SPX and SPXW rows sharing (expiry, strike) are both kept:
 they are different contracts (AM- and PM-settled) and their exposures add up.
+
+A table saved from the site in another language keeps the rows as they are but writes the date the
+browser's way (``"Date: 12 de enero de 2026, 13:36 GMT-5"``, ``12. Januar 2026 um 13:36 GMT-5``,
+``2026年1月12日 13:36 GMT-5``) and groups digits in the header fields (``Volume: 21.801.210``).
+:func:`parse_snapshot_time` reads month names in ``MONTH_NAMES`` (English, Spanish, Portuguese,
+French, German, Italian, Dutch), the Chinese/Japanese/Korean ``年月日`` forms, 12- and 24-hour
+clocks, and the zone from ``GMT-5``/``UTC−5`` offsets or the US zone names in ``ZONE_NAMES``, taken
+literally (``CST`` is Chicago, one hour behind New York). The snapshot is returned in New York time.
+A date it cannot read is refused with the line quoted.
+
+Roots with digits (``AMD1``, ``SPY1``: adjusted deliverables) are kept and flagged in the chain's
+``adjusted`` column (:func:`analytics.chain.is_adjusted_root`).
 """
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import io
 import re
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from analytics.chain import NEW_YORK, OptionChain, make_chain, settlement_instants, underlying_for_root
+from analytics.chain import (
+    NEW_YORK,
+    OCC_SYMBOL_PATTERN,
+    OptionChain,
+    make_chain,
+    settlement_instants,
+    underlying_for_root,
+)
 from analytics.errors import ChainDataError
+from analytics.sources.common import Head, Source, numbers, read_text_file
 
+DEFAULT_MULTIPLIER = 100.0
 _SYNONYMS = {"vol": "volume", "open int": "open interest", "oi": "open interest"}
-_SIDE_FIELDS = {  # normalised header name -> chain column
+_SIDE_FIELDS = {  # normalised header name -> chain column (the numbers the analytics use)
     "bid": "bid",
     "ask": "ask",
     "iv": "iv",
     "open interest": "open_interest",
-    "last sale": "last",
 }
-_TZ_WORDS = re.compile(r"\b(EST|EDT|ET|CST|CDT|CT)\b")
-_ROOT_RE = re.compile(r"^\s*([A-Z]+)\s*\d{6}[CP]")
+_FIELD_LABELS = {"open_interest": "Open Interest", "iv": "IV", "strike": "Strike", "bid": "Bid", "ask": "Ask"}
+#: Month names as browsers write them (``Intl.DateTimeFormat``, month "long"), accents removed, lower case.
+MONTH_NAMES: dict[str, tuple[str, ...]] = {
+    "en": ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december"),
+    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+           "noviembre", "diciembre"),
+    "pt": ("janeiro", "fevereiro", "marco", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro",
+           "novembro", "dezembro"),
+    "fr": ("janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre",
+           "novembre", "decembre"),
+    "de": ("januar", "februar", "marz", "april", "mai", "juni", "juli", "august", "september", "oktober",
+           "november", "dezember"),
+    "it": ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre",
+           "ottobre", "novembre", "dicembre"),
+    "nl": ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+           "november", "december"),
+}
+#: Languages that write 1.234,5 (a lone "." before three digits groups thousands).
+DECIMAL_COMMA_LANGUAGES = frozenset({"es", "pt", "fr", "de", "it", "nl"})
+_MONTH_OF: dict[str, tuple[int, str]] = {}
+for _lang, _names in MONTH_NAMES.items():
+    for _i, _name in enumerate(_names, start=1):
+        _MONTH_OF.setdefault(_name, (_i, _lang))
+for _i, _name in enumerate(MONTH_NAMES["en"], start=1):  # Jan, Sep and Sept (2020 vintage, US formats)
+    _MONTH_OF.setdefault(_name[:3], (_i, "en"))
+_MONTH_OF["sept"] = (9, "en")
+_MONTH_OF["setiembre"] = (9, "es")
+#: US zone names as browsers print them (English; ``HNE``/``HAE`` in Canadian French): a UTC offset in
+#: hours, or the IANA zone for the generic names (``ET`` follows New York's summer time).
+ZONE_NAMES: dict[str, int | str] = {
+    "EST": -5, "EDT": -4, "ET": NEW_YORK, "HNE": -5, "HAE": -4,
+    "CST": -6, "CDT": -5, "CT": "America/Chicago",
+    "MST": -7, "MDT": -6, "MT": "America/Denver",
+    "PST": -8, "PDT": -7, "PT": "America/Los_Angeles",
+}
+_ZONE_WORDS = re.compile(r"\b(" + "|".join(ZONE_NAMES) + r")\b")
+_OFFSET = re.compile(r"\b(?:GMT|UTC)\s*(?:([+\-\u2212])\s*(\d{1,2})(?::?(\d{2}))?)?(?![\w+\-])")
+_CJK_DATE = re.compile(r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
+_CLOCK = re.compile(r"(\d{1,2})\s*(?::|\bh\b)\s*(\d{2})")
+_PM = re.compile(r"\bp\.?\s?m\b\.?|下午|午後|오후")
+_AM = re.compile(r"\ba\.?\s?m\b\.?|上午|午前|오전")
+_WORD = re.compile(r"[^\W\d_]+")
+_OCC = re.compile(f"^{OCC_SYMBOL_PATTERN}$")
+#: The header line is looked for in the first this many characters.
+HEADER_WITHIN_CHARS = 65536
 
 
 def looks_like_cboe(head: str) -> bool:
@@ -45,38 +113,174 @@ def _norm(name: str) -> str:
     return _SYNONYMS.get(n, n)
 
 
-def _parse_snapshot(line: str, path: Path) -> pd.Timestamp:
-    first = next(iter(pd.read_csv(io.StringIO(line), header=None, dtype=str).iloc[0]), "")
-    text = str(first).strip()
+def _fields(line: str) -> list[str]:
+    return next(csv.reader([line]), [])
+
+
+def _plain(text: str) -> str:
+    """Lower case, accents removed (``März`` -> ``marz``), CJK characters kept."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFKC", stripped).lower()  # recompose Hangul syllables
+
+
+def parse_snapshot_time(text: str) -> tuple[pd.Timestamp, str] | None:
+    """The snapshot instant of a CBOE date field, in New York time, and the language it was read in.
+
+    Parameters
+    ----------
+    text : str
+        The date field (``"Date: 12 de enero de 2026, 13:36 GMT-5"``); a ``Date:`` label is optional.
+
+    Returns
+    -------
+    (Timestamp, str) or None
+        The time (zone ``America/New_York``) and a language code (``"en"``, ``"es"``, ..., ``"cjk"``,
+        ``"numeric"``); None when no date can be read. A field without a zone raises.
+
+    Raises
+    ------
+    ChainDataError
+        When the field names no time zone.
+
+    Examples
+    --------
+    >>> parse_snapshot_time("Date: 12 de enero de 2026, 13:36 GMT-5")
+    (Timestamp('2026-01-12 13:36:00-0500', tz='America/New_York'), 'es')
+    >>> parse_snapshot_time("Jun 22 2020 @ 20:42 ET")[0].isoformat()
+    '2020-06-22T20:42:00-04:00'
+    """
+    text = unicodedata.normalize("NFKC", text).strip()
     if text.lower().startswith("date:"):
         text = text[5:]
-    tz_match = _TZ_WORDS.search(text)
-    if tz_match is None:
-        raise ChainDataError(f"no time zone in the date line {line.strip()!r}", path=path, line=None, field="Date")
-    text = _TZ_WORDS.sub("", text)
-    text = re.sub(r"\bat\b|@|,", " ", text)
-    text = " ".join(text.split())
-    for fmt in ("%B %d %Y %I:%M %p", "%b %d %Y %I:%M %p", "%b %d %Y %H:%M", "%B %d %Y %H:%M", "%m/%d/%Y %H:%M"):
-        try:
-            naive = pd.to_datetime(text, format=fmt)
-        except ValueError:
-            continue
-        return naive.tz_localize(NEW_YORK)
-    raise ChainDataError(f"unreadable snapshot time {line.strip()!r}", path=path, field="Date")
+    offset = _OFFSET.search(text)
+    named = _ZONE_WORDS.search(text)
+    if offset is None and named is None:
+        raise ChainDataError(f"no time zone in the date line {text.strip()!r}", field="Date")
+    zone_at = offset if offset is not None else named
+    rest = text[: zone_at.start()] + " " + text[zone_at.end():]
+    plain = _plain(rest)
+
+    clock = _CLOCK.search(plain)
+    if clock is None:
+        return None
+    hour, minute = int(clock.group(1)), int(clock.group(2))
+    if _PM.search(plain) and hour < 12:
+        hour += 12
+    elif _AM.search(plain) and hour == 12:
+        hour = 0
+    plain = plain[: clock.start()] + " " + plain[clock.end():]
+
+    language = "numeric"
+    if (cjk := _CJK_DATE.search(plain)) is not None:
+        year, month, day = int(cjk.group(1)), int(cjk.group(2)), int(cjk.group(3))
+        language = "cjk"
+    elif (num := _NUMERIC_DATE.search(plain)) is not None:
+        month, day, year = int(num.group(1)), int(num.group(2)), int(num.group(3))
+    else:
+        months = [_MONTH_OF[w] for w in _WORD.findall(plain) if w in _MONTH_OF]
+        years = re.findall(r"\b(\d{4})\b", plain)
+        if len(months) != 1 or len(years) != 1:
+            return None
+        month, language = months[0]
+        year = int(years[0])
+        days = re.findall(r"\b(\d{1,2})\b", plain.replace(years[0], " "))
+        if len(days) != 1:
+            return None
+        day = int(days[0])
+    try:
+        naive = dt.datetime(year, month, day, hour, minute)
+    except ValueError:
+        return None
+    if offset is not None:
+        sign = -1 if offset.group(1) in ("-", "\u2212") else 1
+        minutes = sign * (int(offset.group(2) or 0) * 60 + int(offset.group(3) or 0))
+    else:
+        zone = ZONE_NAMES[named.group(1)]
+        if isinstance(zone, str):
+            return pd.Timestamp(naive).tz_localize(zone).tz_convert(NEW_YORK), language
+        minutes = zone * 60
+    fixed = dt.timezone(dt.timedelta(minutes=minutes))
+    return pd.Timestamp(naive.replace(tzinfo=fixed)).tz_convert(NEW_YORK), language
 
 
-def _parse_title(line: str, path: Path) -> tuple[str, float]:
-    fields = [f.strip() for f in line.split(",")]
-    name = fields[0].strip('"')
-    spot = None
-    for f in fields[1:]:
-        m = re.match(r"^Last:\s*([-+0-9.eE]+)$", f)
-        if m:
-            spot = float(m.group(1))
-            break
-    if spot is None and len(fields) > 1:  # 2020 .dat vintage: "SPY (SPDR ...),310.68,1.98"
+def header_number(text: str, *, decimal_comma: bool = False) -> float:
+    """A number from a header field, with the digit grouping of any language.
+
+    ``4,697.24``, ``4.697,24``, ``4 697,24``, ``4'697.24`` and ``21.801.210`` all read. A single
+    separator followed by exactly three digits is ambiguous (``1.234``); ``decimal_comma`` (the
+    date's language writes 1.234,5) settles it.
+
+    Raises
+    ------
+    ValueError
+        When ``text`` is not a number.
+
+    Examples
+    --------
+    >>> header_number("21.801.210"), header_number("4,697.2402"), header_number("4 697,24")
+    (21801210.0, 4697.2402, 4697.24)
+    >>> header_number("1.234", decimal_comma=True), header_number("1.234")
+    (1234.0, 1.234)
+    """
+    s = re.sub(r"[\s'\u00a0\u202f\u2009]", "", unicodedata.normalize("NFKC", text)).replace("\u2212", "-")
+    if not re.fullmatch(r"[-+]?[\d.,]*\d[\d.,]*(?:[eE][-+]?\d+)?", s):
+        raise ValueError(f"not a number: {text!r}")
+    commas, dots = s.count(","), s.count(".")
+    if commas and dots:
+        decimal = "," if s.rfind(",") > s.rfind(".") else "."
+    elif commas + dots == 0:
+        decimal = "."
+    else:
+        mark = "," if commas else "."
+        grouped = re.fullmatch(rf"[-+]?\d{{1,3}}(?:{re.escape(mark)}\d{{3}})+", s) is not None
+        if commas + dots > 1 or (grouped and (mark == ",") != decimal_comma):
+            decimal = "." if mark == "," else ","  # the mark groups thousands
+        else:
+            decimal = mark
+    thousands = "," if decimal == "." else "."
+    return float(s.replace(thousands, "").replace(decimal, "."))
+
+
+def header_fields(lines: list[str], *, decimal_comma: bool = False) -> dict[str, float]:
+    """Every ``Key: number`` field of the title and date lines (``{"Last": 4697.24, "Volume": 0.0}``).
+
+    Examples
+    --------
+    >>> header_fields(['QQQ,Last: 626.54', '"Date: 12 de enero de 2026, 13:36 GMT-5",Volume: 21.801.210'])
+    {'Last': 626.54, 'Volume': 21801210.0}
+    """
+    out: dict[str, float] = {}
+    for line in lines:
+        for field in _fields(line):
+            key, sep, value = field.partition(":")
+            if not sep or not key.strip() or key.strip().lower() == "date":
+                continue
+            try:
+                out.setdefault(key.strip(), header_number(value, decimal_comma=decimal_comma))
+            except ValueError:
+                continue
+    return out
+
+
+def _parse_snapshot(line: str, path: Path) -> tuple[pd.Timestamp, str]:
+    first = next(iter(_fields(line)), "")
+    try:
+        found = parse_snapshot_time(first)
+    except ChainDataError as exc:
+        raise ChainDataError(f"no time zone in the date line {line.strip()!r}", path=path, field="Date") from exc
+    if found is None:
+        raise ChainDataError(f"unreadable snapshot time {line.strip()!r}", path=path, field="Date")
+    return found
+
+
+def _parse_title(line: str, fields: dict[str, float], path: Path) -> tuple[str, float]:
+    parts = [f.strip() for f in _fields(line)]
+    name = parts[0] if parts else ""
+    spot = fields.get("Last")
+    if spot is None and len(parts) > 1 and ":" not in parts[1]:  # 2020 .dat vintage: "SPY (SPDR ...),310.68,1.98"
         try:
-            spot = float(fields[1])
+            spot = header_number(parts[1])
         except ValueError:
             spot = None
     if spot is None:
@@ -85,37 +289,68 @@ def _parse_title(line: str, path: Path) -> tuple[str, float]:
     return ticker, spot
 
 
-def _parse_expiry(values: pd.Series, path: Path, first_line: int) -> pd.Series:
-    text = values.astype(str).str.strip()
-    out = pd.to_datetime(text, format="%a %b %d %Y", errors="coerce")
-    alt = pd.to_datetime(text, format="%m/%d/%Y", errors="coerce")
-    out = out.fillna(alt)
-    bad = out.isna().to_numpy()
+def _distinct(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Codes into the distinct stripped texts of ``values`` (missing cells: code -1)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):  # the C parser's categories: no second hashing pass
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    return codes, [str(u).strip() for u in uniques]
+
+
+def _parse_expiry(values: pd.Series, path: Path, first_line: int) -> np.ndarray:
+    """Expiry dates (``Fri Jan 19 2024`` or ``06/22/2020``), parsed once per distinct value."""
+    codes, uniques = _distinct(values)
+    text = pd.Series(uniques + [""], dtype=object)
+    parsed = pd.to_datetime(text, format="%a %b %d %Y", errors="coerce")
+    parsed = parsed.fillna(pd.to_datetime(text, format="%m/%d/%Y", errors="coerce"))
+    bad = parsed.isna().to_numpy()[codes]  # code -1 (a blank cell) picks the trailing "" entry
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ChainDataError(
-            f"unreadable expiry date {values.iloc[i]!r}", path=path, line=first_line + i, field="Expiration Date"
+            f"unreadable expiry date {values.iloc[i]!r}", path=path, line=first_line + int(values.index[i]),
+            field="Expiration Date",
         )
-    return out
+    return parsed.to_numpy()[codes]
 
 
-def read_cboe_text(text: str, path: Path, *, multiplier: float = 100.0) -> OptionChain:
+def _roots(symbols: pd.Series, ticker: str) -> np.ndarray:
+    """Option roots from OCC symbols (``SPXW240119C04700000`` -> ``SPXW``; ``AMD1...`` -> ``AMD1``).
+
+    A cell that is not an OCC symbol gets the file's ticker.
+    """
+    codes, uniques = _distinct(symbols)
+    roots = [m.group("root") if (m := _OCC.match(u)) else ticker for u in uniques]
+    return np.array(roots + [ticker], dtype=object)[codes]
+
+
+def _text_after_line(text: str, index: int) -> str | None:
+    """The text after line ``index`` (0-based) when lines end in ``\\n``; None otherwise."""
+    pos = 0
+    for _ in range(index + 1):
+        pos = text.find("\n", pos) + 1
+        if pos == 0:
+            return None
+    return text[pos:]
+
+
+def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPLIER) -> OptionChain:
     """Parse the text of a CBOE quote table into an :class:`OptionChain` (see module docstring)."""
-    lines = text.splitlines()
+    lines = text[:HEADER_WITHIN_CHARS].splitlines()
     header_idx = next(
         (i for i, ln in enumerate(lines) if ln.lstrip('"').startswith("Expiration Date")), None
     )
     if header_idx is None:
         raise ChainDataError("no 'Expiration Date,Calls,...' header line (not a CBOE quote table?)", path=path)
-    meta = [(i, ln) for i, ln in enumerate(lines[:header_idx]) if ln.strip()]
+    meta = [ln for ln in lines[:header_idx] if ln.strip()]
     if len(meta) < 2:
         raise ChainDataError("missing the title and date lines above the header", path=path)
-    ticker, spot = _parse_title(meta[0][1], path)
-    as_of = _parse_snapshot(meta[1][1], path)
+    as_of, language = _parse_snapshot(meta[1], path)
+    fields = header_fields(meta[:2], decimal_comma=language in DECIMAL_COMMA_LANGUAGES)
+    ticker, spot = _parse_title(meta[0], fields, path)
 
-    header = [h for h in next(iter(pd.read_csv(io.StringIO(lines[header_idx]), header=None, dtype=str).values))]
-    header = [_norm(str(h)) for h in header]
-    while header and header[-1] in ("", "nan"):
+    header = [_norm(h) for h in _fields(lines[header_idx])]
+    while header and header[-1] == "":
         header.pop()
     try:
         strike_at = header.index("strike")
@@ -130,20 +365,29 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = 100.0) -> Optio
         if need not in call_fields or need not in put_fields:
             raise ChainDataError(f"header lacks {need!r} for both calls and puts", path=path, line=header_idx + 1)
 
-    body = "\n".join(lines[header_idx + 1:])
     first_line = header_idx + 2  # 1-based file line of the first data row
-    if not body.strip():
+    body = _text_after_line(text, header_idx)
+    if body is None:  # lines not ending in "\n" (old Mac "\r"): split them all
+        body = "\n".join(text.splitlines()[header_idx + 1:])
+    if re.search(r"\S", body) is None:
         raise ChainDataError("no option rows below the header (truncated file?)", path=path, line=first_line)
-    try:
-        raw = pd.read_csv(io.StringIO(body), header=None, dtype=str, skip_blank_lines=False,
-                          names=range(max(len(header), 1) + 8), keep_default_na=False)
+    text_cols = [0, calls_at, puts_at]
+    used = [*text_cols, strike_at, len(header) - 1, *(c for f in (call_fields, put_fields)
+                                                      for n, c in f.items() if n in _SIDE_FIELDS)]
+    try:  # numbers read as numbers by the C parser; a column with a stray word comes back as text
+        raw = pd.read_csv(io.StringIO(body), header=None, skip_blank_lines=False, engine="c",
+                          names=range(len(header)), index_col=False, usecols=sorted(set(used)),
+                          keep_default_na=False, na_values=[""], thousands=",", skipinitialspace=True,
+                          dtype={c: "category" for c in text_cols})
     except pd.errors.ParserError as exc:
         raise ChainDataError(f"malformed CSV: {exc}", path=path) from exc
     raw.index = pd.RangeIndex(len(raw))
-    blank = raw.apply(lambda col: col.str.strip() == "").all(axis=1).to_numpy()
-    raw = raw.loc[~blank]
-    n_cols_present = raw.apply(lambda col: col.str.strip() != "").to_numpy()
-    short = ~n_cols_present[:, len(header) - 1] if len(header) else np.zeros(len(raw), bool)
+    first_codes, first_texts = _distinct(raw[0])
+    first_empty = np.array([t == "" for t in first_texts] + [True])[first_codes]
+    blank = raw.drop(columns=[0]).isna().all(axis=1).to_numpy() & first_empty
+    if blank.any():
+        raw = raw.loc[~blank]
+    short = raw[len(header) - 1].isna().to_numpy()
     if short.any():
         i = int(np.flatnonzero(short)[0])
         raise ChainDataError(
@@ -151,40 +395,30 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = 100.0) -> Optio
             path=path, line=first_line + int(raw.index[i]),
         )
     expiry = _parse_expiry(raw[0], path, first_line)
+    strike = numbers(raw[strike_at], path=path, field="Strike", line_offset=first_line, thousands=",").to_numpy()
 
-    def side_frame(fields: dict[str, int], symbol_col: int, side: str) -> pd.DataFrame:
-        frame = pd.DataFrame(index=raw.index)
-        frame["expiry"] = expiry.to_numpy()
-        frame["strike"] = raw[strike_at].str.strip()
-        frame["side"] = side
-        symbol = raw[symbol_col].str.strip()
-        root = symbol.str.extract(_ROOT_RE, expand=False)
-        frame["root"] = root.fillna(ticker)
-        for name, col in _SIDE_FIELDS.items():
-            if name in fields:
-                frame[col] = raw[fields[name]].str.strip()
-        return frame
+    def side_frame(fields: dict[str, int], symbol_col: int, side: str) -> dict[str, np.ndarray]:
+        out = {"expiry": expiry, "strike": strike, "root": _roots(raw[symbol_col], ticker)}
+        for name, col in _SIDE_FIELDS.items():  # a field the header lacks for this side stays unknown
+            out[col] = (numbers(raw[fields[name]], path=path, field=_FIELD_LABELS[col], line_offset=first_line,
+                                thousands=",").to_numpy() if name in fields else np.full(len(raw), np.nan))
+        out["side"] = np.full(len(raw), side, dtype=object)
+        return out
 
-    frame = pd.concat([side_frame(call_fields, calls_at, "C"), side_frame(put_fields, puts_at, "P")])
-    for col in ("bid", "ask", "iv", "open_interest", "last", "strike"):
-        if col in frame:
-            vals = frame[col].str.replace(",", "", regex=False)
-            num = pd.to_numeric(vals, errors="coerce")
-            bad = num.isna() & (vals != "")
-            if bad.any():
-                i = int(np.flatnonzero(bad.to_numpy())[0])
-                label = {"open_interest": "Open Interest", "iv": "IV", "strike": "Strike"}.get(col, col.title())
-                raise ChainDataError(f"not a number ({frame[col].iloc[i]!r})", path=path,
-                                     line=first_line + int(frame.index[i]), field=label)
-            frame[col] = num
+    calls, puts = side_frame(call_fields, calls_at, "C"), side_frame(put_fields, puts_at, "P")
+    index = np.concatenate([raw.index.to_numpy()] * 2)
+    frame = pd.DataFrame({k: np.concatenate([calls[k], puts[k]]) for k in calls}, index=index)
     frame["multiplier"] = float(multiplier)
     bid, ask = frame["bid"].to_numpy(float), frame["ask"].to_numpy(float)
     two_sided = np.isfinite(bid) & np.isfinite(ask) & (ask > 0) & (ask >= bid)
     frame["mark"] = np.where(two_sided, 0.5 * (bid + ask), np.nan)
-    frame["underlying"] = frame["root"].map(underlying_for_root)
-    underlying = frame["underlying"].mode().iloc[0] if len(frame) else ticker
-    frame["settlement"] = settlement_instants(frame["expiry"], frame["root"]).to_numpy()
-    frame = frame.drop(columns=["last"], errors="ignore")
+    roots = pd.Series(frame["root"].to_numpy())
+    root_codes, root_uniques = pd.factorize(roots)
+    underlyings = np.array([underlying_for_root(str(r)) for r in root_uniques], dtype=object)
+    frame["underlying"] = underlyings[root_codes]
+    counts = np.bincount(pd.factorize(frame["underlying"])[0]) if len(frame) else np.array([])
+    underlying = pd.unique(frame["underlying"])[int(np.argmax(counts))] if len(frame) else ticker
+    frame["settlement"] = settlement_instants(pd.Series(frame["expiry"].to_numpy()), roots).array
     return make_chain(
         frame,
         underlying=str(underlying),
@@ -196,22 +430,33 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = 100.0) -> Optio
     )
 
 
-def load_cboe(path: str | Path, *, multiplier: float = 100.0) -> OptionChain:
+def load_cboe(
+    path: str | Path, *, multiplier: float | None = DEFAULT_MULTIPLIER, as_of: object = None
+) -> OptionChain:
     """Load a CBOE delayed quote table (CSV or the 2020 ``.dat`` vintage).
 
     Parameters
     ----------
     path : path-like
         The downloaded file.
-    multiplier : float
-        Contract multiplier (100 for US equity and index options).
+    multiplier : float, optional
+        Contract multiplier (default 100, US equity and index options).
+    as_of : object
+        Unused: the file carries its snapshot time (accepted as every source loader is).
 
     Raises
     ------
     ChainDataError
         With the file, the line and the problem.
     """
-    from analytics.sources import read_text_file  # the package imports this module
-
     path = Path(path)
-    return read_cboe_text(read_text_file(path), path, multiplier=multiplier)
+    mult = DEFAULT_MULTIPLIER if multiplier is None else multiplier
+    return read_cboe_text(read_text_file(path), path, multiplier=mult)
+
+
+def _sniff(head: Head) -> bool:
+    return looks_like_cboe(head.text)
+
+
+SOURCES = (Source("cboe", "CBOE delayed quote table download, CSV (any vintage or site language)", _sniff,
+                  load_cboe),)

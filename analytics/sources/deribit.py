@@ -52,11 +52,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize_scalar
 
 from analytics import pricing
 from analytics.chain import SECONDS_PER_YEAR, OptionChain, make_chain, utc_instants
 from analytics.errors import ChainDataError
+from analytics.sources.common import Head, Source, check_not_truncated, numbers, read_text_file
 
 SETTLEMENT_HOUR_UTC = 8
 #: ``BASE[_QUOTE]-DMMMYY-STRIKE-C|P``; strikes may use ``d`` as the decimal point.
@@ -68,6 +68,16 @@ _SPOT_FIELDS = ("estimated_delivery_price", "index_price", "spot_ref")
 _LINEAR_QUOTES = frozenset({"USDC", "USDT", "USD"})
 #: Rows whose ``creation_timestamp`` spread is within this are one response.
 SAME_RESPONSE_MS = 60_000
+
+
+def looks_like_book_summary(head: Head) -> bool:
+    """True for a Deribit ``get_book_summary_by_currency`` file (JSON or CSV)."""
+    return looks_like_deribit(head.text) == "deribit-book-summary"
+
+
+def looks_like_ticker(head: Head) -> bool:
+    """True for Deribit ``public/ticker`` records with greeks (JSON or CSV)."""
+    return looks_like_deribit(head.text) == "deribit-ticker"
 
 
 def looks_like_deribit(head_text: str) -> str | None:
@@ -168,13 +178,16 @@ def read_deribit_text(text: str, path: str | Path, *, as_of: pd.Timestamp | str 
         frame, meta = _records_from_json(obj, path)
         line_offset = None
     else:
+        check_not_truncated(text, path)
         frame = pd.read_csv(io.StringIO(text), skip_blank_lines=True)
         meta = {}
         line_offset = 2 + text[: len(text) - len(stripped)].count("\n")  # header line + leading blanks
     return records_to_chain(frame, source=path, meta=meta, as_of=as_of, line_offset=line_offset)
 
 
-def load_deribit(path: str | Path, *, as_of: pd.Timestamp | str | None = None) -> OptionChain:
+def load_deribit(
+    path: str | Path, *, as_of: pd.Timestamp | str | None = None, multiplier: float | None = None
+) -> OptionChain:
     """Load a Deribit book-summary or ticker snapshot (JSON or CSV).
 
     Parameters
@@ -183,6 +196,8 @@ def load_deribit(path: str | Path, *, as_of: pd.Timestamp | str | None = None) -
         The file.
     as_of : Timestamp or str, optional
         Snapshot time when the file does not carry one (see the module docstring).
+    multiplier : float, optional
+        Unused: Deribit open interest is in coins, the multiplier is always 1.
 
     Returns
     -------
@@ -193,22 +208,12 @@ def load_deribit(path: str | Path, *, as_of: pd.Timestamp | str | None = None) -
     ChainDataError
         With the file, line and problem.
     """
-    from analytics.sources import read_text_file  # the package imports this module
-
     path = Path(path)
     return read_deribit_text(read_text_file(path), path, as_of=as_of)
 
 
 def _num(frame: pd.DataFrame, col: str, path: Path, line_offset: int | None) -> pd.Series:
-    values = pd.to_numeric(frame[col], errors="coerce")
-    raw = frame[col]
-    bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ChainDataError(
-            f"not a number ({raw.iloc[i]!r})", path=path, line=_line(i, line_offset, frame), field=col
-        )
-    return values.astype(float)
+    return numbers(frame[col], path=path, field=col, line_offset=line_offset)
 
 
 def _line(i: int, line_offset: int | None, frame: pd.DataFrame) -> int | None:
@@ -443,6 +448,8 @@ def _snapshot_from_greeks(frame: pd.DataFrame, rows: pd.DataFrame, path: Path) -
     grid = np.arange(lower, upper, step)
     coarse = _delta_error(grid, *args)
     best = float(grid[int(np.argmin(coarse))])
+    from scipy.optimize import minimize_scalar  # only this fallback needs scipy: keep it off the import path
+
     # minimise over the offset from ``best``: Brent's tolerance is relative to |x|, and epoch
     # seconds (~1.8e9) would leave it at ~30 s
     res = minimize_scalar(
@@ -463,3 +470,11 @@ def _snapshot_from_greeks(frame: pd.DataFrame, rows: pd.DataFrame, path: Path) -
 def _worst_delta_error(ts: pd.Timestamp, args: tuple) -> np.ndarray:
     settle_s, fwd, strike, iv, call, delta = args
     return np.abs(_model_delta(np.array([ts.value / 1e9]), settle_s, fwd, strike, iv, call)[0] - delta)
+
+
+SOURCES = (
+    Source("deribit-book-summary", "Deribit public/get_book_summary_by_currency, JSON or CSV",
+           looks_like_book_summary, load_deribit),
+    Source("deribit-ticker", "Deribit public/ticker records with greeks, JSON or CSV", looks_like_ticker,
+           load_deribit),
+)

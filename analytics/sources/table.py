@@ -49,13 +49,20 @@ import pandas as pd
 
 from analytics.chain import OptionChain, make_chain, settlement_instants
 from analytics.errors import ChainDataError
+from analytics.sources.common import (
+    Head,
+    Source,
+    check_iv_is_decimal,
+    check_not_truncated,
+    checked_size,
+    numbers,
+    read_text_file,
+)
 
 REQUIRED: tuple[str, ...] = ("underlying", "as_of", "spot", "expiry", "strike", "side", "open_interest")
 OPTIONAL: tuple[str, ...] = ("root", "settlement", "iv", "bid", "ask", "mark", "forward", "multiplier")
 COLUMNS: tuple[str, ...] = REQUIRED + OPTIONAL
 DEFAULT_MULTIPLIER = 100.0
-#: Above this median, an IV column is taken to be in percent.
-IV_PERCENT_THRESHOLD = 3.0
 SIDE_WORDS = {"C": "C", "CALL": "C", "P": "P", "PUT": "P"}
 
 
@@ -69,6 +76,16 @@ def csv_header_names(head_text: str) -> set[str]:
     """
     lines = [ln for ln in head_text.splitlines() if ln.strip()]
     return {h.strip().strip('"').lower() for h in lines[0].split(",")} if lines else set()
+
+
+def looks_like_parquet(head: Head) -> bool:
+    """True for a Parquet file (magic bytes ``PAR1``)."""
+    return head.raw.startswith(b"PAR1")
+
+
+def looks_like_table_csv(head: Head) -> bool:
+    """True for a text file whose first line names every required canonical column."""
+    return looks_like_table(head.text)
 
 
 def looks_like_table(head_text: str) -> bool:
@@ -207,24 +224,9 @@ def frame_to_chain(
     )
     for col in ("iv", "bid", "ask", "mark", "forward", "multiplier"):
         out[col] = rows[col] if col in rows.columns else np.nan
-    # numbers: make_chain names the line of the first bad value
     for col in ("strike", "open_interest", "iv", "bid", "ask", "mark", "forward", "multiplier"):
-        values = pd.to_numeric(out[col], errors="coerce")
-        raw = out[col]
-        bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise _fail(f"not a number ({raw.iloc[i]!r})", path, i, rows, line_offset, col)
-        out[col] = values.astype(float)
-
-    iv = out["iv"].to_numpy()
-    positive = iv[np.isfinite(iv) & (iv > 0)]
-    if positive.size and float(np.median(positive)) > IV_PERCENT_THRESHOLD:
-        raise ChainDataError(
-            f"iv looks like percent (median {float(np.median(positive)):.3g}); the table wants decimals "
-            f"({float(np.median(positive)) / 100:.3g})",
-            path=path, field="iv",
-        )
+        out[col] = numbers(out[col], path=path, field=col, line_offset=line_offset)
+    check_iv_is_decimal(out["iv"], path=path, wants="the table")
 
     if out["multiplier"].isna().any():
         fill = multiplier if multiplier is not None else DEFAULT_MULTIPLIER
@@ -277,13 +279,14 @@ def read_table_text(text: str, path: str | Path, *, multiplier: float | None = N
     -------
     OptionChain
     """
+    check_not_truncated(text, Path(path))
     lead = len(text) - len(text.lstrip("\r\n"))
     blank_lines = text[:lead].count("\n")
     rows = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], skip_blank_lines=True)
     return frame_to_chain(rows, source=path, line_offset=2 + blank_lines, multiplier=multiplier)
 
 
-def load_table(path: str | Path, *, multiplier: float | None = None) -> OptionChain:
+def load_table(path: str | Path, *, multiplier: float | None = None, as_of: object = None) -> OptionChain:
     """Load a canonical table from CSV or Parquet (chosen by content: Parquet starts with ``PAR1``).
 
     Parameters
@@ -292,6 +295,8 @@ def load_table(path: str | Path, *, multiplier: float | None = None) -> OptionCh
         The file.
     multiplier : float, optional
         Default contract multiplier where the table has none.
+    as_of : object
+        Unused: a table carries its own ``as_of`` (accepted as every source loader is).
 
     Returns
     -------
@@ -302,14 +307,18 @@ def load_table(path: str | Path, *, multiplier: float | None = None) -> OptionCh
     ChainDataError
         See the module docstring.
     """
-    from analytics.sources import checked_size, read_text_file  # the package imports this module
-
     path = Path(path)
     checked_size(path)
     with path.open("rb") as fh:
         magic = fh.read(4)
     if magic == b"PAR1":
-        rows = pd.read_parquet(path)
+        from pyarrow import ArrowException  # read_parquet loads pyarrow anyway; CSV users never pay for it
+
+        try:
+            rows = pd.read_parquet(path)
+        except ArrowException as exc:
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ChainDataError(f"cannot parse the table-parquet file: {detail}", path=path) from exc
         return frame_to_chain(_typed_to_text(rows), source=path, line_offset=1, multiplier=multiplier)
     return read_table_text(read_text_file(path), path, multiplier=multiplier)
 
@@ -384,3 +393,9 @@ def write_table(chain: OptionChain, path: str | Path) -> Path:
     else:
         frame.to_csv(path, index=False, float_format="%.10g")
     return path
+
+
+SOURCES = (
+    Source("table-parquet", "the canonical table, Parquet", looks_like_parquet, load_table),
+    Source("table-csv", "the canonical table, CSV", looks_like_table_csv, load_table),
+)

@@ -12,12 +12,10 @@ from dashboard.state import (
     default_state,
     expiries_from_selection,
     from_query,
-    last_friday,
     monthly_expiries,
     preset_expiries,
     scenario_from_state,
     strike_from_click,
-    third_friday,
     to_query,
 )
 
@@ -72,13 +70,6 @@ def test_custom_dates_in_the_url_are_deduplicated_and_sorted():
 def test_shock_range_from_the_url_is_clamped():
     assert from_query("?shock=500")["shock"] == 50.0
     assert from_query("?shock=-10")["shock"] == 10.0
-
-
-def test_third_and_last_fridays():
-    assert third_friday(2026, 11) == D(2026, 11, 20)
-    assert third_friday(2024, 3) == D(2024, 3, 15)
-    assert last_friday(2026, 11) == D(2026, 11, 27)
-    assert last_friday(2027, 4) == D(2027, 4, 30)
 
 
 def test_monthlies_are_third_fridays_or_am_settled_dates():

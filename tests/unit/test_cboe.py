@@ -129,3 +129,51 @@ def test_malformed_files_raise_one_clear_message_naming_the_file(tmp_path, mutat
         load_cboe(path)
     assert str(err.value).startswith("broken_quotes.csv: ")
     assert message in str(err.value)
+
+
+def test_adjusted_roots_with_digits_keep_their_root_are_flagged_and_keep_the_underlying(tmp_path):
+    text = "\n".join([
+        "ADVANCED MICRO DEVICES,Last: 146.5,Change: 1.2",
+        '"Date: January 7, 2024 at 10:52 AM EST",Bid: 146.4,Ask: 146.6,Size: 1*1,Volume: 0',
+        HEADER,
+        "Fri Jan 19 2024,AMD240119C00150000,2,0,1.9,2.1,10,0.4,0.4,0.03,5000,150.00,"
+        "AMD240119P00150000,5,0,4.9,5.1,10,0.4,-0.6,0.03,6000",
+        "Fri Jan 19 2024,AMD1240119C00150000,2,0,1.9,2.1,1,0.4,0.4,0.03,7,150.00,"
+        "AMD1240119P00150000,5,0,4.9,5.1,1,0.4,-0.6,0.03,9",
+        "",
+    ])
+    chain = load_cboe(write(tmp_path, text))
+    rows = chain.rows
+    assert chain.underlying == "AMD"
+    assert sorted(rows["root"].unique()) == ["AMD", "AMD1"]
+    assert rows.groupby("root")["adjusted"].all().to_dict() == {"AMD": False, "AMD1": True}
+    assert (rows["underlying"] == "AMD").all()
+    assert chain.adjusted_roots == ["AMD1"]
+    assert rows.loc[rows["adjusted"], "open_interest"].tolist() == [7.0, 9.0]
+
+
+def test_blank_and_whitespace_lines_between_rows_are_skipped_and_line_numbers_stay_true(tmp_path):
+    text = quote_table('"Date: January 7, 2024 at 10:52 AM EST",Bid: 0')
+    text = text.replace("\nFri Jan 19 2024,SPXW", "\n\n   \nFri Jan 19 2024,SPXW")
+    assert len(load_cboe(write(tmp_path, text)).rows) == 6
+    bad = text.replace("4750.00,SPXW240108P", "x,SPXW240108P")
+    with pytest.raises(ChainDataError, match=r"line 9, field 'Strike': not a number \('x'\)"):
+        load_cboe(write(tmp_path, bad))
+
+
+def test_windows_line_ends_read_the_same_and_keep_line_numbers(tmp_path):
+    text = quote_table('"Date: January 7, 2024 at 10:52 AM EST",Bid: 0')
+    unix = load_cboe(write(tmp_path, text, "unix.csv"))
+    (tmp_path / "dos.csv").write_bytes(text.replace("\n", "\r\n").encode())
+    pd.testing.assert_frame_equal(load_cboe(tmp_path / "dos.csv").rows, unix.rows)
+    (tmp_path / "bad.csv").write_bytes(text.replace("4700.00,SPX240119P", "abc,SPX240119P").replace("\n", "\r\n").encode())
+    with pytest.raises(ChainDataError, match=r"line 5, field 'Strike': not a number \('abc'\)"):
+        load_cboe(tmp_path / "bad.csv")
+
+
+def test_a_quote_column_missing_on_one_side_is_unknown_there_not_an_error(tmp_path):
+    text = quote_table('"Date: January 7, 2024 at 10:52 AM EST",Bid: 0')
+    text = text.replace("Puts,Last Sale,Net,Bid,Ask,Volume,IV", "Puts,Last Sale,Net,Bid,Ask,Volume,Implied")
+    rows = load_cboe(write(tmp_path, text)).rows
+    assert rows.loc[rows["side"] == "P", "iv"].isna().all()
+    assert rows.loc[rows["side"] == "C", "iv"].notna().all()

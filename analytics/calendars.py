@@ -1,0 +1,187 @@
+"""Exchange calendars and monthly expiry rules: NYSE trading days, US equity-option and Deribit monthlies.
+
+Holidays come from the maintained ``exchange_calendars`` package (calendar ``XNYS``: the NYSE's
+full-day closures, rules and one-off closures such as national days of mourning), never from a list
+typed here. It costs a few tenths of a second to import and build, so it is loaded on the first
+question that needs it (``mmpos analyze`` never asks) and kept for the process
+(:func:`nyse_calendar`). The week-of-month rules are pandas' ``WeekOfMonth``/``LastWeekOfMonth``
+offsets and need no calendar.
+
+=============================== ==============================================================
+rule                            function
+=============================== ==============================================================
+NYSE trading day                :func:`is_trading_day`, :func:`trading_days_between`,
+                                :func:`previous_trading_day`
+US monthly equity/index option  :func:`monthly_equity_expiry`: the third Friday, moved to the
+                                trading day before when the exchange is closed (Good Friday
+                                2025-04-18 -> Thursday 2025-04-17; Juneteenth 2027-06-18 -> 17th)
+Deribit monthly                 :func:`deribit_monthly_expiry`: the last Friday (Deribit trades
+                                every day; settlement 08:00 UTC)
+=============================== ==============================================================
+
+Examples
+--------
+>>> third_friday(2026, 11), last_friday(2026, 11)
+(datetime.date(2026, 11, 20), datetime.date(2026, 11, 27))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: The span the NYSE calendar is built for; a date outside it is refused (ValueError).
+CALENDAR_FIRST_DAY = dt.date(1990, 1, 1)
+CALENDAR_LAST_DAY = dt.date(2075, 12, 31)
+NYSE_CALENDAR_CODE = "XNYS"
+_THIRD_FRIDAY = pd.offsets.WeekOfMonth(week=2, weekday=4)
+_LAST_FRIDAY = pd.offsets.LastWeekOfMonth(weekday=4)
+
+
+@cache
+def nyse_calendar() -> Any:
+    """The ``exchange_calendars`` XNYS calendar over ``CALENDAR_FIRST_DAY .. CALENDAR_LAST_DAY``.
+
+    Imported and built on first use (about 0.3 s import + 0.2 s build on an idle machine), then
+    kept for the process.
+    """
+    import exchange_calendars  # heavy: only the demo generator and the dashboard's presets need it
+
+    with warnings.catch_warnings():  # exchange_calendars 4.13 still reads Series.values (pandas 3.1 warns)
+        warnings.filterwarnings("ignore", message=r"Series\.values returning an ndarray that drops timezone")
+        return exchange_calendars.get_calendar(
+            NYSE_CALENDAR_CODE, start=CALENDAR_FIRST_DAY.isoformat(), end=CALENDAR_LAST_DAY.isoformat()
+        )
+
+
+@cache
+def _sessions() -> tuple[np.ndarray, frozenset[dt.date]]:
+    days = pd.DatetimeIndex(nyse_calendar().sessions).tz_localize(None).normalize()
+    return days.to_numpy(dtype="datetime64[D]"), frozenset(days.date)
+
+
+def _check_span(day: dt.date) -> None:
+    if not CALENDAR_FIRST_DAY <= day <= CALENDAR_LAST_DAY:
+        raise ValueError(
+            f"{day.isoformat()} is outside the NYSE calendar span "
+            f"{CALENDAR_FIRST_DAY.isoformat()} .. {CALENDAR_LAST_DAY.isoformat()}"
+        )
+
+
+def is_trading_day(day: dt.date) -> bool:
+    """True on NYSE trading days (sessions of ``exchange_calendars``' XNYS).
+
+    Examples
+    --------
+    >>> is_trading_day(dt.date(2026, 11, 26)), is_trading_day(dt.date(2026, 11, 27))  # Thanksgiving
+    (False, True)
+    """
+    _check_span(day)
+    return day in _sessions()[1]
+
+
+def trading_days_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    """NYSE trading days from ``start`` to ``end``, both included.
+
+    Examples
+    --------
+    >>> [d.isoformat() for d in trading_days_between(dt.date(2026, 11, 25), dt.date(2026, 11, 30))]
+    ['2026-11-25', '2026-11-27', '2026-11-30']
+    """
+    _check_span(start)
+    _check_span(end)
+    sessions = _sessions()[0]
+    lo = int(np.searchsorted(sessions, np.datetime64(start, "D"), side="left"))
+    hi = int(np.searchsorted(sessions, np.datetime64(end, "D"), side="right"))
+    return [d.item() for d in sessions[lo:hi]]
+
+
+def nyse_holidays(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Weekdays from ``start`` to ``end`` (both included) on which the NYSE is closed all day.
+
+    Examples
+    --------
+    >>> [d.isoformat() for d in nyse_holidays(dt.date(2027, 12, 20), dt.date(2028, 1, 20))]
+    ['2027-12-24', '2028-01-17']
+    """
+    trading = set(trading_days_between(start, end))
+    days = pd.bdate_range(start, end).date
+    return [d for d in days if d not in trading]
+
+
+def previous_trading_day(day: dt.date) -> dt.date:
+    """``day`` itself when the NYSE trades that day, else the last trading day before it.
+
+    Examples
+    --------
+    >>> previous_trading_day(dt.date(2027, 6, 18))  # Juneteenth observed
+    datetime.date(2027, 6, 17)
+    """
+    _check_span(day)
+    sessions = _sessions()[0]
+    i = int(np.searchsorted(sessions, np.datetime64(day, "D"), side="right")) - 1
+    if i < 0:
+        raise ValueError(f"no NYSE trading day on or before {day.isoformat()} in the calendar span")
+    return sessions[i].item()
+
+
+def third_friday(year: int, month: int) -> dt.date:
+    """The third Friday of a month (the standard US monthly expiry before holiday adjustment).
+
+    Examples
+    --------
+    >>> third_friday(2024, 3)
+    datetime.date(2024, 3, 15)
+    """
+    return (pd.Timestamp(year, month, 1) - pd.Timedelta(days=1) + _THIRD_FRIDAY).date()
+
+
+def last_friday(year: int, month: int) -> dt.date:
+    """The last Friday of a month.
+
+    Examples
+    --------
+    >>> last_friday(2027, 4)
+    datetime.date(2027, 4, 30)
+    """
+    return (pd.Timestamp(year, month, 1) - pd.Timedelta(days=1) + _LAST_FRIDAY).date()
+
+
+def monthly_equity_expiry(year: int, month: int) -> dt.date:
+    """The US monthly equity/index option expiry: the third Friday, or the trading day before it
+    when the NYSE is closed that Friday.
+
+    Examples
+    --------
+    >>> monthly_equity_expiry(2025, 4), monthly_equity_expiry(2026, 11)
+    (datetime.date(2025, 4, 17), datetime.date(2026, 11, 20))
+    """
+    return previous_trading_day(third_friday(year, month))
+
+
+def deribit_monthly_expiry(year: int, month: int) -> dt.date:
+    """Deribit's monthly expiry: the last Friday of the month (no holiday moves it).
+
+    Examples
+    --------
+    >>> deribit_monthly_expiry(2026, 12)
+    datetime.date(2026, 12, 25)
+    """
+    return last_friday(year, month)
+
+
+def month_end_trading_day(year: int, month: int) -> dt.date:
+    """The last NYSE trading day of a month (SPXW end-of-month expiry).
+
+    Examples
+    --------
+    >>> month_end_trading_day(2026, 1)
+    datetime.date(2026, 1, 30)
+    """
+    first_next = dt.date(year + month // 12, month % 12 + 1, 1)
+    return previous_trading_day(first_next - dt.timedelta(days=1))

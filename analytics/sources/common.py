@@ -1,0 +1,241 @@
+"""What every source module shares: the :class:`Source` declaration and the checked-reading helpers.
+
+A source module declares ``SOURCES``: one :class:`Source` per format it reads (a name, a content
+sniffer and a loader). :mod:`analytics.sources` lists the modules once and builds the registry from
+them. The helpers here are the only copy of: the file checks (exists, not empty, at most
+``MAX_FILE_BYTES``, not binary), "not a number" with the file line, and the percent-vs-decimal IV
+check. This module imports no source module, so nothing imports in a loop.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analytics.chain import OptionChain
+from analytics.errors import ChainDataError
+
+MAX_FILE_BYTES = 32 * 1024 * 1024
+SNIFF_BYTES = 8192
+#: Above this median of the positive IVs, an IV column is taken to be in percent.
+IV_PERCENT_THRESHOLD = 3.0
+
+
+class Head:
+    """The first ``SNIFF_BYTES`` of a file, as bytes and (decoded on first use) as text."""
+
+    def __init__(self, raw: bytes, path: Path) -> None:
+        self.raw = raw
+        self.path = path
+
+    @cached_property
+    def text(self) -> str:
+        """The head decoded as UTF-8 (a BOM dropped).
+
+        Raises
+        ------
+        ChainDataError
+            When the head holds NUL bytes or is not UTF-8 (a binary file).
+        """
+        if b"\x00" in self.raw:
+            raise ChainDataError("binary content, not a text file", path=self.path)
+        for cut in range(4):  # the sniff window may split a multi-byte character
+            try:
+                return self.raw[: len(self.raw) - cut].decode("utf-8-sig")
+            except UnicodeDecodeError:
+                continue
+        raise ChainDataError("binary content, not a UTF-8 text file", path=self.path)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input format.
+
+    Attributes
+    ----------
+    name : str
+        The format's name (``detect_format`` returns it; messages list it).
+    description : str
+        One line: what the file is.
+    sniff : callable
+        ``sniff(head: Head) -> bool``: True when the file's first bytes are this format. Sniffers
+        are tried in registry order; a binary format reads ``head.raw`` only.
+    load : callable
+        ``load(path: Path, *, multiplier: float | None, as_of: Timestamp | str | None) -> OptionChain``.
+        Raises :class:`~analytics.errors.ChainDataError` (a format that is not a chain, such as a
+        positions file, raises one that says what to do instead).
+    """
+
+    name: str
+    description: str
+    sniff: Callable[[Head], bool]
+    load: Callable[..., OptionChain]
+
+
+def checked_size(path: str | Path) -> int:
+    """Size of ``path`` in bytes, after checking it exists, is a file, is not empty and is at most
+    ``MAX_FILE_BYTES`` (``os.stat`` only: nothing is read).
+
+    Raises
+    ------
+    ChainDataError
+        Naming the file and which check failed.
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError as exc:
+        raise ChainDataError("no such file", path=path) from exc
+    except OSError as exc:
+        raise ChainDataError(f"cannot read the file ({exc.strerror})", path=path) from exc
+    if not path.is_file():
+        raise ChainDataError("not a regular file", path=path)
+    if st.st_size == 0:
+        raise ChainDataError("empty file", path=path)
+    if st.st_size > MAX_FILE_BYTES:
+        raise ChainDataError(
+            f"file too large: {st.st_size / 2**20:.1f} MiB, the limit is {MAX_FILE_BYTES / 2**20:.0f} MiB "
+            "(trim the chain to the expiries you need)",
+            path=path,
+        )
+    return st.st_size
+
+
+def read_head(path: str | Path) -> Head:
+    """The first ``SNIFF_BYTES`` of a file after :func:`checked_size`."""
+    path = Path(path)
+    checked_size(path)
+    with path.open("rb") as fh:
+        return Head(fh.read(SNIFF_BYTES), path)
+
+
+def read_text_file(path: str | Path) -> str:
+    """The text of an input file after :func:`checked_size` (UTF-8, with or without a BOM; line
+    ends kept as they are).
+
+    Raises
+    ------
+    ChainDataError
+        For a missing, empty, too large or binary file, naming it.
+    """
+    path = Path(path)
+    checked_size(path)
+    try:  # bytes then decode: no newline translation pass (parsers take "\r\n" as it is)
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ChainDataError("not a text file (binary content)", path=path) from exc
+    if "\x00" in text:
+        raise ChainDataError("binary content, not a text file", path=path)
+    return text
+
+
+def check_not_truncated(text: str, path: Path) -> None:
+    """Refuse a CSV cut mid-line: its last line (no final newline) has fewer fields than the header.
+
+    Raises
+    ------
+    ChainDataError
+        Naming the last line.
+    """
+    if not text or text.endswith(("\n", "\r")):
+        return
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if len(lines) < 2:
+        return
+    header, last = next(csv.reader([lines[0]])), next(csv.reader([lines[-1]]))
+    n_head = len([h for h in header if h.strip()])
+    if len(last) < n_head:
+        raise ChainDataError(
+            f"file looks truncated: the last line has {len(last)} of {n_head} fields", path=path,
+            line=text.count("\n") + 1,
+        )
+
+
+def numbers(
+    raw: pd.Series,
+    *,
+    path: str | Path | None,
+    field: str,
+    line_offset: int | None = None,
+    thousands: str | None = None,
+) -> pd.Series:
+    """``raw`` as float64; blanks and missing values become NaN, anything else unreadable is an error.
+
+    Parameters
+    ----------
+    raw : Series
+        Text or numbers.
+    path : path-like or None
+        Named in the message.
+    field : str
+        Named in the message.
+    line_offset : int, optional
+        ``raw.index + line_offset`` is the file line of a value.
+    thousands : str, optional
+        A thousands separator to drop before reading (``","``).
+
+    Returns
+    -------
+    Series
+        float64, same index.
+
+    Raises
+    ------
+    ChainDataError
+        ``not a number ('abc')`` at the first bad value's line.
+
+    Examples
+    --------
+    >>> numbers(pd.Series(["1,200.5", "", None]), path=None, field="x", thousands=",").tolist()
+    [1200.5, nan, nan]
+    """
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.astype(float)
+    text = raw.astype(object).where(raw.notna(), "").astype(str).str.strip()
+    if thousands:
+        text = text.str.replace(thousands, "", regex=False)
+    values = pd.to_numeric(text.where(text != ""), errors="coerce")
+    bad = (values.isna() & (text != "")).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        line = int(raw.index[i]) + line_offset if line_offset is not None else None
+        raise ChainDataError(f"not a number ({raw.iloc[i]!r})", path=path, line=line, field=field)
+    return values.astype(float)
+
+
+def check_iv_is_decimal(iv: np.ndarray | pd.Series, *, path: str | Path | None, wants: str) -> None:
+    """Refuse an IV column given in percent (median of the positive IVs above ``IV_PERCENT_THRESHOLD``).
+
+    Parameters
+    ----------
+    iv : array-like
+        The IVs as read.
+    path : path-like or None
+        Named in the message.
+    wants : str
+        Who wants decimals, for the message (``"the table"``, ``"CBOE's JSON"``).
+
+    Raises
+    ------
+    ChainDataError
+        ``iv looks like percent (median 25); <wants> gives decimals (0.25)``.
+
+    Examples
+    --------
+    >>> check_iv_is_decimal(np.array([0.2, 0.25, np.nan]), path=None, wants="the table")
+    """
+    values = np.asarray(iv, dtype=float)
+    positive = values[np.isfinite(values) & (values > 0)]
+    if positive.size and float(np.median(positive)) > IV_PERCENT_THRESHOLD:
+        median = float(np.median(positive))
+        raise ChainDataError(
+            f"iv looks like percent (median {median:.3g}); {wants} wants decimals ({median / 100:.3g})",
+            path=path, field="iv",
+        )

@@ -1,0 +1,58 @@
+"""Loader benchmark: ``load_chain`` on the SPX 2024-01-07 CBOE file and on a 10x larger copy.
+
+The 10x file is the SPX file with its option rows repeated ten times, written to a temporary
+directory (never kept; CBOE files may repeat (expiry, strike, root): the rows add up). Prints the
+median and best wall time and the CPU time of each load (after one warm-up load), and the growth
+factor from 1x to 10x (linear growth is 10).
+
+Run: ``.venv/bin/python benchmarks/bench_sources.py``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analytics.sources import load_chain  # noqa: E402
+
+SPX = ROOT.parent / "shared" / "data" / "cboe_spx_2024-01-07_phammings.csv"
+REPEATS = 5
+
+
+def ten_times(src: Path, out: Path) -> Path:
+    lines = src.read_text().splitlines(keepends=True)
+    header = next(i for i, ln in enumerate(lines) if ln.startswith("Expiration Date"))
+    out.write_text("".join(lines[: header + 1]) + "".join(lines[header + 1:]) * 10)
+    return out
+
+
+def timed(path: Path) -> tuple[float, float, float, int]:
+    """Median wall, best wall and median CPU seconds of ``REPEATS`` loads, and the row count."""
+    rows = len(load_chain(path).rows)
+    wall, cpu = [], []
+    for _ in range(REPEATS):
+        w, c = time.perf_counter(), time.process_time()
+        load_chain(path)
+        wall.append(time.perf_counter() - w)
+        cpu.append(time.process_time() - c)
+    return statistics.median(wall), min(wall), statistics.median(cpu), rows
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        big = ten_times(SPX, Path(tmp) / "spx_10x.csv")
+        results = {"1x": timed(SPX), "10x": timed(big)}
+    for name, (med, best, cpu, rows) in results.items():
+        print(f"load_chain SPX {name:>3} ({rows:>6} rows): median {med * 1e3:7.1f} ms, best {best * 1e3:7.1f} ms, "
+              f"cpu {cpu * 1e3:7.1f} ms")
+    print(f"growth 1x -> 10x (median wall): {results['10x'][0] / results['1x'][0]:.1f}x (linear: 10x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -3,7 +3,8 @@
     gunicorn -w 2 -b 127.0.0.1:8050 'dashboard.app:server'      # MMPOS_DATA_DIR picks the data
 
 Importing this module builds nothing: ``server`` is created on first access (PEP 562 module
-``__getattr__``) from the ``MMPOS_*`` environment (see :mod:`dashboard.config`).
+``__getattr__``) from the ``MMPOS_*`` environment (see :mod:`dashboard.config`). ``create_app()``
+may be called any number of times in one process; each app serves all its callbacks.
 """
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ def create_app(data_dir: str | Path | None = None) -> dash.Dash:
     )
     app.server.config[DATA_DIR_KEY] = str(data_dir) if data_dir is not None else None
     app.layout = build_layout
+    # Callbacks go on this app (app.callback), not into dash.callback's process-wide registry: that
+    # registry is emptied by the first app to serve a request, so a second app would get none, and
+    # a threaded worker's first requests could race the copy ("Callback function not found").
     for module in (controls, views, hover, table):
-        module.register()
+        module.register(app)
     return app
 
 

@@ -433,7 +433,8 @@ def main_update(state: dict[str, Any] | None, result: dict[str, Any] | None, dat
     return as_outputs(rendered)
 
 
-def register() -> None:
-    @dash.callback(*OUTPUTS, Input(ids.VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"))
+def register(app: dash.Dash) -> None:
+    """Declare this panel's callback on ``app`` (each app gets its own: see dashboard.app)."""
+    @app.callback(*OUTPUTS, Input(ids.VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"))
     def _main(state: dict[str, Any] | None, result: dict[str, Any] | None) -> list[Any]:
         return main_update(state, result, current_app.config.get("MMPOS_DATA_DIR"))

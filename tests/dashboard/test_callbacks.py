@@ -17,7 +17,6 @@ import pytest
 from dash._callback import NoUpdate
 from dash.exceptions import PreventUpdate
 
-from analytics.demo import write_demo_data
 from dashboard import ids
 from dashboard.app import create_app, serve
 from dashboard.callbacks import controls, service, table, views
@@ -31,10 +30,9 @@ VIEW_OUT = {name: i for i, name in enumerate(
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> str:
-    out = tmp_path_factory.mktemp("demo")
-    write_demo_data(out)
-    return str(out)
+def demo(demo_dir) -> str:
+    """The committed demo folder (tests/conftest.py), as the string the Flask config holds."""
+    return str(demo_dir)
 
 
 @pytest.fixture(scope="module")
@@ -295,6 +293,29 @@ def test_create_app_builds_without_reading_data(tmp_path):
     app = create_app(tmp_path / "does-not-exist-yet")
     assert app.server.config["MMPOS_DATA_DIR"].endswith("does-not-exist-yet")
     assert app.server.test_client().get("/").status_code == 200
+
+
+def _main_update_body(app, state: dict) -> dict:
+    """The JSON the browser posts for the main update, outputs read from the app's own dependencies."""
+    deps = app.server.test_client().get("/_dash-dependencies").get_json()
+    main = next(d for d in deps if [i["id"] for i in d["inputs"]] == [ids.VIEW_STORE])
+    outputs = [dict(zip(("id", "property"), part.rsplit(".", 1), strict=True))
+               for part in main["output"].strip(".").split("...")]
+    return {"output": main["output"], "outputs": outputs,
+            "inputs": [{"id": ids.VIEW_STORE, "property": "data", "value": state}],
+            "state": [{"id": ids.RESULT_STORE, "property": "data", "value": None}],
+            "changedPropIds": [f"{ids.VIEW_STORE}.data"]}
+
+
+def test_two_apps_in_one_process_each_serve_every_callback(demo):
+    first, second = create_app(demo), create_app(demo)
+    declared = set(first.callback_map)
+    assert len(declared) >= 4 and set(second.callback_map) == declared
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    for app in (second, first, second):  # the second app first: nothing left for it to take from the first
+        response = app.server.test_client().post("/_dash-update-component", json=_main_update_body(app, state))
+        assert response.status_code == 200, response.data[:300]
+        assert ids.GAMMA_GRAPH in response.get_json()["response"]
 
 
 def test_serve_refuses_debug_on_a_public_interface():

@@ -21,6 +21,7 @@ from dashboard import ids
 from dashboard.app import create_app, serve
 from dashboard.callbacks import controls, service, table, views
 from dashboard.config import Settings, UnsafeConfigError, from_env, is_loopback
+from dashboard.figures import encode_arrays
 from dashboard.state import default_state
 
 URL = f"{ids.URL}.search"
@@ -220,7 +221,7 @@ def test_an_empty_data_folder_says_so(tmp_path):
 # --------------------------------------------------------------------------- main update
 
 
-def test_the_main_update_fills_every_panel_with_units_and_changes(demo):
+def test_the_main_update_fills_every_panel_with_units(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
     out = views.main_update(state, None, demo)
     gamma, hedge, term = out[VIEW_OUT["gamma"]], out[VIEW_OUT["hedge"]], out[VIEW_OUT["term"]]
@@ -229,11 +230,68 @@ def test_the_main_update_fills_every_panel_with_units_and_changes(demo):
     assert "vega" in json.dumps(term["layout"], default=str).lower()
     assert out[VIEW_OUT["title"]].startswith("SPX") and "2026-11-20 16:15" in out[VIEW_OUT["snapshot"]]
     assert "dealer-long-calls" in out[VIEW_OUT["convention"]]
-    kpis = json.dumps([c.to_plotly_json() for c in out[VIEW_OUT["kpis"]]], default=lambda c: c.to_plotly_json())
-    assert "Changes vs the previous SPX snapshot, 2026-11-19" in kpis
+    assert out[VIEW_OUT["result"]]["drawn"] == list(views.PANELS)  # what the comparison callback completes
     rows = out[VIEW_OUT["table"]]
     assert rows and set(rows[0]) == {"strike", "call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct"}
     assert out[VIEW_OUT["result"]]["spot"] > 0
+
+
+def _html(components) -> str:
+    return json.dumps([c.to_plotly_json() for c in components], default=lambda c: c.to_plotly_json())
+
+
+def _apply_patch(figure: dict, patch) -> dict:
+    """Apply a Dash ``Patch`` to a figure dict the way dash-renderer does (the operations used here)."""
+    figure = json.loads(json.dumps(figure))
+    for op in patch.to_plotly_json()["operations"]:
+        *path, last = op["location"]
+        target = figure
+        for key in path:
+            target = target.setdefault(key, {})
+        if op["operation"] == "Append":
+            target[last].append(op["params"]["value"])
+        elif op["operation"] == "Assign":
+            target[last] = op["params"]["value"]
+        else:
+            raise AssertionError(f"unexpected patch operation {op['operation']}")
+    return json.loads(pio.to_json(figure, validate=False))
+
+
+def test_the_main_update_leaves_the_previous_snapshot_to_the_comparison_callback(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    out = views.main_update(state, None, demo)
+    assert "Changes vs the previous" not in _html(out[VIEW_OUT["kpis"]])
+    assert "previous snapshot" not in json.dumps(out[VIEW_OUT["gamma"]]["data"], default=str)
+
+    kpis, patch = views.comparison(state, out[VIEW_OUT["result"]], demo)
+    assert "Changes vs the previous SPX snapshot, 2026-11-19" in _html(kpis)
+    assert "kpi-delta up" in _html(kpis) or "kpi-delta down" in _html(kpis)
+    # the patched chart is the chart the builder draws with the previous snapshot, to the byte
+    catalog = service.get_catalog(demo)
+    entry = catalog.get(state["snap"])
+    current = views.compute(state, catalog, entry, demo).current
+    previous = views.compute_previous(state, catalog, entry, demo).analysis
+    expected = pio.to_json(encode_arrays(views.gamma_figure(state, current, previous)), validate=False)
+    patched = _apply_patch(json.loads(pio.to_json(out[VIEW_OUT["gamma"]], validate=False)), patch)
+    assert patched == json.loads(expected)
+
+
+def test_the_comparison_completes_only_the_panels_the_main_update_drew(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    first = views.main_update(state, None, demo)
+    clicked = views.main_update({**state, "units": "units"}, first[VIEW_OUT["result"]], demo)
+    assert all(isinstance(x, NoUpdate) for x in views.comparison({**state, "units": "units"},
+                                                                 clicked[VIEW_OUT["result"]], demo))
+    strike = views.main_update({**state, "strike": 6800.0}, first[VIEW_OUT["result"]], demo)
+    kpis, patch = views.comparison({**state, "strike": 6800.0}, strike[VIEW_OUT["result"]], demo)
+    assert isinstance(kpis, NoUpdate) and not isinstance(patch, NoUpdate)
+
+
+def test_the_oldest_snapshot_says_there_is_nothing_to_compare(demo):
+    state = load(demo, "?u=SPX&snap=spx-20261116-1615")[OUT["store"]]
+    out = views.main_update(state, None, demo)
+    kpis, patch = views.comparison(state, out[VIEW_OUT["result"]], demo)
+    assert "No earlier snapshot of this underlying" in _html(kpis) and isinstance(patch, NoUpdate)
 
 
 def test_a_strike_click_redraws_only_view_1_and_its_breakdown(demo):
@@ -310,7 +368,7 @@ def _main_update_body(app, state: dict) -> dict:
 def test_two_apps_in_one_process_each_serve_every_callback(demo):
     first, second = create_app(demo), create_app(demo)
     declared = set(first.callback_map)
-    assert len(declared) >= 4 and set(second.callback_map) == declared
+    assert len(declared) == 5 and set(second.callback_map) == declared
     state = load(demo, "?u=SPX")[OUT["store"]]
     for app in (second, first, second):  # the second app first: nothing left for it to take from the first
         response = app.server.test_client().post("/_dash-update-component", json=_main_update_body(app, state))

@@ -80,11 +80,12 @@ def test_page_loads_with_every_view_drawn_and_a_full_page_screenshot(dash_duo, s
     assert len(dash_duo.find_elements(f"#{ids.KPI_STRIP} .flow-cell")) == 4
     assert "dealer-long-calls" in dash_duo.find_element(f"#{ids.HEADER_CONVENTION}").text
     assert "Snapshot 2026-11-20 16:15" in dash_duo.find_element(f"#{ids.HEADER_SNAPSHOT}").text
-    # the previous day's snapshot exists: every KPI shows its change
-    assert "Changes vs the previous SPX snapshot" in dash_duo.find_element(f"#{ids.KPI_STRIP}").text
+    # the previous day's snapshot exists: the comparison callback adds every KPI's change and the line
+    dash_duo.wait_for_contains_text(f"#{ids.KPI_STRIP}", "Changes vs the previous SPX snapshot", timeout=TIMEOUT)
     layout = graph(dash_duo, ids.GAMMA_GRAPH, "layout")
     assert "USD" in layout["yaxis"]["title"]["text"]
-    assert any("previous" in (t.get("name") or "") for t in graph(dash_duo, ids.GAMMA_GRAPH))
+    wait_for(dash_duo, lambda: any("previous" in (t.get("name") or "") for t in graph(dash_duo, ids.GAMMA_GRAPH)),
+             "the previous snapshot's line never appeared on the gamma chart")
     height = dash_duo.driver.execute_script("return document.documentElement.scrollHeight")
     dash_duo.driver.set_window_size(1440, max(1000, int(height) + 40))
     dash_duo.wait_for_element(f"#{ids.STRIKE_TABLE}")

@@ -78,9 +78,9 @@ class CompressedStatic:
 
 def _cache_static_for_a_year(response: Response) -> Response:
     """Long cache headers on static files whose URL names their version (``?m=`` or a fingerprint)."""
-    if request.method == "GET" and request.path.startswith(STATIC_PREFIXES) and response.status_code == 200:
-        versioned = "m" in request.args or request.path.startswith("/_dash-component-suites/")
-        if versioned:
+    # Dash marks fingerprinted component suites itself; its unversioned async chunks keep their ETag
+    if request.method == "GET" and request.path.startswith("/assets/") and response.status_code == 200:
+        if "m" in request.args:
             response.cache_control.no_cache = None  # Flask's send_file asks to revalidate every time
             response.cache_control.public = True
             response.cache_control.max_age = STATIC_MAX_AGE_S

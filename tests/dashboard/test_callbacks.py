@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from dash._callback import NoUpdate
 from dash.exceptions import PreventUpdate
 
 from dashboard import ids
-from dashboard.app import create_app, serve
+from dashboard.app import CompressedStatic, create_app, serve
 from dashboard.callbacks import controls, service, table, views
 from dashboard.config import Settings, UnsafeConfigError, from_env, is_loopback
 from dashboard.figures import encode_arrays
@@ -374,6 +375,29 @@ def test_two_apps_in_one_process_each_serve_every_callback(demo):
         response = app.server.test_client().post("/_dash-update-component", json=_main_update_body(app, state))
         assert response.status_code == 200, response.data[:300]
         assert ids.GAMMA_GRAPH in response.get_json()["response"]
+
+
+def test_static_files_go_out_compressed_and_versioned_assets_are_cached_for_a_year(demo):
+    client = create_app(demo).server.test_client()
+    page = client.get("/").get_data(as_text=True)
+    renderer = re.search(r'src="(/_dash-component-suites/dash/dash-renderer/[^"]+)"', page).group(1)
+    plain = len(client.get(renderer).get_data())
+    packed = client.get(renderer, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert packed.headers["Content-Encoding"] == "br" and len(packed.get_data()) < plain / 2
+    assert packed.cache_control.max_age == 365 * 24 * 3600  # fingerprinted by Dash
+    css = client.get(re.search(r'href="(/assets/style\.css\?m=[^"]+)"', page).group(1))
+    css.get_data()
+    assert css.cache_control.max_age == 365 * 24 * 3600 and not css.cache_control.no_cache
+
+
+def test_only_static_files_are_kept_compressed_and_at_most_the_stated_number():
+    cache = CompressedStatic(max_entries=2)
+    cache.set("br;POST /_dash-update-component?", b"a response")
+    assert cache.get("br;POST /_dash-update-component?") is None
+    for name in ("a.js", "b.js", "c.js"):
+        cache.set(f"br;GET /_dash-component-suites/dash/{name}?", name.encode())
+    assert cache.get("br;GET /_dash-component-suites/dash/a.js?") is None
+    assert cache.get("br;GET /_dash-component-suites/dash/c.js?") == b"c.js"
 
 
 def test_serve_refuses_debug_on_a_public_interface():

@@ -21,6 +21,7 @@ Customdata contract (what a click or hover hands back to a callback):
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 import math
@@ -31,7 +32,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
-from _plotly_utils.utils import convert_to_base64
+from _plotly_utils.utils import to_typed_array_spec
 
 # --- customdata column positions -------------------------------------------------------------
 CUSTOMDATA_STRIKE = 0
@@ -429,14 +430,19 @@ def encode_arrays(fig: Figure) -> Figure:
     >>> encode_arrays({"data": [{"type": "bar", "y": np.array([1.0, 2.0])}], "layout": {}})["data"][0]["y"]
     {'dtype': 'f8', 'bdata': 'AAAAAAAA8D8AAAAAAAAAQA=='}
     """
-    data = [_deep_copy_dicts(t) for t in fig.get("data", [])]
-    convert_to_base64(data)
-    return {**fig, "data": data}
+    return {**fig, "data": [_encoded(t) for t in fig.get("data", [])]}
 
 
-def _deep_copy_dicts(value: object) -> object:
+def _encoded(value: object) -> object:
     if isinstance(value, dict):
-        return {k: _deep_copy_dicts(v) for k, v in value.items()}
+        return {k: _encoded(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray) and value.size and value.dtype.kind in "fiub":
+        if value.dtype != np.float64:  # plotly narrows integers to the smallest type that holds them
+            return to_typed_array_spec(value)
+        spec = {"dtype": "f8", "bdata": base64.b64encode(np.ascontiguousarray(value)).decode("ascii")}
+        if value.ndim > 1:
+            spec["shape"] = str(value.shape)[1:-1]
+        return spec
     return value
 
 

@@ -19,7 +19,7 @@ from dash._callback import NoUpdate
 from dash.exceptions import PreventUpdate
 
 from dashboard import ids
-from dashboard.app import CompressedStatic, create_app, serve
+from dashboard.app import PLOTLY_BUNDLE, CompressedStatic, create_app, serve
 from dashboard.callbacks import controls, service, table, views
 from dashboard.config import Settings, UnsafeConfigError, from_env, is_loopback
 from dashboard.figures import encode_arrays
@@ -388,6 +388,16 @@ def test_static_files_go_out_compressed_and_versioned_assets_are_cached_for_a_ye
     css = client.get(re.search(r'href="(/assets/style\.css\?m=[^"]+)"', page).group(1))
     css.get_data()
     assert css.cache_control.max_age == 365 * 24 * 3600 and not css.cache_control.no_cache
+
+
+def test_the_page_draws_with_the_plotly_basic_bundle_of_the_version_plotly_validates_against(demo):
+    import plotly
+
+    page = create_app(demo).server.test_client().get("/").get_data(as_text=True)
+    assert f"/assets/{PLOTLY_BUNDLE.name}?m=" in page
+    full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    version = re.compile(r"plotly\.js (?:\(basic - minified\) )?v(\S+)")
+    assert version.search(PLOTLY_BUNDLE.read_text()[:300]).group(1) == version.search(full.read_text()[:300]).group(1)
 
 
 def test_only_static_files_are_kept_compressed_and_at_most_the_stated_number():

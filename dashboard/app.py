@@ -4,26 +4,100 @@
     gunicorn -w 2 -b 127.0.0.1:8050 'dashboard.app:server'      # the same app, MMPOS_* settings
 
 Importing this module builds nothing: ``server`` is created on first access (PEP 562 module
-``__getattr__``) from the ``MMPOS_*`` environment (see :mod:`dashboard.config`).
+``__getattr__``) from the ``MMPOS_*`` environment (see :mod:`dashboard.config`). ``create_app()``
+may be called any number of times in one process; each app serves all its callbacks.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import dash
-from flask import Flask
+from flask import Flask, Response, request
 
 from dashboard import config, edge
 from dashboard.callbacks import controls, hover, table, views
 from dashboard.layout import build_layout
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
+# plotly.js "basic" bundle (scatter, bar, pie: all the charts use), same version as the full bundle of
+# the installed plotly package (a test checks): 1.2 MB instead of 4.8 MB to parse on first paint.
+# dcc.Graph takes window.Plotly when a script defined it and then never loads the full bundle.
+# Update: `npm pack plotly.js-basic-dist-min@<version>` and copy plotly-basic.min.js here (MIT).
+PLOTLY_BUNDLE = ASSETS_DIR / "plotly-basic.min.js"
 DATA_DIR_KEY = "MMPOS_DATA_DIR"
 
 log = logging.getLogger(__name__)
+
+# Static files: compressed once, kept compressed, cached by the browser for a year. Their URLs
+# change with their content (Dash fingerprints component suites, ``?m=<mtime>`` on assets), so a
+# long max-age never serves a stale file.
+STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/")
+STATIC_MAX_AGE_S = 365 * 24 * 3600
+COMPRESSED_CACHE_ENTRIES = 64  # ~25 files per page, < 2 MB compressed in all (plotly.js is ~1 MB)
+COMPRESS_CONFIG = {
+    "COMPRESS_ALGORITHM": ["br", "gzip"],  # every browser sends both; brotli is smaller and faster here
+    "COMPRESS_BR_LEVEL": 5,
+    "COMPRESS_CACHE_KEY": lambda req: f"{req.method} {req.full_path}",
+}
+
+
+class CompressedStatic:
+    """flask-compress's cache backend: keeps the compressed bytes of static GETs only (bounded LRU).
+
+    Callback responses differ per request and are compressed every time (and never stored).
+    """
+
+    def __init__(self, max_entries: int = COMPRESSED_CACHE_ENTRIES) -> None:
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._max = max_entries
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _static(key: str) -> bool:
+        _algorithm, _, request_line = key.partition(";")
+        method, _, path = request_line.partition(" ")
+        return method == "GET" and path.startswith(STATIC_PREFIXES)
+
+    def get(self, key: str) -> bytes | None:
+        if not self._static(key):
+            return None
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def set(self, key: str, value: bytes) -> None:
+        if not self._static(key):
+            return
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
+
+def _cache_static_for_a_year(response: Response) -> Response:
+    """Long cache headers on static files whose URL names their version (``?m=`` or a fingerprint)."""
+    # Dash marks fingerprinted component suites itself; its unversioned async chunks keep their ETag
+    if request.method == "GET" and request.path.startswith("/assets/") and response.status_code == 200:
+        if "m" in request.args:
+            response.cache_control.no_cache = None  # Flask's send_file asks to revalidate every time
+            response.cache_control.public = True
+            response.cache_control.max_age = STATIC_MAX_AGE_S
+    return response
+
+
+def _server() -> Flask:
+    server = Flask(__name__)
+    server.config.update(COMPRESS_CONFIG, COMPRESS_CACHE_BACKEND=CompressedStatic)
+    server.after_request(_cache_static_for_a_year)
+    return server
 
 
 def create_app(data_dir: str | Path | None = None) -> dash.Dash:
@@ -39,6 +113,8 @@ def create_app(data_dir: str | Path | None = None) -> dash.Dash:
         data_dir = config.data_dir_from_env()
     app = dash.Dash(
         __name__,
+        server=_server(),
+        compress=True,  # flask-compress: plotly.js goes out at ~1 MB instead of 4.8 MB
         title="mmpos · dealer positioning",
         assets_folder=str(ASSETS_DIR),
         update_title=None,
@@ -47,8 +123,11 @@ def create_app(data_dir: str | Path | None = None) -> dash.Dash:
     app.server.config[DATA_DIR_KEY] = str(data_dir) if data_dir is not None else None
     edge.install(app.server)  # health, headers, Host check, size limit, login (dashboard.edge)
     app.layout = build_layout
+    # Callbacks go on this app (app.callback), not into dash.callback's process-wide registry: that
+    # registry is emptied by the first app to serve a request, so a second app would get none, and
+    # a threaded worker's first requests could race the copy ("Callback function not found").
     for module in (controls, views, hover, table):
-        module.register()
+        module.register(app)
     return app
 
 

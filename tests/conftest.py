@@ -1,4 +1,8 @@
-"""Shared fixtures: the real files in ../shared/data (read in place, never copied)."""
+"""Shared fixtures for every test layer: the committed demo data and the real files in ../shared/data.
+
+Both are read in place, never copied or regenerated: ``demo_dir`` is the committed ``data/`` folder
+(``tests/unit/test_demo_data.py`` checks it is what the generator writes).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+DEMO_DATA = ROOT / "data"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
@@ -15,6 +20,14 @@ def shared_file(name: str) -> Path:
     if not path.exists():
         pytest.fail(f"{path} is missing: CI keeps ../shared/data beside the checkout")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_dir() -> Path:
+    """The committed demo folder: five days of SPX and BTC snapshots plus the SPX positions file."""
+    if not any(DEMO_DATA.glob("spx_quotedata_*.csv")):
+        pytest.fail(f"{DEMO_DATA} holds no demo snapshots: run `mmpos demo-data --out data`")
+    return DEMO_DATA
 
 
 @pytest.fixture(scope="session")

@@ -310,8 +310,9 @@ def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, A
     return [values[key] for key, _, _ in OUTPUTS]
 
 
-def register() -> None:
-    @dash.callback(
+def register(app: dash.Dash) -> None:
+    """Declare this panel's callback on ``app`` (each app gets its own: see dashboard.app)."""
+    @app.callback(
         [Output(cid, prop) for _, cid, prop in OUTPUTS],
         [Input(cid, prop) for cid, prop in CONTROL_INPUTS],
         State(ids.VIEW_STORE, "data"),

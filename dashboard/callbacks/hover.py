@@ -16,8 +16,9 @@ from dashboard import ids
 MARK_SHOCK_SPOT = ClientsideFunction(namespace="mmpos", function_name="markShockSpot")
 
 
-def register() -> None:
-    dash.clientside_callback(
+def register(app: dash.Dash) -> None:
+    """Declare this panel's callback on ``app`` (each app gets its own: see dashboard.app)."""
+    app.clientside_callback(
         MARK_SHOCK_SPOT,
         Output(ids.SHOCK_MARKER_STORE, "data"),
         Input(ids.HEDGE_GRAPH, "hoverData"),

@@ -35,8 +35,9 @@ def strike_csv(state: dict[str, Any] | None, data_dir: str | None) -> dict[str, 
     return dcc.send_data_frame(frame.to_csv, csv_filename(state, analysis.as_of.isoformat()), index=False)
 
 
-def register() -> None:
-    @dash.callback(
+def register(app: dash.Dash) -> None:
+    """Declare this panel's callback on ``app`` (each app gets its own: see dashboard.app)."""
+    @app.callback(
         Output(ids.CSV_DOWNLOAD, "data"),
         Input(ids.CSV_BUTTON, "n_clicks"),
         State(ids.VIEW_STORE, "data"),

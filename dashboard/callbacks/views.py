@@ -1,8 +1,14 @@
-"""The main update: view state -> analyses (cached) -> the three views, KPI strip, table, header.
+"""The main update: view state -> analyses (cached) -> the three views, KPI strip, table, header;
+then the comparison with the previous snapshot, from a second callback.
 
 One callback owns every panel so one ``analyze()`` feeds them all. Panels whose inputs did not
 change since the last render (kept as small keys in the result store) are sent as ``no_update``:
 a strike click redraws view 1 and the breakdown only, the USD/units toggle the hedging view only.
+
+The previous snapshot (the KPI strip's changes, the grey previous-net line on the gamma view) is
+a second analysis; the main update does not wait for it. When the result store changes, the
+comparison callback fills it in: the KPI strip again with changes, and the line added to the drawn
+gamma chart with a ``Patch`` (the figure is not sent twice).
 """
 
 from __future__ import annotations
@@ -15,8 +21,7 @@ from typing import Any
 
 import dash
 import pandas as pd
-import plotly.graph_objects as go
-from dash import Input, Output, State, html, no_update
+from dash import Input, Output, Patch, State, html, no_update
 from flask import current_app
 
 from analytics.catalog import Catalog, CatalogEntry
@@ -86,6 +91,15 @@ def kpi_values(analysis: Analysis) -> dict[str, Any]:
     )
 
 
+def kpi_strip(current: Analysis, previous: Analysis | None, state: dict[str, Any],
+              comparison: str | None) -> list:
+    """The KPI strip of an analysis, with changes against ``previous`` when given."""
+    cards = fig.kpi_cards(kpi_values(current), kpi_values(previous) if previous is not None else None,
+                          underlying=current.underlying)
+    return fig.kpi_strip(cards, horizon_days=float(state.get("h") or 0), vol_mode=state.get("vol"),
+                         vol_value=float(state.get("volv") or 0.0), comparison=comparison)
+
+
 def table_records(by_strike: pd.DataFrame) -> list[dict[str, float]]:
     """Per-strike rows for the DataTable: strikes with any exposure, USD rounded to whole dollars."""
     cols = ["strike", "call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct"]
@@ -148,29 +162,43 @@ def _empty_everything(message: str, *, banner: Any, header: tuple[str, str, str]
 class Analyses:
     current: Analysis
     full: Analysis
-    previous: Analysis | None
-    previous_entry: CatalogEntry | None
-    previous_note: str | None
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The previous snapshot's analysis for the same view, or why there is none to compare with."""
+
+    analysis: Analysis | None
+    entry: CatalogEntry | None
+    note: str | None
+
+    @property
+    def comparison(self) -> str:
+        a = self.analysis
+        return fig.comparison_note(a.underlying if a else None, a.as_of if a else None, self.note)
 
 
 def compute(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_dir: str | None) -> Analyses:
-    """The analyses one render needs (all cached): selection, full chain (term view), previous snapshot."""
+    """The analyses one render needs (all cached): the selection and the full chain (term view)."""
     scenario = scenario_from_state(state)
     current = service.analysis_for(data_dir, entry, scenario)
     full = current if scenario.expiries is None else service.term_analysis_for(data_dir, entry, scenario)
-    previous = previous_entry = note = None
+    return Analyses(current, full)
+
+
+def compute_previous(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_dir: str | None) -> Previous:
+    """The previous snapshot's analysis for the same view (cached): hedge flows at the KPI shocks only."""
     previous_entry = service.previous_entry(catalog, entry)
-    if previous_entry is not None and not previous_entry.broken:
-        try:
-            prev_facts = service.facts_for(previous_entry)
-            prev_exp = previous_expiries(state, prev_facts)
-            if prev_exp == []:
-                note = "none of the selected expiries was live in the previous snapshot"
-            else:
-                previous = service.kpi_analysis_for(data_dir, previous_entry, scenario.replace(expiries=prev_exp))
-        except ChainDataError as err:
-            note = f"previous snapshot not comparable: {err}"
-    return Analyses(current, full, previous, previous_entry, note)
+    if previous_entry is None or previous_entry.broken:
+        return Previous(None, previous_entry, None)
+    try:
+        prev_exp = previous_expiries(state, service.facts_for(previous_entry))
+        if prev_exp == []:
+            return Previous(None, previous_entry, "none of the selected expiries was live in the previous snapshot")
+        scenario = scenario_from_state(state).replace(expiries=prev_exp)
+        return Previous(service.kpi_analysis_for(data_dir, previous_entry, scenario), previous_entry, None)
+    except ChainDataError as err:
+        return Previous(None, previous_entry, f"previous snapshot not comparable: {err}")
 
 
 def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[str, str] | None) -> Rendered:
@@ -202,24 +230,11 @@ def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[s
     return build_panels(state, got, entry, last_keys or {}, data_dir)
 
 
-def build_figure(panel: str, state: dict[str, Any], got: Analyses) -> go.Figure:
-    """One view's figure from computed analyses (pure: calls the figure builders)."""
+def build_figure(panel: str, state: dict[str, Any], got: Analyses) -> dict[str, Any]:
+    """One view's figure dict from computed analyses (pure: calls the figure builders)."""
     a = got.current
     if panel == "gamma":
-        prev_net = got.previous.by_strike[["strike", "net_gex_usd_per_1pct"]] if got.previous else None
-        return fig.gamma_by_strike_figure(
-            a.by_strike,
-            spot=a.spot,
-            zero_gamma_levels=a.zero_gamma_levels,
-            call_wall=a.call_wall,
-            put_wall=a.put_wall,
-            previous_net=prev_net,
-            by_strike_expiry=a.by_strike_expiry,
-            stack_by_expiry=bool(state.get("stack")),
-            highlight_strike=state.get("strike"),
-            height=FIGURE_HEIGHT["gamma"],
-            uirevision=f"{state.get('u')}|{state.get('snap')}",
-        )
+        return gamma_figure(state, a, None)
     if panel == "breakdown":
         strike = state.get("strike")
         if strike is None and not a.by_strike.empty:  # until a bar is clicked: the largest |net GEX| strike
@@ -248,6 +263,23 @@ def build_figure(panel: str, state: dict[str, Any], got: Analyses) -> go.Figure:
     raise ValueError(f"unknown panel {panel!r}")
 
 
+def gamma_figure(state: dict[str, Any], a: Analysis, previous: Analysis | None) -> dict[str, Any]:
+    """View 1, with the previous snapshot's net GEX line when ``previous`` is given."""
+    return fig.gamma_by_strike_figure(
+        a.by_strike,
+        spot=a.spot,
+        zero_gamma_levels=a.zero_gamma_levels,
+        call_wall=a.call_wall,
+        put_wall=a.put_wall,
+        previous_net=previous.by_strike[["strike", "net_gex_usd_per_1pct"]] if previous is not None else None,
+        by_strike_expiry=a.by_strike_expiry,
+        stack_by_expiry=bool(state.get("stack")),
+        highlight_strike=state.get("strike"),
+        height=FIGURE_HEIGHT["gamma"],
+        uirevision=f"{state.get('u')}|{state.get('snap')}",
+    )
+
+
 class _NotInKey:
     """Carries values through ``functools.lru_cache`` without being part of the key (all compare equal)."""
 
@@ -263,29 +295,35 @@ class _NotInKey:
         return isinstance(other, _NotInKey)
 
 
-@functools.lru_cache(maxsize=128)
+FIGURE_CACHE_SIZE = 64  # figures of recent views per worker: 4 panels x 16 views, ~10-70 KB each (< 5 MB)
+
+
+@functools.lru_cache(maxsize=FIGURE_CACHE_SIZE)
 def _figure_json(panel: str, data_dir: str | None, key: str, mtime_ns: int, inputs: _NotInKey) -> dict[str, Any]:
-    """A panel's figure as a plain dict, cached by what it depends on: its key, the folder, the file
+    """A panel's figure ready to send, cached by what it depends on: its key, the folder, the file
     version. ``inputs`` carries the (state, analyses) to build it from on a miss."""
     del data_dir, key, mtime_ns  # the cache key
     state, got = inputs.value
-    return build_figure(panel, state, got).to_plotly_json()
+    return fig.encode_arrays(build_figure(panel, state, got))
 
 
 def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last_keys: dict[str, str],
                  data_dir: str | None = None) -> Rendered:
-    """Figures, KPI cards, table and header for computed analyses; unchanged panels stay None."""
+    """Figures, KPI cards, table and header for computed analyses; unchanged panels stay None.
+
+    The result store names the panels drawn (``drawn``): what the comparison callback completes.
+    """
     a = got.current
     keys = panel_keys(state)
     changed = {p: keys[p] != last_keys.get(p) for p in PANELS}
-    out = Rendered(result={"spot": a.spot, "underlying": a.underlying, "keys": keys})
+    out = Rendered(result={"spot": a.spot, "underlying": a.underlying, "keys": keys,
+                           "drawn": [p for p in PANELS if changed[p]]})
     mtime = service.entry_key(entry)[1]
     for panel in ("gamma", "breakdown", "hedge", "term"):
         if changed[panel]:
             setattr(out, panel, _figure_json(panel, data_dir, keys[panel], mtime, _NotInKey((state, got))))
     if changed["summary"]:
-        previous = kpi_values(got.previous) if got.previous is not None else None
-        out.kpis = kpi_strip(fig.kpi_cards(kpi_values(a), previous, underlying=a.underlying), got, state)
+        out.kpis = kpi_strip(a, None, state, None)
         out.table = table_records(a.by_strike)
         out.header = header_text(a, entry)
         out.banner = notes_banner(list(a.warnings))
@@ -298,85 +336,15 @@ def clear_caches() -> None:
     service.clear_caches()
 
 
-def _kpi_card(card: dict[str, Any]) -> html.Div:
-    value, unit = str(card.get("value_text", "")), str(card.get("unit", ""))
-    if card.get("key") == "zero_gamma_levels" and " · " in value:
-        # several crossings: the one nearest spot is the headline, the others go underneath
-        nearest = fig.format_strike(round(float(card["value"]), 2))
-        others = [v for v in value.split(" · ") if v != nearest]
-        value, unit = nearest, f"nearest spot; also {', '.join(others)}"
-        card = {**card, "label": "Zero gamma"}
-    return html.Div(
-        className="kpi",
-        title=card.get("help") or None,
-        children=[
-            html.Div(card.get("label", ""), className="kpi-label"),
-            html.Div(value, className="kpi-value" + (" kpi-value-long" if len(value) > 11 else "")),
-            html.Div(unit, className="kpi-unit", title=unit),
-            html.Div(card.get("delta_text") or "\u00a0", className=_delta_class(card)),
-        ],
-    )
-
-
-def _delta_class(card: dict[str, Any]) -> str:
-    sign = card.get("delta_sign") or 0
-    return "kpi-delta " + ("up" if sign > 0 else "down" if sign < 0 else "flat")
-
-
-def _flow_cell(card: dict[str, Any]) -> html.Div:
-    shock = str(card.get("label", "")).rsplit(" ", 1)[-1]
-    value = str(card.get("value_text", "")).removeprefix("dealers ")
-    side = "buy" if value.startswith("buy") else "sell" if value.startswith("sell") else "flat"
-    return html.Div(
-        className="flow-cell",
-        title=card.get("help") or None,
-        children=[
-            html.Div(shock, className="flow-shock"),
-            html.Div(value, className=f"flow-value flow-{side}"),
-            html.Div(card.get("delta_text") or "", className=_delta_class(card)),
-        ],
-    )
-
-
-def kpi_strip(cards: list[dict[str, Any]], got: Analyses, state: dict[str, Any]) -> list:
-    """KPI cards as HTML: label, value, unit and change vs the previous snapshot (help on hover).
-
-    The four hedge-flow cards share one wide card: "what dealers trade if spot moves x%".
-    """
-    singles = [c for c in cards if not str(c.get("key", "")).startswith("hedge_flow")]
-    flows = [c for c in cards if str(c.get("key", "")).startswith("hedge_flow")]
-    children = [_kpi_card(c) for c in singles]
-    if flows:
-        horizon = "in 1 day" if state.get("h") else "now"
-        children.append(
-            html.Div(
-                className="kpi kpi-wide",
-                children=[
-                    html.Div(f"Dealer hedge flow if spot moves {horizon}", className="kpi-label"),
-                    html.Div(className="flow-grid", children=[_flow_cell(c) for c in flows]),
-                    html.Div(flows[0].get("unit", ""), className="kpi-unit"),
-                ],
-            )
-        )
-    if got.previous is not None:
-        stamp = got.previous.as_of.strftime("%Y-%m-%d %H:%M %Z").strip()
-        foot = f"Changes vs the previous {got.previous.underlying} snapshot, {stamp}."
-    elif got.previous_note:
-        foot = f"No changes shown: {got.previous_note}."
-    else:
-        foot = "No earlier snapshot of this underlying: no changes shown."
-    foot += " Hedge flows: full revaluation, IV held per contract"
-    foot += {"shift": f", vols shifted {state.get('volv'):+g} pts.", "beta": f", spot-vol beta {state.get('volv'):+g}."}.get(
-        state.get("vol"), ".")
-    return [html.Div(className="kpi-grid", children=children), html.Div(foot, className="kpi-note")]
-
-
-def two_line_axis_titles(figure: go.Figure) -> go.Figure:
+def two_line_axis_titles(figure: dict[str, Any]) -> dict[str, Any]:
     """Break long y-axis titles before their unit (``"Total GEX<br>(USD per 1%)"``) for stacked rows."""
-    figure.for_each_yaxis(
-        lambda ax: ax.update(title_text=ax.title.text.replace(" (", "<br>(", 1))
-        if ax.title and ax.title.text and "<br>" not in ax.title.text else None
-    )
+    layout = figure["layout"]
+    for name, axis in list(layout.items()):
+        if not (name == "yaxis" or (name.startswith("yaxis") and name[5:].isdigit())):
+            continue
+        text = ((axis or {}).get("title") or {}).get("text")
+        if text and "<br>" not in text:
+            layout[name] = fig.merge(axis, {"title": {"text": text.replace(" (", "<br>(", 1)}})
     return figure
 
 
@@ -423,7 +391,62 @@ def main_update(state: dict[str, Any] | None, result: dict[str, Any] | None, dat
     return as_outputs(rendered)
 
 
-def register() -> None:
-    @dash.callback(*OUTPUTS, Input(ids.VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"))
+COMPARISON_OUTPUTS = (
+    Output(ids.KPI_STRIP, "children", allow_duplicate=True),
+    Output(ids.GAMMA_GRAPH, "figure", allow_duplicate=True),
+)
+
+
+def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data_dir: str | None) -> list[Any]:
+    """The second callback's body: the previous snapshot's part of the panels the main update drew.
+
+    The KPI strip again, with changes (when the summary was drawn), and a ``Patch`` that adds the
+    previous-net line to the gamma chart and widens its y range to fit the line (when view 1 was
+    drawn): the result equals the figure the builder makes with the previous snapshot.
+    """
+    drawn = set((result or {}).get("drawn") or ())
+    if not state or not state.get("snap") or not drawn & {"summary", "gamma"}:
+        return [no_update, no_update]
+    catalog = service.get_catalog(data_dir)
+    entry = catalog.get(state["snap"])
+    if entry is None:
+        return [no_update, no_update]
+    try:
+        got = compute(state, catalog, entry, data_dir)
+        previous = compute_previous(state, catalog, entry, data_dir)
+    except ChainDataError:
+        return [no_update, no_update]  # the main update's banner already says why
+    kpis = kpi_strip(got.current, previous.analysis, state, previous.comparison) if "summary" in drawn else no_update
+    return [kpis, gamma_patch(state, got.current, previous.analysis) if "gamma" in drawn else no_update]
+
+
+def gamma_patch(state: dict[str, Any], current: Analysis, previous: Analysis | None) -> Patch | Any:
+    """What turns the drawn view 1 (built without the previous snapshot) into the one with it."""
+    if previous is None:
+        return no_update
+    full = gamma_figure(state, current, previous)
+    line = next((t for t in full["data"] if t.get("name") == fig.PREVIOUS_NET_TRACE_NAME), None)
+    if line is None:  # an empty view has nothing to compare
+        return no_update
+    patch = Patch()
+    patch["data"].append(fig.encode_arrays({"data": [line]})["data"][0])
+    y_range = full["layout"].get("yaxis", {}).get("range")
+    if y_range is not None:
+        patch["layout"]["yaxis"]["range"] = y_range
+    return patch
+
+
+def register(app: dash.Dash) -> None:
+    """Declare this panel's callbacks on ``app`` (each app gets its own: see dashboard.app)."""
+    @app.callback(*OUTPUTS, Input(ids.VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"))
     def _main(state: dict[str, Any] | None, result: dict[str, Any] | None) -> list[Any]:
         return main_update(state, result, current_app.config.get("MMPOS_DATA_DIR"))
+
+    @app.callback(*COMPARISON_OUTPUTS, Input(ids.RESULT_STORE, "data"), State(ids.VIEW_STORE, "data"),
+                  prevent_initial_call=True)
+    def _compare(result: dict[str, Any] | None, state: dict[str, Any] | None) -> list[Any]:
+        try:
+            return comparison(state, result, current_app.config.get("MMPOS_DATA_DIR"))
+        except Exception:  # noqa: BLE001 - the current view is drawn; log and leave it without changes
+            log.exception("previous-snapshot comparison failed for state %s", state)
+            return [no_update, no_update]

@@ -2,8 +2,9 @@
 
 One module per view: :mod:`.gamma` (GEX by strike and the per-strike breakdown), :mod:`.hedge`
 (hedge flow vs spot shock over GEX vs spot), :mod:`.term` (vega and ATM IV by expiry), :mod:`.kpi`
-(the KPI strip as plain dicts) and :mod:`.common` (formatting, template, ``graph_config``,
-``empty_figure``).
+(the KPI strip: cards as plain dicts and their one HTML renderer) and :mod:`.common` (formatting,
+template, ``graph_config``, ``empty_figure``, ``encode_arrays``). Figures are plain dicts, validated
+with ``go.Figure(fig)`` in the tests.
 """
 
 from dashboard.figures.common import (
@@ -21,6 +22,7 @@ from dashboard.figures.common import (
     Palette,
     apply_house_layout,
     empty_figure,
+    encode_arrays,
     format_number,
     format_number_array,
     format_pct,
@@ -29,11 +31,25 @@ from dashboard.figures.common import (
     format_usd_array,
     graph_config,
     house_template,
+    merge,
     snapshot_subtitle,
 )
-from dashboard.figures.gamma import default_strike_window, gamma_by_strike_figure, strike_breakdown_figure
+from dashboard.figures.gamma import (
+    PREVIOUS_NET_TRACE_NAME,
+    default_strike_window,
+    gamma_by_strike_figure,
+    previous_net_trace,
+    strike_breakdown_figure,
+)
 from dashboard.figures.hedge import hedge_curve_figure
-from dashboard.figures.kpi import HEDGE_SHOCKS_PCT, hedge_flow_key, kpi_cards, kpi_values
+from dashboard.figures.kpi import (
+    HEDGE_SHOCKS_PCT,
+    comparison_note,
+    hedge_flow_key,
+    kpi_cards,
+    kpi_strip,
+    kpi_values,
+)
 from dashboard.figures.term import term_structure_figure
 
 __all__ = [
@@ -49,10 +65,13 @@ __all__ = [
     "LINE_SPOT",
     "LINE_ZERO_GAMMA",
     "PALETTE",
+    "PREVIOUS_NET_TRACE_NAME",
     "Palette",
     "apply_house_layout",
+    "comparison_note",
     "default_strike_window",
     "empty_figure",
+    "encode_arrays",
     "format_number",
     "format_number_array",
     "format_pct",
@@ -65,7 +84,10 @@ __all__ = [
     "hedge_flow_key",
     "house_template",
     "kpi_cards",
+    "kpi_strip",
     "kpi_values",
+    "merge",
+    "previous_net_trace",
     "snapshot_subtitle",
     "strike_breakdown_figure",
     "term_structure_figure",

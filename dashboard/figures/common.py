@@ -1,7 +1,13 @@
 """What every figure shares: number formatting, the house template, reference lines, empty states.
 
-Everything here is pure: plain values in, strings/dicts/``go.Figure`` out. No dash import, no
-module-level mutable state, no clock.
+Everything here is pure: plain values in, strings/dicts out. No dash import, no module-level
+mutable state, no clock.
+
+Figures are plain dicts ``{"data": [trace, ...], "layout": {...}}`` in the form plotly.js reads:
+building and validating ``go.Figure`` objects cost about half of a page update, so the builders
+skip it and ``tests/dashboard/test_figures.py`` validates every figure with ``go.Figure(fig)``
+(STYLE.md convention 6). Traces hold numpy arrays; :func:`encode_arrays` turns them into
+plotly.js typed arrays (base64), as ``go.Figure.to_plotly_json`` does, when a figure is sent.
 
 Customdata contract (what a click or hover hands back to a callback):
 
@@ -15,6 +21,7 @@ Customdata contract (what a click or hover hands back to a callback):
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 import math
@@ -24,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
+from _plotly_utils.utils import to_typed_array_spec
 
 # --- customdata column positions -------------------------------------------------------------
 CUSTOMDATA_STRIKE = 0
@@ -360,30 +369,101 @@ def house_template(palette: Palette = PALETTE) -> go.layout.Template:
     )
 
 
+Figure = dict  # a plain plotly.js figure: {"data": [trace dicts], "layout": {...}}
+
+
 @functools.lru_cache(maxsize=1)
-def _shared_house_template() -> go.layout.Template:
-    """The default palette's template, built once: plotly copies a template when a figure takes it,
-    so sharing the instance is safe and saves rebuilding it for every figure."""
-    return house_template()
+def _shared_house_template() -> dict:
+    """The default palette's template as a plain dict, built once and shared by every figure (read
+    only: figures are serialised, never edited after they are built)."""
+    return house_template().to_plotly_json()
+
+
+def _template_json(template: go.layout.Template | str | dict | None) -> dict:
+    if template is None:
+        return _shared_house_template()
+    if isinstance(template, str):
+        return pio.templates[template].to_plotly_json()
+    return template if isinstance(template, dict) else template.to_plotly_json()
+
+
+def new_figure(layout: dict | None = None) -> Figure:
+    """An empty figure dict, optionally with a starting layout."""
+    return {"data": [], "layout": dict(layout or {})}
+
+
+def update_axes(fig: Figure, axis: str, **props: object) -> Figure:
+    """Merge ``props`` into every ``axis`` (``"xaxis"`` or ``"yaxis"``) of the layout, as
+    ``go.Figure.update_xaxes`` does: ``xaxis``, ``xaxis2``, ... (``xaxis`` always exists)."""
+    layout = fig["layout"]
+    names = [k for k in layout if k == axis or (k.startswith(axis) and k[len(axis):].isdigit())] or [axis]
+    for name in names:
+        layout[name] = merge(layout.get(name) or {}, props)
+    return fig
+
+
+def merge(base: dict, update: dict) -> dict:
+    """A copy of ``base`` with ``update`` merged in, nested dicts merged key by key.
+
+    Examples
+    --------
+    >>> merge({"a": {"b": 1, "c": 2}}, {"a": {"c": 3}, "d": 4})
+    {'a': {'b': 1, 'c': 3}, 'd': 4}
+    """
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def encode_arrays(fig: Figure) -> Figure:
+    """The figure ready to send: numeric numpy arrays of its traces as plotly.js typed arrays.
+
+    The same base64 form ``go.Figure.to_plotly_json`` produces (much smaller and faster to encode
+    than JSON lists of floats). Works on a copy of the traces; the layout is shared.
+
+    Examples
+    --------
+    >>> encode_arrays({"data": [{"type": "bar", "y": np.array([1.0, 2.0])}], "layout": {}})["data"][0]["y"]
+    {'dtype': 'f8', 'bdata': 'AAAAAAAA8D8AAAAAAAAAQA=='}
+    """
+    return {**fig, "data": [_encoded(t) for t in fig.get("data", [])]}
+
+
+def _encoded(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _encoded(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray) and value.size and value.dtype.kind in "fiub":
+        if value.dtype != np.float64:  # plotly narrows integers to the smallest type that holds them
+            return to_typed_array_spec(value)
+        spec = {"dtype": "f8", "bdata": base64.b64encode(np.ascontiguousarray(value)).decode("ascii")}
+        if value.ndim > 1:
+            spec["shape"] = str(value.shape)[1:-1]
+        return spec
+    return value
 
 
 def apply_house_layout(
-    fig: go.Figure,
+    fig: Figure,
     *,
     title: str | None = None,
     subtitle: str | None = None,
-    template: go.layout.Template | str | None = None,
+    template: go.layout.Template | str | dict | None = None,
     height: int | None = None,
     uirevision: str | None = None,
-) -> go.Figure:
+) -> Figure:
     """Apply the house template, title and common layout to ``fig`` (in place) and return it.
 
     Parameters
     ----------
-    fig : plotly.graph_objects.Figure
+    fig : dict
+        A figure dict (see :func:`new_figure`).
     title, subtitle : str, optional
         Title text, and a smaller line under it (what the numbers are: convention, snapshot).
-    template : Template or str, optional
+    template : Template, str or dict, optional
         Defaults to :func:`house_template`.
     height : int, optional
         Figure height in pixels; None lets the container decide.
@@ -393,12 +473,13 @@ def apply_house_layout(
     title_spec: dict = {"text": title or ""}
     if subtitle:
         title_spec["subtitle"] = {"text": subtitle, "font": {"size": 12, "color": PALETTE.muted_text}}
-    fig.update_layout(
-        template=template if template is not None else _shared_house_template(),
-        title=title_spec,
-        height=height,
-        uirevision=uirevision,
-    )
+    layout = fig["layout"]
+    layout["template"] = _template_json(template)
+    layout["title"] = title_spec
+    if height is not None:
+        layout["height"] = height
+    if uirevision is not None:
+        layout["uirevision"] = uirevision
     return fig
 
 
@@ -434,7 +515,7 @@ def empty_figure(
     subtitle: str | None = None,
     template: go.layout.Template | str | None = None,
     height: int | None = None,
-) -> go.Figure:
+) -> Figure:
     """A blank figure that says why there is nothing to draw (no data, an error).
 
     Parameters
@@ -447,44 +528,47 @@ def empty_figure(
 
     Returns
     -------
-    plotly.graph_objects.Figure
+    dict
+        A figure dict (see :func:`new_figure`).
 
     Examples
     --------
     >>> fig = empty_figure("No options left after filtering")
-    >>> fig.layout.annotations[0].text, len(fig.data)
+    >>> fig["layout"]["annotations"][0]["text"], len(fig["data"])
     ('No options left after filtering', 0)
     """
-    fig = go.Figure()
-    fig.add_annotation(
-        text=message,
-        name="empty",
-        xref="paper",
-        yref="paper",
-        x=0.5,
-        y=0.5,
-        showarrow=False,
-        font=dict(size=15, color=PALETTE.muted_text),
-    )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
+    fig = new_figure({
+        "annotations": [dict(
+            font=dict(size=15, color=PALETTE.muted_text),
+            name="empty",
+            showarrow=False,
+            text=message,
+            x=0.5,
+            xref="paper",
+            y=0.5,
+            yref="paper",
+        )],
+        "xaxis": {"visible": False},
+        "yaxis": {"visible": False},
+    })
     return apply_house_layout(fig, title=title, subtitle=subtitle, template=template, height=height)
 
 
 def add_reference_lines(
-    fig: go.Figure,
+    fig: Figure,
     lines: Sequence[tuple[str, float | None, str, str, str]],
     *,
     row: int | str | None = None,
     col: int | None = None,
     x_range: tuple[float, float] | None = None,
     label_rows: Sequence[float] = (0.995, 0.94, 0.885, 0.83, 0.775, 0.72),
-) -> go.Figure:
+) -> Figure:
     """Add labelled vertical lines, labels staggered so close lines stay readable.
 
     Parameters
     ----------
-    fig : plotly.graph_objects.Figure
+    fig : dict
+        A figure dict, changed in place.
     lines : sequence of (name, x, label, colour, dash)
         ``name`` goes into ``layout.shapes[].name`` (see the ``LINE_*`` constants); lines whose x is
         None or not finite are skipped.
@@ -504,7 +588,7 @@ def add_reference_lines(
     # Which subplots the lines cross: the (x, y) axis pairs of the traces (row="all"), the first
     # one, or the given row. Shapes and labels are built as plain dicts and added in one layout
     # update: fig.add_vline per line costs milliseconds each on a figure full of traces.
-    pairs = list(dict.fromkeys((t.xaxis or "x", t.yaxis or "y") for t in fig.data)) or [("x", "y")]
+    pairs = list(dict.fromkeys((t.get("xaxis") or "x", t.get("yaxis") or "y") for t in fig["data"])) or [("x", "y")]
     if row is None:
         pairs = pairs[:1]
     elif row != "all":
@@ -538,8 +622,9 @@ def add_reference_lines(
             borderpad=1,
         ))
     if shapes:
-        fig.update_layout(shapes=list(fig.layout.shapes) + shapes,
-                          annotations=list(fig.layout.annotations) + annotations)
+        layout = fig["layout"]
+        layout["shapes"] = list(layout.get("shapes") or []) + shapes
+        layout["annotations"] = list(layout.get("annotations") or []) + annotations
     return fig
 
 

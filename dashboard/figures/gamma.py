@@ -1,6 +1,6 @@
 """View 1: dealer gamma exposure by strike, and the by-expiry breakdown of one strike.
 
-Pure builders: DataFrames and floats in, ``go.Figure`` out. Sign convention: positive GEX means
+Pure builders: DataFrames and floats in, a plain figure dict out (see :mod:`.common`). Sign convention: positive GEX means
 dealers are long gamma (their hedging damps moves).
 """
 
@@ -21,6 +21,7 @@ from dashboard.figures.common import (
     LINE_SPOT,
     LINE_ZERO_GAMMA,
     PALETTE,
+    Figure,
     Palette,
     add_reference_lines,
     apply_house_layout,
@@ -28,6 +29,9 @@ from dashboard.figures.common import (
     format_strike,
     format_usd_array,
     iso_dates,
+    merge,
+    new_figure,
+    update_axes,
 )
 
 GEX_AXIS_TITLE = "Dealer GEX (USD per 1% move)"
@@ -35,6 +39,7 @@ STRIKE_AXIS_TITLE = "Strike"
 BY_STRIKE_COLUMNS = ("strike", "call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct")
 BY_STRIKE_EXPIRY_COLUMNS = ("strike", "expiry", *BY_STRIKE_COLUMNS[1:])
 HIGHLIGHT_LINE_WIDTH = 2.5
+PREVIOUS_NET_TRACE_NAME = "Net GEX (previous snapshot)"
 
 _SIDES = (
     ("call", "Call GEX", "call_gex_usd_per_1pct"),
@@ -113,7 +118,7 @@ def gamma_by_strike_figure(
     height: int | None = None,
     uirevision: str | None = None,
     palette: Palette = PALETTE,
-) -> go.Figure:
+) -> Figure:
     """Call, put and net dealer GEX per strike, with spot, zero-gamma levels and the walls.
 
     Parameters
@@ -148,8 +153,8 @@ def gamma_by_strike_figure(
 
     Returns
     -------
-    plotly.graph_objects.Figure
-        Bar ``customdata[:, 0]`` is the strike; in stacked mode ``customdata[:, 1]`` is the expiry
+    dict
+        A figure dict. Bar ``customdata[:, 0]`` is the strike; in stacked mode ``customdata[:, 1]`` is the expiry
         (ISO string). Reference lines are ``layout.shapes`` named ``spot``, ``zero gamma``,
         ``call wall``, ``put wall`` and ``implied spot``.
 
@@ -161,9 +166,9 @@ def gamma_by_strike_figure(
     ...                       "net_gex_usd_per_1pct": [-3e6, 1e6, 1.5e6]})
     >>> fig = gamma_by_strike_figure(frame, spot=101.0, zero_gamma_levels=[98.5],
     ...                              call_wall=100.0, put_wall=95.0)
-    >>> [t.name for t in fig.data]
+    >>> [t["name"] for t in fig["data"]]
     ['Call GEX', 'Put GEX', 'Net GEX']
-    >>> sorted(s.name for s in fig.layout.shapes)
+    >>> sorted(s["name"] for s in fig["layout"]["shapes"])
     ['call wall', 'put wall', 'spot', 'zero gamma']
     """
     _require_columns(by_strike, BY_STRIKE_COLUMNS, "by_strike")
@@ -181,34 +186,20 @@ def gamma_by_strike_figure(
             height=height,
         )
 
-    fig = go.Figure()
+    fig = new_figure()
     if stack_by_expiry:
         strikes = _add_stacked_bars(fig, by_strike_expiry, palette)
         # one legend entry per expiry: a vertical, scrollable legend on the right
-        fig.update_layout(
+        fig["layout"].update(
             barmode="relative",
             legend=dict(orientation="v", x=1.01, xanchor="left", y=1.0, yanchor="top", font=dict(size=11)),
         )
     else:
         strikes = _add_side_bars(fig, by_strike, palette)
-        fig.update_layout(barmode="overlay")
+        fig["layout"]["barmode"] = "overlay"
 
     if previous_net is not None and not previous_net.empty:
-        _require_columns(previous_net, ("strike", "net_gex_usd_per_1pct"), "previous_net")
-        prev = previous_net.sort_values("strike")
-        prev_y = prev["net_gex_usd_per_1pct"].to_numpy(dtype=float)
-        fig.add_trace(
-            go.Scatter(
-                x=prev["strike"].to_numpy(dtype=float),
-                y=prev_y,
-                name="Net GEX (previous snapshot)",
-                mode="lines",
-                line=dict(color=palette.previous, width=1.6, dash="dot", shape="linear"),
-                customdata=prev["strike"].to_numpy(dtype=float)[:, None],
-                text=format_usd_array(prev_y),
-                hovertemplate="Net, previous: %{text}<extra></extra>",
-            )
-        )
+        fig["data"].append(previous_net_trace(previous_net, palette=palette))
 
     if highlight_strike is not None:
         _outline_strike(fig, float(highlight_strike), palette)
@@ -235,18 +226,22 @@ def gamma_by_strike_figure(
     )
     add_reference_lines(fig, lines, x_range=window)
     if window is not None:
-        fig.update_xaxes(range=list(window))
+        update_axes(fig, "xaxis", range=list(window))
         y_range = _y_range_in_window(fig, window, stacked=stack_by_expiry)
         if y_range is not None:
-            fig.update_yaxes(range=y_range)
+            update_axes(fig, "yaxis", range=y_range)
 
-    fig.update_xaxes(
-        title_text=STRIKE_AXIS_TITLE,
+    update_axes(
+        fig,
+        "xaxis",
+        title={"text": STRIKE_AXIS_TITLE},
         hoverformat=",.6~g",
         unifiedhovertitle=dict(text="<b>Strike %{x:,.6~g}</b>"),
     )
-    fig.update_yaxes(title_text=GEX_AXIS_TITLE, exponentformat="B", zeroline=True)
-    fig.update_layout(hovermode="x unified", bargap=0.1, legend_title_text="")
+    update_axes(fig, "yaxis", title={"text": GEX_AXIS_TITLE}, exponentformat="B", zeroline=True)
+    layout = fig["layout"]
+    layout.update(hovermode="x unified", bargap=0.1)
+    layout["legend"] = merge(layout.get("legend") or {}, {"title": {"text": ""}})
     return apply_house_layout(
         fig, title=title, subtitle=subtitle, template=template, height=height, uirevision=uirevision
     )
@@ -261,7 +256,7 @@ def strike_breakdown_figure(
     template: go.layout.Template | str | None = None,
     height: int | None = None,
     palette: Palette = PALETTE,
-) -> go.Figure:
+) -> Figure:
     """Call, put and net dealer GEX of one strike, per expiry (the "breakdown by expiry" panel).
 
     Parameters
@@ -275,8 +270,8 @@ def strike_breakdown_figure(
 
     Returns
     -------
-    plotly.graph_objects.Figure
-        Grouped bars on a category x axis of ISO expiry dates in calendar order;
+    dict
+        A figure dict: grouped bars on a category x axis of ISO expiry dates in calendar order;
         ``customdata`` rows are ``[strike, expiry]``.
 
     Examples
@@ -287,7 +282,7 @@ def strike_breakdown_figure(
     ...                       "call_gex_usd_per_1pct": [1e6, 2e6, 5e6],
     ...                       "put_gex_usd_per_1pct": [-3e6, -1e6, 0.0],
     ...                       "net_gex_usd_per_1pct": [-2e6, 1e6, 5e6]})
-    >>> list(strike_breakdown_figure(frame, 100.0).data[2].x)
+    >>> list(strike_breakdown_figure(frame, 100.0)["data"][2]["x"])
     ['2024-01-19', '2024-02-16']
     """
     if strike is None:
@@ -315,25 +310,25 @@ def strike_breakdown_figure(
     expiries = per_expiry.index.to_numpy(dtype=object)
     customdata = np.column_stack([np.full(expiries.size, strike, dtype=object), expiries])
 
-    fig = go.Figure()
+    fig = new_figure()
     for side, name, column in _SIDES:
         y = per_expiry[column].to_numpy(dtype=float)
-        fig.add_trace(
-            go.Bar(
-                x=expiries,
-                y=y,
-                name=name,
-                marker_color=getattr(palette, side),
-                customdata=customdata,
-                text=format_usd_array(y),
-                textposition="none",
-                hovertemplate=f"{name}: %{{text}}<extra></extra>",
-            )
-        )
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=expiries, title_text="Expiry")
-    fig.update_yaxes(title_text=GEX_AXIS_TITLE, exponentformat="B", zeroline=True)
-    fig.update_xaxes(unifiedhovertitle=dict(text=f"<b>%{{x}}</b> · strike {format_strike(strike)}"))
-    fig.update_layout(barmode="group", hovermode="x unified", bargap=0.25, bargroupgap=0.05)
+        fig["data"].append(dict(
+            type="bar",
+            x=expiries,
+            y=y,
+            name=name,
+            marker=dict(color=getattr(palette, side)),
+            customdata=customdata,
+            text=format_usd_array(y),
+            textposition="none",
+            hovertemplate=f"{name}: %{{text}}<extra></extra>",
+        ))
+    update_axes(fig, "xaxis", type="category", categoryorder="array", categoryarray=expiries,
+                title={"text": "Expiry"},
+                unifiedhovertitle=dict(text=f"<b>%{{x}}</b> · strike {format_strike(strike)}"))
+    update_axes(fig, "yaxis", title={"text": GEX_AXIS_TITLE}, exponentformat="B", zeroline=True)
+    fig["layout"].update(barmode="group", hovermode="x unified", bargap=0.25, bargroupgap=0.05)
     return apply_house_layout(fig, title=title, subtitle=subtitle, template=template, height=height)
 
 
@@ -348,7 +343,34 @@ def _round_or_none(x: float | None) -> float | None:
     return None if x is None else round(float(x), 2)
 
 
-def _add_side_bars(fig: go.Figure, by_strike: pd.DataFrame, palette: Palette) -> np.ndarray:
+def previous_net_trace(previous_net: pd.DataFrame, *, palette: Palette = PALETTE) -> dict:
+    """The previous snapshot's net GEX by strike: the grey dotted line on the gamma view.
+
+    Its own function so the comparison, computed after the main view, can be added to a drawn
+    chart (a Dash ``Patch``) without rebuilding the figure.
+
+    Parameters
+    ----------
+    previous_net : pandas.DataFrame
+        ``strike, net_gex_usd_per_1pct`` of the previous snapshot.
+    """
+    _require_columns(previous_net, ("strike", "net_gex_usd_per_1pct"), "previous_net")
+    prev = previous_net.sort_values("strike")
+    prev_y = prev["net_gex_usd_per_1pct"].to_numpy(dtype=float)
+    return dict(
+        type="scatter",
+        x=prev["strike"].to_numpy(dtype=float),
+        y=prev_y,
+        name=PREVIOUS_NET_TRACE_NAME,
+        mode="lines",
+        line=dict(color=palette.previous, width=1.6, dash="dot", shape="linear"),
+        customdata=prev["strike"].to_numpy(dtype=float)[:, None],
+        text=format_usd_array(prev_y),
+        hovertemplate="Net, previous: %{text}<extra></extra>",
+    )
+
+
+def _add_side_bars(fig: Figure, by_strike: pd.DataFrame, palette: Palette) -> np.ndarray:
     frame = by_strike.sort_values("strike")
     strikes = frame["strike"].to_numpy(dtype=float)
     customdata = strikes[:, None]
@@ -357,24 +379,23 @@ def _add_side_bars(fig: go.Figure, by_strike: pd.DataFrame, palette: Palette) ->
     for side, name, column in _SIDES:
         y = frame[column].to_numpy(dtype=float)
         is_net = side == "net"
-        fig.add_trace(
-            go.Bar(
-                x=strikes,
-                y=y,
-                name=name,
-                marker_color=getattr(palette, side),
-                opacity=1.0 if is_net else 0.7,
-                width=0.4 * step if is_net else 0.9 * step,
-                customdata=customdata,
-                text=format_usd_array(y),
-                textposition="none",
-                hovertemplate=f"{name}: %{{text}}<extra></extra>",
-            )
-        )
+        fig["data"].append(dict(
+            type="bar",
+            x=strikes,
+            y=y,
+            name=name,
+            marker=dict(color=getattr(palette, side)),
+            opacity=1.0 if is_net else 0.7,
+            width=0.4 * step if is_net else 0.9 * step,
+            customdata=customdata,
+            text=format_usd_array(y),
+            textposition="none",
+            hovertemplate=f"{name}: %{{text}}<extra></extra>",
+        ))
     return strikes
 
 
-def _add_stacked_bars(fig: go.Figure, by_strike_expiry: pd.DataFrame, palette: Palette) -> np.ndarray:
+def _add_stacked_bars(fig: Figure, by_strike_expiry: pd.DataFrame, palette: Palette) -> np.ndarray:
     frame = by_strike_expiry.assign(_iso=iso_dates(by_strike_expiry["expiry"]))
     # several rows of one (strike, expiry) are summed, never dropped
     frame = frame.groupby(["_iso", "strike"], as_index=False, sort=True)["net_gex_usd_per_1pct"].sum()
@@ -388,58 +409,56 @@ def _add_stacked_bars(fig: go.Figure, by_strike_expiry: pd.DataFrame, palette: P
     bars = []
     for (iso, part), colour in zip(frame.groupby("_iso", sort=True), colours, strict=True):
         strikes = part["strike"].to_numpy(dtype=float)
-        bars.append(
-            go.Bar(
-                x=strikes,
-                y=part["net_gex_usd_per_1pct"].to_numpy(dtype=float),
-                name=str(iso),
-                legendgroup="expiries",
-                marker_color=colour,
-                customdata=np.column_stack(
-                    [strikes.astype(object), np.full(strikes.size, iso, dtype=object)]
-                ),
-                text=labels[part.index.to_numpy()],
-                textposition="none",
-                hovertemplate=f"{iso}: %{{text}}<extra></extra>",
-            )
-        )
-    fig.add_traces(bars)
+        bars.append(dict(
+            type="bar",
+            x=strikes,
+            y=part["net_gex_usd_per_1pct"].to_numpy(dtype=float),
+            name=str(iso),
+            legendgroup="expiries",
+            marker=dict(color=colour),
+            customdata=np.column_stack(
+                [strikes.astype(object), np.full(strikes.size, iso, dtype=object)]
+            ),
+            text=labels[part.index.to_numpy()],
+            textposition="none",
+            hovertemplate=f"{iso}: %{{text}}<extra></extra>",
+        ))
+    fig["data"].extend(bars)
     total = frame.groupby("strike", sort=True)["net_gex_usd_per_1pct"].sum()
     total_strikes = total.index.to_numpy(dtype=float)
-    fig.add_trace(
-        go.Scatter(
-            x=total_strikes,
-            y=total.to_numpy(dtype=float),
-            name="Net GEX (all shown expiries)",
-            mode="markers",
-            marker=dict(symbol="line-ew", size=6, line=dict(width=1.2, color=palette.text)),
-            customdata=total_strikes[:, None],
-            text=format_usd_array(total.to_numpy(dtype=float)),
-            hovertemplate="Net, total: %{text}<extra></extra>",
-        )
-    )
+    fig["data"].append(dict(
+        type="scatter",
+        x=total_strikes,
+        y=total.to_numpy(dtype=float),
+        name="Net GEX (all shown expiries)",
+        mode="markers",
+        marker=dict(symbol="line-ew", size=6, line=dict(width=1.2, color=palette.text)),
+        customdata=total_strikes[:, None],
+        text=format_usd_array(total.to_numpy(dtype=float)),
+        hovertemplate="Net, total: %{text}<extra></extra>",
+    ))
     return frame["strike"].to_numpy(dtype=float)
 
 
-def _outline_strike(fig: go.Figure, strike: float, palette: Palette) -> None:
-    for trace in fig.data:
-        if trace.type != "bar":
+def _outline_strike(fig: Figure, strike: float, palette: Palette) -> None:
+    for trace in fig["data"]:
+        if trace["type"] != "bar":
             continue
-        hit = np.isclose(np.asarray(trace.x, dtype=float), strike)
-        trace.marker.line.width = np.where(hit, HIGHLIGHT_LINE_WIDTH, 0.0)
-        trace.marker.line.color = palette.text
+        hit = np.isclose(np.asarray(trace["x"], dtype=float), strike)
+        line = dict(color=palette.text, width=np.where(hit, HIGHLIGHT_LINE_WIDTH, 0.0))
+        trace["marker"] = merge(trace.get("marker") or {}, {"line": line})
 
 
-def _y_range_in_window(fig: go.Figure, window: tuple[float, float], *, stacked: bool) -> list[float] | None:
+def _y_range_in_window(fig: Figure, window: tuple[float, float], *, stacked: bool) -> list[float] | None:
     """A y range that fits the data inside the x window (so far wings do not set the scale)."""
     lo, hi = window
     values = [np.zeros(1)]
     stacked_x, stacked_y = [], []
-    for trace in fig.data:
-        x = np.asarray(trace.x, dtype=float)
-        y = np.asarray(trace.y, dtype=float)
+    for trace in fig["data"]:
+        x = np.asarray(trace["x"], dtype=float)
+        y = np.asarray(trace["y"], dtype=float)
         inside = (x >= lo) & (x <= hi)
-        if stacked and trace.type == "bar":
+        if stacked and trace["type"] == "bar":
             stacked_x.append(x[inside])
             stacked_y.append(y[inside])
         else:

@@ -19,6 +19,7 @@ from dashboard.figures.common import (
     LINE_SPOT,
     LINE_ZERO_GAMMA,
     PALETTE,
+    Figure,
     Palette,
     add_reference_lines,
     apply_house_layout,
@@ -28,6 +29,9 @@ from dashboard.figures.common import (
     format_strike,
     format_usd_array,
     horizon_label,
+    merge,
+    new_figure,
+    update_axes,
 )
 
 SHOCK_AXIS_TITLE = "Spot shock (%)"
@@ -70,7 +74,7 @@ def hedge_curve_figure(
     height: int | None = None,
     uirevision: str | None = None,
     palette: Palette = PALETTE,
-) -> go.Figure:
+) -> Figure:
     """Hedge flow vs spot shock per horizon, over total GEX vs the same shock axis.
 
     Parameters
@@ -96,8 +100,8 @@ def hedge_curve_figure(
 
     Returns
     -------
-    plotly.graph_objects.Figure
-        Curve and profile ``customdata`` rows are ``[shock_pct, implied_spot, horizon_days]`` (the
+    dict
+        A figure dict. Curve and profile ``customdata`` rows are ``[shock_pct, implied_spot, horizon_days]`` (the
         profile and zero-gamma markers have no horizon column), so a hover can mark the implied spot
         on the gamma-by-strike view.
 
@@ -109,7 +113,7 @@ def hedge_curve_figure(
     ...                       "hedge_flow_usd": [-990.0, 0.0, 1010.0]})
     >>> fig = hedge_curve_figure({0.0: curve, 1.0: curve}, gamma_profile=None, spot=100.0,
     ...                          zero_gamma_levels=[])
-    >>> [t.name for t in fig.data]
+    >>> [t["name"] for t in fig["data"]]
     ['now', '+1 day']
     """
     title = title or f"{underlying}: dealer hedging vs spot shock"
@@ -129,7 +133,7 @@ def hedge_curve_figure(
 
     # two rows sharing the shock axis (the layout make_subplots(rows=2, shared_xaxes=True) builds, without
     # its cost): hedge flow on top, total GEX vs spot beneath
-    fig = go.Figure(layout=dict(
+    fig = new_figure(dict(
         xaxis=dict(anchor="y", domain=[0.0, 1.0], matches="x2", showticklabels=False),
         xaxis2=dict(anchor="y2", domain=[0.0, 1.0]),
         yaxis=dict(anchor="x", domain=[0.4172, 1.0]),
@@ -148,26 +152,25 @@ def hedge_curve_figure(
         text = np.where(flow == 0, "no flow", verb + size.astype(object) + suffix)
         text = np.where(np.isfinite(flow), text, "n/a")
         label = horizon_label(horizon)
-        fig.add_trace(
-            go.Scatter(
-                x=shock,
-                y=flow,
-                name=label,
-                mode="lines",
-                line=dict(
-                    color=colours[i % len(colours)],
-                    width=2.4 if horizon == 0 else 1.8,
-                    dash=_DASHES[i % len(_DASHES)],
-                ),
-                customdata=np.column_stack([shock, implied, np.full(shock.size, horizon)]),
-                text=text,
-                hovertemplate=(
-                    f"<b>{label}</b>: %{{text}}<br>shock %{{customdata[0]:+.2f}}%"
-                    " → spot %{customdata[1]:,.2f}<extra></extra>"
-                ),
-                **_ROW[1],
+        fig["data"].append(dict(
+            type="scatter",
+            x=shock,
+            y=flow,
+            name=label,
+            mode="lines",
+            line=dict(
+                color=colours[i % len(colours)],
+                width=2.4 if horizon == 0 else 1.8,
+                dash=_DASHES[i % len(_DASHES)],
             ),
-        )
+            customdata=np.column_stack([shock, implied, np.full(shock.size, horizon)]),
+            text=text,
+            hovertemplate=(
+                f"<b>{label}</b>: %{{text}}<br>shock %{{customdata[0]:+.2f}}%"
+                " → spot %{customdata[1]:,.2f}<extra></extra>"
+            ),
+            **_ROW[1],
+        ))
         shock_extent += [float(np.nanmin(shock)), float(np.nanmax(shock))]
 
     levels = [float(z) for z in (zero_gamma_levels or []) if z is not None and math.isfinite(float(z))]
@@ -176,22 +179,21 @@ def hedge_curve_figure(
     if has_profile:
         profile_shock = _add_profile(fig, gamma_profile, spot, palette)
         if levels:
-            fig.add_trace(
-                go.Scatter(
-                    x=zero_shocks,
-                    y=np.zeros(zero_shocks.size),
-                    name=ZERO_GAMMA_TRACE_NAME,
-                    mode="markers",
-                    marker=dict(
-                        symbol="diamond", size=10, color=palette.zero_gamma, line=dict(width=1, color="white")
-                    ),
-                    customdata=np.column_stack([zero_shocks, levels]),
-                    hovertemplate=(
-                        "zero gamma at spot %{customdata[1]:,.2f} (%{customdata[0]:+.2f}%)<extra></extra>"
-                    ),
-                    **_ROW[2],
+            fig["data"].append(dict(
+                type="scatter",
+                x=zero_shocks,
+                y=np.zeros(zero_shocks.size),
+                name=ZERO_GAMMA_TRACE_NAME,
+                mode="markers",
+                marker=dict(
+                    symbol="diamond", size=10, color=palette.zero_gamma, line=dict(width=1, color="white")
                 ),
-            )
+                customdata=np.column_stack([zero_shocks, levels]),
+                hovertemplate=(
+                    "zero gamma at spot %{customdata[1]:,.2f} (%{customdata[0]:+.2f}%)<extra></extra>"
+                ),
+                **_ROW[2],
+            ))
 
     lines = [(LINE_SPOT, 0.0, f"spot {format_strike(spot)}", palette.spot, "solid")]
     lines += [
@@ -209,15 +211,15 @@ def hedge_curve_figure(
     x_range = shock_range or (min(shock_extent), max(shock_extent))
     add_reference_lines(fig, lines, row="all", x_range=x_range)
 
-    fig.update_xaxes(range=list(x_range), ticksuffix="%", zeroline=False)
-    fig.update_layout(
-        xaxis2_title_text=SHOCK_AXIS_TITLE,
-        yaxis=dict(title_text=hedge_axis_title(units, underlying), zeroline=True, zerolinewidth=1.5,
-                   exponentformat="B"),
-        yaxis2=dict(title_text=PROFILE_AXIS_TITLE, zeroline=True, zerolinewidth=1.5, exponentformat="B"),
-        hovermode="x",
-        legend_title_text="",
-    )
+    update_axes(fig, "xaxis", range=list(x_range), ticksuffix="%", zeroline=False)
+    layout = fig["layout"]
+    layout["xaxis2"] = merge(layout["xaxis2"], {"title": {"text": SHOCK_AXIS_TITLE}})
+    layout["yaxis"] = merge(layout["yaxis"], dict(title={"text": hedge_axis_title(units, underlying)}, zeroline=True,
+                                                  zerolinewidth=1.5, exponentformat="B"))
+    layout["yaxis2"] = merge(layout["yaxis2"], dict(title={"text": PROFILE_AXIS_TITLE}, zeroline=True,
+                                                    zerolinewidth=1.5, exponentformat="B"))
+    layout["hovermode"] = "x"
+    layout["legend"] = {"title": {"text": ""}}
     return apply_house_layout(
         fig, title=title, subtitle=subtitle, template=template, height=height, uirevision=uirevision
     )
@@ -238,7 +240,7 @@ def _shock_in_percent(curve: pd.DataFrame, spot: float) -> np.ndarray:
     return shock * 100 if as_fraction and not as_pct else shock
 
 
-def _add_profile(fig: go.Figure, profile: pd.DataFrame, spot: float, palette: Palette) -> np.ndarray:
+def _add_profile(fig: Figure, profile: pd.DataFrame, spot: float, palette: Palette) -> np.ndarray:
     frame = profile.sort_values("spot")
     levels = frame["spot"].to_numpy(dtype=float)
     gex = frame["gex_usd_per_1pct"].to_numpy(dtype=float)
@@ -247,33 +249,31 @@ def _add_profile(fig: go.Figure, profile: pd.DataFrame, spot: float, palette: Pa
         ("Dealers long gamma (damping)", np.where(gex > 0, gex, 0.0), palette.long_gamma_fill),
         ("Dealers short gamma (amplifying)", np.where(gex < 0, gex, 0.0), palette.short_gamma_fill),
     ):
-        fig.add_trace(
-            go.Scatter(
-                x=shock,
-                y=part,
-                name=name,
-                mode="lines",
-                line=dict(width=0),
-                fill="tozeroy",
-                fillcolor=fill,
-                hoverinfo="skip",
-                **_ROW[2],
-            ),
-        )
-    fig.add_trace(
-        go.Scatter(
+        fig["data"].append(dict(
+            type="scatter",
             x=shock,
-            y=gex,
-            name=PROFILE_TRACE_NAME,
+            y=part,
+            name=name,
             mode="lines",
-            line=dict(color=palette.net, width=2),
-            customdata=np.column_stack([shock, levels]),
-            text=format_usd_array(gex),
-            hovertemplate=(
-                "total GEX %{text} per 1%<br>shock %{customdata[0]:+.2f}%"
-                " → spot %{customdata[1]:,.2f}<extra></extra>"
-            ),
+            line=dict(width=0),
+            fill="tozeroy",
+            fillcolor=fill,
+            hoverinfo="skip",
             **_ROW[2],
+        ))
+    fig["data"].append(dict(
+        type="scatter",
+        x=shock,
+        y=gex,
+        name=PROFILE_TRACE_NAME,
+        mode="lines",
+        line=dict(color=palette.net, width=2),
+        customdata=np.column_stack([shock, levels]),
+        text=format_usd_array(gex),
+        hovertemplate=(
+            "total GEX %{text} per 1%<br>shock %{customdata[0]:+.2f}%"
+            " → spot %{customdata[1]:,.2f}<extra></extra>"
         ),
-    )
+        **_ROW[2],
+    ))
     return shock

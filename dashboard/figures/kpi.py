@@ -1,9 +1,14 @@
-"""The KPI strip: one plain dict per card, with its change against the previous snapshot.
+"""The KPI strip: one plain dict per card, with its change against the previous snapshot, and
+the one renderer that turns the cards into the strip's HTML.
 
-Nothing here draws: the layout turns each dict into a card. ``kpi_values`` flattens a snapshot into
-the plain mapping of floats that ``kpi_cards`` compares, so a callback does::
+``kpi_values`` flattens a snapshot into the plain mapping of floats that ``kpi_cards`` compares, and
+``kpi_strip`` draws the cards, so a callback does::
 
     cards = kpi_cards(kpi_values(**now), kpi_values(**before), underlying="SPX")
+    children = kpi_strip(cards, horizon_days=0, comparison=comparison_note("SPX", as_of, None))
+
+``kpi_strip`` builds Dash HTML components (plain data in, components out; the only dash import
+under ``figures/``): the markup lives here, beside the numbers, and the callbacks only wire.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from dash import html
 
 from dashboard.figures.common import format_number, format_strike, format_usd
 
@@ -295,3 +301,123 @@ def _f(x: object) -> float:
         return float(x)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return math.nan
+
+
+# --- the strip's markup -------------------------------------------------------------------------
+def comparison_note(previous_underlying: str | None, previous_as_of: pd.Timestamp | None,
+                    why_not: str | None) -> str:
+    """The first sentence under the strip: what the changes compare against, or why there are none.
+
+    Examples
+    --------
+    >>> comparison_note("SPX", pd.Timestamp("2026-11-19 16:15", tz="America/New_York"), None)
+    'Changes vs the previous SPX snapshot, 2026-11-19 16:15 EST.'
+    >>> comparison_note(None, None, "none of the selected expiries was live in the previous snapshot")
+    'No changes shown: none of the selected expiries was live in the previous snapshot.'
+    >>> comparison_note(None, None, None)
+    'No earlier snapshot of this underlying: no changes shown.'
+    """
+    if previous_as_of is not None:
+        stamp = pd.Timestamp(previous_as_of).strftime("%Y-%m-%d %H:%M %Z").strip()
+        return f"Changes vs the previous {previous_underlying} snapshot, {stamp}."
+    if why_not:
+        return f"No changes shown: {why_not}."
+    return "No earlier snapshot of this underlying: no changes shown."
+
+
+def kpi_strip(
+    cards: Sequence[Mapping[str, object]],
+    *,
+    horizon_days: float = 0.0,
+    vol_mode: str | None = None,
+    vol_value: float = 0.0,
+    comparison: str | None = None,
+) -> list:
+    """The KPI strip as Dash HTML: label, value, unit and change per card (help on hover).
+
+    The hedge-flow cards share one wide card: "what dealers trade if spot moves x%".
+
+    Parameters
+    ----------
+    cards : sequence of mapping
+        What :func:`kpi_cards` returns.
+    horizon_days : float, default 0
+        Horizon of the hedge flows (0 = now, else "in 1 day").
+    vol_mode, vol_value
+        The vol scenario (``"shift"`` in vol points or ``"beta"``), named in the note.
+    comparison : str, optional
+        What the changes compare against (:func:`comparison_note`); None while the comparison is
+        still being computed.
+
+    Returns
+    -------
+    list of dash.html components
+        The card grid and the note under it.
+
+    Examples
+    --------
+    >>> strip = kpi_strip(kpi_cards({"spot": 101.0}), comparison="No earlier snapshot.")
+    >>> strip[1].children
+    'No earlier snapshot. Hedge flows: full revaluation, IV held per contract.'
+    """
+    singles = [c for c in cards if not str(c.get("key", "")).startswith("hedge_flow")]
+    flows = [c for c in cards if str(c.get("key", "")).startswith("hedge_flow")]
+    children = [_kpi_card(c) for c in singles]
+    if flows:
+        horizon = "in 1 day" if horizon_days else "now"
+        children.append(
+            html.Div(
+                className="kpi kpi-wide",
+                children=[
+                    html.Div(f"Dealer hedge flow if spot moves {horizon}", className="kpi-label"),
+                    html.Div(className="flow-grid", children=[_flow_cell(c) for c in flows]),
+                    html.Div(flows[0].get("unit", ""), className="kpi-unit"),
+                ],
+            )
+        )
+    foot = f"{comparison} " if comparison else ""
+    foot += "Hedge flows: full revaluation, IV held per contract"
+    foot += {"shift": f", vols shifted {vol_value:+g} pts.", "beta": f", spot-vol beta {vol_value:+g}."}.get(
+        vol_mode or "", ".")
+    return [html.Div(className="kpi-grid", children=children), html.Div(foot, className="kpi-note")]
+
+
+def _kpi_card(card: Mapping[str, object]) -> html.Div:
+    value, unit = str(card.get("value_text", "")), str(card.get("unit", ""))
+    label = card.get("label", "")
+    if card.get("key") == "zero_gamma_levels" and " · " in value:
+        # several crossings: the one nearest spot is the headline, the others go underneath
+        nearest = format_strike(round(float(card["value"]), 2))
+        others = [v for v in value.split(" · ") if v != nearest]
+        value, unit = nearest, f"nearest spot; also {', '.join(others)}"
+        label = "Zero gamma"
+    return html.Div(
+        className="kpi",
+        title=card.get("help") or None,
+        children=[
+            html.Div(label, className="kpi-label"),
+            html.Div(value, className="kpi-value" + (" kpi-value-long" if len(value) > 11 else "")),
+            html.Div(unit, className="kpi-unit", title=unit),
+            html.Div(card.get("delta_text") or "\u00a0", className=_delta_class(card)),
+        ],
+    )
+
+
+def _delta_class(card: Mapping[str, object]) -> str:
+    sign = card.get("delta_sign") or 0
+    return "kpi-delta " + ("up" if sign > 0 else "down" if sign < 0 else "flat")
+
+
+def _flow_cell(card: Mapping[str, object]) -> html.Div:
+    shock = str(card.get("label", "")).rsplit(" ", 1)[-1]
+    value = str(card.get("value_text", "")).removeprefix("dealers ")
+    side = "buy" if value.startswith("buy") else "sell" if value.startswith("sell") else "flat"
+    return html.Div(
+        className="flow-cell",
+        title=card.get("help") or None,
+        children=[
+            html.Div(shock, className="flow-shock"),
+            html.Div(value, className=f"flow-value flow-{side}"),
+            html.Div(card.get("delta_text") or "", className=_delta_class(card)),
+        ],
+    )

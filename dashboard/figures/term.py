@@ -15,11 +15,13 @@ import plotly.graph_objects as go
 
 from dashboard.figures.common import (
     PALETTE,
+    Figure,
     Palette,
     apply_house_layout,
     empty_figure,
     format_usd_array,
     iso_dates,
+    new_figure,
     robust_bar_width,
 )
 
@@ -40,7 +42,7 @@ def term_structure_figure(
     height: int | None = None,
     uirevision: str | None = None,
     palette: Palette = PALETTE,
-) -> go.Figure:
+) -> Figure:
     """Net dealer vega per expiry (bars, USD per vol point) and ATM IV (line, percent, right axis).
 
     Parameters
@@ -54,8 +56,8 @@ def term_structure_figure(
 
     Returns
     -------
-    plotly.graph_objects.Figure
-        Bars on ``y``, IV on the secondary ``y2`` axis; ``customdata`` rows are
+    dict
+        A figure dict: bars on ``y``, IV on the secondary ``y2`` axis; ``customdata`` rows are
         ``[expiry_iso, days_to_expiry]``; ``selectedpoints`` marks the selection.
 
     Examples
@@ -65,8 +67,8 @@ def term_structure_figure(
     ...                       "days_to_expiry": [12.0, 40.0], "atm_iv": [0.12, 0.14],
     ...                       "net_vega_usd_per_vol_pt": [2.5e6, -1.0e6]})
     >>> fig = term_structure_figure(frame, selected_expiries=["2024-02-16"])
-    >>> np.round(fig.data[1].y, 6).tolist(), fig.data[0].selectedpoints
-    ([12.0, 14.0], (1,))
+    >>> np.round(fig["data"][1]["y"], 6).tolist(), fig["data"][0]["selectedpoints"]
+    ([12.0, 14.0], [1])
     """
     missing = [c for c in TERM_COLUMNS if c not in term_structure.columns]
     if missing:
@@ -92,54 +94,52 @@ def term_structure_figure(
             selected = np.flatnonzero(np.isin(iso, list(wanted))).tolist()
     faded = dict(marker=dict(opacity=UNSELECTED_OPACITY))
 
-    # a second y axis overlaying the first (what make_subplots(secondary_y=True) builds, without its cost)
-    fig = go.Figure(layout=dict(xaxis=dict(domain=[0.0, 0.94], anchor="y"), yaxis=dict(anchor="x"),
-                                yaxis2=dict(anchor="x", overlaying="y", side="right")))
-    fig.add_trace(
-        go.Bar(
-            x=days,
-            y=vega,
-            width=robust_bar_width(days),
-            name="Net dealer vega",
-            marker_color=palette.net,
-            customdata=customdata,
-            text=format_usd_array(vega),
-            textposition="none",
-            hovertemplate=(
-                "<b>%{customdata[0]}</b> (%{x:.1f} days)<br>net dealer vega %{text} per vol pt<extra></extra>"
-            ),
-            selectedpoints=selected,
-            unselected=faded,
-            xaxis="x",
-            yaxis="y",
-        ),
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=days,
-            y=iv_pct,
-            name="ATM implied vol",
-            mode="lines+markers",
-            line=dict(color=palette.iv, width=2),
-            marker=dict(size=7, color=palette.iv),
-            customdata=customdata,
-            hovertemplate="<b>%{customdata[0]}</b> (%{x:.1f} days)<br>ATM IV %{y:.2f}%<extra></extra>",
-            selectedpoints=selected,
-            unselected=faded,
-            connectgaps=False,
-            xaxis="x",
-            yaxis="y2",
-        ),
-    )
-    fig.update_layout(
-        xaxis=dict(title_text=DAYS_AXIS_TITLE, rangemode="tozero"),
-        yaxis=dict(title_text=VEGA_AXIS_TITLE, exponentformat="B", zeroline=True),
-        yaxis2=dict(title_text=IV_AXIS_TITLE, ticksuffix="%", showgrid=False, tickmode="auto", tickformat=".3~g"),
+    # a second y axis overlaying the first (what make_subplots(secondary_y=True) builds)
+    fig = new_figure(dict(
+        xaxis=dict(domain=[0.0, 0.94], anchor="y", title={"text": DAYS_AXIS_TITLE}, rangemode="tozero"),
+        yaxis=dict(anchor="x", title={"text": VEGA_AXIS_TITLE}, exponentformat="B", zeroline=True),
+        yaxis2=dict(anchor="x", overlaying="y", side="right", title={"text": IV_AXIS_TITLE}, ticksuffix="%",
+                    showgrid=False, tickmode="auto", tickformat=".3~g"),
         clickmode="event+select",
         dragmode="select",
         hovermode="closest",
-        legend_title_text="",
-    )
+        legend={"title": {"text": ""}},
+    ))
+    selection = {} if selected is None else {"selectedpoints": selected}
+    fig["data"].append(dict(
+        type="bar",
+        x=days,
+        y=vega,
+        width=robust_bar_width(days),
+        name="Net dealer vega",
+        marker=dict(color=palette.net),
+        customdata=customdata,
+        text=format_usd_array(vega),
+        textposition="none",
+        hovertemplate=(
+            "<b>%{customdata[0]}</b> (%{x:.1f} days)<br>net dealer vega %{text} per vol pt<extra></extra>"
+        ),
+        **selection,
+        unselected=faded,
+        xaxis="x",
+        yaxis="y",
+    ))
+    fig["data"].append(dict(
+        type="scatter",
+        x=days,
+        y=iv_pct,
+        name="ATM implied vol",
+        mode="lines+markers",
+        line=dict(color=palette.iv, width=2),
+        marker=dict(size=7, color=palette.iv),
+        customdata=customdata,
+        hovertemplate="<b>%{customdata[0]}</b> (%{x:.1f} days)<br>ATM IV %{y:.2f}%<extra></extra>",
+        **selection,
+        unselected=faded,
+        connectgaps=False,
+        xaxis="x",
+        yaxis="y2",
+    ))
     return apply_house_layout(
         fig, title=title, subtitle=subtitle, template=template, height=height, uirevision=uirevision
     )

@@ -1,19 +1,21 @@
-"""Browser tests: headless Chromium (the shared hook) and a demo data folder built per session.
+"""Browser tests: headless Chromium (the shared hook), the app on a free port, the demo data.
 
 ``pytest_setup_options`` is copied from ../shared/testing/conftest_browser.py: Debian's chromium and
-chromedriver, headless, 1440x1000, no outside DNS.
+chromedriver, headless, 1440x1000, no outside DNS. ``start_app`` serves an app on a port the
+operating system picked (dash_duo's runner would bind 58050, 58051, ... and fail when another
+suite on the same machine holds them). ``demo_dir`` comes from tests/conftest.py.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from selenium.webdriver.chrome.options import Options
-
-from analytics.demo import write_demo_data
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 JUNK_NAME = "spx_quotedata_corrupt.csv"
@@ -42,12 +44,21 @@ def pytest_setup_options():
     return options
 
 
-@pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory) -> Path:
-    """Five days of demo SPX and BTC snapshots plus the SPX positions file."""
-    out = tmp_path_factory.mktemp("demo")
-    write_demo_data(out)
-    return out
+def free_port() -> int:
+    """A TCP port nobody listens on now: bind port 0 on loopback and read back what the OS chose."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def start_app(dash_duo) -> Callable:
+    """``start_app(app)`` serves ``app`` through dash_duo on a free port and opens it."""
+
+    def start(app) -> None:
+        dash_duo.start_server(app, port=free_port())
+
+    return start
 
 
 @pytest.fixture(scope="session")

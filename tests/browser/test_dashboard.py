@@ -71,8 +71,8 @@ def click_radio(dash_duo, radio_id: str, value: str) -> None:
     dash_duo.find_element(f"#{radio_id} input[value='{value}']").find_element(By.XPATH, "./ancestor::label").click()
 
 
-def test_page_loads_with_every_view_drawn_and_a_full_page_screenshot(dash_duo, demo_dir, artifacts):
-    dash_duo.start_server(create_app(demo_dir))
+def test_page_loads_with_every_view_drawn_and_a_full_page_screenshot(dash_duo, start_app, demo_dir, artifacts):
+    start_app(create_app(demo_dir))
     dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
     wait_for_charts(dash_duo)
     # seven headline cards and one card with the hedge flow at -5%, -1%, +1%, +5%
@@ -80,11 +80,12 @@ def test_page_loads_with_every_view_drawn_and_a_full_page_screenshot(dash_duo, d
     assert len(dash_duo.find_elements(f"#{ids.KPI_STRIP} .flow-cell")) == 4
     assert "dealer-long-calls" in dash_duo.find_element(f"#{ids.HEADER_CONVENTION}").text
     assert "Snapshot 2026-11-20 16:15" in dash_duo.find_element(f"#{ids.HEADER_SNAPSHOT}").text
-    # the previous day's snapshot exists: every KPI shows its change
-    assert "Changes vs the previous SPX snapshot" in dash_duo.find_element(f"#{ids.KPI_STRIP}").text
+    # the previous day's snapshot exists: the comparison callback adds every KPI's change and the line
+    dash_duo.wait_for_contains_text(f"#{ids.KPI_STRIP}", "Changes vs the previous SPX snapshot", timeout=TIMEOUT)
     layout = graph(dash_duo, ids.GAMMA_GRAPH, "layout")
     assert "USD" in layout["yaxis"]["title"]["text"]
-    assert any("previous" in (t.get("name") or "") for t in graph(dash_duo, ids.GAMMA_GRAPH))
+    wait_for(dash_duo, lambda: any("previous" in (t.get("name") or "") for t in graph(dash_duo, ids.GAMMA_GRAPH)),
+             "the previous snapshot's line never appeared on the gamma chart")
     height = dash_duo.driver.execute_script("return document.documentElement.scrollHeight")
     dash_duo.driver.set_window_size(1440, max(1000, int(height) + 40))
     dash_duo.wait_for_element(f"#{ids.STRIKE_TABLE}")
@@ -92,8 +93,8 @@ def test_page_loads_with_every_view_drawn_and_a_full_page_screenshot(dash_duo, d
     assert dash_duo.get_logs() == []
 
 
-def test_changing_the_expiry_set_changes_the_data_of_all_three_charts(dash_duo, demo_dir):
-    dash_duo.start_server(create_app(demo_dir))
+def test_changing_the_expiry_set_changes_the_data_of_all_three_charts(dash_duo, start_app, demo_dir):
+    start_app(create_app(demo_dir))
     dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
     wait_for_charts(dash_duo)
     before = {g: drawn_signature(dash_duo, g) for g in (ids.GAMMA_GRAPH, ids.HEDGE_GRAPH, ids.TERM_GRAPH)}
@@ -112,8 +113,8 @@ def test_changing_the_expiry_set_changes_the_data_of_all_three_charts(dash_duo, 
     assert dash_duo.get_logs() == []
 
 
-def test_clicking_a_term_structure_bar_refilters_the_other_views(dash_duo, demo_dir):
-    dash_duo.start_server(create_app(demo_dir))
+def test_clicking_a_term_structure_bar_refilters_the_other_views(dash_duo, start_app, demo_dir):
+    start_app(create_app(demo_dir))
     dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
     wait_for_charts(dash_duo)
     gamma_before = drawn_signature(dash_duo, ids.GAMMA_GRAPH)
@@ -134,8 +135,8 @@ def test_clicking_a_term_structure_bar_refilters_the_other_views(dash_duo, demo_
     assert dash_duo.get_logs() == []
 
 
-def test_a_pasted_url_restores_the_view(dash_duo, demo_dir):
-    dash_duo.start_server(create_app(demo_dir))
+def test_a_pasted_url_restores_the_view(dash_duo, start_app, demo_dir):
+    start_app(create_app(demo_dir))
     query = "?u=SPX&snap=spx-20261118-1615&exp=monthly&conv=dealer-short-all&shock=10&h=1&stack=1&units=units"
     dash_duo.driver.get(dash_duo.server_url + "/" + query)
     wait_for_charts(dash_duo)
@@ -156,8 +157,8 @@ def test_a_pasted_url_restores_the_view(dash_duo, demo_dir):
     assert dash_duo.get_logs() == []
 
 
-def test_a_broken_file_shows_the_banner_and_other_files_still_work(dash_duo, demo_dir_with_junk):
-    dash_duo.start_server(create_app(demo_dir_with_junk))
+def test_a_broken_file_shows_the_banner_and_other_files_still_work(dash_duo, start_app, demo_dir_with_junk):
+    start_app(create_app(demo_dir_with_junk))
     dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
     wait_for_charts(dash_duo)
     banner = dash_duo.find_element(f"#{ids.CATALOG_BANNER} .banner")
@@ -170,8 +171,8 @@ def test_a_broken_file_shows_the_banner_and_other_files_still_work(dash_duo, dem
     assert dash_duo.get_logs() == []
 
 
-def test_clicking_a_strike_shows_its_breakdown_and_hovering_a_shock_marks_its_spot(dash_duo, demo_dir, artifacts):
-    dash_duo.start_server(create_app(demo_dir))
+def test_clicking_a_strike_shows_its_breakdown_and_hovering_a_shock_marks_its_spot(dash_duo, start_app, demo_dir, artifacts):
+    start_app(create_app(demo_dir))
     dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
     wait_for_charts(dash_duo)
 

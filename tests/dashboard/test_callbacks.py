@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -17,11 +18,11 @@ import pytest
 from dash._callback import NoUpdate
 from dash.exceptions import PreventUpdate
 
-from analytics.demo import write_demo_data
 from dashboard import ids, service
-from dashboard.app import create_app, serve
+from dashboard.app import PLOTLY_BUNDLE, CompressedStatic, create_app, serve
 from dashboard.callbacks import controls, table, views
 from dashboard.config import Settings, UnsafeConfigError, from_env, is_loopback
+from dashboard.figures import encode_arrays
 from dashboard.state import default_state
 
 URL = f"{ids.URL}.search"
@@ -31,10 +32,9 @@ VIEW_OUT = {name: i for i, name in enumerate(
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> str:
-    out = tmp_path_factory.mktemp("demo")
-    write_demo_data(out)
-    return str(out)
+def demo(demo_dir) -> str:
+    """The committed demo folder (tests/conftest.py), as the string the Flask config holds."""
+    return str(demo_dir)
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +222,7 @@ def test_an_empty_data_folder_says_so(tmp_path):
 # --------------------------------------------------------------------------- main update
 
 
-def test_the_main_update_fills_every_panel_with_units_and_changes(demo):
+def test_the_main_update_fills_every_panel_with_units(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
     out = views.main_update(state, None, demo)
     gamma, hedge, term = out[VIEW_OUT["gamma"]], out[VIEW_OUT["hedge"]], out[VIEW_OUT["term"]]
@@ -231,11 +231,68 @@ def test_the_main_update_fills_every_panel_with_units_and_changes(demo):
     assert "vega" in json.dumps(term["layout"], default=str).lower()
     assert out[VIEW_OUT["title"]].startswith("SPX") and "2026-11-20 16:15" in out[VIEW_OUT["snapshot"]]
     assert "dealer-long-calls" in out[VIEW_OUT["convention"]]
-    kpis = json.dumps([c.to_plotly_json() for c in out[VIEW_OUT["kpis"]]], default=lambda c: c.to_plotly_json())
-    assert "Changes vs the previous SPX snapshot, 2026-11-19" in kpis
+    assert out[VIEW_OUT["result"]]["drawn"] == list(views.PANELS)  # what the comparison callback completes
     rows = out[VIEW_OUT["table"]]
     assert rows and set(rows[0]) == {"strike", "call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct"}
     assert out[VIEW_OUT["result"]]["spot"] > 0
+
+
+def _html(components) -> str:
+    return json.dumps([c.to_plotly_json() for c in components], default=lambda c: c.to_plotly_json())
+
+
+def _apply_patch(figure: dict, patch) -> dict:
+    """Apply a Dash ``Patch`` to a figure dict the way dash-renderer does (the operations used here)."""
+    figure = json.loads(json.dumps(figure))
+    for op in patch.to_plotly_json()["operations"]:
+        *path, last = op["location"]
+        target = figure
+        for key in path:
+            target = target.setdefault(key, {})
+        if op["operation"] == "Append":
+            target[last].append(op["params"]["value"])
+        elif op["operation"] == "Assign":
+            target[last] = op["params"]["value"]
+        else:
+            raise AssertionError(f"unexpected patch operation {op['operation']}")
+    return json.loads(pio.to_json(figure, validate=False))
+
+
+def test_the_main_update_leaves_the_previous_snapshot_to_the_comparison_callback(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    out = views.main_update(state, None, demo)
+    assert "Changes vs the previous" not in _html(out[VIEW_OUT["kpis"]])
+    assert "previous snapshot" not in json.dumps(out[VIEW_OUT["gamma"]]["data"], default=str)
+
+    kpis, patch = views.comparison(state, out[VIEW_OUT["result"]], demo)
+    assert "Changes vs the previous SPX snapshot, 2026-11-19" in _html(kpis)
+    assert "kpi-delta up" in _html(kpis) or "kpi-delta down" in _html(kpis)
+    # the patched chart is the chart the builder draws with the previous snapshot, to the byte
+    catalog = service.get_catalog(demo)
+    entry = catalog.get(state["snap"])
+    current = views.compute(state, catalog, entry, demo).current
+    previous = views.compute_previous(state, catalog, entry, demo).analysis
+    expected = pio.to_json(encode_arrays(views.gamma_figure(state, current, previous)), validate=False)
+    patched = _apply_patch(json.loads(pio.to_json(out[VIEW_OUT["gamma"]], validate=False)), patch)
+    assert patched == json.loads(expected)
+
+
+def test_the_comparison_completes_only_the_panels_the_main_update_drew(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    first = views.main_update(state, None, demo)
+    clicked = views.main_update({**state, "units": "units"}, first[VIEW_OUT["result"]], demo)
+    assert all(isinstance(x, NoUpdate) for x in views.comparison({**state, "units": "units"},
+                                                                 clicked[VIEW_OUT["result"]], demo))
+    strike = views.main_update({**state, "strike": 6800.0}, first[VIEW_OUT["result"]], demo)
+    kpis, patch = views.comparison({**state, "strike": 6800.0}, strike[VIEW_OUT["result"]], demo)
+    assert isinstance(kpis, NoUpdate) and not isinstance(patch, NoUpdate)
+
+
+def test_the_oldest_snapshot_says_there_is_nothing_to_compare(demo):
+    state = load(demo, "?u=SPX&snap=spx-20261116-1615")[OUT["store"]]
+    out = views.main_update(state, None, demo)
+    kpis, patch = views.comparison(state, out[VIEW_OUT["result"]], demo)
+    assert "No earlier snapshot of this underlying" in _html(kpis) and isinstance(patch, NoUpdate)
 
 
 def test_a_strike_click_redraws_only_view_1_and_its_breakdown(demo):
@@ -295,6 +352,62 @@ def test_create_app_builds_without_reading_data(tmp_path):
     app = create_app(tmp_path / "does-not-exist-yet")
     assert app.server.config["MMPOS_DATA_DIR"].endswith("does-not-exist-yet")
     assert app.server.test_client().get("/").status_code == 200
+
+
+def _main_update_body(app, state: dict) -> dict:
+    """The JSON the browser posts for the main update, outputs read from the app's own dependencies."""
+    deps = app.server.test_client().get("/_dash-dependencies").get_json()
+    main = next(d for d in deps if [i["id"] for i in d["inputs"]] == [ids.VIEW_STORE])
+    outputs = [dict(zip(("id", "property"), part.rsplit(".", 1), strict=True))
+               for part in main["output"].strip(".").split("...")]
+    return {"output": main["output"], "outputs": outputs,
+            "inputs": [{"id": ids.VIEW_STORE, "property": "data", "value": state}],
+            "state": [{"id": ids.RESULT_STORE, "property": "data", "value": None}],
+            "changedPropIds": [f"{ids.VIEW_STORE}.data"]}
+
+
+def test_two_apps_in_one_process_each_serve_every_callback(demo):
+    first, second = create_app(demo), create_app(demo)
+    declared = set(first.callback_map)
+    assert len(declared) == 5 and set(second.callback_map) == declared
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    for app in (second, first, second):  # the second app first: nothing left for it to take from the first
+        response = app.server.test_client().post("/_dash-update-component", json=_main_update_body(app, state))
+        assert response.status_code == 200, response.data[:300]
+        assert ids.GAMMA_GRAPH in response.get_json()["response"]
+
+
+def test_static_files_go_out_compressed_and_versioned_assets_are_cached_for_a_year(demo):
+    client = create_app(demo).server.test_client()
+    page = client.get("/").get_data(as_text=True)
+    renderer = re.search(r'src="(/_dash-component-suites/dash/dash-renderer/[^"]+)"', page).group(1)
+    plain = len(client.get(renderer).get_data())
+    packed = client.get(renderer, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert packed.headers["Content-Encoding"] == "br" and len(packed.get_data()) < plain / 2
+    assert packed.cache_control.max_age == 365 * 24 * 3600  # fingerprinted by Dash
+    css = client.get(re.search(r'href="(/assets/style\.css\?m=[^"]+)"', page).group(1))
+    css.get_data()
+    assert css.cache_control.max_age == 365 * 24 * 3600 and not css.cache_control.no_cache
+
+
+def test_the_page_draws_with_the_plotly_basic_bundle_of_the_version_plotly_validates_against(demo):
+    import plotly
+
+    page = create_app(demo).server.test_client().get("/").get_data(as_text=True)
+    assert f"/assets/{PLOTLY_BUNDLE.name}?m=" in page
+    full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    version = re.compile(r"plotly\.js (?:\(basic - minified\) )?v(\S+)")
+    assert version.search(PLOTLY_BUNDLE.read_text()[:300]).group(1) == version.search(full.read_text()[:300]).group(1)
+
+
+def test_only_static_files_are_kept_compressed_and_at_most_the_stated_number():
+    cache = CompressedStatic(max_entries=2)
+    cache.set("br;POST /_dash-update-component?", b"a response")
+    assert cache.get("br;POST /_dash-update-component?") is None
+    for name in ("a.js", "b.js", "c.js"):
+        cache.set(f"br;GET /_dash-component-suites/dash/{name}?", name.encode())
+    assert cache.get("br;GET /_dash-component-suites/dash/a.js?") is None
+    assert cache.get("br;GET /_dash-component-suites/dash/c.js?") == b"c.js"
 
 
 def test_serve_refuses_debug_on_a_public_interface():

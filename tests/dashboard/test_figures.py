@@ -18,15 +18,30 @@ from dashboard.figures.common import (
     CUSTOMDATA_SHOCK_PCT,
     CUSTOMDATA_STRIKE,
     CUSTOMDATA_TERM_EXPIRY,
-    empty_figure,
     format_number,
     format_usd,
     graph_config,
 )
-from dashboard.figures.gamma import gamma_by_strike_figure, strike_breakdown_figure
-from dashboard.figures.hedge import hedge_curve_figure
 from dashboard.figures.kpi import hedge_flow_key, kpi_cards, kpi_values
-from dashboard.figures.term import term_structure_figure
+
+
+def validated(builder):
+    """The builder, its plain figure dict validated by Plotly: ``go.Figure(fig)`` raises on any
+    property plotly.js does not know (the page skips this check; the tests make it once)."""
+
+    def build(*args, **kwargs) -> go.Figure:
+        figure = builder(*args, **kwargs)
+        assert isinstance(figure, dict) and set(figure) == {"data", "layout"}
+        return go.Figure(figure)
+
+    return build
+
+
+empty_figure = validated(common.empty_figure)
+gamma_by_strike_figure = validated(gamma.gamma_by_strike_figure)
+strike_breakdown_figure = validated(gamma.strike_breakdown_figure)
+hedge_curve_figure = validated(hedge.hedge_curve_figure)
+term_structure_figure = validated(term.term_structure_figure)
 
 SPOT = 4783.0
 JAN, FEB, MAR = dt.date(2024, 1, 19), dt.date(2024, 2, 16), dt.date(2024, 3, 15)

@@ -253,7 +253,9 @@ def model_forwards(expiry, years, level, rate, carry, spot: float, method) -> pd
     """The forward and discount factor each expiry was priced with, from the engine's per-row inputs.
 
     ``F = level e^{(r - q) T}`` and ``D = e^{-r T}`` (the generalised Black-Scholes inputs of
-    :mod:`analytics.pricing`), one row per expiry (its first row; every row of an expiry shares them).
+    :mod:`analytics.pricing`), one row per expiry date: ``years`` to its latest settlement (PM beside AM
+    roots), ``D`` there, and the median of its rows' ``F`` (every row of a parity or spot expiry has the
+    same; a Deribit file's rows carry the ``underlying_price`` of their own quote time).
 
     Returns
     -------
@@ -271,10 +273,12 @@ def model_forwards(expiry, years, level, rate, carry, spot: float, method) -> pd
     t = np.asarray(years, dtype=float)
     frame = pd.DataFrame({"expiry": np.asarray(expiry), "years": t,
                           "forward": np.broadcast_to(level, t.shape) * np.exp((np.asarray(rate) - carry) * t),
-                          "discount": np.exp(-np.broadcast_to(rate, t.shape) * t),
                           "implied_rate": np.broadcast_to(np.asarray(rate, dtype=float), t.shape),
                           "method": np.broadcast_to(np.asarray(method, dtype=object), t.shape)})
-    out = frame.groupby("expiry", sort=True).first().reset_index()
+    out = frame.groupby("expiry", sort=True).agg(years=("years", "max"), forward=("forward", "median"),
+                                                 implied_rate=("implied_rate", "median"),
+                                                 method=("method", "first")).reset_index()
+    out.insert(3, "discount", np.exp(-out["implied_rate"] * out["years"]))
     out.insert(5, "forward_basis_pct", 100.0 * (out["forward"] / float(spot) - 1.0))
     return out
 

@@ -242,6 +242,12 @@ class Scenario:
         The gamma-profile grid as fractions of spot (``SPOT_RANGE_LO``, ``SPOT_RANGE_HI``).
     grid_points : int
         Points of the gamma-profile grid (``GRID_POINTS``).
+    forward : {"parity", "spot"}
+        What options are priced on: each expiry's put-call-parity forward and discount (default), or
+        the header spot with ``rate`` and ``div_yield`` (:mod:`analytics.prepare`; why: the README's
+        "Model choices").
+    iv_policy : {"otm", "file"}
+        One IV per strike from the out-of-the-money side (default), or each side's own file IV.
 
     Examples
     --------

@@ -27,6 +27,8 @@ expiry falls back to spot with the given rate and yield: ``F = S e^{(r - q) T}``
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import Literal
 
 import numpy as np
@@ -45,7 +47,7 @@ BASIS_BOUND_PER_YEAR = 0.20  # ... plus this much per year to expiry
 FORWARD_BASIS_TOLERANCE = 0.002  # forward vs spot beyond carry by more than this: stale spot or dividend
 BASIS_FIT_YEARS = 0.25  # expiries whose ln(F/S) is fitted by a line in T (beyond: curved rate/dividend terms)
 
-ForwardMethod = Literal["parity", "fallback"]
+ForwardMethod = Literal["parity", "fallback", "spot-carry", "exchange"]
 FORWARD_COLUMNS: tuple[str, ...] = ("expiry", "years", "forward", "discount", "implied_rate",
                                     "forward_basis_pct", "n_strikes", "method", "discount_fixed")
 
@@ -124,17 +126,27 @@ def parity_fit(strike, call_mid, put_mid, spread, discount: float | None = None)
         new = np.abs(resid - med) <= tol
         if np.unique(k[new]).size < MIN_PARITY_STRIKES:
             new = inlier
-        w = 1.0 / spread[new]
+        w2 = spread[new] ** -2.0  # least squares on residuals / spread
         if discount is None:
-            slope, intercept = np.polyfit(k[new], y[new], 1, w=w)
+            slope, intercept = _weighted_line(k[new], y[new], w2)
         else:
-            intercept = float(np.average(y[new] - slope * k[new], weights=w * w))
+            intercept = float(np.average(y[new] - slope * k[new], weights=w2))
         if np.array_equal(new, inlier):
             break
         inlier = new
     discount = -float(slope)
     forward = float(intercept) / discount if discount != 0 else np.nan
     return forward, discount, int(np.unique(k[inlier]).size)
+
+
+def _weighted_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """Slope and intercept minimising ``sum w (y - a - b x)^2`` (closed form, centred; ``np.polyfit``'s
+    answer with weights ``sqrt(w)`` at a tenth of its overhead)."""
+    sw = w.sum()
+    xm, ym = (w @ x) / sw, (w @ y) / sw
+    dx = x - xm
+    slope = float((w * dx) @ (y - ym) / ((w * dx) @ dx))
+    return slope, float(ym - slope * xm)
 
 
 def two_sided_pairs(chain: OptionChain) -> pd.DataFrame:
@@ -211,6 +223,64 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
                         "n_strikes": int(n), "method": "parity" if sane else "fallback",
                         "discount_fixed": bool(fixed and sane)})
     return pd.DataFrame.from_records(records, columns=list(FORWARD_COLUMNS))
+
+
+_FITS: dict[int, dict[tuple[float, float], pd.DataFrame]] = {}  # id(chain) -> (rate, yield) -> table
+_FITS_LOCK = threading.Lock()
+
+
+def chain_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0) -> pd.DataFrame:
+    """:func:`expiry_forwards` of ``chain``, fitted once per chain object and (rate, yield).
+
+    The catalog caches one chain object per file version, so every scenario of the page (expiry set,
+    shocks, vol scenario) reuses one fit; the entry goes when the chain object does. The table is
+    shared: treat it as read-only.
+    """
+    key = (float(rate), float(div_yield))
+    with _FITS_LOCK:
+        table = _FITS.get(id(chain), {}).get(key)
+    if table is None:
+        table = expiry_forwards(chain, rate=rate, div_yield=div_yield)
+        with _FITS_LOCK:
+            if id(chain) not in _FITS:
+                _FITS[id(chain)] = {}
+                weakref.finalize(chain, _FITS.pop, id(chain), None)
+            _FITS[id(chain)][key] = table
+    return table
+
+
+def model_forwards(expiry, years, level, rate, carry, spot: float, method) -> pd.DataFrame:
+    """The forward and discount factor each expiry was priced with, from the engine's per-row inputs.
+
+    ``F = level e^{(r - q) T}`` and ``D = e^{-r T}`` (the generalised Black-Scholes inputs of
+    :mod:`analytics.pricing`), one row per expiry date: ``years`` to its latest settlement (PM beside AM
+    roots), ``D`` there, and the median of its rows' ``F`` (every row of a parity or spot expiry has the
+    same; a Deribit file's rows carry the ``underlying_price`` of their own quote time).
+
+    Returns
+    -------
+    DataFrame
+        ``expiry``, ``years``, ``forward``, ``discount``, ``implied_rate``, ``forward_basis_pct``
+        (``100 (F/S - 1)``), ``method`` (``"parity"``/``"fallback"`` under the parity choice,
+        ``"spot-carry"`` on spot with the given rate and yield, ``"exchange"`` for a file's own forward).
+
+    Examples
+    --------
+    >>> f = model_forwards(["2024-01-19"] * 2, [0.5, 0.5], 100.0, 0.05, 0.01, 100.0, "spot-carry")
+    >>> [round(float(f[c].iloc[0]), 4) for c in ("forward", "discount", "forward_basis_pct")]
+    [102.0201, 0.9753, 2.0201]
+    """
+    t = np.asarray(years, dtype=float)
+    frame = pd.DataFrame({"expiry": np.asarray(expiry), "years": t,
+                          "forward": np.broadcast_to(level, t.shape) * np.exp((np.asarray(rate) - carry) * t),
+                          "implied_rate": np.broadcast_to(np.asarray(rate, dtype=float), t.shape),
+                          "method": np.broadcast_to(np.asarray(method, dtype=object), t.shape)})
+    out = frame.groupby("expiry", sort=True).agg(years=("years", "max"), forward=("forward", "median"),
+                                                 implied_rate=("implied_rate", "median"),
+                                                 method=("method", "first")).reset_index()
+    out.insert(3, "discount", np.exp(-out["implied_rate"] * out["years"]))
+    out.insert(5, "forward_basis_pct", 100.0 * (out["forward"] / float(spot) - 1.0))
+    return out
 
 
 def implied_carry(forwards: pd.DataFrame, spot: float) -> pd.DataFrame:

@@ -8,8 +8,11 @@ Two model choices:
   forward ``F`` with discount ``D`` from put-call parity (:mod:`analytics.forwards`). In the engine's
   terms that is level ``S``, rate ``r = -ln(D)/T`` and carry yield ``q = r - ln(F/S)/T``: the same
   prices and IVs as level ``F`` with carry ``r``, and gamma x level^2 (GEX) is identical, but deltas
-  (hence hedge flows) come out per unit of the underlying rather than per unit of forward. Black-76 chains (Deribit) carry their own forwards and
-  are priced on them under either choice.
+  (hence hedge flows) come out per unit of the underlying rather than per unit of forward.
+  Black-76 chains (Deribit) carry the exchange's own per-expiry forward (``underlying_price``, from
+  Deribit's futures and its own parity): under either choice they are priced Black-76 on it with the
+  given rate; ``parity`` fits nothing there (coin-settled quotes are in coin, so ``C - P`` is not
+  ``D (F - K)`` in one currency).
 * ``iv_policy``: ``"file"`` uses each side's own IV from the file, fills bad ones from the other side
   of the same strike, then solves the rest from prices; ``"otm"`` gives both sides of a strike one IV,
   solved from the out-of-the-money side's mid on the model's forward (the usual surface convention:
@@ -37,6 +40,14 @@ ForwardChoice = Literal["spot", "parity"]
 IvPolicy = Literal["file", "otm"]
 FORWARD_CHOICES: tuple[str, ...] = ("spot", "parity")
 IV_POLICIES: tuple[str, ...] = ("file", "otm")
+DEFAULT_FORWARD: ForwardChoice = "parity"  # why: README "Model choices"
+DEFAULT_IV_POLICY: IvPolicy = "otm"
+IV_POLICY_TEXT: dict[str, str] = {
+    "file": "file: each side's own IV from the file, missing/zero/absurd ones taken from the other side of the "
+            "same strike, else solved from the mid/mark; placeholder IVs are kept and reported",
+    "otm": "otm: one IV per strike solved from the out-of-the-money side's mid on the model's forward, used for "
+           "both sides; no OTM quote: the expiry's smile interpolated; placeholder IVs never used",
+}
 PLACEHOLDER_MIN_ROWS = 5  # a value repeated on at least this many in-the-money rows ...
 PLACEHOLDER_ATM_RATIO = 0.5  # ... and below this fraction of its expiry's at-the-money IV is a placeholder
 
@@ -65,6 +76,40 @@ class PreparedChain:
     forwards: pd.DataFrame | None = None
     forward: ForwardChoice = "spot"
     iv_policy: IvPolicy = "file"
+
+    def priced_forwards(self) -> pd.DataFrame:
+        """Per expiry, the forward and discount factor the rows were priced with
+        (:func:`analytics.forwards.model_forwards`), with the parity fit's ``n_strikes`` where there is one."""
+        expiry = self.chain.rows["expiry"]
+        if self.chain.model == "black76":
+            method: object = "exchange"
+        elif self.forwards is not None:
+            method = expiry.map(self.forwards.set_index("expiry")["method"]).to_numpy(object)
+        else:
+            method = "spot-carry"
+        out = fwd.model_forwards(expiry.to_numpy(), self.years, self.level, self.rate, self.carry,
+                                 self.chain.spot, method)
+        n = self.forwards.set_index("expiry")["n_strikes"] if self.forwards is not None else pd.Series(dtype=int)
+        out["n_strikes"] = out["expiry"].map(n).fillna(0).astype(int)
+        out["expiry"] = [pd.Timestamp(e).date() for e in out["expiry"]]
+        return out
+
+
+def model_text(pricing_model: str, forward: str, iv_policy: str, rate: float, div_yield: float) -> str:
+    """The model choice in words (the JSON's ``model``).
+
+    Examples
+    --------
+    >>> model_text("bsm", "spot", "file", 0.0, 0.0)
+    'black-scholes-merton on spot, r=0 q=0, iv=file'
+    >>> model_text("bsm", "parity", "otm", 0.0, 0.0)
+    'black-76 on per-expiry put-call-parity forwards F and discounts D, iv=otm'
+    """
+    if pricing_model == "black76":
+        return f"black-76 on the file's per-expiry forwards, r={rate:g}, iv={iv_policy}"
+    if forward == "parity":
+        return f"black-76 on per-expiry put-call-parity forwards F and discounts D, iv={iv_policy}"
+    return f"black-scholes-merton on spot, r={rate:g} q={div_yield:g}, iv={iv_policy}"
 
 
 def placeholder_ivs(iv, expiry, strike, side, forward, *, min_rows: int = PLACEHOLDER_MIN_ROWS,
@@ -107,8 +152,8 @@ def _by_strike(values: np.ndarray, keys: list[pd.Series]) -> np.ndarray:
 
 
 def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0,
-                  multiplier: float | None = None, forward: ForwardChoice = "spot",
-                  iv_policy: IvPolicy = "file") -> PreparedChain:
+                  multiplier: float | None = None, forward: ForwardChoice = DEFAULT_FORWARD,
+                  iv_policy: IvPolicy = DEFAULT_IV_POLICY, forwards: pd.DataFrame | None = None) -> PreparedChain:
     """Levels, rates and one usable IV per row; rows with none are dropped with a counted note.
 
     Parameters
@@ -123,6 +168,11 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         What equity/index rows are priced on (module docstring).
     iv_policy : {"file", "otm"}
         Where each row's IV comes from (module docstring).
+    forwards : DataFrame, optional
+        The parity fit of the whole snapshot (:func:`analytics.forwards.chain_forwards`), when ``chain``
+        is a selection of it: an expiry's forward must not depend on which others are selected, and the
+        fit is not repeated. Under ``"parity"`` it defaults to a fit of ``chain``; under ``"spot"``,
+        given, it only feeds the note on forwards away from spot beyond carry.
 
     Returns
     -------
@@ -152,7 +202,8 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         rates = np.full(n, rate)
         carry = np.full(n, rate)
     elif forward == "parity":
-        table = fwd.expiry_forwards(chain, rate=rate, div_yield=div_yield)
+        full = fwd.expiry_forwards(chain, rate=rate, div_yield=div_yield) if forwards is None else forwards
+        table = full.loc[full["expiry"].isin(rows["expiry"].unique())].reset_index(drop=True)
         per_expiry = table.set_index("expiry")
         # Black-76 on F with discount D, written on spot so that deltas are per unit of the underlying:
         # rate r = -ln(D)/T and the carry yield that makes S e^{(r - q) T} = F
@@ -160,11 +211,13 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         rates = rows["expiry"].map(per_expiry["implied_rate"]).to_numpy(float)
         level = np.full(n, chain.spot)
         carry = rates - np.log(forward_row / chain.spot) / years
-        notes += _forward_notes(table, chain, oi, rate, div_yield)
+        notes += _forward_notes(full, chain, oi, rate, div_yield)
     else:
         level = np.full(n, chain.spot)
         rates = np.full(n, rate)
         carry = np.full(n, div_yield)
+        if forwards is not None:  # priced on spot, but say when the options' own forwards disagree
+            notes += _forward_notes(forwards, chain, oi, rate, div_yield, fallback=False)
     model_forward = level * np.exp((rates - carry) * years)
 
     iv = rows["iv"].to_numpy(float).copy()
@@ -285,11 +338,13 @@ def _drop_notes(dropped, px, level, strike, years, side, rates, carry, oi) -> li
 
 
 def _forward_notes(table: pd.DataFrame, chain: OptionChain, oi: np.ndarray, rate: float,
-                   div_yield: float) -> list[Note]:
-    """Fallback expiries, and parity forwards away from spot beyond carry (stale spot, dividend)."""
+                   div_yield: float, *, fallback: bool = True) -> list[Note]:
+    """Fallback expiries (of ``chain``), and parity forwards away from spot beyond carry (stale spot,
+    dividend; fitted over the whole ``table``)."""
     out = []
     expiry = chain.rows["expiry"]
-    fallback = table.loc[table["method"] == "fallback", "expiry"]
+    fallback = table.loc[(table["method"] == "fallback") & table["expiry"].isin(expiry.unique()), "expiry"] \
+        if fallback else table["expiry"].iloc[:0]
     if len(fallback):
         m = expiry.isin(fallback).to_numpy()
         out.append(row_note("forward-fallback", f"{len(fallback)} expiry(ies) with fewer than "

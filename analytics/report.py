@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics import conventions, exposure, pricing, scenarios, term
+from analytics import conventions, exposure, notes, pricing, scenarios, term
+from analytics import forwards as fwd
 from analytics.chain import OptionChain
 from analytics.errors import ChainDataError
-from analytics.prepare import PreparedChain, prepare_chain
+from analytics.notes import Note
+from analytics.prepare import IV_POLICY_TEXT, PreparedChain, model_text, prepare_chain
 from analytics.scenario import Scenario
 
 CONVENTIONS_TEXT = {
@@ -31,6 +33,10 @@ CONVENTIONS_TEXT = {
     },
     "sign": "positive GEX = dealers long gamma",
     "time": "ACT/365 in seconds from the snapshot to settlement (US AM 09:30 NY, PM 16:00 NY, Deribit 08:00 UTC)",
+    "forwards": "per expiry: forward F (underlying's currency), discount factor D, implied_rate -ln(D)/T, "
+                "forward_basis_pct 100 (F/S - 1)",
+    "warnings": "{code, message, rows, contracts (open interest), share_of_gross (of gross GEX, 0-1), "
+                "share_of_flow (of the gross +5% hedge flow, 0-1), value}",
 }
 
 
@@ -69,6 +75,11 @@ class Analysis:
     hedge_curves: dict[float, pd.DataFrame]
     scenario: Scenario
     warnings: list[str] = field(default_factory=list)
+    # the structured form of the warnings that have one (rows, contracts, shares); ``warnings`` holds
+    # every message, in order, for the page's data notes
+    notes: list[Note] = field(default_factory=list)
+    model_description: str = ""
+    forwards: pd.DataFrame | None = None
     # inputs of the per-expiry views, computed on first access (a caller that needs only the
     # headline numbers, e.g. the previous snapshot's KPIs, does not pay for them)
     _per_row: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -107,7 +118,8 @@ class Analysis:
             "spot": self.spot,
             "multiplier": self.multiplier,
             "convention": self.convention,
-            "model": self.model,
+            "model": self.model_description or self.model,
+            "pricing_model": self.model,
             "source": self.source,
             "expiries": [d.isoformat() for d in self.expiries],
             "total_gex_usd_per_1pct": self.total_gex_usd_per_1pct,
@@ -123,9 +135,28 @@ class Analysis:
             "hedge_curve": records(self.hedge_curve),
             "term_structure": records(self.term_structure[["expiry", "days_to_expiry", "atm_iv",
                                                            "net_vega_usd_per_vol_pt"]]),
-            "units": {**CONVENTIONS_TEXT, "convention": conventions.units_text(self.convention)},
-            "warnings": list(self.warnings),
+            "forwards": [] if self.forwards is None else records(self.forwards),
+            "units": {**CONVENTIONS_TEXT,
+                      "units": {**CONVENTIONS_TEXT["units"],
+                                "iv": f"{CONVENTIONS_TEXT['units']['iv']}; policy "
+                                      f"{IV_POLICY_TEXT[self.scenario.iv_policy]}"},
+                      "model": self.model_description or self.model,
+                      "convention": conventions.units_text(self.convention)},
+            "warnings": self.structured_warnings(),
         }
+
+    def structured_warnings(self) -> list[dict[str, Any]]:
+        """Every warning as ``{code, message, rows, contracts, share_of_gross, share_of_flow, value}``:
+        a note's numbers where the message is a note's, else code ``"load"`` and nulls (loader and page
+        messages carry only text)."""
+        by_message = {n.message: n for n in self.notes}
+        out = []
+        for message in self.warnings:
+            n = by_message.get(message)
+            out.append(n.to_dict() if n is not None else
+                       {"code": "load", "message": message, "rows": None, "contracts": None,
+                        "share_of_gross": None, "share_of_flow": None, "value": None})
+        return out
 
 
 def _jsonable(v: Any) -> Any:
@@ -164,9 +195,13 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, **changes: Any
     scenario = (scenario or Scenario()).replace(**changes) if changes else (scenario or Scenario())
     selected = (chain.select(expiries=list(scenario.expiries or ()), max_dte=scenario.max_dte)
                 if (scenario.expiries or scenario.max_dte is not None) else chain)
+    # the parity fit of the whole snapshot, once per chain object: an expiry's forward does not depend
+    # on the expiry filter, and a new scenario does not refit
+    fit = fwd.chain_forwards(chain, rate=scenario.rate, div_yield=scenario.div_yield) \
+        if chain.model == "bsm" else None
     prep = prepare_chain(selected, rate=scenario.rate, div_yield=scenario.div_yield,
                          multiplier=scenario.multiplier, forward=scenario.forward,
-                         iv_policy=scenario.iv_policy)
+                         iv_policy=scenario.iv_policy, forwards=fit)
     scenario.check_against(prep.chain, iv=prep.iv)
     rows = prep.chain.rows
     pos_all = positions_from_prepared(prep, scenario.convention)
@@ -206,7 +241,14 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, **changes: Any
     horizons = [scenario.horizon_days] + [h for h in scenario.compare_horizons_days if h != scenario.horizon_days]
     curves = {h: curve(h) for h in horizons}
 
-    warnings = list(prep.chain.warnings) + list(prep.warnings)
+    # Data notes with numbers: each note's share of gross GEX and of the gross +5% flow (per-row dealer
+    # delta change from the same engine), and the ill-conditioned headline flag
+    delta_up = scenarios.row_greeks(pos_all, 1.0 + notes.FLOW_SHOCK_PCT / 100.0).delta
+    delta_change = pos_all.weight * (delta_up - g.delta)
+    quantified = [notes.quantify(n, gex_rows, delta_change) for n in prep.notes]
+    fragile = notes.ill_conditioned_headline(chain.spot, zeros, factors * chain.spot, gex_grid)
+    quantified += [fragile] if fragile is not None else []
+    warnings = list(prep.chain.warnings) + [n.message for n in quantified]
     if not nonzero.any():
         warnings.append("every selected contract has zero open interest/position: exposures are zero")
     mult_val = float(np.median(prep.multiplier))
@@ -237,6 +279,10 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, **changes: Any
         hedge_curves=curves,
         scenario=scenario,
         warnings=warnings,
+        notes=quantified,
+        model_description=model_text(chain.model, scenario.forward, scenario.iv_policy, scenario.rate,
+                                     scenario.div_yield),
+        forwards=prep.priced_forwards(),
         _per_row={"strike": rows["strike"], "expiry": rows["expiry"], "side": prep.side, "gex": gex_rows,
                   "days": prep.years * 365.0, "iv": prep.iv, "forward": forward, "vega": vega_rows},
     )

@@ -31,7 +31,7 @@ import numpy as np
 
 from analytics import conventions
 from analytics.errors import ScenarioError
-from analytics.prepare import FORWARD_CHOICES, IV_POLICIES
+from analytics.prepare import DEFAULT_FORWARD, DEFAULT_IV_POLICY, FORWARD_CHOICES, IV_POLICIES
 
 DEFAULT_SHOCKS_PCT: tuple[float, ...] = tuple(float(x) for x in range(-20, 21))
 DEFAULT_SPOT_RANGE: tuple[float, float] = (0.7, 1.3)
@@ -242,6 +242,12 @@ class Scenario:
         The gamma-profile grid as fractions of spot (``SPOT_RANGE_LO``, ``SPOT_RANGE_HI``).
     grid_points : int
         Points of the gamma-profile grid (``GRID_POINTS``).
+    forward : {"parity", "spot"}
+        What options are priced on: each expiry's put-call-parity forward and discount (default), or
+        the header spot with ``rate`` and ``div_yield`` (:mod:`analytics.prepare`; why: the README's
+        "Model choices").
+    iv_policy : {"otm", "file"}
+        One IV per strike from the out-of-the-money side (default), or each side's own file IV.
 
     Examples
     --------
@@ -271,8 +277,8 @@ class Scenario:
     spot_vol_beta: float = 0.0
     spot_range: tuple[float, float] = DEFAULT_SPOT_RANGE
     grid_points: int = DEFAULT_GRID_POINTS
-    forward: str = "spot"
-    iv_policy: str = "file"
+    forward: str = DEFAULT_FORWARD
+    iv_policy: str = DEFAULT_IV_POLICY
 
     def __post_init__(self) -> None:
         for name, parse in _RULES.items():

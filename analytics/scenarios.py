@@ -268,6 +268,14 @@ def _kernel_sums(kernel, k: _Constants, factors: np.ndarray, bump: np.ndarray | 
     return gex, (delta if want_delta else None)
 
 
+def row_greeks(pos: Positions, factor: float = 1.0, *, vol_shift_pts: float = 0.0, spot_vol_beta: float = 0.0):
+    """Per-option greeks at one spot factor ``S1/S0`` (every level scaled by it, as on the grid), from
+    the same pricing formula: used where per-row numbers are needed (data notes' share of a flow)."""
+    iv = scenario_iv(pos.iv, (factor - 1.0) * 100.0, vol_shift_pts, spot_vol_beta) \
+        if (vol_shift_pts or spot_vol_beta) else pos.iv
+    return pricing.greeks(pos.level * factor, pos.strike, pos.years, iv, pos.side, pos.rate, pos.carry)
+
+
 def zero_crossings(
     pos: Positions,
     factors: np.ndarray,

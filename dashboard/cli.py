@@ -42,6 +42,8 @@ SCENARIO_OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("--grid-points", "grid_points", "N", "points of the gamma-profile grid (default 601)"),
     ("--vol-shift", "vol_shift_pts", "PTS", "parallel IV shift, vol points"),
     ("--spot-vol-beta", "spot_vol_beta", "BETA", "IV change in vol points per 1% spot shock (e.g. -0.5)"),
+    ("--forward", "forward", "spot|parity", "price on spot with --rate/--div-yield, or on each expiry's put-call-parity forward (default {forward})"),
+    ("--iv", "iv_policy", "file|otm", "each side's own file IV, or one IV per strike from the out-of-the-money side (default {iv})"),
 )
 
 
@@ -71,7 +73,7 @@ def options_table() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from analytics import conventions
-    from analytics.scenario import allowed
+    from analytics.scenario import Scenario, allowed
 
     parser = _Parser(prog="mmpos", description="Dealer gamma, hedging flows and vega from option chains.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -80,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="chain file (CBOE, Deribit, canonical table) or a catalog id from `mmpos list`")
     p.add_argument("--data-dir", type=Path, default=None, help="data directory for catalog ids")
     for flag, field, metavar, text in SCENARIO_OPTIONS:
-        text = text.format(conventions=", ".join(conventions.NAMES), default=conventions.DEFAULT_CONVENTION)
+        text = text.format(conventions=", ".join(conventions.NAMES), default=conventions.DEFAULT_CONVENTION,
+                           forward=Scenario.forward, iv=Scenario.iv_policy)
         text = f"{text}; allowed: {allowed(field)}".replace("%", "%%")
         p.add_argument(flag, dest=field, metavar=metavar, default=None, help=text,
                        action="append" if field == "expiries" else "store")
@@ -158,7 +161,7 @@ def format_table(d: dict[str, Any]) -> str:
         iv = f"{row['atm_iv'] * 100:6.2f}%" if row["atm_iv"] is not None else "   n/a"
         lines.append(f"  {row['expiry']}  {row['days_to_expiry']:7.2f}  {iv}  {_usd(row['net_vega_usd_per_vol_pt']):>12}")
     if d["warnings"]:
-        lines += ["", "warnings:"] + [f"  - {w}" for w in d["warnings"]]
+        lines += ["", "warnings:"] + [f"  - {w['message']}" for w in d["warnings"]]
     return "\n".join(lines)
 
 

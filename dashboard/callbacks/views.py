@@ -114,7 +114,7 @@ def header_text(analysis: Analysis, entry: CatalogEntry) -> tuple[str, str, str]
     stamp = analysis.as_of.strftime("%Y-%m-%d %H:%M %Z").strip()
     title = f"{analysis.underlying}  ·  spot {analysis.spot:,.2f}"
     snapshot = f"Snapshot {stamp}  ·  {str(entry.path).rsplit('/', 1)[-1]}"
-    model = "Black-76 on forwards" if analysis.model == "black76" else "Black-Scholes on spot"
+    model = analysis.model_description  # the forward and IV choice in words (analytics.prepare.model_text)
     convention = f"Convention: {analysis.convention} ({CONVENTION_LABELS.get(analysis.convention, '')}) · {model}"
     return title, snapshot, convention
 

@@ -528,9 +528,9 @@ def test_analyses_are_cached_by_the_whole_scenario(demo):
     from analytics.scenario import Scenario
 
     entry = service.get_catalog(demo).get("spx-20261120-1615")
-    base = Scenario(shocks_pct=(0.0,), grid_points=11)
+    base = Scenario(shocks_pct=(0.0,), grid_points=11, forward="spot")  # on spot, the rate moves every price
     first = service.analysis_for(demo, entry, base)
-    assert service.analysis_for(demo, entry, Scenario(shocks_pct=(0.0,), grid_points=11)) is first
+    assert service.analysis_for(demo, entry, Scenario(shocks_pct=(0.0,), grid_points=11, forward="spot")) is first
     other = service.analysis_for(demo, entry, base.replace(rate=0.05))
     assert other is not first and other.scenario.rate == 0.05
     assert other.total_gex_usd_per_1pct != first.total_gex_usd_per_1pct

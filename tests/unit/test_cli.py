@@ -22,7 +22,8 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_analyze_json_has_the_documented_keys_and_types(capsys, spx_path):
-    code, out, err = run(capsys, "analyze", str(spx_path), "--shocks", "-5,-1,0,1,5")
+    code, out, err = run(capsys, "analyze", str(spx_path), "--shocks", "-5,-1,0,1,5", "--forward", "spot",
+                         "--iv", "file")
     assert code == 0, err
     d = json.loads(out)
     assert isinstance(d["underlying"], str) and d["underlying"] == "SPX"
@@ -41,7 +42,10 @@ def test_analyze_json_has_the_documented_keys_and_types(capsys, spx_path):
     assert set(d["hedge_curve"][0]) == {"shock_pct", "spot", "dealer_delta_units", "hedge_flow_units",
                                         "hedge_flow_usd"}
     assert set(d["term_structure"][0]) == {"expiry", "days_to_expiry", "atm_iv", "net_vega_usd_per_vol_pt"}
-    assert all(isinstance(w, str) for w in d["warnings"]) and d["warnings"]
+    assert d["warnings"] and all(isinstance(w["message"], str) and w["code"] for w in d["warnings"])
+    assert set(d["forwards"][0]) == {"expiry", "years", "forward", "discount", "implied_rate", "forward_basis_pct",
+                                     "method", "n_strikes"}
+    assert [f["expiry"] for f in d["forwards"]] == d["expiries"]
     assert "USD per 1%" in d["units"]["units"]["gex"]
 
 

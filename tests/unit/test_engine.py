@@ -8,9 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import pricing, scenarios
+from analytics import forwards, pricing, scenarios
 from analytics.report import analyze, positions_from_prepared, prepare_chain
 from analytics.sources.cboe import load_cboe
+
+# the classic recipe the reference values on real files were published with: spot, r = q = 0, file IVs
+CLASSIC = {"forward": "spot", "iv_policy": "file"}
 
 
 def random_positions(n: int = 400, *, seed: int = 7, black76: bool = False) -> scenarios.Positions:
@@ -74,7 +77,7 @@ def ndx(ndx_path):
 
 
 def test_spx_2024_01_07_gamma_flip_lands_near_4734(spx):
-    a = analyze(spx)
+    a = analyze(spx, **CLASSIC)
     assert len(a.zero_gamma_levels) == 1
     assert a.zero_gamma_levels[0] == pytest.approx(4734, abs=5)
     # dealers short gamma at spot, long above the flip (orientation: published -20.7bn with file IV)
@@ -82,11 +85,11 @@ def test_spx_2024_01_07_gamma_flip_lands_near_4734(spx):
 
 
 def test_ndx_2022_02_05_profile_crosses_zero_three_times(ndx):
-    a = analyze(ndx)
+    a = analyze(ndx, **CLASSIC)
     assert len(a.zero_gamma_levels) == 3
     np.testing.assert_allclose(a.zero_gamma_levels, [14775, 16168, 16355], atol=15)
     # each level is a real root of the same engine's profile
-    prep = prepare_chain(ndx)
+    prep = prepare_chain(ndx, **CLASSIC)
     pos = positions_from_prepared(prep, "dealer-long-calls")
     gross = np.abs(pos.weight).sum() * 1.0
     for z in a.zero_gamma_levels:
@@ -111,8 +114,8 @@ def test_zero_crossings_finds_every_sign_change_not_only_the_first():
 
 def test_totals_agree_with_an_independent_row_loop(spx):
     """Headline total, dealer delta and vega recomputed row by row with math.erf, no numpy."""
-    a = analyze(spx, expiries=["2024-01-19"])
-    prep = prepare_chain(spx.select(expiries=["2024-01-19"]))
+    a = analyze(spx, expiries=["2024-01-19"], **CLASSIC)
+    prep = prepare_chain(spx.select(expiries=["2024-01-19"]), **CLASSIC)
     rows = prep.chain.rows
     s = spx.spot
     total = delta = vega = 0.0
@@ -135,16 +138,18 @@ def test_totals_agree_with_an_independent_row_loop(spx):
     assert at_spot == pytest.approx(total, rel=2e-3)
 
 
-def test_hedge_curve_is_minus_the_change_in_dealer_delta(spx):
+@pytest.mark.parametrize("model", [CLASSIC, {}], ids=["spot-file", "default"])
+def test_hedge_curve_is_minus_the_change_in_dealer_delta(spx, model):
     shocks = [-5.0, -1.0, 0.0, 1.0, 5.0]
-    a = analyze(spx, shocks_pct=shocks)
+    a = analyze(spx, shocks_pct=shocks, **model)
     curve = a.hedge_curve
     assert curve["shock_pct"].tolist() == shocks
     assert curve.loc[curve.shock_pct == 0, "hedge_flow_units"].abs().max() < 1e-6 * abs(a.dealer_delta_units)
-    prep = prepare_chain(spx)
+    prep = prepare_chain(spx, **model, forwards=None if model else forwards.chain_forwards(spx))
     pos = positions_from_prepared(prep, "dealer-long-calls")
     for row in curve.itertuples():
-        g = pricing.greeks(pos.level * (1 + row.shock_pct / 100), pos.strike, pos.years, pos.iv, pos.side)
+        g = pricing.greeks(pos.level * (1 + row.shock_pct / 100), pos.strike, pos.years, pos.iv, pos.side,
+                           pos.rate, pos.carry)
         d1 = float(np.sum(pos.weight * g.delta))
         assert row.hedge_flow_units == pytest.approx(-(d1 - a.dealer_delta_units), rel=1e-8, abs=1e-3)
         assert row.hedge_flow_usd == pytest.approx(row.hedge_flow_units * spx.spot * (1 + row.shock_pct / 100))
@@ -161,8 +166,8 @@ def test_one_day_horizon_drops_the_next_expiry_and_shows_the_charm_flow(spx):
 
 
 def test_walls_follow_the_expiry_set(spx):
-    everything = analyze(spx)
-    weekly = analyze(spx, expiries=["2024-01-08"])
+    everything = analyze(spx, **CLASSIC)
+    weekly = analyze(spx, expiries=["2024-01-08"], **CLASSIC)
     assert everything.call_wall == 4800.0 and everything.put_wall == 4700.0
     bs = weekly.by_strike
     assert weekly.call_wall == float(bs.loc[bs.call_gex_usd_per_1pct.idxmax(), "strike"])
@@ -181,7 +186,7 @@ def test_conventions_flip_signs_as_documented(spx):
 
 
 def test_term_structure_has_one_row_per_expiry_with_atm_vol_near_the_money(spx):
-    a = analyze(spx)
+    a = analyze(spx, **CLASSIC)  # file IVs: the ATM IV is bracketed by the file's quotes near spot
     ts = a.term_structure
     assert ts["expiry"].tolist() == a.expiries
     assert ts["days_to_expiry"].is_monotonic_increasing

@@ -92,3 +92,24 @@ def test_spx_2024_01_07_forwards_grow_with_maturity_as_rates_minus_dividends(spx
     a, b, _ = forwards.spot_basis(table, spx.spot)
     assert abs(a) < forwards.FORWARD_BASIS_TOLERANCE
     assert b == pytest.approx(rate - dividend, abs=0.01)
+
+
+def test_the_closed_form_weighted_line_is_numpys_weighted_polyfit():
+    rng = np.random.default_rng(3)
+    k = np.sort(rng.uniform(4000, 5000, 40))
+    y = 0.998 * (4720 - k) + rng.normal(0, 0.3, k.size)
+    spread = rng.uniform(0.1, 2.0, k.size)
+    slope, intercept = forwards._weighted_line(k, y, spread ** -2.0)
+    np.testing.assert_allclose((slope, intercept), np.polyfit(k, y, 1, w=1 / spread), rtol=1e-10)
+
+
+def test_a_chains_fit_is_shared_until_the_chain_goes():
+    import gc
+
+    chain = chain_from(quotes_frame(rate=0.04, days=(30, 91)))
+    table = forwards.chain_forwards(chain)
+    assert forwards.chain_forwards(chain) is table and forwards.chain_forwards(chain, rate=0.01) is not table
+    key = id(chain)
+    del chain
+    gc.collect()
+    assert key not in forwards._FITS

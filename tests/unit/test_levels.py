@@ -17,6 +17,7 @@ from analytics.report import Analysis, analyze, positions_from_prepared, prepare
 from analytics.sources.cboe import load_cboe
 
 NY = "America/New_York"
+CLASSIC = {"forward": "spot", "iv_policy": "file"}  # the recipe the real-file reference texts were made with
 STRIKES = [4600.0, 4650.0, 4700.0, 4750.0, 4800.0]
 
 
@@ -227,12 +228,14 @@ def test_the_dict_is_json_with_iso_times_and_every_item():
 
 @pytest.fixture(scope="module")
 def spx_analysis(spx_path):
-    return analyze(load_cboe(spx_path), shocks_pct=[-2, -1, 0, 1, 2, 5, -5], compare_horizons_days=(1.0,))
+    return analyze(load_cboe(spx_path), shocks_pct=[-2, -1, 0, 1, 2, 5, -5], compare_horizons_days=(1.0,),
+                   **CLASSIC)
 
 
 @pytest.fixture(scope="module")
 def ndx_analysis(ndx_path):
-    return analyze(load_cboe(ndx_path), shocks_pct=[-2, -1, 0, 1, 2, 5, -5], compare_horizons_days=(1.0,))
+    return analyze(load_cboe(ndx_path), shocks_pct=[-2, -1, 0, 1, 2, 5, -5], compare_horizons_days=(1.0,),
+                   **CLASSIC)
 
 
 def test_spx_key_levels_agree_with_the_analysis_they_read(spx_analysis):
@@ -270,6 +273,6 @@ def test_a_previous_real_snapshot_gives_changes_for_every_item(spx_analysis):
 def test_the_spx_charm_flow_is_close_to_minus_one_day_of_charm_exposure(spx_path, spx_analysis):
     # two engines, one quantity: the +1 day full revaluation at 0% vs the charm greek summed over
     # strikes (they differ by delta's curvature over the day, about 1% here)
-    pos = positions_from_prepared(prepare_chain(load_cboe(spx_path)), spx_analysis.convention)
+    pos = positions_from_prepared(prepare_chain(load_cboe(spx_path), **CLASSIC), spx_analysis.convention)
     charm_usd_per_day = exposure.vanna_charm_by_strike(pos)["net_charm_usd_per_day"].sum()
     assert key_levels(spx_analysis).charm_flow.usd == pytest.approx(-charm_usd_per_day, rel=0.03)

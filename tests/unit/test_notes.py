@@ -42,10 +42,12 @@ def test_a_note_about_dropped_rows_has_no_share_to_fill():
 def test_notes_from_prepare_quantify_after_the_engine_ran():
     frame = quotes_frame(days=(30,))
     frame.loc[frame["strike"].between(95, 99) & (frame["side"] == "C"), "iv"] = 0.0  # ITM calls without IV
-    prep = prepare_chain(chain_from(frame))
+    chain = chain_from(frame)
+    prep = prepare_chain(chain, iv_policy="file")
     note = {n.code: n for n in prep.notes}["iv-from-twin"]
     assert note.rows == 5 and note.mask.shape == prep.iv.shape
-    pos = positions_from_prepared(prep, "dealer-long-calls")
+    # dealer-long-all: equal call and put open interest under dealer-long-calls cancel to a zero profile
+    pos = positions_from_prepared(prep, "dealer-long-all")
     _, d0 = revalue_grid(pos, [1.0])
     g0 = pricing.greeks(pos.level, pos.strike, pos.years, pos.iv, pos.side, pos.rate, pos.carry)
     g5 = pricing.greeks(pos.level * 1.05, pos.strike, pos.years, pos.iv, pos.side, pos.rate, pos.carry)
@@ -53,6 +55,12 @@ def test_notes_from_prepare_quantify_after_the_engine_ran():
     q = quantify(note, gex, pos.weight * (g5.delta - g0.delta))
     assert 0 < q.share_of_gross < 1 and 0 < q.share_of_flow < 1
     assert q.message.startswith("5 missing/zero/absurd IV(s) taken from the other side") and "of gross GEX" in q.message
+    # analyze quantifies its notes the same way, and its JSON carries the numbers
+    a = analyze(chain, iv_policy="file", convention="dealer-long-all", shocks_pct=(5.0,), grid_points=41)
+    twin = next(n for n in a.notes if n.code == "iv-from-twin")
+    assert (twin.share_of_gross, twin.share_of_flow) == pytest.approx((q.share_of_gross, q.share_of_flow), rel=1e-9)
+    assert {"code": "iv-from-twin", "rows": 5, "share_of_gross": twin.share_of_gross}.items() \
+        <= next(w for w in a.to_dict()["warnings"] if w["code"] == "iv-from-twin").items()
 
 
 def test_zero_gamma_within_half_a_percent_of_spot_flags_the_headline_with_the_profile_slope():

@@ -34,12 +34,19 @@ def model_forward(prep) -> np.ndarray:
     return prep.level * np.exp((prep.rate - prep.carry) * prep.years)
 
 
-def test_default_choices_are_spot_and_file_priced_on_the_header_spot(spx):
+def test_the_default_choices_are_parity_forwards_and_otm_ivs(spx):
     default = prepare_chain(spx)
-    explicit = prepare_chain(spx, forward="spot", iv_policy="file")
+    explicit = prepare_chain(spx, forward="parity", iv_policy="otm")
     np.testing.assert_array_equal(default.iv, explicit.iv)
-    assert (default.level == spx.spot).all() and (default.rate == 0).all() and (default.carry == 0).all()
-    assert default.forwards is None and (default.forward, default.iv_policy) == ("spot", "file")
+    np.testing.assert_array_equal(default.carry, explicit.carry)
+    assert default.forwards is not None and (default.forward, default.iv_policy) == ("parity", "otm")
+
+
+def test_spot_and_file_price_on_the_header_spot_with_no_rate_or_yield(spx):
+    classic = prepare_chain(spx, forward="spot", iv_policy="file")
+    assert (classic.level == spx.spot).all() and (classic.rate == 0).all() and (classic.carry == 0).all()
+    assert classic.forwards is None and (classic.forward, classic.iv_policy) == ("spot", "file")
+    assert set(classic.priced_forwards()["method"]) == {"spot-carry"}
 
 
 def test_unknown_choices_are_refused_with_the_valid_ones_named(spx):
@@ -112,7 +119,7 @@ def test_drop_notes_tell_no_quote_apart_from_a_quote_at_or_below_intrinsic():
     frame.loc[k120, "iv"] = np.nan  # both sides without IV; the ITM put quoted below intrinsic (20)
     frame.loc[k120 & (frame["side"] == "P"), ["bid", "ask", "mark"]] = [19.4, 19.6, 19.5]
     frame.loc[k120, "open_interest"] = [10.0, 7.0]
-    prep = prepare_chain(chain_from(frame))
+    prep = prepare_chain(chain_from(frame), forward="spot", iv_policy="file")
     notes = {n.code: n for n in prep.notes}
     assert notes["dropped-no-quote"].rows == 2
     assert "no quote" in notes["dropped-no-quote"].message
@@ -164,5 +171,7 @@ def test_ex_dividend_eve_warns_about_the_forward_and_parity_keeps_the_total_stab
     e = analyze(chain_from(european), forward="parity", iv_policy="otm", grid_points=61)
     assert a.total_gex_usd_per_1pct == pytest.approx(e.total_gex_usd_per_1pct, rel=1e-6)
     # the classic recipe on the vendor's spot-based IVs does not even get the sign
-    classic = analyze(chain_from(american), grid_points=61).total_gex_usd_per_1pct
-    assert classic * truth < 0
+    classic = analyze(chain_from(american), forward="spot", iv_policy="file", grid_points=61)
+    assert classic.total_gex_usd_per_1pct * truth < 0
+    # ... and says why: the options' own forwards disagree with the spot it prices on
+    assert any("parity forwards sit -0.30% from spot" in w for w in classic.warnings)

@@ -108,15 +108,18 @@ def test_unknown_parameters_are_refused():
         Scenario.from_mapping({"gamma": 1})
 
 
+FILE_IVS = {"forward": "spot", "iv_policy": "file"}  # the lowest IV below is the file's own
+
+
 def test_a_vol_shift_below_minus_the_lowest_iv_is_refused_with_the_chains_range(spx):
     lowest = float(np.nanmin(np.where(spx.rows["iv"] > 0, spx.rows["iv"], np.nan)))
     with pytest.raises(ScenarioError) as info:
-        analyze(spx, Scenario(vol_shift_pts=-(lowest * 100 + 1), shocks_pct=(0.0,)))
+        analyze(spx, Scenario(vol_shift_pts=-(lowest * 100 + 1), shocks_pct=(0.0,), **FILE_IVS))
     text = str(info.value)
     assert "vol shift" in text and "out of range for this chain" in text and f"{lowest:.2%}" in text
     nearest = info.value.nearest
     assert isinstance(nearest, Scenario) and -lowest * 100 < nearest.vol_shift_pts < -lowest * 100 + 0.02
-    assert nearest.replace(vol_shift_pts=0.0) == Scenario(shocks_pct=(0.0,))
+    assert nearest.replace(vol_shift_pts=0.0) == Scenario(shocks_pct=(0.0,), **FILE_IVS)
 
 
 def test_a_vol_shift_the_chain_can_take_is_accepted(spx):
@@ -145,7 +148,7 @@ def test_the_json_states_the_whole_scenario(spx):
 
 def test_results_that_overflow_are_refused_with_the_reason(spx):
     rows = spx.rows.copy()
-    rows["open_interest"] = 1e300
+    rows["open_interest"] = 1e306  # x multiplier x gamma x S^2 overflows per row, in any summation order
     with pytest.raises(ChainDataError, match="is not a finite number"):
         analyze(spx.with_rows(rows), Scenario(shocks_pct=(0.0,), grid_points=3))
 

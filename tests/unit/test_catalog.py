@@ -17,14 +17,14 @@ from analytics.catalog import (
     resolve,
     scan_catalog,
 )
-from analytics.demo import write_demo_data
+from analytics.demo import DEMO_DAYS, VENDOR_LAYOUT_DAYS, write_demo_data
 from analytics.errors import ChainDataError
 
 
 @pytest.fixture(scope="module")
 def demo_files(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("demo")
-    return {p.name: p for p in write_demo_data(out)}
+    return {p.name: p for p in write_demo_data(out, days=DEMO_DAYS[-VENDOR_LAYOUT_DAYS:])}
 
 
 @pytest.fixture()
@@ -188,8 +188,8 @@ def test_a_missing_data_dir_is_a_readable_error(tmp_path):
         scan_catalog(tmp_path / "nope")
 
 
-def test_the_project_data_dir_lists_the_demo_week():
+def test_the_project_data_dir_lists_the_demo_month():
     catalog = scan_catalog(Path(cat.__file__).resolve().parents[1] / "data")
     assert catalog.underlyings() == ["BTC", "SPX"]
-    assert len(catalog.snapshots("SPX")) == 5 and len(catalog.snapshots("BTC")) == 5
+    assert len(catalog.snapshots("SPX")) == len(DEMO_DAYS) and len(catalog.snapshots("BTC")) == len(DEMO_DAYS)
     assert catalog.broken() == [] and catalog.book_for("SPX") is not None

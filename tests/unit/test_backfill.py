@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics.demo import write_demo_data
+from analytics.demo import DEMO_DAYS, write_demo_data
 from analytics.history import HistoryStore
 from dashboard.backfill import backfill
 from dashboard.cli import main
@@ -21,13 +21,13 @@ DAYS = ("2026-11-19", "2026-11-20")
 @pytest.fixture(scope="module")
 def demo_files(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("demo")
-    return {p.name: p for p in write_demo_data(out)}
+    return {p.name: p for p in write_demo_data(out, days=[DEMO_DAYS[0], *DEMO_DAYS[-2:]])}
 
 
 def _folder(root: Path, demo_files: dict[str, Path]) -> Path:
     root.mkdir()
     names = [f"spx_quotedata_{d}.csv" for d in DAYS] + [f"btc_book_summary_{d}.json" for d in DAYS]
-    for name in names + ["spx_book_demo.csv"]:
+    for name in names + ["spx_table_2026-10-26.parquet", "spx_book_demo.csv"]:
         shutil.copy2(demo_files[name], root / name)
     (root / "notes.csv").write_text("this,is\nnot,a chain\n")
     return root
@@ -35,7 +35,7 @@ def _folder(root: Path, demo_files: dict[str, Path]) -> Path:
 
 @pytest.fixture()
 def data_dir(tmp_path, demo_files) -> Path:
-    """Two SPX days, two BTC days, the SPX book and a broken file."""
+    """Three SPX days (one a Parquet table), two BTC days, the SPX book and a broken file."""
     return _folder(tmp_path / "data", demo_files)
 
 
@@ -60,15 +60,15 @@ def _assert_same_store(got, want) -> None:
 
 def test_an_in_process_backfill_summarises_every_snapshot_and_skips_the_rest(in_process_result):
     result, (snaps, skipped) = in_process_result
-    assert (result.snapshots, result.skipped, result.engine) == (4, 2, "in process")
-    assert len(snaps) == 4 and sorted(skipped) == ["notes.csv", "spx_book_demo.csv"]
+    assert (result.snapshots, result.skipped, result.engine) == (5, 2, "in process")
+    assert len(snaps) == 5 and sorted(skipped) == ["notes.csv", "spx_book_demo.csv"]
 
 
 def test_a_process_pool_fills_the_same_store_as_one_process(data_dir, in_process_result):
     done = []
     result = backfill(data_dir, workers=2, progress=lambda i, n: done.append((i, n)))
-    assert result.engine == "2 local processes" and result.snapshots == 4
-    assert done == [(i, 6) for i in range(1, 7)]
+    assert result.engine == "2 local processes" and result.snapshots == 5
+    assert done == [(i, 7) for i in range(1, 8)]
     _assert_same_store(_summaries(data_dir), in_process_result[1])
 
 
@@ -77,7 +77,7 @@ def test_a_dask_local_cluster_fills_the_same_store_as_one_process(data_dir, in_p
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster:
         result = backfill(data_dir, scheduler=cluster.scheduler_address)
-    assert result.engine.startswith("dask") and result.snapshots == 4 and result.skipped == 2
+    assert result.engine.startswith("dask") and result.snapshots == 5 and result.skipped == 2
     _assert_same_store(_summaries(data_dir), in_process_result[1])
 
 
@@ -90,7 +90,7 @@ def test_a_second_backfill_has_nothing_to_do(data_dir):
 def test_the_backfill_command_reports_what_it_did(data_dir, capsys):
     assert main(["backfill", "--data-dir", str(data_dir), "--workers", "1", "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "summarised 4 snapshot(s), 2 other file(s)" in out and str(data_dir / ".mmpos") in out
+    assert "summarised 5 snapshot(s), 2 other file(s)" in out and str(data_dir / ".mmpos") in out
 
 
 def test_the_backfill_command_rejects_zero_workers(data_dir, capsys):
@@ -102,7 +102,7 @@ def test_the_backfill_command_rejects_zero_workers(data_dir, capsys):
 def test_history_json_gives_key_levels_oldest_first(data_dir, capsys):
     assert main(["history", "spx", "--data-dir", str(data_dir)]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["as_of"][:10] for r in rows] == list(DAYS)
+    assert [r["as_of"][:10] for r in rows] == ["2026-10-26", *DAYS]
     first = rows[0]
     for key in ("spot", "total_gex_usd_per_1pct", "zero_gamma_levels", "call_wall", "put_wall_3_gex_usd_per_1pct",
                 "net_vega_usd_per_vol_pt", "hedge_flow_usd_m5pct", "hedge_flow_units_p1pct"):
@@ -134,4 +134,5 @@ def test_list_json_describes_snapshots_books_and_broken_files(data_dir, capsys):
     assert by_file["spx_book_demo.csv"]["status"] == "book"
     broken = by_file["notes.csv"]
     assert broken["status"] == "broken" and broken["error"] and broken["underlying"] is None
-    assert [r["status"] for r in records] == ["snapshot"] * 4 + ["book", "broken"]
+    assert by_file["spx_table_2026-10-26.parquet"]["source_kind"] == "table-parquet"
+    assert [r["status"] for r in records] == ["snapshot"] * 5 + ["book", "broken"]

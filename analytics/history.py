@@ -18,9 +18,10 @@ so they are not re-read on every query.
 
 The store is never a source of truth: everything in it is recomputed from the data files. A
 corrupt database file is moved aside (``history.sqlite.corrupt-<n>``) and rebuilt, a database of
-another schema version is dropped and rebuilt, a missing Parquet file is recomputed. When the data
-folder is read-only the store lives under ``$MMPOS_STATE_DIR`` (one subfolder per data folder);
-without that variable it is kept in memory for the process and :attr:`HistoryStore.note` says so.
+another schema version is dropped and rebuilt, a missing Parquet file is recomputed. With
+``$MMPOS_STATE_DIR`` set, the store lives there instead (one subfolder per data folder): the way to
+keep a history for a read-only data folder. Without it, a folder that cannot be written keeps the
+store in memory for the process, and :attr:`HistoryStore.note` says so.
 
 Only one process should write at a time in a batch (``mmpos backfill`` computes in workers and
 writes from the parent); concurrent lazy fills from dashboard workers are safe (SQLite locks, Parquet

@@ -517,6 +517,12 @@ def _walk(root: Path) -> list[_Found]:
     return out
 
 
+def data_files(root: str | Path) -> list[Path]:
+    """The files under ``root`` the catalog reads (dotted names, README files, links out of the folder
+    and unreadable names left out), in walk order: the one rule of what counts as a data file."""
+    return [f.path for f in _walk(Path(root)) if f.refused is None]
+
+
 def _describe(found: _Found, root: Path) -> tuple[str, CatalogEntry]:
     """(base id, entry with that id) for one file; never raises."""
     rel, path, version = found.rel, found.path, found.version

@@ -1,14 +1,21 @@
-"""Synthetic demo data: five days of an SPX-like index chain and a BTC-like Deribit chain.
+"""Synthetic demo data: twenty trading days of an SPX-like index chain and a BTC-like Deribit chain.
 
 Everything here is made up, deterministically: a fixed seed drives every random draw, no clock is
-read, and rerunning :func:`write_demo_data` gives byte-identical files. The files are written in the
-formats real sources publish, so the demo exercises the same loaders as real downloads:
+read, and rerunning :func:`write_demo_data` gives byte-identical files. Each day draws from its own
+random stream (seeded by the seed, the underlying and the date), so writing a few days gives the
+same files as writing them all. The newest week is written in the formats real sources publish, so
+the demo exercises the same loaders as real downloads; the fifteen older days (2026-10-26 ..
+2026-11-13) are the same model written as compact canonical Parquet tables, which keeps twenty days
+of history under 5 MB:
 
 * ``spx_quotedata_<date>.csv``: the CBOE delayed quote table layout (title line with ``Last:``,
   ``"Date: ..."`` line, the 22-column header, call and put side by side, SPX and SPXW rows
   interleaved), one file per trading day 2026-11-16 .. 2026-11-20, snapshot 16:15 New York.
 * ``btc_book_summary_<date>.json``: the Deribit ``public/get_book_summary_by_currency?kind=option``
   JSON response, one file per day, snapshot 14:00 UTC.
+* ``spx_table_<date>.parquet``, ``btc_table_<date>.parquet``: the older days as canonical tables
+  (:mod:`analytics.sources.table`), the live rows the vendor file's loader gives, with the columns the
+  analytics use (no bid/ask/mark, no settled rows).
 * ``spx_book_demo.csv``: a small desk positions file (``underlying,expiry,strike,side,quantity``).
 
 The model (see ``data/README.md`` for the numbers):
@@ -53,14 +60,21 @@ from analytics.calendars import (
 from analytics.chain import NEW_YORK, SECONDS_PER_YEAR
 from analytics.pricing import greeks, side_sign
 
-DEFAULT_SEED = 20261120
-DEMO_DAYS: tuple[dt.date, ...] = tuple(dt.date(2026, 11, d) for d in range(16, 21))
+DEFAULT_SEED = 20261332  # picked for a calm month: see data/README.md
+# Twenty weekdays ending Friday 2026-11-20: none is an NYSE holiday, and BTC snapshots share the dates.
+DEMO_DAYS: tuple[dt.date, ...] = tuple(pd.bdate_range("2026-10-26", "2026-11-20").date)
+#: The newest days are written in the vendors' layouts (CBOE CSV, Deribit JSON); older ones as Parquet.
+VENDOR_LAYOUT_DAYS = 5
 SPX_SNAPSHOT_TIME = dt.time(16, 15)  # New York, after the 16:00 close
 BTC_SNAPSHOT_TIME = dt.time(14, 0)  # UTC
 SPX_START = 6700.0
 BTC_START = 95000.0
+BTC_CALL_TILT = 1.3  # weight of BTC calls above the OI centre (puts below: 1.3)
 BTC_BASIS_PER_YEAR = 0.07  # futures contango, continuously compounded
 SPX_MULTIPLIER = 100.0
+OI_CENTER_HALFLIFE_DAYS = 1.0  # open interest is built around an exponential average of past spots
+SPX_OI_WIDTH = 0.03  # log-moneyness width of the OI density at zero time to expiry (grows with sd)
+SPX_PUT_TILT = 1.25  # weight of puts below the OI centre (calls above: 1.0)
 SPX_PUT_TAIL = 0.45  # weight of the broad far-OTM put (tail hedge) component of SPX OI
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -218,6 +232,24 @@ def _walk(rng: np.random.Generator, start: float, daily_vol: float, n: int, pull
     return start * np.exp(x)
 
 
+def _oi_centers(path: np.ndarray, start: float, halflife_days: float = OI_CENTER_HALFLIFE_DAYS) -> np.ndarray:
+    """Where open interest was built before each day: an exponential average of log spot up to the day
+    before (``path[i]`` is day ``i``'s spot), starting from ``start``.
+
+    Examples
+    --------
+    >>> np.round(_oi_centers(np.array([100.0, 121.0, 100.0]), 100.0, 1.0), 6).tolist()
+    [100.0, 100.0, 110.0]
+    """
+    keep = 0.5 ** (1.0 / halflife_days)
+    level = np.log(start)
+    out = np.empty(len(path))
+    for i, s in enumerate(path):
+        out[i] = np.exp(level)
+        level = keep * level + (1.0 - keep) * np.log(s)
+    return out
+
+
 def _num(values, dp: int) -> np.ndarray:
     """Format numbers like CBOE's download: rounded, trailing zeros stripped (``0.05``, ``0``, ``-1.1``)."""
     arr = np.round(np.asarray(values, dtype=float), dp) + 0.0  # + 0.0 turns -0.0 into 0.0
@@ -286,15 +318,18 @@ def _spx_surface(years: np.ndarray, log_m: np.ndarray, day_shift: float) -> np.n
 
 
 def spx_quote_table(day: dt.date, spot: float, prev_close: float, day_shift: float, seed: int,
-                    rng: np.random.Generator) -> str:
-    """The CBOE quote-table text of one SPX-like snapshot (16:15 New York on ``day``)."""
+                    rng: np.random.Generator, oi_center: float = SPX_START) -> str:
+    """The CBOE quote-table text of one SPX-like snapshot (16:15 New York on ``day``).
+
+    Strikes are listed, and open interest is built, around ``oi_center`` (where the market has traded).
+    """
     as_of = pd.Timestamp(dt.datetime.combine(day, SPX_SNAPSHOT_TIME)).tz_localize(NEW_YORK)
     frames = []
     for expiry, root in spx_expiries(day):
         settle_local = dt.time(9, 30) if root == "SPX" else dt.time(16, 0)
         settle = pd.Timestamp(dt.datetime.combine(expiry, settle_local)).tz_localize(NEW_YORK)
         years = (settle - as_of).total_seconds() / SECONDS_PER_YEAR
-        strikes = _spx_strikes(SPX_START, max(years, 0.0))  # listed around where OI was built
+        strikes = _spx_strikes(oi_center, max(years, 0.0))  # listed around where OI was built
         frames.append(pd.DataFrame({
             "expiry": pd.Timestamp(expiry), "root": root, "years": years, "strike": strikes,
             "weight": _spx_expiry_weight(expiry, root, day),
@@ -314,15 +349,15 @@ def spx_quote_table(day: dt.date, spot: float, prev_close: float, day_shift: flo
     root_key = (q["root"] == "SPX").to_numpy().astype(np.int64)
     k_key = np.round(strike).astype(np.int64)
     sd = 0.15 * np.sqrt(np.maximum(t, 2.0 / 365.0))
-    x = np.log(strike / SPX_START)
-    width = 0.03 + 1.0 * sd
+    x = np.log(strike / oi_center)
+    width = SPX_OI_WIDTH + 1.0 * sd
     roundness = np.select(
         [k_key % 500 == 0, k_key % 100 == 0, k_key % 50 == 0, k_key % 25 == 0], [5.0, 3.0, 1.8, 1.0], 0.3
     )
     day_idx = (day - DEMO_DAYS[0]).days
     keys = (exp_key, root_key, k_key)
     lam = {}
-    for side, tilt, tail in (("C", np.where(x > 0, 1.0, 0.3), 0.0), ("P", np.where(x < 0, 1.25, 0.3), SPX_PUT_TAIL)):
+    for side, tilt, tail in (("C", np.where(x > 0, 1.0, 0.3), 0.0), ("P", np.where(x < 0, SPX_PUT_TILT, 0.3), SPX_PUT_TAIL)):
         side_key = np.full(n, 1 if side == "C" else 2)
         noise = _contract_noise(seed, *keys, side_key)
         drift = _contract_noise(seed + 1 + day_idx, *keys, side_key)
@@ -407,15 +442,19 @@ def _btc_expiry_weight(expiry: dt.date, day: dt.date) -> float:
     return 1.2e3
 
 
-def btc_book_summary(day: dt.date, spot: float, day_shift: float, seed: int, rng: np.random.Generator) -> str:
-    """The Deribit ``get_book_summary_by_currency`` JSON text of one BTC-like snapshot (14:00 UTC)."""
+def btc_book_summary(day: dt.date, spot: float, day_shift: float, seed: int, rng: np.random.Generator,
+                     oi_center: float = BTC_START) -> str:
+    """The Deribit ``get_book_summary_by_currency`` JSON text of one BTC-like snapshot (14:00 UTC).
+
+    Strikes are listed, and open interest is built, around ``oi_center`` (where the market has traded).
+    """
     as_of = pd.Timestamp(dt.datetime.combine(day, BTC_SNAPSHOT_TIME)).tz_localize("UTC")
     ms = int(as_of.value // 1_000_000)
     frames = []
     for expiry in deribit_expiries(day):
         settle = pd.Timestamp(dt.datetime.combine(expiry, dt.time(8, 0))).tz_localize("UTC")
         years = (settle - as_of).total_seconds() / SECONDS_PER_YEAR
-        strikes = _btc_strikes(BTC_START, years)
+        strikes = _btc_strikes(oi_center, years)
         frames.append(pd.DataFrame({"expiry": pd.Timestamp(expiry), "years": years, "strike": strikes,
                                     "weight": _btc_expiry_weight(expiry, day)}))
     q = pd.concat(frames, ignore_index=True)
@@ -426,7 +465,7 @@ def btc_book_summary(day: dt.date, spot: float, day_shift: float, seed: int, rng
     iv = _btc_surface(t, np.log(strike / forward), day_shift)
     exp_key = q["expiry"].to_numpy().astype("datetime64[D]").astype(np.int64)
     k_key = np.round(strike).astype(np.int64)
-    x = np.log(strike / BTC_START)
+    x = np.log(strike / oi_center)
     width = 0.03 + 0.35 * 0.5 * np.sqrt(np.maximum(t, 1.0 / 365.0))
     roundness = np.select([k_key % 10000 == 0, k_key % 5000 == 0], [3.0, 1.8], 0.8)
     group = q.groupby("expiry", sort=False).ngroup().to_numpy()
@@ -435,7 +474,7 @@ def btc_book_summary(day: dt.date, spot: float, day_shift: float, seed: int, rng
     codes = np.array([deribit_code(d.date()) for d in q["expiry"]])
     records = []
     lam = {}
-    for side, tilt in (("C", np.where(x > 0, 1.5, 0.4)), ("P", np.where(x < 0, 1.3, 0.25))):
+    for side, tilt in (("C", np.where(x > 0, BTC_CALL_TILT, 0.4)), ("P", np.where(x < 0, 1.3, 0.25))):
         side_key = np.full(n, 1 if side == "C" else 2)
         noise = _contract_noise(seed + 7, exp_key, k_key, side_key)
         drift = _contract_noise(seed + 101 + day_idx, exp_key, k_key, side_key)
@@ -515,7 +554,49 @@ def spx_demo_book(day: dt.date) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED) -> list[Path]:
+def _day_rng(seed: int, underlying: int, day: dt.date) -> np.random.Generator:
+    """The random stream of one (underlying, day): independent of which other days are written."""
+    return np.random.default_rng([seed, underlying, day.toordinal()])
+
+
+def write_table_parquet(chain, path: Path) -> Path:
+    """Write a chain as a compact canonical Parquet table (the columns the analytics use), deterministically.
+
+    Strings are dictionary-encoded, numbers kept as float64 (the vendor file's printed values), zstd
+    compressed; no pandas metadata, so the bytes depend only on the data and the pyarrow version.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from analytics.sources.table import chain_to_frame
+
+    frame = chain_to_frame(chain)
+    columns = ["underlying", "as_of", "spot", "expiry", "strike", "side", "open_interest", "root", "settlement",
+               "iv", "multiplier"]
+    if frame["forward"].notna().all():
+        columns.insert(-1, "forward")
+    table = pa.table({c: pa.array(frame[c].tolist()) for c in columns})
+    pq.write_table(table, path, compression="zstd", compression_level=9,
+                   use_dictionary=["underlying", "as_of", "expiry", "side", "root", "settlement"])
+    return path
+
+
+def demo_file_name(underlying: str, day: dt.date) -> str:
+    """The demo file of one underlying and day: vendor layout for the newest week, Parquet before.
+
+    Examples
+    --------
+    >>> demo_file_name("SPX", DEMO_DAYS[-1]), demo_file_name("BTC", DEMO_DAYS[0])
+    ('spx_quotedata_2026-11-20.csv', 'btc_table_2026-10-26.parquet')
+    """
+    vendor = day >= DEMO_DAYS[-VENDOR_LAYOUT_DAYS]
+    if underlying == "SPX":
+        return f"spx_quotedata_{day.isoformat()}.csv" if vendor else f"spx_table_{day.isoformat()}.parquet"
+    return f"btc_book_summary_{day.isoformat()}.json" if vendor else f"btc_table_{day.isoformat()}.parquet"
+
+
+def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED,
+                    days: tuple[dt.date, ...] | list[dt.date] | None = None) -> list[Path]:
     """Write the demo snapshots into ``out_dir``, deterministically; return the paths written.
 
     Parameters
@@ -525,33 +606,56 @@ def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED) -> list[Path]:
         other files are left alone.
     seed : int
         Seed of every random draw. The same seed gives byte-identical files.
+    days : sequence of datetime.date, optional
+        Only these of :data:`DEMO_DAYS` (default: all twenty). A day's files are the same whichever
+        other days are written.
 
     Returns
     -------
     list of pathlib.Path
-        Five SPX CBOE quote tables, five BTC Deribit book summaries and one SPX positions file.
+        Per day an SPX and a BTC snapshot (:func:`demo_file_name`: CBOE quote tables and Deribit book
+        summaries for the newest week, canonical Parquet tables before), SPX first, oldest first;
+        then one SPX positions file.
     """
+    from analytics.sources.cboe import read_cboe_text
+    from analytics.sources.deribit import read_deribit_text
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    wanted = set(DEMO_DAYS if days is None else days)
+    unknown = wanted - set(DEMO_DAYS)
+    if unknown:
+        raise ValueError(f"not demo days: {sorted(unknown)}")
     rng = np.random.default_rng(seed)
     n = len(DEMO_DAYS)
     spx = _walk(rng, SPX_START, 0.009, n + 1)
     btc = _walk(rng, BTC_START, 0.025, n)
     spx_vol_shift = np.clip(-1.2 * np.log(spx[1:] / SPX_START), -0.03, 0.05)
     btc_vol_shift = np.clip(-0.6 * np.log(btc / BTC_START), -0.05, 0.08)
+    spx_center = _oi_centers(spx[1:], SPX_START)
+    btc_center = _oi_centers(btc, BTC_START)
     written: list[Path] = []
-    for i, day in enumerate(DEMO_DAYS):
-        path = out_dir / f"spx_quotedata_{day.isoformat()}.csv"
-        text = spx_quote_table(day, float(spx[i + 1]), float(spx[i]), float(spx_vol_shift[i]), seed, rng)
-        path.write_text(text, encoding="utf-8", newline="\n")
+
+    def write(underlying: str, day: dt.date, text: str) -> None:
+        path = out_dir / demo_file_name(underlying, day)
+        if path.suffix == ".parquet":
+            read = read_cboe_text if underlying == "SPX" else read_deribit_text
+            write_table_parquet(read(text, path.with_suffix(".txt")), path)
+        else:
+            path.write_text(text, encoding="utf-8", newline="\n")
         written.append(path)
+
     for i, day in enumerate(DEMO_DAYS):
-        path = out_dir / f"btc_book_summary_{day.isoformat()}.json"
-        path.write_text(btc_book_summary(day, float(btc[i]), float(btc_vol_shift[i]), seed, rng),
-                        encoding="utf-8", newline="\n")
-        written.append(path)
+        if day in wanted:
+            write("SPX", day, spx_quote_table(day, float(spx[i + 1]), float(spx[i]), float(spx_vol_shift[i]), seed,
+                                              _day_rng(seed, 1, day), float(spx_center[i])))
+    for i, day in enumerate(DEMO_DAYS):
+        if day in wanted:
+            write("BTC", day, btc_book_summary(day, float(btc[i]), float(btc_vol_shift[i]), seed,
+                                               _day_rng(seed, 2, day), float(btc_center[i])))
     path = out_dir / "spx_book_demo.csv"
-    path.write_text(spx_demo_book(DEMO_DAYS[0]), encoding="utf-8", newline="\n")
+    # dated on the first vendor-layout day, so every position's expiry is live in the newest week
+    path.write_text(spx_demo_book(DEMO_DAYS[-VENDOR_LAYOUT_DAYS]), encoding="utf-8", newline="\n")
     written.append(path)
     return written
 

@@ -158,6 +158,8 @@ def two_sided_pairs(chain: OptionChain) -> pd.DataFrame:
     q["mid"] = 0.5 * (q["bid"] + q["ask"])
     q["spread"] = q["ask"] - q["bid"]
     keys = ["root", "expiry", "strike"]
+    if q.empty:  # no quotes at all (e.g. a table with IVs only): every expiry falls back
+        return pd.DataFrame(columns=[*keys, "years", "call_mid", "put_mid", "spread"])
     # a (root, expiry, strike, side) appears once per source row; average duplicates
     wide = q.pivot_table(index=keys, columns="side", values=["mid", "spread", "years"], aggfunc="mean")
     if "C" not in wide["mid"] or "P" not in wide["mid"]:

@@ -1,4 +1,4 @@
-"""The ``mmpos`` command line: analyze, list, demo-data, fetch, serve.
+"""The ``mmpos`` command line: analyze, list, demo-data, fetch, serve, backfill, history.
 
 Heavy modules (dash, plotly) are imported only by the subcommand that needs them, so
 ``mmpos analyze`` starts quickly. Bad input exits with status 2 and one line on stderr naming the
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="list the snapshots in a data directory")
     p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--format", choices=("table", "json"), default="table")
 
     p = sub.add_parser("demo-data", help="write the deterministic synthetic demo snapshots")
     p.add_argument("--out", type=Path, default=Path("data"))
@@ -110,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="threads per worker (default 4)")
     p.add_argument("--debug", action="store_true", default=None,
                    help="Dash debug server instead of gunicorn (loopback hosts only)")
+    _add_history_commands(sub)
     return parser
 
 
@@ -165,6 +168,140 @@ def format_table(d: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- history: list json, backfill, history
+
+HISTORY_COMMANDS = ("backfill", "history")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from exc
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def _add_history_commands(sub) -> None:
+    p = sub.add_parser("backfill", help="summarise every snapshot into the data folder's history store")
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="local worker processes (default: the cores available; 1 = no pool)")
+    p.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
+                   help="run on a Dask distributed cluster (tcp://host:8786); needs mmpos[cluster]")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("history", help="print an underlying's key levels over time (from the history store)")
+    p.add_argument("underlying", help="ticker, e.g. SPX or BTC")
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--last", type=_positive_int, default=None, metavar="N", help="only the last N snapshots")
+    p.add_argument("--format", choices=("json", "csv"), default="json")
+
+
+def catalog_records(scanned) -> list[dict[str, Any]]:
+    """``mmpos list --format json``: one object per file (snapshots newest first, then books, then broken)."""
+    records = []
+    for e in scanned:
+        try:
+            rel = e.path.relative_to(scanned.data_dir).as_posix()
+        except ValueError:
+            rel = str(e.path)
+        status = "broken" if e.broken else "book" if e.is_book else "snapshot"
+        records.append({
+            "id": e.id, "status": status, "underlying": e.underlying,
+            "as_of": e.as_of.isoformat() if e.as_of is not None else None,
+            "spot": e.spot, "file": rel, "rows": e.n_rows, "expiries": e.n_expiries, "source_kind": e.format,
+            "error": e.error,
+        })
+    return records
+
+
+def history_records(frame) -> list[dict[str, Any]]:
+    """The key levels of :meth:`analytics.history.HistoryStore.history` as JSON-ready objects."""
+    from analytics.history import TOP_WALLS
+
+    out = []
+    for rec in frame.to_dict(orient="records"):
+        row: dict[str, Any] = {}
+        for key, value in rec.items():
+            if key == "as_of":
+                row[key] = value.isoformat()
+            elif key == "zero_gamma_levels":
+                row[key] = [float(z) for z in value]
+            elif key in ("call_wall", "put_wall"):
+                continue  # the first of call_walls/put_walls, written below with its GEX
+            elif key in ("call_walls", "put_walls"):
+                side = key.split("_")[0]
+                for i in range(TOP_WALLS):
+                    strike, gex = value[i] if i < len(value) else (None, None)
+                    name = f"{side}_wall" if i == 0 else f"{side}_wall_{i + 1}"
+                    row[name] = strike
+                    row[f"{name}_gex_usd_per_1pct"] = gex
+            elif isinstance(value, float) and not math.isfinite(value):
+                row[key] = None
+            else:
+                row[key] = value
+        out.append(row)
+    return out
+
+
+def _run_history_command(args: argparse.Namespace) -> None:
+    from analytics import catalog
+
+    data_dir = args.data_dir if args.data_dir is not None else catalog.default_data_dir()
+    if args.command == "backfill":
+        from dashboard.backfill import backfill
+
+        bar = None
+
+        def plan(total: int) -> None:
+            nonlocal bar
+            if not args.no_progress and total:
+                from tqdm import tqdm
+
+                bar = tqdm(total=total, unit="file", desc="backfill", file=sys.stderr)
+
+        def progress(done: int, total: int) -> None:
+            if bar is not None:
+                bar.update(1)
+
+        try:
+            result = backfill(data_dir, workers=args.workers, scheduler=args.dask_scheduler, progress=progress,
+                              on_plan=plan)
+        finally:
+            if bar is not None:
+                bar.close()
+        rate = f", {result.snapshots_per_second:.1f} snapshots/s" if result.snapshots else ""
+        sys.stdout.write(f"summarised {result.snapshots} snapshot(s), {result.skipped} other file(s) "
+                         f"in {result.seconds:.1f} s ({result.engine}{rate}); store: {result.store}\n")
+        if result.note:
+            sys.stdout.write(f"note: {result.note}\n")
+        return
+    from analytics.history import open_store
+
+    with open_store(data_dir) as store:
+        frame = store.history(args.underlying, args.last)
+        if store.note:
+            sys.stderr.write(f"mmpos: note: {store.note}\n")
+    if frame.empty:
+        raise ChainDataError(f"no snapshot of {args.underlying!r} in {data_dir}")
+    records = history_records(frame)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(records, indent=1, allow_nan=False) + "\n")
+    else:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]), lineterminator="\n")
+        writer.writeheader()
+        for rec in records:
+            writer.writerow({k: ";".join(f"{z:.6g}" for z in v) if isinstance(v, list) else v
+                             for k, v in rec.items()})
+
+
+_VALUE_OPTIONS = ("--shocks", "--spot-range")
+
+
 _VALUE_OPTIONS = tuple(flag for flag, *_ in SCENARIO_OPTIONS)
 
 
@@ -190,9 +327,14 @@ def main(argv: list[str] | None = None) -> int:
             out = json.dumps(result, indent=1, allow_nan=False) if args.format == "json" else format_table(result)
             sys.stdout.write(out + "\n")
         elif args.command == "list":
+            from analytics import catalog
             from dashboard import service
 
-            sys.stdout.write(service.catalog_text(args.data_dir) + "\n")
+            scanned = catalog.scan_catalog(service.resolve_data_dir(args.data_dir))
+            if args.format == "json":
+                sys.stdout.write(json.dumps(catalog_records(scanned), indent=1, allow_nan=False) + "\n")
+            else:
+                sys.stdout.write(catalog.format_catalog(scanned) + "\n")
         elif args.command == "demo-data":
             from analytics import demo
 
@@ -210,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve_command({k: getattr(args, k) for k in ("data_dir", "host", "port", "workers", "threads",
                                                                 "debug")})
+        elif args.command in HISTORY_COMMANDS:
+            _run_history_command(args)
     except ChainDataError as exc:
         sys.stderr.write(f"mmpos: {exc}\n")
         return EXIT_BAD_INPUT

@@ -29,7 +29,6 @@ from analytics.catalog import (
     load_book_cached,
     load_entry,
     load_path_cached,
-    scan_catalog,
 )
 from analytics.chain import AM_SETTLED_ROOTS, OptionChain
 from analytics.errors import ChainDataError, ScenarioError
@@ -192,13 +191,6 @@ def analyze_path(path_or_id: str | Path, scenario: Scenario, *, data_dir: str | 
     if book is not None:
         chain = apply_book(chain, load_book(book))
     return analyze(chain, scenario)
-
-
-def catalog_text(data_dir: str | Path | None) -> str:
-    """``mmpos list``: the catalog of ``data_dir`` as text."""
-    from analytics.catalog import format_catalog
-
-    return format_catalog(scan_catalog(resolve_data_dir(data_dir)))
 
 
 def clear_caches() -> None:

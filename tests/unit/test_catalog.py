@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -18,14 +19,14 @@ from analytics.catalog import (
     resolve,
     scan_catalog,
 )
-from analytics.demo import write_demo_data
+from analytics.demo import DEMO_DAYS, VENDOR_LAYOUT_DAYS, write_demo_data
 from analytics.errors import ChainDataError
 
 
 @pytest.fixture(scope="module")
 def demo_files(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("demo")
-    return {p.name: p for p in write_demo_data(out)}
+    return {p.name: p for p in write_demo_data(out, days=DEMO_DAYS[-VENDOR_LAYOUT_DAYS:])}
 
 
 @pytest.fixture()
@@ -189,10 +190,10 @@ def test_a_missing_data_dir_is_a_readable_error(tmp_path):
         scan_catalog(tmp_path / "nope")
 
 
-def test_the_project_data_dir_lists_the_demo_week():
+def test_the_project_data_dir_lists_the_demo_month():
     catalog = scan_catalog(Path(cat.__file__).resolve().parents[1] / "data")
     assert catalog.underlyings() == ["BTC", "SPX"]
-    assert len(catalog.snapshots("SPX")) == 5 and len(catalog.snapshots("BTC")) == 5
+    assert len(catalog.snapshots("SPX")) == len(DEMO_DAYS) and len(catalog.snapshots("BTC")) == len(DEMO_DAYS)
     assert catalog.broken() == [] and catalog.book_for("SPX") is not None
 
 
@@ -283,8 +284,10 @@ def test_a_file_replaced_with_its_mtime_and_size_kept_gets_new_numbers(data_dir)
     old = scan_catalog(data_dir).get("spx-20261116-1615")
     st = path.stat()
     text = path.read_text()
-    assert "Last: 6731.7692," in text
-    path.write_text(text.replace("Last: 6731.7692,", "Last: 6831.7692,", 1))  # same size, new spot
+    last = re.search(r"Last: (\d{4})\.(\d+),", text)
+    assert last is not None and last.group(1)[1] != "9"
+    bumped = f"Last: {int(last.group(1)) + 100}.{last.group(2)},"  # same size, spot + 100
+    path.write_text(text.replace(last.group(0), bumped, 1))
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # what cp -p / rsync -t do
     assert path.stat().st_mtime_ns == st.st_mtime_ns and path.stat().st_size == st.st_size
     new = scan_catalog(data_dir).get("spx-20261116-1615")

@@ -12,11 +12,14 @@ import pytest
 
 from analytics.demo import (
     DEMO_DAYS,
+    VENDOR_LAYOUT_DAYS,
+    demo_file_name,
     deribit_code,
     deribit_expiries,
     shape_stats,
     spx_expiries,
     write_demo_data,
+    write_table_parquet,
 )
 from analytics.sources import detect_format, load_chain
 from analytics.sources.book import apply_book, load_book
@@ -73,10 +76,24 @@ def test_two_runs_with_the_same_seed_write_byte_identical_files(demo_dir, tmp_pa
         assert path.read_bytes() == (demo_dir / path.name).read_bytes(), path.name
 
 
+def test_writing_a_few_days_gives_the_same_files_as_writing_them_all(demo_dir, tmp_path):
+    some = write_demo_data(tmp_path, days=[DEMO_DAYS[3], DEMO_DAYS[-1]])
+    assert sorted(p.name for p in some) == sorted([
+        "spx_table_2026-10-29.parquet", "btc_table_2026-10-29.parquet", "spx_quotedata_2026-11-20.csv",
+        "btc_book_summary_2026-11-20.json", "spx_book_demo.csv"])
+    for path in some:
+        assert path.read_bytes() == (demo_dir / path.name).read_bytes(), path.name
+
+
 def test_another_seed_gives_other_numbers(demo_dir, tmp_path):
-    other = write_demo_data(tmp_path, seed=7)
+    other = write_demo_data(tmp_path, seed=7, days=DEMO_DAYS[-1:])
     first = other[0]
     assert first.read_bytes() != (demo_dir / first.name).read_bytes()
+
+
+def test_a_day_outside_the_demo_month_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="not demo days"):
+        write_demo_data(tmp_path, days=[dt.date(2026, 11, 21)])
 
 
 _NUMBER = re.compile(r"-?\d+(?:\.(\d+))?(?:[eE][-+]?\d+)?")
@@ -91,17 +108,38 @@ def _numbers_and_skeleton(text: str) -> tuple[str, np.ndarray, np.ndarray]:
     return _NUMBER.sub("#", text), np.array(values), np.array(units)
 
 
+def _parquet_columns(path: Path) -> dict[str, list]:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).to_pydict()
+
+
 def test_committed_data_is_what_the_generator_writes(demo_dir):
     """Same files, same structure, same numbers: byte equality is checked above on one machine; across
     machines (CPU-specific SIMD exp/log) a value may round to the neighbouring printed digit or tick,
     so here a number may differ by at most a few units of its last printed digit, and only rarely.
-    A hand edit changes structure or numbers beyond that and fails."""
+    Parquet files (whose bytes also depend on the pyarrow version) are compared column by column, with
+    the numbers as the vendor text printed them. A hand edit changes structure or numbers beyond that
+    and fails."""
+    committed_names = {p.name for p in DATA.iterdir() if p.name != "README.md" and not p.name.startswith(".")}
+    assert committed_names == {p.name for p in demo_dir.iterdir()}, "run `mmpos demo-data --out data`"
     for path in sorted(demo_dir.iterdir()):
         committed = DATA / path.name
         assert committed.exists(), f"data/{path.name} missing: run `mmpos demo-data --out data`"
+        hint = f"data/{path.name} differs from the generator's output: data/ is generated, never hand-edited"
+        if path.suffix == ".parquet":
+            got, want = _parquet_columns(committed), _parquet_columns(path)
+            assert list(got) == list(want), hint
+            for col, values in want.items():
+                if isinstance(values[0], str):
+                    assert got[col] == values, hint
+                else:
+                    a, b = np.asarray(got[col], float), np.asarray(values, float)
+                    diff = np.abs(a - b)
+                    assert (diff <= 1e-3 * np.abs(b) + 1e-9).all() and (diff > 0).mean() < 1e-3, hint
+            continue
         skel_c, val_c, unit_c = _numbers_and_skeleton(committed.read_text())
         skel_g, val_g, _ = _numbers_and_skeleton(path.read_text())
-        hint = f"data/{path.name} differs from the generator's output: data/ is generated, never hand-edited"
         assert skel_c == skel_g, hint
         diff = np.abs(val_c - val_g)
         assert (diff <= 10 * unit_c + 1e-9 * np.abs(val_c)).all(), hint
@@ -109,18 +147,25 @@ def test_committed_data_is_what_the_generator_writes(demo_dir):
 
 
 def test_committed_data_stays_under_5_mb():
-    total = sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file())
+    # the history store (data/.mmpos, made by mmpos serve/history/backfill) is not committed data
+    files = [p for p in DATA.rglob("*") if p.is_file() and not any(x.startswith(".") for x in p.relative_to(DATA).parts)]
+    total = sum(p.stat().st_size for p in files)
     assert total < MAX_DATA_BYTES, f"data/ holds {total:,} bytes"
 
 
 # ----------------------------------------------------------------------------- files and loaders
 
 
-def test_demo_writes_five_spx_and_five_btc_snapshots_and_one_book(demo_dir, demo_chains):
+def test_demo_writes_twenty_days_of_spx_and_btc_the_newest_week_in_vendor_layouts(demo_dir, demo_chains):
+    assert len(DEMO_DAYS) == 20 and DEMO_DAYS[-1] == dt.date(2026, 11, 20)
+    assert all(d.weekday() < 5 for d in DEMO_DAYS) and len(set(DEMO_DAYS)) == 20
     formats = sorted(detect_format(p) for p in demo_dir.iterdir())
-    assert formats == ["book"] + ["cboe"] * 5 + ["deribit-book-summary"] * 5
-    spx = [c for c in demo_chains.values() if c.underlying == "SPX"]
-    btc = [c for c in demo_chains.values() if c.underlying == "BTC"]
+    n_vendor = VENDOR_LAYOUT_DAYS
+    assert formats == ["book"] + ["cboe"] * n_vendor + ["deribit-book-summary"] * n_vendor + ["table-parquet"] * (
+        2 * (20 - n_vendor))
+    assert {detect_format(demo_dir / demo_file_name("SPX", d)) for d in DEMO_DAYS[-n_vendor:]} == {"cboe"}
+    spx = sorted((c for c in demo_chains.values() if c.underlying == "SPX"), key=lambda c: c.as_of)
+    btc = sorted((c for c in demo_chains.values() if c.underlying == "BTC"), key=lambda c: c.as_of)
     assert [c.as_of for c in spx] == [
         pd.Timestamp(dt.datetime.combine(d, dt.time(16, 15)), tz="America/New_York") for d in DEMO_DAYS
     ]
@@ -132,14 +177,34 @@ def test_demo_writes_five_spx_and_five_btc_snapshots_and_one_book(demo_dir, demo
 def test_spot_moves_every_day_but_stays_near_its_start(demo_chains):
     for name, start, tol in (("SPX", 6700.0, 0.05), ("BTC", 95000.0, 0.12)):
         spots = np.array([c.spot for c in demo_chains.values() if c.underlying == name])
-        assert len(np.unique(spots)) == 5
+        assert len(np.unique(spots)) == len(DEMO_DAYS)
         assert np.all(np.abs(spots / start - 1) < tol), spots
+
+
+def test_an_older_day_in_parquet_analyses_like_its_vendor_file_would(demo_chains, tmp_path):
+    from analytics.report import analyze
+
+    vendor = demo_chains["spx_quotedata_2026-11-20.csv"]
+    table = load_chain(write_table_parquet(vendor, tmp_path / "spx.parquet"))
+    assert (table.underlying, table.as_of, table.spot, table.model) == (vendor.underlying, vendor.as_of, vendor.spot,
+                                                                        vendor.model)
+    # the canonical tables carry no quotes, so the comparison is under the file's IVs on spot
+    a, b = analyze(vendor, forward="spot", iv_policy="file"), analyze(table, forward="spot", iv_policy="file")
+    assert b.total_gex_usd_per_1pct == pytest.approx(a.total_gex_usd_per_1pct, rel=1e-12)
+    assert b.zero_gamma_levels == pytest.approx(a.zero_gamma_levels) and b.call_wall == a.call_wall
+    btc = demo_chains["btc_book_summary_2026-11-20.json"]
+    btc_table = load_chain(write_table_parquet(btc, tmp_path / "btc.parquet"))
+    assert btc_table.model == "black76" and (btc_table.rows["multiplier"] == 1).all()
+    assert analyze(btc_table, forward="spot", iv_policy="file").total_gex_usd_per_1pct == pytest.approx(
+        analyze(btc, forward="spot", iv_policy="file").total_gex_usd_per_1pct, rel=1e-12)
 
 
 def test_the_file_iv_reprices_the_quotes_inside_the_spread(demo_chains):
     from analytics.pricing import price, side_sign
 
-    for chain in demo_chains.values():
+    for name, chain in demo_chains.items():
+        if name.endswith(".parquet"):  # the canonical tables carry no quotes
+            continue
         r = chain.rows
         level = r["forward"].to_numpy() if chain.model == "black76" else chain.spot
         model = price(level, r["strike"], chain.years_to_settlement(), r["iv"], side_sign(r["side"].to_numpy()))
@@ -235,7 +300,7 @@ def test_real_index_files_fall_inside_the_documented_bands(fixture, request):
 
 @pytest.mark.parametrize("day", DEMO_DAYS, ids=str)
 def test_demo_spx_snapshot_is_shaped_like_the_real_index_files(day, demo_chains, spx_path):
-    stats = shape_stats(demo_chains[f"spx_quotedata_{day.isoformat()}.csv"])
+    stats = shape_stats(demo_chains[demo_file_name("SPX", day)])
     assert _in_band(stats, INDEX_BANDS) == {}
     real = shape_stats(load_chain(spx_path))
     # dealers short gamma on the SqueezeMetrics convention, as in the real SPX file
@@ -248,6 +313,6 @@ def test_real_deribit_listing_falls_inside_the_crypto_bands(deribit_book_summary
 
 @pytest.mark.parametrize("day", DEMO_DAYS, ids=str)
 def test_demo_btc_snapshot_is_shaped_like_a_deribit_chain(day, demo_chains):
-    stats = shape_stats(demo_chains[f"btc_book_summary_{day.isoformat()}.json"])
+    stats = shape_stats(demo_chains[demo_file_name("BTC", day)])
     assert _in_band(stats, CRYPTO_BANDS) == {}
     assert _in_band(stats, CRYPTO_DEMO_OI_BANDS) == {}

@@ -1,0 +1,686 @@
+"""The history store: one summary per snapshot file, kept beside the data so history views are instant.
+
+Each chain snapshot of a data folder is summarised once (spot, total GEX, every zero-gamma level, the
+top three call and put walls, hedge flows for +-1/2/5% moves, dealer delta, net vega, ATM IV and net
+vega per expiry, and net GEX by strike) and kept in an embedded store:
+
+* ``<data>/.mmpos/history.sqlite`` (stdlib :mod:`sqlite3`, nothing to start) holds one row per file:
+  its version, whether it is a snapshot, and the summary's scalars and small lists (JSON text);
+* ``<data>/.mmpos/strikes/<key>.parquet`` holds each snapshot's call/put/net GEX by strike.
+
+The catalog (and every loader) skips dotted names, so the store never shows up as data.
+
+A file version is ``size:mtime_ns:inode:ctime_ns`` of the file (relative path as the key): editing,
+touching, replacing or renaming a file over another changes it, and the summary is recomputed the next
+time it is asked for (:meth:`HistoryStore.sync`, called by every query). Files that vanished are
+pruned. Files that are not snapshots (positions files, broken files) are remembered with their reason
+so they are not re-read on every query.
+
+The store is never a source of truth: everything in it is recomputed from the data files. A
+corrupt database file is moved aside (``history.sqlite.corrupt-<n>``) and rebuilt, a database of
+another schema version is dropped and rebuilt, a missing Parquet file is recomputed. With
+``$MMPOS_STATE_DIR`` set, the store lives there instead (one subfolder per data folder): the way to
+keep a history for a read-only data folder. Without it, a folder that cannot be written keeps the
+store in memory for the process, and :attr:`HistoryStore.note` says so.
+
+Only one process should write at a time in a batch (``mmpos backfill`` computes in workers and
+writes from the parent); concurrent lazy fills from dashboard workers are safe (SQLite locks, Parquet
+files are written to a temporary name and renamed) but may compute the same summary twice.
+
+All analysis goes through :func:`summarize_chain`, the one place the store calls
+:func:`analytics.report.analyze` (with its defaults: every live expiry, the default convention).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from analytics.chain import OptionChain
+from analytics.errors import ChainDataError
+
+STATE_DIR_ENV = "MMPOS_STATE_DIR"
+STORE_DIRNAME = ".mmpos"
+DB_NAME = "history.sqlite"
+STRIKES_DIRNAME = "strikes"
+#: Bump when the summary's content or the analysis behind it changes: the store rebuilds itself.
+SCHEMA_VERSION = 1
+TOP_WALLS = 3
+FLOW_SHOCKS_PCT: tuple[float, ...] = (-5.0, -2.0, -1.0, 1.0, 2.0, 5.0)
+STRIKE_COLUMNS: tuple[str, ...] = ("call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct")
+_BUSY_TIMEOUT_S = 30.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    rel_path TEXT PRIMARY KEY,
+    version TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('snapshot', 'skipped')),
+    reason TEXT,
+    underlying TEXT,
+    as_of TEXT,
+    as_of_ns INTEGER,
+    spot REAL,
+    convention TEXT,
+    total_gex_usd_per_1pct REAL,
+    dealer_delta_units REAL,
+    net_vega_usd_per_vol_pt REAL,
+    zero_gamma_levels TEXT,
+    call_walls TEXT,
+    put_walls TEXT,
+    hedge_flows TEXT,
+    term TEXT,
+    strikes_file TEXT
+);
+CREATE INDEX IF NOT EXISTS files_by_underlying ON files (underlying, as_of_ns);
+"""
+
+
+# --------------------------------------------------------------------------- the summary
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the history keeps of one snapshot (plain values: picklable, JSON-friendly).
+
+    Attributes
+    ----------
+    underlying, as_of, spot, convention
+        The snapshot (``as_of`` time-zone aware) and the dealer sign convention used.
+    total_gex_usd_per_1pct, dealer_delta_units, net_vega_usd_per_vol_pt : float
+        Headline numbers (USD per 1% move, units of the underlying, USD per vol point).
+    zero_gamma_levels : tuple of float
+        Every zero crossing of the gamma profile vs spot, ascending.
+    call_walls, put_walls : tuple of (strike, GEX)
+        The :data:`TOP_WALLS` strikes with the largest call GEX and the most negative put GEX, first
+        is the wall.
+    hedge_flows : tuple of (shock %, units, USD)
+        Dealer hedge flow for each of :data:`FLOW_SHOCKS_PCT` (positive = dealers buy).
+    term : tuple of (expiry ISO date, days to expiry, ATM IV, net vega USD per vol pt)
+        One per expiry; ATM IV is NaN where it cannot be interpolated.
+    strikes : numpy.ndarray
+        Strikes, ascending.
+    strike_gex : numpy.ndarray
+        Shape ``(len(strikes), 3)``: call, put and net GEX (:data:`STRIKE_COLUMNS`).
+    """
+
+    underlying: str
+    as_of: pd.Timestamp
+    spot: float
+    convention: str
+    total_gex_usd_per_1pct: float
+    dealer_delta_units: float
+    net_vega_usd_per_vol_pt: float
+    zero_gamma_levels: tuple[float, ...]
+    call_walls: tuple[tuple[float, float], ...]
+    put_walls: tuple[tuple[float, float], ...]
+    hedge_flows: tuple[tuple[float, float, float], ...]
+    term: tuple[tuple[str, float, float, float], ...]
+    strikes: np.ndarray
+    strike_gex: np.ndarray
+
+    def equals(self, other: Summary, rtol: float = 1e-9) -> bool:
+        """Same snapshot and same numbers up to ``rtol`` (NaN equals NaN)."""
+        if (self.underlying, self.as_of, self.convention) != (other.underlying, other.as_of, other.convention):
+            return False
+
+        def close(a: Any, b: Any) -> bool:
+            a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+            return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=0.0, equal_nan=True))
+
+        scalars = ("spot", "total_gex_usd_per_1pct", "dealer_delta_units", "net_vega_usd_per_vol_pt")
+        pairs = [(getattr(self, k), getattr(other, k)) for k in scalars]
+        pairs += [(self.zero_gamma_levels, other.zero_gamma_levels), (self.call_walls, other.call_walls),
+                  (self.put_walls, other.put_walls), (self.hedge_flows, other.hedge_flows),
+                  (self.strikes, other.strikes), (self.strike_gex, other.strike_gex),
+                  ([t[1:] for t in self.term], [t[1:] for t in other.term])]
+        return all(close(a, b) for a, b in pairs) and [t[0] for t in self.term] == [t[0] for t in other.term]
+
+
+def _top(strikes: np.ndarray, gex: np.ndarray, n: int, largest: bool) -> tuple[tuple[float, float], ...]:
+    """The ``n`` strikes with the largest (or most negative) non-zero GEX, strongest first."""
+    key = -gex if largest else gex
+    order = np.lexsort((strikes, key))  # ties: lower strike first
+    picked = [i for i in order[: n * 2] if gex[i] != 0][:n]
+    return tuple((float(strikes[i]), float(gex[i])) for i in picked)
+
+
+def summarize_chain(chain: OptionChain) -> Summary:
+    """Summarise one chain for the history: the store's one call into the analytics.
+
+    Parameters
+    ----------
+    chain : OptionChain
+        Any loaded chain; every live expiry is used, with the default convention and scenario.
+
+    Returns
+    -------
+    Summary
+    """
+    from analytics.report import analyze
+
+    result = analyze(chain)
+    by_strike = result.by_strike
+    strikes = by_strike["strike"].to_numpy(float)
+    strike_gex = by_strike[list(STRIKE_COLUMNS)].to_numpy(float)
+    curve = result.hedge_curve.set_index("shock_pct")
+    flows = tuple(
+        (s, float(curve.at[s, "hedge_flow_units"]), float(curve.at[s, "hedge_flow_usd"]))
+        for s in FLOW_SHOCKS_PCT
+    )
+    ts = result.term_structure
+    term = tuple(
+        (pd.Timestamp(e).date().isoformat(), float(d), float(iv), float(v))
+        for e, d, iv, v in zip(ts["expiry"], ts["days_to_expiry"], ts["atm_iv"], ts["net_vega_usd_per_vol_pt"],
+                               strict=True)
+    )
+    return Summary(
+        underlying=result.underlying,
+        as_of=pd.Timestamp(result.as_of),
+        spot=float(result.spot),
+        convention=result.convention,
+        total_gex_usd_per_1pct=result.total_gex_usd_per_1pct,
+        dealer_delta_units=result.dealer_delta_units,
+        net_vega_usd_per_vol_pt=result.net_vega_usd_per_vol_pt,
+        zero_gamma_levels=tuple(float(z) for z in result.zero_gamma_levels),
+        call_walls=_top(strikes, strike_gex[:, 0], TOP_WALLS, largest=True),
+        put_walls=_top(strikes, strike_gex[:, 1], TOP_WALLS, largest=False),
+        hedge_flows=flows,
+        term=term,
+        strikes=strikes,
+        strike_gex=strike_gex,
+    )
+
+
+class Outcome(NamedTuple):
+    """What summarising one file gave: a summary, or the reason it is not a snapshot."""
+
+    summary: Summary | None
+    reason: str | None
+
+
+def summarize_file(path: str | Path, loader: Callable[[Path], OptionChain] | None = None) -> Outcome:
+    """Load and summarise one file; a positions file or a broken file gives its reason instead.
+
+    A top-level function of plain arguments, so process pools and Dask workers can run it.
+    """
+    from analytics.sources import detect_format, load_chain
+
+    path = Path(path)
+    try:
+        if detect_format(path) == "book":
+            return Outcome(None, "positions (book) file")
+        chain = (loader or load_chain)(path)
+        return Outcome(summarize_chain(chain), None)
+    except ChainDataError as exc:
+        return Outcome(None, ChainDataError(exc.reason, line=exc.line, field=exc.field).message)
+
+
+# --------------------------------------------------------------------------- file versions
+
+
+class StoredVersion(NamedTuple):
+    """One version of one data file: its path relative to the data folder and a version string."""
+
+    rel_path: str
+    path: Path
+    version: str
+
+
+def data_files(data_dir: Path) -> list[Path]:
+    """The files the catalog would look at (README files and dotted names skipped), sorted."""
+    from analytics.catalog import data_files as catalog_files  # the catalog owns the rule
+
+    return sorted(catalog_files(data_dir))
+
+
+def file_version(path: Path, data_dir: Path) -> StoredVersion:
+    """``size:mtime_ns:inode:ctime_ns`` of ``path`` (the catalog's :class:`~analytics.catalog.FileVersion`
+    as text); raises OSError when it vanished."""
+    from analytics.catalog import FileVersion
+
+    v = FileVersion.of(path.stat())
+    return StoredVersion(path.relative_to(data_dir).as_posix(), path, ":".join(str(x) for x in v))
+
+
+def _strikes_name(rel_path: str, version: str) -> str:
+    return hashlib.sha1(f"{rel_path}\0{version}".encode()).hexdigest()[:20] + ".parquet"
+
+
+# --------------------------------------------------------------------------- the store
+
+
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _dumps(value: Any) -> str:
+    """JSON with NaN as null (strict JSON; :func:`_floats` turns null back into NaN)."""
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        if isinstance(v, float):
+            return _finite_or_none(v)
+        return v
+
+    return json.dumps(clean(value), separators=(",", ":"), allow_nan=False)
+
+
+def _floats(v: Any) -> Any:
+    if isinstance(v, list):
+        return tuple(_floats(x) for x in v)
+    return float("nan") if v is None else v
+
+
+def default_store_dir(data_dir: Path) -> Path:
+    """``<data>/.mmpos``, or ``$MMPOS_STATE_DIR/<data folder name>-<hash>`` when that variable is set."""
+    env = os.environ.get(STATE_DIR_ENV, "").strip()
+    if env:
+        tag = hashlib.sha1(str(data_dir).encode()).hexdigest()[:10]
+        return Path(env).expanduser() / f"{data_dir.name or 'data'}-{tag}"
+    return data_dir / STORE_DIRNAME
+
+
+def _writable_dir(path: Path) -> bool:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
+            pass
+        return True
+    except OSError:
+        return False
+
+
+class StrikeMatrix(NamedTuple):
+    """Net GEX by strike over time: ``net_gex[i, j]`` at ``dates[i]`` and ``strikes[j]`` (0 where unlisted)."""
+
+    dates: pd.DatetimeIndex
+    strikes: np.ndarray
+    net_gex: np.ndarray
+    spots: np.ndarray
+
+
+class HistoryStore:
+    """The summaries of one data folder's snapshots, filled lazily and kept up to date with the files.
+
+    Parameters
+    ----------
+    data_dir : path-like
+        The data folder (its files are the truth).
+    store_dir : path-like, optional
+        Where the store lives; default :func:`default_store_dir`. When it cannot be written the store
+        is kept in memory and :attr:`note` says why.
+    """
+
+    def __init__(self, data_dir: str | Path, store_dir: str | Path | None = None) -> None:
+        self.data_dir = Path(data_dir).expanduser().resolve()
+        if not self.data_dir.is_dir():
+            raise ChainDataError("data directory not found (set --data-dir or MMPOS_DATA_DIR)", path=self.data_dir)
+        wanted = Path(store_dir).expanduser() if store_dir is not None else default_store_dir(self.data_dir)
+        self.note: str | None = None
+        if _writable_dir(wanted):
+            self.store_dir: Path | None = wanted
+            self.db_path: str = str(wanted / DB_NAME)
+            (wanted / STRIKES_DIRNAME).mkdir(exist_ok=True)
+        else:
+            self.store_dir = None
+            self.db_path = ":memory:"
+            self.note = (f"cannot write the history store at {wanted}: kept in memory for this process "
+                         f"(set {STATE_DIR_ENV} to a writable folder to keep it)")
+        self._memory_strikes: dict[str, np.ndarray] = {}
+        self._conn = self._open()
+
+    # ---- opening, and rebuilding what is broken
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.db_path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+        conn.execute("PRAGMA foreign_keys=OFF")
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        conn = self._connect()
+        try:
+            self._ensure_schema(conn)
+            return conn
+        except sqlite3.DatabaseError:
+            conn.close()
+            self._move_aside()
+            conn = self._connect()
+            self._ensure_schema(conn)
+            return conn
+
+    def _ensure_schema(self, conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA quick_check").fetchall()  # raises DatabaseError on a file that is not a database
+        conn.executescript(_SCHEMA)
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None or row[0] != str(SCHEMA_VERSION):
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("DELETE FROM files")
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self._remove_orphan_strikes(conn)
+
+    def _move_aside(self) -> None:
+        """A database file SQLite cannot read: keep it for inspection and start a new one."""
+        if self.store_dir is None:
+            return
+        db = Path(self.db_path)
+        n = 1
+        while db.with_name(f"{db.name}.corrupt-{n}").exists():
+            n += 1
+        os.replace(db, db.with_name(f"{db.name}.corrupt-{n}"))
+        for suffix in ("-journal", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                db.with_name(db.name + suffix).unlink()
+        self.note = f"the history store was unreadable: moved aside to {db.name}.corrupt-{n} and rebuilt"
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- per-strike arrays
+
+    def _write_strikes(self, name: str, summary: Summary) -> None:
+        array = np.column_stack([summary.strikes, summary.strike_gex]) if len(summary.strikes) else np.zeros((0, 4))
+        if self.store_dir is None:
+            self._memory_strikes[name] = array
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.table({col: array[:, i] for i, col in enumerate(("strike", *STRIKE_COLUMNS))})
+        folder = self.store_dir / STRIKES_DIRNAME
+        folder.mkdir(exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".tmp-", suffix=".parquet", delete=False) as fh:
+            tmp = Path(fh.name)
+        try:
+            pq.write_table(table, tmp, compression="zstd")
+            os.replace(tmp, folder / name)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    def _read_strikes(self, name: str) -> np.ndarray | None:
+        """The ``(n, 4)`` array (strike, call, put, net) or None when missing or unreadable."""
+        if self.store_dir is None:
+            return self._memory_strikes.get(name)
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(self.store_dir / STRIKES_DIRNAME / name)
+            return np.column_stack([table.column(c).to_numpy() for c in ("strike", *STRIKE_COLUMNS)])
+        except (OSError, KeyError, ValueError):  # missing, truncated or foreign file: recompute
+            return None
+
+    def _has_strikes(self, name: str) -> bool:
+        if self.store_dir is None:
+            return name in self._memory_strikes
+        return (self.store_dir / STRIKES_DIRNAME / name).is_file()
+
+    def _remove_strikes(self, name: str | None) -> None:
+        if not name:
+            return
+        if self.store_dir is None:
+            self._memory_strikes.pop(name, None)
+            return
+        with contextlib.suppress(FileNotFoundError):
+            (self.store_dir / STRIKES_DIRNAME / name).unlink()
+
+    def _remove_orphan_strikes(self, conn: sqlite3.Connection) -> None:
+        if self.store_dir is None:
+            self._memory_strikes.clear()
+            return
+        keep = {r[0] for r in conn.execute("SELECT strikes_file FROM files WHERE strikes_file IS NOT NULL")}
+        for path in (self.store_dir / STRIKES_DIRNAME).glob("*.parquet"):
+            if path.name not in keep:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+
+    # ---- writing
+
+    def put(self, fv: StoredVersion, outcome: Outcome) -> None:
+        """Record one file version's outcome (a summary, or why it is not a snapshot)."""
+        old = self._conn.execute("SELECT strikes_file FROM files WHERE rel_path = ?", (fv.rel_path,)).fetchone()
+        s = outcome.summary
+        if s is None:
+            values = (fv.rel_path, fv.version, "skipped", outcome.reason) + (None,) * 14
+        else:
+            name = _strikes_name(fv.rel_path, fv.version)
+            self._write_strikes(name, s)
+            values = (
+                fv.rel_path, fv.version, "snapshot", None, s.underlying, s.as_of.isoformat(), int(s.as_of.value),
+                s.spot, s.convention, s.total_gex_usd_per_1pct, s.dealer_delta_units, s.net_vega_usd_per_vol_pt,
+                _dumps(s.zero_gamma_levels), _dumps(s.call_walls), _dumps(s.put_walls), _dumps(s.hedge_flows),
+                _dumps(s.term), name,
+            )
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(f"INSERT OR REPLACE INTO files VALUES ({','.join('?' * 18)})", values)
+        if old is not None and old[0] != values[-1]:
+            self._remove_strikes(old[0])
+
+    def _forget(self, rel_paths: Iterable[str]) -> None:
+        rel_paths = list(rel_paths)
+        if not rel_paths:
+            return
+        names = []
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            for rel in rel_paths:
+                row = self._conn.execute("SELECT strikes_file FROM files WHERE rel_path = ?", (rel,)).fetchone()
+                if row is not None:
+                    names.append(row[0])
+                self._conn.execute("DELETE FROM files WHERE rel_path = ?", (rel,))
+        for name in names:
+            self._remove_strikes(name)
+
+    # ---- keeping up with the folder
+
+    def stale(self) -> list[StoredVersion]:
+        """Files whose current version has no record yet (new or changed), sorted by relative path.
+
+        Records of files that vanished are pruned on the way; a snapshot whose Parquet file is missing
+        counts as stale.
+        """
+        current: dict[str, StoredVersion] = {}
+        for path in data_files(self.data_dir):
+            try:
+                fv = file_version(path, self.data_dir)
+            except OSError:  # vanished between listing and stat
+                continue
+            current[fv.rel_path] = fv
+        known = {r[0]: (r[1], r[2], r[3]) for r in
+                 self._conn.execute("SELECT rel_path, version, status, strikes_file FROM files")}
+        self._forget(rel for rel in known if rel not in current)
+        out = []
+        for rel, fv in sorted(current.items()):
+            record = known.get(rel)
+            if record is None or record[0] != fv.version:
+                out.append(fv)
+            elif record[1] == "snapshot" and not self._has_strikes(record[2]):
+                out.append(fv)
+        return out
+
+    def sync(self, compute: Callable[[list[StoredVersion]], Iterable[tuple[StoredVersion, Outcome]]] | None = None,
+             ) -> int:
+        """Summarise every new or changed file and record it; return how many were summarised.
+
+        Parameters
+        ----------
+        compute : callable, optional
+            Takes the stale file versions, yields ``(file version, outcome)`` pairs in any order (a
+            process pool or a cluster; see :mod:`dashboard.backfill`). Default: one by one in this
+            process, through the catalog's cached loader.
+        """
+        todo = self.stale()
+        if not todo:
+            return 0
+        if compute is None:
+            from analytics.catalog import load_path_cached
+
+            results: Iterable[tuple[StoredVersion, Outcome]] = (
+                (fv, summarize_file(fv.path, loader=load_path_cached)) for fv in todo)
+        else:
+            results = compute(todo)
+        n = 0
+        for fv, outcome in results:
+            self.put(fv, outcome)
+            n += 1
+        return n
+
+    def get_or_compute(self, path: str | Path) -> Summary | None:
+        """The summary of one data file, computed and stored if missing or stale (None if not a snapshot)."""
+        path = Path(path).expanduser().resolve()
+        try:
+            fv = file_version(path, self.data_dir)
+        except ValueError as exc:
+            raise ChainDataError("not inside the data directory", path=path) from exc
+        except OSError as exc:
+            raise ChainDataError("no such file", path=path) from exc
+        summary = self._summary_of(fv)
+        if summary is not None:
+            return summary
+        from analytics.catalog import load_path_cached
+
+        outcome = summarize_file(path, loader=load_path_cached)
+        self.put(fv, outcome)
+        return outcome.summary
+
+    def _summary_of(self, fv: StoredVersion) -> Summary | None:
+        row = self._conn.execute("SELECT * FROM files WHERE rel_path = ? AND version = ? AND status = 'snapshot'",
+                                 (fv.rel_path, fv.version)).fetchone()
+        if row is None:
+            return None
+        cols = [d[0] for d in self._conn.execute("SELECT * FROM files LIMIT 0").description]
+        return self._summary_from_row(dict(zip(cols, row, strict=True)))
+
+    def _summary_from_row(self, r: dict[str, Any]) -> Summary | None:
+        array = self._read_strikes(r["strikes_file"])
+        if array is None:
+            return None
+        return Summary(
+            underlying=r["underlying"], as_of=pd.Timestamp(r["as_of"]), spot=r["spot"], convention=r["convention"],
+            total_gex_usd_per_1pct=r["total_gex_usd_per_1pct"], dealer_delta_units=r["dealer_delta_units"],
+            net_vega_usd_per_vol_pt=r["net_vega_usd_per_vol_pt"],
+            zero_gamma_levels=_floats(json.loads(r["zero_gamma_levels"])),
+            call_walls=_floats(json.loads(r["call_walls"])), put_walls=_floats(json.loads(r["put_walls"])),
+            hedge_flows=_floats(json.loads(r["hedge_flows"])), term=_floats(json.loads(r["term"])),
+            strikes=array[:, 0].copy(), strike_gex=array[:, 1:].copy(),
+        )
+
+    # ---- reading (each query first brings the store up to date)
+
+    def summaries(self, underlying: str | None = None, last_n: int | None = None, *,
+                  refresh: bool = True) -> list[tuple[str, Summary]]:
+        """``(relative path, summary)`` of the snapshots (of ``underlying``), oldest first, the last ``last_n``."""
+        if refresh:
+            self.sync()
+        query = "SELECT * FROM files WHERE status = 'snapshot'"
+        params: tuple[Any, ...] = ()
+        if underlying:
+            query += " AND upper(underlying) = ?"
+            params = (underlying.upper(),)
+        query += " ORDER BY as_of_ns DESC, rel_path"
+        if last_n is not None:
+            query += " LIMIT ?"
+            params += (max(int(last_n), 0),)
+        cur = self._conn.execute(query, params)
+        cols = [d[0] for d in cur.description]
+        out = []
+        for row in cur.fetchall():
+            r = dict(zip(cols, row, strict=True))
+            s = self._summary_from_row(r)
+            if s is not None:
+                out.append((r["rel_path"], s))
+        return out[::-1]
+
+    def skipped(self) -> list[tuple[str, str]]:
+        """``(relative path, reason)`` of the files that are not snapshots."""
+        return list(self._conn.execute("SELECT rel_path, reason FROM files WHERE status = 'skipped' ORDER BY rel_path"))
+
+    def history(self, underlying: str, last_n: int | None = None) -> pd.DataFrame:
+        """Key levels over time, one row per snapshot of ``underlying``, oldest first.
+
+        Columns: ``as_of``, ``file``, ``spot``, ``total_gex_usd_per_1pct``, ``dealer_delta_units``,
+        ``net_vega_usd_per_vol_pt``, ``zero_gamma_levels`` (a tuple each), ``call_wall``, ``put_wall``
+        (NaN when none), ``call_walls``/``put_walls`` (tuples of (strike, GEX)), and per shock
+        ``hedge_flow_units_<+-n>pct``/``hedge_flow_usd_<+-n>pct`` (``_m5pct`` = -5%, ``_p5pct`` = +5%).
+        """
+        rows = []
+        for rel, s in self.summaries(underlying, last_n):
+            row: dict[str, Any] = {
+                "as_of": s.as_of, "file": rel, "spot": s.spot, "convention": s.convention,
+                "total_gex_usd_per_1pct": s.total_gex_usd_per_1pct, "dealer_delta_units": s.dealer_delta_units,
+                "net_vega_usd_per_vol_pt": s.net_vega_usd_per_vol_pt, "zero_gamma_levels": s.zero_gamma_levels,
+                "call_wall": s.call_walls[0][0] if s.call_walls else float("nan"),
+                "put_wall": s.put_walls[0][0] if s.put_walls else float("nan"),
+                "call_walls": s.call_walls, "put_walls": s.put_walls,
+            }
+            for shock, units, usd in s.hedge_flows:
+                tag = flow_tag(shock)
+                row[f"hedge_flow_units_{tag}"] = units
+                row[f"hedge_flow_usd_{tag}"] = usd
+            rows.append(row)
+        columns = ["as_of", "file", "spot", "convention", "total_gex_usd_per_1pct", "dealer_delta_units",
+                   "net_vega_usd_per_vol_pt", "zero_gamma_levels", "call_wall", "put_wall", "call_walls",
+                   "put_walls"]
+        columns += [f"hedge_flow_{u}_{flow_tag(s)}" for s in FLOW_SHOCKS_PCT for u in ("units", "usd")]
+        return pd.DataFrame(rows, columns=columns)
+
+    def strike_matrix(self, underlying: str, last_n: int | None = None) -> StrikeMatrix:
+        """Net GEX by strike x snapshot for ``underlying`` (the union of strikes; 0 where not listed)."""
+        items = [s for _, s in self.summaries(underlying, last_n)]
+        if not items:
+            return StrikeMatrix(pd.DatetimeIndex([]), np.zeros(0), np.zeros((0, 0)), np.zeros(0))
+        strikes = np.unique(np.concatenate([s.strikes for s in items]))
+        matrix = np.zeros((len(items), len(strikes)))
+        for i, s in enumerate(items):
+            matrix[i, np.searchsorted(strikes, s.strikes)] = s.strike_gex[:, 2]
+        dates = pd.DatetimeIndex([s.as_of.tz_convert("UTC") for s in items]).tz_convert(items[-1].as_of.tz)
+        return StrikeMatrix(dates, strikes, matrix, np.array([s.spot for s in items]))
+
+    def term_history(self, underlying: str, last_n: int | None = None) -> pd.DataFrame:
+        """Net vega and ATM IV per expiry over time (long format), oldest snapshot first.
+
+        Columns: ``as_of``, ``expiry`` (ISO date), ``days_to_expiry``, ``atm_iv`` (decimal, NaN where
+        not interpolable), ``net_vega_usd_per_vol_pt``.
+        """
+        rows = [(s.as_of, *t) for _, s in self.summaries(underlying, last_n) for t in s.term]
+        return pd.DataFrame(rows, columns=["as_of", "expiry", "days_to_expiry", "atm_iv", "net_vega_usd_per_vol_pt"])
+
+
+def flow_tag(shock_pct: float) -> str:
+    """Column tag of a shock: ``-5.0`` -> ``m5pct``, ``1.0`` -> ``p1pct``.
+
+    Examples
+    --------
+    >>> flow_tag(-5.0), flow_tag(2.0), flow_tag(0.5)
+    ('m5pct', 'p2pct', 'p0.5pct')
+    """
+    return f"{'m' if shock_pct < 0 else 'p'}{abs(shock_pct):g}pct"
+
+
+def open_store(data_dir: str | Path | None = None) -> HistoryStore:
+    """The history store of ``data_dir`` (default: the catalog's default data folder)."""
+    from analytics.catalog import default_data_dir
+
+    return HistoryStore(data_dir if data_dir is not None else default_data_dir())

@@ -1,0 +1,222 @@
+"""The history store: summaries keyed by file version, lazily filled, rebuilt when broken, never the truth."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import history as hist
+from analytics.demo import DEMO_DAYS, write_demo_data
+from analytics.errors import ChainDataError
+from analytics.history import HistoryStore, summarize_chain
+from analytics.report import analyze
+from analytics.sources import load_chain
+
+SPX_DAYS = ("2026-11-18", "2026-11-19", "2026-11-20")
+
+
+@pytest.fixture(scope="module")
+def demo_files(tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("demo")
+    return {p.name: p for p in write_demo_data(out, days=DEMO_DAYS[-5:])}
+
+
+@pytest.fixture()
+def data_dir(tmp_path, demo_files) -> Path:
+    """Three SPX days, one BTC day, the SPX book and a broken file."""
+    root = tmp_path / "data"
+    root.mkdir()
+    for name in [f"spx_quotedata_{d}.csv" for d in SPX_DAYS] + ["btc_book_summary_2026-11-20.json",
+                                                               "spx_book_demo.csv"]:
+        shutil.copy2(demo_files[name], root / name)
+    (root / "notes.csv").write_text("this,is\nnot,a chain\n")
+    return root
+
+
+def test_the_first_query_summarises_every_snapshot_into_a_store_inside_the_data_folder(data_dir):
+    with HistoryStore(data_dir) as store:
+        frame = store.history("SPX")
+        assert store.store_dir == data_dir / ".mmpos" and store.note is None
+    assert (data_dir / ".mmpos" / "history.sqlite").is_file()
+    assert len(list((data_dir / ".mmpos" / "strikes").glob("*.parquet"))) == 4  # 3 SPX + 1 BTC
+    assert [t.date().isoformat() for t in frame["as_of"]] == list(SPX_DAYS)  # oldest first
+    assert frame["file"].tolist() == [f"spx_quotedata_{d}.csv" for d in SPX_DAYS]
+
+
+def test_a_summary_holds_the_same_numbers_as_the_analysis(data_dir):
+    path = data_dir / "spx_quotedata_2026-11-20.csv"
+    chain = load_chain(path)
+    result = analyze(chain)
+    with HistoryStore(data_dir) as store:
+        s = store.get_or_compute(path)
+    assert s.spot == chain.spot and s.total_gex_usd_per_1pct == pytest.approx(result.total_gex_usd_per_1pct)
+    assert s.call_walls[0][0] == result.call_wall and s.put_walls[0][0] == result.put_wall
+    assert list(s.zero_gamma_levels) == pytest.approx(result.zero_gamma_levels)
+    assert s.net_vega_usd_per_vol_pt == pytest.approx(result.net_vega_usd_per_vol_pt)
+    flows = dict((shock, usd) for shock, _, usd in s.hedge_flows)
+    curve = result.hedge_curve.set_index("shock_pct")["hedge_flow_usd"]
+    assert sorted(flows) == [-5.0, -2.0, -1.0, 1.0, 2.0, 5.0]
+    assert all(flows[k] == pytest.approx(curve[k]) for k in flows)
+    np.testing.assert_allclose(s.strike_gex[:, 2], result.by_strike["net_gex_usd_per_1pct"].to_numpy())
+    assert [t[0] for t in s.term] == [d.isoformat() for d in result.term_structure["expiry"]]
+
+
+def test_top_walls_are_the_three_strongest_strikes_of_each_side_strongest_first(data_dir):
+    with HistoryStore(data_dir) as store:
+        s = store.get_or_compute(data_dir / "spx_quotedata_2026-11-20.csv")
+    call = dict(zip(s.strikes, s.strike_gex[:, 0], strict=True))
+    put = dict(zip(s.strikes, s.strike_gex[:, 1], strict=True))
+    assert [k for k, _ in s.call_walls] == sorted(call, key=lambda k: -call[k])[:3]
+    assert [k for k, _ in s.put_walls] == sorted(put, key=lambda k: put[k])[:3]
+    assert all(g > 0 for _, g in s.call_walls) and all(g < 0 for _, g in s.put_walls)
+
+
+def test_a_stored_summary_reads_back_equal_to_a_fresh_one(data_dir):
+    path = data_dir / "spx_quotedata_2026-11-19.csv"
+    with HistoryStore(data_dir) as store:
+        store.sync()
+    with HistoryStore(data_dir) as store:  # a new process would read the same file
+        stored = store.get_or_compute(path)
+    assert stored.equals(summarize_chain(load_chain(path)))
+
+
+def test_positions_and_broken_files_are_remembered_with_their_reason_not_summarised(data_dir):
+    with HistoryStore(data_dir) as store:
+        store.sync()
+        skipped = dict(store.skipped())
+        assert store.stale() == []
+    assert skipped["spx_book_demo.csv"] == "positions (book) file"
+    assert "notes.csv" in skipped and skipped["notes.csv"]
+
+
+def test_a_second_query_computes_nothing(data_dir):
+    with HistoryStore(data_dir) as store:
+        assert store.sync() == 6
+        assert store.sync() == 0
+
+
+def test_an_edited_file_is_summarised_again_and_its_old_arrays_removed(data_dir):
+    path = data_dir / "spx_quotedata_2026-11-20.csv"
+    with HistoryStore(data_dir) as store:
+        store.sync()
+        before = store.get_or_compute(path)
+        old_arrays = set((data_dir / ".mmpos" / "strikes").glob("*.parquet"))
+        # another day's chain saved under this name: a new version of the file
+        shutil.copyfile(data_dir / "spx_quotedata_2026-11-18.csv", path)
+        assert [fv.rel_path for fv in store.stale()] == ["spx_quotedata_2026-11-20.csv"]
+        assert store.sync() == 1
+        after = store.get_or_compute(path)
+        new_arrays = set((data_dir / ".mmpos" / "strikes").glob("*.parquet"))
+    assert after.as_of == pd.Timestamp("2026-11-18 16:15", tz="America/New_York") != before.as_of
+    assert len(new_arrays) == len(old_arrays) and new_arrays != old_arrays
+
+
+def test_a_touched_file_counts_as_a_new_version(data_dir):
+    path = data_dir / "spx_quotedata_2026-11-19.csv"
+    with HistoryStore(data_dir) as store:
+        store.sync()
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        assert [fv.rel_path for fv in store.stale()] == ["spx_quotedata_2026-11-19.csv"]
+
+
+def test_a_deleted_file_leaves_the_history(data_dir):
+    with HistoryStore(data_dir) as store:
+        assert len(store.history("SPX")) == 3
+        (data_dir / "spx_quotedata_2026-11-19.csv").unlink()
+        frame = store.history("SPX")
+    assert frame["file"].tolist() == ["spx_quotedata_2026-11-18.csv", "spx_quotedata_2026-11-20.csv"]
+    assert len(list((data_dir / ".mmpos" / "strikes").glob("*.parquet"))) == 3
+
+
+def test_a_corrupt_database_is_moved_aside_and_rebuilt(data_dir):
+    with HistoryStore(data_dir) as store:
+        store.sync()
+    db = data_dir / ".mmpos" / "history.sqlite"
+    db.write_bytes(b"this is not a database" * 100)
+    with HistoryStore(data_dir) as store:
+        assert "moved aside" in store.note
+        assert len(store.history("SPX")) == 3
+    assert (data_dir / ".mmpos" / "history.sqlite.corrupt-1").read_bytes().startswith(b"this is not")
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM files").fetchone()[0] == 6
+
+
+def test_a_missing_store_folder_or_array_file_is_rebuilt(data_dir):
+    with HistoryStore(data_dir) as store:
+        store.sync()
+    for path in (data_dir / ".mmpos" / "strikes").glob("*.parquet"):
+        path.unlink()
+        break
+    with HistoryStore(data_dir) as store:
+        assert len(store.stale()) == 1
+    shutil.rmtree(data_dir / ".mmpos")
+    with HistoryStore(data_dir) as store:
+        assert len(store.history("SPX")) == 3
+
+
+def test_a_store_of_another_schema_version_is_dropped_and_rebuilt(data_dir, monkeypatch):
+    with HistoryStore(data_dir) as store:
+        store.sync()
+    monkeypatch.setattr(hist, "SCHEMA_VERSION", hist.SCHEMA_VERSION + 1)
+    with HistoryStore(data_dir) as store:
+        assert len(store.stale()) == 6
+        assert list((data_dir / ".mmpos" / "strikes").glob("*.parquet")) == []
+
+
+def test_a_read_only_data_folder_keeps_the_store_in_memory_and_says_so(data_dir, monkeypatch):
+    monkeypatch.delenv(hist.STATE_DIR_ENV, raising=False)
+    monkeypatch.setattr(hist, "_writable_dir", lambda path: False)
+    with HistoryStore(data_dir) as store:
+        assert store.store_dir is None and hist.STATE_DIR_ENV in store.note
+        assert len(store.history("SPX")) == 3
+        assert store.sync() == 0
+    assert not (data_dir / ".mmpos").exists()
+
+
+def test_the_state_dir_variable_moves_the_store_out_of_the_data_folder(data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv(hist.STATE_DIR_ENV, str(tmp_path / "state"))
+    with HistoryStore(data_dir) as store:
+        store.history("BTC")
+        assert store.store_dir.parent == tmp_path / "state"
+    assert not (data_dir / ".mmpos").exists()
+    assert (store.store_dir / "history.sqlite").is_file()
+
+
+def test_the_strike_matrix_spans_the_union_of_strikes_with_zeros_where_unlisted(data_dir):
+    with HistoryStore(data_dir) as store:
+        m = store.strike_matrix("SPX")
+        summaries = [s for _, s in store.summaries("SPX")]
+    assert m.net_gex.shape == (3, len(m.strikes)) and np.all(np.diff(m.strikes) > 0)
+    assert [d.date().isoformat() for d in m.dates] == list(SPX_DAYS)
+    for row, s in zip(m.net_gex, summaries, strict=True):
+        listed = np.isin(m.strikes, s.strikes)
+        np.testing.assert_array_equal(row[listed], s.strike_gex[:, 2])
+        assert np.all(row[~listed] == 0)
+    np.testing.assert_array_equal(m.spots, [s.spot for s in summaries])
+
+
+def test_last_n_keeps_the_newest_snapshots(data_dir):
+    with HistoryStore(data_dir) as store:
+        assert store.history("spx", last_n=2)["file"].tolist() == [f"spx_quotedata_{d}.csv" for d in SPX_DAYS[1:]]
+        assert len(store.strike_matrix("SPX", last_n=1).dates) == 1
+        assert store.history("NDX").empty
+
+
+def test_term_history_has_one_row_per_snapshot_and_expiry(data_dir):
+    with HistoryStore(data_dir) as store:
+        term = store.term_history("SPX")
+        n_expiries = [len(s.term) for _, s in store.summaries("SPX")]
+    assert len(term) == sum(n_expiries)
+    assert list(term.columns) == ["as_of", "expiry", "days_to_expiry", "atm_iv", "net_vega_usd_per_vol_pt"]
+    assert term["atm_iv"].between(0.05, 1.0).mean() > 0.9
+
+
+def test_a_file_outside_the_data_folder_is_refused(data_dir, demo_files):
+    with HistoryStore(data_dir) as store, pytest.raises(ChainDataError, match="not inside the data directory"):
+        store.get_or_compute(demo_files["spx_quotedata_2026-11-16.csv"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import doctest
-import time
+import itertools
 
 import numpy as np
 import pytest
@@ -97,10 +97,11 @@ def test_an_out_of_range_value_is_refused_with_one_line_naming_the_range(field, 
 
 
 def test_a_hostile_shock_list_is_refused_before_it_is_parsed():
-    started = time.perf_counter()
     with pytest.raises(ScenarioError, match="at most"):
         Scenario(shocks_pct=",".join(["1"] * 10_000_000))
-    assert time.perf_counter() - started < 1.0
+    # an endless sequence is refused once it passes the limit: it is never read to its end
+    with pytest.raises(ScenarioError, match="at most"):
+        Scenario(shocks_pct=itertools.repeat(1.0))
 
 
 def test_unknown_parameters_are_refused():

@@ -43,7 +43,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -241,7 +241,7 @@ def _json(payload: dict, status: int, headers: dict[str, str] | None = None) -> 
 
 def request_id() -> str | None:
     """The current request's id (None outside a request)."""
-    return getattr(g, "request_id", None)
+    return getattr(g, "request_id", None) if has_request_context() else None
 
 
 def _host_name(host: str) -> str:

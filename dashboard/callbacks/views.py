@@ -213,7 +213,13 @@ def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[s
             banner=error_banner(f"no readable option-chain files in {root}", kind="warn", title="Nothing to show"),
             header=("mmpos", "no snapshot", ""),
         )
-    catalog = service.get_catalog(data_dir)
+    try:
+        catalog = service.get_catalog(data_dir)
+    except ChainDataError as err:  # the folder was removed or cannot be listed
+        name = Path(service.resolve_data_dir(data_dir)).name
+        return _empty_everything(f"The data folder {name} cannot be read",
+                                 banner=error_banner(f"{name}: {err.reason}", title="The data folder cannot be read"),
+                                 header=(state["u"], "no snapshot", ""))
     entry = catalog.get(state.get("snap")) if state.get("snap") else None
     if entry is None:
         return _empty_everything(

@@ -315,10 +315,15 @@ def _refused_callback_body() -> Response | None:
     (checked before parsing: a 100k-deep body made the parser raise RecursionError)."""
     if not request.is_json:
         return None  # Dash answers 415 itself
-    depth = json_depth(request.get_data(cache=True))
+    data = request.get_data(cache=True)
+    depth = json_depth(data)
     if depth > MAX_JSON_DEPTH:
         return _json({"error": "JSON nested too deeply", "limit": MAX_JSON_DEPTH}, 400)
-    if not isinstance(request.get_json(silent=True), dict):
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return None  # not JSON: Dash answers 400 itself
+    if not isinstance(body, dict):
         return _json({"error": "a callback request is a JSON object"}, 400)
     return None
 

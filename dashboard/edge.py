@@ -319,9 +319,8 @@ def _refused_callback_body() -> Response | None:
     depth = json_depth(data)
     if depth > MAX_JSON_DEPTH:
         return _json({"error": "JSON nested too deeply", "limit": MAX_JSON_DEPTH}, 400)
-    try:
-        body = json.loads(data)
-    except ValueError:
+    body = request.get_json(silent=True)  # cached: Dash reads this same parse
+    if body is None and data.strip() != b"null":
         return None  # not JSON: Dash answers 400 itself
     if not isinstance(body, dict):
         return _json({"error": "a callback request is a JSON object"}, 400)

@@ -184,6 +184,8 @@ CORPUS: list[Case] = [
     raw_case("form post", b"output=x&inputs=y", "application/x-www-form-urlencoded", (400, 415)),
     raw_case("empty body", b"", "application/json", (400,)),
     raw_case("NaN literal body", b"NaN", "application/json", (400,)),
+    raw_case("null body", b"null", "application/json", (400,)),
+    raw_case("a list as the body", b"[1, 2, 3]", "application/json", (400,)),
 ]
 
 

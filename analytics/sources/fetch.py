@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from analytics.errors import ChainDataError
+from analytics.sources.common import loads_json
 
 DERIBIT_API = "https://www.deribit.com/api/v2/public"
 CBOE_DELAYED_URL = "https://cdn.cboe.com/api/global/delayed_quotes/options/{symbol}.json"
@@ -52,9 +53,10 @@ def _get_json(url: str, opener: Opener) -> Any:
     if len(body) > MAX_RESPONSE_BYTES:
         raise ChainDataError(f"response larger than {MAX_RESPONSE_BYTES // 2**20} MiB", path=url)
     try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ChainDataError(f"the response is not JSON ({exc})", path=url) from exc
+    return loads_json(text, path=url)  # refuses a too-deep response before parsing
 
 
 def _now_utc() -> dt.datetime:

@@ -129,6 +129,16 @@ def test_a_plausible_open_interest_at_the_limit_is_kept(tmp_path):
     assert load_chain(path).rows["open_interest"].max() == MAX_OPEN_INTEREST
 
 
+def test_the_shared_json_helpers_examples_run():
+    import doctest
+
+    import analytics.sources.common
+    import analytics.sources.deribit
+
+    for module in (analytics.sources.common, analytics.sources.deribit):
+        assert doctest.testmod(module).failed == 0, module.__name__
+
+
 def test_json_depth_ignores_brackets_inside_strings():
     assert json_depth('{"a": "[[[[{{{{", "b": [[1]]}') == 3
     assert json_depth(b'["\\"[[[", 2]') == 1

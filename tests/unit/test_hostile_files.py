@@ -142,3 +142,17 @@ def test_the_shared_json_helpers_examples_run():
 def test_json_depth_ignores_brackets_inside_strings():
     assert json_depth('{"a": "[[[[{{{{", "b": [[1]]}') == 3
     assert json_depth(b'["\\"[[[", 2]') == 1
+
+
+def test_a_deribit_error_answered_to_mmpos_fetch_passes_on_the_api_message(tmp_path):
+    import io
+    import urllib.error
+
+    from analytics.sources.fetch import fetch_deribit
+
+    def opener(request, timeout=None):
+        raise urllib.error.HTTPError(request.full_url, 400, "Bad Request", {}, io.BytesIO(DERIBIT_ERROR.encode()))
+
+    with pytest.raises(ChainDataError, match=r"the server answered a Deribit API error, not data: Invalid params"):
+        fetch_deribit("XYZ", tmp_path, opener=opener)
+    assert list(tmp_path.iterdir()) == []

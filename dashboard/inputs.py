@@ -139,30 +139,26 @@ def _view_state(value: Any) -> tuple[dict[str, Any] | None, list[str]]:
     return checked_state(value)  # types, sizes, then the Scenario's ranges (dashboard.state)
 
 
-def _described(label: str, parse: Callable[[Any], Any]) -> tuple[str, Callable[[Any], Any]]:
-    return label, parse
-
-
 # "<id>.<property>" -> (label in notes, rule). Every input and state of a server callback has one.
 RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    f"{ids.URL}.search": _described("address", _search),
-    f"{ids.UNDERLYING}.value": _described("underlying", text_or_none),
-    f"{ids.SNAPSHOT}.value": _described("snapshot", text_or_none),
-    f"{ids.EXPIRY_PRESET}.value": _described("expiry preset", text_or_none),
-    f"{ids.EXPIRIES}.value": _described("expiries", expiry_texts),
-    f"{ids.CONVENTION}.value": _described("convention", text_or_none),
-    f"{ids.SHOCK_RANGE}.value": _described("shock range", _number_or_none),
-    f"{ids.HORIZON}.value": _described("horizon", _number_or_none),
-    f"{ids.VOL_MODE}.value": _described("vol mode", text_or_none),
-    f"{ids.VOL_VALUE}.value": _described("vol value", _number_or_none),
-    f"{ids.STACK}.value": _described("stacking", _labels),
-    f"{ids.UNITS}.value": _described("hedge units", text_or_none),
-    f"{ids.TERM_GRAPH}.clickData": _described("term-structure click", _points),
-    f"{ids.TERM_GRAPH}.selectedData": _described("term-structure selection", _points),
-    f"{ids.GAMMA_GRAPH}.clickData": _described("gamma click", _points),
-    f"{ids.CSV_BUTTON}.n_clicks": _described("download clicks", _clicks),
-    f"{ids.RESULT_STORE}.data": _described("view result", _result),
-    f"{ids.VIEW_STORE}.data": _described("view state", _view_state),
+    f"{ids.URL}.search": ("address", _search),
+    f"{ids.UNDERLYING}.value": ("underlying", text_or_none),
+    f"{ids.SNAPSHOT}.value": ("snapshot", text_or_none),
+    f"{ids.EXPIRY_PRESET}.value": ("expiry preset", text_or_none),
+    f"{ids.EXPIRIES}.value": ("expiries", expiry_texts),
+    f"{ids.CONVENTION}.value": ("convention", text_or_none),
+    f"{ids.SHOCK_RANGE}.value": ("shock range", _number_or_none),
+    f"{ids.HORIZON}.value": ("horizon", _number_or_none),
+    f"{ids.VOL_MODE}.value": ("vol mode", text_or_none),
+    f"{ids.VOL_VALUE}.value": ("vol value", _number_or_none),
+    f"{ids.STACK}.value": ("stacking", _labels),
+    f"{ids.UNITS}.value": ("hedge units", text_or_none),
+    f"{ids.TERM_GRAPH}.clickData": ("term-structure click", _points),
+    f"{ids.TERM_GRAPH}.selectedData": ("term-structure selection", _points),
+    f"{ids.GAMMA_GRAPH}.clickData": ("gamma click", _points),
+    f"{ids.CSV_BUTTON}.n_clicks": ("download clicks", _clicks),
+    f"{ids.RESULT_STORE}.data": ("view result", _result),
+    f"{ids.VIEW_STORE}.data": ("view state", _view_state),
 }
 
 

@@ -41,6 +41,9 @@ import pandas as pd
 from analytics.errors import ChainDataError
 
 SECONDS_PER_YEAR = 365.0 * 24 * 3600  # ACT/365 in seconds
+#: Most contracts one row may hold: the largest listed open interest is ~1e7 (SPX ~3e5 per strike),
+#: so more is garbage (a 1e20 row was accepted silently and 1e308 overflowed the engine).
+MAX_OPEN_INTEREST = 1e9
 NEW_YORK = "America/New_York"
 
 ROW_COLUMNS: tuple[str, ...] = (
@@ -337,6 +340,19 @@ def make_chain(
         neg = oi < 0
         raise ChainDataError(
             f"negative open interest ({oi[neg][0]:g})", path=path, line=where(neg), field="open_interest"
+        )
+    absurd = ~np.isnan(oi) & ~(oi <= MAX_OPEN_INTEREST)
+    if absurd.any():
+        raise ChainDataError(
+            f"open interest {oi[absurd][0]:g} is above {MAX_OPEN_INTEREST:g} contracts on one row: not plausible data",
+            path=path, line=where(absurd), field="open_interest",
+        )
+    names = rows["underlying"].astype(str).where(rows["underlying"].notna(), underlying).to_numpy()
+    other = names != names[0] if len(names) else np.zeros(0, bool)
+    if other.any():
+        raise ChainDataError(
+            f"rows of two underlyings in one file: {names[0]} and {names[other][0]} (each file holds one "
+            "underlying; its spot prices every row)", path=path, line=where(other), field="underlying",
         )
     n_nan_oi = int(np.isnan(oi).sum())
     if n_nan_oi:

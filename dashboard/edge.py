@@ -10,7 +10,9 @@ settings. Per request, in this order:
    load balancer can probe them without a Host name or a login. They reveal no path and no file.
 3. The Host header must be in the allow-list (``MMPOS_ALLOWED_HOSTS``; default the loopback names and
    the bind host): 400 otherwise, against DNS rebinding.
-4. A body larger than ``MMPOS_MAX_REQUEST_BYTES`` gets 413 before it is read.
+4. A body larger than ``MMPOS_MAX_REQUEST_BYTES`` gets 413 before it is read; a callback body that
+   is not a JSON object, or nests deeper than ``MAX_JSON_DEPTH``, gets 400 (depth checked before
+   parsing). The values inside are each callback's to check (:mod:`dashboard.inputs`).
 5. Optional login, on when configured: the user named by ``MMPOS_AUTH_PROXY_HEADER`` when the
    request comes straight from one of ``MMPOS_TRUSTED_PROXIES`` (the header is ignored from anyone
    else), else HTTP basic auth checked against ``MMPOS_AUTH_FILE`` (``user:hash`` lines, werkzeug
@@ -43,11 +45,12 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from analytics.catalog import FileVersion, file_version, holder_for
+from analytics.sources.common import MAX_JSON_DEPTH, json_depth
 from dashboard import config
 
 EXTENSION_KEY = "mmpos_edge"
@@ -55,6 +58,7 @@ DATA_DIR_KEY = "MMPOS_DATA_DIR"  # where create_app keeps the data folder (dashb
 REQUEST_ID_HEADER = "X-Request-ID"
 USER_ENVIRON_KEY = "mmpos.user"  # read by the access log (dashboard.server)
 HEALTH_PATH, READY_PATH = "/healthz", "/readyz"
+CALLBACK_PATH = "/_dash-update-component"
 REALM = "mmpos"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _USER_NAME = re.compile(r"^[^\s:]{1,64}$")
@@ -241,7 +245,7 @@ def _json(payload: dict, status: int, headers: dict[str, str] | None = None) -> 
 
 def request_id() -> str | None:
     """The current request's id (None outside a request)."""
-    return getattr(g, "request_id", None)
+    return getattr(g, "request_id", None) if has_request_context() else None
 
 
 def _host_name(host: str) -> str:
@@ -290,6 +294,10 @@ def _before_request() -> Response | None:
     length = request.content_length
     if length is not None and length > edge.settings.max_request_bytes:
         return _json({"error": "request too large", "limit_bytes": edge.settings.max_request_bytes}, 413)
+    if request.method == "POST" and request.path.endswith(CALLBACK_PATH):
+        refused = _refused_callback_body()
+        if refused is not None:
+            return refused
     if edge.settings.auth_enabled:
         user = _authenticated_user(edge)
         if user is None:
@@ -299,6 +307,23 @@ def _before_request() -> Response | None:
             return _json({"error": "sign in through the desk's proxy"}, 403)
         g.user = user
         request.environ[USER_ENVIRON_KEY] = user
+    return None
+
+
+def _refused_callback_body() -> Response | None:
+    """400 for a callback body that is not a JSON object, or nests deeper than ``MAX_JSON_DEPTH``
+    (checked before parsing: a 100k-deep body made the parser raise RecursionError)."""
+    if not request.is_json:
+        return None  # Dash answers 415 itself
+    data = request.get_data(cache=True)
+    depth = json_depth(data)
+    if depth > MAX_JSON_DEPTH:
+        return _json({"error": "JSON nested too deeply", "limit": MAX_JSON_DEPTH}, 400)
+    body = request.get_json(silent=True)  # cached: Dash reads this same parse
+    if body is None and data.strip() != b"null":
+        return None  # not JSON: Dash answers 400 itself
+    if not isinstance(body, dict):
+        return _json({"error": "a callback request is a JSON object"}, 400)
     return None
 
 

@@ -30,14 +30,15 @@ why (the page shows it in a banner and keeps serving).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from analytics import conventions
 from analytics.calendars import deribit_monthly_expiry, monthly_equity_expiry, third_friday
 from analytics.errors import ScenarioError
-from analytics.scenario import Scenario, bound_of
+from analytics.scenario import MAX_EXPIRIES, Scenario, bound_of
 
 PRESETS: tuple[tuple[str, str], ...] = (
     ("0dte", "0DTE"),
@@ -192,6 +193,9 @@ def scenario_from_state(state: Mapping[str, Any]) -> Scenario:
     ((-2.0, -1.0, 0.0, 1.0, 2.0), (0.0,), -0.5, 0.0, 1)
     """
     n = int(round(_float_or(str(state.get("shock")), DEFAULT_STATE["shock"])))
+    if not 0 <= n <= MAX_SHOCK_RANGE_PCT:  # refused before the shock list is built (1e7 cost ~1 GB)
+        raise ScenarioError(f"shock range {n:g} is out of range: allowed 0 to {MAX_SHOCK_RANGE_PCT:g} (percent)",
+                            name="shock range")
     h = state.get("h") or 0.0
     vol_field = VOL_FIELDS.get(str(state.get("vol")))
     preset = state.get("preset") or "all"
@@ -205,8 +209,162 @@ def scenario_from_state(state: Mapping[str, Any]) -> Scenario:
     )
 
 
+MAX_ID_CHARS = 256  # the longest underlying, snapshot id, convention or expiry text a state may carry
+MAX_EXTRA_KEYS = 32  # keys beyond DEFAULT_STATE a state may carry (small scalars only)
+
+
+class Refused(ValueError):
+    """A state value of the wrong type or size (the message is one short line for the banner)."""
+
+
+def _shown(value: Any) -> str:
+    """A value as a banner may show it: short scalars as text, anything else by its kind."""
+    if isinstance(value, bool) or value is None:
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return f"{value:g}"
+    if isinstance(value, str):
+        return repr(value[:24] + ("..." if len(value) > 24 else ""))
+    return "a list" if isinstance(value, list | tuple) else "an object"
+
+
+def text_or_none(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > MAX_ID_CHARS:
+        raise Refused(f"must be text of at most {MAX_ID_CHARS} characters, got {_shown(value)}")
+    return value
+
+
+def finite_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str) or (isinstance(value, str) and len(value) > 40):
+        raise Refused(f"must be a number, got {_shown(value)}")
+    try:
+        x = float(value)
+    except ValueError:
+        raise Refused(f"must be a number, got {_shown(value)}") from None
+    if not math.isfinite(x):
+        raise Refused(f"must be a finite number, got {_shown(value)}")
+    return x
+
+
+def _shock_range(value: Any) -> float:
+    x = abs(finite_number(value))
+    if not 1.0 <= x <= MAX_SHOCK_RANGE_PCT:
+        raise Refused(f"{x:g} is out of range: allowed 1 to {MAX_SHOCK_RANGE_PCT:g} (percent)")
+    return x
+
+
+def _choice_of(names: Iterable[Any]) -> Callable[[Any], Any]:
+    allowed = tuple(names)
+
+    def parse(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or value not in allowed:
+            raise Refused(f"must be one of {', '.join(map(str, allowed))}, got {_shown(value)}")
+        return value
+
+    return parse
+
+
+def expiry_texts(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Refused(f"must be a list of dates, got {_shown(value)}")
+    if len(value) > MAX_EXPIRIES:
+        raise Refused(f"at most {MAX_EXPIRIES:,} dates allowed, got {len(value):,}")
+    if not all(isinstance(x, str) and len(x) <= 40 for x in value):
+        raise Refused("must be a list of dates YYYY-MM-DD")
+    return list(value)
+
+
+def _strike(value: Any) -> float | None:
+    if value is None:
+        return None
+    x = finite_number(value)
+    if not 0.0 < x < 1e9:
+        raise Refused(f"{x:g} is not a strike")
+    return x
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool | int) or isinstance(value, int) and value not in (0, 1):
+        raise Refused(f"must be true or false, got {_shown(value)}")
+    return bool(value)
+
+
+def _small_scalar(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and len(value) <= MAX_ID_CHARS:
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return finite_number(value)
+    raise Refused(f"must be a short text, a number or true/false, got {_shown(value)}")
+
+
+# key -> (label in messages, parser): every key of DEFAULT_STATE has one
+_TYPES: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "u": ("underlying", text_or_none),
+    "snap": ("snapshot", text_or_none),
+    "preset": ("expiry preset", _choice_of(PRESET_NAMES)),
+    "exp": ("expiries", expiry_texts),
+    "conv": ("convention", text_or_none),
+    "shock": ("shock range", _shock_range),
+    "h": ("horizon", _choice_of(HORIZON_CHOICES)),
+    "vol": ("vol scenario", _choice_of(VOL_MODES)),
+    "volv": ("vol scenario value", finite_number),
+    "stack": ("stacking", _flag),
+    "units": ("hedge units", _choice_of(UNIT_CHOICES)),
+    "strike": ("strike", _strike),
+}
+
+
+def typed_state(state: Any) -> tuple[dict[str, Any], list[str]]:
+    """A state whose every value has its type, a finite value and a bounded size; and the reasons.
+
+    A refused value becomes its default (the shock range: the nearest allowed). Keys beyond
+    ``DEFAULT_STATE`` are kept when they are short scalars (at most ``MAX_EXTRA_KEYS``). Anything
+    that is not a mapping becomes the default state. Scenario ranges are :func:`checked_state`'s.
+
+    Examples
+    --------
+    >>> s, notes = typed_state(default_state(shock=1e7, snap=["x"]))
+    >>> s["shock"], s["snap"], notes
+    (50.0, None, ['snapshot must be text of at most 256 characters, got a list; using the default', \
+'shock range 1e+07 is out of range: allowed 1 to 50 (percent); using 50'])
+    """
+    if not isinstance(state, Mapping):
+        return default_state(), [] if state is None else [f"the view state must be an object, got {_shown(state)}"]
+    out = default_state()
+    notes: list[str] = []
+    extra = 0
+    for key, value in state.items():
+        if key in _TYPES:
+            label, parse = _TYPES[key]
+            try:
+                out[key] = parse(value)
+            except Refused as err:
+                if key == "shock" and isinstance(value, int | float | str) and not isinstance(value, bool):
+                    try:
+                        out[key] = min(max(abs(finite_number(value)), 1.0), MAX_SHOCK_RANGE_PCT)
+                    except Refused:
+                        pass
+                shown = f"{out[key]:g}" if key == "shock" else "the default"
+                notes.append(f"{label} {err}; using {shown}")
+        elif isinstance(key, str) and len(key) <= 32 and extra < MAX_EXTRA_KEYS:
+            try:
+                out[key] = _small_scalar(value)
+                extra += 1
+            except Refused:
+                notes.append(f"view state field {_shown(key)} refused: not a short scalar")
+    return out, notes
+
+
 def checked_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The state with each refused scenario value moved to the nearest valid one, and the reasons.
+    """The state with each refused value moved to the nearest valid one, and the reasons.
+
+    Types and sizes first (:func:`typed_state`), then the scenario ranges (:class:`Scenario`).
 
     Examples
     --------
@@ -214,8 +372,7 @@ def checked_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     >>> s["volv"], notes
     (10.0, ['spot-vol beta 500 is out of range: allowed -10 to 10 (vol points per 1% spot shock); using 10'])
     """
-    s = dict(state)
-    notes: list[str] = []
+    s, notes = typed_state(state)
     for _ in range(len(DEFAULT_STATE)):  # each pass fixes one field
         try:
             scenario_from_state(s)

@@ -42,6 +42,7 @@ from analytics.sources.common import (
     SNIFF_BYTES,
     Source,
     checked_size,
+    loads_json,
     read_head,
     read_text_file,
 )
@@ -92,6 +93,13 @@ def _detect(path: Path) -> Source:
             return source
     if not head.text.strip():
         raise ChainDataError("empty file (only blank lines)", path=path)
+    if head.text.lstrip().startswith("{") and '"error"' in head.text and len(head.raw) < SNIFF_BYTES:
+        try:  # a saved API error response (small): pass the API's own message on
+            message = deribit.api_error_text(loads_json(head.text, path=path))
+        except ChainDataError:
+            message = None
+        if message:
+            raise ChainDataError(message, path=path)
     first = " ".join(head.text.split())[:60]
     supported = ", ".join(source.name for source in REGISTRY)
     raise ChainDataError(f"unknown format (starts {first!r}); supported: {supported}", path=path)

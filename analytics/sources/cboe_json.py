@@ -14,7 +14,6 @@ It is read as UTC; when the file also carries our own fetch time (``mmpos.fetche
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from analytics.chain import (
     underlying_for_root,
 )
 from analytics.errors import ChainDataError
-from analytics.sources.common import Head, Source, check_iv_is_decimal, numbers, read_text_file
+from analytics.sources.common import Head, Source, check_iv_is_decimal, loads_json, numbers, read_text_file
 
 OCC_PATTERN = f"^{OCC_SYMBOL_PATTERN}$"
 _SNIFF = re.compile(rf'"option"\s*:\s*"{OCC_SYMBOL_PATTERN}"')
@@ -158,12 +157,7 @@ def load_cboe_json(path: str | Path, *, multiplier: float | None = None, as_of: 
         Naming the file and the problem.
     """
     path = Path(path)
-    try:
-        obj = json.loads(read_text_file(path))
-    except json.JSONDecodeError as exc:
-        raise ChainDataError(
-            f"not valid JSON (truncated?): {exc.msg} at line {exc.lineno} column {exc.colno}", path=path
-        ) from exc
+    obj = loads_json(read_text_file(path), path=path)
     return parse_cboe_delayed_json(obj, source=path, multiplier=100.0 if multiplier is None else multiplier)
 
 

@@ -46,7 +46,6 @@ Snapshot time (``as_of``), first rule that applies:
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +55,7 @@ import pandas as pd
 from analytics import pricing
 from analytics.chain import SECONDS_PER_YEAR, OptionChain, make_chain, utc_instants
 from analytics.errors import ChainDataError
-from analytics.sources.common import Head, Source, check_not_truncated, numbers, read_text_file
+from analytics.sources.common import Head, Source, check_not_truncated, loads_json, numbers, read_text_file
 
 SETTLEMENT_HOUR_UTC = 8
 #: ``BASE[_QUOTE]-DMMMYY-STRIKE-C|P``; strikes may use ``d`` as the decimal point.
@@ -103,6 +102,32 @@ def looks_like_deribit(head_text: str) -> str | None:
     return "deribit-ticker" if {"delta", "gamma"} <= header else "deribit-book-summary"
 
 
+def api_error_text(obj: Any) -> str | None:
+    """The reason a saved Deribit API error response gives, in one line, or None for other JSON.
+
+    A JSON-RPC error is ``{"jsonrpc": "2.0", "error": {"message": ..., "code": ...}}`` (no result).
+
+    Examples
+    --------
+    >>> api_error_text({"jsonrpc": "2.0", "error": {"message": "Invalid params", "code": -32602}})
+    'the file holds a Deribit API error, not data: Invalid params (code -32602)'
+    >>> api_error_text({"result": []}) is None
+    True
+    """
+    if not isinstance(obj, dict) or "error" not in obj or "result" in obj:
+        return None
+    err = obj["error"]
+    if isinstance(err, dict):
+        message = " ".join(str(err.get("message") or "no message").split())[:200]
+        reason = err.get("data", {}).get("reason") if isinstance(err.get("data"), dict) else None
+        detail = f"{message}{f': {str(reason)[:100]}' if reason else ''}"
+        code = err.get("code")
+        detail += f" (code {code})" if isinstance(code, int) and not isinstance(code, bool) else ""
+    else:
+        detail = " ".join(str(err).split())[:200]
+    return f"the file holds a Deribit API error, not data: {detail}"
+
+
 def parse_instrument_names(names: pd.Series) -> pd.DataFrame:
     """Split Deribit option names into base currency, quote, expiry, strike and side (vectorised).
 
@@ -130,7 +155,7 @@ def _records_from_json(obj: Any, path: Path) -> tuple[pd.DataFrame, dict[str, An
     meta: dict[str, Any] = {}
     if isinstance(obj, dict):
         if "error" in obj and "result" not in obj:
-            raise ChainDataError(f"the file holds an API error, not data: {obj['error']!r}", path=path)
+            raise ChainDataError(api_error_text(obj) or "the file holds an API error, not data", path=path)
         meta = dict(obj.get("mmpos") or {})
         if "usOut" in obj and "as_of" not in meta:
             meta["response_us"] = obj["usOut"]
@@ -169,12 +194,7 @@ def read_deribit_text(text: str, path: str | Path, *, as_of: pd.Timestamp | str 
     path = Path(path)
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ChainDataError(
-                f"not valid JSON (truncated?): {exc.msg} at line {exc.lineno} column {exc.colno}", path=path
-            ) from exc
+        obj = loads_json(text, path=path)
         frame, meta = _records_from_json(obj, path)
         line_offset = None
     else:

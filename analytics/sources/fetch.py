@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from analytics.errors import ChainDataError
+from analytics.sources.common import loads_json
+from analytics.sources.deribit import api_error_text
 
 DERIBIT_API = "https://www.deribit.com/api/v2/public"
 CBOE_DELAYED_URL = "https://cdn.cboe.com/api/global/delayed_quotes/options/{symbol}.json"
@@ -45,16 +47,27 @@ def _get_json(url: str, opener: Opener) -> Any:
     try:
         with opener(request, timeout=TIMEOUT_SECONDS) as response:
             body = response.read(MAX_RESPONSE_BYTES + 1)
-    except urllib.error.HTTPError as exc:
-        raise ChainDataError(f"HTTP {exc.code} {exc.reason}", path=url) from exc
+    except urllib.error.HTTPError as exc:  # Deribit answers errors with HTTP 400 and a JSON-RPC error body
+        raise ChainDataError(_api_message(exc) or f"HTTP {exc.code} {exc.reason}", path=url) from exc
     except (urllib.error.URLError, TimeoutError) as exc:
         raise ChainDataError(f"cannot reach the server ({getattr(exc, 'reason', exc)})", path=url) from exc
     if len(body) > MAX_RESPONSE_BYTES:
         raise ChainDataError(f"response larger than {MAX_RESPONSE_BYTES // 2**20} MiB", path=url)
     try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ChainDataError(f"the response is not JSON ({exc})", path=url) from exc
+    return loads_json(text, path=url)  # refuses a too-deep response before parsing
+
+
+def _api_message(exc: urllib.error.HTTPError) -> str | None:
+    """The API's own reason in an error response's JSON body (Deribit's JSON-RPC ``error``), if any."""
+    try:
+        text = exc.read(64 * 1024).decode("utf-8")
+        message = api_error_text(loads_json(text))
+    except (OSError, UnicodeDecodeError, ChainDataError, AttributeError, TypeError):
+        return None
+    return message.replace("the file holds", "the server answered", 1) if message else None
 
 
 def _now_utc() -> dt.datetime:
@@ -104,6 +117,9 @@ def fetch_deribit(
         f"{DERIBIT_API}/get_index_price?{urllib.parse.urlencode({'index_name': cur.lower() + '_usd'})}", opener
     )
     if not isinstance(book, dict) or not isinstance(book.get("result"), list):
+        message = api_error_text(book)
+        if message:
+            raise ChainDataError(message.replace("the file holds", "the server answered", 1), path=book_url)
         raise ChainDataError(f"unexpected Deribit answer: {str(book)[:120]}", path=book_url)
     try:
         index_price = float(index["result"]["index_price"])

@@ -14,6 +14,7 @@ import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dash
@@ -25,6 +26,8 @@ from analytics import conventions as conventions_mod
 from analytics.catalog import Catalog
 from analytics.errors import ChainDataError
 from dashboard import ids, service
+from dashboard.inputs import checked as checked_inputs
+from dashboard.inputs import unexpected
 from dashboard.state import (
     PRESETS,
     VOL_MODES,
@@ -289,13 +292,16 @@ def _error_banner(title: str, message: str) -> list:
 
 
 def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, Any] | None,
-           data_dir: str | None) -> list[Any]:
-    """The callback body as a plain function: every output in ``OUTPUTS`` order."""
+           data_dir: str | None, refused: tuple[str, ...] = ()) -> list[Any]:
+    """The callback body as a plain function: every output in ``OUTPUTS`` order.
+
+    ``refused`` are the notes of inputs :func:`dashboard.inputs.checked` refused (shown in the banner).
+    """
     try:
         catalog = service.get_catalog(data_dir)
     except ChainDataError as err:  # e.g. the data folder does not exist
-        root = service.resolve_data_dir(data_dir)
-        return _banner_only(_error_banner("The data folder cannot be read", f"{root}: {err.reason}"),
+        name = Path(service.resolve_data_dir(data_dir)).name  # never the absolute path
+        return _banner_only(_error_banner("The data folder cannot be read", f"{name}: {err.reason}"),
                             store=default_state())
     resolved = next_state(trigger, inputs, previous, catalog)
     if trigger not in (None, f"{ids.URL}.search") and previous and resolved.state == previous:
@@ -306,7 +312,7 @@ def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, A
     # Back/forward navigation only reads the URL; writing it back would push a new history entry.
     navigating = trigger == f"{ids.URL}.search"
     values["search"] = no_update if navigating or search == (inputs.get(f"{ids.URL}.search") or "") else search
-    values["banner"] = catalog_banner(catalog) + scenario_banner(resolved.notices)
+    values["banner"] = catalog_banner(catalog) + scenario_banner(tuple(refused) + resolved.notices)
     return [values[key] for key, _, _ in OUTPUTS]
 
 
@@ -319,12 +325,13 @@ def register(app: dash.Dash) -> None:
     )
     def _controls(*args: Any) -> list[Any]:
         *values, previous = args
-        inputs = {f"{cid}.{prop}": v for (cid, prop), v in zip(CONTROL_INPUTS, values, strict=True)}
+        raw = {f"{cid}.{prop}": v for (cid, prop), v in zip(CONTROL_INPUTS, values, strict=True)}
+        inputs, refused = checked_inputs({**raw, f"{ids.VIEW_STORE}.data": previous})
+        previous = inputs.pop(f"{ids.VIEW_STORE}.data")
         trigger = dash.ctx.triggered[0]["prop_id"] if dash.ctx.triggered_id is not None else None
         try:
-            return update(trigger, inputs, previous, current_app.config.get("MMPOS_DATA_DIR"))
+            return update(trigger, inputs, previous, current_app.config.get("MMPOS_DATA_DIR"), tuple(refused))
         except PreventUpdate:
             raise
-        except Exception as err:  # noqa: BLE001 - deliberately broad: show it, log it, keep the page alive
-            log.exception("controls update failed (trigger %s)", trigger)
-            return _banner_only(_error_banner("Unexpected error (logged)", f"{type(err).__name__}: {err}"))
+        except Exception:  # noqa: BLE001 - deliberately broad: log it, say so briefly, keep the page alive
+            return _banner_only(_error_banner("Unexpected error", unexpected("Updating the controls")))

@@ -11,6 +11,7 @@ from flask import current_app
 
 from analytics.errors import ChainDataError
 from dashboard import ids, service
+from dashboard.inputs import checked as checked_inputs
 from dashboard.state import scenario_from_state
 
 
@@ -43,5 +44,6 @@ def register(app: dash.Dash) -> None:
         State(ids.VIEW_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _download(_clicks: int, state: dict[str, Any] | None) -> dict[str, Any]:
-        return strike_csv(state, current_app.config.get("MMPOS_DATA_DIR"))
+    def _download(clicks: int, state: dict[str, Any] | None) -> dict[str, Any]:
+        clean, _refused = checked_inputs({f"{ids.CSV_BUTTON}.n_clicks": clicks, f"{ids.VIEW_STORE}.data": state})
+        return strike_csv(clean[f"{ids.VIEW_STORE}.data"], current_app.config.get("MMPOS_DATA_DIR"))

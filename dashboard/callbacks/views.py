@@ -17,6 +17,7 @@ import functools
 import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dash
@@ -25,11 +26,13 @@ from dash import Input, Output, Patch, State, html, no_update
 from flask import current_app
 
 from analytics.catalog import Catalog, CatalogEntry
-from analytics.errors import ChainDataError
+from analytics.errors import ChainDataError, ScenarioError
 from analytics.report import Analysis
 from dashboard import figures as fig
 from dashboard import ids, service
-from dashboard.callbacks.controls import CONVENTION_LABELS
+from dashboard.callbacks.controls import CONVENTION_LABELS, scenario_banner
+from dashboard.inputs import checked as checked_inputs
+from dashboard.inputs import unexpected
 from dashboard.layout import FIGURE_HEIGHT
 from dashboard.state import scenario_from_state
 
@@ -204,13 +207,19 @@ def compute_previous(state: dict[str, Any], catalog: Catalog, entry: CatalogEntr
 def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[str, str] | None) -> Rendered:
     """The callback body as a plain function."""
     if not state or not state.get("u"):
-        root = service.resolve_data_dir(data_dir)
+        root = Path(service.resolve_data_dir(data_dir)).name  # the folder's name, never its absolute path
         return _empty_everything(
             f"No option-chain files found in {root}",
             banner=error_banner(f"no readable option-chain files in {root}", kind="warn", title="Nothing to show"),
             header=("mmpos", "no snapshot", ""),
         )
-    catalog = service.get_catalog(data_dir)
+    try:
+        catalog = service.get_catalog(data_dir)
+    except ChainDataError as err:  # the folder was removed or cannot be listed
+        name = Path(service.resolve_data_dir(data_dir)).name
+        return _empty_everything(f"The data folder {name} cannot be read",
+                                 banner=error_banner(f"{name}: {err.reason}", title="The data folder cannot be read"),
+                                 header=(state["u"], "no snapshot", ""))
     entry = catalog.get(state.get("snap")) if state.get("snap") else None
     if entry is None:
         return _empty_everything(
@@ -220,6 +229,9 @@ def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[s
         )
     try:
         got = compute(state, catalog, entry, data_dir)
+    except ScenarioError as err:  # a view state the page did not check (dashboard.inputs does)
+        return _empty_everything("Scenario value refused", banner=error_banner(str(err), title="Scenario value refused"),
+                                 header=(state["u"], "", ""))
     except ChainDataError as err:
         name = str(entry.path).rsplit("/", 1)[-1]
         return _empty_everything(
@@ -363,6 +375,7 @@ OUTPUTS = (
     Output(ids.BANNER, "children"),
     Output(ids.RESULT_STORE, "data"),
 )
+BANNER_OUTPUT = OUTPUTS[9]
 
 
 def as_outputs(r: Rendered) -> list[Any]:
@@ -378,17 +391,25 @@ def as_outputs(r: Rendered) -> list[Any]:
 
 
 def main_update(state: dict[str, Any] | None, result: dict[str, Any] | None, data_dir: str | None) -> list[Any]:
-    """The callback body: render, and turn an unexpected bug into a banner (logged) instead of a dead page."""
+    """The callback body: check the inputs (:mod:`dashboard.inputs`), render, and turn an unexpected
+    bug into a short banner (the traceback is logged with the request id) instead of a dead page.
+
+    A refused input is replaced by its default or nearest valid value, and a banner says which."""
+    clean, refused = checked_inputs({f"{ids.VIEW_STORE}.data": state, f"{ids.RESULT_STORE}.data": result})
+    state, result = clean[f"{ids.VIEW_STORE}.data"], clean[f"{ids.RESULT_STORE}.data"]
     try:
         rendered = render(state, data_dir, (result or {}).get("keys"))
-    except Exception as err:  # noqa: BLE001 - deliberately broad: the page must keep serving
-        log.exception("main update failed for state %s", state)
+    except Exception:  # noqa: BLE001 - deliberately broad: the page must keep serving
         rendered = _empty_everything(
             "Something went wrong drawing this view",
-            banner=error_banner(f"{type(err).__name__}: {err}", title="Unexpected error (logged)"),
+            banner=error_banner(unexpected("Drawing this view"), title="Unexpected error"),
             header=((state or {}).get("u") or "mmpos", "", ""),
         )
-    return as_outputs(rendered)
+    outputs = as_outputs(rendered)
+    if refused:
+        kept = rendered.banner if rendered.header is not None else None
+        outputs[OUTPUTS.index(BANNER_OUTPUT)] = [*scenario_banner(tuple(refused)), kept]
+    return outputs
 
 
 COMPARISON_OUTPUTS = (
@@ -445,8 +466,10 @@ def register(app: dash.Dash) -> None:
     @app.callback(*COMPARISON_OUTPUTS, Input(ids.RESULT_STORE, "data"), State(ids.VIEW_STORE, "data"),
                   prevent_initial_call=True)
     def _compare(result: dict[str, Any] | None, state: dict[str, Any] | None) -> list[Any]:
+        clean, _refused = checked_inputs({f"{ids.RESULT_STORE}.data": result, f"{ids.VIEW_STORE}.data": state})
         try:
-            return comparison(state, result, current_app.config.get("MMPOS_DATA_DIR"))
+            return comparison(clean[f"{ids.VIEW_STORE}.data"], clean[f"{ids.RESULT_STORE}.data"],
+                              current_app.config.get("MMPOS_DATA_DIR"))
         except Exception:  # noqa: BLE001 - the current view is drawn; log and leave it without changes
-            log.exception("previous-snapshot comparison failed for state %s", state)
+            unexpected("The previous-snapshot comparison")
             return [no_update, no_update]

@@ -88,8 +88,11 @@ class Served:
                 self.proc.wait(timeout=5)
 
 
-def start_server(workdir: Path, env_extra: dict[str, str] | None = None, *args: str) -> Served:
-    """Copy two demo snapshots into ``workdir/data`` and serve them; waits for ``/healthz``."""
+def start_server(workdir: Path, env_extra: dict[str, str] | None = None, *args: str,
+                 prefix: tuple[str, ...] = ()) -> Served:
+    """Copy two demo snapshots into ``workdir/data`` and serve them; waits for ``/healthz``.
+
+    ``prefix`` runs the server through a wrapper command (e.g. ``setpriv`` dropping capabilities)."""
     data_dir = workdir / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     for name in DEMO_FILES:
@@ -100,7 +103,7 @@ def start_server(workdir: Path, env_extra: dict[str, str] | None = None, *args: 
     log_path = workdir / "server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dashboard.cli", "serve", "--data-dir", str(data_dir), "--port", str(port), *args],
+            [*prefix, sys.executable, "-m", "dashboard.cli", "serve", "--data-dir", str(data_dir), "--port", str(port), *args],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     served = Served(port, proc, log_path, data_dir)

@@ -78,10 +78,15 @@ def previous_expiries(state: dict[str, Any], prev_facts: service.ExpiryFacts) ->
 
 
 def kpi_values(analysis: Analysis) -> dict[str, Any]:
-    """The KPI strip's numbers for one analysis; hedge flows at the chosen horizon."""
+    """The KPI strip's numbers for one analysis; hedge flows at the chosen horizon. Under a vol
+    scenario the total is the scenario profile's at spot (the headline total keeps chain IVs), so
+    the total and zero gamma follow the scenario as the profile does."""
+    sc = analysis.scenario
+    total = (fig.profile_at_spot(analysis.gamma_profile, analysis.spot) if sc.vol_shift_pts or sc.spot_vol_beta
+             else analysis.total_gex_usd_per_1pct)
     return fig.kpi_values(
         spot=analysis.spot,
-        total_gex_usd_per_1pct=analysis.total_gex_usd_per_1pct,
+        total_gex_usd_per_1pct=total,
         zero_gamma_levels=analysis.zero_gamma_levels,
         call_wall=analysis.call_wall,
         put_wall=analysis.put_wall,
@@ -95,7 +100,7 @@ def kpi_strip(current: Analysis, previous: Analysis | None, state: dict[str, Any
               comparison: str | None) -> list:
     """The KPI strip of an analysis, with changes against ``previous`` when given."""
     cards = fig.kpi_cards(kpi_values(current), kpi_values(previous) if previous is not None else None,
-                          underlying=current.underlying)
+                          underlying=current.underlying, units=state.get("units") or "usd")
     return fig.kpi_strip(cards, horizon_days=float(state.get("h") or 0), vol_mode=state.get("vol"),
                          vol_value=float(state.get("volv") or 0.0), comparison=comparison)
 
@@ -110,27 +115,53 @@ def table_records(by_strike: pd.DataFrame) -> list[dict[str, float]]:
     return out.to_dict(orient="records")
 
 
-def header_text(analysis: Analysis, entry: CatalogEntry) -> tuple[str, str, str]:
+def header_text(analysis: Analysis, entry: CatalogEntry, *, book_file: str | None = None) -> tuple[str, str, str]:
+    """Title, snapshot and model lines of the header; ``book_file`` (relative) names the positions file
+    when the convention reads one."""
     stamp = analysis.as_of.strftime("%Y-%m-%d %H:%M %Z").strip()
     title = f"{analysis.underlying}  ·  spot {analysis.spot:,.2f}"
     snapshot = f"Snapshot {stamp}  ·  {str(entry.path).rsplit('/', 1)[-1]}"
     model = analysis.model_description  # the forward and IV choice in words (analytics.prepare.model_text)
-    convention = f"Convention: {analysis.convention} ({CONVENTION_LABELS.get(analysis.convention, '')}) · {model}"
+    what = f"positions file {book_file}" if book_file else CONVENTION_LABELS.get(analysis.convention, "")
+    convention = f"Convention: {analysis.convention} ({what}) · Model: {model}"
     return title, snapshot, convention
+
+
+def book_file(catalog: Catalog, analysis: Analysis) -> str | None:
+    """The positions file (relative to the data folder) the convention read, if it needs one."""
+    from analytics import conventions
+
+    if conventions.POSITIONS not in conventions.get(analysis.convention).needs:
+        return None
+    book = catalog.book_for(analysis.underlying)
+    return None if book is None else str(getattr(book, "rel", None) or book.path.name)
 
 
 def error_banner(message: str, *, kind: str = "error", title: str = "This snapshot could not be read") -> html.Div:
     return html.Div(className=f"banner banner-{kind}", children=[html.Strong(title + ": "), html.Span(message)])
 
 
-def notes_banner(warnings: list[str]) -> html.Details | None:
+def notes_banner(warnings: list[str], notes: list | None = None) -> html.Details | None:
+    """The data notes: every warning; a structured note (``Analysis.notes``) leads with its share of
+    gross GEX, so the reader sees at once how much of the result it carries."""
     if not warnings:
         return None
+    shares = {n.message: n.share_of_gross for n in notes or () if n.share_of_gross is not None}
+
+    def item(w: str) -> html.Li:
+        share = shares.get(w)
+        if share is None:
+            return html.Li(w)
+        return html.Li([html.Span(f"{fig.format_pct(100 * share, decimals=1)} of gross GEX",
+                                  className="note-share"), " · ", w])
+
     return html.Details(
         className="banner banner-info",
         children=[
-            html.Summary(f"{len(warnings)} data note{'s' if len(warnings) > 1 else ''} from loading this snapshot"),
-            html.Ul([html.Li(w) for w in warnings]),
+            html.Summary(f"{len(warnings)} data note{'s' if len(warnings) > 1 else ''} on this snapshot and model"
+                         + (f" (largest: {fig.format_pct(100 * max(shares.values()), decimals=1)} of gross GEX)"
+                            if shares else "")),
+            html.Ul([item(w) for w in warnings]),
         ],
     )
 
@@ -325,8 +356,8 @@ def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last
     if changed["summary"]:
         out.kpis = kpi_strip(a, None, state, None)
         out.table = table_records(a.by_strike)
-        out.header = header_text(a, entry)
-        out.banner = notes_banner(list(a.warnings))
+        out.header = header_text(a, entry, book_file=book_file(service.get_catalog(data_dir), a))
+        out.banner = notes_banner(list(a.warnings), list(a.notes))
     return out
 
 

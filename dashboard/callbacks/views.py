@@ -26,6 +26,7 @@ from flask import current_app
 
 from analytics.catalog import Catalog, CatalogEntry
 from analytics.errors import ChainDataError
+from analytics.notes import FLOW_SHOCK_PCT
 from analytics.report import Analysis
 from dashboard import figures as fig
 from dashboard import ids, service
@@ -142,25 +143,28 @@ def error_banner(message: str, *, kind: str = "error", title: str = "This snapsh
 
 
 def notes_banner(warnings: list[str], notes: list | None = None) -> html.Details | None:
-    """The data notes: every warning; a structured note (``Analysis.notes``) leads with its share of
-    gross GEX, so the reader sees at once how much of the result it carries."""
+    """The data notes: every warning, in order; a structured note (``Analysis.notes``) leads with its
+    share of gross GEX, so the reader sees at once how much of the result each one carries."""
     if not warnings:
         return None
-    shares = {n.message: n.share_of_gross for n in notes or () if n.share_of_gross is not None}
+    by_message = {n.message: n for n in notes or () if n.share_of_gross is not None}
 
     def item(w: str) -> html.Li:
-        share = shares.get(w)
-        if share is None:
+        n = by_message.get(w)
+        if n is None:
             return html.Li(w)
-        return html.Li([html.Span(f"{fig.format_pct(100 * share, decimals=1)} of gross GEX",
-                                  className="note-share"), " · ", w])
+        share = fig.format_pct(100 * n.share_of_gross, decimals=1)
+        flow = (f" ({fig.format_pct(100 * n.share_of_flow, decimals=0)} of the +{FLOW_SHOCK_PCT:g}% flow)"
+                if n.share_of_flow is not None else "")
+        return html.Li([html.Strong(f"{share} of gross GEX", className="note-share"), f" · {n.summary}{flow}"])
 
+    largest = max((n.share_of_gross for n in by_message.values()), default=None)
     return html.Details(
         className="banner banner-info",
         children=[
             html.Summary(f"{len(warnings)} data note{'s' if len(warnings) > 1 else ''} on this snapshot and model"
-                         + (f" (largest: {fig.format_pct(100 * max(shares.values()), decimals=1)} of gross GEX)"
-                            if shares else "")),
+                         + (f" (the largest touches {fig.format_pct(100 * largest, decimals=1)} of gross GEX)"
+                            if largest is not None else "")),
             html.Ul([item(w) for w in warnings]),
         ],
     )

@@ -350,9 +350,13 @@ def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, A
     values = control_outputs(resolved)
     values["store"] = resolved.state
     search = to_query(resolved.state)
-    # Back/forward navigation only reads the URL; writing it back would push a new history entry.
+    # Back/forward navigation only reads the URL; writing it back would push a new history entry. The
+    # page's first load also arrives as a URL change (the location mounts) but with no store yet: a link
+    # that named something no longer valid is then rewritten to the view shown.
     navigating = trigger == f"{ids.URL}.search"
-    values["search"] = no_update if navigating or search == (inputs.get(f"{ids.URL}.search") or "") else search
+    repaired = navigating and not previous and bool(resolved.replaced or resolved.notices)
+    unchanged = search == (inputs.get(f"{ids.URL}.search") or "")
+    values["search"] = no_update if unchanged or (navigating and not repaired) else search
     values["banner"] = (catalog_banner(catalog) + link_banner(resolved.replaced)
                         + scenario_banner(resolved.notices))
     return [values[key] for key, _, _ in OUTPUTS]

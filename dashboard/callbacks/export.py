@@ -18,6 +18,8 @@ from dashboard import ids, service
 from dashboard.figures import graph_config
 from dashboard.figures.common import PALETTE, expiry_set_label, export_filename, snapshot_subtitle
 
+SUBTITLED_TOP_MARGIN_PX = 130  # the house template's 112 px plus one subtitle line
+
 # graph id -> the view's name in file names
 GRAPHS: tuple[tuple[str, str], ...] = (
     (ids.GAMMA_GRAPH, "gamma-by-strike"),
@@ -57,6 +59,7 @@ def export_outputs(state: dict[str, Any] | None, configs: list[dict[str, Any] | 
     for _ in GRAPHS:
         patch = Patch()
         patch["layout"]["title"]["subtitle"] = {"text": subtitle, "font": {"size": 11, "color": PALETTE.muted_text}}
+        patch["layout"]["margin"]["t"] = SUBTITLED_TOP_MARGIN_PX  # room for the line above the legend
         patches.append(patch)
     return out_configs + patches
 

@@ -45,13 +45,14 @@ PANELS = ("gamma", "breakdown", "hedge", "term", "summary")
 # What each panel reads from the state. The analysis of the selection depends on every base field;
 # view 1 does not read the shock grid or the horizon, and the term structure and the strike
 # breakdown read neither those nor the vol scenario.
-_BASE = ("u", "snap", "preset", "exp", "conv", "shock", "h", "vol", "volv")
+_MODEL = ("fwd", "iv")  # the forward and IV policy change every number of every view
+_BASE = ("u", "snap", "preset", "exp", "conv", "shock", "h", "vol", "volv", *_MODEL)
 PANEL_FIELDS: dict[str, tuple[str, ...]] = {
-    "summary": _BASE,
+    "summary": (*_BASE, "units"),
     "hedge": (*_BASE, "units"),
-    "gamma": ("u", "snap", "preset", "exp", "conv", "vol", "volv", "stack", "strike"),
-    "breakdown": ("u", "snap", "preset", "exp", "conv", "strike"),
-    "term": ("u", "snap", "preset", "exp", "conv"),
+    "gamma": ("u", "snap", "preset", "exp", "conv", "vol", "volv", "stack", "strike", *_MODEL),
+    "breakdown": ("u", "snap", "preset", "exp", "conv", "strike", *_MODEL),
+    "term": ("u", "snap", "preset", "exp", "conv", *_MODEL),
 }
 
 

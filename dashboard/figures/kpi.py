@@ -29,6 +29,7 @@ UNITS: tuple[str, ...] = ("usd", "units")  # the Units toggle: money amounts in 
 # cards whose number a vol scenario or a horizon changes (the rest are the snapshot's, at chain IVs, now)
 VOL_ADJUSTED = frozenset({"total_gex", "zero_gamma_levels", "hedge_flow"})
 HORIZON_ADJUSTED = frozenset({"hedge_flow"})
+NOT_ADJUSTED = "not scenario-adjusted"  # the card's tooltip says why: the snapshot's own number, chain IVs, now
 
 
 def hedge_flow_key(shock_pct: float, units: str = "usd") -> str:
@@ -69,9 +70,9 @@ def scenario_basis(key: str, *, horizon_days: float = 0.0, vol_mode: str | None 
     >>> scenario_basis("total_gex_usd_per_1pct", vol_mode="shift", vol_value=2)
     'scenario: vols +2 pts'
     >>> scenario_basis("call_wall", horizon_days=1)
-    'not scenario-adjusted (chain IVs, now)'
+    'not scenario-adjusted'
     >>> scenario_basis("zero_gamma_levels", horizon_days=1)
-    'now: the horizon moves only the flows'
+    'now (horizon: flows only)'
     >>> scenario_basis("spot") is None
     True
     """
@@ -81,12 +82,12 @@ def scenario_basis(key: str, *, horizon_days: float = 0.0, vol_mode: str | None 
         return None
     family = next((f for f in VOL_ADJUSTED if key.startswith(f)), None)
     if family is None:
-        return "not scenario-adjusted (chain IVs, now)"
+        return NOT_ADJUSTED
     parts = [vol] if vol else []
     if horizon and family in HORIZON_ADJUSTED:
         parts.append(horizon)
     if not parts:
-        return "now: the horizon moves only the flows"
+        return "now (horizon: flows only)"
     return "scenario: " + ", ".join(parts)
 
 
@@ -158,7 +159,15 @@ class _Spec:
 
 
 def _signed_level(delta: float, _previous: float) -> str:
-    return ("+" if delta > 0 else "-" if delta < 0 else "") + format_strike(abs(delta))
+    """A level's change, signed; one that rounds to zero is ``"0"`` (never ``"-0"``).
+
+    Examples
+    --------
+    >>> _signed_level(-12.5, 0), _signed_level(-0.003, 0)
+    ('-12.5', '0')
+    """
+    text = format_strike(abs(delta))
+    return text if text == "0" else ("+" if delta > 0 else "-") + text
 
 
 def _spot_delta(delta: float, previous: float) -> str:
@@ -236,7 +245,7 @@ def _specs(underlying: str, shocks_pct: Sequence[float], units_mode: str = "usd"
         _Spec(
             "dealer_delta_units" if in_units else "dealer_delta_usd",
             "Dealer delta",
-            (units if in_units else "USD (delta x spot)") + "; convention's, not a position",
+            f"{units if in_units else 'USD'}; convention's, not a position",
             DEALER_DELTA_HELP.format(what=f"in {units}" if in_units else "in USD (units of the underlying x spot)"),
             amount,
             amount_delta,
@@ -464,7 +473,8 @@ def kpi_strip(
 
 def _basis_tag(text: str) -> html.Div:
     adjusted = text.startswith("scenario")
-    return html.Div(text, className="kpi-basis " + ("kpi-basis-on" if adjusted else "kpi-basis-off"), title=text)
+    why = text if adjusted else f"{text}: the snapshot's own number, at the chain's IVs, now"
+    return html.Div(text, className="kpi-basis " + ("kpi-basis-on" if adjusted else "kpi-basis-off"), title=why)
 
 
 def _kpi_card(card: Mapping[str, object], basis: str | None = None) -> html.Div:

@@ -283,8 +283,8 @@ def test_the_comparison_completes_only_the_panels_the_main_update_drew(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
     first = views.main_update(state, None, demo)
     clicked = views.main_update({**state, "units": "units"}, first[VIEW_OUT["result"]], demo)
-    assert all(isinstance(x, NoUpdate) for x in views.comparison({**state, "units": "units"},
-                                                                 clicked[VIEW_OUT["result"]], demo))
+    kpis, patch = views.comparison({**state, "units": "units"}, clicked[VIEW_OUT["result"]], demo)
+    assert not isinstance(kpis, NoUpdate) and isinstance(patch, NoUpdate)  # units: the KPI strip, not view 1
     strike = views.main_update({**state, "strike": 6800.0}, first[VIEW_OUT["result"]], demo)
     kpis, patch = views.comparison({**state, "strike": 6800.0}, strike[VIEW_OUT["result"]], demo)
     assert isinstance(kpis, NoUpdate) and not isinstance(patch, NoUpdate)
@@ -310,12 +310,12 @@ def test_a_strike_click_redraws_only_view_1_and_its_breakdown(demo):
     assert second[VIEW_OUT["gamma"]] is not first[VIEW_OUT["gamma"]]
 
 
-def test_the_units_toggle_redraws_only_the_hedging_view(demo):
+def test_the_units_toggle_redraws_only_the_hedging_view_and_the_kpi_strip(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
     first = views.main_update(state, None, demo)
     second = views.main_update({**state, "units": "units"}, first[VIEW_OUT["result"]], demo)
     changed = [n for n in ("gamma", "breakdown", "hedge", "term", "kpis") if not isinstance(second[VIEW_OUT[n]], NoUpdate)]
-    assert changed == ["hedge"]
+    assert changed == ["hedge", "kpis"]
 
 
 def test_the_figures_of_the_spx_demo_weigh_less_than_500_kb(demo):

@@ -709,7 +709,7 @@ def test_every_kpi_says_whether_the_scenario_moved_it():
     assert len(tags) == len([c for c in cards if not c["key"].startswith("hedge_flow")]) + 1  # + the flows card
     assert tags.count("scenario: vols +2 pts") == 2  # total GEX and zero gamma
     assert "scenario: vols +2 pts, +1 day" in tags  # the hedge flows
-    assert tags.count("not scenario-adjusted (chain IVs, now)") == 5  # spot, walls, dealer delta, vega
+    assert tags.count("not scenario-adjusted") == 5  # spot, walls, dealer delta, vega
     assert "kpi-basis" not in _strip_html(kpi.kpi_strip(cards))  # no scenario: no tags
 
 
@@ -776,3 +776,9 @@ def test_a_label_at_the_right_edge_is_drawn_left_of_its_line_not_clipped():
     zero = _labels(fig)[LINE_ZERO_GAMMA]
     assert zero["xanchor"] == "right" and zero["xshift"] < 0
     assert _labels(fig)[LINE_SPOT]["xanchor"] == "left"
+
+
+def test_a_level_that_barely_moved_never_shows_a_negative_zero_change():
+    card = cards_by_key(kpi_cards(snapshot(zero_gamma_levels=[4700.001]),
+                                  snapshot(zero_gamma_levels=[4700.004])))["zero_gamma_levels"]
+    assert card["delta_text"] == "0"

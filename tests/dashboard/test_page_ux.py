@@ -43,6 +43,13 @@ def test_a_bad_link_opens_the_nearest_valid_view_rewrites_the_url_and_says_what_
     assert "convention 'dealer-sideways' does not exist; showing dealer-long-calls" in banner
 
 
+def test_the_first_load_of_a_bad_link_in_the_browser_rewrites_it(demo):
+    # in the browser the first call comes from the location mounting, with no store yet
+    out = controls.update(URL, {URL: "?u=NOPE&exp=7d"}, None, demo)
+    assert out[OUT["search"]] == "?u=SPX&snap=spx-20261120-1615&exp=7d"
+    assert isinstance(controls.update(URL, {URL: "?u=SPX&exp=7d"}, None, demo)[OUT["search"]], NoUpdate)
+
+
 def test_back_to_a_bad_link_shows_the_banner_but_never_writes_the_url(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
     out = controls.update(URL, {URL: "?u=NOPE"}, state, demo)
@@ -113,3 +120,13 @@ def test_the_csv_carries_spot_snapshot_convention_expiries_and_scenario(demo):
     assert row["expiries"].startswith("expiries 7d (")
     assert row["scenario"].startswith("vol shift +2 pts; horizon +1 day; model: black-76")
     assert frame[["underlying", "spot", "snapshot", "scenario"]].nunique().max() == 1
+
+
+def test_a_model_choice_redraws_every_view_and_never_reuses_a_cached_figure_of_the_other_model(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    first = views.main_update(state, None, demo)
+    second = views.main_update({**state, "fwd": "spot"}, first[VIEW_OUT["result"]], demo)
+    for panel in ("gamma", "breakdown", "hedge", "term", "kpis", "convention"):
+        assert not isinstance(second[VIEW_OUT[panel]], NoUpdate), panel
+    assert second[VIEW_OUT["gamma"]] is not first[VIEW_OUT["gamma"]]
+    assert _text(second[VIEW_OUT["kpis"]]) != _text(first[VIEW_OUT["kpis"]])

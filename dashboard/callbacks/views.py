@@ -159,13 +159,13 @@ def notes_banner(warnings: list[str], notes: list | None = None) -> html.Details
                 if n.share_of_flow is not None else "")
         return html.Li([html.Strong(f"{share} of gross GEX", className="note-share"), f" · {n.summary}{flow}"])
 
-    largest = max((n.share_of_gross for n in by_message.values()), default=None)
+    largest = max((n.share_of_gross for n in by_message.values()), default=0.0)
     return html.Details(
         className="banner banner-info",
         children=[
             html.Summary(f"{len(warnings)} data note{'s' if len(warnings) > 1 else ''} on this snapshot and model"
                          + (f" (the largest touches {fig.format_pct(100 * largest, decimals=1)} of gross GEX)"
-                            if largest is not None else "")),
+                            if largest >= 0.0005 else "")),
             html.Ul([item(w) for w in warnings]),
         ],
     )

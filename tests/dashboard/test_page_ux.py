@@ -130,3 +130,9 @@ def test_a_model_choice_redraws_every_view_and_never_reuses_a_cached_figure_of_t
         assert not isinstance(second[VIEW_OUT[panel]], NoUpdate), panel
     assert second[VIEW_OUT["gamma"]] is not first[VIEW_OUT["gamma"]]
     assert _text(second[VIEW_OUT["kpis"]]) != _text(first[VIEW_OUT["kpis"]])
+
+
+def test_a_note_that_carries_no_gex_does_not_headline_the_notes():
+    note = Note("dropped-settled", "dropped 208 row(s) settled before the snapshot", 208, 5e3, share_of_gross=0.0)
+    banner = _text(views.notes_banner([note.message], [note]))
+    assert "largest" not in banner and "0.0% of gross GEX" in banner

@@ -27,6 +27,9 @@ GRAPHS: tuple[tuple[str, str], ...] = (
     (ids.HEDGE_GRAPH, "hedging-curves"),
     (ids.TERM_GRAPH, "vega-term-structure"),
 )
+# graph id -> the main update's panel name (the result store lists the panels it drew)
+PANEL_OF: dict[str, str] = {ids.GAMMA_GRAPH: "gamma", ids.BREAKDOWN_GRAPH: "breakdown", ids.HEDGE_GRAPH: "hedge",
+                            ids.TERM_GRAPH: "term"}
 
 
 def export_labels(state: dict[str, Any] | None, data_dir: str | None) -> tuple[str, dict[str, str]] | None:
@@ -45,8 +48,9 @@ def export_labels(state: dict[str, Any] | None, data_dir: str | None) -> tuple[s
 
 
 def export_outputs(state: dict[str, Any] | None, configs: list[dict[str, Any] | None],
-                   data_dir: str | None) -> list[Any]:
-    """Configs (only those whose file name changed) then subtitle patches, in ``GRAPHS`` order."""
+                   data_dir: str | None, drawn: list[str] | None = None) -> list[Any]:
+    """Configs (only those whose file name changed) then subtitle patches (only on the figures the
+    main update just drew: ``drawn`` panel names, None = all), in ``GRAPHS`` order."""
     labels = export_labels(state, data_dir)
     if labels is None:
         return [no_update] * (2 * len(GRAPHS))
@@ -55,8 +59,11 @@ def export_outputs(state: dict[str, Any] | None, configs: list[dict[str, Any] | 
     for (gid, _), config in zip(GRAPHS, configs, strict=True):
         current = ((config or {}).get("toImageButtonOptions") or {}).get("filename")
         out_configs.append(no_update if current == names[gid] else graph_config(names[gid]))
-    patches = []
-    for _ in GRAPHS:
+    patches: list[Any] = []
+    for gid, _ in GRAPHS:
+        if drawn is not None and PANEL_OF[gid] not in drawn:
+            patches.append(no_update)  # the figure on the page keeps its subtitle
+            continue
         patch = Patch()
         patch["layout"]["title"]["subtitle"] = {"text": subtitle, "font": {"size": 11, "color": PALETTE.muted_text}}
         patch["layout"]["margin"]["t"] = SUBTITLED_TOP_MARGIN_PX  # room for the line above the legend
@@ -74,5 +81,6 @@ def register(app: dash.Dash) -> None:
         [State(gid, "config") for gid, _ in GRAPHS],
         prevent_initial_call=True,
     )
-    def _export(_result: dict[str, Any] | None, state: dict[str, Any] | None, *configs: Any) -> list[Any]:
-        return export_outputs(state, list(configs), current_app.config.get("MMPOS_DATA_DIR"))
+    def _export(result: dict[str, Any] | None, state: dict[str, Any] | None, *configs: Any) -> list[Any]:
+        return export_outputs(state, list(configs), current_app.config.get("MMPOS_DATA_DIR"),
+                              (result or {}).get("drawn"))

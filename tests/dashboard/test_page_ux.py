@@ -136,3 +136,11 @@ def test_a_note_that_carries_no_gex_does_not_headline_the_notes():
     note = Note("dropped-settled", "dropped 208 row(s) settled before the snapshot", 208, 5e3, share_of_gross=0.0)
     banner = _text(views.notes_banner([note.message], [note]))
     assert "largest" not in banner and "0.0% of gross GEX" in banner
+
+
+def test_export_titles_are_patched_only_onto_the_figures_just_drawn(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    out = export.export_outputs(state, [None] * len(export.GRAPHS), demo, drawn=["hedge", "summary"])
+    patches = dict(zip([g for g, _ in export.GRAPHS], out[len(export.GRAPHS):], strict=True))
+    assert not isinstance(patches[ids.HEDGE_GRAPH], NoUpdate)
+    assert all(isinstance(p, NoUpdate) for g, p in patches.items() if g != ids.HEDGE_GRAPH)

@@ -130,39 +130,39 @@ def run_analyze(args: argparse.Namespace) -> dict[str, Any]:
     return service.analyze_path(args.path, scenario, data_dir=args.data_dir, book=args.book).to_dict()
 
 
-def _usd(x: float | None) -> str:
-    if x is None:
-        return "n/a"
-    a = abs(x)
-    for div, suf in ((1e12, "tn"), (1e9, "bn"), (1e6, "m"), (1e3, "k")):
-        if a >= div:
-            return f"{'-' if x < 0 else ''}${a / div:,.2f}{suf}"
-    return f"{'-' if x < 0 else ''}${a:,.0f}"
-
-
 def format_table(d: dict[str, Any]) -> str:
-    """A readable terminal summary of the analyze JSON."""
+    """A readable terminal summary of the analyze JSON (numbers by :mod:`analytics.fmt`: strikes as
+    ``4,800``, levels as ``4,734.7``, USD compact, never a ``-0``)."""
+    from analytics.fmt import format_level, format_number, format_pct, format_strike, format_usd
+
+    spot = d["spot"]
+    delta = d["dealer_delta_units"]
     lines = [
-        f"{d['underlying']}  spot {d['spot']:,.2f}  as of {d['as_of']}  ({d['model']}, x{d['multiplier']:g})",
+        f"{d['underlying']}  spot {format_number(spot, compact=False)}  as of {d['as_of']}  "
+        f"({d['model']}, x{d['multiplier']:g})",
         f"convention: {d['convention']}   sign: positive GEX = dealers long gamma   GEX in USD per 1% move",
         f"expiries: {len(d['expiries'])} ({d['expiries'][0]} .. {d['expiries'][-1]})" if d["expiries"] else "expiries: none",
         "",
-        f"  total GEX        {_usd(d['total_gex_usd_per_1pct'])} per 1%",
-        f"  zero gamma       {', '.join(f'{z:,.1f}' for z in d['zero_gamma_levels']) or 'none in range'}",
-        f"  call wall        {d['call_wall'] if d['call_wall'] is not None else 'n/a'}",
-        f"  put wall         {d['put_wall'] if d['put_wall'] is not None else 'n/a'}",
-        f"  dealer delta     {d['dealer_delta_units']:,.0f} units",
-        f"  net vega         {_usd(d['net_vega_usd_per_vol_pt'])} per vol pt",
+        f"  total GEX        {format_usd(d['total_gex_usd_per_1pct'])} per 1%",
+        f"  zero gamma       {', '.join(format_level(z) for z in d['zero_gamma_levels']) or 'none in range'}",
+        f"  call wall        {format_strike(d['call_wall'])}",
+        f"  put wall         {format_strike(d['put_wall'])}",
+        f"  dealer delta     {format_usd(delta * spot if delta is not None else None)} "
+        f"({format_number(delta, compact=False, decimals=0)} units; the convention's, not a position)",
+        f"  net vega         {format_usd(d['net_vega_usd_per_vol_pt'])} per vol pt",
         "",
         "  shock %     spot        hedge flow units   hedge flow USD   (+ = dealers buy)",
     ]
     for row in d["hedge_curve"]:
-        lines.append(f"  {row['shock_pct']:+7.1f}  {row['spot']:>10,.2f}  {row['hedge_flow_units']:>17,.0f}  "
-                     f"{_usd(row['hedge_flow_usd']):>15}")
+        lines.append(f"  {format_pct(row['shock_pct'], signed=True):>7}  "
+                     f"{format_number(row['spot'], compact=False):>10}  "
+                     f"{format_number(row['hedge_flow_units'], compact=False, decimals=0, signed=True):>17}  "
+                     f"{format_usd(row['hedge_flow_usd'], signed=True):>15}")
     lines += ["", "  expiry       DTE     ATM IV   net vega (USD/vol pt)"]
     for row in d["term_structure"]:
-        iv = f"{row['atm_iv'] * 100:6.2f}%" if row["atm_iv"] is not None else "   n/a"
-        lines.append(f"  {row['expiry']}  {row['days_to_expiry']:7.2f}  {iv}  {_usd(row['net_vega_usd_per_vol_pt']):>12}")
+        iv = f"{format_pct(row['atm_iv'] * 100, decimals=2):>7}" if row["atm_iv"] is not None else "    n/a"
+        lines.append(f"  {row['expiry']}  {row['days_to_expiry']:7.2f}  {iv}  "
+                     f"{format_usd(row['net_vega_usd_per_vol_pt']):>12}")
     if d["warnings"]:
         lines += ["", "warnings:"] + [f"  - {w['message']}" for w in d["warnings"]]
     return "\n".join(lines)

@@ -26,6 +26,7 @@ MMPOS_REDIS_URL           shared results cache in Redis instead (several hosts) 
 MMPOS_CACHE_TIMEOUT       seconds a cached result lives                          3600
 MMPOS_CACHE_ENTRIES       most entries the cache folder keeps                    500
 MMPOS_CACHE_ITEM_BYTES    largest result cached (pickled bytes)                  67108864 (64 MiB)
+MMPOS_DEFAULT_UNDERLYING  underlying the page opens on (when in the data folder)  SPX (else the first)
 ========================  =====================================================  ======================
 
 A bad value raises :class:`UnsafeConfigError` with one line naming the variable (the CLI exits 2).
@@ -44,6 +45,7 @@ from typing import Any
 from analytics.catalog import RESCAN_INTERVAL_S
 
 DEFAULT_HOST = "127.0.0.1"
+DEFAULT_UNDERLYING = "SPX"  # where most desks start; MMPOS_DEFAULT_UNDERLYING overrides it
 DEFAULT_PORT = 8050
 DEFAULT_THREADS = 4
 DEFAULT_TIMEOUT_S = 60
@@ -170,6 +172,20 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def default_underlying(env: Mapping[str, str] | None = None) -> str:
+    """The underlying a page without one in its link opens on (``MMPOS_DEFAULT_UNDERLYING``, else SPX).
+
+    The page falls back to the first underlying of the data folder when this one is not there.
+
+    Examples
+    --------
+    >>> default_underlying({}), default_underlying({"MMPOS_DEFAULT_UNDERLYING": " btc "})
+    ('SPX', 'BTC')
+    """
+    env = os.environ if env is None else env
+    return (env.get("MMPOS_DEFAULT_UNDERLYING") or "").strip().upper() or DEFAULT_UNDERLYING
 
 
 def data_dir_from_env(env: Mapping[str, str] | None = None) -> Path | None:

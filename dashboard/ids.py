@@ -44,3 +44,7 @@ LOADING = "main-loading"
 STRIKE_TABLE = "strike-table"
 CSV_BUTTON = "strike-csv-button"
 CSV_DOWNLOAD = "strike-csv-download"
+
+# page UX (issue 9/8): model choices, bad-link notices
+FORWARD = "model-forward"
+IV_POLICY = "model-iv-policy"

@@ -140,6 +140,19 @@ def _view_state(value: Any) -> tuple[dict[str, Any] | None, list[str]]:
 
 
 # "<id>.<property>" -> (label in notes, rule). Every input and state of a server callback has one.
+def _graph_config(value: Any) -> dict[str, Any] | None:
+    """A graph's config as the page sends it back: only the export file name is read, as short text."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or len(value) > MAX_RESULT_ITEMS:
+        raise Refused("must be a small object")
+    options = value.get("toImageButtonOptions")
+    name = options.get("filename") if isinstance(options, dict) else None
+    if name is not None and (not isinstance(name, str) or len(name) > MAX_ID_CHARS):
+        raise Refused("export file name must be short text")
+    return {"toImageButtonOptions": {"filename": name}} if name is not None else {}
+
+
 RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     f"{ids.URL}.search": ("address", _search),
     f"{ids.UNDERLYING}.value": ("underlying", text_or_none),
@@ -153,6 +166,10 @@ RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     f"{ids.VOL_VALUE}.value": ("vol value", _number_or_none),
     f"{ids.STACK}.value": ("stacking", _labels),
     f"{ids.UNITS}.value": ("hedge units", text_or_none),
+    f"{ids.FORWARD}.value": ("forward", text_or_none),
+    f"{ids.IV_POLICY}.value": ("IV policy", text_or_none),
+    **{f"{gid}.config": ("chart settings", _graph_config) for gid in
+       (ids.GAMMA_GRAPH, ids.BREAKDOWN_GRAPH, ids.HEDGE_GRAPH, ids.TERM_GRAPH)},
     f"{ids.TERM_GRAPH}.clickData": ("term-structure click", _points),
     f"{ids.TERM_GRAPH}.selectedData": ("term-structure selection", _points),
     f"{ids.GAMMA_GRAPH}.clickData": ("gamma click", _points),

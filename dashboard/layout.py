@@ -10,7 +10,7 @@ from dash import dash_table, dcc, html
 
 from dashboard import ids
 from dashboard.figures import graph_config
-from dashboard.state import PRESETS, SHOCK_CHOICES
+from dashboard.state import DEFAULT_STATE, FORWARD_OPTIONS, IV_POLICY_OPTIONS, PRESETS, SHOCK_CHOICES
 
 # Chart heights in pixels: the figure layouts and their containers use the same numbers (the charts
 # are responsive in width and take their height from the container).
@@ -151,9 +151,30 @@ def controls() -> html.Section:
                     ],
                 ),
                 width="w-sm",
-                help_text="Stack the gamma bars by expiry; hedge flow in USD or in units of the underlying.",
+                help_text="Stack the gamma bars by expiry; hedge flows and the KPI strip in USD or in units "
+                "of the underlying.",
             ),
+            model_controls(),
         ],
+    )
+
+
+def model_controls() -> html.Div:
+    """What every number is priced on: the forward (put-call parity or spot) and the IV policy."""
+    def segmented(cid: str, options: tuple[tuple[str, str], ...], value: str) -> dcc.RadioItems:
+        return dcc.RadioItems(id=cid, options=[{"label": label, "value": v} for v, label in options],
+                              value=value, className="segmented", inline=True)
+
+    return _field(
+        "Model",
+        html.Div(className="vol-row", children=[
+            segmented(ids.FORWARD, FORWARD_OPTIONS, DEFAULT_STATE["fwd"]),
+            segmented(ids.IV_POLICY, IV_POLICY_OPTIONS, DEFAULT_STATE["iv"]),
+        ]),
+        width="w-vol",
+        help_text="Forward: each expiry's forward and discount from put-call parity (Black-76), or the header "
+        "spot with zero rates (the classic recipe). IV: one IV per strike from the out-of-the-money side, or each "
+        "side's own IV from the file. The header states the model in use.",
     )
 
 

@@ -15,7 +15,9 @@ h          horizon of the main numbers, days (0 = now, 1 = +1 day)          ``h=
 vol        vol scenario: none, shift (vol points) or beta (spot-vol beta)   ``vol=shift:2.5``
 volv       the scenario's number                                            (in ``vol``)
 stack      gamma bars stacked by expiry                                     ``stack=1``
-units      hedge flow in "usd" or "units" of the underlying                 ``units=units``
+units      hedge flow and KPI strip in "usd" or "units" of the underlying   ``units=units``
+fwd        forward: "parity" (per-expiry put-call parity) or "spot"          ``fwd=spot``
+iv         IV policy: "otm" (one IV per strike) or "file"                   ``iv=file``
 strike     strike highlighted on the gamma view (not in the URL)
 =========  ===============================================================  ====================
 
@@ -38,6 +40,7 @@ from urllib.parse import parse_qs, urlencode
 from analytics import conventions
 from analytics.calendars import deribit_monthly_expiry, monthly_equity_expiry, third_friday
 from analytics.errors import ScenarioError
+from analytics.prepare import DEFAULT_FORWARD, DEFAULT_IV_POLICY, FORWARD_CHOICES, IV_POLICIES
 from analytics.scenario import MAX_EXPIRIES, Scenario, bound_of
 
 PRESETS: tuple[tuple[str, str], ...] = (
@@ -54,7 +57,11 @@ HORIZON_CHOICES: tuple[int, ...] = (0, 1)
 MAX_SHOCK_RANGE_PCT = 50.0  # the widest +/- shock range a URL may ask for (the controls offer up to 30)
 VOL_MODES: tuple[str, ...] = ("none", "shift", "beta")
 VOL_FIELDS: dict[str, str] = {"shift": "vol_shift_pts", "beta": "spot_vol_beta"}  # vol mode -> Scenario field
+MODEL_FIELDS: dict[str, str] = {"forward": "fwd", "iv_policy": "iv"}  # Scenario field -> state key
 UNIT_CHOICES: tuple[str, ...] = ("usd", "units")
+_MODEL_LABELS = {"parity": "Parity forward", "spot": "Spot", "otm": "OTM IV", "file": "File IV"}
+FORWARD_OPTIONS: tuple[tuple[str, str], ...] = tuple((c, _MODEL_LABELS.get(c, c)) for c in FORWARD_CHOICES)
+IV_POLICY_OPTIONS: tuple[tuple[str, str], ...] = tuple((c, _MODEL_LABELS.get(c, c)) for c in IV_POLICIES)
 
 DEFAULT_STATE: dict[str, Any] = {
     "u": None,
@@ -68,6 +75,8 @@ DEFAULT_STATE: dict[str, Any] = {
     "volv": 0.0,
     "stack": False,
     "units": "usd",
+    "fwd": DEFAULT_FORWARD,
+    "iv": DEFAULT_IV_POLICY,
     "strike": None,
 }
 
@@ -120,6 +129,10 @@ def to_query(state: Mapping[str, Any]) -> str:
         params.append(("stack", "1"))
     if state.get("units") == "units":
         params.append(("units", "units"))
+    if state.get("fwd") and state["fwd"] != DEFAULT_FORWARD:
+        params.append(("fwd", str(state["fwd"])))
+    if state.get("iv") and state["iv"] != DEFAULT_IV_POLICY:
+        params.append(("iv", str(state["iv"])))
     return "?" + urlencode(params, safe=":,/") if params else ""
 
 
@@ -173,6 +186,9 @@ def from_query(search: str | None) -> dict[str, Any]:
         state["volv"] = _float_or(value, 0.0)
     state["stack"] = q.get("stack") == "1"
     state["units"] = "units" if q.get("units") == "units" else "usd"
+    # model choices are checked by the Scenario (checked_state names a refused one)
+    state["fwd"] = q.get("fwd") or DEFAULT_FORWARD
+    state["iv"] = q.get("iv") or DEFAULT_IV_POLICY
     return state
 
 
@@ -205,6 +221,8 @@ def scenario_from_state(state: Mapping[str, Any]) -> Scenario:
         shocks_pct=tuple(float(x) for x in range(-n, n + 1)),
         horizon_days=h,
         compare_horizons_days=(0.0,) if h else (),
+        forward=state.get("fwd") or DEFAULT_FORWARD,
+        iv_policy=state.get("iv") or DEFAULT_IV_POLICY,
         **({vol_field: state.get("volv") or 0.0} if vol_field else {}),
     )
 
@@ -389,10 +407,15 @@ def checked_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
             elif err.name == "convention":
                 s["conv"] = conventions.DEFAULT_CONVENTION
                 notes.append(f"{err}; using {s['conv']}")
+            elif err.name in MODEL_FIELDS:
+                key = MODEL_FIELDS[err.name]
+                s[key] = DEFAULT_STATE[key]
+                notes.append(f"{err}; using {s[key]}")
             else:
                 s.update({k: DEFAULT_STATE[k] for k in ("shock", "h", "vol", "volv")})
                 notes.append(f"{err}; using the default scenario")
-    return {**s, **{k: DEFAULT_STATE[k] for k in ("conv", "preset", "shock", "h", "vol", "volv")}, "exp": []}, notes
+    reset = ("conv", "preset", "shock", "h", "vol", "volv", "fwd", "iv")
+    return {**s, **{k: DEFAULT_STATE[k] for k in reset}, "exp": []}, notes
 
 
 # --------------------------------------------------------------------------- expiry presets

@@ -25,7 +25,7 @@ from flask import current_app
 from analytics import conventions as conventions_mod
 from analytics.catalog import Catalog
 from analytics.errors import ChainDataError
-from dashboard import ids, service
+from dashboard import config, ids, service
 from dashboard.inputs import checked as checked_inputs
 from dashboard.inputs import unexpected
 from dashboard.state import (
@@ -58,6 +58,8 @@ CONTROL_INPUTS: tuple[tuple[str, str], ...] = (
     (ids.VOL_VALUE, "value"),
     (ids.STACK, "value"),
     (ids.UNITS, "value"),
+    (ids.FORWARD, "value"),
+    (ids.IV_POLICY, "value"),
     (ids.TERM_GRAPH, "clickData"),
     (ids.TERM_GRAPH, "selectedData"),
     (ids.GAMMA_GRAPH, "clickData"),
@@ -91,7 +93,9 @@ def apply_input(state: dict[str, Any], trigger: str, value: Any) -> dict[str, An
     elif trigger == f"{ids.HORIZON}.value":
         s["h"] = 1 if value == 1 else 0
     elif trigger == f"{ids.VOL_MODE}.value":
-        s["vol"] = value if value in VOL_MODES else "none"
+        mode = value if value in VOL_MODES else "none"
+        if mode != s.get("vol"):  # a shift in vol points is not a beta: the number starts again at 0
+            s.update(vol=mode, volv=0.0)
     elif trigger == f"{ids.VOL_VALUE}.value":
         try:
             s["volv"] = float(value) if value is not None else 0.0
@@ -101,6 +105,12 @@ def apply_input(state: dict[str, Any], trigger: str, value: Any) -> dict[str, An
         s["stack"] = bool(value) and "stack" in value
     elif trigger == f"{ids.UNITS}.value":
         s["units"] = "units" if value == "units" else "usd"
+    elif trigger == f"{ids.FORWARD}.value":
+        if value:
+            s["fwd"] = value
+    elif trigger == f"{ids.IV_POLICY}.value":
+        if value:
+            s["iv"] = value
     elif trigger in (f"{ids.TERM_GRAPH}.clickData", f"{ids.TERM_GRAPH}.selectedData"):
         chosen = expiries_from_selection(value)
         if chosen:
@@ -122,6 +132,7 @@ class Resolved:
     expiry_placeholder: str
     conventions: list[str]
     notices: tuple[str, ...] = ()  # scenario values refused and replaced by the nearest valid ones
+    replaced: tuple[str, ...] = ()  # parts of the link (underlying, snapshot, convention) no longer valid
 
 
 def _snapshot_label(entry: Any) -> str:
@@ -139,38 +150,53 @@ def _expiry_label(d, facts: service.ExpiryFacts) -> str:
 def resolve(state: dict[str, Any], catalog: Catalog) -> Resolved:
     """Make a state valid against the catalog and resolve its expiry preset. Pure given the catalog.
 
-    Unknown underlying/snapshot/convention fall back to the first underlying, its newest readable
-    snapshot and the default convention; custom dates no longer live are dropped (none left: all).
-    A chain that fails to load leaves the expiry set empty (the main update reports why).
+    Unknown underlying/snapshot/convention fall back to the default underlying
+    (:func:`dashboard.config.default_underlying`, else the first), its newest readable snapshot and
+    the first convention offered; ``replaced`` says which named value was replaced by what (a link
+    that went bad). Custom dates no longer live are dropped (none left: all). A chain that fails to
+    load leaves the expiry set empty (the main update reports why).
     """
     s = dict(state)
+    replaced: list[str] = []
     underlyings = list(catalog.underlyings())
     if s.get("u") not in underlyings:
-        s["u"] = underlyings[0] if underlyings else None
+        preferred = config.default_underlying()
+        fallback = preferred if preferred in underlyings else (underlyings[0] if underlyings else None)
+        if s.get("u"):
+            replaced.append(f"underlying {str(s['u'])[:40]!r} is not in the data folder; showing {fallback}")
+        s["u"] = fallback
     entries = list(catalog.snapshots(s["u"])) if s["u"] else []
     snap_ids = [str(e.id) for e in entries]
     if s.get("snap") not in snap_ids:
         readable = [e for e in entries if not e.broken]
-        s["snap"] = str((readable or entries)[0].id) if entries else None
+        fallback = str((readable or entries)[0].id) if entries else None
+        if s.get("snap") and not replaced:  # a replaced underlying drops its snapshot silently
+            replaced.append(f"snapshot {str(s['snap'])[:60]!r} is not in the data folder for {s['u']}; "
+                            f"showing the newest, {fallback}")
+        s["snap"] = fallback
     snapshots = [
         {"label": _snapshot_label(e) + (" · unreadable" if e.broken else ""), "value": str(e.id)}
         for e in entries
     ]
     conventions = service.conventions_for(catalog, s["u"]) if s["u"] else [conventions_mod.DEFAULT_CONVENTION]
     if s.get("conv") not in conventions:
+        if s.get("conv"):
+            replaced.append(f"convention {str(s['conv'])[:40]!r} is not available for {s['u']}; "
+                            f"showing {conventions[0]}")
         s["conv"] = conventions[0]
     if s.get("preset") not in PRESET_LABELS:
         s["preset"] = "all"
 
     if not s["snap"]:
         s["exp"] = []
-        return Resolved(s, underlyings, snapshots, [], "no snapshot", conventions)
+        return Resolved(s, underlyings, snapshots, [], "no snapshot", conventions, replaced=tuple(replaced))
     entry = catalog.get(s["snap"])
     try:
         facts = service.facts_for(entry)
     except ChainDataError as err:
         # the main update shows the reason in the error banner; the controls stay usable
-        return Resolved(s, underlyings, snapshots, [], f"file could not be read ({err.reason})", conventions)
+        return Resolved(s, underlyings, snapshots, [], f"file could not be read ({err.reason})", conventions,
+                        replaced=tuple(replaced))
     live = [d.isoformat() for d in facts.expiries]
     if s["preset"] == "custom":
         keep = [d for d in (s.get("exp") or []) if d in set(live)]
@@ -184,7 +210,7 @@ def resolve(state: dict[str, Any], catalog: Catalog) -> Resolved:
     n = len(s["exp"])
     span = f" ({s['exp'][0]} … {s['exp'][-1]})" if n > 1 else (f" ({s['exp'][0]})" if n else "")
     placeholder = f"{PRESET_LABELS[s['preset']]}: {n} of {len(live)} expiries{span}"
-    return Resolved(s, underlyings, snapshots, options, placeholder, conventions)
+    return Resolved(s, underlyings, snapshots, options, placeholder, conventions, replaced=tuple(replaced))
 
 
 def next_state(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, Any] | None,
@@ -196,8 +222,14 @@ def next_state(trigger: str | None, inputs: Mapping[str, Any], previous: dict[st
             state = apply_input(state, trigger, inputs[trigger])
     else:
         state = apply_input({**default_state(), **previous}, trigger, inputs.get(trigger))
+    unknown: tuple[str, ...] = ()
+    if state.get("conv") not in conventions_mod.NAMES:  # a link naming a convention that does not exist
+        unknown = (f"convention {str(state.get('conv'))[:40]!r} does not exist; showing "
+                   f"{conventions_mod.DEFAULT_CONVENTION}",)
+        state = {**state, "conv": conventions_mod.DEFAULT_CONVENTION}
     state, notices = checked_state(state)
-    return dataclasses.replace(resolve(state, catalog), notices=tuple(notices))
+    resolved = resolve(state, catalog)
+    return dataclasses.replace(resolved, notices=tuple(notices), replaced=unknown + resolved.replaced)
 
 
 def catalog_banner(catalog: Catalog) -> list:
@@ -232,6 +264,17 @@ def scenario_banner(notices: tuple[str, ...]) -> list:
     ])]
 
 
+def link_banner(replaced: tuple[str, ...]) -> list:
+    """A warning naming each part of the link that no longer exists and what is shown instead."""
+    if not replaced:
+        return []
+    return [html.Div(className="banner banner-warn link-banner", children=[
+        html.Strong("This link names something that is not here; showing the nearest valid view "
+                    "(the address now names it): "),
+        html.Ul([html.Li(r) for r in replaced]),
+    ])]
+
+
 def control_outputs(resolved: Resolved) -> dict[str, Any]:
     """Control properties that show a resolved state (what the controls follow)."""
     s = resolved.state
@@ -253,6 +296,8 @@ def control_outputs(resolved: Resolved) -> dict[str, Any]:
         "volv_disabled": s["vol"] == "none",
         "stack": ["stack"] if s.get("stack") else [],
         "units": s["units"],
+        "fwd": s["fwd"],
+        "iv": s["iv"],
     }
 
 
@@ -278,6 +323,8 @@ OUTPUTS: tuple[tuple[str, str, str], ...] = (
     ("volv_disabled", ids.VOL_VALUE, "disabled"),
     ("stack", ids.STACK, "value"),
     ("units", ids.UNITS, "value"),
+    ("fwd", ids.FORWARD, "value"),
+    ("iv", ids.IV_POLICY, "value"),
 )
 
 
@@ -309,10 +356,15 @@ def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, A
     values = control_outputs(resolved)
     values["store"] = resolved.state
     search = to_query(resolved.state)
-    # Back/forward navigation only reads the URL; writing it back would push a new history entry.
+    # Back/forward navigation only reads the URL; writing it back would push a new history entry. The
+    # page's first load also arrives as a URL change (the location mounts) but with no store yet: a link
+    # that named something no longer valid is then rewritten to the view shown.
     navigating = trigger == f"{ids.URL}.search"
-    values["search"] = no_update if navigating or search == (inputs.get(f"{ids.URL}.search") or "") else search
-    values["banner"] = catalog_banner(catalog) + scenario_banner(tuple(refused) + resolved.notices)
+    repaired = navigating and not previous and bool(resolved.replaced or resolved.notices)
+    unchanged = search == (inputs.get(f"{ids.URL}.search") or "")
+    values["search"] = no_update if unchanged or (navigating and not repaired) else search
+    values["banner"] = (catalog_banner(catalog) + link_banner(resolved.replaced)
+                        + scenario_banner(tuple(refused) + resolved.notices))
     return [values[key] for key, _, _ in OUTPUTS]
 
 

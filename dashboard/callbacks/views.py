@@ -27,6 +27,7 @@ from flask import current_app
 
 from analytics.catalog import Catalog, CatalogEntry
 from analytics.errors import ChainDataError, ScenarioError
+from analytics.notes import FLOW_SHOCK_PCT
 from analytics.report import Analysis
 from dashboard import figures as fig
 from dashboard import ids, service
@@ -47,13 +48,14 @@ PANELS = ("gamma", "breakdown", "hedge", "term", "summary")
 # What each panel reads from the state. The analysis of the selection depends on every base field;
 # view 1 does not read the shock grid or the horizon, and the term structure and the strike
 # breakdown read neither those nor the vol scenario.
-_BASE = ("u", "snap", "preset", "exp", "conv", "shock", "h", "vol", "volv")
+_MODEL = ("fwd", "iv")  # the forward and IV policy change every number of every view
+_BASE = ("u", "snap", "preset", "exp", "conv", "shock", "h", "vol", "volv", *_MODEL)
 PANEL_FIELDS: dict[str, tuple[str, ...]] = {
-    "summary": _BASE,
+    "summary": (*_BASE, "units"),
     "hedge": (*_BASE, "units"),
-    "gamma": ("u", "snap", "preset", "exp", "conv", "vol", "volv", "stack", "strike"),
-    "breakdown": ("u", "snap", "preset", "exp", "conv", "strike"),
-    "term": ("u", "snap", "preset", "exp", "conv"),
+    "gamma": ("u", "snap", "preset", "exp", "conv", "vol", "volv", "stack", "strike", *_MODEL),
+    "breakdown": ("u", "snap", "preset", "exp", "conv", "strike", *_MODEL),
+    "term": ("u", "snap", "preset", "exp", "conv", *_MODEL),
 }
 
 
@@ -81,10 +83,15 @@ def previous_expiries(state: dict[str, Any], prev_facts: service.ExpiryFacts) ->
 
 
 def kpi_values(analysis: Analysis) -> dict[str, Any]:
-    """The KPI strip's numbers for one analysis; hedge flows at the chosen horizon."""
+    """The KPI strip's numbers for one analysis; hedge flows at the chosen horizon. Under a vol
+    scenario the total is the scenario profile's at spot (the headline total keeps chain IVs), so
+    the total and zero gamma follow the scenario as the profile does."""
+    sc = analysis.scenario
+    total = (fig.profile_at_spot(analysis.gamma_profile, analysis.spot) if sc.vol_shift_pts or sc.spot_vol_beta
+             else analysis.total_gex_usd_per_1pct)
     return fig.kpi_values(
         spot=analysis.spot,
-        total_gex_usd_per_1pct=analysis.total_gex_usd_per_1pct,
+        total_gex_usd_per_1pct=total,
         zero_gamma_levels=analysis.zero_gamma_levels,
         call_wall=analysis.call_wall,
         put_wall=analysis.put_wall,
@@ -98,7 +105,7 @@ def kpi_strip(current: Analysis, previous: Analysis | None, state: dict[str, Any
               comparison: str | None) -> list:
     """The KPI strip of an analysis, with changes against ``previous`` when given."""
     cards = fig.kpi_cards(kpi_values(current), kpi_values(previous) if previous is not None else None,
-                          underlying=current.underlying)
+                          underlying=current.underlying, units=state.get("units") or "usd")
     return fig.kpi_strip(cards, horizon_days=float(state.get("h") or 0), vol_mode=state.get("vol"),
                          vol_value=float(state.get("volv") or 0.0), comparison=comparison)
 
@@ -113,27 +120,56 @@ def table_records(by_strike: pd.DataFrame) -> list[dict[str, float]]:
     return out.to_dict(orient="records")
 
 
-def header_text(analysis: Analysis, entry: CatalogEntry) -> tuple[str, str, str]:
+def header_text(analysis: Analysis, entry: CatalogEntry, *, book_file: str | None = None) -> tuple[str, str, str]:
+    """Title, snapshot and model lines of the header; ``book_file`` (relative) names the positions file
+    when the convention reads one."""
     stamp = analysis.as_of.strftime("%Y-%m-%d %H:%M %Z").strip()
     title = f"{analysis.underlying}  ·  spot {analysis.spot:,.2f}"
     snapshot = f"Snapshot {stamp}  ·  {str(entry.path).rsplit('/', 1)[-1]}"
     model = analysis.model_description  # the forward and IV choice in words (analytics.prepare.model_text)
-    convention = f"Convention: {analysis.convention} ({CONVENTION_LABELS.get(analysis.convention, '')}) · {model}"
+    what = f"positions file {book_file}" if book_file else CONVENTION_LABELS.get(analysis.convention, "")
+    convention = f"Convention: {analysis.convention} ({what}) · Model: {model}"
     return title, snapshot, convention
+
+
+def book_file(catalog: Catalog, analysis: Analysis) -> str | None:
+    """The positions file (relative to the data folder) the convention read, if it needs one."""
+    from analytics import conventions
+
+    if conventions.POSITIONS not in conventions.get(analysis.convention).needs:
+        return None
+    book = catalog.book_for(analysis.underlying)
+    return None if book is None else str(getattr(book, "rel", None) or book.path.name)
 
 
 def error_banner(message: str, *, kind: str = "error", title: str = "This snapshot could not be read") -> html.Div:
     return html.Div(className=f"banner banner-{kind}", children=[html.Strong(title + ": "), html.Span(message)])
 
 
-def notes_banner(warnings: list[str]) -> html.Details | None:
+def notes_banner(warnings: list[str], notes: list | None = None) -> html.Details | None:
+    """The data notes: every warning, in order; a structured note (``Analysis.notes``) leads with its
+    share of gross GEX, so the reader sees at once how much of the result each one carries."""
     if not warnings:
         return None
+    by_message = {n.message: n for n in notes or () if n.share_of_gross is not None}
+
+    def item(w: str) -> html.Li:
+        n = by_message.get(w)
+        if n is None:
+            return html.Li(w)
+        share = fig.format_pct(100 * n.share_of_gross, decimals=1)
+        flow = (f" ({fig.format_pct(100 * n.share_of_flow, decimals=0)} of the +{FLOW_SHOCK_PCT:g}% flow)"
+                if n.share_of_flow is not None else "")
+        return html.Li([html.Strong(f"{share} of gross GEX", className="note-share"), f" · {n.summary}{flow}"])
+
+    largest = max((n.share_of_gross for n in by_message.values()), default=0.0)
     return html.Details(
         className="banner banner-info",
         children=[
-            html.Summary(f"{len(warnings)} data note{'s' if len(warnings) > 1 else ''} from loading this snapshot"),
-            html.Ul([html.Li(w) for w in warnings]),
+            html.Summary(f"{len(warnings)} data note{'s' if len(warnings) > 1 else ''} on this snapshot and model"
+                         + (f" (the largest touches {fig.format_pct(100 * largest, decimals=1)} of gross GEX)"
+                            if largest >= 0.0005 else "")),
+            html.Ul([item(w) for w in warnings]),
         ],
     )
 
@@ -337,8 +373,8 @@ def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last
     if changed["summary"]:
         out.kpis = kpi_strip(a, None, state, None)
         out.table = table_records(a.by_strike)
-        out.header = header_text(a, entry)
-        out.banner = notes_banner(list(a.warnings))
+        out.header = header_text(a, entry, book_file=book_file(service.get_catalog(data_dir), a))
+        out.banner = notes_banner(list(a.warnings), list(a.notes))
     return out
 
 

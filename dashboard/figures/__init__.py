@@ -49,6 +49,8 @@ from dashboard.figures.kpi import (
     kpi_cards,
     kpi_strip,
     kpi_values,
+    profile_at_spot,
+    scenario_basis,
 )
 from dashboard.figures.term import term_structure_figure
 
@@ -88,6 +90,8 @@ __all__ = [
     "kpi_values",
     "merge",
     "previous_net_trace",
+    "profile_at_spot",
+    "scenario_basis",
     "snapshot_subtitle",
     "strike_breakdown_figure",
     "term_structure_figure",

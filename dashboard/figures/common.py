@@ -34,6 +34,16 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from _plotly_utils.utils import to_typed_array_spec
 
+from analytics.fmt import (  # the one number formatter; re-exported for the figure builders  # noqa: F401
+    format_level,
+    format_number,
+    format_number_array,
+    format_pct,
+    format_strike,
+    format_usd,
+    format_usd_array,
+)
+
 # --- customdata column positions -------------------------------------------------------------
 CUSTOMDATA_STRIKE = 0
 CUSTOMDATA_EXPIRY = 1
@@ -48,8 +58,6 @@ LINE_CALL_WALL = "call wall"
 LINE_PUT_WALL = "put wall"
 LINE_MARKER_SPOT = "implied spot"
 
-_SUFFIXES = ("", "k", "m", "bn", "tn")
-_MISSING = "n/a"
 
 
 @dataclass(frozen=True)
@@ -74,191 +82,6 @@ class Palette:
 
 PALETTE = Palette()
 FONT_FAMILY = "Inter, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
-
-
-# --- number formatting --------------------------------------------------------------------------
-def format_usd_array(values: Iterable[float] | np.ndarray, *, signed: bool = False) -> np.ndarray:
-    """Format many USD amounts compactly (3 significant digits, k/m/bn/tn), vectorised.
-
-    Parameters
-    ----------
-    values : array-like of float
-        Amounts in USD. NaN and None become ``"n/a"``.
-    signed : bool, default False
-        Prefix positive amounts with ``+`` (for changes).
-
-    Returns
-    -------
-    numpy.ndarray of str
-        One label per value, e.g. ``"$1.23bn"``, ``"-$450m"``.
-
-    Examples
-    --------
-    >>> format_usd_array([1.234e9, -4.5e8, 12_345, 0.0, float("nan")]).tolist()
-    ['$1.23bn', '-$450m', '$12.3k', '$0', 'n/a']
-    """
-    return _compact(values, prefix="$", signed=signed)
-
-
-def format_number_array(values: Iterable[float] | np.ndarray, *, signed: bool = False) -> np.ndarray:
-    """Format many plain numbers compactly (3 significant digits, k/m/bn/tn), vectorised.
-
-    Examples
-    --------
-    >>> format_number_array([-1_234_567, 4_500]).tolist()
-    ['-1.23m', '4.5k']
-    """
-    return _compact(values, prefix="", signed=signed)
-
-
-def format_usd(x: float | None, *, signed: bool = False) -> str:
-    """Format one USD amount compactly: 3 significant digits and a k/m/bn/tn suffix.
-
-    Parameters
-    ----------
-    x : float or None
-        Amount in USD. None and NaN give ``"n/a"``.
-    signed : bool, default False
-        Prefix positive amounts with ``+`` (for changes against a previous snapshot).
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> format_usd(1.234e9)
-    '$1.23bn'
-    >>> format_usd(-4.5e8)
-    '-$450m'
-    >>> format_usd(12_345)
-    '$12.3k'
-    >>> format_usd(999_999)  # rounds up into the next suffix
-    '$1m'
-    >>> format_usd(950)
-    '$950'
-    >>> format_usd(2.5e12)
-    '$2.5tn'
-    >>> format_usd(3.2e7, signed=True)
-    '+$32m'
-    >>> format_usd(0)
-    '$0'
-    >>> format_usd(-3e-11)  # float noise
-    '$0'
-    >>> format_usd(None)
-    'n/a'
-    """
-    return str(_compact([_as_float(x)], prefix="$", signed=signed)[0])
-
-
-def format_number(x: float | None, *, compact: bool = True, decimals: int = 2, signed: bool = False) -> str:
-    """Format a plain number: compact (``"-1.23m"``) or fixed with thousands separators.
-
-    Parameters
-    ----------
-    x : float or None
-        The number. None and NaN give ``"n/a"``.
-    compact : bool, default True
-        3 significant digits with a k/m/bn/tn suffix; False gives ``f"{x:,.{decimals}f}"``.
-    decimals : int, default 2
-        Decimals in the fixed (non-compact) form.
-    signed : bool, default False
-        Prefix positive numbers with ``+``.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> format_number(-1_234_567)
-    '-1.23m'
-    >>> format_number(4783.456, compact=False)
-    '4,783.46'
-    >>> format_number(25, compact=False, decimals=0, signed=True)
-    '+25'
-    >>> format_number(float("nan"))
-    'n/a'
-    """
-    value = _as_float(x)
-    if not math.isfinite(value):
-        return _MISSING
-    if compact:
-        return str(_compact([value], prefix="", signed=signed)[0])
-    sign = "+" if signed and value > 0 else ""
-    text = f"{value:,.{decimals}f}"
-    if text.lstrip("-").strip("0.,") == "":  # -0.00 -> 0.00
-        text = text.lstrip("-")
-    return sign + text
-
-
-def format_pct(x: float | None, *, decimals: int = 1, signed: bool = False) -> str:
-    """Format a number that is already in percent (``-5.0`` means -5%).
-
-    Examples
-    --------
-    >>> format_pct(-5)
-    '-5.0%'
-    >>> format_pct(1.25, decimals=2, signed=True)
-    '+1.25%'
-    """
-    text = format_number(x, compact=False, decimals=decimals, signed=signed)
-    return text if text == _MISSING else text + "%"
-
-
-def format_strike(x: float | None) -> str:
-    """Format a strike or price level without useless decimals.
-
-    Examples
-    --------
-    >>> format_strike(4800.0)
-    '4,800'
-    >>> format_strike(61_000.5)
-    '61,000.5'
-    >>> format_strike(None)
-    'n/a'
-    """
-    value = _as_float(x)
-    if not math.isfinite(value):
-        return _MISSING
-    if float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-def _as_float(x: float | None) -> float:
-    if x is None:
-        return math.nan
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _compact(values: Iterable[float] | np.ndarray, *, prefix: str, signed: bool) -> np.ndarray:
-    """Vectorised 3-significant-digit formatting with k/m/bn/tn suffixes."""
-    if isinstance(values, (np.ndarray, pd.Series, pd.Index)):
-        arr = np.asarray(values, dtype=float).ravel()
-    else:  # lists may hold None
-        arr = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy(dtype=float)
-    finite = np.isfinite(arr)
-    mag = np.abs(np.where(finite, arr, 0.0))
-    # below half a cent (or 1e-9 for plain numbers) is float noise: show it as zero
-    mag = np.where(mag < (0.005 if prefix else 1e-9), 0.0, mag)
-    nonzero = mag > 0
-    # round to 3 significant digits first, so 999_999 becomes 1.00m and not 1000k
-    exponent = np.floor(np.log10(np.where(nonzero, mag, 1.0)))
-    step = 10.0 ** (exponent - 2)
-    rounded = np.where(nonzero, np.round(mag / step) * step, 0.0)
-    bucket = np.clip(
-        np.floor(np.log10(np.where(rounded > 0, rounded, 1.0)) / 3.0 + 1e-9), 0, len(_SUFFIXES) - 1
-    ).astype(int)
-    scaled = rounded / 1000.0**bucket
-    digits = np.char.mod("%.3g", scaled)
-    suffix = np.asarray(_SUFFIXES, dtype=object)[bucket]
-    sign = np.where(nonzero & (arr < 0), "-", np.where(signed & nonzero & (arr > 0), "+", ""))
-    labels = sign.astype(object) + prefix + digits.astype(object) + suffix
-    return np.where(finite, labels, _MISSING)
 
 
 def horizon_label(days: float) -> str:
@@ -290,23 +113,73 @@ def iso_dates(values: Iterable[object]) -> np.ndarray:
 
 
 def snapshot_subtitle(
-    underlying: str, as_of: pd.Timestamp | dt.datetime | None, convention: str, model: str | None = None
+    underlying: str, as_of: pd.Timestamp | dt.datetime | None, convention: str, model: str | None = None,
+    *, expiries: str | None = None,
 ) -> str:
-    """One line naming what the numbers are: underlying, snapshot time, sign convention, model.
+    """One line naming what the numbers are: underlying, snapshot time, sign convention, expiries, model.
 
     Examples
     --------
     >>> snapshot_subtitle("SPX", pd.Timestamp("2024-01-05 15:59", tz="America/New_York"), "dealer-long-calls")
     'SPX · 2024-01-05 15:59 EST · convention: dealer-long-calls'
+    >>> snapshot_subtitle("BTC", None, "book", expiries="all expiries (12)")
+    'BTC · convention: book · all expiries (12)'
     """
     parts = [underlying]
     if as_of is not None:
         stamp = pd.Timestamp(as_of)
         parts.append(stamp.strftime("%Y-%m-%d %H:%M %Z").strip())
     parts.append(f"convention: {convention}")
+    if expiries:
+        parts.append(expiries)
     if model:
         parts.append(f"model: {model}")
     return " · ".join(parts)
+
+
+def expiry_set_label(preset: str, expiries: Sequence[str]) -> str:
+    """The expiry set in words, for export titles and the CSV (``"next 30 days: 9 expiries"``).
+
+    Examples
+    --------
+    >>> expiry_set_label("all", ["2026-11-23", "2026-12-18"])
+    'all expiries (2)'
+    >>> expiry_set_label("custom", ["2026-11-27", "2026-12-04", "2026-12-18"])
+    'expiries 2026-11-27 … 2026-12-18 (3)'
+    >>> expiry_set_label("custom", ["2026-11-27"]), expiry_set_label("7d", ["2026-11-23"])
+    ('expiry 2026-11-27', 'expiries 7d (1)')
+    """
+    dates = sorted(expiries or ())
+    if preset == "all":
+        return f"all expiries ({len(dates)})"
+    if preset != "custom":
+        return f"expiries {preset} ({len(dates)})"
+    if len(dates) == 1:
+        return f"expiry {dates[0]}"
+    return f"expiries {dates[0]} … {dates[-1]} ({len(dates)})" if dates else "no expiries"
+
+
+def export_filename(view: str, underlying: str, as_of: pd.Timestamp | dt.datetime | None, convention: str,
+                    preset: str, expiries: Sequence[str]) -> str:
+    """A PNG/CSV file name (no extension) naming the view, underlying, snapshot, convention and expiries.
+
+    Examples
+    --------
+    >>> export_filename("gamma", "SPX", pd.Timestamp("2026-11-20 16:15", tz="America/New_York"),
+    ...                 "dealer-long-calls", "custom", ["2026-11-27", "2026-12-18"])
+    'mmpos_SPX_2026-11-20T1615_dealer-long-calls_exp-2026-11-27-to-2026-12-18-2_gamma'
+    >>> export_filename("hedge", "BTC", None, "book", "30d", ["2026-11-27"])
+    'mmpos_BTC_book_exp-30d_hedge'
+    """
+    dates = sorted(expiries or ())
+    if preset == "custom" and dates:
+        exp = f"exp-{dates[0]}" + (f"-to-{dates[-1]}-{len(dates)}" if len(dates) > 1 else "")
+    else:
+        exp = f"exp-{preset or 'all'}"
+    stamp = pd.Timestamp(as_of).strftime("%Y-%m-%dT%H%M") if as_of is not None else None
+    parts = ["mmpos", underlying, stamp, convention, exp, view]
+    text = "_".join(str(p) for p in parts if p)
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)
 
 
 # --- layout -------------------------------------------------------------------------------------
@@ -483,8 +356,18 @@ def apply_house_layout(
     return fig
 
 
+LABEL_PLOT_WIDTH_PX = 520.0  # plot width of the narrowest line-labelled panel at a 1280 px window
+
+# Modebar buttons no view needs. The cloud/Chart Studio ones would offer an upload of a positions
+# view to a third party: they are removed everywhere, and their config switches are off as well.
+MODEBAR_REMOVED: tuple[str, ...] = (
+    "sendDataToCloud", "editInChartStudio", "autoScale2d", "toggleSpikelines", "lasso2d", "zoomIn2d", "zoomOut2d",
+)
+
+
 def graph_config(filename: str = "mmpos", *, scale: int = 2) -> dict:
-    """The ``config`` for ``dcc.Graph``: PNG export with a file name, no plotly logo.
+    """The ``config`` for ``dcc.Graph``: PNG export with a file name, no plotly logo, nothing that
+    sends a chart to the cloud, and a short modebar (it sits over the title of a narrow panel).
 
     Parameters
     ----------
@@ -496,14 +379,17 @@ def graph_config(filename: str = "mmpos", *, scale: int = 2) -> dict:
     Examples
     --------
     >>> cfg = graph_config("spx-gamma")
-    >>> cfg["toImageButtonOptions"]["filename"], cfg["displaylogo"]
-    ('spx-gamma', False)
+    >>> cfg["toImageButtonOptions"]["filename"], cfg["displaylogo"], cfg["showSendToCloud"]
+    ('spx-gamma', False, False)
     """
     return {
         "displaylogo": False,
         "responsive": True,
         "displayModeBar": "hover",
-        "modeBarButtonsToRemove": ["autoScale2d", "toggleSpikelines"],
+        "showSendToCloud": False,
+        "showEditInChartStudio": False,
+        "showLink": False,
+        "modeBarButtonsToRemove": list(MODEBAR_REMOVED),
         "toImageButtonOptions": {"format": "png", "filename": filename, "scale": scale},
     }
 
@@ -562,6 +448,7 @@ def add_reference_lines(
     col: int | None = None,
     x_range: tuple[float, float] | None = None,
     label_rows: Sequence[float] = (0.995, 0.94, 0.885, 0.83, 0.775, 0.72),
+    plot_width_px: float = LABEL_PLOT_WIDTH_PX,
 ) -> Figure:
     """Add labelled vertical lines, labels staggered so close lines stay readable.
 
@@ -576,7 +463,11 @@ def add_reference_lines(
         Subplot to draw in (``row="all"`` spans every row), as in ``fig.add_vline``.
     x_range : (float, float), optional
         The visible x range; with it each label takes the highest row where it does not overlap
-        the label before it (text width estimated from its length), else rows are cycled.
+        the label before it (text width estimated from its length), else rows are cycled. A label
+        that would run past the right edge is drawn to the left of its line instead (not clipped).
+    plot_width_px : float
+        The plot width the label widths are estimated for: the narrowest panel at 1280 px, so
+        labels that clear each other there clear everywhere wider.
     label_rows : sequence of float
         Label heights (top of the label) as fractions of the plot height; labels sit inside the
         plot so they never collide with the legend above it.
@@ -594,14 +485,18 @@ def add_reference_lines(
     elif row != "all":
         pairs = [pairs[int(row) - 1]] if int(row) - 1 < len(pairs) else pairs[:1]
     shapes, annotations = [], []
+    right_edge = max(x_range) if x_range is not None else math.inf
     for i, (name, x, label, colour, dash) in enumerate(drawn):
         x = float(x)
         slot = i % len(label_rows)
-        if span > 0:  # labels start just right of their line; ~6.5 px per character on ~1000 px
-            width = (len(label) * 0.0068 + 0.008) * span
-            free = [k for k, end in enumerate(row_ends) if end < x]
+        leftward = False
+        if span > 0:  # labels start just right of their line; ~6.5 px per character, 3 px apart
+            width = (len(label) * 6.5 + 8.0) / plot_width_px * span
+            leftward = x + width > right_edge
+            start, end = (x - width, x) if leftward else (x, x + width)
+            free = [k for k, row_end in enumerate(row_ends) if row_end < start]
             slot = free[0] if free else int(np.argmin(row_ends))
-            row_ends[slot] = x + width
+            row_ends[slot] = end
         line = dict(color=colour, width=1.6 if name == LINE_SPOT else 1.3, dash=dash)
         for xa, ya in pairs:
             shapes.append(dict(type="line", name=name, x0=x, x1=x, xref=xa, y0=0, y1=1, yref=f"{ya} domain",
@@ -613,8 +508,8 @@ def add_reference_lines(
             yref="paper",
             y=label_rows[slot],
             yanchor="top",
-            xanchor="left",
-            xshift=3,
+            xanchor="right" if leftward else "left",
+            xshift=-3 if leftward else 3,
             text=label,
             showarrow=False,
             font=dict(size=11, color=colour),

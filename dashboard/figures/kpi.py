@@ -21,21 +21,74 @@ import numpy as np
 import pandas as pd
 from dash import html
 
-from dashboard.figures.common import format_number, format_strike, format_usd
+from analytics.fmt import MISSING as _MISSING
+from analytics.fmt import format_number, format_strike, format_usd
 
 HEDGE_SHOCKS_PCT: tuple[float, ...] = (-5.0, -1.0, 1.0, 5.0)
-_MISSING = "n/a"
+UNITS: tuple[str, ...] = ("usd", "units")  # the Units toggle: money amounts in USD or in the underlying
+# cards whose number a vol scenario or a horizon changes (the rest are the snapshot's, at chain IVs, now)
+VOL_ADJUSTED = frozenset({"total_gex", "zero_gamma_levels", "hedge_flow"})
+HORIZON_ADJUSTED = frozenset({"hedge_flow"})
+NOT_ADJUSTED = "not scenario-adjusted"  # the card's tooltip says why: the snapshot's own number, chain IVs, now
 
 
-def hedge_flow_key(shock_pct: float) -> str:
-    """Key of the hedge flow at a shock in the KPI mapping.
+def hedge_flow_key(shock_pct: float, units: str = "usd") -> str:
+    """Key of the hedge flow at a shock in the KPI mapping, in USD or in units of the underlying.
 
     Examples
     --------
-    >>> hedge_flow_key(-5.0), hedge_flow_key(1)
-    ('hedge_flow_usd_at_-5pct', 'hedge_flow_usd_at_+1pct')
+    >>> hedge_flow_key(-5.0), hedge_flow_key(1), hedge_flow_key(1, "units")
+    ('hedge_flow_usd_at_-5pct', 'hedge_flow_usd_at_+1pct', 'hedge_flow_units_at_+1pct')
     """
-    return f"hedge_flow_usd_at_{float(shock_pct):+g}pct"
+    return f"hedge_flow_{'units' if units == 'units' else 'usd'}_at_{float(shock_pct):+g}pct"
+
+
+def profile_at_spot(gamma_profile: pd.DataFrame | None, spot: float) -> float:
+    """Total GEX read off the gamma profile at ``spot`` (linear interpolation; NaN without one).
+
+    Under a vol scenario the profile is revalued with the scenario's IVs while the headline total
+    keeps the chain's: this is the total the scenario implies at today's spot.
+
+    Examples
+    --------
+    >>> profile_at_spot(pd.DataFrame({"spot": [90.0, 110.0], "gex_usd_per_1pct": [-1e9, 3e9]}), 100.0)
+    1000000000.0
+    """
+    if gamma_profile is None or gamma_profile.empty or not math.isfinite(_f(spot)):
+        return math.nan
+    curve = gamma_profile.sort_values("spot")
+    return float(np.interp(float(spot), curve["spot"].to_numpy(float), curve["gex_usd_per_1pct"].to_numpy(float),
+                           left=np.nan, right=np.nan))
+
+
+def scenario_basis(key: str, *, horizon_days: float = 0.0, vol_mode: str | None = None,
+                   vol_value: float = 0.0) -> str | None:
+    """Whether a card's number follows the scenario, in words; None when no scenario is on.
+
+    Examples
+    --------
+    >>> scenario_basis("total_gex_usd_per_1pct", vol_mode="shift", vol_value=2)
+    'scenario: vols +2 pts'
+    >>> scenario_basis("call_wall", horizon_days=1)
+    'not scenario-adjusted'
+    >>> scenario_basis("zero_gamma_levels", horizon_days=1)
+    'now (horizon: flows only)'
+    >>> scenario_basis("spot") is None
+    True
+    """
+    vol = {"shift": f"vols {vol_value:+g} pts", "beta": f"spot-vol beta {vol_value:+g}"}.get(vol_mode or "")
+    horizon = f"+{horizon_days:g} day{'s' if horizon_days != 1 else ''}" if horizon_days else None
+    if not vol and not horizon:
+        return None
+    family = next((f for f in VOL_ADJUSTED if key.startswith(f)), None)
+    if family is None:
+        return NOT_ADJUSTED
+    parts = [vol] if vol else []
+    if horizon and family in HORIZON_ADJUSTED:
+        parts.append(horizon)
+    if not parts:
+        return "now (horizon: flows only)"
+    return "scenario: " + ", ".join(parts)
 
 
 def kpi_values(
@@ -53,14 +106,16 @@ def kpi_values(
     """Flatten one snapshot's headline numbers into the plain mapping ``kpi_cards`` reads.
 
     Hedge flows at ``shocks_pct`` are read off ``hedge_curve`` (``shock_pct`` in percent,
-    ``hedge_flow_usd``) by linear interpolation; NaN outside the curve's range or without a curve.
+    ``hedge_flow_usd`` and, when present, ``hedge_flow_units``) by linear interpolation; NaN outside
+    the curve's range or without a curve. Amounts come in both unit systems of the Units toggle:
+    ``total_gex_units_per_1pct`` = total GEX / spot, ``dealer_delta_usd`` = delta x spot.
 
     Returns
     -------
     dict
-        Keys ``spot, total_gex_usd_per_1pct, zero_gamma_levels`` (a list)
-        ``, call_wall, put_wall, dealer_delta_units, net_vega_usd_per_vol_pt`` and one
-        :func:`hedge_flow_key` per shock.
+        Keys ``spot, total_gex_usd_per_1pct, total_gex_units_per_1pct, zero_gamma_levels`` (a list)
+        ``, call_wall, put_wall, dealer_delta_units, dealer_delta_usd, net_vega_usd_per_vol_pt`` and
+        one :func:`hedge_flow_key` per shock and unit.
 
     Examples
     --------
@@ -79,14 +134,17 @@ def kpi_values(
         "dealer_delta_units": _f(dealer_delta_units),
         "net_vega_usd_per_vol_pt": _f(net_vega_usd_per_vol_pt),
     }
+    values["total_gex_units_per_1pct"] = values["total_gex_usd_per_1pct"] / values["spot"] if spot else math.nan
+    values["dealer_delta_usd"] = values["dealer_delta_units"] * values["spot"]
     shocks = np.asarray(shocks_pct, dtype=float)
-    flows = np.full(shocks.size, np.nan)
-    if hedge_curve is not None and not hedge_curve.empty:
-        curve = hedge_curve.sort_values("shock_pct")
-        x = curve["shock_pct"].to_numpy(dtype=float)
-        y = curve["hedge_flow_usd"].to_numpy(dtype=float)
-        flows = np.interp(shocks, x, y, left=np.nan, right=np.nan)
-    values.update({hedge_flow_key(s): float(f) for s, f in zip(shocks, flows, strict=True)})
+    for units in UNITS:
+        flows = np.full(shocks.size, np.nan)
+        column = f"hedge_flow_{units}"
+        if hedge_curve is not None and not hedge_curve.empty and column in hedge_curve:
+            curve = hedge_curve.sort_values("shock_pct")
+            x = curve["shock_pct"].to_numpy(dtype=float)
+            flows = np.interp(shocks, x, curve[column].to_numpy(dtype=float), left=np.nan, right=np.nan)
+        values.update({hedge_flow_key(s, units): float(f) for s, f in zip(shocks, flows, strict=True)})
     return values
 
 
@@ -101,7 +159,15 @@ class _Spec:
 
 
 def _signed_level(delta: float, _previous: float) -> str:
-    return ("+" if delta > 0 else "-" if delta < 0 else "") + format_strike(abs(delta))
+    """A level's change, signed; one that rounds to zero is ``"0"`` (never ``"-0"``).
+
+    Examples
+    --------
+    >>> _signed_level(-12.5, 0), _signed_level(-0.003, 0)
+    ('-12.5', '0')
+    """
+    text = format_strike(abs(delta))
+    return text if text == "0" else ("+" if delta > 0 else "-") + text
 
 
 def _spot_delta(delta: float, previous: float) -> str:
@@ -110,17 +176,28 @@ def _spot_delta(delta: float, previous: float) -> str:
     return text if not math.isfinite(pct) else f"{text} ({pct:+.2f}%)"
 
 
-def _flow_text(x: float) -> str:
+def _flow_text(x: float, amount: Callable[[float], str] = format_usd) -> str:
     if not math.isfinite(x):
         return _MISSING
-    if x == 0:
+    if amount(abs(x)) in (amount(0.0), _MISSING):
         return "no flow"
-    return ("dealers buy " if x > 0 else "dealers sell ") + format_usd(abs(x))
+    return ("dealers buy " if x > 0 else "dealers sell ") + amount(abs(x))
 
 
-def _specs(underlying: str, shocks_pct: Sequence[float]) -> list[_Spec]:
+DEALER_DELTA_HELP = (
+    "Dealers' net delta from options under the chosen convention, {what}. Under a model convention "
+    "(dealer-long-calls, dealer-short-all, dealer-long-all) it is the delta that convention implies from "
+    "open interest, not a position anyone reported; only the book convention reads a desk's own positions. "
+    "Dealers who hedge hold about the opposite amount of the underlying."
+)
+
+
+def _specs(underlying: str, shocks_pct: Sequence[float], units_mode: str = "usd") -> list[_Spec]:
     usd_delta = lambda d, _p: format_usd(d, signed=True)  # noqa: E731
     units = f"{underlying} units" if underlying else "units of underlying"
+    in_units = units_mode == "units"
+    amount = (lambda x: format_number(x)) if in_units else format_usd  # noqa: E731
+    amount_delta = (lambda d, _p: format_number(d, signed=True)) if in_units else usd_delta  # noqa: E731
     specs = [
         _Spec(
             "spot",
@@ -131,13 +208,14 @@ def _specs(underlying: str, shocks_pct: Sequence[float]) -> list[_Spec]:
             _spot_delta,
         ),
         _Spec(
-            "total_gex_usd_per_1pct",
+            "total_gex_units_per_1pct" if in_units else "total_gex_usd_per_1pct",
             "Total GEX",
-            "USD per 1% move",
-            "Change in dealers' dollar delta for a 1% spot move. Positive: dealers long gamma, their "
-            "hedging damps moves; negative: short gamma, their hedging amplifies moves.",
-            format_usd,
-            usd_delta,
+            f"{units} per 1% move" if in_units else "USD per 1% move",
+            "Change in dealers' delta for a 1% spot move"
+            + (" (USD GEX / spot)" if in_units else " (dollar delta)") + ". Positive: dealers long gamma, "
+            "their hedging damps moves; negative: short gamma, their hedging amplifies moves.",
+            amount,
+            amount_delta,
         ),
         _Spec(
             "zero_gamma_levels",
@@ -165,12 +243,12 @@ def _specs(underlying: str, shocks_pct: Sequence[float]) -> list[_Spec]:
             _signed_level,
         ),
         _Spec(
-            "dealer_delta_units",
+            "dealer_delta_units" if in_units else "dealer_delta_usd",
             "Dealer delta",
-            units,
-            "Dealers' net delta from options, in units of the underlying (shares, coins).",
-            format_number,
-            lambda d, _p: format_number(d, signed=True),
+            f"{units if in_units else 'USD'}; convention's, not a position",
+            DEALER_DELTA_HELP.format(what=f"in {units}" if in_units else "in USD (units of the underlying x spot)"),
+            amount,
+            amount_delta,
         ),
         _Spec(
             "net_vega_usd_per_vol_pt",
@@ -184,13 +262,13 @@ def _specs(underlying: str, shocks_pct: Sequence[float]) -> list[_Spec]:
     for shock in shocks_pct:
         specs.append(
             _Spec(
-                hedge_flow_key(shock),
+                hedge_flow_key(shock, units_mode),
                 f"Hedge flow at {float(shock):+g}%",
-                "USD; + = dealers buy",
-                f"What dealers must trade to stay delta-neutral if spot moves {float(shock):+g}% now "
-                "(full revaluation, IV held per contract).",
-                _flow_text,
-                usd_delta,
+                f"{units if in_units else 'USD'}; + = dealers buy",
+                f"What dealers must trade to stay delta-neutral if spot moves {float(shock):+g}% "
+                "(full revaluation under the scenario shown).",
+                lambda x, amount=amount: _flow_text(x, amount),
+                amount_delta,
             )
         )
     return specs
@@ -202,6 +280,7 @@ def kpi_cards(
     *,
     underlying: str = "",
     shocks_pct: Sequence[float] = HEDGE_SHOCKS_PCT,
+    units: str = "usd",
 ) -> list[dict[str, object]]:
     """One plain dict per KPI card, with the change against a previous snapshot when given.
 
@@ -215,6 +294,9 @@ def kpi_cards(
         Names the unit of dealer delta.
     shocks_pct : sequence of float
         Shocks whose hedge flows get a card (keys from :func:`hedge_flow_key`).
+    units : {"usd", "units"}
+        The Units toggle: total GEX, dealer delta and hedge flows in USD or in units of the
+        underlying (net vega stays in USD per vol point).
 
     Returns
     -------
@@ -231,7 +313,7 @@ def kpi_cards(
     """
     previous = previous or {}
     cards = []
-    for spec in _specs(underlying, shocks_pct):
+    for spec in _specs(underlying, shocks_pct, units):
         if spec.key == "zero_gamma_levels":
             cards.append(_zero_gamma_card(spec, current, previous))
             continue
@@ -362,9 +444,15 @@ def kpi_strip(
     """
     singles = [c for c in cards if not str(c.get("key", "")).startswith("hedge_flow")]
     flows = [c for c in cards if str(c.get("key", "")).startswith("hedge_flow")]
-    children = [_kpi_card(c) for c in singles]
+
+    def basis(card: Mapping[str, object]) -> str | None:
+        return scenario_basis(str(card.get("key", "")), horizon_days=horizon_days, vol_mode=vol_mode,
+                              vol_value=vol_value)
+
+    children = [_kpi_card(c, basis(c)) for c in singles]
     if flows:
         horizon = "in 1 day" if horizon_days else "now"
+        flow_basis = basis(flows[0])
         children.append(
             html.Div(
                 className="kpi kpi-wide",
@@ -372,6 +460,7 @@ def kpi_strip(
                     html.Div(f"Dealer hedge flow if spot moves {horizon}", className="kpi-label"),
                     html.Div(className="flow-grid", children=[_flow_cell(c) for c in flows]),
                     html.Div(flows[0].get("unit", ""), className="kpi-unit"),
+                    *([_basis_tag(flow_basis)] if flow_basis else []),
                 ],
             )
         )
@@ -382,14 +471,23 @@ def kpi_strip(
     return [html.Div(className="kpi-grid", children=children), html.Div(foot, className="kpi-note")]
 
 
-def _kpi_card(card: Mapping[str, object]) -> html.Div:
+def _basis_tag(text: str) -> html.Div:
+    adjusted = text.startswith("scenario")
+    why = text if adjusted else f"{text}: the snapshot's own number, at the chain's IVs, now"
+    return html.Div(text, className="kpi-basis " + ("kpi-basis-on" if adjusted else "kpi-basis-off"), title=why)
+
+
+def _kpi_card(card: Mapping[str, object], basis: str | None = None) -> html.Div:
     value, unit = str(card.get("value_text", "")), str(card.get("unit", ""))
     label = card.get("label", "")
+    also = None
     if card.get("key") == "zero_gamma_levels" and " · " in value:
-        # several crossings: the one nearest spot is the headline, the others go underneath
+        # several crossings: the one nearest spot is the headline, every other one listed in full
+        # underneath (wrapping, never cut off)
         nearest = format_strike(round(float(card["value"]), 2))
         others = [v for v in value.split(" · ") if v != nearest]
-        value, unit = nearest, f"nearest spot; also {', '.join(others)}"
+        value, unit = nearest, "nearest spot"
+        also = html.Div(f"also {', '.join(others)}", className="kpi-also")
         label = "Zero gamma"
     return html.Div(
         className="kpi",
@@ -398,6 +496,8 @@ def _kpi_card(card: Mapping[str, object]) -> html.Div:
             html.Div(label, className="kpi-label"),
             html.Div(value, className="kpi-value" + (" kpi-value-long" if len(value) > 11 else "")),
             html.Div(unit, className="kpi-unit", title=unit),
+            *([also] if also is not None else []),
+            *([_basis_tag(basis)] if basis else []),
             html.Div(card.get("delta_text") or "\u00a0", className=_delta_class(card)),
         ],
     )

@@ -59,13 +59,14 @@ def change(data_dir: str, state: dict, trigger: str, value) -> list:
 # --------------------------------------------------------------------------- controls <-> store <-> URL
 
 
-def test_first_load_without_a_query_opens_the_newest_snapshot_of_the_first_underlying(demo):
+def test_first_load_without_a_query_opens_the_newest_snapshot_of_the_default_underlying(demo, monkeypatch):
+    monkeypatch.delenv("MMPOS_DEFAULT_UNDERLYING", raising=False)
     out = load(demo)
     state = out[OUT["store"]]
-    assert state["u"] == "BTC"
-    assert state["snap"] == "btc-20261120-1400"
+    assert state["u"] == "SPX"
+    assert state["snap"] == "spx-20261120-1615"
     assert state["preset"] == "all" and len(state["exp"]) > 5
-    assert out[OUT["search"]] == "?u=BTC&snap=btc-20261120-1400"
+    assert out[OUT["search"]] == "?u=SPX&snap=spx-20261120-1615"
     assert [o["value"] for o in out[OUT["u_options"]]] == ["BTC", "SPX"]
 
 
@@ -285,8 +286,8 @@ def test_the_comparison_completes_only_the_panels_the_main_update_drew(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
     first = views.main_update(state, None, demo)
     clicked = views.main_update({**state, "units": "units"}, first[VIEW_OUT["result"]], demo)
-    assert all(isinstance(x, NoUpdate) for x in views.comparison({**state, "units": "units"},
-                                                                 clicked[VIEW_OUT["result"]], demo))
+    kpis, patch = views.comparison({**state, "units": "units"}, clicked[VIEW_OUT["result"]], demo)
+    assert not isinstance(kpis, NoUpdate) and isinstance(patch, NoUpdate)  # units: the KPI strip, not view 1
     strike = views.main_update({**state, "strike": 6800.0}, first[VIEW_OUT["result"]], demo)
     kpis, patch = views.comparison({**state, "strike": 6800.0}, strike[VIEW_OUT["result"]], demo)
     assert isinstance(kpis, NoUpdate) and not isinstance(patch, NoUpdate)
@@ -312,12 +313,12 @@ def test_a_strike_click_redraws_only_view_1_and_its_breakdown(demo):
     assert second[VIEW_OUT["gamma"]] is not first[VIEW_OUT["gamma"]]
 
 
-def test_the_units_toggle_redraws_only_the_hedging_view(demo):
+def test_the_units_toggle_redraws_only_the_hedging_view_and_the_kpi_strip(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
     first = views.main_update(state, None, demo)
     second = views.main_update({**state, "units": "units"}, first[VIEW_OUT["result"]], demo)
     changed = [n for n in ("gamma", "breakdown", "hedge", "term", "kpis") if not isinstance(second[VIEW_OUT[n]], NoUpdate)]
-    assert changed == ["hedge"]
+    assert changed == ["hedge", "kpis"]
 
 
 def test_the_figures_of_the_spx_demo_weigh_less_than_500_kb(demo):
@@ -337,8 +338,9 @@ def test_the_term_structure_always_shows_every_expiry(demo):
 def test_the_csv_download_holds_the_per_strike_exposure(demo):
     state = load(demo, "?u=SPX&exp=7d")[OUT["store"]]
     payload = table.strike_csv(state, demo)
-    assert payload["filename"] == "mmpos_SPX_2026-11-20T1615_dealer-long-calls_by_strike.csv"
-    assert payload["content"].splitlines()[0] == "strike,call_gex_usd_per_1pct,put_gex_usd_per_1pct,net_gex_usd_per_1pct"
+    assert payload["filename"] == "mmpos_SPX_2026-11-20T1615_dealer-long-calls_exp-7d_by-strike.csv"
+    assert payload["content"].splitlines()[0] == ("strike,call_gex_usd_per_1pct,put_gex_usd_per_1pct,net_gex_usd_per_1pct,"
+                                                  "underlying,spot,snapshot,convention,expiries,scenario")
     with pytest.raises(PreventUpdate):
         table.strike_csv(None, demo)
 
@@ -375,7 +377,7 @@ def _main_update_body(app, state: dict) -> dict:
 def test_two_apps_in_one_process_each_serve_every_callback(demo):
     first, second = create_app(demo), create_app(demo)
     declared = set(first.callback_map)
-    assert len(declared) == 5 and set(second.callback_map) == declared
+    assert len(declared) == 6 and set(second.callback_map) == declared
     state = load(demo, "?u=SPX")[OUT["store"]]
     for app in (second, first, second):  # the second app first: nothing left for it to take from the first
         response = app.server.test_client().post("/_dash-update-component", json=_main_update_body(app, state))
@@ -466,11 +468,12 @@ def test_a_missing_data_folder_is_named_in_a_banner_and_the_views_say_nothing_to
     assert "Nothing to show" in json.dumps(views_out[VIEW_OUT["banner"]].to_plotly_json(), default=lambda c: c.to_plotly_json())
 
 
-def test_back_and_forward_navigation_never_writes_the_url(demo):
-    state = load(demo, "?u=SPX")[OUT["store"]]
+def test_back_and_forward_navigation_never_writes_the_url(demo, monkeypatch):
+    monkeypatch.delenv("MMPOS_DEFAULT_UNDERLYING", raising=False)
+    state = load(demo, "?u=BTC")[OUT["store"]]
     out = controls.update(URL, {URL: ""}, state, demo)
     assert isinstance(out[OUT["search"]], NoUpdate)
-    assert out[OUT["store"]]["u"] == "BTC"  # the bare URL means the default view
+    assert out[OUT["store"]]["u"] == "SPX"  # the bare URL means the default view
 
 
 def test_changing_the_shock_range_redraws_only_the_hedging_view_and_the_numbers(demo):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import doctest
 import json
+import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -614,7 +616,6 @@ def test_kpi_values_and_units_read_well():
     assert cards["total_gex_usd_per_1pct"]["value_text"] == "$1.5bn"
     assert cards["total_gex_usd_per_1pct"]["unit"] == "USD per 1% move"
     assert cards["net_vega_usd_per_vol_pt"]["unit"] == "USD per vol point"
-    assert cards["dealer_delta_units"]["unit"] == "SPX units"
     assert cards["call_wall"]["value_text"] == "4,900"
     assert cards["spot"]["value_text"] == "4,783.00"
 
@@ -638,7 +639,7 @@ def test_kpi_deltas_are_value_minus_previous():
     assert cards["total_gex_usd_per_1pct"]["delta_sign"] == -1
     assert cards["call_wall"]["delta_text"] == "+50" and cards["call_wall"]["delta_sign"] == 1
     assert cards["put_wall"]["delta_text"] == "unchanged" and cards["put_wall"]["delta_sign"] == 0
-    assert cards["dealer_delta_units"]["delta"] == pytest.approx(-1.5e5)
+    assert cards["dealer_delta_usd"]["delta"] == pytest.approx(-2.5e5 * SPOT - -1.0e5 * 4750.0)
     assert cards["net_vega_usd_per_vol_pt"]["delta_text"] == "-$20m"
     assert cards["zero_gamma_levels"]["delta"] == pytest.approx(-25.0)
     for shock in kpi.HEDGE_SHOCKS_PCT:
@@ -675,3 +676,109 @@ def test_kpi_missing_values_say_so_without_failing():
     assert cards["zero_gamma_levels"]["value_text"] == "none in range"
     assert cards[hedge_flow_key(-5.0)]["value_text"] == "n/a"
     assert cards["spot"]["delta_sign"] is None
+
+
+# --- KPI strip: units, scenario honesty, dealer delta in USD (issue 9) ---------------------------
+def test_the_dealer_delta_kpi_is_in_usd_and_says_it_is_the_conventions_delta_not_a_position():
+    card = cards_by_key(kpi_cards(snapshot(dealer_delta_units=-2.5e5), underlying="SPX"))["dealer_delta_usd"]
+    assert card["value"] == pytest.approx(-2.5e5 * SPOT)
+    assert card["value_text"] == format_usd(-2.5e5 * SPOT)
+    assert card["unit"].startswith("USD") and "not a position" in card["unit"]
+    assert "not a position" in card["help"] and "book" in card["help"]
+
+
+def test_the_units_toggle_puts_total_gex_delta_and_flows_of_the_kpi_strip_in_units():
+    curve = hedge_frame()
+    values = snapshot(hedge_curve=curve)
+    cards = cards_by_key(kpi_cards(values, underlying="SPX", units="units"))
+    assert cards["total_gex_units_per_1pct"]["value"] == pytest.approx(1.5e9 / SPOT)
+    assert cards["total_gex_units_per_1pct"]["unit"] == "SPX units per 1% move"
+    assert cards["dealer_delta_units"]["value"] == pytest.approx(-2.5e5)
+    flow = cards[hedge_flow_key(5.0, "units")]
+    assert flow["value"] == pytest.approx(curve.set_index("shock_pct")["hedge_flow_units"][5.0])
+    assert "$" not in flow["value_text"] and flow["unit"].startswith("SPX units")
+    assert cards["net_vega_usd_per_vol_pt"]["unit"] == "USD per vol point"  # vega has no unit form
+    usd = cards_by_key(kpi_cards(values, underlying="SPX"))
+    assert "$" in usd[hedge_flow_key(5.0)]["value_text"] and "total_gex_usd_per_1pct" in usd
+
+
+def test_every_kpi_says_whether_the_scenario_moved_it():
+    cards = kpi_cards(snapshot(zero_gamma_levels=[4700.0, 5100.0]), underlying="SPX")
+    strip = _strip_html(kpi.kpi_strip(cards, horizon_days=1, vol_mode="shift", vol_value=2.0))
+    tags = re.findall(r'"children": "([^"]*)", "className": "kpi-basis[^"]*"', strip)
+    assert len(tags) == len([c for c in cards if not c["key"].startswith("hedge_flow")]) + 1  # + the flows card
+    assert tags.count("scenario: vols +2 pts") == 2  # total GEX and zero gamma
+    assert "scenario: vols +2 pts, +1 day" in tags  # the hedge flows
+    assert tags.count("not scenario-adjusted") == 5  # spot, walls, dealer delta, vega
+    assert "kpi-basis" not in _strip_html(kpi.kpi_strip(cards))  # no scenario: no tags
+
+
+def test_the_zero_gamma_kpi_lists_every_other_level_in_full():
+    cards = kpi_cards(snapshot(spot=16_100.0, zero_gamma_levels=[14_782.4, 16_167.3, 16_357.9]))
+    strip = _strip_html(kpi.kpi_strip(cards))
+    assert '"also 14,782.4, 16,357.9"' in strip and "kpi-also" in strip
+
+
+def test_the_total_gex_under_a_vol_scenario_is_the_profile_at_spot():
+    profile = pd.DataFrame({"spot": [4700.0, 4800.0], "gex_usd_per_1pct": [-2e9, 2e9]})
+    assert kpi.profile_at_spot(profile, 4783.0) == pytest.approx(-2e9 + 4e9 * 0.83)
+    assert math.isnan(kpi.profile_at_spot(profile, 5000.0)) and math.isnan(kpi.profile_at_spot(None, 4783.0))
+
+
+def _strip_html(children) -> str:
+    return json.dumps(children, default=lambda c: c.to_plotly_json())
+
+
+# --- exports and sharing (issue 9) ---------------------------------------------------------------
+def test_no_chart_offers_to_send_a_positions_view_to_the_cloud():
+    from dashboard.figures.common import graph_config
+
+    cfg = graph_config("x")
+    assert cfg["showSendToCloud"] is False and cfg["showEditInChartStudio"] is False
+    assert {"sendDataToCloud", "editInChartStudio"} <= set(cfg["modeBarButtonsToRemove"])
+    assert "select2d" not in cfg["modeBarButtonsToRemove"]  # the term view's box-select stays
+
+
+def test_export_names_carry_underlying_snapshot_convention_and_expiry_set():
+    from dashboard.figures.common import expiry_set_label, export_filename
+
+    stamp = pd.Timestamp("2026-11-20 16:15", tz="America/New_York")
+    name = export_filename("gamma-by-strike", "SPX", stamp, "dealer-short-all", "custom", ["2026-12-18", "2026-11-27"])
+    assert name == "mmpos_SPX_2026-11-20T1615_dealer-short-all_exp-2026-11-27-to-2026-12-18-2_gamma-by-strike"
+    assert export_filename("term", "BTC", stamp, "book", "all", []) == "mmpos_BTC_2026-11-20T1615_book_exp-all_term"
+    assert expiry_set_label("30d", ["a", "b"]) == "expiries 30d (2)"
+    assert "/" not in export_filename("x", "../etc", None, "c", "all", [])
+
+
+# --- reference-line labels (issue 9 small things) ------------------------------------------------
+def _labels(fig):
+    return {a["name"]: a for a in fig["layout"]["annotations"]}
+
+
+def test_a_zero_gamma_label_near_spot_takes_another_row_than_the_spot_label():
+    from dashboard.figures.common import LINE_SPOT, LINE_ZERO_GAMMA, add_reference_lines, new_figure
+
+    fig = add_reference_lines(new_figure(), [
+        (LINE_SPOT, 0.0, "spot 6,850", "#222", "solid"),
+        (LINE_ZERO_GAMMA, 3.6, "zero γ 7,096.6 (+3.6%)", "#c7a", "dot"),
+    ], x_range=(-20.0, 20.0))  # "spot 6,850" is ~73 px: 5.6% of a ±20% axis on a 520 px plot
+    labels = _labels(fig)
+    assert labels[LINE_SPOT]["y"] != labels[LINE_ZERO_GAMMA]["y"]
+
+
+def test_a_label_at_the_right_edge_is_drawn_left_of_its_line_not_clipped():
+    from dashboard.figures.common import LINE_SPOT, LINE_ZERO_GAMMA, add_reference_lines, new_figure
+
+    fig = add_reference_lines(new_figure(), [
+        (LINE_SPOT, 0.0, "spot 6,850", "#222", "solid"),
+        (LINE_ZERO_GAMMA, 19.0, "zero γ 8,150.0 (+19.0%)", "#c7a", "dot"),
+    ], x_range=(-20.0, 20.0))
+    zero = _labels(fig)[LINE_ZERO_GAMMA]
+    assert zero["xanchor"] == "right" and zero["xshift"] < 0
+    assert _labels(fig)[LINE_SPOT]["xanchor"] == "left"
+
+
+def test_a_level_that_barely_moved_never_shows_a_negative_zero_change():
+    card = cards_by_key(kpi_cards(snapshot(zero_gamma_levels=[4700.001]),
+                                  snapshot(zero_gamma_levels=[4700.004])))["zero_gamma_levels"]
+    assert card["delta_text"] == "0"

@@ -187,3 +187,93 @@ def test_hostile_state_values_fall_back_with_a_reason_each():
 def test_a_valid_state_passes_unchanged_and_silently():
     state = default_state(u="SPX", vol="shift", volv=-2.0, shock=10, h=1)
     assert checked_state(state) == (state, [])
+
+
+# --------------------------------------------------------------------------- model choices (issue 8)
+
+
+def test_the_model_choices_default_to_the_scenarios_and_stay_out_of_the_url():
+    from analytics.prepare import DEFAULT_FORWARD, DEFAULT_IV_POLICY
+
+    state = default_state()
+    assert (state["fwd"], state["iv"]) == (DEFAULT_FORWARD, DEFAULT_IV_POLICY)
+    scenario = scenario_from_state(state)
+    assert (scenario.forward, scenario.iv_policy) == (Scenario().forward, Scenario().iv_policy)
+    assert to_query(state) == ""
+
+
+def test_the_forward_and_iv_policy_travel_in_the_url_into_the_scenario():
+    state = from_query("?u=SPX&fwd=spot&iv=file")
+    assert to_query(state) == "?u=SPX&fwd=spot&iv=file"
+    scenario = scenario_from_state(state)
+    assert (scenario.forward, scenario.iv_policy) == ("spot", "file")
+
+
+def test_an_unknown_model_choice_in_a_link_is_refused_with_a_reason():
+    state, notes = checked_state(from_query("?u=SPX&fwd=magic&iv=file"))
+    assert state["fwd"] == Scenario().forward and state["iv"] == "file"
+    assert notes == [f"unknown forward 'magic'; choose one of spot, parity; using {Scenario().forward}"]
+
+
+# --------------------------------------------------------------------------- links through the controls
+
+
+@pytest.fixture(scope="module")
+def catalog(demo_dir):
+    from dashboard import service
+
+    return service.get_catalog(str(demo_dir))
+
+
+def _open(link: str, catalog):
+    from dashboard import ids
+    from dashboard.callbacks.controls import next_state
+
+    return next_state(None, {f"{ids.URL}.search": link}, None, catalog)
+
+
+def test_a_link_naming_an_unknown_underlying_opens_the_default_one_and_says_so(catalog, monkeypatch):
+    monkeypatch.delenv("MMPOS_DEFAULT_UNDERLYING", raising=False)
+    resolved = _open("?u=NOPE&snap=nope-1&conv=dealer-short-all", catalog)
+    assert resolved.state["u"] == "SPX" and resolved.state["snap"].startswith("spx-")
+    assert resolved.state["conv"] == "dealer-short-all"
+    assert resolved.replaced == ("underlying 'NOPE' is not in the data folder; showing SPX",)
+
+
+def test_a_link_naming_a_missing_snapshot_opens_the_newest_and_says_so(catalog):
+    resolved = _open("?u=BTC&snap=btc-20200101-0000", catalog)
+    newest = next(iter(catalog.snapshots("BTC")))
+    assert resolved.state["snap"] == str(newest.id)
+    assert resolved.replaced == (f"snapshot 'btc-20200101-0000' is not in the data folder for BTC; "
+                                 f"showing the newest, {newest.id}",)
+
+
+def test_a_link_naming_an_unknown_or_unavailable_convention_says_what_replaced_it(catalog):
+    assert _open("?u=SPX&conv=dealer-sideways", catalog).replaced == (
+        "convention 'dealer-sideways' does not exist; showing dealer-long-calls",)
+    assert _open("?u=BTC&conv=book", catalog).replaced == (
+        "convention 'book' is not available for BTC; showing dealer-long-calls",)
+
+
+def test_a_valid_link_replaces_nothing(catalog):
+    assert _open("?u=BTC&conv=dealer-short-all", catalog).replaced == ()
+
+
+def test_the_page_opens_on_spx_or_on_the_configured_underlying(catalog, monkeypatch):
+    monkeypatch.delenv("MMPOS_DEFAULT_UNDERLYING", raising=False)
+    assert _open("", catalog).state["u"] == "SPX" and _open("", catalog).replaced == ()
+    monkeypatch.setenv("MMPOS_DEFAULT_UNDERLYING", "btc")
+    assert _open("", catalog).state["u"] == "BTC"
+    monkeypatch.setenv("MMPOS_DEFAULT_UNDERLYING", "ES")  # not in the folder: the first one
+    assert _open("", catalog).state["u"] == "BTC"
+
+
+def test_switching_between_shift_and_beta_starts_the_number_again():
+    from dashboard import ids
+    from dashboard.callbacks.controls import apply_input
+
+    state = default_state(u="SPX", vol="shift", volv=3.0)
+    assert apply_input(state, f"{ids.VOL_MODE}.value", "beta")["volv"] == 0.0
+    assert apply_input(state, f"{ids.VOL_MODE}.value", "shift")["volv"] == 3.0  # the same mode keeps it
+    assert apply_input(state, f"{ids.FORWARD}.value", "spot")["fwd"] == "spot"
+    assert apply_input(state, f"{ids.IV_POLICY}.value", "file")["iv"] == "file"

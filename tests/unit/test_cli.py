@@ -71,6 +71,20 @@ def test_table_format_is_a_readable_summary(capsys, spx_path):
     assert "total GEX" in out and "per 1%" in out and "dealer-long-calls" in out and "zero gamma" in out
 
 
+def test_the_table_prints_levels_like_strikes_and_never_a_negative_zero(capsys, spx_path):
+    import re
+
+    code, out, _ = run(capsys, "analyze", str(spx_path), "--format", "table", "--shocks", "-1,0,1",
+                       "--forward", "spot", "--iv", "file")
+    assert code == 0
+    assert not re.search(r"(?<![\w.,])[-+]0(?![\w.,])", out), "a zero printed with a sign"
+    walls = re.search(r"call wall\s+(\S+)", out).group(1), re.search(r"put wall\s+(\S+)", out).group(1)
+    assert all(re.fullmatch(r"\d{1,3}(,\d{3})*", w) for w in walls), walls  # "4,800", never "4800.0"
+    assert re.search(r"zero gamma\s+4,734\.\d", out)  # a level keeps one decimal beside the strikes
+    zero_row = next(line for line in out.splitlines() if line.strip().startswith("0.0%"))
+    assert "-0" not in zero_row and "+0" not in zero_row
+
+
 @pytest.mark.parametrize(
     "content, message",
     [

@@ -1,0 +1,146 @@
+"""The page's honesty and sharing fixes (issues 8 and 9), called as plain functions on the demo folder:
+model choices in the header, scenario-adjusted KPIs, bad links, export names, the CSV's context."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+import pytest
+from dash._callback import NoUpdate
+
+from analytics.notes import Note
+from dashboard import ids, service
+from dashboard.callbacks import controls, export, table, views
+
+URL = f"{ids.URL}.search"
+OUT = {key: i for i, (key, _, _) in enumerate(controls.OUTPUTS)}
+VIEW_OUT = {name: i for i, name in enumerate(
+    ["gamma", "breakdown", "hedge", "term", "kpis", "table", "title", "snapshot", "convention", "banner", "result"])}
+
+
+@pytest.fixture(scope="module")
+def demo(demo_dir) -> str:
+    return str(demo_dir)
+
+
+def load(data_dir: str, search: str = "") -> list:
+    return controls.update(None, {URL: search}, None, data_dir)
+
+
+def _text(component) -> str:
+    return json.dumps(component, default=lambda c: c.to_plotly_json())
+
+
+def test_a_bad_link_opens_the_nearest_valid_view_rewrites_the_url_and_says_what_was_replaced(demo):
+    out = load(demo, "?u=SPX&snap=spx-20200101-0000&conv=dealer-sideways&exp=30d")
+    state = out[OUT["store"]]
+    assert state["snap"] == "spx-20261120-1615" and state["conv"] == "dealer-long-calls" and state["preset"] == "30d"
+    assert out[OUT["search"]] == "?u=SPX&snap=spx-20261120-1615&exp=30d"
+    banner = _text(out[OUT["banner"]])
+    assert "link-banner" in banner and "'spx-20200101-0000' is not in the data folder" in banner
+    assert "convention 'dealer-sideways' does not exist; showing dealer-long-calls" in banner
+
+
+def test_the_first_load_of_a_bad_link_in_the_browser_rewrites_it(demo):
+    # in the browser the first call comes from the location mounting, with no store yet
+    out = controls.update(URL, {URL: "?u=NOPE&exp=7d"}, None, demo)
+    assert out[OUT["search"]] == "?u=SPX&snap=spx-20261120-1615&exp=7d"
+    assert isinstance(controls.update(URL, {URL: "?u=SPX&exp=7d"}, None, demo)[OUT["search"]], NoUpdate)
+
+
+def test_back_to_a_bad_link_shows_the_banner_but_never_writes_the_url(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    out = controls.update(URL, {URL: "?u=NOPE"}, state, demo)
+    assert isinstance(out[OUT["search"]], NoUpdate)
+    assert "underlying 'NOPE' is not in the data folder" in _text(out[OUT["banner"]])
+
+
+def test_the_header_states_the_model_and_follows_the_forward_and_iv_controls(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    parity = views.main_update(state, None, demo)[VIEW_OUT["convention"]]
+    spot = views.main_update({**state, "fwd": "spot", "iv": "file"}, None, demo)[VIEW_OUT["convention"]]
+    assert "put-call-parity" in parity and "iv=otm" in parity
+    assert "on spot" in spot and "iv=file" in spot
+    assert parity.startswith("Convention: dealer-long-calls (Dealers long calls, short puts) · Model: ")
+
+
+def test_the_book_header_names_the_positions_file_once(demo):
+    state = load(demo, "?u=SPX&conv=book")[OUT["store"]]
+    header = views.main_update(state, None, demo)[VIEW_OUT["convention"]]
+    assert header.startswith("Convention: book (positions file spx_book_demo.csv) · Model: ")
+    assert "Book (" not in header
+
+
+def test_under_a_vol_shift_the_kpi_total_is_the_scenario_profiles_and_says_so(demo):
+    state = load(demo, "?u=SPX&vol=shift:5")[OUT["store"]]
+    catalog = service.get_catalog(demo)
+    analysis = views.compute(state, catalog, catalog.get(state["snap"]), demo).current
+    at_spot = views.fig.profile_at_spot(analysis.gamma_profile, analysis.spot)
+    assert abs(at_spot - analysis.total_gex_usd_per_1pct) > 1e9  # the headline keeps chain IVs
+    strip = _text(views.main_update(state, None, demo)[VIEW_OUT["kpis"]])
+    assert views.fig.format_usd(at_spot) in strip
+    assert views.fig.format_usd(analysis.total_gex_usd_per_1pct) not in strip
+    assert strip.count("scenario: vols +5 pts") >= 2
+
+
+def test_the_units_toggle_reaches_the_kpi_strip(demo):
+    state = load(demo, "?u=SPX&units=units")[OUT["store"]]
+    strip = _text(views.main_update(state, None, demo)[VIEW_OUT["kpis"]])
+    assert "SPX units per 1% move" in strip and "USD; + = dealers buy" not in strip
+
+
+def test_each_data_note_leads_with_its_share_of_gross_gex():
+    note = Note("iv-from-twin", "602 IVs taken from the other side", 602, 1e5, share_of_gross=0.14, share_of_flow=0.48)
+    banner = _text(views.notes_banner([note.message, "a load note"], [note]))
+    assert "14.0% of gross GEX" in banner and "602 IVs taken from the other side (48% of the +5% flow)" in banner
+    assert "a load note" in banner and "the largest touches 14.0% of gross GEX" in banner
+
+
+def test_every_chart_export_is_named_after_the_view_and_titled_with_it(demo):
+    state = load(demo, "?u=SPX&exp=7d&conv=dealer-short-all")[OUT["store"]]
+    out = export.export_outputs(state, [None] * len(export.GRAPHS), demo)
+    configs, patches = out[:len(export.GRAPHS)], out[len(export.GRAPHS):]
+    names = [c["toImageButtonOptions"]["filename"] for c in configs]
+    assert names[0] == "mmpos_SPX_2026-11-20T1615_dealer-short-all_exp-7d_gamma-by-strike"
+    assert all(c["showSendToCloud"] is False for c in configs)
+    subtitle = json.dumps(patches[0].to_plotly_json(), ensure_ascii=False)
+    assert "SPX · 2026-11-20 16:15 EST · convention: dealer-short-all · expiries 7d (" in subtitle
+    again = export.export_outputs(state, configs, demo)[:len(export.GRAPHS)]
+    assert all(isinstance(c, NoUpdate) for c in again)  # unchanged names: no config sent
+
+
+def test_the_csv_carries_spot_snapshot_convention_expiries_and_scenario(demo):
+    state = load(demo, "?u=SPX&exp=7d&vol=shift:2&h=1")[OUT["store"]]
+    frame = pd.read_csv(io.StringIO(table.strike_csv(state, demo)["content"]))
+    row = frame.iloc[0]
+    assert row["underlying"] == "SPX" and row["snapshot"] == "2026-11-20T16:15:00-05:00"
+    assert row["spot"] > 0 and row["convention"] == "dealer-long-calls"
+    assert row["expiries"].startswith("expiries 7d (")
+    assert row["scenario"].startswith("vol shift +2 pts; horizon +1 day; model: black-76")
+    assert frame[["underlying", "spot", "snapshot", "scenario"]].nunique().max() == 1
+
+
+def test_a_model_choice_redraws_every_view_and_never_reuses_a_cached_figure_of_the_other_model(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    first = views.main_update(state, None, demo)
+    second = views.main_update({**state, "fwd": "spot"}, first[VIEW_OUT["result"]], demo)
+    for panel in ("gamma", "breakdown", "hedge", "term", "kpis", "convention"):
+        assert not isinstance(second[VIEW_OUT[panel]], NoUpdate), panel
+    assert second[VIEW_OUT["gamma"]] is not first[VIEW_OUT["gamma"]]
+    assert _text(second[VIEW_OUT["kpis"]]) != _text(first[VIEW_OUT["kpis"]])
+
+
+def test_a_note_that_carries_no_gex_does_not_headline_the_notes():
+    note = Note("dropped-settled", "dropped 208 row(s) settled before the snapshot", 208, 5e3, share_of_gross=0.0)
+    banner = _text(views.notes_banner([note.message], [note]))
+    assert "largest" not in banner and "0.0% of gross GEX" in banner
+
+
+def test_export_titles_are_patched_only_onto_the_figures_just_drawn(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    out = export.export_outputs(state, [None] * len(export.GRAPHS), demo, drawn=["hedge", "summary"])
+    patches = dict(zip([g for g, _ in export.GRAPHS], out[len(export.GRAPHS):], strict=True))
+    assert not isinstance(patches[ids.HEDGE_GRAPH], NoUpdate)
+    assert all(isinstance(p, NoUpdate) for g, p in patches.items() if g != ids.HEDGE_GRAPH)

@@ -265,7 +265,7 @@ def test_the_main_update_leaves_the_previous_snapshot_to_the_comparison_callback
     assert "Changes vs the previous" not in _html(out[VIEW_OUT["kpis"]])
     assert "previous snapshot" not in json.dumps(out[VIEW_OUT["gamma"]]["data"], default=str)
 
-    kpis, patch = views.comparison(state, out[VIEW_OUT["result"]], demo)
+    kpis, patch, *_levels = views.comparison(state, out[VIEW_OUT["result"]], demo)
     assert "Changes vs the previous SPX snapshot, 2026-11-19" in _html(kpis)
     assert "kpi-delta up" in _html(kpis) or "kpi-delta down" in _html(kpis)
     # the patched chart is the chart the builder draws with the previous snapshot, to the byte
@@ -285,7 +285,7 @@ def test_the_comparison_completes_only_the_panels_the_main_update_drew(demo):
     assert all(isinstance(x, NoUpdate) for x in views.comparison({**state, "units": "units"},
                                                                  clicked[VIEW_OUT["result"]], demo))
     strike = views.main_update({**state, "strike": 6800.0}, first[VIEW_OUT["result"]], demo)
-    kpis, patch = views.comparison({**state, "strike": 6800.0}, strike[VIEW_OUT["result"]], demo)
+    kpis, patch, *_levels = views.comparison({**state, "strike": 6800.0}, strike[VIEW_OUT["result"]], demo)
     assert isinstance(kpis, NoUpdate) and not isinstance(patch, NoUpdate)
 
 
@@ -294,7 +294,7 @@ def test_the_oldest_snapshot_says_there_is_nothing_to_compare(demo):
                  pd.Timestamp.max.tz_localize("UTC"))
     state = load(demo, f"?u=SPX&snap={oldest.id}")[OUT["store"]]
     out = views.main_update(state, None, demo)
-    kpis, patch = views.comparison(state, out[VIEW_OUT["result"]], demo)
+    kpis, patch, *_levels = views.comparison(state, out[VIEW_OUT["result"]], demo)
     assert "No earlier snapshot of this underlying" in _html(kpis) and isinstance(patch, NoUpdate)
 
 

@@ -412,6 +412,31 @@ def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last
     return out
 
 
+def redraw_view(panel: str, state: dict[str, Any] | None, data_dir: str | None) -> Any:
+    """One view's figure after a display choice changed (strike measure, term spacing), or no_update.
+
+    The strike view in gamma mode carries the previous snapshot's line at once (it is cached by now);
+    in change mode the previous snapshot is computed here.
+    """
+    if not state or not state.get("snap"):
+        return no_update
+    catalog = service.get_catalog(data_dir)
+    entry = catalog.get(state["snap"])
+    if entry is None:
+        return no_update
+    try:
+        got = compute(state, catalog, entry, data_dir)
+        if panel == "gamma":
+            previous = compute_previous(state, catalog, entry, data_dir)
+            mode = state.get(STRIKE_MODE_KEY) or "gamma"
+            figure = gamma_figure(state, got.current, previous.analysis if mode == "gamma" else None, previous)
+            return fig.encode_arrays(figure)
+    except ChainDataError:
+        return no_update  # the main update's banner already says why
+    key = panel_keys(state)[panel]
+    return _figure_json(panel, data_dir, key, service.entry_key(entry)[1], _NotInKey((state, got)))
+
+
 def levels_outputs(levels: KeyLevels, comparison: str | None) -> tuple[list, str, str]:
     """The key-levels panel, its plain text (what the copy button copies) and the note on changes."""
     return fig.key_levels_panel(levels), levels.to_text(), comparison or "changes: computing…"
@@ -548,16 +573,17 @@ def with_display(state: dict[str, Any] | None, mode: str | None, spacing: list[s
 
 def register(app: dash.Dash) -> None:
     """Declare this panel's callbacks on ``app`` (each app gets its own: see dashboard.app)."""
-    @app.callback(*OUTPUTS, Input(ids.VIEW_STORE, "data"), Input(ids.STRIKE_MODE, "value"),
-                  Input(ids.TERM_SPACING, "value"), State(ids.RESULT_STORE, "data"))
-    def _main(state: dict[str, Any] | None, mode: str | None, spacing: list[str] | None,
-              result: dict[str, Any] | None) -> list[Any]:
+    # the display choices are states here: changing one redraws its view only (dashboard.callbacks.display)
+    @app.callback(*OUTPUTS, Input(ids.VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"),
+                  State(ids.STRIKE_MODE, "value"), State(ids.TERM_SPACING, "value"))
+    def _main(state: dict[str, Any] | None, result: dict[str, Any] | None, mode: str | None = None,
+              spacing: list[str] | None = None) -> list[Any]:
         return main_update(with_display(state, mode, spacing), result, current_app.config.get("MMPOS_DATA_DIR"))
 
     @app.callback(*COMPARISON_OUTPUTS, Input(ids.RESULT_STORE, "data"), State(ids.VIEW_STORE, "data"),
                   State(ids.STRIKE_MODE, "value"), State(ids.TERM_SPACING, "value"), prevent_initial_call=True)
-    def _compare(result: dict[str, Any] | None, state: dict[str, Any] | None, mode: str | None,
-                 spacing: list[str] | None) -> list[Any]:
+    def _compare(result: dict[str, Any] | None, state: dict[str, Any] | None, mode: str | None = None,
+                 spacing: list[str] | None = None) -> list[Any]:
         try:
             return comparison(with_display(state, mode, spacing), result, current_app.config.get("MMPOS_DATA_DIR"))
         except Exception:  # noqa: BLE001 - the current view is drawn; log and leave it without changes

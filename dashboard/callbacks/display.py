@@ -1,0 +1,66 @@
+"""Display choices outside the view state, and the gamma-by-expiry view's selection.
+
+* The strike view's measure (gamma / vanna / charm / change) and the term view's "equal spacing"
+  redraw their own view only (:func:`dashboard.callbacks.views.redraw_view`); the main update reads
+  them as states, so every later redraw keeps them.
+* Clicking or box-selecting bars on the gamma-by-expiry view sets the expiry set the way the term
+  view does: the chosen ISO dates go into the expiries control, whose change the controls callback
+  turns into a custom set (:mod:`dashboard.callbacks.controls`), URL and every view included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, State
+from dash.exceptions import PreventUpdate
+from flask import current_app
+
+from dashboard import ids
+from dashboard.callbacks import views
+from dashboard.state import expiries_from_selection
+
+
+def expiries_from_expiry_view(payload: dict[str, Any] | None, current: list[str] | None) -> list[str]:
+    """The expiries control's new value for a click or box-selection on the gamma-by-expiry view.
+
+    Raises
+    ------
+    PreventUpdate
+        Nothing selected (a cleared selection) or the same set as now.
+    """
+    chosen = expiries_from_selection(payload)
+    if not chosen or chosen == sorted(current or []):
+        raise PreventUpdate
+    return chosen
+
+
+def strike_view(state: dict[str, Any] | None, mode: str | None, data_dir: str | None) -> Any:
+    """The strike view redrawn in measure ``mode``."""
+    return views.redraw_view("gamma", views.with_display(state, mode, None), data_dir)
+
+
+def term_view(state: dict[str, Any] | None, spacing: list[str] | None, data_dir: str | None) -> Any:
+    """The term view redrawn with or without equal spacing."""
+    return views.redraw_view("term", views.with_display(state, None, spacing), data_dir)
+
+
+def register(app: dash.Dash) -> None:
+    """Declare this module's callbacks on ``app`` (each app gets its own: see dashboard.app)."""
+    @app.callback(Output(ids.GAMMA_GRAPH, "figure", allow_duplicate=True), Input(ids.STRIKE_MODE, "value"),
+                  State(ids.VIEW_STORE, "data"), prevent_initial_call=True)
+    def _strike_mode(mode: str | None, state: dict[str, Any] | None) -> Any:
+        return strike_view(state, mode, current_app.config.get("MMPOS_DATA_DIR"))
+
+    @app.callback(Output(ids.TERM_GRAPH, "figure", allow_duplicate=True), Input(ids.TERM_SPACING, "value"),
+                  State(ids.VIEW_STORE, "data"), prevent_initial_call=True)
+    def _term_spacing(spacing: list[str] | None, state: dict[str, Any] | None) -> Any:
+        return term_view(state, spacing, current_app.config.get("MMPOS_DATA_DIR"))
+
+    @app.callback(Output(ids.EXPIRIES, "value", allow_duplicate=True),
+                  Input(ids.EXPIRY_GRAPH, "clickData"), Input(ids.EXPIRY_GRAPH, "selectedData"),
+                  State(ids.EXPIRIES, "value"), prevent_initial_call=True)
+    def _expiry_selection(click: dict | None, selected: dict | None, current: list[str] | None) -> list[str]:
+        payload = selected if dash.ctx.triggered_id and "selectedData" in dash.ctx.triggered[0]["prop_id"] else click
+        return expiries_from_expiry_view(payload, current)

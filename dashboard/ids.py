@@ -53,3 +53,4 @@ KEY_LEVELS_COPY = "key-levels-copy"  # dcc.Clipboard
 STRIKE_MODE = "strike-mode"  # the strike view's measure: gamma / vanna / charm / change
 EXPIRY_GRAPH = "gamma-by-expiry"
 TERM_SPACING = "term-spacing"  # the term view's "equal spacing" toggle
+STRIKE_ZOOM_STORE = "strike-zoom"  # the user's x zoom on the strike view, with the snapshot it belongs to

@@ -213,10 +213,8 @@ def key_levels_panel() -> html.Section:
                 ],
             ),
             html.Div(id=ids.KEY_LEVELS, className="levels-body"),
-            html.Details(className="levels-text", children=[
-                html.Summary("plain text"),
-                html.Pre(id=ids.KEY_LEVELS_TEXT, children=""),
-            ]),
+            # what the copy button copies: laid out (innerText needs a rendered element) but not shown
+            html.Pre(id=ids.KEY_LEVELS_TEXT, className="copy-source", children="", **{"aria-hidden": "true"}),
         ],
     )
 
@@ -337,6 +335,7 @@ def build_layout() -> html.Div:
             dcc.Store(id=ids.VIEW_STORE, storage_type="memory"),
             dcc.Store(id=ids.RESULT_STORE, storage_type="memory"),
             dcc.Store(id=ids.SHOCK_MARKER_STORE, storage_type="memory"),
+            dcc.Store(id=ids.STRIKE_ZOOM_STORE, storage_type="memory"),
             header(),
             html.Main(
                 className="content",

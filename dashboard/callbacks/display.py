@@ -3,6 +3,8 @@
 * The strike view's measure (gamma / vanna / charm / change) and the term view's "equal spacing"
   redraw their own view only (:func:`dashboard.callbacks.views.redraw_view`); the main update reads
   them as states, so every later redraw keeps them.
+* A zoom on the strike view is kept with the snapshot it was made on (``STRIKE_ZOOM_STORE``) and
+  reapplied by every redraw of that snapshot.
 * Clicking or box-selecting bars on the gamma-by-expiry view sets the expiry set the way the term
   view does: the chosen ISO dates go into the expiries control, whose change the controls callback
   turns into a custom set (:mod:`dashboard.callbacks.controls`), URL and every view included.
@@ -36,9 +38,10 @@ def expiries_from_expiry_view(payload: dict[str, Any] | None, current: list[str]
     return chosen
 
 
-def strike_view(state: dict[str, Any] | None, mode: str | None, data_dir: str | None) -> Any:
-    """The strike view redrawn in measure ``mode``."""
-    return views.redraw_view("gamma", views.with_display(state, mode, None), data_dir)
+def strike_view(state: dict[str, Any] | None, mode: str | None, data_dir: str | None,
+                zoom: dict[str, Any] | None = None) -> Any:
+    """The strike view redrawn in measure ``mode`` (keeping the user's x zoom of this snapshot)."""
+    return views.redraw_view("gamma", views.with_display(state, mode, None, zoom), data_dir)
 
 
 def term_view(state: dict[str, Any] | None, spacing: list[str] | None, data_dir: str | None) -> Any:
@@ -49,9 +52,14 @@ def term_view(state: dict[str, Any] | None, spacing: list[str] | None, data_dir:
 def register(app: dash.Dash) -> None:
     """Declare this module's callbacks on ``app`` (each app gets its own: see dashboard.app)."""
     @app.callback(Output(ids.GAMMA_GRAPH, "figure", allow_duplicate=True), Input(ids.STRIKE_MODE, "value"),
-                  State(ids.VIEW_STORE, "data"), prevent_initial_call=True)
-    def _strike_mode(mode: str | None, state: dict[str, Any] | None) -> Any:
-        return strike_view(state, mode, current_app.config.get("MMPOS_DATA_DIR"))
+                  State(ids.VIEW_STORE, "data"), State(ids.STRIKE_ZOOM_STORE, "data"), prevent_initial_call=True)
+    def _strike_mode(mode: str | None, state: dict[str, Any] | None, zoom: dict[str, Any] | None) -> Any:
+        return strike_view(state, mode, current_app.config.get("MMPOS_DATA_DIR"), zoom)
+
+    @app.callback(Output(ids.STRIKE_ZOOM_STORE, "data"), Input(ids.GAMMA_GRAPH, "relayoutData"),
+                  State(ids.RESULT_STORE, "data"), prevent_initial_call=True)
+    def _strike_zoom(relayout: dict[str, Any] | None, result: dict[str, Any] | None) -> dict[str, Any] | None:
+        return views.zoom_from_relayout(relayout, result)
 
     @app.callback(Output(ids.TERM_GRAPH, "figure", allow_duplicate=True), Input(ids.TERM_SPACING, "value"),
                   State(ids.VIEW_STORE, "data"), prevent_initial_call=True)

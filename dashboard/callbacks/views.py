@@ -26,6 +26,7 @@ import dash
 import numpy as np
 import pandas as pd
 from dash import Input, Output, Patch, State, html, no_update
+from dash.exceptions import PreventUpdate
 from flask import current_app
 
 from analytics.catalog import Catalog, CatalogEntry
@@ -53,14 +54,14 @@ _BASE = ("u", "snap", "preset", "exp", "conv", "shock", "h", "vol", "volv")
 PANEL_FIELDS: dict[str, tuple[str, ...]] = {
     "summary": _BASE,
     "hedge": (*_BASE, "units"),
-    "gamma": ("u", "snap", "preset", "exp", "conv", "vol", "volv", "stack", "strike", "smode"),
+    "gamma": ("u", "snap", "preset", "exp", "conv", "vol", "volv", "stack", "strike", "smode", "xzoom"),
     "breakdown": ("u", "snap", "preset", "exp", "conv", "strike"),
     "term": ("u", "snap", "preset", "exp", "conv", "tspace"),
     "expiry": ("u", "snap", "preset", "exp", "conv"),
 }
 # Display choices that are not part of the view state (nor the URL): the strike view's measure and
 # the term view's spacing. The main callback adds them to the state it renders under these keys.
-STRIKE_MODE_KEY, TERM_SPACING_KEY = "smode", "tspace"
+STRIKE_MODE_KEY, TERM_SPACING_KEY, ZOOM_KEY = "smode", "tspace", "xzoom"
 
 
 def panel_keys(state: dict[str, Any]) -> dict[str, str]:
@@ -314,11 +315,19 @@ def build_figure(panel: str, state: dict[str, Any], got: Analyses) -> dict[str, 
     raise ValueError(f"unknown panel {panel!r}")
 
 
-def strike_window(a: Analysis) -> tuple[float, float] | None:
-    """The strike views' initial x range: spot +/- ``config.strike_window_pct()`` percent."""
+def strike_window(a: Analysis, state: dict[str, Any] | None = None) -> tuple[float, float] | None:
+    """The strike views' initial x range: spot +/- ``config.strike_window_pct()`` percent.
+
+    It depends on the snapshot's spot only, never on the expiry set or the measure: Plotly keeps a
+    user's zoom across redraws (``uirevision``) only while the figure's own range stays the same.
+    A zoom the user made on this snapshot (``state["xzoom"]``, see :func:`with_display`) wins: Dash
+    redraws the chart after a zoom with the zoomed layout, which makes Plotly forget it was the user's.
+    """
+    zoom = (state or {}).get(ZOOM_KEY)
+    if zoom:
+        return float(zoom[0]), float(zoom[1])
     pct = config.strike_window_pct()
-    return fig.default_strike_window(a.spot, a.by_strike["strike"].to_numpy(float), half_width_pct=pct,
-                                     include_limit_pct=pct)
+    return fig.default_strike_window(a.spot, np.empty(0), half_width_pct=pct, include_limit_pct=pct)
 
 
 def strike_uirevision(state: dict[str, Any]) -> str:
@@ -332,7 +341,7 @@ def gamma_figure(state: dict[str, Any], a: Analysis, previous: Analysis | None,
     snapshot's net GEX line in gamma mode when ``previous`` is given. ``comparison`` is the previous
     snapshot the change mode compares with."""
     mode = state.get(STRIKE_MODE_KEY) or "gamma"
-    common = dict(spot=a.spot, zero_gamma_levels=a.zero_gamma_levels, strike_window=strike_window(a),
+    common = dict(spot=a.spot, zero_gamma_levels=a.zero_gamma_levels, strike_window=strike_window(a, state),
                   height=FIGURE_HEIGHT["gamma"], uirevision=strike_uirevision(state))
     if mode in ("vanna", "charm"):
         return fig.exposure_by_strike_figure(a.vanna_charm_by_strike, mode, **common)
@@ -396,7 +405,7 @@ def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last
     a = got.current
     keys = panel_keys(state)
     changed = {p: keys[p] != last_keys.get(p) for p in PANELS}
-    out = Rendered(result={"spot": a.spot, "underlying": a.underlying, "keys": keys,
+    out = Rendered(result={"spot": a.spot, "underlying": a.underlying, "keys": keys, "rev": strike_uirevision(state),
                            "drawn": [p for p in PANELS if changed[p]]})
     mtime = service.entry_key(entry)[1]
     for panel in ("gamma", "breakdown", "hedge", "term", "expiry"):
@@ -563,29 +572,59 @@ def gamma_patch(state: dict[str, Any], current: Analysis, previous: Analysis | N
     return patch
 
 
-def with_display(state: dict[str, Any] | None, mode: str | None, spacing: list[str] | None) -> dict[str, Any] | None:
-    """The view state plus the display choices kept outside it (strike measure, term spacing)."""
+def with_display(state: dict[str, Any] | None, mode: str | None, spacing: list[str] | None,
+                 zoom: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The view state plus the display choices kept outside it (strike measure, term spacing, and the
+    user's x zoom on the strike view when it was made on this snapshot)."""
     if not state:
         return state
     measure = mode if mode in fig.STRIKE_MEASURES else "gamma"
-    return {**state, STRIKE_MODE_KEY: measure, TERM_SPACING_KEY: bool(spacing) and "equal" in spacing}
+    x = (zoom or {}).get("x") if (zoom or {}).get("rev") == strike_uirevision(state) else None
+    return {**state, STRIKE_MODE_KEY: measure, TERM_SPACING_KEY: bool(spacing) and "equal" in spacing,
+            ZOOM_KEY: list(x) if x else None}
+
+
+def zoom_from_relayout(relayout: dict[str, Any] | None, result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The strike view's zoom store after a relayout: ``{"rev", "x"}``; None after a reset.
+
+    Raises PreventUpdate for relayouts that do not touch the x range (a y zoom, a resize).
+
+    Examples
+    --------
+    >>> zoom_from_relayout({"xaxis.range[0]": 6600, "xaxis.range[1]": 6800}, {"rev": "SPX|s1"})
+    {'rev': 'SPX|s1', 'x': [6600.0, 6800.0]}
+    >>> zoom_from_relayout({"xaxis.autorange": True}, {"rev": "SPX|s1"}) is None
+    True
+    """
+    relayout = relayout or {}
+    if "xaxis.range[0]" in relayout and "xaxis.range[1]" in relayout:
+        x = [relayout["xaxis.range[0]"], relayout["xaxis.range[1]"]]
+    elif isinstance(relayout.get("xaxis.range"), list):
+        x = relayout["xaxis.range"]
+    elif relayout.get("xaxis.autorange"):
+        return None
+    else:
+        raise PreventUpdate
+    return {"rev": (result or {}).get("rev"), "x": [float(x[0]), float(x[1])]}
 
 
 def register(app: dash.Dash) -> None:
     """Declare this panel's callbacks on ``app`` (each app gets its own: see dashboard.app)."""
     # the display choices are states here: changing one redraws its view only (dashboard.callbacks.display)
     @app.callback(*OUTPUTS, Input(ids.VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"),
-                  State(ids.STRIKE_MODE, "value"), State(ids.TERM_SPACING, "value"))
+                  State(ids.STRIKE_MODE, "value"), State(ids.TERM_SPACING, "value"), State(ids.STRIKE_ZOOM_STORE, "data"))
     def _main(state: dict[str, Any] | None, result: dict[str, Any] | None, mode: str | None = None,
-              spacing: list[str] | None = None) -> list[Any]:
-        return main_update(with_display(state, mode, spacing), result, current_app.config.get("MMPOS_DATA_DIR"))
+              spacing: list[str] | None = None, zoom: dict[str, Any] | None = None) -> list[Any]:
+        return main_update(with_display(state, mode, spacing, zoom), result, current_app.config.get("MMPOS_DATA_DIR"))
 
     @app.callback(*COMPARISON_OUTPUTS, Input(ids.RESULT_STORE, "data"), State(ids.VIEW_STORE, "data"),
-                  State(ids.STRIKE_MODE, "value"), State(ids.TERM_SPACING, "value"), prevent_initial_call=True)
+                  State(ids.STRIKE_MODE, "value"), State(ids.TERM_SPACING, "value"), State(ids.STRIKE_ZOOM_STORE, "data"),
+                  prevent_initial_call=True)
     def _compare(result: dict[str, Any] | None, state: dict[str, Any] | None, mode: str | None = None,
-                 spacing: list[str] | None = None) -> list[Any]:
+                 spacing: list[str] | None = None, zoom: dict[str, Any] | None = None) -> list[Any]:
         try:
-            return comparison(with_display(state, mode, spacing), result, current_app.config.get("MMPOS_DATA_DIR"))
+            return comparison(with_display(state, mode, spacing, zoom), result,
+                              current_app.config.get("MMPOS_DATA_DIR"))
         except Exception:  # noqa: BLE001 - the current view is drawn; log and leave it without changes
             log.exception("previous-snapshot comparison failed for state %s", state)
             return list(NO_COMPARISON)

@@ -52,6 +52,7 @@ STRIKE_MODE_LABELS: tuple[tuple[str, str], ...] = (
 CHANGE_TRACE_NAME = "Net GEX change"
 EXPIRY_AXIS_TITLE = "Expiry"
 EXPIRY_GEX_AXIS_TITLE = "GEX (USD per 1% move)"
+MAX_TWO_LINE_TICKS = 12  # more expiries than this: one-line date ticks, tilted by Plotly, days in the hover
 
 
 def _reference_lines(fig: Figure, spot: float, zero_gamma_levels: Sequence[float],
@@ -237,7 +238,7 @@ def expiry_tick_labels(expiries: Iterable[object], as_of: object | None = None) 
     out = []
     for s in stamps:
         label = s.strftime("%b %d") + (s.strftime(" '%y") if s.year != first_year else "")
-        if base is not None:
+        if base is not None and len(stamps) <= MAX_TWO_LINE_TICKS:
             label += f"<br>{(s.normalize() - base).days}d"
         out.append(label)
     return out
@@ -293,7 +294,8 @@ def gamma_by_expiry_figure(
     customdata = iso[:, None]
     fig = new_figure(dict(
         xaxis=dict(type="category", title={"text": EXPIRY_AXIS_TITLE}, tickmode="array", tickvals=iso.tolist(),
-                   ticktext=expiry_tick_labels(frame["expiry"], as_of), tickangle=0, automargin=True),
+                   ticktext=expiry_tick_labels(frame["expiry"], as_of), automargin=True,
+                   unifiedhovertitle=dict(text="<b>%{x}</b>")),
         yaxis=dict(title={"text": EXPIRY_GEX_AXIS_TITLE}, exponentformat="B", zeroline=True),
         barmode="overlay", bargap=0.15, clickmode="event+select", dragmode="select", hovermode="x unified",
         legend={"title": {"text": ""}},

@@ -104,7 +104,7 @@ def term_structure_figure(
         x = iso
         xaxis = dict(domain=[0.0, 0.94], anchor="y", type="category", title={"text": EXPIRY_AXIS_TITLE},
                      tickmode="array", tickvals=iso.tolist(), ticktext=expiry_tick_labels(frame["expiry"], as_of),
-                     tickangle=0, automargin=True)
+                     automargin=True)
         width = 0.8
     else:
         x = days

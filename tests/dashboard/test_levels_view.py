@@ -80,6 +80,9 @@ def test_gamma_by_expiry_gives_every_expiry_an_equal_slot_on_a_date_axis():
     go.Figure(figure)
     axis = figure["layout"]["xaxis"]
     assert axis["type"] == "category" and axis["ticktext"] == ["Jan 08<br>1d", "Jan 09<br>2d", "Dec 15 '28<br>1804d"]
+    many = frame.iloc[[0] * 13].assign(expiry=pd.date_range("2024-01-08", periods=13).date)
+    crowded = fig.gamma_by_expiry_figure(many, as_of=dt.date(2024, 1, 7))["layout"]["xaxis"]["ticktext"]
+    assert crowded[:2] == ["Jan 08", "Jan 09"]  # one line each: Plotly tilts them; days are in the hover
     assert [t["name"] for t in figure["data"]] == ["Call GEX", "Put GEX", "Net GEX"]
     assert all(t["selectedpoints"] == [1] for t in figure["data"])
     assert figure["data"][0]["customdata"][:, 0].tolist() == ["2024-01-08", "2024-01-09", "2028-12-15"]

@@ -21,6 +21,7 @@ MMPOS_AUTH_FILE           ``user:hash`` lines (werkzeug hashes): basic auth on  
 MMPOS_AUTH_PROXY_HEADER   header a trusted proxy sets to the signed-in user      none
 MMPOS_TRUSTED_PROXIES     comma-separated proxy addresses/networks               none
 MMPOS_RESCAN_SECONDS      at most one data-folder rescan per this many seconds   2
+MMPOS_STRIKE_WINDOW_PCT   the strike view opens at spot +/- this many percent    5
 MMPOS_CACHE_DIR           shared results cache folder (all workers of a machine)  $XDG_CACHE_HOME/mmpos
 MMPOS_REDIS_URL           shared results cache in Redis instead (several hosts)   none (the folder)
 MMPOS_CACHE_TIMEOUT       seconds a cached result lives                          3600

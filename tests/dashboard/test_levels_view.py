@@ -277,3 +277,14 @@ def test_the_gamma_by_expiry_view_shows_every_expiry_and_marks_the_selection(dem
     go.Figure(figure)
     iso = figure["data"][0]["customdata"][:, 0].tolist()
     assert len(iso) == 29 and figure["data"][0]["selectedpoints"] == [iso.index(d) for d in state["exp"]]
+
+
+def test_the_analysis_gives_vanna_and_charm_by_strike_for_its_expiry_set(demo):
+    state = spx_state(demo, "?u=SPX&exp=30d")
+    catalog = service.get_catalog(demo)
+    analysis = views.compute(state, catalog, catalog.get(state["snap"]), demo).current
+    frame = analysis.vanna_charm_by_strike
+    assert set(frame["strike"]) <= set(analysis.by_strike["strike"])
+    for stem in ("vanna_usd_per_vol_pt", "charm_usd_per_day"):
+        np.testing.assert_allclose(frame[f"net_{stem}"], frame[f"call_{stem}"] + frame[f"put_{stem}"])
+    assert frame["net_charm_usd_per_day"].abs().sum() > 0

@@ -229,6 +229,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         One line naming the variable whose value cannot be used.
     """
     env = os.environ if env is None else env
+    strike_window_pct(env)  # read when a view is drawn; a bad value stops serve here, with one line
     auth_file = _text(env, "MMPOS_AUTH_FILE")
     cache_dir = _text(env, "MMPOS_CACHE_DIR")
     return Settings(

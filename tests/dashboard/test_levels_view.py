@@ -232,6 +232,8 @@ def test_the_strike_window_setting_refuses_nonsense():
         config.strike_window_pct({"MMPOS_STRIKE_WINDOW_PCT": "0"})
     with pytest.raises(UnsafeConfigError):
         config.strike_window_pct({"MMPOS_STRIKE_WINDOW_PCT": "wide"})
+    with pytest.raises(UnsafeConfigError, match="MMPOS_STRIKE_WINDOW_PCT"):  # mmpos serve stops at start
+        config.from_env({"MMPOS_STRIKE_WINDOW_PCT": "500"})
 
 
 @pytest.mark.parametrize("mode,title", [("vanna", "Vanna (USD delta change per 1 vol point)"),

@@ -5,10 +5,17 @@ One callback owns every panel so one ``analyze()`` feeds them all. Panels whose 
 change since the last render (kept as small keys in the result store) are sent as ``no_update``:
 a strike click redraws view 1 and the breakdown only, the USD/units toggle the hedging view only.
 
-The previous snapshot (the KPI strip's changes, the grey previous-net line on the gamma view) is
-a second analysis; the main update does not wait for it. When the result store changes, the
-comparison callback fills it in: the KPI strip again with changes, and the line added to the drawn
-gamma chart with a ``Patch`` (the figure is not sent twice).
+The previous snapshot (:func:`dashboard.service.find_previous`: the KPI strip's and the key
+levels' changes, the grey previous-net line on the gamma view) is a second analysis; the main
+update does not wait for it. When the result store changes, the comparison callback fills it in:
+the KPI strip and the key levels again with changes, and the line added to the drawn gamma chart
+with a ``Patch`` (the figure is not sent twice). Only the strike view's "change" measure needs the
+previous snapshot to draw at all; the main update computes it then.
+
+Display choices that are not part of the view state (the strike view's measure, the term view's
+spacing, the user's zoom on the strike view) arrive as callback states and are merged into the state
+the panels are drawn from (:func:`with_display`); changing one redraws its own view only
+(:mod:`dashboard.callbacks.display`).
 """
 
 from __future__ import annotations

@@ -97,6 +97,12 @@ class Analysis:
         return self.by_strike_expiry.groupby("expiry", sort=True)[cols].sum().reset_index()
 
     @functools.cached_property
+    def vanna_charm_by_strike(self) -> pd.DataFrame:
+        """Call, put and net dealer vanna (USD delta per vol point) and charm (USD delta per day) per
+        strike at the current spot (:func:`analytics.exposure.vanna_charm_by_strike`)."""
+        return exposure.vanna_charm_by_strike(self._per_row["positions"])
+
+    @functools.cached_property
     def term_structure(self) -> pd.DataFrame:
         """Per expiry: days to expiry, ATM IV at the forward, net dealer vega (USD per vol point)."""
         r = self._per_row
@@ -284,7 +290,8 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, **changes: Any
                                      scenario.div_yield),
         forwards=prep.priced_forwards(),
         _per_row={"strike": rows["strike"], "expiry": rows["expiry"], "side": prep.side, "gex": gex_rows,
-                  "days": prep.years * 365.0, "iv": prep.iv, "forward": forward, "vega": vega_rows},
+                  "days": prep.years * 365.0, "iv": prep.iv, "forward": forward, "vega": vega_rows,
+                  "positions": pos},
     )
 
 

@@ -70,7 +70,9 @@ def callback_request(app, input_id: str, state_id: str, input_value, state_value
         "output": spec["output"],
         "outputs": outputs,
         "inputs": [{"id": input_id, "property": "data", "value": input_value}],
-        "state": [{"id": state_id, "property": "data", "value": state_value}],
+        # the named state first; any later states (display choices) at their defaults
+        "state": [{"id": d["id"], "property": d["property"], "value": state_value if d["id"] == state_id else None}
+                  for d in spec["state"]],
         "changedPropIds": [f"{input_id}.data"],
     }
 

@@ -21,6 +21,7 @@ MMPOS_AUTH_FILE           ``user:hash`` lines (werkzeug hashes): basic auth on  
 MMPOS_AUTH_PROXY_HEADER   header a trusted proxy sets to the signed-in user      none
 MMPOS_TRUSTED_PROXIES     comma-separated proxy addresses/networks               none
 MMPOS_RESCAN_SECONDS      at most one data-folder rescan per this many seconds   2
+MMPOS_STRIKE_WINDOW_PCT   the strike view opens at spot +/- this many percent    5
 MMPOS_CACHE_DIR           shared results cache folder (all workers of a machine)  $XDG_CACHE_HOME/mmpos
 MMPOS_REDIS_URL           shared results cache in Redis instead (several hosts)   none (the folder)
 MMPOS_CACHE_TIMEOUT       seconds a cached result lives                          3600
@@ -244,6 +245,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         One line naming the variable whose value cannot be used.
     """
     env = os.environ if env is None else env
+    strike_window_pct(env)  # read when a view is drawn; a bad value stops serve here, with one line
     auth_file = _text(env, "MMPOS_AUTH_FILE")
     cache_dir = _text(env, "MMPOS_CACHE_DIR")
     return Settings(
@@ -269,3 +271,30 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         cache_threshold=_int(env, "MMPOS_CACHE_ENTRIES", DEFAULT_CACHE_ENTRIES),
         cache_max_item_bytes=_int(env, "MMPOS_CACHE_ITEM_BYTES", DEFAULT_CACHE_ITEM_BYTES),
     )
+
+
+# --- the strike view's default frame -------------------------------------------------------------
+STRIKE_WINDOW_ENV = "MMPOS_STRIKE_WINDOW_PCT"
+DEFAULT_STRIKE_WINDOW_PCT = 5.0  # the gamma/vanna/charm/change views open at spot +/- this many %
+STRIKE_WINDOW_LIMITS_PCT = (0.5, 100.0)
+
+
+def strike_window_pct(env: Mapping[str, str] | None = None) -> float:
+    """The strike view's initial half-width in percent of spot: ``$MMPOS_STRIKE_WINDOW_PCT`` or 5.
+
+    Raises
+    ------
+    UnsafeConfigError
+        A value that is not a number from 0.5 to 100.
+
+    Examples
+    --------
+    >>> strike_window_pct({}), strike_window_pct({"MMPOS_STRIKE_WINDOW_PCT": "10"})
+    (5.0, 10.0)
+    """
+    env = os.environ if env is None else env
+    value = _float(env, STRIKE_WINDOW_ENV, DEFAULT_STRIKE_WINDOW_PCT)
+    lo, hi = STRIKE_WINDOW_LIMITS_PCT
+    if not lo <= value <= hi:
+        raise UnsafeConfigError(f"{STRIKE_WINDOW_ENV}={value:g} is out of range: allowed {lo:g} to {hi:g} (percent)")
+    return value

@@ -48,3 +48,12 @@ CSV_DOWNLOAD = "strike-csv-download"
 # page UX (issue 9/8): model choices, bad-link notices
 FORWARD = "model-forward"
 IV_POLICY = "model-iv-policy"
+# key levels, strike-view measures, gamma by expiry (issue 9: the 8 a.m. view)
+KEY_LEVELS = "key-levels"  # the key-levels table
+KEY_LEVELS_NOTE = "key-levels-note"  # what the changes compare against
+KEY_LEVELS_TEXT = "key-levels-text"  # the plain-text block the copy button copies
+KEY_LEVELS_COPY = "key-levels-copy"  # dcc.Clipboard
+STRIKE_MODE = "strike-mode"  # the strike view's measure: gamma / vanna / charm / change
+EXPIRY_GRAPH = "gamma-by-expiry"
+TERM_SPACING = "term-spacing"  # the term view's "equal spacing" toggle
+STRIKE_ZOOM_STORE = "strike-zoom"  # the user's x zoom on the strike view, with the snapshot it belongs to

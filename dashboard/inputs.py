@@ -153,6 +153,39 @@ def _graph_config(value: Any) -> dict[str, Any] | None:
     return {"toImageButtonOptions": {"filename": name}} if name is not None else {}
 
 
+def _zoom(value: Any) -> dict[str, Any] | None:
+    """The strike view's zoom store: the snapshot revision it belongs to and two finite x bounds."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or len(value) > MAX_RESULT_ITEMS:
+        raise Refused("must be a small object")
+    rev, x = value.get("rev"), value.get("x")
+    if rev is not None and (not isinstance(rev, str) or len(rev) > MAX_RESULT_TEXT):
+        raise Refused("revision must be short text")
+    if x is not None:
+        if not isinstance(x, list) or len(x) != 2:
+            raise Refused("x range must be two numbers")
+        x = [finite_number(v) for v in x]
+    return {"rev": rev, "x": x}
+
+
+def _relayout(value: Any) -> dict[str, Any] | None:
+    """A graph's relayoutData: only the x-range keys the strike view reads, as finite numbers."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or len(value) > MAX_RESULT_ITEMS:
+        raise Refused("must be a small object")
+    out: dict[str, Any] = {}
+    for key in ("xaxis.range[0]", "xaxis.range[1]"):
+        if key in value:
+            out[key] = finite_number(value[key])
+    if isinstance(value.get("xaxis.range"), list) and len(value["xaxis.range"]) == 2:
+        out["xaxis.range"] = [finite_number(v) for v in value["xaxis.range"]]
+    if value.get("xaxis.autorange") is True:
+        out["xaxis.autorange"] = True
+    return out
+
+
 RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     f"{ids.URL}.search": ("address", _search),
     f"{ids.UNDERLYING}.value": ("underlying", text_or_none),
@@ -167,6 +200,12 @@ RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     f"{ids.STACK}.value": ("stacking", _labels),
     f"{ids.UNITS}.value": ("hedge units", text_or_none),
     f"{ids.FORWARD}.value": ("forward", text_or_none),
+    f"{ids.STRIKE_MODE}.value": ("strike measure", text_or_none),
+    f"{ids.TERM_SPACING}.value": ("term spacing", _labels),
+    f"{ids.STRIKE_ZOOM_STORE}.data": ("strike zoom", _zoom),
+    f"{ids.GAMMA_GRAPH}.relayoutData": ("strike view zoom", _relayout),
+    f"{ids.EXPIRY_GRAPH}.clickData": ("gamma-by-expiry click", _points),
+    f"{ids.EXPIRY_GRAPH}.selectedData": ("gamma-by-expiry selection", _points),
     f"{ids.IV_POLICY}.value": ("IV policy", text_or_none),
     **{f"{gid}.config": ("chart settings", _graph_config) for gid in
        (ids.GAMMA_GRAPH, ids.BREAKDOWN_GRAPH, ids.HEDGE_GRAPH, ids.TERM_GRAPH)},

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dash import dash_table, dcc, html
 
 from dashboard import ids
-from dashboard.figures import graph_config
+from dashboard.figures import STRIKE_MODE_LABELS, graph_config
 from dashboard.state import DEFAULT_STATE, FORWARD_OPTIONS, IV_POLICY_OPTIONS, PRESETS, SHOCK_CHOICES
 
 # Chart heights in pixels: the figure layouts and their containers use the same numbers (the charts
 # are responsive in width and take their height from the container).
-FIGURE_HEIGHT: dict[str, int] = {"gamma": 460, "breakdown": 460, "hedge": 480, "term": 480}
+TABLE_PAGE_SIZE = 15  # rows per page of the per-strike table (it opens at the page holding spot)
+FIGURE_HEIGHT: dict[str, int] = {"gamma": 460, "breakdown": 460, "hedge": 480, "term": 480, "expiry": 400}
 
 
 def header() -> html.Header:
@@ -183,14 +184,58 @@ def kpi_strip() -> html.Section:
 
 
 def _panel(title: str, hint: str, graph_id: str, *, filename: str, height: int, extra_class: str = "",
-           **graph_kwargs) -> html.Section:
+           tools: list | None = None, **graph_kwargs) -> html.Section:
     return html.Section(
         className=f"card panel {extra_class}".strip(),
         **{"aria-label": title},
         children=[
+            *([html.Div(tools, className="panel-tools")] if tools else []),
             dcc.Graph(id=graph_id, config=graph_config(filename), className="graph", style={"height": f"{height}px"},
                       **graph_kwargs),
             html.Div(hint, className="panel-hint"),
+        ],
+    )
+
+
+def strike_mode_control() -> dcc.RadioItems:
+    """The strike view's measure: gamma, vanna, charm, or the net GEX change since the previous snapshot."""
+    return dcc.RadioItems(
+        id=ids.STRIKE_MODE,
+        options=[{"label": label, "value": value} for value, label in STRIKE_MODE_LABELS],
+        value="gamma",
+        className="segmented",
+        inline=True,
+    )
+
+
+def term_spacing_control() -> dcc.Checklist:
+    """The term view's "equal spacing" toggle: one slot per expiry instead of a days axis."""
+    return dcc.Checklist(
+        id=ids.TERM_SPACING,
+        options=[{"label": "Equal spacing", "value": "equal"}],
+        value=[],
+        className="check",
+    )
+
+
+def key_levels_panel() -> html.Section:
+    """Key levels at a glance (zero gamma vs spot, walls, abs gamma, flows, charm) and a copy button."""
+    return html.Section(
+        className="card panel levels span-4",
+        **{"aria-label": "Key levels"},
+        children=[
+            html.Div(
+                className="panel-head",
+                children=[
+                    html.H2("Key levels"),
+                    html.Span(id=ids.KEY_LEVELS_NOTE, className="panel-sub"),
+                    dcc.Clipboard(id=ids.KEY_LEVELS_COPY, target_id=ids.KEY_LEVELS_TEXT, className="btn copy-btn",
+                                  title="Copy the key levels as plain text"),
+                ],
+            ),
+            html.Div(id=ids.KEY_LEVELS, className="levels-body"),
+            # what the copy button copies: laid out (innerText needs a rendered element) but not shown
+            html.Pre(id=ids.KEY_LEVELS_TEXT, className="copy-source", children="", **{"aria-hidden": "true"}),
         ],
     )
 
@@ -205,6 +250,16 @@ def views() -> html.Div:
                 ids.GAMMA_GRAPH,
                 filename="mmpos-gamma-by-strike",
                 height=FIGURE_HEIGHT["gamma"],
+                extra_class="span-8",
+                tools=[strike_mode_control()],
+            ),
+            key_levels_panel(),
+            _panel(
+                "Dealer gamma by expiry",
+                "click or box-select expiries to filter the other views",
+                ids.EXPIRY_GRAPH,
+                filename="mmpos-gamma-by-expiry",
+                height=FIGURE_HEIGHT["expiry"],
                 extra_class="span-8",
             ),
             _panel(
@@ -231,6 +286,7 @@ def views() -> html.Div:
                 filename="mmpos-vega-term-structure",
                 height=FIGURE_HEIGHT["term"],
                 extra_class="span-6",
+                tools=[term_spacing_control()],
             ),
         ],
     )
@@ -272,7 +328,7 @@ def strike_table() -> html.Section:
                 columns=columns,
                 data=[],
                 sort_action="native",
-                page_size=15,
+                page_size=TABLE_PAGE_SIZE,
                 style_as_list_view=True,
                 style_table={"overflowX": "auto"},
                 style_header={"fontWeight": "600", "backgroundColor": "#f3f5f8", "color": "#233"},
@@ -300,6 +356,7 @@ def build_layout() -> html.Div:
             dcc.Store(id=ids.VIEW_STORE, storage_type="memory"),
             dcc.Store(id=ids.RESULT_STORE, storage_type="memory"),
             dcc.Store(id=ids.SHOCK_MARKER_STORE, storage_type="memory"),
+            dcc.Store(id=ids.STRIKE_ZOOM_STORE, storage_type="memory"),
             header(),
             html.Main(
                 className="content",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import conventions
+from analytics import conventions, levels
 from analytics.catalog import (
     Catalog,
     CatalogEntry,
@@ -38,6 +38,8 @@ from analytics.sources.book import apply_book, load_book
 from dashboard.state import monthly_expiries, preset_expiries
 
 KPI_SHOCKS_PCT: tuple[float, ...] = (-5.0, -1.0, 1.0, 5.0)  # the KPI strip's hedge-flow shocks
+PREVIOUS_MAX_AGE_DAYS = 7  # an older "previous snapshot" is not yesterday: no change is shown
+TESTNET_MARK = "testnet"  # in a file name: the snapshot comes from an exchange's test network
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path:
@@ -114,9 +116,56 @@ def conventions_for(catalog: Catalog, underlying: str | None) -> list[str]:
     return [c.name for c in conventions.REGISTRY if has_book or conventions.POSITIONS not in c.needs]
 
 
+def source_kind(entry: CatalogEntry) -> str:
+    """``"testnet"`` for a snapshot from an exchange's test network, else ``"production"``.
+
+    A test-network file (Deribit TESTNET: realistic prices, made-up open interest) looks like a
+    production one inside, so its name says it (``..._TESTNET.csv``).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> e = CatalogEntry("x", Path("/d/deribit_btc_book_summary_2024-03-12_TESTNET.csv"), None, "BTC", None, None, 0, 0)
+    >>> source_kind(e)
+    'testnet'
+    """
+    return "testnet" if TESTNET_MARK in Path(entry.path).name.lower() else "production"
+
+
+@dataclass(frozen=True)
+class PreviousSnapshot:
+    """The snapshot a view compares with, or why there is none (``note``, for the page)."""
+
+    entry: CatalogEntry | None
+    note: str | None = None
+
+
+def find_previous(catalog: Catalog, entry: CatalogEntry,
+                  max_age_days: int = PREVIOUS_MAX_AGE_DAYS) -> PreviousSnapshot:
+    """The one rule for "the previous snapshot": the newest readable snapshot older than ``entry`` of
+    the same underlying and the same source kind (:func:`source_kind`: a test-network file is never
+    yesterday for a production one), at most ``max_age_days`` calendar days older.
+
+    Used by the KPI changes, the key levels, the previous-net line and the change-by-strike view alike.
+    """
+    if not entry.is_snapshot or entry.as_of is None:
+        return PreviousSnapshot(None)
+    kind = source_kind(entry)
+    older = [e for e in catalog.snapshots(entry.underlying)
+             if e.as_of is not None and e.as_of < entry.as_of and source_kind(e) == kind]
+    if not older:
+        return PreviousSnapshot(None)  # the first snapshot of its kind: nothing to say
+    newest = max(older, key=lambda e: e.as_of)
+    age = (entry.as_of.date() - newest.as_of.date()).days
+    if age > max_age_days:
+        return PreviousSnapshot(None, f"no recent previous snapshot (the newest, {newest.as_of:%Y-%m-%d}, is "
+                                      f"{age} days older; at most {max_age_days})")
+    return PreviousSnapshot(newest)
+
+
 def previous_entry(catalog: Catalog, entry: CatalogEntry) -> CatalogEntry | None:
-    """The snapshot of the same underlying just before ``entry`` (None for the first one)."""
-    return catalog.previous(entry)
+    """The snapshot ``entry`` is compared with (:func:`find_previous`), or None."""
+    return find_previous(catalog, entry).entry
 
 
 @functools.lru_cache(maxsize=48)
@@ -167,9 +216,26 @@ def term_analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario
     return analysis_for(data_dir, entry, minimal)
 
 
+def levels_scenario(scenario: Scenario) -> Scenario:
+    """``scenario`` plus what the key levels read (:mod:`analytics.levels`): the -2..+2% shocks and the
+    +1 day hedge curve (the charm flow into the close). Unchanged when it already has them."""
+    shocks = tuple(sorted(set(scenario.shocks_pct) | set(levels.REQUIRED_SHOCKS_PCT)))
+    horizons = {scenario.horizon_days, *scenario.compare_horizons_days}
+    extra = () if levels.CHARM_HORIZON_DAYS in horizons else (levels.CHARM_HORIZON_DAYS,)
+    if shocks == tuple(scenario.shocks_pct) and not extra:
+        return scenario
+    return scenario.replace(shocks_pct=shocks, compare_horizons_days=(*scenario.compare_horizons_days, *extra))
+
+
+def view_analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> Analysis:
+    """The page's analysis of the selection: ``scenario`` with what the key levels need."""
+    return analysis_for(data_dir, entry, levels_scenario(scenario))
+
+
 def kpi_analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> Analysis:
-    """The previous snapshot's comparison: hedge flows at the KPI shocks only, no extra horizon."""
-    return analysis_for(data_dir, entry, scenario.replace(shocks_pct=KPI_SHOCKS_PCT, compare_horizons_days=()))
+    """The previous snapshot's comparison: hedge flows at the KPI shocks and what the key levels need."""
+    return analysis_for(data_dir, entry, levels_scenario(scenario.replace(shocks_pct=KPI_SHOCKS_PCT,
+                                                                          compare_horizons_days=())))
 
 
 def resolve_chain_path(path_or_id: str | Path, data_dir: str | Path | None = None) -> Path:

@@ -322,6 +322,19 @@ def _small_scalar(value: Any) -> Any:
 
 
 # key -> (label in messages, parser): every key of DEFAULT_STATE has one
+# display choices the page keeps outside the URL but folds into the state a view is drawn from
+STRIKE_MODE_KEY, TERM_SPACING_KEY, ZOOM_KEY = "smode", "tspace", "xzoom"
+
+
+def _x_range(value: Any) -> list[float] | None:
+    """The strike view's kept x zoom: None or two finite numbers."""
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise Refused("must be two numbers")
+    return [finite_number(v) for v in value]
+
+
 _TYPES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "u": ("underlying", text_or_none),
     "snap": ("snapshot", text_or_none),
@@ -335,6 +348,7 @@ _TYPES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "stack": ("stacking", _flag),
     "units": ("hedge units", _choice_of(UNIT_CHOICES)),
     "strike": ("strike", _strike),
+    ZOOM_KEY: ("strike zoom", _x_range),
 }
 
 

@@ -5,41 +5,54 @@ One callback owns every panel so one ``analyze()`` feeds them all. Panels whose 
 change since the last render (kept as small keys in the result store) are sent as ``no_update``:
 a strike click redraws view 1 and the breakdown only, the USD/units toggle the hedging view only.
 
-The previous snapshot (the KPI strip's changes, the grey previous-net line on the gamma view) is
-a second analysis; the main update does not wait for it. When the result store changes, the
-comparison callback fills it in: the KPI strip again with changes, and the line added to the drawn
-gamma chart with a ``Patch`` (the figure is not sent twice).
+The previous snapshot (:func:`dashboard.service.find_previous`: the KPI strip's and the key
+levels' changes, the grey previous-net line on the gamma view) is a second analysis; the main
+update does not wait for it. When the result store changes, the comparison callback fills it in:
+the KPI strip and the key levels again with changes, and the line added to the drawn gamma chart
+with a ``Patch`` (the figure is not sent twice). Only the strike view's "change" measure needs the
+previous snapshot to draw at all; the main update computes it then.
+
+Display choices that are not part of the view state (the strike view's measure, the term view's
+spacing, the user's zoom on the strike view) arrive as callback states and are merged into the state
+the panels are drawn from (:func:`with_display`); changing one redraws its own view only
+(:mod:`dashboard.callbacks.display`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import functools
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dash
+import numpy as np
 import pandas as pd
 from dash import Input, Output, Patch, State, html, no_update
+from dash.exceptions import PreventUpdate
 from flask import current_app
 
 from analytics.catalog import Catalog, CatalogEntry
 from analytics.errors import ChainDataError, ScenarioError
+from analytics.levels import KeyLevels, key_levels
 from analytics.notes import FLOW_SHOCK_PCT
 from analytics.report import Analysis
+from dashboard import config, ids, service
 from dashboard import figures as fig
-from dashboard import ids, service
 from dashboard.callbacks.controls import CONVENTION_LABELS, scenario_banner
 from dashboard.inputs import checked as checked_inputs
 from dashboard.inputs import unexpected
-from dashboard.layout import FIGURE_HEIGHT
-from dashboard.state import scenario_from_state
+from dashboard.layout import FIGURE_HEIGHT, TABLE_PAGE_SIZE
+from dashboard.state import STRIKE_MODE_KEY, TERM_SPACING_KEY, ZOOM_KEY, scenario_from_state
 
 log = logging.getLogger(__name__)
 
-PANELS = ("gamma", "breakdown", "hedge", "term", "summary")
+PANELS = ("gamma", "breakdown", "hedge", "term", "summary", "expiry")
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -53,10 +66,13 @@ _BASE = ("u", "snap", "preset", "exp", "conv", "shock", "h", "vol", "volv", *_MO
 PANEL_FIELDS: dict[str, tuple[str, ...]] = {
     "summary": (*_BASE, "units"),
     "hedge": (*_BASE, "units"),
-    "gamma": ("u", "snap", "preset", "exp", "conv", "vol", "volv", "stack", "strike", *_MODEL),
+    "gamma": ("u", "snap", "preset", "exp", "conv", "vol", "volv", "stack", "strike", "smode", "xzoom", *_MODEL),
     "breakdown": ("u", "snap", "preset", "exp", "conv", "strike", *_MODEL),
-    "term": ("u", "snap", "preset", "exp", "conv", *_MODEL),
+    "term": ("u", "snap", "preset", "exp", "conv", "tspace", *_MODEL),
+    "expiry": ("u", "snap", "preset", "exp", "conv", *_MODEL),
 }
+# Display choices that are not part of the view state (nor the URL): the strike view's measure and
+# the term view's spacing. The main callback adds them to the state it renders under these keys.
 
 
 def panel_keys(state: dict[str, Any]) -> dict[str, str]:
@@ -67,13 +83,20 @@ def panel_keys(state: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def previous_expiries(state: dict[str, Any], prev_facts: service.ExpiryFacts) -> list[str] | None:
+def previous_expiries(state: dict[str, Any], prev_facts: service.ExpiryFacts,
+                      live_now: Iterable[dt.date] | None = None) -> list[str] | None:
     """The expiry set to compare against on the previous snapshot.
 
     A named preset is re-resolved on the previous snapshot's date (\"next 7 days\" then); a custom
-    set keeps the dates still live then. ``[]`` means there is nothing comparable.
+    set keeps the dates still live then. A custom set naming every expiry live now (``live_now``) is
+    "all": the previous snapshot's every expiry, so both give the same changes. ``[]`` means there is
+    nothing comparable.
     """
     preset = state.get("preset") or "all"
+    if preset == "custom" and live_now is not None:
+        every = {d.isoformat() for d in live_now}
+        if every and every <= set(state.get("exp") or []):
+            preset = "all"
     if preset == "all":
         return None
     if preset != "custom":
@@ -108,6 +131,20 @@ def kpi_strip(current: Analysis, previous: Analysis | None, state: dict[str, Any
                           underlying=current.underlying, units=state.get("units") or "usd")
     return fig.kpi_strip(cards, horizon_days=float(state.get("h") or 0), vol_mode=state.get("vol"),
                          vol_value=float(state.get("volv") or 0.0), comparison=comparison)
+
+
+def spot_page(records: list[dict[str, float]], spot: float, page_size: int = TABLE_PAGE_SIZE) -> int:
+    """The table page (0-based) holding the strike nearest spot, for rows sorted by strike.
+
+    Examples
+    --------
+    >>> spot_page([{"strike": float(k)} for k in range(100)], 47.2, page_size=15)
+    3
+    """
+    if not records:
+        return 0
+    strikes = np.fromiter((r["strike"] for r in records), float, len(records))
+    return int(np.argmin(np.abs(strikes - spot))) // page_size
 
 
 def table_records(by_strike: pd.DataFrame) -> list[dict[str, float]]:
@@ -184,6 +221,9 @@ class Rendered:
     term: Any = None
     kpis: Any = None
     table: Any = None
+    table_page: Any = None
+    expiry: Any = None
+    levels: Any = None  # (panel children, plain text, note)
     header: tuple[str, str, str] | None = None
     banner: Any = None
     result: dict[str, Any] = field(default_factory=dict)
@@ -193,7 +233,8 @@ def _empty_everything(message: str, *, banner: Any, header: tuple[str, str, str]
     empty = fig.empty_figure(message)
     return Rendered(
         gamma=empty, breakdown=empty, hedge=empty, term=empty, kpis=[], table=[], header=header, banner=banner,
-        result={"spot": None, "keys": {}},
+        result={"spot": None, "keys": {}}, table_page=0, expiry=empty,
+        levels=(fig.key_levels_panel(None, note=message), "", ""),
     )
 
 
@@ -201,6 +242,7 @@ def _empty_everything(message: str, *, banner: Any, header: tuple[str, str, str]
 class Analyses:
     current: Analysis
     full: Analysis
+    previous: Previous | None = None  # computed by the main update only for the change-by-strike view
 
 
 @dataclass(frozen=True)
@@ -220,18 +262,20 @@ class Previous:
 def compute(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_dir: str | None) -> Analyses:
     """The analyses one render needs (all cached): the selection and the full chain (term view)."""
     scenario = scenario_from_state(state)
-    current = service.analysis_for(data_dir, entry, scenario)
+    current = service.view_analysis_for(data_dir, entry, scenario)
     full = current if scenario.expiries is None else service.term_analysis_for(data_dir, entry, scenario)
     return Analyses(current, full)
 
 
 def compute_previous(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_dir: str | None) -> Previous:
-    """The previous snapshot's analysis for the same view (cached): hedge flows at the KPI shocks only."""
-    previous_entry = service.previous_entry(catalog, entry)
-    if previous_entry is None or previous_entry.broken:
-        return Previous(None, previous_entry, None)
+    """The previous snapshot's analysis for the same view (cached): hedge flows at the KPI shocks and
+    what the key levels need. The previous snapshot is :func:`dashboard.service.find_previous`'s."""
+    found = service.find_previous(catalog, entry)
+    previous_entry = found.entry
+    if previous_entry is None:
+        return Previous(None, None, found.note)
     try:
-        prev_exp = previous_expiries(state, service.facts_for(previous_entry))
+        prev_exp = previous_expiries(state, service.facts_for(previous_entry), service.facts_for(entry).expiries)
         if prev_exp == []:
             return Previous(None, previous_entry, "none of the selected expiries was live in the previous snapshot")
         scenario = scenario_from_state(state).replace(expiries=prev_exp)
@@ -275,6 +319,8 @@ def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[s
             banner=error_banner(str(err)),
             header=(state["u"], f"Snapshot file {name} (unreadable)", f"Convention: {state.get('conv')}"),
         )
+    if state.get(STRIKE_MODE_KEY) == "change":
+        got = dataclasses.replace(got, previous=compute_previous(state, catalog, entry, data_dir))
     return build_panels(state, got, entry, last_keys or {}, data_dir)
 
 
@@ -282,7 +328,7 @@ def build_figure(panel: str, state: dict[str, Any], got: Analyses) -> dict[str, 
     """One view's figure dict from computed analyses (pure: calls the figure builders)."""
     a = got.current
     if panel == "gamma":
-        return gamma_figure(state, a, None)
+        return gamma_figure(state, a, None, got.previous)
     if panel == "breakdown":
         strike = state.get("strike")
         if strike is None and not a.by_strike.empty:  # until a bar is clicked: the largest |net GEX| strike
@@ -291,8 +337,10 @@ def build_figure(panel: str, state: dict[str, Any], got: Analyses) -> dict[str, 
         title = f"Strike {fig.format_strike(strike)} by expiry" if strike is not None else None
         return fig.strike_breakdown_figure(a.by_strike_expiry, strike, title=title, height=FIGURE_HEIGHT["breakdown"])
     if panel == "hedge":
+        shown = scenario_from_state(state)  # the horizons asked for (the analysis may hold the levels' +1 day)
+        horizons = {shown.horizon_days, *shown.compare_horizons_days}
         return two_line_axis_titles(fig.hedge_curve_figure(
-            a.hedge_curves,
+            {h: c for h, c in a.hedge_curves.items() if h in horizons},
             gamma_profile=a.gamma_profile,
             spot=a.spot,
             zero_gamma_levels=a.zero_gamma_levels,
@@ -306,13 +354,59 @@ def build_figure(panel: str, state: dict[str, Any], got: Analyses) -> dict[str, 
             got.full.term_structure,
             selected_expiries=[d.isoformat() for d in a.expiries] if state.get("preset") != "all" else None,
             height=FIGURE_HEIGHT["term"],
+            uirevision=f"{state.get('u')}|{state.get('snap')}|{bool(state.get(TERM_SPACING_KEY))}",
+            equal_spacing=bool(state.get(TERM_SPACING_KEY)),
+            as_of=a.as_of.tz_localize(None) if a.as_of.tzinfo else a.as_of,
+        )
+    if panel == "expiry":
+        return fig.gamma_by_expiry_figure(
+            got.full.by_expiry,
+            selected_expiries=[d.isoformat() for d in a.expiries] if state.get("preset") != "all" else None,
+            as_of=a.as_of.tz_localize(None) if a.as_of.tzinfo else a.as_of,
+            height=FIGURE_HEIGHT["expiry"],
             uirevision=f"{state.get('u')}|{state.get('snap')}",
         )
     raise ValueError(f"unknown panel {panel!r}")
 
 
-def gamma_figure(state: dict[str, Any], a: Analysis, previous: Analysis | None) -> dict[str, Any]:
-    """View 1, with the previous snapshot's net GEX line when ``previous`` is given."""
+def strike_window(a: Analysis, state: dict[str, Any] | None = None) -> tuple[float, float] | None:
+    """The strike views' initial x range: spot +/- ``config.strike_window_pct()`` percent.
+
+    It depends on the snapshot's spot only, never on the expiry set or the measure: Plotly keeps a
+    user's zoom across redraws (``uirevision``) only while the figure's own range stays the same.
+    A zoom the user made on this snapshot (``state["xzoom"]``, see :func:`with_display`) wins: Dash
+    redraws the chart after a zoom with the zoomed layout, which makes Plotly forget it was the user's.
+    """
+    zoom = (state or {}).get(ZOOM_KEY)
+    if zoom:
+        return float(zoom[0]), float(zoom[1])
+    pct = config.strike_window_pct()
+    return fig.default_strike_window(a.spot, np.empty(0), half_width_pct=pct, include_limit_pct=pct)
+
+
+def strike_uirevision(state: dict[str, Any]) -> str:
+    """Zoom and pan of the strike views survive every control change of the same snapshot."""
+    return f"{state.get('u')}|{state.get('snap')}"
+
+
+def gamma_figure(state: dict[str, Any], a: Analysis, previous: Analysis | None,
+                 comparison: Previous | None = None) -> dict[str, Any]:
+    """View 1 in its measure (``state["smode"]``: gamma, vanna, charm or change), with the previous
+    snapshot's net GEX line in gamma mode when ``previous`` is given. ``comparison`` is the previous
+    snapshot the change mode compares with."""
+    mode = state.get(STRIKE_MODE_KEY) or "gamma"
+    common = dict(spot=a.spot, zero_gamma_levels=a.zero_gamma_levels, strike_window=strike_window(a, state),
+                  height=FIGURE_HEIGHT["gamma"], uirevision=strike_uirevision(state))
+    if mode in ("vanna", "charm"):
+        return fig.exposure_by_strike_figure(a.vanna_charm_by_strike, mode, **common)
+    if mode == "change":
+        prev = comparison.analysis if comparison is not None else None
+        if prev is None:
+            note = (comparison.note if comparison is not None else None) or "no previous snapshot"
+            return fig.gex_change_figure(None, note=f"No change shown: {note}", **common)
+        stamp = prev.as_of.strftime("%Y-%m-%d %H:%M %Z").strip()
+        return fig.gex_change_figure(fig.gex_change_by_strike(a.by_strike, prev.by_strike),
+                                     previous_label=f"the {stamp} snapshot", **common)
     return fig.gamma_by_strike_figure(
         a.by_strike,
         spot=a.spot,
@@ -323,8 +417,9 @@ def gamma_figure(state: dict[str, Any], a: Analysis, previous: Analysis | None) 
         by_strike_expiry=a.by_strike_expiry,
         stack_by_expiry=bool(state.get("stack")),
         highlight_strike=state.get("strike"),
+        strike_window=common["strike_window"],
         height=FIGURE_HEIGHT["gamma"],
-        uirevision=f"{state.get('u')}|{state.get('snap')}",
+        uirevision=common["uirevision"],
     )
 
 
@@ -364,18 +459,50 @@ def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last
     a = got.current
     keys = panel_keys(state)
     changed = {p: keys[p] != last_keys.get(p) for p in PANELS}
-    out = Rendered(result={"spot": a.spot, "underlying": a.underlying, "keys": keys,
+    out = Rendered(result={"spot": a.spot, "underlying": a.underlying, "keys": keys, "rev": strike_uirevision(state),
                            "drawn": [p for p in PANELS if changed[p]]})
     mtime = service.entry_key(entry)[1]
-    for panel in ("gamma", "breakdown", "hedge", "term"):
+    for panel in ("gamma", "breakdown", "hedge", "term", "expiry"):
         if changed[panel]:
             setattr(out, panel, _figure_json(panel, data_dir, keys[panel], mtime, _NotInKey((state, got))))
     if changed["summary"]:
         out.kpis = kpi_strip(a, None, state, None)
+        out.levels = levels_outputs(key_levels(a), None)
         out.table = table_records(a.by_strike)
+        out.table_page = spot_page(out.table, a.spot)
         out.header = header_text(a, entry, book_file=book_file(service.get_catalog(data_dir), a))
         out.banner = notes_banner(list(a.warnings), list(a.notes))
     return out
+
+
+def redraw_view(panel: str, state: dict[str, Any] | None, data_dir: str | None) -> Any:
+    """One view's figure after a display choice changed (strike measure, term spacing), or no_update.
+
+    The strike view in gamma mode carries the previous snapshot's line at once (it is cached by now);
+    in change mode the previous snapshot is computed here.
+    """
+    if not state or not state.get("snap"):
+        return no_update
+    catalog = service.get_catalog(data_dir)
+    entry = catalog.get(state["snap"])
+    if entry is None:
+        return no_update
+    try:
+        got = compute(state, catalog, entry, data_dir)
+        if panel == "gamma":
+            previous = compute_previous(state, catalog, entry, data_dir)
+            mode = state.get(STRIKE_MODE_KEY) or "gamma"
+            figure = gamma_figure(state, got.current, previous.analysis if mode == "gamma" else None, previous)
+            return fig.encode_arrays(figure)
+    except ChainDataError:
+        return no_update  # the main update's banner already says why
+    key = panel_keys(state)[panel]
+    return _figure_json(panel, data_dir, key, service.entry_key(entry)[1], _NotInKey((state, got)))
+
+
+def levels_outputs(levels: KeyLevels, comparison: str | None) -> tuple[list, str, str]:
+    """The key-levels panel, its plain text (what the copy button copies) and the note on changes."""
+    return fig.key_levels_panel(levels), levels.to_text(), comparison or "changes: computing…"
 
 
 def clear_caches() -> None:
@@ -410,6 +537,11 @@ OUTPUTS = (
     Output(ids.HEADER_CONVENTION, "children"),
     Output(ids.BANNER, "children"),
     Output(ids.RESULT_STORE, "data"),
+    Output(ids.EXPIRY_GRAPH, "figure"),
+    Output(ids.KEY_LEVELS, "children"),
+    Output(ids.KEY_LEVELS_TEXT, "children"),
+    Output(ids.KEY_LEVELS_NOTE, "children"),
+    Output(ids.STRIKE_TABLE, "page_current"),
 )
 BANNER_OUTPUT = OUTPUTS[9]
 
@@ -423,6 +555,9 @@ def as_outputs(r: Rendered) -> list[Any]:
         keep(header[0]), keep(header[1]), keep(header[2]),
         r.banner if summary_done else no_update,
         r.result,
+        keep(r.expiry),
+        *(r.levels if r.levels is not None else (no_update,) * 3),
+        keep(r.table_page),
     ]
 
 
@@ -451,30 +586,40 @@ def main_update(state: dict[str, Any] | None, result: dict[str, Any] | None, dat
 COMPARISON_OUTPUTS = (
     Output(ids.KPI_STRIP, "children", allow_duplicate=True),
     Output(ids.GAMMA_GRAPH, "figure", allow_duplicate=True),
+    Output(ids.KEY_LEVELS, "children", allow_duplicate=True),
+    Output(ids.KEY_LEVELS_TEXT, "children", allow_duplicate=True),
+    Output(ids.KEY_LEVELS_NOTE, "children", allow_duplicate=True),
 )
+NO_COMPARISON = [no_update] * len(COMPARISON_OUTPUTS)
 
 
 def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data_dir: str | None) -> list[Any]:
     """The second callback's body: the previous snapshot's part of the panels the main update drew.
 
-    The KPI strip again, with changes (when the summary was drawn), and a ``Patch`` that adds the
-    previous-net line to the gamma chart and widens its y range to fit the line (when view 1 was
-    drawn): the result equals the figure the builder makes with the previous snapshot.
+    The KPI strip and the key levels again, with changes (when the summary was drawn), and a
+    ``Patch`` that adds the previous-net line to the gamma chart (when view 1 was drawn in gamma
+    mode): the result equals the figure the builder makes with the previous snapshot.
     """
     drawn = set((result or {}).get("drawn") or ())
     if not state or not state.get("snap") or not drawn & {"summary", "gamma"}:
-        return [no_update, no_update]
+        return list(NO_COMPARISON)
     catalog = service.get_catalog(data_dir)
     entry = catalog.get(state["snap"])
     if entry is None:
-        return [no_update, no_update]
+        return list(NO_COMPARISON)
     try:
         got = compute(state, catalog, entry, data_dir)
         previous = compute_previous(state, catalog, entry, data_dir)
     except ChainDataError:
-        return [no_update, no_update]  # the main update's banner already says why
-    kpis = kpi_strip(got.current, previous.analysis, state, previous.comparison) if "summary" in drawn else no_update
-    return [kpis, gamma_patch(state, got.current, previous.analysis) if "gamma" in drawn else no_update]
+        return list(NO_COMPARISON)  # the main update's banner already says why
+    if "summary" in drawn:
+        kpis = kpi_strip(got.current, previous.analysis, state, previous.comparison)
+        levels = levels_outputs(key_levels(got.current, previous.analysis), previous.comparison)
+    else:
+        kpis, levels = no_update, (no_update,) * 3
+    gamma_mode = (state.get(STRIKE_MODE_KEY) or "gamma") == "gamma"
+    patch = gamma_patch(state, got.current, previous.analysis) if "gamma" in drawn and gamma_mode else no_update
+    return [kpis, patch, *levels]
 
 
 def gamma_patch(state: dict[str, Any], current: Analysis, previous: Analysis | None) -> Patch | Any:
@@ -485,27 +630,73 @@ def gamma_patch(state: dict[str, Any], current: Analysis, previous: Analysis | N
     line = next((t for t in full["data"] if t.get("name") == fig.PREVIOUS_NET_TRACE_NAME), None)
     if line is None:  # an empty view has nothing to compare
         return no_update
-    patch = Patch()
+    patch = Patch()  # the y range stays: it fits today's bars, not the previous line
     patch["data"].append(fig.encode_arrays({"data": [line]})["data"][0])
-    y_range = full["layout"].get("yaxis", {}).get("range")
-    if y_range is not None:
-        patch["layout"]["yaxis"]["range"] = y_range
     return patch
+
+
+def with_display(state: dict[str, Any] | None, mode: str | None, spacing: list[str] | None,
+                 zoom: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The view state plus the display choices kept outside it (strike measure, term spacing, and the
+    user's x zoom on the strike view when it was made on this snapshot)."""
+    if not state or not isinstance(state, dict):  # main_update refuses a state that is not an object
+        return state
+    measure = mode if mode in fig.STRIKE_MEASURES else "gamma"
+    x = (zoom or {}).get("x") if (zoom or {}).get("rev") == strike_uirevision(state) else None
+    return {**state, STRIKE_MODE_KEY: measure, TERM_SPACING_KEY: bool(spacing) and "equal" in spacing,
+            ZOOM_KEY: list(x) if x else None}
+
+
+def zoom_from_relayout(relayout: dict[str, Any] | None, result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The strike view's zoom store after a relayout: ``{"rev", "x"}``; None after a reset.
+
+    Raises PreventUpdate for relayouts that do not touch the x range (a y zoom, a resize).
+
+    Examples
+    --------
+    >>> zoom_from_relayout({"xaxis.range[0]": 6600, "xaxis.range[1]": 6800}, {"rev": "SPX|s1"})
+    {'rev': 'SPX|s1', 'x': [6600.0, 6800.0]}
+    >>> zoom_from_relayout({"xaxis.autorange": True}, {"rev": "SPX|s1"}) is None
+    True
+    """
+    relayout = relayout or {}
+    if "xaxis.range[0]" in relayout and "xaxis.range[1]" in relayout:
+        x = [relayout["xaxis.range[0]"], relayout["xaxis.range[1]"]]
+    elif isinstance(relayout.get("xaxis.range"), list):
+        x = relayout["xaxis.range"]
+    elif relayout.get("xaxis.autorange"):
+        return None
+    else:
+        raise PreventUpdate
+    return {"rev": (result or {}).get("rev"), "x": [float(x[0]), float(x[1])]}
 
 
 def register(app: dash.Dash) -> None:
     """Declare this panel's callbacks on ``app`` (each app gets its own: see dashboard.app)."""
-    @app.callback(*OUTPUTS, Input(ids.VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"))
-    def _main(state: dict[str, Any] | None, result: dict[str, Any] | None) -> list[Any]:
-        return main_update(state, result, current_app.config.get("MMPOS_DATA_DIR"))
+    # the display choices are states here: changing one redraws its view only (dashboard.callbacks.display)
+    @app.callback(*OUTPUTS, Input(ids.VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"),
+                  State(ids.STRIKE_MODE, "value"), State(ids.TERM_SPACING, "value"), State(ids.STRIKE_ZOOM_STORE, "data"))
+    def _main(state: dict[str, Any] | None, result: dict[str, Any] | None, mode: str | None = None,
+              spacing: list[str] | None = None, zoom: dict[str, Any] | None = None) -> list[Any]:
+        # the view state and the result are checked inside main_update; the display choices here
+        c, _ = checked_inputs({f"{ids.STRIKE_MODE}.value": mode, f"{ids.TERM_SPACING}.value": spacing,
+                               f"{ids.STRIKE_ZOOM_STORE}.data": zoom})
+        return main_update(with_display(state, c[f"{ids.STRIKE_MODE}.value"], c[f"{ids.TERM_SPACING}.value"],
+                                        c[f"{ids.STRIKE_ZOOM_STORE}.data"]), result,
+                           current_app.config.get("MMPOS_DATA_DIR"))
 
     @app.callback(*COMPARISON_OUTPUTS, Input(ids.RESULT_STORE, "data"), State(ids.VIEW_STORE, "data"),
+                  State(ids.STRIKE_MODE, "value"), State(ids.TERM_SPACING, "value"), State(ids.STRIKE_ZOOM_STORE, "data"),
                   prevent_initial_call=True)
-    def _compare(result: dict[str, Any] | None, state: dict[str, Any] | None) -> list[Any]:
-        clean, _refused = checked_inputs({f"{ids.RESULT_STORE}.data": result, f"{ids.VIEW_STORE}.data": state})
+    def _compare(result: dict[str, Any] | None, state: dict[str, Any] | None, mode: str | None = None,
+                 spacing: list[str] | None = None, zoom: dict[str, Any] | None = None) -> list[Any]:
+        clean, _refused = checked_inputs({f"{ids.RESULT_STORE}.data": result, f"{ids.VIEW_STORE}.data": state,
+                                          f"{ids.STRIKE_MODE}.value": mode, f"{ids.TERM_SPACING}.value": spacing,
+                                          f"{ids.STRIKE_ZOOM_STORE}.data": zoom})
         try:
-            return comparison(clean[f"{ids.VIEW_STORE}.data"], clean[f"{ids.RESULT_STORE}.data"],
-                              current_app.config.get("MMPOS_DATA_DIR"))
+            return comparison(with_display(clean[f"{ids.VIEW_STORE}.data"], clean[f"{ids.STRIKE_MODE}.value"],
+                                           clean[f"{ids.TERM_SPACING}.value"], clean[f"{ids.STRIKE_ZOOM_STORE}.data"]),
+                              clean[f"{ids.RESULT_STORE}.data"], current_app.config.get("MMPOS_DATA_DIR"))
         except Exception:  # noqa: BLE001 - the current view is drawn; log and leave it without changes
             unexpected("The previous-snapshot comparison")
-            return [no_update, no_update]
+            return list(NO_COMPARISON)

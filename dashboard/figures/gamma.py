@@ -450,11 +450,14 @@ def _outline_strike(fig: Figure, strike: float, palette: Palette) -> None:
 
 
 def _y_range_in_window(fig: Figure, window: tuple[float, float], *, stacked: bool) -> list[float] | None:
-    """A y range that fits the data inside the x window (so far wings do not set the scale)."""
+    """A y range that fits today's data inside the x window (so far wings do not set the scale, nor
+    does the previous snapshot's line: it may run off the chart)."""
     lo, hi = window
     values = [np.zeros(1)]
     stacked_x, stacked_y = [], []
     for trace in fig["data"]:
+        if trace.get("name") == PREVIOUS_NET_TRACE_NAME:
+            continue
         x = np.asarray(trace["x"], dtype=float)
         y = np.asarray(trace["y"], dtype=float)
         inside = (x >= lo) & (x <= hi)

@@ -24,6 +24,7 @@ from dashboard.figures.common import (
     new_figure,
     robust_bar_width,
 )
+from dashboard.figures.levels import EXPIRY_AXIS_TITLE, expiry_tick_labels
 
 VEGA_AXIS_TITLE = "Net dealer vega (USD per vol point)"
 IV_AXIS_TITLE = "ATM implied vol (%)"
@@ -42,6 +43,8 @@ def term_structure_figure(
     height: int | None = None,
     uirevision: str | None = None,
     palette: Palette = PALETTE,
+    equal_spacing: bool = False,
+    as_of: object | None = None,
 ) -> Figure:
     """Net dealer vega per expiry (bars, USD per vol point) and ATM IV (line, percent, right axis).
 
@@ -53,6 +56,9 @@ def term_structure_figure(
         Expiries in the current selection; None or empty means all (nothing faded).
     title, subtitle, template, height, uirevision, palette
         Styling; see :func:`dashboard.figures.common.apply_house_layout`.
+    equal_spacing : bool, default False
+        One equal-width slot per expiry on a category axis of dates (labels with days from
+        ``as_of``) instead of a days-to-expiry axis, where weeklies crowd into a few pixels.
 
     Returns
     -------
@@ -94,9 +100,19 @@ def term_structure_figure(
             selected = np.flatnonzero(np.isin(iso, list(wanted))).tolist()
     faded = dict(marker=dict(opacity=UNSELECTED_OPACITY))
 
+    if equal_spacing:
+        x = iso
+        xaxis = dict(domain=[0.0, 0.94], anchor="y", type="category", title={"text": EXPIRY_AXIS_TITLE},
+                     tickmode="array", tickvals=iso.tolist(), ticktext=expiry_tick_labels(frame["expiry"], as_of),
+                     automargin=True)
+        width = 0.8
+    else:
+        x = days
+        xaxis = dict(domain=[0.0, 0.94], anchor="y", title={"text": DAYS_AXIS_TITLE}, rangemode="tozero")
+        width = robust_bar_width(days)
     # a second y axis overlaying the first (what make_subplots(secondary_y=True) builds)
     fig = new_figure(dict(
-        xaxis=dict(domain=[0.0, 0.94], anchor="y", title={"text": DAYS_AXIS_TITLE}, rangemode="tozero"),
+        xaxis=xaxis,
         yaxis=dict(anchor="x", title={"text": VEGA_AXIS_TITLE}, exponentformat="B", zeroline=True),
         yaxis2=dict(anchor="x", overlaying="y", side="right", title={"text": IV_AXIS_TITLE}, ticksuffix="%",
                     showgrid=False, tickmode="auto", tickformat=".3~g"),
@@ -108,16 +124,16 @@ def term_structure_figure(
     selection = {} if selected is None else {"selectedpoints": selected}
     fig["data"].append(dict(
         type="bar",
-        x=days,
+        x=x,
         y=vega,
-        width=robust_bar_width(days),
+        width=width,
         name="Net dealer vega",
         marker=dict(color=palette.net),
         customdata=customdata,
         text=format_usd_array(vega),
         textposition="none",
         hovertemplate=(
-            "<b>%{customdata[0]}</b> (%{x:.1f} days)<br>net dealer vega %{text} per vol pt<extra></extra>"
+            "<b>%{customdata[0]}</b> (%{customdata[1]:.1f} days)<br>net dealer vega %{text} per vol pt<extra></extra>"
         ),
         **selection,
         unselected=faded,
@@ -126,14 +142,14 @@ def term_structure_figure(
     ))
     fig["data"].append(dict(
         type="scatter",
-        x=days,
+        x=x,
         y=iv_pct,
         name="ATM implied vol",
         mode="lines+markers",
         line=dict(color=palette.iv, width=2),
         marker=dict(size=7, color=palette.iv),
         customdata=customdata,
-        hovertemplate="<b>%{customdata[0]}</b> (%{x:.1f} days)<br>ATM IV %{y:.2f}%<extra></extra>",
+        hovertemplate="<b>%{customdata[0]}</b> (%{customdata[1]:.1f} days)<br>ATM IV %{y:.2f}%<extra></extra>",
         **selection,
         unselected=faded,
         connectgaps=False,

@@ -269,7 +269,7 @@ def test_the_main_update_leaves_the_previous_snapshot_to_the_comparison_callback
     assert "Changes vs the previous" not in _html(out[VIEW_OUT["kpis"]])
     assert "previous snapshot" not in json.dumps(out[VIEW_OUT["gamma"]]["data"], default=str)
 
-    kpis, patch = views.comparison(state, out[VIEW_OUT["result"]], demo)
+    kpis, patch, *_levels = views.comparison(state, out[VIEW_OUT["result"]], demo)
     assert "Changes vs the previous SPX snapshot, 2026-11-19" in _html(kpis)
     assert "kpi-delta up" in _html(kpis) or "kpi-delta down" in _html(kpis)
     # the patched chart is the chart the builder draws with the previous snapshot, to the byte
@@ -286,10 +286,10 @@ def test_the_comparison_completes_only_the_panels_the_main_update_drew(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
     first = views.main_update(state, None, demo)
     clicked = views.main_update({**state, "units": "units"}, first[VIEW_OUT["result"]], demo)
-    kpis, patch = views.comparison({**state, "units": "units"}, clicked[VIEW_OUT["result"]], demo)
+    kpis, patch, *_levels = views.comparison({**state, "units": "units"}, clicked[VIEW_OUT["result"]], demo)
     assert not isinstance(kpis, NoUpdate) and isinstance(patch, NoUpdate)  # units: the KPI strip, not view 1
     strike = views.main_update({**state, "strike": 6800.0}, first[VIEW_OUT["result"]], demo)
-    kpis, patch = views.comparison({**state, "strike": 6800.0}, strike[VIEW_OUT["result"]], demo)
+    kpis, patch, *_levels = views.comparison({**state, "strike": 6800.0}, strike[VIEW_OUT["result"]], demo)
     assert isinstance(kpis, NoUpdate) and not isinstance(patch, NoUpdate)
 
 
@@ -298,7 +298,7 @@ def test_the_oldest_snapshot_says_there_is_nothing_to_compare(demo):
                  pd.Timestamp.max.tz_localize("UTC"))
     state = load(demo, f"?u=SPX&snap={oldest.id}")[OUT["store"]]
     out = views.main_update(state, None, demo)
-    kpis, patch = views.comparison(state, out[VIEW_OUT["result"]], demo)
+    kpis, patch, *_levels = views.comparison(state, out[VIEW_OUT["result"]], demo)
     assert "No earlier snapshot of this underlying" in _html(kpis) and isinstance(patch, NoUpdate)
 
 
@@ -370,14 +370,15 @@ def _main_update_body(app, state: dict) -> dict:
                for part in main["output"].strip(".").split("...")]
     return {"output": main["output"], "outputs": outputs,
             "inputs": [{"id": ids.VIEW_STORE, "property": "data", "value": state}],
-            "state": [{"id": ids.RESULT_STORE, "property": "data", "value": None}],
+            # the result store, then the display choices (strike measure, term spacing) at their defaults
+            "state": [{"id": d["id"], "property": d["property"], "value": None} for d in main["state"]],
             "changedPropIds": [f"{ids.VIEW_STORE}.data"]}
 
 
 def test_two_apps_in_one_process_each_serve_every_callback(demo):
     first, second = create_app(demo), create_app(demo)
     declared = set(first.callback_map)
-    assert len(declared) == 6 and set(second.callback_map) == declared
+    assert len(declared) == 10 and set(second.callback_map) == declared
     state = load(demo, "?u=SPX")[OUT["store"]]
     for app in (second, first, second):  # the second app first: nothing left for it to take from the first
         response = app.server.test_client().post("/_dash-update-component", json=_main_update_body(app, state))
@@ -452,7 +453,7 @@ def test_every_id_in_ids_is_in_the_layout_once_and_every_chart_exports_png():
     assert sorted(found) == sorted(set(found)), "duplicate ids"
     assert set(found) == declared
     graphs = [c for c in components if type(c).__name__ == "Graph"]
-    assert len(graphs) == 4
+    assert len(graphs) == 5
     for g in graphs:
         assert g.config["toImageButtonOptions"]["format"] == "png"
         assert g.config["toImageButtonOptions"]["filename"].startswith("mmpos-")

@@ -44,3 +44,13 @@ LOADING = "main-loading"
 STRIKE_TABLE = "strike-table"
 CSV_BUTTON = "strike-csv-button"
 CSV_DOWNLOAD = "strike-csv-download"
+
+# history tab (issue 11: key levels, strike x date heatmap, vega/IV term over the last N snapshots)
+TABS = "page-tabs"
+HISTORY_DEPTH = "history-depth"
+HISTORY_PROGRESS = "history-progress"
+HISTORY_FILL_TICK = "history-fill-tick"
+HISTORY_FILL_STORE = "history-fill-state"
+HISTORY_LEVELS_GRAPH = "history-levels"
+HISTORY_HEATMAP_GRAPH = "history-strike-heatmap"
+HISTORY_TERM_GRAPH = "history-term"

@@ -17,6 +17,8 @@ volv       the scenario's number                                            (in 
 stack      gamma bars stacked by expiry                                     ``stack=1``
 units      hedge flow in "usd" or "units" of the underlying                 ``units=units``
 strike     strike highlighted on the gamma view (not in the URL)
+tab        page tab: "main" (one snapshot) or "history"                     ``tab=history``
+hn         history depth: the last 5, 20, 60 snapshots, or "all"            ``hn=60``
 =========  ===============================================================  ====================
 
 With a named preset the URL carries the preset, not the dates, so a pasted link re-resolves it
@@ -54,6 +56,8 @@ MAX_SHOCK_RANGE_PCT = 50.0  # the widest +/- shock range a URL may ask for (the 
 VOL_MODES: tuple[str, ...] = ("none", "shift", "beta")
 VOL_FIELDS: dict[str, str] = {"shift": "vol_shift_pts", "beta": "spot_vol_beta"}  # vol mode -> Scenario field
 UNIT_CHOICES: tuple[str, ...] = ("usd", "units")
+TAB_CHOICES: tuple[str, ...] = ("main", "history")
+HISTORY_DEPTHS: tuple[int | str, ...] = (5, 20, 60, "all")  # the last N snapshots the history tab shows
 
 DEFAULT_STATE: dict[str, Any] = {
     "u": None,
@@ -68,6 +72,8 @@ DEFAULT_STATE: dict[str, Any] = {
     "stack": False,
     "units": "usd",
     "strike": None,
+    "tab": "main",
+    "hn": 20,
 }
 
 
@@ -119,6 +125,10 @@ def to_query(state: Mapping[str, Any]) -> str:
         params.append(("stack", "1"))
     if state.get("units") == "units":
         params.append(("units", "units"))
+    if state.get("tab") == "history":
+        params.append(("tab", "history"))
+    if state.get("hn", DEFAULT_STATE["hn"]) != DEFAULT_STATE["hn"]:
+        params.append(("hn", str(state["hn"])))
     return "?" + urlencode(params, safe=":,/") if params else ""
 
 
@@ -172,7 +182,24 @@ def from_query(search: str | None) -> dict[str, Any]:
         state["volv"] = _float_or(value, 0.0)
     state["stack"] = q.get("stack") == "1"
     state["units"] = "units" if q.get("units") == "units" else "usd"
+    state["tab"] = "history" if q.get("tab") == "history" else "main"
+    state["hn"] = history_depth(q.get("hn"))
     return state
+
+
+def history_depth(value: Any) -> int | str:
+    """One of :data:`HISTORY_DEPTHS` from a URL or control value (anything else: the default).
+
+    Examples
+    --------
+    >>> history_depth("60"), history_depth("all"), history_depth(7), history_depth(None)
+    (60, 'all', 20, 20)
+    """
+    text = str(value).strip().lower() if value is not None else ""
+    for depth in HISTORY_DEPTHS:
+        if text == str(depth):
+            return depth
+    return DEFAULT_STATE["hn"]
 
 
 # --------------------------------------------------------------------------- state <-> Scenario

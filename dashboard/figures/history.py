@@ -38,9 +38,9 @@ CUSTOMDATA_SNAPSHOT = "x"
 LEVELS_COLUMNS = ("snapshot_id", "as_of", "spot", "zero_gamma_levels", "call_wall", "put_wall",
                   "total_gex_usd_per_1pct")
 TERM_COLUMNS = ("snapshot_id", "days_to_expiry", "atm_iv")
-GEX_AXIS_TITLE = "Total dealer GEX (USD per 1% move)"
-PRICE_AXIS_TITLE = "Level"
-VEGA_AXIS_TITLE = "Net dealer vega (USD per vol point)"
+GEX_AXIS_TITLE = "Total GEX<br>USD per 1%"
+PRICE_AXIS_TITLE = "Spot and levels"
+VEGA_AXIS_TITLE = "Net vega<br>USD per vol pt"
 IV_AXIS_TITLE = "ATM implied vol (%)"
 STRIKE_AXIS_TITLE = "Strike"
 #: constant maturities (calendar days) at which the ATM IV term is read over time
@@ -49,6 +49,11 @@ IV_TENORS_DAYS: tuple[int, ...] = (7, 30, 90)
 HEATMAP_BAND_DAILY_MOVES = 5.0
 HEATMAP_BAND_PCT_BOUNDS = (3.0, 20.0)
 HEATMAP_MAX_ROWS = 60
+#: strikes whose |net GEX| reaches this share of the largest set the finest bucket (their usual spacing)
+HEATMAP_SIGNIFICANT_SHARE = 0.02
+#: vertical domains of the two panels of the levels and term charts (paper fractions)
+PRICE_PANEL = (0.36, 1.0)
+FLOW_PANEL = (0.0, 0.27)
 _NICE_STEPS = (1.0, 2.0, 2.5, 5.0)
 
 
@@ -91,7 +96,7 @@ def levels_history_figure(
     height: int | None = None,
     palette: Palette = PALETTE,
 ) -> Figure:
-    """Spot, zero-gamma levels and walls (right axis) and total GEX (bars, left axis) per snapshot.
+    """Spot, zero-gamma levels and walls (top panel) and total GEX (bars, bottom panel) per snapshot.
 
     Parameters
     ----------
@@ -104,8 +109,9 @@ def levels_history_figure(
     Returns
     -------
     dict
-        Traces: total GEX (bars, ``y``), spot, zero gamma (every level of every snapshot, markers),
-        call wall, put wall (lines, ``y2``). ``x`` is the snapshot id on every trace.
+        Traces: total GEX (bars, ``y2``, the lower panel), spot, zero gamma (every level of every
+        snapshot, markers), call wall, put wall (lines, ``y``, the upper panel). ``x`` is the snapshot
+        id on every trace.
 
     Examples
     --------
@@ -129,34 +135,33 @@ def levels_history_figure(
     zg_x = [i for i, levels in zip(ids, history["zero_gamma_levels"], strict=True) for _ in (levels or ())]
     zg_y = np.array([float(z) for levels in history["zero_gamma_levels"] for z in (levels or ())])
     fig = new_figure(dict(
-        xaxis=dict(_category_axis(ids, labels), domain=[0.0, 1.0], anchor="y"),
-        yaxis=dict(anchor="x", side="left", title={"text": GEX_AXIS_TITLE}, exponentformat="B", zeroline=True,
-                   showgrid=False),
-        yaxis2=dict(anchor="x", overlaying="y", side="right", title={"text": PRICE_AXIS_TITLE},
-                    tickformat=",.0f"),
+        xaxis=dict(_category_axis(ids, labels), anchor="y2"),
+        yaxis=dict(anchor="x", domain=list(PRICE_PANEL), title={"text": PRICE_AXIS_TITLE}, tickformat=",.0f"),
+        yaxis2=dict(anchor="x", domain=list(FLOW_PANEL), title={"text": GEX_AXIS_TITLE}, exponentformat="B",
+                    zeroline=True, tickmode="auto", nticks=4),
         hovermode="x unified",
         bargap=0.35,
     ))
     fig["data"].append(dict(
-        type="bar", x=ids, y=gex, name="Total GEX", yaxis="y",
+        type="bar", x=ids, y=gex, name="Total GEX", yaxis="y2",
         marker=dict(color=np.where(gex >= 0, palette.long_gamma_fill, palette.short_gamma_fill).tolist(),
                     line=dict(color=np.where(gex >= 0, palette.call, palette.put).tolist(), width=1)),
         text=format_usd_array(gex, signed=True), textposition="none",
         hovertemplate="total GEX %{text} per 1%<extra></extra>",
     ))
     fig["data"].append(dict(
-        type="scatter", x=ids, y=spot, name="Spot", yaxis="y2", mode="lines+markers",
+        type="scatter", x=ids, y=spot, name="Spot", yaxis="y", mode="lines+markers",
         line=dict(color=palette.spot, width=2), marker=dict(size=6),
         hovertemplate="spot %{y:,.2f}<extra></extra>",
     ))
     fig["data"].append(dict(
-        type="scatter", x=zg_x, y=zg_y, name="Zero gamma", yaxis="y2", mode="markers",
+        type="scatter", x=zg_x, y=zg_y, name="Zero gamma", yaxis="y", mode="markers",
         marker=dict(symbol="diamond", size=9, color=palette.zero_gamma, line=dict(color="white", width=1)),
         hovertemplate="zero gamma %{y:,.0f}<extra></extra>",
     ))
     for column, name, colour in (("call_wall", "Call wall", palette.call), ("put_wall", "Put wall", palette.put)):
         fig["data"].append(dict(
-            type="scatter", x=ids, y=history[column].to_numpy(float), name=name, yaxis="y2",
+            type="scatter", x=ids, y=history[column].to_numpy(float), name=name, yaxis="y",
             mode="lines+markers", line=dict(color=colour, width=2, dash="dash", shape="hv"),
             marker=dict(size=5, color=colour), connectgaps=False,
             hovertemplate=f"{name.lower()} %{{y:,.0f}}<extra></extra>",
@@ -197,6 +202,10 @@ def bucket_strikes(strikes: np.ndarray, net_gex: np.ndarray, low: float, high: f
                    max_rows: int = HEATMAP_MAX_ROWS) -> tuple[np.ndarray, np.ndarray, float]:
     """Net GEX summed into regular strike buckets between ``low`` and ``high``.
 
+    The step is the smallest round number giving at most ``max_rows`` buckets and no finer than the
+    usual spacing of the strikes that carry GEX (so a chain listed every 25 points with a few 5-point
+    strikes is not drawn as stripes of empty rows).
+
     Parameters
     ----------
     strikes : ndarray, shape (k,)
@@ -221,7 +230,11 @@ def bucket_strikes(strikes: np.ndarray, net_gex: np.ndarray, low: float, high: f
     >>> c.tolist(), z.tolist(), step
     ([90.0, 95.0, 100.0, 105.0, 110.0], [[0.0, 1.0, 9.0, 0.0, 0.0]], 5.0)
     """
-    step = _nice_step(high - low, max_rows)
+    strikes = np.asarray(strikes, float)
+    peak = np.max(np.abs(net_gex), axis=0) if net_gex.size else np.zeros(len(strikes))
+    significant = np.unique(strikes[peak >= HEATMAP_SIGNIFICANT_SHARE * (peak.max() if peak.size else 0.0)])
+    spacing = float(np.median(np.diff(significant))) if len(significant) > 2 else 0.0
+    step = _nice_step(max(high - low, spacing * max_rows), max_rows)
     centres = np.arange(np.floor(low / step), np.ceil(high / step) + 1) * step
     idx = np.rint(np.asarray(strikes, float) / step).astype(np.int64) - int(np.floor(low / step))
     keep = (idx >= 0) & (idx < len(centres))
@@ -358,7 +371,7 @@ def term_history_figure(
     height: int | None = None,
     palette: Palette = PALETTE,
 ) -> Figure:
-    """Net dealer vega per snapshot (bars) and ATM IV at constant maturities (lines, right axis).
+    """ATM IV at constant maturities (lines, top panel) and net dealer vega (bars, bottom panel) per snapshot.
 
     Parameters
     ----------
@@ -384,15 +397,16 @@ def term_history_figure(
     ids = history["snapshot_id"].astype(str).tolist()
     vega = history["net_vega_usd_per_vol_pt"].to_numpy(float)
     fig = new_figure(dict(
-        xaxis=dict(_category_axis(ids, date_labels(history["as_of"])), anchor="y"),
-        yaxis=dict(anchor="x", title={"text": VEGA_AXIS_TITLE}, exponentformat="B", zeroline=True, showgrid=False),
-        yaxis2=dict(anchor="x", overlaying="y", side="right", title={"text": IV_AXIS_TITLE}, ticksuffix="%",
-                    tickformat=".3~g"),
+        xaxis=dict(_category_axis(ids, date_labels(history["as_of"])), anchor="y2"),
+        yaxis=dict(anchor="x", domain=list(PRICE_PANEL), title={"text": IV_AXIS_TITLE}, ticksuffix="%",
+                   tickformat=".3~g"),
+        yaxis2=dict(anchor="x", domain=list(FLOW_PANEL), title={"text": VEGA_AXIS_TITLE}, exponentformat="B",
+                    zeroline=True, tickmode="auto", nticks=4),
         hovermode="x unified",
         bargap=0.35,
     ))
     fig["data"].append(dict(
-        type="bar", x=ids, y=vega, name="Net dealer vega", yaxis="y",
+        type="bar", x=ids, y=vega, name="Net dealer vega", yaxis="y2",
         marker=dict(color=palette.net, opacity=0.55),
         text=format_usd_array(vega, signed=True), textposition="none",
         hovertemplate="net vega %{text} per vol pt<extra></extra>",
@@ -401,7 +415,7 @@ def term_history_figure(
     shades = (palette.iv, palette.marker_spot, palette.zero_gamma, palette.previous)
     for j, days in enumerate(tenors_days):
         fig["data"].append(dict(
-            type="scatter", x=ids, y=ivs[:, j], name=f"ATM IV {days}d", yaxis="y2", mode="lines+markers",
+            type="scatter", x=ids, y=ivs[:, j], name=f"ATM IV {days}d", yaxis="y", mode="lines+markers",
             line=dict(color=shades[j % len(shades)], width=2), marker=dict(size=5), connectgaps=False,
             hovertemplate=f"ATM IV {days}d %{{y:.2f}}%<extra></extra>",
         ))

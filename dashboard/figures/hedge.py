@@ -248,7 +248,7 @@ def _add_adv_axis(fig: Figure, flows: Sequence[np.ndarray], pct_per_flow: float,
     layout["yaxis"] = merge(layout["yaxis"], {"range": [lo, hi], "autorange": False})
     layout["yaxis3"] = dict(anchor="x", overlaying="y", side="right", range=[lo * pct_per_flow, hi * pct_per_flow],
                             title={"text": ADV_AXIS_TITLE}, ticksuffix="%", showgrid=False, zeroline=False,
-                            tickformat=".2~f")
+                            tickformat=".3~g", tickmode="auto", nticks=6)
     fig["data"].append(dict(type="scatter", x=np.asarray(x_range, dtype=float), y=np.array([lo, hi]) * pct_per_flow,
                             name=ADV_AXIS_TITLE, mode="markers", marker=dict(opacity=0), hoverinfo="skip",
                             showlegend=False, xaxis="x", yaxis="y3"))

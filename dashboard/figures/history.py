@@ -314,7 +314,7 @@ def strike_heatmap_figure(
     n, m = z.shape
     fig["data"].append(dict(
         type="bar", x=np.repeat(ids, m).tolist(), y=np.full(n * m, step), base=np.tile(centres - step / 2, n),
-        width=0.97, name="Net GEX", showlegend=False, customdata=np.tile(centres, n),
+        width=1.0, name="Net GEX", showlegend=False, customdata=np.tile(centres, n),
         marker=dict(color=z.ravel(), colorscale=_diverging_scale(palette), cmid=0.0, cmin=-top, cmax=top,
                     line=dict(width=0), showscale=True,
                     colorbar=dict(title={"text": "Net GEX<br>USD per 1%", "side": "top"}, exponentformat="B",

@@ -1,6 +1,6 @@
 """The data catalog: which snapshots (underlying x time) a data directory holds, and a cached loader.
 
-:func:`scan_catalog` walks a directory (README files and dotfiles skipped), detects and loads every
+:func:`scan_catalog` walks a directory (README files, the ADV config and dotfiles skipped), detects and loads every
 file once, and describes it as a :class:`CatalogEntry`: a chain snapshot, a positions ("book") file, or
 a broken file with the reason it failed. One bad file never hides the others: every file is read under
 its own guard (an unreadable file, a folder that cannot be listed, a parser crash all become a broken
@@ -48,6 +48,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from analytics.adv import ADV_FILE_NAME
 from analytics.chain import OptionChain
 from analytics.errors import ChainDataError
 from analytics.sources import detect_format, load_chain
@@ -61,7 +62,8 @@ MAX_REASON_CHARS = 200
 RESCAN_INTERVAL_S = 2.0
 DATA_DIR_ENV = "MMPOS_DATA_DIR"
 BOOK_FORMAT = "book"
-_SKIP_NAMES = frozenset({"readme.md", "readme", "readme.txt"})
+# not chains: README files and the ADV config (analytics.adv), wherever they sit in the folder
+_SKIP_NAMES = frozenset({"readme.md", "readme", "readme.txt", ADV_FILE_NAME})
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _REDACTED = "'…'"
 

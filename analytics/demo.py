@@ -3,19 +3,20 @@
 Everything here is made up, deterministically: a fixed seed drives every random draw, no clock is
 read, and rerunning :func:`write_demo_data` gives byte-identical files. Each day draws from its own
 random stream (seeded by the seed, the underlying and the date), so writing a few days gives the
-same files as writing them all. The newest week is written in the formats real sources publish, so
-the demo exercises the same loaders as real downloads; the fifteen older days (2026-10-26 ..
-2026-11-13) are the same model written as compact canonical Parquet tables, which keeps twenty days
-of history under 5 MB:
+same files as writing them all. The newest days (SPX: the week 2026-11-16 .. 11-20; BTC: 11-19 and
+11-20) are written in the formats real sources publish, so the demo exercises the same loaders as real
+downloads; the older days are the same model written as compact canonical Parquet tables, quotes
+included, which keeps twenty days of history under 5 MB:
 
 * ``spx_quotedata_<date>.csv``: the CBOE delayed quote table layout (title line with ``Last:``,
   ``"Date: ..."`` line, the 22-column header, call and put side by side, SPX and SPXW rows
   interleaved), one file per trading day 2026-11-16 .. 2026-11-20, snapshot 16:15 New York.
 * ``btc_book_summary_<date>.json``: the Deribit ``public/get_book_summary_by_currency?kind=option``
-  JSON response, one file per day, snapshot 14:00 UTC.
+  JSON response, one file per day (2026-11-19 and 11-20), snapshot 14:00 UTC.
 * ``spx_table_<date>.parquet``, ``btc_table_<date>.parquet``: the older days as canonical tables
   (:mod:`analytics.sources.table`), the live rows the vendor file's loader gives, with the columns the
-  analytics use (no bid/ask/mark, no settled rows).
+  analytics use: bid/ask (and the Deribit mark), so the default model (parity forwards, OTM IVs)
+  analyses every day the same way; no settled rows.
 * ``spx_book_demo.csv``: a small desk positions file (``underlying,expiry,strike,side,quantity``).
 
 The model (see ``data/README.md`` for the numbers):
@@ -64,7 +65,8 @@ DEFAULT_SEED = 20261332  # picked for a calm month: see data/README.md
 # Twenty weekdays ending Friday 2026-11-20: none is an NYSE holiday, and BTC snapshots share the dates.
 DEMO_DAYS: tuple[dt.date, ...] = tuple(pd.bdate_range("2026-10-26", "2026-11-20").date)
 #: The newest days are written in the vendors' layouts (CBOE CSV, Deribit JSON); older ones as Parquet.
-VENDOR_LAYOUT_DAYS = 5
+VENDOR_LAYOUT_DAYS = 5  # SPX: the newest week as CBOE quote tables
+BTC_VENDOR_LAYOUT_DAYS = 2  # BTC: the newest two days as Deribit book summaries (~0.35 MB each)
 SPX_SNAPSHOT_TIME = dt.time(16, 15)  # New York, after the 16:00 close
 BTC_SNAPSHOT_TIME = dt.time(14, 0)  # UTC
 SPX_START = 6700.0
@@ -573,25 +575,29 @@ def write_table_parquet(chain, path: Path) -> Path:
     frame = chain_to_frame(chain)
     columns = ["underlying", "as_of", "spot", "expiry", "strike", "side", "open_interest", "root", "settlement",
                "iv", "multiplier"]
-    if frame["forward"].notna().all():
-        columns.insert(-1, "forward")
+    # the quotes the default model (parity forwards, OTM IVs) reads, so these days are analysed like the
+    # vendor files
+    columns[-1:-1] = [c for c in ("bid", "ask", "mark", "forward") if frame[c].notna().any()]
     table = pa.table({c: pa.array(frame[c].tolist()) for c in columns})
-    pq.write_table(table, path, compression="zstd", compression_level=9,
+    pq.write_table(table, path, compression="zstd", compression_level=19,
                    use_dictionary=["underlying", "as_of", "expiry", "side", "root", "settlement"])
     return path
 
 
 def demo_file_name(underlying: str, day: dt.date) -> str:
-    """The demo file of one underlying and day: vendor layout for the newest week, Parquet before.
+    """The demo file of one underlying and day: vendor layout for the newest days, Parquet before.
 
     Examples
     --------
     >>> demo_file_name("SPX", DEMO_DAYS[-1]), demo_file_name("BTC", DEMO_DAYS[0])
     ('spx_quotedata_2026-11-20.csv', 'btc_table_2026-10-26.parquet')
+    >>> demo_file_name("SPX", DEMO_DAYS[-5]), demo_file_name("BTC", DEMO_DAYS[-3])
+    ('spx_quotedata_2026-11-16.csv', 'btc_table_2026-11-18.parquet')
     """
-    vendor = day >= DEMO_DAYS[-VENDOR_LAYOUT_DAYS]
     if underlying == "SPX":
+        vendor = day >= DEMO_DAYS[-VENDOR_LAYOUT_DAYS]
         return f"spx_quotedata_{day.isoformat()}.csv" if vendor else f"spx_table_{day.isoformat()}.parquet"
+    vendor = day >= DEMO_DAYS[-BTC_VENDOR_LAYOUT_DAYS]
     return f"btc_book_summary_{day.isoformat()}.json" if vendor else f"btc_table_{day.isoformat()}.parquet"
 
 
@@ -614,7 +620,7 @@ def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED,
     -------
     list of pathlib.Path
         Per day an SPX and a BTC snapshot (:func:`demo_file_name`: CBOE quote tables and Deribit book
-        summaries for the newest week, canonical Parquet tables before), SPX first, oldest first;
+        summaries for the newest days, canonical Parquet tables before), SPX first, oldest first;
         then one SPX positions file.
     """
     from analytics.sources.cboe import read_cboe_text

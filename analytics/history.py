@@ -56,7 +56,7 @@ STORE_DIRNAME = ".mmpos"
 DB_NAME = "history.sqlite"
 STRIKES_DIRNAME = "strikes"
 #: Bump when the summary's content or the analysis behind it changes: the store rebuilds itself.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TOP_WALLS = 3
 FLOW_SHOCKS_PCT: tuple[float, ...] = (-5.0, -2.0, -1.0, 1.0, 2.0, 5.0)
 STRIKE_COLUMNS: tuple[str, ...] = ("call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct")
@@ -617,16 +617,17 @@ class HistoryStore:
         """``(relative path, reason)`` of the files that are not snapshots."""
         return list(self._conn.execute("SELECT rel_path, reason FROM files WHERE status = 'skipped' ORDER BY rel_path"))
 
-    def history(self, underlying: str, last_n: int | None = None) -> pd.DataFrame:
+    def history(self, underlying: str, last_n: int | None = None, *, refresh: bool = True) -> pd.DataFrame:
         """Key levels over time, one row per snapshot of ``underlying``, oldest first.
 
         Columns: ``as_of``, ``file``, ``spot``, ``total_gex_usd_per_1pct``, ``dealer_delta_units``,
         ``net_vega_usd_per_vol_pt``, ``zero_gamma_levels`` (a tuple each), ``call_wall``, ``put_wall``
         (NaN when none), ``call_walls``/``put_walls`` (tuples of (strike, GEX)), and per shock
         ``hedge_flow_units_<+-n>pct``/``hedge_flow_usd_<+-n>pct`` (``_m5pct`` = -5%, ``_p5pct`` = +5%).
+        With ``refresh=False`` (this and the other queries) only what is already stored is read.
         """
         rows = []
-        for rel, s in self.summaries(underlying, last_n):
+        for rel, s in self.summaries(underlying, last_n, refresh=refresh):
             row: dict[str, Any] = {
                 "as_of": s.as_of, "file": rel, "spot": s.spot, "convention": s.convention,
                 "total_gex_usd_per_1pct": s.total_gex_usd_per_1pct, "dealer_delta_units": s.dealer_delta_units,
@@ -646,9 +647,9 @@ class HistoryStore:
         columns += [f"hedge_flow_{u}_{flow_tag(s)}" for s in FLOW_SHOCKS_PCT for u in ("units", "usd")]
         return pd.DataFrame(rows, columns=columns)
 
-    def strike_matrix(self, underlying: str, last_n: int | None = None) -> StrikeMatrix:
+    def strike_matrix(self, underlying: str, last_n: int | None = None, *, refresh: bool = True) -> StrikeMatrix:
         """Net GEX by strike x snapshot for ``underlying`` (the union of strikes; 0 where not listed)."""
-        items = [s for _, s in self.summaries(underlying, last_n)]
+        items = [s for _, s in self.summaries(underlying, last_n, refresh=refresh)]
         if not items:
             return StrikeMatrix(pd.DatetimeIndex([]), np.zeros(0), np.zeros((0, 0)), np.zeros(0))
         strikes = np.unique(np.concatenate([s.strikes for s in items]))
@@ -658,13 +659,13 @@ class HistoryStore:
         dates = pd.DatetimeIndex([s.as_of.tz_convert("UTC") for s in items]).tz_convert(items[-1].as_of.tz)
         return StrikeMatrix(dates, strikes, matrix, np.array([s.spot for s in items]))
 
-    def term_history(self, underlying: str, last_n: int | None = None) -> pd.DataFrame:
+    def term_history(self, underlying: str, last_n: int | None = None, *, refresh: bool = True) -> pd.DataFrame:
         """Net vega and ATM IV per expiry over time (long format), oldest snapshot first.
 
         Columns: ``as_of``, ``expiry`` (ISO date), ``days_to_expiry``, ``atm_iv`` (decimal, NaN where
         not interpolable), ``net_vega_usd_per_vol_pt``.
         """
-        rows = [(s.as_of, *t) for _, s in self.summaries(underlying, last_n) for t in s.term]
+        rows = [(s.as_of, *t) for _, s in self.summaries(underlying, last_n, refresh=refresh) for t in s.term]
         return pd.DataFrame(rows, columns=["as_of", "expiry", "days_to_expiry", "atm_iv", "net_vega_usd_per_vol_pt"])
 
 

@@ -22,6 +22,8 @@ Definitions (GEX in USD per 1% move, summed over the Analysis's expiry set):
   ``dealer-long-calls`` that is ``call GEX - put GEX``, the strike carrying the most gamma either way.
 * hedge flows: the Analysis's hedge curve at -2/-1/+1/+2% (its own horizon and vol scenario):
   ``-(D(S1) - D(S0))`` units of the underlying and that times S1 in USD; positive = dealers buy.
+  ``pct_adv``: the units as percent of the underlying's average daily volume (``Analysis.adv_units``,
+  from the data folder's ``adv.toml``: :mod:`analytics.adv`), None when no ADV is known.
 * charm flow into the close: the +1 day curve at 0% shock, ``-(D_{t+1d}(S0) - D_t(S0))`` in units
   (x S0 in USD): what dealers trade over the next day at unchanged spot and IVs as delta decays and
   options settle (under the Analysis's vol scenario, as every hedge curve).
@@ -43,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from analytics.adv import pct_of_adv
 from analytics.fmt import format_level, format_number, format_pct, format_strike, format_usd
 
 if TYPE_CHECKING:
@@ -90,6 +93,7 @@ class Flow:
     usd: float
     units_change: float | None
     usd_change: float | None
+    pct_adv: float | None = None  # units as percent of the underlying's average daily volume (None: no ADV)
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ class KeyLevels:
     flows: tuple[Flow, ...]
     charm_flow: Flow
     previous_as_of: pd.Timestamp | None = None
+    adv_units: float | None = None  # the average daily volume the flows' pct_adv is against (units per day)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ISO timestamps and dates, finite floats or None."""
@@ -140,9 +145,11 @@ class KeyLevels:
             "abs_gamma": asdict(self.abs_gamma) if self.abs_gamma else None,
             "flows": [asdict(f) for f in self.flows],
             "charm_flow": asdict(self.charm_flow),
+            "adv_units_per_day": self.adv_units,
             "units": {
                 "gex": "USD per 1% move",
                 "flows": "units of the underlying and USD; positive = dealers buy",
+                "pct_adv": "flow units / average daily volume x 100 (adv.toml in the data folder); null without",
                 "distance_pct": "percent of spot",
             },
         })
@@ -212,6 +219,7 @@ def key_levels(analysis: Analysis, previous: Analysis | None = None) -> KeyLevel
                              f"not {analysis.underlying}/{analysis.convention}")
         if not previous.as_of < analysis.as_of:
             raise ValueError(f"previous snapshot ({previous.as_of}) is not older than {analysis.as_of}")
+    adv = getattr(analysis, "adv_units", None)
     flows_now = _flows(analysis)
     flows_prev = _flows(previous) if previous is not None else None
     charm = _charm_flow(analysis)
@@ -239,9 +247,10 @@ def key_levels(analysis: Analysis, previous: Analysis | None = None) -> KeyLevel
         call_walls=calls,
         put_walls=puts,
         abs_gamma=absg[0] if absg else None,
-        flows=tuple(_flow(s, h, u, d, flows_prev) for s, (h, u, d) in flows_now.items()),
-        charm_flow=_flow(0.0, *charm, {0.0: charm_prev} if charm_prev else None),
+        flows=tuple(_flow(s, h, u, d, flows_prev, adv) for s, (h, u, d) in flows_now.items()),
+        charm_flow=_flow(0.0, *charm, {0.0: charm_prev} if charm_prev else None, adv),
         previous_as_of=previous.as_of if previous is not None else None,
+        adv_units=adv,
     )
 
 
@@ -292,10 +301,12 @@ def _charm_flow(analysis: Analysis) -> tuple[float, float, float]:
 
 
 def _flow(shock: float, horizon: float, units: float, usd: float,
-          previous: Mapping[float, tuple[float, float, float]] | None) -> Flow:
+          previous: Mapping[float, tuple[float, float, float]] | None, adv_units: float | None = None) -> Flow:
     prev = previous.get(shock) if previous else None
+    pct = float(pct_of_adv(units, adv_units))
     return Flow(shock_pct=float(shock), horizon_days=float(horizon), units=units, usd=usd,
-                units_change=units - prev[1] if prev else None, usd_change=usd - prev[2] if prev else None)
+                units_change=units - prev[1] if prev else None, usd_change=usd - prev[2] if prev else None,
+                pct_adv=pct if math.isfinite(pct) else None)
 
 
 def _strike_levels(by_strike: pd.DataFrame) -> tuple[tuple[StrikeLevel, ...], ...]:
@@ -378,7 +389,8 @@ def _strike_text(level: StrikeLevel, chg: bool) -> str:
 
 
 def _flow_text(flow: Flow, chg: bool) -> str:
-    text = f"{format_usd(flow.usd, signed=True)} ({format_number(flow.units, signed=True)} units)"
+    text = f"{format_usd(flow.usd, signed=True)} ({format_number(flow.units, signed=True)} units"
+    text += f", {format_pct(flow.pct_adv, decimals=1, signed=True)} of ADV)" if flow.pct_adv is not None else ")"
     if chg:
         text += f", chg {format_usd(flow.usd_change, signed=True)}"
     return text

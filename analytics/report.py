@@ -17,6 +17,7 @@ import pandas as pd
 
 from analytics import conventions, exposure, notes, pricing, scenarios, term
 from analytics import forwards as fwd
+from analytics.adv import pct_of_adv
 from analytics.chain import OptionChain
 from analytics.errors import ChainDataError
 from analytics.notes import Note
@@ -28,6 +29,8 @@ CONVENTIONS_TEXT = {
         "gex": "USD per 1% move of the underlying (gamma x contracts x multiplier x S^2 x 0.01)",
         "dealer_delta": "units of the underlying (shares, index units, coins)",
         "hedge_flow": "units and USD; positive = dealers buy",
+        "hedge_flow_pct_adv": "hedge flow in units / the underlying's average daily volume (adv_units_per_day, "
+                              "from the data folder's adv.toml) x 100; null when no ADV is known",
         "vega": "USD per 1 vol point",
         "iv": "decimal (0.20 = 20%)",
     },
@@ -80,6 +83,9 @@ class Analysis:
     notes: list[Note] = field(default_factory=list)
     model_description: str = ""
     forwards: pd.DataFrame | None = None
+    # the underlying's average daily volume (units per day) from the data folder's adv.toml, set by
+    # the caller that knows the folder (analytics.adv); None: flows are not sized against volume
+    adv_units: float | None = None
     # inputs of the per-expiry views, computed on first access (a caller that needs only the
     # headline numbers, e.g. the previous snapshot's KPIs, does not pay for them)
     _per_row: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -138,7 +144,9 @@ class Analysis:
             "by_strike": records(self.by_strike),
             "by_expiry": records(self.by_expiry),
             "gamma_profile": records(self.gamma_profile),
-            "hedge_curve": records(self.hedge_curve),
+            "hedge_curve": records(self.hedge_curve.assign(
+                hedge_flow_pct_adv=pct_of_adv(self.hedge_curve["hedge_flow_units"], self.adv_units))),
+            "adv_units_per_day": self.adv_units,
             "term_structure": records(self.term_structure[["expiry", "days_to_expiry", "atm_iv",
                                                            "net_vega_usd_per_vol_pt"]]),
             "forwards": [] if self.forwards is None else records(self.forwards),

@@ -57,3 +57,12 @@ STRIKE_MODE = "strike-mode"  # the strike view's measure: gamma / vanna / charm 
 EXPIRY_GRAPH = "gamma-by-expiry"
 TERM_SPACING = "term-spacing"  # the term view's "equal spacing" toggle
 STRIKE_ZOOM_STORE = "strike-zoom"  # the user's x zoom on the strike view, with the snapshot it belongs to
+# history tab (issue 11: key levels, strike x date heatmap, vega/IV term over the last N snapshots)
+TABS = "page-tabs"
+HISTORY_DEPTH = "history-depth"
+HISTORY_PROGRESS = "history-progress"
+HISTORY_FILL_TICK = "history-fill-tick"
+HISTORY_FILL_STORE = "history-fill-state"
+HISTORY_LEVELS_GRAPH = "history-levels"
+HISTORY_HEATMAP_GRAPH = "history-strike-heatmap"
+HISTORY_TERM_GRAPH = "history-term"

@@ -27,7 +27,15 @@ from typing import Any
 
 from dashboard import ids
 from dashboard.edge import request_id
-from dashboard.state import MAX_ID_CHARS, Refused, checked_state, expiry_texts, finite_number, text_or_none
+from dashboard.state import (
+    MAX_ID_CHARS,
+    Refused,
+    checked_state,
+    expiry_texts,
+    finite_number,
+    history_depth,
+    text_or_none,
+)
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +208,13 @@ RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     f"{ids.STACK}.value": ("stacking", _labels),
     f"{ids.UNITS}.value": ("hedge units", text_or_none),
     f"{ids.FORWARD}.value": ("forward", text_or_none),
+    f"{ids.TABS}.value": ("tab", text_or_none),
+    f"{ids.HISTORY_DEPTH}.value": ("history depth", lambda v: None if v is None else history_depth(
+        v if isinstance(v, int | str) and not isinstance(v, bool) and len(str(v)) <= 8 else None)),
+    f"{ids.HISTORY_FILL_TICK}.n_intervals": ("history fill tick", _clicks),
+    f"{ids.HISTORY_FILL_STORE}.data": ("history fill", _result),
+    **{f"{gid}.clickData": ("history click", _points) for gid in
+       (ids.HISTORY_LEVELS_GRAPH, ids.HISTORY_HEATMAP_GRAPH, ids.HISTORY_TERM_GRAPH)},
     f"{ids.STRIKE_MODE}.value": ("strike measure", text_or_none),
     f"{ids.TERM_SPACING}.value": ("term spacing", _labels),
     f"{ids.STRIKE_ZOOM_STORE}.data": ("strike zoom", _zoom),

@@ -363,14 +363,56 @@ def build_layout() -> html.Div:
                 children=[
                     banners(),
                     controls(),
-                    dcc.Loading(
+                    page_tabs(dcc.Loading(
                         id=ids.LOADING,
                         type="dot",
                         delay_show=250,
                         overlay_style={"visibility": "visible", "opacity": 0.55},
                         children=html.Div([kpi_strip(), views(), strike_table()]),
-                    ),
+                    )),
                 ],
             ),
         ],
     )
+
+
+# --------------------------------------------------------------------------- history tab (issue 11)
+
+HISTORY_FIGURE_HEIGHT = 440  # pixels, each history chart (figure layout and container)
+
+
+def history_tab() -> html.Div:
+    """The History tab: depth (last N snapshots), fill progress, three charts."""
+    from dashboard.state import HISTORY_DEPTHS
+
+    def chart(title: str, hint: str, graph_id: str, filename: str) -> html.Section:
+        return _panel(title, hint, graph_id, filename=filename, height=HISTORY_FIGURE_HEIGHT, extra_class="span-12")
+
+    return html.Div(className="history-tab", children=[
+        html.Section(className="controls card history-controls", children=[
+            _field("Snapshots", dcc.RadioItems(
+                id=ids.HISTORY_DEPTH,
+                options=[{"label": "All" if d == "all" else f"Last {d}", "value": d} for d in HISTORY_DEPTHS],
+                value=20, className="segmented", inline=True,
+            ), width="w-preset", help_text="How many of the newest snapshots of the underlying the charts show."),
+            html.Div(id=ids.HISTORY_PROGRESS, className="history-progress", role="status"),
+            dcc.Interval(id=ids.HISTORY_FILL_TICK, interval=400, disabled=True),
+            dcc.Store(id=ids.HISTORY_FILL_STORE, storage_type="memory"),
+        ]),
+        dcc.Loading(type="dot", delay_show=250, children=html.Div(className="views", children=[
+            chart("Key levels over time", "click a date to open that snapshot", ids.HISTORY_LEVELS_GRAPH,
+                  "mmpos-history-levels"),
+            chart("Net GEX by strike over time", "click a column to open that snapshot", ids.HISTORY_HEATMAP_GRAPH,
+                  "mmpos-history-strike-heatmap"),
+            chart("Net vega and ATM IV term over time", "click a date to open that snapshot", ids.HISTORY_TERM_GRAPH,
+                  "mmpos-history-term"),
+        ])),
+    ])
+
+
+def page_tabs(main: object) -> dcc.Tabs:
+    """The main view (one snapshot) and the History tab."""
+    return dcc.Tabs(id=ids.TABS, value="main", className="page-tabs", children=[
+        dcc.Tab(label="Positioning", value="main", children=main),
+        dcc.Tab(label="History", value="history", children=history_tab()),
+    ])

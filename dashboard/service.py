@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from analytics import conventions, levels
+from analytics.adv import load_adv
 from analytics.catalog import (
     Catalog,
     CatalogEntry,
@@ -178,7 +179,16 @@ def _analysis(root: str, entry_id: str, version: FileVersion | None, scenario: S
     chain = load_chain(entry)
     if conventions.POSITIONS in conventions.get(scenario.convention).needs:
         chain = with_book(catalog, chain)
-    return analyze(chain, scenario)
+    return with_adv(analyze(chain, scenario), root)
+
+
+def with_adv(analysis: Analysis, data_dir: str | Path | None) -> Analysis:
+    """The analysis with its underlying's average daily volume from the data folder's ``adv.toml``
+    (:mod:`analytics.adv`); a broken file's warning joins the analysis' warnings, never an error."""
+    table = load_adv(resolve_data_dir(data_dir))
+    adv = table.get(analysis.underlying)
+    return dataclasses.replace(analysis, adv_units=adv.adv_units if adv else None,
+                               warnings=list(analysis.warnings) + list(table.warnings))
 
 
 def with_book(catalog: Catalog, chain: OptionChain) -> OptionChain:
@@ -256,7 +266,7 @@ def analyze_path(path_or_id: str | Path, scenario: Scenario, *, data_dir: str | 
     chain = load_file(resolve_chain_path(path_or_id, data_dir), multiplier=scenario.multiplier)
     if book is not None:
         chain = apply_book(chain, load_book(book))
-    return analyze(chain, scenario)
+    return with_adv(analyze(chain, scenario), data_dir)
 
 
 def clear_caches() -> None:

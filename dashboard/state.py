@@ -19,6 +19,8 @@ units      hedge flow and KPI strip in "usd" or "units" of the underlying   ``un
 fwd        forward: "parity" (per-expiry put-call parity) or "spot"          ``fwd=spot``
 iv         IV policy: "otm" (one IV per strike) or "file"                   ``iv=file``
 strike     strike highlighted on the gamma view (not in the URL)
+tab        page tab: "main" (one snapshot) or "history"                     ``tab=history``
+hn         history depth: the last 5, 20, 60 snapshots, or "all"            ``hn=60``
 =========  ===============================================================  ====================
 
 With a named preset the URL carries the preset, not the dates, so a pasted link re-resolves it
@@ -62,6 +64,8 @@ UNIT_CHOICES: tuple[str, ...] = ("usd", "units")
 _MODEL_LABELS = {"parity": "Parity forward", "spot": "Spot", "otm": "OTM IV", "file": "File IV"}
 FORWARD_OPTIONS: tuple[tuple[str, str], ...] = tuple((c, _MODEL_LABELS.get(c, c)) for c in FORWARD_CHOICES)
 IV_POLICY_OPTIONS: tuple[tuple[str, str], ...] = tuple((c, _MODEL_LABELS.get(c, c)) for c in IV_POLICIES)
+TAB_CHOICES: tuple[str, ...] = ("main", "history")
+HISTORY_DEPTHS: tuple[int | str, ...] = (5, 20, 60, "all")  # the last N snapshots the history tab shows
 
 DEFAULT_STATE: dict[str, Any] = {
     "u": None,
@@ -78,6 +82,8 @@ DEFAULT_STATE: dict[str, Any] = {
     "fwd": DEFAULT_FORWARD,
     "iv": DEFAULT_IV_POLICY,
     "strike": None,
+    "tab": "main",
+    "hn": 20,
 }
 
 
@@ -133,6 +139,10 @@ def to_query(state: Mapping[str, Any]) -> str:
         params.append(("fwd", str(state["fwd"])))
     if state.get("iv") and state["iv"] != DEFAULT_IV_POLICY:
         params.append(("iv", str(state["iv"])))
+    if state.get("tab") == "history":
+        params.append(("tab", "history"))
+    if state.get("hn", DEFAULT_STATE["hn"]) != DEFAULT_STATE["hn"]:
+        params.append(("hn", str(state["hn"])))
     return "?" + urlencode(params, safe=":,/") if params else ""
 
 
@@ -189,7 +199,24 @@ def from_query(search: str | None) -> dict[str, Any]:
     # model choices are checked by the Scenario (checked_state names a refused one)
     state["fwd"] = q.get("fwd") or DEFAULT_FORWARD
     state["iv"] = q.get("iv") or DEFAULT_IV_POLICY
+    state["tab"] = "history" if q.get("tab") == "history" else "main"
+    state["hn"] = history_depth(q.get("hn"))
     return state
+
+
+def history_depth(value: Any) -> int | str:
+    """One of :data:`HISTORY_DEPTHS` from a URL or control value (anything else: the default).
+
+    Examples
+    --------
+    >>> history_depth("60"), history_depth("all"), history_depth(7), history_depth(None)
+    (60, 'all', 20, 20)
+    """
+    text = str(value).strip().lower() if value is not None else ""
+    for depth in HISTORY_DEPTHS:
+        if text == str(depth):
+            return depth
+    return DEFAULT_STATE["hn"]
 
 
 # --------------------------------------------------------------------------- state <-> Scenario

@@ -348,6 +348,7 @@ def build_figure(panel: str, state: dict[str, Any], got: Analyses) -> dict[str, 
             underlying=a.underlying,
             height=FIGURE_HEIGHT["hedge"],
             uirevision=f"{state.get('u')}|{state.get('snap')}",
+            adv_units=a.adv_units,
         ))
     if panel == "term":
         return fig.term_structure_figure(

@@ -74,6 +74,7 @@ def hedge_curve_figure(
     height: int | None = None,
     uirevision: str | None = None,
     palette: Palette = PALETTE,
+    adv_units: float | None = None,
 ) -> Figure:
     """Hedge flow vs spot shock per horizon, over total GEX vs the same shock axis.
 
@@ -97,6 +98,10 @@ def hedge_curve_figure(
         Initial x range in percent; default: the range of the hedge curves.
     title, subtitle, template, height, uirevision, palette
         Styling; see :func:`dashboard.figures.common.apply_house_layout`.
+    adv_units : float, optional
+        The underlying's average daily volume (units per day). When given, a right axis
+        (``yaxis3``) reads the flow row as percent of ADV: flow units / ADV, or in USD mode flow USD /
+        (ADV x today's spot), on a range locked to the left axis.
 
     Returns
     -------
@@ -220,9 +225,33 @@ def hedge_curve_figure(
                                                     zerolinewidth=1.5, exponentformat="B"))
     layout["hovermode"] = "x"
     layout["legend"] = {"title": {"text": ""}}
+    if adv_units and adv_units > 0 and curves:
+        _add_adv_axis(fig, [c[flow_column].to_numpy(dtype=float) for c in curves.values()],
+                      100.0 / (adv_units * (spot if units == "usd" else 1.0)), x_range)
     return apply_house_layout(
         fig, title=title, subtitle=subtitle, template=template, height=height, uirevision=uirevision
     )
+
+
+ADV_AXIS_TITLE = "% of avg daily volume"
+
+
+def _add_adv_axis(fig: Figure, flows: Sequence[np.ndarray], pct_per_flow: float, x_range: Sequence[float]) -> None:
+    """A right axis over the flow row in percent of ADV: both axes get fixed ranges, the right one the
+    left one's times ``pct_per_flow``, so a tick on either reads the same curve. plotly.js draws an
+    axis only for a trace on it: an invisible two-point trace (no hover, no legend) holds it."""
+    values = np.concatenate([f[np.isfinite(f)] for f in flows] + [np.zeros(1)])
+    lo, hi = float(values.min()), float(values.max())
+    pad = 0.06 * (hi - lo or 1.0)
+    lo, hi = lo - pad, hi + pad
+    layout = fig["layout"]
+    layout["yaxis"] = merge(layout["yaxis"], {"range": [lo, hi], "autorange": False})
+    layout["yaxis3"] = dict(anchor="x", overlaying="y", side="right", range=[lo * pct_per_flow, hi * pct_per_flow],
+                            title={"text": ADV_AXIS_TITLE}, ticksuffix="%", showgrid=False, zeroline=False,
+                            tickformat=".3~g", tickmode="auto", nticks=6)
+    fig["data"].append(dict(type="scatter", x=np.asarray(x_range, dtype=float), y=np.array([lo, hi]) * pct_per_flow,
+                            name=ADV_AXIS_TITLE, mode="markers", marker=dict(opacity=0), hoverinfo="skip",
+                            showlegend=False, xaxis="x", yaxis="y3"))
 
 
 def _shock_in_percent(curve: pd.DataFrame, spot: float) -> np.ndarray:

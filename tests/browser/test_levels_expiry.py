@@ -90,9 +90,11 @@ def test_the_change_mode_shows_the_net_gex_change_per_strike(dash_duo, start_app
              "the strike view did not switch to the change")
     layout = graph(dash_duo, ids.GAMMA_GRAPH, "layout")
     assert layout["yaxis"]["title"]["text"] == "Net GEX change (USD per 1% move)"
-    # the mode stays through a control change
+    # the mode stays through a control change (wait for the redraw itself: the trace name is the same before)
+    before = drawn_signature(dash_duo, ids.GAMMA_GRAPH)
     click_radio(dash_duo, ids.EXPIRY_PRESET, "30d")
     wait_for(dash_duo, lambda: "exp=30d" in location_search(dash_duo), "preset not applied")
+    wait_for(dash_duo, lambda: drawn_signature(dash_duo, ids.GAMMA_GRAPH) != before, "gamma not redrawn")
     wait_for(dash_duo, lambda: [t.get("name") for t in graph(dash_duo, ids.GAMMA_GRAPH)] == ["Net GEX change"],
              "the change mode was lost on a preset change")
     click_radio(dash_duo, ids.STRIKE_MODE, "vanna")

@@ -378,7 +378,7 @@ def _main_update_body(app, state: dict) -> dict:
 def test_two_apps_in_one_process_each_serve_every_callback(demo):
     first, second = create_app(demo), create_app(demo)
     declared = set(first.callback_map)
-    assert len(declared) == 10 and set(second.callback_map) == declared
+    assert len(declared) == 13 and set(second.callback_map) == declared  # 10 + the History tab's 3
     state = load(demo, "?u=SPX")[OUT["store"]]
     for app in (second, first, second):  # the second app first: nothing left for it to take from the first
         response = app.server.test_client().post("/_dash-update-component", json=_main_update_body(app, state))
@@ -453,7 +453,7 @@ def test_every_id_in_ids_is_in_the_layout_once_and_every_chart_exports_png():
     assert sorted(found) == sorted(set(found)), "duplicate ids"
     assert set(found) == declared
     graphs = [c for c in components if type(c).__name__ == "Graph"]
-    assert len(graphs) == 5
+    assert len(graphs) == 8  # the five views + the History tab's three
     for g in graphs:
         assert g.config["toImageButtonOptions"]["format"] == "png"
         assert g.config["toImageButtonOptions"]["filename"].startswith("mmpos-")

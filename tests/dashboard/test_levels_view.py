@@ -133,7 +133,7 @@ def test_key_levels_rows_show_distance_walls_flows_and_changes(demo):
 
 
 def test_a_testnet_file_is_never_the_previous_snapshot_of_a_production_file(demo, tmp_path):
-    for path in Path(demo).glob("btc_book_summary_*.json"):
+    for path in Path(demo).glob("btc_*"):  # vendor JSON and canonical tables alike
         name = path.name.replace("2026-11-19", "2026-11-19_TESTNET")
         shutil.copy2(path, tmp_path / name)
     catalog = service.get_catalog(tmp_path)

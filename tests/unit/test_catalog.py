@@ -34,8 +34,8 @@ def data_dir(tmp_path, demo_files) -> Path:
     """Two SPX days, two BTC days, the SPX book, a broken file, a README and a dotfile."""
     root = tmp_path / "data"
     root.mkdir()
-    for name in ("spx_quotedata_2026-11-16.csv", "spx_quotedata_2026-11-17.csv", "btc_book_summary_2026-11-16.json",
-                 "btc_book_summary_2026-11-18.json", "spx_book_demo.csv"):
+    for name in ("spx_quotedata_2026-11-16.csv", "spx_quotedata_2026-11-17.csv", "btc_table_2026-11-16.parquet",
+                 "btc_table_2026-11-18.parquet", "spx_book_demo.csv"):
         shutil.copy(demo_files[name], root / name)
     (root / "notes.csv").write_text("this,is\nnot,a chain\n")
     (root / "README.md").write_text("# about this folder\n")
@@ -159,11 +159,11 @@ def test_rescanning_reads_no_file_again(data_dir):
 
 
 def test_resolve_accepts_an_id_a_path_or_a_name_in_the_data_dir(data_dir, tmp_path):
-    target = (data_dir / "btc_book_summary_2026-11-18.json").resolve()
+    target = (data_dir / "btc_table_2026-11-18.parquet").resolve()
     assert resolve("btc-20261118-1400", data_dir) == target
     assert resolve(str(target), data_dir) == target
     assert resolve(target, tmp_path / "elsewhere") == target
-    assert resolve("btc_book_summary_2026-11-18.json", data_dir) == target
+    assert resolve("btc_table_2026-11-18.parquet", data_dir) == target
     with pytest.raises(ChainDataError, match="no such file or catalog id 'spx-19990101-0000'"):
         resolve("spx-19990101-0000", data_dir)
 

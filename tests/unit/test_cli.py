@@ -40,7 +40,8 @@ def test_analyze_json_has_the_documented_keys_and_types(capsys, spx_path):
     assert [e["expiry"] for e in d["by_expiry"]] == d["expiries"]
     assert [r["shock_pct"] for r in d["hedge_curve"]] == [-5.0, -1.0, 0.0, 1.0, 5.0]
     assert set(d["hedge_curve"][0]) == {"shock_pct", "spot", "dealer_delta_units", "hedge_flow_units",
-                                        "hedge_flow_usd"}
+                                        "hedge_flow_usd", "hedge_flow_pct_adv"}
+    assert "adv_units_per_day" in d  # the data folder's ADV for the underlying, or null
     assert set(d["term_structure"][0]) == {"expiry", "days_to_expiry", "atm_iv", "net_vega_usd_per_vol_pt"}
     assert d["warnings"] and all(isinstance(w["message"], str) and w["code"] for w in d["warnings"])
     assert set(d["forwards"][0]) == {"expiry", "years", "forward", "discount", "implied_rate", "forward_basis_pct",

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics.adv import ADV_FILE_NAME
 from analytics.demo import (
+    BTC_VENDOR_LAYOUT_DAYS,
     DEMO_DAYS,
     VENDOR_LAYOUT_DAYS,
     demo_file_name,
@@ -121,7 +123,9 @@ def test_committed_data_is_what_the_generator_writes(demo_dir):
     Parquet files (whose bytes also depend on the pyarrow version) are compared column by column, with
     the numbers as the vendor text printed them. A hand edit changes structure or numbers beyond that
     and fails."""
-    committed_names = {p.name for p in DATA.iterdir() if p.name != "README.md" and not p.name.startswith(".")}
+    # README.md and adv.toml (a hand-kept config with demo values, read by tests/unit/test_adv.py) are not generated
+    committed_names = {p.name for p in DATA.iterdir() if p.name not in ("README.md", ADV_FILE_NAME)
+                       and not p.name.startswith(".")}
     assert committed_names == {p.name for p in demo_dir.iterdir()}, "run `mmpos demo-data --out data`"
     for path in sorted(demo_dir.iterdir()):
         committed = DATA / path.name
@@ -135,8 +139,9 @@ def test_committed_data_is_what_the_generator_writes(demo_dir):
                     assert got[col] == values, hint
                 else:
                     a, b = np.asarray(got[col], float), np.asarray(values, float)
-                    diff = np.abs(a - b)
-                    assert (diff <= 1e-3 * np.abs(b) + 1e-9).all() and (diff > 0).mean() < 1e-3, hint
+                    assert (np.isnan(a) == np.isnan(b)).all(), hint  # an unquoted side stays unquoted
+                    diff = np.abs(np.nan_to_num(a) - np.nan_to_num(b))
+                    assert (diff <= 1e-3 * np.abs(np.nan_to_num(b)) + 1e-9).all() and (diff > 0).mean() < 1e-3, hint
             continue
         skel_c, val_c, unit_c = _numbers_and_skeleton(committed.read_text())
         skel_g, val_g, _ = _numbers_and_skeleton(path.read_text())
@@ -156,14 +161,17 @@ def test_committed_data_stays_under_5_mb():
 # ----------------------------------------------------------------------------- files and loaders
 
 
-def test_demo_writes_twenty_days_of_spx_and_btc_the_newest_week_in_vendor_layouts(demo_dir, demo_chains):
+def test_demo_writes_twenty_days_of_spx_and_btc_the_newest_days_in_vendor_layouts(demo_dir, demo_chains):
     assert len(DEMO_DAYS) == 20 and DEMO_DAYS[-1] == dt.date(2026, 11, 20)
     assert all(d.weekday() < 5 for d in DEMO_DAYS) and len(set(DEMO_DAYS)) == 20
     formats = sorted(detect_format(p) for p in demo_dir.iterdir())
-    n_vendor = VENDOR_LAYOUT_DAYS
-    assert formats == ["book"] + ["cboe"] * n_vendor + ["deribit-book-summary"] * n_vendor + ["table-parquet"] * (
-        2 * (20 - n_vendor))
-    assert {detect_format(demo_dir / demo_file_name("SPX", d)) for d in DEMO_DAYS[-n_vendor:]} == {"cboe"}
+    n_spx, n_btc = VENDOR_LAYOUT_DAYS, BTC_VENDOR_LAYOUT_DAYS
+    assert (n_spx, n_btc) == (5, 2)
+    assert formats == ["book"] + ["cboe"] * n_spx + ["deribit-book-summary"] * n_btc + ["table-parquet"] * (
+        40 - n_spx - n_btc)
+    assert {detect_format(demo_dir / demo_file_name("SPX", d)) for d in DEMO_DAYS[-n_spx:]} == {"cboe"}
+    assert {detect_format(demo_dir / demo_file_name("BTC", d)) for d in DEMO_DAYS[-n_btc:]} == {
+        "deribit-book-summary"}
     spx = sorted((c for c in demo_chains.values() if c.underlying == "SPX"), key=lambda c: c.as_of)
     btc = sorted((c for c in demo_chains.values() if c.underlying == "BTC"), key=lambda c: c.as_of)
     assert [c.as_of for c in spx] == [
@@ -188,23 +196,24 @@ def test_an_older_day_in_parquet_analyses_like_its_vendor_file_would(demo_chains
     table = load_chain(write_table_parquet(vendor, tmp_path / "spx.parquet"))
     assert (table.underlying, table.as_of, table.spot, table.model) == (vendor.underlying, vendor.as_of, vendor.spot,
                                                                         vendor.model)
-    # the canonical tables carry no quotes, so the comparison is under the file's IVs on spot
-    a, b = analyze(vendor, forward="spot", iv_policy="file"), analyze(table, forward="spot", iv_policy="file")
+    # the tables carry the quotes, so the default model (parity forwards, OTM IVs) reads the same prices
+    a, b = analyze(vendor), analyze(table)
+    assert b.model_description == a.model_description and (b.forwards["method"] == "parity").all()
+    assert b.forwards["forward"].to_numpy() == pytest.approx(a.forwards["forward"].to_numpy(), rel=1e-12)
     assert b.total_gex_usd_per_1pct == pytest.approx(a.total_gex_usd_per_1pct, rel=1e-12)
     assert b.zero_gamma_levels == pytest.approx(a.zero_gamma_levels) and b.call_wall == a.call_wall
+    assert [w.code for w in b.notes] == [w.code for w in a.notes]
     btc = demo_chains["btc_book_summary_2026-11-20.json"]
     btc_table = load_chain(write_table_parquet(btc, tmp_path / "btc.parquet"))
     assert btc_table.model == "black76" and (btc_table.rows["multiplier"] == 1).all()
-    assert analyze(btc_table, forward="spot", iv_policy="file").total_gex_usd_per_1pct == pytest.approx(
-        analyze(btc, forward="spot", iv_policy="file").total_gex_usd_per_1pct, rel=1e-12)
+    assert analyze(btc_table).total_gex_usd_per_1pct == pytest.approx(analyze(btc).total_gex_usd_per_1pct,
+                                                                      rel=1e-12)
 
 
 def test_the_file_iv_reprices_the_quotes_inside_the_spread(demo_chains):
     from analytics.pricing import price, side_sign
 
-    for name, chain in demo_chains.items():
-        if name.endswith(".parquet"):  # the canonical tables carry no quotes
-            continue
+    for chain in demo_chains.values():
         r = chain.rows
         level = r["forward"].to_numpy() if chain.model == "black76" else chain.spot
         model = price(level, r["strike"], chain.years_to_settlement(), r["iv"], side_sign(r["side"].to_numpy()))
@@ -255,7 +264,7 @@ def test_deribit_calendar_has_dailies_fridays_last_friday_monthlies_and_quarterl
 def test_deribit_records_look_like_the_api(demo_dir):
     import json
 
-    doc = json.loads((demo_dir / "btc_book_summary_2026-11-16.json").read_text())
+    doc = json.loads((demo_dir / "btc_book_summary_2026-11-19.json").read_text())
     assert doc["jsonrpc"] == "2.0" and doc["usOut"] > doc["usIn"]
     rec = doc["result"][0]
     for key in ("instrument_name", "underlying_index", "underlying_price", "mark_iv", "mark_price", "bid_price",
@@ -265,11 +274,11 @@ def test_deribit_records_look_like_the_api(demo_dir):
     names = pd.Series([r["instrument_name"] for r in doc["result"]])
     assert names.str.match(r"^BTC-\d{1,2}[A-Z]{3}\d{2}-\d+-[CP]$").all()
     index = {r["underlying_index"] for r in doc["result"]}
-    assert "SYN.BTC-17NOV26" in index and "BTC-27NOV26" in index
+    assert "SYN.BTC-21NOV26" in index and "BTC-27NOV26" in index
 
 
 def test_deribit_forwards_are_in_contango(demo_chains):
-    chain = demo_chains["btc_book_summary_2026-11-16.json"]
+    chain = demo_chains["btc_book_summary_2026-11-19.json"]
     fwd = chain.rows.groupby("expiry")["forward"].first().to_numpy()
     assert np.all(np.diff(fwd) > 0) and fwd[0] > chain.spot
 

@@ -1,0 +1,222 @@
+"""The History tab: its state in the URL, the lazy fill of the history store, its three charts.
+
+Three callbacks, each a thin wrapper around a plain function tested as such:
+
+* :func:`navigate` keeps the tab and the depth (last N snapshots) in the URL like the rest of the
+  view state, and turns a click on any history chart into "open that snapshot in the main view". It
+  writes only the URL; the controls callback reads it back into the view-state store, as on a back or
+  forward navigation, so every control follows.
+* :func:`fill_step` summarises at most :data:`FILES_PER_TICK` new or changed data files per tick of
+  an interval while the History tab is open, so the first visit (every snapshot analysed once, ~0.4 s
+  each) shows "n of m summarised" and draws what is there, and no request runs for long: the main
+  view never waits for the history.
+* :func:`history_figures` draws the charts from what the store holds (never computing: ``refresh=False``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import dash
+import pandas as pd
+from dash import Input, Output, State, no_update
+from dash.exceptions import PreventUpdate
+from flask import current_app
+
+from analytics import conventions
+from analytics.catalog import load_path_cached
+from analytics.history import HistoryStore, data_files, summarize_file
+from dashboard import ids, service
+from dashboard.figures import history as hfig
+from dashboard.figures.common import encode_arrays
+from dashboard.inputs import checked, unexpected
+from dashboard.layout import HISTORY_FIGURE_HEIGHT
+from dashboard.state import default_state, from_query, history_depth, to_query
+
+log = logging.getLogger(__name__)
+
+#: data files summarised per interval tick (each ~0.2-0.5 s on the demo): short requests, steady progress
+FILES_PER_TICK = 2
+GRAPHS = (ids.HISTORY_LEVELS_GRAPH, ids.HISTORY_HEATMAP_GRAPH, ids.HISTORY_TERM_GRAPH)
+
+
+# --------------------------------------------------------------------------- tab, depth and clicks <-> URL
+
+
+def clicked_snapshot(payload: dict[str, Any] | None) -> str | None:
+    """The snapshot id a click on a history chart hands back (the categorical ``x``), or None.
+
+    Examples
+    --------
+    >>> clicked_snapshot({"points": [{"x": "spx-20261116-1615", "y": 6700.0}]})
+    'spx-20261116-1615'
+    >>> clicked_snapshot({"points": []}), clicked_snapshot(None)
+    (None, None)
+    """
+    points = (payload or {}).get("points") or []
+    x = points[0].get(hfig.CUSTOMDATA_SNAPSHOT) if points else None
+    return x if isinstance(x, str) and x else None
+
+
+def navigate(trigger: str | None, search: str | None, tab: str | None, depth: Any, click: dict | None,
+             store: dict[str, Any] | None) -> tuple[Any, Any, Any]:
+    """``(tab, depth, URL search)`` after one input changed; ``no_update`` where nothing changes.
+
+    The URL (first load, back/forward) sets the tab and the depth controls; a tab or depth change
+    writes the URL; a click on a history chart writes the URL with that snapshot and the main tab.
+    """
+    if trigger is None or trigger == f"{ids.URL}.search":
+        state = from_query(search)
+        return state["tab"], state["hn"], no_update
+    state = {**default_state(), **(store or from_query(search))}
+    if trigger == f"{ids.TABS}.value":
+        state["tab"] = "history" if tab == "history" else "main"
+    elif trigger == f"{ids.HISTORY_DEPTH}.value":
+        state["hn"] = history_depth(depth)
+    else:  # a click on one of the history graphs
+        snap = clicked_snapshot(click)
+        if snap is None:
+            raise PreventUpdate
+        state.update(snap=snap, tab="main", strike=None)
+    query = to_query(state)
+    return state["tab"], state["hn"], no_update if query == (search or "") else query
+
+
+# --------------------------------------------------------------------------- lazy fill
+
+
+def fill_step(data_dir: str | None, max_files: int = FILES_PER_TICK) -> dict[str, int]:
+    """Summarise at most ``max_files`` stale data files into the history store; count what is left.
+
+    Returns
+    -------
+    dict
+        ``{"done": files up to date, "total": data files}`` after this step.
+    """
+    with HistoryStore(service.resolve_data_dir(data_dir)) as store:
+        stale = store.stale()
+        for fv in stale[:max(max_files, 0)]:
+            store.put(fv, summarize_file(fv.path, loader=load_path_cached))
+        left = max(len(stale) - max(max_files, 0), 0)
+        total = len(data_files(store.data_dir))
+    return {"done": max(total - left, 0), "total": total}
+
+
+def progress_text(fill: dict[str, int] | None) -> str:
+    """What the progress line says.
+
+    Examples
+    --------
+    >>> progress_text({"done": 12, "total": 42})
+    '12 of 42 data files summarised: each snapshot is analysed once, then kept (data/.mmpos)'
+    >>> progress_text({"done": 42, "total": 42})
+    ''
+    """
+    if not fill or fill.get("done", 0) >= fill.get("total", 0):
+        return ""
+    return (f"{fill['done']} of {fill['total']} data files summarised: each snapshot is analysed once, "
+            "then kept (data/.mmpos)")
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def depth_limit(depth: Any) -> int | None:
+    """The ``last_n`` of a depth (None for all).
+
+    Examples
+    --------
+    >>> depth_limit(20), depth_limit("all")
+    (20, None)
+    """
+    value = history_depth(depth)
+    return None if value == "all" else int(value)
+
+
+def history_figures(state: dict[str, Any] | None, data_dir: str | None) -> list[dict]:
+    """The three history figures of a view state's underlying and depth, from the stored summaries."""
+    state = {**default_state(), **(state or {})}
+    underlying = state.get("u")
+    if not underlying:
+        raise PreventUpdate
+    catalog = service.get_catalog(data_dir)
+    id_of = {e.rel: str(e.id) for e in catalog.snapshots(underlying)}
+    last_n = depth_limit(state.get("hn"))
+    with HistoryStore(service.resolve_data_dir(data_dir)) as store:
+        levels = store.history(underlying, last_n, refresh=False)
+        matrix = store.strike_matrix(underlying, last_n, refresh=False)
+        term = store.term_history(underlying, last_n, refresh=False)
+        files = [rel for rel, _ in store.summaries(underlying, last_n, refresh=False)]
+    levels["snapshot_id"] = [id_of.get(f, f) for f in levels["file"]]
+    term = term.assign(snapshot_id=term["as_of"].map(dict(zip(levels["as_of"], levels["snapshot_id"], strict=True)))
+                       if len(levels) else pd.Series(dtype=str))
+    ids_in_order = [id_of.get(f, f) for f in files]
+    n = len(levels)
+    label = conventions.labels().get(conventions.DEFAULT_CONVENTION, conventions.DEFAULT_CONVENTION)
+    subtitle = f"{underlying} · last {n} snapshot{'s' if n != 1 else ''} · all expiries · {label}"
+    height = HISTORY_FIGURE_HEIGHT
+    figures = [
+        hfig.levels_history_figure(levels, subtitle=subtitle, height=height),
+        hfig.strike_heatmap_figure(ids_in_order, list(matrix.dates), matrix.strikes, matrix.net_gex, matrix.spots,
+                                   subtitle=subtitle, height=height),
+        hfig.term_history_figure(levels, term, subtitle=subtitle, height=height),
+    ]
+    return [encode_arrays(f) for f in figures]
+
+
+def register(app: dash.Dash) -> None:
+    """Declare the History tab's callbacks on ``app``."""
+    @app.callback(
+        Output(ids.TABS, "value"),
+        Output(ids.HISTORY_DEPTH, "value"),
+        Output(ids.URL, "search", allow_duplicate=True),
+        Input(ids.URL, "search"),
+        Input(ids.TABS, "value"),
+        Input(ids.HISTORY_DEPTH, "value"),
+        *(Input(g, "clickData") for g in GRAPHS),
+        State(ids.VIEW_STORE, "data"),
+        prevent_initial_call="initial_duplicate",
+    )
+    def _navigate(search, tab, depth, *rest):
+        *clicks, store = rest
+        c, _ = checked({f"{ids.URL}.search": search, f"{ids.TABS}.value": tab, f"{ids.HISTORY_DEPTH}.value": depth,
+                        f"{ids.VIEW_STORE}.data": store,
+                        **{f"{g}.clickData": click for g, click in zip(GRAPHS, clicks, strict=True)}})
+        trigger = dash.ctx.triggered[0]["prop_id"] if dash.ctx.triggered_id is not None else None
+        click = next((c[f"{g}.clickData"] for g in GRAPHS if trigger == f"{g}.clickData"), None)
+        return navigate(trigger, c[f"{ids.URL}.search"], c[f"{ids.TABS}.value"], c[f"{ids.HISTORY_DEPTH}.value"],
+                        click, c[f"{ids.VIEW_STORE}.data"])
+
+    @app.callback(
+        Output(ids.HISTORY_FILL_STORE, "data"),
+        Output(ids.HISTORY_FILL_TICK, "disabled"),
+        Output(ids.HISTORY_PROGRESS, "children"),
+        Input(ids.HISTORY_FILL_TICK, "n_intervals"),
+        Input(ids.VIEW_STORE, "data"),
+        State(ids.HISTORY_FILL_STORE, "data"),
+    )
+    def _fill(_n, state, previous):
+        c, _ = checked({f"{ids.HISTORY_FILL_TICK}.n_intervals": _n, f"{ids.VIEW_STORE}.data": state,
+                        f"{ids.HISTORY_FILL_STORE}.data": previous})
+        state, previous = c[f"{ids.VIEW_STORE}.data"], c[f"{ids.HISTORY_FILL_STORE}.data"]
+        if not state or state.get("tab") != "history":
+            return no_update, True, no_update
+        try:
+            fill = fill_step(current_app.config.get("MMPOS_DATA_DIR"))
+        except Exception:  # noqa: BLE001 - the history must never take the page down
+            return no_update, True, unexpected("Filling the history store")
+        done = fill["done"] >= fill["total"]
+        return (no_update if fill == previous else fill), done, progress_text(fill)
+
+    @app.callback(
+        *(Output(g, "figure") for g in GRAPHS),
+        Input(ids.VIEW_STORE, "data"),
+        Input(ids.HISTORY_FILL_STORE, "data"),
+    )
+    def _draw(state, _fill):
+        c, _ = checked({f"{ids.VIEW_STORE}.data": state, f"{ids.HISTORY_FILL_STORE}.data": _fill})
+        state = c[f"{ids.VIEW_STORE}.data"]
+        if not state or state.get("tab") != "history":
+            raise PreventUpdate
+        return history_figures(state, current_app.config.get("MMPOS_DATA_DIR"))

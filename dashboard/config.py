@@ -21,12 +21,18 @@ MMPOS_AUTH_FILE           ``user:hash`` lines (werkzeug hashes): basic auth on  
 MMPOS_AUTH_PROXY_HEADER   header a trusted proxy sets to the signed-in user      none
 MMPOS_TRUSTED_PROXIES     comma-separated proxy addresses/networks               none
 MMPOS_RESCAN_SECONDS      at most one data-folder rescan per this many seconds   2
+MMPOS_SHARED_CACHE        analyses shared by the workers (the folder or Redis)   on
 MMPOS_CACHE_DIR           shared results cache folder (all workers of a machine)  $XDG_CACHE_HOME/mmpos
 MMPOS_REDIS_URL           shared results cache in Redis instead (several hosts)   none (the folder)
 MMPOS_CACHE_TIMEOUT       seconds a cached result lives                          3600
 MMPOS_CACHE_ENTRIES       most entries the cache folder keeps                    500
 MMPOS_CACHE_ITEM_BYTES    largest result cached (pickled bytes)                  67108864 (64 MiB)
 ========================  =====================================================  ======================
+
+Fixed sizes (per worker, in front of the shared cache): ``dashboard.service.ANALYSIS_MEMORY_ENTRIES``
+analyses (48; 30 KB-2 MB each pickled, so under 100 MB), ``dashboard.callbacks.views.FIGURE_CACHE_SIZE``
+figures. An analysis pickles to 30 KB (demo BTC) to 1.7 MB (a real 20k-row SPX chain): the folder's
+500 entries stay under 1 GB; give Redis ``maxmemory`` with ``allkeys-lru``.
 
 A bad value raises :class:`UnsafeConfigError` with one line naming the variable (the CLI exits 2).
 Nothing here touches the network or the clock; reading the environment is the only side effect.
@@ -84,6 +90,7 @@ class Settings:
     auth_proxy_header: str | None = None
     trusted_proxies: tuple[str, ...] = ()
     rescan_s: float = RESCAN_INTERVAL_S
+    shared_cache: bool = True
     cache_dir: Path | None = None  # None: dashboard.cache.default_cache_dir()
     redis_url: str | None = None
     cache_timeout_s: int = DEFAULT_CACHE_TIMEOUT_S
@@ -206,8 +213,10 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _bool(env: Mapping[str, str], name: str) -> bool:
+def _bool(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     text = _text(env, name).lower()
+    if not text:
+        return default
     if text in _TRUE:
         return True
     if text in _FALSE:
@@ -247,6 +256,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         auth_proxy_header=_text(env, "MMPOS_AUTH_PROXY_HEADER") or None,
         trusted_proxies=_list(env, "MMPOS_TRUSTED_PROXIES"),
         rescan_s=_float(env, "MMPOS_RESCAN_SECONDS", RESCAN_INTERVAL_S),
+        shared_cache=_bool(env, "MMPOS_SHARED_CACHE", default=True),
         cache_dir=Path(cache_dir).expanduser() if cache_dir else None,
         redis_url=_text(env, "MMPOS_REDIS_URL") or None,
         cache_timeout_s=_int(env, "MMPOS_CACHE_TIMEOUT", DEFAULT_CACHE_TIMEOUT_S),

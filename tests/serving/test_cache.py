@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import subprocess
 import sys
-import time
-
-import pytest
 
 from dashboard.cache import SharedCache, cache_key
 from dashboard.config import Settings
@@ -46,28 +41,6 @@ def test_a_value_stored_by_one_process_is_read_by_another_through_the_cache_fold
     assert writer["backend"] == reader["backend"] == "filesystem"
     assert reader["stored_by"] == writer["pid"] != reader["pid"] and reader["n"] == 10_000
     assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    """A real redis-server (Debian's) on a free port, no persistence; stopped by its pid."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is missing: `make test` installs it (apt-get install redis-server)")
-    port = free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path_factory.mktemp("redis"))],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def test_a_value_stored_by_one_process_is_read_by_another_through_redis(redis_url, tmp_path):

@@ -1,0 +1,107 @@
+"""The service's analyses go through the shared cache: a second worker process reuses the first one's
+analyses instead of computing them (counted calls to ``analyze``), and a changed file or scenario is
+computed again."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from analytics.scenario import Scenario
+from dashboard import service
+from dashboard.cache import SharedCache
+from dashboard.config import Settings
+from tests.serving.conftest import DEMO, ROOT
+
+SNAPSHOT = "spx_quotedata_2026-11-20.csv"
+
+# One "worker": analyses two views of the snapshot through the service and counts analyze() calls.
+WORKER = """
+import json, sys
+from analytics.scenario import Scenario
+from dashboard import service
+calls = []
+real = service.analyze
+service.analyze = lambda chain, scenario: calls.append(scenario) or real(chain, scenario)
+data_dir = sys.argv[1]
+catalog = service.get_catalog(data_dir)
+entry = catalog.entries[0]
+views = [Scenario(), Scenario(convention="dealer-short-all", shocks_pct=(-2.0, 2.0))]
+totals = [service.analysis_for(data_dir, entry, s).total_gex_usd_per_1pct for s in views]
+print(json.dumps({"analyze_calls": len(calls), "totals": totals, "backend": getattr(service.shared_cache(), "backend", None)}))
+"""
+
+
+def run_worker(data_dir, env: dict[str, str]) -> dict:
+    out = subprocess.run([sys.executable, "-c", WORKER, str(data_dir)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT), **env})
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def one_snapshot(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    shutil.copy(DEMO / SNAPSHOT, folder / SNAPSHOT)
+    return folder
+
+
+def test_a_second_worker_process_reuses_the_first_workers_analyses_through_redis(redis_url, one_snapshot, tmp_path):
+    env = {"MMPOS_SHARED_CACHE": "on", "MMPOS_REDIS_URL": redis_url, "MMPOS_CACHE_DIR": str(tmp_path / "unused")}
+    first = run_worker(one_snapshot, env)
+    second = run_worker(one_snapshot, env)
+    assert first["backend"] == second["backend"] == "redis"
+    assert first["analyze_calls"] == 2
+    assert second["analyze_calls"] == 0
+    assert second["totals"] == first["totals"]
+    assert not (tmp_path / "unused").exists()
+
+
+def test_with_the_shared_cache_off_every_worker_computes_its_own(one_snapshot, tmp_path):
+    env = {"MMPOS_SHARED_CACHE": "off", "MMPOS_CACHE_DIR": str(tmp_path / "cache")}
+    first = run_worker(one_snapshot, env)
+    second = run_worker(one_snapshot, env)
+    assert first["backend"] is second["backend"] is None
+    assert first["analyze_calls"] == second["analyze_calls"] == 2
+    assert not (tmp_path / "cache").exists()
+
+
+@pytest.fixture
+def counted(monkeypatch, tmp_path):
+    """The service in this process with a shared cache folder of its own; the analyze() calls it makes."""
+    calls: list[Scenario] = []
+    real = service.analyze
+    monkeypatch.setattr(service, "analyze", lambda chain, scenario: calls.append(scenario) or real(chain, scenario))
+    service.use_shared_cache(SharedCache(Settings(cache_dir=tmp_path / "cache")))
+    yield calls
+    service.use_shared_cache(None)
+
+
+def test_an_analysis_in_the_shared_folder_is_not_computed_again_by_a_fresh_process_cache(counted, one_snapshot):
+    entry = service.get_catalog(one_snapshot).entries[0]
+    first = service.analysis_for(one_snapshot, entry, Scenario())
+    service._analysis.cache_clear()  # what a newly started worker has in memory: nothing
+    again = service.analysis_for(one_snapshot, entry, Scenario())
+    assert len(counted) == 1
+    assert again.total_gex_usd_per_1pct == first.total_gex_usd_per_1pct
+    assert again.by_strike.equals(first.by_strike)
+
+
+def test_another_scenario_or_a_rewritten_file_is_computed_again(counted, one_snapshot):
+    path = one_snapshot / SNAPSHOT
+    entry = service.get_catalog(one_snapshot).entries[0]
+    service.analysis_for(one_snapshot, entry, Scenario())
+    service.analysis_for(one_snapshot, entry, Scenario(vol_shift_pts=1.0))
+    assert len(counted) == 2
+    stat = path.stat()
+    shutil.copy(DEMO / SNAPSHOT, path)  # same bytes, mtime kept: a new inode/ctime is a new version
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    service._analysis.cache_clear()
+    service.analysis_for(one_snapshot, service.get_catalog(one_snapshot).entries[0], Scenario())
+    assert len(counted) == 3

@@ -15,6 +15,12 @@ Values are pickled: the folder and the Redis database must be private to the ser
 write them can run code in it). A cache that fails (Redis down, disk full) never fails a request: the
 value is computed and the failure logged.
 
+A value is computed once, not once per waiting request: :meth:`SharedCache.get_or_compute` holds a
+lock for its key while computing (a thread lock in the process, then a lock every worker sees: an
+``flock`` on one of :data:`LOCK_STRIPES` files beside the folder, or a Redis lock that expires after
+``compute_lock_s``), and whoever waited reads the stored value. Fifty users opening the same new
+view on two workers cost one analysis, not eight (one per thread).
+
 Keys are built with :func:`cache_key` from hashable parts; a caller puts into them everything the
 value depends on (for an analysis: the file's :class:`~analytics.catalog.FileVersion`, the expiry set
 and the whole Scenario).
@@ -22,11 +28,15 @@ and the whole Scenario).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
 import pickle
-from collections.abc import Callable
+import threading
+import weakref
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,6 +46,8 @@ from flask_caching import Cache
 from dashboard import config
 
 KEY_PREFIX = "mmpos:"
+LOCK_STRIPES = 256  # lock files beside the cache folder (a fixed number: the folder never grows with them)
+COMPUTE_LOCK_S = 60  # longest wait for another worker's computation (then compute here); = request timeout
 _MISSING = object()
 T = TypeVar("T")
 
@@ -93,6 +105,10 @@ class SharedCache:
         if self.backend == "filesystem":
             Path(cfg["CACHE_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
         self._cache = Cache(app=server or Flask("mmpos-cache"), config=cfg)
+        self._folder = Path(cfg["CACHE_DIR"]) if self.backend == "filesystem" else None
+        self._thread_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+        self._locks_guard = threading.Lock()
+        self._redis: Any = None
 
     def get(self, key: str) -> Any:
         """The value stored under ``key``, or None (missing, expired, or the cache failed)."""
@@ -127,13 +143,61 @@ class SharedCache:
             return False
 
     def get_or_compute(self, key: str, compute: Callable[[], T], timeout_s: int | None = None) -> T:
-        """The cached value of ``key``, else ``compute()`` stored and returned."""
+        """The cached value of ``key``, else ``compute()`` stored and returned.
+
+        Concurrent callers for one key (threads of this process, other workers) wait for the first
+        one's result instead of computing it again.
+        """
         value = self._load(key)
         if value is not _MISSING:
             return value
-        value = compute()
-        self.set(key, value, timeout_s)
-        return value
+        with self._computing(key):
+            value = self._load(key)  # stored by whoever held the lock before us
+            if value is not _MISSING:
+                return value
+            value = compute()
+            self.set(key, value, timeout_s)
+            return value
+
+    @contextlib.contextmanager
+    def _computing(self, key: str) -> Iterator[None]:
+        """Hold ``key``'s compute lock: this process's, then the one shared by every worker."""
+        with self._locks_guard:
+            lock = self._thread_locks.get(key)
+            if lock is None:
+                lock = self._thread_locks[key] = threading.Lock()
+        with lock, self._shared_lock(key):
+            yield
+
+    @contextlib.contextmanager
+    def _shared_lock(self, key: str) -> Iterator[None]:
+        try:
+            held = self._acquire_shared(key)
+        except Exception as exc:  # no lock costs a duplicate computation, never the request
+            log.warning("shared cache (%s) lock failed: %s", self.backend, type(exc).__name__)
+            held = None
+        try:
+            yield
+        finally:
+            if held is not None:
+                with contextlib.suppress(Exception):
+                    held()
+
+    def _acquire_shared(self, key: str) -> Callable[[], None] | None:
+        """Take the cross-process lock of ``key``; return its release (None: not held)."""
+        stripe = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % LOCK_STRIPES
+        if self._folder is not None:
+            folder = self._folder.with_name(self._folder.name + ".locks")
+            folder.mkdir(mode=0o700, exist_ok=True)
+            fd = os.open(folder / f"{stripe:03d}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released by the kernel if this worker dies
+            return lambda: os.close(fd)
+        if self._redis is None:
+            import redis
+
+            self._redis = redis.Redis.from_url(self.settings.redis_url, socket_timeout=COMPUTE_LOCK_S + 5)
+        lock = self._redis.lock(f"{KEY_PREFIX}lock:{key}", timeout=COMPUTE_LOCK_S, blocking_timeout=COMPUTE_LOCK_S)
+        return lock.release if lock.acquire() else None
 
     def delete(self, key: str) -> None:
         try:

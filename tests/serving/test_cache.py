@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 from dashboard.cache import SharedCache, cache_key
 from dashboard.config import Settings
@@ -71,3 +75,47 @@ def test_keys_differ_when_any_part_differs():
     assert base == cache_key("analysis", "spx", (1, 2), 20.0)
     assert len({base, cache_key("analysis", "spx", (1, 3), 20.0), cache_key("analysis", "spx", (1, 2), 20.5),
                 cache_key("term", "spx", (1, 2), 20.0)}) == 4
+
+
+def test_threads_asking_for_one_missing_value_at_once_compute_it_once(tmp_path):
+    cache = SharedCache(Settings(cache_dir=tmp_path / "cache"))
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.3)
+        return "value"
+
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: cache.get_or_compute(cache_key("herd", 1), slow), range(8)))
+    assert got == ["value"] * 8
+    assert len(calls) == 1
+
+
+# Two processes ask for the same missing value at the same moment: only one computes it.
+RACER = """
+import sys, time
+from dashboard.cache import SharedCache, cache_key
+from dashboard.config import from_env
+cache = SharedCache(from_env())
+time.sleep(max(0.0, float(sys.argv[1]) - time.time()))  # start together
+def compute():
+    print("computed", flush=True)
+    time.sleep(1.0)
+    return 42
+assert cache.get_or_compute(cache_key("race", 1), compute) == 42
+"""
+
+
+@pytest.mark.parametrize("backend", ["filesystem", "redis"])
+def test_two_workers_asking_for_one_missing_value_at_once_compute_it_once(backend, tmp_path, request):
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(tmp_path),
+           "MMPOS_CACHE_DIR": str(tmp_path / "cache")}
+    if backend == "redis":
+        env["MMPOS_REDIS_URL"] = request.getfixturevalue("redis_url")
+    start = f"{time.time() + 1.5:.3f}"
+    procs = [subprocess.Popen([sys.executable, "-c", RACER, start], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-1000:] for _, err in outs]
+    assert sum(out.count("computed") for out, _ in outs) == 1

@@ -310,3 +310,6 @@ def clear_caches() -> None:
         shared.clear()
     _facts.cache_clear()
     clear_cache()
+    from dashboard import responses  # the callbacks' response caches (a Flask layer: imported late)
+
+    responses.clear_all()

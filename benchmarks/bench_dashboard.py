@@ -76,7 +76,7 @@ def callback_request(app, input_id: str, state_id: str, input_value, state_value
 
 
 def main_request(app, state: dict, result: dict | None = None) -> dict:
-    return callback_request(app, ids.VIEW_STORE, ids.RESULT_STORE, state, result)
+    return callback_request(app, ids.READY_VIEW_STORE, ids.RESULT_STORE, state, result)
 
 
 def comparison_request(app, state: dict, result: dict) -> dict | None:

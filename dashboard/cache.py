@@ -16,9 +16,9 @@ write them can run code in it). A cache that fails (Redis down, disk full) never
 value is computed and the failure logged.
 
 A value is computed once, not once per waiting request: :meth:`SharedCache.get_or_compute` holds a
-lock for its key while computing (a thread lock in the process, then a lock every worker sees: an
-``flock`` on one of :data:`LOCK_STRIPES` files beside the folder, or a Redis lock that expires after
-``compute_lock_s``), and whoever waited reads the stored value. Fifty users opening the same new
+lock for its key while computing (a thread lock in the process, then a lock every worker sees: a
+``lockf`` on one of :data:`LOCK_STRIPES` files beside the folder, or a Redis lock that expires after
+``COMPUTE_LOCK_S``), and whoever waited reads the stored value. Fifty users opening the same new
 view on two workers cost one analysis, not eight (one per thread).
 
 Keys are built with :func:`cache_key` from hashable parts; a caller puts into them everything the
@@ -52,6 +52,21 @@ _MISSING = object()
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
+_INSTANCES: weakref.WeakSet[SharedCache] = weakref.WeakSet()
+
+
+def jobs_dir(settings: config.Settings) -> Path:
+    """The folder of background jobs (Dash's ``DiskcacheManager``), beside the cache folder."""
+    folder = settings.cache_dir or default_cache_dir()
+    return folder.with_name(folder.name + ".jobs")
+
+
+def _reset_after_fork() -> None:
+    for cache in list(_INSTANCES):
+        cache._after_fork()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def default_cache_dir() -> Path:
@@ -109,6 +124,7 @@ class SharedCache:
         self._thread_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
         self._locks_guard = threading.Lock()
         self._redis: Any = None
+        _INSTANCES.add(self)
 
     def get(self, key: str) -> Any:
         """The value stored under ``key``, or None (missing, expired, or the cache failed)."""
@@ -189,8 +205,10 @@ class SharedCache:
         if self._folder is not None:
             folder = self._folder.with_name(self._folder.name + ".locks")
             folder.mkdir(mode=0o700, exist_ok=True)
-            fd = os.open(folder / f"{stripe:03d}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(fd, fcntl.LOCK_EX)  # released by the kernel if this worker dies
+            fd = os.open(folder / f"{stripe:03d}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            # a POSIX record lock: released by the kernel if this worker dies, and never inherited by a
+            # process forked meanwhile (a background job), unlike flock
+            fcntl.lockf(fd, fcntl.LOCK_EX)
             return lambda: os.close(fd)
         if self._redis is None:
             import redis
@@ -198,6 +216,20 @@ class SharedCache:
             self._redis = redis.Redis.from_url(self.settings.redis_url, socket_timeout=COMPUTE_LOCK_S + 5)
         lock = self._redis.lock(f"{KEY_PREFIX}lock:{key}", timeout=COMPUTE_LOCK_S, blocking_timeout=COMPUTE_LOCK_S)
         return lock.release if lock.acquire() else None
+
+    def contains(self, key: str) -> bool:
+        """True when ``key`` is stored (False when the cache failed)."""
+        try:
+            return bool(self._cache.has(key))
+        except Exception as exc:
+            log.warning("shared cache (%s) lookup failed: %s", self.backend, type(exc).__name__)
+            return False
+
+    def _after_fork(self) -> None:
+        """In a forked child (a background job), forget locks other threads of the parent held."""
+        self._thread_locks = weakref.WeakValueDictionary()
+        self._locks_guard = threading.Lock()
+        self._redis = None
 
     def delete(self, key: str) -> None:
         try:

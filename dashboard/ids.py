@@ -44,3 +44,11 @@ LOADING = "main-loading"
 STRIKE_TABLE = "strike-table"
 CSV_BUTTON = "strike-csv-button"
 CSV_DOWNLOAD = "strike-csv-download"
+
+# long work off the request (dashboard/callbacks/work.py): cold analyses of big chains
+READY_VIEW_STORE = "ready-view-state"  # the view state once its analyses are ready: the main update's input
+PENDING_VIEW_STORE = "pending-view-state"  # a view whose analyses run as a background job
+WORK_PANEL = "work-panel"
+WORK_TEXT = "work-text"
+WORK_PROGRESS = "work-progress"
+WORK_CANCEL = "work-cancel"

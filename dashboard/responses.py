@@ -10,7 +10,8 @@ is never answered from here). A warm main update then costs a lookup and the com
 p95 under a second at fifty users (``benchmarks/load.py``).
 
 Bounded: :data:`RESPONSE_CACHE_ENTRIES` responses and :data:`RESPONSE_CACHE_BYTES` in all per
-worker, none larger than :data:`RESPONSE_MAX_BYTES`. Only 200 responses are kept. The lookup runs
+worker, none larger than :data:`RESPONSE_MAX_BYTES`. Only 200 responses are kept, never a background
+job's (:mod:`dashboard.callbacks.work`), nor a callback that calls :func:`skip`. The lookup runs
 after the edge (:mod:`dashboard.edge`: Host check, login, size limit), so nobody gets a response
 they could not have asked for.
 """
@@ -32,6 +33,7 @@ RESPONSE_CACHE_ENTRIES = 256
 RESPONSE_CACHE_BYTES = 64 * 1024 * 1024  # per worker
 RESPONSE_MAX_BYTES = 4 * 1024 * 1024
 EXTENSION_KEY = "mmpos_responses"
+BACKGROUND_ARGS = ("cacheKey", "job", "oldJob", "cancelJob")  # Dash's background-job handles
 _ALL: weakref.WeakSet[ResponseCache] = weakref.WeakSet()
 
 
@@ -89,8 +91,16 @@ def folder_state(data_dir: str | None) -> bytes:
     return "\n".join(parts).encode()
 
 
+def skip() -> None:
+    """Do not keep this request's response (a callback whose answer depends on more than its body,
+    e.g. on what the shared cache holds now)."""
+    g.pop("mmpos_response_key", None)
+
+
 def _key() -> str | None:
     if request.method != "POST" or request.path != UPDATE_PATH:
+        return None
+    if any(arg in request.args for arg in BACKGROUND_ARGS):  # polls of a background job
         return None
     from dashboard.app import DATA_DIR_KEY
 
@@ -118,7 +128,9 @@ def _before_request() -> Response | None:
 def _after_request(response: Response) -> Response:
     key = g.pop("mmpos_response_key", None)
     if key is not None and response.status_code == 200 and not response.direct_passthrough:
-        current_app.extensions[EXTENSION_KEY].put(key, response.get_data(), response.mimetype)
+        body = response.get_data()
+        if b'"cacheKey"' not in body:  # a background job was started: its handle is for this page only
+            current_app.extensions[EXTENSION_KEY].put(key, body, response.mimetype)
     return response
 
 

@@ -266,6 +266,17 @@ def analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Sce
                                    + list(analysis.warnings))
 
 
+def is_cold(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> bool:
+    """True when the analysis of ``entry`` under ``scenario`` is not in the shared cache yet (always
+    False without a shared cache: a background job's result would have nowhere to go)."""
+    shared = shared_cache()
+    if shared is None or entry.broken:
+        return False
+    root = str(resolve_data_dir(data_dir))
+    entry_id, version = entry_key(entry)
+    return not shared.contains(analysis_cache_key(entry_id, version, _book_version(root, entry, scenario), scenario))
+
+
 def term_analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> Analysis:
     """A cheap all-expiry analysis for the term-structure view (shared by every expiry filter and
     shock/vol scenario: only the convention and the pricing inputs matter to it)."""

@@ -54,7 +54,7 @@ def work_panel() -> html.Div:
             style={"display": "none"},
             role="status",
             children=[
-                html.Span(id=ids.WORK_TEXT, children="Analysing this snapshot"),
+                html.Span(id=ids.WORK_TEXT, children="Starting the analysis"),
                 html.Progress(id=ids.WORK_PROGRESS, value="0", max="4"),
                 html.Button("Cancel", id=ids.WORK_CANCEL, n_clicks=0, className="work-cancel"),
             ],

@@ -438,7 +438,8 @@ def gamma_patch(state: dict[str, Any], current: Analysis, previous: Analysis | N
 
 def register(app: dash.Dash) -> None:
     """Declare this panel's callbacks on ``app`` (each app gets its own: see dashboard.app)."""
-    @app.callback(*OUTPUTS, Input(ids.READY_VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"))
+    @app.callback(*OUTPUTS, Input(ids.READY_VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"),
+                  prevent_initial_call=True)  # the view arrives through the gate (callbacks/work.py)
     def _main(state: dict[str, Any] | None, result: dict[str, Any] | None) -> list[Any]:
         return main_update(state, result, current_app.config.get("MMPOS_DATA_DIR"))
 

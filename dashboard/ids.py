@@ -48,6 +48,7 @@ CSV_DOWNLOAD = "strike-csv-download"
 # long work off the request (dashboard/callbacks/work.py): cold analyses of big chains
 READY_VIEW_STORE = "ready-view-state"  # the view state once its analyses are ready: the main update's input
 PENDING_VIEW_STORE = "pending-view-state"  # a view whose analyses run as a background job
+DONE_VIEW_STORE = "done-view-state"  # the view a finished job computed (drawn if still the one chosen)
 WORK_PANEL = "work-panel"
 WORK_TEXT = "work-text"
 WORK_PROGRESS = "work-progress"

@@ -48,6 +48,7 @@ def work_panel() -> html.Div:
     return html.Div([
         dcc.Store(id=ids.READY_VIEW_STORE, storage_type="memory"),
         dcc.Store(id=ids.PENDING_VIEW_STORE, storage_type="memory"),
+        dcc.Store(id=ids.DONE_VIEW_STORE, storage_type="memory"),
         html.Div(
             id=ids.WORK_PANEL,
             className="banner banner-info work-panel",

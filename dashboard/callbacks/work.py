@@ -9,8 +9,11 @@ Every view state goes through a small gate on its way to the main update
 - otherwise the gate hands it to a background job (``PENDING_VIEW_STORE``). The job parses the file
   and computes the analyses in another process, storing them in the shared cache
   (:func:`dashboard.service.shared_cache`), showing each step in the work panel; when done it passes
-  the view on, and the main update finds everything cached. Cancel, or any other view chosen
-  meanwhile, stops the job and keeps the view drawn before.
+  the view on (``DONE_VIEW_STORE``, then a clientside check that it is still the view chosen), and
+  the main update finds everything cached. Cancel stops the job and keeps the view drawn before;
+  another cold view chosen meanwhile replaces the job (dash-renderer cancels the old one); a cheap
+  view chosen meanwhile is drawn at once, and the job's late result is dropped in the browser (no
+  extra request per view change).
 
 Jobs run through Dash's ``DiskcacheManager`` in a folder beside the cache folder
 (:func:`dashboard.cache.jobs_dir`), on this machine. Without a shared cache (``MMPOS_SHARED_CACHE=off``)
@@ -23,7 +26,7 @@ import logging
 from typing import Any
 
 import dash
-from dash import DiskcacheManager, Input, Output, no_update
+from dash import DiskcacheManager, Input, Output, State, no_update
 from flask import current_app
 
 from analytics.errors import ChainDataError, ScenarioError
@@ -101,8 +104,17 @@ def register(app: dash.Dash) -> None:
     if min_rows is None:
         return  # no background jobs: the gate passes every view on
 
-    @app.callback(
+    # a finished job's view is drawn only if it is still the one chosen (in the browser: no request)
+    app.clientside_callback(
+        "function (done, current) { return JSON.stringify(done) === JSON.stringify(current) ? done"
+        " : window.dash_clientside.no_update; }",
         Output(ids.READY_VIEW_STORE, "data", allow_duplicate=True),
+        Input(ids.DONE_VIEW_STORE, "data"), State(ids.VIEW_STORE, "data"),
+        prevent_initial_call=True,
+    )
+
+    @app.callback(
+        Output(ids.DONE_VIEW_STORE, "data"),
         Input(ids.PENDING_VIEW_STORE, "data"),
         background=True,
         manager=manager(settings),
@@ -111,7 +123,7 @@ def register(app: dash.Dash) -> None:
                  (Output(ids.WORK_CANCEL, "disabled"), False, True)],
         progress=[Output(ids.WORK_PROGRESS, "value"), Output(ids.WORK_PROGRESS, "max"),
                   Output(ids.WORK_TEXT, "children")],
-        cancel=[Input(ids.WORK_CANCEL, "n_clicks"), Input(ids.VIEW_STORE, "data")],
+        cancel=[Input(ids.WORK_CANCEL, "n_clicks")],
         prevent_initial_call=True,
     )
     def _work(set_progress, state: dict[str, Any] | None) -> Any:

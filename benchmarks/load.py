@@ -6,8 +6,9 @@
 For each data folder (``demo``: the committed ``data/``; ``real``: ``../shared/data``, read in place):
 
 1. **Capture.** ``mmpos serve`` starts on a free port and headless Chromium (Debian's, through
-   selenium with Chrome's performance log) does what a desk user does: loads the page, picks the
-   "Next 30 days" expiry set, another dealer convention, another snapshot. Every
+   selenium with Chrome's performance log) does what a desk user does: loads the page on SPX
+   (``/?u=SPX``; the real SPX file has 20,592 rows), picks the "Next 30 days" expiry set, another
+   dealer convention, another snapshot (another underlying where SPX has only one: NDX, 18,386 rows). Every
    ``POST /_dash-update-component`` body the page sends is read from the log
    (``Network.requestWillBeSent``; ``Network.getRequestPostData`` when Chrome left it out) with its URL, in order,
    grouped by step. Nothing is guessed: the bodies are the browser's own, for that folder's ids.
@@ -206,21 +207,31 @@ def pick_dropdown(driver, component_id: str, index: int) -> None:
     options[min(index, len(options) - 1)].click()
 
 
-def capture(url: str) -> list[dict]:
-    """The page's callback bodies for: load, expiry set, convention, snapshot (Chromium)."""
+def capture(url: str, underlying: str = "SPX") -> list[dict]:
+    """The page's callback bodies for: load (``?u=underlying``), expiry set, convention, snapshot
+    (Chromium). With one snapshot of the underlying, the last step picks another underlying."""
     from selenium.webdriver.common.by import By
 
     driver = chromium()
     try:
         rec = Recorder(driver)
-        driver.get(url)
+        driver.get(f"{url}/?u={underlying}")
         steps = [{"step": "load", "bodies": rec.settle()}]
         driver.find_element(By.XPATH, "//*[@id='expiry-preset']//input[@value='30d']/ancestor::label").click()
         steps.append({"step": "expiry set: next 30 days", "bodies": rec.settle()})
         pick_dropdown(driver, "convention", 1)
         steps.append({"step": "convention", "bodies": rec.settle()})
-        pick_dropdown(driver, "snapshot", 1)
-        steps.append({"step": "snapshot", "bodies": rec.settle()})
+        driver.find_element(By.CSS_SELECTOR, "#snapshot").click()
+        time.sleep(0.2)
+        several = len(driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-options .dash-dropdown-option")) > 1
+        driver.find_element(By.CSS_SELECTOR, "#snapshot").click()  # close it again
+        time.sleep(0.2)
+        if several:
+            pick_dropdown(driver, "snapshot", 1)
+            steps.append({"step": "snapshot", "bodies": rec.settle()})
+        else:  # one snapshot of this underlying (the real SPX file): the next underlying's latest instead
+            pick_dropdown(driver, "underlying", 1 if underlying != "BTC" else 2)
+            steps.append({"step": "snapshot (another underlying)", "bodies": rec.settle()})
         errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
         if errors:
             print(f"  browser errors during capture: {errors[:3]}")

@@ -119,7 +119,11 @@ class SharedCache:
         self.backend = "redis" if self.settings.redis_url else "filesystem"
         if self.backend == "filesystem":
             Path(cfg["CACHE_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._cache = Cache(app=server or Flask("mmpos-cache"), config=cfg)
+        app = server or Flask("mmpos-cache")
+        with app.app_context():
+            # the backend itself (cachelib): Flask-Caching's proxy would look it up in whichever app
+            # is current, which inside a request is the dashboard's, not the one it was made for
+            self._cache = Cache(app=app, config=cfg).cache
         self._folder = Path(cfg["CACHE_DIR"]) if self.backend == "filesystem" else None
         self._thread_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
         self._locks_guard = threading.Lock()

@@ -13,9 +13,10 @@ An analysis is looked up in three places, cheapest first:
    ``MMPOS_SHARED_CACHE=off``), under :func:`analysis_cache_key`;
 3. computed, then stored in both.
 
-A shared-cache hit costs reading and unpickling the analysis: 0.4-1.3 ms for 30 KB-1.7 MB (demo BTC
-to the real 20k-row SPX), against 15-100 ms to compute it from a parsed chain (and 2-5 s to parse a
-real file first), so every analysis is stored (``benchmarks/bench_cache.py`` measures it).
+A shared-cache hit costs reading and unpickling the analysis: 0.5-1.3 ms from the folder and 1-12 ms
+from Redis for 76 KB-1.4 MB pickled (demo BTC to the real 20k-row SPX), against 21-225 ms to compute
+it from a parsed chain (plus 40-200 ms to parse the file first; seconds on a loaded machine), so
+every analysis is stored (``benchmarks/bench_cache.py`` measures it).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from flask import Flask
 
 from dashboard.cache import SharedCache, cache_key
 from dashboard.config import Settings
@@ -119,3 +120,11 @@ def test_two_workers_asking_for_one_missing_value_at_once_compute_it_once(backen
     outs = [p.communicate(timeout=60) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err[-1000:] for _, err in outs]
     assert sum(out.count("computed") for out, _ in outs) == 1
+
+
+def test_the_cache_works_inside_another_apps_request(tmp_path):
+    cache = SharedCache(Settings(cache_dir=tmp_path / "cache"))
+    with Flask("the-dashboard").test_request_context("/_dash-update-component"):
+        assert cache.set(cache_key("in-request", 1), {"a": 1})
+        assert cache.get(cache_key("in-request", 1)) == {"a": 1}
+        assert cache.contains(cache_key("in-request", 1))

@@ -1,6 +1,6 @@
 """The service's analyses go through the shared cache: a second worker process reuses the first one's
 analyses instead of computing them (counted calls to ``analyze``), and a changed file or scenario is
-computed again."""
+computed again; a cold view of a big chain is routed to a background job."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ import subprocess
 import sys
 
 import pytest
+from dash import no_update
 
 from analytics.scenario import Scenario
 from dashboard import service
 from dashboard.cache import SharedCache
-from dashboard.config import Settings
+from dashboard.callbacks import work
+from dashboard.config import DEFAULT_BACKGROUND_ROWS, Settings, UnsafeConfigError, from_env
+from dashboard.state import scenario_from_state
 from tests.serving.conftest import DEMO, ROOT
 
 SNAPSHOT = "spx_quotedata_2026-11-20.csv"
@@ -105,3 +108,24 @@ def test_another_scenario_or_a_rewritten_file_is_computed_again(counted, one_sna
     service._analysis.cache_clear()
     service.analysis_for(one_snapshot, service.get_catalog(one_snapshot).entries[0], Scenario())
     assert len(counted) == 3
+
+
+def test_the_shared_cache_and_background_jobs_are_on_by_default_and_can_be_turned_off():
+    on = from_env({})
+    assert on.shared_cache is True and on.background_rows == DEFAULT_BACKGROUND_ROWS
+    off = from_env({"MMPOS_SHARED_CACHE": "off", "MMPOS_BACKGROUND_ROWS": "off"})
+    assert off.shared_cache is False and off.background_rows is None
+    with pytest.raises(UnsafeConfigError):
+        from_env({"MMPOS_BACKGROUND_ROWS": "-5"}).checked()
+
+
+def test_a_cold_view_of_a_big_chain_goes_to_a_background_job_and_a_cached_or_small_one_straight_on(
+        counted, one_snapshot):
+    entry = service.get_catalog(one_snapshot).entries[0]
+    state = {"u": "SPX", "snap": entry.id, "preset": "all", "conv": "dealer-long-calls"}
+    ready, pending = work.route(state, str(one_snapshot), min_rows=entry.n_rows)
+    assert ready is no_update and pending == state  # cold, and as big as the threshold
+    assert work.route(state, str(one_snapshot), min_rows=entry.n_rows + 1) == (state, no_update)  # small
+    assert work.route(state, str(one_snapshot), min_rows=None) == (state, no_update)  # jobs off
+    service.analysis_for(one_snapshot, entry, scenario_from_state(state))  # what the job does
+    assert work.route(state, str(one_snapshot), min_rows=entry.n_rows) == (state, no_update)  # now cached

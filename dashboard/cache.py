@@ -221,6 +221,14 @@ class SharedCache:
         lock = self._redis.lock(f"{KEY_PREFIX}lock:{key}", timeout=COMPUTE_LOCK_S, blocking_timeout=COMPUTE_LOCK_S)
         return lock.release if lock.acquire() else None
 
+    def add(self, key: str, value: Any, timeout_s: int | None = None) -> bool:
+        """Store ``value`` only if ``key`` is not stored yet (atomic on Redis); True when stored."""
+        try:
+            return bool(self._cache.add(key, pickle.dumps(value), timeout=timeout_s))
+        except Exception as exc:
+            log.warning("shared cache (%s) add failed: %s", self.backend, type(exc).__name__)
+            return False
+
     def contains(self, key: str) -> bool:
         """True when ``key`` is stored (False when the cache failed)."""
         try:

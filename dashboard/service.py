@@ -278,6 +278,20 @@ def is_cold(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario
     return not shared.contains(analysis_cache_key(entry_id, version, _book_version(root, entry, scenario), scenario))
 
 
+def claim_background(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> bool:
+    """True for the first caller (in every worker) that asks to compute this analysis as a background
+    job within ``COMPUTE_LOCK_S``; later callers wait for that job instead of starting their own."""
+    from dashboard.cache import COMPUTE_LOCK_S
+
+    shared = shared_cache()
+    if shared is None:
+        return False
+    root = str(resolve_data_dir(data_dir))
+    entry_id, version = entry_key(entry)
+    key = analysis_cache_key(entry_id, version, _book_version(root, entry, scenario), scenario)
+    return shared.add(f"job:{key}", 1, timeout_s=COMPUTE_LOCK_S)
+
+
 def term_analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> Analysis:
     """A cheap all-expiry analysis for the term-structure view (shared by every expiry filter and
     shock/vol scenario: only the convention and the pricing inputs matter to it)."""

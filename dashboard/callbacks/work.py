@@ -6,7 +6,9 @@ Every view state goes through a small gate on its way to the main update
 
 - a view that is cheap (a chain under ``MMPOS_BACKGROUND_ROWS`` rows) or already in the shared cache
   goes straight on (one extra round trip of a few ms, measured by ``benchmarks/load.py``);
-- otherwise the gate hands it to a background job (``PENDING_VIEW_STORE``). The job parses the file
+- otherwise the first user to ask hands it to a background job (``PENDING_VIEW_STORE``); users asking
+  for the same view while that job runs go straight on, and their main update waits for the job's
+  result (the shared cache's compute lock) instead of forking a job each. The job parses the file
   and computes the analyses in another process, storing them in the shared cache
   (:func:`dashboard.service.shared_cache`), showing each step in the work panel; when done it passes
   the view on (``DONE_VIEW_STORE``, then a clientside check that it is still the view chosen), and
@@ -51,9 +53,9 @@ def route(state: dict[str, Any] | None, data_dir: str | None, min_rows: int | No
         scenario = scenario_from_state(state)
     except (ScenarioError, ValueError, TypeError):
         return state, no_update  # the main update says what is wrong
-    if service.is_cold(data_dir, entry, scenario):
+    if service.is_cold(data_dir, entry, scenario) and service.claim_background(data_dir, entry, scenario):
         return no_update, state
-    return state, no_update
+    return state, no_update  # cached, or another user's job is computing it: the main update waits for it
 
 
 def run_job(set_progress, state: dict[str, Any], data_dir: str | None) -> dict[str, Any]:

@@ -125,6 +125,9 @@ def test_a_cold_view_of_a_big_chain_goes_to_a_background_job_and_a_cached_or_sma
     state = {"u": "SPX", "snap": entry.id, "preset": "all", "conv": "dealer-long-calls"}
     ready, pending = work.route(state, str(one_snapshot), min_rows=entry.n_rows)
     assert ready is no_update and pending == state  # cold, and as big as the threshold
+    # a second user while that job runs waits for it in the main update rather than starting another
+    assert work.route(state, str(one_snapshot), min_rows=entry.n_rows) == (state, no_update)
+    assert work.route({**state, "conv": "dealer-short-all"}, str(one_snapshot), min_rows=entry.n_rows)[1] != no_update
     assert work.route(state, str(one_snapshot), min_rows=entry.n_rows + 1) == (state, no_update)  # small
     assert work.route(state, str(one_snapshot), min_rows=None) == (state, no_update)  # jobs off
     service.analysis_for(one_snapshot, entry, scenario_from_state(state))  # what the job does

@@ -56,6 +56,9 @@ COMPARE_OUTPUT = "kpi-strip.children@"  # the comparison callback's duplicate ou
 GOAL_P95_S = 1.0
 GOAL_RSS_MB = 400.0
 BOOT_TIMEOUT_S = 90.0
+GATE_OUTPUT = "pending-view-state.data"  # the gate: straight on, or a background job (callbacks/work.py)
+PENDING_ID = "pending-view-state"
+JOB_OUTPUT = "done-view-state.data"  # the background job's start
 JOB_POLL_S = 0.3  # dashboard.callbacks.work.POLL_MS
 JOB_TIMEOUT_S = 60.0
 IDLE_S = 1.0  # the page is settled when no callback was sent or pending for this long
@@ -276,11 +279,17 @@ async def session(url: str, steps: list[dict], think_s: float, seed: int, result
                 for path in PAGE_GETS:
                     await timed(client.get(path), "page", path, results)
             t_step = time.perf_counter()
+            job_wanted = False
             for request in step["bodies"]:
                 if any(f"{arg}=" in request["path"] for arg in ("cacheKey", "job")):
                     continue  # the capture's polls of its own background job: this session polls its own
+                output = json.loads(request["body"]).get("output", "")
+                if output.startswith(JOB_OUTPUT) and not job_wanted:
+                    continue  # the gate passed this session's view on: the page would start no job
                 response = await timed(client.post(request["path"], content=request["body"], headers=headers),
                                        kind_of(request), step["step"], results)
+                if GATE_OUTPUT in output and response is not None and response.status_code == 200:
+                    job_wanted = PENDING_ID in response.json().get("response", {})
                 if response is not None and response.status_code == 200 and b'"cacheKey"' in response.content:
                     await follow_job(client, request, response.json(), headers, step["step"], results)
             if step["step"] != "load":

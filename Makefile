@@ -48,9 +48,11 @@ run: $(STAMP)
 demo-data: $(STAMP)
 	$(VENV)/bin/mmpos demo-data --out data
 
-bench: $(STAMP)
+bench: $(STAMP) browser-deps
 	$(PY) benchmarks/bench_engine.py
 	$(PY) benchmarks/bench_dashboard.py
+	$(PY) benchmarks/bench_cache.py --runs 3
+	$(PY) benchmarks/load.py --short
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -46,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dashboard import ids, service  # noqa: E402
+from dashboard import ids, responses, service  # noqa: E402
 from dashboard.app import create_app  # noqa: E402
 from dashboard.callbacks import controls, views  # noqa: E402
 from dashboard.state import scenario_from_state  # noqa: E402
@@ -78,7 +78,7 @@ def callback_request(app, input_id: str, state_id: str, input_value, state_value
 
 
 def main_request(app, state: dict, result: dict | None = None) -> dict:
-    return callback_request(app, ids.VIEW_STORE, ids.RESULT_STORE, state, result)
+    return callback_request(app, ids.READY_VIEW_STORE, ids.RESULT_STORE, state, result)
 
 
 def comparison_request(app, state: dict, result: dict) -> dict | None:
@@ -98,9 +98,10 @@ def timed_post(client, body: dict) -> tuple[float, bytes]:
 
 
 def clear_view_caches() -> None:
-    """Forget this view's figures and analyses, keep the parsed files and the catalog."""
+    """Forget this view's figures, analyses and responses, keep the parsed files and the catalog."""
     views._figure_json.cache_clear()
     service._analysis.cache_clear()
+    responses.clear_all()  # a repeated request would be answered from the response cache
 
 
 def ms(xs: list[float]) -> str:

@@ -19,8 +19,8 @@ from pathlib import Path
 import dash
 from flask import Flask, Response, request
 
-from dashboard import config, edge
-from dashboard.callbacks import controls, display, export, history, hover, table, views
+from dashboard import config, edge, responses
+from dashboard.callbacks import controls, display, export, history, hover, table, views, work
 from dashboard.layout import build_layout
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
@@ -122,11 +122,12 @@ def create_app(data_dir: str | Path | None = None) -> dash.Dash:
     )
     app.server.config[DATA_DIR_KEY] = str(data_dir) if data_dir is not None else None
     edge.install(app.server)  # health, headers, Host check, size limit, login (dashboard.edge)
+    responses.install(app.server)  # repeated callback requests answered from a cache (after the edge)
     app.layout = build_layout
     # Callbacks go on this app (app.callback), not into dash.callback's process-wide registry: that
     # registry is emptied by the first app to serve a request, so a second app would get none, and
     # a threaded worker's first requests could race the copy ("Callback function not found").
-    for module in (controls, views, hover, table, export, display, history):
+    for module in (controls, views, hover, table, export, display, history, work):
         module.register(app)
     return app
 

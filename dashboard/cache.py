@@ -15,6 +15,12 @@ Values are pickled: the folder and the Redis database must be private to the ser
 write them can run code in it). A cache that fails (Redis down, disk full) never fails a request: the
 value is computed and the failure logged.
 
+A value is computed once, not once per waiting request: :meth:`SharedCache.get_or_compute` holds a
+lock for its key while computing (a thread lock in the process, then a lock every worker sees: a
+``lockf`` on one of :data:`LOCK_STRIPES` files beside the folder, or a Redis lock that expires after
+``COMPUTE_LOCK_S``), and whoever waited reads the stored value. Fifty users opening the same new
+view on two workers cost one analysis, not eight (one per thread).
+
 Keys are built with :func:`cache_key` from hashable parts; a caller puts into them everything the
 value depends on (for an analysis: the file's :class:`~analytics.catalog.FileVersion`, the expiry set
 and the whole Scenario).
@@ -22,11 +28,15 @@ and the whole Scenario).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
 import pickle
-from collections.abc import Callable
+import threading
+import weakref
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,10 +46,27 @@ from flask_caching import Cache
 from dashboard import config
 
 KEY_PREFIX = "mmpos:"
+LOCK_STRIPES = 256  # lock files beside the cache folder (a fixed number: the folder never grows with them)
+COMPUTE_LOCK_S = 60  # longest wait for another worker's computation (then compute here); = request timeout
 _MISSING = object()
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
+_INSTANCES: weakref.WeakSet[SharedCache] = weakref.WeakSet()
+
+
+def jobs_dir(settings: config.Settings) -> Path:
+    """The folder of background jobs (Dash's ``DiskcacheManager``), beside the cache folder."""
+    folder = settings.cache_dir or default_cache_dir()
+    return folder.with_name(folder.name + ".jobs")
+
+
+def _reset_after_fork() -> None:
+    for cache in list(_INSTANCES):
+        cache._after_fork()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def default_cache_dir() -> Path:
@@ -92,7 +119,16 @@ class SharedCache:
         self.backend = "redis" if self.settings.redis_url else "filesystem"
         if self.backend == "filesystem":
             Path(cfg["CACHE_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._cache = Cache(app=server or Flask("mmpos-cache"), config=cfg)
+        app = server or Flask("mmpos-cache")
+        with app.app_context():
+            # the backend itself (cachelib): Flask-Caching's proxy would look it up in whichever app
+            # is current, which inside a request is the dashboard's, not the one it was made for
+            self._cache = Cache(app=app, config=cfg).cache
+        self._folder = Path(cfg["CACHE_DIR"]) if self.backend == "filesystem" else None
+        self._thread_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+        self._locks_guard = threading.Lock()
+        self._redis: Any = None
+        _INSTANCES.add(self)
 
     def get(self, key: str) -> Any:
         """The value stored under ``key``, or None (missing, expired, or the cache failed)."""
@@ -127,13 +163,85 @@ class SharedCache:
             return False
 
     def get_or_compute(self, key: str, compute: Callable[[], T], timeout_s: int | None = None) -> T:
-        """The cached value of ``key``, else ``compute()`` stored and returned."""
+        """The cached value of ``key``, else ``compute()`` stored and returned.
+
+        Concurrent callers for one key (threads of this process, other workers) wait for the first
+        one's result instead of computing it again.
+        """
         value = self._load(key)
         if value is not _MISSING:
             return value
-        value = compute()
-        self.set(key, value, timeout_s)
-        return value
+        with self._computing(key):
+            value = self._load(key)  # stored by whoever held the lock before us
+            if value is not _MISSING:
+                return value
+            value = compute()
+            self.set(key, value, timeout_s)
+            return value
+
+    @contextlib.contextmanager
+    def _computing(self, key: str) -> Iterator[None]:
+        """Hold ``key``'s compute lock: this process's, then the one shared by every worker."""
+        with self._locks_guard:
+            lock = self._thread_locks.get(key)
+            if lock is None:
+                lock = self._thread_locks[key] = threading.Lock()
+        with lock, self._shared_lock(key):
+            yield
+
+    @contextlib.contextmanager
+    def _shared_lock(self, key: str) -> Iterator[None]:
+        try:
+            held = self._acquire_shared(key)
+        except Exception as exc:  # no lock costs a duplicate computation, never the request
+            log.warning("shared cache (%s) lock failed: %s", self.backend, type(exc).__name__)
+            held = None
+        try:
+            yield
+        finally:
+            if held is not None:
+                with contextlib.suppress(Exception):
+                    held()
+
+    def _acquire_shared(self, key: str) -> Callable[[], None] | None:
+        """Take the cross-process lock of ``key``; return its release (None: not held)."""
+        stripe = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % LOCK_STRIPES
+        if self._folder is not None:
+            folder = self._folder.with_name(self._folder.name + ".locks")
+            folder.mkdir(mode=0o700, exist_ok=True)
+            fd = os.open(folder / f"{stripe:03d}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            # a POSIX record lock: released by the kernel if this worker dies, and never inherited by a
+            # process forked meanwhile (a background job), unlike flock
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+            return lambda: os.close(fd)
+        if self._redis is None:
+            import redis
+
+            self._redis = redis.Redis.from_url(self.settings.redis_url, socket_timeout=COMPUTE_LOCK_S + 5)
+        lock = self._redis.lock(f"{KEY_PREFIX}lock:{key}", timeout=COMPUTE_LOCK_S, blocking_timeout=COMPUTE_LOCK_S)
+        return lock.release if lock.acquire() else None
+
+    def add(self, key: str, value: Any, timeout_s: int | None = None) -> bool:
+        """Store ``value`` only if ``key`` is not stored yet (atomic on Redis); True when stored."""
+        try:
+            return bool(self._cache.add(key, pickle.dumps(value), timeout=timeout_s))
+        except Exception as exc:
+            log.warning("shared cache (%s) add failed: %s", self.backend, type(exc).__name__)
+            return False
+
+    def contains(self, key: str) -> bool:
+        """True when ``key`` is stored (False when the cache failed)."""
+        try:
+            return bool(self._cache.has(key))
+        except Exception as exc:
+            log.warning("shared cache (%s) lookup failed: %s", self.backend, type(exc).__name__)
+            return False
+
+    def _after_fork(self) -> None:
+        """In a forked child (a background job), forget locks other threads of the parent held."""
+        self._thread_locks = weakref.WeakValueDictionary()
+        self._locks_guard = threading.Lock()
+        self._redis = None
 
     def delete(self, key: str) -> None:
         try:

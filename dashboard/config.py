@@ -22,13 +22,21 @@ MMPOS_AUTH_PROXY_HEADER   header a trusted proxy sets to the signed-in user     
 MMPOS_TRUSTED_PROXIES     comma-separated proxy addresses/networks               none
 MMPOS_RESCAN_SECONDS      at most one data-folder rescan per this many seconds   2
 MMPOS_STRIKE_WINDOW_PCT   the strike view opens at spot +/- this many percent    5
+MMPOS_SHARED_CACHE        analyses shared by the workers (the folder or Redis)   on
 MMPOS_CACHE_DIR           shared results cache folder (all workers of a machine)  $XDG_CACHE_HOME/mmpos
 MMPOS_REDIS_URL           shared results cache in Redis instead (several hosts)   none (the folder)
 MMPOS_CACHE_TIMEOUT       seconds a cached result lives                          3600
 MMPOS_CACHE_ENTRIES       most entries the cache folder keeps                    500
 MMPOS_CACHE_ITEM_BYTES    largest result cached (pickled bytes)                  67108864 (64 MiB)
 MMPOS_DEFAULT_UNDERLYING  underlying the page opens on (when in the data folder)  SPX (else the first)
+MMPOS_BACKGROUND_ROWS     a view of a chain this big and not cached yet is       15000 (0: every cold
+                          computed as a background job, with progress and cancel  view; off: none)
 ========================  =====================================================  ======================
+
+Fixed sizes (per worker, in front of the shared cache): ``dashboard.service.ANALYSIS_MEMORY_ENTRIES``
+analyses (48; 30 KB-2 MB each pickled, so under 100 MB), ``dashboard.callbacks.views.FIGURE_CACHE_SIZE``
+figures. An analysis pickles to 30 KB (demo BTC) to 1.7 MB (a real 20k-row SPX chain): the folder's
+500 entries stay under 1 GB; give Redis ``maxmemory`` with ``allkeys-lru``.
 
 A bad value raises :class:`UnsafeConfigError` with one line naming the variable (the CLI exits 2).
 Nothing here touches the network or the clock; reading the environment is the only side effect.
@@ -56,6 +64,9 @@ DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 DEFAULT_CACHE_TIMEOUT_S = 3600
 DEFAULT_CACHE_ENTRIES = 500
 DEFAULT_CACHE_ITEM_BYTES = 64 * 1024 * 1024
+# rows from which a cold analysis (parse + analyse + draw) can pass ~1 s on a loaded 2-core machine: the
+# real 20k-row SPX chain costs 0.2 s to parse and 0.1-0.25 s to analyse when idle, 2-5 s under load
+DEFAULT_BACKGROUND_ROWS = 15_000
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 LOOPBACK_NAMES: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
 _ANY_INTERFACE = frozenset({"0.0.0.0", "::", ""})
@@ -87,11 +98,13 @@ class Settings:
     auth_proxy_header: str | None = None
     trusted_proxies: tuple[str, ...] = ()
     rescan_s: float = RESCAN_INTERVAL_S
+    shared_cache: bool = True
     cache_dir: Path | None = None  # None: dashboard.cache.default_cache_dir()
     redis_url: str | None = None
     cache_timeout_s: int = DEFAULT_CACHE_TIMEOUT_S
     cache_threshold: int = DEFAULT_CACHE_ENTRIES
     cache_max_item_bytes: int = DEFAULT_CACHE_ITEM_BYTES
+    background_rows: int | None = DEFAULT_BACKGROUND_ROWS  # None: no background jobs
 
     def checked(self) -> Settings:
         """Return self, or raise UnsafeConfigError naming the first setting that must not run."""
@@ -109,7 +122,8 @@ class Settings:
                                     ("max request bytes", self.max_request_bytes, 1024, 2**30),
                                     ("cache timeout", self.cache_timeout_s, 1, 30 * 86400),
                                     ("cache entries", self.cache_threshold, 1, 10**6),
-                                    ("cache item bytes", self.cache_max_item_bytes, 1024, 2**31)):
+                                    ("cache item bytes", self.cache_max_item_bytes, 1024, 2**31),
+                                    ("background rows", self.background_rows or 0, 0, 10**9)):
             if not lo <= value <= hi:
                 raise UnsafeConfigError(f"{name} must be {lo}-{hi}, got {value}")
         if not 0 <= self.rescan_s <= 3600:
@@ -223,8 +237,10 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _bool(env: Mapping[str, str], name: str) -> bool:
+def _bool(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     text = _text(env, name).lower()
+    if not text:
+        return default
     if text in _TRUE:
         return True
     if text in _FALSE:
@@ -265,11 +281,14 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         auth_proxy_header=_text(env, "MMPOS_AUTH_PROXY_HEADER") or None,
         trusted_proxies=_list(env, "MMPOS_TRUSTED_PROXIES"),
         rescan_s=_float(env, "MMPOS_RESCAN_SECONDS", RESCAN_INTERVAL_S),
+        shared_cache=_bool(env, "MMPOS_SHARED_CACHE", default=True),
         cache_dir=Path(cache_dir).expanduser() if cache_dir else None,
         redis_url=_text(env, "MMPOS_REDIS_URL") or None,
         cache_timeout_s=_int(env, "MMPOS_CACHE_TIMEOUT", DEFAULT_CACHE_TIMEOUT_S),
         cache_threshold=_int(env, "MMPOS_CACHE_ENTRIES", DEFAULT_CACHE_ENTRIES),
         cache_max_item_bytes=_int(env, "MMPOS_CACHE_ITEM_BYTES", DEFAULT_CACHE_ITEM_BYTES),
+        background_rows=(None if _text(env, "MMPOS_BACKGROUND_ROWS").lower() == "off"
+                         else _int(env, "MMPOS_BACKGROUND_ROWS", DEFAULT_BACKGROUND_ROWS)),
     )
 
 

@@ -66,3 +66,11 @@ HISTORY_FILL_STORE = "history-fill-state"
 HISTORY_LEVELS_GRAPH = "history-levels"
 HISTORY_HEATMAP_GRAPH = "history-strike-heatmap"
 HISTORY_TERM_GRAPH = "history-term"
+# long work off the request (dashboard/callbacks/work.py): cold analyses of big chains
+READY_VIEW_STORE = "ready-view-state"  # the view state once its analyses are ready: the main update's input
+PENDING_VIEW_STORE = "pending-view-state"  # a view whose analyses run as a background job
+DONE_VIEW_STORE = "done-view-state"  # the view a finished job computed (drawn if still the one chosen)
+WORK_PANEL = "work-panel"
+WORK_TEXT = "work-text"
+WORK_PROGRESS = "work-progress"
+WORK_CANCEL = "work-cancel"

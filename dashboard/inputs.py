@@ -230,6 +230,10 @@ RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     f"{ids.CSV_BUTTON}.n_clicks": ("download clicks", _clicks),
     f"{ids.RESULT_STORE}.data": ("view result", _result),
     f"{ids.VIEW_STORE}.data": ("view state", _view_state),
+    f"{ids.READY_VIEW_STORE}.data": ("view state", _view_state),
+    f"{ids.PENDING_VIEW_STORE}.data": ("view state", _view_state),
+    f"{ids.DONE_VIEW_STORE}.data": ("view state", _view_state),
+    f"{ids.WORK_CANCEL}.n_clicks": ("cancel clicks", _clicks),
 }
 
 
@@ -248,7 +252,7 @@ def checked(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         except Refused as err:
             notes.append(f"{label} {err}; ignored")
             clean = None
-        if key == f"{ids.VIEW_STORE}.data":
+        if rule is _view_state and isinstance(clean, tuple):  # a view state and its own notes
             clean, state_notes = clean
             notes.extend(state_notes)
         out[key] = clean

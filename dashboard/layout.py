@@ -43,6 +43,27 @@ def banners() -> html.Div:
     )
 
 
+def work_panel() -> html.Div:
+    """Progress and cancel of a background analysis (dashboard/callbacks/work.py), hidden until one
+    runs; with the two stores that route a view through it."""
+    return html.Div([
+        dcc.Store(id=ids.READY_VIEW_STORE, storage_type="memory"),
+        dcc.Store(id=ids.PENDING_VIEW_STORE, storage_type="memory"),
+        dcc.Store(id=ids.DONE_VIEW_STORE, storage_type="memory"),
+        html.Div(
+            id=ids.WORK_PANEL,
+            className="banner banner-info work-panel",
+            style={"display": "none"},
+            role="status",
+            children=[
+                html.Span(id=ids.WORK_TEXT, children="Starting the analysis"),
+                html.Progress(id=ids.WORK_PROGRESS, value="0", max="4"),
+                html.Button("Cancel", id=ids.WORK_CANCEL, n_clicks=0, className="work-cancel"),
+            ],
+        ),
+    ])
+
+
 def _field(label: str, control, *, width: str = "", help_text: str | None = None) -> html.Div:
     return html.Div(
         className=f"field {width}".strip(),
@@ -362,6 +383,7 @@ def build_layout() -> html.Div:
                 className="content",
                 children=[
                     banners(),
+                    work_panel(),
                     controls(),
                     page_tabs(dcc.Loading(
                         id=ids.LOADING,

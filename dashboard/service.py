@@ -4,6 +4,19 @@
 Callbacks and ``mmpos analyze``/``mmpos list`` call these; none of them imports Dash. Every cache is
 bounded and keyed by immutable values that include the file's content version
 (:class:`analytics.catalog.FileVersion`), so a changed file is re-read and nothing cached is mutated.
+
+An analysis is looked up in three places, cheapest first:
+
+1. this process's LRU (:data:`ANALYSIS_MEMORY_ENTRIES` analyses, a few MB at most);
+2. the shared cache every worker sees (:class:`dashboard.cache.SharedCache`: a folder under
+   ``MMPOS_CACHE_DIR`` by default, Redis when ``MMPOS_REDIS_URL`` is set; off with
+   ``MMPOS_SHARED_CACHE=off``), under :func:`analysis_cache_key`;
+3. computed, then stored in both.
+
+A shared-cache hit costs reading and unpickling the analysis: 0.5-1.3 ms from the folder and 1-12 ms
+from Redis for 76 KB-1.4 MB pickled (demo BTC to the real 20k-row SPX), against 21-225 ms to compute
+it from a parsed chain (plus 40-200 ms to parse the file first; seconds on a loaded machine), so
+every analysis is stored (``benchmarks/bench_cache.py`` measures it).
 """
 
 from __future__ import annotations
@@ -11,8 +24,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import hashlib
+import json
+import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -38,9 +56,16 @@ from analytics.scenario import Scenario
 from analytics.sources.book import apply_book, load_book
 from dashboard.state import monthly_expiries, preset_expiries
 
+if TYPE_CHECKING:
+    from dashboard.cache import SharedCache
+
 KPI_SHOCKS_PCT: tuple[float, ...] = (-5.0, -1.0, 1.0, 5.0)  # the KPI strip's hedge-flow shocks
 PREVIOUS_MAX_AGE_DAYS = 7  # an older "previous snapshot" is not yesterday: no change is shown
 TESTNET_MARK = "testnet"  # in a file name: the snapshot comes from an exchange's test network
+ANALYSIS_MEMORY_ENTRIES = 48  # analyses kept in each process in front of the shared cache (30 KB-2 MB each)
+ANALYSIS_NAMESPACE = "analysis"  # the shared cache's key prefix for analyses
+
+log = logging.getLogger(__name__)
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path:
@@ -169,9 +194,84 @@ def previous_entry(catalog: Catalog, entry: CatalogEntry) -> CatalogEntry | None
     return find_previous(catalog, entry).entry
 
 
-@functools.lru_cache(maxsize=48)
-def _analysis(root: str, entry_id: str, version: FileVersion | None, scenario: Scenario) -> Analysis:
-    del version  # part of the cache key only
+# --------------------------------------------------------------------------- the shared cache
+
+_UNSET = object()
+_shared: object = _UNSET
+_shared_lock = threading.Lock()
+
+
+def shared_cache() -> SharedCache | None:
+    """This process's :class:`~dashboard.cache.SharedCache`, built from the ``MMPOS_*`` environment on
+    first use (so in each worker, after gunicorn forks), or None when ``MMPOS_SHARED_CACHE=off``."""
+    global _shared
+    with _shared_lock:
+        if _shared is _UNSET:
+            from dashboard import config
+            from dashboard.cache import SharedCache
+
+            try:
+                settings = config.from_env()
+            except config.UnsafeConfigError as err:  # mmpos serve refused it already; a library user goes on
+                log.warning("shared cache off: %s", err)
+                _shared = None
+            else:
+                _shared = SharedCache(settings) if settings.shared_cache else None
+        return _shared  # type: ignore[return-value]
+
+
+def use_shared_cache(cache: SharedCache | None) -> None:
+    """Use ``cache`` (None: no shared cache) from now on in this process; forgets the analyses in memory."""
+    global _shared
+    with _shared_lock:
+        _shared = cache
+    _analysis.cache_clear()
+
+
+@functools.cache
+def code_version() -> str:
+    """A digest of the analytics source code: results cached by another version are never read."""
+    package = Path(__file__).resolve().parents[1] / "analytics"
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def analysis_cache_key(entry_id: str, version: FileVersion | None, book_version: FileVersion | None,
+                       scenario: Scenario) -> str:
+    """The shared-cache key of one analysis: the snapshot id and file version, the positions file's
+    version (conventions that read one), the whole Scenario (its ``to_dict`` as sorted JSON) and
+    :func:`code_version`. The same in every process and on every machine.
+
+    Examples
+    --------
+    >>> from analytics.catalog import FileVersion
+    >>> v = FileVersion(10, 1, 2, 3)
+    >>> analysis_cache_key("spx-1", v, None, Scenario()) == analysis_cache_key("spx-1", v, None, Scenario())
+    True
+    >>> analysis_cache_key("spx-1", v, None, Scenario()) == analysis_cache_key("spx-1", v, None, Scenario(rate=0.01))
+    False
+    """
+    from dashboard.cache import cache_key
+
+    scenario_json = json.dumps(scenario.to_dict(), sort_keys=True, default=str)
+    return cache_key(ANALYSIS_NAMESPACE, code_version(), entry_id, tuple(version or ()), tuple(book_version or ()),
+                     scenario_json)
+
+
+@functools.lru_cache(maxsize=ANALYSIS_MEMORY_ENTRIES)
+def _analysis(root: str, entry_id: str, version: FileVersion | None, book_version: FileVersion | None,
+              scenario: Scenario) -> Analysis:
+    shared = shared_cache()
+    if shared is None:
+        return _compute_analysis(root, entry_id, scenario)
+    return shared.get_or_compute(analysis_cache_key(entry_id, version, book_version, scenario),
+                                 lambda: _compute_analysis(root, entry_id, scenario))
+
+
+def _compute_analysis(root: str, entry_id: str, scenario: Scenario) -> Analysis:
     catalog = get_catalog(root)
     entry = catalog.get(entry_id)
     if entry is None:
@@ -199,9 +299,17 @@ def with_book(catalog: Catalog, chain: OptionChain) -> OptionChain:
     return apply_book(chain, load_book_cached(book.path), source=book.path)
 
 
+def _book_version(root: str, entry: CatalogEntry, scenario: Scenario) -> FileVersion | None:
+    """The positions file's version when the convention reads one (part of the cache keys)."""
+    if conventions.POSITIONS not in conventions.get(scenario.convention).needs or not entry.underlying:
+        return None
+    book = get_catalog(root).book_for(entry.underlying)
+    return file_version(book.path) if book is not None else None
+
+
 def analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> Analysis:
     """The (cached) analysis of one entry under ``scenario``; the cache key is the file version and
-    the whole scenario.
+    the whole scenario (and the positions file's version for the ``book`` convention).
 
     A scenario this chain cannot take (a vol shift below minus its lowest IV) is replaced by the
     nearest valid one, and the refusal leads the analysis' warnings, so the page keeps serving.
@@ -209,13 +317,38 @@ def analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Sce
     root = str(resolve_data_dir(data_dir))
     entry_id, mtime = entry_key(entry)
     try:
-        return _analysis(root, entry_id, mtime, scenario)
+        return _analysis(root, entry_id, mtime, _book_version(root, entry, scenario), scenario)
     except ScenarioError as err:
         if err.nearest is None:
             raise
-        analysis = _analysis(root, entry_id, mtime, err.nearest)
+        analysis = _analysis(root, entry_id, mtime, _book_version(root, entry, err.nearest), err.nearest)
         return dataclasses.replace(analysis, warnings=[f"{err}; showing the nearest valid value"]
                                    + list(analysis.warnings))
+
+
+def is_cold(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> bool:
+    """True when the analysis of ``entry`` under ``scenario`` is not in the shared cache yet (always
+    False without a shared cache: a background job's result would have nowhere to go)."""
+    shared = shared_cache()
+    if shared is None or entry.broken:
+        return False
+    root = str(resolve_data_dir(data_dir))
+    entry_id, version = entry_key(entry)
+    return not shared.contains(analysis_cache_key(entry_id, version, _book_version(root, entry, scenario), scenario))
+
+
+def claim_background(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> bool:
+    """True for the first caller (in every worker) that asks to compute this analysis as a background
+    job within ``COMPUTE_LOCK_S``; later callers wait for that job instead of starting their own."""
+    from dashboard.cache import COMPUTE_LOCK_S
+
+    shared = shared_cache()
+    if shared is None:
+        return False
+    root = str(resolve_data_dir(data_dir))
+    entry_id, version = entry_key(entry)
+    key = analysis_cache_key(entry_id, version, _book_version(root, entry, scenario), scenario)
+    return shared.add(f"job:{key}", 1, timeout_s=COMPUTE_LOCK_S)
 
 
 def term_analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> Analysis:
@@ -270,8 +403,15 @@ def analyze_path(path_or_id: str | Path, scenario: Scenario, *, data_dir: str | 
 
 
 def clear_caches() -> None:
-    """Forget every cached catalog and analysis (benchmarks measure the cold path with this)."""
+    """Forget every cached catalog and analysis, the shared cache's included (benchmarks measure the
+    cold path with this)."""
     forget_holders()
     _analysis.cache_clear()
+    shared = shared_cache()
+    if shared is not None:
+        shared.clear()
     _facts.cache_clear()
     clear_cache()
+    from dashboard import responses  # the callbacks' response caches (a Flask layer: imported late)
+
+    responses.clear_all()

@@ -6,6 +6,7 @@ Both are read in place, never copied or regenerated: ``demo_dir`` is the committ
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_DATA = ROOT / "data"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# No test reads or writes the user's shared results cache (~/.cache/mmpos): analyses are computed
+# in each process, as each test expects. Tests of the shared cache turn it on with their own folder
+# or redis-server (dashboard.service.use_shared_cache, or MMPOS_SHARED_CACHE=on in a subprocess).
+os.environ["MMPOS_SHARED_CACHE"] = "off"
 
 
 def shared_file(name: str) -> Path:

@@ -674,9 +674,11 @@ def zoom_from_relayout(relayout: dict[str, Any] | None, result: dict[str, Any] |
 
 def register(app: dash.Dash) -> None:
     """Declare this panel's callbacks on ``app`` (each app gets its own: see dashboard.app)."""
-    # the display choices are states here: changing one redraws its view only (dashboard.callbacks.display)
-    @app.callback(*OUTPUTS, Input(ids.VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"),
-                  State(ids.STRIKE_MODE, "value"), State(ids.TERM_SPACING, "value"), State(ids.STRIKE_ZOOM_STORE, "data"))
+    # the view arrives through the gate (callbacks/work.py); the display choices are states here:
+    # changing one redraws its view only (dashboard.callbacks.display)
+    @app.callback(*OUTPUTS, Input(ids.READY_VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"),
+                  State(ids.STRIKE_MODE, "value"), State(ids.TERM_SPACING, "value"), State(ids.STRIKE_ZOOM_STORE, "data"),
+                  prevent_initial_call=True)
     def _main(state: dict[str, Any] | None, result: dict[str, Any] | None, mode: str | None = None,
               spacing: list[str] | None = None, zoom: dict[str, Any] | None = None) -> list[Any]:
         # the view state and the result are checked inside main_update; the display choices here

@@ -365,20 +365,20 @@ def test_create_app_builds_without_reading_data(tmp_path):
 def _main_update_body(app, state: dict) -> dict:
     """The JSON the browser posts for the main update, outputs read from the app's own dependencies."""
     deps = app.server.test_client().get("/_dash-dependencies").get_json()
-    main = next(d for d in deps if [i["id"] for i in d["inputs"]] == [ids.VIEW_STORE])
+    main = next(d for d in deps if [i["id"] for i in d["inputs"]] == [ids.READY_VIEW_STORE])
     outputs = [dict(zip(("id", "property"), part.rsplit(".", 1), strict=True))
                for part in main["output"].strip(".").split("...")]
     return {"output": main["output"], "outputs": outputs,
-            "inputs": [{"id": ids.VIEW_STORE, "property": "data", "value": state}],
+            "inputs": [{"id": ids.READY_VIEW_STORE, "property": "data", "value": state}],
             # the result store, then the display choices (strike measure, term spacing) at their defaults
             "state": [{"id": d["id"], "property": d["property"], "value": None} for d in main["state"]],
-            "changedPropIds": [f"{ids.VIEW_STORE}.data"]}
+            "changedPropIds": [f"{ids.READY_VIEW_STORE}.data"]}
 
 
 def test_two_apps_in_one_process_each_serve_every_callback(demo):
     first, second = create_app(demo), create_app(demo)
     declared = set(first.callback_map)
-    assert len(declared) == 13 and set(second.callback_map) == declared  # 10 + the History tab's 3
+    assert len(declared) == 14 and set(second.callback_map) == declared  # with the gate of callbacks/work.py
     state = load(demo, "?u=SPX")[OUT["store"]]
     for app in (second, first, second):  # the second app first: nothing left for it to take from the first
         response = app.server.test_client().post("/_dash-update-component", json=_main_update_body(app, state))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from flask import Flask
 
 from dashboard.cache import SharedCache, cache_key
 from dashboard.config import Settings
@@ -48,28 +48,6 @@ def test_a_value_stored_by_one_process_is_read_by_another_through_the_cache_fold
     assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    """A real redis-server (Debian's) on a free port, no persistence; stopped by its pid."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is missing: `make test` installs it (apt-get install redis-server)")
-    port = free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path_factory.mktemp("redis"))],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
 def test_a_value_stored_by_one_process_is_read_by_another_through_redis(redis_url, tmp_path):
     env = {"MMPOS_REDIS_URL": redis_url, "MMPOS_CACHE_DIR": str(tmp_path / "unused")}
     writer = run_worker("writer", dict(env))
@@ -98,3 +76,55 @@ def test_keys_differ_when_any_part_differs():
     assert base == cache_key("analysis", "spx", (1, 2), 20.0)
     assert len({base, cache_key("analysis", "spx", (1, 3), 20.0), cache_key("analysis", "spx", (1, 2), 20.5),
                 cache_key("term", "spx", (1, 2), 20.0)}) == 4
+
+
+def test_threads_asking_for_one_missing_value_at_once_compute_it_once(tmp_path):
+    cache = SharedCache(Settings(cache_dir=tmp_path / "cache"))
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.3)
+        return "value"
+
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: cache.get_or_compute(cache_key("herd", 1), slow), range(8)))
+    assert got == ["value"] * 8
+    assert len(calls) == 1
+
+
+# Two processes ask for the same missing value at the same moment: only one computes it.
+RACER = """
+import sys, time
+from dashboard.cache import SharedCache, cache_key
+from dashboard.config import from_env
+cache = SharedCache(from_env())
+time.sleep(max(0.0, float(sys.argv[1]) - time.time()))  # start together
+def compute():
+    print("computed", flush=True)
+    time.sleep(1.0)
+    return 42
+assert cache.get_or_compute(cache_key("race", 1), compute) == 42
+"""
+
+
+@pytest.mark.parametrize("backend", ["filesystem", "redis"])
+def test_two_workers_asking_for_one_missing_value_at_once_compute_it_once(backend, tmp_path, request):
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(tmp_path),
+           "MMPOS_CACHE_DIR": str(tmp_path / "cache")}
+    if backend == "redis":
+        env["MMPOS_REDIS_URL"] = request.getfixturevalue("redis_url")
+    start = f"{time.time() + 1.5:.3f}"
+    procs = [subprocess.Popen([sys.executable, "-c", RACER, start], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-1000:] for _, err in outs]
+    assert sum(out.count("computed") for out, _ in outs) == 1
+
+
+def test_the_cache_works_inside_another_apps_request(tmp_path):
+    cache = SharedCache(Settings(cache_dir=tmp_path / "cache"))
+    with Flask("the-dashboard").test_request_context("/_dash-update-component"):
+        assert cache.set(cache_key("in-request", 1), {"a": 1})
+        assert cache.get(cache_key("in-request", 1)) == {"a": 1}
+        assert cache.contains(cache_key("in-request", 1))

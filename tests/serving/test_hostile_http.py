@@ -61,7 +61,8 @@ def callback_body(deps: list[dict[str, Any]], first_input: str, values: dict[str
             "inputs": items("inputs"), "state": items("state"), "changedPropIds": [changed or first_input]}
 
 
-MAIN = f"{ids.VIEW_STORE}.data"
+MAIN = f"{ids.READY_VIEW_STORE}.data"  # the main update (behind the gate of callbacks/work.py)
+VIEW = f"{ids.VIEW_STORE}.data"  # the view state: the gate's input, a state of the other callbacks
 CONTROLS = f"{ids.URL}.search"
 COMPARE = f"{ids.RESULT_STORE}.data"
 CSV = f"{ids.CSV_BUTTON}.n_clicks"
@@ -89,9 +90,14 @@ def main_case(name: str, view_state: Any, banner: str | None = None) -> Case:
                 banner=banner)
 
 
+def gate_case(name: str, view_state: Any) -> Case:
+    """The same hostile view state posted to the gate in front of the main update (callbacks/work.py)."""
+    return Case(f"gate: {name}", lambda deps: json.dumps(callback_body(deps, VIEW, {VIEW: view_state})).encode())
+
+
 def control_case(name: str, key: str, value: Any, previous: Any = None, banner: str | None = None) -> Case:
     def body(deps):
-        return json.dumps(callback_body(deps, CONTROLS, {key: value, MAIN: previous or state()}, key)).encode()
+        return json.dumps(callback_body(deps, CONTROLS, {key: value, VIEW: previous or state()}, key)).encode()
 
     return Case(name, body, banner=banner)
 
@@ -173,9 +179,9 @@ CORPUS: list[Case] = [
     # the comparison and the download
     Case("comparison with a hostile result and state",
          lambda deps: json.dumps(callback_body(deps, COMPARE, {COMPARE: {"drawn": HUGE, "keys": [1]},
-                                                               MAIN: state(shock=1e7)})).encode()),
+                                                               VIEW: state(shock=1e7)})).encode()),
     Case("csv download with a traversal snapshot",
-         lambda deps: json.dumps(callback_body(deps, CSV, {CSV: "1e308", MAIN: state(snap="../../etc/passwd")})).encode()),
+         lambda deps: json.dumps(callback_body(deps, CSV, {CSV: "1e308", VIEW: state(snap="../../etc/passwd")})).encode()),
     # the body itself
     raw_case("JSON nested 100k deep", b'{"output": ' + b"[" * DEEP + b"]" * DEEP + b"}", "application/json", (400,)),
     raw_case("oversize body", b"{" + b" " * (2 * 1024 * 1024) + b"}", "application/json", (413,)),
@@ -187,6 +193,12 @@ CORPUS: list[Case] = [
     raw_case("null body", b"null", "application/json", (400,)),
     raw_case("a list as the body", b"[1, 2, 3]", "application/json", (400,)),
 ]
+# the same view states posted to the gate in front of the main update (it must route, never fail)
+CORPUS += [gate_case(name, view) for name, view in (
+    ("shock range 1e7", state(shock=1e7)), ("vol shift NaN as text", state(vol="shift", volv="NaN")),
+    ("a list", [1, 2, 3]), ("a string", "x" * 10_000), ("unknown snapshot", state(snap="../../etc/passwd")),
+    ("10k expiries", state(preset="custom", exp=[f"2026-12-{1 + i % 28:02d}" for i in range(10_000)])),
+)]
 
 
 def assert_no_exception_text(case: Case, status: int, body: str, paths: tuple[str, ...]) -> None:
@@ -232,7 +244,7 @@ def warm_up(post_json: Callable[[dict[str, Any]], Any], deps) -> None:
     """Every callback once with good values, so caches and lazy imports are not counted as growth."""
     for body in (callback_body(deps, MAIN, {MAIN: state()}),
                  callback_body(deps, CONTROLS, {CONTROLS: "?u=SPX"}),
-                 callback_body(deps, COMPARE, {COMPARE: {"drawn": ["summary", "gamma"]}, MAIN: state()})):
+                 callback_body(deps, COMPARE, {COMPARE: {"drawn": ["summary", "gamma"]}, VIEW: state()})):
         post_json(body)
 
 

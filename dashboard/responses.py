@@ -1,0 +1,143 @@
+"""Identical callback requests get the same bytes back without running the callback again.
+
+A desk opens the same few views: fifty people on today's SPX snapshot post the very same
+``/_dash-update-component`` bodies (view state, last drawn keys), and a callback's output depends on
+nothing else than its body and the data folder. Each worker keeps the last responses, keyed by a
+hash of the body and of the data folder's state (every entry's id and current
+:class:`~analytics.catalog.FileVersion`, stat'ed per request, so a file replaced with its mtime kept
+is never answered from here). A warm main update then costs a lookup and the compression
+(~5 ms) instead of ~20-30 ms of tables, KPI cards and JSON; on a loaded machine that is what keeps
+p95 under a second at fifty users (``benchmarks/load.py``).
+
+Bounded: :data:`RESPONSE_CACHE_ENTRIES` responses and :data:`RESPONSE_CACHE_BYTES` in all per
+worker, none larger than :data:`RESPONSE_MAX_BYTES`. Only 200 responses are kept, never a background
+job's (:mod:`dashboard.callbacks.work`), nor a callback that calls :func:`skip`. The lookup runs
+after the edge (:mod:`dashboard.edge`: Host check, login, size limit), so nobody gets a response
+they could not have asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import weakref
+from collections import OrderedDict
+
+from flask import Flask, Response, current_app, g, request
+
+from analytics.catalog import file_version
+from dashboard import service
+
+UPDATE_PATH = "/_dash-update-component"
+RESPONSE_CACHE_ENTRIES = 256
+RESPONSE_CACHE_BYTES = 64 * 1024 * 1024  # per worker
+RESPONSE_MAX_BYTES = 4 * 1024 * 1024
+EXTENSION_KEY = "mmpos_responses"
+BACKGROUND_ARGS = ("cacheKey", "job", "oldJob", "cancelJob")  # Dash's background-job handles
+_ALL: weakref.WeakSet[ResponseCache] = weakref.WeakSet()
+
+
+class ResponseCache:
+    """A bounded LRU of response bodies (bytes and mimetype) by key; thread-safe."""
+
+    def __init__(self, entries: int = RESPONSE_CACHE_ENTRIES, max_bytes: int = RESPONSE_CACHE_BYTES) -> None:
+        self._items: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        self._entries = entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        _ALL.add(self)
+
+    def get(self, key: str) -> tuple[bytes, str] | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+            return item
+
+    def put(self, key: str, body: bytes, mimetype: str) -> None:
+        if len(body) > RESPONSE_MAX_BYTES:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old[0])
+            self._items[key] = (body, mimetype)
+            self._bytes += len(body)
+            while len(self._items) > self._entries or self._bytes > self._max_bytes:
+                _, (dropped, _) = self._items.popitem(last=False)
+                self._bytes -= len(dropped)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+
+def clear_all() -> None:
+    """Empty every response cache of this process (benchmarks measure uncached requests)."""
+    for cache in list(_ALL):
+        cache.clear()
+
+
+def folder_state(data_dir: str | None) -> bytes:
+    """What every callback output may depend on besides its body: the catalog's entries (ids, kinds,
+    errors) and each good file's current content version."""
+    catalog = service.get_catalog(data_dir)
+    parts = [repr(hash(catalog.entries))]
+    parts += [f"{e.id}:{tuple(file_version(e.path) or ())}" for e in catalog.entries if not e.broken]
+    return "\n".join(parts).encode()
+
+
+def skip() -> None:
+    """Do not keep this request's response (a callback whose answer depends on more than its body,
+    e.g. on what the shared cache holds now)."""
+    g.pop("mmpos_response_key", None)
+
+
+def _key() -> str | None:
+    if request.method != "POST" or request.path != UPDATE_PATH:
+        return None
+    if any(arg in request.args for arg in BACKGROUND_ARGS):  # polls of a background job
+        return None
+    from dashboard.app import DATA_DIR_KEY
+
+    try:
+        state = folder_state(current_app.config.get(DATA_DIR_KEY))
+    except Exception:  # noqa: BLE001 - no catalog: let the callback answer (and show why)
+        return None
+    digest = hashlib.sha256(request.get_data(cache=True))
+    digest.update(state)
+    return digest.hexdigest()
+
+
+def _before_request() -> Response | None:
+    key = _key()
+    if key is None:
+        return None
+    hit = current_app.extensions[EXTENSION_KEY].get(key)
+    if hit is None:
+        g.mmpos_response_key = key  # stored after the callback ran
+        return None
+    body, mimetype = hit
+    return Response(body, status=200, mimetype=mimetype)
+
+
+def _after_request(response: Response) -> Response:
+    key = g.pop("mmpos_response_key", None)
+    if key is not None and response.status_code == 200 and not response.direct_passthrough:
+        body = response.get_data()
+        if b'"cacheKey"' not in body:  # a background job was started: its handle is for this page only
+            current_app.extensions[EXTENSION_KEY].put(key, body, response.mimetype)
+    return response
+
+
+def install(server: Flask) -> Flask:
+    """Answer repeated callback requests of ``server`` from this worker's cache (idempotent)."""
+    if EXTENSION_KEY not in server.extensions:
+        server.extensions[EXTENSION_KEY] = ResponseCache()
+        server.before_request(_before_request)
+        server.after_request(_after_request)
+    return server

@@ -1,0 +1,83 @@
+"""Repeated callback requests are answered from the worker's response cache: the same bytes, without
+running the callback; a changed file or a request the edge refuses never gets a cached answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from dashboard import config, edge, ids, service
+from dashboard.app import create_app
+from dashboard.callbacks import views
+from dashboard.edge import add_user
+from tests.serving.conftest import DEMO, DEMO_FILES
+from tests.serving.test_login import basic
+
+HEADERS = {"Content-Type": "application/json"}
+
+
+def main_update_body(snapshot: str) -> str:
+    """The main update's request body as the page posts it (outputs, the view state input)."""
+    outputs = [{"id": o.component_id, "property": o.component_property} for o in views.OUTPUTS]
+    return json.dumps({
+        "output": ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + "..",
+        "outputs": outputs,
+        "inputs": [{"id": ids.READY_VIEW_STORE, "property": "data",
+                    "value": {"u": "SPX", "snap": snapshot, "preset": "all", "conv": "dealer-long-calls"}}],
+        # the result store, then the display choices (strike measure, term spacing, zoom) at their defaults
+        "state": [{"id": i, "property": p, "value": None} for i, p in (
+            (ids.RESULT_STORE, "data"), (ids.STRIKE_MODE, "value"), (ids.TERM_SPACING, "value"),
+            (ids.STRIKE_ZOOM_STORE, "data"))],
+        "changedPropIds": [f"{ids.READY_VIEW_STORE}.data"],
+    })
+
+
+@pytest.fixture
+def counted_app(tmp_path, monkeypatch):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in DEMO_FILES:
+        shutil.copy(DEMO / name, folder / name)
+    calls = []
+    real = views.render
+    monkeypatch.setattr(views, "render", lambda *a: calls.append(a) or real(*a))
+    app = create_app(folder)
+    entry = service.get_catalog(folder).latest("SPX")  # the newest SPX snapshot
+    return app, app.server.test_client(), entry, calls
+
+
+def test_the_same_callback_request_twice_runs_the_callback_once_and_returns_the_same_bytes(counted_app):
+    app, client, entry, calls = counted_app
+    body = main_update_body(entry.id)
+    first = client.post("/_dash-update-component", data=body, headers=HEADERS)
+    second = client.post("/_dash-update-component", data=body, headers=HEADERS)
+    assert first.status_code == second.status_code == 200
+    assert second.data == first.data and b"gamma-by-strike" in first.data
+    assert len(calls) == 1
+
+
+def test_a_file_replaced_with_its_mtime_kept_is_answered_afresh(counted_app):
+    app, client, entry, calls = counted_app
+    body = main_update_body(entry.id)
+    client.post("/_dash-update-component", data=body, headers=HEADERS)
+    stat = entry.path.stat()
+    shutil.copy(entry.path, entry.path.with_suffix(".tmp"))
+    os.replace(entry.path.with_suffix(".tmp"), entry.path)
+    os.utime(entry.path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    client.post("/_dash-update-component", data=body, headers=HEADERS)
+    assert len(calls) == 2
+
+
+def test_a_cached_answer_is_never_given_to_a_request_without_a_login(counted_app, tmp_path):
+    app, client, entry, calls = counted_app
+    users = tmp_path / "users"
+    add_user(users, "alice", "correct horse battery")
+    edge.install(app.server, config.Settings(auth_file=users))
+    body = main_update_body(entry.id)
+    signed_in = client.post("/_dash-update-component", data=body, headers={**HEADERS, **basic("alice", "correct horse battery")})
+    anonymous = client.post("/_dash-update-component", data=body, headers=HEADERS)
+    assert signed_in.status_code == 200
+    assert anonymous.status_code == 401 and b"gamma-by-strike" not in anonymous.data

@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", default=None,
                    help="Dash debug server instead of gunicorn (loopback hosts only)")
     _add_history_commands(sub)
+    _add_report_command(sub)
     return parser
 
 
@@ -299,6 +300,44 @@ def _run_history_command(args: argparse.Namespace) -> None:
                              for k, v in rec.items()})
 
 
+# --------------------------------------------------------------------------- report: the morning HTML file
+
+REPORT_FORMATS = ("html",)  # pdf/png need a headless Chrome for kaleido: see the README ("mmpos report")
+
+
+def _add_report_command(sub) -> None:
+    from analytics import conventions
+
+    p = sub.add_parser("report", help="write a self-contained HTML report of one snapshot (opens offline)")
+    p.add_argument("--underlying", required=True, help="ticker, e.g. SPX or BTC")
+    p.add_argument("--snapshot", default=None, metavar="ID", help="catalog id from `mmpos list` (default: newest)")
+    p.add_argument("--expiries", nargs="+", default=None, metavar="YYYY-MM-DD",
+                   help="expiries to include (default: every live expiry)")
+    p.add_argument("--convention", default=None, metavar="NAME",
+                   help=f"dealer sign convention (default {conventions.DEFAULT_CONVENTION})")
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--history", type=_positive_int, default=None, metavar="N",
+                   help="snapshots in the history charts (default 20)")
+    p.add_argument("--format", choices=REPORT_FORMATS, default="html")
+    p.add_argument("--out", type=Path, required=True, help="file to write (e.g. report.html)")
+
+
+def _run_report_command(args: argparse.Namespace) -> None:
+    import datetime as dt
+
+    from analytics.scenario import Scenario
+    from dashboard import service
+
+    scenario = Scenario.from_mapping({"expiries": args.expiries, "convention": args.convention})
+    entry = service.report_entry(args.data_dir, args.underlying, args.snapshot)
+    page = service.report_for(
+        args.data_dir, entry, scenario,
+        generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        history_last=args.history or service.REPORT_HISTORY_SNAPSHOTS)
+    args.out.write_text(page, encoding="utf-8")
+    sys.stdout.write(f"wrote {args.out} ({len(page.encode('utf-8')):,} bytes)\n")
+
+
 _VALUE_OPTIONS = ("--shocks", "--spot-range")
 
 
@@ -354,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
                                                                 "debug")})
         elif args.command in HISTORY_COMMANDS:
             _run_history_command(args)
+        elif args.command == "report":
+            _run_report_command(args)
     except ChainDataError as exc:
         sys.stderr.write(f"mmpos: {exc}\n")
         return EXIT_BAD_INPUT

@@ -20,7 +20,7 @@ import dash
 from flask import Flask, Response, request
 
 from dashboard import config, edge
-from dashboard.callbacks import controls, hover, table, views
+from dashboard.callbacks import controls, hover, report, table, upload, views
 from dashboard.layout import build_layout
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
@@ -126,7 +126,7 @@ def create_app(data_dir: str | Path | None = None) -> dash.Dash:
     # Callbacks go on this app (app.callback), not into dash.callback's process-wide registry: that
     # registry is emptied by the first app to serve a request, so a second app would get none, and
     # a threaded worker's first requests could race the copy ("Callback function not found").
-    for module in (controls, views, hover, table):
+    for module in (controls, views, hover, table, report, upload):
         module.register(app)
     return app
 

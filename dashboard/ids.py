@@ -44,3 +44,10 @@ LOADING = "main-loading"
 STRIKE_TABLE = "strike-table"
 CSV_BUTTON = "strike-csv-button"
 CSV_DOWNLOAD = "strike-csv-download"
+
+# report download and file upload (dashboard/callbacks/report.py, dashboard/callbacks/upload.py)
+REPORT_BUTTON = "report-button"
+REPORT_DOWNLOAD = "report-download"
+REPORT_STATUS = "report-status"
+UPLOAD = "upload"
+UPLOAD_BANNER = "upload-banner"

@@ -8,10 +8,17 @@ refused with a banner that shows neither their content nor a server path.
 
 from __future__ import annotations
 
+import base64
+import re
+import shutil
 import time
 from pathlib import Path
 
-from dashboard import cli
+import pytest
+
+from dashboard import cli, ids
+from dashboard.app import create_app
+from tests.browser.conftest import ARTIFACTS
 
 REQUESTS_JS = """
 return [performance.getEntriesByType('navigation').map(e => e.name),
@@ -50,4 +57,99 @@ def test_mmpos_report_opens_offline_and_draws_every_chart(dash_duo, demo_dir, tm
     assert "SPX key levels" in text and "zero gamma" in text
     dash_duo.driver.set_window_size(1280, 800)
     dash_duo.driver.save_screenshot(str(artifacts / "report_spx_1280.png"))
+    assert dash_duo.get_logs() == []
+
+
+DROP_JS = """
+const [id, b64, name, type] = arguments;
+const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+const transfer = new DataTransfer();
+transfer.items.add(new File([bytes], name, {type: type}));
+const outer = document.getElementById(id);  // dcc.Upload: the drop zone is the element inside its id
+const zone = outer.querySelector('input[type=file]').parentElement;
+for (const kind of ['dragenter', 'dragover', 'drop']) {
+  zone.dispatchEvent(new DragEvent(kind, {bubbles: true, cancelable: true, dataTransfer: transfer}));
+}
+"""
+
+
+@pytest.fixture
+def own_data_dir(tmp_path, demo_dir) -> Path:
+    """A copy of the demo folder the test may write into (uploads, the history store)."""
+    out = tmp_path / "data"
+    shutil.copytree(demo_dir, out, ignore=shutil.ignore_patterns(".*"))
+    return out
+
+
+def files_under(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+def drop_file(dash_duo, raw: bytes, name: str, mime: str = "text/csv") -> None:
+    dash_duo.driver.execute_script(DROP_JS, ids.UPLOAD, base64.b64encode(raw).decode("ascii"), name, mime)
+
+
+def test_a_dropped_ndx_file_is_stored_under_a_generated_name_and_opens_in_the_view(
+        dash_duo, start_app, own_data_dir, shared_data):
+    start_app(create_app(own_data_dir))
+    dash_duo.wait_for_text_to_equal(f"#{ids.UNDERLYING}", "BTC", timeout=20)
+    before = files_under(own_data_dir)
+    drop_file(dash_duo, (shared_data / "cboe_ndx_2022-02-05_lucacastelli.csv").read_bytes(), "ndx.csv")
+    dash_duo.wait_for_contains_text(f"#{ids.UPLOAD_BANNER}", "File added", timeout=30)
+    added = [p.name for p in files_under(own_data_dir) - before]
+    assert len(added) == 1 and re.fullmatch(r"upload-\d{8}-[0-9a-f]{16}\.csv", added[0])
+    assert "NDX snapshot of 2022-02-05 20:26" in dash_duo.find_element(f"#{ids.UPLOAD_BANNER}").text
+    dash_duo.wait_for_text_to_equal(f"#{ids.UNDERLYING}", "NDX", timeout=30)
+    dash_duo.wait_for_contains_text(f"#{ids.HEADER_TITLE}", "NDX", timeout=30)
+    assert "u=NDX" in dash_duo.driver.current_url
+    dash_duo.driver.save_screenshot(str(ARTIFACTS / "upload_ndx_1440.png"))
+    assert dash_duo.get_logs() == []
+
+
+HOSTILE = (
+    ("garbage.csv", bytes(range(256)) * 64, "application/octet-stream"),
+    ("../../evil.csv", b"password,token\nhunter2,SECRET-TOKEN-123\n", "text/csv"),
+    ("keys.json", b'{"api_key": "sk-live-0123456789abcdef", "client_secret": "hunter2"}', "application/json"),
+)
+
+
+def test_hostile_files_are_refused_with_a_banner_that_shows_no_content_or_path_and_write_nothing(
+        dash_duo, start_app, own_data_dir, tmp_path):
+    start_app(create_app(own_data_dir))
+    dash_duo.wait_for_text_to_equal(f"#{ids.UNDERLYING}", "BTC", timeout=20)
+    before = files_under(tmp_path)
+    for name, raw, mime in HOSTILE:
+        dash_duo.driver.execute_script(f"document.getElementById('{ids.UPLOAD_BANNER}').innerHTML = ''")
+        drop_file(dash_duo, raw, name, mime)
+        dash_duo.wait_for_contains_text(f"#{ids.UPLOAD_BANNER}", "was not added", timeout=20)
+        text = dash_duo.find_element(f"#{ids.UPLOAD_BANNER}").text
+        assert "refused:" in text
+        for leak in ("hunter2", "SECRET", "sk-live", "password", "evil", "keys.json", str(tmp_path), "/tmp"):
+            assert leak not in text, (name, text)
+        assert files_under(tmp_path) == before, name
+    assert not list(tmp_path.parent.glob("**/evil.csv"))
+    assert dash_duo.get_logs() == []
+
+
+def test_the_report_button_downloads_a_file_that_opens_offline_and_draws(dash_duo, start_app, own_data_dir,
+                                                                         tmp_path):
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    dash_duo.driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    start_app(create_app(own_data_dir))
+    dash_duo.wait_for_text_to_equal(f"#{ids.UNDERLYING}", "BTC", timeout=20)
+    dash_duo.wait_for_contains_text(f"#{ids.HEADER_TITLE}", "BTC", timeout=30)
+    dash_duo.find_element(f"#{ids.REPORT_BUTTON}").click()
+    deadline = time.monotonic() + 60
+    got: list[Path] = []
+    while time.monotonic() < deadline and not got:
+        got = [p for p in downloads.iterdir() if p.suffix == ".html"]
+        time.sleep(0.3)
+    assert [p.name for p in got] == ["mmpos-report-BTC-20261120-0800.html"] or got and got[0].name.startswith(
+        "mmpos-report-BTC-"), got
+    assert dash_duo.get_logs() == []
+    charts = open_report_offline(dash_duo, got[0])
+    assert [c[0] for c in charts] == ["fig-gamma", "fig-hedge", "fig-term", "fig-history-levels", "fig-history-vega"]
+    assert all(n > 0 for _, n in charts), charts
+    assert "BTC key levels" in dash_duo.driver.find_element("css selector", "pre.levels").text
     assert dash_duo.get_logs() == []

@@ -111,7 +111,8 @@ def _json_for_script(figure: dict) -> str:
 
 
 def _chart(element_id: str, figure: dict) -> str:
-    return (f'<div class="chart" id="{element_id}"></div>\n'
+    height = int(figure.get("layout", {}).get("height") or FIGURE_HEIGHT_PX)
+    return (f'<div class="chart" id="{element_id}" style="height:{height}px"></div>\n'
             f'<script type="application/json" data-figure="{element_id}">{_json_for_script(figure)}</script>')
 
 

@@ -122,8 +122,9 @@ def _write_hidden(data_dir: Path, raw: bytes) -> Path:
     return Path(name)
 
 
-def _refused(err: ChainDataError, data_dir: Path) -> UploadResult:
-    return UploadResult(False, f"refused: {public_reason(err, data_dir)}")
+def _refused(err: ChainDataError, data_dir: Path, size: int | None = None) -> UploadResult:
+    what = "refused" if size is None else f"refused ({size:,} bytes)"
+    return UploadResult(False, f"{what}: {public_reason(err, data_dir)}")
 
 
 def store_upload(contents: str | None, data_dir: str | Path, *, today: dt.date) -> UploadResult:
@@ -156,7 +157,7 @@ def store_upload(contents: str | None, data_dir: str | Path, *, today: dt.date) 
         try:
             fmt = _check(hidden)
         except ChainDataError as err:
-            return _refused(err, root)
+            return _refused(err, root, len(raw))
         existing = _already_stored(root, digest)
         if existing is not None:
             return _result(root, existing, f"already in the data folder as {existing.name}")
@@ -182,7 +183,7 @@ def _check_only(raw: bytes, root: Path) -> UploadResult:
         try:
             _check(path)
         except ChainDataError as err:
-            return _refused(err, root)
+            return _refused(err, root, len(raw))
     return UploadResult(False, "not stored: the data folder is read-only (the file itself is readable; "
                                "ask for it to be copied into the data folder)")
 

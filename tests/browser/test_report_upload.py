@@ -30,6 +30,12 @@ return Array.from(document.querySelectorAll('.chart')).map(
 """
 
 
+@pytest.fixture(autouse=True)
+def history_store_outside_the_demo_folder(tmp_path, monkeypatch):
+    """The history store the reports read lives in a temporary folder, not in the committed data/."""
+    monkeypatch.setenv("MMPOS_STATE_DIR", str(tmp_path / "state"))
+
+
 def open_report_offline(dash_duo, path: Path) -> list[list]:
     """Open a report file in the test browser; returns [element id, traces drawn] per chart, after
     checking that every request the page made stayed in the file (file: or data: URLs)."""
@@ -152,3 +158,11 @@ def test_the_report_button_downloads_a_file_that_opens_offline_and_draws(dash_du
     assert all(n > 0 for _, n in charts), charts
     assert "BTC key levels" in dash_duo.driver.find_element("css selector", "pre.levels").text
     assert dash_duo.get_logs() == []
+
+
+@pytest.mark.parametrize(("fmt", "magic"), [("pdf", b"%PDF-"), ("png", b"\x89PNG\r\n\x1a\n")])
+def test_mmpos_report_prints_pdf_and_png_with_the_local_chromium(demo_dir, tmp_path, fmt, magic):
+    out = tmp_path / f"report.{fmt}"
+    assert cli.main(["report", "--underlying", "BTC", "--data-dir", str(demo_dir), "--format", fmt,
+                     "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(magic) and out.stat().st_size > 50_000

@@ -22,6 +22,12 @@ from dashboard.report_html import ReportInputs, render_report, report_figures
 FAKE_PLOTLY = "/*plotly.js under test*/window.Plotly={newPlot:function(){}};"
 
 
+@pytest.fixture(autouse=True)
+def history_store_outside_the_demo_folder(tmp_path, monkeypatch):
+    """The history store the reports read lives in a temporary folder, not in the committed data/."""
+    monkeypatch.setenv("MMPOS_STATE_DIR", str(tmp_path / "state"))
+
+
 @pytest.fixture(scope="module")
 def spx_inputs(demo_dir) -> ReportInputs:
     """Inputs of a report on the newest demo SPX snapshot, with hand-made history and a hostile note."""

@@ -617,8 +617,9 @@ class HistoryStore:
         """``(relative path, reason)`` of the files that are not snapshots."""
         return list(self._conn.execute("SELECT rel_path, reason FROM files WHERE status = 'skipped' ORDER BY rel_path"))
 
-    def history(self, underlying: str, last_n: int | None = None) -> pd.DataFrame:
-        """Key levels over time, one row per snapshot of ``underlying``, oldest first.
+    def history(self, underlying: str, last_n: int | None = None, *, refresh: bool = True) -> pd.DataFrame:
+        """Key levels over time, one row per snapshot of ``underlying``, oldest first (``refresh=False``:
+        what the store holds now, without first summarising new or changed files).
 
         Columns: ``as_of``, ``file``, ``spot``, ``total_gex_usd_per_1pct``, ``dealer_delta_units``,
         ``net_vega_usd_per_vol_pt``, ``zero_gamma_levels`` (a tuple each), ``call_wall``, ``put_wall``
@@ -626,7 +627,7 @@ class HistoryStore:
         ``hedge_flow_units_<+-n>pct``/``hedge_flow_usd_<+-n>pct`` (``_m5pct`` = -5%, ``_p5pct`` = +5%).
         """
         rows = []
-        for rel, s in self.summaries(underlying, last_n):
+        for rel, s in self.summaries(underlying, last_n, refresh=refresh):
             row: dict[str, Any] = {
                 "as_of": s.as_of, "file": rel, "spot": s.spot, "convention": s.convention,
                 "total_gex_usd_per_1pct": s.total_gex_usd_per_1pct, "dealer_delta_units": s.dealer_delta_units,

@@ -230,12 +230,16 @@ def _plotly_js() -> str:
 
 
 def report_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario, *, generated_at: str,
-               history_last: int | None = REPORT_HISTORY_SNAPSHOTS) -> str:
+               history_last: int | None = REPORT_HISTORY_SNAPSHOTS, sync_history: bool = True) -> str:
     """``mmpos report`` and the page's "Download report": the self-contained HTML of one snapshot.
 
     Key levels with changes against the previous snapshot (same expiries where still live), the three
     views, the history charts from the history store, conventions and notes
     (:mod:`dashboard.report_html`). Raises ChainDataError for an unreadable snapshot.
+
+    ``sync_history=False`` (the page) draws the history the store holds now instead of first
+    summarising every new or changed file of the folder (seconds per file; ``mmpos backfill`` or the
+    History tab fill it); the notes say when that history is empty.
     """
     from analytics.history import open_store
     from analytics.levels import key_levels
@@ -265,9 +269,12 @@ def report_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scena
         notes.append(f"no change column: {err}")
         levels = key_levels(current)
     with open_store(resolve_data_dir(data_dir)) as store:
-        history = store.history(current.underlying, history_last)
+        history = store.history(current.underlying, history_last, refresh=sync_history)
         if store.note:
             notes.append(f"history: {store.note}")
+    if history.empty:
+        notes.append("no history charts: the history store holds no snapshot of this underlying yet "
+                     "(run mmpos backfill)")
     return render_report(ReportInputs(
         current=current, full=full, levels_text=levels.to_text(), history=history if not history.empty else None,
         source_name=entry.path.name, generated_at=generated_at, plotly_js=_plotly_js(), notes=tuple(notes)))

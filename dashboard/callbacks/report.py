@@ -1,7 +1,8 @@
 """The "Download report" button: the morning report (dashboard.report_html) of the view on screen.
 
 The same file as ``mmpos report`` for the same snapshot, expiry set, convention and scenario, built by
-:func:`dashboard.service.report_for` and sent through ``dcc.Download``.
+:func:`dashboard.service.report_for` and sent through ``dcc.Download``; its history charts show what
+the history store holds (the page does not wait for the store to summarise new files).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def download(state: dict[str, Any] | None, data_dir: str | None, *, now: dt.date
         return no_update, _status("the selected snapshot is no longer in the data folder")
     try:
         page = service.report_for(data_dir, entry, scenario_from_state(state),
-                                  generated_at=now.strftime("%Y-%m-%d %H:%M UTC"))
+                                  generated_at=now.strftime("%Y-%m-%d %H:%M UTC"), sync_history=False)
     except ChainDataError as err:
         return no_update, _status(err.reason)
     return dcc.send_string(page, report_filename(entry.underlying or "snapshot", entry.as_of), type="text/html"), []

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from analytics.history import open_store
 from dashboard import cli, ids
 from dashboard.app import create_app
 from tests.browser.conftest import ARTIFACTS
@@ -81,9 +82,12 @@ for (const kind of ['dragenter', 'dragover', 'drop']) {
 
 @pytest.fixture
 def own_data_dir(tmp_path, demo_dir) -> Path:
-    """A copy of the demo folder the test may write into (uploads, the history store)."""
+    """A folder the test may write into: the newest three BTC and two SPX demo snapshots."""
     out = tmp_path / "data"
-    shutil.copytree(demo_dir, out, ignore=shutil.ignore_patterns(".*"))
+    out.mkdir()
+    for pattern, n in (("btc_book_summary_*.json", 3), ("spx_quotedata_*.csv", 2)):
+        for path in sorted(demo_dir.glob(pattern))[-n:]:
+            shutil.copy2(path, out / path.name)
     return out
 
 
@@ -140,6 +144,8 @@ def test_the_report_button_downloads_a_file_that_opens_offline_and_draws(dash_du
                                                                          tmp_path):
     downloads = tmp_path / "downloads"
     downloads.mkdir()
+    with open_store(own_data_dir) as store:  # the page draws the history the store holds (mmpos backfill)
+        store.sync()
     dash_duo.driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     start_app(create_app(own_data_dir))
     dash_duo.wait_for_text_to_equal(f"#{ids.UNDERLYING}", "BTC", timeout=20)
@@ -157,6 +163,7 @@ def test_the_report_button_downloads_a_file_that_opens_offline_and_draws(dash_du
     assert [c[0] for c in charts] == ["fig-gamma", "fig-hedge", "fig-term", "fig-history-levels", "fig-history-vega"]
     assert all(n > 0 for _, n in charts), charts
     assert "BTC key levels" in dash_duo.driver.find_element("css selector", "pre.levels").text
+    assert "BTC, last 3 snapshot(s)" in dash_duo.driver.page_source
     assert dash_duo.get_logs() == []
 
 

@@ -139,6 +139,16 @@ def test_the_report_button_sends_the_report_of_the_selected_snapshot(demo_dir):
     assert "generated 2026-11-30 09:00 UTC" in sent["content"]
 
 
+def test_the_report_button_draws_the_history_the_store_holds_without_filling_it(demo_dir, tmp_path):
+    from analytics.history import open_store
+
+    entry = service.report_entry(demo_dir, "BTC")
+    sent, _ = report_callback.download({"u": "BTC", "snap": str(entry.id)}, str(demo_dir), now=dt.datetime(2026, 1, 1))
+    assert "fig-history" not in sent["content"] and "history store holds no snapshot of this underlying" in sent["content"]
+    with open_store(demo_dir) as store:
+        assert store.history("BTC", refresh=False).empty  # the click did not fill the store
+
+
 def test_the_report_button_without_a_snapshot_says_why(demo_dir):
     _, status = report_callback.download({"u": "BTC", "snap": "gone"}, str(demo_dir), now=dt.datetime(2026, 1, 1))
     assert "no longer in the data folder" in str(status)

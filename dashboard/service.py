@@ -47,8 +47,11 @@ def resolve_data_dir(data_dir: str | Path | None) -> Path:
 
 def get_catalog(data_dir: str | Path | None) -> Catalog:
     """The catalog of ``data_dir`` from its process-wide holder: rescanned at most every few seconds
-    (``MMPOS_RESCAN_SECONDS``), never walked per request, and never lost to one unreadable file."""
-    return holder_for(resolve_data_dir(data_dir)).get()
+    (``MMPOS_RESCAN_SECONDS``), never walked per request, and never lost to one unreadable file; plus the
+    files dropped into the page this session when the folder is read-only (dashboard.uploads)."""
+    from dashboard.uploads import with_session_uploads
+
+    return with_session_uploads(holder_for(resolve_data_dir(data_dir)).get())
 
 
 def entry_key(entry: CatalogEntry) -> tuple[str, FileVersion | None]:

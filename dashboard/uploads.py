@@ -16,14 +16,17 @@ The rules, in order:
 * a refusal is a message without the file's content or any server path
   (:func:`analytics.catalog.public_reason`).
 
-A data folder that cannot be written refuses the upload with a message saying so (the file is still
-checked, in a private temporary folder, so the message also says whether it would have loaded).
+A data folder that cannot be written keeps a good file for this server's session only: in a private
+folder (:func:`session_dir`: under ``$MMPOS_STATE_DIR`` or the system temp folder, one per data folder
+and server run), whose files :func:`with_session_uploads` adds to the catalog with ``session-`` ids. A
+later server run (another process group) never lists them.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -33,11 +36,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analytics import sources
-from analytics.catalog import holder_for, public_reason
+from analytics.catalog import Catalog, holder_for, public_reason
 from analytics.errors import ChainDataError
+from analytics.history import STATE_DIR_ENV
 from analytics.sources.book import load_book
 
 UPLOAD_PREFIX = "upload-"
+SESSION_DIRNAME = "mmpos-session-uploads"
+SESSION_ID_PREFIX = "session-"
 HASH_CHARS = 16  # hex digits of the content's sha256 in the stored name
 _DATA_URL = re.compile(r"^data:[\w.+/-]*(?:;[\w.+-]+=[\w.+-]+)*;base64,", re.ASCII)
 
@@ -149,48 +155,77 @@ def store_upload(contents: str | None, data_dir: str | Path, *, today: dt.date) 
     except ChainDataError as err:
         return _refused(err, root)
     digest = hashlib.sha256(raw).hexdigest()[:HASH_CHARS]
+    store_dir, kept = root, "added"
     try:
         hidden = _write_hidden(root, raw)
-    except OSError:
-        return _check_only(raw, root)
+    except OSError:  # a read-only data folder: keep the file for this server's session
+        store_dir, kept = session_dir(root), "kept for this session only (the data folder is read-only)"
+        try:
+            store_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            hidden = _write_hidden(store_dir, raw)
+        except OSError as exc:
+            return UploadResult(False, f"not stored: neither the data folder nor a session folder can be "
+                                       f"written ({exc.strerror or 'I/O error'})")
     try:
         try:
             fmt = _check(hidden)
         except ChainDataError as err:
             return _refused(err, root, len(raw))
-        existing = _already_stored(root, digest)
+        existing = _already_stored(root, digest) or (_already_stored(store_dir, digest) if store_dir != root
+                                                      else None)
         if existing is not None:
-            return _result(root, existing, f"already in the data folder as {existing.name}")
-        target = root / f"{UPLOAD_PREFIX}{today:%Y%m%d}-{digest}.{extension(fmt, raw[:64])}"
-        if target.parent != root:  # the name is ours, but never write anywhere else
+            where = "the data folder" if existing.parent == root else "this session's uploads"
+            return _result(root, existing, f"already in {where} as {existing.name}")
+        target = store_dir / f"{UPLOAD_PREFIX}{today:%Y%m%d}-{digest}.{extension(fmt, raw[:64])}"
+        if target.parent != store_dir:  # the name is ours, but never write anywhere else
             return UploadResult(False, "refused: generated name outside the data folder")
         try:
             os.link(hidden, target)  # atomic, and never replaces an existing name
         except FileExistsError:
-            return _result(root, target, f"already in the data folder as {target.name}")
+            return _result(root, target, f"already stored as {target.name}")
         except OSError as exc:
-            return UploadResult(False, f"not stored: the data folder refused the file ({exc.strerror or 'I/O error'})")
-        return _result(root, target, f"added as {target.name}")
+            return UploadResult(False, f"not stored: the folder refused the file ({exc.strerror or 'I/O error'})")
+        return _result(root, target, f"{kept} as {target.name}")
     finally:
         hidden.unlink(missing_ok=True)
 
 
-def _check_only(raw: bytes, root: Path) -> UploadResult:
-    """A read-only data folder: check the file in a private temporary folder and say it was not kept."""
-    with tempfile.TemporaryDirectory(prefix="mmpos-upload-") as tmp:
-        path = Path(tmp) / "upload"
-        path.write_bytes(raw)
-        try:
-            _check(path)
-        except ChainDataError as err:
-            return _refused(err, root, len(raw))
-    return UploadResult(False, "not stored: the data folder is read-only (the file itself is readable; "
-                               "ask for it to be copied into the data folder)")
+def session_dir(data_dir: str | Path) -> Path:
+    """The folder of this server run's uploads for a read-only ``data_dir``: ``<base>/mmpos-session-uploads/
+    <hash of the folder and the process group>``, base ``$MMPOS_STATE_DIR`` or the system temp folder.
+
+    Every worker of one server (one process group) shares it; the next run of the server gets another.
+    """
+    root = Path(data_dir).expanduser().resolve()
+    base = Path(os.environ.get(STATE_DIR_ENV, "").strip() or tempfile.gettempdir())
+    key = hashlib.sha256(f"{root}|{os.getpgrp()}".encode()).hexdigest()[:16]
+    return base / SESSION_DIRNAME / key
+
+
+def with_session_uploads(catalog: Catalog) -> Catalog:
+    """``catalog`` plus this session's uploads for its folder (ids prefixed ``session-``), or ``catalog``
+    itself when there are none. Snapshots stay newest first, then books, then broken files."""
+    folder = session_dir(catalog.data_dir)
+    if not folder.is_dir():
+        return catalog
+    try:
+        extra = holder_for(folder).get()
+    except ChainDataError:
+        return catalog
+    if not len(extra):
+        return catalog
+    added = [dataclasses.replace(e, id=f"{SESSION_ID_PREFIX}{e.id}") for e in extra]
+    entries = [*catalog.entries, *added]
+    snaps = sorted((e for e in entries if e.is_snapshot), key=lambda e: (-e.as_of.value, e.underlying or "", e.id))
+    others = [e for e in entries if not e.is_snapshot]
+    return Catalog(catalog.data_dir, tuple(snaps + [e for e in others if e.is_book] + [e for e in others if e.broken]))
 
 
 def _result(root: Path, stored: Path, message: str) -> UploadResult:
     """The catalog entry of a stored upload, after a rescan."""
-    catalog = holder_for(root).refresh()
+    if stored.parent != root:
+        holder_for(stored.parent).refresh()
+    catalog = with_session_uploads(holder_for(root).refresh())
     entry = next((e for e in catalog if e.path.resolve() == stored.resolve()), None)
     if entry is None:
         return UploadResult(False, f"{message}, but the catalog does not list it yet", name=stored.name)

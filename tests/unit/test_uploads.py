@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import doctest
+import os
 import re
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from analytics.catalog import holder_for
 from analytics.errors import ChainDataError
 from analytics.sources import common
-from dashboard import uploads
+from dashboard import service, uploads
 from dashboard.callbacks import upload as upload_callback
 from dashboard.uploads import store_upload
 
@@ -102,16 +103,47 @@ def test_anything_but_a_base64_data_url_is_refused(folder, contents):
     assert not result.ok and result.message.startswith("refused: ") and files(folder) == set()
 
 
-def test_a_read_only_folder_stores_nothing_and_says_so(folder, shared_data, monkeypatch):
-    def refuse(root: Path, raw: bytes) -> Path:
-        raise PermissionError(13, "Permission denied")
+@pytest.fixture
+def read_only(folder, tmp_path, monkeypatch) -> Path:
+    """``folder`` refuses new files (as a read-only mount would; tests run as root, so chmod would not);
+    session folders go to a temporary state folder."""
+    write = uploads._write_hidden
 
-    monkeypatch.setattr(uploads, "_write_hidden", refuse)
+    def refuse_in_folder(root: Path, raw: bytes) -> Path:
+        if root == folder.resolve():
+            raise PermissionError(13, "Permission denied")
+        return write(root, raw)
+
+    monkeypatch.setattr(uploads, "_write_hidden", refuse_in_folder)
+    monkeypatch.setenv("MMPOS_STATE_DIR", str(tmp_path / "state"))
+    return folder
+
+
+def test_a_read_only_folder_keeps_the_file_for_the_session_and_lists_it(read_only, shared_data):
     raw = (shared_data / "deribit_btc_ticker_greeks_2026-02-28_tessicin.csv").read_bytes()
-    result = store_upload(data_url(raw), folder, today=TODAY)
-    assert not result.ok and "read-only" in result.message and files(folder) == set()
-    bad = store_upload(data_url(b"\x00\x01junk"), folder, today=TODAY)
-    assert bad.message.startswith("refused (6 bytes): binary content")
+    result = store_upload(data_url(raw), read_only, today=TODAY)
+    assert result.ok and "kept for this session only" in result.message, result
+    assert files(read_only) == set()
+    session = uploads.session_dir(read_only)
+    assert files(session) == {result.name} and str(session).startswith(os.environ["MMPOS_STATE_DIR"])
+    catalog = service.get_catalog(read_only)
+    assert result.entry_id.startswith("session-") and catalog.get(result.entry_id).path == session / result.name
+    assert catalog.underlyings() == ["BTC"]
+    again = store_upload(data_url(raw), read_only, today=TODAY)
+    assert again.ok and "already in this session's uploads" in again.message and files(session) == {result.name}
+
+
+def test_a_read_only_folder_refuses_bad_files_the_same_way(read_only):
+    bad = store_upload(data_url(b"\x00\x01junk"), read_only, today=TODAY)
+    assert bad.message.startswith("refused (6 bytes): binary content") and files(read_only) == set()
+    assert files(uploads.session_dir(read_only)) == set()
+
+
+def test_another_server_run_does_not_list_the_last_runs_session_uploads(read_only, shared_data, monkeypatch):
+    raw = (shared_data / "deribit_btc_ticker_greeks_2026-02-28_tessicin.csv").read_bytes()
+    assert store_upload(data_url(raw), read_only, today=TODAY).ok
+    monkeypatch.setattr(os, "getpgrp", lambda: -1)
+    assert service.get_catalog(read_only).underlyings() == []
 
 
 def test_the_upload_callback_opens_a_stored_snapshot_and_keeps_the_rest_of_the_view(folder, shared_data):

@@ -148,6 +148,15 @@ def _view_state(value: Any) -> tuple[dict[str, Any] | None, list[str]]:
 
 
 # "<id>.<property>" -> (label in notes, rule). Every input and state of a server callback has one.
+def _upload_contents(value: Any) -> str | None:
+    """A dropped file as dcc.Upload sends it: one data-URL text (its size is the edge's limit)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.startswith("data:"):
+        raise Refused("must be one file")
+    return value
+
+
 def _graph_config(value: Any) -> dict[str, Any] | None:
     """A graph's config as the page sends it back: only the export file name is read, as short text."""
     if value is None:
@@ -234,6 +243,8 @@ RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     f"{ids.PENDING_VIEW_STORE}.data": ("view state", _view_state),
     f"{ids.DONE_VIEW_STORE}.data": ("view state", _view_state),
     f"{ids.WORK_CANCEL}.n_clicks": ("cancel clicks", _clicks),
+    f"{ids.REPORT_BUTTON}.n_clicks": ("report clicks", _clicks),
+    f"{ids.UPLOAD}.contents": ("uploaded file", _upload_contents),
 }
 
 

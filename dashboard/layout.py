@@ -368,6 +368,29 @@ def strike_table() -> html.Section:
     )
 
 
+def report_and_upload() -> html.Section:
+    """The "Download report" button (the morning report of the current view) and the drop zone for a
+    chain file (stored in the data folder; see dashboard.uploads), each with its own message slot."""
+    return html.Section(
+        className="card tools",
+        children=[
+            html.Button("Download report", id=ids.REPORT_BUTTON, className="btn", n_clicks=0,
+                        title="one HTML file with the key levels, the three views, the history and the notes; "
+                              "opens offline"),
+            dcc.Download(id=ids.REPORT_DOWNLOAD),
+            html.Div(id=ids.REPORT_STATUS, className="banner-slot", role="status"),
+            dcc.Upload(
+                id=ids.UPLOAD,
+                className="upload-zone",
+                multiple=False,
+                children=html.Div(["Drop an option-chain file here or ", html.A("choose one"),
+                                   " (CBOE, Deribit, canonical table or positions file)"]),
+            ),
+            html.Div(id=ids.UPLOAD_BANNER, className="banner-slot", role="alert", **{"aria-live": "polite"}),
+        ],
+    )
+
+
 def build_layout() -> html.Div:
     """The whole page."""
     return html.Div(
@@ -385,6 +408,7 @@ def build_layout() -> html.Div:
                     banners(),
                     work_panel(),
                     controls(),
+                    report_and_upload(),
                     page_tabs(dcc.Loading(
                         id=ids.LOADING,
                         type="dot",

@@ -75,8 +75,11 @@ def resolve_data_dir(data_dir: str | Path | None) -> Path:
 
 def get_catalog(data_dir: str | Path | None) -> Catalog:
     """The catalog of ``data_dir`` from its process-wide holder: rescanned at most every few seconds
-    (``MMPOS_RESCAN_SECONDS``), never walked per request, and never lost to one unreadable file."""
-    return holder_for(resolve_data_dir(data_dir)).get()
+    (``MMPOS_RESCAN_SECONDS``), never walked per request, and never lost to one unreadable file; plus the
+    files dropped into the page this session when the folder is read-only (dashboard.uploads)."""
+    from dashboard.uploads import with_session_uploads
+
+    return with_session_uploads(holder_for(resolve_data_dir(data_dir)).get())
 
 
 def entry_key(entry: CatalogEntry) -> tuple[str, FileVersion | None]:
@@ -400,6 +403,93 @@ def analyze_path(path_or_id: str | Path, scenario: Scenario, *, data_dir: str | 
     if book is not None:
         chain = apply_book(chain, load_book(book))
     return with_adv(analyze(chain, scenario), data_dir)
+
+
+# --------------------------------------------------------------------------- the morning report
+
+REPORT_HISTORY_SNAPSHOTS = 20  # snapshots the report's history charts cover
+
+
+def report_scenario(scenario: Scenario) -> Scenario:
+    """``scenario`` with what the key levels need: the -2..+2% shocks and a curve one day later."""
+    from analytics.levels import CHARM_HORIZON_DAYS, REQUIRED_SHOCKS_PCT
+
+    shocks = tuple(sorted(set(scenario.shocks_pct) | set(REQUIRED_SHOCKS_PCT)))
+    horizons = scenario.compare_horizons_days
+    if scenario.horizon_days != CHARM_HORIZON_DAYS and CHARM_HORIZON_DAYS not in horizons:
+        horizons = (*horizons, CHARM_HORIZON_DAYS)
+    return scenario.replace(shocks_pct=shocks, compare_horizons_days=horizons)
+
+
+def report_entry(data_dir: str | Path | None, underlying: str, snapshot: str | None = None) -> CatalogEntry:
+    """The snapshot a report is about: ``snapshot`` (a catalog id) or the newest of ``underlying``."""
+    catalog = get_catalog(data_dir)
+    entry = catalog.get(snapshot) if snapshot else catalog.latest(underlying)
+    if entry is None:
+        what = f"snapshot {snapshot!r}" if snapshot else f"snapshot of {underlying!r}"
+        known = ", ".join(catalog.underlyings()) or "none"
+        raise ChainDataError(f"no {what} in the data folder (underlyings: {known})")
+    if (entry.underlying or "").upper() != underlying.upper():
+        raise ChainDataError(f"snapshot {entry.id!r} is of {entry.underlying}, not {underlying}")
+    return entry
+
+
+@functools.cache
+def _plotly_js() -> str:
+    from dashboard.app import PLOTLY_BUNDLE  # the page's own plotly.js bundle, inlined once
+
+    return PLOTLY_BUNDLE.read_text(encoding="utf-8")
+
+
+def report_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario, *, generated_at: str,
+               history_last: int | None = REPORT_HISTORY_SNAPSHOTS, sync_history: bool = True) -> str:
+    """``mmpos report`` and the page's "Download report": the self-contained HTML of one snapshot.
+
+    Key levels with changes against the previous snapshot (same expiries where still live), the three
+    views, the history charts from the history store, conventions and notes
+    (:mod:`dashboard.report_html`). Raises ChainDataError for an unreadable snapshot.
+
+    ``sync_history=False`` (the page) draws the history the store holds now instead of first
+    summarising every new or changed file of the folder (seconds per file; ``mmpos backfill`` or the
+    History tab fill it); the notes say when that history is empty.
+    """
+    from analytics.history import open_store
+    from analytics.levels import key_levels
+    from dashboard.report_html import ReportInputs, render_report
+
+    scenario = report_scenario(scenario)
+    current = analysis_for(data_dir, entry, scenario)
+    full = current if scenario.expiries is None else term_analysis_for(data_dir, entry, scenario)
+    notes: list[str] = []
+    previous = None
+    prev_entry = previous_entry(get_catalog(data_dir), entry)
+    if prev_entry is not None and not prev_entry.broken:
+        try:
+            prev_scenario = scenario
+            if scenario.expiries is not None:
+                live = set(facts_for(prev_entry).expiries)
+                prev_scenario = scenario.replace(expiries=[d for d in scenario.expiries if d in live] or None)
+            if prev_scenario.expiries is None and scenario.expiries is not None:
+                notes.append("no change column: none of the selected expiries was live in the previous snapshot")
+            else:
+                previous = analysis_for(data_dir, prev_entry, prev_scenario)
+        except ChainDataError as err:
+            notes.append(f"no change column: previous snapshot not comparable ({err.reason})")
+    try:
+        levels = key_levels(current, previous)
+    except ValueError as err:  # e.g. the previous snapshot is of another convention
+        notes.append(f"no change column: {err}")
+        levels = key_levels(current)
+    with open_store(resolve_data_dir(data_dir)) as store:
+        history = store.history(current.underlying, history_last, refresh=sync_history)
+        if store.note:
+            notes.append(f"history: {store.note}")
+    if history.empty:
+        notes.append("no history charts: the history store holds no snapshot of this underlying yet "
+                     "(run mmpos backfill)")
+    return render_report(ReportInputs(
+        current=current, full=full, levels_text=levels.to_text(), history=history if not history.empty else None,
+        source_name=entry.path.name, generated_at=generated_at, plotly_js=_plotly_js(), notes=tuple(notes)))
 
 
 def clear_caches() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from dashboard import cli
+from dashboard.config import DEFAULT_MAX_REQUEST_BYTES
 from tests.serving.conftest import Served
 
 
@@ -60,11 +62,21 @@ def test_a_host_not_in_the_allow_list_is_refused(server: Served):
 
 
 def test_an_oversize_post_gets_413_with_a_short_json(server: Served):
-    body = b"{" + b" " * (1024 * 1024 + 10) + b"}"
-    reply = server.request("POST", "/_dash-update-component", body=body,
-                           headers={"Content-Type": "application/json"})
-    assert reply.status == 413 and len(reply.body) < 200
-    assert json.loads(reply.body)["error"] == "request too large"
+    # the limit lets an upload of the largest loadable file through (dashboard.config); the edge refuses
+    # a larger body from its Content-Length, before reading it: only the first bytes are sent
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.putrequest("POST", "/_dash-update-component", skip_host=True)
+        for name, value in (("Host", f"127.0.0.1:{server.port}"), ("Content-Type", "application/json"),
+                            ("Content-Length", str(DEFAULT_MAX_REQUEST_BYTES + 10))):
+            conn.putheader(name, value)
+        conn.endheaders(b"{" + b" " * 1024)
+        resp = conn.getresponse()
+        status, body = resp.status, resp.read()
+    finally:
+        conn.close()
+    assert status == 413 and len(body) < 200
+    assert json.loads(body)["error"] == "request too large"
 
 
 def test_a_broken_callback_is_a_500_without_exception_text_and_logged_under_its_request_id(server: Served):

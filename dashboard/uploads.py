@@ -1,0 +1,237 @@
+"""A file dropped into the page (``dcc.Upload``): checked like any file the CLI reads, then stored in
+the data folder under a name the server makes.
+
+The rules, in order:
+
+* the upload is a base64 data URL; anything else is refused;
+* the bytes go to a hidden temporary file in the data folder (a dotted name: the catalog never lists
+  it) and are checked there by the loaders themselves (:func:`analytics.sources.detect_format`, then
+  :func:`analytics.sources.load_chain` or :func:`analytics.sources.book.load_book`): the same size
+  limit (``MAX_FILE_BYTES``) and the same errors as ``mmpos analyze``;
+* a good file is linked to ``upload-<YYYYMMDD>-<sha256 prefix>.<ext>`` in the folder itself, the
+  extension from the detected format. The client's file name is never used for anything (not as a
+  path, not in a message); ``os.link`` never replaces an existing name, and a file whose content is
+  already in the folder under an upload name is not stored twice;
+* the catalog is rescanned at once (:meth:`analytics.catalog.CatalogHolder.refresh`);
+* a refusal is a message without the file's content or any server path
+  (:func:`analytics.catalog.public_reason`).
+
+A data folder that cannot be written keeps a good file for this server's session only: in a private
+folder (:func:`session_dir`: under ``$MMPOS_STATE_DIR`` or the system temp folder, one per data folder
+and server run), whose files :func:`with_session_uploads` adds to the catalog with ``session-`` ids. A
+later server run (another process group) never lists them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import datetime as dt
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from analytics import sources
+from analytics.catalog import Catalog, holder_for, public_reason
+from analytics.errors import ChainDataError
+from analytics.history import STATE_DIR_ENV
+from analytics.sources.book import load_book
+
+UPLOAD_PREFIX = "upload-"
+SESSION_DIRNAME = "mmpos-session-uploads"
+SESSION_ID_PREFIX = "session-"
+HASH_CHARS = 16  # hex digits of the content's sha256 in the stored name
+_DATA_URL = re.compile(r"^data:[\w.+/-]*(?:;[\w.+-]+=[\w.+-]+)*;base64,", re.ASCII)
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What happened to one dropped file.
+
+    Attributes
+    ----------
+    ok : bool
+        True when the file is (now or already) in the data folder's catalog.
+    message : str
+        One line for the banner: never the file's content, never a server path.
+    name : str or None
+        The stored file's name in the data folder.
+    entry_id, underlying : str or None
+        Its catalog entry (a snapshot's id and underlying; a positions file's id).
+    """
+
+    ok: bool
+    message: str
+    name: str | None = None
+    entry_id: str | None = None
+    underlying: str | None = None
+
+
+def decode(contents: str | None) -> bytes:
+    """The bytes of a ``dcc.Upload`` value (``data:<type>;base64,<payload>``).
+
+    Raises
+    ------
+    ChainDataError
+        Not a base64 data URL, or a payload that is not valid base64.
+
+    Examples
+    --------
+    >>> decode("data:text/csv;base64,YSxiCg==")
+    b'a,b\\n'
+    """
+    match = _DATA_URL.match(contents or "")
+    if match is None:
+        raise ChainDataError("not a file upload (expected a base64 data URL)")
+    try:
+        return base64.b64decode(contents[match.end():], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ChainDataError("the upload is not valid base64") from exc
+
+
+def extension(fmt: str, head: bytes) -> str:
+    """The stored file's extension: from the detected format, JSON or CSV for formats that come as both.
+
+    Examples
+    --------
+    >>> extension("table-parquet", b"PAR1"), extension("deribit-ticker", b' [{"a": 1}]'), extension("cboe", b"x")
+    ('parquet', 'json', 'csv')
+    """
+    if fmt == "table-parquet":
+        return "parquet"
+    return "json" if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[") else "csv"
+
+
+def _check(path: Path) -> str:
+    """The detected format of ``path`` after loading it as the CLI would (raises ChainDataError)."""
+    fmt = sources.detect_format(path)
+    if fmt == "book":
+        load_book(path)
+    else:
+        sources.load_chain(path)
+    return fmt
+
+
+def _already_stored(data_dir: Path, digest: str) -> Path | None:
+    return next(iter(sorted(data_dir.glob(f"{UPLOAD_PREFIX}*-{digest}.*"))), None)
+
+
+def _write_hidden(data_dir: Path, raw: bytes) -> Path:
+    fd, name = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=data_dir)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(raw)
+    os.chmod(name, 0o644)  # mkstemp's 0600 would hide it from a server running as another user of the group
+    return Path(name)
+
+
+def _refused(err: ChainDataError, data_dir: Path, size: int | None = None) -> UploadResult:
+    what = "refused" if size is None else f"refused ({size:,} bytes)"
+    return UploadResult(False, f"{what}: {public_reason(err, data_dir)}")
+
+
+def store_upload(contents: str | None, data_dir: str | Path, *, today: dt.date) -> UploadResult:
+    """Check a dropped file and store it in ``data_dir`` under a generated name (see the module docstring).
+
+    Parameters
+    ----------
+    contents : str
+        The ``dcc.Upload`` value (a base64 data URL).
+    data_dir : path-like
+        The data folder the catalog scans.
+    today : date
+        The date in the stored name (the caller's clock).
+
+    Returns
+    -------
+    UploadResult
+    """
+    root = Path(data_dir).expanduser().resolve()
+    try:
+        raw = decode(contents)
+    except ChainDataError as err:
+        return _refused(err, root)
+    digest = hashlib.sha256(raw).hexdigest()[:HASH_CHARS]
+    store_dir, kept = root, "added"
+    try:
+        hidden = _write_hidden(root, raw)
+    except OSError:  # a read-only data folder: keep the file for this server's session
+        store_dir, kept = session_dir(root), "kept for this session only (the data folder is read-only)"
+        try:
+            store_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            hidden = _write_hidden(store_dir, raw)
+        except OSError as exc:
+            return UploadResult(False, f"not stored: neither the data folder nor a session folder can be "
+                                       f"written ({exc.strerror or 'I/O error'})")
+    try:
+        try:
+            fmt = _check(hidden)
+        except ChainDataError as err:
+            return _refused(err, root, len(raw))
+        existing = _already_stored(root, digest) or (_already_stored(store_dir, digest) if store_dir != root
+                                                      else None)
+        if existing is not None:
+            where = "the data folder" if existing.parent == root else "this session's uploads"
+            return _result(root, existing, f"already in {where} as {existing.name}")
+        target = store_dir / f"{UPLOAD_PREFIX}{today:%Y%m%d}-{digest}.{extension(fmt, raw[:64])}"
+        if target.parent != store_dir:  # the name is ours, but never write anywhere else
+            return UploadResult(False, "refused: generated name outside the data folder")
+        try:
+            os.link(hidden, target)  # atomic, and never replaces an existing name
+        except FileExistsError:
+            return _result(root, target, f"already stored as {target.name}")
+        except OSError as exc:
+            return UploadResult(False, f"not stored: the folder refused the file ({exc.strerror or 'I/O error'})")
+        return _result(root, target, f"{kept} as {target.name}")
+    finally:
+        hidden.unlink(missing_ok=True)
+
+
+def session_dir(data_dir: str | Path) -> Path:
+    """The folder of this server run's uploads for a read-only ``data_dir``: ``<base>/mmpos-session-uploads/
+    <hash of the folder and the process group>``, base ``$MMPOS_STATE_DIR`` or the system temp folder.
+
+    Every worker of one server (one process group) shares it; the next run of the server gets another.
+    """
+    root = Path(data_dir).expanduser().resolve()
+    base = Path(os.environ.get(STATE_DIR_ENV, "").strip() or tempfile.gettempdir())
+    key = hashlib.sha256(f"{root}|{os.getpgrp()}".encode()).hexdigest()[:16]
+    return base / SESSION_DIRNAME / key
+
+
+def with_session_uploads(catalog: Catalog) -> Catalog:
+    """``catalog`` plus this session's uploads for its folder (ids prefixed ``session-``), or ``catalog``
+    itself when there are none. Snapshots stay newest first, then books, then broken files."""
+    folder = session_dir(catalog.data_dir)
+    if not folder.is_dir():
+        return catalog
+    try:
+        extra = holder_for(folder).get()
+    except ChainDataError:
+        return catalog
+    if not len(extra):
+        return catalog
+    added = [dataclasses.replace(e, id=f"{SESSION_ID_PREFIX}{e.id}") for e in extra]
+    entries = [*catalog.entries, *added]
+    snaps = sorted((e for e in entries if e.is_snapshot), key=lambda e: (-e.as_of.value, e.underlying or "", e.id))
+    others = [e for e in entries if not e.is_snapshot]
+    return Catalog(catalog.data_dir, tuple(snaps + [e for e in others if e.is_book] + [e for e in others if e.broken]))
+
+
+def _result(root: Path, stored: Path, message: str) -> UploadResult:
+    """The catalog entry of a stored upload, after a rescan."""
+    if stored.parent != root:
+        holder_for(stored.parent).refresh()
+    catalog = with_session_uploads(holder_for(root).refresh())
+    entry = next((e for e in catalog if e.path.resolve() == stored.resolve()), None)
+    if entry is None:
+        return UploadResult(False, f"{message}, but the catalog does not list it yet", name=stored.name)
+    if entry.broken:
+        return UploadResult(False, f"{message}, but the catalog cannot read it: {entry.error}", name=stored.name)
+    what = (f"{entry.underlying} snapshot of {entry.as_of:%Y-%m-%d %H:%M %Z}".strip() if entry.is_snapshot
+            else f"positions file for {entry.underlying}")
+    return UploadResult(True, f"{message}: {what}", name=stored.name, entry_id=str(entry.id),
+                        underlying=entry.underlying if entry.is_snapshot else None)

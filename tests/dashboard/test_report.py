@@ -1,0 +1,159 @@
+"""The morning report as plain functions: the HTML of dashboard.report_html, the use case in
+dashboard.service, ``mmpos report`` and the report button's callback body."""
+
+from __future__ import annotations
+
+import datetime as dt
+import doctest
+import json
+import re
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from analytics.errors import ChainDataError
+from analytics.scenario import Scenario
+from dashboard import cli, report_html, service
+from dashboard.callbacks import report as report_callback
+from dashboard.figures import report_history
+from dashboard.report_html import ReportInputs, render_report, report_figures
+
+FAKE_PLOTLY = "/*plotly.js under test*/window.Plotly={newPlot:function(){}};"
+
+
+@pytest.fixture(autouse=True)
+def history_store_outside_the_demo_folder(tmp_path, monkeypatch):
+    """The history store the reports read lives in a temporary folder, not in the committed data/."""
+    monkeypatch.setenv("MMPOS_STATE_DIR", str(tmp_path / "state"))
+
+
+@pytest.fixture(scope="module")
+def spx_inputs(demo_dir) -> ReportInputs:
+    """Inputs of a report on the newest demo SPX snapshot, with hand-made history and a hostile note."""
+    entry = service.report_entry(demo_dir, "SPX")
+    scenario = service.report_scenario(Scenario(expiries=None))
+    current = service.analysis_for(demo_dir, entry, scenario)
+    history = pd.DataFrame({
+        "as_of": pd.to_datetime(["2026-11-19 16:15", "2026-11-20 16:15"]).tz_localize("America/New_York"),
+        "spot": [6700.0, 6753.9], "total_gex_usd_per_1pct": [-2e9, 1e9],
+        "zero_gamma_levels": [(6800.0,), (6900.0, 7100.0)], "call_wall": [6800.0, 6800.0],
+        "put_wall": [6600.0, float("nan")], "net_vega_usd_per_vol_pt": [-3e7, -2e7]})
+    return ReportInputs(current=current, full=current, levels_text="SPX key levels <b>&</b>", history=history,
+                        source_name=entry.path.name, generated_at="2026-11-30 09:00 UTC", plotly_js=FAKE_PLOTLY,
+                        notes=("a note with <script>alert(1)</script>",))
+
+
+def test_report_figures_are_valid_plotly_figures_in_page_order(spx_inputs):
+    figures = report_figures(spx_inputs)
+    assert list(figures) == ["fig-gamma", "fig-hedge", "fig-term", "fig-history-levels", "fig-history-vega"]
+    for figure in figures.values():
+        assert go.Figure(figure).data
+
+
+def test_the_report_inlines_plotly_once_and_one_chart_per_figure(spx_inputs):
+    page = render_report(spx_inputs)
+    assert page.startswith("<!DOCTYPE html>") and page.count(FAKE_PLOTLY) == 1
+    assert len(re.findall(r'<div class="chart" id="fig-[a-z-]+"', page)) == 5
+    assert len(re.findall(r'<script type="application/json" data-figure=', page)) == 5
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", page)  # nothing loaded from elsewhere
+
+
+def test_figure_json_in_the_report_parses_and_cannot_close_its_script(spx_inputs):
+    page = render_report(spx_inputs)
+    blocks = re.findall(r'<script type="application/json" data-figure="([^"]+)">(.*?)</script>', page, re.S)
+    assert [b[0] for b in blocks][:3] == ["fig-gamma", "fig-hedge", "fig-term"]
+    for _, text in blocks:
+        assert "<" not in text and json.loads(text)["data"]
+
+
+def test_text_in_the_report_is_escaped(spx_inputs):
+    page = render_report(spx_inputs)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "SPX key levels &lt;b&gt;&amp;&lt;/b&gt;" in page
+
+
+def test_the_report_states_units_sign_model_and_convention(spx_inputs):
+    page = render_report(spx_inputs)
+    for text in ("USD per 1% move", "positive GEX = dealers long gamma", "USD per 1 vol point",
+                 "dealer-long-calls: calls +OI, puts -OI", spx_inputs.current.model_description):
+        assert text in page
+
+
+def test_without_history_the_report_says_so_instead_of_drawing_empty_charts(spx_inputs):
+    from dataclasses import replace
+
+    page = render_report(replace(spx_inputs, history=None))
+    assert "fig-history" not in page and "No history charts" in page
+
+
+def test_a_bundle_that_would_close_its_script_is_refused(spx_inputs):
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="cannot be inlined"):
+        render_report(replace(spx_inputs, plotly_js="x='</script>'"))
+
+
+def test_report_scenario_adds_the_key_level_shocks_and_the_next_day_curve():
+    s = service.report_scenario(Scenario(shocks_pct=(-5.0, 5.0)))
+    assert s.shocks_pct == (-5.0, -2.0, -1.0, 0.0, 1.0, 2.0, 5.0) and s.compare_horizons_days == (1.0,)
+    assert service.report_scenario(Scenario(horizon_days=1.0)).compare_horizons_days == ()
+
+
+def test_report_entry_refuses_an_unknown_underlying_or_a_snapshot_of_another(demo_dir):
+    with pytest.raises(ChainDataError, match="no snapshot of 'XYZ'.*underlyings: BTC, SPX"):
+        service.report_entry(demo_dir, "XYZ")
+    btc = service.report_entry(demo_dir, "btc")
+    with pytest.raises(ChainDataError, match="is of BTC, not SPX"):
+        service.report_entry(demo_dir, "SPX", str(btc.id))
+
+
+def test_mmpos_report_writes_the_html_with_key_levels_and_changes(demo_dir, tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    for path in sorted(demo_dir.glob("spx_quotedata_*.csv"))[-2:]:
+        (data / path.name).write_bytes(path.read_bytes())
+    out = tmp_path / "r.html"
+    assert cli.main(["report", "--underlying", "spx", "--data-dir", str(data), "--out", str(out),
+                     "--expiries", "2026-11-27", "2026-12-18"]) == 0
+    page = out.read_text()
+    assert "SPX key levels, 2026-11-20 16:15 EST" in page and "changes vs 2026-11-19 16:15 EST" in page
+    assert "expiries: 2 (2026-11-27, 2026-12-18)" in page or "expiries: 2 (2026-11-27 to 2026-12-18)" in page
+    assert "last 2 snapshot(s)" in page  # the history store of that folder
+    assert f"wrote {out} (" in capsys.readouterr().out
+
+
+def test_mmpos_report_on_an_unknown_underlying_exits_2_with_one_line(demo_dir, tmp_path, capsys):
+    assert cli.main(["report", "--underlying", "XYZ", "--data-dir", str(demo_dir), "--out",
+                     str(tmp_path / "r.html")]) == cli.EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("mmpos: ") and err.count("\n") == 1 and not (tmp_path / "r.html").exists()
+
+
+def test_the_report_button_sends_the_report_of_the_selected_snapshot(demo_dir):
+    entry = service.report_entry(demo_dir, "BTC")
+    state = {"u": "BTC", "snap": str(entry.id)}
+    sent, status = report_callback.download(state, str(demo_dir), now=dt.datetime(2026, 11, 30, 9, 0))
+    assert status == [] and sent["filename"] == f"mmpos-report-BTC-{entry.as_of:%Y%m%d-%H%M}.html"
+    assert sent["content"].startswith("<!DOCTYPE html>") and "BTC key levels" in sent["content"]
+    assert "generated 2026-11-30 09:00 UTC" in sent["content"]
+
+
+def test_the_report_button_draws_the_history_the_store_holds_without_filling_it(demo_dir, tmp_path):
+    from analytics.history import open_store
+
+    entry = service.report_entry(demo_dir, "BTC")
+    sent, _ = report_callback.download({"u": "BTC", "snap": str(entry.id)}, str(demo_dir), now=dt.datetime(2026, 1, 1))
+    assert "fig-history" not in sent["content"] and "history store holds no snapshot of this underlying" in sent["content"]
+    with open_store(demo_dir) as store:
+        assert store.history("BTC", refresh=False).empty  # the click did not fill the store
+
+
+def test_the_report_button_without_a_snapshot_says_why(demo_dir):
+    _, status = report_callback.download({"u": "BTC", "snap": "gone"}, str(demo_dir), now=dt.datetime(2026, 1, 1))
+    assert "no longer in the data folder" in str(status)
+
+
+@pytest.mark.parametrize("module", [report_history, report_html, report_callback])
+def test_doctests(module):
+    assert doctest.testmod(module).failed == 0

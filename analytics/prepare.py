@@ -151,8 +151,29 @@ def _by_strike(values: np.ndarray, keys: list[pd.Series]) -> np.ndarray:
     return s.groupby(keys).transform("mean").to_numpy(float)
 
 
+def _adjusted_roots(chain: OptionChain, multiplier: float | None) -> tuple[OptionChain, list[Note]]:
+    """Leave out the rows of adjusted-deliverable roots (a counted note), or price them at ``multiplier``."""
+    rows = chain.rows
+    if "adjusted" not in rows or not rows["adjusted"].any():
+        return chain, []
+    adjusted = rows["adjusted"].to_numpy(bool)
+    roots = ", ".join(sorted(rows.loc[adjusted, "root"].astype(str).unique()))
+    oi = rows["open_interest"].to_numpy(float)
+    if multiplier is None:
+        note = row_note("adjusted-roots", f"{int(adjusted.sum()):,} row(s) of adjusted-deliverable roots ({roots}) "
+                        "left out: their deliverable is not 100 shares (--include-adjusted M prices them at "
+                        "multiplier M)", adjusted, oi, keep_mask=False)
+        return chain.with_rows(rows.loc[~adjusted]), [note]
+    priced = rows.copy()
+    priced.loc[adjusted, "multiplier"] = float(multiplier)
+    note = row_note("adjusted-roots", f"{int(adjusted.sum()):,} row(s) of adjusted-deliverable roots ({roots}) "
+                    f"priced at multiplier {float(multiplier):g}", adjusted, oi, keep_mask=False)
+    return chain.with_rows(priced), [note]
+
+
 def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0,
-                  multiplier: float | None = None, forward: ForwardChoice = DEFAULT_FORWARD,
+                  multiplier: float | None = None, adjusted_multiplier: float | None = None,
+                  forward: ForwardChoice = DEFAULT_FORWARD,
                   iv_policy: IvPolicy = DEFAULT_IV_POLICY, forwards: pd.DataFrame | None = None) -> PreparedChain:
     """Levels, rates and one usable IV per row; rows with none are dropped with a counted note.
 
@@ -164,6 +185,10 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         ``rate`` (carry yield = rate); under ``"parity"`` they serve only the fallback expiries.
     multiplier : float, optional
         Overrides the rows' contract multiplier.
+    adjusted_multiplier : float, optional
+        Rows of adjusted-deliverable roots (``AMD1``, ``SPY1``: after a corporate action the deliverable
+        is not 100 shares) are left out with a counted note when None (the default), else priced with
+        this multiplier.
     forward : {"spot", "parity"}
         What equity/index rows are priced on (module docstring).
     iv_policy : {"file", "otm"}
@@ -188,9 +213,9 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         raise ChainDataError(f"unknown forward {forward!r}; choose one of {', '.join(FORWARD_CHOICES)}")
     if iv_policy not in IV_POLICIES:
         raise ChainDataError(f"unknown IV policy {iv_policy!r}; choose one of {', '.join(IV_POLICIES)}")
+    chain, notes = _adjusted_roots(chain, adjusted_multiplier)
     rows = chain.rows
     n = len(rows)
-    notes: list[Note] = []
     years = chain.years_to_settlement()
     side = pricing.side_sign(rows["side"].to_numpy())
     strike = rows["strike"].to_numpy(float)

@@ -214,7 +214,8 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, **changes: Any
     fit = fwd.chain_forwards(chain, rate=scenario.rate, div_yield=scenario.div_yield) \
         if chain.model == "bsm" else None
     prep = prepare_chain(selected, rate=scenario.rate, div_yield=scenario.div_yield,
-                         multiplier=scenario.multiplier, forward=scenario.forward,
+                         multiplier=scenario.multiplier, adjusted_multiplier=scenario.adjusted_multiplier,
+                         forward=scenario.forward,
                          iv_policy=scenario.iv_policy, forwards=fit)
     scenario.check_against(prep.chain, iv=prep.iv)
     rows = prep.chain.rows

@@ -279,6 +279,7 @@ class Scenario:
     grid_points: int = DEFAULT_GRID_POINTS
     forward: str = DEFAULT_FORWARD
     iv_policy: str = DEFAULT_IV_POLICY
+    adjusted_multiplier: float | None = None  # adjusted-deliverable roots: None = left out, else this multiplier
 
     def __post_init__(self) -> None:
         for name, parse in _RULES.items():
@@ -411,4 +412,5 @@ _RULES: dict[str, Callable[[Any], Any]] = {
     "grid_points": _integer(GRID_POINTS, "grid points"),
     "forward": _choice(FORWARD_CHOICES, "forward"),
     "iv_policy": _choice(IV_POLICIES, "IV policy"),
+    "adjusted_multiplier": _number(MULTIPLIER, "adjusted-root multiplier", optional=True),
 }

@@ -45,17 +45,8 @@ SCENARIO_OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("--spot-vol-beta", "spot_vol_beta", "BETA", "IV change in vol points per 1% spot shock (e.g. -0.5)"),
     ("--forward", "forward", "spot|parity", "price on spot with --rate/--div-yield, or on each expiry's put-call-parity forward (default {forward})"),
     ("--iv", "iv_policy", "file|otm", "each side's own file IV, or one IV per strike from the out-of-the-money side (default {iv})"),
+    ("--include-adjusted", "adjusted_multiplier", "M", "keep adjusted-deliverable roots (AMD1, SPY1) priced at multiplier M (default: left out, counted in the warnings)"),
 )
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = 0
-    if not 0 < port < 65536:
-        raise argparse.ArgumentTypeError(f"port must be an integer 1-65535 (--port or MMPOS_PORT), got {text!r}")
-    return port
 
 
 def options_table() -> str:

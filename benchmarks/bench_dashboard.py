@@ -98,9 +98,13 @@ def timed_post(client, body: dict) -> tuple[float, bytes]:
 
 
 def clear_view_caches() -> None:
-    """Forget this view's figures, analyses and responses, keep the parsed files and the catalog."""
+    """Forget this view's figures, analyses (in-process and in the shared cache) and responses, keep the
+    parsed files and the catalog: a "new view" computes its analyses."""
     views._figure_json.cache_clear()
     service._analysis.cache_clear()
+    shared = service.shared_cache()
+    if shared is not None:
+        shared.clear()
     responses.clear_all()  # a repeated request would be answered from the response cache
 
 

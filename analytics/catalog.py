@@ -172,14 +172,6 @@ class Catalog:
         """The entry with this id, or None (ids of snapshots, books and broken files alike)."""
         return self._by_id.get(str(entry_id))
 
-    def previous(self, entry: CatalogEntry) -> CatalogEntry | None:
-        """The next-older good snapshot of the same underlying, or None."""
-        if not entry.is_snapshot:
-            return None
-        snaps = self.snapshots(entry.underlying)
-        older = [e for e in snaps if e.as_of < entry.as_of]
-        return older[0] if older else None
-
     def broken(self) -> list[CatalogEntry]:
         """Files that failed to load, by path."""
         return [e for e in self.entries if e.broken]

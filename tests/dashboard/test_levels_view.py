@@ -132,6 +132,14 @@ def test_key_levels_rows_show_distance_walls_flows_and_changes(demo):
 # --------------------------------------------------------------------------- the previous-snapshot rule
 
 
+def test_the_previous_snapshot_is_the_next_older_one_of_the_same_underlying(demo):
+    catalog = service.get_catalog(demo)
+    assert service.find_previous(catalog, catalog.get("spx-20261120-1615")).entry.id == "spx-20261119-1615"
+    assert service.find_previous(catalog, catalog.get("btc-20261120-1400")).entry.id == "btc-20261119-1400"
+    oldest = catalog.snapshots("SPX")[-1]
+    assert service.find_previous(catalog, oldest) == service.PreviousSnapshot(None)  # nothing older, nothing to say
+
+
 def test_a_testnet_file_is_never_the_previous_snapshot_of_a_production_file(demo, tmp_path):
     for path in Path(demo).glob("btc_*"):  # vendor JSON and canonical tables alike
         name = path.name.replace("2026-11-19", "2026-11-19_TESTNET")

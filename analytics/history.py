@@ -40,8 +40,8 @@ import math
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -620,53 +620,125 @@ class HistoryStore:
     def history(self, underlying: str, last_n: int | None = None, *, refresh: bool = True) -> pd.DataFrame:
         """Key levels over time, one row per snapshot of ``underlying``, oldest first.
 
-        Columns: ``as_of``, ``file``, ``spot``, ``total_gex_usd_per_1pct``, ``dealer_delta_units``,
-        ``net_vega_usd_per_vol_pt``, ``zero_gamma_levels`` (a tuple each), ``call_wall``, ``put_wall``
-        (NaN when none), ``call_walls``/``put_walls`` (tuples of (strike, GEX)), and per shock
-        ``hedge_flow_units_<+-n>pct``/``hedge_flow_usd_<+-n>pct`` (``_m5pct`` = -5%, ``_p5pct`` = +5%).
-        With ``refresh=False`` (this and the other queries) only what is already stored is read.
+        Columns: ``as_of``, ``file``, ``spot``, ``convention``, ``total_gex_usd_per_1pct``,
+        ``dealer_delta_units``, ``net_vega_usd_per_vol_pt``, ``zero_gamma_levels`` (a tuple each),
+        ``call_wall``, ``put_wall`` (NaN when none), ``call_walls``/``put_walls`` (tuples of (strike,
+        GEX)), and per shock ``hedge_flow_units_<+-n>pct``/``hedge_flow_usd_<+-n>pct`` (``_m5pct`` =
+        -5%, ``_p5pct`` = +5%). With ``refresh=False`` (this and the other queries) only what is
+        already stored is read.
         """
-        rows = []
-        for rel, s in self.summaries(underlying, last_n, refresh=refresh):
-            row: dict[str, Any] = {
-                "as_of": s.as_of, "file": rel, "spot": s.spot, "convention": s.convention,
-                "total_gex_usd_per_1pct": s.total_gex_usd_per_1pct, "dealer_delta_units": s.dealer_delta_units,
-                "net_vega_usd_per_vol_pt": s.net_vega_usd_per_vol_pt, "zero_gamma_levels": s.zero_gamma_levels,
-                "call_wall": s.call_walls[0][0] if s.call_walls else float("nan"),
-                "put_wall": s.put_walls[0][0] if s.put_walls else float("nan"),
-                "call_walls": s.call_walls, "put_walls": s.put_walls,
-            }
-            for shock, units, usd in s.hedge_flows:
-                tag = flow_tag(shock)
-                row[f"hedge_flow_units_{tag}"] = units
-                row[f"hedge_flow_usd_{tag}"] = usd
-            rows.append(row)
-        columns = ["as_of", "file", "spot", "convention", "total_gex_usd_per_1pct", "dealer_delta_units",
-                   "net_vega_usd_per_vol_pt", "zero_gamma_levels", "call_wall", "put_wall", "call_walls",
-                   "put_walls"]
-        columns += [f"hedge_flow_{u}_{flow_tag(s)}" for s in FLOW_SHOCKS_PCT for u in ("units", "usd")]
-        return pd.DataFrame(rows, columns=columns)
+        return _levels_frame(self.summaries(underlying, last_n, refresh=refresh))
 
     def strike_matrix(self, underlying: str, last_n: int | None = None, *, refresh: bool = True) -> StrikeMatrix:
         """Net GEX by strike x snapshot for ``underlying`` (the union of strikes; 0 where not listed)."""
-        items = [s for _, s in self.summaries(underlying, last_n, refresh=refresh)]
-        if not items:
-            return StrikeMatrix(pd.DatetimeIndex([]), np.zeros(0), np.zeros((0, 0)), np.zeros(0))
-        strikes = np.unique(np.concatenate([s.strikes for s in items]))
-        matrix = np.zeros((len(items), len(strikes)))
-        for i, s in enumerate(items):
-            matrix[i, np.searchsorted(strikes, s.strikes)] = s.strike_gex[:, 2]
-        dates = pd.DatetimeIndex([s.as_of.tz_convert("UTC") for s in items]).tz_convert(items[-1].as_of.tz)
-        return StrikeMatrix(dates, strikes, matrix, np.array([s.spot for s in items]))
+        return _strike_matrix([s for _, s in self.summaries(underlying, last_n, refresh=refresh)])
 
     def term_history(self, underlying: str, last_n: int | None = None, *, refresh: bool = True) -> pd.DataFrame:
         """Net vega and ATM IV per expiry over time (long format), oldest snapshot first.
 
-        Columns: ``as_of``, ``expiry`` (ISO date), ``days_to_expiry``, ``atm_iv`` (decimal, NaN where
-        not interpolable), ``net_vega_usd_per_vol_pt``.
+        Columns: ``as_of``, ``file``, ``expiry`` (ISO date), ``days_to_expiry``, ``atm_iv`` (decimal,
+        NaN where not interpolable), ``net_vega_usd_per_vol_pt``.
         """
-        rows = [(s.as_of, *t) for _, s in self.summaries(underlying, last_n, refresh=refresh) for t in s.term]
-        return pd.DataFrame(rows, columns=["as_of", "expiry", "days_to_expiry", "atm_iv", "net_vega_usd_per_vol_pt"])
+        return _term_frame(self.summaries(underlying, last_n, refresh=refresh))
+
+    def window(self, underlying: str, last_n: int | None = None, *, refresh: bool = True) -> HistoryWindow:
+        """The last ``last_n`` snapshots of ``underlying`` as the history views draw them, read once:
+        :meth:`history`, :meth:`term_history` and :meth:`strike_matrix` of the same summaries."""
+        items = self.summaries(underlying, last_n, refresh=refresh)
+        levels = _levels_frame(items)
+        term = _term_frame(items)
+        return HistoryWindow(underlying=underlying, levels=levels.assign(snapshot_id=levels["file"]),
+                             term=term.assign(snapshot_id=term["file"]),
+                             matrix=_strike_matrix([s for _, s in items]), note=self.note)
+
+
+def _levels_frame(items: list[tuple[str, Summary]]) -> pd.DataFrame:
+    """:meth:`HistoryStore.history`'s frame of ``(relative path, summary)`` pairs."""
+    rows = []
+    for rel, s in items:
+        row: dict[str, Any] = {
+            "as_of": s.as_of, "file": rel, "spot": s.spot, "convention": s.convention,
+            "total_gex_usd_per_1pct": s.total_gex_usd_per_1pct, "dealer_delta_units": s.dealer_delta_units,
+            "net_vega_usd_per_vol_pt": s.net_vega_usd_per_vol_pt, "zero_gamma_levels": s.zero_gamma_levels,
+            "call_wall": s.call_walls[0][0] if s.call_walls else float("nan"),
+            "put_wall": s.put_walls[0][0] if s.put_walls else float("nan"),
+            "call_walls": s.call_walls, "put_walls": s.put_walls,
+        }
+        for shock, units, usd in s.hedge_flows:
+            tag = flow_tag(shock)
+            row[f"hedge_flow_units_{tag}"] = units
+            row[f"hedge_flow_usd_{tag}"] = usd
+        rows.append(row)
+    columns = ["as_of", "file", "spot", "convention", "total_gex_usd_per_1pct", "dealer_delta_units",
+               "net_vega_usd_per_vol_pt", "zero_gamma_levels", "call_wall", "put_wall", "call_walls",
+               "put_walls"]
+    columns += [f"hedge_flow_{u}_{flow_tag(s)}" for s in FLOW_SHOCKS_PCT for u in ("units", "usd")]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _strike_matrix(items: list[Summary]) -> StrikeMatrix:
+    """:meth:`HistoryStore.strike_matrix` of summaries, oldest first."""
+    if not items:
+        return StrikeMatrix(pd.DatetimeIndex([]), np.zeros(0), np.zeros((0, 0)), np.zeros(0))
+    strikes = np.unique(np.concatenate([s.strikes for s in items]))
+    matrix = np.zeros((len(items), len(strikes)))
+    for i, s in enumerate(items):
+        matrix[i, np.searchsorted(strikes, s.strikes)] = s.strike_gex[:, 2]
+    dates = pd.DatetimeIndex([s.as_of.tz_convert("UTC") for s in items]).tz_convert(items[-1].as_of.tz)
+    return StrikeMatrix(dates, strikes, matrix, np.array([s.spot for s in items]))
+
+
+def _term_frame(items: list[tuple[str, Summary]]) -> pd.DataFrame:
+    """:meth:`HistoryStore.term_history`'s frame of ``(relative path, summary)`` pairs."""
+    rows = [(s.as_of, rel, *t) for rel, s in items for t in s.term]
+    return pd.DataFrame(rows, columns=["as_of", "file", "expiry", "days_to_expiry", "atm_iv",
+                                       "net_vega_usd_per_vol_pt"])
+
+
+@dataclass(frozen=True)
+class HistoryWindow:
+    """One underlying's last snapshots, as every history view draws them (the History tab, the report).
+
+    Attributes
+    ----------
+    underlying : str
+    levels : pandas.DataFrame
+        :meth:`HistoryStore.history`'s frame plus ``snapshot_id`` (one row per snapshot, oldest first).
+    term : pandas.DataFrame
+        :meth:`HistoryStore.term_history`'s frame plus ``snapshot_id``.
+    matrix : StrikeMatrix
+        Net GEX by strike, one row per snapshot in the order of ``levels``.
+    note : str or None
+        The store's :attr:`HistoryStore.note` (kept in memory, rebuilt), if any.
+
+    ``snapshot_id`` is the file's relative path until :meth:`named` gives the catalog's ids.
+    """
+
+    underlying: str
+    levels: pd.DataFrame
+    term: pd.DataFrame
+    matrix: StrikeMatrix
+    note: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """No snapshot of the underlying is stored."""
+        return self.levels.empty
+
+    @property
+    def snapshot_ids(self) -> list[str]:
+        """One id per snapshot, oldest first."""
+        return self.levels["snapshot_id"].astype(str).tolist()
+
+    @property
+    def conventions(self) -> tuple[str, ...]:
+        """The dealer sign conventions the summaries were made with (one, unless the store is mixed)."""
+        return tuple(dict.fromkeys(self.levels["convention"].astype(str)))
+
+    def named(self, id_of: Mapping[str, str]) -> HistoryWindow:
+        """The same window with ``snapshot_id`` = ``id_of[file]`` (the file's path where it has none)."""
+        return replace(self, levels=self.levels.assign(snapshot_id=[id_of.get(f, f) for f in self.levels["file"]]),
+                       term=self.term.assign(snapshot_id=[id_of.get(f, f) for f in self.term["file"]]))
 
 
 def flow_tag(shock_pct: float) -> str:

@@ -5,7 +5,8 @@ caller (:func:`dashboard.service.report_for`) gathers the inputs into a :class:`
 
 The file holds, in order: the key levels as text (:meth:`analytics.levels.KeyLevels.to_text`), the
 three views (gamma by strike, hedge curves over the gamma profile vs spot, vega term structure), the
-history charts (key levels and net vega over the last snapshots) and the conventions and data notes
+history charts (the History tab's three, drawn by the same builders: key levels over time, net GEX by
+strike x date, net vega and ATM IV term over the last snapshots) and the conventions and data notes
 (units, sign, model, the analysis' warnings). plotly.js is inlined once, in one ``<script>``; each
 chart is a ``<div>`` and its figure a JSON ``<script type="application/json">`` drawn by one small
 loop, so the file opens offline in any browser and asks for nothing from the network.
@@ -17,13 +18,13 @@ import html
 import json
 from dataclasses import dataclass
 
-import pandas as pd
 from plotly.utils import PlotlyJSONEncoder
 
 from analytics import conventions
+from analytics.history import HistoryWindow
 from analytics.report import CONVENTIONS_TEXT, Analysis
 from dashboard import figures as fig
-from dashboard.figures.report_history import key_levels_history_figure, vega_history_figure
+from dashboard.figures.history import history_subtitle, history_view_figures
 
 FIGURE_HEIGHT_PX = 460
 CHART_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover"}
@@ -60,8 +61,9 @@ class ReportInputs:
         The same snapshot over every live expiry (the term-structure view).
     levels_text : str
         The key levels block (``key_levels(current, previous).to_text()``).
-    history : DataFrame or None
-        :meth:`analytics.history.HistoryStore.history` of the underlying (None: no history charts).
+    history : HistoryWindow or None
+        The history store's last snapshots of the underlying (:func:`dashboard.service.history_window`;
+        None: no history charts).
     source_name : str
         The snapshot's file name (no folder: the report is sent outside).
     generated_at : str
@@ -75,7 +77,7 @@ class ReportInputs:
     current: Analysis
     full: Analysis
     levels_text: str
-    history: pd.DataFrame | None
+    history: HistoryWindow | None
     source_name: str
     generated_at: str
     plotly_js: str
@@ -97,10 +99,13 @@ def report_figures(inputs: ReportInputs) -> dict[str, dict]:
             inputs.full.term_structure, selected_expiries=[d.isoformat() for d in a.expiries],
             subtitle=subtitle, height=FIGURE_HEIGHT_PX),
     }
-    if inputs.history is not None:
-        sub = f"{a.underlying}, last {len(inputs.history)} snapshot(s), every live expiry, default convention"
-        out["fig-history-levels"] = key_levels_history_figure(inputs.history, subtitle=sub, height=FIGURE_HEIGHT_PX)
-        out["fig-history-vega"] = vega_history_figure(inputs.history, subtitle=sub, height=FIGURE_HEIGHT_PX)
+    h = inputs.history
+    if h is not None:
+        sub = history_subtitle(h.underlying, len(h.levels), h.conventions, view_convention=a.convention,
+                               view_expiries=None if len(a.expiries) == len(inputs.full.expiries)
+                               else f"{len(a.expiries)} of {len(inputs.full.expiries)} expiries")
+        views = history_view_figures(h, subtitle=sub, height=FIGURE_HEIGHT_PX)
+        out.update({f"fig-history-{name}": figure for name, figure in views.items()})
     return out
 
 

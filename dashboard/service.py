@@ -57,6 +57,7 @@ from analytics.sources.book import apply_book, load_book
 from dashboard.state import monthly_expiries, preset_expiries
 
 if TYPE_CHECKING:
+    from analytics.history import HistoryWindow
     from dashboard.cache import SharedCache
 
 KPI_SHOCKS_PCT: tuple[float, ...] = (-5.0, -1.0, 1.0, 5.0)  # the KPI strip's hedge-flow shocks
@@ -434,6 +435,21 @@ def report_entry(data_dir: str | Path | None, underlying: str, snapshot: str | N
     return entry
 
 
+def history_window(data_dir: str | Path | None, underlying: str, last_n: int | None = None, *,
+                   refresh: bool = False) -> HistoryWindow:
+    """What the history views draw (the History tab, the report): the history store's last ``last_n``
+    snapshots of ``underlying``, named by their catalog ids (a click hands the id back).
+
+    ``refresh=False`` reads only what the store holds (a request never waits for a folder to be
+    summarised); ``True`` first summarises every new or changed file.
+    """
+    from analytics.history import open_store
+
+    id_of = {e.rel: str(e.id) for e in get_catalog(data_dir).snapshots(underlying)}
+    with open_store(resolve_data_dir(data_dir)) as store:
+        return store.window(underlying, last_n, refresh=refresh).named(id_of)
+
+
 @functools.cache
 def _plotly_js() -> str:
     from dashboard.app import PLOTLY_BUNDLE  # the page's own plotly.js bundle, inlined once
@@ -453,7 +469,6 @@ def report_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scena
     summarising every new or changed file of the folder (seconds per file; ``mmpos backfill`` or the
     History tab fill it); the notes say when that history is empty.
     """
-    from analytics.history import open_store
     from analytics.levels import key_levels
     from dashboard.report_html import ReportInputs, render_report
 
@@ -480,10 +495,9 @@ def report_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scena
     except ValueError as err:  # e.g. the previous snapshot is of another convention
         notes.append(f"no change column: {err}")
         levels = key_levels(current)
-    with open_store(resolve_data_dir(data_dir)) as store:
-        history = store.history(current.underlying, history_last, refresh=sync_history)
-        if store.note:
-            notes.append(f"history: {store.note}")
+    history = history_window(data_dir, current.underlying, history_last, refresh=sync_history)
+    if history.note:
+        notes.append(f"history: {history.note}")
     if history.empty:
         notes.append("no history charts: the history store holds no snapshot of this underlying yet "
                      "(run mmpos backfill)")

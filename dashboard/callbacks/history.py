@@ -19,17 +19,15 @@ import logging
 from typing import Any
 
 import dash
-import pandas as pd
 from dash import Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
-from analytics import conventions
 from analytics.catalog import load_path_cached
 from analytics.history import HistoryStore, data_files, summarize_file
 from dashboard import ids, service
 from dashboard.figures import history as hfig
-from dashboard.figures.common import encode_arrays
+from dashboard.figures.common import encode_arrays, expiry_set_label
 from dashboard.inputs import checked, unexpected
 from dashboard.layout import HISTORY_FIGURE_HEIGHT
 from dashboard.state import default_state, from_query, history_depth, to_query
@@ -135,34 +133,22 @@ def depth_limit(depth: Any) -> int | None:
 
 
 def history_figures(state: dict[str, Any] | None, data_dir: str | None) -> list[dict]:
-    """The three history figures of a view state's underlying and depth, from the stored summaries."""
+    """The three history figures of a view state's underlying and depth, from the stored summaries.
+
+    The subtitle says they cover every expiry in the summaries' convention, and names the snapshot
+    view's convention or expiry set when it shows another.
+    """
     state = {**default_state(), **(state or {})}
     underlying = state.get("u")
     if not underlying:
         raise PreventUpdate
-    catalog = service.get_catalog(data_dir)
-    id_of = {e.rel: str(e.id) for e in catalog.snapshots(underlying)}
-    last_n = depth_limit(state.get("hn"))
-    with HistoryStore(service.resolve_data_dir(data_dir)) as store:
-        levels = store.history(underlying, last_n, refresh=False)
-        matrix = store.strike_matrix(underlying, last_n, refresh=False)
-        term = store.term_history(underlying, last_n, refresh=False)
-        files = [rel for rel, _ in store.summaries(underlying, last_n, refresh=False)]
-    levels["snapshot_id"] = [id_of.get(f, f) for f in levels["file"]]
-    term = term.assign(snapshot_id=term["as_of"].map(dict(zip(levels["as_of"], levels["snapshot_id"], strict=True)))
-                       if len(levels) else pd.Series(dtype=str))
-    ids_in_order = [id_of.get(f, f) for f in files]
-    n = len(levels)
-    label = conventions.labels().get(conventions.DEFAULT_CONVENTION, conventions.DEFAULT_CONVENTION)
-    subtitle = f"{underlying} · last {n} snapshot{'s' if n != 1 else ''} · all expiries · {label}"
-    height = HISTORY_FIGURE_HEIGHT
-    figures = [
-        hfig.levels_history_figure(levels, subtitle=subtitle, height=height),
-        hfig.strike_heatmap_figure(ids_in_order, list(matrix.dates), matrix.strikes, matrix.net_gex, matrix.spots,
-                                   subtitle=subtitle, height=height),
-        hfig.term_history_figure(levels, term, subtitle=subtitle, height=height),
-    ]
-    return [encode_arrays(f) for f in figures]
+    window = service.history_window(data_dir, underlying, depth_limit(state.get("hn")), refresh=False)
+    preset = state.get("preset") or "all"
+    subtitle = hfig.history_subtitle(
+        underlying, len(window.levels), window.conventions, view_convention=state.get("conv"),
+        view_expiries=None if preset == "all" else expiry_set_label(preset, state.get("exp") or ()))
+    figures = hfig.history_view_figures(window, subtitle=subtitle, height=HISTORY_FIGURE_HEIGHT)
+    return [encode_arrays(figures[name]) for name in hfig.HISTORY_VIEWS]
 
 
 def register(app: dash.Dash) -> None:

@@ -7,6 +7,10 @@
 * :func:`term_history_figure`: net dealer vega (bars) and ATM implied vol at constant maturities
   (lines, right axis) per snapshot.
 
+:func:`history_view_figures` draws all three from one :class:`analytics.history.HistoryWindow`, with
+:func:`history_subtitle` saying what they show (every expiry, the summaries' convention by its registry
+label): the History tab and the morning report both draw their history charts with it.
+
 The x axis of all three is categorical: one slot per snapshot, its value the catalog id of the
 snapshot (so a click on any point or heatmap cell hands the id back in ``x``: see
 :data:`CUSTOMDATA_SNAPSHOT`), its tick label the snapshot date. Weekends take no room.
@@ -22,6 +26,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics import conventions
+from analytics.history import HistoryWindow
 from dashboard.figures.common import (
     PALETTE,
     Figure,
@@ -55,6 +61,10 @@ HEATMAP_SIGNIFICANT_SHARE = 0.02
 PRICE_PANEL = (0.36, 1.0)
 FLOW_PANEL = (0.0, 0.27)
 _NICE_STEPS = (1.0, 2.0, 2.5, 5.0)
+#: the history views, in page order (keys of :func:`history_view_figures`)
+HISTORY_VIEWS: tuple[str, ...] = ("levels", "heatmap", "term")
+#: the expiry set every stored summary covers (see :func:`analytics.history.summarize_chain`)
+SUMMARY_EXPIRIES = "all expiries"
 
 
 def date_labels(as_of: Sequence[pd.Timestamp] | pd.Series) -> list[str]:
@@ -420,3 +430,74 @@ def term_history_figure(
             hovertemplate=f"ATM IV {days}d %{{y:.2f}}%<extra></extra>",
         ))
     return apply_house_layout(fig, title=title, subtitle=subtitle, template=template, height=height)
+
+
+def history_subtitle(underlying: str, n_snapshots: int, conventions_used: Sequence[str], *,
+                     view_convention: str | None = None, view_expiries: str | None = None) -> str:
+    """What the history charts show: the underlying, how many snapshots, every expiry and the
+    convention of the stored summaries (its registry label); and the snapshot view's convention or
+    expiry set when it shows another.
+
+    Parameters
+    ----------
+    underlying : str
+    n_snapshots : int
+    conventions_used : sequence of str
+        Convention names of the summaries drawn (:attr:`analytics.history.HistoryWindow.conventions`).
+    view_convention : str, optional
+        The convention of the snapshot view beside the charts; named when not among ``conventions_used``.
+    view_expiries : str, optional
+        The snapshot view's expiry set in words, when it is not every expiry.
+
+    Examples
+    --------
+    >>> history_subtitle("SPX", 20, ["dealer-long-calls"])
+    'SPX · last 20 snapshots · all expiries · Dealers long calls, short puts'
+    >>> history_subtitle("BTC", 1, ["dealer-long-calls"], view_convention="dealer-short-all",
+    ...                  view_expiries="expiries 7d (2)")
+    'BTC · last 1 snapshot · all expiries · Dealers long calls, short puts (snapshot view: Dealers short calls and puts, expiries 7d (2))'
+    """
+    labels = conventions.labels()
+    parts = [underlying, f"last {n_snapshots} snapshot{'' if n_snapshots == 1 else 's'}", SUMMARY_EXPIRIES]
+    parts += [labels.get(c, c) for c in conventions_used]
+    text = " · ".join(parts)
+    other = [labels.get(view_convention, view_convention)] if (
+        view_convention and view_convention not in conventions_used) else []
+    other += [view_expiries] if view_expiries else []
+    return f"{text} (snapshot view: {', '.join(other)})" if other else text
+
+
+def history_view_figures(
+    window: HistoryWindow,
+    *,
+    subtitle: str | None = None,
+    template: go.layout.Template | str | None = None,
+    height: int | None = None,
+    palette: Palette = PALETTE,
+) -> dict[str, Figure]:
+    """The three history views of one window, by :data:`HISTORY_VIEWS` name.
+
+    Parameters
+    ----------
+    window : analytics.history.HistoryWindow
+        What the store holds of one underlying's last snapshots (:meth:`HistoryStore.window`).
+    subtitle : str, optional
+        Default: :func:`history_subtitle` of the window.
+    template, height, palette
+        Styling, the same for the three.
+
+    Returns
+    -------
+    dict
+        ``{"levels": ..., "heatmap": ..., "term": ...}``: :func:`levels_history_figure`,
+        :func:`strike_heatmap_figure` and :func:`term_history_figure`.
+    """
+    if subtitle is None:
+        subtitle = history_subtitle(window.underlying, len(window.levels), window.conventions)
+    style = dict(subtitle=subtitle, template=template, height=height, palette=palette)
+    m = window.matrix
+    return {
+        "levels": levels_history_figure(window.levels, **style),
+        "heatmap": strike_heatmap_figure(window.snapshot_ids, list(m.dates), m.strikes, m.net_gex, m.spots, **style),
+        "term": term_history_figure(window.levels, window.term, **style),
+    }

@@ -25,6 +25,12 @@ REQUESTS_JS = """
 return [performance.getEntriesByType('navigation').map(e => e.name),
         performance.getEntriesByType('resource').map(e => e.name)];
 """
+#: the report's charts in page order: the three views, then the History tab's three charts
+REPORT_CHARTS = ["fig-gamma", "fig-hedge", "fig-term", "fig-history-levels", "fig-history-heatmap", "fig-history-term"]
+HEATMAP_JS = """
+const g = document.getElementById('fig-history-heatmap');
+return [g.data[0].type, g.querySelectorAll('.barlayer .point').length, g.querySelectorAll('.colorbar').length];
+"""
 CHARTS_JS = """
 return Array.from(document.querySelectorAll('.chart')).map(
   d => [d.id, d.classList.contains('js-plotly-plot') && d.data ? d.data.length : 0]);
@@ -58,12 +64,18 @@ def test_mmpos_report_opens_offline_and_draws_every_chart(dash_duo, demo_dir, tm
     out = tmp_path / "report.html"
     assert cli.main(["report", "--underlying", "SPX", "--data-dir", str(demo_dir), "--out", str(out)]) == 0
     charts = open_report_offline(dash_duo, out)
-    assert [c[0] for c in charts] == ["fig-gamma", "fig-hedge", "fig-term", "fig-history-levels", "fig-history-vega"]
+    assert [c[0] for c in charts] == REPORT_CHARTS
     assert all(n > 0 for _, n in charts), charts
     text = dash_duo.driver.find_element("css selector", "pre.levels").text
     assert "SPX key levels" in text and "zero gamma" in text
-    dash_duo.driver.set_window_size(1280, 800)
-    dash_duo.driver.save_screenshot(str(artifacts / "report_spx_1280.png"))
+    kind, cells, colour_bars = dash_duo.driver.execute_script(HEATMAP_JS)
+    assert (kind, colour_bars) == ("bar", 1) and cells > 100  # strike x date cells drawn by the inlined bundle
+    for width, height in ((1280, 800), (1600, 1000)):
+        dash_duo.driver.set_window_size(width, height)
+        dash_duo.driver.execute_script("window.scrollTo(0, 0)")
+        dash_duo.driver.save_screenshot(str(artifacts / f"report_spx_{width}.png"))
+        dash_duo.driver.execute_script("document.getElementById('fig-history-heatmap').scrollIntoView()")
+        dash_duo.driver.save_screenshot(str(artifacts / f"report_spx_history_{width}.png"))
     assert dash_duo.get_logs() == []
 
 
@@ -162,10 +174,10 @@ def test_the_report_button_downloads_a_file_that_opens_offline_and_draws(dash_du
         "mmpos-report-BTC-"), got
     assert dash_duo.get_logs() == []
     charts = open_report_offline(dash_duo, got[0])
-    assert [c[0] for c in charts] == ["fig-gamma", "fig-hedge", "fig-term", "fig-history-levels", "fig-history-vega"]
+    assert [c[0] for c in charts] == REPORT_CHARTS
     assert all(n > 0 for _, n in charts), charts
     assert "BTC key levels" in dash_duo.driver.find_element("css selector", "pre.levels").text
-    assert "BTC, last 3 snapshot(s)" in dash_duo.driver.page_source
+    assert "last 3 snapshots" in dash_duo.driver.page_source
     assert dash_duo.get_logs() == []
 
 

@@ -150,3 +150,15 @@ def test_the_depth_limits_the_charts_to_the_newest_snapshots(small_dir):
     levels, _, _ = cb.history_figures(default_state(u="SPX", tab="history", hn=5), str(small_dir))
     assert len(levels["layout"]["xaxis"]["categoryarray"]) == 2
     assert cb.depth_limit("all") is None and cb.depth_limit(5) == 5
+
+
+def test_the_charts_say_they_show_every_expiry_in_the_stored_convention_whatever_the_view(small_dir):
+    cb.fill_step(str(small_dir), max_files=10)
+    plain = cb.history_figures(default_state(u="SPX", tab="history"), str(small_dir))
+    assert {f["layout"]["title"]["subtitle"]["text"] for f in plain} == {
+        "SPX · last 2 snapshots · all expiries · Dealers long calls, short puts"}
+    view = default_state(u="SPX", tab="history", conv="dealer-short-all", preset="7d", exp=["2026-11-23", "2026-11-27"])
+    for fig in cb.history_figures(view, str(small_dir)):
+        assert fig["layout"]["title"]["subtitle"]["text"].endswith(
+            "all expiries · Dealers long calls, short puts (snapshot view: Dealers short calls and puts, "
+            "expiries 7d (2))")

@@ -7,16 +7,19 @@ import datetime as dt
 import doctest
 import json
 import re
+from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
 from analytics.errors import ChainDataError
+from analytics.history import HistoryWindow, StrikeMatrix
 from analytics.scenario import Scenario
 from dashboard import cli, report_html, service
 from dashboard.callbacks import report as report_callback
-from dashboard.figures import report_history
+from dashboard.figures import history as hfig
 from dashboard.report_html import ReportInputs, render_report, report_figures
 
 FAKE_PLOTLY = "/*plotly.js under test*/window.Plotly={newPlot:function(){}};"
@@ -28,34 +31,73 @@ def history_store_outside_the_demo_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("MMPOS_STATE_DIR", str(tmp_path / "state"))
 
 
+HISTORY_VIEWS = ["fig-history-levels", "fig-history-heatmap", "fig-history-term"]
+
+
+def hand_made_window() -> HistoryWindow:
+    """Two SPX snapshots as the history store gives them: key levels, ATM IV term, net GEX by strike."""
+    as_of = pd.to_datetime(["2026-11-19 16:15", "2026-11-20 16:15"]).tz_localize("America/New_York")
+    files = ["spx_quotedata_2026-11-19.csv", "spx_quotedata_2026-11-20.csv"]
+    levels = pd.DataFrame({
+        "as_of": as_of, "file": files, "snapshot_id": ["spx-20261119-1615", "spx-20261120-1615"],
+        "convention": "dealer-long-calls", "spot": [6700.0, 6753.9], "total_gex_usd_per_1pct": [-2e9, 1e9],
+        "zero_gamma_levels": [(6800.0,), (6900.0, 7100.0)], "call_wall": [6800.0, 6800.0],
+        "put_wall": [6600.0, float("nan")], "net_vega_usd_per_vol_pt": [-3e7, -2e7]})
+    term = pd.DataFrame({"as_of": np.repeat(as_of, 2), "file": np.repeat(files, 2),
+                         "snapshot_id": np.repeat(levels["snapshot_id"], 2), "days_to_expiry": [5.0, 40.0] * 2,
+                         "atm_iv": [0.14, 0.17, 0.15, 0.18]})
+    strikes = np.arange(6500.0, 7001.0, 25.0)
+    net = np.outer([1.0, -1.5], np.sin(strikes / 80.0)) * 1e9
+    return HistoryWindow("SPX", levels, term, StrikeMatrix(pd.DatetimeIndex(as_of), strikes, net,
+                                                          levels["spot"].to_numpy()))
+
+
 @pytest.fixture(scope="module")
 def spx_inputs(demo_dir) -> ReportInputs:
     """Inputs of a report on the newest demo SPX snapshot, with hand-made history and a hostile note."""
     entry = service.report_entry(demo_dir, "SPX")
     scenario = service.report_scenario(Scenario(expiries=None))
     current = service.analysis_for(demo_dir, entry, scenario)
-    history = pd.DataFrame({
-        "as_of": pd.to_datetime(["2026-11-19 16:15", "2026-11-20 16:15"]).tz_localize("America/New_York"),
-        "spot": [6700.0, 6753.9], "total_gex_usd_per_1pct": [-2e9, 1e9],
-        "zero_gamma_levels": [(6800.0,), (6900.0, 7100.0)], "call_wall": [6800.0, 6800.0],
-        "put_wall": [6600.0, float("nan")], "net_vega_usd_per_vol_pt": [-3e7, -2e7]})
-    return ReportInputs(current=current, full=current, levels_text="SPX key levels <b>&</b>", history=history,
-                        source_name=entry.path.name, generated_at="2026-11-30 09:00 UTC", plotly_js=FAKE_PLOTLY,
+    return ReportInputs(current=current, full=current, levels_text="SPX key levels <b>&</b>",
+                        history=hand_made_window(), source_name=entry.path.name,
+                        generated_at="2026-11-30 09:00 UTC", plotly_js=FAKE_PLOTLY,
                         notes=("a note with <script>alert(1)</script>",))
 
 
 def test_report_figures_are_valid_plotly_figures_in_page_order(spx_inputs):
     figures = report_figures(spx_inputs)
-    assert list(figures) == ["fig-gamma", "fig-hedge", "fig-term", "fig-history-levels", "fig-history-vega"]
+    assert list(figures) == ["fig-gamma", "fig-hedge", "fig-term", *HISTORY_VIEWS]
     for figure in figures.values():
         assert go.Figure(figure).data
+
+
+def test_the_report_draws_the_history_tabs_three_charts_with_the_tabs_builders(spx_inputs):
+    figures = report_figures(spx_inputs)
+    window = spx_inputs.history
+    sub = "SPX · last 2 snapshots · all expiries · Dealers long calls, short puts"
+    tab = hfig.history_view_figures(window, subtitle=sub, height=report_html.FIGURE_HEIGHT_PX)
+    for name in hfig.HISTORY_VIEWS:
+        assert json.dumps(figures[f"fig-history-{name}"], default=repr) == json.dumps(tab[name], default=repr)
+    cells, spot = figures["fig-history-heatmap"]["data"]  # the strike x date chart, bar cells the bundle draws
+    assert cells["type"] == "bar" and cells["marker"]["cmid"] == 0 and spot["name"] == "Spot"
+    assert set(cells["x"]) == {"spx-20261119-1615", "spx-20261120-1615"}
+
+
+def test_the_history_charts_say_they_cover_every_expiry_and_which_convention(spx_inputs):
+    a = spx_inputs.current
+    same = report_figures(spx_inputs)["fig-history-levels"]["layout"]["title"]["subtitle"]["text"]
+    assert "all expiries · Dealers long calls, short puts" in same and "snapshot view" not in same
+    other = replace(spx_inputs, current=replace(a, convention="dealer-short-all", expiries=a.expiries[:2]))
+    for name in HISTORY_VIEWS:
+        title = report_figures(other)[name]["layout"]["title"]["subtitle"]["text"]
+        assert f"(snapshot view: Dealers short calls and puts, 2 of {len(a.expiries)} expiries)" in title
 
 
 def test_the_report_inlines_plotly_once_and_one_chart_per_figure(spx_inputs):
     page = render_report(spx_inputs)
     assert page.startswith("<!DOCTYPE html>") and page.count(FAKE_PLOTLY) == 1
-    assert len(re.findall(r'<div class="chart" id="fig-[a-z-]+"', page)) == 5
-    assert len(re.findall(r'<script type="application/json" data-figure=', page)) == 5
+    assert len(re.findall(r'<div class="chart" id="fig-[a-z-]+"', page)) == 6
+    assert len(re.findall(r'<script type="application/json" data-figure=', page)) == 6
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", page)  # nothing loaded from elsewhere
 
 
@@ -81,15 +123,11 @@ def test_the_report_states_units_sign_model_and_convention(spx_inputs):
 
 
 def test_without_history_the_report_says_so_instead_of_drawing_empty_charts(spx_inputs):
-    from dataclasses import replace
-
     page = render_report(replace(spx_inputs, history=None))
     assert "fig-history" not in page and "No history charts" in page
 
 
 def test_a_bundle_that_would_close_its_script_is_refused(spx_inputs):
-    from dataclasses import replace
-
     with pytest.raises(ValueError, match="cannot be inlined"):
         render_report(replace(spx_inputs, plotly_js="x='</script>'"))
 
@@ -119,7 +157,8 @@ def test_mmpos_report_writes_the_html_with_key_levels_and_changes(demo_dir, tmp_
     page = out.read_text()
     assert "SPX key levels, 2026-11-20 16:15 EST" in page and "changes vs 2026-11-19 16:15 EST" in page
     assert "expiries: 2 (2026-11-27, 2026-12-18)" in page or "expiries: 2 (2026-11-27 to 2026-12-18)" in page
-    assert "last 2 snapshot(s)" in page  # the history store of that folder
+    assert "SPX \\u00b7 last 2 snapshots \\u00b7 all expiries" in page  # the history store of that folder (JSON)
+    assert "fig-history-heatmap" in page
     assert f"wrote {out} (" in capsys.readouterr().out
 
 
@@ -154,6 +193,6 @@ def test_the_report_button_without_a_snapshot_says_why(demo_dir):
     assert "no longer in the data folder" in str(status)
 
 
-@pytest.mark.parametrize("module", [report_history, report_html, report_callback])
+@pytest.mark.parametrize("module", [hfig, report_html, report_callback])
 def test_doctests(module):
     assert doctest.testmod(module).failed == 0

@@ -213,8 +213,22 @@ def test_term_history_has_one_row_per_snapshot_and_expiry(data_dir):
         term = store.term_history("SPX")
         n_expiries = [len(s.term) for _, s in store.summaries("SPX")]
     assert len(term) == sum(n_expiries)
-    assert list(term.columns) == ["as_of", "expiry", "days_to_expiry", "atm_iv", "net_vega_usd_per_vol_pt"]
+    assert list(term.columns) == ["as_of", "file", "expiry", "days_to_expiry", "atm_iv", "net_vega_usd_per_vol_pt"]
     assert term["atm_iv"].between(0.05, 1.0).mean() > 0.9
+
+
+def test_a_window_holds_the_three_history_views_of_the_same_snapshots(data_dir):
+    with HistoryStore(data_dir) as store:
+        window = store.window("SPX", last_n=2)
+        levels, term, matrix = store.history("SPX", 2), store.term_history("SPX", 2), store.strike_matrix("SPX", 2)
+    files = [f"spx_quotedata_{d}.csv" for d in SPX_DAYS[1:]]
+    pd.testing.assert_frame_equal(window.levels.drop(columns="snapshot_id"), levels)
+    pd.testing.assert_frame_equal(window.term.drop(columns="snapshot_id"), term)
+    np.testing.assert_array_equal(window.matrix.net_gex, matrix.net_gex)
+    assert window.snapshot_ids == files and window.conventions == ("dealer-long-calls",) and not window.empty
+    named = window.named({files[1]: "spx-newest"})
+    assert named.snapshot_ids == [files[0], "spx-newest"]
+    assert set(named.term["snapshot_id"]) == {files[0], "spx-newest"}
 
 
 def test_a_file_outside_the_data_folder_is_refused(data_dir, demo_files):

@@ -38,6 +38,7 @@ import hashlib
 import json
 import math
 import os
+import socket
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -61,6 +62,8 @@ TOP_WALLS = 3
 FLOW_SHOCKS_PCT: tuple[float, ...] = (-5.0, -2.0, -1.0, 1.0, 2.0, 5.0)
 STRIKE_COLUMNS: tuple[str, ...] = ("call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct")
 _BUSY_TIMEOUT_S = 30.0
+#: a backfill whose progress row was not updated for this long is taken as dead (killed, machine lost)
+BACKFILL_STALE_SECONDS = 120.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -85,6 +88,16 @@ CREATE TABLE IF NOT EXISTS files (
     strikes_file TEXT
 );
 CREATE INDEX IF NOT EXISTS files_by_underlying ON files (underlying, as_of_ns);
+CREATE TABLE IF NOT EXISTS backfill (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    done INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    finished INTEGER NOT NULL
+);
 """
 
 
@@ -304,6 +317,63 @@ def _writable_dir(path: Path) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class BackfillProgress:
+    """How far the last ``mmpos backfill`` of a store got, as it keeps the store's one progress row.
+
+    Attributes
+    ----------
+    pid, host : int, str
+        The backfilling process and its machine.
+    started_at, updated_at : float
+        Seconds since the epoch: when it started, when it last stored a file (or started).
+    done, total : int
+        Files stored so far, files it set out to summarise.
+    finished : bool
+        It ended (all done, interrupted or failed: it says so on its way out).
+    """
+
+    pid: int
+    host: str
+    started_at: float
+    updated_at: float
+    done: int
+    total: int
+    finished: bool = False
+
+    @classmethod
+    def start(cls, total: int, now: float) -> BackfillProgress:
+        """The row of a backfill of ``total`` files starting now, in this process."""
+        return cls(pid=os.getpid(), host=socket.gethostname(), started_at=now, updated_at=now, done=0, total=total)
+
+    def is_running(self, now: float, stale_after: float = BACKFILL_STALE_SECONDS) -> bool:
+        """Still going: not finished, updated within ``stale_after`` seconds of ``now`` and, when it runs
+        on this machine, its process still alive (a killed backfill never says it finished).
+
+        Examples
+        --------
+        >>> p = BackfillProgress(pid=1, host="elsewhere", started_at=0.0, updated_at=100.0, done=3, total=9)
+        >>> p.is_running(150.0), p.is_running(100.0 + BACKFILL_STALE_SECONDS + 1), p.is_running(150.0, 10.0)
+        (True, False, False)
+        """
+        if self.finished or now - self.updated_at > stale_after:
+            return False
+        return self.host != socket.gethostname() or _pid_alive(self.pid)
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process of this id exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except OSError:
+        return False
+    return True
+
+
 class StrikeMatrix(NamedTuple):
     """Net GEX by strike over time: ``net_gex[i, j]`` at ``dates[i]`` and ``strikes[j]`` (0 where unlisted)."""
 
@@ -477,6 +547,20 @@ class HistoryStore:
             self._conn.execute(f"INSERT OR REPLACE INTO files VALUES ({','.join('?' * 18)})", values)
         if old is not None and old[0] != values[-1]:
             self._remove_strikes(old[0])
+
+    def record_backfill(self, progress: BackfillProgress) -> None:
+        """Keep ``progress`` as the store's one backfill row (the page reads it, see :meth:`backfill`)."""
+        p = progress
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("INSERT OR REPLACE INTO backfill VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+                               (p.pid, p.host, p.started_at, p.updated_at, p.done, p.total, int(p.finished)))
+
+    def backfill(self) -> BackfillProgress | None:
+        """The last backfill's progress row, or None when no backfill ever ran on this store."""
+        row = self._conn.execute("SELECT pid, host, started_at, updated_at, done, total, finished FROM backfill"
+                                 ).fetchone()
+        return None if row is None else BackfillProgress(*row[:6], finished=bool(row[6]))
 
     def _forget(self, rel_paths: Iterable[str]) -> None:
         rel_paths = list(rel_paths)

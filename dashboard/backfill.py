@@ -4,6 +4,10 @@ Workers only compute (:func:`analytics.history.summarize_file`, a plain function
 process receives every result and is the only writer of the store, so SQLite never sees concurrent
 writers. Results are written as they arrive, so an interrupted backfill keeps what it finished.
 
+Progress is kept in the store too (:meth:`analytics.history.HistoryStore.record_backfill`: pid, host,
+n of m, when last updated, finished), so a History tab open on the same folder says "backfill
+running: n of m" while a backfill started from a terminal runs, and draws the snapshots as they land.
+
 * ``workers=1``: in this process, one file after the other.
 * ``workers=N``: a :class:`concurrent.futures.ProcessPoolExecutor` of N processes (``spawn``: a worker
   never inherits the parent's threads or locks).
@@ -19,11 +23,11 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from analytics.history import HistoryStore, Outcome, StoredVersion, summarize_file
+from analytics.history import BackfillProgress, HistoryStore, Outcome, StoredVersion, summarize_file
 
 Progress = Callable[[int, int], None]
 
@@ -89,7 +93,8 @@ def _dask(scheduler: Any) -> Callable[[list[StoredVersion]], Iterator[tuple[Stor
 
 
 def _counted(compute, total: int, progress: Progress | None, counts: dict[str, int]):
-    """``compute`` that also counts snapshots and skipped files and reports progress."""
+    """``compute`` that also counts snapshots and skipped files and reports progress (after each file
+    is stored: the store's :meth:`~HistoryStore.sync` writes a pair before asking for the next)."""
 
     def wrapped(todo: list[StoredVersion]) -> Iterator[tuple[StoredVersion, Outcome]]:
         for i, (fv, outcome) in enumerate(compute(todo), start=1):
@@ -99,6 +104,27 @@ def _counted(compute, total: int, progress: Progress | None, counts: dict[str, i
                 progress(i, total)
 
     return wrapped
+
+
+def _recorded(store: HistoryStore, total: int, progress: Progress | None) -> Progress:
+    """A progress callback that first keeps ``done of total`` in the store's backfill row, then calls
+    ``progress``; the row is started now."""
+    row = BackfillProgress.start(total, time.time())
+    store.record_backfill(row)
+
+    def report(done: int, of: int) -> None:
+        store.record_backfill(replace(row, done=done, updated_at=time.time()))
+        if progress is not None:
+            progress(done, of)
+
+    return report
+
+
+def _finish(store: HistoryStore) -> None:
+    """Mark this process's backfill row finished (done, interrupted or failed alike)."""
+    row = store.backfill()
+    if row is not None and row.pid == os.getpid() and not row.finished:
+        store.record_backfill(replace(row, finished=True, updated_at=time.time()))
 
 
 def backfill(
@@ -124,7 +150,8 @@ def backfill(
     store_dir : path-like, optional
         Where the store lives (default: see :func:`analytics.history.default_store_dir`).
     progress : callable, optional
-        Called as ``progress(done, total)`` after each file is stored.
+        Called as ``progress(done, total)`` after each file is stored (and its progress kept in the
+        store's backfill row, which the History tab reads).
     on_plan : callable, optional
         Called once with the number of files to summarise, before any work.
 
@@ -145,7 +172,12 @@ def backfill(
         else:
             engine, compute = f"{min(n_workers, len(todo))} local processes", _process_pool(n_workers)
         counts = {"snapshots": 0, "skipped": 0}
-        done = store.sync(_counted(compute, len(todo), progress, counts)) if todo else 0
+        done = 0
+        if todo:
+            try:
+                done = store.sync(_counted(compute, len(todo), _recorded(store, len(todo), progress), counts))
+            finally:
+                _finish(store)
         return BackfillResult(
             summarised=done, snapshots=counts["snapshots"], skipped=counts["skipped"],
             seconds=time.perf_counter() - start,

@@ -10,12 +10,16 @@ Three callbacks, each a thin wrapper around a plain function tested as such:
   an interval while the History tab is open, so the first visit (every snapshot analysed once, ~0.4 s
   each) shows "n of m summarised" and draws what is there, and no request runs for long: the main
   view never waits for the history.
+  While an ``mmpos backfill`` of the same folder runs (its progress row in the store is fresh), the
+  step computes nothing and the line says "backfill running: n of m" instead, the charts filling in
+  as the backfill stores each file.
 * :func:`history_figures` draws the charts from what the store holds (never computing: ``refresh=False``).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import dash
@@ -84,21 +88,39 @@ def navigate(trigger: str | None, search: str | None, tab: str | None, depth: An
 # --------------------------------------------------------------------------- lazy fill
 
 
-def fill_step(data_dir: str | None, max_files: int = FILES_PER_TICK) -> dict[str, int]:
+def fill_step(data_dir: str | None, max_files: int = FILES_PER_TICK, *, now: float | None = None) -> dict[str, int]:
     """Summarise at most ``max_files`` stale data files into the history store; count what is left.
+
+    When a backfill of the store is running (:meth:`analytics.history.BackfillProgress.is_running`
+    at ``now``, default the clock), nothing is summarised here: its own count is returned.
 
     Returns
     -------
     dict
-        ``{"done": files up to date, "total": data files}`` after this step.
+        ``{"done": files up to date, "total": data files}`` after this step; or, while a backfill
+        runs, ``{"done": n, "total": m, "backfill_pid": pid}`` of that backfill.
     """
     with HistoryStore(service.resolve_data_dir(data_dir)) as store:
+        running = store.backfill()
+        if running is not None and running.is_running(time.time() if now is None else now):
+            return {"done": running.done, "total": running.total, "backfill_pid": running.pid}
         stale = store.stale()
         for fv in stale[:max(max_files, 0)]:
             store.put(fv, summarize_file(fv.path, loader=load_path_cached))
         left = max(len(stale) - max(max_files, 0), 0)
         total = len(data_files(store.data_dir))
     return {"done": max(total - left, 0), "total": total}
+
+
+def fill_complete(fill: dict[str, int] | None) -> bool:
+    """Nothing left to poll for: every file summarised and no backfill running.
+
+    Examples
+    --------
+    >>> fill_complete({"done": 4, "total": 4}), fill_complete({"done": 4, "total": 4, "backfill_pid": 7})
+    (True, False)
+    """
+    return bool(fill) and "backfill_pid" not in fill and fill.get("done", 0) >= fill.get("total", 0)
 
 
 def progress_text(fill: dict[str, int] | None) -> str:
@@ -110,7 +132,12 @@ def progress_text(fill: dict[str, int] | None) -> str:
     '12 of 42 data files summarised: each snapshot is analysed once, then kept (data/.mmpos)'
     >>> progress_text({"done": 42, "total": 42})
     ''
+    >>> progress_text({"done": 5, "total": 60, "backfill_pid": 4242})
+    'backfill running: 5 of 60 data files summarised (mmpos backfill, process 4242); the charts fill in as it goes'
     """
+    if fill and "backfill_pid" in fill:
+        return (f"backfill running: {fill['done']} of {fill['total']} data files summarised (mmpos backfill, "
+                f"process {fill['backfill_pid']}); the charts fill in as it goes")
     if not fill or fill.get("done", 0) >= fill.get("total", 0):
         return ""
     return (f"{fill['done']} of {fill['total']} data files summarised: each snapshot is analysed once, "
@@ -192,8 +219,7 @@ def register(app: dash.Dash) -> None:
             fill = fill_step(current_app.config.get("MMPOS_DATA_DIR"))
         except Exception:  # noqa: BLE001 - the history must never take the page down
             return no_update, True, unexpected("Filling the history store")
-        done = fill["done"] >= fill["total"]
-        return (no_update if fill == previous else fill), done, progress_text(fill)
+        return (no_update if fill == previous else fill), fill_complete(fill), progress_text(fill)
 
     @app.callback(
         *(Output(g, "figure") for g in GRAPHS),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ import pytest
 from dash import no_update
 from dash.exceptions import PreventUpdate
 
+from analytics.history import BACKFILL_STALE_SECONDS, BackfillProgress, HistoryStore
 from dashboard import ids
 from dashboard.callbacks import history as cb
 from dashboard.figures import history as hfig
@@ -162,3 +165,15 @@ def test_the_charts_say_they_show_every_expiry_in_the_stored_convention_whatever
         assert fig["layout"]["title"]["subtitle"]["text"].endswith(
             "all expiries · Dealers long calls, short puts (snapshot view: Dealers short calls and puts, "
             "expiries 7d (2))")
+
+
+def test_while_a_backfill_runs_the_tab_shows_its_progress_and_computes_nothing(small_dir):
+    with HistoryStore(small_dir) as store:  # an mmpos backfill (this process stands in for it) 1 file in
+        store.record_backfill(replace(BackfillProgress.start(total=4, now=1000.0), done=1))
+    fill = cb.fill_step(str(small_dir), now=1010.0)
+    assert fill == {"done": 1, "total": 4, "backfill_pid": os.getpid()} and not cb.fill_complete(fill)
+    assert cb.progress_text(fill).startswith("backfill running: 1 of 4 data files summarised")
+    with HistoryStore(small_dir) as store:
+        assert len(store.stale()) == 4  # the page left the work to the backfill
+    later = 1000.0 + BACKFILL_STALE_SECONDS + 1  # the backfill fell silent (killed): the page fills again
+    assert cb.fill_step(str(small_dir), max_files=2, now=later) == {"done": 2, "total": 4}

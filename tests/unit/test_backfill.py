@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -85,6 +87,34 @@ def test_a_second_backfill_has_nothing_to_do(data_dir):
     backfill(data_dir, workers=1)
     again = backfill(data_dir, workers=2)
     assert (again.summarised, again.snapshots) == (0, 0)
+
+
+def test_a_backfill_keeps_its_progress_in_the_store_while_it_runs(data_dir):
+    seen = []
+
+    def look(done, total):  # what another process (the page) reads from the store at that moment
+        with HistoryStore(data_dir) as other:
+            seen.append(other.backfill())
+
+    backfill(data_dir, workers=1, progress=look)
+    assert [(p.done, p.total) for p in seen] == [(i, 7) for i in range(1, 8)]
+    assert all(p.pid == os.getpid() and not p.finished and p.is_running(time.time()) for p in seen)
+    with HistoryStore(data_dir) as store:
+        final = store.backfill()
+    assert (final.done, final.total, final.finished) == (7, 7, True) and not final.is_running(time.time())
+
+
+def test_an_interrupted_backfill_marks_its_progress_finished(data_dir):
+    def stop(done, total):
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        backfill(data_dir, workers=1, progress=stop)
+    with HistoryStore(data_dir) as store:
+        row = store.backfill()
+        assert (row.done, row.total, row.finished) == (2, 7, True)
+        assert len(store.stale()) == 5  # what it finished is kept
 
 
 def test_the_backfill_command_reports_what_it_did(data_dir, capsys):

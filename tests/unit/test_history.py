@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sqlite3
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +17,7 @@ import pytest
 from analytics import history as hist
 from analytics.demo import DEMO_DAYS, write_demo_data
 from analytics.errors import ChainDataError
-from analytics.history import HistoryStore, summarize_chain
+from analytics.history import BackfillProgress, HistoryStore, summarize_chain
 from analytics.report import analyze
 from analytics.sources import load_chain
 
@@ -229,6 +232,22 @@ def test_a_window_holds_the_three_history_views_of_the_same_snapshots(data_dir):
     named = window.named({files[1]: "spx-newest"})
     assert named.snapshot_ids == [files[0], "spx-newest"]
     assert set(named.term["snapshot_id"]) == {files[0], "spx-newest"}
+
+
+def test_the_backfill_row_tells_a_running_backfill_from_a_dead_or_silent_one(data_dir):
+    now = time.time()
+    with HistoryStore(data_dir) as store:
+        assert store.backfill() is None  # no backfill ever ran here
+        row = dataclasses.replace(BackfillProgress.start(total=9, now=now), done=4)
+        store.record_backfill(row)
+        assert store.backfill() == row and row.is_running(now + 1)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    assert not dataclasses.replace(row, pid=gone.pid).is_running(now + 1)  # killed: it never said it finished
+    elsewhere = dataclasses.replace(row, host="another-machine", pid=gone.pid)
+    assert elsewhere.is_running(now + hist.BACKFILL_STALE_SECONDS - 1)  # another machine's pid is not checked
+    assert not elsewhere.is_running(now + hist.BACKFILL_STALE_SECONDS + 1)  # silent too long: taken as dead
+    assert not dataclasses.replace(row, finished=True).is_running(now + 1)
 
 
 def test_a_file_outside_the_data_folder_is_refused(data_dir, demo_files):

@@ -26,9 +26,10 @@ every chart drawn and the KPI strip filled, read with the Performance API (``per
 since the navigation started), a fresh browser profile (empty cache) per run, the app served by a
 threaded werkzeug server on loopback. Goal: median < 1.5 s.
 
-Memory: a fresh process (one worker) serves ``--views`` different views of the demo data (main
+Memory: a fresh process (one worker, the grid kernel loaded as ``mmpos serve`` loads it: ~115 MB of
+numba and llvmlite before the first view) serves ``--views`` different views of the demo data (main
 update and comparison each). Goal: RSS < 400 MB after them. The caches that bound it:
-``dashboard.callbacks.service`` (analyses 48 + 16, catalogs 4, expiry facts 64 entries),
+``dashboard.service`` (analyses 48, prepared chains 8, catalogs 4, expiry facts 64 entries),
 ``dashboard.callbacks.views.FIGURE_CACHE_SIZE`` figures, ``dashboard.app.COMPRESSED_CACHE_ENTRIES``
 compressed static files.
 """

@@ -13,6 +13,12 @@ An analysis is looked up in three places, cheapest first:
    ``MMPOS_SHARED_CACHE=off``), under :func:`analysis_cache_key`;
 3. computed, then stored in both.
 
+Computing one reuses the chain's prepared pricing inputs (levels, rates, carry and IVs of an expiry
+selection: :func:`analytics.report.prepare_for`, 15-55 ms) from an LRU of
+:data:`PREPARED_MEMORY_ENTRIES` keyed by the file version and :func:`analytics.report.preparation`
+(the selection and pricing inputs), so another convention, shock grid, horizon or vol scenario of a
+view costs the engine and the figures only.
+
 A shared-cache hit costs reading and unpickling the analysis: 0.5-1.3 ms from the folder and 1-12 ms
 from Redis for 76 KB-1.4 MB pickled (demo BTC to the real 20k-row SPX), against 21-225 ms to compute
 it from a parsed chain (plus 40-200 ms to parse the file first; seconds on a loaded machine), so

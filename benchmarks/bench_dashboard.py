@@ -140,6 +140,11 @@ def new_view_times(client, body: dict, runs: int, *, prepared: bool = False) -> 
     return out
 
 
+def load_text() -> str:
+    """The machine's 1/5/15-minute load averages (2 cores shared by several engineers: say how busy)."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def ms(xs: list[float]) -> str:
     return f"median {statistics.median(xs) * 1e3:7.1f} ms  (min {min(xs) * 1e3:6.1f}, max {max(xs) * 1e3:6.1f})"
 
@@ -197,7 +202,8 @@ def bench_server(data_dir: Path, search: str, runs: int, label: str, goal_key: s
     response = json.loads(payload)["response"]
     sizes = {gid: len(json.dumps(response[gid]["figure"], separators=(",", ":"))) for gid in FIGURE_OUTPUTS
              if gid in response}
-    print(f"\n{label}: {entry.path.name}  ({len(chain.rows):,} rows, {len(chain.expiries)} expiries, all selected)")
+    print(f"\n{label}: {entry.path.name}  ({len(chain.rows):,} rows, {len(chain.expiries)} expiries, all selected; "
+          f"load average {load_text()} after the runs)")
     print(f"  main update, new view   ({runs} runs): {ms(new_view)}   "
           f"{verdict(statistics.median(new_view) * 1e3, GOALS_MS[goal_key])}")
     print(f"  strike click            ({len(clicks)} runs): {ms(clicks)}   "

@@ -321,7 +321,10 @@ def _prepared(root: str, entry_id: str, version: FileVersion | None, book_versio
     read one) under one :func:`~analytics.report.preparation` (expiry selection and pricing inputs);
     ``chain`` carries that file's chain. Shared (read-only) by the analyses of every other scenario field."""
     del root, entry_id, version, book_version  # the cache key
-    return prepare_for(chain.value, prep)
+    prepared = prepare_for(chain.value, prep)
+    for name in ("years", "iv", "side", "level", "rate", "carry", "multiplier"):
+        getattr(prepared, name).flags.writeable = False  # shared by many analyses: never changed in place
+    return prepared
 
 
 def with_adv(analysis: Analysis, data_dir: str | Path | None) -> Analysis:

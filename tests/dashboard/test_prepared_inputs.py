@@ -117,3 +117,13 @@ def test_a_changed_file_is_prepared_again_and_never_served_stale(folder):
     assert misses() == 2
     assert_same_numbers(after, uncached(folder, scenario.replace(convention="dealer-short-all")))
     assert not np.allclose(after.term_structure["atm_iv"], before.term_structure["atm_iv"], equal_nan=True)
+
+
+
+def test_the_shared_prepared_inputs_cannot_be_changed_in_place(folder):
+    entry = entry_of(folder)
+    entry_id, version = service.entry_key(entry)
+    prepared = service._prepared(str(folder), entry_id, version, None, preparation(Scenario()),
+                                 service.NotInKey(service.load_chain(entry)))
+    with pytest.raises(ValueError, match="read-only"):
+        prepared.iv[0] = 0.5

@@ -377,9 +377,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.memory_worker is not None:
         memory_worker(args.memory_worker)
         return 0
-    if not args.skip_server:
+    if not (args.skip_server and args.skip_paint):
         loaded = scenarios.load_kernel()  # as mmpos serve does before forking its workers
-        print(f"grid engine: {'compiled kernel loaded (as mmpos serve)' if loaded else 'numpy (numba missing)'}")
+        print(f"grid engine: {'compiled kernel loaded (as mmpos serve)' if loaded else 'numpy (numba missing)'}; "
+              f"load average {load_text()}")
+    if not args.skip_server:
         bench_server(DEMO, "?u=SPX", args.runs, "SPX demo", "demo new view")
         if args.real_spx.exists():
             with tempfile.TemporaryDirectory(prefix="mmpos-bench-") as tmp:

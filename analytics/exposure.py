@@ -60,26 +60,68 @@ def gex_usd_per_1pct(gamma, contracts, multiplier, level) -> np.ndarray:
 
 
 def gex_by_strike(strike, side, gex) -> pd.DataFrame:
-    """Sum per-row GEX into call, put and net per strike (ascending strikes)."""
-    frame = pd.DataFrame({"strike": np.asarray(strike, float), "side": np.asarray(side, float),
-                          "gex": np.asarray(gex, float)})
-    frame["call_gex_usd_per_1pct"] = np.where(frame["side"] > 0, frame["gex"], 0.0)
-    frame["put_gex_usd_per_1pct"] = np.where(frame["side"] < 0, frame["gex"], 0.0)
-    out = frame.groupby("strike", sort=True)[["call_gex_usd_per_1pct", "put_gex_usd_per_1pct"]].sum()
+    """Sum per-row GEX into call, put and net per strike (ascending strikes).
+
+    Examples
+    --------
+    >>> gex_by_strike([105.0, 100.0, 105.0], [1, -1, -1], [3.0, -2.0, -1.0]).to_dict("list")["net_gex_usd_per_1pct"]
+    [-2.0, 2.0]
+    """
+    return _sum_by_key(np.asarray(strike, float), None, side, gex)
+
+
+def _sum_by_key(strike: np.ndarray, expiry, side, gex) -> pd.DataFrame:
+    """Call, put and net GEX per strike, or per (strike, expiry date) when ``expiry`` is given, sorted.
+
+    pandas' groupby sums (compensated, in row order) over one integer key per group: the numbers of a
+    groupby on the strike (and date) columns themselves, without hashing floats and date objects.
+    Rows with a missing strike or expiry are left out, as groupby leaves them out.
+    """
+    k_codes, k_values = pd.factorize(strike, sort=True)
+    if expiry is None:
+        e_codes, dates = np.zeros_like(k_codes), np.empty(1, dtype=object)
+    else:
+        e_codes, dates = expiry_codes(expiry)
+    n_exp = max(len(dates), 1)
+    grouped = (k_codes >= 0) & (e_codes >= 0)
+    w = np.asarray(side, float)[grouped]
+    g = np.asarray(gex, float)[grouped]
+    frame = pd.DataFrame({"call_gex_usd_per_1pct": np.where(w > 0, g, 0.0),
+                          "put_gex_usd_per_1pct": np.where(w < 0, g, 0.0)})
+    sums = frame.groupby(k_codes[grouped].astype(np.int64) * n_exp + e_codes[grouped], sort=True).sum()
+    key = sums.index.to_numpy()
+    out = pd.DataFrame({"strike": np.asarray(k_values, float)[key // n_exp]})
+    if expiry is not None:
+        out["expiry"] = dates[key % n_exp]
+    out["call_gex_usd_per_1pct"] = sums["call_gex_usd_per_1pct"].to_numpy()
+    out["put_gex_usd_per_1pct"] = sums["put_gex_usd_per_1pct"].to_numpy()
     out["net_gex_usd_per_1pct"] = out["call_gex_usd_per_1pct"] + out["put_gex_usd_per_1pct"]
-    return out.reset_index()
+    return out
+
+
+def expiry_codes(expiry) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's expiry as a code into its calendar dates, ascending (``-1`` for a missing one).
+
+    The dates are ``datetime.date`` objects (a timezone-aware expiry gives its local date, as
+    ``.dt.date`` does); only the distinct dates are converted, not every row.
+
+    Examples
+    --------
+    >>> codes, dates = expiry_codes(["2024-01-19 16:00", "2024-01-12 09:30", "2024-01-19 09:30"])
+    >>> codes.tolist(), [d.isoformat() for d in dates]
+    ([1, 0, 1], ['2024-01-12', '2024-01-19'])
+    """
+    when = pd.to_datetime(expiry if isinstance(expiry, pd.Series) else pd.Series(expiry))
+    if when.dt.tz is not None:
+        when = when.dt.tz_localize(None)
+    codes, days = pd.factorize(when.to_numpy("datetime64[D]"), sort=True)
+    return codes, np.array([d.date() for d in pd.DatetimeIndex(days)], dtype=object)
 
 
 def gex_by_strike_expiry(strike, expiry, side, gex) -> pd.DataFrame:
-    """Call, put and net GEX per (strike, expiry), sorted by strike then expiry."""
-    frame = pd.DataFrame({"strike": np.asarray(strike, float), "expiry": pd.to_datetime(expiry).date
-                          if not isinstance(expiry, pd.Series) else expiry.dt.date,
-                          "side": np.asarray(side, float), "gex": np.asarray(gex, float)})
-    frame["call_gex_usd_per_1pct"] = np.where(frame["side"] > 0, frame["gex"], 0.0)
-    frame["put_gex_usd_per_1pct"] = np.where(frame["side"] < 0, frame["gex"], 0.0)
-    out = frame.groupby(["strike", "expiry"], sort=True)[["call_gex_usd_per_1pct", "put_gex_usd_per_1pct"]].sum()
-    out["net_gex_usd_per_1pct"] = out["call_gex_usd_per_1pct"] + out["put_gex_usd_per_1pct"]
-    return out.reset_index()
+    """Call, put and net GEX per (strike, expiry), sorted by strike then expiry (``expiry`` grouped by
+    calendar date, :func:`expiry_codes`)."""
+    return _sum_by_key(np.asarray(strike, float), expiry, side, gex)
 
 
 def walls(by_strike: pd.DataFrame) -> tuple[float | None, float | None]:

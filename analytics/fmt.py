@@ -206,8 +206,8 @@ def _compact(values: Iterable[float] | np.ndarray, *, prefix: str, signed: bool)
     """Vectorised 3-significant-digit formatting with k/m/bn/tn suffixes."""
     if isinstance(values, (np.ndarray, pd.Series, pd.Index)):
         arr = np.asarray(values, dtype=float).ravel()
-    else:  # lists may hold None
-        arr = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy(dtype=float)
+    else:  # lists may hold None (and anything else that is not a number: n/a)
+        arr = np.array([_as_float(v) for v in values], dtype=float)
     finite = np.isfinite(arr)
     mag = np.abs(np.where(finite, arr, 0.0))
     # below half a cent (or 1e-9 for plain numbers) is float noise: show it as zero

@@ -24,6 +24,7 @@ and the NDX 2022 file) are detected and reported; under ``otm`` they are never u
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -79,7 +80,13 @@ class PreparedChain:
 
     def priced_forwards(self) -> pd.DataFrame:
         """Per expiry, the forward and discount factor the rows were priced with
-        (:func:`analytics.forwards.model_forwards`), with the parity fit's ``n_strikes`` where there is one."""
+        (:func:`analytics.forwards.model_forwards`), with the parity fit's ``n_strikes`` where there is one.
+
+        Computed once per prepared chain and shared by every analysis of it: treat it as read-only."""
+        return self._priced_forwards
+
+    @functools.cached_property
+    def _priced_forwards(self) -> pd.DataFrame:
         expiry = self.chain.rows["expiry"]
         if self.chain.model == "black76":
             method: object = "exchange"

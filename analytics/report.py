@@ -183,7 +183,47 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def analyze(chain: OptionChain, scenario: Scenario | None = None, **changes: Any) -> Analysis:
+# What preparing a chain (:func:`prepare_for`) reads from a Scenario: the expiry selection and the
+# pricing inputs. The convention, shocks, horizons, vol scenario and grid leave the prepared inputs
+# unchanged, so one preparation serves every one of them (dashboard.service caches it by this key).
+PREPARE_FIELDS: tuple[str, ...] = ("expiries", "max_dte", "rate", "div_yield", "multiplier",
+                                   "adjusted_multiplier", "forward", "iv_policy")
+
+
+def preparation(scenario: Scenario) -> Scenario:
+    """The part of ``scenario`` :func:`prepare_for` reads (:data:`PREPARE_FIELDS`; every other field
+    at its default): equal preparations give identical prepared inputs, so it is a cache key.
+
+    Examples
+    --------
+    >>> preparation(Scenario(convention="dealer-short-all", shocks_pct=(-1, 1))) == preparation(Scenario())
+    True
+    >>> preparation(Scenario(rate=0.05)) == preparation(Scenario())
+    False
+    """
+    return Scenario(**{name: getattr(scenario, name) for name in PREPARE_FIELDS})
+
+
+def prepare_for(chain: OptionChain, scenario: Scenario) -> PreparedChain:
+    """The scenario's expiry selection of ``chain`` with its engine inputs (:func:`prepare_chain`), read
+    from :func:`preparation` only: levels, rates and carry (the parity fit of the whole chain, so an
+    expiry's forward does not depend on the selection) and one IV per row.
+
+    Raises ChainDataError when no expiry is left or no row has a usable IV.
+    """
+    p = preparation(scenario)
+    selected = (chain.select(expiries=list(p.expiries or ()), max_dte=p.max_dte)
+                if (p.expiries or p.max_dte is not None) else chain)
+    # the parity fit of the whole snapshot, once per chain object: an expiry's forward does not depend
+    # on the expiry filter, and a new scenario does not refit
+    fit = fwd.chain_forwards(chain, rate=p.rate, div_yield=p.div_yield) if chain.model == "bsm" else None
+    return prepare_chain(selected, rate=p.rate, div_yield=p.div_yield, multiplier=p.multiplier,
+                         adjusted_multiplier=p.adjusted_multiplier, forward=p.forward, iv_policy=p.iv_policy,
+                         forwards=fit)
+
+
+def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: PreparedChain | None = None,
+            **changes: Any) -> Analysis:
     """Dealer gamma by strike, walls, gamma profile vs spot with every zero crossing, hedge curves and
     the vega term structure for one chain under one :class:`~analytics.scenario.Scenario`.
 
@@ -195,6 +235,9 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, **changes: Any
         The vol scenario moves every IV by ``vol_shift_pts + spot_vol_beta * shock_pct`` vol points in
         the profile and the hedge curves; the headline numbers at the current spot (total, walls, by
         strike, vega) use the chain's IVs.
+    prepared : PreparedChain, optional
+        ``prepare_for(chain, scenario)`` computed before (a cache's): it must be of this chain and of
+        an equal :func:`preparation`. Default: prepared here.
     **changes
         Shorthand for ``scenario.replace(**changes)``: ``analyze(chain, expiries=["2024-01-19"])``.
 
@@ -207,16 +250,7 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, **changes: Any
         No expiry left after the filter, no usable IV, or a result that is not a finite number.
     """
     scenario = (scenario or Scenario()).replace(**changes) if changes else (scenario or Scenario())
-    selected = (chain.select(expiries=list(scenario.expiries or ()), max_dte=scenario.max_dte)
-                if (scenario.expiries or scenario.max_dte is not None) else chain)
-    # the parity fit of the whole snapshot, once per chain object: an expiry's forward does not depend
-    # on the expiry filter, and a new scenario does not refit
-    fit = fwd.chain_forwards(chain, rate=scenario.rate, div_yield=scenario.div_yield) \
-        if chain.model == "bsm" else None
-    prep = prepare_chain(selected, rate=scenario.rate, div_yield=scenario.div_yield,
-                         multiplier=scenario.multiplier, adjusted_multiplier=scenario.adjusted_multiplier,
-                         forward=scenario.forward,
-                         iv_policy=scenario.iv_policy, forwards=fit)
+    prep = prepare_for(chain, scenario) if prepared is None else prepared
     scenario.check_against(prep.chain, iv=prep.iv)
     rows = prep.chain.rows
     pos_all = positions_from_prepared(prep, scenario.convention)

@@ -35,7 +35,11 @@ from analytics import pricing
 MIN_IV = 0.01  # floor for scenario vols (1 vol point)
 _BLOCK_ELEMENTS = 1 << 16  # numpy path: elements per block (a few 512 kB temporaries stay in L2)
 _WORKERS = max(1, min(8, os.cpu_count() or 1))
-_SPLIT_ELEMENTS = 1 << 16  # a call with fewer elements runs on the calling thread only
+_SPLIT_ELEMENTS = 1 << 16  # numpy path: a call with fewer elements runs on the calling thread only
+# compiled kernel: a call with less work (elements, a delta element counting _DELTA_COST) runs on the
+# calling thread: ~2 ms on one core, about what starting the pool's threads costs on a busy machine
+# (a hedge curve of the real SPX file, 41 shocks x 15k options, is 1.7 ms alone and no faster split)
+_KERNEL_SPLIT_WORK = 3 << 20
 # The compiled kernel is used for calls of at least _KERNEL_ELEMENTS work once loaded. Loading it
 # costs ~1.5 s per process (numba's import 0.4 s, its target set-up on the first call ~1 s, which
 # imports scipy.linalg), so revalue_grid loads it by itself only for a call worth _KERNEL_LOAD_WORK
@@ -217,16 +221,22 @@ def revalue_grid(
         GEX at ``S1`` in USD per 1% (``gamma * S1**2 * 0.01`` summed with signs) and dealer delta.
     """
     factors = np.atleast_1d(np.asarray(factors, dtype=float))
-    n = len(pos)
-    if n == 0:
+    if len(pos) == 0:
         return np.zeros_like(factors), (np.zeros_like(factors) if want_delta else None)
+    return _revalue(_Constants.of(pos), factors, vol_shift_pts, spot_vol_beta, want_delta)
+
+
+def _revalue(consts: _Constants, factors: np.ndarray, vol_shift_pts: float, spot_vol_beta: float,
+             want_delta: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`revalue_grid` of options whose per-option constants are computed (at least one option)."""
+    n = consts.inv.size
     bump = _vol_bump((factors - 1.0) * 100.0, vol_shift_pts, spot_vol_beta) \
         if (vol_shift_pts or spot_vol_beta) else None
-    consts = _Constants.of(pos)
     elements = factors.size * n
-    kernel = _kernel_for(elements * (_DELTA_COST if want_delta else 1))
+    work = elements * (_DELTA_COST if want_delta else 1)
+    kernel = _kernel_for(work)
     if kernel is not None:  # one fused pass per element, rows split evenly across the cores
-        rows_per_block = -(-factors.size // _WORKERS) if elements >= _SPLIT_ELEMENTS else factors.size
+        rows_per_block = -(-factors.size // _WORKERS) if work >= _KERNEL_SPLIT_WORK else factors.size
     else:
         rows_per_block = max(1, _BLOCK_ELEMENTS // n)
         if elements >= _SPLIT_ELEMENTS:  # enough work to give every core a share
@@ -297,9 +307,10 @@ def zero_crossings(
     exact = np.flatnonzero(s == 0)
     brackets = np.flatnonzero(s[:-1] * s[1:] < 0)
 
+    consts = _Constants.of(pos)  # once for every evaluation of the root search
+
     def total(f: float) -> float:
-        return float(revalue_grid(pos, [f], vol_shift_pts=vol_shift_pts, spot_vol_beta=spot_vol_beta,
-                                  want_delta=False)[0][0])
+        return float(_revalue(consts, np.array([f]), vol_shift_pts, spot_vol_beta, False)[0][0])
 
     for i in brackets:
         root = brent_root(total, factors[i], factors[i + 1], xtol=1e-10, rtol=1e-12, maxiter=100)

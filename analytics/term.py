@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analytics.exposure import expiry_codes
+
 
 def atm_iv(strike, iv, side, forward) -> float:
     """ATM implied vol of one expiry: out-of-the-money IVs interpolated linearly at the forward.
@@ -56,7 +58,7 @@ def term_structure(
     :func:`atm_iv` computed for every expiry at once: OTM IVs averaged per strike, then linear
     interpolation between the two strikes around the forward.
     """
-    codes, uniques = pd.factorize(pd.to_datetime(expiry).dt.date, sort=True)
+    codes, uniques = expiry_codes(expiry)
     n_exp = len(uniques)
     days = np.asarray(days_to_expiry, float)
     k = np.asarray(strike, float)

@@ -4,24 +4,32 @@
                                                    [--skip-paint] [--skip-memory]
 
 Server time (Flask's test client, i.e. the server's whole share of an update: callback lookup,
-analyses, figure builders, JSON serialisation):
+analyses, figure builders, JSON serialisation), in a process set up as ``mmpos serve`` sets up its
+workers: the compiled grid kernel loaded first (``analytics.scenarios.load_kernel()``, as
+``dashboard/server.py`` does before forking):
 
-* main update, new view: the analyses and figures of this view are not cached (files parsed,
-  e.g. the first look at another convention). Goal: median < 60 ms on the demo SPX snapshot
-  (``data/``), < 100 ms on ``../shared/data/cboe_spx_2024-01-07_phammings.csv``;
+* main update, new view: the analyses and figures of this view are not cached, in this process nor
+  in the shared cache (e.g. the first look at another convention, shock grid, horizon or vol
+  scenario); the file is parsed and its selection's prepared pricing inputs are cached
+  (``dashboard.service._prepared``). Goal: median < 60 ms on the demo SPX snapshot (``data/``),
+  < 100 ms on ``../shared/data/cboe_spx_2024-01-07_phammings.csv``;
 * strike click: view 1 and the breakdown redrawn, the rest ``no_update``, a different strike each
   run. Goal: median < 20 ms;
-* for information: cold start (every cache emptied), warm (the same view again), and the
-  previous-snapshot comparison, a second callback the main view does not wait for.
+* for information: a new view whose expiry selection or pricing inputs (forward, IV policy, rate,
+  yield) are new too (prepared inputs computed), the new view on the grid engine's numpy path (a
+  process that never loaded the kernel: what this benchmark measured before 2026-11-30), cold start
+  (every cache emptied), warm (the same view again), and the previous-snapshot comparison, a second
+  callback the main view does not wait for.
 
 First paint (headless Debian Chromium through selenium, as the browser tests): from navigation to
 every chart drawn and the KPI strip filled, read with the Performance API (``performance.now()``
 since the navigation started), a fresh browser profile (empty cache) per run, the app served by a
 threaded werkzeug server on loopback. Goal: median < 1.5 s.
 
-Memory: a fresh process (one worker) serves ``--views`` different views of the demo data (main
+Memory: a fresh process (one worker, the grid kernel loaded as ``mmpos serve`` loads it: ~115 MB of
+numba and llvmlite before the first view) serves ``--views`` different views of the demo data (main
 update and comparison each). Goal: RSS < 400 MB after them. The caches that bound it:
-``dashboard.callbacks.service`` (analyses 48 + 16, catalogs 4, expiry facts 64 entries),
+``dashboard.service`` (analyses 48, prepared chains 8, catalogs 4, expiry facts 64 entries),
 ``dashboard.callbacks.views.FIGURE_CACHE_SIZE`` figures, ``dashboard.app.COMPRESSED_CACHE_ENTRIES``
 compressed static files.
 """
@@ -29,6 +37,7 @@ compressed static files.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import logging
@@ -46,6 +55,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from analytics import scenarios  # noqa: E402
 from dashboard import ids, responses, service  # noqa: E402
 from dashboard.app import create_app  # noqa: E402
 from dashboard.callbacks import controls, views  # noqa: E402
@@ -97,15 +107,42 @@ def timed_post(client, body: dict) -> tuple[float, bytes]:
     return elapsed, response.data
 
 
-def clear_view_caches() -> None:
+def clear_view_caches(*, prepared: bool = False) -> None:
     """Forget this view's figures, analyses (in-process and in the shared cache) and responses, keep the
-    parsed files and the catalog: a "new view" computes its analyses."""
+    parsed files and the catalog: a "new view" computes its analyses. ``prepared``: forget the prepared
+    pricing inputs too (a new expiry selection or new pricing inputs)."""
     views._figure_json.cache_clear()
     service._analysis.cache_clear()
+    if prepared:
+        service._prepared.cache_clear()
     shared = service.shared_cache()
     if shared is not None:
         shared.clear()
     responses.clear_all()  # a repeated request would be answered from the response cache
+
+
+@contextlib.contextmanager
+def numpy_engine():
+    """The grid engine as in a process that never loaded the compiled kernel (a one-shot CLI run)."""
+    saved = scenarios._kernel
+    scenarios._kernel = None
+    try:
+        yield
+    finally:
+        scenarios._kernel = saved
+
+
+def new_view_times(client, body: dict, runs: int, *, prepared: bool = False) -> list[float]:
+    out = []
+    for _ in range(runs):
+        clear_view_caches(prepared=prepared)
+        out.append(timed_post(client, body)[0])
+    return out
+
+
+def load_text() -> str:
+    """The machine's 1/5/15-minute load averages (2 cores shared by several engineers: say how busy)."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def ms(xs: list[float]) -> str:
@@ -144,6 +181,9 @@ def bench_server(data_dir: Path, search: str, runs: int, label: str, goal_key: s
     for _ in range(runs):
         elapsed, _ = timed_post(client, body)
         warm.append(elapsed)
+    new_selection = new_view_times(client, body, runs, prepared=True)
+    with numpy_engine():
+        numpy_path = new_view_times(client, body, runs)
     analyses = []  # the analytics' share of a new view: the same analyses, called directly
     catalog = service.get_catalog(data_dir)
     for _ in range(runs):
@@ -162,12 +202,15 @@ def bench_server(data_dir: Path, search: str, runs: int, label: str, goal_key: s
     response = json.loads(payload)["response"]
     sizes = {gid: len(json.dumps(response[gid]["figure"], separators=(",", ":"))) for gid in FIGURE_OUTPUTS
              if gid in response}
-    print(f"\n{label}: {entry.path.name}  ({len(chain.rows):,} rows, {len(chain.expiries)} expiries, all selected)")
+    print(f"\n{label}: {entry.path.name}  ({len(chain.rows):,} rows, {len(chain.expiries)} expiries, all selected; "
+          f"load average {load_text()} after the runs)")
     print(f"  main update, new view   ({runs} runs): {ms(new_view)}   "
           f"{verdict(statistics.median(new_view) * 1e3, GOALS_MS[goal_key])}")
     print(f"  strike click            ({len(clicks)} runs): {ms(clicks)}   "
           f"{verdict(statistics.median(clicks) * 1e3, GOALS_MS['strike click'])}")
     print(f"    of which the analyses (views.compute, analytics):  {ms(analyses)}")
+    print(f"  new view, new expiry selection or pricing inputs:     {ms(new_selection)}   (no goal)")
+    print(f"  new view, grid engine's numpy path (kernel not loaded): {ms(numpy_path)}   (no goal)")
     if compare:
         print(f"  comparison (2nd callback, new view; not waited for): {ms(compare)}")
     print(f"  main update, cold start ({runs} runs): {ms(cold_start)}   (every cache emptied; no goal)")
@@ -293,6 +336,7 @@ def rss_mb() -> float:
 
 def memory_worker(n: int) -> None:
     """Runs in its own process: serve ``n`` different views, print the RSS as JSON."""
+    scenarios.load_kernel()  # as mmpos serve does before forking its workers
     app = create_app(DEMO)
     client = app.server.test_client()
     client.get("/")
@@ -333,6 +377,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.memory_worker is not None:
         memory_worker(args.memory_worker)
         return 0
+    if not (args.skip_server and args.skip_paint):
+        loaded = scenarios.load_kernel()  # as mmpos serve does before forking its workers
+        print(f"grid engine: {'compiled kernel loaded (as mmpos serve)' if loaded else 'numpy (numba missing)'}; "
+              f"load average {load_text()}")
     if not args.skip_server:
         bench_server(DEMO, "?u=SPX", args.runs, "SPX demo", "demo new view")
         if args.real_spx.exists():

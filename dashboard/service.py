@@ -13,6 +13,12 @@ An analysis is looked up in three places, cheapest first:
    ``MMPOS_SHARED_CACHE=off``), under :func:`analysis_cache_key`;
 3. computed, then stored in both.
 
+Computing one reuses the chain's prepared pricing inputs (levels, rates, carry and IVs of an expiry
+selection: :func:`analytics.report.prepare_for`, 15-55 ms) from an LRU of
+:data:`PREPARED_MEMORY_ENTRIES` keyed by the file version and :func:`analytics.report.preparation`
+(the selection and pricing inputs), so another convention, shock grid, horizon or vol scenario of a
+view costs the engine and the figures only.
+
 A shared-cache hit costs reading and unpickling the analysis: 0.5-1.3 ms from the folder and 1-12 ms
 from Redis for 76 KB-1.4 MB pickled (demo BTC to the real 20k-row SPX), against 21-225 ms to compute
 it from a parsed chain (plus 40-200 ms to parse the file first; seconds on a loaded machine), so
@@ -51,7 +57,8 @@ from analytics.catalog import (
 )
 from analytics.chain import AM_SETTLED_ROOTS, OptionChain
 from analytics.errors import ChainDataError, ScenarioError
-from analytics.report import Analysis, analyze
+from analytics.prepare import PreparedChain
+from analytics.report import Analysis, analyze, preparation, prepare_for
 from analytics.scenario import Scenario
 from analytics.sources.book import apply_book, load_book
 from dashboard.state import monthly_expiries, preset_expiries
@@ -65,6 +72,10 @@ PREVIOUS_MAX_AGE_DAYS = 7  # an older "previous snapshot" is not yesterday: no c
 TESTNET_MARK = "testnet"  # in a file name: the snapshot comes from an exchange's test network
 ANALYSIS_MEMORY_ENTRIES = 48  # analyses kept in each process in front of the shared cache (30 KB-2 MB each)
 ANALYSIS_NAMESPACE = "analysis"  # the shared cache's key prefix for analyses
+# prepared chains (an expiry selection's levels, rates, carry and IVs: analytics.report.prepare_for) kept
+# in each process, shared by every convention, shock grid, horizon and vol scenario of that selection and
+# those pricing inputs; 0.5-5 MB each (demo SPX all expiries ~1 MB, the real 20k-row SPX file ~4 MB)
+PREPARED_MEMORY_ENTRIES = 8
 
 log = logging.getLogger(__name__)
 
@@ -265,17 +276,34 @@ def analysis_cache_key(entry_id: str, version: FileVersion | None, book_version:
                      scenario_json)
 
 
+class NotInKey:
+    """Carries a value through ``functools.lru_cache`` without being part of the key (all compare
+    equal): what a cached function computes from on a miss, e.g. the chain its other arguments name."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NotInKey)
+
+
 @functools.lru_cache(maxsize=ANALYSIS_MEMORY_ENTRIES)
 def _analysis(root: str, entry_id: str, version: FileVersion | None, book_version: FileVersion | None,
               scenario: Scenario) -> Analysis:
     shared = shared_cache()
     if shared is None:
-        return _compute_analysis(root, entry_id, scenario)
+        return _compute_analysis(root, entry_id, version, book_version, scenario)
     return shared.get_or_compute(analysis_cache_key(entry_id, version, book_version, scenario),
-                                 lambda: _compute_analysis(root, entry_id, scenario))
+                                 lambda: _compute_analysis(root, entry_id, version, book_version, scenario))
 
 
-def _compute_analysis(root: str, entry_id: str, scenario: Scenario) -> Analysis:
+def _compute_analysis(root: str, entry_id: str, version: FileVersion | None, book_version: FileVersion | None,
+                      scenario: Scenario) -> Analysis:
     catalog = get_catalog(root)
     entry = catalog.get(entry_id)
     if entry is None:
@@ -283,7 +311,21 @@ def _compute_analysis(root: str, entry_id: str, scenario: Scenario) -> Analysis:
     chain = load_chain(entry)
     if conventions.POSITIONS in conventions.get(scenario.convention).needs:
         chain = with_book(catalog, chain)
-    return with_adv(analyze(chain, scenario), root)
+    prepared = _prepared(root, entry_id, version, book_version, preparation(scenario), NotInKey(chain))
+    return with_adv(analyze(chain, scenario, prepared=prepared), root)
+
+
+@functools.lru_cache(maxsize=PREPARED_MEMORY_ENTRIES)
+def _prepared(root: str, entry_id: str, version: FileVersion | None, book_version: FileVersion | None,
+              prep: Scenario, chain: NotInKey) -> PreparedChain:
+    """The prepared inputs of one file version (and positions file version, for the conventions that
+    read one) under one :func:`~analytics.report.preparation` (expiry selection and pricing inputs);
+    ``chain`` carries that file's chain. Shared (read-only) by the analyses of every other scenario field."""
+    del root, entry_id, version, book_version  # the cache key
+    prepared = prepare_for(chain.value, prep)
+    for name in ("years", "iv", "side", "level", "rate", "carry", "multiplier"):
+        getattr(prepared, name).flags.writeable = False  # shared by many analyses: never changed in place
+    return prepared
 
 
 def with_adv(analysis: Analysis, data_dir: str | Path | None) -> Analysis:
@@ -511,6 +553,7 @@ def clear_caches() -> None:
     cold path with this)."""
     forget_holders()
     _analysis.cache_clear()
+    _prepared.cache_clear()
     shared = shared_cache()
     if shared is not None:
         shared.clear()

@@ -25,7 +25,7 @@ def slow_background(monkeypatch, tmp_path):
     monkeypatch.setenv("MMPOS_BACKGROUND_ROWS", "0")
     service.use_shared_cache(SharedCache(Settings(cache_dir=tmp_path / "cache")))
     real = service.analyze
-    monkeypatch.setattr(service, "analyze", lambda chain, scenario: time.sleep(SLOW_S) or real(chain, scenario))
+    monkeypatch.setattr(service, "analyze", lambda chain, scenario, **kw: time.sleep(SLOW_S) or real(chain, scenario, **kw))
     yield
     service.use_shared_cache(None)
 

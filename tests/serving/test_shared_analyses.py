@@ -30,7 +30,7 @@ from analytics.scenario import Scenario
 from dashboard import service
 calls = []
 real = service.analyze
-service.analyze = lambda chain, scenario: calls.append(scenario) or real(chain, scenario)
+service.analyze = lambda chain, scenario, **kw: calls.append(scenario) or real(chain, scenario, **kw)
 data_dir = sys.argv[1]
 catalog = service.get_catalog(data_dir)
 entry = catalog.entries[0]
@@ -80,7 +80,7 @@ def counted(monkeypatch, tmp_path):
     """The service in this process with a shared cache folder of its own; the analyze() calls it makes."""
     calls: list[Scenario] = []
     real = service.analyze
-    monkeypatch.setattr(service, "analyze", lambda chain, scenario: calls.append(scenario) or real(chain, scenario))
+    monkeypatch.setattr(service, "analyze", lambda chain, scenario, **kw: calls.append(scenario) or real(chain, scenario, **kw))
     service.use_shared_cache(SharedCache(Settings(cache_dir=tmp_path / "cache")))
     yield calls
     service.use_shared_cache(None)

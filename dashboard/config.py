@@ -33,6 +33,10 @@ MMPOS_CACHE_ITEM_BYTES    largest result cached (pickled bytes)                 
 MMPOS_DEFAULT_UNDERLYING  underlying the page opens on (when in the data folder)  SPX (else the first)
 MMPOS_BACKGROUND_ROWS     a view of a chain this big and not cached yet is       15000 (0: every cold
                           computed as a background job, with progress and cancel  view; off: none)
+MMPOS_JOBS                where background jobs run: ``local`` (this machine,     local
+                          Dash's DiskcacheManager) or ``celery`` (``mmpos
+                          worker`` processes on any machine, through Redis at
+                          MMPOS_REDIS_URL: Dash's CeleryManager)
 ========================  =====================================================  ======================
 
 Fixed sizes (per worker, in front of the shared cache): ``dashboard.service.ANALYSIS_MEMORY_ENTRIES``
@@ -89,6 +93,7 @@ DEFAULT_CACHE_ITEM_BYTES = 64 * 1024 * 1024
 # real 20k-row SPX chain costs 0.2 s to parse and 0.1-0.25 s to analyse when idle, 2-5 s under load
 DEFAULT_BACKGROUND_ROWS = 15_000
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+JOB_RUNNERS = ("local", "celery")  # MMPOS_JOBS: Dash's DiskcacheManager here, or CeleryManager on Redis
 LOOPBACK_NAMES: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
 _ANY_INTERFACE = frozenset({"0.0.0.0", "::", ""})
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -126,6 +131,7 @@ class Settings:
     cache_threshold: int = DEFAULT_CACHE_ENTRIES
     cache_max_item_bytes: int = DEFAULT_CACHE_ITEM_BYTES
     background_rows: int | None = DEFAULT_BACKGROUND_ROWS  # None: no background jobs
+    jobs: str = JOB_RUNNERS[0]  # "local" or "celery" (needs redis_url)
 
     def checked(self) -> Settings:
         """Return self, or raise UnsafeConfigError naming the first setting that must not run."""
@@ -155,6 +161,14 @@ class Settings:
                                     "allowed to set it); without them anyone could claim a user")
         if self.redis_url and not self.redis_url.startswith(_REDIS_SCHEMES):
             raise UnsafeConfigError("MMPOS_REDIS_URL must start with redis://, rediss:// or unix://")
+        if self.jobs not in JOB_RUNNERS:
+            raise UnsafeConfigError(f"MMPOS_JOBS must be one of {', '.join(JOB_RUNNERS)}, got {self.jobs[:40]!r}")
+        if self.jobs == "celery" and not self.redis_url:
+            raise UnsafeConfigError("MMPOS_JOBS=celery needs MMPOS_REDIS_URL (the Celery broker, its results and "
+                                    "the shared cache the workers fill)")
+        if self.jobs == "celery" and not self.shared_cache:
+            raise UnsafeConfigError("MMPOS_JOBS=celery needs MMPOS_SHARED_CACHE on (the workers' analyses reach "
+                                    "the page through it)")
         if self.auth_file is not None and not self.auth_file.is_file():
             raise UnsafeConfigError(f"MMPOS_AUTH_FILE {self.auth_file.name!r} is not a readable file")
         return self
@@ -310,6 +324,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         cache_max_item_bytes=_int(env, "MMPOS_CACHE_ITEM_BYTES", DEFAULT_CACHE_ITEM_BYTES),
         background_rows=(None if _text(env, "MMPOS_BACKGROUND_ROWS").lower() == "off"
                          else _int(env, "MMPOS_BACKGROUND_ROWS", DEFAULT_BACKGROUND_ROWS)),
+        jobs=_text(env, "MMPOS_JOBS").lower() or JOB_RUNNERS[0],
     )
 
 

@@ -18,7 +18,9 @@ Every view state goes through a small gate on its way to the main update
   extra request per view change).
 
 Jobs run through Dash's ``DiskcacheManager`` in a folder beside the cache folder
-(:func:`dashboard.cache.jobs_dir`), on this machine. Without a shared cache (``MMPOS_SHARED_CACHE=off``)
+(:func:`dashboard.cache.jobs_dir`), on this machine; with ``MMPOS_JOBS=celery`` through Dash's
+``CeleryManager`` on Redis instead, taken by ``mmpos worker`` processes on any machine
+(:mod:`dashboard.jobs`). Without a shared cache (``MMPOS_SHARED_CACHE=off``)
 or with ``MMPOS_BACKGROUND_ROWS=off`` every view goes straight to the main update.
 """
 
@@ -28,7 +30,7 @@ import logging
 from typing import Any
 
 import dash
-from dash import DiskcacheManager, Input, Output, State, no_update
+from dash import Input, Output, State, no_update
 from flask import current_app
 
 from analytics.errors import ChainDataError, ScenarioError
@@ -82,8 +84,15 @@ def run_job(set_progress, state: dict[str, Any], data_dir: str | None) -> dict[s
     return state
 
 
-def manager(settings: config.Settings) -> DiskcacheManager:
+def manager(settings: config.Settings) -> Any:
+    """The background-callback manager ``settings`` ask for: Celery on Redis (``MMPOS_JOBS=celery``),
+    else a ``DiskcacheManager`` in :func:`dashboard.cache.jobs_dir`."""
+    if settings.jobs == "celery":
+        from dashboard import jobs
+
+        return jobs.manager(settings)
     import diskcache
+    from dash import DiskcacheManager
 
     folder = jobs_dir(settings)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -16,9 +16,10 @@ MMPOS_GRACEFUL_TIMEOUT    seconds a stopping worker may finish its requests     
 MMPOS_MAX_REQUESTS        requests a worker serves before it is recycled         1000 (+ up to 10 % jitter)
 MMPOS_ACCESS_LOG          access-log file, ``-`` for stdout, empty for none      ``-``
 MMPOS_ALLOWED_HOSTS       comma-separated Host names served (``*``: any)         loopback names + the bind host
-MMPOS_MAX_REQUEST_BYTES   largest request body (callbacks are a few KB; a        44,804,780 (42.7 MiB):
-                          dropped file comes base64 in one callback)             an upload of the largest
-                                                                                 file the loaders accept
+MMPOS_MAX_REQUEST_BYTES   largest request body but a dropped file's (callbacks   1,048,576 (1 MiB); a
+                          are a few KB, a 2,000-point box selection ~0.5 MB)     dropped file: 32 MiB, the
+                                                                                 loaders' limit, on its
+                                                                                 own route only
 MMPOS_AUTH_FILE           ``user:hash`` lines (werkzeug hashes): basic auth on   none (no login)
 MMPOS_AUTH_PROXY_HEADER   header a trusted proxy sets to the signed-in user      none
 MMPOS_TRUSTED_PROXIES     comma-separated proxy addresses/networks               none
@@ -58,7 +59,6 @@ from pathlib import Path
 from typing import Any
 
 from analytics.catalog import RESCAN_INTERVAL_S
-from analytics.sources.common import MAX_FILE_BYTES
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_UNDERLYING = "SPX"  # where most desks start; MMPOS_DEFAULT_UNDERLYING overrides it
@@ -67,25 +67,10 @@ DEFAULT_THREADS = 4
 DEFAULT_TIMEOUT_S = 60
 DEFAULT_GRACEFUL_TIMEOUT_S = 30
 DEFAULT_MAX_REQUESTS = 1000
-UPLOAD_ENVELOPE_BYTES = 64 * 1024  # the callback's JSON around a dropped file: ids, file name, state
-
-
-def request_bytes_for_upload(file_bytes: int) -> int:
-    """The request body that carries a dropped file of ``file_bytes``: dcc.Upload sends it as a base64
-    data URL (4 bytes per 3, rounded up) inside the callback's JSON (``UPLOAD_ENVELOPE_BYTES``).
-
-    Examples
-    --------
-    >>> request_bytes_for_upload(3 * 2**20) - UPLOAD_ENVELOPE_BYTES == 4 * 2**20
-    True
-    """
-    return 4 * -(-file_bytes // 3) + UPLOAD_ENVELOPE_BYTES
-
-
-# The one place the request-size limit meets the file-size limit: the default body limit lets a file
-# of the loaders' MAX_FILE_BYTES (analytics.sources) through the upload; anything larger is refused
-# by the edge (413) before Dash reads it. A smaller MMPOS_MAX_REQUEST_BYTES caps uploads below that.
-DEFAULT_MAX_REQUEST_BYTES = request_bytes_for_upload(MAX_FILE_BYTES)
+# Every request body but a dropped file's (its own route, dashboard.uploads.UPLOAD_PATH, takes the
+# loaders' MAX_FILE_BYTES): the largest the page posts is a box selection of inputs.MAX_POINTS (2,000)
+# points, about 0.5 MB; a callback body is otherwise a few KB. Larger bodies get 413 before Dash reads them.
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 DEFAULT_CACHE_TIMEOUT_S = 3600
 DEFAULT_CACHE_ENTRIES = 500
 DEFAULT_CACHE_ITEM_BYTES = 64 * 1024 * 1024

@@ -4,6 +4,7 @@ never an overwrite, and refusals that show neither content nor paths."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import doctest
 import os
@@ -148,9 +149,10 @@ def test_another_server_run_does_not_list_the_last_runs_session_uploads(read_onl
 
 def test_the_upload_callback_opens_a_stored_snapshot_and_keeps_the_rest_of_the_view(folder, shared_data):
     raw = (shared_data / "deribit_btc_ticker_greeks_2026-02-28_tessicin.csv").read_bytes()
-    banner, search, cleared = upload_callback.upload(data_url(raw), {"u": "SPX", "conv": "dealer-short-all"},
-                                                     str(folder), today=TODAY)
-    assert "File added" in str(banner) and cleared is None
+    stored = uploads.store_bytes(raw, folder, today=TODAY)  # what the upload route does, then answers
+    reply = {"status": 200, "size": len(raw), "body": dataclasses.asdict(stored)}
+    banner, search = upload_callback.upload(reply, {"u": "SPX", "conv": "dealer-short-all"})
+    assert "File added" in str(banner)
     assert "u=BTC" in search and "conv=dealer-short-all" in search and "snap=btc-" in search
 
 

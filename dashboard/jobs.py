@@ -20,6 +20,10 @@ declares the background callback and with it the task. ``dashboard.jobs.app`` is
 built on first access (module ``__getattr__``) from the ``MMPOS_*`` environment; importing this module
 builds nothing and does not import Celery.
 
+Without a live worker a job would wait in the queue: the page asks Redis first
+(:func:`workers_alive`, one ``ZCOUNT`` of the workers' heartbeats) and, with none alive, computes the
+view in the request as it would without background jobs, with a warning in the log.
+
 Cancel terminates the task: the worker's pool process running it is stopped (``prefork``, the default
 pool; the ``solo`` pool runs a job to its end). Messages are JSON (never pickle: a worker must not run
 what someone who can write to the queue sends); results and progress expire after
@@ -31,13 +35,20 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import os
+import socket
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from dashboard import config
 
 QUEUE = "mmpos"  # the queue the page sends jobs to and the workers read
+WORKERS_KEY = "mmpos:jobs:workers"  # sorted set in Redis: each live worker -> when its last heartbeat runs out
+HEARTBEAT_S = 10  # a worker says it is alive this often
+HEARTBEAT_TTL_S = 3 * HEARTBEAT_S  # ... and counts as gone this long after it last said so
 POOLS = ("prefork", "solo", "threads")
 
 log = logging.getLogger(__name__)
@@ -93,7 +104,57 @@ def worker_app(settings: config.Settings) -> Any:
     if settings.background_rows is None:
         log.warning("MMPOS_BACKGROUND_ROWS=off: the page sends no background jobs to this worker")
     create_app(settings.data_dir)
-    return celery_for(settings.redis_url, settings.cache_timeout_s)
+    app = celery_for(settings.redis_url, settings.cache_timeout_s)
+    _heartbeat(app)
+    return app
+
+
+def workers_alive(settings: config.Settings) -> bool:
+    """True when at least one ``mmpos worker`` has sent a heartbeat within ``HEARTBEAT_TTL_S``
+    (False, with a warning, when Redis cannot be asked)."""
+    try:
+        client = celery_for(settings.redis_url, settings.cache_timeout_s).backend.client
+        alive = client.zcount(WORKERS_KEY, time.time(), "+inf") > 0
+    except Exception as exc:  # noqa: BLE001 - Redis down: the page computes the view itself
+        log.warning("cannot ask Redis for live workers (%s): the view is computed in the request",
+                    type(exc).__name__)
+        return False
+    if not alive:
+        log.warning("no mmpos worker alive (MMPOS_JOBS=celery): the view is computed in the request")
+    return alive
+
+
+def _heartbeat(app: Any) -> None:
+    """From when the worker is ready until it stops: its name in ``WORKERS_KEY``, renewed every
+    ``HEARTBEAT_S`` (a thread of the worker's main process, so a long job does not silence it)."""
+    from celery import signals
+
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    stop = threading.Event()
+
+    def beat() -> None:
+        client = app.backend.client
+        while not stop.is_set():
+            try:
+                now = time.time()
+                client.zadd(WORKERS_KEY, {name: now + HEARTBEAT_TTL_S})
+                client.zremrangebyscore(WORKERS_KEY, "-inf", now)  # workers that died without a word
+            except Exception as exc:  # noqa: BLE001 - Redis away for a moment: try again next beat
+                log.warning("worker heartbeat failed: %s", type(exc).__name__)
+            stop.wait(HEARTBEAT_S)
+
+    def ready(**_: Any) -> None:
+        threading.Thread(target=beat, name="mmpos-heartbeat", daemon=True).start()
+
+    def shutting_down(**_: Any) -> None:
+        stop.set()
+        try:
+            app.backend.client.zrem(WORKERS_KEY, name)
+        except Exception as exc:  # noqa: BLE001 - it runs out by itself
+            log.warning("could not sign the worker off: %s", type(exc).__name__)
+
+    signals.worker_ready.connect(ready, weak=False)
+    signals.worker_shutting_down.connect(shutting_down, weak=False)
 
 
 @functools.cache

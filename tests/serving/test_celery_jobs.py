@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import redis
 
-from dashboard import ids
+from dashboard import ids, jobs
 from dashboard.config import UnsafeConfigError, from_env
 from tests.serving.conftest import ROOT, Served, start_server
 from tests.serving.test_hostile_http import UPDATE, VIEW, callback_body, state
@@ -159,6 +159,7 @@ def test_a_cold_view_is_computed_by_the_celery_worker_into_the_shared_cache(serv
     before = set(analyses.keys("mmpos:analysis:*"))
     worker = start_worker(served, jobs_env, tmp_path / "worker.log")
     try:
+        assert jobs.workers_alive(from_env(jobs_env))  # its heartbeat is in Redis
         page, view = Page(served), state(conv="dealer-short-all")
         handles = page.start_job(view)
         _progress, result = page.poll(view, handles, timeout_s=30)  # a demo chain: too quick to see steps
@@ -192,3 +193,17 @@ def test_cancel_stops_the_job_running_on_the_worker(served, jobs_env, tmp_path):
     assert result is None  # no result: the page keeps the view it had
     assert "Terminating" in log_text, log_text[-2000:]
     assert not re.search(r"Task background_callback_\w+\[[-\w]+\] succeeded", log_text)
+
+
+def test_without_a_live_worker_a_cold_view_is_computed_in_the_request_not_queued(served, jobs_env, tmp_path):
+    settings = from_env(jobs_env)
+    worker = start_worker(served, jobs_env, tmp_path / "worker.log")
+    try:
+        assert jobs.workers_alive(settings)
+    finally:
+        stop(worker)  # it signs off as it stops
+    assert not jobs.workers_alive(settings)
+    page, view = Page(served), state(conv="dealer-long-calls", shock=10)  # cold: no test computed it
+    status, gate = page.post(GATE, {VIEW: view}, output=READY)
+    assert status == 200 and gate["response"][ids.READY_VIEW_STORE]["data"] == view
+    assert ids.PENDING_VIEW_STORE not in gate["response"]

@@ -194,7 +194,7 @@ def worker_command(args: argparse.Namespace) -> int:
     except config.UnsafeConfigError as err:
         sys.stderr.write(f"mmpos worker: {err}\n")
         return 2
-    concurrency = args.concurrency or settings.worker_count()
+    concurrency = args.concurrency or config.default_workers()
     argv = ["worker", "--loglevel", "INFO", "--queues", QUEUE, "--pool", args.pool,
             "--concurrency", str(1 if args.pool == "solo" else concurrency), "--without-gossip", "--without-mingle"]
     try:

@@ -25,9 +25,11 @@ Without a live worker a job would wait in the queue: the page asks Redis first
 view in the request as it would without background jobs, with a warning in the log.
 
 Cancel terminates the task: the worker's pool process running it is stopped (``prefork``, the default
-pool; the ``solo`` pool runs a job to its end). Messages are JSON (never pickle: a worker must not run
-what someone who can write to the queue sends); results and progress expire after
-``MMPOS_CACHE_TIMEOUT``. The Redis database is the one the shared cache uses: private to the service.
+pool; the ``solo`` pool runs a job to its end). A pool process killed mid-job (out of memory) fails
+that job: the page hides its panel within a few seconds and keeps the view it had (a job is not
+retried elsewhere: one that kills its worker would kill every worker in turn). Messages are JSON
+(never pickle: a worker must not run what someone who can write to the queue sends); results and
+progress expire after ``MMPOS_CACHE_TIMEOUT``. The Redis database is the one the shared cache uses: private to the service.
 """
 
 from __future__ import annotations

@@ -39,14 +39,20 @@ from dashboard.uploads import (
 log = logging.getLogger(__name__)
 
 # dcc.Upload's data URL -> bytes -> POST to the upload route; the reply (status, size, JSON) to the store.
-# The drop zone's contents are emptied so that the same file can be dropped again.
+# A file over the route's limit is not sent at all (the route refuses it too). The drop zone's contents
+# are emptied so that the same file can be dropped again.
 POST_FILE_JS = """
 async function (contents) {
     const noUpdate = window.dash_clientside.no_update;
     if (!contents) { return [noUpdate, noUpdate]; }
+    const payload = contents.slice(contents.indexOf(",") + 1);
+    const size = payload.length / 4 * 3 - (payload.match(/=*$/)[0].length);
+    if (size > LIMIT) {  // the route would refuse it: not sent (the banner says why)
+        return [{status: 413, size: size, body: null}, null];
+    }
     let bytes;
     try {
-        const text = atob(contents.slice(contents.indexOf(",") + 1));
+        const text = atob(payload);
         bytes = new Uint8Array(text.length);
         for (let i = 0; i < text.length; i++) { bytes[i] = text.charCodeAt(i); }
     } catch (err) {
@@ -64,7 +70,7 @@ async function (contents) {
     }
     return [{status: status, size: bytes.length, body: body}, null];
 }
-""".replace("PATH", UPLOAD_PATH).replace("MIMETYPE", UPLOAD_MIMETYPE)
+""".replace("PATH", UPLOAD_PATH).replace("MIMETYPE", UPLOAD_MIMETYPE).replace("LIMIT", str(MAX_UPLOAD_BYTES))
 _RESULT_FIELDS = tuple(f.name for f in dataclasses.fields(UploadResult))
 
 

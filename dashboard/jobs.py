@@ -29,7 +29,13 @@ pool; the ``solo`` pool runs a job to its end). A pool process killed mid-job (o
 that job: the page hides its panel within a few seconds and keeps the view it had (a job is not
 retried elsewhere: one that kills its worker would kill every worker in turn). Messages are JSON
 (never pickle: a worker must not run what someone who can write to the queue sends); results and
-progress expire after ``MMPOS_CACHE_TIMEOUT``. The Redis database is the one the shared cache uses: private to the service.
+progress expire after ``MMPOS_CACHE_TIMEOUT``. The Redis database is the one the shared cache uses:
+private to the service.
+
+Start Redis before the web servers: Dash signs the page's job handles with a secret it keeps in
+Redis, read once per web process; a process that cannot reach Redis then signs with a secret of its
+own until it is recycled (``MMPOS_MAX_REQUESTS``), and the other processes refuse its jobs' handles
+(such a job ends without drawing; the view is drawn when chosen again).
 """
 
 from __future__ import annotations

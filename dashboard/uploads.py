@@ -27,13 +27,10 @@ later server run (another process group) never lists them.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import datetime as dt
 import hashlib
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +49,6 @@ HASH_CHARS = 16  # hex digits of the content's sha256 in the stored name
 UPLOAD_PATH = "_mmpos/upload"  # the route a dropped file is posted to, under Dash's pathname prefix
 UPLOAD_MIMETYPE = "application/octet-stream"  # not a form type: another site's page cannot post it
 MAX_UPLOAD_BYTES = MAX_FILE_BYTES  # the upload route's body limit: the loaders' own
-_DATA_URL = re.compile(r"^data:[\w.+/-]*(?:;[\w.+-]+=[\w.+-]+)*;base64,", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -76,28 +72,6 @@ class UploadResult:
     name: str | None = None
     entry_id: str | None = None
     underlying: str | None = None
-
-
-def decode(contents: str | None) -> bytes:
-    """The bytes of a ``dcc.Upload`` value (``data:<type>;base64,<payload>``).
-
-    Raises
-    ------
-    ChainDataError
-        Not a base64 data URL, or a payload that is not valid base64.
-
-    Examples
-    --------
-    >>> decode("data:text/csv;base64,YSxiCg==")
-    b'a,b\\n'
-    """
-    match = _DATA_URL.match(contents or "")
-    if match is None:
-        raise ChainDataError("not a file upload (expected a base64 data URL)")
-    try:
-        return base64.b64decode(contents[match.end():], validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ChainDataError("the upload is not valid base64") from exc
 
 
 def extension(fmt: str, head: bytes) -> str:
@@ -140,25 +114,17 @@ def _refused(err: ChainDataError, data_dir: Path, size: int | None = None) -> Up
     return UploadResult(False, f"{what}: {public_reason(err, data_dir)}")
 
 
-def store_upload(contents: str | None, data_dir: str | Path, *, today: dt.date) -> UploadResult:
-    """:func:`store_bytes` of a ``dcc.Upload`` value (a base64 data URL)."""
-    try:
-        raw = decode(contents)
-    except ChainDataError as err:
-        return _refused(err, Path(data_dir).expanduser().resolve())
-    return store_bytes(raw, data_dir, today=today)
-
-
 def too_large(size: int) -> UploadResult:
     """The refusal of a file the upload route would not read (over ``MAX_FILE_BYTES``).
 
     Examples
     --------
     >>> too_large(40 * 2**20).message
-    'refused (41,943,040 bytes): file too large, the limit is 32 MiB (trim the chain to the expiries you need)'
+    'refused (41,943,040 bytes): file too large: 40.0 MiB, the limit is 32 MiB (trim the chain to the expiries you need)'
     """
-    return UploadResult(False, f"refused ({size:,} bytes): file too large, the limit is {MAX_FILE_BYTES / 2**20:.0f} "
-                               "MiB (trim the chain to the expiries you need)")
+    # the loaders' own words for such a file (analytics.sources.common.checked_size)
+    return UploadResult(False, f"refused ({size:,} bytes): file too large: {size / 2**20:.1f} MiB, the limit is "
+                               f"{MAX_FILE_BYTES / 2**20:.0f} MiB (trim the chain to the expiries you need)")
 
 
 def store_bytes(raw: bytes, data_dir: str | Path, *, today: dt.date) -> UploadResult:

@@ -95,8 +95,8 @@ def result_of(reply: dict[str, Any]) -> UploadResult:
     --------
     >>> result_of({"status": 200, "size": 5, "body": {"ok": False, "message": "refused: empty file"}}).message
     'refused: empty file'
-    >>> result_of({"status": 413, "size": 40 * 2**20, "body": {"error": "request too large"}}).message[:30]
-    'refused (41,943,040 bytes): fi'
+    >>> result_of({"status": 413, "size": 40 * 2**20, "body": {"error": "request too large"}}).message[:42]
+    'refused (41,943,040 bytes): file too large'
     >>> result_of({"status": 0, "size": 10, "body": None}).message
     'not stored: the server could not be reached'
     """

@@ -43,7 +43,8 @@ MMPOS_JOBS                where background jobs run: ``local`` (this machine,   
 Fixed sizes (per worker, in front of the shared cache): ``dashboard.service.ANALYSIS_MEMORY_ENTRIES``
 analyses (48; 30 KB-2 MB each pickled, so under 100 MB), ``dashboard.callbacks.views.FIGURE_CACHE_SIZE``
 figures. An analysis pickles to 30 KB (demo BTC) to 1.7 MB (a real 20k-row SPX chain): the folder's
-500 entries stay under 1 GB; give Redis ``maxmemory`` with ``allkeys-lru``.
+500 entries stay under 1 GB; give Redis ``maxmemory`` with ``volatile-lru`` (every cache entry
+expires, so they go first; the job queue of ``MMPOS_JOBS=celery`` and Dash's signing secret never).
 
 A bad value raises :class:`UnsafeConfigError` with one line naming the variable (the CLI exits 2).
 Nothing here touches the network or the clock; reading the environment is the only side effect.

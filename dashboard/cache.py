@@ -7,7 +7,8 @@ gunicorn workers share no memory, so each used to compute (and hold) every analy
   ``~/.cache/mmpos``, created mode 0700): safe across processes (each entry is written to a temporary
   file and renamed), at most ``cache_threshold`` entries (the oldest go first);
 - Redis when ``MMPOS_REDIS_URL`` is set (``redis://host:6379/0``, ``rediss://`` for TLS): shared by
-  several machines; give the Redis server a ``maxmemory`` with ``allkeys-lru`` so it stays bounded.
+  several machines; give the Redis server a ``maxmemory`` with ``volatile-lru`` so it stays bounded
+  (every entry here expires, so entries go first, never the Celery job queue kept in the same Redis).
 
 Size limits: an entry expires after ``cache_timeout_s`` (default one hour), and a value larger than
 ``cache_max_item_bytes`` pickled (default 64 MiB) is not stored at all (it is returned, uncached).

@@ -66,6 +66,7 @@ def options_table() -> str:
 def build_parser() -> argparse.ArgumentParser:
     from analytics import conventions
     from analytics.scenario import Scenario, allowed
+    from dashboard import jobs
 
     parser = _Parser(prog="mmpos", description="Dealer gamma, hedging flows and vega from option chains.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Dash debug server instead of gunicorn (loopback hosts only)")
     _add_history_commands(sub)
     _add_report_command(sub)
+    jobs.add_worker_parser(sub)  # mmpos worker: Celery background jobs (dashboard/jobs.py)
     return parser
 
 
@@ -422,6 +424,10 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve_command({k: getattr(args, k) for k in ("data_dir", "host", "port", "workers", "threads",
                                                                 "debug")})
+        elif args.command == "worker":
+            from dashboard.jobs import worker_command
+
+            return worker_command(args)
         elif args.command in HISTORY_COMMANDS:
             _run_history_command(args)
         elif args.command == "report":

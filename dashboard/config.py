@@ -16,9 +16,10 @@ MMPOS_GRACEFUL_TIMEOUT    seconds a stopping worker may finish its requests     
 MMPOS_MAX_REQUESTS        requests a worker serves before it is recycled         1000 (+ up to 10 % jitter)
 MMPOS_ACCESS_LOG          access-log file, ``-`` for stdout, empty for none      ``-``
 MMPOS_ALLOWED_HOSTS       comma-separated Host names served (``*``: any)         loopback names + the bind host
-MMPOS_MAX_REQUEST_BYTES   largest request body (callbacks are a few KB; a        44,804,780 (42.7 MiB):
-                          dropped file comes base64 in one callback)             an upload of the largest
-                                                                                 file the loaders accept
+MMPOS_MAX_REQUEST_BYTES   largest request body but a dropped file's (callbacks   1,048,576 (1 MiB); a
+                          are a few KB, a 2,000-point box selection ~0.5 MB)     dropped file: 32 MiB, the
+                                                                                 loaders' limit, on its
+                                                                                 own route only
 MMPOS_AUTH_FILE           ``user:hash`` lines (werkzeug hashes): basic auth on   none (no login)
 MMPOS_AUTH_PROXY_HEADER   header a trusted proxy sets to the signed-in user      none
 MMPOS_TRUSTED_PROXIES     comma-separated proxy addresses/networks               none
@@ -33,12 +34,17 @@ MMPOS_CACHE_ITEM_BYTES    largest result cached (pickled bytes)                 
 MMPOS_DEFAULT_UNDERLYING  underlying the page opens on (when in the data folder)  SPX (else the first)
 MMPOS_BACKGROUND_ROWS     a view of a chain this big and not cached yet is       15000 (0: every cold
                           computed as a background job, with progress and cancel  view; off: none)
+MMPOS_JOBS                where background jobs run: ``local`` (this machine,     local
+                          Dash's DiskcacheManager) or ``celery`` (``mmpos
+                          worker`` processes on any machine, through Redis at
+                          MMPOS_REDIS_URL: Dash's CeleryManager)
 ========================  =====================================================  ======================
 
 Fixed sizes (per worker, in front of the shared cache): ``dashboard.service.ANALYSIS_MEMORY_ENTRIES``
 analyses (48; 30 KB-2 MB each pickled, so under 100 MB), ``dashboard.callbacks.views.FIGURE_CACHE_SIZE``
 figures. An analysis pickles to 30 KB (demo BTC) to 1.7 MB (a real 20k-row SPX chain): the folder's
-500 entries stay under 1 GB; give Redis ``maxmemory`` with ``allkeys-lru``.
+500 entries stay under 1 GB; give Redis ``maxmemory`` with ``volatile-lru`` (every cache entry
+expires, so they go first; the job queue of ``MMPOS_JOBS=celery`` and Dash's signing secret never).
 
 A bad value raises :class:`UnsafeConfigError` with one line naming the variable (the CLI exits 2).
 Nothing here touches the network or the clock; reading the environment is the only side effect.
@@ -54,7 +60,6 @@ from pathlib import Path
 from typing import Any
 
 from analytics.catalog import RESCAN_INTERVAL_S
-from analytics.sources.common import MAX_FILE_BYTES
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_UNDERLYING = "SPX"  # where most desks start; MMPOS_DEFAULT_UNDERLYING overrides it
@@ -63,25 +68,10 @@ DEFAULT_THREADS = 4
 DEFAULT_TIMEOUT_S = 60
 DEFAULT_GRACEFUL_TIMEOUT_S = 30
 DEFAULT_MAX_REQUESTS = 1000
-UPLOAD_ENVELOPE_BYTES = 64 * 1024  # the callback's JSON around a dropped file: ids, file name, state
-
-
-def request_bytes_for_upload(file_bytes: int) -> int:
-    """The request body that carries a dropped file of ``file_bytes``: dcc.Upload sends it as a base64
-    data URL (4 bytes per 3, rounded up) inside the callback's JSON (``UPLOAD_ENVELOPE_BYTES``).
-
-    Examples
-    --------
-    >>> request_bytes_for_upload(3 * 2**20) - UPLOAD_ENVELOPE_BYTES == 4 * 2**20
-    True
-    """
-    return 4 * -(-file_bytes // 3) + UPLOAD_ENVELOPE_BYTES
-
-
-# The one place the request-size limit meets the file-size limit: the default body limit lets a file
-# of the loaders' MAX_FILE_BYTES (analytics.sources) through the upload; anything larger is refused
-# by the edge (413) before Dash reads it. A smaller MMPOS_MAX_REQUEST_BYTES caps uploads below that.
-DEFAULT_MAX_REQUEST_BYTES = request_bytes_for_upload(MAX_FILE_BYTES)
+# Every request body but a dropped file's (its own route, dashboard.uploads.UPLOAD_PATH, takes the
+# loaders' MAX_FILE_BYTES): the largest the page posts is a box selection of inputs.MAX_POINTS (2,000)
+# points, about 0.5 MB; a callback body is otherwise a few KB. Larger bodies get 413 before Dash reads them.
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 DEFAULT_CACHE_TIMEOUT_S = 3600
 DEFAULT_CACHE_ENTRIES = 500
 DEFAULT_CACHE_ITEM_BYTES = 64 * 1024 * 1024
@@ -89,6 +79,7 @@ DEFAULT_CACHE_ITEM_BYTES = 64 * 1024 * 1024
 # real 20k-row SPX chain costs 0.2 s to parse and 0.1-0.25 s to analyse when idle, 2-5 s under load
 DEFAULT_BACKGROUND_ROWS = 15_000
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+JOB_RUNNERS = ("local", "celery")  # MMPOS_JOBS: Dash's DiskcacheManager here, or CeleryManager on Redis
 LOOPBACK_NAMES: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
 _ANY_INTERFACE = frozenset({"0.0.0.0", "::", ""})
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -126,6 +117,7 @@ class Settings:
     cache_threshold: int = DEFAULT_CACHE_ENTRIES
     cache_max_item_bytes: int = DEFAULT_CACHE_ITEM_BYTES
     background_rows: int | None = DEFAULT_BACKGROUND_ROWS  # None: no background jobs
+    jobs: str = JOB_RUNNERS[0]  # "local" or "celery" (needs redis_url)
 
     def checked(self) -> Settings:
         """Return self, or raise UnsafeConfigError naming the first setting that must not run."""
@@ -155,6 +147,14 @@ class Settings:
                                     "allowed to set it); without them anyone could claim a user")
         if self.redis_url and not self.redis_url.startswith(_REDIS_SCHEMES):
             raise UnsafeConfigError("MMPOS_REDIS_URL must start with redis://, rediss:// or unix://")
+        if self.jobs not in JOB_RUNNERS:
+            raise UnsafeConfigError(f"MMPOS_JOBS must be one of {', '.join(JOB_RUNNERS)}, got {self.jobs[:40]!r}")
+        if self.jobs == "celery" and not self.redis_url:
+            raise UnsafeConfigError("MMPOS_JOBS=celery needs MMPOS_REDIS_URL (the Celery broker, its results and "
+                                    "the shared cache the workers fill)")
+        if self.jobs == "celery" and not self.shared_cache:
+            raise UnsafeConfigError("MMPOS_JOBS=celery needs MMPOS_SHARED_CACHE on (the workers' analyses reach "
+                                    "the page through it)")
         if self.auth_file is not None and not self.auth_file.is_file():
             raise UnsafeConfigError(f"MMPOS_AUTH_FILE {self.auth_file.name!r} is not a readable file")
         return self
@@ -310,6 +310,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         cache_max_item_bytes=_int(env, "MMPOS_CACHE_ITEM_BYTES", DEFAULT_CACHE_ITEM_BYTES),
         background_rows=(None if _text(env, "MMPOS_BACKGROUND_ROWS").lower() == "off"
                          else _int(env, "MMPOS_BACKGROUND_ROWS", DEFAULT_BACKGROUND_ROWS)),
+        jobs=_text(env, "MMPOS_JOBS").lower() or JOB_RUNNERS[0],
     )
 
 

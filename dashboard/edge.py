@@ -10,9 +10,12 @@ settings. Per request, in this order:
    load balancer can probe them without a Host name or a login. They reveal no path and no file.
 3. The Host header must be in the allow-list (``MMPOS_ALLOWED_HOSTS``; default the loopback names and
    the bind host): 400 otherwise, against DNS rebinding.
-4. A body larger than ``MMPOS_MAX_REQUEST_BYTES`` gets 413 before it is read; a callback body that
-   is not a JSON object, or nests deeper than ``MAX_JSON_DEPTH``, gets 400 (depth checked before
-   parsing). The values inside are each callback's to check (:mod:`dashboard.inputs`).
+4. A body larger than its route's limit gets a JSON 413 before it is read (or, without a
+   ``Content-Length``, as soon as reading passes it): ``MMPOS_MAX_REQUEST_BYTES`` (1 MiB) for every
+   route but those given their own with :func:`allow_body` (the dropped-file route,
+   :mod:`dashboard.uploads`). A callback body that is not a JSON object, or nests deeper than
+   ``MAX_JSON_DEPTH``, gets 400 (depth checked before parsing). The values inside are each
+   callback's to check (:mod:`dashboard.inputs`).
 5. Optional login, on when configured: the user named by ``MMPOS_AUTH_PROXY_HEADER`` when the
    request comes straight from one of ``MMPOS_TRUSTED_PROXIES`` (the header is ignored from anyone
    else), else HTTP basic auth checked against ``MMPOS_AUTH_FILE`` (``user:hash`` lines, werkzeug
@@ -34,6 +37,7 @@ import argparse
 import base64
 import getpass
 import hashlib
+import io
 import ipaddress
 import json
 import logging
@@ -54,6 +58,7 @@ from analytics.sources.common import MAX_JSON_DEPTH, json_depth
 from dashboard import config
 
 EXTENSION_KEY = "mmpos_edge"
+BODY_LIMITS_KEY = "mmpos_body_limits"  # {path: largest body} of routes allowed more than the default
 DATA_DIR_KEY = "MMPOS_DATA_DIR"  # where create_app keeps the data folder (dashboard.app)
 REQUEST_ID_HEADER = "X-Request-ID"
 USER_ENVIRON_KEY = "mmpos.user"  # read by the access log (dashboard.server)
@@ -221,6 +226,7 @@ def install(server: Flask, settings: config.Settings | None = None) -> Flask:
         credentials=Credentials(settings.auth_file) if settings.auth_file is not None else None,
     )
     server.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    server.extensions.setdefault(BODY_LIMITS_KEY, {})
     if first:
         server.before_request_funcs.setdefault(None, []).insert(0, _before_request)  # before Dash's own
         server.after_request(_after_request)
@@ -228,6 +234,21 @@ def install(server: Flask, settings: config.Settings | None = None) -> Flask:
         server.add_url_rule(HEALTH_PATH, "mmpos_healthz", _healthz, methods=["GET", "HEAD"])
         server.add_url_rule(READY_PATH, "mmpos_readyz", _readyz, methods=["GET", "HEAD"])
     return server
+
+
+def allow_body(server: Flask, path: str, limit_bytes: int) -> None:
+    """Give the route ``path`` of ``server`` its own request-body limit (every other route keeps
+    ``MMPOS_MAX_REQUEST_BYTES``). Werkzeug enforces it while reading too, so a body sent without a
+    ``Content-Length`` (chunked) cannot pass it either."""
+    server.extensions.setdefault(BODY_LIMITS_KEY, {})[path] = int(limit_bytes)
+
+
+def body_limit() -> int:
+    """The largest body the current request's route accepts."""
+    from flask import current_app
+
+    limits = current_app.extensions.get(BODY_LIMITS_KEY, {})
+    return limits.get(request.path, _edge().settings.max_request_bytes)
 
 
 def _edge() -> _Edge:
@@ -291,9 +312,18 @@ def _before_request() -> Response | None:
     if edge.hosts is not None and _host_name(request.host) not in edge.hosts:
         log.warning("request %s: Host %r is not in the allow-list: refused", g.request_id, request.host[:100])
         return _json({"error": "host not allowed"}, 400)
+    limit = body_limit()
+    request.max_content_length = limit
     length = request.content_length
-    if length is not None and length > edge.settings.max_request_bytes:
-        return _json({"error": "request too large", "limit_bytes": edge.settings.max_request_bytes}, 413)
+    if length is not None and length > limit:
+        return _json({"error": "request too large", "limit_bytes": limit}, 413)
+    if length is None and request.headers.get("Transfer-Encoding"):
+        # chunked, no length to check first: werkzeug would cut such a body at the limit without a
+        # word, so it is read here, one byte past the limit at most, and refused when it goes past
+        body = request.environ["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            return _json({"error": "request too large", "limit_bytes": limit}, 413)
+        request.environ["wsgi.input"] = io.BytesIO(body)
     if request.method == "POST" and request.path.endswith(CALLBACK_PATH):
         refused = _refused_callback_body()
         if refused is not None:
@@ -353,7 +383,7 @@ def _on_error(exc: Exception) -> Response:
             return exc.get_response()
         code = exc.code or 500
         if code == 413:
-            return _json({"error": "request too large", "limit_bytes": _edge().settings.max_request_bytes}, 413)
+            return _json({"error": "request too large", "limit_bytes": body_limit()}, 413)
         return _json({"error": (exc.name or "error").lower()}, code)
     log.error("request %s failed: %s %s", request_id(), request.method, request.path, exc_info=exc)
     return _json({"error": "internal error: the server log has the details under this request id"}, 500)

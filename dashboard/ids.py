@@ -80,3 +80,5 @@ REPORT_DOWNLOAD = "report-download"
 REPORT_STATUS = "report-status"
 UPLOAD = "upload"
 UPLOAD_BANNER = "upload-banner"
+# a dropped file goes to its own route (dashboard/callbacks/upload.py): the route's answer, from the page
+UPLOAD_REPLY_STORE = "upload-reply"

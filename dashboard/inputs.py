@@ -148,13 +148,23 @@ def _view_state(value: Any) -> tuple[dict[str, Any] | None, list[str]]:
 
 
 # "<id>.<property>" -> (label in notes, rule). Every input and state of a server callback has one.
-def _upload_contents(value: Any) -> str | None:
-    """A dropped file as dcc.Upload sends it: one data-URL text (its size is the edge's limit)."""
+def _upload_reply(value: Any) -> dict[str, Any] | None:
+    """The upload route's answer as the page passes it on: ``{status, size, body}``, body the route's
+    small JSON (short texts and a flag kept, anything else dropped)."""
     if value is None:
         return None
-    if not isinstance(value, str) or not value.startswith("data:"):
-        raise Refused("must be one file")
-    return value
+    if not isinstance(value, dict):
+        raise Refused("must be an object")
+    status, size, body = value.get("status"), value.get("size"), value.get("body")
+    if not isinstance(status, int) or isinstance(status, bool) or not 0 <= status <= 599:
+        raise Refused("must carry an HTTP status")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= 2**40:
+        raise Refused("must carry a size")
+    kept: dict[str, Any] | None = None
+    if isinstance(body, dict):
+        kept = {k: v for k, v in body.items() if k in ("ok", "message", "name", "entry_id", "underlying", "error")
+                and (isinstance(v, bool) or (isinstance(v, str) and len(v) <= MAX_RESULT_TEXT))}
+    return {"status": status, "size": size, "body": kept}
 
 
 def _graph_config(value: Any) -> dict[str, Any] | None:
@@ -244,7 +254,7 @@ RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     f"{ids.DONE_VIEW_STORE}.data": ("view state", _view_state),
     f"{ids.WORK_CANCEL}.n_clicks": ("cancel clicks", _clicks),
     f"{ids.REPORT_BUTTON}.n_clicks": ("report clicks", _clicks),
-    f"{ids.UPLOAD}.contents": ("uploaded file", _upload_contents),
+    f"{ids.UPLOAD_REPLY_STORE}.data": ("upload answer", _upload_reply),
 }
 
 

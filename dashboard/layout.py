@@ -387,6 +387,7 @@ def report_and_upload() -> html.Section:
                                    " (CBOE, Deribit, canonical table or positions file)"]),
             ),
             html.Div(id=ids.UPLOAD_BANNER, className="banner-slot", role="alert", **{"aria-live": "polite"}),
+            dcc.Store(id=ids.UPLOAD_REPLY_STORE),  # the upload route's answer (dashboard/callbacks/upload.py)
         ],
     )
 

@@ -9,6 +9,12 @@ is never answered from here). A warm main update then costs a lookup and the com
 (~5 ms) instead of ~20-30 ms of tables, KPI cards and JSON; on a loaded machine that is what keeps
 p95 under a second at fifty users (``benchmarks/load.py``).
 
+Fifty people open the same view within the same second, before its first response is stored: the
+first request for a key computes it and the others in the worker wait for its bytes
+(:data:`FOLLOWER_WAIT_S` at most), instead of each running the callback (on two cores, ten copies of a
+250 ms update queue up to seconds). A response that is not kept (an error, :func:`skip`) releases them
+at once to run the callback themselves.
+
 Bounded: :data:`RESPONSE_CACHE_ENTRIES` responses and :data:`RESPONSE_CACHE_BYTES` in all per
 worker, none larger than :data:`RESPONSE_MAX_BYTES`. Only 200 responses are kept, never a background
 job's (:mod:`dashboard.callbacks.work`), nor a callback that calls :func:`skip`. The lookup runs
@@ -34,6 +40,7 @@ RESPONSE_CACHE_BYTES = 64 * 1024 * 1024  # per worker
 RESPONSE_MAX_BYTES = 4 * 1024 * 1024
 EXTENSION_KEY = "mmpos_responses"
 BACKGROUND_ARGS = ("cacheKey", "job", "oldJob", "cancelJob")  # Dash's background-job handles
+FOLLOWER_WAIT_S = 30.0  # longest wait for an identical request in flight (then run the callback here)
 _ALL: weakref.WeakSet[ResponseCache] = weakref.WeakSet()
 
 
@@ -47,7 +54,24 @@ class ResponseCache:
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0
+        self._inflight: dict[str, threading.Event] = {}
         _ALL.add(self)
+
+    def lead_or_follow(self, key: str) -> threading.Event | None:
+        """None when this request computes ``key`` (the leader: it must :meth:`release` it); else the
+        event the leader sets when its response is stored or dropped."""
+        with self._lock:
+            event = self._inflight.get(key)
+            if event is None:
+                self._inflight[key] = threading.Event()
+            return event
+
+    def release(self, key: str) -> None:
+        """The leader of ``key`` is done (its response stored or not): wake the requests waiting for it."""
+        with self._lock:
+            event = self._inflight.pop(key, None)
+        if event is not None:
+            event.set()
 
     def get(self, key: str) -> tuple[bytes, str] | None:
         with self._lock:
@@ -93,8 +117,10 @@ def folder_state(data_dir: str | None) -> bytes:
 
 def skip() -> None:
     """Do not keep this request's response (a callback whose answer depends on more than its body,
-    e.g. on what the shared cache holds now)."""
-    g.pop("mmpos_response_key", None)
+    e.g. on what the shared cache holds now); identical requests waiting for it run their own."""
+    key = g.pop("mmpos_response_key", None)
+    if key is not None:
+        current_app.extensions[EXTENSION_KEY].release(key)
 
 
 def _key() -> str | None:
@@ -117,21 +143,38 @@ def _before_request() -> Response | None:
     key = _key()
     if key is None:
         return None
-    hit = current_app.extensions[EXTENSION_KEY].get(key)
+    cache = current_app.extensions[EXTENSION_KEY]
+    hit = cache.get(key)
     if hit is None:
-        g.mmpos_response_key = key  # stored after the callback ran
-        return None
+        in_flight = cache.lead_or_follow(key)
+        if in_flight is None:
+            g.mmpos_response_key = key  # stored after the callback ran, then released
+            return None
+        in_flight.wait(FOLLOWER_WAIT_S)
+        hit = cache.get(key)
+        if hit is None:  # not kept (an error, skip()): run the callback here
+            return None
     body, mimetype = hit
     return Response(body, status=200, mimetype=mimetype)
 
 
 def _after_request(response: Response) -> Response:
     key = g.pop("mmpos_response_key", None)
-    if key is not None and response.status_code == 200 and not response.direct_passthrough:
-        body = response.get_data()
-        if b'"cacheKey"' not in body:  # a background job was started: its handle is for this page only
-            current_app.extensions[EXTENSION_KEY].put(key, body, response.mimetype)
+    if key is not None:
+        cache = current_app.extensions[EXTENSION_KEY]
+        if response.status_code == 200 and not response.direct_passthrough:
+            body = response.get_data()
+            if b'"cacheKey"' not in body:  # a background job was started: its handle is for this page only
+                cache.put(key, body, response.mimetype)
+        cache.release(key)
     return response
+
+
+def _teardown_request(_exc: BaseException | None) -> None:
+    """A leader whose request ended without ``_after_request`` (an exception) still wakes its followers."""
+    key = g.pop("mmpos_response_key", None)
+    if key is not None:
+        current_app.extensions[EXTENSION_KEY].release(key)
 
 
 def install(server: Flask) -> Flask:
@@ -140,4 +183,5 @@ def install(server: Flask) -> Flask:
         server.extensions[EXTENSION_KEY] = ResponseCache()
         server.before_request(_before_request)
         server.after_request(_after_request)
+        server.teardown_request(_teardown_request)
     return server

@@ -1,9 +1,12 @@
 """A file dropped into the page (``dcc.Upload``): checked like any file the CLI reads, then stored in
 the data folder under a name the server makes.
 
-The rules, in order:
+The browser posts the file's bytes to its own route (``POST /_mmpos/upload``, body
+``application/octet-stream``, see :mod:`dashboard.callbacks.upload`), the one route whose body may be
+as large as a file the loaders accept (``MAX_FILE_BYTES``, 32 MiB): every other request keeps the
+edge's 1 MiB (:func:`dashboard.edge.allow_body`). The rules, in order:
 
-* the upload is a base64 data URL; anything else is refused;
+* a larger body gets 413 before it is read (:func:`too_large` is what the page then says);
 * the bytes go to a hidden temporary file in the data folder (a dotted name: the catalog never lists
   it) and are checked there by the loaders themselves (:func:`analytics.sources.detect_format`, then
   :func:`analytics.sources.load_chain` or :func:`analytics.sources.book.load_book`): the same size
@@ -24,13 +27,10 @@ later server run (another process group) never lists them.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import datetime as dt
 import hashlib
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,12 +40,15 @@ from analytics.catalog import Catalog, holder_for, public_reason
 from analytics.errors import ChainDataError
 from analytics.history import STATE_DIR_ENV
 from analytics.sources.book import load_book
+from analytics.sources.common import MAX_FILE_BYTES
 
 UPLOAD_PREFIX = "upload-"
 SESSION_DIRNAME = "mmpos-session-uploads"
 SESSION_ID_PREFIX = "session-"
 HASH_CHARS = 16  # hex digits of the content's sha256 in the stored name
-_DATA_URL = re.compile(r"^data:[\w.+/-]*(?:;[\w.+-]+=[\w.+-]+)*;base64,", re.ASCII)
+UPLOAD_PATH = "_mmpos/upload"  # the route a dropped file is posted to, under Dash's pathname prefix
+UPLOAD_MIMETYPE = "application/octet-stream"  # not a form type: another site's page cannot post it
+MAX_UPLOAD_BYTES = MAX_FILE_BYTES  # the upload route's body limit: the loaders' own
 
 
 @dataclass(frozen=True)
@@ -69,28 +72,6 @@ class UploadResult:
     name: str | None = None
     entry_id: str | None = None
     underlying: str | None = None
-
-
-def decode(contents: str | None) -> bytes:
-    """The bytes of a ``dcc.Upload`` value (``data:<type>;base64,<payload>``).
-
-    Raises
-    ------
-    ChainDataError
-        Not a base64 data URL, or a payload that is not valid base64.
-
-    Examples
-    --------
-    >>> decode("data:text/csv;base64,YSxiCg==")
-    b'a,b\\n'
-    """
-    match = _DATA_URL.match(contents or "")
-    if match is None:
-        raise ChainDataError("not a file upload (expected a base64 data URL)")
-    try:
-        return base64.b64decode(contents[match.end():], validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ChainDataError("the upload is not valid base64") from exc
 
 
 def extension(fmt: str, head: bytes) -> str:
@@ -133,13 +114,26 @@ def _refused(err: ChainDataError, data_dir: Path, size: int | None = None) -> Up
     return UploadResult(False, f"{what}: {public_reason(err, data_dir)}")
 
 
-def store_upload(contents: str | None, data_dir: str | Path, *, today: dt.date) -> UploadResult:
+def too_large(size: int) -> UploadResult:
+    """The refusal of a file the upload route would not read (over ``MAX_FILE_BYTES``).
+
+    Examples
+    --------
+    >>> too_large(40 * 2**20).message
+    'refused (41,943,040 bytes): file too large: 40.0 MiB, the limit is 32 MiB (trim the chain to the expiries you need)'
+    """
+    # the loaders' own words for such a file (analytics.sources.common.checked_size)
+    return UploadResult(False, f"refused ({size:,} bytes): file too large: {size / 2**20:.1f} MiB, the limit is "
+                               f"{MAX_FILE_BYTES / 2**20:.0f} MiB (trim the chain to the expiries you need)")
+
+
+def store_bytes(raw: bytes, data_dir: str | Path, *, today: dt.date) -> UploadResult:
     """Check a dropped file and store it in ``data_dir`` under a generated name (see the module docstring).
 
     Parameters
     ----------
-    contents : str
-        The ``dcc.Upload`` value (a base64 data URL).
+    raw : bytes
+        The file's content, as the upload route received it.
     data_dir : path-like
         The data folder the catalog scans.
     today : date
@@ -150,10 +144,6 @@ def store_upload(contents: str | None, data_dir: str | Path, *, today: dt.date) 
     UploadResult
     """
     root = Path(data_dir).expanduser().resolve()
-    try:
-        raw = decode(contents)
-    except ChainDataError as err:
-        return _refused(err, root)
     digest = hashlib.sha256(raw).hexdigest()[:HASH_CHARS]
     store_dir, kept = root, "added"
     try:

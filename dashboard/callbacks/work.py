@@ -18,21 +18,25 @@ Every view state goes through a small gate on its way to the main update
   extra request per view change).
 
 Jobs run through Dash's ``DiskcacheManager`` in a folder beside the cache folder
-(:func:`dashboard.cache.jobs_dir`), on this machine. Without a shared cache (``MMPOS_SHARED_CACHE=off``)
+(:func:`dashboard.cache.jobs_dir`), on this machine; with ``MMPOS_JOBS=celery`` through Dash's
+``CeleryManager`` on Redis instead, taken by ``mmpos worker`` processes on any machine
+(:mod:`dashboard.jobs`). Without a shared cache (``MMPOS_SHARED_CACHE=off``)
 or with ``MMPOS_BACKGROUND_ROWS=off`` every view goes straight to the main update.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import dash
-from dash import DiskcacheManager, Input, Output, State, no_update
+from dash import Input, Output, State, no_update
 from flask import current_app
 
 from analytics.errors import ChainDataError, ScenarioError
-from dashboard import config, ids, responses, service
+from dashboard import config, ids, jobs, responses, service
 from dashboard.cache import jobs_dir
 from dashboard.inputs import checked as checked_inputs
 from dashboard.state import scenario_from_state
@@ -43,8 +47,10 @@ POLL_MS = 300  # how often the page asks a running job for its progress
 STEPS = 3
 
 
-def route(state: dict[str, Any] | None, data_dir: str | None, min_rows: int | None) -> tuple[Any, Any]:
-    """(ready, pending): the view passed on now, or handed to a background job."""
+def route(state: dict[str, Any] | None, data_dir: str | None, min_rows: int | None,
+          runner_alive: Callable[[], bool] = lambda: True) -> tuple[Any, Any]:
+    """(ready, pending): the view passed on now, or handed to a background job (when ``runner_alive()``:
+    with Celery, a worker is there to take it)."""
     if not state or not state.get("snap") or min_rows is None:
         return state, no_update
     entry = service.get_catalog(data_dir).get(state["snap"])
@@ -54,7 +60,8 @@ def route(state: dict[str, Any] | None, data_dir: str | None, min_rows: int | No
         scenario = service.levels_scenario(scenario_from_state(state))  # what the main update analyses
     except (ScenarioError, ValueError, TypeError):
         return state, no_update  # the main update says what is wrong
-    if service.is_cold(data_dir, entry, scenario) and service.claim_background(data_dir, entry, scenario):
+    if (service.is_cold(data_dir, entry, scenario) and runner_alive()
+            and service.claim_background(data_dir, entry, scenario)):
         return no_update, state
     return state, no_update  # cached, or another user's job is computing it: the main update waits for it
 
@@ -82,8 +89,13 @@ def run_job(set_progress, state: dict[str, Any], data_dir: str | None) -> dict[s
     return state
 
 
-def manager(settings: config.Settings) -> DiskcacheManager:
+def manager(settings: config.Settings) -> Any:
+    """The background-callback manager ``settings`` ask for: Celery on Redis (``MMPOS_JOBS=celery``),
+    else a ``DiskcacheManager`` in :func:`dashboard.cache.jobs_dir`."""
+    if settings.jobs == "celery":
+        return jobs.manager(settings)
     import diskcache
+    from dash import DiskcacheManager
 
     folder = jobs_dir(settings)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -94,6 +106,7 @@ def register(app: dash.Dash) -> None:
     """Declare the gate and the background job on ``app``."""
     settings = config.from_env()
     min_rows = settings.background_rows if settings.shared_cache else None
+    runner_alive = functools.partial(jobs.workers_alive, settings) if settings.jobs == "celery" else (lambda: True)
 
     @app.callback(Output(ids.READY_VIEW_STORE, "data"), Output(ids.PENDING_VIEW_STORE, "data"),
                   Input(ids.VIEW_STORE, "data"))
@@ -105,7 +118,7 @@ def register(app: dash.Dash) -> None:
             return state, no_update
         try:
             ready, pending = route(clean[f"{ids.VIEW_STORE}.data"], current_app.config.get("MMPOS_DATA_DIR"),
-                                   min_rows)
+                                   min_rows, runner_alive)
         except ChainDataError:
             return state, no_update
         return (state if ready is not no_update else no_update), pending

@@ -46,11 +46,13 @@ def deps_of(client) -> list[dict[str, Any]]:
 
 
 def callback_body(deps: list[dict[str, Any]], first_input: str, values: dict[str, Any],
-                  changed: str | None = None) -> dict[str, Any]:
+                  changed: str | None = None, output: str | None = None) -> dict[str, Any]:
     """The body the browser posts for the server callback whose first input is ``first_input``
-    (``"<id>.<prop>"``); inputs and states take ``values`` (by ``"<id>.<prop>"``, else None)."""
+    (``"<id>.<prop>"``) and, when given, whose outputs include ``output``; inputs and states take
+    ``values`` (by ``"<id>.<prop>"``, else None)."""
     spec = next(d for d in deps if d.get("clientside_function") is None
-                and f"{d['inputs'][0]['id']}.{d['inputs'][0]['property']}" == first_input)
+                and f"{d['inputs'][0]['id']}.{d['inputs'][0]['property']}" == first_input
+                and (output is None or output in d["output"].strip(".").split("...")))
     outputs = [{"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1].split("@")[0]}
                for part in spec["output"].strip(".").split("...")]
 
@@ -93,7 +95,8 @@ def main_case(name: str, view_state: Any, banner: str | None = None) -> Case:
 
 def gate_case(name: str, view_state: Any) -> Case:
     """The same hostile view state posted to the gate in front of the main update (callbacks/work.py)."""
-    return Case(f"gate: {name}", lambda deps: json.dumps(callback_body(deps, VIEW, {VIEW: view_state})).encode())
+    return Case(f"gate: {name}", lambda deps: json.dumps(callback_body(deps, VIEW, {VIEW: view_state},
+                                                                        output=MAIN)).encode())
 
 
 def control_case(name: str, key: str, value: Any, previous: Any = None, banner: str | None = None) -> Case:

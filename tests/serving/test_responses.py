@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from dashboard import config, edge, ids, service
+from dashboard import config, edge, ids, responses, service
 from dashboard.app import create_app
 from dashboard.callbacks import views
 from dashboard.edge import add_user
@@ -81,3 +84,52 @@ def test_a_cached_answer_is_never_given_to_a_request_without_a_login(counted_app
     anonymous = client.post("/_dash-update-component", data=body, headers=HEADERS)
     assert signed_in.status_code == 200
     assert anonymous.status_code == 401 and b"gamma-by-strike" not in anonymous.data
+
+
+def post_at_once(app, body: str, n: int) -> list:
+    """``n`` identical requests from ``n`` threads, released together."""
+    barrier = threading.Barrier(n)
+
+    def one(_):
+        client = app.server.test_client()
+        barrier.wait()
+        return client.post("/_dash-update-component", data=body, headers=HEADERS)
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def test_identical_requests_at_the_same_moment_run_the_callback_once_and_share_its_bytes(counted_app, monkeypatch):
+    app, client, entry, calls = counted_app
+    slow = views.render
+    monkeypatch.setattr(views, "render", lambda *a: time.sleep(0.3) or slow(*a))  # they all arrive meanwhile
+    replies = post_at_once(app, main_update_body(entry.id), 8)
+    assert [r.status_code for r in replies] == [200] * 8
+    assert len({r.data for r in replies}) == 1
+    assert len(calls) == 1
+
+
+def test_requests_waiting_for_an_answer_that_is_not_kept_run_the_callback_themselves_at_once(counted_app, monkeypatch):
+    app, client, entry, calls = counted_app
+    real = views.render
+
+    def uncacheable(*args):  # an answer that depends on more than the body, like the gate's
+        responses.skip()
+        time.sleep(0.3)
+        return real(*args)
+
+    monkeypatch.setattr(views, "render", uncacheable)
+    t0 = time.perf_counter()
+    replies = post_at_once(app, main_update_body(entry.id), 4)
+    assert [r.status_code for r in replies] == [200] * 4
+    assert len(calls) == 4 and time.perf_counter() - t0 < responses.FOLLOWER_WAIT_S / 2
+
+
+def test_requests_waiting_for_one_that_fails_are_released_at_once(counted_app):
+    app, client, entry, calls = counted_app
+    body = json.loads(main_update_body(entry.id))
+    body["inputs"] = 1  # Dash itself fails on it: a 500 (tests/serving/test_serve.py)
+    t0 = time.perf_counter()
+    replies = post_at_once(app, json.dumps(body), 4)
+    assert [r.status_code for r in replies] == [500] * 4
+    assert time.perf_counter() - t0 < responses.FOLLOWER_WAIT_S / 2

@@ -62,8 +62,8 @@ def test_a_host_not_in_the_allow_list_is_refused(server: Served):
 
 
 def test_an_oversize_post_gets_413_with_a_short_json(server: Served):
-    # the limit lets an upload of the largest loadable file through (dashboard.config); the edge refuses
-    # a larger body from its Content-Length, before reading it: only the first bytes are sent
+    # a callback body is held to MMPOS_MAX_REQUEST_BYTES (dashboard.config); the edge refuses a larger
+    # one from its Content-Length, before reading it: only the first bytes are sent
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
         conn.putrequest("POST", "/_dash-update-component", skip_host=True)

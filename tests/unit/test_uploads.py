@@ -3,7 +3,7 @@ never an overwrite, and refusals that show neither content nor paths."""
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import datetime as dt
 import doctest
 import os
@@ -17,13 +17,9 @@ from analytics.errors import ChainDataError
 from analytics.sources import common
 from dashboard import service, uploads
 from dashboard.callbacks import upload as upload_callback
-from dashboard.uploads import store_upload
+from dashboard.uploads import store_bytes
 
 TODAY = dt.date(2026, 11, 30)
-
-
-def data_url(raw: bytes, mime: str = "text/csv") -> str:
-    return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
 
 
 def files(root: Path) -> set[str]:
@@ -39,7 +35,7 @@ def folder(tmp_path) -> Path:
 
 def test_a_real_deribit_file_is_stored_under_a_generated_name_and_listed(folder, shared_data):
     raw = (shared_data / "deribit_btc_ticker_greeks_2026-02-28_tessicin.csv").read_bytes()
-    result = store_upload(data_url(raw), folder, today=TODAY)
+    result = store_bytes(raw, folder, today=TODAY)
     assert result.ok and result.underlying == "BTC", result
     assert re.fullmatch(r"upload-20261130-[0-9a-f]{16}\.csv", result.name)
     assert files(folder) == {result.name} and (folder / result.name).read_bytes() == raw
@@ -48,8 +44,8 @@ def test_a_real_deribit_file_is_stored_under_a_generated_name_and_listed(folder,
 
 def test_the_same_content_twice_is_stored_once(folder, shared_data):
     raw = (shared_data / "deribit_btc_ticker_greeks_2026-02-28_tessicin.csv").read_bytes()
-    first = store_upload(data_url(raw), folder, today=TODAY)
-    again = store_upload(data_url(raw), folder, today=TODAY + dt.timedelta(days=1))
+    first = store_bytes(raw, folder, today=TODAY)
+    again = store_bytes(raw, folder, today=TODAY + dt.timedelta(days=1))
     assert again.ok and again.name == first.name and "already in the data folder" in again.message
     assert files(folder) == {first.name}
 
@@ -57,15 +53,15 @@ def test_the_same_content_twice_is_stored_once(folder, shared_data):
 def test_an_existing_file_is_never_replaced(folder, shared_data, monkeypatch):
     raw = (shared_data / "deribit_btc_ticker_greeks_2026-02-28_tessicin.csv").read_bytes()
     monkeypatch.setattr(uploads, "_already_stored", lambda root, digest: None)  # the name is taken anyway
-    first = store_upload(data_url(raw), folder, today=TODAY)
+    first = store_bytes(raw, folder, today=TODAY)
     (folder / first.name).write_bytes(b"the desk's own edit")
-    assert store_upload(data_url(raw), folder, today=TODAY).name == first.name
+    assert store_bytes(raw, folder, today=TODAY).name == first.name
     assert (folder / first.name).read_bytes() == b"the desk's own edit"
 
 
 def test_a_parquet_table_keeps_its_extension(folder, demo_dir):
     raw = sorted(demo_dir.glob("spx_table_*.parquet"))[0].read_bytes()
-    result = store_upload(data_url(raw, "application/octet-stream"), folder, today=TODAY)
+    result = store_bytes(raw, folder, today=TODAY)
     assert result.ok and result.name.endswith(".parquet") and result.underlying == "SPX"
 
 
@@ -75,7 +71,7 @@ def test_a_parquet_table_keeps_its_extension(folder, demo_dir):
     (b'{"api_key": "sk-live-0123456789abcdef"}', "unknown format (starts '…')"),
 ])
 def test_hostile_content_is_refused_without_showing_it_and_nothing_is_written(folder, raw, reason):
-    result = store_upload(data_url(raw), folder, today=TODAY)
+    result = store_bytes(raw, folder, today=TODAY)
     assert not result.ok and result.message.startswith(f"refused ({len(raw):,} bytes): {reason}")
     for leak in ("hunter2", "SECRET", "sk-live", "password", str(folder)):
         assert leak not in result.message
@@ -87,7 +83,7 @@ def test_a_file_over_the_size_limit_gets_the_loaders_message(folder, monkeypatch
     raw = b"x" * 2048
     with pytest.raises(ChainDataError) as cli_error:  # what `mmpos analyze` says about such a file
         common.checked_size(_written(folder.parent / "big.csv", raw))
-    result = store_upload(data_url(raw), folder, today=TODAY)
+    result = store_bytes(raw, folder, today=TODAY)
     assert not result.ok and result.message == f"refused (2,048 bytes): {cli_error.value.reason}"
     assert files(folder) == set()
 
@@ -95,12 +91,6 @@ def test_a_file_over_the_size_limit_gets_the_loaders_message(folder, monkeypatch
 def _written(path: Path, raw: bytes) -> Path:
     path.write_bytes(raw)
     return path
-
-
-@pytest.mark.parametrize("contents", [None, "", "../../evil.csv", "data:text/csv;base64,@@@", "file:///etc/passwd"])
-def test_anything_but_a_base64_data_url_is_refused(folder, contents):
-    result = store_upload(contents, folder, today=TODAY)
-    assert not result.ok and result.message.startswith("refused: ") and files(folder) == set()
 
 
 @pytest.fixture
@@ -121,7 +111,7 @@ def read_only(folder, tmp_path, monkeypatch) -> Path:
 
 def test_a_read_only_folder_keeps_the_file_for_the_session_and_lists_it(read_only, shared_data):
     raw = (shared_data / "deribit_btc_ticker_greeks_2026-02-28_tessicin.csv").read_bytes()
-    result = store_upload(data_url(raw), read_only, today=TODAY)
+    result = store_bytes(raw, read_only, today=TODAY)
     assert result.ok and "kept for this session only" in result.message, result
     assert files(read_only) == set()
     session = uploads.session_dir(read_only)
@@ -129,28 +119,29 @@ def test_a_read_only_folder_keeps_the_file_for_the_session_and_lists_it(read_onl
     catalog = service.get_catalog(read_only)
     assert result.entry_id.startswith("session-") and catalog.get(result.entry_id).path == session / result.name
     assert catalog.underlyings() == ["BTC"]
-    again = store_upload(data_url(raw), read_only, today=TODAY)
+    again = store_bytes(raw, read_only, today=TODAY)
     assert again.ok and "already in this session's uploads" in again.message and files(session) == {result.name}
 
 
 def test_a_read_only_folder_refuses_bad_files_the_same_way(read_only):
-    bad = store_upload(data_url(b"\x00\x01junk"), read_only, today=TODAY)
+    bad = store_bytes(b"\x00\x01junk", read_only, today=TODAY)
     assert bad.message.startswith("refused (6 bytes): binary content") and files(read_only) == set()
     assert files(uploads.session_dir(read_only)) == set()
 
 
 def test_another_server_run_does_not_list_the_last_runs_session_uploads(read_only, shared_data, monkeypatch):
     raw = (shared_data / "deribit_btc_ticker_greeks_2026-02-28_tessicin.csv").read_bytes()
-    assert store_upload(data_url(raw), read_only, today=TODAY).ok
+    assert store_bytes(raw, read_only, today=TODAY).ok
     monkeypatch.setattr(os, "getpgrp", lambda: -1)
     assert service.get_catalog(read_only).underlyings() == []
 
 
 def test_the_upload_callback_opens_a_stored_snapshot_and_keeps_the_rest_of_the_view(folder, shared_data):
     raw = (shared_data / "deribit_btc_ticker_greeks_2026-02-28_tessicin.csv").read_bytes()
-    banner, search, cleared = upload_callback.upload(data_url(raw), {"u": "SPX", "conv": "dealer-short-all"},
-                                                     str(folder), today=TODAY)
-    assert "File added" in str(banner) and cleared is None
+    stored = store_bytes(raw, folder, today=TODAY)  # what the upload route does, then answers
+    reply = {"status": 200, "size": len(raw), "body": dataclasses.asdict(stored)}
+    banner, search = upload_callback.upload(reply, {"u": "SPX", "conv": "dealer-short-all"})
+    assert "File added" in str(banner)
     assert "u=BTC" in search and "conv=dealer-short-all" in search and "snap=btc-" in search
 
 

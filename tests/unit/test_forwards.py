@@ -113,3 +113,22 @@ def test_a_chains_fit_is_shared_until_the_chain_goes():
     del chain
     gc.collect()
     assert key not in forwards._FITS
+
+
+def test_theil_sen_start_of_a_long_band_takes_a_spaced_subset_and_still_ignores_outliers():
+    n = 10 * forwards.THEIL_SEN_MAX_POINTS + 7
+    x = np.arange(n, dtype=float)
+    y = 3.0 - 0.98 * x
+    y[::5] += 50.0  # a fifth of the points are outliers
+    assert forwards.theil_sen(x, y) == pytest.approx((-0.98, 3.0), abs=1e-9)
+    step = -(-n // forwards.THEIL_SEN_MAX_POINTS)
+    i, j = np.triu_indices(len(x[::step]), k=1)
+    slopes = (y[::step][j] - y[::step][i]) / (x[::step][j] - x[::step][i])
+    assert forwards.theil_sen(x, y)[0] == float(np.median(slopes))
+
+
+def test_theil_sen_start_of_a_short_band_takes_every_pair():
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(size=forwards.THEIL_SEN_MAX_POINTS), rng.normal(size=forwards.THEIL_SEN_MAX_POINTS)
+    i, j = np.triu_indices(x.size, k=1)
+    assert forwards.theil_sen(x, y)[0] == float(np.median((y[j] - y[i]) / (x[j] - x[i])))

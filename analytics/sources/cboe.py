@@ -98,8 +98,6 @@ _PM = re.compile(r"\bp\.?\s?m\b\.?|下午|午後|오후")
 _AM = re.compile(r"\ba\.?\s?m\b\.?|上午|午前|오전")
 _WORD = re.compile(r"[^\W\d_]+")
 _OCC = re.compile(f"^{OCC_SYMBOL_PATTERN}$")
-# one cell per line: its OCC groups when the stripped cell is an OCC symbol, else empty groups
-_OCC_LINES = re.compile(rf"^[^\S\n]*(?:{OCC_SYMBOL_PATTERN}[^\S\n]*$)?.*$", re.MULTILINE)
 #: The header line is looked for in the first this many characters.
 HEADER_WITHIN_CHARS = 65536
 
@@ -319,18 +317,11 @@ def _parse_expiry(values: pd.Series, path: Path, first_line: int) -> np.ndarray:
 def _roots(symbols: pd.Series, ticker: str) -> np.ndarray:
     """Option roots from OCC symbols (``SPXW240119C04700000`` -> ``SPXW``; ``AMD1...`` -> ``AMD1``).
 
-    A cell that is not an OCC symbol gets the file's ticker. Every symbol of a chain is distinct, so
-    the cells are matched in one pass of ``_OCC_LINES`` over their joined text, not one by one.
+    A cell that is not an OCC symbol gets the file's ticker.
     """
-    cells = symbols.to_numpy(dtype=object)
-    missing = pd.isna(cells)
-    text = "\n".join(np.where(missing, "", cells).tolist()) if len(cells) else None
-    found = _OCC_LINES.findall(text) if text is not None and text.count("\n") == len(cells) - 1 else None
-    if found is None or len(found) != len(cells):  # a cell holding a line break: one by one
-        codes, uniques = _distinct(symbols)
-        roots = [m.group("root") if (m := _OCC.match(u)) else ticker for u in uniques]
-        return np.array(roots + [ticker], dtype=object)[codes]
-    return np.array([groups[0] or ticker for groups in found], dtype=object)
+    codes, uniques = _distinct(symbols)
+    roots = [m.group("root") if (m := _OCC.match(u)) else ticker for u in uniques]
+    return np.array(roots + [ticker], dtype=object)[codes]
 
 
 def _text_after_line(text: str, index: int) -> str | None:

@@ -46,6 +46,7 @@ BASIS_BOUND_BASE = 0.10  # |ln(F/S)| allowed at T = 0 ...
 BASIS_BOUND_PER_YEAR = 0.20  # ... plus this much per year to expiry
 FORWARD_BASIS_TOLERANCE = 0.002  # forward vs spot beyond carry by more than this: stale spot or dividend
 BASIS_FIT_YEARS = 0.25  # expiries whose ln(F/S) is fitted by a line in T (beyond: curved rate/dividend terms)
+THEIL_SEN_MAX_POINTS = 400  # above this, the start's slopes come from an evenly spaced subset (pairs grow as n^2)
 
 ForwardMethod = Literal["parity", "fallback", "spot-carry", "exchange"]
 FORWARD_COLUMNS: tuple[str, ...] = ("expiry", "years", "forward", "discount", "implied_rate",
@@ -55,6 +56,10 @@ FORWARD_COLUMNS: tuple[str, ...] = ("expiry", "years", "forward", "discount", "i
 def theil_sen(x, y) -> tuple[float, float]:
     """Median of the pairwise slopes and the median intercept: a line that ignores up to ~29% outliers.
 
+    The slopes are those of every pair of points up to ``THEIL_SEN_MAX_POINTS`` points, else of every
+    pair of an evenly spaced subset of that many (every ``ceil(n / THEIL_SEN_MAX_POINTS)``-th point), so
+    the cost stays linear in a chain's size; the intercept's median takes every point.
+
     Examples
     --------
     >>> theil_sen([0.0, 1, 2, 3, 4], [1.0, 3, 5, 100, 9])
@@ -62,7 +67,8 @@ def theil_sen(x, y) -> tuple[float, float]:
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    i, j = np.triu_indices(x.size, k=1)
+    step = max(1, -(-x.size // THEIL_SEN_MAX_POINTS))
+    i, j = (step * ij for ij in np.triu_indices(len(x[::step]), k=1))
     dx = x[j] - x[i]
     ok = dx != 0
     slope = float(np.median((y[j] - y[i])[ok] / dx[ok]))
@@ -150,25 +156,63 @@ def _weighted_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, 
 
 
 def two_sided_pairs(chain: OptionChain) -> pd.DataFrame:
-    """Call and put of the same (root, expiry, strike) both quoted (bid > 0, ask >= bid): mids and spread."""
+    """Call and put of the same (root, expiry, strike) both quoted (bid > 0, ask >= bid): mids and spread.
+
+    One row per pair, sorted by root, expiry and strike: ``years`` (the call's), ``call_mid``,
+    ``put_mid`` and ``spread`` (call spread + put spread). A contract quoted on several rows takes the
+    mean of its rows.
+    """
     rows = chain.rows
-    quoted = (rows["bid"] > 0) & (rows["ask"] > 0) & (rows["ask"] >= rows["bid"])
-    q = rows.loc[quoted, ["root", "expiry", "strike", "side", "bid", "ask"]].copy()
-    q["years"] = chain.years_to_settlement()[quoted.to_numpy()]
-    q["mid"] = 0.5 * (q["bid"] + q["ask"])
-    q["spread"] = q["ask"] - q["bid"]
     keys = ["root", "expiry", "strike"]
-    if q.empty:  # no quotes at all (e.g. a table with IVs only): every expiry falls back
-        return pd.DataFrame(columns=[*keys, "years", "call_mid", "put_mid", "spread"])
-    # a (root, expiry, strike, side) appears once per source row; average duplicates
+    bid, ask = rows["bid"].to_numpy(float), rows["ask"].to_numpy(float)
+    quoted = (bid > 0) & (ask > 0) & (ask >= bid)
+    empty = pd.DataFrame(columns=[*keys, "years", "call_mid", "put_mid", "spread"])
+    if not quoted.any():  # no quotes at all (e.g. a table with IVs only): every expiry falls back
+        return empty
+    q = rows.loc[quoted, keys]
+    bid, ask = bid[quoted], ask[quoted]
+    values = {"years": chain.years_to_settlement()[quoted], "mid": 0.5 * (bid + ask), "spread": ask - bid}
+    is_call = (rows["side"].to_numpy() == "C")[quoted]
+    # groups of (root, expiry, strike) in sorted order: the order pandas' pivot_table gives
+    root_codes, _ = pd.factorize(q["root"], sort=True)
+    expiry, strike = q["expiry"].to_numpy(), q["strike"].to_numpy(float)
+    order = np.lexsort((strike, expiry, root_codes))
+    sorted_keys = (root_codes[order], expiry[order], strike[order])
+    starts = np.ones(order.size, dtype=bool)
+    for k in sorted_keys:
+        starts[1:] &= k[1:] == k[:-1]
+    starts = ~starts
+    starts[0] = True
+    group = np.empty(order.size, dtype=np.intp)
+    group[order] = np.cumsum(starts) - 1
+    n_groups = int(starts.sum())
+    count = {side: np.bincount(group[mask], minlength=n_groups) for side, mask in (("C", is_call), ("P", ~is_call))}
+    if max(count["C"].max(), count["P"].max()) > 2:  # a mean of 3+ rows: pandas' compensated sum, exactly
+        return _two_sided_pairs_by_pivot(q.assign(side=np.where(is_call, "C", "P"), **values), keys, empty)
+
+    def mean(side: str, name: str) -> np.ndarray:
+        mask = is_call if side == "C" else ~is_call
+        with np.errstate(invalid="ignore"):
+            return np.bincount(group[mask], weights=values[name][mask], minlength=n_groups) / count[side]
+
+    both = (count["C"] > 0) & (count["P"] > 0)
+    first = order[starts][both]
+    out = q.iloc[first].reset_index(drop=True)
+    out["years"] = mean("C", "years")[both]
+    out["call_mid"] = mean("C", "mid")[both]
+    out["put_mid"] = mean("P", "mid")[both]
+    out["spread"] = (mean("C", "spread") + mean("P", "spread"))[both]
+    return out
+
+
+def _two_sided_pairs_by_pivot(q: pd.DataFrame, keys: list[str], empty: pd.DataFrame) -> pd.DataFrame:
     wide = q.pivot_table(index=keys, columns="side", values=["mid", "spread", "years"], aggfunc="mean")
     if "C" not in wide["mid"] or "P" not in wide["mid"]:
-        return pd.DataFrame(columns=[*keys, "years", "call_mid", "put_mid", "spread"])
-    out = pd.DataFrame({
+        return empty
+    return pd.DataFrame({
         "years": wide["years"]["C"], "call_mid": wide["mid"]["C"], "put_mid": wide["mid"]["P"],
         "spread": wide["spread"]["C"] + wide["spread"]["P"],
     }).dropna().reset_index()
-    return out
 
 
 def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0) -> pd.DataFrame:

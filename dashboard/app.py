@@ -29,6 +29,13 @@ ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
 # dcc.Graph takes window.Plotly when a script defined it and then never loads the full bundle.
 # Update: `npm pack plotly.js-basic-dist-min@<version>` and copy plotly-basic.min.js here (MIT).
 PLOTLY_BUNDLE = ASSETS_DIR / "plotly-basic.min.js"
+# Dash puts @babel/polyfill (core-js 2, 99 KB) on every page for old browsers; evaluating it took
+# 100-250 ms of main-thread time on first paint in Chromium, which needs none of it. The Dash bundles
+# use one piece of it, the regenerator runtime (``regeneratorRuntime.mark`` in their lazy-loading
+# wrappers): that alone ships in assets/ (25 KB) and the polyfill's script tag is left off the page.
+# Update: `npm pack regenerator-runtime@<version>` and copy runtime.js here (MIT).
+REGENERATOR_RUNTIME = ASSETS_DIR / "regenerator-runtime.js"
+DROPPED_SCRIPTS = ("/deps/polyfill@",)  # script URLs containing one of these are left off the page
 DATA_DIR_KEY = "MMPOS_DATA_DIR"
 
 log = logging.getLogger(__name__)
@@ -100,6 +107,15 @@ def _server() -> Flask:
     return server
 
 
+class _Dash(dash.Dash):
+    """``dash.Dash`` whose page leaves out the scripts named in ``DROPPED_SCRIPTS``."""
+
+    def interpolate_index(self, **kwargs) -> str:
+        kwargs["scripts"] = "\n".join(line for line in kwargs["scripts"].split("\n")
+                                      if not any(name in line for name in DROPPED_SCRIPTS))
+        return super().interpolate_index(**kwargs)
+
+
 def create_app(data_dir: str | Path | None = None) -> dash.Dash:
     """Build the dashboard over the option-chain files in ``data_dir``.
 
@@ -111,7 +127,7 @@ def create_app(data_dir: str | Path | None = None) -> dash.Dash:
     """
     if data_dir is None:
         data_dir = config.data_dir_from_env()
-    app = dash.Dash(
+    app = _Dash(
         __name__,
         server=_server(),
         compress=True,  # flask-compress: plotly.js goes out at ~1 MB instead of 4.8 MB

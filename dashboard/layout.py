@@ -16,6 +16,10 @@ from dashboard.state import DEFAULT_STATE, FORWARD_OPTIONS, IV_POLICY_OPTIONS, P
 # are responsive in width and take their height from the container).
 TABLE_PAGE_SIZE = 15  # rows per page of the per-strike table (it opens at the page holding spot)
 FIGURE_HEIGHT: dict[str, int] = {"gamma": 460, "breakdown": 460, "hedge": 480, "term": 480, "expiry": 400}
+# What a graph draws before its first figure arrives: nothing. dcc.Graph plots whatever it holds when
+# it mounts, which is just before the first view's request goes out; Dash's default (empty axes, grid,
+# ticks) cost ~100 ms of main-thread time for the page's five graphs on the way to first paint.
+BLANK_FIGURE: dict = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}}}
 
 
 def header() -> html.Header:
@@ -211,8 +215,8 @@ def _panel(title: str, hint: str, graph_id: str, *, filename: str, height: int, 
         **{"aria-label": title},
         children=[
             *([html.Div(tools, className="panel-tools")] if tools else []),
-            dcc.Graph(id=graph_id, config=graph_config(filename), className="graph", style={"height": f"{height}px"},
-                      **graph_kwargs),
+            dcc.Graph(id=graph_id, figure=BLANK_FIGURE, config=graph_config(filename), className="graph",
+                      style={"height": f"{height}px"}, **graph_kwargs),
             html.Div(hint, className="panel-hint"),
         ],
     )

@@ -113,3 +113,40 @@ def test_a_chains_fit_is_shared_until_the_chain_goes():
     del chain
     gc.collect()
     assert key not in forwards._FITS
+
+
+def test_theil_sen_start_of_a_long_band_takes_a_spaced_subset_and_still_ignores_outliers():
+    n = 10 * forwards.THEIL_SEN_MAX_POINTS + 7
+    x = np.arange(n, dtype=float)
+    y = 3.0 - 0.98 * x
+    y[::5] += 50.0  # a fifth of the points are outliers
+    assert forwards.theil_sen(x, y) == pytest.approx((-0.98, 3.0), abs=1e-9)
+    step = -(-n // forwards.THEIL_SEN_MAX_POINTS)
+    i, j = np.triu_indices(len(x[::step]), k=1)
+    slopes = (y[::step][j] - y[::step][i]) / (x[::step][j] - x[::step][i])
+    assert forwards.theil_sen(x, y)[0] == float(np.median(slopes))
+
+
+def test_theil_sen_start_of_a_short_band_takes_every_pair():
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(size=forwards.THEIL_SEN_MAX_POINTS), rng.normal(size=forwards.THEIL_SEN_MAX_POINTS)
+    i, j = np.triu_indices(x.size, k=1)
+    assert forwards.theil_sen(x, y)[0] == float(np.median((y[j] - y[i]) / (x[j] - x[i])))
+
+
+@pytest.mark.parametrize("copies", [2, 3], ids=["twice", "three times"])
+def test_a_contract_quoted_on_several_rows_pairs_at_the_mean_of_its_rows(copies):
+    frame = quotes_frame(days=(30,))
+    call = frame.index[(frame["strike"] == 100.0) & (frame["side"] == "C")][0]
+    extra = pd.concat([frame.loc[[call]]] * (copies - 1))
+    extra["bid"] += np.arange(1, copies) * 0.1  # each copy quoted 0.1 higher
+    extra["ask"] += np.arange(1, copies) * 0.1
+    chain = chain_from(pd.concat([frame, extra], ignore_index=True))
+    pairs, once = forwards.two_sided_pairs(chain), forwards.two_sided_pairs(chain_from(frame))
+    assert pairs["strike"].tolist() == once["strike"].tolist()  # one pair per strike still
+    row = pairs.loc[pairs["strike"] == 100.0].iloc[0]
+    assert row["put_mid"] == once.loc[once["strike"] == 100.0, "put_mid"].iloc[0]
+    mids = [0.5 * (frame.at[call, "bid"] + frame.at[call, "ask"]) + 0.1 * i for i in range(copies)]
+    assert row["call_mid"] == pytest.approx(np.mean(mids), abs=1e-12)
+    assert list(pairs.columns) == ["root", "expiry", "strike", "years", "call_mid", "put_mid", "spread"]
+    assert pairs["strike"].is_monotonic_increasing

@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.chrome.options import Options
 
+from analytics.adv import ADV_FILE_NAME
+from analytics.catalog import data_files
+
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 JUNK_NAME = "spx_quotedata_corrupt.csv"
 
@@ -65,7 +68,7 @@ def start_app(dash_duo) -> Callable:
 def demo_dir_with_junk(tmp_path_factory, demo_dir) -> Path:
     """The demo folder plus one file no loader can read."""
     out = tmp_path_factory.mktemp("demo_junk")
-    for path in demo_dir.iterdir():
+    for path in [*data_files(demo_dir), demo_dir / ADV_FILE_NAME]:  # not a local data/.mmpos history store
         shutil.copy2(path, out / path.name)
     (out / JUNK_NAME).write_text("this is not,a CBOE quote table\n\x00\x01 garbage,,,\n")
     return out

@@ -8,6 +8,7 @@ file and the problem; never a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import math
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from analytics.scenario import Scenario
 
 EXIT_BAD_INPUT = 2
+# Commands that read, print and exit: they run without the cyclic garbage collector, whose passes over
+# the ~500 modules being imported cost 30-40 ms of a 0.65 s `mmpos analyze` (benchmarks/bench_engine.py
+# --cli-only); reference counting still frees everything else. Long-lived commands turn it back on.
+ONE_SHOT_COMMANDS = frozenset({"analyze", "list"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -391,8 +396,20 @@ def _join_negative_values(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _main(argv)
+    finally:
+        if collecting:  # an in-process caller (tests) gets its collector back
+            gc.enable()
+
+
+def _main(argv: list[str] | None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
+    if args.command not in ONE_SHOT_COMMANDS:
+        gc.enable()
     try:
         if args.command == "analyze":
             result = run_analyze(args)

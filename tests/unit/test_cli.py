@@ -208,3 +208,20 @@ def test_list_goes_through_the_service(capsys, tmp_path):
     write_demo_data(tmp_path)
     code, out, _ = run(capsys, "list", "--data-dir", str(tmp_path))
     assert code == 0 and "SPX" in out and "BTC" in out
+
+
+def test_analyze_runs_without_the_cyclic_collector_and_gives_it_back(capsys, spx_path, monkeypatch):
+    """The one-shot commands skip the collector's passes over start-up imports (bench_engine.py
+    --cli-only); an in-process caller gets its collector back, even when the command fails."""
+    import gc
+
+    from dashboard import cli
+
+    seen = []
+    real = cli.run_analyze
+    monkeypatch.setattr(cli, "run_analyze", lambda args: seen.append(gc.isenabled()) or real(args))
+    assert main(["analyze", str(spx_path), "--max-dte", "3"]) == 0
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(SystemExit):
+        main(["analyze", str(spx_path), "--no-such-option"])
+    assert gc.isenabled()

@@ -291,6 +291,7 @@ GUNICORN_SAMPLE = ("shock range 1e7", "vol shift NaN as text", "10k custom expir
 
 
 def test_a_sample_through_the_real_gunicorn_gets_no_500_and_no_exception_text(server: Served):
+    log_start = len(server.log())  # the server is shared: earlier modules' faults are theirs
     deps = json.loads(server.get("/_dash-dependencies").body)
 
     def post_json(body: dict[str, Any]):
@@ -312,4 +313,4 @@ def test_a_sample_through_the_real_gunicorn_gets_no_500_and_no_exception_text(se
     growth = {pid: rss_mb(pid) - mb for pid, mb in before.items() if Path(f"/proc/{pid}").exists()}
     assert failures == [], "\n".join(failures)
     assert max(growth.values()) < RSS_GROWTH_LIMIT_MB, f"worker RSS growth {growth}"
-    assert "Traceback" not in server.log()  # refusals are not errors
+    assert "Traceback" not in server.log()[log_start:]  # refusals are not errors

@@ -35,8 +35,11 @@ from analytics.catalog import file_version
 from dashboard import service
 
 UPDATE_PATH = "/_dash-update-component"
-RESPONSE_CACHE_ENTRIES = 256
-RESPONSE_CACHE_BYTES = 64 * 1024 * 1024  # per worker
+# a demo response is ~70 KB on average (some a few hundred): the bytes bound what varies. 128 hold ~3x the
+# distinct requests of the load benchmark's four steps (33-49 bodies); 256 held 18 MB of the 200-view memory
+# figure (bench_dashboard.py: 358 -> 350 MB with 128)
+RESPONSE_CACHE_ENTRIES = 128
+RESPONSE_CACHE_BYTES = 32 * 1024 * 1024  # per worker
 RESPONSE_MAX_BYTES = 4 * 1024 * 1024
 EXTENSION_KEY = "mmpos_responses"
 BACKGROUND_ARGS = ("cacheKey", "job", "oldJob", "cancelJob")  # Dash's background-job handles

@@ -138,7 +138,9 @@ def shared_responses() -> Any:
         if got is None or got[0] is not base:
             from dashboard.cache import SharedCache, responses_dir
 
-            settings = dataclasses.replace(base.settings, cache_dir=responses_dir(base.settings))
+            # as many as a worker keeps (the folder: 128 x ~70 KB typical, 512 MB at the very most)
+            settings = dataclasses.replace(base.settings, cache_dir=responses_dir(base.settings),
+                                           cache_threshold=RESPONSE_CACHE_ENTRIES)
             got = _SHARED[id(base)] = (base, SharedCache(settings))
         return got[1]
 

@@ -344,7 +344,10 @@ def rss_mb() -> float:
 
 def memory_worker(n: int) -> None:
     """Runs in its own process: serve ``n`` different views, print the RSS as JSON."""
-    scenarios.load_kernel()  # as mmpos serve does before forking its workers
+    from dashboard.server import use_system_allocator_for_arrow
+
+    use_system_allocator_for_arrow()  # as mmpos serve does before forking its workers
+    scenarios.load_kernel()
     app = create_app(DEMO)
     client = app.server.test_client()
     client.get("/")

@@ -62,6 +62,13 @@ def jobs_dir(settings: config.Settings) -> Path:
     return folder.with_name(folder.name + ".jobs")
 
 
+def responses_dir(settings: config.Settings) -> Path:
+    """The folder of callback responses shared by the workers (:mod:`dashboard.responses`), beside the
+    cache folder: apart, so many short-lived responses never push analyses out of its entry limit."""
+    folder = settings.cache_dir or default_cache_dir()
+    return folder.with_name(folder.name + ".responses")
+
+
 def _reset_after_fork() -> None:
     for cache in list(_INSTANCES):
         cache._after_fork()

@@ -13,7 +13,7 @@ MMPOS_WORKERS             gunicorn worker processes (``--workers``)             
 MMPOS_THREADS             threads per worker (``--threads``)                     4
 MMPOS_TIMEOUT             seconds a request may run before its worker restarts   60
 MMPOS_GRACEFUL_TIMEOUT    seconds a stopping worker may finish its requests      30
-MMPOS_MAX_REQUESTS        requests a worker serves before it is recycled         1000 (+ up to 10 % jitter)
+MMPOS_MAX_REQUESTS        requests a worker serves before it is recycled         10000 (+ up to 10 % jitter)
 MMPOS_ACCESS_LOG          access-log file, ``-`` for stdout, empty for none      ``-``
 MMPOS_ALLOWED_HOSTS       comma-separated Host names served (``*``: any)         loopback names + the bind host
 MMPOS_MAX_REQUEST_BYTES   largest request body but a dropped file's (callbacks   1,048,576 (1 MiB); a
@@ -67,7 +67,10 @@ DEFAULT_PORT = 8050
 DEFAULT_THREADS = 4
 DEFAULT_TIMEOUT_S = 60
 DEFAULT_GRACEFUL_TIMEOUT_S = 30
-DEFAULT_MAX_REQUESTS = 1000
+# a click on the page is ~10 callback requests: at 1,000 a worker serving 50 users (benchmarks/load.py)
+# recycled within the run, dropping its caches mid-burst; the caches are bounded, so 10,000 (minutes of
+# a busy desk) is still soon enough for a worker that leaks
+DEFAULT_MAX_REQUESTS = 10_000
 # Every request body but a dropped file's (its own route, dashboard.uploads.UPLOAD_PATH, takes the
 # loaders' MAX_FILE_BYTES): the largest the page posts is a box selection of inputs.MAX_POINTS (2,000)
 # points, about 0.5 MB; a callback body is otherwise a few KB. Larger bodies get 413 before Dash reads them.

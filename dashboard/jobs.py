@@ -85,6 +85,28 @@ def celery_for(redis_url: str, result_expires_s: int = config.DEFAULT_CACHE_TIME
     return app
 
 
+def local_manager(folder: Path, expire_s: int) -> Any:
+    """Dash's ``DiskcacheManager`` over a ``diskcache`` folder (the default, jobs on this machine), except
+    that a job process ending on its own while its result is read is not an error.
+
+    Dash reads a finished job's result and then terminates the job's process: it checks the process
+    exists, then lists its children, and a job exiting in between raised ``psutil.NoSuchProcess``,
+    a 500 for the page that asked (seen once in 200 cold views at 50 users, ``benchmarks/load.py``).
+    """
+    import diskcache
+    import psutil
+    from dash import DiskcacheManager
+
+    class LocalManager(DiskcacheManager):
+        def terminate_job(self, job: Any) -> None:
+            try:
+                super().terminate_job(job)
+            except psutil.NoSuchProcess:  # it ended by itself: nothing left to terminate
+                pass
+
+    return LocalManager(diskcache.Cache(str(folder)), expire=expire_s)
+
+
 def manager(settings: config.Settings) -> Any:
     """Dash's ``CeleryManager`` on the Celery app for ``settings.redis_url`` (``MMPOS_JOBS=celery``)."""
     from dash import CeleryManager

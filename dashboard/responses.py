@@ -15,6 +15,15 @@ first request for a key computes it and the others in the worker wait for its by
 250 ms update queue up to seconds). A response that is not kept (an error, :func:`skip`) releases them
 at once to run the callback themselves.
 
+Workers share their answers: with the shared cache on (:func:`dashboard.service.shared_cache`), a
+kept response is also written to it (its own folder, :func:`dashboard.cache.responses_dir`, or the same
+Redis) for :data:`SHARED_TIMEOUT_S`, and a request no thread of this worker is computing is looked up
+there before its callback runs; the key then also holds a digest of the code, so a response written
+before an upgrade is never read after it. Fifty users on two workers, demo data, four runs each
+interleaved with the code before (``benchmarks/load.py --sessions 50``, load 1.8-5): main update p95
+306-428 ms instead of 411-709 (p50 mixed: 25-114 against 45-97 ms); on real data within the noise
+(the cold views' background jobs set its p95). No cross-worker lock: at most one computation per worker.
+
 Bounded: :data:`RESPONSE_CACHE_ENTRIES` responses and :data:`RESPONSE_CACHE_BYTES` in all per
 worker, none larger than :data:`RESPONSE_MAX_BYTES`. Only 200 responses are kept, never a background
 job's (:mod:`dashboard.callbacks.work`), nor a callback that calls :func:`skip`. The lookup runs
@@ -24,10 +33,14 @@ they could not have asked for.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import threading
 import weakref
 from collections import OrderedDict
+from pathlib import Path
+from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 
@@ -35,11 +48,16 @@ from analytics.catalog import file_version
 from dashboard import service
 
 UPDATE_PATH = "/_dash-update-component"
-RESPONSE_CACHE_ENTRIES = 256
-RESPONSE_CACHE_BYTES = 64 * 1024 * 1024  # per worker
+# a demo response is ~70 KB on average (some a few hundred): the bytes bound what varies. 128 hold ~3x the
+# distinct requests of the load benchmark's four steps (33-49 bodies); 256 held 18 MB of the 200-view memory
+# figure (bench_dashboard.py: 358 -> 350 MB with 128)
+RESPONSE_CACHE_ENTRIES = 128
+RESPONSE_CACHE_BYTES = 32 * 1024 * 1024  # per worker
 RESPONSE_MAX_BYTES = 4 * 1024 * 1024
 EXTENSION_KEY = "mmpos_responses"
 BACKGROUND_ARGS = ("cacheKey", "job", "oldJob", "cancelJob")  # Dash's background-job handles
+SHARED_TIMEOUT_S = 300  # a response in the shared cache (its key names the file versions: never stale)
+SHARED_NAMESPACE = "response"
 FOLLOWER_WAIT_S = 30.0  # longest wait for an identical request in flight (then run the callback here)
 _ALL: weakref.WeakSet[ResponseCache] = weakref.WeakSet()
 
@@ -106,6 +124,40 @@ def clear_all() -> None:
         cache.clear()
 
 
+_SHARED: dict[int, Any] = {}  # the service's shared cache (by id) -> the one for responses
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_responses() -> Any:
+    """The :class:`~dashboard.cache.SharedCache` of responses every worker sees, or None (shared cache off)."""
+    base = service.shared_cache()
+    if base is None:
+        return None
+    with _SHARED_LOCK:
+        got = _SHARED.get(id(base))
+        if got is None or got[0] is not base:
+            from dashboard.cache import SharedCache, responses_dir
+
+            # as many as a worker keeps (the folder: 128 x ~70 KB typical, 512 MB at the very most)
+            settings = dataclasses.replace(base.settings, cache_dir=responses_dir(base.settings),
+                                           cache_threshold=RESPONSE_CACHE_ENTRIES)
+            got = _SHARED[id(base)] = (base, SharedCache(settings))
+        return got[1]
+
+
+@functools.cache
+def code_digest() -> bytes:
+    """A digest of the code answering callbacks (the dashboard's and the analytics' sources)."""
+    digest = hashlib.sha256(service.code_version().encode())
+    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.digest()
+
+
+def _shared_key(key: str) -> str:
+    return f"{SHARED_NAMESPACE}:{key}"
+
+
 def folder_state(data_dir: str | None) -> bytes:
     """What every callback output may depend on besides its body: the catalog's entries (ids, kinds,
     errors) and each good file's current content version."""
@@ -136,6 +188,7 @@ def _key() -> str | None:
         return None
     digest = hashlib.sha256(request.get_data(cache=True))
     digest.update(state)
+    digest.update(code_digest())
     return digest.hexdigest()
 
 
@@ -148,12 +201,18 @@ def _before_request() -> Response | None:
     if hit is None:
         in_flight = cache.lead_or_follow(key)
         if in_flight is None:
-            g.mmpos_response_key = key  # stored after the callback ran, then released
-            return None
-        in_flight.wait(FOLLOWER_WAIT_S)
-        hit = cache.get(key)
-        if hit is None:  # not kept (an error, skip()): run the callback here
-            return None
+            shared = shared_responses()
+            hit = shared.get(_shared_key(key)) if shared is not None else None
+            if hit is None:
+                g.mmpos_response_key = key  # stored after the callback ran, then released
+                return None
+            cache.put(key, *hit)  # another worker's answer
+            cache.release(key)
+        else:
+            in_flight.wait(FOLLOWER_WAIT_S)
+            hit = cache.get(key)
+            if hit is None:  # not kept (an error, skip()): run the callback here
+                return None
     body, mimetype = hit
     return Response(body, status=200, mimetype=mimetype)
 
@@ -166,6 +225,9 @@ def _after_request(response: Response) -> Response:
             body = response.get_data()
             if b'"cacheKey"' not in body:  # a background job was started: its handle is for this page only
                 cache.put(key, body, response.mimetype)
+                shared = shared_responses()
+                if shared is not None:
+                    shared.set(_shared_key(key), (body, response.mimetype), SHARED_TIMEOUT_S)
         cache.release(key)
     return response
 

@@ -94,12 +94,9 @@ def manager(settings: config.Settings) -> Any:
     else a ``DiskcacheManager`` in :func:`dashboard.cache.jobs_dir`."""
     if settings.jobs == "celery":
         return jobs.manager(settings)
-    import diskcache
-    from dash import DiskcacheManager
-
     folder = jobs_dir(settings)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return DiskcacheManager(diskcache.Cache(str(folder)), expire=settings.cache_timeout_s)
+    return jobs.local_manager(folder, settings.cache_timeout_s)
 
 
 def register(app: dash.Dash) -> None:

@@ -133,3 +133,37 @@ def test_requests_waiting_for_one_that_fails_are_released_at_once(counted_app):
     replies = post_at_once(app, json.dumps(body), 4)
     assert [r.status_code for r in replies] == [500] * 4
     assert time.perf_counter() - t0 < responses.FOLLOWER_WAIT_S / 2
+
+
+@pytest.fixture
+def two_workers(counted_app, tmp_path):
+    """Two apps over one data folder (two gunicorn workers) sharing a cache folder."""
+    from dashboard.cache import SharedCache
+
+    app, client, entry, calls = counted_app
+    service.use_shared_cache(SharedCache(config.Settings(cache_dir=tmp_path / "cache")))
+    try:
+        other = create_app(app.server.config.get("MMPOS_DATA_DIR"))
+        yield client, other.server.test_client(), entry, calls
+    finally:
+        service.use_shared_cache(None)
+
+
+def test_a_second_worker_answers_with_the_first_workers_bytes_without_running_the_callback(two_workers):
+    first_worker, second_worker, entry, calls = two_workers
+    body = main_update_body(entry.id)
+    first = first_worker.post("/_dash-update-component", data=body, headers=HEADERS)
+    second = second_worker.post("/_dash-update-component", data=body, headers=HEADERS)
+    assert first.status_code == second.status_code == 200
+    assert second.data == first.data
+    assert len(calls) == 1
+
+
+def test_a_response_that_depends_on_more_than_its_body_is_not_shared(two_workers, monkeypatch):
+    first_worker, second_worker, entry, calls = two_workers
+    counted = views.render  # counts its calls in ``calls``
+    monkeypatch.setattr(views, "render", lambda *a: responses.skip() or counted(*a))
+    body = main_update_body(entry.id)
+    for worker in (first_worker, second_worker):
+        assert worker.post("/_dash-update-component", data=body, headers=HEADERS).status_code == 200
+    assert len(calls) == 2

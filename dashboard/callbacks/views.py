@@ -44,6 +44,7 @@ from analytics.notes import FLOW_SHOCK_PCT
 from analytics.report import Analysis
 from dashboard import config, ids, service
 from dashboard import figures as fig
+from dashboard.callbacks import export
 from dashboard.callbacks.controls import CONVENTION_LABELS, scenario_banner
 from dashboard.inputs import checked as checked_inputs
 from dashboard.inputs import unexpected
@@ -226,6 +227,7 @@ class Rendered:
     levels: Any = None  # (panel children, plain text, note)
     header: tuple[str, str, str] | None = None
     banner: Any = None
+    configs: list[Any] | None = None  # each exported graph's config (export.GRAPHS order), when its file name changed
     result: dict[str, Any] = field(default_factory=dict)
 
 
@@ -284,8 +286,9 @@ def compute_previous(state: dict[str, Any], catalog: Catalog, entry: CatalogEntr
         return Previous(None, previous_entry, f"previous snapshot not comparable: {err}")
 
 
-def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[str, str] | None) -> Rendered:
-    """The callback body as a plain function."""
+def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[str, str] | None,
+           last_names: dict[str, str] | None = None) -> Rendered:
+    """The callback body as a plain function; ``last_names`` are the export file names drawn last."""
     if not state or not state.get("u"):
         root = Path(service.resolve_data_dir(data_dir)).name  # the folder's name, never its absolute path
         return _empty_everything(
@@ -321,7 +324,7 @@ def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[s
         )
     if state.get(STRIKE_MODE_KEY) == "change":
         got = dataclasses.replace(got, previous=compute_previous(state, catalog, entry, data_dir))
-    return build_panels(state, got, entry, last_keys or {}, data_dir)
+    return build_panels(state, got, entry, last_keys or {}, data_dir, last_names)
 
 
 def build_figure(panel: str, state: dict[str, Any], got: Analyses) -> dict[str, Any]:
@@ -430,27 +433,37 @@ FIGURE_CACHE_SIZE = 64  # figures of recent views per worker: 4 panels x 16 view
 @functools.lru_cache(maxsize=FIGURE_CACHE_SIZE)
 def _figure_json(panel: str, data_dir: str | None, key: str, mtime_ns: int, inputs: service.NotInKey) -> dict[str, Any]:
     """A panel's figure ready to send, cached by what it depends on: its key, the folder, the file
-    version. ``inputs`` carries the (state, analyses) to build it from on a miss."""
+    version. ``inputs`` carries the (state, analyses, export subtitle) to build it from on a miss;
+    the subtitle follows from the key and the file version (underlying, snapshot, convention, expiries)."""
     del data_dir, key, mtime_ns  # the cache key
-    state, got = inputs.value
-    return fig.encode_arrays(build_figure(panel, state, got))
+    state, got, subtitle = inputs.value
+    return titled(panel, fig.encode_arrays(build_figure(panel, state, got)), subtitle)
+
+
+def titled(panel: str, figure: dict[str, Any], subtitle: str) -> dict[str, Any]:
+    """An exported view's figure (fresh: changed in place) with the export subtitle (dashboard.callbacks.export)."""
+    return export.with_subtitle(figure, subtitle) if panel in export.PANEL_OF.values() else figure
 
 
 def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last_keys: dict[str, str],
-                 data_dir: str | None = None) -> Rendered:
+                 data_dir: str | None = None, last_names: dict[str, str] | None = None) -> Rendered:
     """Figures, KPI cards, table and header for computed analyses; unchanged panels stay None.
 
-    The result store names the panels drawn (``drawn``): what the comparison callback completes.
+    The result store names the panels drawn (``drawn``): what the comparison callback completes, and
+    the export file names drawn (``names``): a graph's config is sent only when its name changes.
     """
     a = got.current
     keys = panel_keys(state)
     changed = {p: keys[p] != last_keys.get(p) for p in PANELS}
+    subtitle, names = export.export_labels(state, entry.as_of)
     out = Rendered(result={"spot": a.spot, "underlying": a.underlying, "keys": keys, "rev": strike_uirevision(state),
-                           "drawn": [p for p in PANELS if changed[p]]})
+                           "drawn": [p for p in PANELS if changed[p]], "names": names},
+                   configs=export.config_outputs(names, last_names))
     mtime = service.entry_key(entry)[1]
     for panel in ("gamma", "breakdown", "hedge", "term", "expiry"):
         if changed[panel]:
-            setattr(out, panel, _figure_json(panel, data_dir, keys[panel], mtime, service.NotInKey((state, got))))
+            setattr(out, panel, _figure_json(panel, data_dir, keys[panel], mtime,
+                                             service.NotInKey((state, got, subtitle))))
     if changed["summary"]:
         out.kpis = kpi_strip(a, None, state, None)
         out.levels = levels_outputs(key_levels(a), None)
@@ -479,11 +492,11 @@ def redraw_view(panel: str, state: dict[str, Any] | None, data_dir: str | None) 
             previous = compute_previous(state, catalog, entry, data_dir)
             mode = state.get(STRIKE_MODE_KEY) or "gamma"
             figure = gamma_figure(state, got.current, previous.analysis if mode == "gamma" else None, previous)
-            return fig.encode_arrays(figure)
+            return titled(panel, fig.encode_arrays(figure), export.export_labels(state, entry.as_of)[0])
     except ChainDataError:
         return no_update  # the main update's banner already says why
-    key = panel_keys(state)[panel]
-    return _figure_json(panel, data_dir, key, service.entry_key(entry)[1], service.NotInKey((state, got)))
+    key, subtitle = panel_keys(state)[panel], export.export_labels(state, entry.as_of)[0]
+    return _figure_json(panel, data_dir, key, service.entry_key(entry)[1], service.NotInKey((state, got, subtitle)))
 
 
 def levels_outputs(levels: KeyLevels, comparison: str | None) -> tuple[list, str, str]:
@@ -528,6 +541,7 @@ OUTPUTS = (
     Output(ids.KEY_LEVELS_TEXT, "children"),
     Output(ids.KEY_LEVELS_NOTE, "children"),
     Output(ids.STRIKE_TABLE, "page_current"),
+    *(Output(gid, "config") for gid, _ in export.GRAPHS),  # export file names (dashboard.callbacks.export)
 )
 BANNER_OUTPUT = OUTPUTS[9]
 
@@ -544,6 +558,7 @@ def as_outputs(r: Rendered) -> list[Any]:
         keep(r.expiry),
         *(r.levels if r.levels is not None else (no_update,) * 3),
         keep(r.table_page),
+        *(r.configs or [no_update] * len(export.GRAPHS)),
     ]
 
 
@@ -555,7 +570,7 @@ def main_update(state: dict[str, Any] | None, result: dict[str, Any] | None, dat
     clean, refused = checked_inputs({f"{ids.VIEW_STORE}.data": state, f"{ids.RESULT_STORE}.data": result})
     state, result = clean[f"{ids.VIEW_STORE}.data"], clean[f"{ids.RESULT_STORE}.data"]
     try:
-        rendered = render(state, data_dir, (result or {}).get("keys"))
+        rendered = render(state, data_dir, (result or {}).get("keys"), (result or {}).get("names"))
     except Exception:  # noqa: BLE001 - deliberately broad: the page must keep serving
         rendered = _empty_everything(
             "Something went wrong drawing this view",
@@ -659,8 +674,8 @@ def zoom_from_relayout(relayout: dict[str, Any] | None, result: dict[str, Any] |
 
 def register(app: dash.Dash) -> None:
     """Declare this panel's callbacks on ``app`` (each app gets its own: see dashboard.app)."""
-    # the view arrives through the gate (callbacks/work.py); the display choices are states here:
-    # changing one redraws its view only (dashboard.callbacks.display)
+    # the view arrives through the gate (callbacks/work.py, run by the controls callback); the display
+    # choices are states here: changing one redraws its view only (dashboard.callbacks.display)
     @app.callback(*OUTPUTS, Input(ids.READY_VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"),
                   State(ids.STRIKE_MODE, "value"), State(ids.TERM_SPACING, "value"), State(ids.STRIKE_ZOOM_STORE, "data"),
                   prevent_initial_call=True)

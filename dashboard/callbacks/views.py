@@ -466,9 +466,7 @@ def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last
                                              service.NotInKey((state, got, subtitle))))
     if changed["summary"]:
         out.kpis = kpi_strip(a, None, state, None)
-        out.levels = levels_outputs(key_levels(a), None)
-        out.table = table_records(a.by_strike)
-        out.table_page = spot_page(out.table, a.spot)
+        out.levels = levels_outputs(key_levels(a), None)  # the table's rows follow with the comparison
         out.header = header_text(a, entry, book_file=book_file(service.get_catalog(data_dir), a))
         out.banner = notes_banner(list(a.warnings), list(a.notes))
     return out
@@ -590,6 +588,8 @@ COMPARISON_OUTPUTS = (
     Output(ids.KEY_LEVELS, "children", allow_duplicate=True),
     Output(ids.KEY_LEVELS_TEXT, "children", allow_duplicate=True),
     Output(ids.KEY_LEVELS_NOTE, "children", allow_duplicate=True),
+    Output(ids.STRIKE_TABLE, "data", allow_duplicate=True),
+    Output(ids.STRIKE_TABLE, "page_current", allow_duplicate=True),
 )
 NO_COMPARISON = [no_update] * len(COMPARISON_OUTPUTS)
 
@@ -599,7 +599,9 @@ def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data
 
     The KPI strip and the key levels again, with changes (when the summary was drawn), and a
     ``Patch`` that adds the previous-net line to the gamma chart (when view 1 was drawn in gamma
-    mode): the result equals the figure the builder makes with the previous snapshot.
+    mode): the result equals the figure the builder makes with the previous snapshot. With the
+    summary come the per-strike table's rows, opened at the page holding spot: rendering them in the
+    main update's pass delayed the charts (the table sits below them).
     """
     drawn = set((result or {}).get("drawn") or ())
     if not state or not state.get("snap") or not drawn & {"summary", "gamma"}:
@@ -610,9 +612,14 @@ def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data
         return list(NO_COMPARISON)
     try:
         got = compute(state, catalog, entry, data_dir)
-        previous = compute_previous(state, catalog, entry, data_dir)
     except ChainDataError:
         return list(NO_COMPARISON)  # the main update's banner already says why
+    rows = table_records(got.current.by_strike) if "summary" in drawn else None
+    table = [no_update, no_update] if rows is None else [rows, spot_page(rows, got.current.spot)]
+    try:
+        previous = compute_previous(state, catalog, entry, data_dir)
+    except ChainDataError:
+        return [*NO_COMPARISON[:-2], *table]
     if "summary" in drawn:
         kpis = kpi_strip(got.current, previous.analysis, state, previous.comparison)
         levels = levels_outputs(key_levels(got.current, previous.analysis), previous.comparison)
@@ -620,7 +627,7 @@ def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data
         kpis, levels = no_update, (no_update,) * 3
     gamma_mode = (state.get(STRIKE_MODE_KEY) or "gamma") == "gamma"
     patch = gamma_patch(state, got.current, previous.analysis) if "gamma" in drawn and gamma_mode else no_update
-    return [kpis, patch, *levels]
+    return [kpis, patch, *levels, *table]
 
 
 def gamma_patch(state: dict[str, Any], current: Analysis, previous: Analysis | None) -> Patch | Any:

@@ -238,8 +238,10 @@ def test_the_main_update_fills_every_panel_with_units(demo):
     assert out[VIEW_OUT["title"]].startswith("SPX") and "2026-11-20 16:15" in out[VIEW_OUT["snapshot"]]
     assert "dealer-long-calls" in out[VIEW_OUT["convention"]]
     assert out[VIEW_OUT["result"]]["drawn"] == list(views.PANELS)  # what the comparison callback completes
-    rows = out[VIEW_OUT["table"]]
+    assert isinstance(out[VIEW_OUT["table"]], NoUpdate)  # the table's rows come after the charts ...
+    *_, rows, page = views.comparison(state, out[VIEW_OUT["result"]], demo)  # ... with the comparison
     assert rows and set(rows[0]) == {"strike", "call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct"}
+    assert page == views.spot_page(rows, out[VIEW_OUT["result"]]["spot"]) > 0  # opened at spot
     assert out[VIEW_OUT["result"]]["spot"] > 0
 
 

@@ -20,7 +20,7 @@ import dash
 from flask import Flask, Response, request
 
 from dashboard import config, edge, responses
-from dashboard.callbacks import controls, display, history, hover, report, table, upload, views, work
+from dashboard.callbacks import controls, display, export, history, hover, report, table, upload, views, work
 from dashboard.layout import build_layout
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
@@ -143,7 +143,7 @@ def create_app(data_dir: str | Path | None = None) -> dash.Dash:
     # Callbacks go on this app (app.callback), not into dash.callback's process-wide registry: that
     # registry is emptied by the first app to serve a request, so a second app would get none, and
     # a threaded worker's first requests could race the copy ("Callback function not found").
-    for module in (controls, views, hover, table, display, history, work, report, upload):
+    for module in (controls, views, hover, table, export, display, history, work, report, upload):
         module.register(app)
     return app
 

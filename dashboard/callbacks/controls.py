@@ -26,7 +26,7 @@ from analytics import conventions as conventions_mod
 from analytics.catalog import Catalog
 from analytics.errors import ChainDataError
 from dashboard import config, ids, service
-from dashboard.callbacks import work
+from dashboard.callbacks import export, work
 from dashboard.inputs import checked as checked_inputs
 from dashboard.inputs import unexpected
 from dashboard.state import (
@@ -329,6 +329,8 @@ OUTPUTS: tuple[tuple[str, str, str], ...] = (
     # the gate (dashboard.callbacks.work.gate): the view goes on to the main update, or to a background job
     ("ready", ids.READY_VIEW_STORE, "data"),
     ("pending", ids.PENDING_VIEW_STORE, "data"),
+    # export file names (dashboard.callbacks.export), sent before the figures
+    *((f"config:{gid}", gid, "config") for gid, _ in export.GRAPHS),
 )
 
 
@@ -362,6 +364,8 @@ def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, A
     values = control_outputs(resolved)
     values["store"] = values["ready"] = resolved.state  # on to the main update (the gate may hand it to a job)
     values["pending"] = no_update
+    for (gid, _), cfg in zip(export.GRAPHS, export.config_outputs(resolved.state, previous, catalog), strict=True):
+        values[f"config:{gid}"] = cfg
     search = to_query(resolved.state)
     # Back/forward navigation only reads the URL; writing it back would push a new history entry. The
     # page's first load also arrives as a URL change (the location mounts) but with no store yet: a link

@@ -2,17 +2,21 @@
 convention and expiry set in its title (a subtitle in the figure's layout) and its file name (the
 graph's ``toImageButtonOptions``).
 
-Both go out with the main update's figures (:mod:`dashboard.callbacks.views`), so the figure builders
-stay unaware of them; a graph's config is sent only when its file name changed (the result store
-keeps the names drawn). A callback after the main update used to patch them in: a changed config
-makes Plotly draw a chart again from scratch, four charts right after the first paint.
+The subtitle goes out in each figure of the main update (:mod:`dashboard.callbacks.views`), so the
+figure builders stay unaware of it; a graph's config goes out with the new view state from the
+controls callback (:mod:`dashboard.callbacks.controls`), before the figures, only when its file
+name changed, and is copied into the drawn chart in the browser (:data:`SYNC_EXPORT_NAMES`). A
+callback after the main update used to patch both in: a changed config makes Plotly draw a chart
+again from scratch, four charts right after the first paint.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from dash import no_update
+import dash
+from dash import Input, Output, no_update
 
 from dashboard import ids
 from dashboard.figures import graph_config
@@ -53,9 +57,47 @@ def with_subtitle(figure: dict[str, Any], subtitle: str) -> dict[str, Any]:
     return figure
 
 
-def config_outputs(names: dict[str, str], last_names: dict[str, str] | None) -> list[Any]:
-    """Each graph's config in ``GRAPHS`` order: sent only when its file name changed (a new config
-    makes Plotly draw the chart from scratch)."""
-    last = last_names or {}
-    return [no_update if last.get(PANEL_OF[gid]) == names[PANEL_OF[gid]] else graph_config(names[PANEL_OF[gid]])
+def config_outputs(state: dict[str, Any] | None, previous: dict[str, Any] | None, catalog: Any) -> list[Any]:
+    """Each graph's config in ``GRAPHS`` order for a new view state: sent only when its file name
+    differs from the one of the ``previous`` state (the controls callback sends them, before the
+    figures; :func:`register` puts them into the drawn charts)."""
+    def names(s: dict[str, Any] | None) -> dict[str, str] | None:
+        entry = catalog.get(s["snap"]) if s and s.get("snap") else None
+        return None if entry is None else export_labels(s, entry.as_of)[1]
+
+    new, old = names(state), names(previous) or {}
+    if new is None:
+        return [no_update] * len(GRAPHS)
+    return [no_update if old.get(PANEL_OF[gid]) == new[PANEL_OF[gid]] else graph_config(new[PANEL_OF[gid]])
             for gid, _ in GRAPHS]
+
+
+# A graph's new config reaches Plotly only with its next figure, and then Plotly, finding its
+# context changed, draws the chart from scratch and then once more (newPlot, then react). Copying
+# the file name into the drawn chart's context at once (in the browser) makes that next draw a
+# plain update, and the camera button names the file right away.
+SYNC_EXPORT_NAMES = """
+function () {
+    var ids = %s, names = [];
+    for (var i = 0; i < ids.length; i++) {
+        var host = document.getElementById(ids[i]), config = arguments[i];
+        var gd = host && host.querySelector('.js-plotly-plot');
+        var options = config && config.toImageButtonOptions;
+        if (gd && gd._context && options) {
+            gd._context.toImageButtonOptions = JSON.parse(JSON.stringify(options));
+            names.push(options.filename);
+        }
+    }
+    return names;
+}
+"""
+
+
+def register(app: dash.Dash) -> None:
+    """Declare the clientside copy of each graph's export name into its drawn chart."""
+    app.clientside_callback(
+        SYNC_EXPORT_NAMES % json.dumps([gid for gid, _ in GRAPHS]),
+        Output(ids.EXPORT_SYNC_STORE, "data"),
+        [Input(gid, "config") for gid, _ in GRAPHS],
+        prevent_initial_call=True,
+    )

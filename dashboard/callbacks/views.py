@@ -227,7 +227,6 @@ class Rendered:
     levels: Any = None  # (panel children, plain text, note)
     header: tuple[str, str, str] | None = None
     banner: Any = None
-    configs: list[Any] | None = None  # each exported graph's config (export.GRAPHS order), when its file name changed
     result: dict[str, Any] = field(default_factory=dict)
 
 
@@ -286,9 +285,8 @@ def compute_previous(state: dict[str, Any], catalog: Catalog, entry: CatalogEntr
         return Previous(None, previous_entry, f"previous snapshot not comparable: {err}")
 
 
-def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[str, str] | None,
-           last_names: dict[str, str] | None = None) -> Rendered:
-    """The callback body as a plain function; ``last_names`` are the export file names drawn last."""
+def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[str, str] | None) -> Rendered:
+    """The callback body as a plain function."""
     if not state or not state.get("u"):
         root = Path(service.resolve_data_dir(data_dir)).name  # the folder's name, never its absolute path
         return _empty_everything(
@@ -324,7 +322,7 @@ def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[s
         )
     if state.get(STRIKE_MODE_KEY) == "change":
         got = dataclasses.replace(got, previous=compute_previous(state, catalog, entry, data_dir))
-    return build_panels(state, got, entry, last_keys or {}, data_dir, last_names)
+    return build_panels(state, got, entry, last_keys or {}, data_dir)
 
 
 def build_figure(panel: str, state: dict[str, Any], got: Analyses) -> dict[str, Any]:
@@ -446,19 +444,17 @@ def titled(panel: str, figure: dict[str, Any], subtitle: str) -> dict[str, Any]:
 
 
 def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last_keys: dict[str, str],
-                 data_dir: str | None = None, last_names: dict[str, str] | None = None) -> Rendered:
+                 data_dir: str | None = None) -> Rendered:
     """Figures, KPI cards, table and header for computed analyses; unchanged panels stay None.
 
-    The result store names the panels drawn (``drawn``): what the comparison callback completes, and
-    the export file names drawn (``names``): a graph's config is sent only when its name changes.
+    The result store names the panels drawn (``drawn``): what the comparison callback completes.
     """
     a = got.current
     keys = panel_keys(state)
     changed = {p: keys[p] != last_keys.get(p) for p in PANELS}
-    subtitle, names = export.export_labels(state, entry.as_of)
+    subtitle = export.export_labels(state, entry.as_of)[0]
     out = Rendered(result={"spot": a.spot, "underlying": a.underlying, "keys": keys, "rev": strike_uirevision(state),
-                           "drawn": [p for p in PANELS if changed[p]], "names": names},
-                   configs=export.config_outputs(names, last_names))
+                           "drawn": [p for p in PANELS if changed[p]]})
     mtime = service.entry_key(entry)[1]
     for panel in ("gamma", "breakdown", "hedge", "term", "expiry"):
         if changed[panel]:
@@ -539,7 +535,6 @@ OUTPUTS = (
     Output(ids.KEY_LEVELS_TEXT, "children"),
     Output(ids.KEY_LEVELS_NOTE, "children"),
     Output(ids.STRIKE_TABLE, "page_current"),
-    *(Output(gid, "config") for gid, _ in export.GRAPHS),  # export file names (dashboard.callbacks.export)
 )
 BANNER_OUTPUT = OUTPUTS[9]
 
@@ -556,7 +551,6 @@ def as_outputs(r: Rendered) -> list[Any]:
         keep(r.expiry),
         *(r.levels if r.levels is not None else (no_update,) * 3),
         keep(r.table_page),
-        *(r.configs or [no_update] * len(export.GRAPHS)),
     ]
 
 
@@ -568,7 +562,7 @@ def main_update(state: dict[str, Any] | None, result: dict[str, Any] | None, dat
     clean, refused = checked_inputs({f"{ids.VIEW_STORE}.data": state, f"{ids.RESULT_STORE}.data": result})
     state, result = clean[f"{ids.VIEW_STORE}.data"], clean[f"{ids.RESULT_STORE}.data"]
     try:
-        rendered = render(state, data_dir, (result or {}).get("keys"), (result or {}).get("names"))
+        rendered = render(state, data_dir, (result or {}).get("keys"))
     except Exception:  # noqa: BLE001 - deliberately broad: the page must keep serving
         rendered = _empty_everything(
             "Something went wrong drawing this view",

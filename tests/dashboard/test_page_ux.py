@@ -100,21 +100,22 @@ def test_each_data_note_leads_with_its_share_of_gross_gex():
 
 
 def test_every_chart_export_is_named_after_the_view_and_titled_with_it(demo):
-    state = load(demo, "?u=SPX&exp=7d&conv=dealer-short-all")[OUT["store"]]
-    out = views.main_update(state, None, demo)
-    configs = [out[views.OUTPUTS.index(Output(gid, "config"))] for gid, _ in export.GRAPHS]
+    out = load(demo, "?u=SPX&exp=7d&conv=dealer-short-all")  # the controls callback: names before the figures
+    configs = [out[OUT[f"config:{gid}"]] for gid, _ in export.GRAPHS]
     names = [c["toImageButtonOptions"]["filename"] for c in configs]
     assert names[0] == "mmpos_SPX_2026-11-20T1615_dealer-short-all_exp-7d_gamma-by-strike"
     assert all(c["showSendToCloud"] is False for c in configs)
+    state = out[OUT["store"]]
+    drawn = views.main_update(state, None, demo)
     for gid, _ in export.GRAPHS:  # the subtitle is in each figure as sent, with room for it
-        layout = out[views.OUTPUTS.index(Output(gid, "figure"))]["layout"]
+        layout = drawn[views.OUTPUTS.index(Output(gid, "figure"))]["layout"]
         assert "SPX · 2026-11-20 16:15 EST · convention: dealer-short-all · expiries 7d (" in (
             layout["title"]["subtitle"]["text"])
         assert layout["margin"]["t"] == export.SUBTITLED_TOP_MARGIN_PX
-    again = views.main_update({**state, "units": "units"}, out[VIEW_OUT["result"]], demo)
-    assert not isinstance(again[VIEW_OUT["hedge"]], NoUpdate)  # the hedge view is redrawn ...
-    assert all(isinstance(again[views.OUTPUTS.index(Output(gid, "config"))], NoUpdate)
-               for gid, _ in export.GRAPHS)  # ... but unchanged names: no config sent
+    again = controls.update(f"{ids.UNITS}.value", {f"{ids.UNITS}.value": "units"}, state, demo)
+    assert all(isinstance(again[OUT[f"config:{gid}"]], NoUpdate) for gid, _ in export.GRAPHS)  # same names
+    other = controls.update(f"{ids.CONVENTION}.value", {f"{ids.CONVENTION}.value": "dealer-long-calls"}, state, demo)
+    assert "dealer-long-calls" in other[OUT[f"config:{ids.GAMMA_GRAPH}"]]["toImageButtonOptions"]["filename"]
 
 
 def test_the_csv_carries_spot_snapshot_convention_expiries_and_scenario(demo):

@@ -1,7 +1,7 @@
 """The dashboard's speed and memory, each figure printed against its goal.
 
     .venv/bin/python benchmarks/bench_dashboard.py [--runs 20] [--paint-runs 7] [--views 200]
-                                                   [--skip-paint] [--skip-memory]
+                                                   [--skip-paint] [--skip-memory] [--trace]
 
 Server time (Flask's test client, i.e. the server's whole share of an update: callback lookup,
 analyses, figure builders, JSON serialisation), in a process set up as ``mmpos serve`` sets up its
@@ -26,7 +26,9 @@ every chart drawn and the KPI strip filled, read with the Performance API (``per
 since the navigation started), a fresh browser profile (empty cache) per run, the app served by a
 threaded werkzeug server on loopback. Goal: median < 1.5 s. For information, the page's main-thread
 CPU time until then (Chromium's TaskDuration in thread ticks, of which script): on a shared machine
-it moves far less than the wall time, so it shows what a change to the page saves.
+it moves far less than the wall time, so it shows what a change to the page saves. ``--trace`` prints
+the last run's requests and long tasks (main thread > 50 ms) in time order, until a second after
+the paint: which round trip waits for which render pass.
 
 Memory: a fresh process (one worker, the grid kernel loaded as ``mmpos serve`` loads it: ~115 MB of
 numba and llvmlite before the first view) serves ``--views`` different views of the demo data (main

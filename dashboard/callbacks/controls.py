@@ -6,6 +6,10 @@ returns the new state, which becomes the store (the single source of truth), the
 and every control's value, so the controls always follow the store. A Dash callback may use the
 same property as input and output, which is what lets this one callback own both directions
 without a circular-dependency error.
+
+The same response carries what the first paint would otherwise wait for in later round trips: the
+new state through the gate (:func:`gated`: on to the main update, or to a background job) and each
+chart's export file name (:func:`dashboard.callbacks.export.config_outputs`), before the figures.
 """
 
 from __future__ import annotations

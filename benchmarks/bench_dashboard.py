@@ -1,7 +1,7 @@
 """The dashboard's speed and memory, each figure printed against its goal.
 
     .venv/bin/python benchmarks/bench_dashboard.py [--runs 20] [--paint-runs 7] [--views 200]
-                                                   [--skip-paint] [--skip-memory]
+                                                   [--skip-paint] [--skip-memory] [--trace]
 
 Server time (Flask's test client, i.e. the server's whole share of an update: callback lookup,
 analyses, figure builders, JSON serialisation), in a process set up as ``mmpos serve`` sets up its
@@ -26,7 +26,9 @@ every chart drawn and the KPI strip filled, read with the Performance API (``per
 since the navigation started), a fresh browser profile (empty cache) per run, the app served by a
 threaded werkzeug server on loopback. Goal: median < 1.5 s. For information, the page's main-thread
 CPU time until then (Chromium's TaskDuration in thread ticks, of which script): on a shared machine
-it moves far less than the wall time, so it shows what a change to the page saves.
+it moves far less than the wall time, so it shows what a change to the page saves. ``--trace`` prints
+the last run's requests and long tasks (main thread > 50 ms) in time order, until a second after
+the paint: which round trip waits for which render pass.
 
 Memory: a fresh process (one worker, the grid kernel loaded as ``mmpos serve`` loads it: ~115 MB of
 numba and llvmlite before the first view) serves ``--views`` different views of the demo data (main
@@ -71,9 +73,10 @@ MEMORY_GOAL_MB = 400.0
 
 
 def callback_request(app, input_id: str, state_id: str, input_value, state_value) -> dict:
-    """The JSON body the browser posts for the callback whose only input is ``input_id``.data."""
+    """The JSON body the browser posts for the server callback whose first input is ``input_id``.data
+    when that input changed (any other input at None)."""
     deps = app.server.test_client().get("/_dash-dependencies").get_json()
-    spec = next(d for d in deps if [i["id"] for i in d["inputs"]] == [input_id])
+    spec = next(d for d in deps if d.get("clientside_function") is None and d["inputs"][0]["id"] == input_id)
     outputs = [
         {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1].split("@")[0]}
         for part in spec["output"].strip(".").split("...")
@@ -81,7 +84,8 @@ def callback_request(app, input_id: str, state_id: str, input_value, state_value
     return {
         "output": spec["output"],
         "outputs": outputs,
-        "inputs": [{"id": input_id, "property": "data", "value": input_value}],
+        "inputs": [{"id": d["id"], "property": d["property"], "value": input_value if d["id"] == input_id else None}
+                   for d in spec["inputs"]],
         # the named state first; any later states (display choices) at their defaults
         "state": [{"id": d["id"], "property": d["property"], "value": state_value if d["id"] == state_id else None}
                   for d in spec["state"]],
@@ -90,6 +94,7 @@ def callback_request(app, input_id: str, state_id: str, input_value, state_value
 
 
 def main_request(app, state: dict, result: dict | None = None) -> dict:
+    """The main update drawing ``state`` without the gate (as after a background job: what it costs)."""
     return callback_request(app, ids.READY_VIEW_STORE, ids.RESULT_STORE, state, result)
 
 
@@ -243,6 +248,13 @@ function drawn() {
 })();
 """
 ).replace("KPI", ids.KPI_STRIP)
+# --trace: long tasks (> 50 ms of main thread) recorded from the page's first script on
+LONG_TASKS_OBSERVER = """
+window.__mmposLongTasks = [];
+new PerformanceObserver(function (list) {
+    list.getEntries().forEach(function (e) { window.__mmposLongTasks.push([Math.round(e.startTime), Math.round(e.duration)]); });
+}).observe({type: 'longtask', buffered: true});
+"""
 TIMELINE_JS = """
 return performance.getEntriesByType('resource').map(function (e) {
     return [e.name.split('/').pop().slice(0, 50), Math.round(e.startTime), Math.round(e.responseEnd), e.transferSize];
@@ -269,7 +281,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def bench_first_paint(runs: int, screenshot: Path | None, timeline: bool = False) -> None:
+def print_trace(driver, drawn_ms: float) -> None:
+    """The last run's resource timeline and long tasks, in time order, until ``drawn_ms`` and a second after."""
+    time.sleep(1.0)  # what follows the paint (the comparison callback, late renders)
+    rows = [(start, end, "fetch", f"{name} {size} B") for name, start, end, size in driver.execute_script(TIMELINE_JS)]
+    rows += [(start, start + dur, "long task", f"{dur} ms") for start, dur in
+             driver.execute_script("return window.__mmposLongTasks || []")]
+    print(f"  trace of the last run (ms since navigation; drawn at {drawn_ms:.0f}):")
+    for start, end, kind, what in sorted(rows):
+        print(f"    {start:6.0f} {end:6.0f}  {kind:9s} {what}")
+
+
+def bench_first_paint(runs: int, screenshot: Path | None, timeline: bool = False, trace: bool = False) -> None:
     from selenium import webdriver
     from werkzeug.serving import make_server
 
@@ -286,6 +309,8 @@ def bench_first_paint(runs: int, screenshot: Path | None, timeline: bool = False
                 try:
                     driver.set_script_timeout(60)
                     driver.execute_cdp_cmd("Performance.enable", {"timeDomain": "threadTicks"})
+                    if trace:
+                        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": LONG_TASKS_OBSERVER})
                     driver.get(url)
                     now_ms, bytes_in = driver.execute_async_script(DRAWN_JS, list(FIGURE_OUTPUTS))
                     metrics = {m["name"]: m["value"]
@@ -299,6 +324,8 @@ def bench_first_paint(runs: int, screenshot: Path | None, timeline: bool = False
                         print("  resource timeline of the last run (name, start ms, end ms, bytes):")
                         for row in driver.execute_script(TIMELINE_JS):
                             print("   ", *row)
+                    if trace and run == runs:
+                        print_trace(driver, now_ms)
                     if screenshot is not None and run == runs:
                         time.sleep(1.0)  # let the comparison callback land
                         driver.save_screenshot(str(screenshot))
@@ -383,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--screenshot", type=Path, default=None, help="save a PNG of the page after the last paint")
     parser.add_argument("--timeline", action="store_true", help="print the last paint's resource timeline")
+    parser.add_argument("--trace", action="store_true",
+                        help="print the last paint's requests and long tasks (main thread > 50 ms) in time order")
     parser.add_argument("--memory-worker", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_worker is not None:
@@ -400,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.copy2(args.real_spx, real / args.real_spx.name)
                 bench_server(real, "?u=SPX", args.runs, "SPX real file", "real new view")
     if not args.skip_paint:
-        bench_first_paint(args.paint_runs, args.screenshot, args.timeline)
+        bench_first_paint(args.paint_runs, args.screenshot, args.timeline, args.trace)
     if not args.skip_memory:
         bench_memory(args.views)
     return 0

@@ -82,3 +82,6 @@ UPLOAD = "upload"
 UPLOAD_BANNER = "upload-banner"
 # a dropped file goes to its own route (dashboard/callbacks/upload.py): the route's answer, from the page
 UPLOAD_REPLY_STORE = "upload-reply"
+# first paint: a chart's export file name goes into the drawn chart without redrawing it
+# (dashboard/callbacks/export.py): the clientside callback's dummy output
+EXPORT_SYNC_STORE = "export-sync"

@@ -406,6 +406,7 @@ def build_layout() -> html.Div:
             dcc.Store(id=ids.RESULT_STORE, storage_type="memory"),
             dcc.Store(id=ids.SHOCK_MARKER_STORE, storage_type="memory"),
             dcc.Store(id=ids.STRIKE_ZOOM_STORE, storage_type="memory"),
+            dcc.Store(id=ids.EXPORT_SYNC_STORE, storage_type="memory"),
             header(),
             html.Main(
                 className="content",

@@ -6,13 +6,17 @@ returns the new state, which becomes the store (the single source of truth), the
 and every control's value, so the controls always follow the store. A Dash callback may use the
 same property as input and output, which is what lets this one callback own both directions
 without a circular-dependency error.
+
+The same response carries what the first paint would otherwise wait for in later round trips: the
+new state through the gate (:func:`gated`: on to the main update, or to a background job) and each
+chart's export file name (:func:`dashboard.callbacks.export.config_outputs`), before the figures.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,7 @@ from analytics import conventions as conventions_mod
 from analytics.catalog import Catalog
 from analytics.errors import ChainDataError
 from dashboard import config, ids, service
+from dashboard.callbacks import export, work
 from dashboard.inputs import checked as checked_inputs
 from dashboard.inputs import unexpected
 from dashboard.state import (
@@ -325,12 +330,19 @@ OUTPUTS: tuple[tuple[str, str, str], ...] = (
     ("units", ids.UNITS, "value"),
     ("fwd", ids.FORWARD, "value"),
     ("iv", ids.IV_POLICY, "value"),
+    # the gate (dashboard.callbacks.work.gate): the view goes on to the main update, or to a background job
+    ("ready", ids.READY_VIEW_STORE, "data"),
+    ("pending", ids.PENDING_VIEW_STORE, "data"),
+    # export file names (dashboard.callbacks.export), sent before the figures
+    *((f"config:{gid}", gid, "config") for gid, _ in export.GRAPHS),
 )
 
 
 def _banner_only(banner: list, **values: Any) -> list[Any]:
     """Outputs that change nothing but the catalog banner (and any ``values`` given by key)."""
     values["banner"] = banner
+    if "store" in values:
+        values["ready"] = values["store"]  # the main update says what is wrong
     return [values.get(key, no_update) for key, _, _ in OUTPUTS]
 
 
@@ -354,7 +366,10 @@ def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, A
     if trigger not in (None, f"{ids.URL}.search") and previous and resolved.state == previous:
         raise PreventUpdate  # e.g. a cleared box-selection: nothing the views show has changed
     values = control_outputs(resolved)
-    values["store"] = resolved.state
+    values["store"] = values["ready"] = resolved.state  # on to the main update (the gate may hand it to a job)
+    values["pending"] = no_update
+    for (gid, _), cfg in zip(export.GRAPHS, export.config_outputs(resolved.state, previous, catalog), strict=True):
+        values[f"config:{gid}"] = cfg
     search = to_query(resolved.state)
     # Back/forward navigation only reads the URL; writing it back would push a new history entry. The
     # page's first load also arrives as a URL change (the location mounts) but with no store yet: a link
@@ -368,8 +383,25 @@ def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, A
     return [values[key] for key, _, _ in OUTPUTS]
 
 
+def gated(outputs: list[Any], route: Callable[[Any, str | None], tuple[Any, Any]], data_dir: str | None) -> list[Any]:
+    """``outputs`` (in ``OUTPUTS`` order) with the new view state routed by the gate ``route``
+    (:func:`dashboard.callbacks.work.gate`): on to the main update, or to a background job.
+
+    The gate runs here, in the request that makes the view state, rather than in a callback of its own
+    after it: one round trip and one render pass less before the charts."""
+    at = {key: i for i, (key, _, _) in enumerate(OUTPUTS)}
+    state = outputs[at["store"]]
+    if state is no_update:
+        return outputs
+    out = list(outputs)
+    out[at["ready"]], out[at["pending"]] = route(state, data_dir)
+    return out
+
+
 def register(app: dash.Dash) -> None:
     """Declare this panel's callback on ``app`` (each app gets its own: see dashboard.app)."""
+    route = work.gate(config.from_env())
+
     @app.callback(
         [Output(cid, prop) for _, cid, prop in OUTPUTS],
         [Input(cid, prop) for cid, prop in CONTROL_INPUTS],
@@ -381,8 +413,9 @@ def register(app: dash.Dash) -> None:
         inputs, refused = checked_inputs({**raw, f"{ids.VIEW_STORE}.data": previous})
         previous = inputs.pop(f"{ids.VIEW_STORE}.data")
         trigger = dash.ctx.triggered[0]["prop_id"] if dash.ctx.triggered_id is not None else None
+        data_dir = current_app.config.get("MMPOS_DATA_DIR")
         try:
-            return update(trigger, inputs, previous, current_app.config.get("MMPOS_DATA_DIR"), tuple(refused))
+            return gated(update(trigger, inputs, previous, data_dir, tuple(refused)), route, data_dir)
         except PreventUpdate:
             raise
         except Exception:  # noqa: BLE001 - deliberately broad: log it, say so briefly, keep the page alive

@@ -1,23 +1,26 @@
 """Exports that say what they show: every chart's PNG carries the underlying, snapshot time,
-convention and expiry set in its title (a subtitle patched onto the drawn figure) and its file name
-(the graph's ``toImageButtonOptions``), rewritten after each render.
+convention and expiry set in its title (a subtitle in the figure's layout) and its file name (the
+graph's ``toImageButtonOptions``).
 
-Runs after the main update (its input is the result store the main update writes), so the figure
-builders stay unaware of it; a config is sent only when its file name changed.
+The subtitle goes out in each figure of the main update (:mod:`dashboard.callbacks.views`), so the
+figure builders stay unaware of it; a graph's config goes out with the new view state from the
+controls callback (:mod:`dashboard.callbacks.controls`), before the figures, only when its file
+name changed, and is copied into the drawn chart in the browser (:data:`SYNC_EXPORT_NAMES`). A
+callback after the main update used to patch both in: a changed config makes Plotly draw a chart
+again from scratch, four charts right after the first paint.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import dash
-from dash import Input, Output, Patch, State, no_update
-from flask import current_app
+from dash import Input, Output, no_update
 
-from dashboard import ids, service
+from dashboard import ids
 from dashboard.figures import graph_config
 from dashboard.figures.common import PALETTE, expiry_set_label, export_filename, snapshot_subtitle
-from dashboard.inputs import checked as checked_inputs
 
 SUBTITLED_TOP_MARGIN_PX = 130  # the house template's 112 px plus one subtitle line
 
@@ -33,58 +36,68 @@ PANEL_OF: dict[str, str] = {ids.GAMMA_GRAPH: "gamma", ids.BREAKDOWN_GRAPH: "brea
                             ids.TERM_GRAPH: "term"}
 
 
-def export_labels(state: dict[str, Any] | None, data_dir: str | None) -> tuple[str, dict[str, str]] | None:
-    """The subtitle and each graph's file name for a view state; None when no snapshot is shown."""
-    if not state or not state.get("snap"):
-        return None
-    entry = service.get_catalog(data_dir).get(state["snap"])
-    if entry is None:
-        return None
+def export_labels(state: dict[str, Any], as_of: Any) -> tuple[str, dict[str, str]]:
+    """The subtitle and each panel's export file name (by panel name) for a view state on a snapshot
+    taken at ``as_of``."""
     preset, expiries = state.get("preset") or "all", list(state.get("exp") or [])
-    subtitle = snapshot_subtitle(str(state.get("u")), entry.as_of, str(state.get("conv")),
+    subtitle = snapshot_subtitle(str(state.get("u")), as_of, str(state.get("conv")),
                                  expiries=expiry_set_label(preset, expiries))
-    names = {gid: export_filename(view, str(state.get("u")), entry.as_of, str(state.get("conv")), preset, expiries)
+    names = {PANEL_OF[gid]: export_filename(view, str(state.get("u")), as_of, str(state.get("conv")), preset, expiries)
              for gid, view in GRAPHS}
     return subtitle, names
 
 
-def export_outputs(state: dict[str, Any] | None, configs: list[dict[str, Any] | None],
-                   data_dir: str | None, drawn: list[str] | None = None) -> list[Any]:
-    """Configs (only those whose file name changed) then subtitle patches (only on the figures the
-    main update just drew: ``drawn`` panel names, None = all), in ``GRAPHS`` order."""
-    labels = export_labels(state, data_dir)
-    if labels is None:
-        return [no_update] * (2 * len(GRAPHS))
-    subtitle, names = labels
-    out_configs: list[Any] = []
-    for (gid, _), config in zip(GRAPHS, configs, strict=True):
-        current = ((config or {}).get("toImageButtonOptions") or {}).get("filename")
-        out_configs.append(no_update if current == names[gid] else graph_config(names[gid]))
-    patches: list[Any] = []
-    for gid, _ in GRAPHS:
-        if drawn is not None and PANEL_OF[gid] not in drawn:
-            patches.append(no_update)  # the figure on the page keeps its subtitle
-            continue
-        patch = Patch()
-        patch["layout"]["title"]["subtitle"] = {"text": subtitle, "font": {"size": 11, "color": PALETTE.muted_text}}
-        patch["layout"]["margin"]["t"] = SUBTITLED_TOP_MARGIN_PX  # room for the line above the legend
-        patches.append(patch)
-    return out_configs + patches
+def with_subtitle(figure: dict[str, Any], subtitle: str) -> dict[str, Any]:
+    """``figure`` (a freshly built dict: changed in place) with the export subtitle under its title."""
+    layout = figure.setdefault("layout", {})
+    title = layout.get("title")
+    layout["title"] = {**(title if isinstance(title, dict) else {"text": title} if title else {}),
+                       "subtitle": {"text": subtitle, "font": {"size": 11, "color": PALETTE.muted_text}}}
+    layout["margin"] = {**(layout.get("margin") or {}), "t": SUBTITLED_TOP_MARGIN_PX}  # room above the legend
+    return figure
+
+
+def config_outputs(state: dict[str, Any] | None, previous: dict[str, Any] | None, catalog: Any) -> list[Any]:
+    """Each graph's config in ``GRAPHS`` order for a new view state: sent only when its file name
+    differs from the one of the ``previous`` state (the controls callback sends them, before the
+    figures; :func:`register` puts them into the drawn charts)."""
+    def names(s: dict[str, Any] | None) -> dict[str, str] | None:
+        entry = catalog.get(s["snap"]) if s and s.get("snap") else None
+        return None if entry is None else export_labels(s, entry.as_of)[1]
+
+    new, old = names(state), names(previous) or {}
+    if new is None:
+        return [no_update] * len(GRAPHS)
+    return [no_update if old.get(PANEL_OF[gid]) == new[PANEL_OF[gid]] else graph_config(new[PANEL_OF[gid]])
+            for gid, _ in GRAPHS]
+
+
+# A graph's new config reaches Plotly only with its next figure, and then Plotly, finding its
+# context changed, draws the chart from scratch and then once more (newPlot, then react). Copying
+# the file name into the drawn chart's context at once (in the browser) makes that next draw a
+# plain update, and the camera button names the file right away.
+SYNC_EXPORT_NAMES = """
+function () {
+    var ids = %s, names = [];
+    for (var i = 0; i < ids.length; i++) {
+        var host = document.getElementById(ids[i]), config = arguments[i];
+        var gd = host && host.querySelector('.js-plotly-plot');
+        var options = config && config.toImageButtonOptions;
+        if (gd && gd._context && options) {
+            gd._context.toImageButtonOptions = JSON.parse(JSON.stringify(options));
+            names.push(options.filename);
+        }
+    }
+    return names;
+}
+"""
 
 
 def register(app: dash.Dash) -> None:
-    """Declare the export labelling callback on ``app``."""
-    @app.callback(
-        [Output(gid, "config") for gid, _ in GRAPHS]
-        + [Output(gid, "figure", allow_duplicate=True) for gid, _ in GRAPHS],
-        Input(ids.RESULT_STORE, "data"),
-        State(ids.VIEW_STORE, "data"),
-        [State(gid, "config") for gid, _ in GRAPHS],
+    """Declare the clientside copy of each graph's export name into its drawn chart."""
+    app.clientside_callback(
+        SYNC_EXPORT_NAMES % json.dumps([gid for gid, _ in GRAPHS]),
+        Output(ids.EXPORT_SYNC_STORE, "data"),
+        [Input(gid, "config") for gid, _ in GRAPHS],
         prevent_initial_call=True,
     )
-    def _export(result: dict[str, Any] | None, state: dict[str, Any] | None, *configs: Any) -> list[Any]:
-        clean, _refused = checked_inputs({
-            f"{ids.RESULT_STORE}.data": result, f"{ids.VIEW_STORE}.data": state,
-            **{f"{gid}.config": c for (gid, _), c in zip(GRAPHS, configs, strict=True)}})
-        return export_outputs(clean[f"{ids.VIEW_STORE}.data"], [clean[f"{gid}.config"] for gid, _ in GRAPHS],
-                              current_app.config.get("MMPOS_DATA_DIR"), clean[f"{ids.RESULT_STORE}.data"].get("drawn"))

@@ -44,6 +44,7 @@ from analytics.notes import FLOW_SHOCK_PCT
 from analytics.report import Analysis
 from dashboard import config, ids, service
 from dashboard import figures as fig
+from dashboard.callbacks import export
 from dashboard.callbacks.controls import CONVENTION_LABELS, scenario_banner
 from dashboard.inputs import checked as checked_inputs
 from dashboard.inputs import unexpected
@@ -430,10 +431,16 @@ FIGURE_CACHE_SIZE = 64  # figures of recent views per worker: 4 panels x 16 view
 @functools.lru_cache(maxsize=FIGURE_CACHE_SIZE)
 def _figure_json(panel: str, data_dir: str | None, key: str, mtime_ns: int, inputs: service.NotInKey) -> dict[str, Any]:
     """A panel's figure ready to send, cached by what it depends on: its key, the folder, the file
-    version. ``inputs`` carries the (state, analyses) to build it from on a miss."""
+    version. ``inputs`` carries the (state, analyses, export subtitle) to build it from on a miss;
+    the subtitle follows from the key and the file version (underlying, snapshot, convention, expiries)."""
     del data_dir, key, mtime_ns  # the cache key
-    state, got = inputs.value
-    return fig.encode_arrays(build_figure(panel, state, got))
+    state, got, subtitle = inputs.value
+    return titled(panel, fig.encode_arrays(build_figure(panel, state, got)), subtitle)
+
+
+def titled(panel: str, figure: dict[str, Any], subtitle: str) -> dict[str, Any]:
+    """An exported view's figure (fresh: changed in place) with the export subtitle (dashboard.callbacks.export)."""
+    return export.with_subtitle(figure, subtitle) if panel in export.PANEL_OF.values() else figure
 
 
 def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last_keys: dict[str, str],
@@ -445,17 +452,17 @@ def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last
     a = got.current
     keys = panel_keys(state)
     changed = {p: keys[p] != last_keys.get(p) for p in PANELS}
+    subtitle = export.export_labels(state, entry.as_of)[0]
     out = Rendered(result={"spot": a.spot, "underlying": a.underlying, "keys": keys, "rev": strike_uirevision(state),
                            "drawn": [p for p in PANELS if changed[p]]})
     mtime = service.entry_key(entry)[1]
     for panel in ("gamma", "breakdown", "hedge", "term", "expiry"):
         if changed[panel]:
-            setattr(out, panel, _figure_json(panel, data_dir, keys[panel], mtime, service.NotInKey((state, got))))
+            setattr(out, panel, _figure_json(panel, data_dir, keys[panel], mtime,
+                                             service.NotInKey((state, got, subtitle))))
     if changed["summary"]:
         out.kpis = kpi_strip(a, None, state, None)
-        out.levels = levels_outputs(key_levels(a), None)
-        out.table = table_records(a.by_strike)
-        out.table_page = spot_page(out.table, a.spot)
+        out.levels = levels_outputs(key_levels(a), None)  # the table's rows follow with the comparison
         out.header = header_text(a, entry, book_file=book_file(service.get_catalog(data_dir), a))
         out.banner = notes_banner(list(a.warnings), list(a.notes))
     return out
@@ -479,11 +486,11 @@ def redraw_view(panel: str, state: dict[str, Any] | None, data_dir: str | None) 
             previous = compute_previous(state, catalog, entry, data_dir)
             mode = state.get(STRIKE_MODE_KEY) or "gamma"
             figure = gamma_figure(state, got.current, previous.analysis if mode == "gamma" else None, previous)
-            return fig.encode_arrays(figure)
+            return titled(panel, fig.encode_arrays(figure), export.export_labels(state, entry.as_of)[0])
     except ChainDataError:
         return no_update  # the main update's banner already says why
-    key = panel_keys(state)[panel]
-    return _figure_json(panel, data_dir, key, service.entry_key(entry)[1], service.NotInKey((state, got)))
+    key, subtitle = panel_keys(state)[panel], export.export_labels(state, entry.as_of)[0]
+    return _figure_json(panel, data_dir, key, service.entry_key(entry)[1], service.NotInKey((state, got, subtitle)))
 
 
 def levels_outputs(levels: KeyLevels, comparison: str | None) -> tuple[list, str, str]:
@@ -575,6 +582,8 @@ COMPARISON_OUTPUTS = (
     Output(ids.KEY_LEVELS, "children", allow_duplicate=True),
     Output(ids.KEY_LEVELS_TEXT, "children", allow_duplicate=True),
     Output(ids.KEY_LEVELS_NOTE, "children", allow_duplicate=True),
+    Output(ids.STRIKE_TABLE, "data", allow_duplicate=True),
+    Output(ids.STRIKE_TABLE, "page_current", allow_duplicate=True),
 )
 NO_COMPARISON = [no_update] * len(COMPARISON_OUTPUTS)
 
@@ -584,7 +593,9 @@ def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data
 
     The KPI strip and the key levels again, with changes (when the summary was drawn), and a
     ``Patch`` that adds the previous-net line to the gamma chart (when view 1 was drawn in gamma
-    mode): the result equals the figure the builder makes with the previous snapshot.
+    mode): the result equals the figure the builder makes with the previous snapshot. With the
+    summary come the per-strike table's rows, opened at the page holding spot: rendering them in the
+    main update's pass delayed the charts (the table sits below them).
     """
     drawn = set((result or {}).get("drawn") or ())
     if not state or not state.get("snap") or not drawn & {"summary", "gamma"}:
@@ -595,9 +606,14 @@ def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data
         return list(NO_COMPARISON)
     try:
         got = compute(state, catalog, entry, data_dir)
-        previous = compute_previous(state, catalog, entry, data_dir)
     except ChainDataError:
         return list(NO_COMPARISON)  # the main update's banner already says why
+    rows = table_records(got.current.by_strike) if "summary" in drawn else None
+    table = [no_update, no_update] if rows is None else [rows, spot_page(rows, got.current.spot)]
+    try:
+        previous = compute_previous(state, catalog, entry, data_dir)
+    except ChainDataError:
+        return [*NO_COMPARISON[:-2], *table]
     if "summary" in drawn:
         kpis = kpi_strip(got.current, previous.analysis, state, previous.comparison)
         levels = levels_outputs(key_levels(got.current, previous.analysis), previous.comparison)
@@ -605,7 +621,7 @@ def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data
         kpis, levels = no_update, (no_update,) * 3
     gamma_mode = (state.get(STRIKE_MODE_KEY) or "gamma") == "gamma"
     patch = gamma_patch(state, got.current, previous.analysis) if "gamma" in drawn and gamma_mode else no_update
-    return [kpis, patch, *levels]
+    return [kpis, patch, *levels, *table]
 
 
 def gamma_patch(state: dict[str, Any], current: Analysis, previous: Analysis | None) -> Patch | Any:
@@ -659,8 +675,8 @@ def zoom_from_relayout(relayout: dict[str, Any] | None, result: dict[str, Any] |
 
 def register(app: dash.Dash) -> None:
     """Declare this panel's callbacks on ``app`` (each app gets its own: see dashboard.app)."""
-    # the view arrives through the gate (callbacks/work.py); the display choices are states here:
-    # changing one redraws its view only (dashboard.callbacks.display)
+    # the view arrives through the gate (callbacks/work.py, run by the controls callback); the display
+    # choices are states here: changing one redraws its view only (dashboard.callbacks.display)
     @app.callback(*OUTPUTS, Input(ids.READY_VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"),
                   State(ids.STRIKE_MODE, "value"), State(ids.TERM_SPACING, "value"), State(ids.STRIKE_ZOOM_STORE, "data"),
                   prevent_initial_call=True)

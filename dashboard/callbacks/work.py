@@ -1,17 +1,19 @@
 """Long work leaves the request: the cold analysis of a big chain runs as a Dash background job,
 with progress and a cancel button, and the main update draws it from the shared cache when done.
 
-Every view state goes through a small gate on its way to the main update
-(``VIEW_STORE -> gate -> READY_VIEW_STORE -> main update``):
+Every view state goes through a small gate (:func:`gate`) on its way to the main update, run by the
+controls callback that makes the state (``controls -> VIEW_STORE + READY_VIEW_STORE -> main update``;
+a gate callback of its own after the controls cost the first paint a round trip and a render pass):
 
 - a view that is cheap (a chain under ``MMPOS_BACKGROUND_ROWS`` rows) or already in the shared cache
-  goes straight on (one extra round trip of a few ms, measured by ``benchmarks/load.py``);
+  is drawn at once;
 - otherwise the first user to ask hands it to a background job (``PENDING_VIEW_STORE``); users asking
   for the same view while that job runs go straight on, and their main update waits for the job's
   result (the shared cache's compute lock) instead of forking a job each. The job parses the file
   and computes the analyses in another process, storing them in the shared cache
   (:func:`dashboard.service.shared_cache`), showing each step in the work panel; when done it passes
-  the view on (``DONE_VIEW_STORE``, then a clientside check that it is still the view chosen), and
+  the view on (``DONE_VIEW_STORE``, then a clientside check that it is still the view chosen, into
+  ``READY_VIEW_STORE``, the main update's input), and
   the main update finds everything cached. Cancel stops the job and keeps the view drawn before;
   another cold view chosen meanwhile replaces the job (dash-renderer cancels the old one); a cheap
   view chosen meanwhile is drawn at once, and the job's late result is dropped in the browser (no
@@ -33,7 +35,6 @@ from typing import Any
 
 import dash
 from dash import Input, Output, State, no_update
-from flask import current_app
 
 from analytics.errors import ChainDataError, ScenarioError
 from dashboard import config, ids, jobs, responses, service
@@ -99,26 +100,39 @@ def manager(settings: config.Settings) -> Any:
     return jobs.local_manager(folder, settings.cache_timeout_s)
 
 
-def register(app: dash.Dash) -> None:
-    """Declare the gate and the background job on ``app``."""
-    settings = config.from_env()
+def gate(settings: config.Settings) -> Callable[[Any, str | None], tuple[Any, Any]]:
+    """The gate under ``settings``: ``(state, data_dir) -> (ready, pending)``, what the controls
+    callback (:mod:`dashboard.callbacks.controls`) does with each new view state.
+
+    The raw state goes on when the inputs check refuses it (the main update reports what it refuses);
+    routing reads the checked one. A view handed to a job must not be answered from the response
+    cache later (the job's result lands in the shared cache): :func:`dashboard.responses.skip`.
+    """
     min_rows = settings.background_rows if settings.shared_cache else None
     runner_alive = functools.partial(jobs.workers_alive, settings) if settings.jobs == "celery" else (lambda: True)
 
-    @app.callback(Output(ids.READY_VIEW_STORE, "data"), Output(ids.PENDING_VIEW_STORE, "data"),
-                  Input(ids.VIEW_STORE, "data"))
-    def _gate(state: dict[str, Any] | None) -> tuple[Any, Any]:
-        responses.skip()  # the answer depends on what the shared cache holds now
-        # the raw state goes on (the main update reports what it refuses); routing reads the checked one
+    def _route(state: Any, data_dir: str | None) -> tuple[Any, Any]:
+        if min_rows is None:
+            return state, no_update  # no background jobs: every view goes straight on
         clean, refused = checked_inputs({f"{ids.VIEW_STORE}.data": state})
         if refused:
             return state, no_update
         try:
-            ready, pending = route(clean[f"{ids.VIEW_STORE}.data"], current_app.config.get("MMPOS_DATA_DIR"),
-                                   min_rows, runner_alive)
+            ready, pending = route(clean[f"{ids.VIEW_STORE}.data"], data_dir, min_rows, runner_alive)
         except ChainDataError:
             return state, no_update
-        return (state if ready is not no_update else no_update), pending
+        if pending is not no_update:
+            responses.skip()
+            return no_update, pending
+        return state, no_update
+
+    return _route
+
+
+def register(app: dash.Dash) -> None:
+    """Declare the background job on ``app`` (the gate runs inside the main update: :func:`gate`)."""
+    settings = config.from_env()
+    min_rows = settings.background_rows if settings.shared_cache else None
 
     if min_rows is None:
         return  # no background jobs: the gate passes every view on

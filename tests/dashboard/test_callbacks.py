@@ -16,12 +16,13 @@ import numpy as np
 import pandas as pd
 import plotly.io as pio
 import pytest
+from dash import no_update
 from dash._callback import NoUpdate
 from dash.exceptions import PreventUpdate
 
 from dashboard import ids, service
 from dashboard.app import PLOTLY_BUNDLE, CompressedStatic, create_app, serve
-from dashboard.callbacks import controls, table, views
+from dashboard.callbacks import controls, export, table, views
 from dashboard.config import Settings, UnsafeConfigError, from_env, is_loopback
 from dashboard.figures import encode_arrays
 from dashboard.state import default_state
@@ -237,8 +238,10 @@ def test_the_main_update_fills_every_panel_with_units(demo):
     assert out[VIEW_OUT["title"]].startswith("SPX") and "2026-11-20 16:15" in out[VIEW_OUT["snapshot"]]
     assert "dealer-long-calls" in out[VIEW_OUT["convention"]]
     assert out[VIEW_OUT["result"]]["drawn"] == list(views.PANELS)  # what the comparison callback completes
-    rows = out[VIEW_OUT["table"]]
+    assert isinstance(out[VIEW_OUT["table"]], NoUpdate)  # the table's rows come after the charts ...
+    *_, rows, page = views.comparison(state, out[VIEW_OUT["result"]], demo)  # ... with the comparison
     assert rows and set(rows[0]) == {"strike", "call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct"}
+    assert page == views.spot_page(rows, out[VIEW_OUT["result"]]["spot"]) > 0  # opened at spot
     assert out[VIEW_OUT["result"]]["spot"] > 0
 
 
@@ -272,12 +275,15 @@ def test_the_main_update_leaves_the_previous_snapshot_to_the_comparison_callback
     kpis, patch, *_levels = views.comparison(state, out[VIEW_OUT["result"]], demo)
     assert "Changes vs the previous SPX snapshot, 2026-11-19" in _html(kpis)
     assert "kpi-delta up" in _html(kpis) or "kpi-delta down" in _html(kpis)
-    # the patched chart is the chart the builder draws with the previous snapshot, to the byte
+    # the patched chart is the chart the builder draws with the previous snapshot (and the export
+    # subtitle), to the byte
     catalog = service.get_catalog(demo)
     entry = catalog.get(state["snap"])
     current = views.compute(state, catalog, entry, demo).current
     previous = views.compute_previous(state, catalog, entry, demo).analysis
-    expected = pio.to_json(encode_arrays(views.gamma_figure(state, current, previous)), validate=False)
+    subtitle = export.export_labels(state, entry.as_of)[0]
+    expected = pio.to_json(views.titled("gamma", encode_arrays(views.gamma_figure(state, current, previous)), subtitle),
+                           validate=False)
     patched = _apply_patch(json.loads(pio.to_json(out[VIEW_OUT["gamma"]], validate=False)), patch)
     assert patched == json.loads(expected)
 
@@ -375,10 +381,20 @@ def _main_update_body(app, state: dict) -> dict:
             "changedPropIds": [f"{ids.READY_VIEW_STORE}.data"]}
 
 
+def test_the_controls_callback_sends_each_new_view_on_through_the_gate(demo):
+    out = load(demo, "?u=SPX")
+    assert out[OUT["ready"]] == out[OUT["store"]] and isinstance(out[OUT["pending"]], NoUpdate)
+    assert controls.gated(out, lambda state, _dir: (state, no_update), demo) == out  # cheap or cached: drawn
+    handed = controls.gated(out, lambda state, _dir: (no_update, state), demo)  # cold: a background job
+    assert handed[OUT["pending"]] == out[OUT["store"]] and isinstance(handed[OUT["ready"]], NoUpdate)
+    unchanged = [no_update] * len(controls.OUTPUTS)
+    assert controls.gated(unchanged, lambda *_: pytest.fail("routed a state never made"), demo) == unchanged
+
+
 def test_two_apps_in_one_process_each_serve_every_callback(demo):
     first, second = create_app(demo), create_app(demo)
     declared = set(first.callback_map)
-    assert len(declared) == 17 and set(second.callback_map) == declared  # + report download, upload (2)
+    assert len(declared) == 16 and set(second.callback_map) == declared  # + report download, upload (2)
     state = load(demo, "?u=SPX")[OUT["store"]]
     for app in (second, first, second):  # the second app first: nothing left for it to take from the first
         response = app.server.test_client().post("/_dash-update-component", json=_main_update_body(app, state))

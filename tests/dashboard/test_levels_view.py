@@ -201,7 +201,7 @@ def test_the_main_update_fills_the_key_levels_and_the_comparison_adds_their_chan
     text = out[MAIN["key-levels-text.children"]]
     assert text.startswith("SPX key levels, 2026-11-20") and "changes: no previous snapshot" in text
     assert "zero gamma" in text and "charm to close" in text and "flow +2%" in text
-    kpis, patch, panel, text2, note = views.comparison(state, out[MAIN["view-result.data"]], demo)
+    kpis, patch, panel, text2, note, _rows, _page = views.comparison(state, out[MAIN["view-result.data"]], demo)
     assert "changes vs 2026-11-19 16:15" in text2 and ", chg " in text2
     assert note.startswith("Changes vs the previous SPX snapshot")
     assert "Change" in _texts(panel)
@@ -224,7 +224,7 @@ def test_the_strike_view_opens_at_five_percent_around_spot_and_the_table_at_spot
     spot = out[MAIN["view-result.data"]]["spot"]
     lo, hi = out[MAIN["gamma-by-strike.figure"]]["layout"]["xaxis"]["range"]
     assert spot * 0.94 < lo < spot * 0.951 and spot * 1.049 < hi < spot * 1.06
-    rows, page = out[MAIN["strike-table.data"]], out[MAIN["strike-table.page_current"]]
+    *_, rows, page = views.comparison(state, out[MAIN["view-result.data"]], demo)  # the table follows the charts
     shown = [r["strike"] for r in rows[page * 15:(page + 1) * 15]]
     nearest = min((r["strike"] for r in rows), key=lambda k: abs(k - spot))
     assert nearest in shown and page > 0

@@ -8,6 +8,7 @@ import json
 
 import pandas as pd
 import pytest
+from dash import Output
 from dash._callback import NoUpdate
 
 from analytics.notes import Note
@@ -99,16 +100,22 @@ def test_each_data_note_leads_with_its_share_of_gross_gex():
 
 
 def test_every_chart_export_is_named_after_the_view_and_titled_with_it(demo):
-    state = load(demo, "?u=SPX&exp=7d&conv=dealer-short-all")[OUT["store"]]
-    out = export.export_outputs(state, [None] * len(export.GRAPHS), demo)
-    configs, patches = out[:len(export.GRAPHS)], out[len(export.GRAPHS):]
+    out = load(demo, "?u=SPX&exp=7d&conv=dealer-short-all")  # the controls callback: names before the figures
+    configs = [out[OUT[f"config:{gid}"]] for gid, _ in export.GRAPHS]
     names = [c["toImageButtonOptions"]["filename"] for c in configs]
     assert names[0] == "mmpos_SPX_2026-11-20T1615_dealer-short-all_exp-7d_gamma-by-strike"
     assert all(c["showSendToCloud"] is False for c in configs)
-    subtitle = json.dumps(patches[0].to_plotly_json(), ensure_ascii=False)
-    assert "SPX · 2026-11-20 16:15 EST · convention: dealer-short-all · expiries 7d (" in subtitle
-    again = export.export_outputs(state, configs, demo)[:len(export.GRAPHS)]
-    assert all(isinstance(c, NoUpdate) for c in again)  # unchanged names: no config sent
+    state = out[OUT["store"]]
+    drawn = views.main_update(state, None, demo)
+    for gid, _ in export.GRAPHS:  # the subtitle is in each figure as sent, with room for it
+        layout = drawn[views.OUTPUTS.index(Output(gid, "figure"))]["layout"]
+        assert "SPX · 2026-11-20 16:15 EST · convention: dealer-short-all · expiries 7d (" in (
+            layout["title"]["subtitle"]["text"])
+        assert layout["margin"]["t"] == export.SUBTITLED_TOP_MARGIN_PX
+    again = controls.update(f"{ids.UNITS}.value", {f"{ids.UNITS}.value": "units"}, state, demo)
+    assert all(isinstance(again[OUT[f"config:{gid}"]], NoUpdate) for gid, _ in export.GRAPHS)  # same names
+    other = controls.update(f"{ids.CONVENTION}.value", {f"{ids.CONVENTION}.value": "dealer-long-calls"}, state, demo)
+    assert "dealer-long-calls" in other[OUT[f"config:{ids.GAMMA_GRAPH}"]]["toImageButtonOptions"]["filename"]
 
 
 def test_the_csv_carries_spot_snapshot_convention_expiries_and_scenario(demo):
@@ -138,9 +145,8 @@ def test_a_note_that_carries_no_gex_does_not_headline_the_notes():
     assert "largest" not in banner and "0.0% of gross GEX" in banner
 
 
-def test_export_titles_are_patched_only_onto_the_figures_just_drawn(demo):
+def test_a_redrawn_strike_view_keeps_its_export_title(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
-    out = export.export_outputs(state, [None] * len(export.GRAPHS), demo, drawn=["hedge", "summary"])
-    patches = dict(zip([g for g, _ in export.GRAPHS], out[len(export.GRAPHS):], strict=True))
-    assert not isinstance(patches[ids.HEDGE_GRAPH], NoUpdate)
-    assert all(isinstance(p, NoUpdate) for g, p in patches.items() if g != ids.HEDGE_GRAPH)
+    for mode in ("vanna", "gamma"):
+        figure = views.redraw_view("gamma", views.with_display(state, mode, None), demo)
+        assert "SPX · 2026-11-20 16:15 EST" in figure["layout"]["title"]["subtitle"]["text"], mode

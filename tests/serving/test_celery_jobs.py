@@ -25,10 +25,11 @@ import redis
 
 from dashboard import ids, jobs
 from dashboard.config import UnsafeConfigError, from_env
+from dashboard.state import to_query
 from tests.serving.conftest import ROOT, Served, start_server
-from tests.serving.test_hostile_http import UPDATE, VIEW, callback_body, state
+from tests.serving.test_hostile_http import CONTROLS, UPDATE, callback_body, state
 
-GATE = VIEW  # the gate's input: the view state (callbacks/work.py)
+GATE = CONTROLS  # the gate runs in the controls callback (callbacks/work.py), first input the URL
 READY = f"{ids.READY_VIEW_STORE}.data"  # its output to the main update
 JOB = f"{ids.PENDING_VIEW_STORE}.data"  # the background callback's input
 CANCEL = f"{ids.WORK_CANCEL}.n_clicks"
@@ -105,14 +106,20 @@ class Page:
                                     headers={"Content-Type": "application/json"})
         return reply.status, (json.loads(reply.body) if reply.body.strip() else {})
 
-    def start_job(self, view: dict[str, Any]) -> dict[str, Any]:
-        """The gate hands ``view`` to a background job; the job's signed handles."""
-        status, gate = self.post(GATE, {VIEW: view}, output=READY)
-        assert status == 200
-        assert gate["response"][ids.PENDING_VIEW_STORE]["data"] == view, "the gate did not hand the view to a job"
-        status, handles = self.post(JOB, {JOB: view})
+    def open(self, view: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Open ``view``'s link: the view state the page makes of it and where the gate sent it."""
+        status, reply = self.post(GATE, {GATE: to_query(view)}, output=READY)
+        assert status == 200, reply
+        return reply["response"][ids.VIEW_STORE]["data"], reply["response"]
+
+    def start_job(self, view: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The gate hands ``view`` to a background job: the view state and the job's signed handles."""
+        made, gate = self.open(view)
+        assert gate.get(ids.PENDING_VIEW_STORE, {}).get("data") == made, "the gate did not hand the view to a job"
+        assert ids.READY_VIEW_STORE not in gate  # nothing drawn until the job is done
+        status, handles = self.post(JOB, {JOB: made})
         assert status == 200 and {"cacheKey", "job"} <= handles.keys(), handles
-        return handles
+        return made, handles
 
     def poll_once(self, view: dict[str, Any], handles: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """One of the page's polls of a running job (every ``work.POLL_MS``)."""
@@ -161,7 +168,7 @@ def test_a_cold_view_is_computed_by_the_celery_worker_into_the_shared_cache(serv
     try:
         assert jobs.workers_alive(from_env(jobs_env))  # its heartbeat is in Redis
         page, view = Page(served), state(conv="dealer-short-all")
-        handles = page.start_job(view)
+        view, handles = page.start_job(view)
         _progress, result = page.poll(view, handles, timeout_s=30)  # a demo chain: too quick to see steps
     finally:
         stop(worker)
@@ -170,16 +177,16 @@ def test_a_cold_view_is_computed_by_the_celery_worker_into_the_shared_cache(serv
     assert re.search(r"Task background_callback_\w+\[[-\w]+\] succeeded", log), log[-2000:]
     assert set(analyses.keys("mmpos:analysis:*")) - before  # the view's analysis, written by the worker
     # the same view asked again is cached: the gate passes it straight to the main update
-    status, gate = page.post(GATE, {VIEW: view}, output=READY)
-    assert gate["response"][ids.READY_VIEW_STORE]["data"] == view
-    assert ids.PENDING_VIEW_STORE not in gate["response"]
+    made, gate = page.open(view)
+    assert made == view and gate[ids.READY_VIEW_STORE]["data"] == view
+    assert ids.PENDING_VIEW_STORE not in gate
 
 
 def test_cancel_stops_the_job_running_on_the_worker(served, jobs_env, tmp_path):
     worker = start_worker(served, jobs_env, tmp_path / "worker.log", slow=True)
     try:
         page, view = Page(served), state(conv="dealer-long-all")
-        handles = page.start_job(view)
+        view, handles = page.start_job(view)
         deadline = time.monotonic() + 15
         while "Analysing the selected" not in str(page.poll_once(view, handles)[1].get("progress")):
             assert time.monotonic() < deadline, "the job never started on the worker"
@@ -204,6 +211,6 @@ def test_without_a_live_worker_a_cold_view_is_computed_in_the_request_not_queued
         stop(worker)  # it signs off as it stops
     assert not jobs.workers_alive(settings)
     page, view = Page(served), state(conv="dealer-long-calls", shock=10)  # cold: no test computed it
-    status, gate = page.post(GATE, {VIEW: view}, output=READY)
-    assert status == 200 and gate["response"][ids.READY_VIEW_STORE]["data"] == view
-    assert ids.PENDING_VIEW_STORE not in gate["response"]
+    made, gate = page.open(view)
+    assert gate[ids.READY_VIEW_STORE]["data"] == made
+    assert ids.PENDING_VIEW_STORE not in gate

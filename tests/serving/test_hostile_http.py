@@ -65,7 +65,7 @@ def callback_body(deps: list[dict[str, Any]], first_input: str, values: dict[str
 
 
 MAIN = f"{ids.READY_VIEW_STORE}.data"  # the main update (behind the gate of callbacks/work.py)
-VIEW = f"{ids.VIEW_STORE}.data"  # the view state: the gate's input, a state of the other callbacks
+VIEW = f"{ids.VIEW_STORE}.data"  # the view state: made by the controls callback (which runs the gate)
 CONTROLS = f"{ids.URL}.search"
 COMPARE = f"{ids.RESULT_STORE}.data"
 CSV = f"{ids.CSV_BUTTON}.n_clicks"
@@ -94,9 +94,11 @@ def main_case(name: str, view_state: Any, banner: str | None = None) -> Case:
 
 
 def gate_case(name: str, view_state: Any) -> Case:
-    """The same hostile view state posted to the gate in front of the main update (callbacks/work.py)."""
-    return Case(f"gate: {name}", lambda deps: json.dumps(callback_body(deps, VIEW, {VIEW: view_state},
-                                                                        output=MAIN)).encode())
+    """The same hostile view state as the controls callback's previous state, a control changed: the
+    state it makes goes through the gate in front of the main update (callbacks/work.py)."""
+    horizon = f"{ids.HORIZON}.value"
+    return Case(f"gate: {name}", lambda deps: json.dumps(callback_body(
+        deps, CONTROLS, {CONTROLS: "", horizon: 1, VIEW: view_state}, changed=horizon, output=MAIN)).encode())
 
 
 def control_case(name: str, key: str, value: Any, previous: Any = None, banner: str | None = None) -> Case:

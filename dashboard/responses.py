@@ -119,9 +119,13 @@ class ResponseCache:
 
 
 def clear_all() -> None:
-    """Empty every response cache of this process (benchmarks measure uncached requests)."""
+    """Empty every response cache this process reads: its own and the shared one every worker sees
+    (benchmarks measure uncached requests)."""
     for cache in list(_ALL):
         cache.clear()
+    shared = shared_responses()
+    if shared is not None:
+        shared.clear()
 
 
 _SHARED: dict[int, Any] = {}  # the service's shared cache (by id) -> the one for responses

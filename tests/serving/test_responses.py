@@ -159,6 +159,16 @@ def test_a_second_worker_answers_with_the_first_workers_bytes_without_running_th
     assert len(calls) == 1
 
 
+def test_clearing_the_response_caches_empties_the_shared_one_too(two_workers):
+    """What the benchmarks call before measuring an uncached request: no worker answers from a cache."""
+    first_worker, second_worker, entry, calls = two_workers
+    body = main_update_body(entry.id)
+    assert first_worker.post("/_dash-update-component", data=body, headers=HEADERS).status_code == 200
+    responses.clear_all()
+    assert second_worker.post("/_dash-update-component", data=body, headers=HEADERS).status_code == 200
+    assert len(calls) == 2
+
+
 def test_a_response_that_depends_on_more_than_its_body_is_not_shared(two_workers, monkeypatch):
     first_worker, second_worker, entry, calls = two_workers
     counted = views.render  # counts its calls in ``calls``

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from analytics import conventions, levels
@@ -323,8 +324,10 @@ def _prepared(root: str, entry_id: str, version: FileVersion | None, book_versio
     ``chain`` carries that file's chain. Shared (read-only) by the analyses of every other scenario field."""
     del root, entry_id, version, book_version  # the cache key
     prepared = prepare_for(chain.value, prep)
-    for name in ("years", "iv", "side", "level", "rate", "carry", "multiplier"):
-        getattr(prepared, name).flags.writeable = False  # shared by many analyses: never changed in place
+    for field in dataclasses.fields(prepared):  # shared by many analyses: no array changed in place
+        value = getattr(prepared, field.name)
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
     return prepared
 
 

@@ -100,6 +100,12 @@ def manager(settings: config.Settings) -> Any:
     return jobs.local_manager(folder, settings.cache_timeout_s)
 
 
+def background_min_rows(settings: config.Settings) -> int | None:
+    """Rows from which a cold view runs as a background job; None: never (no shared cache for its
+    result, or ``MMPOS_BACKGROUND_ROWS=off``)."""
+    return settings.background_rows if settings.shared_cache else None
+
+
 def gate(settings: config.Settings) -> Callable[[Any, str | None], tuple[Any, Any]]:
     """The gate under ``settings``: ``(state, data_dir) -> (ready, pending)``, what the controls
     callback (:mod:`dashboard.callbacks.controls`) does with each new view state.
@@ -108,7 +114,7 @@ def gate(settings: config.Settings) -> Callable[[Any, str | None], tuple[Any, An
     routing reads the checked one. A view handed to a job must not be answered from the response
     cache later (the job's result lands in the shared cache): :func:`dashboard.responses.skip`.
     """
-    min_rows = settings.background_rows if settings.shared_cache else None
+    min_rows = background_min_rows(settings)
     runner_alive = functools.partial(jobs.workers_alive, settings) if settings.jobs == "celery" else (lambda: True)
 
     def _route(state: Any, data_dir: str | None) -> tuple[Any, Any]:
@@ -130,11 +136,9 @@ def gate(settings: config.Settings) -> Callable[[Any, str | None], tuple[Any, An
 
 
 def register(app: dash.Dash) -> None:
-    """Declare the background job on ``app`` (the gate runs inside the main update: :func:`gate`)."""
+    """Declare the background job on ``app`` (the gate runs inside the controls callback: :func:`gate`)."""
     settings = config.from_env()
-    min_rows = settings.background_rows if settings.shared_cache else None
-
-    if min_rows is None:
+    if background_min_rows(settings) is None:
         return  # no background jobs: the gate passes every view on
 
     # a finished job's view is drawn only if it is still the one chosen (in the browser: no request)

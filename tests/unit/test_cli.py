@@ -225,3 +225,30 @@ def test_analyze_runs_without_the_cyclic_collector_and_gives_it_back(capsys, spx
     with pytest.raises(SystemExit):
         main(["analyze", str(spx_path), "--no-such-option"])
     assert gc.isenabled()
+
+
+def test_the_process_prints_all_of_a_one_shot_answer_before_its_quick_exit(capsys, spx_path, tmp_path):
+    """`mmpos analyze` as a process ends with os._exit (no interpreter teardown): every byte of the
+    answer still reaches a file, and it is the in-process answer."""
+    assert main(["analyze", str(spx_path)]) == 0
+    expected = capsys.readouterr().out
+    out = tmp_path / "answer.json"
+    with out.open("w") as sink:
+        proc = subprocess.run([sys.executable, "-m", "dashboard.cli", "analyze", str(spx_path)], cwd=ROOT,
+                              stdout=sink, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert len(expected) > 100_000 and out.read_text() == expected
+
+
+@pytest.mark.parametrize(("argv", "quick"), [(["analyze", "X"], True), (["list"], True),
+                                             (["report", "SPX"], False), (["serve"], False)])
+def test_only_one_shot_commands_skip_the_teardown(monkeypatch, argv, quick):
+    from dashboard import cli
+
+    ended = []
+    monkeypatch.setattr(sys, "argv", ["mmpos", *argv])
+    monkeypatch.setattr(cli, "main", lambda args: 3)
+    monkeypatch.setattr(cli.os, "_exit", lambda code: ended.append(("os._exit", code)))
+    monkeypatch.setattr(cli.sys, "exit", lambda code: ended.append(("sys.exit", code)))
+    cli.run()
+    assert ended[0] == ("os._exit" if quick else "sys.exit", 3)

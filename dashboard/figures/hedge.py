@@ -275,8 +275,8 @@ def _add_profile(fig: Figure, profile: pd.DataFrame, spot: float, palette: Palet
     gex = frame["gex_usd_per_1pct"].to_numpy(dtype=float)
     shock = (levels / spot - 1) * 100
     for name, part, fill in (
-        ("Dealers long gamma (damping)", np.where(gex > 0, gex, 0.0), palette.long_gamma_fill),
-        ("Dealers short gamma (amplifying)", np.where(gex < 0, gex, 0.0), palette.short_gamma_fill),
+        ("Long γ: damps moves", np.where(gex > 0, gex, 0.0), palette.long_gamma_fill),
+        ("Short γ: amplifies moves", np.where(gex < 0, gex, 0.0), palette.short_gamma_fill),
     ):
         fig["data"].append(dict(
             type="scatter",

@@ -13,6 +13,21 @@ from tests.browser.test_dashboard import click_radio, graph, location_search, wa
 pytestmark = pytest.mark.browser
 
 GRAPHS = (ids.GAMMA_GRAPH, ids.BREAKDOWN_GRAPH, ids.HEDGE_GRAPH, ids.TERM_GRAPH)
+# every drawn chart's legend box against its title and subtitle boxes: [chart id, legend, title] that overlap
+LEGEND_OVER_TITLE_JS = """
+var hits = [];
+document.querySelectorAll('.js-plotly-plot').forEach(function (gd) {
+  var legend = gd.querySelector('g.legend');
+  if (!legend) return;
+  var a = legend.getBoundingClientRect();
+  gd.querySelectorAll('.gtitle, .gtitle-subtitle').forEach(function (t) {
+    var b = t.getBoundingClientRect();
+    if (b.width && a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom)
+      hits.push([gd.parentElement.id, t.textContent.slice(0, 60)]);
+  });
+});
+return hits;
+"""
 CONTEXT_JS = "var gd = document.querySelector(arguments[0] + ' .js-plotly-plot'); return gd && gd._context;"
 
 
@@ -69,8 +84,9 @@ def test_the_forward_and_iv_controls_change_the_models_named_in_the_header(dash_
     assert dash_duo.get_logs() == []
 
 
-@pytest.mark.parametrize("size", [(1280, 800), (1600, 1000)])
+@pytest.mark.parametrize("size", [(1280, 800), (1440, 900), (1600, 1000)])
 def test_screenshots_of_spx_and_btc_for_a_trader(dash_duo, start_app, demo_dir, artifacts, size):
+    """Screenshots to look at, and what a look would catch: no chart's legend over its title."""
     start_app(create_app(demo_dir))
     dash_duo.driver.set_window_size(*size)
     for link in ("?u=SPX&vol=shift:2&h=1", "?u=BTC", "?u=SPX&conv=book"):
@@ -81,4 +97,5 @@ def test_screenshots_of_spx_and_btc_for_a_trader(dash_duo, start_app, demo_dir, 
         dash_duo.driver.save_screenshot(str(artifacts / f"page_ux_{name}_{size[0]}x{size[1]}.png"))
         dash_duo.driver.execute_script("window.scrollTo(0, 520)")
         dash_duo.driver.save_screenshot(str(artifacts / f"page_ux_{name}_{size[0]}x{size[1]}_views.png"))
+        assert dash_duo.driver.execute_script(LEGEND_OVER_TITLE_JS) == [], f"{link} at {size}: legend over a title"
     assert dash_duo.get_logs() == []

@@ -25,6 +25,11 @@ For each data folder (``demo``: the committed ``data/``; ``real``: ``../shared/d
    worker after the run (and its peak, ``VmHWM``). Goal: 50 sessions, main p95 < 1 s, 0 errors,
    RSS per worker < 400 MB.
 
+**Opening views warmed first.** Each server of step 2 runs as deployed, warming every underlying's
+opening view (``dashboard.warm``); the sessions start once that is done, as a desk arrives after the
+morning's files landed (the time it took is printed). ``--no-warm`` (``MMPOS_WARM=off``): the first
+user of each opening view pays for it too.
+
 ``--warm-pass``: after each N, the same sessions again on the same server (every view computed by
 then): the difference to the first pass is what cold views cost (real data, 50 users, 2026-11-30:
 main p95 669 ms cold, 88 ms warm).
@@ -60,6 +65,7 @@ COMPARE_OUTPUT = "kpi-strip.children@"  # the comparison callback's duplicate ou
 GOAL_P95_S = 1.0
 GOAL_RSS_MB = 400.0
 BOOT_TIMEOUT_S = 90.0
+WARM_TIMEOUT_S = 300.0  # longest wait for the opening views to be warmed
 GATE_OUTPUT = "pending-view-state.data"  # the gate: straight on, or a background job (callbacks/work.py)
 PENDING_ID = "pending-view-state"
 JOB_OUTPUT = "done-view-state.data"  # the background job's start
@@ -113,15 +119,16 @@ class Server:
         shutil.rmtree(self.cache_dir, ignore_errors=True)
 
 
-def start_server(data_dir: Path, workers: int, threads: int) -> Server:
-    """``mmpos serve`` on a free port over ``data_dir``, with a fresh shared-cache folder; waits for it."""
+def start_server(data_dir: Path, workers: int, threads: int, warm: bool = True) -> Server:
+    """``mmpos serve`` on a free port over ``data_dir``, with a fresh shared-cache folder; waits for it
+    (and, with ``warm``, until every underlying's opening view is warmed: :func:`wait_for_openings`)."""
     import httpx
 
     port = free_port()
     cache_dir = Path(tempfile.mkdtemp(prefix="mmpos-load-cache-"))
     log = cache_dir.with_suffix(".log")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MMPOS_CACHE_DIR": str(cache_dir / "c"),
-           "MMPOS_SHARED_CACHE": "on", "MMPOS_ACCESS_LOG": ""}
+           "MMPOS_SHARED_CACHE": "on", "MMPOS_ACCESS_LOG": "", "MMPOS_WARM": "on" if warm else "off"}
     if workers:
         env["MMPOS_WORKERS"] = str(workers)
     if threads:
@@ -137,12 +144,33 @@ def start_server(data_dir: Path, workers: int, threads: int) -> Server:
             raise SystemExit(f"mmpos serve exited:\n{log.read_text()[-2000:]}")
         try:
             if server.worker_pids() and httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
+                if warm:
+                    wait_for_openings(server, data_dir)
                 return server
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
     server.stop()
     raise SystemExit(f"mmpos serve did not become ready:\n{log.read_text()[-2000:]}")
+
+
+def wait_for_openings(server: Server, data_dir: Path) -> None:
+    """Wait until the server's warming threads (dashboard.warm) have put every underlying's opening view
+    in its shared cache, as they would have long before the desk arrives; prints how long it took."""
+    from dashboard import service, warm
+    from dashboard.cache import SharedCache
+    from dashboard.config import Settings
+
+    service.use_shared_cache(SharedCache(Settings(cache_dir=server.cache_dir / "c")))
+    t0 = time.perf_counter()
+    try:
+        while (cold := warm.cold_openings(data_dir)) and time.perf_counter() - t0 < WARM_TIMEOUT_S:
+            time.sleep(0.25)
+    finally:
+        service.use_shared_cache(None)
+        service.clear_caches()
+    state = f"still cold: {', '.join(cold)}" if cold else "all warm"
+    print(f"    opening views of {data_dir.name}/ warmed by the server in {time.perf_counter() - t0:.1f} s ({state})")
 
 
 # --------------------------------------------------------------------------- capture in Chromium
@@ -363,6 +391,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=0, help="threads per worker (0: mmpos serve's default)")
     parser.add_argument("--short", action="store_true", help="N = 1, 10 on the demo data, think 0.3 s (make bench)")
     parser.add_argument("--save-payloads", type=Path, help="also write the captured bodies to this JSON file")
+    parser.add_argument("--no-warm", action="store_true",
+                        help="MMPOS_WARM=off: the first user of each opening view pays for it too")
     parser.add_argument("--warm-pass", action="store_true",
                         help="after each N, run the sessions again on the same server (views computed) for comparison")
     args = parser.parse_args()
@@ -373,7 +403,7 @@ def main() -> int:
     failed = False
     for name in args.data.split(","):
         folder = DATA[name]
-        server = start_server(folder, args.workers, args.threads)
+        server = start_server(folder, args.workers, args.threads, warm=False)
         try:
             t0 = time.perf_counter()
             steps = capture(server.url)
@@ -387,7 +417,7 @@ def main() -> int:
         print(f"{'N':>3s} {'kind':8s} {'count':>6s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s}   errors  wall s  "
               "RSS MB per worker (peak)")
         for n in counts:
-            server = start_server(folder, args.workers, args.threads)
+            server = start_server(folder, args.workers, args.threads, warm=not args.no_warm)
             try:
                 results, wall = asyncio.run(run_sessions(server.url, steps, n, args.think))
                 rss = server.worker_rss_mb()

@@ -34,6 +34,9 @@ MMPOS_CACHE_ITEM_BYTES    largest result cached (pickled bytes)                 
 MMPOS_DEFAULT_UNDERLYING  underlying the page opens on (when in the data folder)  SPX (else the first)
 MMPOS_BACKGROUND_ROWS     a view of a chain this big and not cached yet is       15000 (0: every cold
                           computed as a background job, with progress and cancel  view; off: none)
+MMPOS_WARM                each underlying's newest snapshot's opening view is    on
+                          computed as the file is found, before anyone asks
+                          (needs the shared cache; dashboard.warm)
 MMPOS_JOBS                where background jobs run: ``local`` (this machine,     local
                           Dash's DiskcacheManager) or ``celery`` (``mmpos
                           worker`` processes on any machine, through Redis at
@@ -121,6 +124,7 @@ class Settings:
     cache_max_item_bytes: int = DEFAULT_CACHE_ITEM_BYTES
     background_rows: int | None = DEFAULT_BACKGROUND_ROWS  # None: no background jobs
     jobs: str = JOB_RUNNERS[0]  # "local" or "celery" (needs redis_url)
+    warm: bool = True  # dashboard.warm: opening views computed before anyone asks
 
     def checked(self) -> Settings:
         """Return self, or raise UnsafeConfigError naming the first setting that must not run."""
@@ -314,6 +318,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         background_rows=(None if _text(env, "MMPOS_BACKGROUND_ROWS").lower() == "off"
                          else _int(env, "MMPOS_BACKGROUND_ROWS", DEFAULT_BACKGROUND_ROWS)),
         jobs=_text(env, "MMPOS_JOBS").lower() or JOB_RUNNERS[0],
+        warm=_bool(env, "MMPOS_WARM", default=True),
     )
 
 

@@ -9,6 +9,8 @@ with the edge (:mod:`dashboard.edge`) installed from the same :class:`~dashboard
   together); SIGTERM stops gracefully within ``graceful_timeout_s``;
 - the app is loaded once in the master and forked (``preload_app``), with the first catalog scan done
   there, so a worker that dies or is recycled serves again in well under a second;
+- each worker starts its warming thread as it is forked (:mod:`dashboard.warm`: each underlying's
+  newest snapshot's opening view computed before anyone asks);
 - the access log (stdout by default) carries the request id and the signed-in user:
   ``127.0.0.1 7f3c… alice "GET /healthz HTTP/1.1" 200 63 1ms``.
 
@@ -63,10 +65,20 @@ def gunicorn_options(settings: config.Settings) -> dict[str, Any]:
         "limit_request_field_size": 8190,
         "control_socket_disable": True,  # no runtime-management socket in $HOME
         "proc_name": "mmpos",
+        "post_fork": _worker_started(settings),
     }
     if settings.trusted_proxies:  # X-Forwarded-Proto (https) believed only from these
         options["forwarded_allow_ips"] = ",".join(settings.trusted_proxies)
     return options
+
+
+def _worker_started(settings: config.Settings):
+    def post_fork(server, worker) -> None:  # gunicorn calls it in each new worker process
+        from dashboard import warm
+
+        warm.start(settings)
+
+    return post_fork
 
 
 class DashboardServer(BaseApplication):

@@ -1,0 +1,65 @@
+"""``mmpos serve`` warms each underlying's opening view as it starts and as new files land
+(dashboard.warm, started in every gunicorn worker): the shared cache holds the view before any page
+asks for it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from analytics.catalog import holder_for
+from dashboard import service, warm
+from dashboard.cache import SharedCache
+from dashboard.config import Settings
+from tests.serving.conftest import start_server
+
+WARM_TIMEOUT_S = 60.0
+
+
+@pytest.fixture
+def cache_dir(tmp_path):
+    folder = tmp_path / "cache"
+    service.use_shared_cache(SharedCache(Settings(cache_dir=folder)))  # this process reads the server's cache
+    yield folder
+    service.use_shared_cache(None)
+    service.clear_caches()
+
+
+def cold_openings(data_dir) -> list[str]:
+    holder_for(data_dir).refresh()  # this process's catalog sees the files the test added
+    return warm.cold_openings(data_dir)
+
+
+def wait_until_warm(data_dir) -> None:
+    deadline = time.monotonic() + WARM_TIMEOUT_S
+    while (cold := cold_openings(data_dir)) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert cold == [], f"the opening views of {cold} were not warmed within {WARM_TIMEOUT_S:.0f} s"
+
+
+def test_the_server_warms_the_opening_view_at_start_and_when_a_new_file_lands(tmp_path, cache_dir):
+    served = start_server(tmp_path / "serve", {"MMPOS_SHARED_CACHE": "on", "MMPOS_CACHE_DIR": str(cache_dir),
+                                               "MMPOS_RESCAN_SECONDS": "1"})
+    try:
+        assert cold_openings(served.data_dir) in (["spx-20261120-1615"], [])  # warming, or done already
+        wait_until_warm(served.data_dir)
+        text = (served.data_dir / "spx_quotedata_2026-11-20.csv").read_text()  # Monday's first snapshot lands
+        (served.data_dir / "spx_quotedata_2026-11-23.csv").write_text(
+            text.replace("Date: November 20, 2026 at 4:15 PM EST", "Date: November 23, 2026 at 9:45 AM EST", 1))
+        assert cold_openings(served.data_dir) == ["spx-20261123-0945"]
+        wait_until_warm(served.data_dir)
+        assert "Traceback" not in served.log()
+    finally:
+        served.stop()
+
+
+def test_the_server_does_not_warm_with_warming_off(tmp_path, cache_dir):
+    served = start_server(tmp_path / "serve", {"MMPOS_SHARED_CACHE": "on", "MMPOS_CACHE_DIR": str(cache_dir),
+                                               "MMPOS_WARM": "off"})
+    try:
+        assert served.get("/healthz").status == 200
+        time.sleep(3)  # a warmer would have claimed and computed the demo view (~0.2 s) by now
+        assert cold_openings(served.data_dir) == ["spx-20261120-1615"]
+    finally:
+        served.stop()

@@ -431,6 +431,8 @@ def build_layout() -> html.Div:
 # --------------------------------------------------------------------------- history tab (issue 11)
 
 HISTORY_FIGURE_HEIGHT = 440  # pixels, each history chart (figure layout and container)
+HISTORY_FILL_MS = 400  # the History tab's tick while files are summarised or a backfill runs
+HISTORY_IDLE_MS = 15_000  # ... and once everything is summarised: a file or backfill that starts later shows
 
 
 def history_tab() -> html.Div:
@@ -448,7 +450,7 @@ def history_tab() -> html.Div:
                 value=20, className="segmented", inline=True,
             ), width="w-preset", help_text="How many of the newest snapshots of the underlying the charts show."),
             html.Div(id=ids.HISTORY_PROGRESS, className="history-progress", role="status"),
-            dcc.Interval(id=ids.HISTORY_FILL_TICK, interval=400, disabled=True),
+            dcc.Interval(id=ids.HISTORY_FILL_TICK, interval=HISTORY_FILL_MS, disabled=True),
             dcc.Store(id=ids.HISTORY_FILL_STORE, storage_type="memory"),
         ]),
         dcc.Loading(type="dot", delay_show=250, children=html.Div(className="views", children=[

@@ -9,7 +9,9 @@ Three callbacks, each a thin wrapper around a plain function tested as such:
 * :func:`fill_step` summarises at most :data:`FILES_PER_TICK` new or changed data files per tick of
   an interval while the History tab is open, so the first visit (every snapshot analysed once, ~0.4 s
   each) shows "n of m summarised" and draws what is there, and no request runs for long: the main
-  view never waits for the history.
+  view never waits for the history. Once everything is summarised the tick slows down
+  (:func:`tick_interval`) rather than stopping, so a file that lands or a backfill started while the
+  tab stays open shows without reopening it.
   While an ``mmpos backfill`` of the same folder runs (its progress row in the store is fresh), the
   step computes nothing and the line says "backfill running: n of m" instead, the charts filling in
   as the backfill stores each file.
@@ -29,7 +31,7 @@ from flask import current_app
 
 from analytics.catalog import load_path_cached
 from analytics.history import HistoryStore, data_files, summarize_file
-from dashboard import ids, service
+from dashboard import ids, layout, service
 from dashboard.figures import history as hfig
 from dashboard.figures.common import encode_arrays, expiry_set_label
 from dashboard.inputs import checked, unexpected
@@ -113,7 +115,7 @@ def fill_step(data_dir: str | None, max_files: int = FILES_PER_TICK, *, now: flo
 
 
 def fill_complete(fill: dict[str, int] | None) -> bool:
-    """Nothing left to poll for: every file summarised and no backfill running.
+    """Every file summarised and no backfill running: the tab only watches for new files (slow tick).
 
     Examples
     --------
@@ -121,6 +123,17 @@ def fill_complete(fill: dict[str, int] | None) -> bool:
     (True, False)
     """
     return bool(fill) and "backfill_pid" not in fill and fill.get("done", 0) >= fill.get("total", 0)
+
+
+def tick_interval(fill: dict[str, int] | None) -> int:
+    """Milliseconds to the next fill step: quick while summarising or a backfill runs, slow once done.
+
+    Examples
+    --------
+    >>> tick_interval({"done": 2, "total": 4}), tick_interval({"done": 4, "total": 4})
+    (400, 15000)
+    """
+    return layout.HISTORY_IDLE_MS if fill_complete(fill) else layout.HISTORY_FILL_MS
 
 
 def progress_text(fill: dict[str, int] | None) -> str:
@@ -204,6 +217,7 @@ def register(app: dash.Dash) -> None:
     @app.callback(
         Output(ids.HISTORY_FILL_STORE, "data"),
         Output(ids.HISTORY_FILL_TICK, "disabled"),
+        Output(ids.HISTORY_FILL_TICK, "interval"),
         Output(ids.HISTORY_PROGRESS, "children"),
         Input(ids.HISTORY_FILL_TICK, "n_intervals"),
         Input(ids.VIEW_STORE, "data"),
@@ -214,12 +228,12 @@ def register(app: dash.Dash) -> None:
                         f"{ids.HISTORY_FILL_STORE}.data": previous})
         state, previous = c[f"{ids.VIEW_STORE}.data"], c[f"{ids.HISTORY_FILL_STORE}.data"]
         if not state or state.get("tab") != "history":
-            return no_update, True, no_update
+            return no_update, True, no_update, no_update
         try:
             fill = fill_step(current_app.config.get("MMPOS_DATA_DIR"))
         except Exception:  # noqa: BLE001 - the history must never take the page down
-            return no_update, True, unexpected("Filling the history store")
-        return (no_update if fill == previous else fill), fill_complete(fill), progress_text(fill)
+            return no_update, True, no_update, unexpected("Filling the history store")
+        return (no_update if fill == previous else fill), False, tick_interval(fill), progress_text(fill)
 
     @app.callback(
         *(Output(g, "figure") for g in GRAPHS),

@@ -1,8 +1,10 @@
-"""The History tab while an ``mmpos backfill`` started from a terminal fills the same store, in Chromium."""
+"""The History tab while an ``mmpos backfill`` started from a terminal fills the same store, and while new
+files land, in Chromium."""
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import subprocess
 import time
 
@@ -55,4 +57,21 @@ def test_the_tab_shows_a_terminal_backfill_and_draws_what_it_stored(dash_duo, st
                  f"{graph_id} never drew every SPX snapshot once the backfill ended")
     wait_for(dash_duo, lambda: dash_duo.find_element(f"#{ids.HISTORY_PROGRESS}").text == "",
              "the progress line never cleared")
+    assert dash_duo.get_logs() == []
+
+
+def test_a_file_that_lands_while_the_tab_stays_open_is_summarised_and_drawn(dash_duo, start_app, history_dir,
+                                                                            demo_dir, monkeypatch):
+    from dashboard import layout
+
+    monkeypatch.setattr(layout, "HISTORY_IDLE_MS", 1000)  # the idle tick, shortened for the test
+    start_app(create_app(history_dir))
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/?u=SPX&tab=history")
+    wait_for(dash_duo, lambda: len(snapshot_ids(dash_duo, ids.HISTORY_LEVELS_GRAPH)) == len(SPX_FILES),
+             "the charts never drew the SPX snapshots")
+    wait_for(dash_duo, lambda: dash_duo.find_element(f"#{ids.HISTORY_PROGRESS}").text == "",
+             "the progress line never cleared")
+    shutil.copy2(demo_dir / "spx_quotedata_2026-11-18.csv", history_dir)  # the desk's next file lands
+    wait_for(dash_duo, lambda: "spx-20261118-1615" in snapshot_ids(dash_duo, ids.HISTORY_LEVELS_GRAPH),
+             "a file that landed while the tab was open was never drawn")
     assert dash_duo.get_logs() == []

@@ -33,15 +33,15 @@ progress expire after ``MMPOS_CACHE_TIMEOUT``. The Redis database is the one the
 private to the service.
 
 Redis and the web servers start in either order. Dash signs the page's job handles with a secret
-every web process must share; it is kept in Redis (Dash's ``SIGNING_SECRET_KEY``, no expiry, so
-``volatile-lru`` never evicts it) and each web process reads it on first use and then keeps it
-(:class:`CeleryJobs`, no Redis round trip per request once known). Dash itself keeps for the life of
-the process whatever it resolved first, its own random secret when Redis did not answer, and the
-other processes then refused that process's job handles until it was recycled; so while Redis is
-away a process signs with a provisional secret of its own (and runs no job: with Redis away no
-worker counts as alive) and asks Redis again on a page load at most every ``SECRET_RETRY_S``
-(:class:`SigningSecretRetry`, mixed into the app's ``dash.Dash``). Flushing the Redis database under
-running web servers still splits them: restart them after a ``FLUSHDB``.
+every web process must share, kept in Redis (Dash's ``SIGNING_SECRET_KEY``, written once without
+expiry, so ``volatile-lru`` never evicts it). Each web process reads it on first use and keeps it
+(:class:`CeleryJobs`: no Redis round trip per request once known). Dash alone keeps for the life of
+the process whatever it resolved first, its own random secret when Redis did not answer, and the other
+processes then refused that process's job handles until it was recycled. Here, while Redis is away, a
+process signs with a provisional secret of its own (no job runs then: with Redis away no worker counts
+as alive) and asks Redis again at most every ``SECRET_RETRY_S`` (:class:`SigningSecretRetry`, mixed
+into the app's ``dash.Dash``). Losing the key under running web servers (``FLUSHDB``, or restarting a
+Redis that keeps nothing on disk) still splits them: restart the web servers after that.
 
 ``/readyz`` (:mod:`dashboard.edge`) reports :func:`health`: the number of live workers, or why Redis
 could not say.
@@ -132,8 +132,8 @@ def manager(settings: config.Settings) -> Any:
     class CeleryJobs(CeleryManager):
         """Dash's ``CeleryManager`` whose job-signing secret is the one in Redis, once Redis answers.
 
-        Dash's own stores the secret with the results' expiry (an hour): a web process started after
-        that made a new one and disagreed with those started before. Here it is written once
+        Dash's own stores the secret with the results' expiry (``MMPOS_CACHE_TIMEOUT``): a web process
+        started after that made a new one and disagreed with those started before. Here it is written once
         (``SET NX``), never expires (``PERSIST`` also fixes one an older version wrote), and is read
         with :func:`~dashboard.cache.quick_redis`, so a Redis that is away delays a page load by
         ``QUICK_TIMEOUT_S`` at most, once per ``SECRET_RETRY_S``.
@@ -162,7 +162,7 @@ def manager(settings: config.Settings) -> Any:
                 else:
                     if secret:
                         if self.provisional is not None:
-                            log.warning("job-signing secret read from Redis: this process signs with it now")
+                            log.info("job-signing secret read from Redis: this process signs with it now")
                         self.secret = secret
                         return secret
                 self.retry_at = now + SECRET_RETRY_S

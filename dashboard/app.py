@@ -19,7 +19,7 @@ from pathlib import Path
 import dash
 from flask import Flask, Response, request
 
-from dashboard import config, edge, responses
+from dashboard import config, edge, jobs, responses
 from dashboard.callbacks import controls, display, export, history, hover, report, table, upload, views, work
 from dashboard.layout import build_layout
 
@@ -107,8 +107,9 @@ def _server() -> Flask:
     return server
 
 
-class _Dash(dash.Dash):
-    """``dash.Dash`` whose page leaves out the scripts named in ``DROPPED_SCRIPTS``."""
+class _Dash(jobs.SigningSecretRetry, dash.Dash):
+    """``dash.Dash`` whose page leaves out the scripts named in ``DROPPED_SCRIPTS`` (and whose job-signing
+    secret follows Redis: :class:`dashboard.jobs.SigningSecretRetry`)."""
 
     def interpolate_index(self, **kwargs) -> str:
         kwargs["scripts"] = "\n".join(line for line in kwargs["scripts"].split("\n")

@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import logging
 import os
 import pickle
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -49,6 +51,9 @@ from dashboard import config
 KEY_PREFIX = "mmpos:"
 LOCK_STRIPES = 256  # lock files beside the cache folder (a fixed number: the folder never grows with them)
 COMPUTE_LOCK_S = 60  # longest wait for another worker's computation (then compute here); = request timeout
+# the longest a quick question to Redis waits (a readiness probe, the live-worker count, the job-signing
+# secret): asked on requests and every few seconds by load balancers, never held up by a Redis away
+QUICK_TIMEOUT_S = 0.5
 _MISSING = object()
 T = TypeVar("T")
 
@@ -108,6 +113,46 @@ def flask_caching_config(settings: config.Settings) -> dict[str, Any]:
     folder = settings.cache_dir or default_cache_dir()
     return {**common, "CACHE_TYPE": "FileSystemCache", "CACHE_DIR": str(folder),
             "CACHE_THRESHOLD": settings.cache_threshold}
+
+
+@functools.cache
+def quick_redis(redis_url: str) -> Any:
+    """A ``redis.Redis`` client for short questions: it waits ``QUICK_TIMEOUT_S`` at most to connect and
+    for each reply, and never retries, so a Redis that is down or unreachable costs that, not redis-py's
+    5 s and three retries. One per URL and process (redis-py opens new connections in a forked child)."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis.from_url(redis_url, socket_timeout=QUICK_TIMEOUT_S, socket_connect_timeout=QUICK_TIMEOUT_S,
+                                retry=Retry(NoBackoff(), 0))
+
+
+def health(settings: config.Settings) -> dict[str, Any]:
+    """The shared cache as ``/readyz`` reports it (no path, no host name, no secret).
+
+    Returns
+    -------
+    dict
+        ``kind``: ``off`` (``MMPOS_SHARED_CACHE=off``), ``folder`` or ``redis``; ``ok``: False when
+        the cache cannot be used (a folder that is gone or not writable, a Redis that does not answer a
+        ``PING`` within ``QUICK_TIMEOUT_S``), with ``error``; for Redis, ``latency_ms`` of the ``PING``.
+        A cache that is not ok costs each worker its own computations, never a request (every
+        failure of :class:`SharedCache` falls back to computing the value).
+    """
+    if not settings.shared_cache:
+        return {"kind": "off", "ok": True}
+    if not settings.redis_url:
+        folder = settings.cache_dir or default_cache_dir()
+        if os.access(folder, os.W_OK | os.X_OK):
+            return {"kind": "folder", "ok": True}
+        return {"kind": "folder", "ok": False, "error": "the cache folder is gone or not writable"}
+    start = time.perf_counter()
+    try:
+        quick_redis(settings.redis_url).ping()
+    except Exception as exc:  # noqa: BLE001 - any failure is an answer here
+        return {"kind": "redis", "ok": False, "error": type(exc).__name__}  # its text names the host
+    return {"kind": "redis", "ok": True, "latency_ms": round((time.perf_counter() - start) * 1000, 2)}
 
 
 class SharedCache:

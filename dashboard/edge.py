@@ -5,9 +5,9 @@ settings. Per request, in this order:
 
 1. A request id: the caller's ``X-Request-ID`` when it is a short token, else a new one; echoed on the
    response and written to the access log (``mmpos.request_id``) and to every error logged.
-2. ``/healthz`` (liveness: the process answers, JSON 200) and ``/readyz`` (the data folder can be
-   listed and its catalog is loaded: JSON 200, else 503 with the reason) skip the checks below, so a
-   load balancer can probe them without a Host name or a login. They reveal no path and no file.
+2. ``/healthz`` (liveness: the process answers, JSON 200) and ``/readyz`` (readiness, :func:`readiness`)
+   skip the checks below, so a load balancer can probe them without a Host name or a login. They
+   reveal no path, no file and no host name.
 3. The Host header must be in the allow-list (``MMPOS_ALLOWED_HOSTS``; default the loopback names and
    the bind host): 400 otherwise, against DNS rebinding.
 4. A body larger than its route's limit gets a JSON 413 before it is read (or, without a
@@ -55,7 +55,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from analytics.catalog import FileVersion, file_version, holder_for
 from analytics.sources.common import MAX_JSON_DEPTH, json_depth
-from dashboard import config
+from dashboard import cache, config, jobs
 
 EXTENSION_KEY = "mmpos_edge"
 BODY_LIMITS_KEY = "mmpos_body_limits"  # {path: largest body} of routes allowed more than the default
@@ -393,15 +393,48 @@ def _healthz() -> Response:
     return _json({"status": "ok"}, 200)
 
 
+def readiness(data_dir: str | Path | None, settings: config.Settings) -> tuple[int, dict]:
+    """``/readyz``: every piece the server uses, in one answer (HTTP status, JSON body).
+
+    ``checks`` holds ``data`` (the data folder can be listed and its catalog is loaded: the catalog's
+    own check, which rescans no more often than the pages do), ``cache`` (:func:`dashboard.cache.health`:
+    kind ``folder``, ``redis`` or ``off``; Redis's ``PING`` latency in ms or its error) and ``jobs``
+    (:func:`dashboard.jobs.health`: ``local``, or ``celery`` with the number of live workers).
+
+    A load balancer takes a server answering 503 out of rotation, so only what stops it from serving
+    pages is a 503: the data folder (``"status": "not ready"``, ``reason``). A shared cache that fails
+    (Redis down, the folder gone) or no live Celery worker only makes the pages slower: each worker
+    computes its views in the request, as with neither configured. That is a 200 with
+    ``"status": "degraded"`` and the ``reason``; otherwise ``"status": "ready"``. Redis is asked with
+    a ``QUICK_TIMEOUT_S`` timeout (0.5 s), once for the ``PING`` and once for the workers.
+    """
+    ready, detail = holder_for(data_dir, settings.rescan_s).readiness()
+    shared = cache.health(settings)
+    if settings.jobs == "celery" and shared["kind"] == "redis" and not shared["ok"]:
+        runner = {"kind": "celery", "ok": False, "workers": None, "error": shared["error"]}  # asked already
+    else:
+        runner = jobs.health(settings)
+    checks = {"data": {"ok": ready, "detail": detail}, "cache": shared, "jobs": runner}
+    if not ready:
+        return 503, {"status": "not ready", "reason": detail, "checks": checks}
+    degraded = []
+    if not shared["ok"]:
+        degraded.append(f"shared cache ({shared['kind']}) unusable ({shared['error']}): each worker computes "
+                        "its own views")
+    if not runner["ok"]:
+        cause = "Redis cannot say" if runner["workers"] is None else "no mmpos worker alive"
+        degraded.append(f"{cause}: cold views are computed in the request")
+    if degraded:
+        return 200, {"status": "degraded", "reason": "; ".join(degraded), "detail": detail, "checks": checks}
+    return 200, {"status": "ready", "detail": detail, "checks": checks}
+
+
 def _readyz() -> Response:
     from flask import current_app
 
     edge = _edge()
-    data_dir = current_app.config.get(DATA_DIR_KEY) or edge.settings.data_dir
-    ready, reason = holder_for(data_dir, edge.settings.rescan_s).readiness()
-    if not ready:
-        return _json({"status": "not ready", "reason": reason}, 503)
-    return _json({"status": "ready", "detail": reason}, 200)
+    status, body = readiness(current_app.config.get(DATA_DIR_KEY) or edge.settings.data_dir, edge.settings)
+    return _json(body, status)
 
 
 # --------------------------------------------------------------------------- credentials command

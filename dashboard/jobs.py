@@ -32,10 +32,19 @@ retried elsewhere: one that kills its worker would kill every worker in turn). M
 progress expire after ``MMPOS_CACHE_TIMEOUT``. The Redis database is the one the shared cache uses:
 private to the service.
 
-Start Redis before the web servers: Dash signs the page's job handles with a secret it keeps in
-Redis, read once per web process; a process that cannot reach Redis then signs with a secret of its
-own until it is recycled (``MMPOS_MAX_REQUESTS``), and the other processes refuse its jobs' handles
-(such a job ends without drawing; the view is drawn when chosen again).
+Redis and the web servers start in either order. Dash signs the page's job handles with a secret
+every web process must share, kept in Redis (Dash's ``SIGNING_SECRET_KEY``, written once without
+expiry, so ``volatile-lru`` never evicts it). Each web process reads it on first use and keeps it
+(:class:`CeleryJobs`: no Redis round trip per request once known). Dash alone keeps for the life of
+the process whatever it resolved first, its own random secret when Redis did not answer, and the other
+processes then refused that process's job handles until it was recycled. Here, while Redis is away, a
+process signs with a provisional secret of its own (no job runs then: with Redis away no worker counts
+as alive) and asks Redis again at most every ``SECRET_RETRY_S`` (:class:`SigningSecretRetry`, mixed
+into the app's ``dash.Dash``). Losing the key under running web servers (``FLUSHDB``, or restarting a
+Redis that keeps nothing on disk) still splits them: restart the web servers after that.
+
+``/readyz`` (:mod:`dashboard.edge`) reports :func:`health`: the number of live workers, or why Redis
+could not say.
 """
 
 from __future__ import annotations
@@ -52,12 +61,14 @@ from pathlib import Path
 from typing import Any
 
 from dashboard import config
+from dashboard.cache import quick_redis
 
 QUEUE = "mmpos"  # the queue the page sends jobs to and the workers read
 WORKERS_KEY = "mmpos:jobs:workers"  # sorted set in Redis: each live worker -> when its last heartbeat runs out
 HEARTBEAT_S = 10  # a worker says it is alive this often
 HEARTBEAT_TTL_S = 3 * HEARTBEAT_S  # ... and counts as gone this long after it last said so
 POOLS = ("prefork", "solo", "threads")
+SECRET_RETRY_S = 2.0  # while Redis is away, a web process asks it for the signing secret at most this often
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +118,73 @@ def local_manager(folder: Path, expire_s: int) -> Any:
     return LocalManager(diskcache.Cache(str(folder)), expire=expire_s)
 
 
+class ProvisionalSecret(bytes):
+    """A signing secret of this process only, used while Redis cannot be asked for the shared one."""
+
+
 def manager(settings: config.Settings) -> Any:
-    """Dash's ``CeleryManager`` on the Celery app for ``settings.redis_url`` (``MMPOS_JOBS=celery``)."""
+    """A :class:`CeleryJobs` manager on the Celery app for ``settings.redis_url`` (``MMPOS_JOBS=celery``)."""
     from dash import CeleryManager
 
     if not settings.redis_url:
         raise config.UnsafeConfigError("MMPOS_JOBS=celery needs MMPOS_REDIS_URL")
-    return CeleryManager(celery_for(settings.redis_url, settings.cache_timeout_s), expire=settings.cache_timeout_s)
+
+    class CeleryJobs(CeleryManager):
+        """Dash's ``CeleryManager`` whose job-signing secret is the one in Redis, once Redis answers.
+
+        Dash's own stores the secret with the results' expiry (``MMPOS_CACHE_TIMEOUT``): a web process
+        started after that made a new one and disagreed with those started before. Here it is written once
+        (``SET NX``), never expires (``PERSIST`` also fixes one an older version wrote), and is read
+        with :func:`~dashboard.cache.quick_redis`, so a Redis that is away delays a page load by
+        ``QUICK_TIMEOUT_S`` at most, once per ``SECRET_RETRY_S``.
+        """
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.redis_url = settings.redis_url
+            self.secret: bytes | None = None
+            self.provisional: ProvisionalSecret | None = None
+            self.retry_at = 0.0
+
+        def get_or_create_signing_secret(self, generate: Any) -> bytes:
+            if self.secret is not None:
+                return self.secret
+            now = time.monotonic()
+            if now >= self.retry_at:
+                try:
+                    pipe = quick_redis(self.redis_url).pipeline(transaction=False)
+                    key = self.SIGNING_SECRET_KEY
+                    _, secret, _ = pipe.set(key, generate(), nx=True).get(key).persist(key).execute()
+                except Exception as exc:  # noqa: BLE001 - Redis away: sign provisionally, ask again later
+                    if self.provisional is None:
+                        log.warning("cannot read the job-signing secret from Redis (%s): this process signs "
+                                    "with its own until Redis answers", type(exc).__name__)
+                else:
+                    if secret:
+                        if self.provisional is not None:
+                            log.info("job-signing secret read from Redis: this process signs with it now")
+                        self.secret = secret
+                        return secret
+                self.retry_at = now + SECRET_RETRY_S
+            if self.provisional is None:
+                self.provisional = ProvisionalSecret(generate())
+            return self.provisional
+
+    return CeleryJobs(celery_for(settings.redis_url, settings.cache_timeout_s), expire=settings.cache_timeout_s)
+
+
+class SigningSecretRetry:
+    """Mixin for ``dash.Dash``: a :class:`ProvisionalSecret` is not kept, so the next use asks the
+    manager again (which asks Redis at most every ``SECRET_RETRY_S``); the shared one is kept as Dash
+    keeps any secret. Wraps Dash's private ``_get_signing_secret`` (Dash 4.x), the one place Dash
+    resolves and memoises the secret; ``tests/serving/test_readiness.py`` checks it on a real server.
+    """
+
+    def _get_signing_secret(self) -> bytes:
+        secret = super()._get_signing_secret()  # type: ignore[misc]
+        if isinstance(secret, ProvisionalSecret):
+            self._generated_signing_secret = None
+        return secret
 
 
 def worker_app(settings: config.Settings) -> Any:
@@ -139,12 +210,30 @@ def worker_app(settings: config.Settings) -> Any:
     return app
 
 
+def live_workers(redis_url: str) -> int:
+    """How many ``mmpos worker`` processes sent a heartbeat within ``HEARTBEAT_TTL_S`` (one ``ZCOUNT``
+    through :func:`~dashboard.cache.quick_redis`: a Redis away raises within ``QUICK_TIMEOUT_S``)."""
+    return int(quick_redis(redis_url).zcount(WORKERS_KEY, time.time(), "+inf"))
+
+
+def health(settings: config.Settings) -> dict[str, Any]:
+    """Where background jobs run, as ``/readyz`` reports it: ``{"kind": "local"}``, or for Celery
+    ``{"kind": "celery", "ok": ..., "workers": n}`` (``workers`` None and ``error`` when Redis cannot
+    say). Not ok costs no page: with no live worker a cold view is computed in the request."""
+    if settings.jobs != "celery" or not settings.redis_url:
+        return {"kind": "local", "ok": True}
+    try:
+        count = live_workers(settings.redis_url)
+    except Exception as exc:  # noqa: BLE001 - any failure is an answer here
+        return {"kind": "celery", "ok": False, "workers": None, "error": type(exc).__name__}
+    return {"kind": "celery", "ok": count > 0, "workers": count}
+
+
 def workers_alive(settings: config.Settings) -> bool:
     """True when at least one ``mmpos worker`` has sent a heartbeat within ``HEARTBEAT_TTL_S``
     (False, with a warning, when Redis cannot be asked)."""
     try:
-        client = celery_for(settings.redis_url, settings.cache_timeout_s).backend.client
-        alive = client.zcount(WORKERS_KEY, time.time(), "+inf") > 0
+        alive = live_workers(settings.redis_url) > 0
     except Exception as exc:  # noqa: BLE001 - Redis down: the page computes the view itself
         log.warning("cannot ask Redis for live workers (%s): the view is computed in the request",
                     type(exc).__name__)

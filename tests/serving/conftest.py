@@ -122,26 +122,40 @@ def start_server(workdir: Path, env_extra: dict[str, str] | None = None, *args: 
     pytest.fail(f"mmpos serve did not answer /healthz within {BOOT_TIMEOUT_S:.0f} s:\n{served.log()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory):
-    """A real redis-server (Debian's) on a free port, no persistence; stopped by its pid."""
+def start_redis(port: int, folder: Path) -> subprocess.Popen:
+    """A real redis-server (Debian's) on ``port`` of 127.0.0.1, no persistence; waits until it accepts."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is missing: `make test` installs it (apt-get install redis-server)")
-    port = free_port()
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path_factory.mktemp("redis"))],
+                             "--dir", str(folder)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
+            return proc
         except OSError:
             time.sleep(0.05)
+    proc.kill()
+    proc.wait(timeout=5)
+    pytest.fail(f"redis-server did not accept connections on port {port} within 10 s")
+
+
+def stop_redis(proc: subprocess.Popen) -> None:
+    """Stop a redis-server started by :func:`start_redis` (by its pid)."""
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A real redis-server on a free port for the session; stopped by its pid."""
+    port = free_port()
+    proc = start_redis(port, tmp_path_factory.mktemp("redis"))
     yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop_redis(proc)
 
 
 @pytest.fixture(scope="session")

@@ -96,13 +96,17 @@ def test_a_broken_callback_is_a_500_without_exception_text_and_logged_under_its_
 
 
 def test_readyz_follows_the_data_folder_away_and_back(server: Served):
-    assert server.get("/readyz").status == 200
+    ready = server.get("/readyz")
+    assert ready.status == 200 and json.loads(ready.body)["status"] == "ready"
     aside = server.data_dir.with_name("data-aside")
     server.data_dir.rename(aside)
     try:
         replies = [server.get("/readyz") for _ in range(4)]  # both workers answer not ready
         assert {r.status for r in replies} == {503}
-        reason = json.loads(replies[0].body)["reason"]
+        body = json.loads(replies[0].body)
+        assert body["status"] == "not ready" and body["checks"]["data"]["ok"] is False
+        assert body["checks"]["cache"]["kind"] == "off" and body["checks"]["jobs"]["kind"] == "local"  # tests/conftest.py
+        reason = body["reason"]
         assert reason.startswith("data directory not found") and str(aside.parent) not in reason
         assert server.get("/healthz").status == 200  # alive all the same
     finally:

@@ -13,7 +13,9 @@ One worker computes each snapshot: it claims the view as a page's background job
 (:func:`dashboard.service.claim_background`), so a trader who opens the view meanwhile waits for the
 same computation instead of starting another, and the other workers' warmers skip it. The thread runs
 at a lower CPU priority (``nice`` +:data:`NICENESS`) so requests come first. A file that fails to load
-is skipped (the page shows why when it is opened).
+is skipped (the page shows why when it is opened). Each worker tries a snapshot version once: one
+that another worker claimed, or that could not be claimed (the shared cache unreachable), is left to
+the page.
 
 Off without a shared cache (each worker would compute for itself alone) and with ``MMPOS_WARM=off``.
 """

@@ -375,29 +375,34 @@ def analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Sce
                                    + list(analysis.warnings))
 
 
+def _view_key(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> str:
+    """The shared-cache key of :func:`view_analysis_for`'s analysis of ``entry`` under ``scenario``."""
+    root = str(resolve_data_dir(data_dir))
+    entry_id, version = entry_key(entry)
+    view = levels_scenario(scenario)
+    return analysis_cache_key(entry_id, version, _book_version(root, entry, view), view)
+
+
 def is_cold(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> bool:
-    """True when the analysis of ``entry`` under ``scenario`` is not in the shared cache yet (always
-    False without a shared cache: a background job's result would have nowhere to go)."""
+    """True when the page's analysis of ``entry`` under ``scenario`` (:func:`view_analysis_for`'s) is
+    not in the shared cache yet (always False without a shared cache: a background job's result would
+    have nowhere to go)."""
     shared = shared_cache()
     if shared is None or entry.broken:
         return False
-    root = str(resolve_data_dir(data_dir))
-    entry_id, version = entry_key(entry)
-    return not shared.contains(analysis_cache_key(entry_id, version, _book_version(root, entry, scenario), scenario))
+    return not shared.contains(_view_key(data_dir, entry, scenario))
 
 
 def claim_background(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> bool:
-    """True for the first caller (in every worker) that asks to compute this analysis as a background
-    job within ``COMPUTE_LOCK_S``; later callers wait for that job instead of starting their own."""
+    """True for the first caller (in every worker) that asks to compute the page's analysis of ``entry``
+    under ``scenario`` in the background (a page's job, or :mod:`dashboard.warm`) within
+    ``COMPUTE_LOCK_S``; later callers wait for that computation instead of starting their own."""
     from dashboard.cache import COMPUTE_LOCK_S
 
     shared = shared_cache()
     if shared is None:
         return False
-    root = str(resolve_data_dir(data_dir))
-    entry_id, version = entry_key(entry)
-    key = analysis_cache_key(entry_id, version, _book_version(root, entry, scenario), scenario)
-    return shared.add(f"job:{key}", 1, timeout_s=COMPUTE_LOCK_S)
+    return shared.add(f"job:{_view_key(data_dir, entry, scenario)}", 1, timeout_s=COMPUTE_LOCK_S)
 
 
 def term_analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> Analysis:

@@ -60,7 +60,7 @@ def warm_view(state: dict[str, Any], data_dir: str | Path | None) -> bool:
     entry = catalog.get(state["snap"])
     if entry is None or entry.broken:
         return False
-    scenario = service.levels_scenario(scenario_from_state(state))  # what the main update analyses
+    scenario = scenario_from_state(state)
     if not service.is_cold(data_dir, entry, scenario) or not service.claim_background(data_dir, entry, scenario):
         return False
     compute(state, catalog, entry, data_dir)
@@ -77,7 +77,7 @@ def cold_openings(data_dir: str | Path | None) -> list[str]:
         state = opening_view(catalog, underlying)
         if state is None:
             continue
-        scenario = service.levels_scenario(scenario_from_state(state))
+        scenario = scenario_from_state(state)
         if service.shared_cache() is None or service.is_cold(data_dir, catalog.get(state["snap"]), scenario):
             cold.append(str(state["snap"]))
     return cold

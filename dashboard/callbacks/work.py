@@ -58,7 +58,7 @@ def route(state: dict[str, Any] | None, data_dir: str | None, min_rows: int | No
     if entry is None or entry.broken or entry.n_rows < min_rows:
         return state, no_update
     try:
-        scenario = service.levels_scenario(scenario_from_state(state))  # what the main update analyses
+        scenario = scenario_from_state(state)
     except (ScenarioError, ValueError, TypeError):
         return state, no_update  # the main update says what is wrong
     if (service.is_cold(data_dir, entry, scenario) and runner_alive()

@@ -61,7 +61,7 @@ def opening(data_dir, underlying):
 
 def is_cold(data_dir, underlying) -> bool:
     _, entry, state = opening(data_dir, underlying)
-    return service.is_cold(data_dir, entry, service.levels_scenario(scenario_from_state(state)))
+    return service.is_cold(data_dir, entry, scenario_from_state(state))
 
 
 def test_each_underlyings_opening_view_is_warmed_once_with_its_comparison(data_dir, shared, counted):
@@ -95,7 +95,7 @@ def test_a_new_snapshot_is_warmed_when_it_appears(data_dir, shared, counted, dem
 
 def test_a_view_another_worker_claimed_is_left_to_it(data_dir, shared, counted):
     _, entry, state = opening(data_dir, "SPX")
-    assert service.claim_background(data_dir, entry, service.levels_scenario(scenario_from_state(state)))
+    assert service.claim_background(data_dir, entry, scenario_from_state(state))
     assert warm.Warmer(data_dir).pass_once() == ["btc-20261120-1400"]
     assert "spx_quotedata_2026-11-20.csv" not in counted and is_cold(data_dir, "SPX")
 

@@ -108,20 +108,24 @@ class Warmer:
             return []  # the folder is missing: /readyz says so; look again later
         warmed = []
         for underlying in catalog.underlyings():
-            newest = next((e for e in catalog.snapshots(underlying) if not e.broken), None)
-            if newest is None or service.entry_key(newest) in self.seen:
-                continue
-            self.seen.add(service.entry_key(newest))
-            started = time.perf_counter()
+            snapshot = underlying
             try:
                 state = opening_view(catalog, underlying)
-                if state is not None and warm_view(state, self.data_dir):
-                    warmed.append(str(newest.id))
-                    log.info("warmed the opening view of %s in %.2f s", newest.id, time.perf_counter() - started)
+                if state is None:
+                    continue
+                snapshot = str(state["snap"])
+                version = service.entry_key(catalog.get(snapshot))
+                if version in self.seen:
+                    continue
+                self.seen.add(version)
+                started = time.perf_counter()
+                if warm_view(state, self.data_dir):
+                    warmed.append(snapshot)
+                    log.info("warmed the opening view of %s in %.2f s", snapshot, time.perf_counter() - started)
             except (ChainDataError, ScenarioError) as err:  # the page says what is wrong when it is opened
-                log.info("not warming %s: %s", newest.id, err)
+                log.info("not warming %s: %s", snapshot, err)
             except Exception:  # noqa: BLE001 - a warming failure must never stop the thread or the server
-                log.exception("warming the opening view of %s failed", newest.id)
+                log.exception("warming the opening view of %s failed", snapshot)
         return warmed
 
     def run(self) -> None:

@@ -100,12 +100,14 @@ def test_a_view_another_worker_claimed_is_left_to_it(data_dir, shared, counted):
     assert "spx_quotedata_2026-11-20.csv" not in counted and is_cold(data_dir, "SPX")
 
 
-def test_a_broken_newest_file_is_skipped_and_the_others_are_warmed(data_dir, shared, counted):
-    (data_dir / "spx_quotedata_2026-11-21.csv").write_text("not a chain\n")
+def test_newer_files_that_cannot_be_read_are_skipped_and_every_underlying_is_warmed(data_dir, shared, counted):
+    text = (data_dir / "spx_quotedata_2026-11-20.csv").read_text()  # every expiry over by then
+    (data_dir / "spx_quotedata_2029-01-05.csv").write_text(
+        text.replace("Date: November 20, 2026 at 4:15 PM EST", "Date: January 5, 2029 at 9:45 AM EST", 1))
+    (data_dir / "spx_quotedata_2029-01-06.csv").write_text("not a chain\n")
     holder_for(data_dir).refresh()
-    warmed = warm.Warmer(data_dir).pass_once()
-    assert "btc-20261120-1400" in warmed  # the readable files still warm; the broken one is not opened
-    assert all("20261121" not in w for w in warmed)
+    assert sorted(warm.Warmer(data_dir).pass_once()) == ["btc-20261120-1400", "spx-20261120-1615"]
+    assert not {"spx_quotedata_2029-01-05.csv", "spx_quotedata_2029-01-06.csv"} & set(counted)
 
 
 def test_warming_needs_the_shared_cache_and_can_be_turned_off():

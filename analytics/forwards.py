@@ -27,6 +27,7 @@ expiry falls back to spot with the given rate and yield: ``F = S e^{(r - q) T}``
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from typing import Literal
@@ -67,12 +68,58 @@ def theil_sen(x, y) -> tuple[float, float]:
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
+    slope = _median_slope(x, y)
+    return slope, _median(y - slope * x)
+
+
+@functools.cache
+def _upper_pairs() -> np.ndarray:
+    """``[i, j]`` is True for ``i < j``: the pairs of up to ``THEIL_SEN_MAX_POINTS`` points, row-major
+    (the order of ``np.triu_indices``)."""
+    return np.triu(np.ones((THEIL_SEN_MAX_POINTS, THEIL_SEN_MAX_POINTS), dtype=bool), k=1)
+
+
+def _median_slope(x: np.ndarray, y: np.ndarray) -> float:
+    """The Theil-Sen slope of :func:`theil_sen` (float arrays)."""
     step = max(1, -(-x.size // THEIL_SEN_MAX_POINTS))
-    i, j = (step * ij for ij in np.triu_indices(len(x[::step]), k=1))
-    dx = x[j] - x[i]
+    x, y = x[::step], y[::step]
+    upper = _upper_pairs()[: x.size, : x.size]
+    dx = np.subtract.outer(x, x)[upper]  # x_i - x_j, i < j: the sign cancels in the slope
+    dy = np.subtract.outer(y, y)[upper]
     ok = dx != 0
-    slope = float(np.median((y[j] - y[i])[ok] / dx[ok]))
-    return slope, float(np.median(y - slope * x))
+    return _median(dy / dx if ok.all() else dy[ok] / dx[ok])
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of a 1-D float array (NaN if empty or any value is NaN), from a sort: numpy's
+    vectorised sort beats ``np.median``'s partition and its per-call overhead on a chain's sizes."""
+    if values.size == 0:
+        return np.nan
+    return float(_sorted_medians(np.sort(values), np.array([values.size]))[0])
+
+
+def _sorted_medians(ordered: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Median of each group of ``ordered`` (consecutive groups of ``count`` > 0 values, each sorted
+    ascending with NaN last), as ``np.median`` gives it: the middle value, or the mean of the two."""
+    end = np.cumsum(count)
+    start = end - count
+    lo, hi = ordered[start + (count - 1) // 2], ordered[start + count // 2]
+    with np.errstate(over="ignore"):
+        middle = np.where(count % 2 == 1, lo, (lo + hi) / 2)
+    return np.where(np.isnan(ordered[end - 1]), np.nan, middle)
+
+
+def _group_order(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Indices that sort by (group, value), NaN last within its group (two fast unstable sorts: value
+    ranks, then group-major keys)."""
+    rank = np.empty(values.size, dtype=np.int64)
+    rank[np.argsort(values)] = np.arange(values.size)
+    return np.argsort(group.astype(np.int64) * values.size + rank)
+
+
+def _group_medians(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """``np.median`` of each group's values (every group of ``range(n_groups)`` non-empty)."""
+    return _sorted_medians(values[_group_order(values, group)], np.bincount(group, minlength=n_groups))
 
 
 def parity_fit(strike, call_mid, put_mid, spread, discount: float | None = None) -> tuple[float, float, int]:
@@ -100,49 +147,153 @@ def parity_fit(strike, call_mid, put_mid, spread, discount: float | None = None)
     >>> round(f, 6), round(d, 6), n
     (101.0, 0.99, 5)
     """
-    k = np.asarray(strike, dtype=float)
-    y = np.asarray(call_mid, dtype=float) - np.asarray(put_mid, dtype=float)
-    spread = np.asarray(spread, dtype=float)
+    k = np.asarray(strike, dtype=float).ravel()
+    forward, disc, n_used = parity_fits(k, call_mid, put_mid, spread, [k.size],
+                                        None if discount is None else [discount])
+    return float(forward[0]), float(disc[0]), int(n_used[0])
+
+
+def parity_fits(strike, call_mid, put_mid, spread, count, discount=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`parity_fit` of many expiries at once, each exactly as :func:`parity_fit` fits it alone.
+
+    Parameters
+    ----------
+    strike, call_mid, put_mid, spread : array_like
+        The expiries' entries one after the other: the first ``count[0]`` entries are the first
+        expiry's, and so on.
+    count : array_like of int
+        Entries per expiry (0 allowed).
+    discount : array_like, optional
+        A known discount factor per expiry: only ``F`` is fitted.
+
+    Returns
+    -------
+    (forward, discount, n_used)
+        Arrays, one entry per expiry.
+
+    Notes
+    -----
+    The band, the medians and the inlier sets are computed for every expiry at once on segmented
+    arrays (sorted by expiry, then value); the Theil-Sen slopes and the weighted least-squares
+    solutions run per expiry with the same numpy reductions as a lone fit, so the results are equal to
+    the last bit. Where an expiry has fewer than ``MIN_PARITY_STRIKES`` distinct distances from the
+    at-the-money strike in log strike (strikes in exact geometric symmetry), the band takes every strike.
+
+    Examples
+    --------
+    >>> k = np.array([90.0, 95, 100, 105, 110])
+    >>> f, d, n = parity_fits(np.r_[k, k], np.r_[np.maximum(101 - k, 0), 0.98 * np.maximum(99 - k, 0)] + 2,
+    ...                       np.r_[np.maximum(k - 101, 0), 0.98 * np.maximum(k - 99, 0)] + 2, np.full(10, 0.1), [5, 5])
+    >>> f.round(6).tolist(), d.round(6).tolist(), n.tolist()
+    ([101.0, 99.0], [1.0, 0.98], [5, 5])
+    """
+    count = np.asarray(count, dtype=np.int64)
+    n_groups = count.size
+    group = np.repeat(np.arange(n_groups), count)
+    k = np.asarray(strike, dtype=float).ravel()
+    call, put = np.asarray(call_mid, dtype=float).ravel(), np.asarray(put_mid, dtype=float).ravel()
+    spread = np.asarray(spread, dtype=float).ravel()
+    y = call - put
     ok = np.isfinite(k) & np.isfinite(y) & np.isfinite(spread)
-    k, y, spread = k[ok], y[ok], np.maximum(spread[ok], 1e-12)
-    if np.unique(k).size < MIN_PARITY_STRIKES:
-        return np.nan, np.nan, 0
+    if not ok.all():
+        k, call, put, y, spread, group = (a[ok] for a in (k, call, put, y, spread, group))
+    spread = np.maximum(spread, 1e-12)
+    forward, disc = np.full(n_groups, np.nan), np.full(n_groups, np.nan)
+    n_used = np.zeros(n_groups, dtype=np.int64)
+    # distinct strikes: one id per (expiry, strike)
+    order = _group_order(k, group)
+    ks, gs = k[order], group[order]
+    new_id = np.ones(k.size, dtype=bool)
+    new_id[1:] = (ks[1:] != ks[:-1]) | (gs[1:] != gs[:-1])
+    strike_id = np.empty(k.size, dtype=np.int64)
+    strike_id[order] = np.cumsum(new_id) - 1
+    id_group = gs[new_id]
+
+    enough = np.bincount(id_group, minlength=n_groups) >= MIN_PARITY_STRIKES
+    fitted = np.flatnonzero(enough)  # the expiries fitted, renumbered 0 .. n_fit - 1 below
+    n_fit = fitted.size
+    if n_fit == 0:
+        return forward, disc, n_used
+
+    def n_strikes(ids: np.ndarray) -> np.ndarray:
+        """Distinct strikes per fitted expiry among the entries of these strike ids."""
+        present = np.zeros(id_group.size, dtype=bool)
+        present[ids] = True
+        return np.bincount(id_group[present], minlength=n_groups)[fitted]
+
+    keep = enough[group]
+    k, call, put, y, spread, strike_id, group = (a[keep] for a in (k, call, put, y, spread, strike_id, group))
+    group = (np.cumsum(enough) - 1)[group]
+    start = np.searchsorted(group, np.arange(n_fit))
     # band around the at-the-money strike, BAND_STDEVS straddle-implied standard deviations wide:
-    # C + P at K0 ~ D K0 sigma sqrt(T) sqrt(2 / pi)
-    i0 = int(np.argmin(np.abs(y)))
+    # C + P at K0 ~ D K0 sigma sqrt(T) sqrt(2 / pi); K0 is the first smallest |C - P| of its expiry
+    abs_y = np.abs(y)
+    at_min = abs_y == np.minimum.reduceat(abs_y, start)[group]
+    i0 = np.minimum.reduceat(np.where(at_min, np.arange(k.size), k.size), start)
     k0 = k[i0]
-    straddle = np.asarray(call_mid, dtype=float)[ok][i0] + np.asarray(put_mid, dtype=float)[ok][i0]
-    sd = straddle / k0 * np.sqrt(np.pi / 2.0)
-    dist = np.abs(np.log(k / k0))
-    half_width = max(BAND_STDEVS * sd, np.sort(np.unique(dist))[MIN_PARITY_STRIKES - 1])
-    band = dist <= half_width * (1 + 1e-12)
-    k, y, spread = k[band], y[band], spread[band]
+    sd = (call[i0] + put[i0]) / k0 * np.sqrt(np.pi / 2.0)
+    dist = np.abs(np.log(k / k0[group]))
+    nth = _nth_distinct(dist, group, n_fit, MIN_PARITY_STRIKES)
+    half_width = np.where(nth > BAND_STDEVS * sd, nth, BAND_STDEVS * sd)
+    band = dist <= half_width[group] * (1 + 1e-12)
+    k, y, spread, strike_id, group = (a[band] for a in (k, y, spread, strike_id, group))
+    count = np.bincount(group, minlength=n_fit)
+    end = np.cumsum(count)
+    start = end - count
     # Theil-Sen start (median with a known slope), then inverse-spread weighted least squares on the
     # inliers until the inlier set is stable
     if discount is None:
-        slope, intercept = theil_sen(k, y)
+        slope = np.array([_median_slope(k[s:e], y[s:e]) for s, e in zip(start, end, strict=True)])
+        intercept = _group_medians(y - slope[group] * k, group, n_fit)
     else:
-        slope, intercept = -float(discount), float(np.median(y + discount * k))
+        known = np.asarray(discount, dtype=float).ravel()[fitted]
+        slope = -known
+        intercept = _group_medians(y + known[group] * k, group, n_fit)
+    w2 = spread ** -2.0  # least squares on residuals / spread
+    floor = 1e-9 * (1.0 + np.maximum.reduceat(np.abs(y), start) / np.minimum.reduceat(spread, start))
     inlier = np.ones(k.size, dtype=bool)
+    active = np.ones(n_fit, dtype=bool)
     for _ in range(5):
-        resid = (y - (intercept + slope * k)) / spread
-        med = np.median(resid[inlier])
-        mad = 1.4826 * np.median(np.abs(resid[inlier] - med))
-        tol = OUTLIER_MADS * mad + 1e-9 * (1.0 + np.abs(y).max() / spread.min())
-        new = np.abs(resid - med) <= tol
-        if np.unique(k[new]).size < MIN_PARITY_STRIKES:
-            new = inlier
-        w2 = spread[new] ** -2.0  # least squares on residuals / spread
-        if discount is None:
-            slope, intercept = _weighted_line(k[new], y[new], w2)
-        else:
-            intercept = float(np.average(y[new] - slope * k[new], weights=w2))
-        if np.array_equal(new, inlier):
-            break
+        resid = (y - (intercept[group] + slope[group] * k)) / spread
+        g_in = group[inlier]
+        med = _group_medians(resid[inlier], g_in, n_fit)
+        mad = 1.4826 * _group_medians(np.abs(resid[inlier] - med[g_in]), g_in, n_fit)
+        tol = OUTLIER_MADS * mad + floor
+        new = np.abs(resid - med[group]) <= tol[group]
+        keep_inliers = ~active | (n_strikes(strike_id[new]) < MIN_PARITY_STRIKES)
+        new = np.where(keep_inliers[group], inlier, new)
+        for g in np.flatnonzero(active):
+            use = new[start[g]:end[g]]
+            kg, yg, wg = (a[start[g]:end[g]][use] for a in (k, y, w2))
+            if discount is None:
+                slope[g], intercept[g] = _weighted_line(kg, yg, wg)
+            else:
+                intercept[g] = np.average(yg - slope[g] * kg, weights=wg)
+        active &= np.logical_or.reduceat(new != inlier, start)
         inlier = new
-    discount = -float(slope)
-    forward = float(intercept) / discount if discount != 0 else np.nan
-    return forward, discount, int(np.unique(k[inlier]).size)
+        if not active.any():
+            break
+    d = -slope
+    with np.errstate(divide="ignore", invalid="ignore"):
+        forward[fitted] = np.where(d != 0, intercept / d, np.nan)
+    disc[fitted] = d
+    n_used[fitted] = n_strikes(strike_id[inlier])
+    return forward, disc, n_used
+
+
+def _nth_distinct(values: np.ndarray, group: np.ndarray, n_groups: int, nth: int) -> np.ndarray:
+    """The ``nth`` smallest distinct value of each group (its largest where it has fewer)."""
+    order = _group_order(values, group)
+    v, g = values[order], group[order]
+    first = np.ones(v.size, dtype=bool)
+    first[1:] = (v[1:] != v[:-1]) | (g[1:] != g[:-1])
+    rank = np.cumsum(first)
+    end = np.cumsum(np.bincount(group, minlength=n_groups))
+    start = end - np.bincount(group, minlength=n_groups)
+    out = v[end - 1].copy()
+    pick = first & (rank - rank[start][g] + 1 == nth)
+    out[g[pick]] = v[pick]
+    return out
 
 
 def _weighted_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
@@ -164,22 +315,47 @@ def two_sided_pairs(chain: OptionChain) -> pd.DataFrame:
     """
     rows = chain.rows
     keys = ["root", "expiry", "strike"]
-    bid, ask = rows["bid"].to_numpy(float), rows["ask"].to_numpy(float)
-    quoted = (bid > 0) & (ask > 0) & (ask >= bid)
     empty = pd.DataFrame(columns=[*keys, "years", "call_mid", "put_mid", "spread"])
-    if not quoted.any():  # no quotes at all (e.g. a table with IVs only): every expiry falls back
+    quoted = _quoted(rows)
+    if quoted.size == 0:  # no quotes at all (e.g. a table with IVs only): every expiry falls back
         return empty
-    q = rows.loc[quoted, keys]
-    bid, ask = bid[quoted], ask[quoted]
-    values = {"years": chain.years_to_settlement()[quoted], "mid": 0.5 * (bid + ask), "spread": ask - bid}
+    years = chain.years_to_settlement()
+    pairs = _pair_means(rows, quoted, ("strike", "expiry", "root"), years)
+    if pairs is None:  # a mean of 3+ rows: pandas' compensated sum, exactly
+        return _two_sided_pairs_by_pivot(rows, quoted, years, keys, empty)
+    first, means = pairs
+    out = rows[keys].iloc[first].reset_index(drop=True)
+    for name in ("years", "call_mid", "put_mid", "spread"):
+        out[name] = means[name]
+    return out
+
+
+def _quoted(rows: pd.DataFrame) -> np.ndarray:
+    """Positions of the rows quoted on both sides of the book (bid > 0, ask > 0, ask >= bid)."""
+    bid, ask = rows["bid"].to_numpy(float), rows["ask"].to_numpy(float)
+    return np.flatnonzero((bid > 0) & (ask > 0) & (ask >= bid))
+
+
+def _pair_means(rows: pd.DataFrame, quoted: np.ndarray, sort_keys: tuple[str, ...],
+                years: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+    """The two-sided pairs of :func:`two_sided_pairs` as arrays, sorted by ``sort_keys`` (last key first,
+    as ``np.lexsort``; keys among root, expiry, strike).
+
+    Returns the position in ``rows`` of each pair's first quoted row and the pairs' ``call_mid``,
+    ``put_mid``, ``spread`` (and ``years`` where given), or None where a contract has 3+ rows.
+    """
+    bid, ask = rows["bid"].to_numpy(float)[quoted], rows["ask"].to_numpy(float)[quoted]
+    values = {"mid": 0.5 * (bid + ask), "spread": ask - bid}
+    if years is not None:
+        values["years"] = years[quoted]
     is_call = (rows["side"].to_numpy() == "C")[quoted]
-    # groups of (root, expiry, strike) in sorted order: the order pandas' pivot_table gives
-    root_codes, _ = pd.factorize(q["root"], sort=True)
-    expiry, strike = q["expiry"].to_numpy(), q["strike"].to_numpy(float)
-    order = np.lexsort((strike, expiry, root_codes))
-    sorted_keys = (root_codes[order], expiry[order], strike[order])
+    # groups of (root, expiry, strike) in sorted order (by root: the order pandas' pivot_table gives)
+    columns = {"root": pd.factorize(rows["root"], sort=True)[0][quoted],
+               "expiry": rows["expiry"].to_numpy()[quoted], "strike": rows["strike"].to_numpy(float)[quoted]}
+    order = np.lexsort([columns[name] for name in sort_keys])
     starts = np.ones(order.size, dtype=bool)
-    for k in sorted_keys:
+    for name in sort_keys:
+        k = columns[name][order]
         starts[1:] &= k[1:] == k[:-1]
     starts = ~starts
     starts[0] = True
@@ -187,8 +363,8 @@ def two_sided_pairs(chain: OptionChain) -> pd.DataFrame:
     group[order] = np.cumsum(starts) - 1
     n_groups = int(starts.sum())
     count = {side: np.bincount(group[mask], minlength=n_groups) for side, mask in (("C", is_call), ("P", ~is_call))}
-    if max(count["C"].max(), count["P"].max()) > 2:  # a mean of 3+ rows: pandas' compensated sum, exactly
-        return _two_sided_pairs_by_pivot(q.assign(side=np.where(is_call, "C", "P"), **values), keys, empty)
+    if max(count["C"].max(), count["P"].max()) > 2:
+        return None
 
     def mean(side: str, name: str) -> np.ndarray:
         mask = is_call if side == "C" else ~is_call
@@ -196,16 +372,18 @@ def two_sided_pairs(chain: OptionChain) -> pd.DataFrame:
             return np.bincount(group[mask], weights=values[name][mask], minlength=n_groups) / count[side]
 
     both = (count["C"] > 0) & (count["P"] > 0)
-    first = order[starts][both]
-    out = q.iloc[first].reset_index(drop=True)
-    out["years"] = mean("C", "years")[both]
-    out["call_mid"] = mean("C", "mid")[both]
-    out["put_mid"] = mean("P", "mid")[both]
-    out["spread"] = (mean("C", "spread") + mean("P", "spread"))[both]
-    return out
+    means = {"call_mid": mean("C", "mid")[both], "put_mid": mean("P", "mid")[both],
+             "spread": (mean("C", "spread") + mean("P", "spread"))[both]}
+    if years is not None:
+        means["years"] = mean("C", "years")[both]
+    return quoted[order[starts][both]], means
 
 
-def _two_sided_pairs_by_pivot(q: pd.DataFrame, keys: list[str], empty: pd.DataFrame) -> pd.DataFrame:
+def _two_sided_pairs_by_pivot(rows: pd.DataFrame, quoted: np.ndarray, years: np.ndarray, keys: list[str],
+                              empty: pd.DataFrame) -> pd.DataFrame:
+    bid, ask = rows["bid"].to_numpy(float)[quoted], rows["ask"].to_numpy(float)[quoted]
+    side = np.where(rows["side"].to_numpy()[quoted] == "C", "C", "P")
+    q = rows[keys].iloc[quoted].assign(side=side, years=years[quoted], mid=0.5 * (bid + ask), spread=ask - bid)
     wide = q.pivot_table(index=keys, columns="side", values=["mid", "spread", "years"], aggfunc="mean")
     if "C" not in wide["mid"] or "P" not in wide["mid"]:
         return empty
@@ -213,6 +391,22 @@ def _two_sided_pairs_by_pivot(q: pd.DataFrame, keys: list[str], empty: pd.DataFr
         "years": wide["years"]["C"], "call_mid": wide["mid"]["C"], "put_mid": wide["mid"]["P"],
         "spread": wide["spread"]["C"] + wide["spread"]["P"],
     }).dropna().reset_index()
+
+
+def _pairs_by_expiry(chain: OptionChain, expiries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two-sided pairs sorted by expiry, root and strike: per pair its expiry's position in
+    ``expiries`` (sorted dates), and its strike, call mid, put mid and spread as columns."""
+    rows = chain.rows
+    quoted = _quoted(rows)
+    pairs = _pair_means(rows, quoted, ("strike", "root", "expiry")) if quoted.size else None
+    if pairs is not None:
+        first, means = pairs
+        code = np.searchsorted(expiries, rows["expiry"].to_numpy()[first])
+        return code, np.column_stack([rows["strike"].to_numpy(float)[first], means["call_mid"],
+                                      means["put_mid"], means["spread"]])
+    table = two_sided_pairs(chain).sort_values("expiry", kind="stable")  # no quotes, or the pivot's means
+    code = np.searchsorted(expiries, table["expiry"].to_numpy(dtype=expiries.dtype))
+    return code, table[["strike", "call_mid", "put_mid", "spread"]].to_numpy(float)
 
 
 def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0) -> pd.DataFrame:
@@ -236,39 +430,50 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
     """
     spot = float(chain.spot)
     rows = chain.rows
-    years_all = pd.Series(chain.years_to_settlement(), index=rows.index)
-    exp_years = years_all.groupby(rows["expiry"]).max()
-    pairs = two_sided_pairs(chain)
-    columns = pairs[["strike", "call_mid", "put_mid", "spread"]].to_numpy(float)
-    by_expiry = {e: columns[i] for e, i in pairs.groupby("expiry").indices.items()} if len(pairs) else {}
+    expiries, row_code = np.unique(rows["expiry"].to_numpy(), return_inverse=True)
+    if expiries.size and np.isnat(expiries[-1]):  # rows without an expiry date belong to none
+        expiries = expiries[:-1]
+    if expiries.size == 0:
+        return pd.DataFrame.from_records([], columns=list(FORWARD_COLUMNS))
+    # years to the latest settlement of each expiry date
+    by_code = np.argsort(row_code, kind="stable")
+    row_count = np.bincount(row_code)[: expiries.size]
+    ordered = chain.years_to_settlement()[by_code][: row_count.sum()]
+    t = np.fmax.reduceat(ordered, np.cumsum(row_count) - row_count)
+    code, pairs = _pairs_by_expiry(chain, expiries)
+    dated = code < expiries.size
+    code, pairs = code[dated], pairs[dated]
 
-    def fit(expiry, t, discount=None):
-        p = by_expiry.get(expiry)
-        f, d, n = (np.nan, np.nan, 0) if p is None else parity_fit(*p.T, discount)
-        sane = (np.isfinite(f) and np.isfinite(d) and 0 < d <= MAX_DISCOUNT and f > 0
-                and abs(np.log(f / spot)) <= BASIS_BOUND_BASE + BASIS_BOUND_PER_YEAR * t)
+    def fit(which: np.ndarray, discount=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Fits of the expiries ``which`` (positions, ascending), and whether each is sane."""
+        mine = np.isin(code, which)
+        f, d, n = parity_fits(*pairs[mine].T, np.bincount(code[mine], minlength=expiries.size)[which], discount)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sane = (np.isfinite(f) & np.isfinite(d) & (0 < d) & (d <= MAX_DISCOUNT) & (f > 0)
+                    & (np.abs(np.log(f / spot)) <= BASIS_BOUND_BASE + BASIS_BOUND_PER_YEAR * t[which]))
         return f, d, n, sane
 
-    free = {e: fit(e, t) for e, t in exp_years.items()}
+    every = np.arange(expiries.size)
+    fwd, disc, n, sane = fit(every)
     # the discount of short expiries (and of any sane fit with an absurd rate) comes from the term
     # structure: the median rate of the sane fits from DISCOUNT_MIN_YEARS to a year, else the given rate
-    rates = {e: -np.log(r[1]) / exp_years[e] for e, r in free.items() if r[3]}
-    ref = [r for e, r in rates.items() if DISCOUNT_MIN_YEARS <= exp_years[e] <= 1.0 and abs(r) <= MAX_ABS_RATE]
-    ref = ref or [r for e, r in rates.items() if exp_years[e] >= DISCOUNT_MIN_YEARS and abs(r) <= MAX_ABS_RATE]
-    ref_rate = float(np.median(ref)) if ref else float(rate)
-    records = []
-    for expiry, t in exp_years.items():
-        fwd, disc, n, sane = free[expiry]
-        fixed = sane and ((t < DISCOUNT_MIN_YEARS and bool(ref)) or abs(rates[expiry]) > MAX_ABS_RATE)
-        if fixed:
-            fwd, disc, n, sane = fit(expiry, t, np.exp(-ref_rate * t))
-        if not sane:
-            fwd, disc, n = spot * np.exp((rate - div_yield) * t), np.exp(-rate * t), 0
-        records.append({"expiry": expiry, "years": float(t), "forward": float(fwd), "discount": float(disc),
-                        "implied_rate": float(-np.log(disc) / t), "forward_basis_pct": 100.0 * (fwd / spot - 1.0),
-                        "n_strikes": int(n), "method": "parity" if sane else "fallback",
-                        "discount_fixed": bool(fixed and sane)})
-    return pd.DataFrame.from_records(records, columns=list(FORWARD_COLUMNS))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates = np.where(sane, -np.log(disc) / t, np.nan)
+    plausible = sane & (np.abs(rates) <= MAX_ABS_RATE)
+    ref = rates[plausible & (DISCOUNT_MIN_YEARS <= t) & (t <= 1.0)]
+    ref = ref if ref.size else rates[plausible & (t >= DISCOUNT_MIN_YEARS)]
+    ref_rate = float(np.median(ref)) if ref.size else float(rate)
+    fixed = sane & (((t < DISCOUNT_MIN_YEARS) & bool(ref.size)) | (np.abs(rates) > MAX_ABS_RATE))
+    if fixed.any():
+        which = every[fixed]
+        fwd[which], disc[which], n[which], sane[which] = fit(which, np.exp(-ref_rate * t[which]))
+    fwd = np.where(sane, fwd, spot * np.exp((rate - div_yield) * t))
+    disc = np.where(sane, disc, np.exp(-rate * t))
+    return pd.DataFrame({
+        "expiry": expiries, "years": t, "forward": fwd, "discount": disc, "implied_rate": -np.log(disc) / t,
+        "forward_basis_pct": 100.0 * (fwd / spot - 1.0), "n_strikes": np.where(sane, n, 0),
+        "method": np.where(sane, "parity", "fallback").astype(object), "discount_fixed": fixed & sane,
+    }, columns=list(FORWARD_COLUMNS))
 
 
 _FITS: dict[int, dict[tuple[float, float], pd.DataFrame]] = {}  # id(chain) -> (rate, yield) -> table

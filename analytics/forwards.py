@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import threading
 import weakref
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,7 @@ BASIS_BOUND_PER_YEAR = 0.20  # ... plus this much per year to expiry
 FORWARD_BASIS_TOLERANCE = 0.002  # forward vs spot beyond carry by more than this: stale spot or dividend
 BASIS_FIT_YEARS = 0.25  # expiries whose ln(F/S) is fitted by a line in T (beyond: curved rate/dividend terms)
 THEIL_SEN_MAX_POINTS = 400  # above this, the start's slopes come from an evenly spaced subset (pairs grow as n^2)
+_SELECT_MIN_SIZE = 4096  # medians of longer arrays select within a sampled bracket instead of sorting all
 
 ForwardMethod = Literal["parity", "fallback", "spot-carry", "exchange"]
 FORWARD_COLUMNS: tuple[str, ...] = ("expiry", "years", "forward", "discount", "implied_rate",
@@ -73,29 +74,65 @@ def theil_sen(x, y) -> tuple[float, float]:
 
 
 @functools.cache
-def _upper_pairs() -> np.ndarray:
-    """``[i, j]`` is True for ``i < j``: the pairs of up to ``THEIL_SEN_MAX_POINTS`` points, row-major
-    (the order of ``np.triu_indices``)."""
-    return np.triu(np.ones((THEIL_SEN_MAX_POINTS, THEIL_SEN_MAX_POINTS), dtype=bool), k=1)
+def _pair_index() -> np.ndarray:
+    """``i`` of every pair ``i < j`` of ``THEIL_SEN_MAX_POINTS`` points, ordered by ``j`` (``j = 1`` once,
+    ``j = 2`` twice, ...): the pairs of the first ``m`` points are the first ``m (m - 1) / 2``."""
+    n = np.arange(THEIL_SEN_MAX_POINTS)
+    return np.arange(n.sum()) - np.repeat(n * (n - 1) // 2, n)
 
 
 def _median_slope(x: np.ndarray, y: np.ndarray) -> float:
     """The Theil-Sen slope of :func:`theil_sen` (float arrays)."""
     step = max(1, -(-x.size // THEIL_SEN_MAX_POINTS))
     x, y = x[::step], y[::step]
-    upper = _upper_pairs()[: x.size, : x.size]
-    dx = np.subtract.outer(x, x)[upper]  # x_i - x_j, i < j: the sign cancels in the slope
-    dy = np.subtract.outer(y, y)[upper]
-    ok = dx != 0
-    return _median(dy / dx if ok.all() else dy[ok] / dx[ok])
+    i = _pair_index()[: x.size * (x.size - 1) // 2]
+    times = np.arange(x.size)  # point j pairs with the j points before it
+    dx = np.repeat(x, times) - x[i]
+    dy = np.repeat(y, times) - y[i]
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        ok = dx != 0
+        return _median(dy[ok] / dx[ok])  # np.median's rule: NaN if any slope is NaN
+    # pairs of one strike (two roots) have no slope: NaN here, as no other slope can be
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slopes = dy / dx
+    n_slopes = np.count_nonzero(dx)
+    if n_slopes < slopes.size:
+        slopes[dx == 0] = np.nan
+    return _select_median(slopes, n_slopes) if n_slopes >= _SELECT_MIN_SIZE else _median(slopes, n_slopes)
 
 
-def _median(values: np.ndarray) -> float:
+def _median(values: np.ndarray, n: int | None = None) -> float:
     """``np.median`` of a 1-D float array (NaN if empty or any value is NaN), from a sort: numpy's
-    vectorised sort beats ``np.median``'s partition and its per-call overhead on a chain's sizes."""
-    if values.size == 0:
-        return np.nan
-    return float(_sorted_medians(np.sort(values), np.array([values.size]))[0])
+    vectorised sort beats ``np.median``'s partition and its per-call overhead here. With ``n``, the
+    median of the ``n`` values that are not NaN."""
+    ordered = np.sort(values)
+    if n is None:
+        n = values.size
+        if n == 0 or np.isnan(ordered[-1]):
+            return np.nan
+    return np.nan if n == 0 else _middle(ordered, (n - 1) // 2, n // 2)
+
+
+def _select_median(values: np.ndarray, n: int) -> float:
+    """The median of the ``n`` values of a long 1-D float array that are not NaN, exactly, without
+    sorting it all: an evenly spaced sample brackets the median, the values below the bracket are
+    counted and the bracket alone is sorted, which gives the middle values. A bracket that misses
+    them falls back to a sort."""
+    lo, hi = (n - 1) // 2, n // 2
+    sample = np.sort(values[:: values.size // 512])  # NaN last
+    middle = np.count_nonzero(~np.isnan(sample)) // 2
+    a, b = sample[max(middle - 24, 0)], sample[middle + 24]
+    below = values < a
+    n_below = np.count_nonzero(below)
+    inside = values[(values <= b) ^ below]
+    if n_below <= lo and n_below + inside.size > hi:
+        return _middle(np.sort(inside), lo - n_below, hi - n_below)
+    return _median(values, n)
+
+
+def _middle(ordered: np.ndarray, lo: int, hi: int) -> float:
+    """The median from the two middle values of a sorted array, as ``np.median`` averages them."""
+    return float(ordered[lo]) if lo == hi else float((ordered[lo] + ordered[hi]) / 2)
 
 
 def _sorted_medians(ordered: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -109,17 +146,20 @@ def _sorted_medians(ordered: np.ndarray, count: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(ordered[end - 1]), np.nan, middle)
 
 
-def _group_order(values: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Indices that sort by (group, value), NaN last within its group (two fast unstable sorts: value
-    ranks, then group-major keys)."""
-    rank = np.empty(values.size, dtype=np.int64)
-    rank[np.argsort(values)] = np.arange(values.size)
-    return np.argsort(group.astype(np.int64) * values.size + rank)
+def _sort_segments(values: np.ndarray, end: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
+    """A copy of ``values`` with each segment (``values[end[g - 1]:end[g]]``, or only the segments
+    ``which``) sorted ascending, NaN last: numpy's sort per segment beats any segmented sort here."""
+    out = values.copy()
+    bounds = np.concatenate(([0], end)).tolist()
+    for g in range(end.size) if which is None else which.tolist():
+        out[bounds[g]:bounds[g + 1]].sort()
+    return out
 
 
-def _group_medians(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """``np.median`` of each group's values (every group of ``range(n_groups)`` non-empty)."""
-    return _sorted_medians(values[_group_order(values, group)], np.bincount(group, minlength=n_groups))
+def _segment_medians(values: np.ndarray, count: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
+    """``np.median`` of each segment of ``values`` (consecutive segments of ``count`` > 0 values; only
+    the segments ``which`` are computed where given, the others' entries are meaningless)."""
+    return _sorted_medians(_sort_segments(values, np.cumsum(count), which), count)
 
 
 def parity_fit(strike, call_mid, put_mid, spread, discount: float | None = None) -> tuple[float, float, int]:
@@ -187,6 +227,27 @@ def parity_fits(strike, call_mid, put_mid, spread, count, discount=None) -> tupl
     >>> f.round(6).tolist(), d.round(6).tolist(), n.tolist()
     ([101.0, 99.0], [1.0, 0.98], [5, 5])
     """
+    return _fit_bands(_parity_bands(strike, call_mid, put_mid, spread, count), discount)
+
+
+class _Bands(NamedTuple):
+    """The strikes each expiry's fit uses (:func:`_parity_bands`), one segment per fitted expiry."""
+
+    n_groups: int  # expiries asked for
+    fitted: np.ndarray  # the expiries with enough strikes to fit, ascending: segment g is fitted[g]
+    k: np.ndarray
+    y: np.ndarray  # C - P
+    spread: np.ndarray
+    group: np.ndarray  # segment of each entry
+    count: np.ndarray  # entries per segment (>= MIN_PARITY_STRIKES)
+    strike_id: np.ndarray  # one id per distinct (expiry, strike)
+    id_group: np.ndarray  # the expiry (0 .. n_groups - 1) of each strike id
+
+
+def _parity_bands(strike, call_mid, put_mid, spread, count) -> _Bands:
+    """Two-sided strikes (finite, ``MIN_PARITY_STRIKES`` distinct at least) in the band around the
+    at-the-money strike, of every expiry: the part of :func:`parity_fit` that the discount does not
+    change."""
     count = np.asarray(count, dtype=np.int64)
     n_groups = count.size
     group = np.repeat(np.arange(n_groups), count)
@@ -198,32 +259,26 @@ def parity_fits(strike, call_mid, put_mid, spread, count, discount=None) -> tupl
     if not ok.all():
         k, call, put, y, spread, group = (a[ok] for a in (k, call, put, y, spread, group))
     spread = np.maximum(spread, 1e-12)
-    forward, disc = np.full(n_groups, np.nan), np.full(n_groups, np.nan)
-    n_used = np.zeros(n_groups, dtype=np.int64)
     # distinct strikes: one id per (expiry, strike)
-    order = _group_order(k, group)
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(group, minlength=n_groups)))).tolist()
+    order = np.empty(k.size, dtype=np.intp)
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        order[lo:hi] = lo + np.argsort(k[lo:hi])
     ks, gs = k[order], group[order]
     new_id = np.ones(k.size, dtype=bool)
     new_id[1:] = (ks[1:] != ks[:-1]) | (gs[1:] != gs[:-1])
     strike_id = np.empty(k.size, dtype=np.int64)
     strike_id[order] = np.cumsum(new_id) - 1
     id_group = gs[new_id]
-
     enough = np.bincount(id_group, minlength=n_groups) >= MIN_PARITY_STRIKES
-    fitted = np.flatnonzero(enough)  # the expiries fitted, renumbered 0 .. n_fit - 1 below
+    fitted = np.flatnonzero(enough)
     n_fit = fitted.size
-    if n_fit == 0:
-        return forward, disc, n_used
-
-    def n_strikes(ids: np.ndarray) -> np.ndarray:
-        """Distinct strikes per fitted expiry among the entries of these strike ids."""
-        present = np.zeros(id_group.size, dtype=bool)
-        present[ids] = True
-        return np.bincount(id_group[present], minlength=n_groups)[fitted]
-
-    keep = enough[group]
-    k, call, put, y, spread, strike_id, group = (a[keep] for a in (k, call, put, y, spread, strike_id, group))
+    if not enough.all():
+        keep = enough[group]
+        k, call, put, y, spread, strike_id, group = (a[keep] for a in (k, call, put, y, spread, strike_id, group))
     group = (np.cumsum(enough) - 1)[group]
+    if n_fit == 0:
+        return _Bands(n_groups, fitted, k, y, spread, group, np.zeros(0, dtype=np.int64), strike_id, id_group)
     start = np.searchsorted(group, np.arange(n_fit))
     # band around the at-the-money strike, BAND_STDEVS straddle-implied standard deviations wide:
     # C + P at K0 ~ D K0 sigma sqrt(T) sqrt(2 / pi); K0 is the first smallest |C - P| of its expiry
@@ -233,66 +288,100 @@ def parity_fits(strike, call_mid, put_mid, spread, count, discount=None) -> tupl
     k0 = k[i0]
     sd = (call[i0] + put[i0]) / k0 * np.sqrt(np.pi / 2.0)
     dist = np.abs(np.log(k / k0[group]))
-    nth = _nth_distinct(dist, group, n_fit, MIN_PARITY_STRIKES)
+    nth = _nth_distinct(dist, np.bincount(group, minlength=n_fit), MIN_PARITY_STRIKES)
     half_width = np.where(nth > BAND_STDEVS * sd, nth, BAND_STDEVS * sd)
     band = dist <= half_width[group] * (1 + 1e-12)
     k, y, spread, strike_id, group = (a[band] for a in (k, y, spread, strike_id, group))
-    count = np.bincount(group, minlength=n_fit)
+    return _Bands(n_groups, fitted, k, y, spread, group, np.bincount(group, minlength=n_fit), strike_id, id_group)
+
+
+def _fit_bands(bands: _Bands, discount=None, which=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The robust fit of every expiry (or of the expiries ``which``, a mask) on its band: Theil-Sen
+    start (median with a known slope), then inverse-spread weighted least squares on the inliers until
+    the inlier set is stable. Expiries leave the arrays as their inlier sets settle."""
+    n_groups, fitted, k, y, spread, group, count, strike_id, id_group = bands
+    forward, disc = np.full(n_groups, np.nan), np.full(n_groups, np.nan)
+    n_used = np.zeros(n_groups, dtype=np.int64)
+    if which is not None:
+        asked = np.asarray(which, dtype=bool)[fitted]
+        keep = asked[group]
+        k, y, spread, strike_id = (a[keep] for a in (k, y, spread, strike_id))
+        group = (np.cumsum(asked) - 1)[group[keep]]
+        fitted, count = fitted[asked], count[asked]
+    if fitted.size == 0:
+        return forward, disc, n_used
+
+    def n_strikes(ids: np.ndarray, expiries: np.ndarray) -> np.ndarray:
+        """Distinct strikes of each of these expiries among the entries of these strike ids."""
+        present = np.zeros(id_group.size, dtype=bool)
+        present[ids] = True
+        return np.bincount(id_group[present], minlength=n_groups)[expiries]
+
     end = np.cumsum(count)
     start = end - count
-    # Theil-Sen start (median with a known slope), then inverse-spread weighted least squares on the
-    # inliers until the inlier set is stable
     if discount is None:
-        slope = np.array([_median_slope(k[s:e], y[s:e]) for s, e in zip(start, end, strict=True)])
-        intercept = _group_medians(y - slope[group] * k, group, n_fit)
+        slope = np.array([_median_slope(k[s:e], y[s:e]) for s, e in zip(start.tolist(), end.tolist(), strict=True)])
+        intercept = _segment_medians(y - slope[group] * k, count)
     else:
         known = np.asarray(discount, dtype=float).ravel()[fitted]
         slope = -known
-        intercept = _group_medians(y + known[group] * k, group, n_fit)
+        intercept = _segment_medians(y + known[group] * k, count)
     w2 = spread ** -2.0  # least squares on residuals / spread
     floor = 1e-9 * (1.0 + np.maximum.reduceat(np.abs(y), start) / np.minimum.reduceat(spread, start))
     inlier = np.ones(k.size, dtype=bool)
-    active = np.ones(n_fit, dtype=bool)
-    for _ in range(5):
+    for iteration in range(5):
         resid = (y - (intercept[group] + slope[group] * k)) / spread
         g_in = group[inlier]
-        med = _group_medians(resid[inlier], g_in, n_fit)
-        mad = 1.4826 * _group_medians(np.abs(resid[inlier] - med[g_in]), g_in, n_fit)
+        n_in = np.bincount(g_in, minlength=fitted.size)
+        med = _segment_medians(resid[inlier], n_in)
+        mad = 1.4826 * _segment_medians(np.abs(resid[inlier] - med[g_in]), n_in)
         tol = OUTLIER_MADS * mad + floor
         new = np.abs(resid - med[group]) <= tol[group]
-        keep_inliers = ~active | (n_strikes(strike_id[new]) < MIN_PARITY_STRIKES)
-        new = np.where(keep_inliers[group], inlier, new)
-        for g in np.flatnonzero(active):
-            use = new[start[g]:end[g]]
-            kg, yg, wg = (a[start[g]:end[g]][use] for a in (k, y, w2))
-            if discount is None:
-                slope[g], intercept[g] = _weighted_line(kg, yg, wg)
-            else:
-                intercept[g] = np.average(yg - slope[g] * kg, weights=wg)
-        active &= np.logical_or.reduceat(new != inlier, start)
+        new = np.where((n_strikes(strike_id[new], fitted) < MIN_PARITY_STRIKES)[group], inlier, new)
+        # the weighted solutions per expiry, with a lone fit's reductions (BLAS dot products and numpy's
+        # pairwise sums are not reproducible on segmented arrays)
+        g_new = group[new]
+        bounds = np.concatenate(([0], np.cumsum(np.bincount(g_new, minlength=fitted.size)))).tolist()
+        kn, yn, wn = k[new], y[new], w2[new]
+        if discount is None:
+            for g, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+                slope[g], intercept[g] = _weighted_line(kn[lo:hi], yn[lo:hi], wn[lo:hi])
+        else:  # np.average(y - slope k, weights=w2), as numpy computes it
+            weighted = (yn - slope[g_new] * kn) * wn
+            for g, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+                intercept[g] = weighted[lo:hi].sum() / wn[lo:hi].sum()
+        going = np.logical_or.reduceat(new != inlier, start) if iteration < 4 else np.zeros(fitted.size, dtype=bool)
         inlier = new
-        if not active.any():
+        done = fitted[~going]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            forward[done] = np.where(slope[~going] != 0, intercept[~going] / -slope[~going], np.nan)
+        disc[done] = -slope[~going]
+        n_used[done] = n_strikes(strike_id[inlier], done)
+        if not going.any():
             break
-    d = -slope
-    with np.errstate(divide="ignore", invalid="ignore"):
-        forward[fitted] = np.where(d != 0, intercept / d, np.nan)
-    disc[fitted] = d
-    n_used[fitted] = n_strikes(strike_id[inlier])
+        keep = going[group]
+        k, y, spread, w2, strike_id, inlier = (a[keep] for a in (k, y, spread, w2, strike_id, inlier))
+        group = (np.cumsum(going) - 1)[group[keep]]
+        fitted, slope, intercept, floor, count = (a[going] for a in (fitted, slope, intercept, floor, count))
+        end = np.cumsum(count)
+        start = end - count
     return forward, disc, n_used
 
 
-def _nth_distinct(values: np.ndarray, group: np.ndarray, n_groups: int, nth: int) -> np.ndarray:
-    """The ``nth`` smallest distinct value of each group (its largest where it has fewer)."""
-    order = _group_order(values, group)
-    v, g = values[order], group[order]
+def _nth_distinct(values: np.ndarray, count: np.ndarray, nth: int) -> np.ndarray:
+    """The ``nth`` smallest distinct value of each segment of ``values`` (consecutive segments of
+    ``count`` > 0 values), or its largest where it has fewer."""
+    end = np.cumsum(count)
+    start = end - count
+    v = _sort_segments(values, end)
     first = np.ones(v.size, dtype=bool)
-    first[1:] = (v[1:] != v[:-1]) | (g[1:] != g[:-1])
-    rank = np.cumsum(first)
-    end = np.cumsum(np.bincount(group, minlength=n_groups))
-    start = end - np.bincount(group, minlength=n_groups)
+    first[1:] = v[1:] != v[:-1]
+    first[start] = True
+    rank = np.cumsum(first)  # 1-based rank of each distinct value within its segment, after the offset
+    group = np.repeat(np.arange(count.size), count)
     out = v[end - 1].copy()
-    pick = first & (rank - rank[start][g] + 1 == nth)
-    out[g[pick]] = v[pick]
+    pick = first & (rank - rank[start][group] + 1 == nth)
+    out[group[pick]] = v[pick]
     return out
 
 
@@ -320,7 +409,8 @@ def two_sided_pairs(chain: OptionChain) -> pd.DataFrame:
     if quoted.size == 0:  # no quotes at all (e.g. a table with IVs only): every expiry falls back
         return empty
     years = chain.years_to_settlement()
-    pairs = _pair_means(rows, quoted, ("strike", "expiry", "root"), years)
+    pairs = _pair_means(rows, quoted, [rows["strike"].to_numpy(float), rows["expiry"].to_numpy(), _root_codes(rows)],
+                        years)
     if pairs is None:  # a mean of 3+ rows: pandas' compensated sum, exactly
         return _two_sided_pairs_by_pivot(rows, quoted, years, keys, empty)
     first, means = pairs
@@ -336,10 +426,15 @@ def _quoted(rows: pd.DataFrame) -> np.ndarray:
     return np.flatnonzero((bid > 0) & (ask > 0) & (ask >= bid))
 
 
-def _pair_means(rows: pd.DataFrame, quoted: np.ndarray, sort_keys: tuple[str, ...],
+def _root_codes(rows: pd.DataFrame) -> np.ndarray:
+    """Each row's root as an integer, in the roots' sorted order (the order pandas' pivot_table gives)."""
+    return pd.factorize(rows["root"], sort=True)[0]
+
+
+def _pair_means(rows: pd.DataFrame, quoted: np.ndarray, keys: list[np.ndarray],
                 years: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
-    """The two-sided pairs of :func:`two_sided_pairs` as arrays, sorted by ``sort_keys`` (last key first,
-    as ``np.lexsort``; keys among root, expiry, strike).
+    """The two-sided pairs of :func:`two_sided_pairs` as arrays, sorted by ``keys`` (one value per row
+    of each; the last key first, as ``np.lexsort``) that together identify (root, expiry, strike).
 
     Returns the position in ``rows`` of each pair's first quoted row and the pairs' ``call_mid``,
     ``put_mid``, ``spread`` (and ``years`` where given), or None where a contract has 3+ rows.
@@ -348,14 +443,12 @@ def _pair_means(rows: pd.DataFrame, quoted: np.ndarray, sort_keys: tuple[str, ..
     values = {"mid": 0.5 * (bid + ask), "spread": ask - bid}
     if years is not None:
         values["years"] = years[quoted]
-    is_call = (rows["side"].to_numpy() == "C")[quoted]
-    # groups of (root, expiry, strike) in sorted order (by root: the order pandas' pivot_table gives)
-    columns = {"root": pd.factorize(rows["root"], sort=True)[0][quoted],
-               "expiry": rows["expiry"].to_numpy()[quoted], "strike": rows["strike"].to_numpy(float)[quoted]}
-    order = np.lexsort([columns[name] for name in sort_keys])
+    is_call = (rows["side"] == "C").to_numpy(bool)[quoted]
+    keys = [key[quoted] for key in keys]
+    order = np.lexsort(keys)
     starts = np.ones(order.size, dtype=bool)
-    for name in sort_keys:
-        k = columns[name][order]
+    for key in keys:
+        k = key[order]
         starts[1:] &= k[1:] == k[:-1]
     starts = ~starts
     starts[0] = True
@@ -393,20 +486,32 @@ def _two_sided_pairs_by_pivot(rows: pd.DataFrame, quoted: np.ndarray, years: np.
     }).dropna().reset_index()
 
 
-def _pairs_by_expiry(chain: OptionChain, expiries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _pairs_by_expiry(chain: OptionChain, expiries: np.ndarray, row_code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The two-sided pairs sorted by expiry, root and strike: per pair its expiry's position in
-    ``expiries`` (sorted dates), and its strike, call mid, put mid and spread as columns."""
+    ``expiries`` (sorted dates; ``row_code`` is each row's), and its strike, call mid, put mid and
+    spread as columns."""
     rows = chain.rows
     quoted = _quoted(rows)
-    pairs = _pair_means(rows, quoted, ("strike", "root", "expiry")) if quoted.size else None
-    if pairs is not None:
-        first, means = pairs
-        code = np.searchsorted(expiries, rows["expiry"].to_numpy()[first])
-        return code, np.column_stack([rows["strike"].to_numpy(float)[first], means["call_mid"],
-                                      means["put_mid"], means["spread"]])
+    strike = rows["strike"].to_numpy(float)
+    if quoted.size:
+        roots = _root_codes(rows)
+        pairs = _pair_means(rows, quoted, [strike, row_code * (roots.max() + 2) + roots + 1])
+        if pairs is not None:
+            first, means = pairs
+            return row_code[first], np.column_stack([strike[first], means["call_mid"], means["put_mid"],
+                                                     means["spread"]])
     table = two_sided_pairs(chain).sort_values("expiry", kind="stable")  # no quotes, or the pivot's means
     code = np.searchsorted(expiries, table["expiry"].to_numpy(dtype=expiries.dtype))
     return code, table[["strike", "call_mid", "put_mid", "spread"]].to_numpy(float)
+
+
+def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)``, without its sort where ``values`` are already sorted."""
+    if values.size > 1 and (values[1:] >= values[:-1]).all():
+        change = np.ones(values.size, dtype=bool)
+        change[1:] = values[1:] != values[:-1]
+        return values[change], np.cumsum(change) - 1
+    return np.unique(values, return_inverse=True)
 
 
 def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0) -> pd.DataFrame:
@@ -430,7 +535,7 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
     """
     spot = float(chain.spot)
     rows = chain.rows
-    expiries, row_code = np.unique(rows["expiry"].to_numpy(), return_inverse=True)
+    expiries, row_code = _sorted_codes(rows["expiry"].to_numpy())
     if expiries.size and np.isnat(expiries[-1]):  # rows without an expiry date belong to none
         expiries = expiries[:-1]
     if expiries.size == 0:
@@ -440,21 +545,17 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
     row_count = np.bincount(row_code)[: expiries.size]
     ordered = chain.years_to_settlement()[by_code][: row_count.sum()]
     t = np.fmax.reduceat(ordered, np.cumsum(row_count) - row_count)
-    code, pairs = _pairs_by_expiry(chain, expiries)
+    code, pairs = _pairs_by_expiry(chain, expiries, row_code)
     dated = code < expiries.size
-    code, pairs = code[dated], pairs[dated]
+    bands = _parity_bands(*pairs[dated].T, np.bincount(code[dated], minlength=expiries.size))
 
-    def fit(which: np.ndarray, discount=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Fits of the expiries ``which`` (positions, ascending), and whether each is sane."""
-        mine = np.isin(code, which)
-        f, d, n = parity_fits(*pairs[mine].T, np.bincount(code[mine], minlength=expiries.size)[which], discount)
+    def sane_fits(forward: np.ndarray, discount: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            sane = (np.isfinite(f) & np.isfinite(d) & (0 < d) & (d <= MAX_DISCOUNT) & (f > 0)
-                    & (np.abs(np.log(f / spot)) <= BASIS_BOUND_BASE + BASIS_BOUND_PER_YEAR * t[which]))
-        return f, d, n, sane
+            return (np.isfinite(forward) & np.isfinite(discount) & (0 < discount) & (discount <= MAX_DISCOUNT)
+                    & (forward > 0) & (np.abs(np.log(forward / spot)) <= BASIS_BOUND_BASE + BASIS_BOUND_PER_YEAR * t))
 
-    every = np.arange(expiries.size)
-    fwd, disc, n, sane = fit(every)
+    fwd, disc, n = _fit_bands(bands)
+    sane = sane_fits(fwd, disc)
     # the discount of short expiries (and of any sane fit with an absurd rate) comes from the term
     # structure: the median rate of the sane fits from DISCOUNT_MIN_YEARS to a year, else the given rate
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -465,8 +566,9 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
     ref_rate = float(np.median(ref)) if ref.size else float(rate)
     fixed = sane & (((t < DISCOUNT_MIN_YEARS) & bool(ref.size)) | (np.abs(rates) > MAX_ABS_RATE))
     if fixed.any():
-        which = every[fixed]
-        fwd[which], disc[which], n[which], sane[which] = fit(which, np.exp(-ref_rate * t[which]))
+        fit = _fit_bands(bands, np.exp(-ref_rate * t), which=fixed)
+        fwd, disc, n = (np.where(fixed, a, b) for a, b in zip(fit, (fwd, disc, n), strict=True))
+        sane = np.where(fixed, sane_fits(fwd, disc), sane)
     fwd = np.where(sane, fwd, spot * np.exp((rate - div_yield) * t))
     disc = np.where(sane, disc, np.exp(-rate * t))
     return pd.DataFrame({

@@ -445,7 +445,11 @@ def _pair_means(rows: pd.DataFrame, quoted: np.ndarray, keys: list[np.ndarray],
         values["years"] = years[quoted]
     is_call = (rows["side"] == "C").to_numpy(bool)[quoted]
     keys = [key[quoted] for key in keys]
-    order = np.lexsort(keys)
+    order = np.argsort(keys[0], kind="stable")  # np.lexsort(keys), with narrow integer keys radix-sorted
+    for key in keys[1:]:
+        if key.dtype.kind in "iu" and key.size:
+            key = key.astype(np.promote_types(np.min_scalar_type(key.min()), np.min_scalar_type(key.max())))
+        order = order[np.argsort(key[order], kind="stable")]
     starts = np.ones(order.size, dtype=bool)
     for key in keys:
         k = key[order]
@@ -455,14 +459,15 @@ def _pair_means(rows: pd.DataFrame, quoted: np.ndarray, keys: list[np.ndarray],
     group = np.empty(order.size, dtype=np.intp)
     group[order] = np.cumsum(starts) - 1
     n_groups = int(starts.sum())
-    count = {side: np.bincount(group[mask], minlength=n_groups) for side, mask in (("C", is_call), ("P", ~is_call))}
+    side_group = {"C": group[is_call], "P": group[~is_call]}
+    count = {side: np.bincount(g, minlength=n_groups) for side, g in side_group.items()}
     if max(count["C"].max(), count["P"].max()) > 2:
         return None
 
     def mean(side: str, name: str) -> np.ndarray:
-        mask = is_call if side == "C" else ~is_call
+        v = values[name][is_call if side == "C" else ~is_call]
         with np.errstate(invalid="ignore"):
-            return np.bincount(group[mask], weights=values[name][mask], minlength=n_groups) / count[side]
+            return np.bincount(side_group[side], weights=v, minlength=n_groups) / count[side]
 
     both = (count["C"] > 0) & (count["P"] > 0)
     means = {"call_mid": mean("C", "mid")[both], "put_mid": mean("P", "mid")[both],

@@ -1,8 +1,8 @@
 """The batched parity fit (analytics.forwards) equals the straightforward per-expiry loop, to the last bit.
 
-The oracle below is the product code as it was before the fit was batched: ``np.median`` /
-``np.unique`` per call, ``parity_fit`` per expiry in a Python loop, pairs by the pandas path. It is
-kept here only as the reference; the product no longer uses it.
+The oracle below is the product code as it was before the fit was batched (``np.median`` /
+``np.unique`` per call, ``parity_fit`` per expiry in a Python loop); it is kept here only as the
+reference, the product no longer uses it.
 """
 
 from __future__ import annotations
@@ -95,11 +95,45 @@ def ref_two_sided_pairs(chain: OptionChain) -> pd.DataFrame:
     bid, ask = rows["bid"].to_numpy(float), rows["ask"].to_numpy(float)
     quoted = (bid > 0) & (ask > 0) & (ask >= bid)
     empty = pd.DataFrame(columns=[*keys, "years", "call_mid", "put_mid", "spread"])
-    if not quoted.any():
+    if not quoted.any():  # no quotes at all (e.g. a table with IVs only): every expiry falls back
         return empty
-    q = rows.loc[quoted, keys].assign(
-        side=np.where((rows["side"].to_numpy() == "C")[quoted], "C", "P"),
-        years=chain.years_to_settlement()[quoted], mid=0.5 * (bid + ask)[quoted], spread=(ask - bid)[quoted])
+    q = rows.loc[quoted, keys]
+    bid, ask = bid[quoted], ask[quoted]
+    values = {"years": chain.years_to_settlement()[quoted], "mid": 0.5 * (bid + ask), "spread": ask - bid}
+    is_call = (rows["side"].to_numpy() == "C")[quoted]
+    # groups of (root, expiry, strike) in sorted order: the order pandas' pivot_table gives
+    root_codes, _ = pd.factorize(q["root"], sort=True)
+    expiry, strike = q["expiry"].to_numpy(), q["strike"].to_numpy(float)
+    order = np.lexsort((strike, expiry, root_codes))
+    sorted_keys = (root_codes[order], expiry[order], strike[order])
+    starts = np.ones(order.size, dtype=bool)
+    for k in sorted_keys:
+        starts[1:] &= k[1:] == k[:-1]
+    starts = ~starts
+    starts[0] = True
+    group = np.empty(order.size, dtype=np.intp)
+    group[order] = np.cumsum(starts) - 1
+    n_groups = int(starts.sum())
+    count = {side: np.bincount(group[mask], minlength=n_groups) for side, mask in (("C", is_call), ("P", ~is_call))}
+    if max(count["C"].max(), count["P"].max()) > 2:  # a mean of 3+ rows: pandas' compensated sum, exactly
+        return ref_pairs_by_pivot(q.assign(side=np.where(is_call, "C", "P"), **values), keys, empty)
+
+    def mean(side: str, name: str) -> np.ndarray:
+        mask = is_call if side == "C" else ~is_call
+        with np.errstate(invalid="ignore"):
+            return np.bincount(group[mask], weights=values[name][mask], minlength=n_groups) / count[side]
+
+    both = (count["C"] > 0) & (count["P"] > 0)
+    first = order[starts][both]
+    out = q.iloc[first].reset_index(drop=True)
+    out["years"] = mean("C", "years")[both]
+    out["call_mid"] = mean("C", "mid")[both]
+    out["put_mid"] = mean("P", "mid")[both]
+    out["spread"] = (mean("C", "spread") + mean("P", "spread"))[both]
+    return out
+
+
+def ref_pairs_by_pivot(q: pd.DataFrame, keys: list[str], empty: pd.DataFrame) -> pd.DataFrame:
     wide = q.pivot_table(index=keys, columns="side", values=["mid", "spread", "years"], aggfunc="mean")
     if "C" not in wide["mid"] or "P" not in wide["mid"]:
         return empty
@@ -191,8 +225,9 @@ def test_every_real_file_and_the_demo_week_are_compared():
 
 
 @pytest.mark.parametrize("path", CHAIN_FILES, ids=[p.name for p in CHAIN_FILES])
-def test_batched_forwards_equal_the_per_expiry_loop_on_every_chain_file(path):
+def test_batched_forwards_and_the_pairs_equal_the_per_expiry_loop_on_every_chain_file(path):
     chain = chain_of(path)
+    pd.testing.assert_frame_equal(forwards.two_sided_pairs(chain), ref_two_sided_pairs(chain), check_exact=True)
     for rate, div_yield in CARRY:
         got = forwards.expiry_forwards(chain, rate=rate, div_yield=div_yield)
         assert_same_table(got, ref_expiry_forwards(chain, rate=rate, div_yield=div_yield))
@@ -205,6 +240,7 @@ def test_row_order_does_not_matter_and_unsorted_expiries_take_the_general_path(s
     got = forwards.expiry_forwards(shuffled, rate=0.05, div_yield=0.02)
     assert_same_table(got, ref_expiry_forwards(shuffled, rate=0.05, div_yield=0.02))
     assert_same_table(got, forwards.expiry_forwards(chain, rate=0.05, div_yield=0.02))
+    pd.testing.assert_frame_equal(forwards.two_sided_pairs(shuffled), ref_two_sided_pairs(shuffled), check_exact=True)
 
 
 def test_a_contract_on_three_rows_takes_the_pivot_means_in_both():
@@ -213,6 +249,7 @@ def test_a_contract_on_three_rows_takes_the_pivot_means_in_both():
     extra = pd.concat([frame.loc[call]] * 2)
     extra["bid"] += 0.1
     chain = chain_from(pd.concat([frame, extra], ignore_index=True))
+    pd.testing.assert_frame_equal(forwards.two_sided_pairs(chain), ref_two_sided_pairs(chain), check_exact=True)
     assert_same_table(forwards.expiry_forwards(chain), ref_expiry_forwards(chain))
 
 

@@ -74,31 +74,66 @@ def theil_sen(x, y) -> tuple[float, float]:
 
 
 @functools.cache
-def _pair_index() -> np.ndarray:
-    """``i`` of every pair ``i < j`` of ``THEIL_SEN_MAX_POINTS`` points, ordered by ``j`` (``j = 1`` once,
-    ``j = 2`` twice, ...): the pairs of the first ``m`` points are the first ``m (m - 1) / 2``."""
+def _pair_index() -> tuple[np.ndarray, np.ndarray]:
+    """``(i, j)`` of every pair ``i < j`` of ``THEIL_SEN_MAX_POINTS`` points, ordered by ``j`` (``j = 1``
+    once, ``j = 2`` twice, ...): the pairs of the first ``m`` points are the first ``m (m - 1) / 2``."""
     n = np.arange(THEIL_SEN_MAX_POINTS)
-    return np.arange(n.sum()) - np.repeat(n * (n - 1) // 2, n)
+    j = np.repeat(n, n)
+    return np.arange(j.size) - np.repeat(n * (n - 1) // 2, n), j
 
 
 def _median_slope(x: np.ndarray, y: np.ndarray) -> float:
     """The Theil-Sen slope of :func:`theil_sen` (float arrays)."""
     step = max(1, -(-x.size // THEIL_SEN_MAX_POINTS))
     x, y = x[::step], y[::step]
-    i = _pair_index()[: x.size * (x.size - 1) // 2]
+    i = _pair_index()[0][: x.size * (x.size - 1) // 2]
     times = np.arange(x.size)  # point j pairs with the j points before it
-    dx = np.repeat(x, times) - x[i]
-    dy = np.repeat(y, times) - y[i]
+    dx = np.repeat(x, times)
+    dx -= x[i]
+    dy = np.repeat(y, times)
+    dy -= y[i]
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         ok = dx != 0
         return _median(dy[ok] / dx[ok])  # np.median's rule: NaN if any slope is NaN
     # pairs of one strike (two roots) have no slope: NaN here, as no other slope can be
     with np.errstate(divide="ignore", invalid="ignore"):
-        slopes = dy / dx
-    n_slopes = np.count_nonzero(dx)
+        slopes = np.divide(dy, dx, out=dy)
+    _, repeats = np.unique(x, return_counts=True)
+    n_slopes = slopes.size - int(repeats @ (repeats - 1)) // 2  # dx == 0 exactly where x repeats
     if n_slopes < slopes.size:
         slopes[dx == 0] = np.nan
     return _select_median(slopes, n_slopes) if n_slopes >= _SELECT_MIN_SIZE else _median(slopes, n_slopes)
+
+
+def _segment_median_slopes(x: np.ndarray, y: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """:func:`_median_slope` of each segment of finite ``x`` and ``y`` (consecutive segments of
+    ``count`` points): the short segments' pairs in one set of arrays, the long ones one by one."""
+    slope = np.empty(count.size)
+    end = np.cumsum(count)
+    start = end - count
+    n_pairs = count * (count - 1) // 2
+    short = (count <= THEIL_SEN_MAX_POINTS) & (n_pairs < _SELECT_MIN_SIZE)
+    for g in np.flatnonzero(~short).tolist():
+        slope[g] = _median_slope(x[start[g]:end[g]], y[start[g]:end[g]])
+    if not short.any():
+        return slope
+    pairs = n_pairs[short]
+    offset = np.repeat(start[short], pairs)
+    i, j = (offset + np.concatenate([ij[:p] for p in pairs.tolist()]) for ij in _pair_index())
+    dx = x[j] - x[i]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slopes = (y[j] - y[i]) / dx
+    slopes[dx == 0] = np.nan  # pairs of one strike have no slope
+    pair_end = np.cumsum(pairs)
+    n_slopes = np.add.reduceat(dx != 0, pair_end - pairs) if slopes.size else np.zeros(pairs.size, dtype=np.int64)
+    ordered = _sort_segments(slopes, pair_end)
+    lo = pair_end - pairs + np.maximum(n_slopes - 1, 0) // 2
+    hi = pair_end - pairs + n_slopes // 2
+    with np.errstate(invalid="ignore"):
+        middle = np.where(n_slopes % 2 == 1, ordered[np.minimum(lo, ordered.size - 1)],
+                          (ordered[np.minimum(lo, ordered.size - 1)] + ordered[np.minimum(hi, ordered.size - 1)]) / 2)
+    slope[short] = np.where(n_slopes > 0, middle, np.nan)
+    return slope
 
 
 def _median(values: np.ndarray, n: int | None = None) -> float:
@@ -124,7 +159,7 @@ def _select_median(values: np.ndarray, n: int) -> float:
     a, b = sample[max(middle - 24, 0)], sample[middle + 24]
     below = values < a
     n_below = np.count_nonzero(below)
-    inside = values[(values <= b) ^ below]
+    inside = np.compress((values <= b) ^ below, values)  # faster than boolean indexing
     if n_below <= lo and n_below + inside.size > hi:
         return _middle(np.sort(inside), lo - n_below, hi - n_below)
     return _median(values, n)
@@ -320,7 +355,7 @@ def _fit_bands(bands: _Bands, discount=None, which=None) -> tuple[np.ndarray, np
     end = np.cumsum(count)
     start = end - count
     if discount is None:
-        slope = np.array([_median_slope(k[s:e], y[s:e]) for s, e in zip(start.tolist(), end.tolist(), strict=True)])
+        slope = _segment_median_slopes(k, y, count)
         intercept = _segment_medians(y - slope[group] * k, count)
     else:
         known = np.asarray(discount, dtype=float).ravel()[fitted]
@@ -338,19 +373,24 @@ def _fit_bands(bands: _Bands, discount=None, which=None) -> tuple[np.ndarray, np
         tol = OUTLIER_MADS * mad + floor
         new = np.abs(resid - med[group]) <= tol[group]
         new = np.where((n_strikes(strike_id[new], fitted) < MIN_PARITY_STRIKES)[group], inlier, new)
+        changed = np.logical_or.reduceat(new != inlier, start)
         # the weighted solutions per expiry, with a lone fit's reductions (BLAS dot products and numpy's
-        # pairwise sums are not reproducible on segmented arrays)
+        # pairwise sums are not reproducible on segmented arrays); after the first round an unchanged
+        # inlier set gives the solution it gave the round before, bit for bit: no need to solve again
         g_new = group[new]
         bounds = np.concatenate(([0], np.cumsum(np.bincount(g_new, minlength=fitted.size)))).tolist()
         kn, yn, wn = k[new], y[new], w2[new]
+        solve = np.flatnonzero(changed | (iteration == 0)).tolist()
         if discount is None:
-            for g, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            for g in solve:
+                lo, hi = bounds[g], bounds[g + 1]
                 slope[g], intercept[g] = _weighted_line(kn[lo:hi], yn[lo:hi], wn[lo:hi])
         else:  # np.average(y - slope k, weights=w2), as numpy computes it
             weighted = (yn - slope[g_new] * kn) * wn
-            for g, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            for g in solve:
+                lo, hi = bounds[g], bounds[g + 1]
                 intercept[g] = weighted[lo:hi].sum() / wn[lo:hi].sum()
-        going = np.logical_or.reduceat(new != inlier, start) if iteration < 4 else np.zeros(fitted.size, dtype=bool)
+        going = changed if iteration < 4 else np.zeros(fitted.size, dtype=bool)
         inlier = new
         done = fitted[~going]
         with np.errstate(divide="ignore", invalid="ignore"):

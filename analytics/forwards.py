@@ -340,8 +340,8 @@ def _fit_bands(bands: _Bands, discount=None, which=None) -> tuple[np.ndarray, np
     if which is not None:
         asked = np.asarray(which, dtype=bool)[fitted]
         keep = asked[group]
-        k, y, spread, strike_id = (a[keep] for a in (k, y, spread, strike_id))
-        group = (np.cumsum(asked) - 1)[group[keep]]
+        k, y, spread, strike_id, group = (np.compress(keep, a) for a in (k, y, spread, strike_id, group))
+        group = (np.cumsum(asked) - 1)[group]
         fitted, count = fitted[asked], count[asked]
     if fitted.size == 0:
         return forward, disc, n_used
@@ -366,20 +366,20 @@ def _fit_bands(bands: _Bands, discount=None, which=None) -> tuple[np.ndarray, np
     inlier = np.ones(k.size, dtype=bool)
     for iteration in range(5):
         resid = (y - (intercept[group] + slope[group] * k)) / spread
-        g_in = group[inlier]
+        g_in, r_in = np.compress(inlier, group), np.compress(inlier, resid)
         n_in = np.bincount(g_in, minlength=fitted.size)
-        med = _segment_medians(resid[inlier], n_in)
-        mad = 1.4826 * _segment_medians(np.abs(resid[inlier] - med[g_in]), n_in)
+        med = _segment_medians(r_in, n_in)
+        mad = 1.4826 * _segment_medians(np.abs(r_in - med[g_in]), n_in)
         tol = OUTLIER_MADS * mad + floor
         new = np.abs(resid - med[group]) <= tol[group]
-        new = np.where((n_strikes(strike_id[new], fitted) < MIN_PARITY_STRIKES)[group], inlier, new)
+        new = np.where((n_strikes(np.compress(new, strike_id), fitted) < MIN_PARITY_STRIKES)[group], inlier, new)
         changed = np.logical_or.reduceat(new != inlier, start)
         # the weighted solutions per expiry, with a lone fit's reductions (BLAS dot products and numpy's
         # pairwise sums are not reproducible on segmented arrays); after the first round an unchanged
         # inlier set gives the solution it gave the round before, bit for bit: no need to solve again
-        g_new = group[new]
+        g_new = np.compress(new, group)
         bounds = np.concatenate(([0], np.cumsum(np.bincount(g_new, minlength=fitted.size)))).tolist()
-        kn, yn, wn = k[new], y[new], w2[new]
+        kn, yn, wn = (np.compress(new, a) for a in (k, y, w2))
         solve = np.flatnonzero(changed | (iteration == 0)).tolist()
         if discount is None:
             for g in solve:
@@ -396,12 +396,12 @@ def _fit_bands(bands: _Bands, discount=None, which=None) -> tuple[np.ndarray, np
         with np.errstate(divide="ignore", invalid="ignore"):
             forward[done] = np.where(slope[~going] != 0, intercept[~going] / -slope[~going], np.nan)
         disc[done] = -slope[~going]
-        n_used[done] = n_strikes(strike_id[inlier], done)
+        n_used[done] = n_strikes(np.compress(inlier, strike_id), done)
         if not going.any():
             break
         keep = going[group]
-        k, y, spread, w2, strike_id, inlier = (a[keep] for a in (k, y, spread, w2, strike_id, inlier))
-        group = (np.cumsum(going) - 1)[group[keep]]
+        k, y, spread, w2, strike_id, inlier, group = (np.compress(keep, a) for a in (k, y, spread, w2, strike_id, inlier, group))
+        group = (np.cumsum(going) - 1)[group]
         fitted, slope, intercept, floor, count = (a[going] for a in (fitted, slope, intercept, floor, count))
         end = np.cumsum(count)
         start = end - count
@@ -551,10 +551,12 @@ def _pairs_by_expiry(chain: OptionChain, expiries: np.ndarray, row_code: np.ndar
 
 
 def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(values, return_inverse=True)``, without its sort where ``values`` are already sorted."""
-    if values.size > 1 and (values[1:] >= values[:-1]).all():
+    """``np.unique(values, return_inverse=True)`` of datetime64 ``values``, without its sort where they are
+    already sorted."""
+    ticks = values.view(np.int64)  # datetime64: NaT is the smallest, where np.unique puts it last
+    if values.size > 1 and (ticks[1:] >= ticks[:-1]).all() and not np.isnat(values[0]):
         change = np.ones(values.size, dtype=bool)
-        change[1:] = values[1:] != values[:-1]
+        change[1:] = ticks[1:] != ticks[:-1]
         return values[change], np.cumsum(change) - 1
     return np.unique(values, return_inverse=True)
 

@@ -314,3 +314,12 @@ def test_a_changed_fit_would_be_caught(spx_path, monkeypatch):
     monkeypatch.setattr(forwards, "OUTLIER_MADS", F.OUTLIER_MADS * 1.01)
     with pytest.raises(AssertionError):
         assert_same_table(forwards.expiry_forwards(chain), want)
+
+
+@pytest.mark.parametrize("dates", [["2024-01-05", "2024-01-05", "2024-02-16"], ["2024-02-16", "2024-01-05"],
+                                   ["2024-01-05", "NaT"], ["NaT", "2024-01-05", "2024-01-05"], ["2024-01-05"]])
+def test_expiry_codes_are_np_unique_sorted_or_not(dates):
+    values = np.array(dates, dtype="datetime64[us]")
+    got, want = forwards._sorted_codes(values), np.unique(values, return_inverse=True)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])

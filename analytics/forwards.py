@@ -107,7 +107,8 @@ def _median_slope(x: np.ndarray, y: np.ndarray) -> float:
 
 def _segment_median_slopes(x: np.ndarray, y: np.ndarray, count: np.ndarray) -> np.ndarray:
     """:func:`_median_slope` of each segment of finite ``x`` and ``y`` (consecutive segments of
-    ``count`` points): the short segments' pairs in one set of arrays, the long ones one by one."""
+    ``count`` points, two distinct ``x`` at least): the short segments' pairs in one set of arrays,
+    the long ones one by one."""
     slope = np.empty(count.size)
     end = np.cumsum(count)
     start = end - count
@@ -125,14 +126,8 @@ def _segment_median_slopes(x: np.ndarray, y: np.ndarray, count: np.ndarray) -> n
         slopes = (y[j] - y[i]) / dx
     slopes[dx == 0] = np.nan  # pairs of one strike have no slope
     pair_end = np.cumsum(pairs)
-    n_slopes = np.add.reduceat(dx != 0, pair_end - pairs) if slopes.size else np.zeros(pairs.size, dtype=np.int64)
-    ordered = _sort_segments(slopes, pair_end)
-    lo = pair_end - pairs + np.maximum(n_slopes - 1, 0) // 2
-    hi = pair_end - pairs + n_slopes // 2
-    with np.errstate(invalid="ignore"):
-        middle = np.where(n_slopes % 2 == 1, ordered[np.minimum(lo, ordered.size - 1)],
-                          (ordered[np.minimum(lo, ordered.size - 1)] + ordered[np.minimum(hi, ordered.size - 1)]) / 2)
-    slope[short] = np.where(n_slopes > 0, middle, np.nan)
+    n_slopes = np.add.reduceat(dx != 0, pair_end - pairs)
+    slope[short] = _sorted_medians(_sort_segments(slopes, pair_end), pairs, n_slopes)
     return slope
 
 
@@ -170,31 +165,33 @@ def _middle(ordered: np.ndarray, lo: int, hi: int) -> float:
     return float(ordered[lo]) if lo == hi else float((ordered[lo] + ordered[hi]) / 2)
 
 
-def _sorted_medians(ordered: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Median of each group of ``ordered`` (consecutive groups of ``count`` > 0 values, each sorted
-    ascending with NaN last), as ``np.median`` gives it: the middle value, or the mean of the two."""
+def _sorted_medians(ordered: np.ndarray, count: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """Median of each segment of ``ordered`` (consecutive segments of ``count`` > 0 values, each sorted
+    ascending with NaN last), as ``np.median`` gives it: the middle value, or the mean of the two; NaN
+    where a segment holds a NaN. With ``valid``, the median of each segment's first ``valid`` (> 0)
+    values, the ones that are not NaN."""
     end = np.cumsum(count)
     start = end - count
-    lo, hi = ordered[start + (count - 1) // 2], ordered[start + count // 2]
+    n = count if valid is None else valid
+    lo, hi = ordered[start + (n - 1) // 2], ordered[start + n // 2]
     with np.errstate(over="ignore"):
-        middle = np.where(count % 2 == 1, lo, (lo + hi) / 2)
-    return np.where(np.isnan(ordered[end - 1]), np.nan, middle)
+        middle = np.where(n % 2 == 1, lo, (lo + hi) / 2)
+    return middle if valid is not None else np.where(np.isnan(ordered[end - 1]), np.nan, middle)
 
 
-def _sort_segments(values: np.ndarray, end: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
-    """A copy of ``values`` with each segment (``values[end[g - 1]:end[g]]``, or only the segments
-    ``which``) sorted ascending, NaN last: numpy's sort per segment beats any segmented sort here."""
+def _sort_segments(values: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """A copy of ``values`` with each segment (``values[end[g - 1]:end[g]]``) sorted ascending, NaN
+    last: numpy's sort of each segment in place beats a segmented sort here."""
     out = values.copy()
     bounds = np.concatenate(([0], end)).tolist()
-    for g in range(end.size) if which is None else which.tolist():
-        out[bounds[g]:bounds[g + 1]].sort()
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        out[lo:hi].sort()
     return out
 
 
-def _segment_medians(values: np.ndarray, count: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
-    """``np.median`` of each segment of ``values`` (consecutive segments of ``count`` > 0 values; only
-    the segments ``which`` are computed where given, the others' entries are meaningless)."""
-    return _sorted_medians(_sort_segments(values, np.cumsum(count), which), count)
+def _segment_medians(values: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """``np.median`` of each segment of ``values`` (consecutive segments of ``count`` > 0 values)."""
+    return _sorted_medians(_sort_segments(values, np.cumsum(count)), count)
 
 
 def parity_fit(strike, call_mid, put_mid, spread, discount: float | None = None) -> tuple[float, float, int]:
@@ -248,11 +245,12 @@ def parity_fits(strike, call_mid, put_mid, spread, count, discount=None) -> tupl
 
     Notes
     -----
-    The band, the medians and the inlier sets are computed for every expiry at once on segmented
-    arrays (sorted by expiry, then value); the Theil-Sen slopes and the weighted least-squares
-    solutions run per expiry with the same numpy reductions as a lone fit, so the results are equal to
-    the last bit. Where an expiry has fewer than ``MIN_PARITY_STRIKES`` distinct distances from the
-    at-the-money strike in log strike (strikes in exact geometric symmetry), the band takes every strike.
+    The band, the starts, the medians and the inlier sets of every expiry are computed together on
+    arrays holding one segment per expiry (an expiry leaves them once its inlier set is stable); the
+    weighted least-squares solutions and the long Theil-Sen starts run per expiry, with the same numpy
+    reductions as a lone fit, so every result equals the lone fit's to the last bit. Where an expiry
+    has fewer than ``MIN_PARITY_STRIKES`` distinct distances from the at-the-money strike in log strike
+    (strikes in exact geometric symmetry) the band takes every strike.
 
     Examples
     --------

@@ -616,11 +616,9 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
         sane = np.where(fixed, sane_fits(fwd, disc), sane)
     fwd = np.where(sane, fwd, spot * np.exp((rate - div_yield) * t))
     disc = np.where(sane, disc, np.exp(-rate * t))
-    return pd.DataFrame({
-        "expiry": expiries, "years": t, "forward": fwd, "discount": disc, "implied_rate": -np.log(disc) / t,
-        "forward_basis_pct": 100.0 * (fwd / spot - 1.0), "n_strikes": np.where(sane, n, 0),
-        "method": np.where(sane, "parity", "fallback").astype(object), "discount_fixed": fixed & sane,
-    }, columns=list(FORWARD_COLUMNS))
+    columns = (expiries, t, fwd, disc, -np.log(disc) / t, 100.0 * (fwd / spot - 1.0), np.where(sane, n, 0),
+               np.where(sane, "parity", "fallback"), fixed & sane)
+    return pd.DataFrame(dict(zip(FORWARD_COLUMNS, columns, strict=True)), copy=False)
 
 
 _FITS: dict[int, dict[tuple[float, float], pd.DataFrame]] = {}  # id(chain) -> (rate, yield) -> table

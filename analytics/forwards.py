@@ -98,10 +98,10 @@ def _median_slope(x: np.ndarray, y: np.ndarray) -> float:
     # pairs of one strike (two roots) have no slope: NaN here, as no other slope can be
     with np.errstate(divide="ignore", invalid="ignore"):
         slopes = np.divide(dy, dx, out=dy)
-    _, repeats = np.unique(x, return_counts=True)
-    n_slopes = slopes.size - int(repeats @ (repeats - 1)) // 2  # dx == 0 exactly where x repeats
+    no_slope = dx == 0
+    n_slopes = slopes.size - np.count_nonzero(no_slope)
     if n_slopes < slopes.size:
-        slopes[dx == 0] = np.nan
+        slopes[no_slope] = np.nan
     return _select_median(slopes, n_slopes) if n_slopes >= _SELECT_MIN_SIZE else _median(slopes, n_slopes)
 
 

@@ -23,6 +23,9 @@ rate) and only ``F`` is fitted.
 Where fewer than ``MIN_PARITY_STRIKES`` strikes are two-sided, or the estimate leaves the sanity
 bounds (``0 < D <= MAX_DISCOUNT``, ``|ln(F/S)| <= BASIS_BOUND_BASE + BASIS_BOUND_PER_YEAR * T``), the
 expiry falls back to spot with the given rate and yield: ``F = S e^{(r - q) T}``, ``D = e^{-r T}``.
+
+Every expiry of a chain is fitted at once (:func:`parity_fits`, segmented arrays, no per-expiry
+``np.median``), each to the last bit as :func:`parity_fit` fits it alone.
 """
 
 from __future__ import annotations
@@ -154,7 +157,7 @@ def _select_median(values: np.ndarray, n: int) -> float:
     a, b = sample[max(middle - 24, 0)], sample[middle + 24]
     below = values < a
     n_below = np.count_nonzero(below)
-    inside = np.compress((values <= b) ^ below, values)  # faster than boolean indexing
+    inside = values.compress((values <= b) ^ below)  # faster than boolean indexing
     if n_below <= lo and n_below + inside.size > hi:
         return _middle(np.sort(inside), lo - n_below, hi - n_below)
     return _median(values, n)
@@ -338,7 +341,7 @@ def _fit_bands(bands: _Bands, discount=None, which=None) -> tuple[np.ndarray, np
     if which is not None:
         asked = np.asarray(which, dtype=bool)[fitted]
         keep = asked[group]
-        k, y, spread, strike_id, group = (np.compress(keep, a) for a in (k, y, spread, strike_id, group))
+        k, y, spread, strike_id, group = (a.compress(keep) for a in (k, y, spread, strike_id, group))
         group = (np.cumsum(asked) - 1)[group]
         fitted, count = fitted[asked], count[asked]
     if fitted.size == 0:
@@ -364,20 +367,20 @@ def _fit_bands(bands: _Bands, discount=None, which=None) -> tuple[np.ndarray, np
     inlier = np.ones(k.size, dtype=bool)
     for iteration in range(5):
         resid = (y - (intercept[group] + slope[group] * k)) / spread
-        g_in, r_in = np.compress(inlier, group), np.compress(inlier, resid)
+        g_in, r_in = group.compress(inlier), resid.compress(inlier)
         n_in = np.bincount(g_in, minlength=fitted.size)
         med = _segment_medians(r_in, n_in)
         mad = 1.4826 * _segment_medians(np.abs(r_in - med[g_in]), n_in)
         tol = OUTLIER_MADS * mad + floor
         new = np.abs(resid - med[group]) <= tol[group]
-        new = np.where((n_strikes(np.compress(new, strike_id), fitted) < MIN_PARITY_STRIKES)[group], inlier, new)
+        new = np.where((n_strikes(strike_id.compress(new), fitted) < MIN_PARITY_STRIKES)[group], inlier, new)
         changed = np.logical_or.reduceat(new != inlier, start)
         # the weighted solutions per expiry, with a lone fit's reductions (BLAS dot products and numpy's
         # pairwise sums are not reproducible on segmented arrays); after the first round an unchanged
         # inlier set gives the solution it gave the round before, bit for bit: no need to solve again
-        g_new = np.compress(new, group)
+        g_new = group.compress(new)
         bounds = np.concatenate(([0], np.cumsum(np.bincount(g_new, minlength=fitted.size)))).tolist()
-        kn, yn, wn = (np.compress(new, a) for a in (k, y, w2))
+        kn, yn, wn = (a.compress(new) for a in (k, y, w2))
         solve = np.flatnonzero(changed | (iteration == 0)).tolist()
         if discount is None:
             for g in solve:
@@ -394,11 +397,11 @@ def _fit_bands(bands: _Bands, discount=None, which=None) -> tuple[np.ndarray, np
         with np.errstate(divide="ignore", invalid="ignore"):
             forward[done] = np.where(slope[~going] != 0, intercept[~going] / -slope[~going], np.nan)
         disc[done] = -slope[~going]
-        n_used[done] = n_strikes(np.compress(inlier, strike_id), done)
+        n_used[done] = n_strikes(strike_id.compress(inlier), done)
         if not going.any():
             break
         keep = going[group]
-        k, y, spread, w2, strike_id, inlier, group = (np.compress(keep, a) for a in (k, y, spread, w2, strike_id, inlier, group))
+        k, y, spread, w2, strike_id, inlier, group = (a.compress(keep) for a in (k, y, spread, w2, strike_id, inlier, group))
         group = (np.cumsum(going) - 1)[group]
         fitted, slope, intercept, floor, count = (a[going] for a in (fitted, slope, intercept, floor, count))
         end = np.cumsum(count)

@@ -485,6 +485,7 @@ def _pair_means(rows: pd.DataFrame, quoted: np.ndarray, keys: list[np.ndarray],
     if years is not None:
         values["years"] = years[quoted]
     is_call = (rows["side"] == "C").to_numpy(bool)[quoted]
+    side_mask = {"C": is_call, "P": ~is_call}
     keys = [key[quoted] for key in keys]
     order = np.argsort(keys[0], kind="stable")  # np.lexsort(keys), with narrow integer keys radix-sorted
     for key in keys[1:]:
@@ -500,15 +501,15 @@ def _pair_means(rows: pd.DataFrame, quoted: np.ndarray, keys: list[np.ndarray],
     group = np.empty(order.size, dtype=np.intp)
     group[order] = np.cumsum(starts) - 1
     n_groups = int(starts.sum())
-    side_group = {"C": group[is_call], "P": group[~is_call]}
+    side_group = {side: group.compress(mask) for side, mask in side_mask.items()}
     count = {side: np.bincount(g, minlength=n_groups) for side, g in side_group.items()}
     if max(count["C"].max(), count["P"].max()) > 2:
         return None
 
     def mean(side: str, name: str) -> np.ndarray:
-        v = values[name][is_call if side == "C" else ~is_call]
         with np.errstate(invalid="ignore"):
-            return np.bincount(side_group[side], weights=v, minlength=n_groups) / count[side]
+            return np.bincount(side_group[side], weights=values[name].compress(side_mask[side]),
+                               minlength=n_groups) / count[side]
 
     both = (count["C"] > 0) & (count["P"] > 0)
     means = {"call_mid": mean("C", "mid")[both], "put_mid": mean("P", "mid")[both],

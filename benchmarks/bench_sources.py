@@ -3,7 +3,9 @@
 The 10x file is the SPX file with its option rows repeated ten times, written to a temporary
 directory (never kept; CBOE files may repeat (expiry, strike, root): the rows add up). Prints the
 median and best wall time and the CPU time of each load (after one warm-up load), and the growth
-factor from 1x to 10x (linear growth is 10).
+factor from 1x to 10x (linear growth is 10). Then the put-call-parity forward fit of the SPX chain
+(``analytics.forwards.expiry_forwards``, median of interleaved rounds) beside the per-expiry loop it
+replaced (kept as the test oracle in ``tests/unit/test_forwards_fast.py``).
 
 Run: ``.venv/bin/python benchmarks/bench_sources.py``.
 """
@@ -19,10 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from analytics.forwards import expiry_forwards  # noqa: E402
 from analytics.sources import load_chain  # noqa: E402
+from tests.unit.test_forwards_fast import ref_expiry_forwards  # noqa: E402
 
 SPX = ROOT.parent / "shared" / "data" / "cboe_spx_2024-01-07_phammings.csv"
 REPEATS = 5
+FIT_ROUNDS = 21
 
 
 def ten_times(src: Path, out: Path) -> Path:
@@ -44,6 +49,17 @@ def timed(path: Path) -> tuple[float, float, float, int]:
     return statistics.median(wall), min(wall), statistics.median(cpu), rows
 
 
+def forward_fit_ms(chain) -> tuple[float, float]:
+    """Median ms of ``expiry_forwards`` and of the per-expiry loop, rounds interleaved (a shared machine)."""
+    fast, loop = [], []
+    for _ in range(FIT_ROUNDS):
+        for fn, out in ((expiry_forwards, fast), (ref_expiry_forwards, loop)):
+            t0 = time.perf_counter()
+            fn(chain)
+            out.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(fast), 1e3 * statistics.median(loop)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         big = ten_times(SPX, Path(tmp) / "spx_10x.csv")
@@ -52,6 +68,10 @@ def main() -> None:
         print(f"load_chain SPX {name:>3} ({rows:>6} rows): median {med * 1e3:7.1f} ms, best {best * 1e3:7.1f} ms, "
               f"cpu {cpu * 1e3:7.1f} ms")
     print(f"growth 1x -> 10x (median wall): {results['10x'][0] / results['1x'][0]:.1f}x (linear: 10x)")
+    chain = load_chain(SPX)
+    fast, loop = forward_fit_ms(chain)
+    print(f"parity forwards, SPX 2024-01-07 ({chain.rows['expiry'].nunique()} expiries): {fast:.1f} ms "
+          f"(per-expiry loop: {loop:.1f} ms, {loop / fast:.1f}x)")
 
 
 if __name__ == "__main__":

@@ -61,7 +61,6 @@ from pathlib import Path
 from typing import Any
 
 from dashboard import config
-from dashboard.cache import quick_redis
 
 QUEUE = "mmpos"  # the queue the page sends jobs to and the workers read
 WORKERS_KEY = "mmpos:jobs:workers"  # sorted set in Redis: each live worker -> when its last heartbeat runs out
@@ -152,6 +151,8 @@ def manager(settings: config.Settings) -> Any:
             now = time.monotonic()
             if now >= self.retry_at:
                 try:
+                    from dashboard.cache import quick_redis
+
                     pipe = quick_redis(self.redis_url).pipeline(transaction=False)
                     key = self.SIGNING_SECRET_KEY
                     _, secret, _ = pipe.set(key, generate(), nx=True).get(key).persist(key).execute()
@@ -213,6 +214,8 @@ def worker_app(settings: config.Settings) -> Any:
 def live_workers(redis_url: str) -> int:
     """How many ``mmpos worker`` processes sent a heartbeat within ``HEARTBEAT_TTL_S`` (one ``ZCOUNT``
     through :func:`~dashboard.cache.quick_redis`: a Redis away raises within ``QUICK_TIMEOUT_S``)."""
+    from dashboard.cache import quick_redis  # not at import: `mmpos analyze` reads this module's choices
+
     return int(quick_redis(redis_url).zcount(WORKERS_KEY, time.time(), "+inf"))
 
 

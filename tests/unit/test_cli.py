@@ -252,3 +252,15 @@ def test_only_one_shot_commands_skip_the_teardown(monkeypatch, argv, quick):
     monkeypatch.setattr(cli.sys, "exit", lambda code: ended.append(("sys.exit", code)))
     cli.run()
     assert ended[0] == ("os._exit" if quick else "sys.exit", 3)
+
+
+def test_analyze_loads_no_web_stack():
+    """`mmpos analyze` starts in about half a second (benchmarks/bench_engine.py --cli-only): the web
+    stack (Dash, Plotly, Flask) and the compiled grid kernel (numba) are not imported on its way."""
+    code = ("import sys; from dashboard.cli import main; main(['analyze', sys.argv[1], '--max-dte', '3']); "
+            "print(sorted(m for m in ('dash', 'plotly', 'flask', 'numba') if m in sys.modules))")
+    spx = ROOT.parent / "shared" / "data" / "cboe_spx_2024-01-07_phammings.csv"
+    proc = subprocess.run([sys.executable, "-c", code, str(spx)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]"

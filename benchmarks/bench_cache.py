@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 from analytics.catalog import clear_cache  # noqa: E402
 from analytics.scenario import Scenario  # noqa: E402
 from dashboard import service  # noqa: E402
-from dashboard.cache import SharedCache, cache_key  # noqa: E402
-from dashboard.config import Settings  # noqa: E402
+from dashboard.runtime.cache import SharedCache, cache_key  # noqa: E402
+from dashboard.runtime.config import Settings  # noqa: E402
 
 DEMO = ROOT / "data"
 SHARED = ROOT.parent / "shared" / "data"

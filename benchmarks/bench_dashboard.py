@@ -6,7 +6,7 @@
 Server time (Flask's test client, i.e. the server's whole share of an update: callback lookup,
 analyses, figure builders, JSON serialisation), in a process set up as ``mmpos serve`` sets up its
 workers: the compiled grid kernel loaded first (``analytics.scenarios.load_kernel()``, as
-``dashboard/server.py`` does before forking):
+``dashboard/runtime/server.py`` does before forking):
 
 * main update, new view: the analyses and figures of this view are not cached, in this process nor
   in the shared cache (e.g. the first look at another convention, shock grid, horizon or vol
@@ -34,7 +34,7 @@ Memory: a fresh process (one worker, the grid kernel loaded as ``mmpos serve`` l
 numba and llvmlite before the first view) serves ``--views`` different views of the demo data (main
 update and comparison each). Goal: RSS < 400 MB after them. The caches that bound it:
 ``dashboard.service`` (analyses 48, prepared chains 8, catalogs 4, expiry facts 64 entries),
-``dashboard.callbacks.views.FIGURE_CACHE_SIZE`` figures, ``dashboard.app.COMPRESSED_CACHE_ENTRIES``
+``dashboard.web.callbacks.views.FIGURE_CACHE_SIZE`` figures, ``dashboard.app.COMPRESSED_CACHE_ENTRIES``
 compressed static files.
 """
 
@@ -60,10 +60,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analytics import scenarios  # noqa: E402
-from dashboard import ids, responses, service  # noqa: E402
+from dashboard import service  # noqa: E402
 from dashboard.app import create_app  # noqa: E402
-from dashboard.callbacks import controls, views  # noqa: E402
-from dashboard.state import scenario_from_state  # noqa: E402
+from dashboard.http import responses  # noqa: E402
+from dashboard.web import ids  # noqa: E402
+from dashboard.web.callbacks import controls, views  # noqa: E402
+from dashboard.web.state import scenario_from_state  # noqa: E402
 
 DEMO = ROOT / "data"
 REAL_SPX = ROOT.parent / "shared" / "data" / "cboe_spx_2024-01-07_phammings.csv"
@@ -371,7 +373,7 @@ def rss_mb() -> float:
 
 def memory_worker(n: int) -> None:
     """Runs in its own process: serve ``n`` different views, print the RSS as JSON."""
-    from dashboard.server import use_system_allocator_for_arrow
+    from dashboard.runtime.server import use_system_allocator_for_arrow
 
     use_system_allocator_for_arrow()  # as mmpos serve does before forking its workers
     scenarios.load_kernel()

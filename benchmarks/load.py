@@ -26,7 +26,7 @@ For each data folder (``demo``: the committed ``data/``; ``real``: ``../shared/d
    RSS per worker < 400 MB.
 
 **Opening views warmed first.** Each server of step 2 runs as deployed, warming every underlying's
-opening view (``dashboard.warm``); the sessions start once that is done, as a desk arrives after the
+opening view (``dashboard.runtime.warm``); the sessions start once that is done, as a desk arrives after the
 morning's files landed (the time it took is printed). ``--no-warm`` (``MMPOS_WARM=off``): the first
 user of each opening view pays for it too.
 
@@ -69,7 +69,7 @@ WARM_TIMEOUT_S = 300.0  # longest wait for the opening views to be warmed
 GATE_OUTPUT = "pending-view-state.data"  # the gate: straight on, or a background job (callbacks/work.py)
 PENDING_ID = "pending-view-state"
 JOB_OUTPUT = "done-view-state.data"  # the background job's start
-JOB_POLL_S = 0.3  # dashboard.callbacks.work.POLL_MS
+JOB_POLL_S = 0.3  # dashboard.web.callbacks.work.POLL_MS
 JOB_TIMEOUT_S = 60.0
 IDLE_S = 1.0  # the page is settled when no callback was sent or pending for this long
 
@@ -155,11 +155,12 @@ def start_server(data_dir: Path, workers: int, threads: int, warm: bool = True) 
 
 
 def wait_for_openings(server: Server, data_dir: Path) -> None:
-    """Wait until the server's warming threads (dashboard.warm) have put every underlying's opening view
+    """Wait until the server's warming threads (dashboard.runtime.warm) have put every underlying's opening view
     in its shared cache, as they would have long before the desk arrives; prints how long it took."""
-    from dashboard import service, warm
-    from dashboard.cache import SharedCache
-    from dashboard.config import Settings
+    from dashboard import service
+    from dashboard.runtime import warm
+    from dashboard.runtime.cache import SharedCache
+    from dashboard.runtime.config import Settings
 
     service.use_shared_cache(SharedCache(Settings(cache_dir=server.cache_dir / "c")))
     t0 = time.perf_counter()

@@ -1,10 +1,10 @@
 """The Dash app: ``create_app()``, ``serve()`` for the CLI, and a lazy ``server`` for gunicorn.
 
-    mmpos serve --data-dir data                                 # gunicorn, see dashboard.server
+    mmpos serve --data-dir data                                 # gunicorn, see dashboard.runtime.server
     gunicorn -w 2 -b 127.0.0.1:8050 'dashboard.app:server'      # the same app, MMPOS_* settings
 
 Importing this module builds nothing: ``server`` is created on first access (PEP 562 module
-``__getattr__``) from the ``MMPOS_*`` environment (see :mod:`dashboard.config`). ``create_app()``
+``__getattr__``) from the ``MMPOS_*`` environment (see :mod:`dashboard.runtime.config`). ``create_app()``
 may be called any number of times in one process; each app serves all its callbacks.
 """
 
@@ -19,9 +19,21 @@ from pathlib import Path
 import dash
 from flask import Flask, Response, request
 
-from dashboard import config, edge, jobs, responses
-from dashboard.callbacks import controls, display, export, history, hover, report, table, upload, views, work
-from dashboard.layout import build_layout
+from dashboard.http import edge, responses
+from dashboard.runtime import config, jobs
+from dashboard.web.callbacks import (
+    controls,
+    display,
+    export,
+    history,
+    hover,
+    report,
+    table,
+    upload,
+    views,
+    work,
+)
+from dashboard.web.layout import build_layout
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
 # plotly.js "basic" bundle (scatter, bar, pie: all the charts use), same version as the full bundle of
@@ -109,7 +121,7 @@ def _server() -> Flask:
 
 class _Dash(jobs.SigningSecretRetry, dash.Dash):
     """``dash.Dash`` whose page leaves out the scripts named in ``DROPPED_SCRIPTS`` (and whose job-signing
-    secret follows Redis: :class:`dashboard.jobs.SigningSecretRetry`)."""
+    secret follows Redis: :class:`dashboard.runtime.jobs.SigningSecretRetry`)."""
 
     def interpolate_index(self, **kwargs) -> str:
         kwargs["scripts"] = "\n".join(line for line in kwargs["scripts"].split("\n")
@@ -138,7 +150,7 @@ def create_app(data_dir: str | Path | None = None) -> dash.Dash:
         suppress_callback_exceptions=False,
     )
     app.server.config[DATA_DIR_KEY] = str(data_dir) if data_dir is not None else None
-    edge.install(app.server)  # health, headers, Host check, size limit, login (dashboard.edge)
+    edge.install(app.server)  # health, headers, Host check, size limit, login (dashboard.http.edge)
     responses.install(app.server)  # repeated callback requests answered from a cache (after the edge)
     app.layout = build_layout
     # Callbacks go on this app (app.callback), not into dash.callback's process-wide registry: that
@@ -151,16 +163,16 @@ def create_app(data_dir: str | Path | None = None) -> dash.Dash:
 
 def serve(data_dir: Path | None = None, host: str = config.DEFAULT_HOST, port: int = config.DEFAULT_PORT,
           debug: bool = False) -> None:
-    """Serve the dashboard with gunicorn (:mod:`dashboard.server`); ``MMPOS_*`` fill the other settings.
+    """Serve the dashboard with gunicorn (:mod:`dashboard.runtime.server`); ``MMPOS_*`` fill the other settings.
 
     Raises
     ------
     SystemExit
         With a readable message if ``debug`` is asked for on a host that is not loopback (Dash debug
         mode runs code the browser sends), the port is out of range, or another setting cannot run.
-        (``mmpos serve`` goes through :func:`dashboard.server.serve_command`, which exits 2.)
+        (``mmpos serve`` goes through :func:`dashboard.runtime.server.serve_command`, which exits 2.)
     """
-    from dashboard import server
+    from dashboard.runtime import server
 
     try:
         settings = config.from_env().override(data_dir=data_dir, host=host, port=port, debug=debug).checked()

@@ -23,8 +23,8 @@ from plotly.utils import PlotlyJSONEncoder
 from analytics import conventions
 from analytics.history import HistoryWindow
 from analytics.report import CONVENTIONS_TEXT, Analysis
-from dashboard import figures as fig
-from dashboard.figures.history import history_subtitle, history_view_figures
+from dashboard.web import figures as fig
+from dashboard.web.figures.history import history_subtitle, history_view_figures
 
 FIGURE_HEIGHT_PX = 460
 CHART_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover"}

@@ -8,7 +8,7 @@ bounded and keyed by immutable values that include the file's content version
 An analysis is looked up in three places, cheapest first:
 
 1. this process's LRU (:data:`ANALYSIS_MEMORY_ENTRIES` analyses, a few MB at most);
-2. the shared cache every worker sees (:class:`dashboard.cache.SharedCache`: a folder under
+2. the shared cache every worker sees (:class:`dashboard.runtime.cache.SharedCache`: a folder under
    ``MMPOS_CACHE_DIR`` by default, Redis when ``MMPOS_REDIS_URL`` is set; off with
    ``MMPOS_SHARED_CACHE=off``), under :func:`analysis_cache_key`;
 3. computed, then stored in both.
@@ -62,11 +62,11 @@ from analytics.prepare import PreparedChain
 from analytics.report import Analysis, analyze, preparation, prepare_for
 from analytics.scenario import Scenario
 from analytics.sources.book import apply_book, load_book
-from dashboard.state import monthly_expiries, preset_expiries
+from dashboard.web.state import monthly_expiries, preset_expiries
 
 if TYPE_CHECKING:
     from analytics.history import HistoryWindow
-    from dashboard.cache import SharedCache
+    from dashboard.runtime.cache import SharedCache
 
 KPI_SHOCKS_PCT: tuple[float, ...] = (-5.0, -1.0, 1.0, 5.0)  # the KPI strip's hedge-flow shocks
 PREVIOUS_MAX_AGE_DAYS = 7  # an older "previous snapshot" is not yesterday: no change is shown
@@ -218,13 +218,13 @@ _shared_lock = threading.Lock()
 
 
 def shared_cache() -> SharedCache | None:
-    """This process's :class:`~dashboard.cache.SharedCache`, built from the ``MMPOS_*`` environment on
+    """This process's :class:`~dashboard.runtime.cache.SharedCache`, built from the ``MMPOS_*`` environment on
     first use (so in each worker, after gunicorn forks), or None when ``MMPOS_SHARED_CACHE=off``."""
     global _shared
     with _shared_lock:
         if _shared is _UNSET:
-            from dashboard import config
-            from dashboard.cache import SharedCache
+            from dashboard.runtime import config
+            from dashboard.runtime.cache import SharedCache
 
             try:
                 settings = config.from_env()
@@ -270,7 +270,7 @@ def analysis_cache_key(entry_id: str, version: FileVersion | None, book_version:
     >>> analysis_cache_key("spx-1", v, None, Scenario()) == analysis_cache_key("spx-1", v, None, Scenario(rate=0.01))
     False
     """
-    from dashboard.cache import cache_key
+    from dashboard.runtime.cache import cache_key
 
     scenario_json = json.dumps(scenario.to_dict(), sort_keys=True, default=str)
     return cache_key(ANALYSIS_NAMESPACE, code_version(), entry_id, tuple(version or ()), tuple(book_version or ()),
@@ -395,9 +395,9 @@ def is_cold(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario
 
 def claim_background(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> bool:
     """True for the first caller (in every worker) that asks to compute the page's analysis of ``entry``
-    under ``scenario`` in the background (a page's job, or :mod:`dashboard.warm`) within
+    under ``scenario`` in the background (a page's job, or :mod:`dashboard.runtime.warm`) within
     ``COMPUTE_LOCK_S``; later callers wait for that computation instead of starting their own."""
-    from dashboard.cache import COMPUTE_LOCK_S
+    from dashboard.runtime.cache import COMPUTE_LOCK_S
 
     shared = shared_cache()
     if shared is None:
@@ -567,6 +567,6 @@ def clear_caches() -> None:
         shared.clear()
     _facts.cache_clear()
     clear_cache()
-    from dashboard import responses  # the callbacks' response caches (a Flask layer: imported late)
+    from dashboard.http import responses  # the callbacks' response caches (a Flask layer: imported late)
 
     responses.clear_all()

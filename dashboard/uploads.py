@@ -2,9 +2,9 @@
 the data folder under a name the server makes.
 
 The browser posts the file's bytes to its own route (``POST /_mmpos/upload``, body
-``application/octet-stream``, see :mod:`dashboard.callbacks.upload`), the one route whose body may be
+``application/octet-stream``, see :mod:`dashboard.web.callbacks.upload`), the one route whose body may be
 as large as a file the loaders accept (``MAX_FILE_BYTES``, 32 MiB): every other request keeps the
-edge's 1 MiB (:func:`dashboard.edge.allow_body`). The rules, in order:
+edge's 1 MiB (:func:`dashboard.http.edge.allow_body`). The rules, in order:
 
 * a larger body gets 413 before it is read (:func:`too_large` is what the page then says);
 * the bytes go to a hidden temporary file in the data folder (a dotted name: the catalog never lists

@@ -1,5 +1,5 @@
 """A cold analysis of a big chain runs as a background job: the page shows its progress, can cancel
-it, and draws the view when it is done (dashboard/callbacks/work.py)."""
+it, and draws the view when it is done (dashboard/web/callbacks/work.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from dashboard import ids, service
+from dashboard import service
 from dashboard.app import create_app
-from dashboard.cache import SharedCache
-from dashboard.config import Settings
+from dashboard.runtime.cache import SharedCache
+from dashboard.runtime.config import Settings
+from dashboard.web import ids
 from tests.browser.test_dashboard import graph, wait_for, wait_for_charts
 
 pytestmark = pytest.mark.browser

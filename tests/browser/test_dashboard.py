@@ -14,8 +14,8 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dashboard import ids
 from dashboard.app import create_app
+from dashboard.web import ids
 from tests.browser.conftest import JUNK_NAME
 
 pytestmark = pytest.mark.browser

@@ -9,8 +9,8 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
-from dashboard import ids
 from dashboard.app import create_app
+from dashboard.web import ids
 from tests.browser.test_dashboard import graph, location_search, wait_for, wait_for_charts
 
 pytestmark = pytest.mark.browser

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from analytics.history import BackfillProgress, HistoryStore, summarize_file
-from dashboard import ids
 from dashboard.app import create_app
+from dashboard.web import ids
 from tests.browser import test_history
 from tests.browser.test_dashboard import wait_for
 from tests.browser.test_history import HISTORY_GRAPHS, SPX_FILES, snapshot_ids
@@ -62,7 +62,7 @@ def test_the_tab_shows_a_terminal_backfill_and_draws_what_it_stored(dash_duo, st
 
 def test_a_file_that_lands_while_the_tab_stays_open_is_summarised_and_drawn(dash_duo, start_app, history_dir,
                                                                             demo_dir, monkeypatch):
-    from dashboard import layout
+    from dashboard.web import layout
 
     monkeypatch.setattr(layout, "HISTORY_IDLE_MS", 1000)  # the idle tick, shortened for the test
     start_app(create_app(history_dir))

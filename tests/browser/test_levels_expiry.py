@@ -11,8 +11,8 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
-from dashboard import ids
 from dashboard.app import create_app
+from dashboard.web import ids
 from tests.browser.test_dashboard import (
     TIMEOUT,
     drawn_signature,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import ids
 from dashboard.app import create_app
+from dashboard.web import ids
 from tests.browser.test_dashboard import click_radio, graph, location_search, wait_for, wait_for_charts
 
 pytestmark = pytest.mark.browser

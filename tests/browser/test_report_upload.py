@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from analytics.history import open_store
-from dashboard import cli, ids
+from dashboard import cli
 from dashboard.app import create_app
+from dashboard.web import ids
 from tests.browser.conftest import ARTIFACTS
 
 REQUESTS_JS = """

@@ -1,5 +1,5 @@
 """A dropped file over the loaders' 32 MiB limit is refused in the page, without sending it: the drop
-zone's clientside callback knows the upload route's limit (dashboard/callbacks/upload.py)."""
+zone's clientside callback knows the upload route's limit (dashboard/web/callbacks/upload.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import shutil
 import pytest
 
 from analytics.sources.common import MAX_FILE_BYTES
-from dashboard import ids
 from dashboard.app import create_app
 from dashboard.uploads import UPLOAD_PATH
+from dashboard.web import ids
 from tests.browser.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser

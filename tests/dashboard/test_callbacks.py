@@ -1,7 +1,7 @@
 """Callbacks called as plain functions on a demo data folder: state transitions, banners, panels.
 
 The registered Dash callbacks are one-line wrappers around these functions (see
-dashboard/callbacks/*.py), so what is tested here is what the page runs.
+dashboard/web/callbacks/*.py), so what is tested here is what the page runs.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from dash import no_update
 from dash._callback import NoUpdate
 from dash.exceptions import PreventUpdate
 
-from dashboard import ids, service
+from dashboard import service
 from dashboard.app import PLOTLY_BUNDLE, CompressedStatic, create_app, serve
-from dashboard.callbacks import controls, export, table, views
-from dashboard.config import Settings, UnsafeConfigError, from_env, is_loopback
-from dashboard.figures import encode_arrays
-from dashboard.state import default_state
+from dashboard.runtime.config import Settings, UnsafeConfigError, from_env, is_loopback
+from dashboard.web import ids
+from dashboard.web.callbacks import controls, export, table, views
+from dashboard.web.figures import encode_arrays
+from dashboard.web.state import default_state
 
 URL = f"{ids.URL}.search"
 OUT = {key: i for i, (key, _, _) in enumerate(controls.OUTPUTS)}
@@ -460,8 +461,8 @@ def _walk(component):
 
 
 def test_every_id_in_ids_is_in_the_layout_once_and_every_chart_exports_png():
-    from dashboard import ids as ids_module
-    from dashboard.layout import build_layout
+    from dashboard.web import ids as ids_module
+    from dashboard.web.layout import build_layout
 
     components = list(_walk(build_layout()))
     found = [c.id for c in components if getattr(c, "id", None)]

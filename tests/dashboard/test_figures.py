@@ -13,8 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from dashboard.figures import common, gamma, hedge, kpi, term
-from dashboard.figures.common import (
+from dashboard.web.figures import common, gamma, hedge, kpi, term
+from dashboard.web.figures.common import (
     CUSTOMDATA_EXPIRY,
     CUSTOMDATA_IMPLIED_SPOT,
     CUSTOMDATA_SHOCK_PCT,
@@ -24,7 +24,7 @@ from dashboard.figures.common import (
     format_usd,
     graph_config,
 )
-from dashboard.figures.kpi import hedge_flow_key, kpi_cards, kpi_values
+from dashboard.web.figures.kpi import hedge_flow_key, kpi_cards, kpi_values
 
 
 def validated(builder):
@@ -731,7 +731,7 @@ def _strip_html(children) -> str:
 
 # --- exports and sharing (issue 9) ---------------------------------------------------------------
 def test_no_chart_offers_to_send_a_positions_view_to_the_cloud():
-    from dashboard.figures.common import graph_config
+    from dashboard.web.figures.common import graph_config
 
     cfg = graph_config("x")
     assert cfg["showSendToCloud"] is False and cfg["showEditInChartStudio"] is False
@@ -740,7 +740,7 @@ def test_no_chart_offers_to_send_a_positions_view_to_the_cloud():
 
 
 def test_export_names_carry_underlying_snapshot_convention_and_expiry_set():
-    from dashboard.figures.common import expiry_set_label, export_filename
+    from dashboard.web.figures.common import expiry_set_label, export_filename
 
     stamp = pd.Timestamp("2026-11-20 16:15", tz="America/New_York")
     name = export_filename("gamma-by-strike", "SPX", stamp, "dealer-short-all", "custom", ["2026-12-18", "2026-11-27"])
@@ -756,7 +756,7 @@ def _labels(fig):
 
 
 def test_a_zero_gamma_label_near_spot_takes_another_row_than_the_spot_label():
-    from dashboard.figures.common import LINE_SPOT, LINE_ZERO_GAMMA, add_reference_lines, new_figure
+    from dashboard.web.figures.common import LINE_SPOT, LINE_ZERO_GAMMA, add_reference_lines, new_figure
 
     fig = add_reference_lines(new_figure(), [
         (LINE_SPOT, 0.0, "spot 6,850", "#222", "solid"),
@@ -767,7 +767,7 @@ def test_a_zero_gamma_label_near_spot_takes_another_row_than_the_spot_label():
 
 
 def test_a_label_at_the_right_edge_is_drawn_left_of_its_line_not_clipped():
-    from dashboard.figures.common import LINE_SPOT, LINE_ZERO_GAMMA, add_reference_lines, new_figure
+    from dashboard.web.figures.common import LINE_SPOT, LINE_ZERO_GAMMA, add_reference_lines, new_figure
 
     fig = add_reference_lines(new_figure(), [
         (LINE_SPOT, 0.0, "spot 6,850", "#222", "solid"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from dashboard.app import DROPPED_SCRIPTS, REGENERATOR_RUNTIME, create_app
-from dashboard.layout import BLANK_FIGURE, build_layout
+from dashboard.web.layout import BLANK_FIGURE, build_layout
 
 
 def _scripts(page: str) -> list[str]:

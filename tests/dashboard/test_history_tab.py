@@ -15,10 +15,10 @@ from dash import no_update
 from dash.exceptions import PreventUpdate
 
 from analytics.history import BACKFILL_STALE_SECONDS, BackfillProgress, HistoryStore
-from dashboard import ids
-from dashboard.callbacks import history as cb
-from dashboard.figures import history as hfig
-from dashboard.state import default_state, from_query, to_query
+from dashboard.web import ids
+from dashboard.web.callbacks import history as cb
+from dashboard.web.figures import history as hfig
+from dashboard.web.state import default_state, from_query, to_query
 
 DAYS = pd.to_datetime(["2026-11-16 16:15", "2026-11-17 16:15", "2026-11-18 16:15"]).tz_localize("America/New_York")
 

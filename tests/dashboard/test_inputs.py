@@ -1,4 +1,4 @@
-"""Every server callback's inputs go through dashboard.inputs: one rule per input, refusals as notes."""
+"""Every server callback's inputs go through dashboard.web.inputs: one rule per input, refusals as notes."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import math
 
 import pytest
 
-import dashboard.inputs
-from dashboard import ids
+import dashboard.web.inputs
 from dashboard.app import create_app
-from dashboard.inputs import RULES, checked, unexpected
-from dashboard.state import MAX_SHOCK_RANGE_PCT, default_state, typed_state
+from dashboard.web import ids
+from dashboard.web.inputs import RULES, checked, unexpected
+from dashboard.web.state import MAX_SHOCK_RANGE_PCT, default_state, typed_state
 
 
 def test_every_input_and_state_of_every_server_callback_has_a_rule(tmp_path):
@@ -24,7 +24,7 @@ def test_every_input_and_state_of_every_server_callback_has_a_rule(tmp_path):
 
 
 def test_the_module_examples_run():
-    assert doctest.testmod(dashboard.inputs).failed == 0
+    assert doctest.testmod(dashboard.web.inputs).failed == 0
 
 
 def test_good_control_values_pass_unchanged_and_silently():
@@ -68,7 +68,7 @@ def test_a_view_state_keeps_short_extra_keys_and_drops_large_ones():
 
 
 def test_an_unexpected_error_is_logged_and_the_user_gets_one_line_without_its_text(caplog):
-    with caplog.at_level(logging.ERROR, logger="dashboard.inputs"):
+    with caplog.at_level(logging.ERROR, logger="dashboard.web.inputs"):
         try:
             raise KeyError("/secret/path/spx.csv")
         except KeyError:

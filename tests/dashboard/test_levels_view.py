@@ -19,10 +19,12 @@ from dash._callback import NoUpdate
 from dash.exceptions import PreventUpdate
 
 from analytics.levels import key_levels
-from dashboard import config, ids, service
-from dashboard import figures as fig
-from dashboard.callbacks import controls, display, views
-from dashboard.config import UnsafeConfigError
+from dashboard import service
+from dashboard.runtime import config
+from dashboard.runtime.config import UnsafeConfigError
+from dashboard.web import figures as fig
+from dashboard.web import ids
+from dashboard.web.callbacks import controls, display, views
 
 URL = f"{ids.URL}.search"
 OUT = {key: i for i, (key, _, _) in enumerate(controls.OUTPUTS)}

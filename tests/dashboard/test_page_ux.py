@@ -12,8 +12,9 @@ from dash import Output
 from dash._callback import NoUpdate
 
 from analytics.notes import Note
-from dashboard import ids, service
-from dashboard.callbacks import controls, export, table, views
+from dashboard import service
+from dashboard.web import ids
+from dashboard.web.callbacks import controls, export, table, views
 
 URL = f"{ids.URL}.search"
 OUT = {key: i for i, (key, _, _) in enumerate(controls.OUTPUTS)}

@@ -18,9 +18,9 @@ from analytics.errors import ChainDataError
 from analytics.history import HistoryWindow, StrikeMatrix
 from analytics.scenario import Scenario
 from dashboard import cli, report_html, service
-from dashboard.callbacks import report as report_callback
-from dashboard.figures import history as hfig
 from dashboard.report_html import ReportInputs, render_report, report_figures
+from dashboard.web.callbacks import report as report_callback
+from dashboard.web.figures import history as hfig
 
 FAKE_PLOTLY = "/*plotly.js under test*/window.Plotly={newPlot:function(){}};"
 

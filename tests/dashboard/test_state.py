@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from analytics.scenario import Scenario
-from dashboard.state import (
+from dashboard.web.state import (
     checked_state,
     default_state,
     expiries_from_selection,
@@ -146,10 +146,10 @@ def test_the_docstring_examples_of_the_state_and_config_modules_hold():
     import doctest
 
     import dashboard.cli
-    import dashboard.config
-    import dashboard.state
+    import dashboard.runtime.config
+    import dashboard.web.state
 
-    for module in (dashboard.state, dashboard.config, dashboard.cli):
+    for module in (dashboard.web.state, dashboard.runtime.config, dashboard.cli):
         result = doctest.testmod(module)
         assert result.failed == 0, module.__name__
 
@@ -226,8 +226,8 @@ def catalog(demo_dir):
 
 
 def _open(link: str, catalog):
-    from dashboard import ids
-    from dashboard.callbacks.controls import next_state
+    from dashboard.web import ids
+    from dashboard.web.callbacks.controls import next_state
 
     return next_state(None, {f"{ids.URL}.search": link}, None, catalog)
 
@@ -269,8 +269,8 @@ def test_the_page_opens_on_spx_or_on_the_configured_underlying(catalog, monkeypa
 
 
 def test_switching_between_shift_and_beta_starts_the_number_again():
-    from dashboard import ids
-    from dashboard.callbacks.controls import apply_input
+    from dashboard.web import ids
+    from dashboard.web.callbacks.controls import apply_input
 
     state = default_state(u="SPX", vol="shift", volv=3.0)
     assert apply_input(state, f"{ids.VOL_MODE}.value", "beta")["volv"] == 0.0

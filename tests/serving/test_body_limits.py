@@ -1,7 +1,7 @@
 """Request-size limits per route, through the real gunicorn: every callback body is held to
 ``MMPOS_MAX_REQUEST_BYTES`` (1 MiB), and only the dropped-file route (``POST /_mmpos/upload``) takes a
 file as large as the loaders accept (32 MiB). A refused body gets a short JSON 413 without exception
-text; a file just under the limit is stored and listed (dashboard/edge.py, dashboard/callbacks/upload.py)."""
+text; a file just under the limit is stored and listed (dashboard/http/edge.py, dashboard/web/callbacks/upload.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import json
 import pytest
 
 from analytics.sources.common import MAX_FILE_BYTES
-from dashboard.config import DEFAULT_MAX_REQUEST_BYTES
+from dashboard.runtime.config import DEFAULT_MAX_REQUEST_BYTES
 from dashboard.uploads import UPLOAD_MIMETYPE, UPLOAD_PATH
 from tests.serving.conftest import Served
 from tests.serving.test_hostile_http import EXCEPTION_TEXT

@@ -11,15 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from flask import Flask
 
-from dashboard.cache import SharedCache, cache_key
-from dashboard.config import Settings
+from dashboard.runtime.cache import SharedCache, cache_key
+from dashboard.runtime.config import Settings
 from tests.serving.conftest import ROOT, free_port
 
 # One process stores an analysis-sized value; the other must read it without computing.
 WORKER = """
 import json, os, sys
-from dashboard.cache import SharedCache, cache_key
-from dashboard.config import from_env
+from dashboard.runtime.cache import SharedCache, cache_key
+from dashboard.runtime.config import from_env
 cache = SharedCache(from_env())
 key = cache_key("analysis", "spx-20261120-1615", (6798, 1, 2, 3), ("2026-12-18",), "dealer-long-calls")
 role = sys.argv[1]
@@ -96,8 +96,8 @@ def test_threads_asking_for_one_missing_value_at_once_compute_it_once(tmp_path):
 # Two processes ask for the same missing value at the same moment: only one computes it.
 RACER = """
 import sys, time
-from dashboard.cache import SharedCache, cache_key
-from dashboard.config import from_env
+from dashboard.runtime.cache import SharedCache, cache_key
+from dashboard.runtime.config import from_env
 cache = SharedCache(from_env())
 time.sleep(max(0.0, float(sys.argv[1]) - time.time()))  # start together
 def compute():

@@ -1,7 +1,7 @@
 """Scale-out background jobs: with ``MMPOS_JOBS=celery`` a real ``mmpos serve`` hands a cold view to
 Dash's ``CeleryManager`` on a real redis-server, and a real ``mmpos worker`` (another process, as it
 would be on another machine) computes it into the shared cache; cancel stops a running job
-(dashboard/jobs.py).
+(dashboard/runtime/jobs.py).
 
 The browser's background-callback protocol is spoken as dash-renderer speaks it: the page's signed
 ``end_id``, the job's signed ``cacheKey``/``job`` handles polled until the result arrives, and
@@ -23,9 +23,10 @@ from typing import Any
 import pytest
 import redis
 
-from dashboard import ids, jobs
-from dashboard.config import UnsafeConfigError, from_env
-from dashboard.state import to_query
+from dashboard.runtime import jobs
+from dashboard.runtime.config import UnsafeConfigError, from_env
+from dashboard.web import ids
+from dashboard.web.state import to_query
 from tests.serving.conftest import ROOT, Served, start_server
 from tests.serving.test_hostile_http import CONTROLS, UPDATE, callback_body, state
 
@@ -49,7 +50,7 @@ raise SystemExit(main())
 def jobs_env(redis_url) -> dict[str, str]:
     url = re.sub(r"/\d+$", f"/{JOB_DB}", redis_url)
     redis.Redis.from_url(url).flushdb()
-    # warming off: these tests need the opening view cold (dashboard.warm would compute it at start)
+    # warming off: these tests need the opening view cold (dashboard.runtime.warm would compute it at start)
     return {"MMPOS_JOBS": "celery", "MMPOS_REDIS_URL": url, "MMPOS_BACKGROUND_ROWS": "0", "MMPOS_WORKERS": "1",
             "MMPOS_SHARED_CACHE": "on", "MMPOS_WARM": "off"}
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from dashboard import ids
+from dashboard.web import ids
 from tests.serving.conftest import DEMO_FILES, Served, start_server
 from tests.serving.test_hostile_http import CONTROLS, MAIN, UPDATE, callback_body
 

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from dashboard import ids
 from dashboard.app import create_app
-from dashboard.config import DEFAULT_MAX_REQUEST_BYTES
-from dashboard.state import default_state
+from dashboard.runtime.config import DEFAULT_MAX_REQUEST_BYTES
+from dashboard.web import ids
+from dashboard.web.state import default_state
 from tests.serving.conftest import DEMO, DEMO_FILES, ROOT, Served
 
 UPDATE = "/_dash-update-component"

@@ -10,7 +10,7 @@ import psutil
 import pytest
 from dash import DiskcacheManager
 
-from dashboard import jobs
+from dashboard.runtime import jobs
 
 
 @pytest.fixture

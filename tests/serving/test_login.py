@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from dashboard.edge import Credentials, add_user
+from dashboard.http.edge import Credentials, add_user
 from tests.serving.conftest import Served, start_server
 
 PROXY = "127.0.0.2"  # the test connects from here to play the reverse proxy (all of 127/8 is loopback)

@@ -1,6 +1,6 @@
 """``/readyz`` reports every piece a server uses (the data folder, the shared cache, the Celery workers)
-and is 503 only for what stops pages (dashboard/edge.py ``readiness``); a web server started before
-Redis signs its job handles with the secret every process shares once Redis answers (dashboard/jobs.py).
+and is 503 only for what stops pages (dashboard/http/edge.py ``readiness``); a web server started before
+Redis signs its job handles with the secret every process shares once Redis answers (dashboard/runtime/jobs.py).
 
 A real ``mmpos serve`` in Celery mode whose Redis port nobody listens on at first; the tests start and
 stop a real redis-server on that port under it.
@@ -20,9 +20,10 @@ import pytest
 import redis
 from dash import CeleryManager, _callback_signing
 
-from dashboard import edge, jobs
-from dashboard.cache import QUICK_TIMEOUT_S
-from dashboard.config import Settings, from_env
+from dashboard.http import edge
+from dashboard.runtime import jobs
+from dashboard.runtime.cache import QUICK_TIMEOUT_S
+from dashboard.runtime.config import Settings, from_env
 from tests.serving.conftest import DEMO, DEMO_FILES, Served, free_port, start_redis, start_server, stop_redis
 from tests.serving.test_celery_jobs import Page, start_worker, stop
 from tests.serving.test_faults import controls, main_update

@@ -12,10 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from dashboard import config, edge, ids, responses, service
+from dashboard import service
 from dashboard.app import create_app
-from dashboard.callbacks import views
-from dashboard.edge import add_user
+from dashboard.http import edge, responses
+from dashboard.http.edge import add_user
+from dashboard.runtime import config
+from dashboard.web import ids
+from dashboard.web.callbacks import views
 from tests.serving.conftest import DEMO, DEMO_FILES
 from tests.serving.test_login import basic
 
@@ -138,7 +141,7 @@ def test_requests_waiting_for_one_that_fails_are_released_at_once(counted_app):
 @pytest.fixture
 def two_workers(counted_app, tmp_path):
     """Two apps over one data folder (two gunicorn workers) sharing a cache folder."""
-    from dashboard.cache import SharedCache
+    from dashboard.runtime.cache import SharedCache
 
     app, client, entry, calls = counted_app
     service.use_shared_cache(SharedCache(config.Settings(cache_dir=tmp_path / "cache")))

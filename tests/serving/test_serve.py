@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dashboard import cli
-from dashboard.config import DEFAULT_MAX_REQUEST_BYTES
+from dashboard.runtime.config import DEFAULT_MAX_REQUEST_BYTES
 from tests.serving.conftest import Served
 
 
@@ -62,7 +62,7 @@ def test_a_host_not_in_the_allow_list_is_refused(server: Served):
 
 
 def test_an_oversize_post_gets_413_with_a_short_json(server: Served):
-    # a callback body is held to MMPOS_MAX_REQUEST_BYTES (dashboard.config); the edge refuses a larger
+    # a callback body is held to MMPOS_MAX_REQUEST_BYTES (dashboard.runtime.config); the edge refuses a larger
     # one from its Content-Length, before reading it: only the first bytes are sent
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:

@@ -15,10 +15,10 @@ from dash import no_update
 
 from analytics.scenario import Scenario
 from dashboard import service
-from dashboard.cache import SharedCache
-from dashboard.callbacks import work
-from dashboard.config import DEFAULT_BACKGROUND_ROWS, Settings, UnsafeConfigError, from_env
-from dashboard.state import scenario_from_state
+from dashboard.runtime.cache import SharedCache
+from dashboard.runtime.config import DEFAULT_BACKGROUND_ROWS, Settings, UnsafeConfigError, from_env
+from dashboard.web.callbacks import work
+from dashboard.web.state import scenario_from_state
 from tests.serving.conftest import DEMO, ROOT
 
 SNAPSHOT = "spx_quotedata_2026-11-20.csv"

@@ -14,7 +14,7 @@ from analytics.catalog import scan_catalog
 from analytics.levels import key_levels
 from analytics.scenario import Scenario
 from dashboard import service
-from dashboard.figures.hedge import ADV_AXIS_TITLE, hedge_curve_figure
+from dashboard.web.figures.hedge import ADV_AXIS_TITLE, hedge_curve_figure
 
 SPX_FILE = "spx_quotedata_2026-11-20.csv"
 

@@ -20,7 +20,7 @@ from analytics.calendars import (
     third_friday,
     trading_days_between,
 )
-from dashboard.state import monthly_expiries
+from dashboard.web.state import monthly_expiries
 
 D = dt.date
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,7 +103,7 @@ def test_importing_the_calendars_module_does_not_load_exchange_calendars():
 
 
 def test_monthly_presets_of_an_ordinary_chain_do_not_load_exchange_calendars():
-    code = ("import datetime as dt, sys; from dashboard.state import monthly_expiries; "
+    code = ("import datetime as dt, sys; from dashboard.web.state import monthly_expiries; "
             "monthly_expiries([dt.date(2026, 11, 19), dt.date(2026, 11, 20), dt.date(2026, 12, 18)]); "
             "print('exchange_calendars' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,

@@ -16,8 +16,8 @@ from analytics.catalog import holder_for
 from analytics.errors import ChainDataError
 from analytics.sources import common
 from dashboard import service, uploads
-from dashboard.callbacks import upload as upload_callback
 from dashboard.uploads import store_bytes
+from dashboard.web.callbacks import upload as upload_callback
 
 TODAY = dt.date(2026, 11, 30)
 

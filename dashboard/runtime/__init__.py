@@ -1,0 +1,1 @@
+"""How the app runs: settings, caches, background jobs, the gunicorn server and the warmer."""

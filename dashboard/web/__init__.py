@@ -1,0 +1,1 @@
+"""The page: layout, view state, input checks, callbacks, figure builders and the panel registry."""

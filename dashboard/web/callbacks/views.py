@@ -1,0 +1,708 @@
+"""The main update: view state -> analyses (cached) -> the three views, KPI strip, table, header;
+then the comparison with the previous snapshot, from a second callback.
+
+One callback owns every panel so one ``analyze()`` feeds them all. Panels whose inputs did not
+change since the last render (kept as small keys in the result store) are sent as ``no_update``:
+a strike click redraws view 1 and the breakdown only, the USD/units toggle the hedging view only.
+
+The previous snapshot (:func:`dashboard.service.find_previous`: the KPI strip's and the key
+levels' changes, the grey previous-net line on the gamma view) is a second analysis; the main
+update does not wait for it. When the result store changes, the comparison callback fills it in:
+the KPI strip and the key levels again with changes, and the line added to the drawn gamma chart
+with a ``Patch`` (the figure is not sent twice). Only the strike view's "change" measure needs the
+previous snapshot to draw at all; the main update computes it then.
+
+Display choices that are not part of the view state (the strike view's measure, the term view's
+spacing, the user's zoom on the strike view) arrive as callback states and are merged into the state
+the panels are drawn from (:func:`with_display`); changing one redraws its own view only
+(:mod:`dashboard.web.callbacks.display`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dash
+import numpy as np
+import pandas as pd
+from dash import Input, Output, Patch, State, html, no_update
+from dash.exceptions import PreventUpdate
+from flask import current_app
+
+from analytics.catalog import Catalog, CatalogEntry
+from analytics.errors import ChainDataError, ScenarioError
+from analytics.levels import KeyLevels, key_levels
+from analytics.notes import FLOW_SHOCK_PCT
+from analytics.report import Analysis
+from dashboard import service
+from dashboard.runtime import config
+from dashboard.web import figures as fig
+from dashboard.web import ids
+from dashboard.web.callbacks import export
+from dashboard.web.callbacks.controls import CONVENTION_LABELS, scenario_banner
+from dashboard.web.inputs import checked as checked_inputs
+from dashboard.web.inputs import unexpected
+from dashboard.web.layout import FIGURE_HEIGHT, TABLE_PAGE_SIZE
+from dashboard.web.state import STRIKE_MODE_KEY, TERM_SPACING_KEY, ZOOM_KEY, scenario_from_state
+
+log = logging.getLogger(__name__)
+
+PANELS = ("gamma", "breakdown", "hedge", "term", "summary", "expiry")
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+# What each panel reads from the state. The analysis of the selection depends on every base field;
+# view 1 does not read the shock grid or the horizon, and the term structure and the strike
+# breakdown read neither those nor the vol scenario.
+_MODEL = ("fwd", "iv")  # the forward and IV policy change every number of every view
+_BASE = ("u", "snap", "preset", "exp", "conv", "shock", "h", "vol", "volv", *_MODEL)
+PANEL_FIELDS: dict[str, tuple[str, ...]] = {
+    "summary": (*_BASE, "units"),
+    "hedge": (*_BASE, "units"),
+    "gamma": ("u", "snap", "preset", "exp", "conv", "vol", "volv", "stack", "strike", "smode", "xzoom", *_MODEL),
+    "breakdown": ("u", "snap", "preset", "exp", "conv", "strike", *_MODEL),
+    "term": ("u", "snap", "preset", "exp", "conv", "tspace", *_MODEL),
+    "expiry": ("u", "snap", "preset", "exp", "conv", *_MODEL),
+}
+# Display choices that are not part of the view state (nor the URL): the strike view's measure and
+# the term view's spacing. The main callback adds them to the state it renders under these keys.
+
+
+def panel_keys(state: dict[str, Any]) -> dict[str, str]:
+    """What each panel depends on, as JSON strings: equal key = nothing to redraw (and a cache key)."""
+    return {
+        panel: json.dumps({k: state.get(k) for k in fields}, sort_keys=True, default=str)
+        for panel, fields in PANEL_FIELDS.items()
+    }
+
+
+def previous_expiries(state: dict[str, Any], prev_facts: service.ExpiryFacts,
+                      live_now: Iterable[dt.date] | None = None) -> list[str] | None:
+    """The expiry set to compare against on the previous snapshot.
+
+    A named preset is re-resolved on the previous snapshot's date (\"next 7 days\" then); a custom
+    set keeps the dates still live then. A custom set naming every expiry live now (``live_now``) is
+    "all": the previous snapshot's every expiry, so both give the same changes. ``[]`` means there is
+    nothing comparable.
+    """
+    preset = state.get("preset") or "all"
+    if preset == "custom" and live_now is not None:
+        every = {d.isoformat() for d in live_now}
+        if every and every <= set(state.get("exp") or []):
+            preset = "all"
+    if preset == "all":
+        return None
+    if preset != "custom":
+        return [d.isoformat() for d in prev_facts.resolve(preset)]
+    live = {d.isoformat() for d in prev_facts.expiries}
+    return [d for d in state.get("exp") or [] if d in live]
+
+
+def kpi_values(analysis: Analysis) -> dict[str, Any]:
+    """The KPI strip's numbers for one analysis; hedge flows at the chosen horizon. Under a vol
+    scenario the total is the scenario profile's at spot (the headline total keeps chain IVs), so
+    the total and zero gamma follow the scenario as the profile does."""
+    sc = analysis.scenario
+    total = (fig.profile_at_spot(analysis.gamma_profile, analysis.spot) if sc.vol_shift_pts or sc.spot_vol_beta
+             else analysis.total_gex_usd_per_1pct)
+    return fig.kpi_values(
+        spot=analysis.spot,
+        total_gex_usd_per_1pct=total,
+        zero_gamma_levels=analysis.zero_gamma_levels,
+        call_wall=analysis.call_wall,
+        put_wall=analysis.put_wall,
+        dealer_delta_units=analysis.dealer_delta_units,
+        net_vega_usd_per_vol_pt=analysis.net_vega_usd_per_vol_pt,
+        hedge_curve=analysis.hedge_curve,
+    )
+
+
+def kpi_strip(current: Analysis, previous: Analysis | None, state: dict[str, Any],
+              comparison: str | None) -> list:
+    """The KPI strip of an analysis, with changes against ``previous`` when given."""
+    cards = fig.kpi_cards(kpi_values(current), kpi_values(previous) if previous is not None else None,
+                          underlying=current.underlying, units=state.get("units") or "usd")
+    return fig.kpi_strip(cards, horizon_days=float(state.get("h") or 0), vol_mode=state.get("vol"),
+                         vol_value=float(state.get("volv") or 0.0), comparison=comparison)
+
+
+def spot_page(records: list[dict[str, float]], spot: float, page_size: int = TABLE_PAGE_SIZE) -> int:
+    """The table page (0-based) holding the strike nearest spot, for rows sorted by strike.
+
+    Examples
+    --------
+    >>> spot_page([{"strike": float(k)} for k in range(100)], 47.2, page_size=15)
+    3
+    """
+    if not records:
+        return 0
+    strikes = np.fromiter((r["strike"] for r in records), float, len(records))
+    return int(np.argmin(np.abs(strikes - spot))) // page_size
+
+
+def table_records(by_strike: pd.DataFrame) -> list[dict[str, float]]:
+    """Per-strike rows for the DataTable: strikes with any exposure, USD rounded to whole dollars."""
+    cols = ["strike", "call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct"]
+    values = by_strike[cols].to_numpy(float)
+    keep = (np.abs(values[:, 1:]) > 0.5).any(axis=1)
+    values = values[keep][np.argsort(values[keep, 0], kind="stable")]  # numpy only: 5x faster than pandas here
+    values[:, 1:] = np.round(values[:, 1:])
+    return [dict(zip(cols, row, strict=True)) for row in values.tolist()]
+
+
+def header_text(analysis: Analysis, entry: CatalogEntry, *, book_file: str | None = None) -> tuple[str, str, str]:
+    """Title, snapshot and model lines of the header; ``book_file`` (relative) names the positions file
+    when the convention reads one."""
+    stamp = analysis.as_of.strftime("%Y-%m-%d %H:%M %Z").strip()
+    title = f"{analysis.underlying}  ·  spot {analysis.spot:,.2f}"
+    snapshot = f"Snapshot {stamp}  ·  {str(entry.path).rsplit('/', 1)[-1]}"
+    model = analysis.model_description  # the forward and IV choice in words (analytics.prepare.model_text)
+    what = f"positions file {book_file}" if book_file else CONVENTION_LABELS.get(analysis.convention, "")
+    convention = f"Convention: {analysis.convention} ({what}) · Model: {model}"
+    return title, snapshot, convention
+
+
+def book_file(catalog: Catalog, analysis: Analysis) -> str | None:
+    """The positions file (relative to the data folder) the convention read, if it needs one."""
+    from analytics import conventions
+
+    if conventions.POSITIONS not in conventions.get(analysis.convention).needs:
+        return None
+    book = catalog.book_for(analysis.underlying)
+    return None if book is None else str(getattr(book, "rel", None) or book.path.name)
+
+
+def error_banner(message: str, *, kind: str = "error", title: str = "This snapshot could not be read") -> html.Div:
+    return html.Div(className=f"banner banner-{kind}", children=[html.Strong(title + ": "), html.Span(message)])
+
+
+def notes_banner(warnings: list[str], notes: list | None = None) -> html.Details | None:
+    """The data notes: every warning, in order; a structured note (``Analysis.notes``) leads with its
+    share of gross GEX, so the reader sees at once how much of the result each one carries."""
+    if not warnings:
+        return None
+    by_message = {n.message: n for n in notes or () if n.share_of_gross is not None}
+
+    def item(w: str) -> html.Li:
+        n = by_message.get(w)
+        if n is None:
+            return html.Li(w)
+        share = fig.format_pct(100 * n.share_of_gross, decimals=1)
+        flow = (f" ({fig.format_pct(100 * n.share_of_flow, decimals=0)} of the +{FLOW_SHOCK_PCT:g}% flow)"
+                if n.share_of_flow is not None else "")
+        return html.Li([html.Strong(f"{share} of gross GEX", className="note-share"), f" · {n.summary}{flow}"])
+
+    largest = max((n.share_of_gross for n in by_message.values()), default=0.0)
+    return html.Details(
+        className="banner banner-info",
+        children=[
+            html.Summary(f"{len(warnings)} data note{'s' if len(warnings) > 1 else ''} on this snapshot and model"
+                         + (f" (the largest touches {fig.format_pct(100 * largest, decimals=1)} of gross GEX)"
+                            if largest >= 0.0005 else "")),
+            html.Ul([item(w) for w in warnings]),
+        ],
+    )
+
+
+@dataclass
+class Rendered:
+    """Everything the main callback outputs, by panel; ``None`` panels become no_update."""
+
+    gamma: Any = None
+    breakdown: Any = None
+    hedge: Any = None
+    term: Any = None
+    kpis: Any = None
+    table: Any = None
+    table_page: Any = None
+    expiry: Any = None
+    levels: Any = None  # (panel children, plain text, note)
+    header: tuple[str, str, str] | None = None
+    banner: Any = None
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+def _empty_everything(message: str, *, banner: Any, header: tuple[str, str, str]) -> Rendered:
+    empty = fig.empty_figure(message)
+    return Rendered(
+        gamma=empty, breakdown=empty, hedge=empty, term=empty, kpis=[], table=[], header=header, banner=banner,
+        result={"spot": None, "keys": {}}, table_page=0, expiry=empty,
+        levels=(fig.key_levels_panel(None, note=message), "", ""),
+    )
+
+
+@dataclass(frozen=True)
+class Analyses:
+    current: Analysis
+    full: Analysis
+    previous: Previous | None = None  # computed by the main update only for the change-by-strike view
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The previous snapshot's analysis for the same view, or why there is none to compare with."""
+
+    analysis: Analysis | None
+    entry: CatalogEntry | None
+    note: str | None
+
+    @property
+    def comparison(self) -> str:
+        a = self.analysis
+        return fig.comparison_note(a.underlying if a else None, a.as_of if a else None, self.note)
+
+
+def compute(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_dir: str | None) -> Analyses:
+    """The analyses one render needs (all cached): the selection and the full chain (term view)."""
+    scenario = scenario_from_state(state)
+    current = service.view_analysis_for(data_dir, entry, scenario)
+    full = current if scenario.expiries is None else service.term_analysis_for(data_dir, entry, scenario)
+    return Analyses(current, full)
+
+
+def compute_previous(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_dir: str | None) -> Previous:
+    """The previous snapshot's analysis for the same view (cached): hedge flows at the KPI shocks and
+    what the key levels need. The previous snapshot is :func:`dashboard.service.find_previous`'s."""
+    found = service.find_previous(catalog, entry)
+    previous_entry = found.entry
+    if previous_entry is None:
+        return Previous(None, None, found.note)
+    try:
+        prev_exp = previous_expiries(state, service.facts_for(previous_entry), service.facts_for(entry).expiries)
+        if prev_exp == []:
+            return Previous(None, previous_entry, "none of the selected expiries was live in the previous snapshot")
+        scenario = scenario_from_state(state).replace(expiries=prev_exp)
+        return Previous(service.kpi_analysis_for(data_dir, previous_entry, scenario), previous_entry, None)
+    except ChainDataError as err:
+        return Previous(None, previous_entry, f"previous snapshot not comparable: {err}")
+
+
+def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[str, str] | None) -> Rendered:
+    """The callback body as a plain function."""
+    if not state or not state.get("u"):
+        root = Path(service.resolve_data_dir(data_dir)).name  # the folder's name, never its absolute path
+        return _empty_everything(
+            f"No option-chain files found in {root}",
+            banner=error_banner(f"no readable option-chain files in {root}", kind="warn", title="Nothing to show"),
+            header=("mmpos", "no snapshot", ""),
+        )
+    try:
+        catalog = service.get_catalog(data_dir)
+    except ChainDataError as err:  # the folder was removed or cannot be listed
+        name = Path(service.resolve_data_dir(data_dir)).name
+        return _empty_everything(f"The data folder {name} cannot be read",
+                                 banner=error_banner(f"{name}: {err.reason}", title="The data folder cannot be read"),
+                                 header=(state["u"], "no snapshot", ""))
+    entry = catalog.get(state.get("snap")) if state.get("snap") else None
+    if entry is None:
+        return _empty_everything(
+            f"No readable snapshot for {state['u']}",
+            banner=error_banner(f"no snapshot for {state['u']}", kind="warn", title="Nothing to show"),
+            header=(state["u"], "no snapshot", ""),
+        )
+    try:
+        got = compute(state, catalog, entry, data_dir)
+    except ScenarioError as err:  # a view state the page did not check (dashboard.web.inputs does)
+        return _empty_everything("Scenario value refused", banner=error_banner(str(err), title="Scenario value refused"),
+                                 header=(state["u"], "", ""))
+    except ChainDataError as err:
+        name = str(entry.path).rsplit("/", 1)[-1]
+        return _empty_everything(
+            f"{name} could not be read: pick another snapshot or underlying",
+            banner=error_banner(str(err)),
+            header=(state["u"], f"Snapshot file {name} (unreadable)", f"Convention: {state.get('conv')}"),
+        )
+    if state.get(STRIKE_MODE_KEY) == "change":
+        got = dataclasses.replace(got, previous=compute_previous(state, catalog, entry, data_dir))
+    return build_panels(state, got, entry, last_keys or {}, data_dir)
+
+
+def build_figure(panel: str, state: dict[str, Any], got: Analyses) -> dict[str, Any]:
+    """One view's figure dict from computed analyses (pure: calls the figure builders)."""
+    a = got.current
+    if panel == "gamma":
+        return gamma_figure(state, a, None, got.previous)
+    if panel == "breakdown":
+        strike = state.get("strike")
+        if strike is None and not a.by_strike.empty:  # until a bar is clicked: the largest |net GEX| strike
+            net = a.by_strike["net_gex_usd_per_1pct"].abs()
+            strike = float(a.by_strike.loc[net.idxmax(), "strike"])
+        title = f"Strike {fig.format_strike(strike)} by expiry" if strike is not None else None
+        return fig.strike_breakdown_figure(a.by_strike_expiry, strike, title=title, height=FIGURE_HEIGHT["breakdown"])
+    if panel == "hedge":
+        shown = scenario_from_state(state)  # the horizons asked for (the analysis may hold the levels' +1 day)
+        horizons = {shown.horizon_days, *shown.compare_horizons_days}
+        return two_line_axis_titles(fig.hedge_curve_figure(
+            {h: c for h, c in a.hedge_curves.items() if h in horizons},
+            gamma_profile=a.gamma_profile,
+            spot=a.spot,
+            zero_gamma_levels=a.zero_gamma_levels,
+            units=state.get("units") or "usd",
+            underlying=a.underlying,
+            height=FIGURE_HEIGHT["hedge"],
+            uirevision=f"{state.get('u')}|{state.get('snap')}",
+            adv_units=a.adv_units,
+        ))
+    if panel == "term":
+        return fig.term_structure_figure(
+            got.full.term_structure,
+            selected_expiries=[d.isoformat() for d in a.expiries] if state.get("preset") != "all" else None,
+            height=FIGURE_HEIGHT["term"],
+            uirevision=f"{state.get('u')}|{state.get('snap')}|{bool(state.get(TERM_SPACING_KEY))}",
+            equal_spacing=bool(state.get(TERM_SPACING_KEY)),
+            as_of=a.as_of.tz_localize(None) if a.as_of.tzinfo else a.as_of,
+        )
+    if panel == "expiry":
+        return fig.gamma_by_expiry_figure(
+            got.full.by_expiry,
+            selected_expiries=[d.isoformat() for d in a.expiries] if state.get("preset") != "all" else None,
+            as_of=a.as_of.tz_localize(None) if a.as_of.tzinfo else a.as_of,
+            height=FIGURE_HEIGHT["expiry"],
+            uirevision=f"{state.get('u')}|{state.get('snap')}",
+        )
+    raise ValueError(f"unknown panel {panel!r}")
+
+
+def strike_window(a: Analysis, state: dict[str, Any] | None = None) -> tuple[float, float] | None:
+    """The strike views' initial x range: spot +/- ``config.strike_window_pct()`` percent.
+
+    It depends on the snapshot's spot only, never on the expiry set or the measure: Plotly keeps a
+    user's zoom across redraws (``uirevision``) only while the figure's own range stays the same.
+    A zoom the user made on this snapshot (``state["xzoom"]``, see :func:`with_display`) wins: Dash
+    redraws the chart after a zoom with the zoomed layout, which makes Plotly forget it was the user's.
+    """
+    zoom = (state or {}).get(ZOOM_KEY)
+    if zoom:
+        return float(zoom[0]), float(zoom[1])
+    pct = config.strike_window_pct()
+    return fig.default_strike_window(a.spot, np.empty(0), half_width_pct=pct, include_limit_pct=pct)
+
+
+def strike_uirevision(state: dict[str, Any]) -> str:
+    """Zoom and pan of the strike views survive every control change of the same snapshot."""
+    return f"{state.get('u')}|{state.get('snap')}"
+
+
+def gamma_figure(state: dict[str, Any], a: Analysis, previous: Analysis | None,
+                 comparison: Previous | None = None) -> dict[str, Any]:
+    """View 1 in its measure (``state["smode"]``: gamma, vanna, charm or change), with the previous
+    snapshot's net GEX line in gamma mode when ``previous`` is given. ``comparison`` is the previous
+    snapshot the change mode compares with."""
+    mode = state.get(STRIKE_MODE_KEY) or "gamma"
+    common = dict(spot=a.spot, zero_gamma_levels=a.zero_gamma_levels, strike_window=strike_window(a, state),
+                  height=FIGURE_HEIGHT["gamma"], uirevision=strike_uirevision(state))
+    if mode in ("vanna", "charm"):
+        return fig.exposure_by_strike_figure(a.vanna_charm_by_strike, mode, **common)
+    if mode == "change":
+        prev = comparison.analysis if comparison is not None else None
+        if prev is None:
+            note = (comparison.note if comparison is not None else None) or "no previous snapshot"
+            return fig.gex_change_figure(None, note=f"No change shown: {note}", **common)
+        stamp = prev.as_of.strftime("%Y-%m-%d %H:%M %Z").strip()
+        return fig.gex_change_figure(fig.gex_change_by_strike(a.by_strike, prev.by_strike),
+                                     previous_label=f"the {stamp} snapshot", **common)
+    return fig.gamma_by_strike_figure(
+        a.by_strike,
+        spot=a.spot,
+        zero_gamma_levels=a.zero_gamma_levels,
+        call_wall=a.call_wall,
+        put_wall=a.put_wall,
+        previous_net=previous.by_strike[["strike", "net_gex_usd_per_1pct"]] if previous is not None else None,
+        by_strike_expiry=a.by_strike_expiry,
+        stack_by_expiry=bool(state.get("stack")),
+        highlight_strike=state.get("strike"),
+        strike_window=common["strike_window"],
+        height=FIGURE_HEIGHT["gamma"],
+        uirevision=common["uirevision"],
+    )
+
+
+FIGURE_CACHE_SIZE = 64  # figures of recent views per worker: 4 panels x 16 views, ~10-70 KB each (< 5 MB)
+
+
+@functools.lru_cache(maxsize=FIGURE_CACHE_SIZE)
+def _figure_json(panel: str, data_dir: str | None, key: str, mtime_ns: int, inputs: service.NotInKey) -> dict[str, Any]:
+    """A panel's figure ready to send, cached by what it depends on: its key, the folder, the file
+    version. ``inputs`` carries the (state, analyses, export subtitle) to build it from on a miss;
+    the subtitle follows from the key and the file version (underlying, snapshot, convention, expiries)."""
+    del data_dir, key, mtime_ns  # the cache key
+    state, got, subtitle = inputs.value
+    return titled(panel, fig.encode_arrays(build_figure(panel, state, got)), subtitle)
+
+
+def titled(panel: str, figure: dict[str, Any], subtitle: str) -> dict[str, Any]:
+    """An exported view's figure (fresh: changed in place) with the export subtitle (dashboard.web.callbacks.export)."""
+    return export.with_subtitle(figure, subtitle) if panel in export.PANEL_OF.values() else figure
+
+
+def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last_keys: dict[str, str],
+                 data_dir: str | None = None) -> Rendered:
+    """Figures, KPI cards, table and header for computed analyses; unchanged panels stay None.
+
+    The result store names the panels drawn (``drawn``): what the comparison callback completes.
+    """
+    a = got.current
+    keys = panel_keys(state)
+    changed = {p: keys[p] != last_keys.get(p) for p in PANELS}
+    subtitle = export.export_labels(state, entry.as_of)[0]
+    out = Rendered(result={"spot": a.spot, "underlying": a.underlying, "keys": keys, "rev": strike_uirevision(state),
+                           "drawn": [p for p in PANELS if changed[p]]})
+    mtime = service.entry_key(entry)[1]
+    for panel in ("gamma", "breakdown", "hedge", "term", "expiry"):
+        if changed[panel]:
+            setattr(out, panel, _figure_json(panel, data_dir, keys[panel], mtime,
+                                             service.NotInKey((state, got, subtitle))))
+    if changed["summary"]:
+        out.kpis = kpi_strip(a, None, state, None)
+        out.levels = levels_outputs(key_levels(a), None)  # the table's rows follow with the comparison
+        out.header = header_text(a, entry, book_file=book_file(service.get_catalog(data_dir), a))
+        out.banner = notes_banner(list(a.warnings), list(a.notes))
+    return out
+
+
+def redraw_view(panel: str, state: dict[str, Any] | None, data_dir: str | None) -> Any:
+    """One view's figure after a display choice changed (strike measure, term spacing), or no_update.
+
+    The strike view in gamma mode carries the previous snapshot's line at once (it is cached by now);
+    in change mode the previous snapshot is computed here.
+    """
+    if not state or not state.get("snap"):
+        return no_update
+    catalog = service.get_catalog(data_dir)
+    entry = catalog.get(state["snap"])
+    if entry is None:
+        return no_update
+    try:
+        got = compute(state, catalog, entry, data_dir)
+        if panel == "gamma":
+            previous = compute_previous(state, catalog, entry, data_dir)
+            mode = state.get(STRIKE_MODE_KEY) or "gamma"
+            figure = gamma_figure(state, got.current, previous.analysis if mode == "gamma" else None, previous)
+            return titled(panel, fig.encode_arrays(figure), export.export_labels(state, entry.as_of)[0])
+    except ChainDataError:
+        return no_update  # the main update's banner already says why
+    key, subtitle = panel_keys(state)[panel], export.export_labels(state, entry.as_of)[0]
+    return _figure_json(panel, data_dir, key, service.entry_key(entry)[1], service.NotInKey((state, got, subtitle)))
+
+
+def levels_outputs(levels: KeyLevels, comparison: str | None) -> tuple[list, str, str]:
+    """The key-levels panel, its plain text (what the copy button copies) and the note on changes."""
+    return fig.key_levels_panel(levels), levels.to_text(), comparison or "changes: computing…"
+
+
+def clear_caches() -> None:
+    """Forget cached figures, analyses, catalogs and chains (the benchmark's cold path)."""
+    _figure_json.cache_clear()
+    service.clear_caches()
+
+
+def two_line_axis_titles(figure: dict[str, Any]) -> dict[str, Any]:
+    """Break long y-axis titles before their unit (``"Total GEX<br>(USD per 1%)"``) for stacked rows."""
+    layout = figure["layout"]
+    for name, axis in list(layout.items()):
+        if not (name == "yaxis" or (name.startswith("yaxis") and name[5:].isdigit())):
+            continue
+        text = ((axis or {}).get("title") or {}).get("text")
+        if text and "<br>" not in text:
+            layout[name] = fig.merge(axis, {"title": {"text": text.replace(" (", "<br>(", 1)}})
+    return figure
+
+
+# --------------------------------------------------------------------------- wiring
+
+OUTPUTS = (
+    Output(ids.GAMMA_GRAPH, "figure"),
+    Output(ids.BREAKDOWN_GRAPH, "figure"),
+    Output(ids.HEDGE_GRAPH, "figure"),
+    Output(ids.TERM_GRAPH, "figure"),
+    Output(ids.KPI_STRIP, "children"),
+    Output(ids.STRIKE_TABLE, "data"),
+    Output(ids.HEADER_TITLE, "children"),
+    Output(ids.HEADER_SNAPSHOT, "children"),
+    Output(ids.HEADER_CONVENTION, "children"),
+    Output(ids.BANNER, "children"),
+    Output(ids.RESULT_STORE, "data"),
+    Output(ids.EXPIRY_GRAPH, "figure"),
+    Output(ids.KEY_LEVELS, "children"),
+    Output(ids.KEY_LEVELS_TEXT, "children"),
+    Output(ids.KEY_LEVELS_NOTE, "children"),
+    Output(ids.STRIKE_TABLE, "page_current"),
+)
+BANNER_OUTPUT = OUTPUTS[9]
+
+
+def as_outputs(r: Rendered) -> list[Any]:
+    keep = lambda x: no_update if x is None else x  # noqa: E731
+    header = r.header or (None, None, None)
+    summary_done = r.header is not None
+    return [
+        keep(r.gamma), keep(r.breakdown), keep(r.hedge), keep(r.term), keep(r.kpis), keep(r.table),
+        keep(header[0]), keep(header[1]), keep(header[2]),
+        r.banner if summary_done else no_update,
+        r.result,
+        keep(r.expiry),
+        *(r.levels if r.levels is not None else (no_update,) * 3),
+        keep(r.table_page),
+    ]
+
+
+def main_update(state: dict[str, Any] | None, result: dict[str, Any] | None, data_dir: str | None) -> list[Any]:
+    """The callback body: check the inputs (:mod:`dashboard.web.inputs`), render, and turn an unexpected
+    bug into a short banner (the traceback is logged with the request id) instead of a dead page.
+
+    A refused input is replaced by its default or nearest valid value, and a banner says which."""
+    clean, refused = checked_inputs({f"{ids.VIEW_STORE}.data": state, f"{ids.RESULT_STORE}.data": result})
+    state, result = clean[f"{ids.VIEW_STORE}.data"], clean[f"{ids.RESULT_STORE}.data"]
+    try:
+        rendered = render(state, data_dir, (result or {}).get("keys"))
+    except Exception:  # noqa: BLE001 - deliberately broad: the page must keep serving
+        rendered = _empty_everything(
+            "Something went wrong drawing this view",
+            banner=error_banner(unexpected("Drawing this view"), title="Unexpected error"),
+            header=((state or {}).get("u") or "mmpos", "", ""),
+        )
+    outputs = as_outputs(rendered)
+    if refused:
+        kept = rendered.banner if rendered.header is not None else None
+        outputs[OUTPUTS.index(BANNER_OUTPUT)] = [*scenario_banner(tuple(refused)), kept]
+    return outputs
+
+
+COMPARISON_OUTPUTS = (
+    Output(ids.KPI_STRIP, "children", allow_duplicate=True),
+    Output(ids.GAMMA_GRAPH, "figure", allow_duplicate=True),
+    Output(ids.KEY_LEVELS, "children", allow_duplicate=True),
+    Output(ids.KEY_LEVELS_TEXT, "children", allow_duplicate=True),
+    Output(ids.KEY_LEVELS_NOTE, "children", allow_duplicate=True),
+    Output(ids.STRIKE_TABLE, "data", allow_duplicate=True),
+    Output(ids.STRIKE_TABLE, "page_current", allow_duplicate=True),
+)
+NO_COMPARISON = [no_update] * len(COMPARISON_OUTPUTS)
+
+
+def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data_dir: str | None) -> list[Any]:
+    """The second callback's body: the previous snapshot's part of the panels the main update drew.
+
+    The KPI strip and the key levels again, with changes (when the summary was drawn), and a
+    ``Patch`` that adds the previous-net line to the gamma chart (when view 1 was drawn in gamma
+    mode): the result equals the figure the builder makes with the previous snapshot. With the
+    summary come the per-strike table's rows, opened at the page holding spot: rendering them in the
+    main update's pass delayed the charts (the table sits below them).
+    """
+    drawn = set((result or {}).get("drawn") or ())
+    if not state or not state.get("snap") or not drawn & {"summary", "gamma"}:
+        return list(NO_COMPARISON)
+    catalog = service.get_catalog(data_dir)
+    entry = catalog.get(state["snap"])
+    if entry is None:
+        return list(NO_COMPARISON)
+    try:
+        got = compute(state, catalog, entry, data_dir)
+    except ChainDataError:
+        return list(NO_COMPARISON)  # the main update's banner already says why
+    rows = table_records(got.current.by_strike) if "summary" in drawn else None
+    table = [no_update, no_update] if rows is None else [rows, spot_page(rows, got.current.spot)]
+    try:
+        previous = compute_previous(state, catalog, entry, data_dir)
+    except ChainDataError:
+        return [*NO_COMPARISON[:-2], *table]
+    if "summary" in drawn:
+        kpis = kpi_strip(got.current, previous.analysis, state, previous.comparison)
+        levels = levels_outputs(key_levels(got.current, previous.analysis), previous.comparison)
+    else:
+        kpis, levels = no_update, (no_update,) * 3
+    gamma_mode = (state.get(STRIKE_MODE_KEY) or "gamma") == "gamma"
+    patch = gamma_patch(state, got.current, previous.analysis) if "gamma" in drawn and gamma_mode else no_update
+    return [kpis, patch, *levels, *table]
+
+
+def gamma_patch(state: dict[str, Any], current: Analysis, previous: Analysis | None) -> Patch | Any:
+    """What turns the drawn view 1 (built without the previous snapshot) into the one with it."""
+    if previous is None:
+        return no_update
+    full = gamma_figure(state, current, previous)
+    line = next((t for t in full["data"] if t.get("name") == fig.PREVIOUS_NET_TRACE_NAME), None)
+    if line is None:  # an empty view has nothing to compare
+        return no_update
+    patch = Patch()  # the y range stays: it fits today's bars, not the previous line
+    patch["data"].append(fig.encode_arrays({"data": [line]})["data"][0])
+    return patch
+
+
+def with_display(state: dict[str, Any] | None, mode: str | None, spacing: list[str] | None,
+                 zoom: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The view state plus the display choices kept outside it (strike measure, term spacing, and the
+    user's x zoom on the strike view when it was made on this snapshot)."""
+    if not state or not isinstance(state, dict):  # main_update refuses a state that is not an object
+        return state
+    measure = mode if mode in fig.STRIKE_MEASURES else "gamma"
+    x = (zoom or {}).get("x") if (zoom or {}).get("rev") == strike_uirevision(state) else None
+    return {**state, STRIKE_MODE_KEY: measure, TERM_SPACING_KEY: bool(spacing) and "equal" in spacing,
+            ZOOM_KEY: list(x) if x else None}
+
+
+def zoom_from_relayout(relayout: dict[str, Any] | None, result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The strike view's zoom store after a relayout: ``{"rev", "x"}``; None after a reset.
+
+    Raises PreventUpdate for relayouts that do not touch the x range (a y zoom, a resize).
+
+    Examples
+    --------
+    >>> zoom_from_relayout({"xaxis.range[0]": 6600, "xaxis.range[1]": 6800}, {"rev": "SPX|s1"})
+    {'rev': 'SPX|s1', 'x': [6600.0, 6800.0]}
+    >>> zoom_from_relayout({"xaxis.autorange": True}, {"rev": "SPX|s1"}) is None
+    True
+    """
+    relayout = relayout or {}
+    if "xaxis.range[0]" in relayout and "xaxis.range[1]" in relayout:
+        x = [relayout["xaxis.range[0]"], relayout["xaxis.range[1]"]]
+    elif isinstance(relayout.get("xaxis.range"), list):
+        x = relayout["xaxis.range"]
+    elif relayout.get("xaxis.autorange"):
+        return None
+    else:
+        raise PreventUpdate
+    return {"rev": (result or {}).get("rev"), "x": [float(x[0]), float(x[1])]}
+
+
+def register(app: dash.Dash) -> None:
+    """Declare this panel's callbacks on ``app`` (each app gets its own: see dashboard.app)."""
+    # the view arrives through the gate (callbacks/work.py, run by the controls callback); the display
+    # choices are states here: changing one redraws its view only (dashboard.web.callbacks.display)
+    @app.callback(*OUTPUTS, Input(ids.READY_VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"),
+                  State(ids.STRIKE_MODE, "value"), State(ids.TERM_SPACING, "value"), State(ids.STRIKE_ZOOM_STORE, "data"),
+                  prevent_initial_call=True)
+    def _main(state: dict[str, Any] | None, result: dict[str, Any] | None, mode: str | None = None,
+              spacing: list[str] | None = None, zoom: dict[str, Any] | None = None) -> list[Any]:
+        # the view state and the result are checked inside main_update; the display choices here
+        c, _ = checked_inputs({f"{ids.STRIKE_MODE}.value": mode, f"{ids.TERM_SPACING}.value": spacing,
+                               f"{ids.STRIKE_ZOOM_STORE}.data": zoom})
+        return main_update(with_display(state, c[f"{ids.STRIKE_MODE}.value"], c[f"{ids.TERM_SPACING}.value"],
+                                        c[f"{ids.STRIKE_ZOOM_STORE}.data"]), result,
+                           current_app.config.get("MMPOS_DATA_DIR"))
+
+    @app.callback(*COMPARISON_OUTPUTS, Input(ids.RESULT_STORE, "data"), State(ids.VIEW_STORE, "data"),
+                  State(ids.STRIKE_MODE, "value"), State(ids.TERM_SPACING, "value"), State(ids.STRIKE_ZOOM_STORE, "data"),
+                  prevent_initial_call=True)
+    def _compare(result: dict[str, Any] | None, state: dict[str, Any] | None, mode: str | None = None,
+                 spacing: list[str] | None = None, zoom: dict[str, Any] | None = None) -> list[Any]:
+        clean, _refused = checked_inputs({f"{ids.RESULT_STORE}.data": result, f"{ids.VIEW_STORE}.data": state,
+                                          f"{ids.STRIKE_MODE}.value": mode, f"{ids.TERM_SPACING}.value": spacing,
+                                          f"{ids.STRIKE_ZOOM_STORE}.data": zoom})
+        try:
+            return comparison(with_display(clean[f"{ids.VIEW_STORE}.data"], clean[f"{ids.STRIKE_MODE}.value"],
+                                           clean[f"{ids.TERM_SPACING}.value"], clean[f"{ids.STRIKE_ZOOM_STORE}.data"]),
+                              clean[f"{ids.RESULT_STORE}.data"], current_app.config.get("MMPOS_DATA_DIR"))
+        except Exception:  # noqa: BLE001 - the current view is drawn; log and leave it without changes
+            unexpected("The previous-snapshot comparison")
+            return list(NO_COMPARISON)

@@ -1,0 +1,472 @@
+"""The page, built from named pieces: header, banners, controls, KPI strip, three views, table.
+
+No data is read here: options and values arrive from the controls callback on the first load, so
+building the layout touches neither the disk nor the clock.
+"""
+
+from __future__ import annotations
+
+from dash import dash_table, dcc, html
+
+from dashboard.web import ids
+from dashboard.web.figures import STRIKE_MODE_LABELS, graph_config
+from dashboard.web.state import DEFAULT_STATE, FORWARD_OPTIONS, IV_POLICY_OPTIONS, PRESETS, SHOCK_CHOICES
+
+# Chart heights in pixels: the figure layouts and their containers use the same numbers (the charts
+# are responsive in width and take their height from the container).
+TABLE_PAGE_SIZE = 15  # rows per page of the per-strike table (it opens at the page holding spot)
+FIGURE_HEIGHT: dict[str, int] = {"gamma": 460, "breakdown": 460, "hedge": 480, "term": 480, "expiry": 400}
+# What a graph draws before its first figure arrives: nothing. dcc.Graph plots whatever it holds when
+# it mounts, which is just before the first view's request goes out; Dash's default (empty axes, grid,
+# ticks) cost ~100 ms of main-thread time for the page's five graphs on the way to first paint.
+BLANK_FIGURE: dict = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}}}
+
+
+def header() -> html.Header:
+    return html.Header(
+        className="app-header",
+        children=[
+            html.Div(
+                className="brand",
+                children=[html.Span("mmpos", className="brand-name"), html.Span("dealer positioning", className="brand-sub")],
+            ),
+            html.Div(id=ids.HEADER_TITLE, className="header-title", children="—"),
+            html.Div(id=ids.HEADER_SNAPSHOT, className="header-snapshot", children=""),
+            html.Div(id=ids.HEADER_CONVENTION, className="header-convention", children=""),
+        ],
+    )
+
+
+def banners() -> html.Div:
+    return html.Div(
+        className="banners",
+        children=[
+            html.Div(id=ids.BANNER, className="banner-slot", role="alert", **{"aria-live": "polite"}),
+            html.Div(id=ids.CATALOG_BANNER, className="banner-slot"),
+        ],
+    )
+
+
+def work_panel() -> html.Div:
+    """Progress and cancel of a background analysis (dashboard/web/callbacks/work.py), hidden until one
+    runs; with the two stores that route a view through it."""
+    return html.Div([
+        dcc.Store(id=ids.READY_VIEW_STORE, storage_type="memory"),
+        dcc.Store(id=ids.PENDING_VIEW_STORE, storage_type="memory"),
+        dcc.Store(id=ids.DONE_VIEW_STORE, storage_type="memory"),
+        html.Div(
+            id=ids.WORK_PANEL,
+            className="banner banner-info work-panel",
+            style={"display": "none"},
+            role="status",
+            children=[
+                html.Span(id=ids.WORK_TEXT, children="Starting the analysis"),
+                html.Progress(id=ids.WORK_PROGRESS, value="0", max="4"),
+                html.Button("Cancel", id=ids.WORK_CANCEL, n_clicks=0, className="work-cancel"),
+            ],
+        ),
+    ])
+
+
+def _field(label: str, control, *, width: str = "", help_text: str | None = None) -> html.Div:
+    return html.Div(
+        className=f"field {width}".strip(),
+        title=help_text,
+        children=[html.Label(label, className="field-label"), control],
+    )
+
+
+def controls() -> html.Section:
+    return html.Section(
+        className="controls card",
+        children=[
+            _field("Underlying", dcc.Dropdown(id=ids.UNDERLYING, clearable=False, searchable=False), width="w-xs"),
+            _field("Snapshot", dcc.Dropdown(id=ids.SNAPSHOT, clearable=False, searchable=False), width="w-snap"),
+            _field(
+                "Expiry set",
+                dcc.RadioItems(
+                    id=ids.EXPIRY_PRESET,
+                    options=[{"label": label, "value": value} for value, label in PRESETS],
+                    value="all",
+                    className="segmented",
+                    inline=True,
+                ),
+                width="w-preset",
+                help_text="Presets count calendar days from the snapshot time. 0DTE with no expiry on the "
+                "snapshot date (weekend) takes the next expiry. Monthlies: third Friday or AM-settled root "
+                "(Deribit: last Friday).",
+            ),
+            _field(
+                "Expiries",
+                dcc.Dropdown(id=ids.EXPIRIES, multi=True, placeholder="all expiries", maxHeight=320),
+                width="w-lg",
+            ),
+            _field("Dealer convention", dcc.Dropdown(id=ids.CONVENTION, clearable=False, searchable=False), width="w-md"),
+            _field(
+                "Shock range",
+                dcc.Dropdown(
+                    id=ids.SHOCK_RANGE,
+                    options=[{"label": f"±{s}%", "value": s} for s in SHOCK_CHOICES],
+                    value=20,
+                    clearable=False,
+                    searchable=False,
+                ),
+                width="w-xs",
+            ),
+            _field(
+                "Horizon",
+                dcc.RadioItems(
+                    id=ids.HORIZON,
+                    options=[{"label": "Now", "value": 0}, {"label": "+1 day", "value": 1}],
+                    value=0,
+                    className="segmented",
+                    inline=True,
+                ),
+                width="w-sm",
+                help_text="Hedge flows revalued this much later (expiring options drop out); +1 day also draws the curve for now.",
+            ),
+            _field(
+                "Vol scenario",
+                html.Div(
+                    className="vol-row",
+                    children=[
+                        dcc.RadioItems(
+                            id=ids.VOL_MODE,
+                            options=[
+                                {"label": "None", "value": "none"},
+                                {"label": "Shift (vol pts)", "value": "shift"},
+                                {"label": "Spot-vol β", "value": "beta"},
+                            ],
+                            value="none",
+                            className="segmented",
+                            inline=True,
+                        ),
+                        dcc.Input(
+                            id=ids.VOL_VALUE,
+                            type="number",
+                            value=0,
+                            step=0.5,
+                            debounce=True,
+                            className="num-input",
+                            disabled=True,
+                        ),
+                    ],
+                ),
+                width="w-vol",
+                help_text="Shift: every IV moves by this many vol points. Beta: vol points per 1% spot "
+                "shock (negative for equity skew).",
+            ),
+            _field(
+                "Display",
+                html.Div(
+                    className="vol-row",
+                    children=[
+                        dcc.Checklist(
+                            id=ids.STACK,
+                            options=[{"label": "Stack by expiry", "value": "stack"}],
+                            value=[],
+                            className="check",
+                        ),
+                        dcc.RadioItems(
+                            id=ids.UNITS,
+                            options=[{"label": "USD", "value": "usd"}, {"label": "Units", "value": "units"}],
+                            value="usd",
+                            className="segmented",
+                            inline=True,
+                        ),
+                    ],
+                ),
+                width="w-sm",
+                help_text="Stack the gamma bars by expiry; hedge flows and the KPI strip in USD or in units "
+                "of the underlying.",
+            ),
+            model_controls(),
+        ],
+    )
+
+
+def model_controls() -> html.Div:
+    """What every number is priced on: the forward (put-call parity or spot) and the IV policy."""
+    def segmented(cid: str, options: tuple[tuple[str, str], ...], value: str) -> dcc.RadioItems:
+        return dcc.RadioItems(id=cid, options=[{"label": label, "value": v} for v, label in options],
+                              value=value, className="segmented", inline=True)
+
+    return _field(
+        "Model",
+        html.Div(className="vol-row", children=[
+            segmented(ids.FORWARD, FORWARD_OPTIONS, DEFAULT_STATE["fwd"]),
+            segmented(ids.IV_POLICY, IV_POLICY_OPTIONS, DEFAULT_STATE["iv"]),
+        ]),
+        width="w-vol",
+        help_text="Forward: each expiry's forward and discount from put-call parity (Black-76), or the header "
+        "spot with zero rates (the classic recipe). IV: one IV per strike from the out-of-the-money side, or each "
+        "side's own IV from the file. The header states the model in use.",
+    )
+
+
+def kpi_strip() -> html.Section:
+    return html.Section(id=ids.KPI_STRIP, className="kpi-strip", children=[])
+
+
+def _panel(title: str, hint: str, graph_id: str, *, filename: str, height: int, extra_class: str = "",
+           tools: list | None = None, **graph_kwargs) -> html.Section:
+    return html.Section(
+        className=f"card panel {extra_class}".strip(),
+        **{"aria-label": title},
+        children=[
+            *([html.Div(tools, className="panel-tools")] if tools else []),
+            dcc.Graph(id=graph_id, figure=BLANK_FIGURE, config=graph_config(filename), className="graph",
+                      style={"height": f"{height}px"}, **graph_kwargs),
+            html.Div(hint, className="panel-hint"),
+        ],
+    )
+
+
+def strike_mode_control() -> dcc.RadioItems:
+    """The strike view's measure: gamma, vanna, charm, or the net GEX change since the previous snapshot."""
+    return dcc.RadioItems(
+        id=ids.STRIKE_MODE,
+        options=[{"label": label, "value": value} for value, label in STRIKE_MODE_LABELS],
+        value="gamma",
+        className="segmented",
+        inline=True,
+    )
+
+
+def term_spacing_control() -> dcc.Checklist:
+    """The term view's "equal spacing" toggle: one slot per expiry instead of a days axis."""
+    return dcc.Checklist(
+        id=ids.TERM_SPACING,
+        options=[{"label": "Equal spacing", "value": "equal"}],
+        value=[],
+        className="check",
+    )
+
+
+def key_levels_panel() -> html.Section:
+    """Key levels at a glance (zero gamma vs spot, walls, abs gamma, flows, charm) and a copy button."""
+    return html.Section(
+        className="card panel levels span-4",
+        **{"aria-label": "Key levels"},
+        children=[
+            html.Div(
+                className="panel-head",
+                children=[
+                    html.H2("Key levels"),
+                    html.Span(id=ids.KEY_LEVELS_NOTE, className="panel-sub"),
+                    dcc.Clipboard(id=ids.KEY_LEVELS_COPY, target_id=ids.KEY_LEVELS_TEXT, className="btn copy-btn",
+                                  title="Copy the key levels as plain text"),
+                ],
+            ),
+            html.Div(id=ids.KEY_LEVELS, className="levels-body"),
+            # what the copy button copies: laid out (innerText needs a rendered element) but not shown
+            html.Pre(id=ids.KEY_LEVELS_TEXT, className="copy-source", children="", **{"aria-hidden": "true"}),
+        ],
+    )
+
+
+def views() -> html.Div:
+    return html.Div(
+        className="views",
+        children=[
+            _panel(
+                "Dealer gamma by strike",
+                "click a bar for its expiry breakdown",
+                ids.GAMMA_GRAPH,
+                filename="mmpos-gamma-by-strike",
+                height=FIGURE_HEIGHT["gamma"],
+                extra_class="span-8",
+                tools=[strike_mode_control()],
+            ),
+            key_levels_panel(),
+            _panel(
+                "Dealer gamma by expiry",
+                "click or box-select expiries to filter the other views",
+                ids.EXPIRY_GRAPH,
+                filename="mmpos-gamma-by-expiry",
+                height=FIGURE_HEIGHT["expiry"],
+                extra_class="span-8",
+            ),
+            _panel(
+                "Strike breakdown by expiry",
+                "the clicked strike (at first: the largest |net GEX|)",
+                ids.BREAKDOWN_GRAPH,
+                filename="mmpos-strike-breakdown",
+                height=FIGURE_HEIGHT["breakdown"],
+                extra_class="span-4",
+            ),
+            _panel(
+                "Spot-shock hedging",
+                "hover a shock to mark its spot on the gamma view",
+                ids.HEDGE_GRAPH,
+                filename="mmpos-hedging-curves",
+                height=FIGURE_HEIGHT["hedge"],
+                extra_class="span-6",
+                clear_on_unhover=True,
+            ),
+            _panel(
+                "Vega term structure",
+                "click or box-select expiries to filter the other views",
+                ids.TERM_GRAPH,
+                filename="mmpos-vega-term-structure",
+                height=FIGURE_HEIGHT["term"],
+                extra_class="span-6",
+                tools=[term_spacing_control()],
+            ),
+        ],
+    )
+
+
+TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("strike", "Strike"),
+    ("call_gex_usd_per_1pct", "Call GEX (USD per 1%)"),
+    ("put_gex_usd_per_1pct", "Put GEX (USD per 1%)"),
+    ("net_gex_usd_per_1pct", "Net GEX (USD per 1%)"),
+)
+
+
+def strike_table() -> html.Section:
+    money = dash_table.FormatTemplate.money(0)
+    # thousands separators; up to two decimals for fractional strikes (e.g. 4697.5)
+    strike_format = {"specifier": ",.2~f"}
+    columns = [
+        {"id": "strike", "name": "Strike", "type": "numeric", "format": strike_format},
+        *(
+            {"id": col, "name": name, "type": "numeric", "format": money}
+            for col, name in TABLE_COLUMNS[1:]
+        ),
+    ]
+    return html.Section(
+        className="card panel span-12",
+        children=[
+            html.Div(
+                className="panel-head",
+                children=[
+                    html.H2("Per-strike exposure"),
+                    html.Span("selected expiries, strikes with open interest", className="panel-sub"),
+                    html.Button("Download CSV", id=ids.CSV_BUTTON, className="btn", n_clicks=0),
+                    dcc.Download(id=ids.CSV_DOWNLOAD),
+                ],
+            ),
+            dash_table.DataTable(
+                id=ids.STRIKE_TABLE,
+                columns=columns,
+                data=[],
+                sort_action="native",
+                page_size=TABLE_PAGE_SIZE,
+                style_as_list_view=True,
+                style_table={"overflowX": "auto"},
+                style_header={"fontWeight": "600", "backgroundColor": "#f3f5f8", "color": "#233"},
+                style_cell={
+                    "fontFamily": "var(--mono)",
+                    "fontSize": "12px",
+                    "padding": "4px 10px",
+                    "textAlign": "right",
+                },
+                style_data_conditional=[
+                    {"if": {"filter_query": "{net_gex_usd_per_1pct} < 0", "column_id": "net_gex_usd_per_1pct"}, "color": "#b42318"},
+                    {"if": {"filter_query": "{net_gex_usd_per_1pct} > 0", "column_id": "net_gex_usd_per_1pct"}, "color": "#067647"},
+                ],
+            ),
+        ],
+    )
+
+
+def report_and_upload() -> html.Section:
+    """The "Download report" button (the morning report of the current view) and the drop zone for a
+    chain file (stored in the data folder; see dashboard.uploads), each with its own message slot."""
+    return html.Section(
+        className="card tools",
+        children=[
+            html.Button("Download report", id=ids.REPORT_BUTTON, className="btn", n_clicks=0,
+                        title="one HTML file with the key levels, the three views, the history and the notes; "
+                              "opens offline"),
+            dcc.Download(id=ids.REPORT_DOWNLOAD),
+            html.Div(id=ids.REPORT_STATUS, className="banner-slot", role="status"),
+            dcc.Upload(
+                id=ids.UPLOAD,
+                className="upload-zone",
+                multiple=False,
+                children=html.Div(["Drop an option-chain file here or ", html.A("choose one"),
+                                   " (CBOE, Deribit, canonical table or positions file)"]),
+            ),
+            html.Div(id=ids.UPLOAD_BANNER, className="banner-slot", role="alert", **{"aria-live": "polite"}),
+            dcc.Store(id=ids.UPLOAD_REPLY_STORE),  # the upload route's answer (dashboard/web/callbacks/upload.py)
+        ],
+    )
+
+
+def build_layout() -> html.Div:
+    """The whole page."""
+    return html.Div(
+        className="page",
+        children=[
+            dcc.Location(id=ids.URL, refresh=False),
+            dcc.Store(id=ids.VIEW_STORE, storage_type="memory"),
+            dcc.Store(id=ids.RESULT_STORE, storage_type="memory"),
+            dcc.Store(id=ids.SHOCK_MARKER_STORE, storage_type="memory"),
+            dcc.Store(id=ids.STRIKE_ZOOM_STORE, storage_type="memory"),
+            dcc.Store(id=ids.EXPORT_SYNC_STORE, storage_type="memory"),
+            header(),
+            html.Main(
+                className="content",
+                children=[
+                    banners(),
+                    work_panel(),
+                    controls(),
+                    report_and_upload(),
+                    page_tabs(dcc.Loading(
+                        id=ids.LOADING,
+                        type="dot",
+                        delay_show=250,
+                        overlay_style={"visibility": "visible", "opacity": 0.55},
+                        children=html.Div([kpi_strip(), views(), strike_table()]),
+                    )),
+                ],
+            ),
+        ],
+    )
+
+
+# --------------------------------------------------------------------------- history tab (issue 11)
+
+HISTORY_FIGURE_HEIGHT = 440  # pixels, each history chart (figure layout and container)
+HISTORY_FILL_MS = 400  # the History tab's tick while files are summarised or a backfill runs
+HISTORY_IDLE_MS = 15_000  # ... and once everything is summarised: a file or backfill that starts later shows
+
+
+def history_tab() -> html.Div:
+    """The History tab: depth (last N snapshots), fill progress, three charts."""
+    from dashboard.web.state import HISTORY_DEPTHS
+
+    def chart(title: str, hint: str, graph_id: str, filename: str) -> html.Section:
+        return _panel(title, hint, graph_id, filename=filename, height=HISTORY_FIGURE_HEIGHT, extra_class="span-12")
+
+    return html.Div(className="history-tab", children=[
+        html.Section(className="controls card history-controls", children=[
+            _field("Snapshots", dcc.RadioItems(
+                id=ids.HISTORY_DEPTH,
+                options=[{"label": "All" if d == "all" else f"Last {d}", "value": d} for d in HISTORY_DEPTHS],
+                value=20, className="segmented", inline=True,
+            ), width="w-preset", help_text="How many of the newest snapshots of the underlying the charts show."),
+            html.Div(id=ids.HISTORY_PROGRESS, className="history-progress", role="status"),
+            dcc.Interval(id=ids.HISTORY_FILL_TICK, interval=HISTORY_FILL_MS, disabled=True),
+            dcc.Store(id=ids.HISTORY_FILL_STORE, storage_type="memory"),
+        ]),
+        dcc.Loading(type="dot", delay_show=250, children=html.Div(className="views", children=[
+            chart("Key levels over time", "click a date to open that snapshot", ids.HISTORY_LEVELS_GRAPH,
+                  "mmpos-history-levels"),
+            chart("Net GEX by strike over time", "click a column to open that snapshot", ids.HISTORY_HEATMAP_GRAPH,
+                  "mmpos-history-strike-heatmap"),
+            chart("Net vega and ATM IV term over time", "click a date to open that snapshot", ids.HISTORY_TERM_GRAPH,
+                  "mmpos-history-term"),
+        ])),
+    ])
+
+
+def page_tabs(main: object) -> dcc.Tabs:
+    """The main view (one snapshot) and the History tab."""
+    return dcc.Tabs(id=ids.TABS, value="main", className="page-tabs", children=[
+        dcc.Tab(label="Positioning", value="main", children=main),
+        dcc.Tab(label="History", value="history", children=history_tab()),
+    ])

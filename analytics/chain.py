@@ -164,11 +164,14 @@ class OptionChain:
         rows = self.rows
         mask = np.ones(len(rows), dtype=bool)
         if expiries:
-            wanted = {pd.Timestamp(e).normalize() for e in expiries}
-            unknown = sorted(w.date().isoformat() for w in wanted if w not in set(rows["expiry"]))
+            # one pass over the chain and one over the request: linear in each, never chain x request
+            wanted = pd.DatetimeIndex(pd.to_datetime(list(expiries))).normalize().unique()
+            live = pd.DatetimeIndex(rows["expiry"].unique())
+            unknown = [w.date().isoformat() for w in wanted[~wanted.isin(live)].sort_values()]
             if unknown:
+                shown = ", ".join(unknown[:8]) + (f" and {len(unknown) - 8:,} more" if len(unknown) > 8 else "")
                 raise ChainDataError(
-                    f"expiry {', '.join(unknown)} not in the live chain "
+                    f"expiry {shown} not in the live chain "
                     f"(live: {', '.join(d.isoformat() for d in self.expiries[:8])}"
                     f"{' ...' if len(self.expiries) > 8 else ''})",
                     path=self.source or None,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics import conventions, exposure, notes, pricing, scenarios, term
+from analytics import conventions, exposure, maxpain, notes, pricing, scenarios, term
 from analytics import forwards as fwd
 from analytics.adv import pct_of_adv
 from analytics.chain import OptionChain
@@ -23,6 +23,8 @@ from analytics.errors import ChainDataError
 from analytics.notes import Note
 from analytics.prepare import IV_POLICY_TEXT, PreparedChain, model_text, prepare_chain
 from analytics.scenario import Scenario
+from analytics.smile import smile as smile_points
+from analytics.smile import wings_25d
 
 CONVENTIONS_TEXT = {
     "units": {
@@ -33,6 +35,11 @@ CONVENTIONS_TEXT = {
                               "from the data folder's adv.toml) x 100; null when no ADV is known",
         "vega": "USD per 1 vol point",
         "iv": "decimal (0.20 = 20%)",
+        "max_pain": "by_expiry: the listed strike minimising holders' intrinsic payout at expiry (open interest x "
+                    "multiplier of the analysed rows); max_pain_payout_usd is that payout",
+        "smile": "by_expiry: strike, log_moneyness ln(K/F), iv (the OTM side's); rr25_vol_pts = 100 (iv_25d_call - "
+                 "iv_25d_put), bf25_vol_pts = 100 (mean of the two - atm_iv), 25-delta IVs interpolated in Black-76 "
+                 "forward delta, null with rr25_note/bf25_note where the point lies beyond the quoted strikes",
     },
     "sign": "positive GEX = dealers long gamma",
     "time": "ACT/365 in seconds from the snapshot to settlement (US AM 09:30 NY, PM 16:00 NY, Deribit 08:00 UTC)",
@@ -98,9 +105,30 @@ class Analysis:
 
     @functools.cached_property
     def by_expiry(self) -> pd.DataFrame:
-        """Call, put and net GEX per expiry."""
+        """Call, put and net GEX per expiry, then :attr:`expiry_stats` (max pain, 25-delta wings)."""
         cols = ["call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct"]
-        return self.by_strike_expiry.groupby("expiry", sort=True)[cols].sum().reset_index()
+        gex = self.by_strike_expiry.groupby("expiry", sort=True)[cols].sum().reset_index()
+        return gex.merge(self.expiry_stats, on="expiry", how="left")
+
+    @functools.cached_property
+    def max_pain_payout(self) -> pd.DataFrame:
+        """Holders' payout per expiry if it settles at each listed strike (:func:`analytics.maxpain.payout_by_strike`)."""
+        r = self._per_row
+        return maxpain.payout_by_strike(r["expiry"], r["strike"], r["side"], r["units"])
+
+    @functools.cached_property
+    def smile(self) -> pd.DataFrame:
+        """Per (expiry, strike): log_moneyness ln(K/F), iv (the policy in force, OTM side) and Black-76
+        call_delta (:func:`analytics.smile.smile`, on the term structure's forward and time)."""
+        r, ts = self._per_row, self.term_structure.set_index("expiry")
+        return smile_points(r["expiry"], r["strike"], r["side"], r["iv"], ts["forward"], ts["days_to_expiry"] / 365.0)
+
+    @functools.cached_property
+    def expiry_stats(self) -> pd.DataFrame:
+        """Per expiry: max pain (:func:`analytics.maxpain.max_pain`) and the 25-delta IVs, risk reversal and
+        butterfly in vol points (:func:`analytics.smile.wings_25d`), each NaN with a ``*_note`` saying why."""
+        wings = wings_25d(self.smile, self.term_structure.set_index("expiry")["atm_iv"])
+        return maxpain.max_pain(self.max_pain_payout).merge(wings, on="expiry", how="outer")
 
     @functools.cached_property
     def vanna_charm_by_strike(self) -> pd.DataFrame:
@@ -124,6 +152,7 @@ class Analysis:
                 out.append({k: _jsonable(v) for k, v in rec.items()})
             return out
 
+        smile_json = _records_by_expiry(self.smile, ("strike", "log_moneyness", "iv"))
         return {
             "underlying": self.underlying,
             "as_of": self.as_of.isoformat(),
@@ -142,7 +171,7 @@ class Analysis:
             "net_vega_usd_per_vol_pt": self.net_vega_usd_per_vol_pt,
             "scenario": self.scenario.to_dict(),
             "by_strike": records(self.by_strike),
-            "by_expiry": records(self.by_expiry),
+            "by_expiry": [{**rec, "smile": smile_json.get(rec["expiry"], [])} for rec in records(self.by_expiry)],
             "gamma_profile": records(self.gamma_profile),
             "hedge_curve": records(self.hedge_curve.assign(
                 hedge_flow_pct_adv=pct_of_adv(self.hedge_curve["hedge_flow_units"], self.adv_units))),
@@ -171,6 +200,19 @@ class Analysis:
                        {"code": "load", "message": message, "rows": None, "contracts": None,
                         "share_of_gross": None, "share_of_flow": None, "value": None})
         return out
+
+
+def _records_by_expiry(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+    """``frame``'s float ``columns`` as JSON records (NaN/inf -> None) per ISO expiry, for a frame sorted by
+    expiry: the values converted column-wise (thousands of smile points), not one by one."""
+    values = []
+    for name in columns:
+        a = frame[name].to_numpy(float)
+        values.append(np.where(np.isfinite(a), a, None).tolist() if not np.isfinite(a).all() else a.tolist())
+    rows = [dict(zip(columns, vals, strict=True)) for vals in zip(*values, strict=True)]
+    codes, dates = pd.factorize(frame["expiry"], sort=False)
+    starts = np.searchsorted(codes, np.arange(len(dates) + 1))
+    return {d.isoformat(): rows[starts[i]:starts[i + 1]] for i, d in enumerate(dates)}
 
 
 def _jsonable(v: Any) -> Any:
@@ -334,7 +376,7 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
         forwards=prep.priced_forwards(),
         _per_row={"strike": rows["strike"], "expiry": rows["expiry"], "side": prep.side, "gex": gex_rows,
                   "days": prep.years * 365.0, "iv": prep.iv, "forward": forward, "vega": vega_rows,
-                  "positions": pos},
+                  "positions": pos, "units": rows["open_interest"].to_numpy(float) * prep.multiplier},
     )
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.exposure import expiry_codes
+from analytics.smile import otm_iv_by_strike
 
 
 def atm_iv(strike, iv, side, forward) -> float:
@@ -72,18 +73,8 @@ def term_structure(
     net_vega = np.bincount(codes, weights=vega, minlength=n_exp)
     fwd = pd.Series(fwd_rows).groupby(codes).median().reindex(range(n_exp)).to_numpy()
 
-    # OTM side per row relative to its expiry's forward; fall back to any valid IV for an expiry
-    # that has no OTM quote at all (as atm_iv does)
-    f_row = fwd[codes]
-    valid = np.isfinite(v) & (v > 0)
-    otm = valid & np.where(k >= f_row, w > 0, w < 0)
-    has_otm = np.bincount(codes, weights=otm, minlength=n_exp) > 0
-    use = otm | (valid & ~has_otm[codes])
-    # mean IV per (expiry, strike)
-    per = pd.DataFrame({"e": codes[use], "k": k[use], "v": v[use]}).groupby(["e", "k"], sort=True)["v"].mean()
-    e_idx = per.index.get_level_values(0).to_numpy()
-    k_idx = per.index.get_level_values(1).to_numpy(float)
-    v_idx = per.to_numpy(float)
+    # the smile: OTM IVs averaged per (expiry, strike), sorted (analytics.smile)
+    e_idx, k_idx, v_idx = otm_iv_by_strike(codes, k, w, v, fwd)
     atm = np.full(n_exp, np.nan)
     if e_idx.size:
         # position of each forward among its expiry's sorted strikes: one searchsorted on the

@@ -109,7 +109,7 @@ def max_pain(payout: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per expiry: ``expiry``, ``max_pain`` (a strike), ``max_pain_payout_usd`` (holders'
-        payout if the underlying settles there) and ``max_pain_note`` (None, or why there is none).
+        payout if the underlying settles there) and ``max_pain_note`` (missing, or why there is none).
 
     Examples
     --------
@@ -137,9 +137,11 @@ def max_pain(payout: pd.DataFrame) -> pd.DataFrame:
     strike_at = np.full(n_exp, np.nan)
     strike_at[codes[first]] = x[first]
     some_oi = units > 0
+    note = np.full(n_exp, None, dtype=object)
+    note[~some_oi] = NO_OPEN_INTEREST
     return pd.DataFrame({
         "expiry": np.asarray(dates, dtype=object),
         "max_pain": np.where(some_oi, strike_at, np.nan),
         "max_pain_payout_usd": np.where(some_oi, lowest, np.nan),
-        "max_pain_note": np.where(some_oi, None, NO_OPEN_INTEREST).astype(object),
+        "max_pain_note": note,
     })

@@ -208,7 +208,10 @@ def _records_by_expiry(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[st
     values = []
     for name in columns:
         a = frame[name].to_numpy(float)
-        values.append(np.where(np.isfinite(a), a, None).tolist() if not np.isfinite(a).all() else a.tolist())
+        column = a.tolist()
+        for i in np.flatnonzero(~np.isfinite(a)):
+            column[i] = None
+        values.append(column)
     rows = [dict(zip(columns, vals, strict=True)) for vals in zip(*values, strict=True)]
     codes, dates = pd.factorize(frame["expiry"], sort=False)
     starts = np.searchsorted(codes, np.arange(len(dates) + 1))

@@ -58,7 +58,7 @@ def otm_iv_by_strike(codes, strike, side, iv, forward_by_code) -> tuple[np.ndarr
             per.to_numpy(float))
 
 
-def smile(expiry, strike, side, iv, forward: Mapping, years: Mapping) -> pd.DataFrame:
+def smile(expiry, strike, side, iv, forward: Mapping | pd.Series, years: Mapping | pd.Series) -> pd.DataFrame:
     """Each expiry's smile: strike, log-moneyness ``ln(K/F)``, IV and Black-76 forward call delta.
 
     Parameters
@@ -103,12 +103,12 @@ def smile(expiry, strike, side, iv, forward: Mapping, years: Mapping) -> pd.Data
                          "log_moneyness": x, "iv": v, "call_delta": call_delta})
 
 
-def _get(mapping: Mapping, key) -> float:
+def _get(mapping: Mapping | pd.Series, key) -> float:
     value = mapping.get(key, np.nan)
     return float(value) if value is not None else np.nan
 
 
-def wings_25d(smile_points: pd.DataFrame, atm_iv: Mapping) -> pd.DataFrame:
+def wings_25d(smile_points: pd.DataFrame, atm_iv: Mapping | pd.Series) -> pd.DataFrame:
     """25-delta call and put IVs, risk reversal and butterfly per expiry of a :func:`smile`.
 
     For each expiry the smile's strikes are walked in order and the adjacent pair whose call deltas
@@ -130,7 +130,8 @@ def wings_25d(smile_points: pd.DataFrame, atm_iv: Mapping) -> pd.DataFrame:
     pandas.DataFrame
         One row per expiry: ``expiry``, ``iv_25d_call``, ``iv_25d_put`` (decimals), ``strike_25d_call``,
         ``strike_25d_put`` (interpolated in delta alike), ``rr25_vol_pts``, ``bf25_vol_pts``, and
-        ``rr25_note`` / ``bf25_note`` (None, or why the value is NaN).
+        ``rr25_note`` / ``bf25_note`` (missing, or why the value is NaN: both 25-delta points' reasons
+        when both are missing).
 
     Examples
     --------
@@ -162,12 +163,15 @@ def wings_25d(smile_points: pd.DataFrame, atm_iv: Mapping) -> pd.DataFrame:
         out[f"iv_25d_{name}"] = iv_at
         out[f"strike_25d_{name}"] = k_at
         reason = _why_missing(codes, n_exp, cd, name, target)
-        notes = np.where(~found & (notes == None), reason, notes)  # noqa: E711 (elementwise)
+        missing = np.array([n is None for n in notes])
+        notes = np.where(found, notes, np.where(missing, reason, notes.astype(str) + "; " + reason)).astype(object)
     atm = np.array([_get(atm_iv, d) for d in dates], dtype=float)
     rr = 100.0 * (out["iv_25d_call"] - out["iv_25d_put"])
     bf = 100.0 * (0.5 * (out["iv_25d_call"] + out["iv_25d_put"]) - atm)
-    bf_notes = np.where(notes == None, np.where(np.isfinite(atm), None,  # noqa: E711
-                                                "no ATM IV (the forward lies outside the quoted strikes)"), notes)
+    no_atm = "no ATM IV (the forward lies outside the quoted strikes)"
+    bf_notes = notes.copy()
+    bf_notes[np.isfinite(rr)] = None
+    bf_notes[np.isfinite(rr) & ~np.isfinite(atm)] = no_atm
     return pd.DataFrame({**out, "rr25_vol_pts": rr, "bf25_vol_pts": bf,
                          "rr25_note": notes.astype(object), "bf25_note": bf_notes.astype(object)})
 

@@ -176,7 +176,7 @@ def test_smile_and_25_delta_risk_reversal_match_scipy_on_the_spx_files_first_fou
         assert got.loc[day, "rr25_vol_pts"] == pytest.approx(100 * float(smile_k(k_call) - smile_k(k_put)), abs=0.01)
         assert got.loc[day, "strike_25d_call"] == pytest.approx(k_call, abs=0.5)
         assert got.loc[day, "strike_25d_put"] == pytest.approx(k_put, abs=0.5)
-        assert got.loc[day, "rr25_note"] is None and got.loc[day, "bf25_note"] is None
+        assert pd.isna(got.loc[day, "rr25_note"]) and pd.isna(got.loc[day, "bf25_note"])
 
 
 def test_25_delta_ivs_recover_a_known_smile_on_a_synthetic_chain():
@@ -208,6 +208,7 @@ def test_a_25_delta_point_beyond_the_quoted_strikes_is_null_with_its_reason_not_
     wings = smile.wings_25d(points, {day: 0.20}).iloc[0]
     assert np.isnan(wings["iv_25d_call"]) and np.isnan(wings["rr25_vol_pts"]) and np.isnan(wings["bf25_vol_pts"])
     assert "25-delta call lies above the highest quoted strike" in wings["rr25_note"]
+    assert "25-delta put lies below the lowest quoted strike" in wings["rr25_note"]
     assert "not extrapolated" in wings["rr25_note"] and wings["bf25_note"] == wings["rr25_note"]
     # the put side alone quoted far enough: the call is still missing, the put is found
     wide = smile.smile([day] * 5, [70.0, 85.0, 95.0, 100.0, 105.0], [-1, -1, -1, 1, 1], [.25, .22, .21, .20, .19],

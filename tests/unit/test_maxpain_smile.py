@@ -111,6 +111,14 @@ def test_max_pain_matches_a_loop_on_the_deribit_ticker_file(deribit_ticker_path)
         strike, payout = max_pain_by_loop(prepared[prepared["expiry"].dt.date == day])
         assert got.loc[day, "max_pain"] == strike, day
         assert got.loc[day, "max_pain_payout_usd"] == pytest.approx(payout, rel=1e-12), day
+        # the smile is on the file's own forward (Deribit's underlying_price for that expiry)
+        mine = a.smile[a.smile["expiry"] == day]
+        f = prepared.loc[prepared["expiry"].dt.date == day, "forward"].median()
+        np.testing.assert_allclose(mine["log_moneyness"], np.log(mine["strike"] / f), atol=1e-12)
+    # this sample's longer expiries list no strike far enough out for a 25-delta call: null, with why
+    quoted = got["rr25_vol_pts"].notna()
+    assert quoted.iloc[0] and not quoted.all()
+    assert got.loc[~quoted, "rr25_note"].str.contains("25-delta call lies above the highest quoted strike").all()
 
 
 # --------------------------------------------------------------------------- smile and 25-delta wings
@@ -134,10 +142,10 @@ def plain_smiles(chain, scenario: Scenario, forwards: dict, years: dict) -> dict
 
 
 def iv_at_call_delta_by_loop(k, v, f, t, target) -> float:
-    """Walk the strikes; between the first pair whose Black-76 call deltas (scipy norm) straddle
-    ``target``, interpolate the IV linearly in delta."""
+    """Walk the pairs of adjacent strikes outward from the forward; between the first pair whose Black-76
+    call deltas (scipy norm) straddle ``target``, interpolate the IV linearly in delta."""
     delta = [norm.cdf((math.log(f / x) + 0.5 * s * s * t) / (s * math.sqrt(t))) for x, s in zip(k, v, strict=True)]
-    for j in range(len(k) - 1):
+    for j in sorted(range(len(k) - 1), key=lambda j: abs(math.log(k[j] / f) + math.log(k[j + 1] / f))):
         if (delta[j] - target) * (delta[j + 1] - target) <= 0:
             return v[j] + (target - delta[j]) / (delta[j + 1] - delta[j]) * (v[j + 1] - v[j])
     return math.nan

@@ -252,9 +252,11 @@ def test_analyze_json_by_expiry_has_max_pain_wings_and_a_smile(capsys, spx_path)
                 "iv_25d_put", "rr25_note", "bf25_note", "smile"} <= set(e)
         assert isinstance(e["max_pain"], float) and isinstance(e["rr25_vol_pts"], float)
         assert e["rr25_vol_pts"] < 0  # SPX: puts over calls
-        assert e["smile"] and set(e["smile"][0]) == {"strike", "log_moneyness", "iv"}
-        strikes = [p["strike"] for p in e["smile"]]
+        smile = e["smile"]
+        assert set(smile) == {"strike", "log_moneyness", "iv"}
+        assert len(smile["strike"]) == len(smile["log_moneyness"]) == len(smile["iv"]) > 0
+        strikes = smile["strike"]
         assert strikes == sorted(strikes) and e["max_pain"] in strikes
-        for p in e["smile"][::25]:
-            assert p["log_moneyness"] == pytest.approx(math.log(p["strike"] / forwards[e["expiry"]]), abs=1e-12)
+        for k, x in list(zip(strikes, smile["log_moneyness"], strict=True))[::25]:
+            assert x == pytest.approx(math.log(k / forwards[e["expiry"]]), abs=1e-6)  # 6 decimals in the JSON
     assert "max_pain" in d["units"]["units"] and "smile" in d["units"]["units"]

@@ -47,6 +47,14 @@ def wait_for(dash_duo, predicate, message: str):
     return WebDriverWait(dash_duo.driver, TIMEOUT).until(lambda _d: predicate(), message=message)
 
 
+def marked(dash_duo) -> list[float]:
+    """The strikes of the drawn rows marked as nearest spot."""
+    return dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0] + ' .ag-center-cols-container .spot-row'))"
+        ".map(r => window.dash_ag_grid.getApi(arguments[1]).getRowNode(r.getAttribute('row-id')).data.strike);",
+        f"#{ids.STRIKE_TABLE}", ids.STRIKE_TABLE)
+
+
 def header_cell(col: str) -> str:
     return f"#{ids.STRIKE_TABLE} .ag-header-cell[col-id='{col}']"
 
@@ -62,6 +70,8 @@ def test_the_strike_grid_opens_at_spot_sorts_back_to_page_one_and_finds_strikes(
     # first draw: the page holding the strike nearest spot (not page 1 of a chain that starts far below)
     wait_for(dash_duo, lambda: at_spot in [r["strike"] for r in grid(dash_duo)["shown"]], "not opened at spot")
     assert grid(dash_duo)["page"] > 0
+    # and marks that row (one row, the same strike)
+    wait_for(dash_duo, lambda: marked(dash_duo) == [at_spot], "the strike nearest spot is not marked")
     # the USD columns carry their units in the titles and show whole dollars
     assert "Net GEX (USD per 1%)" in dash_duo.find_element(header_cell(NET)).text
     cell = dash_duo.find_element(f"#{ids.STRIKE_TABLE} .ag-row:not(.ag-hidden) .ag-cell[col-id='{NET}']").text

@@ -80,6 +80,19 @@ function (text, options) {
 """
 
 
+# The row of the strike nearest spot (the one views.spot_page opens the grid at: the first of equals)
+# gets the class "spot-row", whatever the sort; spot comes from the main update's result store.
+MARK_SPOT = """
+function (rows, result) {
+    var spot = result && result.spot, best = null;
+    (rows || []).forEach(function (r) {
+        if (spot != null && (best === null || Math.abs(r.strike - spot) < Math.abs(best - spot))) { best = r.strike; }
+    });
+    return best === null ? {} : {'spot-row': 'params.data.strike === ' + JSON.stringify(best)};
+}
+"""
+
+
 def register(app: dash.Dash) -> None:
     """Declare this panel's callbacks on ``app`` (each app gets its own: see dashboard.app)."""
     app.clientside_callback(
@@ -87,6 +100,13 @@ def register(app: dash.Dash) -> None:
         Output(ids.STRIKE_TABLE, "dashGridOptions"),
         Input(ids.STRIKE_FILTER, "value"),
         State(ids.STRIKE_TABLE, "dashGridOptions"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        MARK_SPOT,
+        Output(ids.STRIKE_TABLE, "rowClassRules"),
+        Input(ids.STRIKE_TABLE, "rowData"),
+        State(ids.RESULT_STORE, "data"),
         prevent_initial_call=True,
     )
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import cast
 
 import jinja2
 import plotly.io as pio
@@ -114,8 +115,8 @@ def chart_html(element_id: str, figure: dict) -> Markup:
 def units_rows(a: Analysis) -> list[tuple[str, str]]:
     """The conventions table: (what, how it is measured) per row."""
     conv = conventions.units_text(a.convention)
-    return [*((k, str(v)) for k, v in CONVENTIONS_TEXT["units"].items()),
-            ("sign", CONVENTIONS_TEXT["sign"]), ("time", CONVENTIONS_TEXT["time"]),
+    units = cast("dict[str, str]", CONVENTIONS_TEXT["units"])
+    return [*units.items(), ("sign", str(CONVENTIONS_TEXT["sign"])), ("time", str(CONVENTIONS_TEXT["time"])),
             ("model", a.model_description or a.model),
             ("convention", f"{conv['name']}: calls {conv['calls']}, puts {conv['puts']}. {conv['help']}"),
             ("multiplier", f"{a.multiplier:g} per contract")]

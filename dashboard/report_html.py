@@ -1,24 +1,29 @@
 """The morning report: one self-contained HTML file (``mmpos report``, the page's "Download report").
 
-Pure: analyses and the history frame in, an HTML string out; no disk, no clock, no network. The
-caller (:func:`dashboard.service.report_for`) gathers the inputs into a :class:`ReportInputs`.
+Pure: analyses and the history frame in, an HTML string out; no disk (beyond the package's own
+template), no clock, no network. The caller (:func:`dashboard.service.report_for`) gathers the inputs
+into a :class:`ReportInputs`.
 
 The file holds, in order: the key levels as text (:meth:`analytics.levels.KeyLevels.to_text`), the
 three views (gamma by strike, hedge curves over the gamma profile vs spot, vega term structure), the
 history charts (the History tab's three, drawn by the same builders: key levels over time, net GEX by
 strike x date, net vega and ATM IV term over the last snapshots) and the conventions and data notes
-(units, sign, model, the analysis' warnings). plotly.js is inlined once, in one ``<script>``; each
-chart is a ``<div>`` and its figure a JSON ``<script type="application/json">`` drawn by one small
-loop, so the file opens offline in any browser and asks for nothing from the network.
+(units, sign, model, the analysis' warnings). The page is the Jinja2 template
+``dashboard/templates/report.html.j2`` with autoescape on, so every text from the data is escaped;
+each chart is :func:`plotly.io.to_html`'s ``<div>`` and ``Plotly.newPlot`` script (its JSON escapes
+``<``, ``>`` and ``/``), and plotly.js is inlined once in the head, so the file opens offline in any
+browser and asks for nothing from the network.
 """
 
 from __future__ import annotations
 
-import html
-import json
+import functools
 from dataclasses import dataclass
+from typing import cast
 
-from plotly.utils import PlotlyJSONEncoder
+import jinja2
+import plotly.io as pio
+from markupsafe import Markup
 
 from analytics import conventions
 from analytics.history import HistoryWindow
@@ -28,25 +33,15 @@ from dashboard.web.figures.history import history_subtitle, history_view_figures
 
 FIGURE_HEIGHT_PX = 460
 CHART_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover"}
-REPORT_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1E2A36;margin:0;background:#f6f7f9}
-main{max-width:1180px;margin:0 auto;padding:16px 20px 40px}
-h1{font-size:22px;margin:8px 0 2px}h2{font-size:17px;margin:22px 0 8px;border-bottom:1px solid #dde2e8;padding-bottom:4px}
-.sub{color:#5B6773;font-size:13px;margin:2px 0}
-pre.levels{background:#fff;border:1px solid #dde2e8;border-radius:6px;padding:12px 14px;font-size:13px;
-  line-height:1.45;overflow-x:auto;white-space:pre}
-.chart{background:#fff;border:1px solid #dde2e8;border-radius:6px;margin:10px 0;height:FIGURE_HEIGHTpx}
-.note{color:#5B6773;font-size:13px}
-table.units{border-collapse:collapse;font-size:13px;background:#fff}
-table.units td,table.units th{border:1px solid #dde2e8;padding:4px 8px;text-align:left;vertical-align:top}
-ul.warnings li{margin:3px 0;font-size:13px}
-@media print{body{background:#fff}.chart{break-inside:avoid}}
-""".replace("FIGURE_HEIGHT", str(FIGURE_HEIGHT_PX))
-# Draws every figure of the page: each <script type="application/json" data-figure="ID"> into <div id="ID">.
-DRAW_JS = """
-(function(){var c=CHART_CONFIG;document.querySelectorAll('script[type="application/json"][data-figure]').forEach(
-function(s){var f=JSON.parse(s.textContent);Plotly.newPlot(s.getAttribute('data-figure'),f.data,f.layout,c);});})();
-""".replace("CHART_CONFIG", json.dumps(CHART_CONFIG))
+TEMPLATE = "report.html.j2"  # in dashboard/templates (package data: pyproject's tool.setuptools.package-data)
+
+
+@functools.cache
+def _template() -> jinja2.Template:
+    """The report template, loaded from the package once (autoescape on; an unknown name is an error)."""
+    env = jinja2.Environment(loader=jinja2.PackageLoader("dashboard", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return env.get_template(TEMPLATE)
 
 
 @dataclass(frozen=True)
@@ -109,27 +104,22 @@ def report_figures(inputs: ReportInputs) -> dict[str, dict]:
     return out
 
 
-def _json_for_script(figure: dict) -> str:
-    """Figure JSON safe inside ``<script>``: typed arrays for numbers, every ``<`` escaped."""
-    text = json.dumps(fig.encode_arrays(figure), cls=PlotlyJSONEncoder, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+def chart_html(element_id: str, figure: dict) -> Markup:
+    """One chart as plotly.io writes it: a ``<div id=element_id>`` and the script drawing it with the
+    plotly.js the page inlines once. Numbers travel as base64 typed arrays (:func:`fig.encode_arrays`,
+    as on the page); the figure dicts are validated by the builders' tests, not again here."""
+    return Markup(pio.to_html(fig.encode_arrays(figure), include_plotlyjs=False, full_html=False, div_id=element_id,
+                              config=CHART_CONFIG, default_height=FIGURE_HEIGHT_PX, validate=False))
 
 
-def _chart(element_id: str, figure: dict) -> str:
-    height = int(figure.get("layout", {}).get("height") or FIGURE_HEIGHT_PX)
-    return (f'<div class="chart" id="{element_id}" style="height:{height}px"></div>\n'
-            f'<script type="application/json" data-figure="{element_id}">{_json_for_script(figure)}</script>')
-
-
-def _units_table(a: Analysis) -> str:
+def units_rows(a: Analysis) -> list[tuple[str, str]]:
+    """The conventions table: (what, how it is measured) per row."""
     conv = conventions.units_text(a.convention)
-    rows = [*CONVENTIONS_TEXT["units"].items(),
-            ("sign", CONVENTIONS_TEXT["sign"]), ("time", CONVENTIONS_TEXT["time"]),
+    units = cast("dict[str, str]", CONVENTIONS_TEXT["units"])
+    return [*units.items(), ("sign", str(CONVENTIONS_TEXT["sign"])), ("time", str(CONVENTIONS_TEXT["time"])),
             ("model", a.model_description or a.model),
             ("convention", f"{conv['name']}: calls {conv['calls']}, puts {conv['puts']}. {conv['help']}"),
             ("multiplier", f"{a.multiplier:g} per contract")]
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
-    return f'<table class="units">{body}</table>'
 
 
 def render_report(inputs: ReportInputs) -> str:
@@ -147,40 +137,21 @@ def render_report(inputs: ReportInputs) -> str:
     if "</script" in inputs.plotly_js.lower():
         raise ValueError("the plotly.js bundle contains '</script' and cannot be inlined")
     a = inputs.current
-    e = html.escape
     stamp = a.as_of.strftime("%Y-%m-%d %H:%M %Z").strip()
-    title = f"{a.underlying} dealer positioning, {stamp}"
-    expiries = (f"{len(a.expiries)} expiries ({a.expiries[0].isoformat()} .. {a.expiries[-1].isoformat()})"
-                if a.expiries else "no expiry")
     charts = report_figures(inputs)
-    views = "\n".join(_chart(k, v) for k, v in charts.items() if not k.startswith("fig-history"))
-    history = "\n".join(_chart(k, v) for k, v in charts.items() if k.startswith("fig-history"))
-    if not history:
-        history = '<p class="note">No history charts: the history store had nothing for this underlying.</p>'
-    warnings = "".join(f"<li>{e(w)}</li>" for w in [*a.warnings, *inputs.notes]) or "<li>none</li>"
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(title)}</title>
-<style>{REPORT_CSS}</style>
-<script>{inputs.plotly_js}</script>
-</head><body><main>
-<h1>{e(title)}</h1>
-<p class="sub">spot {e(fig.format_number(a.spot, compact=False))} · {e(a.convention)} · {e(expiries)}</p>
-<p class="sub">snapshot file {e(inputs.source_name)} · {e(a.model_description or a.model)}</p>
-<p class="sub">generated {e(inputs.generated_at)} by mmpos · GEX in USD per 1% move, + = dealers long gamma;
-hedge flows + = dealers buy</p>
-<h2>Key levels</h2>
-<pre class="levels">{e(inputs.levels_text)}</pre>
-<h2>Views</h2>
-{views}
-<h2>History</h2>
-{history}
-<h2>Conventions and data notes</h2>
-{_units_table(a)}
-<h3 class="note">Data notes</h3>
-<ul class="warnings">{warnings}</ul>
-</main>
-<script>{DRAW_JS}</script>
-</body></html>
-"""
+    return _template().render(
+        title=f"{a.underlying} dealer positioning, {stamp}",
+        plotly_js=Markup(inputs.plotly_js),  # the page's own bundle, checked above
+        spot=fig.format_number(a.spot, compact=False),
+        convention=a.convention,
+        expiries=(f"{len(a.expiries)} expiries ({a.expiries[0].isoformat()} .. {a.expiries[-1].isoformat()})"
+                  if a.expiries else "no expiry"),
+        source_name=inputs.source_name,
+        model=a.model_description or a.model,
+        generated_at=inputs.generated_at,
+        levels_text=inputs.levels_text,
+        view_charts=[chart_html(k, v) for k, v in charts.items() if not k.startswith("fig-history")],
+        history_charts=[chart_html(k, v) for k, v in charts.items() if k.startswith("fig-history")],
+        units=units_rows(a),
+        notes=[*a.warnings, *inputs.notes],
+    )

@@ -41,7 +41,8 @@ TERM_GRAPH = "term-structure"
 LOADING = "main-loading"
 
 # per-strike table
-STRIKE_TABLE = "strike-table"
+STRIKE_TABLE = "strike-table"  # a dash-ag-grid AgGrid
+STRIKE_FILTER = "strike-filter"  # the grid's quick filter (strikes)
 CSV_BUTTON = "strike-csv-button"
 CSV_DOWNLOAD = "strike-csv-download"
 

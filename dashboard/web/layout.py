@@ -6,7 +6,8 @@ building the layout touches neither the disk nor the clock.
 
 from __future__ import annotations
 
-from dash import dash_table, dcc, html
+import dash_ag_grid as dag
+from dash import dcc, html
 
 from dashboard.web import ids
 from dashboard.web.figures import STRIKE_MODE_LABELS, graph_config
@@ -323,19 +324,36 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("put_gex_usd_per_1pct", "Put GEX (USD per 1%)"),
     ("net_gex_usd_per_1pct", "Net GEX (USD per 1%)"),
 )
+# The grid's look from the page's palette (assets/style.css): AG Grid's Theming API, parameters only.
+STRIKE_GRID_THEME = (
+    "themeQuartz.withParams({fontFamily: 'inherit', fontSize: 12, headerFontSize: 12, headerFontWeight: 600,"
+    " foregroundColor: '#1e2a36', headerTextColor: '#233', headerBackgroundColor: '#f3f5f8',"
+    " borderColor: '#dde2e8', rowBorder: {color: '#eef1f4'}, accentColor: '#0b5cab', wrapperBorderRadius: 4,"
+    " rowHeight: 26, headerHeight: 32, spacing: 5, cellHorizontalPadding: 10})"
+)
+
+
+def strike_column_defs() -> list[dict]:
+    """The per-strike grid's columns: strike pinned left, USD per 1% as whole dollars (the units
+    are in the titles); numbers right-aligned, each sort arrow beside its own title. The quick
+    filter looks at the strike only (digits inside dollar amounts would match nearly every row)."""
+    money = {"function": "params.value == null ? '' : d3.format('$,.0f')(params.value)"}
+    sign = {"gex-down": "params.value < 0", "gex-up": "params.value > 0"}
+    return [
+        {"field": "strike", "headerName": "Strike", "pinned": "left", "type": "rightAligned",
+         "width": 110, "minWidth": 90, "flex": 0, "cellClass": "strike-cell",
+         # thousands separators; up to two decimals for fractional strikes (e.g. 4697.5)
+         "valueFormatter": {"function": "d3.format(',.2~f')(params.value)"}},
+        *({"field": col, "headerName": name, "type": "rightAligned", "valueFormatter": money,
+           "getQuickFilterText": {"function": "''"},
+           **({"cellClassRules": sign} if col == "net_gex_usd_per_1pct" else {})}
+          for col, name in TABLE_COLUMNS[1:]),
+    ]
 
 
 def strike_table() -> html.Section:
-    money = dash_table.FormatTemplate.money(0)
-    # thousands separators; up to two decimals for fractional strikes (e.g. 4697.5)
-    strike_format = {"specifier": ",.2~f"}
-    columns = [
-        {"id": "strike", "name": "Strike", "type": "numeric", "format": strike_format},
-        *(
-            {"id": col, "name": name, "type": "numeric", "format": money}
-            for col, name in TABLE_COLUMNS[1:]
-        ),
-    ]
+    """The per-strike exposure grid (dash-ag-grid), its strike finder and the CSV download (the
+    server's export, :mod:`dashboard.web.callbacks.table`: full precision plus the view's context)."""
     return html.Section(
         className="card panel span-12",
         children=[
@@ -344,29 +362,34 @@ def strike_table() -> html.Section:
                 children=[
                     html.H2("Per-strike exposure"),
                     html.Span("selected expiries, strikes with open interest", className="panel-sub"),
+                    html.Label(className="grid-filter-label", children=[
+                        "Find strike",
+                        dcc.Input(id=ids.STRIKE_FILTER, type="search", placeholder="e.g. 58",
+                                  className="grid-filter", debounce=False, autoComplete="off"),
+                    ]),
                     html.Button("Download CSV", id=ids.CSV_BUTTON, className="btn", n_clicks=0),
                     dcc.Download(id=ids.CSV_DOWNLOAD),
                 ],
             ),
-            dash_table.DataTable(
+            dag.AgGrid(
                 id=ids.STRIKE_TABLE,
-                columns=columns,
-                data=[],
-                sort_action="native",
-                page_size=TABLE_PAGE_SIZE,
-                style_as_list_view=True,
-                style_table={"overflowX": "auto"},
-                style_header={"fontWeight": "600", "backgroundColor": "#f3f5f8", "color": "#233"},
-                style_cell={
-                    "fontFamily": "var(--mono)",
-                    "fontSize": "12px",
-                    "padding": "4px 10px",
-                    "textAlign": "right",
+                className="strike-grid",
+                columnDefs=strike_column_defs(),
+                rowData=[],
+                defaultColDef={"sortable": True, "resizable": True, "flex": 1, "minWidth": 150,
+                               "suppressMovable": True},
+                dashGridOptions={
+                    "theme": {"function": STRIKE_GRID_THEME},
+                    "pagination": True,
+                    "paginationPageSize": TABLE_PAGE_SIZE,
+                    "paginationPageSizeSelector": False,
+                    "domLayout": "autoHeight",
+                    "animateRows": False,
+                    "suppressCellFocus": True,
+                    "quickFilterText": "",
                 },
-                style_data_conditional=[
-                    {"if": {"filter_query": "{net_gex_usd_per_1pct} < 0", "column_id": "net_gex_usd_per_1pct"}, "color": "#b42318"},
-                    {"if": {"filter_query": "{net_gex_usd_per_1pct} > 0", "column_id": "net_gex_usd_per_1pct"}, "color": "#067647"},
-                ],
+                eventListeners={"sortChanged": ["params.api.paginationGoToFirstPage()"]},
+                style={"width": "100%"},
             ),
         ],
     )

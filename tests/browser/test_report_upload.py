@@ -33,7 +33,7 @@ const g = document.getElementById('fig-history-heatmap');
 return [g.data[0].type, g.querySelectorAll('.barlayer .point').length, g.querySelectorAll('.colorbar').length];
 """
 CHARTS_JS = """
-return Array.from(document.querySelectorAll('.chart')).map(
+return Array.from(document.querySelectorAll('.plotly-graph-div')).map(
   d => [d.id, d.classList.contains('js-plotly-plot') && d.data ? d.data.length : 0]);
 """
 

@@ -10,8 +10,10 @@ import base64
 import json
 import re
 import shutil
+import warnings
 from pathlib import Path
 
+import dash_ag_grid as dag
 import numpy as np
 import pandas as pd
 import plotly.io as pio
@@ -23,7 +25,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import service
 from dashboard.app import PLOTLY_BUNDLE, CompressedStatic, create_app, serve
 from dashboard.runtime.config import Settings, UnsafeConfigError, from_env, is_loopback
-from dashboard.web import ids
+from dashboard.web import ids, layout
 from dashboard.web.callbacks import controls, export, table, views
 from dashboard.web.figures import encode_arrays
 from dashboard.web.state import default_state
@@ -352,6 +354,34 @@ def test_the_csv_download_holds_the_per_strike_exposure(demo):
         table.strike_csv(None, demo)
 
 
+def test_the_strike_grid_columns_are_the_rows_fields_with_strike_pinned_and_units_in_the_titles(demo):
+    state = load(demo, "?u=SPX")[OUT["store"]]
+    result = views.main_update(state, None, demo)[VIEW_OUT["result"]]
+    *_, rows, _page = views.comparison(state, result, demo)
+    defs = layout.strike_column_defs()
+    assert [d["field"] for d in defs] == list(rows[0])  # one column per row field, in the rows' order
+    assert defs[0]["field"] == "strike" and defs[0]["pinned"] == "left"
+    assert [d["headerName"] for d in defs[1:]] == ["Call GEX (USD per 1%)", "Put GEX (USD per 1%)", "Net GEX (USD per 1%)"]
+    assert all(d["type"] == "rightAligned" and "function" in d["valueFormatter"] for d in defs)  # beside its title
+    assert all(d["getQuickFilterText"] == {"function": "''"} for d in defs[1:])  # the finder looks at strikes only
+    assert "getQuickFilterText" not in defs[0]
+    assert all(r[k] == round(r[k]) for r in rows for k in list(r)[1:])  # whole dollars, as the format shows
+
+
+def test_every_property_a_callback_sets_on_the_strike_grid_is_one_ag_grid_has(demo):
+    app = create_app(demo)
+    outputs = [o for cb in app.callback_map.values() for o in (cb["output"] if isinstance(cb["output"], list) else [cb["output"]])]
+    targets = {o.component_property for o in outputs if o.component_id == ids.STRIKE_TABLE}
+    assert {"rowData", "paginationGoTo", "dashGridOptions"} <= targets
+    assert targets <= set(dag.AgGrid().available_properties)
+
+
+def test_the_page_builds_without_a_deprecated_component(demo):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # dash_table.DataTable warned on every start
+        create_app(demo)
+
+
 def test_previous_expiries_follow_the_preset_or_keep_live_custom_dates(demo):
     catalog = service.get_catalog(demo)
     prev = service.expiry_facts(service.load_chain(catalog.get("spx-20261119-1615")))
@@ -395,7 +425,7 @@ def test_the_controls_callback_sends_each_new_view_on_through_the_gate(demo):
 def test_two_apps_in_one_process_each_serve_every_callback(demo):
     first, second = create_app(demo), create_app(demo)
     declared = set(first.callback_map)
-    assert len(declared) == 16 and set(second.callback_map) == declared  # + report download, upload (2)
+    assert len(declared) == 18 and set(second.callback_map) == declared  # + report download, upload (2), grid (2)
     state = load(demo, "?u=SPX")[OUT["store"]]
     for app in (second, first, second):  # the second app first: nothing left for it to take from the first
         response = app.server.test_client().post("/_dash-update-component", json=_main_update_body(app, state))

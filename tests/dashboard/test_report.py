@@ -93,26 +93,64 @@ def test_the_history_charts_say_they_cover_every_expiry_and_which_convention(spx
         assert f"(snapshot view: Dealers short calls and puts, 2 of {len(a.expiries)} expiries)" in title
 
 
+def drawn_figures(page: str) -> list[tuple[str, list, dict]]:
+    """(element id, data, layout) of every ``Plotly.newPlot`` call in the report, parsed as JSON."""
+    decoder, out = json.JSONDecoder(), []
+    for match in re.finditer(r'Plotly\.newPlot\(\s*"([^"]+)",\s*', page):
+        data, end = decoder.raw_decode(page, match.end())
+        layout, _ = decoder.raw_decode(page, re.compile(r",\s*").match(page, end).end())
+        out.append((match[1], data, layout))
+    return out
+
+
 def test_the_report_inlines_plotly_once_and_one_chart_per_figure(spx_inputs):
     page = render_report(spx_inputs)
     assert page.startswith("<!DOCTYPE html>") and page.count(FAKE_PLOTLY) == 1
-    assert len(re.findall(r'<div class="chart" id="fig-[a-z-]+"', page)) == 6
-    assert len(re.findall(r'<script type="application/json" data-figure=', page)) == 6
+    ids = list(report_figures(spx_inputs))
+    assert re.findall(r'<div id="(fig-[a-z-]+)" class="plotly-graph-div"', page) == ids  # plotly.io's markup
+    assert [f[0] for f in drawn_figures(page)] == ids
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", page)  # nothing loaded from elsewhere
 
 
 def test_figure_json_in_the_report_parses_and_cannot_close_its_script(spx_inputs):
     page = render_report(spx_inputs)
-    blocks = re.findall(r'<script type="application/json" data-figure="([^"]+)">(.*?)</script>', page, re.S)
-    assert [b[0] for b in blocks][:3] == ["fig-gamma", "fig-hedge", "fig-term"]
-    for _, text in blocks:
-        assert "<" not in text and json.loads(text)["data"]
+    figures = drawn_figures(page)
+    assert [f[0] for f in figures][:3] == ["fig-gamma", "fig-hedge", "fig-term"]
+    assert all(data and isinstance(layout, dict) for _, data, layout in figures)
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    assert scripts[0] == FAKE_PLOTLY and len(scripts) == 1 + len(figures)
+    assert all("<" not in body for body in scripts[1:])
+    hostile = "</script><script>alert(1)</script>"
+    chart = report_html.chart_html("fig-x", {"data": [{"type": "bar", "name": hostile, "x": [1], "y": [2]}],
+                                             "layout": {"title": {"text": hostile}}})
+    assert hostile not in chart and chart.count("</script>") == 1 and drawn_figures(chart)[0][1][0]["name"] == hostile
 
 
 def test_text_in_the_report_is_escaped(spx_inputs):
     page = render_report(spx_inputs)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "SPX key levels &lt;b&gt;&amp;&lt;/b&gt;" in page
+
+
+def test_an_underlying_name_is_escaped_in_the_text_and_in_the_charts(spx_inputs):
+    evil = '<img src=x onerror="alert(1)">'
+    a = spx_inputs.current
+    page = render_report(replace(spx_inputs, current=replace(a, underlying=evil), full=replace(a, underlying=evil)))
+    assert evil not in page and "<img" not in page
+    assert '<title>&lt;img src=x onerror=&#34;alert(1)&#34;&gt; dealer positioning' in page
+    subtitles = [layout["title"]["subtitle"]["text"] for fid, _, layout in drawn_figures(page)
+                 if fid in ("fig-gamma", "fig-term")]
+    assert all(s.startswith(evil) for s in subtitles)  # inside the charts' JSON, escaped by plotly.io
+
+
+def test_the_template_ships_with_the_package():
+    import tomllib
+    from pathlib import Path
+
+    root = Path(report_html.__file__).parent
+    patterns = tomllib.loads((root.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    shipped = {p.relative_to(root).as_posix() for pattern in patterns["dashboard"] for p in root.glob(pattern)}
+    assert f"templates/{report_html.TEMPLATE}" in shipped
 
 
 def test_the_report_states_units_sign_model_and_convention(spx_inputs):

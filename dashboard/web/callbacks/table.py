@@ -1,4 +1,5 @@
-"""The per-strike table's CSV download (full precision, named after the view)."""
+"""The per-strike grid's wiring: its CSV download (full precision, named after the view, with the
+view's context in constant columns) and its quick filter (in the browser: no round trip)."""
 
 from __future__ import annotations
 
@@ -71,8 +72,44 @@ def strike_csv(state: dict[str, Any] | None, data_dir: str | None) -> dict[str, 
     return dcc.send_data_frame(frame.to_csv, csv_filename(state, analysis.as_of), index=False)
 
 
+# The strike finder's text becomes the grid's quick filter (AG Grid refilters and returns to page 1).
+QUICK_FILTER = """
+function (text, options) {
+    return Object.assign({}, options, {quickFilterText: text || ''});
+}
+"""
+
+
+# The row of the strike nearest spot (the one views.spot_page opens the grid at: the first of equals)
+# gets the class "spot-row", whatever the sort; spot comes from the main update's result store.
+MARK_SPOT = """
+function (rows, result) {
+    var spot = result && result.spot, best = null;
+    (rows || []).forEach(function (r) {
+        if (spot != null && (best === null || Math.abs(r.strike - spot) < Math.abs(best - spot))) { best = r.strike; }
+    });
+    return best === null ? {} : {'spot-row': 'params.data.strike === ' + JSON.stringify(best)};
+}
+"""
+
+
 def register(app: dash.Dash) -> None:
-    """Declare this panel's callback on ``app`` (each app gets its own: see dashboard.app)."""
+    """Declare this panel's callbacks on ``app`` (each app gets its own: see dashboard.app)."""
+    app.clientside_callback(
+        QUICK_FILTER,
+        Output(ids.STRIKE_TABLE, "dashGridOptions"),
+        Input(ids.STRIKE_FILTER, "value"),
+        State(ids.STRIKE_TABLE, "dashGridOptions"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        MARK_SPOT,
+        Output(ids.STRIKE_TABLE, "rowClassRules"),
+        Input(ids.STRIKE_TABLE, "rowData"),
+        State(ids.RESULT_STORE, "data"),
+        prevent_initial_call=True,
+    )
+
     @app.callback(
         Output(ids.CSV_DOWNLOAD, "data"),
         Input(ids.CSV_BUTTON, "n_clicks"),

@@ -151,7 +151,7 @@ def spot_page(records: list[dict[str, float]], spot: float, page_size: int = TAB
 
 
 def table_records(by_strike: pd.DataFrame) -> list[dict[str, float]]:
-    """Per-strike rows for the DataTable: strikes with any exposure, USD rounded to whole dollars."""
+    """Per-strike rows for the grid (its rowData): strikes with any exposure, USD rounded to whole dollars."""
     cols = ["strike", "call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct"]
     values = by_strike[cols].to_numpy(float)
     keep = (np.abs(values[:, 1:]) > 0.5).any(axis=1)
@@ -526,7 +526,7 @@ OUTPUTS = (
     Output(ids.HEDGE_GRAPH, "figure"),
     Output(ids.TERM_GRAPH, "figure"),
     Output(ids.KPI_STRIP, "children"),
-    Output(ids.STRIKE_TABLE, "data"),
+    Output(ids.STRIKE_TABLE, "rowData"),
     Output(ids.HEADER_TITLE, "children"),
     Output(ids.HEADER_SNAPSHOT, "children"),
     Output(ids.HEADER_CONVENTION, "children"),
@@ -536,7 +536,7 @@ OUTPUTS = (
     Output(ids.KEY_LEVELS, "children"),
     Output(ids.KEY_LEVELS_TEXT, "children"),
     Output(ids.KEY_LEVELS_NOTE, "children"),
-    Output(ids.STRIKE_TABLE, "page_current"),
+    Output(ids.STRIKE_TABLE, "paginationGoTo"),
 )
 BANNER_OUTPUT = OUTPUTS[9]
 
@@ -584,8 +584,8 @@ COMPARISON_OUTPUTS = (
     Output(ids.KEY_LEVELS, "children", allow_duplicate=True),
     Output(ids.KEY_LEVELS_TEXT, "children", allow_duplicate=True),
     Output(ids.KEY_LEVELS_NOTE, "children", allow_duplicate=True),
-    Output(ids.STRIKE_TABLE, "data", allow_duplicate=True),
-    Output(ids.STRIKE_TABLE, "page_current", allow_duplicate=True),
+    Output(ids.STRIKE_TABLE, "rowData", allow_duplicate=True),
+    Output(ids.STRIKE_TABLE, "paginationGoTo", allow_duplicate=True),
 )
 NO_COMPARISON = [no_update] * len(COMPARISON_OUTPUTS)
 

@@ -99,7 +99,8 @@ def test_a_server_started_before_redis_signs_with_the_shared_secret_once_redis_a
             status, body, _ = readyz(served)
             assert status == 200 and body["status"] == "ready" and "reason" not in body
             assert body["checks"]["jobs"] == {"kind": "celery", "ok": True, "workers": 1}
-            view, handles = pages[0].start_job(state(conv="dealer-short-puts"))
+            view, handles = pages[0].start_job(state(conv="dealer-short-all"))  # not the warmed default view
+            assert view["conv"] == "dealer-short-all"  # a real convention, kept by the page (not reset to the default)
             _, result = pages[0].poll(view, handles, timeout_s=20)
         finally:
             stop(worker)

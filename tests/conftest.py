@@ -7,6 +7,7 @@ Both are read in place, never copied or regenerated: ``demo_dir`` is the committ
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,18 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 # in each process, as each test expects. Tests of the shared cache turn it on with their own folder
 # or redis-server (dashboard.service.use_shared_cache, or MMPOS_SHARED_CACHE=on in a subprocess).
 os.environ["MMPOS_SHARED_CACHE"] = "off"
+
+
+def copy_demo_files(src: Path, out: Path) -> list[Path]:
+    """Copy the data files of ``src`` (the catalog's rule: ``analytics.catalog.data_files``) and its ADV
+    file into ``out``; never a local history store (``data/.mmpos``, made by any ``mmpos serve``) or
+    README. Returns the copies."""
+    from analytics.adv import ADV_FILE_NAME
+    from analytics.catalog import data_files
+
+    adv = src / ADV_FILE_NAME
+    out.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copy2(path, out / path.name)) for path in [*data_files(src), *([adv] if adv.is_file() else [])]]
 
 
 def shared_file(name: str) -> Path:

@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.chrome.options import Options
 
-from analytics.adv import ADV_FILE_NAME
-from analytics.catalog import data_files
+from tests.conftest import copy_demo_files
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 JUNK_NAME = "spx_quotedata_corrupt.csv"
@@ -68,8 +67,7 @@ def start_app(dash_duo) -> Callable:
 def demo_dir_with_junk(tmp_path_factory, demo_dir) -> Path:
     """The demo folder plus one file no loader can read."""
     out = tmp_path_factory.mktemp("demo_junk")
-    for path in [*data_files(demo_dir), demo_dir / ADV_FILE_NAME]:  # not a local data/.mmpos history store
-        shutil.copy2(path, out / path.name)
+    copy_demo_files(demo_dir, out)  # not a local data/.mmpos history store
     (out / JUNK_NAME).write_text("this is not,a CBOE quote table\n\x00\x01 garbage,,,\n")
     return out
 

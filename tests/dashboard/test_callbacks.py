@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 import warnings
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from dashboard.web import ids, layout
 from dashboard.web.callbacks import controls, export, table, views
 from dashboard.web.figures import encode_arrays
 from dashboard.web.state import default_state
+from tests.conftest import copy_demo_files
 
 URL = f"{ids.URL}.search"
 OUT = {key: i for i, (key, _, _) in enumerate(controls.OUTPUTS)}
@@ -45,10 +45,21 @@ def demo(demo_dir) -> str:
 @pytest.fixture(scope="module")
 def demo_with_junk(tmp_path_factory, demo) -> str:
     out = tmp_path_factory.mktemp("junk")
-    for path in Path(demo).iterdir():
-        shutil.copy2(path, out / path.name)
+    copy_demo_files(Path(demo), out)
     (out / "ndx_quotedata_truncated.csv").write_text("NDX (Nasdaq 100),15000.0\nnot a date line\n")
     return str(out)
+
+
+def test_a_copy_of_a_served_data_folder_takes_its_data_files_not_its_history_store(demo, tmp_path):
+    """Any ``mmpos serve`` on data/ makes data/.mmpos (a folder): the copies above must not trip on it."""
+    served = tmp_path / "served"
+    copy_demo_files(Path(demo), served)
+    (served / ".mmpos" / "history").mkdir(parents=True)
+    (served / "README.md").write_text("not data\n")
+    copied = copy_demo_files(served, tmp_path / "copy")
+    assert sorted(p.name for p in copied) == sorted(p.name for p in (tmp_path / "copy").iterdir())
+    assert {p.name for p in copied} == {p.name for p in served.iterdir()} - {".mmpos", "README.md"}
+    assert "adv.toml" in {p.name for p in copied} and any(p.suffix == ".parquet" for p in copied)
 
 
 def load(data_dir: str, search: str = "") -> list:

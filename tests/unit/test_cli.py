@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -202,12 +203,15 @@ def test_the_readme_options_table_is_the_scenarios_rules():
     assert options_table() in (ROOT / "README.md").read_text()
 
 
-def test_list_goes_through_the_service(capsys, tmp_path):
-    from analytics.demo import write_demo_data
-
-    write_demo_data(tmp_path)
+def test_list_goes_through_the_service(capsys, tmp_path, demo_dir):
+    """One SPX and one BTC snapshot of the committed demo (no regeneration: that is test_demo_data's)."""
+    for name in ("spx_quotedata_2026-11-20.csv", "btc_book_summary_2026-11-20.json"):
+        shutil.copy2(demo_dir / name, tmp_path / name)
     code, out, _ = run(capsys, "list", "--data-dir", str(tmp_path))
-    assert code == 0 and "SPX" in out and "BTC" in out
+    assert code == 0
+    lines = out.splitlines()
+    assert any(line.startswith("spx-20261120-1615") and "SPX" in line for line in lines), out
+    assert any(line.startswith("btc-20261120-1400") and "BTC" in line for line in lines), out
 
 
 def test_analyze_runs_without_the_cyclic_collector_and_gives_it_back(capsys, spx_path, monkeypatch):

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from analytics.adv import ADV_FILE_NAME
+from analytics.catalog import data_files
 from analytics.demo import (
     BTC_VENDOR_LAYOUT_DAYS,
     DEMO_DAYS,
@@ -52,7 +53,10 @@ CRYPTO_DEMO_OI_BANDS: dict[str, tuple[float, float]] = {
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory) -> Path:
+def generated(tmp_path_factory) -> Path:
+    """The whole demo month written afresh (about 20 s of a core): only the ``slow`` tests that compare
+    the generator with itself and with the committed files ask for it. Every other test reads the
+    committed files (``demo_dir``, tests/conftest.py), which those slow tests prove are the generator's."""
     out = tmp_path_factory.mktemp("demo")
     write_demo_data(out)
     return out
@@ -60,7 +64,7 @@ def demo_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def demo_chains(demo_dir):
-    return {p.name: load_chain(p) for p in sorted(demo_dir.iterdir()) if detect_format(p) != "book"}
+    return {p.name: load_chain(p) for p in sorted(data_files(demo_dir)) if detect_format(p) != "book"}
 
 
 def _in_band(stats: dict[str, float], bands: dict[str, tuple[float, float]]) -> dict[str, float]:
@@ -71,26 +75,40 @@ def _in_band(stats: dict[str, float], bands: dict[str, tuple[float, float]]) -> 
 # ----------------------------------------------------------------------------- determinism and size
 
 
-def test_two_runs_with_the_same_seed_write_byte_identical_files(demo_dir, tmp_path):
+@pytest.mark.slow
+def test_two_runs_with_the_same_seed_write_byte_identical_files(generated, tmp_path):
     again = write_demo_data(tmp_path)
-    assert sorted(p.name for p in again) == sorted(p.name for p in demo_dir.iterdir())
+    assert sorted(p.name for p in again) == sorted(p.name for p in generated.iterdir())
     for path in again:
-        assert path.read_bytes() == (demo_dir / path.name).read_bytes(), path.name
+        assert path.read_bytes() == (generated / path.name).read_bytes(), path.name
 
 
-def test_writing_a_few_days_gives_the_same_files_as_writing_them_all(demo_dir, tmp_path):
+def test_one_day_written_twice_is_byte_identical(tmp_path):
+    """The quick form of the test above (one day of each file kind)."""
+    first = write_demo_data(tmp_path / "a", days=DEMO_DAYS[-1:])
+    again = write_demo_data(tmp_path / "b", days=DEMO_DAYS[-1:])
+    assert [p.name for p in first] == [p.name for p in again] and len(first) == 3
+    for a, b in zip(first, again, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+@pytest.mark.slow
+def test_writing_a_few_days_gives_the_same_files_as_writing_them_all(generated, tmp_path):
     some = write_demo_data(tmp_path, days=[DEMO_DAYS[3], DEMO_DAYS[-1]])
     assert sorted(p.name for p in some) == sorted([
         "spx_table_2026-10-29.parquet", "btc_table_2026-10-29.parquet", "spx_quotedata_2026-11-20.csv",
         "btc_book_summary_2026-11-20.json", "spx_book_demo.csv"])
     for path in some:
-        assert path.read_bytes() == (demo_dir / path.name).read_bytes(), path.name
+        assert path.read_bytes() == (generated / path.name).read_bytes(), path.name
 
 
-def test_another_seed_gives_other_numbers(demo_dir, tmp_path):
-    other = write_demo_data(tmp_path, seed=7, days=DEMO_DAYS[-1:])
-    first = other[0]
-    assert first.read_bytes() != (demo_dir / first.name).read_bytes()
+def test_another_seed_gives_other_numbers(tmp_path):
+    other = write_demo_data(tmp_path / "seed7", seed=7, days=DEMO_DAYS[-1:])
+    default = write_demo_data(tmp_path / "default", days=DEMO_DAYS[-1:])
+    assert [p.name for p in other] == [p.name for p in default]
+    for a, b in zip(other, default, strict=True):
+        if a.name != "spx_book_demo.csv":  # the positions file does not draw on the seed
+            assert a.read_bytes() != b.read_bytes(), a.name
 
 
 def test_a_day_outside_the_demo_month_is_refused(tmp_path):
@@ -116,7 +134,8 @@ def _parquet_columns(path: Path) -> dict[str, list]:
     return pq.read_table(path).to_pydict()
 
 
-def test_committed_data_is_what_the_generator_writes(demo_dir):
+@pytest.mark.slow
+def test_committed_data_is_what_the_generator_writes(generated):
     """Same files, same structure, same numbers: byte equality is checked above on one machine; across
     machines (CPU-specific SIMD exp/log) a value may round to the neighbouring printed digit or tick,
     so here a number may differ by at most a few units of its last printed digit, and only rarely.
@@ -126,8 +145,8 @@ def test_committed_data_is_what_the_generator_writes(demo_dir):
     # README.md and adv.toml (a hand-kept config with demo values, read by tests/unit/test_adv.py) are not generated
     committed_names = {p.name for p in DATA.iterdir() if p.name not in ("README.md", ADV_FILE_NAME)
                        and not p.name.startswith(".")}
-    assert committed_names == {p.name for p in demo_dir.iterdir()}, "run `mmpos demo-data --out data`"
-    for path in sorted(demo_dir.iterdir()):
+    assert committed_names == {p.name for p in generated.iterdir()}, "run `mmpos demo-data --out data`"
+    for path in sorted(generated.iterdir()):
         committed = DATA / path.name
         assert committed.exists(), f"data/{path.name} missing: run `mmpos demo-data --out data`"
         hint = f"data/{path.name} differs from the generator's output: data/ is generated, never hand-edited"
@@ -164,7 +183,7 @@ def test_committed_data_stays_under_5_mb():
 def test_demo_writes_twenty_days_of_spx_and_btc_the_newest_days_in_vendor_layouts(demo_dir, demo_chains):
     assert len(DEMO_DAYS) == 20 and DEMO_DAYS[-1] == dt.date(2026, 11, 20)
     assert all(d.weekday() < 5 for d in DEMO_DAYS) and len(set(DEMO_DAYS)) == 20
-    formats = sorted(detect_format(p) for p in demo_dir.iterdir())
+    formats = sorted(detect_format(p) for p in data_files(demo_dir))
     n_spx, n_btc = VENDOR_LAYOUT_DAYS, BTC_VENDOR_LAYOUT_DAYS
     assert (n_spx, n_btc) == (5, 2)
     assert formats == ["book"] + ["cboe"] * n_spx + ["deribit-book-summary"] * n_btc + ["table-parquet"] * (

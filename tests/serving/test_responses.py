@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -102,14 +101,50 @@ def post_at_once(app, body: str, n: int) -> list:
         return list(pool.map(one, range(n)))
 
 
+HOLD_S = 60.0  # the longest a leader is held for its followers (a loaded machine); never reached when it works
+
+
+def hold_leader(monkeypatch, followers: int) -> list[bool]:
+    """Make the first request for a key (the leader) wait until ``followers`` identical requests wait for
+    it, so they surely overlap, with no sleep. Returns how each follower's wait ended, in order: True when
+    the leader released it, False when it gave up after ``responses.FOLLOWER_WAIT_S``."""
+    real = responses.ResponseCache.lead_or_follow
+    ended: list[bool] = []
+    lock = threading.Lock()
+    all_waiting = threading.Event()
+    waiting = [0]
+
+    class Followed:
+        def __init__(self, event: threading.Event) -> None:
+            self.event = event
+
+        def wait(self, timeout: float | None = None) -> bool:
+            with lock:
+                waiting[0] += 1
+                if waiting[0] == followers:
+                    all_waiting.set()
+            released = self.event.wait(timeout)
+            ended.append(released)
+            return released
+
+    def lead_or_follow(cache, key):
+        event = real(cache, key)
+        if event is None:
+            all_waiting.wait(HOLD_S)  # the test's counts fail if they never came
+            return None
+        return Followed(event)
+
+    monkeypatch.setattr(responses.ResponseCache, "lead_or_follow", lead_or_follow)
+    return ended
+
+
 def test_identical_requests_at_the_same_moment_run_the_callback_once_and_share_its_bytes(counted_app, monkeypatch):
     app, client, entry, calls = counted_app
-    slow = views.render
-    monkeypatch.setattr(views, "render", lambda *a: time.sleep(0.3) or slow(*a))  # they all arrive meanwhile
+    ended = hold_leader(monkeypatch, followers=7)
     replies = post_at_once(app, main_update_body(entry.id), 8)
     assert [r.status_code for r in replies] == [200] * 8
     assert len({r.data for r in replies}) == 1
-    assert len(calls) == 1
+    assert len(calls) == 1 and ended == [True] * 7
 
 
 def test_requests_waiting_for_an_answer_that_is_not_kept_run_the_callback_themselves_at_once(counted_app, monkeypatch):
@@ -118,24 +153,24 @@ def test_requests_waiting_for_an_answer_that_is_not_kept_run_the_callback_themse
 
     def uncacheable(*args):  # an answer that depends on more than the body, like the gate's
         responses.skip()
-        time.sleep(0.3)
         return real(*args)
 
     monkeypatch.setattr(views, "render", uncacheable)
-    t0 = time.perf_counter()
+    ended = hold_leader(monkeypatch, followers=3)
     replies = post_at_once(app, main_update_body(entry.id), 4)
     assert [r.status_code for r in replies] == [200] * 4
-    assert len(calls) == 4 and time.perf_counter() - t0 < responses.FOLLOWER_WAIT_S / 2
+    assert len(calls) == 4
+    assert ended == [True] * 3  # released by the leader as it finished, not after FOLLOWER_WAIT_S
 
 
-def test_requests_waiting_for_one_that_fails_are_released_at_once(counted_app):
+def test_requests_waiting_for_one_that_fails_are_released_at_once(counted_app, monkeypatch):
     app, client, entry, calls = counted_app
     body = json.loads(main_update_body(entry.id))
     body["inputs"] = 1  # Dash itself fails on it: a 500 (tests/serving/test_serve.py)
-    t0 = time.perf_counter()
+    ended = hold_leader(monkeypatch, followers=3)
     replies = post_at_once(app, json.dumps(body), 4)
     assert [r.status_code for r in replies] == [500] * 4
-    assert time.perf_counter() - t0 < responses.FOLLOWER_WAIT_S / 2
+    assert ended == [True] * 3  # released by the failed leader, not after FOLLOWER_WAIT_S
 
 
 @pytest.fixture

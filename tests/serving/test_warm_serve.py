@@ -4,7 +4,9 @@ asks for it."""
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +15,7 @@ from dashboard import service
 from dashboard.runtime import warm
 from dashboard.runtime.cache import SharedCache
 from dashboard.runtime.config import Settings
-from tests.serving.conftest import start_server
+from tests.serving.conftest import Served, start_server
 
 WARM_TIMEOUT_S = 60.0
 
@@ -39,12 +41,31 @@ def wait_until_warm(data_dir) -> None:
     assert cold == [], f"the opening views of {cold} were not warmed within {WARM_TIMEOUT_S:.0f} s"
 
 
+def warming_threads(served: Served) -> list[int]:
+    """The worker threads running below their worker's CPU priority: the warming thread lowers its own
+    (``warm.lower_priority``) as its first step, and nothing else in a worker does."""
+    found = []
+    for pid in served.worker_pids():
+        base = os.getpriority(os.PRIO_PROCESS, pid)
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                if os.getpriority(os.PRIO_PROCESS, int(task.name)) > base:
+                    found.append(int(task.name))
+            except OSError:  # the thread ended meanwhile
+                pass
+    return found
+
+
 def test_the_server_warms_the_opening_view_at_start_and_when_a_new_file_lands(tmp_path, cache_dir):
     served = start_server(tmp_path / "serve", {"MMPOS_SHARED_CACHE": "on", "MMPOS_CACHE_DIR": str(cache_dir),
                                                "MMPOS_RESCAN_SECONDS": "1"})
     try:
         assert cold_openings(served.data_dir) in (["spx-20261120-1615"], [])  # warming, or done already
         wait_until_warm(served.data_dir)
+        deadline = time.monotonic() + WARM_TIMEOUT_S
+        while len(warming_threads(served)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(warming_threads(served)) == 2  # one warming thread per worker (what the test below looks for)
         text = (served.data_dir / "spx_quotedata_2026-11-20.csv").read_text()  # Monday's first snapshot lands
         (served.data_dir / "spx_quotedata_2026-11-23.csv").write_text(
             text.replace("Date: November 20, 2026 at 4:15 PM EST", "Date: November 23, 2026 at 9:45 AM EST", 1))
@@ -59,8 +80,9 @@ def test_the_server_does_not_warm_with_warming_off(tmp_path, cache_dir):
     served = start_server(tmp_path / "serve", {"MMPOS_SHARED_CACHE": "on", "MMPOS_CACHE_DIR": str(cache_dir),
                                                "MMPOS_WARM": "off"})
     try:
-        assert served.get("/healthz").status == 200
-        time.sleep(3)  # a warmer would have claimed and computed the demo view (~0.2 s) by now
+        assert served.get("/healthz").status == 200 and len(served.worker_pids()) == 2
+        # a warmer starts as its worker forks, before the worker answers: proven absent, not waited for
+        assert warming_threads(served) == []
         assert cold_openings(served.data_dir) == ["spx-20261120-1615"]
     finally:
         served.stop()

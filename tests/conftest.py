@@ -50,6 +50,15 @@ def demo_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def demo_files(demo_dir) -> dict[str, Path]:
+    """The committed demo data files by name: read them in place, or copy the few a test needs into its
+    tmp_path (cheaper than writing the demo days again; test_demo_data proves they are the generator's)."""
+    from analytics.catalog import data_files
+
+    return {p.name: p for p in data_files(demo_dir)}
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     return SHARED_DATA
 

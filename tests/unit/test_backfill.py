@@ -12,18 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from analytics.demo import DEMO_DAYS, write_demo_data
 from analytics.history import HistoryStore
 from dashboard.backfill import backfill
 from dashboard.cli import main
 
 DAYS = ("2026-11-19", "2026-11-20")
-
-
-@pytest.fixture(scope="module")
-def demo_files(tmp_path_factory) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("demo")
-    return {p.name: p for p in write_demo_data(out, days=[DEMO_DAYS[0], *DEMO_DAYS[-2:]])}
 
 
 def _folder(root: Path, demo_files: dict[str, Path]) -> Path:
@@ -66,6 +59,7 @@ def test_an_in_process_backfill_summarises_every_snapshot_and_skips_the_rest(in_
     assert len(snaps) == 5 and sorted(skipped) == ["notes.csv", "spx_book_demo.csv"]
 
 
+@pytest.mark.slow  # starts worker processes that import the engine
 def test_a_process_pool_fills_the_same_store_as_one_process(data_dir, in_process_result):
     done = []
     result = backfill(data_dir, workers=2, progress=lambda i, n: done.append((i, n)))
@@ -74,6 +68,7 @@ def test_a_process_pool_fills_the_same_store_as_one_process(data_dir, in_process
     _assert_same_store(_summaries(data_dir), in_process_result[1])
 
 
+@pytest.mark.slow  # starts a local dask cluster
 def test_a_dask_local_cluster_fills_the_same_store_as_one_process(data_dir, in_process_result):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,

@@ -19,14 +19,8 @@ from analytics.catalog import (
     resolve,
     scan_catalog,
 )
-from analytics.demo import DEMO_DAYS, VENDOR_LAYOUT_DAYS, write_demo_data
+from analytics.demo import DEMO_DAYS
 from analytics.errors import ChainDataError
-
-
-@pytest.fixture(scope="module")
-def demo_files(tmp_path_factory) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("demo")
-    return {p.name: p for p in write_demo_data(out, days=DEMO_DAYS[-VENDOR_LAYOUT_DAYS:])}
 
 
 @pytest.fixture()
@@ -256,6 +250,7 @@ def test_a_secret_bearing_json_never_shows_its_content_in_the_reason(data_dir):
     assert secret not in format_catalog(catalog)
 
 
+@pytest.mark.slow
 def test_twenty_thousand_junk_files_are_scanned_once_and_summarised(tmp_path, demo_files):
     root = tmp_path / "junk"
     root.mkdir()

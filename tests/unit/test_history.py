@@ -15,19 +15,12 @@ import pandas as pd
 import pytest
 
 from analytics import history as hist
-from analytics.demo import DEMO_DAYS, write_demo_data
 from analytics.errors import ChainDataError
 from analytics.history import BackfillProgress, HistoryStore, summarize_chain
 from analytics.report import analyze
 from analytics.sources import load_chain
 
 SPX_DAYS = ("2026-11-18", "2026-11-19", "2026-11-20")
-
-
-@pytest.fixture(scope="module")
-def demo_files(tmp_path_factory) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("demo")
-    return {p.name: p for p in write_demo_data(out, days=DEMO_DAYS[-5:])}
 
 
 @pytest.fixture()

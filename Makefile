@@ -1,11 +1,16 @@
 # mmpos: two commands do everything on a fresh Debian machine.
-#   make run   set up and serve the demo data at http://127.0.0.1:8050
-#   make test  set up (venv, Chromium for browser tests, redis-server for the cache tests) and run every test
+#   make run        set up and serve the demo data at http://127.0.0.1:8050
+#   make test       set up (venv, Chromium for browser tests, redis-server for the cache tests), lint, and run every test
+#   make test-fast  the inner loop: unit and dashboard tests and doctests, not slow/serving/browser, on 2 processes
+#   make lint       ruff and mypy (mypy's file list: [tool.mypy] in pyproject.toml)
+# With a venv set up already elsewhere: make test-fast VENV=/path/to/venv SETUP= (PY follows VENV; an empty
+# SETUP skips the install step, which would otherwise install this checkout into that venv).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+SETUP ?= $(STAMP)
 HOST ?= 127.0.0.1
 PORT ?= 8050
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -32,23 +37,26 @@ cache-deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends redis-server; \
 	fi
 
-test: $(STAMP) browser-deps cache-deps
-	$(VENV)/bin/ruff check .
+PYTEST_WORKERS ?= 2
+FAST_PATHS := tests/unit tests/dashboard analytics dashboard
+
+test: $(SETUP) browser-deps cache-deps lint
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not browser"
+test-fast: $(SETUP)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "not slow and not browser" $(FAST_PATHS)
 
-lint: $(STAMP)
+lint: $(SETUP)
 	$(VENV)/bin/ruff check .
+	$(PY) -m mypy
 
-run: $(STAMP)
+run: $(SETUP)
 	$(VENV)/bin/mmpos serve --data-dir data --host $(HOST) --port $(PORT)
 
-demo-data: $(STAMP)
+demo-data: $(SETUP)
 	$(VENV)/bin/mmpos demo-data --out data
 
-bench: $(STAMP) browser-deps
+bench: $(SETUP) browser-deps
 	$(PY) benchmarks/bench_engine.py
 	$(PY) benchmarks/bench_dashboard.py
 	$(PY) benchmarks/bench_cache.py --runs 3

@@ -77,8 +77,7 @@ def parse_adv(text: str, name: str = ADV_FILE_NAME) -> AdvTable:
             warnings.append(f"{label}: expected a table with adv_units, got {type(value).__name__}; ignored")
             continue
         units = value.get("adv_units")
-        ok = isinstance(units, int | float) and not isinstance(units, bool) and math.isfinite(units) and units > 0
-        if not ok:
+        if not (isinstance(units, int | float) and not isinstance(units, bool) and math.isfinite(units) and units > 0):
             warnings.append(f"{label}: adv_units must be a positive number of units per day, not {units!r}; "
                             f"no ADV for {key.upper()}")
             continue

@@ -44,7 +44,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import pandas as pd
 
@@ -523,6 +523,7 @@ def _describe(found: _Found, root: Path) -> tuple[str, CatalogEntry]:
     base_broken = f"file-{_slug(rel)}"
     if found.refused is not None:
         return base_broken, CatalogEntry(base_broken, path, None, None, None, None, 0, 0, found.refused, rel, version)
+    assert version is not None  # the walk stats every file it does not refuse
     loaded = _CACHE.get(_FileKey(str(path.resolve()), version))
     if loaded.error is not None:
         reason = public_reason(loaded.error, root)
@@ -536,6 +537,7 @@ def _describe(found: _Found, root: Path) -> tuple[str, CatalogEntry]:
             len(book), int(book["expiry"].nunique()), None, rel, version,
         )
     chain = loaded.chain
+    assert chain is not None  # a load gives a chain, a book or an error
     base = f"{_slug(chain.underlying)}-{chain.as_of:%Y%m%d-%H%M}"
     return base, CatalogEntry(
         base, path, loaded.format, chain.underlying, chain.as_of, chain.spot, len(chain.rows),
@@ -593,7 +595,7 @@ def scan_catalog(data_dir: str | Path | None = None, *, previous: Catalog | None
         unique.append((rel, _replace_id(entry, new_id)))
     snaps = sorted(
         (e for _, e in unique if e.is_snapshot),
-        key=lambda e: (-e.as_of.value, e.underlying or "", e.id),
+        key=lambda e: (-cast(pd.Timestamp, e.as_of).value, e.underlying or "", e.id),  # a snapshot has as_of
     )
     by_rel = sorted(unique, key=lambda item: item[0])
     books = [e for _, e in by_rel if e.is_book]

@@ -45,6 +45,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -330,10 +331,10 @@ def spx_quote_table(day: dt.date, spot: float, prev_close: float, day_shift: flo
     for expiry, root in spx_expiries(day):
         settle_local = dt.time(9, 30) if root == "SPX" else dt.time(16, 0)
         settle = pd.Timestamp(dt.datetime.combine(expiry, settle_local)).tz_localize(NEW_YORK)
-        years = (settle - as_of).total_seconds() / SECONDS_PER_YEAR
-        strikes = _spx_strikes(oi_center, max(years, 0.0))  # listed around where OI was built
+        expiry_years = (settle - as_of).total_seconds() / SECONDS_PER_YEAR
+        strikes = _spx_strikes(oi_center, max(expiry_years, 0.0))  # listed around where OI was built
         frames.append(pd.DataFrame({
-            "expiry": pd.Timestamp(expiry), "root": root, "years": years, "strike": strikes,
+            "expiry": pd.Timestamp(expiry), "root": root, "years": expiry_years, "strike": strikes,
             "weight": _spx_expiry_weight(expiry, root, day),
         }))
     q = pd.concat(frames, ignore_index=True).sort_values(["expiry", "strike", "root"], kind="stable")
@@ -384,7 +385,7 @@ def spx_quote_table(day: dt.date, spot: float, prev_close: float, day_shift: flo
         last = np.where(traded, np.maximum(_to_tick(mid + half * rng.uniform(-1, 1, n), tick, up=False), 0.05), 0.0)
         net = np.where(traded, np.round(last * rng.normal(0.0, 0.08, n), 2), 0.0)
         symbol = (q["root"] + pd.Series(pd.to_datetime(q["expiry"]).dt.strftime("%y%m%d")) + side
-                  + pd.Series(np.char.zfill((k_key * 1000).astype(str), 8))).to_numpy()
+                  + cast("pd.Series[str]", pd.Series(np.char.zfill((k_key * 1000).astype(str), 8)))).to_numpy()
         out[side] = {
             "sym": symbol, "last": _num(last, 2), "net": _num(net, 2), "bid": _num(bid, 2), "ask": _num(ask, 2),
             "vol": _num(volume, 0), "iv": _num(np.where(live, iv, 0.0), 4),
@@ -392,7 +393,7 @@ def spx_quote_table(day: dt.date, spot: float, prev_close: float, day_shift: flo
             "oi": _num(oi, 0),
         }
     exp_text = pd.to_datetime(q["expiry"]).dt.strftime("%a %b %d %Y").to_numpy()
-    cols = [exp_text]
+    cols: list[np.ndarray] = [exp_text]
     for key in ("sym", "last", "net", "bid", "ask", "vol", "iv", "delta", "gamma", "oi"):
         cols.append(out["C"][key])
     cols.append(np.char.mod("%.2f", strike))

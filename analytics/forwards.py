@@ -153,10 +153,10 @@ def _select_median(values: np.ndarray, n: int) -> float:
     them falls back to a sort."""
     lo, hi = (n - 1) // 2, n // 2
     sample = np.sort(values[:: values.size // 512])  # NaN last
-    middle = np.count_nonzero(~np.isnan(sample)) // 2
+    middle = int(np.count_nonzero(~np.isnan(sample))) // 2
     a, b = sample[max(middle - 24, 0)], sample[middle + 24]
     below = values < a
-    n_below = np.count_nonzero(below)
+    n_below = int(np.count_nonzero(below))
     inside = values.compress((values <= b) ^ below)  # faster than boolean indexing
     if n_below <= lo and n_below + inside.size > hi:
         return _middle(np.sort(inside), lo - n_below, hi - n_below)
@@ -275,7 +275,7 @@ class _Bands(NamedTuple):
     y: np.ndarray  # C - P
     spread: np.ndarray
     group: np.ndarray  # segment of each entry
-    count: np.ndarray  # entries per segment (>= MIN_PARITY_STRIKES)
+    counts: np.ndarray  # entries per segment (>= MIN_PARITY_STRIKES)
     strike_id: np.ndarray  # one id per distinct (expiry, strike)
     id_group: np.ndarray  # the expiry (0 .. n_groups - 1) of each strike id
 
@@ -596,7 +596,8 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
     t = np.fmax.reduceat(ordered, np.cumsum(row_count) - row_count)
     code, pairs = _pairs_by_expiry(chain, expiries, row_code)
     dated = code < expiries.size
-    bands = _parity_bands(*pairs[dated].T, np.bincount(code[dated], minlength=expiries.size))
+    strike, call_mid, put_mid, spread = pairs[dated].T
+    bands = _parity_bands(strike, call_mid, put_mid, spread, np.bincount(code[dated], minlength=expiries.size))
 
     def sane_fits(forward: np.ndarray, discount: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -44,7 +44,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
@@ -190,7 +190,7 @@ def summarize_chain(chain: OptionChain) -> Summary:
     strike_gex = by_strike[list(STRIKE_COLUMNS)].to_numpy(float)
     curve = result.hedge_curve.set_index("shock_pct")
     flows = tuple(
-        (s, float(curve.at[s, "hedge_flow_units"]), float(curve.at[s, "hedge_flow_usd"]))
+        (s, float(cast(float, curve.at[s, "hedge_flow_units"])), float(cast(float, curve.at[s, "hedge_flow_usd"])))
         for s in FLOW_SHOCKS_PCT
     )
     ts = result.term_structure
@@ -531,6 +531,7 @@ class HistoryStore:
         """Record one file version's outcome (a summary, or why it is not a snapshot)."""
         old = self._conn.execute("SELECT strikes_file FROM files WHERE rel_path = ?", (fv.rel_path,)).fetchone()
         s = outcome.summary
+        values: tuple[Any, ...]
         if s is None:
             values = (fv.rel_path, fv.version, "skipped", outcome.reason) + (None,) * 14
         else:
@@ -560,7 +561,10 @@ class HistoryStore:
         """The last backfill's progress row, or None when no backfill ever ran on this store."""
         row = self._conn.execute("SELECT pid, host, started_at, updated_at, done, total, finished FROM backfill"
                                  ).fetchone()
-        return None if row is None else BackfillProgress(*row[:6], finished=bool(row[6]))
+        if row is None:
+            return None
+        pid, host, started_at, updated_at, done, total, finished = row
+        return BackfillProgress(pid, host, started_at, updated_at, done, total, finished=bool(finished))
 
     def _forget(self, rel_paths: Iterable[str]) -> None:
         rel_paths = list(rel_paths)

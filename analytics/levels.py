@@ -71,11 +71,14 @@ class ZeroGamma:
     change: float | None  # level minus the nearest previous level
 
 
+StrikeLevelKind = Literal["call wall", "put wall", "abs gamma"]
+
+
 @dataclass(frozen=True)
 class StrikeLevel:
     """A wall or the absolute-gamma strike, with its GEX (USD per 1%)."""
 
-    kind: Literal["call wall", "put wall", "abs gamma"]
+    kind: StrikeLevelKind
     rank: int  # 1 = the wall
     strike: float
     gex_usd_per_1pct: float
@@ -315,7 +318,7 @@ def _strike_levels(by_strike: pd.DataFrame) -> tuple[tuple[StrikeLevel, ...], ..
     puts = by_strike["put_gex_usd_per_1pct"].to_numpy(float)
     gross = np.abs(calls) + np.abs(puts)
 
-    def top(kind: str, key: np.ndarray, shown: np.ndarray, n: int) -> tuple[StrikeLevel, ...]:
+    def top(kind: StrikeLevelKind, key: np.ndarray, shown: np.ndarray, n: int) -> tuple[StrikeLevel, ...]:
         # the n most negative keys (< 0 only); a stable sort over ascending strikes gives ties to the lower
         order = [int(i) for i in np.argsort(key, kind="stable") if key[i] < 0][:n]
         return tuple(StrikeLevel(kind=kind, rank=r + 1, strike=float(strikes[i]), gex_usd_per_1pct=float(shown[i]),

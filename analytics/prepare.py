@@ -375,11 +375,11 @@ def _forward_notes(table: pd.DataFrame, chain: OptionChain, oi: np.ndarray, rate
     dividend; fitted over the whole ``table``)."""
     out = []
     expiry = chain.rows["expiry"]
-    fallback = table.loc[(table["method"] == "fallback") & table["expiry"].isin(expiry.unique()), "expiry"] \
+    fell_back = table.loc[(table["method"] == "fallback") & table["expiry"].isin(expiry.unique()), "expiry"] \
         if fallback else table["expiry"].iloc[:0]
-    if len(fallback):
-        m = expiry.isin(fallback).to_numpy()
-        out.append(row_note("forward-fallback", f"{len(fallback)} expiry(ies) with fewer than "
+    if len(fell_back):
+        m = expiry.isin(fell_back).to_numpy()
+        out.append(row_note("forward-fallback", f"{len(fell_back)} expiry(ies) with fewer than "
                             f"{fwd.MIN_PARITY_STRIKES} two-sided strikes (or an implausible fit) priced on spot "
                             f"with the given rate and yield", m, oi))
     a, b, excess = fwd.spot_basis(table, chain.spot, rate=rate, div_yield=div_yield)

@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,15 @@ from analytics.scenario import Scenario
 from analytics.smile import smile as smile_points
 from analytics.smile import wings_25d
 
-CONVENTIONS_TEXT = {
+
+class _VolArgs(TypedDict):
+    """The vol scenario's keyword arguments of :func:`scenarios.revalue_grid` and ``zero_crossings``."""
+
+    vol_shift_pts: float
+    spot_vol_beta: float
+
+
+CONVENTIONS_TEXT: dict[str, Any] = {
     "units": {
         "gex": "USD per 1% move of the underlying (gamma x contracts x multiplier x S^2 x 0.01)",
         "dealer_delta": "units of the underlying (shares, index units, coins)",
@@ -149,7 +157,7 @@ class Analysis:
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             out = []
             for rec in frame.to_dict(orient="records"):
-                out.append({k: _jsonable(v) for k, v in rec.items()})
+                out.append({str(k): _jsonable(v) for k, v in rec.items()})
             return out
 
         smile_json = _columns_by_expiry(self.smile, ("strike", "log_moneyness", "iv"), SMILE_JSON_DECIMALS)
@@ -321,7 +329,7 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
     # Gamma profile vs spot and its zero crossings: the grid engine
     lo, hi = scenario.spot_range
     factors = np.linspace(lo, hi, scenario.grid_points)
-    scen = {"vol_shift_pts": scenario.vol_shift_pts, "spot_vol_beta": scenario.spot_vol_beta}
+    scen: _VolArgs = {"vol_shift_pts": scenario.vol_shift_pts, "spot_vol_beta": scenario.spot_vol_beta}
     gex_grid, _ = scenarios.revalue_grid(pos, factors, want_delta=False, **scen)
     zeros = scenarios.zero_crossings(pos, factors, gex_grid, **scen)
 

@@ -31,7 +31,14 @@ import numpy as np
 
 from analytics import conventions
 from analytics.errors import ScenarioError
-from analytics.prepare import DEFAULT_FORWARD, DEFAULT_IV_POLICY, FORWARD_CHOICES, IV_POLICIES
+from analytics.prepare import (
+    DEFAULT_FORWARD,
+    DEFAULT_IV_POLICY,
+    FORWARD_CHOICES,
+    IV_POLICIES,
+    ForwardChoice,
+    IvPolicy,
+)
 
 DEFAULT_SHOCKS_PCT: tuple[float, ...] = tuple(float(x) for x in range(-20, 21))
 DEFAULT_SPOT_RANGE: tuple[float, float] = (0.7, 1.3)
@@ -277,8 +284,8 @@ class Scenario:
     spot_vol_beta: float = 0.0
     spot_range: tuple[float, float] = DEFAULT_SPOT_RANGE
     grid_points: int = DEFAULT_GRID_POINTS
-    forward: str = DEFAULT_FORWARD
-    iv_policy: str = DEFAULT_IV_POLICY
+    forward: ForwardChoice = DEFAULT_FORWARD
+    iv_policy: IvPolicy = DEFAULT_IV_POLICY
     adjusted_multiplier: float | None = None  # adjusted-deliverable roots: None = left out, else this multiplier
 
     def __post_init__(self) -> None:

@@ -27,6 +27,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Literal, overload
 
 import numpy as np
 
@@ -196,6 +197,16 @@ def _block_sums(k: _Constants, factors: np.ndarray, bump: np.ndarray | None, wan
     return gex, delta
 
 
+@overload
+def revalue_grid(pos: Positions, factors, *, vol_shift_pts: float = ..., spot_vol_beta: float = ...,
+                 want_delta: Literal[True] = ...) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@overload
+def revalue_grid(pos: Positions, factors, *, vol_shift_pts: float = ..., spot_vol_beta: float = ...,
+                 want_delta: bool) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+
 def revalue_grid(
     pos: Positions,
     factors,
@@ -233,10 +244,10 @@ def _revalue(consts: _Constants, factors: np.ndarray, vol_shift_pts: float, spot
     bump = _vol_bump((factors - 1.0) * 100.0, vol_shift_pts, spot_vol_beta) \
         if (vol_shift_pts or spot_vol_beta) else None
     elements = factors.size * n
-    work = elements * (_DELTA_COST if want_delta else 1)
-    kernel = _kernel_for(work)
+    cost = elements * (_DELTA_COST if want_delta else 1)
+    kernel = _kernel_for(cost)
     if kernel is not None:  # one fused pass per element, rows split evenly across the cores
-        rows_per_block = -(-factors.size // _WORKERS) if work >= _KERNEL_SPLIT_WORK else factors.size
+        rows_per_block = -(-factors.size // _WORKERS) if cost >= _KERNEL_SPLIT_WORK else factors.size
     else:
         rows_per_block = max(1, _BLOCK_ELEMENTS // n)
         if elements >= _SPLIT_ELEMENTS:  # enough work to give every core a share

@@ -155,9 +155,9 @@ def parse_snapshot_time(text: str) -> tuple[pd.Timestamp, str] | None:
         text = text[5:]
     offset = _OFFSET.search(text)
     named = _ZONE_WORDS.search(text)
-    if offset is None and named is None:
-        raise ChainDataError(f"no time zone in the date line {text.strip()!r}", field="Date")
     zone_at = offset if offset is not None else named
+    if zone_at is None:
+        raise ChainDataError(f"no time zone in the date line {text.strip()!r}", field="Date")
     rest = text[: zone_at.start()] + " " + text[zone_at.end():]
     plain = _plain(rest)
 
@@ -196,7 +196,7 @@ def parse_snapshot_time(text: str) -> tuple[pd.Timestamp, str] | None:
         sign = -1 if offset.group(1) in ("-", "\u2212") else 1
         minutes = sign * (int(offset.group(2) or 0) * 60 + int(offset.group(3) or 0))
     else:
-        zone = ZONE_NAMES[named.group(1)]
+        zone = ZONE_NAMES[zone_at.group(1)]  # the named zone: no offset
         if isinstance(zone, str):
             return pd.Timestamp(naive).tz_localize(zone).tz_convert(NEW_YORK), language
         minutes = zone * 60
@@ -291,6 +291,7 @@ def _parse_title(line: str, fields: dict[str, float], path: Path) -> tuple[str, 
 
 def _distinct(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Codes into the distinct stripped texts of ``values`` (missing cells: code -1)."""
+    uniques: pd.Index | np.ndarray
     if isinstance(values.dtype, pd.CategoricalDtype):  # the C parser's categories: no second hashing pass
         codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
     else:

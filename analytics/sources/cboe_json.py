@@ -65,7 +65,7 @@ def _cboe_as_of(obj: dict[str, Any], source: str) -> tuple[pd.Timestamp, str]:
 
 
 def parse_cboe_delayed_json(
-    obj: dict[str, Any], *, source: str | Path = "", multiplier: float = 100.0
+    obj: object, *, source: str | Path = "", multiplier: float = 100.0
 ) -> OptionChain:
     """Turn a CBOE delayed-quotes JSON object into an :class:`OptionChain` (BSM on spot).
 
@@ -89,7 +89,7 @@ def parse_cboe_delayed_json(
     """
     src = str(source)
     data = obj.get("data") if isinstance(obj, dict) else None
-    if not isinstance(data, dict) or not isinstance(data.get("options"), list):
+    if not isinstance(obj, dict) or not isinstance(data, dict) or not isinstance(data.get("options"), list):
         raise ChainDataError("not a CBOE delayed-quotes JSON (no data.options list)", path=src or None)
     if not data["options"]:
         raise ChainDataError("no option rows (data.options is empty)", path=src or None)

@@ -324,8 +324,8 @@ def records_to_chain(
         ("ask", ("best_ask_price", "ask_price")),
         ("mark", ("mark_price",)),
     ):
-        col = next((c for c in candidates if c in frame.columns), None)
-        coin = _num(frame, col, path, line_offset) if col else pd.Series(np.nan, index=frame.index)
+        found = next((c for c in candidates if c in frame.columns), None)
+        coin = _num(frame, found, path, line_offset) if found else pd.Series(np.nan, index=frame.index)
         if out == "ask":
             coin = coin.where(coin > 0)
         prices[out] = coin.to_numpy() * to_usd

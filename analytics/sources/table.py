@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics.chain import OptionChain, make_chain, settlement_instants
+from analytics.chain import OptionChain, PricingModel, make_chain, settlement_instants
 from analytics.errors import ChainDataError
 from analytics.sources.common import (
     Head,
@@ -250,7 +250,7 @@ def frame_to_chain(
         )
 
     fwd = out["forward"].to_numpy()
-    model = "black76" if np.all(np.isfinite(fwd) & (fwd > 0)) else "bsm"
+    model: PricingModel = "black76" if np.all(np.isfinite(fwd) & (fwd > 0)) else "bsm"
     return make_chain(
         out,
         underlying=underlying,

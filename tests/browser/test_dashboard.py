@@ -20,7 +20,7 @@ from tests.browser.conftest import JUNK_NAME
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT = 20
+TIMEOUT = 60  # the longest a browser test waits for what must show (a loaded 2-core machine)
 
 
 READ_GRAPH_JS = """

@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data"
 DEMO_FILES = ("spx_quotedata_2026-11-19.csv", "spx_quotedata_2026-11-20.csv")
 BOOT_TIMEOUT_S = 60.0
+# The longest a test waits for what must happen (a job's result, a process's end): generous, because a
+# loaded 2-core machine can be ten times slower than an idle one, and free when it happens sooner.
+WAIT_S = 60.0
 
 
 def free_port() -> int:

@@ -27,7 +27,7 @@ from dashboard.runtime import jobs
 from dashboard.runtime.config import UnsafeConfigError, from_env
 from dashboard.web import ids
 from dashboard.web.state import to_query
-from tests.serving.conftest import ROOT, Served, start_server
+from tests.serving.conftest import BOOT_TIMEOUT_S, ROOT, WAIT_S, Served, start_server
 from tests.serving.test_hostile_http import CONTROLS, UPDATE, callback_body, state
 
 GATE = CONTROLS  # the gate runs in the controls callback (callbacks/work.py), first input the URL
@@ -35,7 +35,6 @@ READY = f"{ids.READY_VIEW_STORE}.data"  # its output to the main update
 JOB = f"{ids.PENDING_VIEW_STORE}.data"  # the background callback's input
 CANCEL = f"{ids.WORK_CANCEL}.n_clicks"
 JOB_DB = 5  # a Redis database of its own: the other serving tests share the server
-BOOT_TIMEOUT_S = 30.0
 SLOW_JOB = """  # a worker whose every analysis of the selection takes 30 s: long enough to cancel
 import time
 from dashboard import service
@@ -171,7 +170,7 @@ def test_a_cold_view_is_computed_by_the_celery_worker_into_the_shared_cache(serv
         assert jobs.workers_alive(from_env(jobs_env))  # its heartbeat is in Redis
         page, view = Page(served), state(conv="dealer-short-all")
         view, handles = page.start_job(view)
-        _progress, result = page.poll(view, handles, timeout_s=30)  # a demo chain: too quick to see steps
+        _progress, result = page.poll(view, handles, timeout_s=WAIT_S)  # a demo chain: too quick to see steps
     finally:
         stop(worker)
     assert result == view  # the job passed the view on: the main update draws it from the shared cache
@@ -189,13 +188,13 @@ def test_cancel_stops_the_job_running_on_the_worker(served, jobs_env, tmp_path):
     try:
         page, view = Page(served), state(conv="dealer-long-all")
         view, handles = page.start_job(view)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + WAIT_S
         while "Analysing the selected" not in str(page.poll_once(view, handles)[1].get("progress")):
             assert time.monotonic() < deadline, "the job never started on the worker"
             time.sleep(0.2)
         status, _ = page.post(CANCEL, {CANCEL: 1}, cancelJob=handles["job"])
         assert status in (200, 204)
-        progress, result = page.poll(view, handles, timeout_s=10)
+        progress, result = page.poll(view, handles, timeout_s=WAIT_S)  # a job going on ends in 30 s
         log_text = (tmp_path / "worker.log").read_text()
     finally:
         stop(worker)

@@ -36,4 +36,4 @@ def test_local_manager_takes_a_job_that_ended_by_itself_as_terminated(tmp_path, 
 def test_local_manager_still_terminates_a_running_job(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     jobs.local_manager(tmp_path, 60).terminate_job(proc.pid)
-    proc.wait(timeout=5)  # ended (killed and reaped by Dash's psutil) long before its 30 s sleep
+    proc.wait(timeout=20)  # ended (killed and reaped by Dash's psutil) before its 30 s sleep

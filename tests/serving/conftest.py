@@ -62,7 +62,7 @@ class Served:
 
     def request(self, method: str, path: str, *, headers: dict[str, str] | None = None, body: bytes | None = None,
                 source: str | None = None) -> Reply:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30,
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2 * WAIT_S,
                                           source_address=(source, 0) if source else None)
         try:
             conn.request(method, path, body=body, headers={"Host": f"127.0.0.1:{self.port}", **(headers or {})})

@@ -15,7 +15,7 @@ import pytest
 
 from dashboard import cli
 from dashboard.runtime.config import DEFAULT_MAX_REQUEST_BYTES
-from tests.serving.conftest import Served
+from tests.serving.conftest import WAIT_S, Served
 
 
 def test_the_page_is_served_by_gunicorn_not_werkzeug(server: Served):
@@ -124,7 +124,7 @@ def _tcp_inode(local_port: int, remote_port: int) -> str | None:
     return None
 
 
-def _worker_holding(server: Served, client_port: int, timeout_s: float = 20.0) -> int:
+def _worker_holding(server: Served, client_port: int, timeout_s: float = WAIT_S) -> int:
     """The pid of the worker that accepted our connection."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -155,7 +155,7 @@ def test_a_worker_killed_mid_request_costs_that_request_only(server: Served):
         conn.close()
     statuses = [server.get(path).status for path in ("/", "/_dash-layout", "/healthz", "/readyz") * 3]
     assert statuses == [200] * 12
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline and (victim in server.worker_pids() or len(server.worker_pids()) < 2):
         time.sleep(0.1)
     assert victim not in server.worker_pids() and len(server.worker_pids()) == 2

@@ -165,7 +165,7 @@ class OptionChain:
         mask = np.ones(len(rows), dtype=bool)
         if expiries:
             # one pass over the chain and one over the request: linear in each, never chain x request
-            wanted = pd.DatetimeIndex(pd.to_datetime(list(expiries))).normalize().unique()
+            wanted = pd.DatetimeIndex(pd.to_datetime(tuple(expiries))).normalize().unique()
             live = pd.DatetimeIndex(rows["expiry"].unique())
             unknown = [w.date().isoformat() for w in wanted[~wanted.isin(live)].sort_values()]
             if unknown:

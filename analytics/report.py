@@ -226,8 +226,8 @@ def _columns_by_expiry(frame: pd.DataFrame, columns: tuple[str, ...],
         if decimals is not None and name != "strike":
             a = np.round(a, decimals)
         column: list[float | None] = a.tolist()
-        for i in np.flatnonzero(~np.isfinite(a)):
-            column[i] = None
+        for missing in np.flatnonzero(~np.isfinite(a)):
+            column[missing] = None
         for i, d in enumerate(dates):
             out[d.isoformat()][name] = column[starts[i]:starts[i + 1]]
     return out

@@ -49,6 +49,8 @@ MAX_ABS_RATE = 0.25  # a fitted rate beyond this is slope noise: D is taken from
 BASIS_BOUND_BASE = 0.10  # |ln(F/S)| allowed at T = 0 ...
 BASIS_BOUND_PER_YEAR = 0.20  # ... plus this much per year to expiry
 FORWARD_BASIS_TOLERANCE = 0.002  # forward vs spot beyond carry by more than this: stale spot or dividend
+STALE_SPOT_MIN_BASIS = 0.003  # the near expiries' forwards all this far (one sign) from spot beyond carry: stale spot
+STALE_SPOT_EXPIRIES = 3  # how many of the nearest parity expiries must agree (at least 2 must exist)
 BASIS_FIT_YEARS = 0.25  # expiries whose ln(F/S) is fitted by a line in T (beyond: curved rate/dividend terms)
 THEIL_SEN_MAX_POINTS = 400  # above this, the start's slopes come from an evenly spaced subset (pairs grow as n^2)
 _SELECT_MIN_SIZE = 4096  # medians of longer arrays select within a sampled bracket instead of sorting all
@@ -725,3 +727,40 @@ def spot_basis(forwards: pd.DataFrame, spot: float, *, rate: float = 0.0,
         b = float(rate) - float(div_yield)
         a = float(np.median(x[use] - b * t[use]))
     return float(a), float(b), np.where(use, x - b * t, np.nan)
+
+
+def quotes_spot(forwards: pd.DataFrame, spot: float, *, rate: float = 0.0, div_yield: float = 0.0) -> float | None:
+    """The spot the option quotes imply, where the near expiries' parity forwards say ``spot`` is stale.
+
+    A header spot printed after hours or pre-market (a live last trade) beside quotes of the last
+    session moves every near forward alike from it beyond carry. Where each of the nearest
+    ``STALE_SPOT_EXPIRIES`` parity expiries (two at least, within ``BASIS_FIT_YEARS``) sits more than
+    ``STALE_SPOT_MIN_BASIS`` from ``spot`` beyond the chain's carry, all on one side, the spot the
+    quotes imply is ``spot e^m`` with ``m`` the median of their excess ``ln(F/S) - b T``
+    (:func:`spot_basis`); else None. A dividend paid before the first expiry looks the same.
+
+    Examples
+    --------
+    >>> t = np.array([0.003, 0.006, 0.009, 0.05])
+    >>> f = pd.DataFrame({"years": t, "forward": 101.5 * np.exp(0.05 * t), "method": "parity"})
+    >>> round(quotes_spot(f, 100.0), 6)
+    101.5
+    >>> quotes_spot(f, 101.5) is None
+    True
+    """
+    _, _, excess = spot_basis(forwards, spot, rate=rate, div_yield=div_yield)
+    near = excess[np.isfinite(excess)][:STALE_SPOT_EXPIRIES]
+    if near.size < 2 or not (np.all(near > STALE_SPOT_MIN_BASIS) or np.all(near < -STALE_SPOT_MIN_BASIS)):
+        return None
+    return float(spot) * float(np.exp(np.median(near)))
+
+
+def respot(forwards: pd.DataFrame, spot: float, *, rate: float = 0.0, div_yield: float = 0.0) -> pd.DataFrame:
+    """A copy of an :func:`expiry_forwards` table on another ``spot``: fallback expiries' forwards
+    ``S e^{(r - q) T}`` and every ``forward_basis_pct`` recomputed; parity fits unchanged."""
+    out = forwards.copy()
+    fallback = (out["method"] == "fallback").to_numpy()
+    t = out["years"].to_numpy(float)
+    out["forward"] = np.where(fallback, float(spot) * np.exp((rate - div_yield) * t), out["forward"].to_numpy(float))
+    out["forward_basis_pct"] = 100.0 * (out["forward"].to_numpy(float) / float(spot) - 1.0)
+    return out

@@ -122,6 +122,44 @@ def quantify(note: Note, gex_rows, delta_change=None, mask=None) -> Note:
     return replace(note, share_of_gross=share_gex, share_of_flow=share_flow, mask=mask)
 
 
+def stale_spot(file_spot: float, spot: float, zero_gamma_levels, hedge_curve) -> Note:
+    """The note of a stale header spot: both spots, and the levels on the file's spot.
+
+    With every forward held (the parity fit), the engine's gamma profile and USD flows depend on the
+    spot shock ``x`` only, not on the spot they are drawn around: a zero crossing at ``S (1 + x)`` on
+    ``spot`` lies at ``file_spot (1 + x)`` on the file's spot, and a flow of ``u`` units at a shock is
+    ``u spot / file_spot`` units there (the same USD). ``hedge_curve`` has ``shock_pct`` and
+    ``hedge_flow_units``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"shock_pct": [5.0], "hedge_flow_units": [-1000.0]})
+    >>> n = stale_spot(101.5, 100.0, [99.0], c)
+    >>> n.code, n.value
+    ('spot-stale', 101.5)
+    >>> n.summary.split("On the file's spot: ")[1]
+    'zero gamma 100.485 (here 99), +5% hedge flow -985.2 units (here -1,000)'
+    """
+    ratio = float(file_spot) / float(spot)
+    zeros = [float(z) for z in zero_gamma_levels]
+    if zeros:
+        here = ", ".join(f"{z:,.6g}" for z in zeros)
+        zero_text = f"zero gamma {', '.join(f'{z * ratio:,.6g}' for z in zeros)} (here {here})"
+    else:
+        zero_text = "no zero gamma either"
+    up = hedge_curve.loc[np.isclose(hedge_curve["shock_pct"], FLOW_SHOCK_PCT), "hedge_flow_units"]
+    flow_text = ""
+    if len(up):
+        u = float(up.iloc[0])
+        flow_text = f", +{FLOW_SHOCK_PCT:g}% hedge flow {u / ratio:,.4g} units (here {u:,.4g})"
+    summary = (f"the file's spot {file_spot:,.6g} is stale: the near expiries' put-call-parity forwards imply "
+               f"spot {spot:,.6g} ({100 * (spot / file_spot - 1):+.2f}%), and every level here is on it "
+               f"(quotes of the last session beside a later spot, or a dividend before the first expiry). "
+               f"On the file's spot: {zero_text}{flow_text}")
+    return Note(code="spot-stale", summary=summary, rows=0, contracts=0.0, value=float(file_spot))
+
+
 def ill_conditioned_headline(spot: float, zero_gamma_levels, profile_spot, profile_gex, *,
                              within: float = ILL_CONDITIONED_WITHIN) -> Note | None:
     """Flag a headline whose sign hangs on the treatment: the nearest zero gamma lies within ``within``

@@ -77,6 +77,9 @@ class PreparedChain:
     forwards: pd.DataFrame | None = None
     forward: ForwardChoice = "spot"
     iv_policy: IvPolicy = "file"
+    # the file's header spot where the near expiries' parity forwards say it is stale: ``chain.spot``
+    # is then the spot the quotes imply (:func:`analytics.forwards.quotes_spot`) and every level is on it
+    file_spot: float | None = None
 
     def priced_forwards(self) -> pd.DataFrame:
         """Per expiry, the forward and discount factor the rows were priced with
@@ -221,6 +224,7 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
     if iv_policy not in IV_POLICIES:
         raise ChainDataError(f"unknown IV policy {iv_policy!r}; choose one of {', '.join(IV_POLICIES)}")
     chain, notes = _adjusted_roots(chain, adjusted_multiplier)
+    file_spot = None
     rows = chain.rows
     n = len(rows)
     years = chain.years_to_settlement()
@@ -235,6 +239,11 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         carry = np.full(n, rate)
     elif forward == "parity":
         full = fwd.expiry_forwards(chain, rate=rate, div_yield=div_yield) if forwards is None else forwards
+        implied_spot = fwd.quotes_spot(full, chain.spot, rate=rate, div_yield=div_yield)
+        if implied_spot is not None:  # a stale header spot: the levels go on the spot the quotes imply
+            file_spot = chain.spot
+            chain = replace(chain, spot=implied_spot)
+            full = fwd.respot(full, implied_spot, rate=rate, div_yield=div_yield)
         table = full.loc[full["expiry"].isin(rows["expiry"].unique())].reset_index(drop=True)
         per_expiry = table.set_index("expiry")
         # Black-76 on F with discount D, written on spot so that deltas are per unit of the underlying:
@@ -302,7 +311,7 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
     return PreparedChain(
         chain=chain.with_rows(rows.loc[keep]), years=years[keep], iv=iv[keep], side=side[keep], level=level[keep],
         rate=rates[keep], carry=carry[keep], multiplier=mult[keep], warnings=tuple(nt.message for nt in kept_notes),
-        notes=kept_notes, forwards=table, forward=forward, iv_policy=iv_policy,
+        notes=kept_notes, forwards=table, forward=forward, iv_policy=iv_policy, file_spot=file_spot,
     )
 
 

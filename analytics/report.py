@@ -305,6 +305,7 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
     prep = prepare_for(chain, scenario) if prepared is None else prepared
     scenario.check_against(prep.chain, iv=prep.iv)
     rows = prep.chain.rows
+    spot = prep.chain.spot  # the file's, or the spot the quotes imply where the file's is stale
     pos_all = positions_from_prepared(prep, scenario.convention)
     nonzero = pos_all.weight != 0
     pos = pos_all.take(nonzero)
@@ -335,7 +336,7 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
         ph = pos.at_horizon(h)
         _, d = scenarios.revalue_grid(ph, shock_factors, **scen)
         flow_units = -(d - d0)
-        s1 = chain.spot * shock_factors
+        s1 = spot * shock_factors
         return pd.DataFrame({"shock_pct": shocks, "spot": s1, "dealer_delta_units": d,
                              "hedge_flow_units": flow_units, "hedge_flow_usd": flow_units * s1})
 
@@ -347,8 +348,10 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
     delta_up = scenarios.row_greeks(pos_all, 1.0 + notes.FLOW_SHOCK_PCT / 100.0).delta
     delta_change = pos_all.weight * (delta_up - g.delta)
     quantified = [notes.quantify(n, gex_rows, delta_change) for n in prep.notes]
-    fragile = notes.ill_conditioned_headline(chain.spot, zeros, factors * chain.spot, gex_grid)
+    fragile = notes.ill_conditioned_headline(spot, zeros, factors * spot, gex_grid)
     quantified += [fragile] if fragile is not None else []
+    if prep.file_spot is not None:
+        quantified.insert(0, notes.stale_spot(prep.file_spot, spot, zeros, curves[scenario.horizon_days]))
     warnings = list(prep.chain.warnings) + [n.message for n in quantified]
     if not nonzero.any():
         warnings.append("every selected contract has zero open interest/position: exposures are zero")
@@ -362,7 +365,7 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
     return Analysis(
         underlying=chain.underlying,
         as_of=chain.as_of,
-        spot=chain.spot,
+        spot=spot,
         multiplier=mult_val,
         convention=scenario.convention,
         model=chain.model,
@@ -375,7 +378,7 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
         dealer_delta_units=d0,
         net_vega_usd_per_vol_pt=vega_total,
         by_strike=by_strike,
-        gamma_profile=pd.DataFrame({"spot": factors * chain.spot, "gex_usd_per_1pct": gex_grid}),
+        gamma_profile=pd.DataFrame({"spot": factors * spot, "gex_usd_per_1pct": gex_grid}),
         hedge_curve=curves[scenario.horizon_days],
         hedge_curves=curves,
         scenario=scenario,

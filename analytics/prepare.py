@@ -31,9 +31,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from analytics import calendars, pricing
 from analytics import forwards as fwd
-from analytics import pricing
-from analytics.chain import OptionChain
+from analytics.chain import OptionChain, years_between
 from analytics.errors import ChainDataError
 from analytics.notes import Note, row_note
 
@@ -228,6 +228,12 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
     rows = chain.rows
     n = len(rows)
     years = chain.years_to_settlement()
+    # a snapshot stamped outside the session (evening, weekend) carries that session's quotes; the file's
+    # IVs were computed to its close, so under the file policy time runs from there
+    session_close = calendars.quotes_session_close(chain.as_of) if chain.model == "bsm" else None
+    stamp_years = years
+    if session_close is not None and iv_policy == "file":
+        years = years_between(session_close, rows["settlement"])
     side = pricing.side_sign(rows["side"].to_numpy())
     strike = rows["strike"].to_numpy(float)
     oi = rows["open_interest"].to_numpy(float)
@@ -239,7 +245,10 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         carry = np.full(n, rate)
     elif forward == "parity":
         full = fwd.expiry_forwards(chain, rate=rate, div_yield=div_yield) if forwards is None else forwards
-        implied_spot = fwd.quotes_spot(full, chain.spot, rate=rate, div_yield=div_yield)
+        # stamped outside the session, the header may carry a later print than the quotes (after hours,
+        # pre-market); inside it, spot and quotes are of one instant and a basis is a dividend
+        implied_spot = (fwd.quotes_spot(full, chain.spot, rate=rate, div_yield=div_yield)
+                        if session_close is not None else None)
         if implied_spot is not None:  # a stale header spot: the levels go on the spot the quotes imply
             file_spot = chain.spot
             chain = replace(chain, spot=implied_spot)
@@ -263,6 +272,9 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
 
     iv = rows["iv"].to_numpy(float).copy()
     bad = ~np.isfinite(iv) | (iv <= 0) | (iv > pricing.IV_MAX)
+    if session_close is not None:
+        notes.append(_session_note(chain, session_close, iv_policy, iv, bad, strike, model_forward, years,
+                                   stamp_years, oi))
     placeholder = placeholder_ivs(iv, rows["expiry"].to_numpy(), strike, side, model_forward) & ~bad
     if placeholder.any():
         values = ", ".join(f"{v:g}" for v in np.unique(iv[placeholder])[:3])
@@ -356,6 +368,38 @@ def _otm_ivs(rows, iv_file, placeholder, strike, side, years, level, rates, carr
                               f"quote keep their file IV", uses_file, oi))
     iv = np.where(~missing, strike_iv, np.where(interpolated, smile_iv, file_ok))
     return iv, mid, uses_file
+
+
+def _session_note(chain, close, iv_policy, iv, bad, strike, model_forward, years, stamp_years, oi) -> Note:
+    """A snapshot stamped outside the NYSE session: whose quotes it carries, which clock the IVs run on,
+    and the nearest expiry's at-the-money file IV on both clocks (Black-76 prices depend on
+    ``iv sqrt(T)``: the IV that prices the same quotes over the stamp's time is ``iv sqrt(T_close / T_stamp)``)."""
+    stamp = chain.as_of.tz_convert(calendars.NYSE_TIME_ZONE)
+    expiry = chain.rows["expiry"].to_numpy()
+    first = expiry == expiry.min()
+    valid = first & ~bad
+    near = np.flatnonzero(valid)[np.argsort(np.abs(np.log(strike[valid] / model_forward[valid])), kind="stable")[:4]]
+    close_years = years_between(close, chain.rows["settlement"])
+    head = (f"snapshot stamped {stamp:%a %Y-%m-%d %H:%M %Z} lies outside the NYSE session: its quotes are the "
+            f"session's that closed {close:%a %Y-%m-%d %H:%M %Z}")
+    detail = ""
+    if near.size:
+        atm = float(np.median(iv[near]))
+        t_close, t_stamp = float(np.median(close_years[near])), float(np.median(stamp_years[near]))
+        on_stamp = atm * np.sqrt(t_close / t_stamp)
+        day = pd.Timestamp(expiry.min()).date().isoformat()
+        detail = (f"{day} at-the-money file IV {100 * atm:.1f}% prices its quotes over the {365 * t_close:.2f} days "
+                  f"from that close; over the stamp's {365 * t_stamp:.2f} days the same quotes imply "
+                  f"{100 * on_stamp:.1f}%")
+    if iv_policy == "file":
+        text = f"{head}. Time runs from that close under the file IV policy (the file's IVs are quoted to it)"
+        text += f": {detail}" if detail else ""
+    else:
+        text = f"{head}. IVs are solved from those quotes on the stamp's clock"
+        text += f" (the file's own are quoted to the close: {detail})" if detail else ""
+    shift_days = 365.0 * float(np.median(years - stamp_years)) if iv_policy == "file" else 0.0
+    return Note(code="stamp-outside-session", summary=text, rows=int(iv.size), contracts=float(np.nansum(oi)),
+                value=shift_days)
 
 
 def _drop_notes(dropped, px, level, strike, years, side, rates, carry, oi) -> list[Note]:

@@ -7,9 +7,12 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from analytics.report import analyze
+from analytics import pricing
+from analytics.report import analyze, prepare_for
+from analytics.scenario import Scenario
 from analytics.sources.cboe import load_cboe
 
 
@@ -56,3 +59,50 @@ def test_the_spot_model_keeps_the_file_spot_and_says_the_forwards_disagree(spx_p
     a = analyze(load_cboe(tmp_path / "spx_stale.csv"), forward="spot")
     assert a.spot == stale
     assert any(n.code == "forward-basis" for n in a.notes)
+
+
+def atm_rows(prep, expiry: str, n: int = 6) -> np.ndarray:
+    rows = prep.chain.rows
+    forward = prep.level * np.exp((prep.rate - prep.carry) * prep.years)
+    on_day = np.flatnonzero((rows["expiry"] == pd.Timestamp(expiry)).to_numpy() & (rows["bid"] > 0).to_numpy())
+    return on_day[np.argsort(np.abs(rows["strike"].to_numpy(float)[on_day] / forward[on_day] - 1))[:n]]
+
+
+def priced_over_mid(prep, idx: np.ndarray) -> np.ndarray:
+    rows = prep.chain.rows.iloc[idx]
+    model = pricing.price(prep.level[idx], rows["strike"].to_numpy(float), prep.years[idx], prep.iv[idx],
+                          prep.side[idx], prep.rate[idx], prep.carry[idx])
+    return model / (0.5 * (rows["bid"] + rows["ask"])).to_numpy(float)
+
+
+def test_a_weekend_stamp_runs_the_file_ivs_from_the_quotes_session_close(spx_path):
+    chain = load_cboe(spx_path)  # stamped Sunday 2024-01-07 10:52 EST; quotes and IVs are Friday's
+    prep = prepare_for(chain, Scenario(iv_policy="file"))
+    idx = atm_rows(prep, "2024-01-08")
+    # Monday's PM settlement is 3.00 days from Friday's 16:00 close (1.21 from the stamp)
+    assert prep.years[idx] * 365 == pytest.approx(np.full(idx.size, 3.0))
+    # on that clock the file's IVs give back the quotes they were solved from
+    assert np.median(np.abs(priced_over_mid(prep, idx) - 1)) < 0.03
+    note = next(n for n in prep.notes if n.code == "stamp-outside-session")
+    assert "Fri 2024-01-05 16:00" in note.message and "Sun 2024-01-07 10:52" in note.message
+    assert "file IV 6.6%" in note.message and "imply 10.3%" in note.message
+    assert note.value == pytest.approx(365 * (prep.years[idx[0]]) - 365 * chain.years_to_settlement()[idx[0]])
+
+
+def test_the_otm_policy_keeps_the_stamps_clock_and_says_where_the_quotes_are_from(spx_path):
+    chain = load_cboe(spx_path)
+    prep = prepare_for(chain, Scenario(iv_policy="otm"))
+    np.testing.assert_array_equal(prep.years, prep.chain.years_to_settlement())
+    note = next(n for n in prep.notes if n.code == "stamp-outside-session")
+    assert "solved from those quotes on the stamp's clock" in note.message
+    # the IVs solved there price the quotes on that clock
+    assert np.median(np.abs(priced_over_mid(prep, atm_rows(prep, "2024-01-08")) - 1)) < 0.03
+
+
+def test_a_stamp_inside_the_session_keeps_its_clock(spx_path, tmp_path):
+    text = spx_path.read_text().replace("January 7, 2024 at 10:52 AM EST", "January 5, 2024 at 11:52 AM EST")
+    (tmp_path / "spx_friday.csv").write_text(text)
+    chain = load_cboe(tmp_path / "spx_friday.csv")
+    prep = prepare_for(chain, Scenario(iv_policy="file"))
+    np.testing.assert_array_equal(prep.years, prep.chain.years_to_settlement())
+    assert not any(n.code == "stamp-outside-session" for n in prep.notes)

@@ -80,6 +80,9 @@ class PreparedChain:
     # the file's header spot where the near expiries' parity forwards say it is stale: ``chain.spot``
     # is then the spot the quotes imply (:func:`analytics.forwards.quotes_spot`) and every level is on it
     file_spot: float | None = None
+    # under the file policy, the expiry's smile IV at each placeholder row (NaN elsewhere): the IV the
+    # placeholder note's shares are computed with (:func:`analytics.report.analyze`)
+    placeholder_smile: np.ndarray | None = None
 
     def priced_forwards(self) -> pd.DataFrame:
         """Per expiry, the forward and discount factor the rows were priced with
@@ -276,9 +279,18 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         notes.append(_session_note(chain, session_close, iv_policy, iv, bad, strike, model_forward, years,
                                    stamp_years, oi))
     placeholder = placeholder_ivs(iv, rows["expiry"].to_numpy(), strike, side, model_forward) & ~bad
+    placeholder_smile = None
     if placeholder.any():
         values = ", ".join(f"{v:g}" for v in np.unique(iv[placeholder])[:3])
-        treatment = "kept as given (file policy)" if iv_policy == "file" else "not used (OTM policy)"
+        treatment = "not used (OTM policy)"
+        if iv_policy == "file":
+            # what the placeholder rows carry is sized at a sane IV, the expiry's smile from its own valid
+            # out-of-the-money file IVs: at the placeholder itself their gamma is nil and the share says "<1%"
+            smile_from = ~bad & ~np.isin(iv, iv[placeholder]) & (side * (strike - model_forward) >= 0)
+            placeholder_smile = np.where(placeholder, _smile(rows, np.log(strike / model_forward), smile_from, iv,
+                                                             placeholder), np.nan)
+            treatment = ("kept as given (file policy); shares at the expiry's smile IV (its valid out-of-the-money "
+                         "file IVs, placeholder values excluded, interpolated in log-moneyness), not at the placeholder")
         notes.append(row_note("iv-placeholder", f"{int(placeholder.sum())} placeholder IV(s) ({values}) repeated "
                               f"on in-the-money rows, {treatment}", placeholder, oi))
     use_twin = np.zeros(n, dtype=bool)
@@ -324,7 +336,23 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         chain=chain.with_rows(rows.loc[keep]), years=years[keep], iv=iv[keep], side=side[keep], level=level[keep],
         rate=rates[keep], carry=carry[keep], multiplier=mult[keep], warnings=tuple(nt.message for nt in kept_notes),
         notes=kept_notes, forwards=table, forward=forward, iv_policy=iv_policy, file_spot=file_spot,
+        placeholder_smile=None if placeholder_smile is None else placeholder_smile[keep],
     )
+
+
+def _smile(rows: pd.DataFrame, x: np.ndarray, known: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Each (root, expiry)'s smile at the ``wanted`` rows: ``values`` of its ``known`` rows interpolated
+    in log-moneyness ``x`` (flat beyond the last one); NaN where the expiry has no known row (or no
+    wanted one)."""
+    out = np.full(len(rows), np.nan)
+    if not wanted.any():
+        return out
+    for members in pd.Series(np.arange(len(rows))).groupby([rows["root"], rows["expiry"]]).indices.values():
+        have = members[known[members]]
+        if have.size and wanted[members].any():
+            order = np.argsort(x[have])
+            out[members] = np.interp(x[members], x[have][order], values[have][order])
+    return out
 
 
 def _otm_ivs(rows, iv_file, placeholder, strike, side, years, level, rates, carry, model_forward, keys, notes, oi):
@@ -346,15 +374,7 @@ def _otm_ivs(rows, iv_file, placeholder, strike, side, years, level, rates, carr
                                           carry[idx])
     strike_iv = _by_strike(np.where(otm, solved, np.nan), keys)
     missing = ~np.isfinite(strike_iv)
-    smile_iv = np.full(n, np.nan)
-    if missing.any():
-        x = np.log(strike / model_forward)
-        have = otm & np.isfinite(solved)
-        for members in pd.Series(np.arange(n)).groupby([rows["root"], rows["expiry"]]).indices.values():
-            known = members[have[members]]
-            if known.size and missing[members].any():
-                order = np.argsort(x[known])
-                smile_iv[members] = np.interp(x[members], x[known][order], solved[known][order])
+    smile_iv = _smile(rows, np.log(strike / model_forward), otm & np.isfinite(solved), solved, missing)
     file_ok = np.where(placeholder | ~(np.isfinite(iv_file) & (iv_file > 0) & (iv_file <= pricing.IV_MAX)),
                        np.nan, iv_file)
     interpolated = missing & np.isfinite(smile_iv)

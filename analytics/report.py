@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -348,6 +348,15 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
     delta_up = scenarios.row_greeks(pos_all, 1.0 + notes.FLOW_SHOCK_PCT / 100.0).delta
     delta_change = pos_all.weight * (delta_up - g.delta)
     quantified = [notes.quantify(n, gex_rows, delta_change) for n in prep.notes]
+    if prep.placeholder_smile is not None:  # placeholder rows sized at their expiry's smile, not the placeholder
+        sane = replace(pos_all, iv=np.where(np.isfinite(prep.placeholder_smile), prep.placeholder_smile, prep.iv))
+        g_sane = scenarios.row_greeks(sane)
+        gex_sane = exposure.gex_usd_per_1pct(g_sane.gamma, sane.weight / prep.multiplier, prep.multiplier,
+                                             prep.level)
+        change_sane = sane.weight * (scenarios.row_greeks(sane, 1.0 + notes.FLOW_SHOCK_PCT / 100.0).delta
+                                     - g_sane.delta)
+        quantified = [notes.quantify(n, gex_sane, change_sane) if n.code == "iv-placeholder" else n
+                      for n in quantified]
     fragile = notes.ill_conditioned_headline(spot, zeros, factors * spot, gex_grid)
     quantified += [fragile] if fragile is not None else []
     if prep.file_spot is not None:

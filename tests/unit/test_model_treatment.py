@@ -3,6 +3,7 @@ weekend clock), placeholder shares, drop notes. Reproduced on the shared files o
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -106,3 +107,30 @@ def test_a_stamp_inside_the_session_keeps_its_clock(spx_path, tmp_path):
     prep = prepare_for(chain, Scenario(iv_policy="file"))
     np.testing.assert_array_equal(prep.years, prep.chain.years_to_settlement())
     assert not any(n.code == "stamp-outside-session" for n in prep.notes)
+
+
+@pytest.fixture(scope="module")
+def ndx_classic(ndx_path):
+    chain = load_cboe(ndx_path)
+    scenario = Scenario(forward="spot", iv_policy="file")
+    return chain, scenario, prepare_for(chain, scenario)
+
+
+def test_the_placeholder_share_under_the_file_policy_is_sized_at_the_expirys_smile(ndx_classic):
+    chain, scenario, prep = ndx_classic
+    note = next(n for n in analyze(chain, scenario, prepared=prep).notes if n.code == "iv-placeholder")
+    # at the placeholder IVs (0.001, 0.02) deep in-the-money gamma is nil: "<1% of gross"; at a sane IV 4%
+    assert note.rows == 2813 and 0.035 < note.share_of_gross < 0.05
+    assert "4% of gross GEX" in note.message and "smile IV" in note.message
+    held = note.mask & (prep.chain.rows["open_interest"].to_numpy() > 0)
+    smile = prep.placeholder_smile[held]
+    assert np.isfinite(smile).all() and (smile > 0.15).all()  # NDX smiles: 20-100%, not 0.1-2%
+
+
+def test_two_of_the_three_ndx_crossings_are_artefacts_of_the_placeholders(ndx_classic):
+    chain, scenario, prep = ndx_classic
+    assert len(analyze(chain, scenario, prepared=prep).zero_gamma_levels) == 3
+    sane = dataclasses.replace(prep, iv=np.where(np.isfinite(prep.placeholder_smile), prep.placeholder_smile,
+                                                 prep.iv))
+    zeros = analyze(chain, scenario, prepared=sane).zero_gamma_levels
+    assert len(zeros) == 1 and zeros[0] == pytest.approx(14922, abs=5)

@@ -35,7 +35,7 @@ from analytics import calendars, pricing
 from analytics import forwards as fwd
 from analytics.chain import OptionChain, years_between
 from analytics.errors import ChainDataError
-from analytics.notes import Note, row_note
+from analytics.notes import FLOW_SHOCK_PCT, Note, row_note
 
 ForwardChoice = Literal["spot", "parity"]
 IvPolicy = Literal["file", "otm"]
@@ -325,11 +325,12 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
                               f"{pricing.IV_MAX:g} solved from mid/mark prices", solved_mask, oi))
 
     usable = np.isfinite(iv) & (iv > 0) & (iv <= pricing.IV_MAX)
-    if (~usable).any():
-        notes += _drop_notes(~usable, px, level, strike, years, side, rates, carry, oi)
     if not usable.any():
         raise ChainDataError("no row has a usable implied volatility", path=chain.source or None)
     mult = rows["multiplier"].to_numpy(float) if multiplier is None else np.full(n, float(multiplier))
+    if (~usable).any():
+        smile = _smile(rows, np.log(strike / model_forward), usable, iv, ~usable)
+        notes += _drop_notes(~usable, px, level, strike, years, side, rates, carry, oi, mult, smile)
     keep = usable
     kept_notes = tuple(replace(nt, mask=None if nt.mask is None else nt.mask[keep]) for nt in notes)
     return PreparedChain(
@@ -422,23 +423,42 @@ def _session_note(chain, close, iv_policy, iv, bad, strike, model_forward, years
                 value=shift_days)
 
 
-def _drop_notes(dropped, px, level, strike, years, side, rates, carry, oi) -> list[Note]:
-    """Dropped rows, split by why no IV exists: no quote, or a quote at or below intrinsic value (or
-    above the no-arbitrage bound)."""
+def _drop_notes(dropped, px, level, strike, years, side, rates, carry, oi, mult, smile) -> list[Note]:
+    """Dropped rows, split by why no IV exists: no quote; a quote at or below intrinsic value; a quote
+    at or above the no-arbitrage bound (a call worth the forward's present value, a put the strike's);
+    or a quote below that bound that no IV up to ``pricing.IV_MAX`` reaches (minimum-tick far wings).
+
+    Each note carries what its rows would hold at their expiry's smile (``smile``: the usable IVs
+    interpolated in log-moneyness): gross GEX and +5% flow, for their share of the chain's gross."""
     quoted = np.isfinite(px) & (px > 0)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         floor = pricing.price(level, strike, years, pricing.IV_MIN, side, rates, carry)
+        bound = np.where(side > 0, level * np.exp(-carry * years), strike * np.exp(-rates * years))
     low = dropped & quoted & (px <= floor * (1 + 1e-12))
+    above = dropped & quoted & ~low & (px >= bound)
+    sized = dropped & np.isfinite(smile)
+    gex = np.zeros(px.size)
+    flow = np.zeros(px.size)
+    if sized.any():
+        i = np.flatnonzero(sized)
+        now = pricing.greeks(level[i], strike[i], years[i], smile[i], side[i], rates[i], carry[i])
+        up = pricing.greeks(level[i] * (1.0 + FLOW_SHOCK_PCT / 100.0), strike[i], years[i], smile[i], side[i],
+                            rates[i], carry[i])
+        gex[i] = np.abs(oi[i] * mult[i] * now.gamma * level[i] ** 2 * 0.01)
+        flow[i] = np.abs(oi[i] * mult[i] * (up.delta - now.delta))
     out = []
     for code, mask, why in (
         ("dropped-no-quote", dropped & ~quoted, "no usable IV and no quote to solve one from"),
         ("dropped-at-intrinsic", low, "a quote at or below intrinsic value (no IV reproduces it)"),
-        ("dropped-unsolved", dropped & quoted & ~low, "a quote no IV up to "
-         f"{pricing.IV_MAX:g} reproduces (above the no-arbitrage bound)"),
+        ("dropped-above-bound", above, "a quote at or above the no-arbitrage bound (a call above the "
+         "forward's present value, a put above the strike's)"),
+        ("dropped-unsolved", dropped & quoted & ~low & ~above, "a quote below the no-arbitrage bound that no IV "
+         f"up to {pricing.IV_MAX:g} reproduces (far wings quoted at the minimum tick)"),
     ):
         if mask.any():
-            out.append(row_note(code, f"dropped {int(mask.sum())} row(s) with {why} "
-                                f"({int(oi[mask].sum()):,} contracts of open interest)", mask, oi, keep_mask=False))
+            note = row_note(code, f"dropped {int(mask.sum())} row(s) with {why} ({int(oi[mask].sum()):,} contracts "
+                            "of open interest; shares at the expiry's smile IV)", mask, oi, keep_mask=False)
+            out.append(replace(note, outside_gex=float(gex[mask].sum()), outside_flow=float(flow[mask].sum())))
     return out
 
 

@@ -15,6 +15,7 @@ from analytics import pricing
 from analytics.report import analyze, prepare_for
 from analytics.scenario import Scenario
 from analytics.sources.cboe import load_cboe
+from tests.unit.synthetic import chain_from, quotes_frame
 
 
 def rewrite_spot(src: Path, dst: Path, factor: float) -> float:
@@ -134,3 +135,26 @@ def test_two_of_the_three_ndx_crossings_are_artefacts_of_the_placeholders(ndx_cl
                                                  prep.iv))
     zeros = analyze(chain, scenario, prepared=sane).zero_gamma_levels
     assert len(zeros) == 1 and zeros[0] == pytest.approx(14922, abs=5)
+
+
+def test_every_drop_note_gives_its_true_reason_and_its_share_of_gross():
+    frame = quotes_frame(days=(30,))
+    for k, side, price in ((110.0, "C", 60.0), (80.0, "P", 90.0)):
+        frame.loc[frame["strike"] == k, "iv"] = np.nan  # no file IV on either side: solved from the quote
+        at = (frame["strike"] == k) & (frame["side"] == side)
+        frame.loc[at, ["bid", "ask", "mark"]] = [price - 1, price + 1, price]
+    a = analyze(chain_from(frame), forward="spot", iv_policy="file", grid_points=61)
+    notes = {n.code: n for n in a.notes}
+    # 60 for a 110 call on spot 100 is below the bound (100) but above what IV 5 gives over 30 days
+    unsolved = notes["dropped-unsolved"]
+    assert unsolved.rows == 1 and "below the no-arbitrage bound" in unsolved.message
+    above = notes["dropped-above-bound"]  # a put quoted 90 on strike 80
+    assert above.rows == 1 and "at or above the no-arbitrage bound" in above.message
+    assert unsolved.share_of_gross is not None and above.share_of_gross is not None
+    # the share is the dropped row's GEX at its smile (near the true one) over the gross with it added back
+    gross_kept = float((a.by_strike["call_gex_usd_per_1pct"].abs() + a.by_strike["put_gex_usd_per_1pct"].abs()).sum())
+    row = frame.loc[(frame["strike"] == 110) & (frame["side"] == "C")].iloc[0]
+    g = pricing.greeks(100.0, 110.0, row["years"], row["true_iv"], 1.0, 0.0, 0.0).gamma
+    dropped = 1000 * 100 * g * 100.0 ** 2 * 0.01
+    assert unsolved.share_of_gross == pytest.approx(dropped / (gross_kept + dropped), rel=1e-3)
+    assert unsolved.share_of_gross > 0.005 and "% of gross GEX" in unsolved.message

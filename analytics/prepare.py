@@ -475,6 +475,17 @@ def _forward_notes(table: pd.DataFrame, chain: OptionChain, oi: np.ndarray, rate
         out.append(row_note("forward-fallback", f"{len(fallback)} expiry(ies) with fewer than "
                             f"{fwd.MIN_PARITY_STRIKES} two-sided strikes (or an implausible fit) priced on spot "
                             f"with the given rate and yield", m, oi))
+    early = table.loc[table["early_exercise"].astype(bool) & table["expiry"].isin(expiry.unique()), "expiry"] \
+        if "early_exercise" in table else table["expiry"].iloc[:0]
+    if len(early):
+        roots = ", ".join(sorted(set(chain.rows["root"].astype(str)) - fwd.EUROPEAN_ROOTS))
+        out.append(row_note(
+            "american-exercise",
+            f"American-style options ({roots}): on {len(early)} expiry(ies) the free put-call-parity fit read "
+            f"early-exercise value as a rate below {100 * fwd.MIN_RATE:g}%; there D comes from the chain's plausible "
+            f"rates (else the given rate) and only F is fitted, so no such rate is used. Options are still priced "
+            f"European, and long-dated forwards keep some early-exercise value (they read low)",
+            expiry.isin(early).to_numpy(), oi))
     a, b, excess = fwd.spot_basis(table, chain.spot, rate=rate, div_yield=div_yield)
     off = np.abs(np.nan_to_num(excess)) > fwd.FORWARD_BASIS_TOLERANCE
     if abs(a) > fwd.FORWARD_BASIS_TOLERANCE or off.any():

@@ -1,5 +1,5 @@
 """Issue #16, model-treatment findings: what the quotes say against the file's own header (stale spot,
-weekend clock), placeholder shares, drop notes. Reproduced on the shared files or rewritten copies."""
+weekend clock), placeholder shares, drop notes, American exercise. Reproduced on the shared files or rewritten copies."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics import forwards as fwd
 from analytics import pricing
+from analytics.chain import settlement_instants, years_between
 from analytics.report import analyze, prepare_for
 from analytics.scenario import Scenario
 from analytics.sources.cboe import load_cboe
-from tests.unit.synthetic import chain_from, quotes_frame
+from tests.unit.synthetic import AS_OF, chain_from, quotes_frame
 
 
 def rewrite_spot(src: Path, dst: Path, factor: float) -> float:
@@ -158,3 +160,60 @@ def test_every_drop_note_gives_its_true_reason_and_its_share_of_gross():
     dropped = 1000 * 100 * g * 100.0 ** 2 * 0.01
     assert unsolved.share_of_gross == pytest.approx(dropped / (gross_kept + dropped), rel=1e-3)
     assert unsolved.share_of_gross > 0.005 and "% of gross GEX" in unsolved.message
+
+
+def crr(spot, strike, years, sigma, rate, div_yield, is_call, *, american=True, steps=200):
+    """Cox-Ross-Rubinstein binomial prices over an array of strikes (American or European exercise)."""
+    dt = years / steps
+    up = np.exp(sigma * np.sqrt(dt))
+    p = (np.exp((rate - div_yield) * dt) - 1 / up) / (up - 1 / up)
+    w = 1.0 if is_call else -1.0
+    value = np.maximum(w * (spot * up ** (steps - 2.0 * np.arange(steps + 1))[None, :] - strike[:, None]), 0.0)
+    for i in range(steps - 1, -1, -1):
+        value = np.exp(-rate * dt) * (p * value[:, :-1] + (1 - p) * value[:, 1:])
+        if american:
+            value = np.maximum(value, w * (spot * up ** (i - 2.0 * np.arange(i + 1))[None, :] - strike[:, None]))
+    return value[:, 0]
+
+
+def binomial_chain(*, american: bool, rate=0.05, div_yield=0.0, sigma=0.15, days=(7, 14, 45, 91, 182, 365, 730)):
+    """A stock's chain quoted around CRR prices (spread 0.02 + 1%), root XYZ, spot 100."""
+    strikes = np.arange(50.0, 151.0, 2.5)
+    expiry = pd.Series(pd.to_datetime([(AS_OF + pd.Timedelta(days=d)).date() for d in days]))
+    settle = settlement_instants(expiry, pd.Series(["XYZ"] * len(days)))
+    frames = []
+    for e, s, t in zip(expiry, settle, years_between(AS_OF, settle), strict=True):
+        for side in ("C", "P"):
+            px = crr(100.0, strikes, t, sigma, rate, div_yield, side == "C", american=american)
+            half = 0.02 + 0.01 * px
+            quoted = px - half > 0.01
+            frames.append(pd.DataFrame({
+                "root": "XYZ", "expiry": e, "settlement": s, "strike": strikes, "side": side, "open_interest": 1000.0,
+                "iv": np.nan, "bid": np.where(quoted, px - half, 0.0), "ask": np.where(quoted, px + half, 0.05),
+                "mark": np.where(quoted, px, np.nan), "multiplier": 100.0}))
+    return chain_from(pd.concat(frames, ignore_index=True))
+
+
+@pytest.fixture(scope="module")
+def american():
+    return binomial_chain(american=True)
+
+
+def test_early_exercise_is_never_printed_as_a_negative_rate(american):
+    table = fwd.expiry_forwards(american)
+    # the free fit reads in-the-money puts' early-exercise value as rates of -16% to -4.5%
+    assert table["early_exercise"].sum() >= 5
+    assert (table["implied_rate"] >= fwd.MIN_RATE).all()
+    a = analyze(american)
+    assert all(f["implied_rate"] >= fwd.MIN_RATE for f in a.to_dict()["forwards"])
+    note = next(n for n in a.notes if n.code == "american-exercise")
+    assert "American-style options (XYZ)" in note.message and "read low" in note.message
+    assert note.share_of_gross > 0.5
+
+
+def test_a_european_chain_of_the_same_stock_is_not_flagged(american):
+    table = fwd.expiry_forwards(binomial_chain(american=False))
+    assert not table["early_exercise"].any()
+    # European quotes give the rate back (5%) where the slope sees it
+    long = table.loc[table["years"] > 0.4, "implied_rate"]
+    assert np.allclose(long, 0.05, atol=0.003)

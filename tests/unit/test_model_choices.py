@@ -130,4 +130,4 @@ def test_the_readme_states_the_default_model_choice_and_why():
     readme = (ROOT / "README.md").read_text()
     default = Scenario()
     assert f"The default is `--forward {default.forward} --iv {default.iv_policy}`" in readme
-    assert "-20.40bn" in readme and "-11.00bn" in readme  # the worked example on the SPX file
+    assert "-20.83bn" in readme and "-11.65bn" in readme  # the worked example on the SPX file

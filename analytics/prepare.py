@@ -309,7 +309,9 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
     px = np.where(np.isfinite(mark) & (mark > 0), mark, mid)
     if bad.any():
         idx = np.flatnonzero(bad & np.isfinite(px) & (px > 0))
-        solved = pricing.implied_vol(px[idx], level[idx], strike[idx], years[idx], side[idx], rates[idx], carry[idx])
+        with np.errstate(over="ignore"):  # Newton steps where vega ~ 0 (minutes to settlement) overflow first
+            solved = pricing.implied_vol(px[idx], level[idx], strike[idx], years[idx], side[idx], rates[idx],
+                                         carry[idx])
         iv[idx] = solved
         solved_mask[idx[np.isfinite(solved)]] = True
     if iv_policy == "otm":

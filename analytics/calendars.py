@@ -12,6 +12,8 @@ rule                            function
 =============================== ==============================================================
 NYSE trading day                :func:`is_trading_day`, :func:`trading_days_between`,
                                 :func:`previous_trading_day`
+NYSE session of a snapshot      :func:`quotes_session_close`: None inside a session, else the
+                                close of the last session at or before the instant
 US monthly equity/index option  :func:`monthly_equity_expiry`: the third Friday, moved to the
                                 trading day before when the exchange is closed (Good Friday
                                 2025-04-18 -> Thursday 2025-04-17; Juneteenth 2027-06-18 -> 17th)
@@ -39,6 +41,9 @@ import pandas as pd
 CALENDAR_FIRST_DAY = dt.date(1990, 1, 1)
 CALENDAR_LAST_DAY = dt.date(2075, 12, 31)
 NYSE_CALENDAR_CODE = "XNYS"
+NYSE_TIME_ZONE = "America/New_York"
+REGULAR_OPEN = dt.time(9, 30)  # a weekday instant from REGULAR_OPEN to EARLY_CLOSE (the NYSE's earliest close)
+EARLY_CLOSE = dt.time(13, 0)  # is taken as in session without loading the calendar (a holiday there goes unseen)
 _THIRD_FRIDAY = pd.offsets.WeekOfMonth(week=2, weekday=4)
 _LAST_FRIDAY = pd.offsets.LastWeekOfMonth(weekday=4)
 
@@ -63,6 +68,46 @@ def nyse_calendar() -> Any:
 def _sessions() -> tuple[np.ndarray, frozenset[dt.date]]:
     days = pd.DatetimeIndex(nyse_calendar().sessions).tz_localize(None).normalize()
     return days.to_numpy(dtype="datetime64[D]"), frozenset(days.date)
+
+
+@cache
+def _session_bounds() -> tuple[np.ndarray, np.ndarray]:
+    """Every session's open and close, UTC nanoseconds, ascending."""
+    cal = nyse_calendar()
+    return (pd.DatetimeIndex(cal.opens).as_unit("ns").asi8.copy(),
+            pd.DatetimeIndex(cal.closes).as_unit("ns").asi8.copy())
+
+
+def quotes_session_close(instant: pd.Timestamp) -> pd.Timestamp | None:
+    """None when ``instant`` lies inside an NYSE session, else the close of the last session at or
+    before it (America/New_York): the session whose quotes a snapshot stamped then carries.
+
+    A weekday instant from 09:30 to 13:00 New York time (the earliest close) is taken as in session
+    without the calendar (it costs about 0.5 s to load): a full-day holiday there goes unseen.
+
+    Examples
+    --------
+    >>> quotes_session_close(pd.Timestamp("2024-01-05 11:00", tz="America/New_York")) is None
+    True
+    >>> str(quotes_session_close(pd.Timestamp("2024-01-07 10:52", tz="America/New_York")))
+    '2024-01-05 16:00:00-05:00'
+    >>> str(quotes_session_close(pd.Timestamp("2023-11-24 15:00", tz="America/New_York")))  # day after Thanksgiving
+    '2023-11-24 13:00:00-05:00'
+    """
+    t = pd.Timestamp(instant)
+    t = t.tz_localize("UTC") if t.tzinfo is None else t
+    local = t.tz_convert(NYSE_TIME_ZONE)
+    if local.weekday() < 5 and REGULAR_OPEN <= local.time() < EARLY_CLOSE:
+        return None
+    _check_span(local.date())
+    opens, closes = _session_bounds()
+    ns = t.tz_convert("UTC").as_unit("ns").value
+    i = int(np.searchsorted(closes, ns, side="right")) - 1  # the last close at or before the instant
+    if i + 1 < opens.size and opens[i + 1] <= ns:
+        return None  # inside the next session
+    if i < 0:
+        raise ValueError(f"no NYSE session closes on or before {local.isoformat()} in the calendar span")
+    return pd.Timestamp(closes[i], tz="UTC").tz_convert(NYSE_TIME_ZONE)
 
 
 def _check_span(day: dt.date) -> None:

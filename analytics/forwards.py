@@ -15,8 +15,14 @@ Robustness, per expiry:
 * a Theil-Sen start, then weighted least squares on the strikes whose residual is within
   ``OUTLIER_MADS`` median absolute deviations, repeated until the inlier set is stable.
 
+No fitted rate below ``MIN_RATE`` is a rate either: on an American-style chain (a root outside
+``EUROPEAN_ROOTS``) it is early-exercise value (in-the-money puts worth more than parity makes ``C - P``
+fall faster than ``D``), and such expiries are flagged ``early_exercise``; they too take ``D`` from the
+term structure and fit ``F`` only, so the carry (rate minus dividend yield) is what their forwards say.
+
 A short expiry's slope says little about ``D`` (``rT`` is a few basis points): below
-``DISCOUNT_MIN_YEARS`` (when longer expiries exist), or where a fit's rate exceeds ``MAX_ABS_RATE``,
+``DISCOUNT_MIN_YEARS`` (when longer expiries exist), or where a fit's rate exceeds ``MAX_ABS_RATE``
+(or lies below ``MIN_RATE``),
 ``D`` comes from the median rate of the fits from ``DISCOUNT_MIN_YEARS`` to a year (else the given
 rate) and only ``F`` is fitted.
 
@@ -46,16 +52,22 @@ OUTLIER_MADS = 4.0  # residuals beyond this many (scaled) MADs are dropped befor
 MAX_DISCOUNT = 1.5
 DISCOUNT_MIN_YEARS = 1 / 12  # shorter expiries take D from the longer ones' rate; only F is fitted
 MAX_ABS_RATE = 0.25  # a fitted rate beyond this is slope noise: D is taken from the term structure
+MIN_RATE = -0.01  # nor is a fitted rate below this a rate (early-exercise value, stale quotes)
 BASIS_BOUND_BASE = 0.10  # |ln(F/S)| allowed at T = 0 ...
 BASIS_BOUND_PER_YEAR = 0.20  # ... plus this much per year to expiry
 FORWARD_BASIS_TOLERANCE = 0.002  # forward vs spot beyond carry by more than this: stale spot or dividend
+STALE_SPOT_MIN_BASIS = 0.003  # the near expiries' forwards all this far (one sign) from spot beyond carry: stale spot
+STALE_SPOT_EXPIRIES = 3  # how many of the nearest parity expiries must agree (at least 2 must exist)
 BASIS_FIT_YEARS = 0.25  # expiries whose ln(F/S) is fitted by a line in T (beyond: curved rate/dividend terms)
 THEIL_SEN_MAX_POINTS = 400  # above this, the start's slopes come from an evenly spaced subset (pairs grow as n^2)
 _SELECT_MIN_SIZE = 4096  # medians of longer arrays select within a sampled bracket instead of sorting all
 
 ForwardMethod = Literal["parity", "fallback", "spot-carry", "exchange"]
 FORWARD_COLUMNS: tuple[str, ...] = ("expiry", "years", "forward", "discount", "implied_rate",
-                                    "forward_basis_pct", "n_strikes", "method", "discount_fixed")
+                                    "forward_basis_pct", "n_strikes", "method", "discount_fixed", "early_exercise")
+# cash-settled index roots: European exercise; any other root of a US chain is taken as American
+EUROPEAN_ROOTS: frozenset[str] = frozenset({"SPX", "SPXW", "SPXPM", "NDX", "NDXP", "RUT", "RUTW", "VIX", "VIXW",
+                                            "XSP", "DJX", "MXEA", "MXEF", "XEO"})
 
 
 def theil_sen(x, y) -> tuple[float, float]:
@@ -552,6 +564,12 @@ def _pairs_by_expiry(chain: OptionChain, expiries: np.ndarray, row_code: np.ndar
     return code, table[["strike", "call_mid", "put_mid", "spread"]].to_numpy(float)
 
 
+def _is_american(chain: OptionChain) -> bool:
+    """A US-listed chain (Black-Scholes-Merton; Deribit's are European) with a root outside
+    ``EUROPEAN_ROOTS`` (single stocks, ETFs: American exercise)."""
+    return chain.model == "bsm" and not set(chain.rows["root"].astype(str).unique()) <= EUROPEAN_ROOTS
+
+
 def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(values, return_inverse=True)`` of datetime64 ``values``, without its sort where they are
     already sorted."""
@@ -580,7 +598,9 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
         One row per expiry (ascending): ``expiry``, ``years`` (ACT/365 to the latest settlement of the
         day), ``forward``, ``discount``, ``implied_rate`` (``-ln(D) / T``), ``forward_basis_pct``
         (``100 (F/S - 1)``), ``n_strikes`` used in the fit, ``method`` (``"parity"`` or ``"fallback"``),
-        ``discount_fixed`` (True where ``D`` came from the reference rate and only ``F`` was fitted).
+        ``discount_fixed`` (True where ``D`` came from the reference rate and only ``F`` was fitted),
+        ``early_exercise`` (True where an American chain's free fit read early exercise as a rate below
+        ``MIN_RATE``).
     """
     spot = float(chain.spot)
     rows = chain.rows
@@ -610,11 +630,12 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
     # structure: the median rate of the sane fits from DISCOUNT_MIN_YEARS to a year, else the given rate
     with np.errstate(divide="ignore", invalid="ignore"):
         rates = np.where(sane, -np.log(disc) / t, np.nan)
-    plausible = sane & (np.abs(rates) <= MAX_ABS_RATE)
+    early = sane & (rates < MIN_RATE) & _is_american(chain)
+    plausible = sane & (MIN_RATE <= rates) & (rates <= MAX_ABS_RATE)
     ref = rates[plausible & (DISCOUNT_MIN_YEARS <= t) & (t <= 1.0)]
     ref = ref if ref.size else rates[plausible & (t >= DISCOUNT_MIN_YEARS)]
     ref_rate = float(np.median(ref)) if ref.size else float(rate)
-    fixed = sane & (((t < DISCOUNT_MIN_YEARS) & bool(ref.size)) | (np.abs(rates) > MAX_ABS_RATE))
+    fixed = sane & (((t < DISCOUNT_MIN_YEARS) & bool(ref.size)) | ~plausible)
     if fixed.any():
         fit = _fit_bands(bands, np.exp(-ref_rate * t), which=fixed)
         fwd, disc, n = (np.where(fixed, a, b) for a, b in zip(fit, (fwd, disc, n), strict=True))
@@ -622,7 +643,7 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
     fwd = np.where(sane, fwd, spot * np.exp((rate - div_yield) * t))
     disc = np.where(sane, disc, np.exp(-rate * t))
     columns = (expiries, t, fwd, disc, -np.log(disc) / t, 100.0 * (fwd / spot - 1.0), np.where(sane, n, 0),
-               np.where(sane, "parity", "fallback"), fixed & sane)
+               np.where(sane, "parity", "fallback"), fixed & sane, early)
     return pd.DataFrame(dict(zip(FORWARD_COLUMNS, columns, strict=True)), copy=False)
 
 
@@ -726,3 +747,40 @@ def spot_basis(forwards: pd.DataFrame, spot: float, *, rate: float = 0.0,
         b = float(rate) - float(div_yield)
         a = float(np.median(x[use] - b * t[use]))
     return float(a), float(b), np.where(use, x - b * t, np.nan)
+
+
+def quotes_spot(forwards: pd.DataFrame, spot: float, *, rate: float = 0.0, div_yield: float = 0.0) -> float | None:
+    """The spot the option quotes imply, where the near expiries' parity forwards say ``spot`` is stale.
+
+    A header spot printed after hours or pre-market (a live last trade) beside quotes of the last
+    session moves every near forward alike from it beyond carry. Where each of the nearest
+    ``STALE_SPOT_EXPIRIES`` parity expiries (two at least, within ``BASIS_FIT_YEARS``) sits more than
+    ``STALE_SPOT_MIN_BASIS`` from ``spot`` beyond the chain's carry, all on one side, the spot the
+    quotes imply is ``spot e^m`` with ``m`` the median of their excess ``ln(F/S) - b T``
+    (:func:`spot_basis`); else None. A dividend paid before the first expiry looks the same.
+
+    Examples
+    --------
+    >>> t = np.array([0.003, 0.006, 0.009, 0.05])
+    >>> f = pd.DataFrame({"years": t, "forward": 101.5 * np.exp(0.05 * t), "method": "parity"})
+    >>> round(quotes_spot(f, 100.0), 6)
+    101.5
+    >>> quotes_spot(f, 101.5) is None
+    True
+    """
+    _, _, excess = spot_basis(forwards, spot, rate=rate, div_yield=div_yield)
+    near = excess[np.isfinite(excess)][:STALE_SPOT_EXPIRIES]
+    if near.size < 2 or not (np.all(near > STALE_SPOT_MIN_BASIS) or np.all(near < -STALE_SPOT_MIN_BASIS)):
+        return None
+    return float(spot) * float(np.exp(np.median(near)))
+
+
+def respot(forwards: pd.DataFrame, spot: float, *, rate: float = 0.0, div_yield: float = 0.0) -> pd.DataFrame:
+    """A copy of an :func:`expiry_forwards` table on another ``spot``: fallback expiries' forwards
+    ``S e^{(r - q) T}`` and every ``forward_basis_pct`` recomputed; parity fits unchanged."""
+    out = forwards.copy()
+    fallback = (out["method"] == "fallback").to_numpy()
+    t = out["years"].to_numpy(float)
+    out["forward"] = np.where(fallback, float(spot) * np.exp((rate - div_yield) * t), out["forward"].to_numpy(float))
+    out["forward_basis_pct"] = 100.0 * (out["forward"].to_numpy(float) / float(spot) - 1.0)
+    return out

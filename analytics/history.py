@@ -57,7 +57,7 @@ STORE_DIRNAME = ".mmpos"
 DB_NAME = "history.sqlite"
 STRIKES_DIRNAME = "strikes"
 #: Bump when the summary's content or the analysis behind it changes: the store rebuilds itself.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: quotes-implied spot, session clock and notes, fitted rates floored (issue 16)
 TOP_WALLS = 3
 FLOW_SHOCKS_PCT: tuple[float, ...] = (-5.0, -2.0, -1.0, 1.0, 2.0, 5.0)
 STRIKE_COLUMNS: tuple[str, ...] = ("call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct")

@@ -40,6 +40,10 @@ class Note:
         The note's own number where it has one (the ill-conditioned flag's slope, USD per 1% per point).
     mask : ndarray of bool or None
         The affected rows among the prepared rows (None for rows that did not survive preparation).
+    outside_gex, outside_flow : float or None
+        For rows that did not survive preparation (dropped): their gross GEX (USD per 1%) and gross +5%
+        flow (units) at a sane IV, computed where they were dropped; their shares are of the gross
+        with them added back.
     """
 
     code: str
@@ -50,6 +54,8 @@ class Note:
     share_of_flow: float | None = None
     value: float | None = None
     mask: np.ndarray | None = field(default=None, repr=False, compare=False)
+    outside_gex: float | None = field(default=None, repr=False)
+    outside_flow: float | None = field(default=None, repr=False)
 
     @property
     def message(self) -> str:
@@ -111,7 +117,7 @@ def quantify(note: Note, gex_rows, delta_change=None, mask=None) -> Note:
     """
     mask = note.mask if mask is None else np.asarray(mask, dtype=bool)
     if mask is None:
-        return note
+        return note if note.outside_gex is None else _quantify_outside(note, gex_rows, delta_change)
     gex = np.abs(np.asarray(gex_rows, dtype=float))
     gross = gex.sum()
     share_gex = float(gex[mask].sum() / gross) if gross > 0 else 0.0
@@ -120,6 +126,62 @@ def quantify(note: Note, gex_rows, delta_change=None, mask=None) -> Note:
         dd = np.abs(np.asarray(delta_change, dtype=float))
         share_flow = float(dd[mask].sum() / dd.sum()) if dd.sum() > 0 else 0.0
     return replace(note, share_of_gross=share_gex, share_of_flow=share_flow, mask=mask)
+
+
+def stale_spot(file_spot: float, spot: float, zero_gamma_levels, hedge_curve) -> Note:
+    """The note of a stale header spot: both spots, and the levels on the file's spot.
+
+    With every forward held (the parity fit), the engine's gamma profile and USD flows depend on the
+    spot shock ``x`` only, not on the spot they are drawn around: a zero crossing at ``S (1 + x)`` on
+    ``spot`` lies at ``file_spot (1 + x)`` on the file's spot, and a flow of ``u`` units at a shock is
+    ``u spot / file_spot`` units there (the same USD). ``hedge_curve`` has ``shock_pct`` and
+    ``hedge_flow_units``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"shock_pct": [5.0], "hedge_flow_units": [-1000.0]})
+    >>> n = stale_spot(101.5, 100.0, [99.0], c)
+    >>> n.code, n.value
+    ('spot-stale', 101.5)
+    >>> n.summary.split("On the file's spot: ")[1]
+    'zero gamma 100.485 (here 99), +5% hedge flow -985.2 units (here -1,000)'
+    """
+    ratio = float(file_spot) / float(spot)
+    zeros = [float(z) for z in zero_gamma_levels]
+    if zeros:
+        here = ", ".join(f"{z:,.6g}" for z in zeros)
+        zero_text = f"zero gamma {', '.join(f'{z * ratio:,.6g}' for z in zeros)} (here {here})"
+    else:
+        zero_text = "no zero gamma either"
+    up = hedge_curve.loc[np.isclose(hedge_curve["shock_pct"], FLOW_SHOCK_PCT), "hedge_flow_units"]
+    flow_text = ""
+    if len(up):
+        u = float(up.iloc[0])
+        flow_text = f", +{FLOW_SHOCK_PCT:g}% hedge flow {u / ratio:,.4g} units (here {u:,.4g})"
+    summary = (f"the file's spot {file_spot:,.6g} is stale: the near expiries' put-call-parity forwards imply "
+               f"spot {spot:,.6g} ({100 * (spot / file_spot - 1):+.2f}%), and every level here is on it "
+               f"(quotes of the last session beside a later spot, or a dividend before the first expiry). "
+               f"On the file's spot: {zero_text}{flow_text}")
+    return Note(code="spot-stale", summary=summary, rows=0, contracts=0.0, value=float(file_spot))
+
+
+def _quantify_outside(note: Note, gex_rows, delta_change) -> Note:
+    """Shares of rows that left the chain: their gross over the chain's gross with theirs added back.
+
+    Examples
+    --------
+    >>> n = Note("dropped-no-quote", "1 row dropped", 1, 5.0, outside_gex=25.0, outside_flow=1.0)
+    >>> _quantify_outside(n, np.array([30.0, -45.0]), np.array([-1.0, 2.0])).message
+    '1 row dropped: 25% of gross GEX, 25% of the +5% flow'
+    """
+    outside_gex = note.outside_gex or 0.0
+    gross = float(np.abs(np.asarray(gex_rows, dtype=float)).sum()) + outside_gex
+    share_flow = None
+    if delta_change is not None and note.outside_flow is not None:
+        flow = float(np.abs(np.asarray(delta_change, dtype=float)).sum()) + note.outside_flow
+        share_flow = note.outside_flow / flow if flow > 0 else 0.0
+    return replace(note, share_of_gross=outside_gex / gross if gross > 0 else 0.0, share_of_flow=share_flow)
 
 
 def ill_conditioned_headline(spot: float, zero_gamma_levels, profile_spot, profile_gex, *,

@@ -31,11 +31,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from analytics import calendars, pricing
 from analytics import forwards as fwd
-from analytics import pricing
-from analytics.chain import OptionChain
+from analytics.chain import OptionChain, years_between
 from analytics.errors import ChainDataError
-from analytics.notes import Note, row_note
+from analytics.notes import FLOW_SHOCK_PCT, Note, row_note
 
 ForwardChoice = Literal["spot", "parity"]
 IvPolicy = Literal["file", "otm"]
@@ -77,6 +77,12 @@ class PreparedChain:
     forwards: pd.DataFrame | None = None
     forward: ForwardChoice = "spot"
     iv_policy: IvPolicy = "file"
+    # the file's header spot where the near expiries' parity forwards say it is stale: ``chain.spot``
+    # is then the spot the quotes imply (:func:`analytics.forwards.quotes_spot`) and every level is on it
+    file_spot: float | None = None
+    # under the file policy, the expiry's smile IV at each placeholder row (NaN elsewhere): the IV the
+    # placeholder note's shares are computed with (:func:`analytics.report.analyze`)
+    placeholder_smile: np.ndarray | None = None
 
     def priced_forwards(self) -> pd.DataFrame:
         """Per expiry, the forward and discount factor the rows were priced with
@@ -221,9 +227,16 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
     if iv_policy not in IV_POLICIES:
         raise ChainDataError(f"unknown IV policy {iv_policy!r}; choose one of {', '.join(IV_POLICIES)}")
     chain, notes = _adjusted_roots(chain, adjusted_multiplier)
+    file_spot = None
     rows = chain.rows
     n = len(rows)
     years = chain.years_to_settlement()
+    # a snapshot stamped outside the session (evening, weekend) carries that session's quotes; the file's
+    # IVs were computed to its close, so under the file policy time runs from there
+    session_close = calendars.quotes_session_close(chain.as_of) if chain.model == "bsm" else None
+    stamp_years = years
+    if session_close is not None and iv_policy == "file":
+        years = years_between(session_close, rows["settlement"])
     side = pricing.side_sign(rows["side"].to_numpy())
     strike = rows["strike"].to_numpy(float)
     oi = rows["open_interest"].to_numpy(float)
@@ -235,6 +248,14 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         carry = np.full(n, rate)
     elif forward == "parity":
         full = fwd.expiry_forwards(chain, rate=rate, div_yield=div_yield) if forwards is None else forwards
+        # stamped outside the session, the header may carry a later print than the quotes (after hours,
+        # pre-market); inside it, spot and quotes are of one instant and a basis is a dividend
+        implied_spot = (fwd.quotes_spot(full, chain.spot, rate=rate, div_yield=div_yield)
+                        if session_close is not None else None)
+        if implied_spot is not None:  # a stale header spot: the levels go on the spot the quotes imply
+            file_spot = chain.spot
+            chain = replace(chain, spot=implied_spot)
+            full = fwd.respot(full, implied_spot, rate=rate, div_yield=div_yield)
         table = full.loc[full["expiry"].isin(rows["expiry"].unique())].reset_index(drop=True)
         per_expiry = table.set_index("expiry")
         # Black-76 on F with discount D, written on spot so that deltas are per unit of the underlying:
@@ -254,10 +275,22 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
 
     iv = rows["iv"].to_numpy(float).copy()
     bad = ~np.isfinite(iv) | (iv <= 0) | (iv > pricing.IV_MAX)
+    if session_close is not None:
+        notes.append(_session_note(chain, session_close, iv_policy, iv, bad, strike, model_forward, years,
+                                   stamp_years, oi))
     placeholder = placeholder_ivs(iv, rows["expiry"].to_numpy(), strike, side, model_forward) & ~bad
+    placeholder_smile = None
     if placeholder.any():
         values = ", ".join(f"{v:g}" for v in np.unique(iv[placeholder])[:3])
-        treatment = "kept as given (file policy)" if iv_policy == "file" else "not used (OTM policy)"
+        treatment = "not used (OTM policy)"
+        if iv_policy == "file":
+            # what the placeholder rows carry is sized at a sane IV, the expiry's smile from its own valid
+            # out-of-the-money file IVs: at the placeholder itself their gamma is nil and the share says "<1%"
+            smile_from = ~bad & ~np.isin(iv, iv[placeholder]) & (side * (strike - model_forward) >= 0)
+            placeholder_smile = np.where(placeholder, _smile(rows, np.log(strike / model_forward), smile_from, iv,
+                                                             placeholder), np.nan)
+            treatment = ("kept as given (file policy); shares at the expiry's smile IV (its valid out-of-the-money "
+                         "file IVs, placeholder values excluded, interpolated in log-moneyness), not at the placeholder")
         notes.append(row_note("iv-placeholder", f"{int(placeholder.sum())} placeholder IV(s) ({values}) repeated "
                               f"on in-the-money rows, {treatment}", placeholder, oi))
     use_twin = np.zeros(n, dtype=bool)
@@ -276,7 +309,9 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
     px = np.where(np.isfinite(mark) & (mark > 0), mark, mid)
     if bad.any():
         idx = np.flatnonzero(bad & np.isfinite(px) & (px > 0))
-        solved = pricing.implied_vol(px[idx], level[idx], strike[idx], years[idx], side[idx], rates[idx], carry[idx])
+        with np.errstate(over="ignore"):  # Newton steps where vega ~ 0 (minutes to settlement) overflow first
+            solved = pricing.implied_vol(px[idx], level[idx], strike[idx], years[idx], side[idx], rates[idx],
+                                         carry[idx])
         iv[idx] = solved
         solved_mask[idx[np.isfinite(solved)]] = True
     if iv_policy == "otm":
@@ -292,18 +327,37 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
                               f"{pricing.IV_MAX:g} solved from mid/mark prices", solved_mask, oi))
 
     usable = np.isfinite(iv) & (iv > 0) & (iv <= pricing.IV_MAX)
-    if (~usable).any():
-        notes += _drop_notes(~usable, px, level, strike, years, side, rates, carry, oi)
     if not usable.any():
         raise ChainDataError("no row has a usable implied volatility", path=chain.source or None)
     mult = rows["multiplier"].to_numpy(float) if multiplier is None else np.full(n, float(multiplier))
+    if (~usable).any():
+        smile = _smile(rows, np.log(strike / model_forward), usable, iv, ~usable)
+        notes += _drop_notes(~usable, px, level, strike, years, side, rates, carry, oi, mult, smile)
     keep = usable
     kept_notes = tuple(replace(nt, mask=None if nt.mask is None else nt.mask[keep]) for nt in notes)
     return PreparedChain(
         chain=chain.with_rows(rows.loc[keep]), years=years[keep], iv=iv[keep], side=side[keep], level=level[keep],
         rate=rates[keep], carry=carry[keep], multiplier=mult[keep], warnings=tuple(nt.message for nt in kept_notes),
-        notes=kept_notes, forwards=table, forward=forward, iv_policy=iv_policy,
+        notes=kept_notes, forwards=table, forward=forward, iv_policy=iv_policy, file_spot=file_spot,
+        placeholder_smile=None if placeholder_smile is None else placeholder_smile[keep],
     )
+
+
+def _smile(rows: pd.DataFrame, x: np.ndarray, known: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Each (root, expiry)'s smile at the ``wanted`` rows: ``values`` of its ``known`` rows interpolated
+    in log-moneyness ``x`` (flat beyond the last one); NaN where the expiry has no known row (or no
+    wanted one)."""
+    out = np.full(len(rows), np.nan)
+    if not wanted.any():
+        return out
+    groups = pd.Series(np.arange(len(rows))).groupby([rows["root"], rows["expiry"]]).indices
+    for group in groups.values():
+        members = np.asarray(group, dtype=np.intp)
+        have = members[known[members]]
+        if have.size and wanted[members].any():
+            order = np.argsort(x[have])
+            out[members] = np.interp(x[members], x[have][order], values[have][order])
+    return out
 
 
 def _otm_ivs(rows, iv_file, placeholder, strike, side, years, level, rates, carry, model_forward, keys, notes, oi):
@@ -325,15 +379,7 @@ def _otm_ivs(rows, iv_file, placeholder, strike, side, years, level, rates, carr
                                           carry[idx])
     strike_iv = _by_strike(np.where(otm, solved, np.nan), keys)
     missing = ~np.isfinite(strike_iv)
-    smile_iv = np.full(n, np.nan)
-    if missing.any():
-        x = np.log(strike / model_forward)
-        have = otm & np.isfinite(solved)
-        for members in pd.Series(np.arange(n)).groupby([rows["root"], rows["expiry"]]).indices.values():
-            known = members[have[members]]
-            if known.size and missing[members].any():
-                order = np.argsort(x[known])
-                smile_iv[members] = np.interp(x[members], x[known][order], solved[known][order])
+    smile_iv = _smile(rows, np.log(strike / model_forward), otm & np.isfinite(solved), solved, missing)
     file_ok = np.where(placeholder | ~(np.isfinite(iv_file) & (iv_file > 0) & (iv_file <= pricing.IV_MAX)),
                        np.nan, iv_file)
     interpolated = missing & np.isfinite(smile_iv)
@@ -349,23 +395,74 @@ def _otm_ivs(rows, iv_file, placeholder, strike, side, years, level, rates, carr
     return iv, mid, uses_file
 
 
-def _drop_notes(dropped, px, level, strike, years, side, rates, carry, oi) -> list[Note]:
-    """Dropped rows, split by why no IV exists: no quote, or a quote at or below intrinsic value (or
-    above the no-arbitrage bound)."""
+def _session_note(chain, close, iv_policy, iv, bad, strike, model_forward, years, stamp_years, oi) -> Note:
+    """A snapshot stamped outside the NYSE session: whose quotes it carries, which clock the IVs run on,
+    and the nearest expiry's at-the-money file IV on both clocks (Black-76 prices depend on
+    ``iv sqrt(T)``: the IV that prices the same quotes over the stamp's time is ``iv sqrt(T_close / T_stamp)``)."""
+    stamp = chain.as_of.tz_convert(calendars.NYSE_TIME_ZONE)
+    expiry = chain.rows["expiry"].to_numpy()
+    first = expiry == expiry.min()
+    valid = first & ~bad
+    near = np.flatnonzero(valid)[np.argsort(np.abs(np.log(strike[valid] / model_forward[valid])), kind="stable")[:4]]
+    close_years = years_between(close, chain.rows["settlement"])
+    head = (f"snapshot stamped {stamp:%a %Y-%m-%d %H:%M %Z} lies outside the NYSE session: its quotes are the "
+            f"session's that closed {close:%a %Y-%m-%d %H:%M %Z}")
+    detail = ""
+    if near.size:
+        atm = float(np.median(iv[near]))
+        t_close, t_stamp = float(np.median(close_years[near])), float(np.median(stamp_years[near]))
+        on_stamp = atm * np.sqrt(t_close / t_stamp)
+        day = pd.Timestamp(expiry.min()).date().isoformat()
+        detail = (f"{day} at-the-money file IV {100 * atm:.1f}% prices its quotes over the {365 * t_close:.2f} days "
+                  f"from that close; over the stamp's {365 * t_stamp:.2f} days the same quotes imply "
+                  f"{100 * on_stamp:.1f}%")
+    if iv_policy == "file":
+        text = f"{head}. Time runs from that close under the file IV policy (the file's IVs are quoted to it)"
+        text += f": {detail}" if detail else ""
+    else:
+        text = f"{head}. IVs are solved from those quotes on the stamp's clock"
+        text += f" (the file's own are quoted to the close: {detail})" if detail else ""
+    shift_days = 365.0 * float(np.median(years - stamp_years)) if iv_policy == "file" else 0.0
+    return Note(code="stamp-outside-session", summary=text, rows=int(iv.size), contracts=float(np.nansum(oi)),
+                value=shift_days)
+
+
+def _drop_notes(dropped, px, level, strike, years, side, rates, carry, oi, mult, smile) -> list[Note]:
+    """Dropped rows, split by why no IV exists: no quote; a quote at or below intrinsic value; a quote
+    at or above the no-arbitrage bound (a call worth the forward's present value, a put the strike's);
+    or a quote below that bound that no IV up to ``pricing.IV_MAX`` reaches (minimum-tick far wings).
+
+    Each note carries what its rows would hold at their expiry's smile (``smile``: the usable IVs
+    interpolated in log-moneyness): gross GEX and +5% flow, for their share of the chain's gross."""
     quoted = np.isfinite(px) & (px > 0)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         floor = pricing.price(level, strike, years, pricing.IV_MIN, side, rates, carry)
+        bound = np.where(side > 0, level * np.exp(-carry * years), strike * np.exp(-rates * years))
     low = dropped & quoted & (px <= floor * (1 + 1e-12))
+    above = dropped & quoted & ~low & (px >= bound)
+    sized = dropped & np.isfinite(smile)
+    gex = np.zeros(px.size)
+    flow = np.zeros(px.size)
+    if sized.any():
+        i = np.flatnonzero(sized)
+        now = pricing.greeks(level[i], strike[i], years[i], smile[i], side[i], rates[i], carry[i])
+        up = pricing.greeks(level[i] * (1.0 + FLOW_SHOCK_PCT / 100.0), strike[i], years[i], smile[i], side[i],
+                            rates[i], carry[i])
+        gex[i] = np.abs(oi[i] * mult[i] * now.gamma * level[i] ** 2 * 0.01)
+        flow[i] = np.abs(oi[i] * mult[i] * (up.delta - now.delta))
     out = []
     for code, mask, why in (
         ("dropped-no-quote", dropped & ~quoted, "no usable IV and no quote to solve one from"),
         ("dropped-at-intrinsic", low, "a quote at or below intrinsic value (no IV reproduces it)"),
-        ("dropped-unsolved", dropped & quoted & ~low, "a quote no IV up to "
-         f"{pricing.IV_MAX:g} reproduces (above the no-arbitrage bound)"),
+        ("dropped-above-bound", above, "a quote at or above the no-arbitrage bound (a call above the "
+         "forward's present value, a put above the strike's)"),
+        ("dropped-unsolved", dropped & quoted & ~low & ~above, "a quote below the no-arbitrage bound that no IV "
+         f"up to {pricing.IV_MAX:g} reproduces (far wings quoted at the minimum tick)"),
     ):
         if mask.any():
-            out.append(row_note(code, f"dropped {int(mask.sum())} row(s) with {why} "
-                                f"({int(oi[mask].sum()):,} contracts of open interest)", mask, oi, keep_mask=False))
+            note = row_note(code, f"dropped {int(mask.sum())} row(s) with {why} ({int(oi[mask].sum()):,} contracts "
+                            "of open interest; shares at the expiry's smile IV)", mask, oi, keep_mask=False)
+            out.append(replace(note, outside_gex=float(gex[mask].sum()), outside_flow=float(flow[mask].sum())))
     return out
 
 
@@ -382,6 +479,17 @@ def _forward_notes(table: pd.DataFrame, chain: OptionChain, oi: np.ndarray, rate
         out.append(row_note("forward-fallback", f"{len(fell_back)} expiry(ies) with fewer than "
                             f"{fwd.MIN_PARITY_STRIKES} two-sided strikes (or an implausible fit) priced on spot "
                             f"with the given rate and yield", m, oi))
+    early = table.loc[table["early_exercise"].astype(bool) & table["expiry"].isin(expiry.unique()), "expiry"] \
+        if "early_exercise" in table else table["expiry"].iloc[:0]
+    if len(early):
+        roots = ", ".join(sorted(set(chain.rows["root"].astype(str)) - fwd.EUROPEAN_ROOTS))
+        out.append(row_note(
+            "american-exercise",
+            f"American-style options ({roots}): on {len(early)} expiry(ies) the free put-call-parity fit read "
+            f"early-exercise value as a rate below {100 * fwd.MIN_RATE:g}%; there D comes from the chain's plausible "
+            f"rates (else the given rate) and only F is fitted, so no such rate is used. Options are still priced "
+            f"European, and long-dated forwards keep some early-exercise value (they read low)",
+            expiry.isin(early).to_numpy(), oi))
     a, b, excess = fwd.spot_basis(table, chain.spot, rate=rate, div_yield=div_yield)
     off = np.abs(np.nan_to_num(excess)) > fwd.FORWARD_BASIS_TOLERANCE
     if abs(a) > fwd.FORWARD_BASIS_TOLERANCE or off.any():

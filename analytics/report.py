@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
 import numpy as np
@@ -313,6 +313,7 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
     prep = prepare_for(chain, scenario) if prepared is None else prepared
     scenario.check_against(prep.chain, iv=prep.iv)
     rows = prep.chain.rows
+    spot = prep.chain.spot  # the file's, or the spot the quotes imply where the file's is stale
     pos_all = positions_from_prepared(prep, scenario.convention)
     nonzero = pos_all.weight != 0
     pos = pos_all.take(nonzero)
@@ -343,7 +344,7 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
         ph = pos.at_horizon(h)
         _, d = scenarios.revalue_grid(ph, shock_factors, **scen)
         flow_units = -(d - d0)
-        s1 = chain.spot * shock_factors
+        s1 = spot * shock_factors
         return pd.DataFrame({"shock_pct": shocks, "spot": s1, "dealer_delta_units": d,
                              "hedge_flow_units": flow_units, "hedge_flow_usd": flow_units * s1})
 
@@ -355,8 +356,19 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
     delta_up = scenarios.row_greeks(pos_all, 1.0 + notes.FLOW_SHOCK_PCT / 100.0).delta
     delta_change = pos_all.weight * (delta_up - g.delta)
     quantified = [notes.quantify(n, gex_rows, delta_change) for n in prep.notes]
-    fragile = notes.ill_conditioned_headline(chain.spot, zeros, factors * chain.spot, gex_grid)
+    if prep.placeholder_smile is not None:  # placeholder rows sized at their expiry's smile, not the placeholder
+        sane = replace(pos_all, iv=np.where(np.isfinite(prep.placeholder_smile), prep.placeholder_smile, prep.iv))
+        g_sane = scenarios.row_greeks(sane)
+        gex_sane = exposure.gex_usd_per_1pct(g_sane.gamma, sane.weight / prep.multiplier, prep.multiplier,
+                                             prep.level)
+        change_sane = sane.weight * (scenarios.row_greeks(sane, 1.0 + notes.FLOW_SHOCK_PCT / 100.0).delta
+                                     - g_sane.delta)
+        quantified = [notes.quantify(n, gex_sane, change_sane) if n.code == "iv-placeholder" else n
+                      for n in quantified]
+    fragile = notes.ill_conditioned_headline(spot, zeros, factors * spot, gex_grid)
     quantified += [fragile] if fragile is not None else []
+    if prep.file_spot is not None:
+        quantified.insert(0, notes.stale_spot(prep.file_spot, spot, zeros, curves[scenario.horizon_days]))
     warnings = list(prep.chain.warnings) + [n.message for n in quantified]
     if not nonzero.any():
         warnings.append("every selected contract has zero open interest/position: exposures are zero")
@@ -370,7 +382,7 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
     return Analysis(
         underlying=chain.underlying,
         as_of=chain.as_of,
-        spot=chain.spot,
+        spot=spot,
         multiplier=mult_val,
         convention=scenario.convention,
         model=chain.model,
@@ -383,7 +395,7 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
         dealer_delta_units=d0,
         net_vega_usd_per_vol_pt=vega_total,
         by_strike=by_strike,
-        gamma_profile=pd.DataFrame({"spot": factors * chain.spot, "gex_usd_per_1pct": gex_grid}),
+        gamma_profile=pd.DataFrame({"spot": factors * spot, "gex_usd_per_1pct": gex_grid}),
         hedge_curve=curves[scenario.horizon_days],
         hedge_curves=curves,
         scenario=scenario,

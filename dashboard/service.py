@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import conventions, levels
+from analytics import previous as prev_rule
 from analytics.adv import load_adv
 from analytics.catalog import (
     Catalog,
@@ -69,7 +70,7 @@ if TYPE_CHECKING:
     from dashboard.runtime.cache import SharedCache
 
 KPI_SHOCKS_PCT: tuple[float, ...] = (-5.0, -1.0, 1.0, 5.0)  # the KPI strip's hedge-flow shocks
-PREVIOUS_MAX_AGE_DAYS = 7  # an older "previous snapshot" is not yesterday: no change is shown
+PREVIOUS_MAX_AGE_DAYS = prev_rule.PREVIOUS_MAX_AGE_DAYS  # the rule's own (analytics.previous)
 TESTNET_MARK = "testnet"  # in a file name: the snapshot comes from an exchange's test network
 ANALYSIS_MEMORY_ENTRIES = 48  # analyses kept in each process in front of the shared cache (30 KB-2 MB each)
 ANALYSIS_NAMESPACE = "analysis"  # the shared cache's key prefix for analyses
@@ -119,6 +120,7 @@ class ExpiryFacts:
     expiries: tuple[dt.date, ...]
     as_of: dt.date
     monthlies: tuple[dt.date, ...]
+    round_the_clock: bool = False  # a market that never closes (Deribit): a session is a UTC day
 
     def resolve(self, preset: str) -> list[dt.date]:
         return preset_expiries(preset, self.expiries, self.as_of, monthlies=self.monthlies)
@@ -135,6 +137,7 @@ def expiry_facts(chain: OptionChain) -> ExpiryFacts:
         expiries=expiries,
         as_of=local_date,
         monthlies=tuple(monthly_expiries(expiries, am_settled=am_dates, deribit=is_deribit(chain))),
+        round_the_clock=is_deribit(chain),
     )
 
 
@@ -184,11 +187,12 @@ class PreviousSnapshot:
 
 def find_previous(catalog: Catalog, entry: CatalogEntry,
                   max_age_days: int = PREVIOUS_MAX_AGE_DAYS) -> PreviousSnapshot:
-    """The one rule for "the previous snapshot": the newest readable snapshot older than ``entry`` of
-    the same underlying and the same source kind (:func:`source_kind`: a test-network file is never
-    yesterday for a production one), at most ``max_age_days`` calendar days older.
+    """The previous snapshot of ``entry`` by the one rule (:func:`analytics.previous.choose_previous`):
+    same underlying and source kind (:func:`source_kind`), an earlier session, at most ``max_age_days``
+    older, listing the expiries of at least ``PREVIOUS_MIN_COVERAGE`` of today's gross GEX.
 
-    Used by the KPI changes, the key levels, the previous-net line and the change-by-strike view alike.
+    Used by the KPI changes, the key levels, the previous-net line, the change-by-strike view and
+    ``mmpos report`` alike.
     """
     if not entry.is_snapshot or entry.as_of is None:
         return PreviousSnapshot(None)
@@ -197,12 +201,40 @@ def find_previous(catalog: Catalog, entry: CatalogEntry,
              if e.as_of is not None and e.as_of < entry.as_of and source_kind(e) == kind]
     if not older:
         return PreviousSnapshot(None)  # the first snapshot of its kind: nothing to say
-    newest = max(older, key=lambda e: e.as_of)
-    age = (entry.as_of.date() - newest.as_of.date()).days
-    if age > max_age_days:
-        return PreviousSnapshot(None, f"no recent previous snapshot (the newest, {newest.as_of:%Y-%m-%d}, is "
-                                      f"{age} days older; at most {max_age_days})")
-    return PreviousSnapshot(newest)
+    try:
+        round_the_clock = facts_for(entry).round_the_clock
+    except ChainDataError:
+        return PreviousSnapshot(None)
+    by_key = {str(e.id): e for e in older}
+
+    def snapshot(e: CatalogEntry) -> prev_rule.Snapshot:
+        return prev_rule.Snapshot(str(e.id), e.underlying or "", kind, e.as_of,
+                                  prev_rule.session_date(e.as_of, round_the_clock=round_the_clock))
+
+    def coverage_of(key: str) -> float:
+        try:
+            return prev_rule.coverage(gross_by_expiry(entry), facts_for(by_key[key]).expiries)
+        except ChainDataError:
+            return 0.0  # an unreadable file compares with nothing
+
+    choice = prev_rule.choose_previous(snapshot(entry), [snapshot(e) for e in older], coverage_of,
+                                       max_age_days=max_age_days)
+    return PreviousSnapshot(by_key[choice.key] if choice.key is not None else None, choice.note)
+
+
+@functools.lru_cache(maxsize=16)
+def _gross_by_expiry(entry_id: str, version: FileVersion | None, path: str) -> dict[dt.date, float]:
+    del entry_id, version  # cache key only
+    return prev_rule.prepared_gross_by_expiry(prepare_for(load_path_cached(path), Scenario()))
+
+
+def gross_by_expiry(entry: CatalogEntry) -> dict[dt.date, float]:
+    """Gross GEX per expiry of a snapshot under the default model (cached per file version): what the
+    previous-snapshot rule's coverage weighs expiries by."""
+    if entry.broken:
+        raise ChainDataError(str(entry.error or "unreadable file"), path=entry.path)
+    entry_id, version = entry_key(entry)
+    return _gross_by_expiry(entry_id, version, str(entry.path))
 
 
 def previous_entry(catalog: Catalog, entry: CatalogEntry) -> CatalogEntry | None:
@@ -566,6 +598,7 @@ def clear_caches() -> None:
     if shared is not None:
         shared.clear()
     _facts.cache_clear()
+    _gross_by_expiry.cache_clear()
     clear_cache()
     from dashboard.http import responses  # the callbacks' response caches (a Flask layer: imported late)
 

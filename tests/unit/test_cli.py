@@ -33,7 +33,7 @@ def test_analyze_json_has_the_documented_keys_and_types(capsys, spx_path):
     assert d["convention"] == "dealer-long-calls"
     assert d["expiries"] == sorted(d["expiries"]) and d["expiries"][0] == "2024-01-08"
     assert isinstance(d["total_gex_usd_per_1pct"], float)
-    assert d["call_wall"] == 4800.0 and d["put_wall"] == 4700.0
+    assert d["call_wall"] == 4800.0 and d["put_wall"] == 4600.0
     assert d["zero_gamma_levels"] == sorted(d["zero_gamma_levels"]) and len(d["zero_gamma_levels"]) == 1
     assert set(d["by_strike"][0]) == {"strike", "call_gex_usd_per_1pct", "put_gex_usd_per_1pct",
                                       "net_gex_usd_per_1pct"}
@@ -82,7 +82,7 @@ def test_the_table_prints_levels_like_strikes_and_never_a_negative_zero(capsys, 
     assert not re.search(r"(?<![\w.,])[-+]0(?![\w.,])", out), "a zero printed with a sign"
     walls = re.search(r"call wall\s+(\S+)", out).group(1), re.search(r"put wall\s+(\S+)", out).group(1)
     assert all(re.fullmatch(r"\d{1,3}(,\d{3})*", w) for w in walls), walls  # "4,800", never "4800.0"
-    assert re.search(r"zero gamma\s+4,734\.\d", out)  # a level keeps one decimal beside the strikes
+    assert re.search(r"zero gamma\s+4,736\.\d", out)  # a level keeps one decimal beside the strikes
     zero_row = next(line for line in out.splitlines() if line.strip().startswith("0.0%"))
     assert "-0" not in zero_row and "+0" not in zero_row
 

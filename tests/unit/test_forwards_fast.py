@@ -161,13 +161,14 @@ def ref_expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: flo
 
     free = {e: fit(e, t) for e, t in exp_years.items()}
     rates = {e: -np.log(r[1]) / exp_years[e] for e, r in free.items() if r[3]}
-    ref = [r for e, r in rates.items() if F.DISCOUNT_MIN_YEARS <= exp_years[e] <= 1.0 and abs(r) <= F.MAX_ABS_RATE]
-    ref = ref or [r for e, r in rates.items() if exp_years[e] >= F.DISCOUNT_MIN_YEARS and abs(r) <= F.MAX_ABS_RATE]
+    ref = [r for e, r in rates.items() if F.DISCOUNT_MIN_YEARS <= exp_years[e] <= 1.0 and F.MIN_RATE <= r <= F.MAX_ABS_RATE]
+    ref = ref or [r for e, r in rates.items() if exp_years[e] >= F.DISCOUNT_MIN_YEARS and F.MIN_RATE <= r <= F.MAX_ABS_RATE]
     ref_rate = float(np.median(ref)) if ref else float(rate)
     records = []
     for expiry, t in exp_years.items():
         fwd, disc, n, sane = free[expiry]
-        fixed = sane and ((t < F.DISCOUNT_MIN_YEARS and bool(ref)) or abs(rates[expiry]) > F.MAX_ABS_RATE)
+        fixed = sane and ((t < F.DISCOUNT_MIN_YEARS and bool(ref))
+                          or not F.MIN_RATE <= rates[expiry] <= F.MAX_ABS_RATE)
         if fixed:
             fwd, disc, n, sane = fit(expiry, t, np.exp(-ref_rate * t))
         if not sane:
@@ -175,7 +176,7 @@ def ref_expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: flo
         records.append({"expiry": expiry, "years": float(t), "forward": float(fwd), "discount": float(disc),
                         "implied_rate": float(-np.log(disc) / t), "forward_basis_pct": 100.0 * (fwd / spot - 1.0),
                         "n_strikes": int(n), "method": "parity" if sane else "fallback",
-                        "discount_fixed": bool(fixed and sane)})
+                        "discount_fixed": bool(fixed and sane), "early_exercise": False})
     return pd.DataFrame.from_records(records, columns=list(F.FORWARD_COLUMNS))
 
 

@@ -241,14 +241,14 @@ def ndx_analysis(ndx_path):
 def test_spx_key_levels_agree_with_the_analysis_they_read(spx_analysis):
     levels = key_levels(spx_analysis)
     assert levels.call_walls[0].strike == spx_analysis.call_wall == 4800
-    assert levels.put_walls[0].strike == spx_analysis.put_wall == 4700
+    assert levels.put_walls[0].strike == spx_analysis.put_wall == 4600
     assert len(levels.call_walls) == len(levels.put_walls) == 3
     curve = spx_analysis.hedge_curves[1.0].set_index("shock_pct")
     assert levels.charm_flow.usd == curve.loc[0.0, "hedge_flow_usd"]
     text = levels.to_text()
     assert text.splitlines()[0] == "SPX key levels, 2024-01-07 10:52 EST"
-    assert "zero gamma     4,734.7 (+0.80% vs spot)" in text
-    assert "call wall 1    4,800  $9.17bn" in text
+    assert "zero gamma     4,736.0 (+0.83% vs spot)" in text
+    assert "call wall 1    4,800  $9.38bn" in text
     wall_lines = [line for line in text.splitlines() if " wall " in line or line.startswith("abs gamma")]
     assert len(wall_lines) == 7
     assert all(re.match(r"^[a-z ]+\d? +\d,\d{3}  -?\$\d", line) for line in wall_lines), wall_lines
@@ -258,7 +258,7 @@ def test_ndx_key_levels_list_all_three_zero_gamma_levels(ndx_analysis):
     text = key_levels(ndx_analysis).to_text()
     zero_lines = [line for line in text.splitlines() if line.startswith("zero gamma")]
     assert len(zero_lines) == 3
-    assert zero_lines[0].startswith("zero gamma     14,781.9 (+0.60% vs spot)")
+    assert zero_lines[0].startswith("zero gamma     14,782.8 (+0.60% vs spot)")
 
 
 def test_a_previous_real_snapshot_gives_changes_for_every_item(spx_analysis):

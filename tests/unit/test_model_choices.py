@@ -39,8 +39,9 @@ def run_json(capsys, *args: str) -> dict:
 
 def test_the_classic_flags_reproduce_the_reference_spx_numbers_and_say_so(capsys, spx_path):
     d = run_json(capsys, str(spx_path), *CLASSIC)
-    assert d["total_gex_usd_per_1pct"] == pytest.approx(-20.40e9, abs=0.01e9)
-    assert d["zero_gamma_levels"] == [pytest.approx(4734.7, abs=0.5)]
+    # file IVs on the clock of Friday's close (the Sunday stamp's quotes): -20.40bn and 4,734.7 on the stamp's
+    assert d["total_gex_usd_per_1pct"] == pytest.approx(-20.83e9, abs=0.01e9)
+    assert d["zero_gamma_levels"] == [pytest.approx(4736.0, abs=0.5)]
     assert d["model"] == "black-scholes-merton on spot, r=0 q=0, iv=file" and d["pricing_model"] == "bsm"
     assert "policy file:" in d["units"]["units"]["iv"]
     assert {f["method"] for f in d["forwards"]} == {"spot-carry"}
@@ -129,4 +130,4 @@ def test_the_readme_states_the_default_model_choice_and_why():
     readme = (ROOT / "README.md").read_text()
     default = Scenario()
     assert f"The default is `--forward {default.forward} --iv {default.iv_policy}`" in readme
-    assert "-20.40bn" in readme and "-11.00bn" in readme  # the worked example on the SPX file
+    assert "-20.83bn" in readme and "-11.65bn" in readme  # the worked example on the SPX file

@@ -44,6 +44,9 @@ SECONDS_PER_YEAR = 365.0 * 24 * 3600  # ACT/365 in seconds
 #: Most contracts one row may hold: the largest listed open interest is ~1e7 (SPX ~3e5 per strike),
 #: so more is garbage (a 1e20 row was accepted silently and 1e308 overflowed the engine).
 MAX_OPEN_INTEREST = 1e9
+#: Highest strike taken, as a multiple of spot: listed strikes span a few times spot at most, so beyond
+#: this a strike is garbage (1e308 was accepted and turned an expiry's ATM IV into null with numpy warnings).
+MAX_STRIKE_TO_SPOT = 100.0
 NEW_YORK = "America/New_York"
 
 ROW_COLUMNS: tuple[str, ...] = (
@@ -296,7 +299,7 @@ def make_chain(
     ------
     ChainDataError
         Naming ``source`` and the problem: missing columns, non-numeric values, negative open
-        interest, non-positive strikes, bad sides, a snapshot without a time zone, a bad spot, or
+        interest, non-positive strikes or strikes above ``MAX_STRIKE_TO_SPOT`` times spot, bad sides, a snapshot without a time zone, a bad spot, or
         no live rows.
     """
     path = source or None
@@ -337,6 +340,12 @@ def make_chain(
     if bad.any():
         raise ChainDataError(
             f"strike must be a positive number, got {strike[bad][0]!r}", path=path, line=where(bad), field="strike"
+        )
+    far = strike > MAX_STRIKE_TO_SPOT * spot
+    if far.any():
+        raise ChainDataError(
+            f"strike {strike[far][0]:,.6g} is more than {MAX_STRIKE_TO_SPOT:g}x spot {spot:,.6g}: not plausible data",
+            path=path, line=where(far), field="strike",
         )
     oi = rows["open_interest"].to_numpy()
     if (oi < 0).any():

@@ -71,6 +71,15 @@ def options_table() -> str:
     return "\n".join(["| option | allowed |", "|---|---|", *rows])
 
 
+def add_date_order_option(parser: argparse.ArgumentParser) -> None:
+    """``--date-order dmy|mdy`` on a command that loads a chain file (name and choices: analytics.sources)."""
+    from analytics.sources.common import DATE_ORDER_OPTION, DATE_ORDERS
+
+    parser.add_argument(DATE_ORDER_OPTION, dest="date_order", choices=DATE_ORDERS, default=None,
+                        help="read numeric dates whose day and month could swap (07/01/2024) day first (dmy) or "
+                             "month first (mdy); default: only where the file decides, else refused")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from analytics import conventions
     from analytics.scenario import Scenario, allowed
@@ -89,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(flag, dest=field, metavar=metavar, default=None, help=text,
                        action="append" if field == "expiries" else "store")
     p.add_argument("--book", type=Path, default=None, help="positions file for --convention book")
+    add_date_order_option(p)
     p.add_argument("--format", choices=("json", "table"), default="json")
 
     p = sub.add_parser("list", help="list the snapshots in a data directory")
@@ -129,7 +139,8 @@ def run_analyze(args: argparse.Namespace) -> dict[str, Any]:
     from dashboard import service
 
     scenario = scenario_from_args(args)
-    return service.analyze_path(args.path, scenario, data_dir=args.data_dir, book=args.book).to_dict()
+    return service.analyze_path(args.path, scenario, data_dir=args.data_dir, book=args.book,
+                                date_order=args.date_order).to_dict()
 
 
 def format_table(d: dict[str, Any]) -> str:

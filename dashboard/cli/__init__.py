@@ -53,7 +53,7 @@ SCENARIO_OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("--spot-vol-beta", "spot_vol_beta", "BETA", "IV change in vol points per 1% spot shock (e.g. -0.5)"),
     ("--forward", "forward", "spot|parity", "price on spot with --rate/--div-yield, or on each expiry's put-call-parity forward (default {forward})"),
     ("--iv", "iv_policy", "file|otm", "each side's own file IV, or one IV per strike from the out-of-the-money side (default {iv})"),
-    ("--include-adjusted", "adjusted_multiplier", "M", "keep adjusted-deliverable roots (AMD1, SPY1) priced at multiplier M (default: left out, counted in the warnings)"),
+    ("--include-adjusted", "adjusted_deliverables", "ROOT=UNITS,...", "price an adjusted-deliverable root (AMD1, SPY1) on what one contract delivers, e.g. AMD1=172 shares: strike and premiums per share, multiplier 172 (default: left out, counted in the warnings)"),
 )
 
 

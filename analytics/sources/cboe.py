@@ -117,26 +117,26 @@ class AmbiguousDateError(ChainDataError):
     """A numeric date whose day and month could swap (``07/01/2024``), with nothing to decide the order."""
 
     def __init__(self, text: str, *, path: str | Path | None = None, line: int | None = None,
-                 field: str | None = None) -> None:
+                 field: str | None = None, why: str = "no day above 12, no numeric expiry dates") -> None:
         self.text = text
-        super().__init__(ambiguity(text), path=path, line=line, field=field)
+        super().__init__(ambiguity(text, why), path=path, line=line, field=field)
 
 
-def ambiguity(text: str) -> str:
-    """The message for an ambiguous numeric date: both readings and the option that decides.
+def ambiguity(text: str, why: str) -> str:
+    """The message for an ambiguous numeric date: both readings, why the file does not decide, the option.
 
     Examples
     --------
-    >>> ambiguity("07/01/2024")
-    'ambiguous date 07/01/2024: 7 January or 1 July? Nothing in the file decides (no day above 12, no expiry or OCC symbol to compare); give --date-order dmy|mdy'
+    >>> ambiguity("07/01/2024", "no day above 12")
+    'ambiguous date 07/01/2024: 7 January or 1 July? Nothing in the file decides (no day above 12); give --date-order dmy|mdy'
     """
     m = _NUMERIC_DATE.search(text)
     first, second = (int(m.group(1)), int(m.group(3))) if m else (0, 0)
     months = MONTH_NAMES["en"]
     readings = (f"{first} {months[second - 1].title()} or {second} {months[first - 1].title()}?"
                 if m and 1 <= first <= 12 and 1 <= second <= 12 else "day or month first?")
-    return (f"ambiguous date {text}: {readings} Nothing in the file decides (no day above 12, no expiry or OCC "
-            f"symbol to compare); give {DATE_ORDER_OPTION} {'|'.join(DATE_ORDERS)}")
+    return (f"ambiguous date {text}: {readings} Nothing in the file decides ({why}); give {DATE_ORDER_OPTION} "
+            f"{'|'.join(DATE_ORDERS)}")
 
 
 def _own_order(first: int, second: int) -> DateOrder | None:
@@ -353,7 +353,8 @@ def _parse_snapshot(line: str, path: Path, delimiter: str,
     try:
         found = _snapshot(first, date_order)
     except AmbiguousDateError as exc:
-        raise AmbiguousDateError(exc.text, path=path, field="Date") from None
+        raise AmbiguousDateError(exc.text, path=path, field="Date",
+                                 why="no day above 12, no numeric expiry dates that decide") from None
     except ChainDataError as exc:
         raise ChainDataError(exc.reason, path=path, field="Date") from None
     if found is None:
@@ -417,7 +418,8 @@ def _parse_expiry(values: pd.Series, path: Path, first_line: int, *, date_order:
             at = np.flatnonzero(numeric)[np.flatnonzero(swap)[0]]
             i = int(np.flatnonzero(codes == at)[0])
             raise AmbiguousDateError(text[at], path=path, line=first_line + int(values.index[i]),
-                                     field="Expiration Date")
+                                     field="Expiration Date",
+                                     why="no day above 12, no OCC symbols that match one reading")
         day, month = (first, second) if order == "dmy" else (second, first)
         read = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce")
         parsed[numeric] = read.to_numpy()

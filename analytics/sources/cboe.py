@@ -18,8 +18,19 @@ clocks, and the zone from ``GMT-5``/``UTC−5`` offsets or the US zone names in 
 literally (``CST`` is Chicago, one hour behind New York). The snapshot is returned in New York time.
 A date it cannot read is refused with the line quoted.
 
+Nothing is guessed. A numeric date whose day and month could swap (``07/01/2024`` in the date line or
+the expiry column) is read only where the file decides the order: a number above 12, the expiry
+column's own dates, or the rows' OCC symbols (``YYMMDD``) matching one reading; else ``date_order``
+(``--date-order dmy|mdy``) must, or the file is refused naming both readings. A date line without a
+time of day is refused saying so. The table Excel saves in a European locale (``;`` between fields,
+decimal commas) and Windows-1252 files read too (:func:`analytics.sources.common.decode_text`); a
+decimal comma left unquoted in a header line (``Last: 4.697,2402``) is joined back. A row listing
+an (expiry, strike, root) an earlier row lists is refused with the count and the lines: an exact copy
+would double its exposures (SPX and SPXW rows sharing a strike differ in root and add up).
+
 Roots with digits (``AMD1``, ``SPY1``: adjusted deliverables) are kept and flagged in the chain's
-``adjusted`` column (:func:`analytics.chain.is_adjusted_root`).
+``adjusted`` column (:func:`analytics.chain.is_adjusted_root`); :func:`analytics.prepare.prepare_chain`
+prices them on their deliverable or leaves them out.
 """
 
 from __future__ import annotations
@@ -178,7 +189,8 @@ def parse_snapshot_time(text: str, *, date_order: DateOrder | None = None) -> tu
         The date field (``"Date: 12 de enero de 2026, 13:36 GMT-5"``); a ``Date:`` label is optional.
     date_order : {"dmy", "mdy"}, optional
         How a numeric date whose day and month could swap (``07/01/2024``) is read. Without it such a
-        date raises :class:`AmbiguousDateError`; a number above 12 is the day whatever the order.
+        date raises :class:`AmbiguousDateError`. A number above 12 decides by itself (it can only be
+        the day); a ``date_order`` that contradicts it is an error.
 
     Returns
     -------

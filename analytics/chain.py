@@ -44,6 +44,9 @@ SECONDS_PER_YEAR = 365.0 * 24 * 3600  # ACT/365 in seconds
 #: Most contracts one row may hold: the largest listed open interest is ~1e7 (SPX ~3e5 per strike),
 #: so more is garbage (a 1e20 row was accepted silently and 1e308 overflowed the engine).
 MAX_OPEN_INTEREST = 1e9
+#: Highest strike taken, as a multiple of spot: listed strikes span a few times spot at most, so beyond
+#: this a strike is garbage (1e308 was accepted and turned an expiry's ATM IV into null with numpy warnings).
+MAX_STRIKE_TO_SPOT = 100.0
 NEW_YORK = "America/New_York"
 
 ROW_COLUMNS: tuple[str, ...] = (
@@ -228,7 +231,8 @@ def is_adjusted_root(root: pd.Series | np.ndarray | list[str]) -> np.ndarray:
     >>> is_adjusted_root(["SPXW", "AMD1", "SPY12", "BTC"]).tolist()
     [False, True, True, False]
     """
-    codes, uniques = pd.factorize(np.asarray(root, dtype=object))  # a chain has a handful of roots
+    values = root if isinstance(root, pd.Series) else np.asarray(root, dtype=object)
+    codes, uniques = pd.factorize(values)  # a chain has a handful of roots (Arrow strings: no object pass)
     flags = [re.match(ADJUSTED_ROOT_PATTERN, str(u)) is not None for u in uniques]
     return np.array([*flags, False], dtype=bool)[codes]
 
@@ -247,10 +251,18 @@ def settlement_instants(expiry: pd.Series, root: pd.Series) -> pd.Series:
     ['2024-01-19T14:30:00+00:00', '2024-01-19T21:00:00+00:00']
     """
     exp = pd.to_datetime(expiry).dt.normalize()
-    am = root.astype(str).isin(AM_SETTLED_ROOTS).to_numpy()
-    offset = np.where(am, 9 * 3600 + 30 * 60, 16 * 3600).astype("int64")
-    local = exp + pd.to_timedelta(offset, unit="s")
-    return local.dt.tz_localize(NEW_YORK).dt.tz_convert("UTC")
+    root_codes, roots = pd.factorize(root.astype(str), use_na_sentinel=False)
+    am = np.isin(np.asarray(roots, dtype=object), list(AM_SETTLED_ROOTS))[root_codes]
+    # a chain has a few hundred (expiry, AM/PM) pairs: localise those (zone rules per value are the
+    # cost), then take them back to the rows
+    day_codes = pd.factorize(exp.to_numpy().view("int64"))[0]
+    pair_codes, pairs = pd.factorize(2 * day_codes + am)
+    first = np.empty(len(pairs), dtype=np.intp)
+    first[pair_codes[::-1]] = np.arange(len(pair_codes))[::-1]
+    offset = np.where(am[first], 9 * 3600 + 30 * 60, 16 * 3600).astype("int64")
+    local = exp.iloc[first] + pd.to_timedelta(offset, unit="s")
+    instants = local.dt.tz_localize(NEW_YORK).dt.tz_convert("UTC")
+    return pd.Series(instants.array.take(pair_codes), index=exp.index, name=exp.name)
 
 
 def utc_instants(expiry: pd.Series, hour_utc: int = 8) -> pd.Series:
@@ -270,6 +282,28 @@ def _coerce_numeric(rows: pd.DataFrame, col: str, path: str | None, line_offset:
         line = (int(rows.index[i]) + line_offset) if line_offset is not None else None
         raise ChainDataError(f"not a number ({rows[col].iloc[i]!r})", path=path, line=line, field=col)
     rows[col] = values.astype(float)
+
+
+def _per_distinct(values: pd.Series, fn) -> pd.Series:
+    """``fn(values)`` for a column of a few distinct texts, computed once per distinct value."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    done = fn(pd.Series(distinct, dtype=values.dtype))
+    return pd.Series(done.array.take(codes), index=values.index, name=values.name)
+
+
+#: The order of a chain's rows.
+ROW_ORDER: tuple[str, ...] = ("expiry", "strike", "side", "root")
+
+
+def _in_chain_order(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` stably sorted by ``ROW_ORDER``, as ``sort_values`` would, by one ``np.lexsort`` of
+    numbers and sorted codes (sorting on the text columns cost more than the rest of the ordering)."""
+    expiry = rows["expiry"].to_numpy()
+    if np.isnat(expiry).any() or rows["side"].isna().any() or rows["root"].isna().any():
+        return rows.sort_values(list(ROW_ORDER), kind="stable")
+    side_rank = pd.factorize(rows["side"], sort=True)[0]
+    root_rank = pd.factorize(rows["root"], sort=True)[0]
+    return rows.take(np.lexsort((root_rank, side_rank, rows["strike"].to_numpy(), expiry.view("int64"))))
 
 
 def make_chain(
@@ -296,7 +330,7 @@ def make_chain(
     ------
     ChainDataError
         Naming ``source`` and the problem: missing columns, non-numeric values, negative open
-        interest, non-positive strikes, bad sides, a snapshot without a time zone, a bad spot, or
+        interest, non-positive strikes or strikes above ``MAX_STRIKE_TO_SPOT`` times spot, bad sides, a snapshot without a time zone, a bad spot, or
         no live rows.
     """
     path = source or None
@@ -324,7 +358,7 @@ def make_chain(
         i = int(np.flatnonzero(mask)[0])
         return (int(rows.index[i]) + line_offset) if line_offset is not None else None
 
-    side = rows["side"].astype(str).str.upper().str.strip().str[:1]
+    side = _per_distinct(rows["side"], lambda s: s.astype(str).str.upper().str.strip().str[:1])
     bad_side = ~side.isin(["C", "P"]).to_numpy()
     if bad_side.any():
         raise ChainDataError(
@@ -338,6 +372,12 @@ def make_chain(
         raise ChainDataError(
             f"strike must be a positive number, got {strike[bad][0]!r}", path=path, line=where(bad), field="strike"
         )
+    far = strike > MAX_STRIKE_TO_SPOT * spot
+    if far.any():
+        raise ChainDataError(
+            f"strike {strike[far][0]:,.6g} is more than {MAX_STRIKE_TO_SPOT:g}x spot {spot:,.6g}: not plausible data",
+            path=path, line=where(far), field="strike",
+        )
     oi = rows["open_interest"].to_numpy()
     if (oi < 0).any():
         neg = oi < 0
@@ -350,12 +390,13 @@ def make_chain(
             f"open interest {oi[absurd][0]:g} is above {MAX_OPEN_INTEREST:g} contracts on one row: not plausible data",
             path=path, line=where(absurd), field="open_interest",
         )
-    names = rows["underlying"].astype(str).where(rows["underlying"].notna(), underlying).to_numpy()
-    other = names != names[0] if len(names) else np.zeros(0, bool)
+    codes, distinct = pd.factorize(rows["underlying"], use_na_sentinel=False)
+    names = pd.Series(distinct, dtype=object).astype(str).where(pd.Series(distinct).notna(), underlying).to_numpy()
+    other = (names != names[codes[0]])[codes] if len(codes) else np.zeros(0, bool)
     if other.any():
         raise ChainDataError(
-            f"rows of two underlyings in one file: {names[0]} and {names[other][0]} (each file holds one "
-            "underlying; its spot prices every row)", path=path, line=where(other), field="underlying",
+            f"rows of two underlyings in one file: {names[codes[0]]} and {names[codes][other][0]} (each file holds "
+            "one underlying; its spot prices every row)", path=path, line=where(other), field="underlying",
         )
     n_nan_oi = int(np.isnan(oi).sum())
     if n_nan_oi:
@@ -395,7 +436,7 @@ def make_chain(
         raise ChainDataError(
             f"no live rows: all {n_total} rows settled before the snapshot {as_of.isoformat()}", path=path
         )
-    rows = rows.loc[live, list(ROW_COLUMNS)].sort_values(["expiry", "strike", "side", "root"], kind="stable")
+    rows = _in_chain_order(rows.loc[live, list(ROW_COLUMNS)])
     return OptionChain(
         underlying=underlying,
         as_of=as_of,

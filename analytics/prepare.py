@@ -25,6 +25,7 @@ and the NDX 2022 file) are detected and reported; under ``otm`` they are never u
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -164,28 +165,53 @@ def _by_strike(values: np.ndarray, keys: list[pd.Series]) -> np.ndarray:
     return s.groupby(keys).transform("mean").to_numpy(float)
 
 
-def _adjusted_roots(chain: OptionChain, multiplier: float | None) -> tuple[OptionChain, list[Note]]:
-    """Leave out the rows of adjusted-deliverable roots (a counted note), or price them at ``multiplier``."""
+def _adjusted_roots(chain: OptionChain, deliverables: Mapping[str, float],
+                    multiplier: float | None) -> tuple[OptionChain, list[Note]]:
+    """Rows of adjusted-deliverable roots priced on their deliverable, or left out (a counted note).
+
+    One contract of an adjusted root (``AMD1``, after a corporate action) delivers ``D`` units instead of
+    the standard ``m`` (the multiplier: 100 shares), against the same strike amount ``m K``. Its payoff
+    ``max(D S - m K, 0) = D max(S - K m/D, 0)`` is that of ``D/m`` standard contracts struck at ``K m/D``
+    per unit: the row is priced with strike ``K m/D``, premiums ``x m/D`` (quotes are per ``m`` units) and
+    multiplier ``D`` (IVs unchanged). A root whose ``D`` is not given is left out: pricing it on ``m``
+    units at strike ``K`` would be wrong on both counts.
+    """
     rows = chain.rows
     if "adjusted" not in rows or not rows["adjusted"].any():
         return chain, []
     adjusted = rows["adjusted"].to_numpy(bool)
-    roots = ", ".join(sorted(rows.loc[adjusted, "root"].astype(str).unique()))
     oi = rows["open_interest"].to_numpy(float)
-    if multiplier is None:
-        note = row_note("adjusted-roots", f"{int(adjusted.sum()):,} row(s) of adjusted-deliverable roots ({roots}) "
-                        "left out: their deliverable is not 100 shares (--include-adjusted M prices them at "
-                        "multiplier M)", adjusted, oi, keep_mask=False)
-        return chain.with_rows(rows.loc[~adjusted]), [note]
-    priced = rows.copy()
-    priced.loc[adjusted, "multiplier"] = float(multiplier)
-    note = row_note("adjusted-roots", f"{int(adjusted.sum()):,} row(s) of adjusted-deliverable roots ({roots}) "
-                    f"priced at multiplier {float(multiplier):g}", adjusted, oi, keep_mask=False)
-    return chain.with_rows(priced), [note]
+    units = rows["root"].map(dict(deliverables)).to_numpy(float)
+    priced = adjusted & np.isfinite(units)
+    left_out = adjusted & ~priced
+    notes = []
+    if left_out.any():
+        roots = ", ".join(sorted(rows.loc[left_out, "root"].astype(str).unique()))
+        notes.append(row_note(
+            "adjusted-roots", f"{int(left_out.sum()):,} row(s) of adjusted-deliverable roots ({roots}) left out: one "
+            "contract delivers other than the standard units and the file does not say how many "
+            "(--include-adjusted ROOT=UNITS prices them on their deliverable)", left_out, oi, keep_mask=False))
+    if not priced.any():
+        return chain.with_rows(rows.loc[~left_out]), notes
+    out = rows.copy()
+    standard = out["multiplier"].to_numpy(float) if multiplier is None else np.full(len(out), float(multiplier))
+    scale = np.where(priced, standard / np.where(priced, units, 1.0), 1.0)
+    for col in ("strike", "bid", "ask", "mark"):
+        out[col] = out[col].to_numpy(float) * scale
+    out["multiplier"] = np.where(priced, units, out["multiplier"].to_numpy(float))
+    for root in sorted(out.loc[priced, "root"].astype(str).unique()):
+        mine = priced & (rows["root"].to_numpy(object) == root)
+        d, m = float(units[mine][0]), float(standard[mine][0])
+        notes.append(row_note(
+            "adjusted-roots", f"{int(mine.sum()):,} row(s) of {root} priced on a deliverable of {d:g} units per "
+            f"contract: strike K and premiums read per unit as K x {m:g}/{d:g}, multiplier {d:g} (one contract "
+            f"= {d / m:.4g} standard contracts; any cash in the deliverable is not modelled)",
+            mine[~left_out], oi[~left_out]))
+    return chain.with_rows(out.loc[~left_out]), notes
 
 
 def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0,
-                  multiplier: float | None = None, adjusted_multiplier: float | None = None,
+                  multiplier: float | None = None, adjusted_deliverables: Iterable[tuple[str, float]] = (),
                   forward: ForwardChoice = DEFAULT_FORWARD,
                   iv_policy: IvPolicy = DEFAULT_IV_POLICY, forwards: pd.DataFrame | None = None) -> PreparedChain:
     """Levels, rates and one usable IV per row; rows with none are dropped with a counted note.
@@ -197,11 +223,12 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         Continuously compounded, decimals. Under ``forward="spot"`` BSM rows use both and Black-76 rows
         ``rate`` (carry yield = rate); under ``"parity"`` they serve only the fallback expiries.
     multiplier : float, optional
-        Overrides the rows' contract multiplier.
-    adjusted_multiplier : float, optional
-        Rows of adjusted-deliverable roots (``AMD1``, ``SPY1``: after a corporate action the deliverable
-        is not 100 shares) are left out with a counted note when None (the default), else priced with
-        this multiplier.
+        Overrides the rows' contract multiplier (not that of adjusted roots priced on their deliverable).
+    adjusted_deliverables : iterable of (root, units)
+        Adjusted-deliverable roots (``AMD1``, ``SPY1``: after a corporate action one contract delivers
+        other than 100 shares) and the units one contract delivers: their rows are priced on it (strike
+        and premiums per unit, multiplier = the units; a note says so). Rows of an adjusted root not
+        listed are left out with a counted note.
     forward : {"spot", "parity"}
         What equity/index rows are priced on (module docstring).
     iv_policy : {"file", "otm"}
@@ -226,7 +253,7 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         raise ChainDataError(f"unknown forward {forward!r}; choose one of {', '.join(FORWARD_CHOICES)}")
     if iv_policy not in IV_POLICIES:
         raise ChainDataError(f"unknown IV policy {iv_policy!r}; choose one of {', '.join(IV_POLICIES)}")
-    chain, notes = _adjusted_roots(chain, adjusted_multiplier)
+    chain, notes = _adjusted_roots(chain, dict(adjusted_deliverables), multiplier)
     file_spot = None
     rows = chain.rows
     n = len(rows)
@@ -329,7 +356,9 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
     usable = np.isfinite(iv) & (iv > 0) & (iv <= pricing.IV_MAX)
     if not usable.any():
         raise ChainDataError("no row has a usable implied volatility", path=chain.source or None)
-    mult = rows["multiplier"].to_numpy(float) if multiplier is None else np.full(n, float(multiplier))
+    mult = rows["multiplier"].to_numpy(float)
+    if multiplier is not None:  # the override is the standard contract's; adjusted rows keep their deliverable
+        mult = np.where(rows["adjusted"].to_numpy(bool), mult, float(multiplier))
     if (~usable).any():
         smile = _smile(rows, np.log(strike / model_forward), usable, iv, ~usable)
         notes += _drop_notes(~usable, px, level, strike, years, side, rates, carry, oi, mult, smile)

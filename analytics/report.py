@@ -247,7 +247,7 @@ def _jsonable(v: Any) -> Any:
 # pricing inputs. The convention, shocks, horizons, vol scenario and grid leave the prepared inputs
 # unchanged, so one preparation serves every one of them (dashboard.service caches it by this key).
 PREPARE_FIELDS: tuple[str, ...] = ("expiries", "max_dte", "rate", "div_yield", "multiplier",
-                                   "adjusted_multiplier", "forward", "iv_policy")
+                                   "adjusted_deliverables", "forward", "iv_policy")
 
 
 def preparation(scenario: Scenario) -> Scenario:
@@ -278,7 +278,7 @@ def prepare_for(chain: OptionChain, scenario: Scenario) -> PreparedChain:
     # on the expiry filter, and a new scenario does not refit
     fit = fwd.chain_forwards(chain, rate=p.rate, div_yield=p.div_yield) if chain.model == "bsm" else None
     return prepare_chain(selected, rate=p.rate, div_yield=p.div_yield, multiplier=p.multiplier,
-                         adjusted_multiplier=p.adjusted_multiplier, forward=p.forward, iv_policy=p.iv_policy,
+                         adjusted_deliverables=p.adjusted_deliverables, forward=p.forward, iv_policy=p.iv_policy,
                          forwards=fit)
 
 

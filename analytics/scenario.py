@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from analytics import conventions
+from analytics.chain import ADJUSTED_ROOT_PATTERN
 from analytics.errors import ScenarioError
 from analytics.prepare import (
     DEFAULT_FORWARD,
@@ -45,6 +47,7 @@ DEFAULT_SPOT_RANGE: tuple[float, float] = (0.7, 1.3)
 DEFAULT_GRID_POINTS = 601  # 0.1% of spot between points over 0.7x-1.3x
 
 MAX_EXPIRIES = 2_000
+MAX_ADJUSTED_ROOTS = 50  # adjusted roots given a deliverable in one scenario
 MAX_SHOCKS = 2_001  # e.g. -100..+100 in 0.1% steps; a hostile 1e7-point list cost 2.5 s and ~1 GB
 MAX_COMPARE_HORIZONS = 8
 MIN_IV_AFTER_SHIFT = 1e-4  # a vol shift must leave the chain's lowest IV at least this (decimal)
@@ -217,6 +220,40 @@ def _spot_range(value: Any) -> tuple[float, float]:
     return lo, hi
 
 
+_DELIVERABLE_FORM = ("ROOT=UNITS, the units of the underlying one contract of an adjusted root delivers "
+                     "(e.g. AMD1=172)")
+
+
+def _deliverables(value: Any) -> tuple[tuple[str, float], ...]:
+    """Adjusted roots and the units one contract delivers: ``"AMD1=172,SPY1=105"``, a mapping or pairs."""
+    what = "adjusted deliverable"
+    if value is None:
+        return ()
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        raise ScenarioError(f"{what} {value!r}: give {_DELIVERABLE_FORM}; a bare multiplier would leave the strike "
+                            "unscaled", name=what)
+    pairs: list[tuple[Any, Any]] = []
+    for item in (list(value.items()) if isinstance(value, Mapping) else _items(value, what, MAX_ADJUSTED_ROOTS)):
+        if isinstance(item, str):
+            root, sep, units = item.partition("=")
+            if not sep:
+                raise ScenarioError(f"{what} {item.strip()[:40]!r}: give {_DELIVERABLE_FORM}; a bare multiplier "
+                                    "would leave the strike unscaled", name=what)
+            pairs.append((root, units))
+        elif isinstance(item, (tuple, list)) and len(item) == 2:
+            pairs.append((item[0], item[1]))
+        else:
+            raise ScenarioError(f"{what}: give {_DELIVERABLE_FORM}", name=what)
+    out: dict[str, float] = {}
+    for root, units in pairs:
+        name = str(root).strip().upper()
+        if re.match(ADJUSTED_ROOT_PATTERN, name) is None:
+            raise ScenarioError(f"{what}: {name[:40]!r} is not an adjusted root (letters then digits, e.g. AMD1)",
+                                name=what)
+        out[name] = MULTIPLIER.check(units, f"deliverable of {name}")
+    return tuple(sorted(out.items()))
+
+
 # --------------------------------------------------------------------------- the value
 
 
@@ -255,6 +292,11 @@ class Scenario:
         "Model choices").
     iv_policy : {"otm", "file"}
         One IV per strike from the out-of-the-money side (default), or each side's own file IV.
+    adjusted_deliverables : tuple of (str, float)
+        Adjusted-deliverable roots (``AMD1``) and the units of the underlying one contract delivers,
+        sorted by root; such a root's rows are priced on that deliverable (strike and premiums per
+        unit, multiplier = the units: :func:`analytics.prepare.prepare_chain`). Rows of an adjusted root
+        not listed are left out with a counted note.
 
     Examples
     --------
@@ -286,7 +328,7 @@ class Scenario:
     grid_points: int = DEFAULT_GRID_POINTS
     forward: ForwardChoice = DEFAULT_FORWARD
     iv_policy: IvPolicy = DEFAULT_IV_POLICY
-    adjusted_multiplier: float | None = None  # adjusted-deliverable roots: None = left out, else this multiplier
+    adjusted_deliverables: tuple[tuple[str, float], ...] = ()  # adjusted roots priced on their deliverable
 
     def __post_init__(self) -> None:
         for name, parse in _RULES.items():
@@ -419,5 +461,6 @@ _RULES: dict[str, Callable[[Any], Any]] = {
     "grid_points": _integer(GRID_POINTS, "grid points"),
     "forward": _choice(FORWARD_CHOICES, "forward"),
     "iv_policy": _choice(IV_POLICIES, "IV policy"),
-    "adjusted_multiplier": _number(MULTIPLIER, "adjusted-root multiplier", optional=True),
+    "adjusted_deliverables": _described(_deliverables, f"{_DELIVERABLE_FORM}, comma-separated; UNITS "
+                                        f"{MULTIPLIER.describe()}"),
 }

@@ -1,7 +1,7 @@
 """Loader benchmark: ``load_chain`` on the SPX 2024-01-07 CBOE file and on a 10x larger copy.
 
-The 10x file is the SPX file with its option rows repeated ten times, written to a temporary
-directory (never kept; CBOE files may repeat (expiry, strike, root): the rows add up). Prints the
+The 10x file is the SPX file with every option row ten times, strikes 0.001 apart (their OCC symbols
+follow), written to a temporary directory (never kept; a row repeated exactly is refused). Prints the
 median and best wall time and the CPU time of each load (after one warm-up load), and the growth
 factor from 1x to 10x (linear growth is 10). Then the put-call-parity forward fit of the SPX chain
 (``analytics.forwards.expiry_forwards``, median of interleaved rounds) beside the per-expiry loop it
@@ -31,9 +31,11 @@ FIT_ROUNDS = 21
 
 
 def ten_times(src: Path, out: Path) -> Path:
-    lines = src.read_text().splitlines(keepends=True)
-    header = next(i for i, ln in enumerate(lines) if ln.startswith("Expiration Date"))
-    out.write_text("".join(lines[: header + 1]) + "".join(lines[header + 1:]) * 10)
+    """``src`` with every row ten times, strikes 0.001 apart (``bench_engine.tiled_cboe_file``)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_engine import tiled_cboe_file
+
+    tiled_cboe_file(src, 10, out)
     return out
 
 

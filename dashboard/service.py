@@ -478,11 +478,13 @@ def resolve_chain_path(path_or_id: str | Path, data_dir: str | Path | None = Non
 
 
 def analyze_path(path_or_id: str | Path, scenario: Scenario, *, data_dir: str | Path | None = None,
-                 book: str | Path | None = None) -> Analysis:
-    """``mmpos analyze``: one file (or catalog id), optionally with a positions file, under ``scenario``."""
+                 book: str | Path | None = None, date_order: str | None = None) -> Analysis:
+    """``mmpos analyze``: one file (or catalog id), optionally with a positions file, under ``scenario``;
+    ``date_order`` (``--date-order``) reads numeric dates whose day and month could swap."""
     from analytics.sources import load_chain as load_file
 
-    chain = load_file(resolve_chain_path(path_or_id, data_dir), multiplier=scenario.multiplier)
+    chain = load_file(resolve_chain_path(path_or_id, data_dir), multiplier=scenario.multiplier,
+                      date_order=date_order)
     if book is not None:
         chain = apply_book(chain, load_book(book))
     return with_adv(analyze(chain, scenario), data_dir)

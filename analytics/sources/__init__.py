@@ -38,8 +38,10 @@ from analytics.chain import OptionChain
 from analytics.errors import ChainDataError
 from analytics.sources import book, cboe, cboe_json, deribit, table
 from analytics.sources.common import (
+    DATE_ORDERS,
     MAX_FILE_BYTES,
     SNIFF_BYTES,
+    DateOrder,
     Source,
     checked_size,
     loads_json,
@@ -60,6 +62,7 @@ _PARSER_ERRORS = (
 )
 
 __all__ = [
+    "DATE_ORDERS",
     "FORMATS",
     "MAX_FILE_BYTES",
     "REGISTRY",
@@ -132,6 +135,7 @@ def load_chain(
     *,
     multiplier: float | None = None,
     as_of: pd.Timestamp | str | None = None,
+    date_order: DateOrder | None = None,
 ) -> OptionChain:
     """Load any supported option-chain file into an :class:`~analytics.chain.OptionChain`.
 
@@ -144,6 +148,10 @@ def load_chain(
         table rows without a ``multiplier``). Deribit is always 1 (open interest in coins).
     as_of : Timestamp or str, optional
         Snapshot time for Deribit files that carry none (see :mod:`analytics.sources.deribit`).
+    date_order : {"dmy", "mdy"}, optional
+        How a numeric date whose day and month could swap (``07/01/2024``) is read (``DATE_ORDERS``,
+        the CLI's ``--date-order``). Without it such a date is read only where the file decides the
+        order (a day above 12, the expiry column against its OCC symbols), else refused.
 
     Returns
     -------
@@ -158,7 +166,9 @@ def load_chain(
     source = _detect(path)
     fmt = source.name
     try:
-        return source.load(path, multiplier=multiplier, as_of=as_of)
+        if date_order is None:  # a loader whose dates cannot be ambiguous need not take the argument
+            return source.load(path, multiplier=multiplier, as_of=as_of)
+        return source.load(path, multiplier=multiplier, as_of=as_of, date_order=date_order)
     except ChainDataError as exc:
         if exc.path:
             raise

@@ -18,8 +18,19 @@ clocks, and the zone from ``GMT-5``/``UTC−5`` offsets or the US zone names in 
 literally (``CST`` is Chicago, one hour behind New York). The snapshot is returned in New York time.
 A date it cannot read is refused with the line quoted.
 
+Nothing is guessed. A numeric date whose day and month could swap (``07/01/2024`` in the date line or
+the expiry column) is read only where the file decides the order: a number above 12, the expiry
+column's own dates, or the rows' OCC symbols (``YYMMDD``) matching one reading; else ``date_order``
+(``--date-order dmy|mdy``) must, or the file is refused naming both readings. A date line without a
+time of day is refused saying so. The table Excel saves in a European locale (``;`` between fields,
+decimal commas) and Windows-1252 files read too (:func:`analytics.sources.common.decode_text`); a
+decimal comma left unquoted in a header line (``Last: 4.697,2402``) is joined back. A row listing
+an (expiry, strike, root) an earlier row lists is refused with the count and the lines: an exact copy
+would double its exposures (SPX and SPXW rows sharing a strike differ in root and add up).
+
 Roots with digits (``AMD1``, ``SPY1``: adjusted deliverables) are kept and flagged in the chain's
-``adjusted`` column (:func:`analytics.chain.is_adjusted_root`).
+``adjusted`` column (:func:`analytics.chain.is_adjusted_root`); :func:`analytics.prepare.prepare_chain`
+prices them on their deliverable or leaves them out.
 """
 
 from __future__ import annotations
@@ -43,7 +54,15 @@ from analytics.chain import (
     underlying_for_root,
 )
 from analytics.errors import ChainDataError
-from analytics.sources.common import Head, Source, numbers, read_text_file
+from analytics.sources.common import (
+    DATE_ORDER_OPTION,
+    DATE_ORDERS,
+    DateOrder,
+    Head,
+    Source,
+    numbers,
+    read_text_file,
+)
 
 DEFAULT_MULTIPLIER = 100.0
 _SYNONYMS = {"vol": "volume", "open int": "open interest", "oi": "open interest"}
@@ -92,14 +111,51 @@ ZONE_NAMES: dict[str, int | str] = {
 _ZONE_WORDS = re.compile(r"\b(" + "|".join(ZONE_NAMES) + r")\b")
 _OFFSET = re.compile(r"\b(?:GMT|UTC)\s*(?:([+\-\u2212])\s*(\d{1,2})(?::?(\d{2}))?)?(?![\w+\-])")
 _CJK_DATE = re.compile(r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
-_NUMERIC_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2})([./-])(\d{1,2})\2(\d{4})\b")
+_NUMERIC_EXPIRY = r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$"
+_BARE_DIGITS = re.compile(r"\s*\d+\s*")
+_KEYED = re.compile(r"\s*[^\W\d_][^:]*:")  # a "Key:" field (a clock's "10:52" is not one)
 _CLOCK = re.compile(r"(\d{1,2})\s*(?::|\bh\b)\s*(\d{2})")
 _PM = re.compile(r"\bp\.?\s?m\b\.?|下午|午後|오후")
 _AM = re.compile(r"\ba\.?\s?m\b\.?|上午|午前|오전")
 _WORD = re.compile(r"[^\W\d_]+")
-_OCC = re.compile(f"^{OCC_SYMBOL_PATTERN}$")
 #: The header line is looked for in the first this many characters.
 HEADER_WITHIN_CHARS = 65536
+
+
+class AmbiguousDateError(ChainDataError):
+    """A numeric date whose day and month could swap (``07/01/2024``), with nothing to decide the order."""
+
+    def __init__(self, text: str, *, path: str | Path | None = None, line: int | None = None,
+                 field: str | None = None, why: str = "no day above 12, no numeric expiry dates") -> None:
+        self.text = text
+        super().__init__(ambiguity(text, why), path=path, line=line, field=field)
+
+
+def ambiguity(text: str, why: str) -> str:
+    """The message for an ambiguous numeric date: both readings, why the file does not decide, the option.
+
+    Examples
+    --------
+    >>> ambiguity("07/01/2024", "no day above 12")
+    'ambiguous date 07/01/2024: 7 January or 1 July? Nothing in the file decides (no day above 12); give --date-order dmy|mdy'
+    """
+    m = _NUMERIC_DATE.search(text)
+    first, second = (int(m.group(1)), int(m.group(3))) if m else (0, 0)
+    months = MONTH_NAMES["en"]
+    readings = (f"{first} {months[second - 1].title()} or {second} {months[first - 1].title()}?"
+                if m and 1 <= first <= 12 and 1 <= second <= 12 else "day or month first?")
+    return (f"ambiguous date {text}: {readings} Nothing in the file decides ({why}); give {DATE_ORDER_OPTION} "
+            f"{'|'.join(DATE_ORDERS)}")
+
+
+def _own_order(first: int, second: int) -> DateOrder | None:
+    """The order a numeric date decides by itself: a number above 12 can only be the day."""
+    if first > 12 >= second:
+        return "dmy"
+    if second > 12 >= first:
+        return "mdy"
+    return None
 
 
 def looks_like_cboe(head: str) -> bool:
@@ -113,8 +169,8 @@ def _norm(name: str) -> str:
     return _SYNONYMS.get(n, n)
 
 
-def _fields(line: str) -> list[str]:
-    return next(csv.reader([line]), [])
+def _fields(line: str, delimiter: str = ",") -> list[str]:
+    return next(csv.reader([line], delimiter=delimiter), [])
 
 
 def _plain(text: str) -> str:
@@ -124,13 +180,17 @@ def _plain(text: str) -> str:
     return unicodedata.normalize("NFKC", stripped).lower()  # recompose Hangul syllables
 
 
-def parse_snapshot_time(text: str) -> tuple[pd.Timestamp, str] | None:
+def parse_snapshot_time(text: str, *, date_order: DateOrder | None = None) -> tuple[pd.Timestamp, str] | None:
     """The snapshot instant of a CBOE date field, in New York time, and the language it was read in.
 
     Parameters
     ----------
     text : str
         The date field (``"Date: 12 de enero de 2026, 13:36 GMT-5"``); a ``Date:`` label is optional.
+    date_order : {"dmy", "mdy"}, optional
+        How a numeric date whose day and month could swap (``07/01/2024``) is read. Without it such a
+        date raises :class:`AmbiguousDateError`. A number above 12 decides by itself (it can only be
+        the day); a ``date_order`` that contradicts it is an error.
 
     Returns
     -------
@@ -141,7 +201,8 @@ def parse_snapshot_time(text: str) -> tuple[pd.Timestamp, str] | None:
     Raises
     ------
     ChainDataError
-        When the field names no time zone.
+        When the field has no time of day, names no time zone, or its numeric date contradicts
+        ``date_order``; :class:`AmbiguousDateError` for a numeric date only ``date_order`` can read.
 
     Examples
     --------
@@ -149,21 +210,29 @@ def parse_snapshot_time(text: str) -> tuple[pd.Timestamp, str] | None:
     (Timestamp('2026-01-12 13:36:00-0500', tz='America/New_York'), 'es')
     >>> parse_snapshot_time("Jun 22 2020 @ 20:42 ET")[0].isoformat()
     '2020-06-22T20:42:00-04:00'
+    >>> parse_snapshot_time("Date: 07/01/2024, 10:52 GMT-5", date_order="dmy")[0].isoformat()
+    '2024-01-07T10:52:00-05:00'
     """
+    found = _snapshot(text, date_order)
+    return None if found is None else found[:2]
+
+
+def _snapshot(text: str, date_order: DateOrder | None) -> tuple[pd.Timestamp, str, DateOrder | None] | None:
+    """:func:`parse_snapshot_time` plus the order a numeric date decided by itself (a day above 12)."""
     text = unicodedata.normalize("NFKC", text).strip()
     if text.lower().startswith("date:"):
         text = text[5:]
     offset = _OFFSET.search(text)
     named = _ZONE_WORDS.search(text)
     zone_at = offset if offset is not None else named
-    if zone_at is None:
-        raise ChainDataError(f"no time zone in the date line {text.strip()!r}", field="Date")
-    rest = text[: zone_at.start()] + " " + text[zone_at.end():]
+    rest = text if zone_at is None else text[: zone_at.start()] + " " + text[zone_at.end():]
     plain = _plain(rest)
 
     clock = _CLOCK.search(plain)
     if clock is None:
-        return None
+        raise ChainDataError(f"no time of day (hh:mm) in the date line {text.strip()!r}", field="Date")
+    if zone_at is None:
+        raise ChainDataError(f"no time zone in the date line {text.strip()!r}", field="Date")
     hour, minute = int(clock.group(1)), int(clock.group(2))
     if _PM.search(plain) and hour < 12:
         hour += 12
@@ -172,11 +241,20 @@ def parse_snapshot_time(text: str) -> tuple[pd.Timestamp, str] | None:
     plain = plain[: clock.start()] + " " + plain[clock.end():]
 
     language = "numeric"
+    own: DateOrder | None = None
     if (cjk := _CJK_DATE.search(plain)) is not None:
         year, month, day = int(cjk.group(1)), int(cjk.group(2)), int(cjk.group(3))
         language = "cjk"
     elif (num := _NUMERIC_DATE.search(plain)) is not None:
-        month, day, year = int(num.group(1)), int(num.group(2)), int(num.group(3))
+        first, second, year = int(num.group(1)), int(num.group(3)), int(num.group(4))
+        own = _own_order(first, second)
+        order = date_order or own
+        if order is None and first != second:
+            raise AmbiguousDateError(num.group(0), field="Date")
+        if date_order is not None and own is not None and own != date_order:
+            raise ChainDataError(f"{num.group(0)} in the date line is not a date under {DATE_ORDER_OPTION} "
+                                 f"{date_order}", field="Date")
+        day, month = (first, second) if order == "dmy" else (second, first)
     else:
         months = [_MONTH_OF[w] for w in _WORD.findall(plain) if w in _MONTH_OF]
         years = re.findall(r"\b(\d{4})\b", plain)
@@ -198,10 +276,10 @@ def parse_snapshot_time(text: str) -> tuple[pd.Timestamp, str] | None:
     else:
         zone = ZONE_NAMES[zone_at.group(1)]  # the named zone: no offset
         if isinstance(zone, str):
-            return pd.Timestamp(naive).tz_localize(zone).tz_convert(NEW_YORK), language
+            return pd.Timestamp(naive).tz_localize(zone).tz_convert(NEW_YORK), language, own
         minutes = zone * 60
     fixed = dt.timezone(dt.timedelta(minutes=minutes))
-    return pd.Timestamp(naive.replace(tzinfo=fixed)).tz_convert(NEW_YORK), language
+    return pd.Timestamp(naive.replace(tzinfo=fixed)).tz_convert(NEW_YORK), language, own
 
 
 def header_number(text: str, *, decimal_comma: bool = False) -> float:
@@ -242,20 +320,31 @@ def header_number(text: str, *, decimal_comma: bool = False) -> float:
     return float(s.replace(thousands, "").replace(decimal, "."))
 
 
-def header_fields(lines: list[str], *, decimal_comma: bool = False) -> dict[str, float]:
+def header_fields(lines: list[str], *, decimal_comma: bool = False, delimiter: str = ",") -> dict[str, float]:
     """Every ``Key: number`` field of the title and date lines (``{"Last": 4697.24, "Volume": 0.0}``).
+
+    A decimal comma the export left unquoted splits a number into two fields (``Last: 4.697,2402``
+    reads as ``Last: 4.697`` then ``2402``): bare digit fields after a ``Key: number`` field are
+    joined back to it with the comma they were split at.
 
     Examples
     --------
     >>> header_fields(['QQQ,Last: 626.54', '"Date: 12 de enero de 2026, 13:36 GMT-5",Volume: 21.801.210'])
     {'Last': 626.54, 'Volume': 21801210.0}
+    >>> header_fields(['S&P 500 INDEX,Last: 4.697,2402,Change:  8.5602'])
+    {'Last': 4697.2402, 'Change': 8.5602}
     """
     out: dict[str, float] = {}
     for line in lines:
-        for field in _fields(line):
+        fields = _fields(line, delimiter)
+        for i, field in enumerate(fields):
             key, sep, value = field.partition(":")
             if not sep or not key.strip() or key.strip().lower() == "date":
                 continue
+            j = i + 1
+            while delimiter == "," and j < len(fields) and _BARE_DIGITS.fullmatch(fields[j]):
+                value += "," + fields[j].strip()
+                j += 1
             try:
                 out.setdefault(key.strip(), header_number(value, decimal_comma=decimal_comma))
             except ValueError:
@@ -263,19 +352,29 @@ def header_fields(lines: list[str], *, decimal_comma: bool = False) -> dict[str,
     return out
 
 
-def _parse_snapshot(line: str, path: Path) -> tuple[pd.Timestamp, str]:
-    first = next(iter(_fields(line)), "")
+def _parse_snapshot(line: str, path: Path, delimiter: str,
+                    date_order: DateOrder | None) -> tuple[pd.Timestamp, str, DateOrder | None]:
+    """The date field of the date line (a ``Date:`` field with the pieces an unquoted comma split off
+    it, up to the next ``Key:`` field)."""
+    fields = _fields(line, delimiter) or [""]
+    end = 1
+    if fields[0].strip().lower().startswith("date:"):
+        end = next((i for i, f in enumerate(fields) if i and _KEYED.match(f)), len(fields))
+    first = delimiter.join(fields[:end])
     try:
-        found = parse_snapshot_time(first)
+        found = _snapshot(first, date_order)
+    except AmbiguousDateError as exc:
+        raise AmbiguousDateError(exc.text, path=path, field="Date",
+                                 why="no day above 12, no numeric expiry dates that decide") from None
     except ChainDataError as exc:
-        raise ChainDataError(f"no time zone in the date line {line.strip()!r}", path=path, field="Date") from exc
+        raise ChainDataError(exc.reason, path=path, field="Date") from None
     if found is None:
         raise ChainDataError(f"unreadable snapshot time {line.strip()!r}", path=path, field="Date")
     return found
 
 
-def _parse_title(line: str, fields: dict[str, float], path: Path) -> tuple[str, float]:
-    parts = [f.strip() for f in _fields(line)]
+def _parse_title(line: str, fields: dict[str, float], path: Path, delimiter: str) -> tuple[str, float]:
+    parts = [f.strip() for f in _fields(line, delimiter)]
     name = parts[0] if parts else ""
     spot = fields.get("Last")
     if spot is None and len(parts) > 1 and ":" not in parts[1]:  # 2020 .dat vintage: "SPY (SPDR ...),310.68,1.98"
@@ -299,30 +398,126 @@ def _distinct(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes, [str(u).strip() for u in uniques]
 
 
-def _parse_expiry(values: pd.Series, path: Path, first_line: int) -> np.ndarray:
-    """Expiry dates (``Fri Jan 19 2024`` or ``06/22/2020``), parsed once per distinct value."""
+def _parse_expiry(values: pd.Series, path: Path, first_line: int, *, date_order: DateOrder | None,
+                  symbols: pd.Series, hint: DateOrder | None) -> tuple[np.ndarray, DateOrder | None]:
+    """Expiry dates (``Fri Jan 19 2024``, or numeric ``06/22/2020``), parsed once per distinct value,
+    and the day/month order the column decided by itself (a day above 12, or its OCC symbols).
+
+    A numeric column is read in ``date_order`` when given, else in the order its own values decide
+    (a number above 12 is the day), else in the order the rows' OCC symbols (``YYMMDD``) agree with,
+    else in ``hint`` (the date line's own order); where none decides and a day and month could swap,
+    the column is refused naming the first such date and the option.
+    """
     codes, uniques = _distinct(values)
     text = pd.Series(uniques + [""], dtype=object)
     parsed = pd.to_datetime(text, format="%a %b %d %Y", errors="coerce")
-    parsed = parsed.fillna(pd.to_datetime(text, format="%m/%d/%Y", errors="coerce"))
+    decided: DateOrder | None = None
+    numeric = parsed.isna().to_numpy().copy()
+    if numeric.any():
+        numeric &= text.str.match(_NUMERIC_EXPIRY).to_numpy(bool)
+    if numeric.any():
+        parts = text[numeric].str.extract(_NUMERIC_EXPIRY).astype(int).to_numpy()
+        first, second, year = parts[:, 0], parts[:, 1], parts[:, 2]
+        own = {o for o in (_own_order(int(a), int(b)) for a, b in zip(first, second, strict=True)) if o}
+        if len(own) > 1:
+            raise ChainDataError(f"expiry dates in both day/month orders ({', '.join(text[numeric])[:80]}); give "
+                                 f"{DATE_ORDER_OPTION} {'|'.join(DATE_ORDERS)}", path=path, field="Expiration Date")
+        decided = own.pop() if own else _occ_order(codes, numeric, first, second, year, symbols)
+        order = date_order or decided or hint
+        swap = first != second
+        if order is None and swap.any():
+            at = np.flatnonzero(numeric)[np.flatnonzero(swap)[0]]
+            i = int(np.flatnonzero(codes == at)[0])
+            raise AmbiguousDateError(text[at], path=path, line=first_line + int(values.index[i]),
+                                     field="Expiration Date",
+                                     why="no day above 12, no OCC symbols that match one reading")
+        day, month = (first, second) if order == "dmy" else (second, first)
+        read = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce")
+        parsed[numeric] = read.to_numpy()
     bad = parsed.isna().to_numpy()[codes]  # code -1 (a blank cell) picks the trailing "" entry
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
+        under = f" under {DATE_ORDER_OPTION} {date_order}" if date_order and numeric.any() else ""
         raise ChainDataError(
-            f"unreadable expiry date {values.iloc[i]!r}", path=path, line=first_line + int(values.index[i]),
+            f"unreadable expiry date {values.iloc[i]!r}{under}", path=path, line=first_line + int(values.index[i]),
             field="Expiration Date",
         )
-    return parsed.to_numpy()[codes]
+    return parsed.to_numpy()[codes], decided
 
 
-def _roots(symbols: pd.Series, ticker: str) -> np.ndarray:
-    """Option roots from OCC symbols (``SPXW240119C04700000`` -> ``SPXW``; ``AMD1...`` -> ``AMD1``).
+def _occ_order(codes: np.ndarray, numeric: np.ndarray, first: np.ndarray, second: np.ndarray, year: np.ndarray,
+               symbols: pd.Series) -> DateOrder | None:
+    """The day/month order in which the numeric expiry cells equal their rows' OCC symbol dates, if one."""
+    at = np.full(len(numeric), -1)
+    at[np.flatnonzero(numeric)] = np.arange(int(numeric.sum()))
+    rows = np.flatnonzero(at[codes] >= 0)
+    ymd = symbols.iloc[rows].astype(str).str.strip().str.extract(f"^{OCC_SYMBOL_PATTERN}$")["ymd"]
+    have = ymd.notna().to_numpy()
+    if not have.any():
+        return None
+    occ = ymd[have].astype(int).to_numpy()
+    k = at[codes[rows[have]]]
+    y2 = year[k] % 100 * 10000
+    as_mdy = (occ == y2 + first[k] * 100 + second[k])
+    as_dmy = (occ == y2 + second[k] * 100 + first[k])
+    if as_mdy.all() and not as_dmy.all():
+        return "mdy"
+    if as_dmy.all() and not as_mdy.all():
+        return "dmy"
+    return None
 
-    A cell that is not an OCC symbol gets the file's ticker.
+
+def _root_codes(symbols: pd.Series, ticker: str) -> tuple[np.ndarray, list[str]]:
+    """Codes into the option roots of OCC symbols (``SPXW240119C04700000`` -> ``SPXW``; ``AMD1...`` ->
+    ``AMD1``), and those roots. A cell that is not an OCC symbol gets the file's ticker.
+
+    Vectorised: one pass of Arrow's regex engine over the column (the symbols are all distinct: a
+    Python regex per symbol cost 15% of a load); the root is what precedes the fixed 15-character tail.
     """
-    codes, uniques = _distinct(symbols)
-    roots = [m.group("root") if (m := _OCC.match(u)) else ticker for u in uniques]
-    return np.array(roots + [ticker], dtype=object)[codes]
+    text = symbols.astype("str").str.strip()
+    occ = text.str.fullmatch(OCC_SYMBOL_PATTERN).to_numpy(dtype=bool, na_value=False)
+    codes, names = pd.factorize(text.str.slice(stop=-15).where(occ, ticker))
+    return codes, [str(n) for n in names]
+
+
+def _refuse_repeated_rows(raw: pd.DataFrame, expiry: np.ndarray, strike: np.ndarray, root_codes: np.ndarray,
+                          roots: list[str], open_interest: np.ndarray, path: Path, first_line: int) -> None:
+    """Refuse rows listing an (expiry, strike, root) an earlier row lists: CBOE writes each once.
+
+    An exact repeat (a file saved or pasted twice) would double its exposures; a repeat with other
+    numbers leaves no way to tell which is right. SPX and SPXW rows sharing (expiry, strike) differ in
+    root and are different contracts (both kept, their exposures add up).
+    """
+    days = expiry.view("int64")
+    order = np.lexsort((strike, days, root_codes))  # stable: a repeat sorts after the row it repeats
+    same = ((days[order][1:] == days[order][:-1]) & (strike[order][1:] == strike[order][:-1])
+            & (root_codes[order][1:] == root_codes[order][:-1]))
+    if not same.any():
+        return
+    key = pd.DataFrame({"e": days, "k": strike, "r": root_codes})
+    repeats = key.duplicated(keep="first").to_numpy()
+    root = np.array(roots, dtype=object)[root_codes]
+    exact = raw.duplicated(keep="first").to_numpy()  # every field read, symbols included
+    line = first_line + raw.index.to_numpy()
+    conflicting = repeats & ~exact
+    if conflicting.any():
+        j = int(np.flatnonzero(conflicting)[0])
+        i = int(np.flatnonzero((key == key.iloc[j]).all(axis=1).to_numpy())[0])
+        raise ChainDataError(
+            f"contract {root[j]} {pd.Timestamp(expiry[j]).date()} {strike[j]:g} listed twice with different numbers: "
+            f"line {line[i]} and line {line[j]} (a file holds each expiry, strike and root once)",
+            path=path, line=int(line[j]),
+        )
+    j = int(np.flatnonzero(exact)[0])
+    i = int(np.flatnonzero((key == key.iloc[j]).all(axis=1).to_numpy())[0])
+    oi = np.nan_to_num(open_interest)
+    distinct = float(oi[~exact].sum())
+    share = float(oi[exact].sum()) / distinct if distinct > 0 else 0.0
+    raise ChainDataError(
+        f"{int(exact.sum()):,} row(s) repeat an earlier row exactly (same expiry, strike, root and numbers: rows "
+        f"saved twice?); counted again they would add {100 * share:.0f}% of the open interest (first: line "
+        f"{line[j]} repeats line {line[i]}); remove the copies", path=path, line=int(line[j]),
+    )
 
 
 def _text_after_line(text: str, index: int) -> str | None:
@@ -335,22 +530,34 @@ def _text_after_line(text: str, index: int) -> str | None:
     return text[pos:]
 
 
-def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPLIER) -> OptionChain:
-    """Parse the text of a CBOE quote table into an :class:`OptionChain` (see module docstring)."""
+def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPLIER,
+                   date_order: DateOrder | None = None) -> OptionChain:
+    """Parse the text of a CBOE quote table into an :class:`OptionChain` (see module docstring).
+
+    ``date_order`` reads numeric dates whose day and month could swap (``07/01/2024``); without it
+    the file must decide (a day above 12, the expiry column against its OCC symbols) or it is refused.
+    """
     lines = text[:HEADER_WITHIN_CHARS].splitlines()
     header_idx = next(
         (i for i, ln in enumerate(lines) if ln.lstrip('"').startswith("Expiration Date")), None
     )
     if header_idx is None:
         raise ChainDataError("no 'Expiration Date,Calls,...' header line (not a CBOE quote table?)", path=path)
+    # Excel in a European locale saves ';' between fields and decimal commas
+    delimiter = ";" if lines[header_idx].lstrip('"').startswith(("Expiration Date;", 'Expiration Date";')) else ","
     meta = [ln for ln in lines[:header_idx] if ln.strip()]
     if len(meta) < 2:
         raise ChainDataError("missing the title and date lines above the header", path=path)
-    as_of, language = _parse_snapshot(meta[1], path)
-    fields = header_fields(meta[:2], decimal_comma=language in DECIMAL_COMMA_LANGUAGES)
-    ticker, spot = _parse_title(meta[0], fields, path)
+    ambiguous: AmbiguousDateError | None = None
+    try:
+        as_of, language, line_order = _parse_snapshot(meta[1], path, delimiter, date_order)
+    except AmbiguousDateError as exc:  # the expiry column may decide the order: read it first
+        ambiguous, language, line_order = exc, "numeric", None
+    decimal_comma = delimiter == ";" or language in DECIMAL_COMMA_LANGUAGES
+    fields = header_fields(meta[:2], decimal_comma=decimal_comma, delimiter=delimiter)
+    ticker, spot = _parse_title(meta[0], fields, path, delimiter)
 
-    header = [_norm(h) for h in _fields(lines[header_idx])]
+    header = [_norm(h) for h in _fields(lines[header_idx], delimiter)]
     while header and header[-1] == "":
         header.pop()
     try:
@@ -378,11 +585,13 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
     # numbers read as numbers by the C parser (a column with a stray word comes back as text); the text
     # columns as plain objects: categories cost the parser twice the time for OCC symbols that are
     # all distinct, and _distinct factorizes the few expiry dates in one pass anyway
+    # a ';' file writes decimal commas: a '.' there is read only where it groups thousands (numbers())
+    thousands, decimal = ("," , ".") if delimiter == "," else (".", ",")
     try:
-        raw = pd.read_csv(io.StringIO(body), header=None, skip_blank_lines=False, engine="c",
+        raw = pd.read_csv(io.StringIO(body), header=None, skip_blank_lines=False, engine="c", sep=delimiter,
                           names=range(len(header)), index_col=False, usecols=sorted(set(used)),
-                          keep_default_na=False, na_values=[""], thousands=",", skipinitialspace=True,
-                          dtype={c: object for c in text_cols})
+                          keep_default_na=False, na_values=[""], thousands="," if delimiter == "," else None,
+                          decimal=decimal, skipinitialspace=True, dtype={c: object for c in text_cols})
     except pd.errors.ParserError as exc:
         raise ChainDataError(f"malformed CSV: {exc}", path=path) from exc
     raw.index = pd.RangeIndex(len(raw))
@@ -398,31 +607,46 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
             f"row has fewer than the {len(header)} fields of the header (truncated file?)",
             path=path, line=first_line + int(raw.index[i]),
         )
-    expiry = _parse_expiry(raw[0], path, first_line)
-    strike = numbers(raw[strike_at], path=path, field="Strike", line_offset=first_line, thousands=",").to_numpy()
+    expiry, expiry_order = _parse_expiry(raw[0], path, first_line, date_order=date_order,
+                                         symbols=raw[calls_at], hint=line_order)
+    if ambiguous is not None:
+        if expiry_order is None:
+            raise ambiguous
+        as_of, _, _ = _parse_snapshot(meta[1], path, delimiter, expiry_order)
+    strike = numbers(raw[strike_at], path=path, field="Strike", line_offset=first_line, thousands=thousands,
+                     decimal=decimal).to_numpy()
 
-    def side_frame(fields: dict[str, int], symbol_col: int, side: str) -> dict[str, np.ndarray]:
-        out = {"expiry": expiry, "strike": strike, "root": _roots(raw[symbol_col], ticker)}
+    def side_frame(fields: dict[str, int], side: str) -> dict[str, np.ndarray]:
+        out = {"expiry": expiry, "strike": strike}
         for name, col in _SIDE_FIELDS.items():  # a field the header lacks for this side stays unknown
             out[col] = (numbers(raw[fields[name]], path=path, field=_FIELD_LABELS[col], line_offset=first_line,
-                                thousands=",").to_numpy() if name in fields else np.full(len(raw), np.nan))
-        out["side"] = np.full(len(raw), side, dtype=object)
+                                thousands=thousands, decimal=decimal).to_numpy()
+                        if name in fields else np.full(len(raw), np.nan))
         return out
 
-    calls, puts = side_frame(call_fields, calls_at, "C"), side_frame(put_fields, puts_at, "P")
+    calls, puts = side_frame(call_fields, "C"), side_frame(put_fields, "P")
+    # roots as codes into a few names: every text column below is built once per name, then taken
+    (call_codes, call_names), (put_codes, put_names) = (_root_codes(raw[at], ticker) for at in (calls_at, puts_at))
+    names = list(dict.fromkeys(call_names + put_names))
+    root_codes = np.concatenate([np.array([names.index(n) for n in call_names], dtype=np.intp)[call_codes],
+                                 np.array([names.index(n) for n in put_names], dtype=np.intp)[put_codes]])
+    _refuse_repeated_rows(raw, expiry, strike, root_codes[: len(raw)], names,
+                          calls["open_interest"] + puts["open_interest"], path, first_line)
     index = np.concatenate([raw.index.to_numpy()] * 2)
     frame = pd.DataFrame({k: np.concatenate([calls[k], puts[k]]) for k in calls}, index=index)
+    frame["root"] = pd.array(names, dtype="str").take(root_codes)
+    frame["side"] = pd.array(["C", "P"], dtype="str").take(np.repeat(np.arange(2), len(raw)))
     frame["multiplier"] = float(multiplier)
     bid, ask = frame["bid"].to_numpy(float), frame["ask"].to_numpy(float)
     two_sided = np.isfinite(bid) & np.isfinite(ask) & (ask > 0) & (ask >= bid)
     frame["mark"] = np.where(two_sided, 0.5 * (bid + ask), np.nan)
-    roots = pd.Series(frame["root"].to_numpy())
-    root_codes, root_uniques = pd.factorize(roots)
-    underlyings = np.array([underlying_for_root(str(r)) for r in root_uniques], dtype=object)
-    frame["underlying"] = underlyings[root_codes]
-    counts = np.bincount(pd.factorize(frame["underlying"])[0]) if len(frame) else np.array([])
-    underlying = pd.unique(frame["underlying"])[int(np.argmax(counts))] if len(frame) else ticker
-    frame["settlement"] = settlement_instants(pd.Series(frame["expiry"].to_numpy()), roots).array
+    underlying_codes, underlyings = pd.factorize(np.array([underlying_for_root(n) for n in names], dtype=object))
+    row_underlying = underlying_codes[root_codes] if len(names) else root_codes
+    frame["underlying"] = pd.array(list(underlyings), dtype="str").take(row_underlying)
+    counts = np.bincount(row_underlying) if len(frame) else np.array([])
+    underlying = underlyings[int(np.argmax(counts))] if len(frame) else ticker
+    frame["settlement"] = settlement_instants(pd.Series(frame["expiry"].to_numpy()),
+                                              pd.Series(frame["root"].to_numpy())).array
     return make_chain(
         frame,
         underlying=str(underlying),
@@ -435,7 +659,8 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
 
 
 def load_cboe(
-    path: str | Path, *, multiplier: float | None = DEFAULT_MULTIPLIER, as_of: object = None
+    path: str | Path, *, multiplier: float | None = DEFAULT_MULTIPLIER, as_of: object = None,
+    date_order: DateOrder | None = None,
 ) -> OptionChain:
     """Load a CBOE delayed quote table (CSV or the 2020 ``.dat`` vintage).
 
@@ -447,6 +672,9 @@ def load_cboe(
         Contract multiplier (default 100, US equity and index options).
     as_of : object
         Unused: the file carries its snapshot time (accepted as every source loader is).
+    date_order : {"dmy", "mdy"}, optional
+        How numeric dates whose day and month could swap are read (``--date-order``); without it the
+        file must decide, or it is refused naming the date.
 
     Raises
     ------
@@ -455,7 +683,7 @@ def load_cboe(
     """
     path = Path(path)
     mult = DEFAULT_MULTIPLIER if multiplier is None else multiplier
-    return read_cboe_text(read_text_file(path), path, multiplier=mult)
+    return read_cboe_text(read_text_file(path), path, multiplier=mult, date_order=date_order)
 
 
 def _sniff(head: Head) -> bool:

@@ -148,8 +148,10 @@ def parse_cboe_delayed_json(
     )
 
 
-def load_cboe_json(path: str | Path, *, multiplier: float | None = None, as_of: Any = None) -> OptionChain:
-    """Load a saved CBOE delayed-quotes JSON file (``multiplier`` defaults to 100; ``as_of`` unused).
+def load_cboe_json(path: str | Path, *, multiplier: float | None = None, as_of: Any = None,
+                   date_order: Any = None) -> OptionChain:
+    """Load a saved CBOE delayed-quotes JSON file (``multiplier`` defaults to 100; ``as_of`` and
+    ``date_order`` unused: its times are ISO 8601).
 
     Raises
     ------

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,14 @@ IV_PERCENT_THRESHOLD = 3.0
 #: Deepest JSON nesting read (a Deribit or CBOE file is 4 deep; a callback request about 8): deeper is
 #: refused before parsing (a 100k-deep file made the parser raise RecursionError).
 MAX_JSON_DEPTH = 64
+#: How a numeric date whose day and month could swap is read (``07/01/2024``): day first or month first.
+#: The one home of the option's name and choices (``--date-order``, ``load_chain(date_order=...)``).
+DateOrder = Literal["dmy", "mdy"]
+DATE_ORDERS: tuple[str, ...] = ("dmy", "mdy")
+DATE_ORDER_OPTION = "--date-order"
+#: The 8-bit encoding tried when a file is not UTF-8: what Excel and Notepad save on Western-European
+#: Windows (its five undefined bytes, and NUL, still mark a file as binary).
+FALLBACK_ENCODING = "cp1252"
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _OPEN, _CLOSE = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8)
 
@@ -44,12 +53,12 @@ class Head:
 
     @cached_property
     def text(self) -> str:
-        """The head decoded as UTF-8 (a BOM dropped).
+        """The head decoded as UTF-8 (a BOM dropped), else as Windows-1252 (:func:`decode_text`).
 
         Raises
         ------
         ChainDataError
-            When the head holds NUL bytes or is not UTF-8 (a binary file).
+            When the head holds NUL bytes or is neither (a binary file).
         """
         if b"\x00" in self.raw:
             raise ChainDataError("binary content, not a text file", path=self.path)
@@ -58,7 +67,11 @@ class Head:
                 return self.raw[: len(self.raw) - cut].decode("utf-8-sig")
             except UnicodeDecodeError:
                 continue
-        raise ChainDataError("binary content, not a UTF-8 text file", path=self.path)
+        try:
+            return self.raw.decode(FALLBACK_ENCODING)
+        except UnicodeDecodeError:
+            raise ChainDataError(f"binary content, not a UTF-8 text file (nor {FALLBACK_ENCODING})",
+                                 path=self.path) from None
 
 
 @dataclass(frozen=True)
@@ -75,7 +88,9 @@ class Source:
         ``sniff(head: Head) -> bool``: True when the file's first bytes are this format. Sniffers
         are tried in registry order; a binary format reads ``head.raw`` only.
     load : callable
-        ``load(path: Path, *, multiplier: float | None, as_of: Timestamp | str | None) -> OptionChain``.
+        ``load(path: Path, *, multiplier: float | None, as_of: Timestamp | str | None) -> OptionChain``;
+        a format whose numeric dates could be read day or month first also takes ``date_order``
+        (``DATE_ORDERS``; passed only when the user gives one).
         Raises :class:`~analytics.errors.ChainDataError` (a format that is not a chain, such as a
         positions file, raises one that says what to do instead).
     """
@@ -123,9 +138,33 @@ def read_head(path: str | Path) -> Head:
         return Head(fh.read(SNIFF_BYTES), path)
 
 
+def decode_text(raw: bytes, path: str | Path | None = None) -> str:
+    """``raw`` as UTF-8 (a BOM dropped), else as Windows-1252 (``FALLBACK_ENCODING``: a file saved by
+    Excel or Notepad on Western-European Windows). Valid UTF-8 is always read as UTF-8.
+
+    Raises
+    ------
+    ChainDataError
+        When the bytes are neither (binary content).
+
+    Examples
+    --------
+    >>> decode_text("à 10:52".encode("utf-8")), decode_text("à 10:52".encode("cp1252"))
+    ('à 10:52', 'à 10:52')
+    """
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode(FALLBACK_ENCODING)
+    except UnicodeDecodeError as exc:
+        raise ChainDataError("not a text file (binary content)", path=path) from exc
+
+
 def read_text_file(path: str | Path) -> str:
-    """The text of an input file after :func:`checked_size` (UTF-8, with or without a BOM; line
-    ends kept as they are).
+    """The text of an input file after :func:`checked_size` (UTF-8, with or without a BOM, else
+    Windows-1252: :func:`decode_text`; line ends kept as they are).
 
     Raises
     ------
@@ -134,10 +173,7 @@ def read_text_file(path: str | Path) -> str:
     """
     path = Path(path)
     checked_size(path)
-    try:  # bytes then decode: no newline translation pass (parsers take "\r\n" as it is)
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ChainDataError("not a text file (binary content)", path=path) from exc
+    text = decode_text(path.read_bytes(), path)  # bytes then decode: no newline translation pass
     if "\x00" in text:
         raise ChainDataError("binary content, not a text file", path=path)
     return text
@@ -172,6 +208,7 @@ def numbers(
     field: str,
     line_offset: int | None = None,
     thousands: str | None = None,
+    decimal: str = ".",
 ) -> pd.Series:
     """``raw`` as float64; blanks and missing values become NaN, anything else unreadable is an error.
 
@@ -187,6 +224,9 @@ def numbers(
         ``raw.index + line_offset`` is the file line of a value.
     thousands : str, optional
         A thousands separator to drop before reading (``","``).
+    decimal : str
+        The decimal mark. With ``","`` (a European export) a ``"."`` is read only where it groups
+        thousands (``1.234,5``); ``0.25`` there could mean either and is refused.
 
     Returns
     -------
@@ -202,13 +242,22 @@ def numbers(
     --------
     >>> numbers(pd.Series(["1,200.5", "", None]), path=None, field="x", thousands=",").tolist()
     [1200.5, nan, nan]
+    >>> numbers(pd.Series(["1.200,5", "0,25"]), path=None, field="x", thousands=".", decimal=",").tolist()
+    [1200.5, 0.25]
     """
     if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
         return raw.astype(float)
     text = raw.astype(object).where(raw.notna(), "").astype(str).str.strip()
+    unclear = np.zeros(len(text), dtype=bool)
+    if decimal != ".":
+        has_dot = text.str.contains(".", regex=False)
+        grouped = text.str.fullmatch(r"[-+]?\d{1,3}(?:\.\d{3})+(?:,\d*)?")
+        unclear = (has_dot & ~grouped).to_numpy(bool)
     if thousands:
         text = text.str.replace(thousands, "", regex=False)
-    values = pd.to_numeric(text.where(text != ""), errors="coerce")
+    if decimal != ".":
+        text = text.str.replace(decimal, ".", regex=False)
+    values = pd.to_numeric(text.where((text != "") & ~unclear), errors="coerce")
     bad = (values.isna() & (text != "")).to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

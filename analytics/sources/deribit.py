@@ -206,7 +206,8 @@ def read_deribit_text(text: str, path: str | Path, *, as_of: pd.Timestamp | str 
 
 
 def load_deribit(
-    path: str | Path, *, as_of: pd.Timestamp | str | None = None, multiplier: float | None = None
+    path: str | Path, *, as_of: pd.Timestamp | str | None = None, multiplier: float | None = None,
+    date_order: object = None,
 ) -> OptionChain:
     """Load a Deribit book-summary or ticker snapshot (JSON or CSV).
 
@@ -218,6 +219,8 @@ def load_deribit(
         Snapshot time when the file does not carry one (see the module docstring).
     multiplier : float, optional
         Unused: Deribit open interest is in coins, the multiplier is always 1.
+    date_order : object
+        Unused: Deribit dates are written ``13MAR26`` (accepted as every source loader is).
 
     Returns
     -------

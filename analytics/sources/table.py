@@ -286,7 +286,8 @@ def read_table_text(text: str, path: str | Path, *, multiplier: float | None = N
     return frame_to_chain(rows, source=path, line_offset=2 + blank_lines, multiplier=multiplier)
 
 
-def load_table(path: str | Path, *, multiplier: float | None = None, as_of: object = None) -> OptionChain:
+def load_table(path: str | Path, *, multiplier: float | None = None, as_of: object = None,
+               date_order: object = None) -> OptionChain:
     """Load a canonical table from CSV or Parquet (chosen by content: Parquet starts with ``PAR1``).
 
     Parameters
@@ -297,6 +298,8 @@ def load_table(path: str | Path, *, multiplier: float | None = None, as_of: obje
         Default contract multiplier where the table has none.
     as_of : object
         Unused: a table carries its own ``as_of`` (accepted as every source loader is).
+    date_order : object
+        Unused: a table's dates are ISO 8601 (accepted as every source loader is).
 
     Returns
     -------

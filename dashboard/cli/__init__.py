@@ -53,7 +53,7 @@ SCENARIO_OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("--spot-vol-beta", "spot_vol_beta", "BETA", "IV change in vol points per 1% spot shock (e.g. -0.5)"),
     ("--forward", "forward", "spot|parity", "price on spot with --rate/--div-yield, or on each expiry's put-call-parity forward (default {forward})"),
     ("--iv", "iv_policy", "file|otm", "each side's own file IV, or one IV per strike from the out-of-the-money side (default {iv})"),
-    ("--include-adjusted", "adjusted_multiplier", "M", "keep adjusted-deliverable roots (AMD1, SPY1) priced at multiplier M (default: left out, counted in the warnings)"),
+    ("--include-adjusted", "adjusted_deliverables", "ROOT=UNITS,...", "price an adjusted-deliverable root (AMD1, SPY1) on what one contract delivers, e.g. AMD1=172 shares: strike and premiums per share, multiplier 172 (default: left out, counted in the warnings)"),
 )
 
 
@@ -69,6 +69,15 @@ def options_table() -> str:
 
     rows = [f"| `{flag}` | {allowed(field)} |" for flag, field, _, _ in SCENARIO_OPTIONS]
     return "\n".join(["| option | allowed |", "|---|---|", *rows])
+
+
+def add_date_order_option(parser: argparse.ArgumentParser) -> None:
+    """``--date-order dmy|mdy`` on a command that loads a chain file (name and choices: analytics.sources)."""
+    from analytics.sources.common import DATE_ORDER_OPTION, DATE_ORDERS
+
+    parser.add_argument(DATE_ORDER_OPTION, dest="date_order", choices=DATE_ORDERS, default=None,
+                        help="read numeric dates whose day and month could swap (07/01/2024) day first (dmy) or "
+                             "month first (mdy); default: only where the file decides, else refused")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(flag, dest=field, metavar=metavar, default=None, help=text,
                        action="append" if field == "expiries" else "store")
     p.add_argument("--book", type=Path, default=None, help="positions file for --convention book")
+    add_date_order_option(p)
     p.add_argument("--format", choices=("json", "table"), default="json")
 
     p = sub.add_parser("list", help="list the snapshots in a data directory")
@@ -129,7 +139,8 @@ def run_analyze(args: argparse.Namespace) -> dict[str, Any]:
     from dashboard import service
 
     scenario = scenario_from_args(args)
-    return service.analyze_path(args.path, scenario, data_dir=args.data_dir, book=args.book).to_dict()
+    return service.analyze_path(args.path, scenario, data_dir=args.data_dir, book=args.book,
+                                date_order=args.date_order).to_dict()
 
 
 def format_table(d: dict[str, Any]) -> str:

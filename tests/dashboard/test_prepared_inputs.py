@@ -85,7 +85,7 @@ def test_a_changed_selection_or_pricing_input_is_prepared_again_and_gives_the_un
 
 def test_every_field_preparation_reads_is_in_its_key_and_no_other():
     changed = {"expiries": ("2026-12-18",), "max_dte": 30.0, "rate": 0.05, "div_yield": 0.02, "multiplier": 50.0,
-               "adjusted_multiplier": 10.0, "forward": "spot", "iv_policy": "file"}
+               "adjusted_deliverables": "AMD1=10", "forward": "spot", "iv_policy": "file"}
     assert set(changed) == set(PREPARE_FIELDS)
     for name, value in changed.items():
         assert preparation(Scenario(**{name: value})) != preparation(Scenario()), name

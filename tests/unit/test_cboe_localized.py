@@ -132,3 +132,194 @@ def test_a_localized_date_without_a_zone_is_refused_as_before(spx_path, tmp_path
 )
 def test_zone_names_and_offsets_are_taken_literally(text, new_york):
     assert parse_snapshot_time(text)[0] == pd.Timestamp(new_york, tz="America/New_York")
+
+
+# --------------------------------------------------------------------------- issue 16: never misread a date or number
+
+
+def _spx_lines(spx_path: Path) -> list[str]:
+    return spx_path.read_text().splitlines(keepends=True)
+
+
+def _write(tmp_path: Path, lines: list[str], name: str = "spx_rewritten.csv", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes("".join(lines).encode(encoding))
+    return path
+
+
+def test_a_numeric_date_whose_day_and_month_could_swap_is_refused_naming_the_choice(spx_path, tmp_path):
+    # 07/01/2024 read as 1 July dropped 17,770 rows as settled and turned -11bn into +1.6bn, exit 0
+    path = with_header(spx_path, tmp_path, date='"Date: 07/01/2024, 10:52 GMT-5",Bid: 4645.23')
+    with pytest.raises(ChainDataError, match=r"^spx_localized\.csv: field 'Date': ambiguous date 07/01/2024: "
+                                             r"7 January or 1 July\?.*--date-order dmy\|mdy"):
+        load_chain(path)
+
+
+@pytest.mark.parametrize(("order", "as_of"), [("dmy", "2024-01-07 10:52"), ("mdy", "2024-07-01 11:52")])
+def test_date_order_decides_an_ambiguous_date_line(spx_path, tmp_path, english, order, as_of):
+    path = with_header(spx_path, tmp_path, date='"Date: 07/01/2024, 10:52 GMT-5",Bid: 4645.23')
+    if order == "mdy":  # 1 July 2024 at 10:52 GMT-5 (11:52 New York summer time): most expiries settled
+        chain = load_chain(path, date_order=order)
+        assert chain.as_of == pd.Timestamp(as_of, tz="America/New_York")
+        return
+    chain = load_chain(path, date_order=order)
+    assert chain.as_of == pd.Timestamp(as_of, tz="America/New_York")
+    pd.testing.assert_frame_equal(chain.rows, english.rows)
+
+
+def test_a_day_above_twelve_decides_the_order_of_the_date_line(spx_path, tmp_path):
+    path = with_header(spx_path, tmp_path, date='"Date: 13/01/2024, 10:52 GMT-5",Bid: 4645.23')
+    assert load_chain(path).as_of == pd.Timestamp("2024-01-13 10:52", tz="America/New_York")
+    with pytest.raises(ChainDataError, match="13/01/2024"):
+        load_chain(path, date_order="mdy")  # month 13 does not exist
+
+
+DAT_HEADER = ("Expiration Date,Calls,Last Sale,Net,Bid,Ask,Vol,IV,Delta,Gamma,Open Int,Strike,Puts,Last Sale,Net,"
+              "Bid,Ask,Vol,IV,Delta,Gamma,Open Int,")
+
+
+def _dat(date_line: str, expiries: list[tuple[str, str]]) -> str:
+    """A 2020-vintage table: one row per (expiry cell, OCC yymmdd)."""
+    rows = [f"{cell},SPY{ymd}C00310000,2.5,0,2.4,2.6,5,0.25,0.5,0.05,1200,310.00,SPY{ymd}P00310000,2.1,0,2.0,2.2,1,"
+            f"0.26,-0.5,0.05,1500," for cell, ymd in expiries]
+    return "\n".join(["SPY (SPDR S&P 500 ETF Trust),310.68,1.98,", date_line, DAT_HEADER, *rows, ""])
+
+
+def test_the_expiry_columns_dates_decide_the_order_of_an_ambiguous_date_line(tmp_path):
+    # 06/22/2020 can only be month-first: the date line 06/07/2020 is then 7 June
+    text = _dat("Date: 06/07/2020 20:42 ET,Bid,310.6", [("06/22/2020", "200622"), ("07/01/2020", "200701")])
+    chain = load_cboe(_write(tmp_path, [text], "quotedata.dat"))
+    assert chain.as_of == pd.Timestamp("2020-06-07 20:42", tz="America/New_York")
+    assert chain.expiries == [pd.Timestamp("2020-06-22").date(), pd.Timestamp("2020-07-01").date()]
+
+
+@pytest.mark.parametrize(("cell", "ymd"), [("07/01/2020", "200701"), ("01/07/2020", "200701")])
+def test_the_occ_symbols_decide_the_order_of_ambiguous_expiry_dates(tmp_path, cell, ymd):
+    text = _dat("Jun 22 2020 @ 20:42 ET,Bid,310.6", [(cell, ymd)])
+    chain = load_cboe(_write(tmp_path, [text], "quotedata.dat"))
+    assert chain.expiries == [pd.Timestamp("2020-07-01").date()]
+
+
+def test_ambiguous_expiry_dates_without_occ_symbols_are_refused(tmp_path):
+    text = _dat("Jun 22 2020 @ 20:42 ET,Bid,310.6", [("07/08/2020", "200708")]).replace("SPY200708", "X")
+    with pytest.raises(ChainDataError, match=r"line 4, field 'Expiration Date': ambiguous date 07/08/2020.*"
+                                             r"--date-order"):
+        load_cboe(_write(tmp_path, [text], "quotedata.dat"))
+    chain = load_cboe(_write(tmp_path, [text], "quotedata.dat"), date_order="dmy")
+    assert chain.expiries == [pd.Timestamp("2020-08-07").date()]
+
+
+def test_a_date_line_without_a_time_of_day_says_so(spx_path, tmp_path):
+    with pytest.raises(ChainDataError, match="no time of day"):
+        load_chain(with_header(spx_path, tmp_path, date='"Date: January 7, 2024 EST",Bid: 0'))
+    with pytest.raises(ChainDataError, match="no time of day"):
+        load_chain(with_header(spx_path, tmp_path, date='"Date: 7 de enero de 2024",Bid: 0'))
+
+
+@pytest.mark.parametrize("last", ["Last: 4.697,2402", "Last: 4697,2402"])
+def test_an_unquoted_decimal_comma_spot_reads_as_the_export_means_it(spx_path, tmp_path, last):
+    # the CSV splits "Last: 4.697,2402" into "Last: 4.697" and "2402"; it was read as 4,697.0 (or 4.697)
+    chain = load_chain(with_header(spx_path, tmp_path, title=f"S&P 500 INDEX,{last},Change:  8.5602"))
+    assert chain.spot == 4697.2402
+
+
+def _excel_european(line: str) -> str:
+    """One line as Excel saves it in a German or French locale: ';' between fields, decimal commas."""
+    import csv
+    import re
+
+    cells = next(csv.reader([line.rstrip("\n")]), [])
+    number = re.compile(r"(?:[^:]+:\s*)?-?\d+\.\d+")  # a number, or a "Key: number" header field
+    return ";".join(re.sub(r"(\d)\.(\d)", r"\1,\2", c) if number.fullmatch(c) else c for c in cells) + "\n"
+
+
+def test_the_semicolon_decimal_comma_csv_excel_saves_in_europe_reads_the_same(spx_path, tmp_path, english):
+    lines = [_excel_european(ln) for ln in _spx_lines(spx_path)]
+    assert lines[1] == "S&P 500 INDEX;Last: 4697,2402;Change:  8,5602\n"
+    assert lines[4].startswith("Fri Jan 05 2024;SPXW240105C01200000;3499,25;-1,1;")
+    chain = load_chain(_write(tmp_path, lines, encoding="cp1252"))
+    assert chain.spot == english.spot and chain.as_of == english.as_of
+    pd.testing.assert_frame_equal(chain.rows, english.rows)
+
+
+def test_a_semicolon_file_with_a_dot_that_could_group_thousands_or_mark_decimals_is_refused(spx_path, tmp_path):
+    lines = [_excel_european(ln) for ln in _spx_lines(spx_path)]
+    lines[4] = lines[4].replace(";3499,25;", ";3.499;", 1).replace(";24;1200,00;", ";0.5;1200,00;", 1)
+    with pytest.raises(ChainDataError, match=r"line 5, field 'Open Interest': not a number \('0\.5'\)"):
+        load_chain(_write(tmp_path, lines))
+
+
+def test_a_windows_1252_file_reads(spx_path, tmp_path, english):
+    lines = _spx_lines(spx_path)
+    lines[2] = '"Date: 7 janvier 2024 à 10:52 GMT-5",Bid: 4645.23,Ask: 4753.8999,Size: 1*1,Volume: 0\n'
+    path = _write(tmp_path, lines, encoding="cp1252")
+    with pytest.raises(UnicodeDecodeError):
+        path.read_bytes().decode("utf-8")
+    chain = load_chain(path)
+    assert chain.as_of == SPX_AS_OF
+    pd.testing.assert_frame_equal(chain.rows, english.rows)
+
+
+def test_a_cboe_file_with_every_row_twice_is_refused_with_the_count(spx_path, tmp_path):
+    # it was accepted: exit 0, total GEX doubled, no note
+    lines = _spx_lines(spx_path)
+    n = len(lines) - 4
+    path = _write(tmp_path, lines[:4] + lines[4:] * 2)
+    with pytest.raises(ChainDataError, match=rf"{n:,} row\(s\) repeat an earlier row exactly .*100% of the "
+                                             rf"open interest.*first: line {4 + n + 1} repeats line 5"):
+        load_chain(path)
+
+
+def test_a_contract_listed_twice_with_different_numbers_is_refused_naming_both_lines(spx_path, tmp_path):
+    lines = _spx_lines(spx_path)
+    cells = lines[100].split(",")
+    cells[10] = str(int(cells[10]) + 777)  # the call's open interest
+    twin = ",".join(cells)
+    path = _write(tmp_path, lines + [twin])
+    with pytest.raises(ChainDataError, match=rf"line {len(lines) + 1}: .*listed twice with different numbers"
+                                             rf".*line 101 and line {len(lines) + 1}"):
+        load_chain(path)
+
+
+@pytest.mark.parametrize("strike", ["1e308", "inf", "0", "-5", "470000"])
+def test_an_absurd_strike_is_refused_with_its_line(spx_path, tmp_path, strike):
+    lines = _spx_lines(spx_path)
+    cells = lines[199].split(",")
+    cells[11] = strike
+    lines[199] = ",".join(cells)
+    with pytest.raises(ChainDataError, match=r"line 200, field 'strike'"):
+        load_chain(_write(tmp_path, lines))
+
+
+def test_the_cli_on_a_1e308_strike_exits_2_with_one_line_and_no_numpy_warning(spx_path, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    lines = _spx_lines(spx_path)
+    cells = lines[199].split(",")
+    cells[11] = "1e308"
+    lines[199] = ",".join(cells)
+    path = _write(tmp_path, lines, "huge_strike.csv")
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-m", "dashboard.cli", "analyze", str(path)], capture_output=True,
+                          text=True, env=env, cwd=root, timeout=120)
+    assert done.returncode == 2
+    assert "Warning" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "huge_strike.csv: line 200, field 'strike'" in done.stderr
+
+
+def test_the_cli_refuses_an_ambiguous_date_and_takes_date_order(spx_path, tmp_path, capsys):
+    from dashboard import cli
+
+    path = with_header(spx_path, tmp_path, date='"Date: 07/01/2024, 10:52 GMT-5",Bid: 4645.23')
+    args = ["analyze", str(path), "--grid-points", "3", "--shocks", "0"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ambiguous date 07/01/2024" in err and "--date-order" in err
+    assert cli.main([*args, "--date-order", "dmy"]) == 0
+    assert '"as_of": "2024-01-07T10:52:00-05:00"' in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exited:
+        cli.main([*args, "--date-order", "ymd"])
+    assert exited.value.code == 2 and "invalid choice: 'ymd'" in capsys.readouterr().err

@@ -30,8 +30,12 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import importlib.util
+import os
 import warnings
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,6 +48,7 @@ NYSE_CALENDAR_CODE = "XNYS"
 NYSE_TIME_ZONE = "America/New_York"
 REGULAR_OPEN = dt.time(9, 30)  # a weekday instant from REGULAR_OPEN to EARLY_CLOSE (the NYSE's earliest close)
 EARLY_CLOSE = dt.time(13, 0)  # is taken as in session without loading the calendar (a holiday there goes unseen)
+CALENDAR_CACHE_ENV = "MMPOS_CALENDAR_CACHE"  # "off": build the session bounds from the library every process
 _THIRD_FRIDAY = pd.offsets.WeekOfMonth(week=2, weekday=4)
 _LAST_FRIDAY = pd.offsets.LastWeekOfMonth(weekday=4)
 
@@ -72,10 +77,52 @@ def _sessions() -> tuple[np.ndarray, frozenset[dt.date]]:
 
 @cache
 def _session_bounds() -> tuple[np.ndarray, np.ndarray]:
-    """Every session's open and close, UTC nanoseconds, ascending."""
+    """Every session's open and close, UTC nanoseconds, ascending.
+
+    Kept on disk beside the user's caches (:func:`_bounds_cache_path`), keyed by the installed
+    ``exchange_calendars`` files, so a process that only asks "which session do these quotes belong
+    to" (``mmpos analyze`` on a weekend file) reads 340 KB instead of importing and building the
+    calendar (about 0.5 s). The library stays the only source: the file is its output, rebuilt
+    whenever the library changes, and a file that cannot be read or written is simply skipped.
+    """
+    path = _bounds_cache_path()
+    if path is not None:
+        try:
+            with np.load(path) as got:
+                return got["opens"].copy(), got["closes"].copy()
+        except (OSError, ValueError, KeyError):
+            pass
     cal = nyse_calendar()
-    return (pd.DatetimeIndex(cal.opens).as_unit("ns").asi8.copy(),
-            pd.DatetimeIndex(cal.closes).as_unit("ns").asi8.copy())
+    opens = pd.DatetimeIndex(cal.opens).as_unit("ns").asi8.copy()
+    closes = pd.DatetimeIndex(cal.closes).as_unit("ns").asi8.copy()
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as out:
+                np.savez(out, opens=opens, closes=closes)
+            os.replace(tmp, path)  # atomic: a reader sees the old file or the whole new one
+        except OSError:
+            pass
+    return opens, closes
+
+
+def _bounds_cache_path() -> Path | None:
+    """Where the session bounds are kept: ``$XDG_CACHE_HOME/mmpos/calendars`` (``~/.cache`` by default;
+    ``MMPOS_CALENDAR_CACHE=off`` turns it off), named by the calendar, its span and the installed
+    library's location and modification time (found without importing it)."""
+    if os.environ.get(CALENDAR_CACHE_ENV, "").lower() in ("off", "0", "no", "false"):
+        return None
+    spec = importlib.util.find_spec("exchange_calendars")
+    if spec is None or spec.origin is None:
+        return None
+    try:
+        stamp = os.stat(spec.origin).st_mtime_ns
+    except OSError:
+        return None
+    where = hashlib.sha256(f"{spec.origin}|{stamp}".encode()).hexdigest()[:16]
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mmpos" / "calendars"
+    return base / f"{NYSE_CALENDAR_CODE}-{CALENDAR_FIRST_DAY:%Y}-{CALENDAR_LAST_DAY:%Y}-{where}.npz"
 
 
 def quotes_session_close(instant: pd.Timestamp) -> pd.Timestamp | None:

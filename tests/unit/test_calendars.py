@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from analytics.calendars import (
@@ -109,3 +111,52 @@ def test_monthly_presets_of_an_ordinary_chain_do_not_load_exchange_calendars():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"
+
+
+def test_session_bounds_on_disk_equal_the_library_and_spare_the_import(tmp_path, monkeypatch):
+    """The session bounds kept on disk are exchange_calendars' own, and a process that finds them there
+    answers quotes_session_close without importing the library (the 0.5 s of a weekend `mmpos analyze`)."""
+    import os
+
+    from analytics import calendars
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv(calendars.CALENDAR_CACHE_ENV, raising=False)
+    calendars._session_bounds.cache_clear()
+    try:
+        built = calendars._session_bounds()  # builds from the library and writes the file
+        path = calendars._bounds_cache_path()
+        assert path is not None and path.is_file() and str(path).startswith(str(tmp_path))
+        cal = calendars.nyse_calendar()
+        assert (built[0] == pd.DatetimeIndex(cal.opens).as_unit("ns").asi8).all()
+        assert (built[1] == pd.DatetimeIndex(cal.closes).as_unit("ns").asi8).all()
+        calendars._session_bounds.cache_clear()
+        again = calendars._session_bounds()  # read back from the file
+        assert (again[0] == built[0]).all() and (again[1] == built[1]).all()
+    finally:
+        calendars._session_bounds.cache_clear()
+    probe = ("import sys, pandas as pd; from analytics.calendars import quotes_session_close as q; "
+             "print(q(pd.Timestamp('2024-01-07 10:52', tz='America/New_York'))); "
+             "print('exchange_calendars' in sys.modules)")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True,
+                         cwd=ROOT).stdout.split("\n")
+    assert out[:2] == ["2024-01-05 16:00:00-05:00", "False"]
+
+
+def test_a_corrupt_session_file_is_rebuilt_from_the_library(tmp_path, monkeypatch):
+    from analytics import calendars
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv(calendars.CALENDAR_CACHE_ENV, raising=False)
+    path = calendars._bounds_cache_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not an npz")
+    calendars._session_bounds.cache_clear()
+    try:
+        assert str(calendars.quotes_session_close(pd.Timestamp("2024-01-07 10:52", tz="America/New_York"))) == \
+            "2024-01-05 16:00:00-05:00"
+        with np.load(path) as got:
+            assert got["closes"].size > 20_000
+    finally:
+        calendars._session_bounds.cache_clear()

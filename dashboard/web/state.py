@@ -1,34 +1,20 @@
-"""The view state: one small JSON dict in a dcc.Store, its URL query-string codec, expiry presets.
+"""The view state: what the trader chose, declared once; its URL codec, checks and Scenario.
 
-The store holds what the trader chose, never data:
+:class:`ViewState` declares every key of the state: its type, default, bounds, label in messages and
+URL parameter (the :class:`Key` in each field's ``Annotated``). Everything else is read from it:
 
-=========  ===============================================================  ====================
-key        meaning                                                          URL parameter
-=========  ===============================================================  ====================
-u          underlying ticker                                                ``u=SPX``
-snap       catalog entry id of the snapshot                                 ``snap=...``
-preset     expiry preset: 0dte, 7d, 30d, monthly, all, or custom            ``exp=30d``
-exp        the resolved expiry dates (ISO), the set every view uses         ``exp=2024-01-19,...``
-conv       dealer sign convention                                           ``conv=dealer-short-all``
-shock      shock range, +/- percent                                         ``shock=10``
-h          horizon of the main numbers, days (0 = now, 1 = +1 day)          ``h=1``
-vol        vol scenario: none, shift (vol points) or beta (spot-vol beta)   ``vol=shift:2.5``
-volv       the scenario's number                                            (in ``vol``)
-stack      gamma bars stacked by expiry                                     ``stack=1``
-units      hedge flow and KPI strip in "usd" or "units" of the underlying   ``units=units``
-fwd        forward: "parity" (per-expiry put-call parity) or "spot"          ``fwd=spot``
-iv         IV policy: "otm" (one IV per strike) or "file"                   ``iv=file``
-strike     strike highlighted on the gamma view (not in the URL)
-tab        page tab: "main" (one snapshot) or "history"                     ``tab=history``
-hn         history depth: the last 5, 20, 60 snapshots, or "all"            ``hn=60``
-=========  ===============================================================  ====================
+* :func:`to_query` / :func:`from_query`: the URL codec (defaults are left out; each parameter has one
+  codec, the plain one unless its :class:`Key` names another);
+* :func:`typed_state` / :func:`checked_state`: the server-side checks (a refused value becomes the
+  nearest valid one, and a note names it for the banner);
+* :func:`scenario_from_state`: the :class:`analytics.scenario.Scenario` the analyses use.
+
+The store holds the state as a small JSON dict (``ViewState(...).model_dump()``), never data.
+``ViewState.of(state)`` gives the typed view of a checked dict. :func:`keys_table` prints the table of
+keys (``python -c "from dashboard.web.state import keys_table; print(keys_table())"``).
 
 With a named preset the URL carries the preset, not the dates, so a pasted link re-resolves it
 against the same snapshot and gives the same dates.
-
-The numbers become an :class:`analytics.scenario.Scenario` in :func:`scenario_from_state`, the only
-place that checks them; :func:`checked_state` moves a refused value to the nearest valid one and says
-why (the page shows it in a banner and keeps serving).
 """
 
 from __future__ import annotations
@@ -36,8 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic.fields import FieldInfo
 
 from analytics import conventions
 from analytics.calendars import deribit_monthly_expiry, monthly_equity_expiry, third_friday
@@ -59,203 +49,19 @@ HORIZON_CHOICES: tuple[int, ...] = (0, 1)
 MAX_SHOCK_RANGE_PCT = 50.0  # the widest +/- shock range a URL may ask for (the controls offer up to 30)
 VOL_MODES: tuple[str, ...] = ("none", "shift", "beta")
 VOL_FIELDS: dict[str, str] = {"shift": "vol_shift_pts", "beta": "spot_vol_beta"}  # vol mode -> Scenario field
-MODEL_FIELDS: dict[str, str] = {"forward": "fwd", "iv_policy": "iv"}  # Scenario field -> state key
 UNIT_CHOICES: tuple[str, ...] = ("usd", "units")
 _MODEL_LABELS = {"parity": "Parity forward", "spot": "Spot", "otm": "OTM IV", "file": "File IV"}
 FORWARD_OPTIONS: tuple[tuple[str, str], ...] = tuple((c, _MODEL_LABELS.get(c, c)) for c in FORWARD_CHOICES)
 IV_POLICY_OPTIONS: tuple[tuple[str, str], ...] = tuple((c, _MODEL_LABELS.get(c, c)) for c in IV_POLICIES)
 TAB_CHOICES: tuple[str, ...] = ("main", "history")
 HISTORY_DEPTHS: tuple[int | str, ...] = (5, 20, 60, "all")  # the last N snapshots the history tab shows
-
-DEFAULT_STATE: dict[str, Any] = {
-    "u": None,
-    "snap": None,
-    "preset": "all",
-    "exp": [],
-    "conv": conventions.DEFAULT_CONVENTION,
-    "shock": 20,
-    "h": 0,
-    "vol": "none",
-    "volv": 0.0,
-    "stack": False,
-    "units": "usd",
-    "fwd": DEFAULT_FORWARD,
-    "iv": DEFAULT_IV_POLICY,
-    "strike": None,
-    "tab": "main",
-    "hn": 20,
-}
-
-
-def default_state(**overrides: Any) -> dict[str, Any]:
-    """A fresh state dict with defaults, overridden by keyword."""
-    state = dict(DEFAULT_STATE)
-    state["exp"] = []
-    state.update(overrides)
-    return state
-
-
-# --------------------------------------------------------------------------- URL codec
-
-
-def _fmt_num(x: float) -> str:
-    return f"{x:g}"
-
-
-def to_query(state: Mapping[str, Any]) -> str:
-    """Encode the shareable part of a state as a URL query string (with the leading ``?``).
-
-    Defaults are left out to keep links short.
-
-    Examples
-    --------
-    >>> to_query(default_state(u="SPX", snap="spx-1", preset="7d"))
-    '?u=SPX&snap=spx-1&exp=7d'
-    """
-    params: list[tuple[str, str]] = []
-    if state.get("u"):
-        params.append(("u", str(state["u"])))
-    if state.get("snap"):
-        params.append(("snap", str(state["snap"])))
-    preset = state.get("preset") or "all"
-    if preset == "custom":
-        if state.get("exp"):
-            params.append(("exp", ",".join(state["exp"])))
-    elif preset != "all":
-        params.append(("exp", preset))
-    if state.get("conv") and state["conv"] != conventions.DEFAULT_CONVENTION:
-        params.append(("conv", str(state["conv"])))
-    if state.get("shock") not in (None, DEFAULT_STATE["shock"]):
-        params.append(("shock", _fmt_num(float(state["shock"]))))
-    if state.get("h"):
-        params.append(("h", _fmt_num(float(state["h"]))))
-    if state.get("vol") in ("shift", "beta"):
-        params.append(("vol", f"{state['vol']}:{_fmt_num(float(state.get('volv') or 0.0))}"))
-    if state.get("stack"):
-        params.append(("stack", "1"))
-    if state.get("units") == "units":
-        params.append(("units", "units"))
-    if state.get("fwd") and state["fwd"] != DEFAULT_FORWARD:
-        params.append(("fwd", str(state["fwd"])))
-    if state.get("iv") and state["iv"] != DEFAULT_IV_POLICY:
-        params.append(("iv", str(state["iv"])))
-    if state.get("tab") == "history":
-        params.append(("tab", "history"))
-    if state.get("hn", DEFAULT_STATE["hn"]) != DEFAULT_STATE["hn"]:
-        params.append(("hn", str(state["hn"])))
-    return "?" + urlencode(params, safe=":,/") if params else ""
-
-
-def _float_or(text: str | None, default: float) -> float:
-    try:
-        value = float(text) if text is not None else default
-    except ValueError:
-        return default
-    return value if value == value and abs(value) != float("inf") else default
-
-
-def _iso_date(text: str) -> str | None:
-    try:
-        return dt.date.fromisoformat(text.strip()).isoformat()
-    except ValueError:
-        return None
-
-
-def from_query(search: str | None) -> dict[str, Any]:
-    """Decode a URL query string into a state dict; unknown or malformed values fall back to defaults.
-
-    Examples
-    --------
-    >>> s = from_query("?u=SPX&exp=2024-01-19,2024-01-26&conv=dealer-short-all&vol=shift:2.5")
-    >>> s["preset"], s["exp"], s["conv"], s["vol"], s["volv"]
-    ('custom', ['2024-01-19', '2024-01-26'], 'dealer-short-all', 'shift', 2.5)
-    """
-    q = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?"), keep_blank_values=False).items()}
-    state = default_state()
-    state["u"] = q.get("u") or None
-    state["snap"] = q.get("snap") or None
-    exp = q.get("exp")
-    if exp:
-        if exp in PRESET_NAMES and exp != "custom":
-            state["preset"] = exp
-        else:
-            dates = [d for d in (_iso_date(x) for x in exp.split(",")) if d]
-            if dates:
-                state["preset"] = "custom"
-                state["exp"] = sorted(set(dates))
-    if q.get("conv"):
-        state["conv"] = q["conv"]
-    shock = _float_or(q.get("shock"), DEFAULT_STATE["shock"])
-    state["shock"] = min(max(abs(shock), 1.0), MAX_SHOCK_RANGE_PCT)
-    h = _float_or(q.get("h"), 0.0)
-    state["h"] = h if h in HORIZON_CHOICES else 0
-    vol = q.get("vol", "")
-    mode, _, value = vol.partition(":")
-    if mode in ("shift", "beta"):
-        state["vol"] = mode
-        state["volv"] = _float_or(value, 0.0)
-    state["stack"] = q.get("stack") == "1"
-    state["units"] = "units" if q.get("units") == "units" else "usd"
-    # model choices are checked by the Scenario (checked_state names a refused one)
-    state["fwd"] = q.get("fwd") or DEFAULT_FORWARD
-    state["iv"] = q.get("iv") or DEFAULT_IV_POLICY
-    state["tab"] = "history" if q.get("tab") == "history" else "main"
-    state["hn"] = history_depth(q.get("hn"))
-    return state
-
-
-def history_depth(value: Any) -> int | str:
-    """One of :data:`HISTORY_DEPTHS` from a URL or control value (anything else: the default).
-
-    Examples
-    --------
-    >>> history_depth("60"), history_depth("all"), history_depth(7), history_depth(None)
-    (60, 'all', 20, 20)
-    """
-    text = str(value).strip().lower() if value is not None else ""
-    for depth in HISTORY_DEPTHS:
-        if text == str(depth):
-            return depth
-    return DEFAULT_STATE["hn"]
-
-
-# --------------------------------------------------------------------------- state <-> Scenario
-
-
-def scenario_from_state(state: Mapping[str, Any]) -> Scenario:
-    """The Scenario a view state asks for (raises ScenarioError when a value is out of range).
-
-    The shock range ``n`` becomes shocks -n..n in steps of 1%; at +1 day the curve for now is also
-    computed (the gap at 0% is the charm flow); the expiry filter is None for the preset ``all``.
-
-    Examples
-    --------
-    >>> s = scenario_from_state(default_state(shock=2, h=1, vol="beta", volv=-0.5, preset="custom",
-    ...                                       exp=["2024-01-19"]))
-    >>> s.shocks_pct, s.compare_horizons_days, s.spot_vol_beta, s.vol_shift_pts, len(s.expiries)
-    ((-2.0, -1.0, 0.0, 1.0, 2.0), (0.0,), -0.5, 0.0, 1)
-    """
-    n = int(round(_float_or(str(state.get("shock")), DEFAULT_STATE["shock"])))
-    if not 0 <= n <= MAX_SHOCK_RANGE_PCT:  # refused before the shock list is built (1e7 cost ~1 GB)
-        raise ScenarioError(f"shock range {n:g} is out of range: allowed 0 to {MAX_SHOCK_RANGE_PCT:g} (percent)",
-                            name="shock range")
-    h = state.get("h") or 0.0
-    vol_field = VOL_FIELDS.get(str(state.get("vol")))
-    preset = state.get("preset") or "all"
-    return Scenario(
-        expiries=None if preset == "all" or not state.get("exp") else state["exp"],
-        convention=state.get("conv") or conventions.DEFAULT_CONVENTION,
-        shocks_pct=tuple(float(x) for x in range(-n, n + 1)),
-        horizon_days=h,
-        compare_horizons_days=(0.0,) if h else (),
-        forward=state.get("fwd") or DEFAULT_FORWARD,
-        iv_policy=state.get("iv") or DEFAULT_IV_POLICY,
-        **({vol_field: state.get("volv") or 0.0} if vol_field else {}),
-    )
-
-
+STRIKE_MODES: tuple[str, ...] = ("gamma", "vanna", "charm", "change")  # the strike view's measures
+SMILE_X_CHOICES: tuple[str, ...] = ("moneyness", "strike")  # the smile view's x axis
 MAX_ID_CHARS = 256  # the longest underlying, snapshot id, convention or expiry text a state may carry
-MAX_EXTRA_KEYS = 32  # keys beyond DEFAULT_STATE a state may carry (small scalars only)
+MAX_EXTRA_KEYS = 32  # keys beyond the declared ones a state may carry (small scalars only)
+
+
+# --------------------------------------------------------------------------- value rules
 
 
 class Refused(ValueError):
@@ -293,11 +99,16 @@ def finite_number(value: Any) -> float:
     return x
 
 
-def _shock_range(value: Any) -> float:
-    x = abs(finite_number(value))
-    if not 1.0 <= x <= MAX_SHOCK_RANGE_PCT:
-        raise Refused(f"{x:g} is out of range: allowed 1 to {MAX_SHOCK_RANGE_PCT:g} (percent)")
-    return x
+def expiry_texts(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Refused(f"must be a list of dates, got {_shown(value)}")
+    if len(value) > MAX_EXPIRIES:
+        raise Refused(f"at most {MAX_EXPIRIES:,} dates allowed, got {len(value):,}")
+    if not all(isinstance(x, str) and len(x) <= 40 for x in value):
+        raise Refused("must be a list of dates YYYY-MM-DD")
+    return list(value)
 
 
 def _choice_of(names: Iterable[Any]) -> Callable[[Any], Any]:
@@ -311,31 +122,36 @@ def _choice_of(names: Iterable[Any]) -> Callable[[Any], Any]:
     return parse
 
 
-def expiry_texts(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise Refused(f"must be a list of dates, got {_shown(value)}")
-    if len(value) > MAX_EXPIRIES:
-        raise Refused(f"at most {MAX_EXPIRIES:,} dates allowed, got {len(value):,}")
-    if not all(isinstance(x, str) and len(x) <= 40 for x in value):
-        raise Refused("must be a list of dates YYYY-MM-DD")
-    return list(value)
-
-
-def _strike(value: Any) -> float | None:
-    if value is None:
-        return None
-    x = finite_number(value)
-    if not 0.0 < x < 1e9:
-        raise Refused(f"{x:g} is not a strike")
-    return x
-
-
 def _flag(value: Any) -> bool:
     if not isinstance(value, bool | int) or isinstance(value, int) and value not in (0, 1):
         raise Refused(f"must be true or false, got {_shown(value)}")
     return bool(value)
+
+
+def _range(lo: float, hi: float, unit: str, *, absolute: bool = False, none: bool = False,
+           open_ends: bool = False) -> Callable[[Any], Any]:
+    """A finite number in [lo, hi] (``open_ends``: (lo, hi)); ``absolute`` takes its size first."""
+    def parse(value: Any) -> float | None:
+        if none and value is None:
+            return None
+        x = finite_number(value)
+        x = abs(x) if absolute else x
+        inside = lo < x < hi if open_ends else lo <= x <= hi
+        if not inside:
+            raise Refused(f"{x:g} is out of range: allowed {lo:g} to {hi:g} ({unit})" if not open_ends
+                          else f"{x:g} is not a {unit}")
+        return x
+
+    return parse
+
+
+def _x_range(value: Any) -> list[float] | None:
+    """The strike view's kept x zoom: None or two finite numbers."""
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise Refused("must be two numbers")
+    return [finite_number(v) for v in value]
 
 
 def _small_scalar(value: Any) -> Any:
@@ -348,43 +164,278 @@ def _small_scalar(value: Any) -> Any:
     raise Refused(f"must be a short text, a number or true/false, got {_shown(value)}")
 
 
-# key -> (label in messages, parser): every key of DEFAULT_STATE has one
-# display choices the page keeps outside the URL but folds into the state a view is drawn from
-STRIKE_MODE_KEY, TERM_SPACING_KEY, ZOOM_KEY = "smode", "tspace", "xzoom"
+# --------------------------------------------------------------------------- URL codecs
+
+Params = list[tuple[str, str]]
 
 
-def _x_range(value: Any) -> list[float] | None:
-    """The strike view's kept x zoom: None or two finite numbers."""
-    if value is None:
+def _fmt_num(x: float) -> str:
+    return f"{x:.10g}"
+
+
+def _iso_date(text: str) -> str | None:
+    try:
+        return dt.date.fromisoformat(text.strip()).isoformat()
+    except ValueError:
         return None
-    if not isinstance(value, list | tuple) or len(value) != 2:
-        raise Refused("must be two numbers")
-    return [finite_number(v) for v in value]
 
 
-_TYPES: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "u": ("underlying", text_or_none),
-    "snap": ("snapshot", text_or_none),
-    "preset": ("expiry preset", _choice_of(PRESET_NAMES)),
-    "exp": ("expiries", expiry_texts),
-    "conv": ("convention", text_or_none),
-    "shock": ("shock range", _shock_range),
-    "h": ("horizon", _choice_of(HORIZON_CHOICES)),
-    "vol": ("vol scenario", _choice_of(VOL_MODES)),
-    "volv": ("vol scenario value", finite_number),
-    "stack": ("stacking", _flag),
-    "units": ("hedge units", _choice_of(UNIT_CHOICES)),
-    "strike": ("strike", _strike),
-    ZOOM_KEY: ("strike zoom", _x_range),
-}
+@dataclass(frozen=True)
+class Codec:
+    """How one key (or two that share a parameter) is written to and read from the URL.
+
+    ``encode(state, name, default)`` gives the parameter's text, None to leave it out; ``decode(text,
+    name)`` gives the fields it sets (checked afterwards like any other value)."""
+
+    encode: Callable[[Mapping[str, Any], str, Any], str | None]
+    decode: Callable[[str, str], dict[str, Any]]
+
+
+def _plain_encode(state: Mapping[str, Any], name: str, default: Any) -> str | None:
+    value = state.get(name, default)
+    if value is None or value == default:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return _fmt_num(float(value)) if isinstance(value, int | float) else str(value)
+
+
+def _plain_decode(text: str, name: str) -> dict[str, Any]:
+    return {name: text}
+
+
+def _number_decode(text: str, name: str) -> dict[str, Any]:
+    try:
+        return {name: float(text)}
+    except ValueError:
+        return {name: text}  # refused by the field's rule, which names it
+
+
+def _flag_decode(text: str, name: str) -> dict[str, Any]:
+    return {name: {"1": True, "0": False}.get(text, text)}
+
+
+def _choice_decode(text: str, name: str) -> dict[str, Any]:
+    """A choice among texts and whole numbers (``hn=60``)."""
+    return {name: int(text) if text.isdigit() else text}
+
+
+def _expiry_encode(state: Mapping[str, Any], name: str, default: Any) -> str | None:
+    preset = state.get(name) or default
+    if preset == "custom":
+        return ",".join(state.get("exp") or []) or None
+    return None if preset == default else str(preset)
+
+
+def _expiry_decode(text: str, name: str) -> dict[str, Any]:
+    if text in PRESET_NAMES and text != "custom":
+        return {name: text}
+    dates = sorted({d for d in (_iso_date(x) for x in text.split(",")) if d})
+    return {name: "custom", "exp": dates} if dates else {}
+
+
+def _vol_encode(state: Mapping[str, Any], name: str, default: Any) -> str | None:
+    mode = state.get(name)
+    return f"{mode}:{_fmt_num(float(state.get('volv') or 0.0))}" if mode in VOL_FIELDS else None
+
+
+def _vol_decode(text: str, name: str) -> dict[str, Any]:
+    mode, _, value = text.partition(":")
+    if mode not in VOL_FIELDS:
+        return {}
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    return {name: mode, "volv": number if math.isfinite(number) else 0.0}
+
+
+PLAIN = Codec(_plain_encode, _plain_decode)
+NUMBER = Codec(_plain_encode, _number_decode)
+FLAG = Codec(_plain_encode, _flag_decode)
+CHOICE = Codec(_plain_encode, _choice_decode)
+
+
+# --------------------------------------------------------------------------- the declaration
+
+
+@dataclass(frozen=True)
+class Key:
+    """A view-state key's label in messages, URL parameter and how a refused value is replaced.
+
+    ``nearest`` (a refused number -> the nearest valid one; else the default); ``scenario`` names
+    the :class:`Scenario` fields the key feeds (a refused one is reset by :func:`checked_state`).
+    """
+
+    label: str
+    url: str | None = None
+    codec: Codec = PLAIN
+    nearest: Callable[[Any], Any] | None = None
+    scenario: tuple[str, ...] = ()
+
+
+def _clamp(lo: float, hi: float, *, absolute: bool = False) -> Callable[[Any], float]:
+    def nearest(value: Any) -> float:
+        x = finite_number(value)
+        return min(max(abs(x) if absolute else x, lo), hi)
+
+    return nearest
+
+
+def _rule(parse: Callable[[Any], Any]) -> BeforeValidator:
+    return BeforeValidator(parse)
+
+
+class ViewState(BaseModel):
+    """Every key of the view state, once: type, default, bounds (the rule), label and URL parameter."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    u: Annotated[str | None, _rule(text_or_none), Key("underlying", "u")] = None
+    snap: Annotated[str | None, _rule(text_or_none), Key("snapshot", "snap")] = None
+    # the expiry set: a named preset, or "custom" with the dates (both travel in ``exp``)
+    preset: Annotated[str, _rule(_choice_of(sorted(PRESET_NAMES))),
+                      Key("expiry preset", "exp", Codec(_expiry_encode, _expiry_decode), scenario=("expiries",))] = "all"
+    exp: Annotated[list[str], _rule(expiry_texts), Key("expiries", scenario=("expiries",))] = []
+    conv: Annotated[str | None, _rule(text_or_none),
+                    Key("convention", "conv", scenario=("convention",))] = conventions.DEFAULT_CONVENTION
+    shock: Annotated[float, _rule(_range(1.0, MAX_SHOCK_RANGE_PCT, "percent", absolute=True)),
+                     Key("shock range", "shock", NUMBER, _clamp(1.0, MAX_SHOCK_RANGE_PCT, absolute=True),
+                         scenario=("shock range", "shocks_pct"))] = 20.0
+    h: Annotated[float, _rule(_choice_of(HORIZON_CHOICES)),
+                 Key("horizon", "h", NUMBER, scenario=("horizon_days", "compare_horizons_days"))] = 0
+    vol: Annotated[str, _rule(_choice_of(VOL_MODES)), Key("vol scenario", "vol", Codec(_vol_encode, _vol_decode))] = "none"
+    volv: Annotated[float, _rule(finite_number), Key("vol scenario value", scenario=tuple(VOL_FIELDS.values()))] = 0.0
+    stack: Annotated[bool, _rule(_flag), Key("stacking", "stack", FLAG)] = False
+    units: Annotated[str, _rule(_choice_of(UNIT_CHOICES)), Key("hedge units", "units")] = "usd"
+    # model choices: checked by the Scenario (checked_state names a refused one)
+    fwd: Annotated[str | None, _rule(text_or_none), Key("forward", "fwd", scenario=("forward",))] = DEFAULT_FORWARD
+    iv: Annotated[str | None, _rule(text_or_none), Key("IV policy", "iv", scenario=("iv_policy",))] = DEFAULT_IV_POLICY
+    strike: Annotated[float | None, _rule(_range(0.0, 1e9, "strike", none=True, open_ends=True)),
+                      Key("strike", "strike", NUMBER)] = None
+    tab: Annotated[str, _rule(_choice_of(TAB_CHOICES)), Key("tab", "tab")] = "main"
+    hn: Annotated[int | str, _rule(_choice_of(HISTORY_DEPTHS)), Key("history depth", "hn", CHOICE)] = 20
+    smode: Annotated[str, _rule(_choice_of(STRIKE_MODES)), Key("strike measure", "smode")] = "gamma"
+    tspace: Annotated[bool, _rule(_flag), Key("term spacing", "tspace", FLAG)] = False
+    smx: Annotated[str, _rule(_choice_of(SMILE_X_CHOICES)), Key("smile axis", "smx")] = "moneyness"
+    mprr: Annotated[bool, _rule(_flag), Key("max-pain risk reversal", "mprr", FLAG)] = True
+    # the user's x zoom on the strike view (kept with its snapshot outside the URL; see views.with_display)
+    xzoom: Annotated[list[float] | None, _rule(_x_range), Key("strike zoom")] = None
+
+    @classmethod
+    def of(cls, state: Mapping[str, Any]) -> ViewState:
+        """The typed view of a checked state dict (:func:`typed_state`)."""
+        return cls.model_validate(dict(state))
+
+
+def _key(info: FieldInfo) -> Key:
+    return next(m for m in info.metadata if isinstance(m, Key))
+
+
+FIELDS: dict[str, Key] = {name: _key(info) for name, info in ViewState.model_fields.items()}
+DEFAULT_STATE: dict[str, Any] = ViewState().model_dump()
+# the key names others refer to (a typo is an AttributeError, and mypy sees it)
+STRIKE_MODE_KEY, TERM_SPACING_KEY, ZOOM_KEY, SMILE_X_KEY, MAX_PAIN_RR_KEY = "smode", "tspace", "xzoom", "smx", "mprr"
+assert {STRIKE_MODE_KEY, TERM_SPACING_KEY, ZOOM_KEY, SMILE_X_KEY, MAX_PAIN_RR_KEY} <= set(FIELDS)
+
+
+def default_state(**overrides: Any) -> dict[str, Any]:
+    """A fresh state dict with defaults, overridden by keyword."""
+    state = ViewState().model_dump()
+    state.update(overrides)
+    return state
+
+
+def keys_table() -> str:
+    """The keys as a table (key, label, URL parameter, default)."""
+    rows = [f"{name:<8} {key.label:<24} {key.url or '(not in the URL)':<18} {DEFAULT_STATE[name]!r}"
+            for name, key in FIELDS.items()]
+    return "\n".join(rows)
+
+
+# --------------------------------------------------------------------------- URL codec
+
+
+def to_query(state: Mapping[str, Any]) -> str:
+    """Encode the shareable part of a state as a URL query string (with the leading ``?``).
+
+    Defaults are left out to keep links short.
+
+    Examples
+    --------
+    >>> to_query(default_state(u="SPX", snap="spx-1", preset="7d"))
+    '?u=SPX&snap=spx-1&exp=7d'
+    >>> to_query(default_state(u="SPX", smode="vanna", tspace=True, strike=6812.5, mprr=False))
+    '?u=SPX&strike=6812.5&smode=vanna&tspace=1&mprr=0'
+    """
+    params: Params = []
+    for name, key in FIELDS.items():
+        if key.url is None:
+            continue
+        text = key.codec.encode(state, name, DEFAULT_STATE[name])
+        if text is not None:
+            params.append((key.url, text))
+    return "?" + urlencode(params, safe=":,/") if params else ""
+
+
+def from_query(search: str | None) -> dict[str, Any]:
+    """Decode a URL query string into a state dict; unknown or malformed values fall back to defaults
+    (a number out of range to the nearest valid one); scenario ranges are :func:`checked_state`'s.
+
+    Examples
+    --------
+    >>> s = from_query("?u=SPX&exp=2024-01-19,2024-01-26&conv=dealer-short-all&vol=shift:2.5&smode=charm")
+    >>> s["preset"], s["exp"], s["conv"], s["vol"], s["volv"], s["smode"]
+    ('custom', ['2024-01-19', '2024-01-26'], 'dealer-short-all', 'shift', 2.5, 'charm')
+    """
+    q = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?"), keep_blank_values=False).items()}
+    decoded: dict[str, Any] = {}
+    for name, key in FIELDS.items():
+        if key.url is not None and q.get(key.url):
+            decoded.update(key.codec.decode(q[key.url], name))
+    state, _ = typed_state(decoded)
+    return state
+
+
+def history_depth(value: Any) -> int | str:
+    """One of :data:`HISTORY_DEPTHS` from a URL or control value (anything else: the default).
+
+    Examples
+    --------
+    >>> history_depth("60"), history_depth("all"), history_depth(7), history_depth(None)
+    (60, 'all', 20, 20)
+    """
+    text = str(value).strip().lower() if value is not None else ""
+    for depth in HISTORY_DEPTHS:
+        if text == str(depth):
+            return depth
+    default: int | str = DEFAULT_STATE["hn"]
+    return default
+
+
+# --------------------------------------------------------------------------- checks
+
+
+_CHECKER = ViewState.model_construct()
+
+
+def _parse(name: str, value: Any) -> Any:
+    """``value`` through the declared field's rule and type; Refused with the rule's reason."""
+    try:
+        _CHECKER.__pydantic_validator__.validate_assignment(_CHECKER, name, value)
+    except ValidationError as err:
+        first = err.errors()[0]
+        cause = (first.get("ctx") or {}).get("error")
+        raise Refused(str(cause) if isinstance(cause, Refused) else first["msg"]) from None
+    return getattr(_CHECKER, name)
 
 
 def typed_state(state: Any) -> tuple[dict[str, Any], list[str]]:
     """A state whose every value has its type, a finite value and a bounded size; and the reasons.
 
-    A refused value becomes its default (the shock range: the nearest allowed). Keys beyond
-    ``DEFAULT_STATE`` are kept when they are short scalars (at most ``MAX_EXTRA_KEYS``). Anything
-    that is not a mapping becomes the default state. Scenario ranges are :func:`checked_state`'s.
+    A refused value becomes the nearest valid one (its :class:`Key`'s ``nearest``), else its default.
+    Keys beyond the declared ones are kept when they are short scalars (at most ``MAX_EXTRA_KEYS``).
+    Anything that is not a mapping becomes the default state. Scenario ranges are :func:`checked_state`'s.
 
     Examples
     --------
@@ -398,32 +449,76 @@ def typed_state(state: Any) -> tuple[dict[str, Any], list[str]]:
     out = default_state()
     notes: list[str] = []
     extra = 0
-    for key, value in state.items():
-        if key in _TYPES:
-            label, parse = _TYPES[key]
+    for name, value in state.items():
+        key = FIELDS.get(name) if isinstance(name, str) else None
+        if key is not None:
             try:
-                out[key] = parse(value)
+                out[name] = _parse(name, value)
             except Refused as err:
-                if key == "shock" and isinstance(value, int | float | str) and not isinstance(value, bool):
+                shown = "the default"
+                if key.nearest is not None:
                     try:
-                        out[key] = min(max(abs(finite_number(value)), 1.0), MAX_SHOCK_RANGE_PCT)
+                        out[name] = key.nearest(value)
+                        shown = f"{out[name]:g}"
                     except Refused:
                         pass
-                shown = f"{out[key]:g}" if key == "shock" else "the default"
-                notes.append(f"{label} {err}; using {shown}")
-        elif isinstance(key, str) and len(key) <= 32 and extra < MAX_EXTRA_KEYS:
+                notes.append(f"{key.label} {err}; using {shown}")
+        elif isinstance(name, str) and len(name) <= 32 and extra < MAX_EXTRA_KEYS:
             try:
-                out[key] = _small_scalar(value)
+                out[name] = _small_scalar(value)
                 extra += 1
             except Refused:
-                notes.append(f"view state field {_shown(key)} refused: not a short scalar")
+                notes.append(f"view state field {_shown(name)} refused: not a short scalar")
     return out, notes
+
+
+def scenario_from_state(state: Mapping[str, Any]) -> Scenario:
+    """The Scenario a view state asks for (raises ScenarioError when a value is out of range).
+
+    The shock range ``n`` becomes shocks -n..n in steps of 1%; at +1 day the curve for now is also
+    computed (the gap at 0% is the charm flow); the expiry filter is None for the preset ``all``.
+
+    Examples
+    --------
+    >>> s = scenario_from_state(default_state(shock=2, h=1, vol="beta", volv=-0.5, preset="custom",
+    ...                                       exp=["2024-01-19"]))
+    >>> s.shocks_pct, s.compare_horizons_days, s.spot_vol_beta, s.vol_shift_pts, len(s.expiries)
+    ((-2.0, -1.0, 0.0, 1.0, 2.0), (0.0,), -0.5, 0.0, 1)
+    """
+    try:
+        shock = finite_number(state.get("shock", DEFAULT_STATE["shock"]))
+    except Refused:
+        shock = DEFAULT_STATE["shock"]
+    n = int(round(shock))
+    if not 0 <= n <= MAX_SHOCK_RANGE_PCT:  # refused before the shock list is built (1e7 cost ~1 GB)
+        raise ScenarioError(f"shock range {n:g} is out of range: allowed 0 to {MAX_SHOCK_RANGE_PCT:g} (percent)",
+                            name="shock range")
+    h = state.get("h") or 0.0
+    vol_field = VOL_FIELDS.get(str(state.get("vol")))
+    preset = state.get("preset") or "all"
+    return Scenario(
+        expiries=None if preset == "all" or not state.get("exp") else state["exp"],
+        convention=state.get("conv") or conventions.DEFAULT_CONVENTION,
+        shocks_pct=tuple(float(x) for x in range(-n, n + 1)),
+        horizon_days=h,
+        compare_horizons_days=(0.0,) if h else (),
+        forward=state.get("fwd") or DEFAULT_FORWARD,
+        iv_policy=state.get("iv") or DEFAULT_IV_POLICY,
+        **({vol_field: state.get("volv") or 0.0} if vol_field else {}),
+    )
+
+
+def _key_of_scenario_field(field: str) -> str | None:
+    """The view-state key that feeds a Scenario field (its :class:`Key`'s ``scenario``)."""
+    return next((name for name, key in FIELDS.items() if field in key.scenario), None)
 
 
 def checked_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The state with each refused value moved to the nearest valid one, and the reasons.
 
-    Types and sizes first (:func:`typed_state`), then the scenario ranges (:class:`Scenario`).
+    Types and sizes first (:func:`typed_state`), then the scenario ranges (:class:`Scenario`): the
+    key that feeds a refused Scenario field (its :class:`Key`'s ``scenario``) is moved to the field's
+    bound (numbers) or reset to its default.
 
     Examples
     --------
@@ -432,31 +527,27 @@ def checked_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     (10.0, ['spot-vol beta 500 is out of range: allowed -10 to 10 (vol points per 1% spot shock); using 10'])
     """
     s, notes = typed_state(state)
-    for _ in range(len(DEFAULT_STATE)):  # each pass fixes one field
+    scenario_keys = [name for name, key in FIELDS.items() if key.scenario]
+    for _ in range(len(FIELDS)):  # each pass fixes one field
         try:
             scenario_from_state(s)
             return s, notes
         except ScenarioError as err:
+            name = _key_of_scenario_field(err.name or "")
             bound = bound_of(err.name or "")
-            if err.name in VOL_FIELDS.values() and bound is not None:
-                value = _float_or(str(s.get("volv")), 0.0)
-                s["volv"] = bound.clamp(value)
+            if name == "volv" and bound is not None:
+                s["volv"] = bound.clamp(float(s.get("volv") or 0.0))
                 notes.append(f"{err}; using {s['volv']:g}")
-            elif err.name == "expiries":
+            elif name in ("preset", "exp"):
                 s.update(preset="all", exp=[])
                 notes.append(f"{err}; using every expiry")
-            elif err.name == "convention":
-                s["conv"] = conventions.DEFAULT_CONVENTION
-                notes.append(f"{err}; using {s['conv']}")
-            elif err.name in MODEL_FIELDS:
-                key = MODEL_FIELDS[err.name]
-                s[key] = DEFAULT_STATE[key]
-                notes.append(f"{err}; using {s[key]}")
+            elif name is not None and name not in ("shock", "h"):
+                s[name] = DEFAULT_STATE[name]
+                notes.append(f"{err}; using {s[name]}")
             else:
                 s.update({k: DEFAULT_STATE[k] for k in ("shock", "h", "vol", "volv")})
                 notes.append(f"{err}; using the default scenario")
-    reset = ("conv", "preset", "shock", "h", "vol", "volv", "fwd", "iv")
-    return {**s, **{k: DEFAULT_STATE[k] for k in reset}, "exp": []}, notes
+    return {**s, **{k: DEFAULT_STATE[k] for k in scenario_keys}, "vol": DEFAULT_STATE["vol"]}, notes
 
 
 # --------------------------------------------------------------------------- expiry presets

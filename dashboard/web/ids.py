@@ -57,6 +57,10 @@ KEY_LEVELS_COPY = "key-levels-copy"  # dcc.Clipboard
 STRIKE_MODE = "strike-mode"  # the strike view's measure: gamma / vanna / charm / change
 EXPIRY_GRAPH = "gamma-by-expiry"
 TERM_SPACING = "term-spacing"  # the term view's "equal spacing" toggle
+SMILE_GRAPH = "iv-smile"  # the IV smile per expiry (dashboard/web/panels.py)
+SMILE_X = "smile-x"  # its x axis: log-moneyness or strike
+MAX_PAIN_GRAPH = "max-pain"  # max pain per expiry against spot
+MAX_PAIN_RR = "max-pain-rr"  # its 25-delta risk-reversal overlay
 STRIKE_ZOOM_STORE = "strike-zoom"  # the user's x zoom on the strike view, with the snapshot it belongs to
 # history tab (issue 11: key levels, strike x date heatmap, vega/IV term over the last N snapshots)
 TABS = "page-tabs"

@@ -27,7 +27,9 @@ from typing import Any
 
 from dashboard.http.edge import request_id
 from dashboard.web import ids
+from dashboard.web.panels import CHOICES, PANELS
 from dashboard.web.state import (
+    FIELDS,
     MAX_ID_CHARS,
     Refused,
     checked_state,
@@ -234,15 +236,15 @@ RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     f"{ids.HISTORY_FILL_STORE}.data": ("history fill", _result),
     **{f"{gid}.clickData": ("history click", _points) for gid in
        (ids.HISTORY_LEVELS_GRAPH, ids.HISTORY_HEATMAP_GRAPH, ids.HISTORY_TERM_GRAPH)},
-    f"{ids.STRIKE_MODE}.value": ("strike measure", text_or_none),
-    f"{ids.TERM_SPACING}.value": ("term spacing", _labels),
+    # the panels' own choices: a radio's value is short text, a tick box's a short list (dashboard.web.panels)
+    **{f"{c.control_id}.value": (FIELDS[c.key].label, _labels if c.kind == "check" else text_or_none)
+       for c in CHOICES},
     f"{ids.STRIKE_ZOOM_STORE}.data": ("strike zoom", _zoom),
     f"{ids.GAMMA_GRAPH}.relayoutData": ("strike view zoom", _relayout),
     f"{ids.EXPIRY_GRAPH}.clickData": ("gamma-by-expiry click", _points),
     f"{ids.EXPIRY_GRAPH}.selectedData": ("gamma-by-expiry selection", _points),
     f"{ids.IV_POLICY}.value": ("IV policy", text_or_none),
-    **{f"{gid}.config": ("chart settings", _graph_config) for gid in
-       (ids.GAMMA_GRAPH, ids.BREAKDOWN_GRAPH, ids.HEDGE_GRAPH, ids.TERM_GRAPH)},
+    **{f"{p.graph_id}.config": ("chart settings", _graph_config) for p in PANELS},
     f"{ids.TERM_GRAPH}.clickData": ("term-structure click", _points),
     f"{ids.TERM_GRAPH}.selectedData": ("term-structure selection", _points),
     f"{ids.GAMMA_GRAPH}.clickData": ("gamma click", _points),

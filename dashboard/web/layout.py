@@ -10,13 +10,13 @@ import dash_ag_grid as dag
 from dash import dcc, html
 
 from dashboard.web import ids
-from dashboard.web.figures import STRIKE_MODE_LABELS, graph_config
+from dashboard.web.figures import graph_config
+from dashboard.web.panels import KEY_LEVELS_AFTER, PANELS, Choice, Panel
 from dashboard.web.state import DEFAULT_STATE, FORWARD_OPTIONS, IV_POLICY_OPTIONS, PRESETS, SHOCK_CHOICES
 
-# Chart heights in pixels: the figure layouts and their containers use the same numbers (the charts
-# are responsive in width and take their height from the container).
+# Chart heights, widths, titles and tools are the registry's (dashboard.web.panels): the figure layouts
+# and their containers use the same heights (the charts are responsive in width).
 TABLE_PAGE_SIZE = 15  # rows per page of the per-strike table (it opens at the page holding spot)
-FIGURE_HEIGHT: dict[str, int] = {"gamma": 460, "breakdown": 460, "hedge": 480, "term": 480, "expiry": 400}
 # What a graph draws before its first figure arrives: nothing. dcc.Graph plots whatever it holds when
 # it mounts, which is just before the first view's request goes out; Dash's default (empty axes, grid,
 # ticks) cost ~100 ms of main-thread time for the page's five graphs on the way to first paint.
@@ -223,25 +223,21 @@ def _panel(title: str, hint: str, graph_id: str, *, filename: str, height: int, 
     )
 
 
-def strike_mode_control() -> dcc.RadioItems:
-    """The strike view's measure: gamma, vanna, charm, or the net GEX change since the previous snapshot."""
-    return dcc.RadioItems(
-        id=ids.STRIKE_MODE,
-        options=[{"label": label, "value": value} for value, label in STRIKE_MODE_LABELS],
-        value="gamma",
-        className="segmented",
-        inline=True,
-    )
+def choice_control(choice: Choice) -> dcc.RadioItems | dcc.Checklist:
+    """A panel's own choice (:class:`dashboard.web.panels.Choice`) showing the default view state; the
+    controls callback sets it from the state (URL) and reads it back."""
+    options = [{"label": label, "value": value} for value, label in choice.options]
+    value = choice.to_control(DEFAULT_STATE[choice.key])
+    if choice.kind == "check":
+        return dcc.Checklist(id=choice.control_id, options=options, value=value, className="check")
+    return dcc.RadioItems(id=choice.control_id, options=options, value=value, className="segmented", inline=True)
 
 
-def term_spacing_control() -> dcc.Checklist:
-    """The term view's "equal spacing" toggle: one slot per expiry instead of a days axis."""
-    return dcc.Checklist(
-        id=ids.TERM_SPACING,
-        options=[{"label": "Equal spacing", "value": "equal"}],
-        value=[],
-        className="check",
-    )
+def panel_card(panel: Panel) -> html.Section:
+    """One registered chart's card: its choice (if any), the graph at its height, its hint."""
+    return _panel(panel.title, panel.hint, panel.graph_id, filename=f"mmpos-{panel.export}", height=panel.height,
+                  extra_class=f"span-{panel.span}", tools=[choice_control(panel.choice)] if panel.choice else None,
+                  **dict(panel.graph_kwargs))
 
 
 def key_levels_panel() -> html.Section:
@@ -267,55 +263,13 @@ def key_levels_panel() -> html.Section:
 
 
 def views() -> html.Div:
-    return html.Div(
-        className="views",
-        children=[
-            _panel(
-                "Dealer gamma by strike",
-                "click a bar for its expiry breakdown",
-                ids.GAMMA_GRAPH,
-                filename="mmpos-gamma-by-strike",
-                height=FIGURE_HEIGHT["gamma"],
-                extra_class="span-8",
-                tools=[strike_mode_control()],
-            ),
-            key_levels_panel(),
-            _panel(
-                "Dealer gamma by expiry",
-                "click or box-select expiries to filter the other views",
-                ids.EXPIRY_GRAPH,
-                filename="mmpos-gamma-by-expiry",
-                height=FIGURE_HEIGHT["expiry"],
-                extra_class="span-8",
-            ),
-            _panel(
-                "Strike breakdown by expiry",
-                "the clicked strike (at first: the largest |net GEX|)",
-                ids.BREAKDOWN_GRAPH,
-                filename="mmpos-strike-breakdown",
-                height=FIGURE_HEIGHT["breakdown"],
-                extra_class="span-4",
-            ),
-            _panel(
-                "Spot-shock hedging",
-                "hover a shock to mark its spot on the gamma view",
-                ids.HEDGE_GRAPH,
-                filename="mmpos-hedging-curves",
-                height=FIGURE_HEIGHT["hedge"],
-                extra_class="span-6",
-                clear_on_unhover=True,
-            ),
-            _panel(
-                "Vega term structure",
-                "click or box-select expiries to filter the other views",
-                ids.TERM_GRAPH,
-                filename="mmpos-vega-term-structure",
-                height=FIGURE_HEIGHT["term"],
-                extra_class="span-6",
-                tools=[term_spacing_control()],
-            ),
-        ],
-    )
+    """The charts in registry order, the key-levels card after ``KEY_LEVELS_AFTER``."""
+    cards: list[html.Section] = []
+    for panel in PANELS:
+        cards.append(panel_card(panel))
+        if panel.name == KEY_LEVELS_AFTER:
+            cards.append(key_levels_panel())
+    return html.Div(className="views", children=cards)
 
 
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -24,7 +24,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import service
 from dashboard.app import PLOTLY_BUNDLE, CompressedStatic, create_app, serve
 from dashboard.runtime.config import Settings, UnsafeConfigError, from_env, is_loopback
-from dashboard.web import ids, layout
+from dashboard.web import ids, layout, panels
 from dashboard.web.callbacks import controls, export, table, views
 from dashboard.web.figures import encode_arrays
 from dashboard.web.state import default_state
@@ -32,8 +32,12 @@ from tests.conftest import copy_demo_files
 
 URL = f"{ids.URL}.search"
 OUT = {key: i for i, (key, _, _) in enumerate(controls.OUTPUTS)}
-VIEW_OUT = {name: i for i, name in enumerate(
-    ["gamma", "breakdown", "hedge", "term", "kpis", "table", "title", "snapshot", "convention", "banner", "result"])}
+
+
+def _pick(outputs: dict, *keys: str) -> tuple:
+    """Outputs of a dictionary-output callback by key."""
+    return tuple(outputs[k] for k in keys)
+
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +142,8 @@ def test_the_convention_list_has_book_only_when_a_positions_file_exists(demo):
 def test_the_book_convention_draws_the_desk_positions(demo):
     state = load(demo, "?u=SPX&conv=book")[OUT["store"]]
     out = views.main_update(state, None, demo)
-    assert "book" in out[VIEW_OUT["convention"]]
-    assert out[VIEW_OUT["gamma"]]["data"]
+    assert "book" in out["convention"]
+    assert out["gamma"]["data"]
 
 
 def test_clicking_a_term_structure_bar_sets_a_custom_expiry_set_and_the_controls_follow(demo):
@@ -205,7 +209,7 @@ def test_a_broken_file_produces_the_banner_text_and_the_rest_works(demo_with_jun
     assert "ndx_quotedata_truncated.csv" in banner and "could not be read" in banner
     assert out[OUT["store"]]["snap"] == "spx-20261120-1615"
     views_out = views.main_update(out[OUT["store"]], None, demo_with_junk)
-    assert views_out[VIEW_OUT["gamma"]]["data"]
+    assert views_out["gamma"]["data"]
 
 
 def test_no_banner_when_every_file_reads(demo):
@@ -215,10 +219,10 @@ def test_no_banner_when_every_file_reads(demo):
 def test_a_chain_data_error_shows_an_error_banner_and_empty_figures(demo):
     state = default_state(u="SPX", snap="spx-20261120-1615", preset="custom", exp=["2031-01-17"])
     out = views.main_update(state, None, demo)
-    banner = json.dumps(out[VIEW_OUT["banner"]].to_plotly_json(), default=lambda c: c.to_plotly_json())
+    banner = json.dumps(out["banner"].to_plotly_json(), default=lambda c: c.to_plotly_json())
     assert "banner-error" in banner and "2031-01-17" in banner and "not in the live chain" in banner
-    assert not out[VIEW_OUT["gamma"]]["data"]
-    assert out[VIEW_OUT["table"]] == []
+    assert not out["gamma"]["data"]
+    assert out["table"] == []
 
 
 def test_an_unexpected_error_becomes_a_short_banner_and_the_exception_goes_to_the_log(demo, monkeypatch, caplog):
@@ -227,7 +231,7 @@ def test_an_unexpected_error_becomes_a_short_banner_and_the_exception_goes_to_th
 
     monkeypatch.setattr(views, "render", boom)
     out = views.main_update(default_state(u="SPX"), None, demo)
-    banner = json.dumps(out[VIEW_OUT["banner"]].to_plotly_json(), default=lambda c: c.to_plotly_json())
+    banner = json.dumps(out["banner"].to_plotly_json(), default=lambda c: c.to_plotly_json())
     assert "Drawing this view failed" in banner and "request id" in banner
     assert "engine exploded" not in banner and "RuntimeError" not in banner
     assert "Drawing this view failed" in caplog.text and "engine exploded" in caplog.text
@@ -235,7 +239,7 @@ def test_an_unexpected_error_becomes_a_short_banner_and_the_exception_goes_to_th
 
 def test_an_empty_data_folder_says_so_by_its_name_not_its_absolute_path(tmp_path):
     out = views.main_update(load(str(tmp_path))[OUT["store"]], None, str(tmp_path))
-    banner = json.dumps(out[VIEW_OUT["banner"]].to_plotly_json(), default=lambda c: c.to_plotly_json())
+    banner = json.dumps(out["banner"].to_plotly_json(), default=lambda c: c.to_plotly_json())
     assert tmp_path.name in banner and str(tmp_path) not in banner
 
 
@@ -245,18 +249,18 @@ def test_an_empty_data_folder_says_so_by_its_name_not_its_absolute_path(tmp_path
 def test_the_main_update_fills_every_panel_with_units(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
     out = views.main_update(state, None, demo)
-    gamma, hedge, term = out[VIEW_OUT["gamma"]], out[VIEW_OUT["hedge"]], out[VIEW_OUT["term"]]
+    gamma, hedge, term = out["gamma"], out["hedge"], out["term"]
     assert "USD" in gamma["layout"]["yaxis"]["title"]["text"]
     assert "USD" in json.dumps(hedge["layout"], default=str)
     assert "vega" in json.dumps(term["layout"], default=str).lower()
-    assert out[VIEW_OUT["title"]].startswith("SPX") and "2026-11-20 16:15" in out[VIEW_OUT["snapshot"]]
-    assert "dealer-long-calls" in out[VIEW_OUT["convention"]]
-    assert out[VIEW_OUT["result"]]["drawn"] == list(views.PANELS)  # what the comparison callback completes
-    assert isinstance(out[VIEW_OUT["table"]], NoUpdate)  # the table's rows come after the charts ...
-    *_, rows, page = views.comparison(state, out[VIEW_OUT["result"]], demo)  # ... with the comparison
+    assert out["title"].startswith("SPX") and "2026-11-20 16:15" in out["snapshot"]
+    assert "dealer-long-calls" in out["convention"]
+    assert out["result"]["drawn"] == [*(p.name for p in panels.PANELS), views.SUMMARY]  # what the comparison completes
+    assert isinstance(out["table"], NoUpdate)  # the table's rows come after the charts ...
+    rows, page = _pick(views.comparison(state, out["result"], demo), "table", "table_page")  # ... with the comparison
     assert rows and set(rows[0]) == {"strike", "call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct"}
-    assert page == views.spot_page(rows, out[VIEW_OUT["result"]]["spot"]) > 0  # opened at spot
-    assert out[VIEW_OUT["result"]]["spot"] > 0
+    assert page == views.spot_page(rows, out["result"]["spot"]) > 0  # opened at spot
+    assert out["result"]["spot"] > 0
 
 
 def _html(components) -> str:
@@ -283,10 +287,10 @@ def _apply_patch(figure: dict, patch) -> dict:
 def test_the_main_update_leaves_the_previous_snapshot_to_the_comparison_callback(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
     out = views.main_update(state, None, demo)
-    assert "Changes vs the previous" not in _html(out[VIEW_OUT["kpis"]])
-    assert "previous snapshot" not in json.dumps(out[VIEW_OUT["gamma"]]["data"], default=str)
+    assert "Changes vs the previous" not in _html(out["kpis"])
+    assert "previous snapshot" not in json.dumps(out["gamma"]["data"], default=str)
 
-    kpis, patch, *_levels = views.comparison(state, out[VIEW_OUT["result"]], demo)
+    kpis, patch = _pick(views.comparison(state, out["result"], demo), "kpis", "gamma")
     assert "Changes vs the previous SPX snapshot, 2026-11-19" in _html(kpis)
     assert "kpi-delta up" in _html(kpis) or "kpi-delta down" in _html(kpis)
     # the patched chart is the chart the builder draws with the previous snapshot (and the export
@@ -298,18 +302,18 @@ def test_the_main_update_leaves_the_previous_snapshot_to_the_comparison_callback
     subtitle = export.export_labels(state, entry.as_of)[0]
     expected = pio.to_json(views.titled("gamma", encode_arrays(views.gamma_figure(state, current, previous)), subtitle),
                            validate=False)
-    patched = _apply_patch(json.loads(pio.to_json(out[VIEW_OUT["gamma"]], validate=False)), patch)
+    patched = _apply_patch(json.loads(pio.to_json(out["gamma"], validate=False)), patch)
     assert patched == json.loads(expected)
 
 
 def test_the_comparison_completes_only_the_panels_the_main_update_drew(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
     first = views.main_update(state, None, demo)
-    clicked = views.main_update({**state, "units": "units"}, first[VIEW_OUT["result"]], demo)
-    kpis, patch, *_levels = views.comparison({**state, "units": "units"}, clicked[VIEW_OUT["result"]], demo)
+    clicked = views.main_update({**state, "units": "units"}, first["result"], demo)
+    kpis, patch = _pick(views.comparison({**state, "units": "units"}, clicked["result"], demo), "kpis", "gamma")
     assert not isinstance(kpis, NoUpdate) and isinstance(patch, NoUpdate)  # units: the KPI strip, not view 1
-    strike = views.main_update({**state, "strike": 6800.0}, first[VIEW_OUT["result"]], demo)
-    kpis, patch, *_levels = views.comparison({**state, "strike": 6800.0}, strike[VIEW_OUT["result"]], demo)
+    strike = views.main_update({**state, "strike": 6800.0}, first["result"], demo)
+    kpis, patch = _pick(views.comparison({**state, "strike": 6800.0}, strike["result"], demo), "kpis", "gamma")
     assert isinstance(kpis, NoUpdate) and not isinstance(patch, NoUpdate)
 
 
@@ -318,7 +322,7 @@ def test_the_oldest_snapshot_says_there_is_nothing_to_compare(demo):
                  pd.Timestamp.max.tz_localize("UTC"))
     state = load(demo, f"?u=SPX&snap={oldest.id}")[OUT["store"]]
     out = views.main_update(state, None, demo)
-    kpis, patch, *_levels = views.comparison(state, out[VIEW_OUT["result"]], demo)
+    kpis, patch = _pick(views.comparison(state, out["result"], demo), "kpis", "gamma")
     assert "No earlier snapshot of this underlying" in _html(kpis) and isinstance(patch, NoUpdate)
 
 
@@ -326,31 +330,31 @@ def test_a_strike_click_redraws_only_view_1_and_its_breakdown(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
     first = views.main_update(state, None, demo)
     clicked = {**state, "strike": 6800.0}
-    second = views.main_update(clicked, first[VIEW_OUT["result"]], demo)
+    second = views.main_update(clicked, first["result"], demo)
     for name in ("hedge", "term", "kpis", "table", "title", "banner"):
-        assert isinstance(second[VIEW_OUT[name]], NoUpdate), name
-    assert "Strike 6,800" in json.dumps(second[VIEW_OUT["breakdown"]]["layout"]["title"], default=str)
-    assert second[VIEW_OUT["gamma"]] is not first[VIEW_OUT["gamma"]]
+        assert isinstance(second[name], NoUpdate), name
+    assert "Strike 6,800" in json.dumps(second["breakdown"]["layout"]["title"], default=str)
+    assert second["gamma"] is not first["gamma"]
 
 
 def test_the_units_toggle_redraws_only_the_hedging_view_and_the_kpi_strip(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
     first = views.main_update(state, None, demo)
-    second = views.main_update({**state, "units": "units"}, first[VIEW_OUT["result"]], demo)
-    changed = [n for n in ("gamma", "breakdown", "hedge", "term", "kpis") if not isinstance(second[VIEW_OUT[n]], NoUpdate)]
+    second = views.main_update({**state, "units": "units"}, first["result"], demo)
+    changed = [n for n in ("gamma", "breakdown", "hedge", "term", "kpis") if not isinstance(second[n], NoUpdate)]
     assert changed == ["hedge", "kpis"]
 
 
 def test_the_figures_of_the_spx_demo_weigh_less_than_500_kb(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
     out = views.main_update({**state, "strike": 6800.0}, None, demo)
-    size = sum(len(pio.to_json(out[VIEW_OUT[n]], validate=False)) for n in ("gamma", "breakdown", "hedge", "term"))
+    size = sum(len(pio.to_json(out[n], validate=False)) for n in ("gamma", "breakdown", "hedge", "term"))
     assert size < 500_000, size
 
 
 def test_the_term_structure_always_shows_every_expiry(demo):
     state = load(demo, "?u=SPX&exp=7d")[OUT["store"]]
-    term = views.main_update(state, None, demo)[VIEW_OUT["term"]]
+    term = views.main_update(state, None, demo)["term"]
     all_state = load(demo, "?u=SPX")[OUT["store"]]
     assert len(term["data"][0]["customdata"]) == len(all_state["exp"])
 
@@ -367,8 +371,8 @@ def test_the_csv_download_holds_the_per_strike_exposure(demo):
 
 def test_the_strike_grid_columns_are_the_rows_fields_with_strike_pinned_and_units_in_the_titles(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
-    result = views.main_update(state, None, demo)[VIEW_OUT["result"]]
-    *_, rows, _page = views.comparison(state, result, demo)
+    result = views.main_update(state, None, demo)["result"]
+    (rows,) = _pick(views.comparison(state, result, demo), "table")
     defs = layout.strike_column_defs()
     assert [d["field"] for d in defs] == list(rows[0])  # one column per row field, in the rows' order
     assert defs[0]["field"] == "strike" and defs[0]["pinned"] == "left"
@@ -436,7 +440,8 @@ def test_the_controls_callback_sends_each_new_view_on_through_the_gate(demo):
 def test_two_apps_in_one_process_each_serve_every_callback(demo):
     first, second = create_app(demo), create_app(demo)
     declared = set(first.callback_map)
-    assert len(declared) == 18 and set(second.callback_map) == declared  # + report download, upload (2), grid (2)
+    # the panels' own choices are the controls callback's since they travel in the URL (two callbacks fewer)
+    assert len(declared) == 16 and set(second.callback_map) == declared  # + report download, upload (2), grid (2)
     state = load(demo, "?u=SPX")[OUT["store"]]
     for app in (second, first, second):  # the second app first: nothing left for it to take from the first
         response = app.server.test_client().post("/_dash-update-component", json=_main_update_body(app, state))
@@ -511,7 +516,7 @@ def test_every_id_in_ids_is_in_the_layout_once_and_every_chart_exports_png():
     assert sorted(found) == sorted(set(found)), "duplicate ids"
     assert set(found) == declared
     graphs = [c for c in components if type(c).__name__ == "Graph"]
-    assert len(graphs) == 8  # the five views + the History tab's three
+    assert len(graphs) == len(panels.PANELS) + 3  # the registered views + the History tab's three
     for g in graphs:
         assert g.config["toImageButtonOptions"]["format"] == "png"
         assert g.config["toImageButtonOptions"]["filename"].startswith("mmpos-")
@@ -524,7 +529,7 @@ def test_a_missing_data_folder_is_named_in_a_banner_and_the_views_say_nothing_to
     assert "not-here" in banner and "data directory not found" in banner
     assert out[OUT["store"]]["u"] is None
     views_out = views.main_update(out[OUT["store"]], None, missing)
-    assert "Nothing to show" in json.dumps(views_out[VIEW_OUT["banner"]].to_plotly_json(), default=lambda c: c.to_plotly_json())
+    assert "Nothing to show" in json.dumps(views_out["banner"].to_plotly_json(), default=lambda c: c.to_plotly_json())
 
 
 def test_back_and_forward_navigation_never_writes_the_url(demo, monkeypatch):
@@ -538,10 +543,10 @@ def test_back_and_forward_navigation_never_writes_the_url(demo, monkeypatch):
 def test_changing_the_shock_range_redraws_only_the_hedging_view_and_the_numbers(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
     first = views.main_update(state, None, demo)
-    second = views.main_update({**state, "shock": 10.0}, first[VIEW_OUT["result"]], demo)
-    redrawn = [n for n in ("gamma", "breakdown", "hedge", "term", "kpis") if not isinstance(second[VIEW_OUT[n]], NoUpdate)]
+    second = views.main_update({**state, "shock": 10.0}, first["result"], demo)
+    redrawn = [n for n in ("gamma", "breakdown", "hedge", "term", "kpis") if not isinstance(second[n], NoUpdate)]
     assert redrawn == ["hedge", "kpis"]
-    x = second[VIEW_OUT["hedge"]]["data"][0]["x"]
+    x = second["hedge"]["data"][0]["x"]
     if isinstance(x, dict):  # plotly ships numpy arrays base64-encoded
         x = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"])
     assert max(x) == 10
@@ -549,8 +554,8 @@ def test_changing_the_shock_range_redraws_only_the_hedging_view_and_the_numbers(
 
 def test_a_cached_figure_is_reused_for_the_same_view_with_another_shock(demo):
     state = load(demo, "?u=SPX&exp=30d")[OUT["store"]]
-    a = views.main_update(state, None, demo)[VIEW_OUT["gamma"]]
-    b = views.main_update({**state, "shock": 5.0}, None, demo)[VIEW_OUT["gamma"]]
+    a = views.main_update(state, None, demo)["gamma"]
+    b = views.main_update({**state, "shock": 5.0}, None, demo)["gamma"]
     assert a is b
 
 
@@ -567,7 +572,7 @@ def test_a_refused_scenario_in_the_url_shows_a_banner_and_the_page_uses_the_near
     banner = _text(out[OUT["banner"]])
     assert "spot-vol beta 500 is out of range: allowed -10 to 10" in banner and "banner-warn" in banner
     views_out = views.main_update(out[OUT["store"]], None, demo)
-    assert views_out[VIEW_OUT["gamma"]]["data"]
+    assert views_out["gamma"]["data"]
 
 
 def test_a_hostile_vol_value_from_a_control_is_refused_the_same_way(demo):
@@ -580,8 +585,8 @@ def test_a_hostile_vol_value_from_a_control_is_refused_the_same_way(demo):
 def test_a_vol_shift_below_the_chains_lowest_iv_is_noted_and_the_views_still_draw(demo):
     state = load(demo, "?u=SPX&vol=shift:-400")[OUT["store"]]
     out = views.main_update(state, None, demo)
-    assert "out of range for this chain" in _text(out[VIEW_OUT["banner"]])
-    assert out[VIEW_OUT["gamma"]]["data"] and out[VIEW_OUT["hedge"]]["data"]
+    assert "out of range for this chain" in _text(out["banner"])
+    assert out["gamma"]["data"] and out["hedge"]["data"]
 
 
 def test_the_convention_labels_come_from_the_registry(demo):

@@ -23,12 +23,19 @@ from dashboard import service
 from dashboard.runtime import config
 from dashboard.runtime.config import UnsafeConfigError
 from dashboard.web import figures as fig
-from dashboard.web import ids
+from dashboard.web import ids, panels
 from dashboard.web.callbacks import controls, display, views
+from dashboard.web.callbacks.controls import apply_input
+from dashboard.web.state import TERM_SPACING_KEY, to_query
 
 URL = f"{ids.URL}.search"
 OUT = {key: i for i, (key, _, _) in enumerate(controls.OUTPUTS)}
-MAIN = {str(o).split("@")[0]: i for i, o in enumerate(f"{o.component_id}.{o.component_property}" for o in views.OUTPUTS)}
+
+
+def _pick(outputs: dict, *keys: str) -> tuple:
+    """Outputs of a dictionary-output callback by key."""
+    return tuple(outputs[k] for k in keys)
+
 
 
 @pytest.fixture(scope="module")
@@ -171,10 +178,10 @@ def test_a_previous_snapshot_older_than_seven_days_shows_no_change(demo, tmp_pat
     found = service.find_previous(catalog, catalog.latest("SPX"))
     assert found.entry is None and found.note.startswith("no recent previous snapshot")
     state = {**spx_state(str(tmp_path)), views.STRIKE_MODE_KEY: "change"}
-    gamma = views.main_update(state, None, str(tmp_path))[MAIN["gamma-by-strike.figure"]]
+    gamma = views.main_update(state, None, str(tmp_path))["gamma"]
     assert "no recent previous snapshot" in gamma["layout"]["annotations"][0]["text"]
     out = views.main_update(spx_state(str(tmp_path)), None, str(tmp_path))
-    kpis, _patch, *_levels = views.comparison(spx_state(str(tmp_path)), out[MAIN["view-result.data"]], str(tmp_path))
+    (kpis,) = _pick(views.comparison(spx_state(str(tmp_path)), out["result"], str(tmp_path)), "kpis")
     assert "no recent previous snapshot" in _texts(kpis)
 
 
@@ -200,10 +207,10 @@ def test_all_and_a_custom_set_naming_every_expiry_give_identical_changes(demo):
 def test_the_main_update_fills_the_key_levels_and_the_comparison_adds_their_changes(demo):
     state = spx_state(demo)
     out = views.main_update(state, None, demo)
-    text = out[MAIN["key-levels-text.children"]]
+    text = out["levels_text"]
     assert text.startswith("SPX key levels, 2026-11-20") and "changes: no previous snapshot" in text
     assert "zero gamma" in text and "charm to close" in text and "flow +2%" in text
-    kpis, patch, panel, text2, note, _rows, _page = views.comparison(state, out[MAIN["view-result.data"]], demo)
+    kpis, patch, panel, text2, note = _pick(views.comparison(state, out["result"], demo), "kpis", "gamma", "levels", "levels_text", "levels_note")
     assert "changes vs 2026-11-19 16:15" in text2 and ", chg " in text2
     assert note.startswith("Changes vs the previous SPX snapshot")
     assert "Change" in _texts(panel)
@@ -212,7 +219,7 @@ def test_the_main_update_fills_the_key_levels_and_the_comparison_adds_their_chan
 def test_the_hedging_view_draws_only_the_horizons_asked_for_while_the_levels_get_the_charm_curve(demo):
     state = spx_state(demo)
     out = views.main_update(state, None, demo)
-    hedge = out[MAIN["hedge-curves.figure"]]
+    hedge = out["hedge"]
     assert sum(1 for t in hedge["data"] if "now" in str(t.get("name"))) == 1
     assert not any("+1 day" in str(t.get("name")) for t in hedge["data"])
     catalog = service.get_catalog(demo)
@@ -223,16 +230,16 @@ def test_the_hedging_view_draws_only_the_horizons_asked_for_while_the_levels_get
 def test_the_strike_view_opens_at_five_percent_around_spot_and_the_table_at_spot(demo, monkeypatch):
     state = spx_state(demo)
     out = views.main_update(state, None, demo)
-    spot = out[MAIN["view-result.data"]]["spot"]
-    lo, hi = out[MAIN["gamma-by-strike.figure"]]["layout"]["xaxis"]["range"]
+    spot = out["result"]["spot"]
+    lo, hi = out["gamma"]["layout"]["xaxis"]["range"]
     assert spot * 0.94 < lo < spot * 0.951 and spot * 1.049 < hi < spot * 1.06
-    *_, rows, page = views.comparison(state, out[MAIN["view-result.data"]], demo)  # the table follows the charts
+    rows, page = _pick(views.comparison(state, out["result"], demo), "table", "table_page")  # the table follows the charts
     shown = [r["strike"] for r in rows[page * 15:(page + 1) * 15]]
     nearest = min((r["strike"] for r in rows), key=lambda k: abs(k - spot))
     assert nearest in shown and page > 0
     monkeypatch.setenv(config.STRIKE_WINDOW_ENV, "10")
     views.clear_caches()
-    lo10, hi10 = views.main_update(state, None, demo)[MAIN["gamma-by-strike.figure"]]["layout"]["xaxis"]["range"]
+    lo10, hi10 = views.main_update(state, None, demo)["gamma"]["layout"]["xaxis"]["range"]
     assert lo10 < spot * 0.91 and hi10 > spot * 1.09
 
 
@@ -249,25 +256,36 @@ def test_the_strike_window_setting_refuses_nonsense():
 @pytest.mark.parametrize("mode,title", [("vanna", "Vanna (USD delta change per 1 vol point)"),
                                         ("charm", "Charm (USD delta change per day)"),
                                         ("change", "Net GEX change (USD per 1% move)")])
-def test_the_strike_mode_selector_redraws_the_strike_view_in_its_measure(demo, mode, title):
-    figure = display.strike_view(spx_state(demo), mode, demo)
-    go.Figure(figure)
-    assert figure["layout"]["yaxis"]["title"]["text"] == title
-
-
-def test_the_strike_view_in_gamma_mode_keeps_the_previous_line_and_the_change_mode_has_none(demo):
+def test_the_strike_mode_selector_redraws_the_strike_view_in_its_measure_and_nothing_else(demo, mode, title):
     state = spx_state(demo)
-    gamma = display.strike_view(state, "gamma", demo)
-    assert any(t.get("name") == fig.PREVIOUS_NET_TRACE_NAME for t in gamma["data"])
+    chosen = apply_input(state, f"{ids.STRIKE_MODE}.value", mode)  # the control -> the view state (and URL)
+    assert chosen[views.STRIKE_MODE_KEY] == mode and f"smode={mode}" in to_query(chosen)
+    first = views.main_update(state, None, demo)
+    second = views.main_update(chosen, first["result"], demo)
+    go.Figure(second["gamma"])
+    assert second["gamma"]["layout"]["yaxis"]["title"]["text"] == title
+    assert [p.name for p in panels.PANELS if not isinstance(second[p.name], NoUpdate)] == ["gamma"]
+
+
+def test_the_strike_view_in_gamma_mode_gets_the_previous_line_and_the_change_mode_has_none(demo):
+    state = spx_state(demo)
+    out = views.main_update(state, None, demo)
+    (patch,) = _pick(views.comparison(state, out["result"], demo), "gamma")
+    assert not isinstance(patch, NoUpdate)  # the previous snapshot's net line, added to the drawn chart
     out = views.main_update({**state, views.STRIKE_MODE_KEY: "change"}, None, demo)
-    kpis, patch, *_ = views.comparison({**state, views.STRIKE_MODE_KEY: "change"}, out[MAIN["view-result.data"]], demo)
+    kpis, patch = _pick(views.comparison({**state, views.STRIKE_MODE_KEY: "change"}, out["result"], demo), "kpis", "gamma")
     assert isinstance(patch, NoUpdate) and not isinstance(kpis, NoUpdate)
 
 
 def test_the_equal_spacing_toggle_redraws_the_term_view_on_a_category_axis(demo):
-    figure = display.term_view(spx_state(demo), ["equal"], demo)
-    assert figure["layout"]["xaxis"]["type"] == "category"
-    assert display.term_view(spx_state(demo), [], demo)["layout"]["xaxis"].get("type") != "category"
+    state = spx_state(demo)
+    spaced = apply_input(state, f"{ids.TERM_SPACING}.value", ["equal"])
+    assert spaced[TERM_SPACING_KEY] is True and "tspace=1" in to_query(spaced)
+    first = views.main_update(state, None, demo)
+    assert first["term"]["layout"]["xaxis"].get("type") != "category"
+    second = views.main_update(spaced, first["result"], demo)
+    assert second["term"]["layout"]["xaxis"]["type"] == "category"
+    assert [p.name for p in panels.PANELS if not isinstance(second[p.name], NoUpdate)] == ["term"]
 
 
 def test_clicking_an_expiry_bar_sets_the_expiry_set_like_the_term_view(demo):
@@ -285,7 +303,7 @@ def test_clicking_an_expiry_bar_sets_the_expiry_set_like_the_term_view(demo):
 
 def test_the_gamma_by_expiry_view_shows_every_expiry_and_marks_the_selection(demo):
     state = spx_state(demo, "?u=SPX&exp=7d")
-    figure = views.main_update(state, None, demo)[MAIN["gamma-by-expiry.figure"]]
+    figure = views.main_update(state, None, demo)["expiry"]
     go.Figure(figure)
     iso = figure["data"][0]["customdata"][:, 0].tolist()
     assert len(iso) == 29 and figure["data"][0]["selectedpoints"] == [iso.index(d) for d in state["exp"]]

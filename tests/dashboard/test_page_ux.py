@@ -8,18 +8,16 @@ import json
 
 import pandas as pd
 import pytest
-from dash import Output
 from dash._callback import NoUpdate
 
 from analytics.notes import Note
 from dashboard import service
-from dashboard.web import ids
+from dashboard.web import ids, panels
 from dashboard.web.callbacks import controls, export, table, views
+from dashboard.web.state import STRIKE_MODE_KEY
 
 URL = f"{ids.URL}.search"
 OUT = {key: i for i, (key, _, _) in enumerate(controls.OUTPUTS)}
-VIEW_OUT = {name: i for i, name in enumerate(
-    ["gamma", "breakdown", "hedge", "term", "kpis", "table", "title", "snapshot", "convention", "banner", "result"])}
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +59,8 @@ def test_back_to_a_bad_link_shows_the_banner_but_never_writes_the_url(demo):
 
 def test_the_header_states_the_model_and_follows_the_forward_and_iv_controls(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
-    parity = views.main_update(state, None, demo)[VIEW_OUT["convention"]]
-    spot = views.main_update({**state, "fwd": "spot", "iv": "file"}, None, demo)[VIEW_OUT["convention"]]
+    parity = views.main_update(state, None, demo)["convention"]
+    spot = views.main_update({**state, "fwd": "spot", "iv": "file"}, None, demo)["convention"]
     assert "put-call-parity" in parity and "iv=otm" in parity
     assert "on spot" in spot and "iv=file" in spot
     assert parity.startswith("Convention: dealer-long-calls (Dealers long calls, short puts) · Model: ")
@@ -70,7 +68,7 @@ def test_the_header_states_the_model_and_follows_the_forward_and_iv_controls(dem
 
 def test_the_book_header_names_the_positions_file_once(demo):
     state = load(demo, "?u=SPX&conv=book")[OUT["store"]]
-    header = views.main_update(state, None, demo)[VIEW_OUT["convention"]]
+    header = views.main_update(state, None, demo)["convention"]
     assert header.startswith("Convention: book (positions file spx_book_demo.csv) · Model: ")
     assert "Book (" not in header
 
@@ -81,7 +79,7 @@ def test_under_a_vol_shift_the_kpi_total_is_the_scenario_profiles_and_says_so(de
     analysis = views.compute(state, catalog, catalog.get(state["snap"]), demo).current
     at_spot = views.fig.profile_at_spot(analysis.gamma_profile, analysis.spot)
     assert abs(at_spot - analysis.total_gex_usd_per_1pct) > 1e9  # the headline keeps chain IVs
-    strip = _text(views.main_update(state, None, demo)[VIEW_OUT["kpis"]])
+    strip = _text(views.main_update(state, None, demo)["kpis"])
     assert views.fig.format_usd(at_spot) in strip
     assert views.fig.format_usd(analysis.total_gex_usd_per_1pct) not in strip
     assert strip.count("scenario: vols +5 pts") >= 2
@@ -89,7 +87,7 @@ def test_under_a_vol_shift_the_kpi_total_is_the_scenario_profiles_and_says_so(de
 
 def test_the_units_toggle_reaches_the_kpi_strip(demo):
     state = load(demo, "?u=SPX&units=units")[OUT["store"]]
-    strip = _text(views.main_update(state, None, demo)[VIEW_OUT["kpis"]])
+    strip = _text(views.main_update(state, None, demo)["kpis"])
     assert "SPX units per 1% move" in strip and "USD; + = dealers buy" not in strip
 
 
@@ -108,8 +106,8 @@ def test_every_chart_export_is_named_after_the_view_and_titled_with_it(demo):
     assert all(c["showSendToCloud"] is False for c in configs)
     state = out[OUT["store"]]
     drawn = views.main_update(state, None, demo)
-    for gid, _ in export.GRAPHS:  # the subtitle is in each figure as sent, with room for it
-        layout = drawn[views.OUTPUTS.index(Output(gid, "figure"))]["layout"]
+    for panel in panels.PANELS:  # the subtitle is in each figure as sent, with room for it
+        layout = drawn[panel.name]["layout"]
         assert "SPX · 2026-11-20 16:15 EST · convention: dealer-short-all · expiries 7d (" in (
             layout["title"]["subtitle"]["text"])
         assert layout["margin"]["t"] == export.SUBTITLED_TOP_MARGIN_PX
@@ -133,11 +131,11 @@ def test_the_csv_carries_spot_snapshot_convention_expiries_and_scenario(demo):
 def test_a_model_choice_redraws_every_view_and_never_reuses_a_cached_figure_of_the_other_model(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
     first = views.main_update(state, None, demo)
-    second = views.main_update({**state, "fwd": "spot"}, first[VIEW_OUT["result"]], demo)
+    second = views.main_update({**state, "fwd": "spot"}, first["result"], demo)
     for panel in ("gamma", "breakdown", "hedge", "term", "kpis", "convention"):
-        assert not isinstance(second[VIEW_OUT[panel]], NoUpdate), panel
-    assert second[VIEW_OUT["gamma"]] is not first[VIEW_OUT["gamma"]]
-    assert _text(second[VIEW_OUT["kpis"]]) != _text(first[VIEW_OUT["kpis"]])
+        assert not isinstance(second[panel], NoUpdate), panel
+    assert second["gamma"] is not first["gamma"]
+    assert _text(second["kpis"]) != _text(first["kpis"])
 
 
 def test_a_note_that_carries_no_gex_does_not_headline_the_notes():
@@ -148,6 +146,8 @@ def test_a_note_that_carries_no_gex_does_not_headline_the_notes():
 
 def test_a_redrawn_strike_view_keeps_its_export_title(demo):
     state = load(demo, "?u=SPX")[OUT["store"]]
+    last = views.main_update(state, None, demo)["result"]
     for mode in ("vanna", "gamma"):
-        figure = views.redraw_view("gamma", views.with_display(state, mode, None), demo)
+        out = views.main_update({**state, STRIKE_MODE_KEY: mode}, last, demo)
+        figure, last = out["gamma"], out["result"]
         assert "SPX · 2026-11-20 16:15 EST" in figure["layout"]["title"]["subtitle"]["text"], mode

@@ -26,16 +26,15 @@ HEADERS = {"Content-Type": "application/json"}
 
 def main_update_body(snapshot: str) -> str:
     """The main update's request body as the page posts it (outputs, the view state input)."""
-    outputs = [{"id": o.component_id, "property": o.component_property} for o in views.OUTPUTS]
+    outputs = [{"id": o.component_id, "property": o.component_property} for o in views.OUTPUTS.values()]
     return json.dumps({
         "output": ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + "..",
         "outputs": outputs,
         "inputs": [{"id": ids.READY_VIEW_STORE, "property": "data",
                     "value": {"u": "SPX", "snap": snapshot, "preset": "all", "conv": "dealer-long-calls"}}],
-        # the result store, then the display choices (strike measure, term spacing, zoom) at their defaults
+        # the result store, then the strike view's zoom, empty
         "state": [{"id": i, "property": p, "value": None} for i, p in (
-            (ids.RESULT_STORE, "data"), (ids.STRIKE_MODE, "value"), (ids.TERM_SPACING, "value"),
-            (ids.STRIKE_ZOOM_STORE, "data"))],
+            (ids.RESULT_STORE, "data"), (ids.STRIKE_ZOOM_STORE, "data"))],
         "changedPropIds": [f"{ids.READY_VIEW_STORE}.data"],
     })
 

@@ -35,6 +35,7 @@ from dashboard.web import ids
 from dashboard.web.callbacks import export, work
 from dashboard.web.inputs import checked as checked_inputs
 from dashboard.web.inputs import unexpected
+from dashboard.web.panels import CHOICES
 from dashboard.web.state import (
     PRESETS,
     VOL_MODES,
@@ -70,6 +71,8 @@ CONTROL_INPUTS: tuple[tuple[str, str], ...] = (
     (ids.TERM_GRAPH, "clickData"),
     (ids.TERM_GRAPH, "selectedData"),
     (ids.GAMMA_GRAPH, "clickData"),
+    # the panels' own choices (dashboard.web.panels: strike measure, term spacing, smile axis, ...)
+    *((c.control_id, "value") for c in CHOICES),
 )
 
 
@@ -125,6 +128,10 @@ def apply_input(state: dict[str, Any], trigger: str, value: Any) -> dict[str, An
     elif trigger == f"{ids.GAMMA_GRAPH}.clickData":
         strike = strike_from_click(value)
         s["strike"] = None if strike is None or strike == s.get("strike") else strike
+    else:
+        for choice in CHOICES:
+            if trigger == f"{choice.control_id}.value":
+                s[choice.key] = choice.to_state(value)
     return s
 
 
@@ -305,6 +312,7 @@ def control_outputs(resolved: Resolved) -> dict[str, Any]:
         "units": s["units"],
         "fwd": s["fwd"],
         "iv": s["iv"],
+        **{c.key: c.to_control(s.get(c.key)) for c in CHOICES},
     }
 
 
@@ -332,6 +340,7 @@ OUTPUTS: tuple[tuple[str, str, str], ...] = (
     ("units", ids.UNITS, "value"),
     ("fwd", ids.FORWARD, "value"),
     ("iv", ids.IV_POLICY, "value"),
+    *((c.key, c.control_id, "value") for c in CHOICES),
     # the gate (dashboard.web.callbacks.work.gate): the view goes on to the main update, or to a background job
     ("ready", ids.READY_VIEW_STORE, "data"),
     ("pending", ids.PENDING_VIEW_STORE, "data"),

@@ -1,8 +1,9 @@
-"""Display choices outside the view state, and the gamma-by-expiry view's selection.
+"""The strike view's zoom, and the gamma-by-expiry view's selection.
 
-* The strike view's measure (gamma / vanna / charm / change) and the term view's "equal spacing"
-  redraw their own view only (:func:`dashboard.web.callbacks.views.redraw_view`); the main update reads
-  them as states, so every later redraw keeps them.
+(The panels' own choices, strike measure, term spacing, smile axis, max-pain overlay, are view-state
+keys: the controls callback carries them into the state and the URL, and the main update redraws the
+panel that reads the changed key only.)
+
 * A zoom on the strike view is kept with the snapshot it was made on (``STRIKE_ZOOM_STORE``) and
   reapplied by every redraw of that snapshot.
 * Clicking or box-selecting bars on the gamma-by-expiry view sets the expiry set the way the term
@@ -17,7 +18,6 @@ from typing import Any
 import dash
 from dash import Input, Output, State
 from dash.exceptions import PreventUpdate
-from flask import current_app
 
 from dashboard.web import ids
 from dashboard.web.callbacks import views
@@ -39,39 +39,13 @@ def expiries_from_expiry_view(payload: dict[str, Any] | None, current: list[str]
     return chosen
 
 
-def strike_view(state: dict[str, Any] | None, mode: str | None, data_dir: str | None,
-                zoom: dict[str, Any] | None = None) -> Any:
-    """The strike view redrawn in measure ``mode`` (keeping the user's x zoom of this snapshot)."""
-    return views.redraw_view("gamma", views.with_display(state, mode, None, zoom), data_dir)
-
-
-def term_view(state: dict[str, Any] | None, spacing: list[str] | None, data_dir: str | None) -> Any:
-    """The term view redrawn with or without equal spacing."""
-    return views.redraw_view("term", views.with_display(state, None, spacing), data_dir)
-
-
 def register(app: dash.Dash) -> None:
     """Declare this module's callbacks on ``app`` (each app gets its own: see dashboard.app)."""
-    @app.callback(Output(ids.GAMMA_GRAPH, "figure", allow_duplicate=True), Input(ids.STRIKE_MODE, "value"),
-                  State(ids.VIEW_STORE, "data"), State(ids.STRIKE_ZOOM_STORE, "data"), prevent_initial_call=True)
-    def _strike_mode(mode: str | None, state: dict[str, Any] | None, zoom: dict[str, Any] | None) -> Any:
-        c, _ = checked({f"{ids.STRIKE_MODE}.value": mode, f"{ids.VIEW_STORE}.data": state,
-                        f"{ids.STRIKE_ZOOM_STORE}.data": zoom})
-        return strike_view(c[f"{ids.VIEW_STORE}.data"], c[f"{ids.STRIKE_MODE}.value"],
-                           current_app.config.get("MMPOS_DATA_DIR"), c[f"{ids.STRIKE_ZOOM_STORE}.data"])
-
     @app.callback(Output(ids.STRIKE_ZOOM_STORE, "data"), Input(ids.GAMMA_GRAPH, "relayoutData"),
                   State(ids.RESULT_STORE, "data"), prevent_initial_call=True)
     def _strike_zoom(relayout: dict[str, Any] | None, result: dict[str, Any] | None) -> dict[str, Any] | None:
         c, _ = checked({f"{ids.GAMMA_GRAPH}.relayoutData": relayout, f"{ids.RESULT_STORE}.data": result})
         return views.zoom_from_relayout(c[f"{ids.GAMMA_GRAPH}.relayoutData"], c[f"{ids.RESULT_STORE}.data"])
-
-    @app.callback(Output(ids.TERM_GRAPH, "figure", allow_duplicate=True), Input(ids.TERM_SPACING, "value"),
-                  State(ids.VIEW_STORE, "data"), prevent_initial_call=True)
-    def _term_spacing(spacing: list[str] | None, state: dict[str, Any] | None) -> Any:
-        c, _ = checked({f"{ids.TERM_SPACING}.value": spacing, f"{ids.VIEW_STORE}.data": state})
-        return term_view(c[f"{ids.VIEW_STORE}.data"], c[f"{ids.TERM_SPACING}.value"],
-                         current_app.config.get("MMPOS_DATA_DIR"))
 
     @app.callback(Output(ids.EXPIRIES, "value", allow_duplicate=True),
                   Input(ids.EXPIRY_GRAPH, "clickData"), Input(ids.EXPIRY_GRAPH, "selectedData"),

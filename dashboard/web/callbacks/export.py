@@ -21,19 +21,14 @@ from dash import Input, Output, no_update
 from dashboard.web import ids
 from dashboard.web.figures import graph_config
 from dashboard.web.figures.common import PALETTE, expiry_set_label, export_filename, snapshot_subtitle
+from dashboard.web.panels import PANELS
 
 SUBTITLED_TOP_MARGIN_PX = 130  # the house template's 112 px plus one subtitle line
 
-# graph id -> the view's name in file names
-GRAPHS: tuple[tuple[str, str], ...] = (
-    (ids.GAMMA_GRAPH, "gamma-by-strike"),
-    (ids.BREAKDOWN_GRAPH, "strike-breakdown"),
-    (ids.HEDGE_GRAPH, "hedging-curves"),
-    (ids.TERM_GRAPH, "vega-term-structure"),
-)
+# graph id -> the view's name in file names: every registered panel (dashboard.web.panels)
+GRAPHS: tuple[tuple[str, str], ...] = tuple((p.graph_id, p.export) for p in PANELS)
 # graph id -> the main update's panel name (the result store lists the panels it drew)
-PANEL_OF: dict[str, str] = {ids.GAMMA_GRAPH: "gamma", ids.BREAKDOWN_GRAPH: "breakdown", ids.HEDGE_GRAPH: "hedge",
-                            ids.TERM_GRAPH: "term"}
+PANEL_OF: dict[str, str] = {p.graph_id: p.name for p in PANELS}
 
 
 def export_labels(state: dict[str, Any], as_of: Any) -> tuple[str, dict[str, str]]:

@@ -12,10 +12,12 @@ the KPI strip and the key levels again with changes, and the line added to the d
 with a ``Patch`` (the figure is not sent twice). Only the strike view's "change" measure needs the
 previous snapshot to draw at all; the main update computes it then.
 
-Display choices that are not part of the view state (the strike view's measure, the term view's
-spacing, the user's zoom on the strike view) arrive as callback states and are merged into the state
-the panels are drawn from (:func:`with_display`); changing one redraws its own view only
-(:mod:`dashboard.web.callbacks.display`).
+The charts are the registry's (:data:`dashboard.web.panels.PANELS`): their outputs, what each reads
+and how each is built come from there. The callbacks use dictionary outputs (:data:`OUTPUTS`, keyed
+by panel name and by the other pieces' names), never output positions. The panels' own choices
+(strike measure, term spacing, smile axis, max-pain overlay) are view-state keys like any other;
+only the user's zoom on the strike view stays outside the state and is merged in by
+:func:`with_display`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import functools
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,47 +45,31 @@ from analytics.levels import KeyLevels, key_levels
 from analytics.notes import FLOW_SHOCK_PCT
 from analytics.report import Analysis
 from dashboard import service
-from dashboard.runtime import config
 from dashboard.web import figures as fig
-from dashboard.web import ids
+from dashboard.web import ids, panels
 from dashboard.web.callbacks import export
 from dashboard.web.callbacks.controls import CONVENTION_LABELS, scenario_banner
 from dashboard.web.inputs import checked as checked_inputs
 from dashboard.web.inputs import unexpected
-from dashboard.web.layout import FIGURE_HEIGHT, TABLE_PAGE_SIZE
-from dashboard.web.state import STRIKE_MODE_KEY, TERM_SPACING_KEY, ZOOM_KEY, scenario_from_state
+from dashboard.web.layout import TABLE_PAGE_SIZE
+from dashboard.web.panels import gamma_figure, snapshot_revision, strike_window, two_line_axis_titles  # noqa: F401
+from dashboard.web.state import STRIKE_MODE_KEY, ZOOM_KEY, ViewState, scenario_from_state
 
 log = logging.getLogger(__name__)
 
-PANELS = ("gamma", "breakdown", "hedge", "term", "summary", "expiry")
+SUMMARY = "summary"  # the KPI strip, key levels, header and notes: every number of the scenario
+SUMMARY_READS = (*panels.SCENARIO, "units")
 
 
 # --------------------------------------------------------------------------- pure helpers
 
 
-# What each panel reads from the state. The analysis of the selection depends on every base field;
-# view 1 does not read the shock grid or the horizon, and the term structure and the strike
-# breakdown read neither those nor the vol scenario.
-_MODEL = ("fwd", "iv")  # the forward and IV policy change every number of every view
-_BASE = ("u", "snap", "preset", "exp", "conv", "shock", "h", "vol", "volv", *_MODEL)
-PANEL_FIELDS: dict[str, tuple[str, ...]] = {
-    "summary": (*_BASE, "units"),
-    "hedge": (*_BASE, "units"),
-    "gamma": ("u", "snap", "preset", "exp", "conv", "vol", "volv", "stack", "strike", "smode", "xzoom", *_MODEL),
-    "breakdown": ("u", "snap", "preset", "exp", "conv", "strike", *_MODEL),
-    "term": ("u", "snap", "preset", "exp", "conv", "tspace", *_MODEL),
-    "expiry": ("u", "snap", "preset", "exp", "conv", *_MODEL),
-}
-# Display choices that are not part of the view state (nor the URL): the strike view's measure and
-# the term view's spacing. The main callback adds them to the state it renders under these keys.
-
-
 def panel_keys(state: dict[str, Any]) -> dict[str, str]:
-    """What each panel depends on, as JSON strings: equal key = nothing to redraw (and a cache key)."""
-    return {
-        panel: json.dumps({k: state.get(k) for k in fields}, sort_keys=True, default=str)
-        for panel, fields in PANEL_FIELDS.items()
-    }
+    """What each panel (and the summary) depends on, as JSON strings: equal key = nothing to redraw (and
+    a cache key). What a chart depends on is its registry entry's ``reads``."""
+    reads = {**{p.name: p.reads for p in panels.PANELS}, SUMMARY: SUMMARY_READS}
+    return {name: json.dumps({k: state.get(k) for k in fields}, sort_keys=True, default=str)
+            for name, fields in reads.items()}
 
 
 def previous_expiries(state: dict[str, Any], prev_facts: service.ExpiryFacts,
@@ -214,31 +200,18 @@ def notes_banner(warnings: list[str], notes: list | None = None) -> html.Details
     )
 
 
-@dataclass
-class Rendered:
-    """Everything the main callback outputs, by panel; ``None`` panels become no_update."""
+Rendered = dict[str, Any]  # the main update's outputs by OUTPUTS key; a key left out is no_update
 
-    gamma: Any = None
-    breakdown: Any = None
-    hedge: Any = None
-    term: Any = None
-    kpis: Any = None
-    table: Any = None
-    table_page: Any = None
-    expiry: Any = None
-    levels: Any = None  # (panel children, plain text, note)
-    header: tuple[str, str, str] | None = None
-    banner: Any = None
-    result: dict[str, Any] = field(default_factory=dict)
+
+def header_outputs(header: tuple[str, str, str]) -> Rendered:
+    return dict(zip(("title", "snapshot", "convention"), header, strict=True))
 
 
 def _empty_everything(message: str, *, banner: Any, header: tuple[str, str, str]) -> Rendered:
     empty = fig.empty_figure(message)
-    return Rendered(
-        gamma=empty, breakdown=empty, hedge=empty, term=empty, kpis=[], table=[], header=header, banner=banner,
-        result={"spot": None, "keys": {}}, table_page=0, expiry=empty,
-        levels=(fig.key_levels_panel(None, note=message), "", ""),
-    )
+    return {**{p.name: empty for p in panels.PANELS}, "kpis": [], "table": [], "table_page": 0,
+            **header_outputs(header), "banner": banner, "result": {"spot": None, "keys": {}},
+            **levels_dict((fig.key_levels_panel(None, note=message), "", ""))}
 
 
 @dataclass(frozen=True)
@@ -328,103 +301,8 @@ def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[s
 
 
 def build_figure(panel: str, state: dict[str, Any], got: Analyses) -> dict[str, Any]:
-    """One view's figure dict from computed analyses (pure: calls the figure builders)."""
-    a = got.current
-    if panel == "gamma":
-        return gamma_figure(state, a, None, got.previous)
-    if panel == "breakdown":
-        strike = state.get("strike")
-        if strike is None and not a.by_strike.empty:  # until a bar is clicked: the largest |net GEX| strike
-            net = a.by_strike["net_gex_usd_per_1pct"].abs()
-            strike = float(a.by_strike.loc[net.idxmax(), "strike"])
-        title = f"Strike {fig.format_strike(strike)} by expiry" if strike is not None else None
-        return fig.strike_breakdown_figure(a.by_strike_expiry, strike, title=title, height=FIGURE_HEIGHT["breakdown"])
-    if panel == "hedge":
-        shown = scenario_from_state(state)  # the horizons asked for (the analysis may hold the levels' +1 day)
-        horizons = {shown.horizon_days, *shown.compare_horizons_days}
-        return two_line_axis_titles(fig.hedge_curve_figure(
-            {h: c for h, c in a.hedge_curves.items() if h in horizons},
-            gamma_profile=a.gamma_profile,
-            spot=a.spot,
-            zero_gamma_levels=a.zero_gamma_levels,
-            units=state.get("units") or "usd",
-            underlying=a.underlying,
-            height=FIGURE_HEIGHT["hedge"],
-            uirevision=f"{state.get('u')}|{state.get('snap')}",
-            adv_units=a.adv_units,
-        ))
-    if panel == "term":
-        return fig.term_structure_figure(
-            got.full.term_structure,
-            selected_expiries=[d.isoformat() for d in a.expiries] if state.get("preset") != "all" else None,
-            height=FIGURE_HEIGHT["term"],
-            uirevision=f"{state.get('u')}|{state.get('snap')}|{bool(state.get(TERM_SPACING_KEY))}",
-            equal_spacing=bool(state.get(TERM_SPACING_KEY)),
-            as_of=a.as_of.tz_localize(None) if a.as_of.tzinfo else a.as_of,
-        )
-    if panel == "expiry":
-        return fig.gamma_by_expiry_figure(
-            got.full.by_expiry,
-            selected_expiries=[d.isoformat() for d in a.expiries] if state.get("preset") != "all" else None,
-            as_of=a.as_of.tz_localize(None) if a.as_of.tzinfo else a.as_of,
-            height=FIGURE_HEIGHT["expiry"],
-            uirevision=f"{state.get('u')}|{state.get('snap')}",
-        )
-    raise ValueError(f"unknown panel {panel!r}")
-
-
-def strike_window(a: Analysis, state: dict[str, Any] | None = None) -> tuple[float, float] | None:
-    """The strike views' initial x range: spot +/- ``config.strike_window_pct()`` percent.
-
-    It depends on the snapshot's spot only, never on the expiry set or the measure: Plotly keeps a
-    user's zoom across redraws (``uirevision``) only while the figure's own range stays the same.
-    A zoom the user made on this snapshot (``state["xzoom"]``, see :func:`with_display`) wins: Dash
-    redraws the chart after a zoom with the zoomed layout, which makes Plotly forget it was the user's.
-    """
-    zoom = (state or {}).get(ZOOM_KEY)
-    if zoom:
-        return float(zoom[0]), float(zoom[1])
-    pct = config.strike_window_pct()
-    return fig.default_strike_window(a.spot, np.empty(0), half_width_pct=pct, include_limit_pct=pct)
-
-
-def strike_uirevision(state: dict[str, Any]) -> str:
-    """Zoom and pan of the strike views survive every control change of the same snapshot."""
-    return f"{state.get('u')}|{state.get('snap')}"
-
-
-def gamma_figure(state: dict[str, Any], a: Analysis, previous: Analysis | None,
-                 comparison: Previous | None = None) -> dict[str, Any]:
-    """View 1 in its measure (``state["smode"]``: gamma, vanna, charm or change), with the previous
-    snapshot's net GEX line in gamma mode when ``previous`` is given. ``comparison`` is the previous
-    snapshot the change mode compares with."""
-    mode = state.get(STRIKE_MODE_KEY) or "gamma"
-    common = dict(spot=a.spot, zero_gamma_levels=a.zero_gamma_levels, strike_window=strike_window(a, state),
-                  height=FIGURE_HEIGHT["gamma"], uirevision=strike_uirevision(state))
-    if mode in ("vanna", "charm"):
-        return fig.exposure_by_strike_figure(a.vanna_charm_by_strike, mode, **common)
-    if mode == "change":
-        prev = comparison.analysis if comparison is not None else None
-        if prev is None:
-            note = (comparison.note if comparison is not None else None) or "no previous snapshot"
-            return fig.gex_change_figure(None, note=f"No change shown: {note}", **common)
-        stamp = prev.as_of.strftime("%Y-%m-%d %H:%M %Z").strip()
-        return fig.gex_change_figure(fig.gex_change_by_strike(a.by_strike, prev.by_strike),
-                                     previous_label=f"the {stamp} snapshot", **common)
-    return fig.gamma_by_strike_figure(
-        a.by_strike,
-        spot=a.spot,
-        zero_gamma_levels=a.zero_gamma_levels,
-        call_wall=a.call_wall,
-        put_wall=a.put_wall,
-        previous_net=previous.by_strike[["strike", "net_gex_usd_per_1pct"]] if previous is not None else None,
-        by_strike_expiry=a.by_strike_expiry,
-        stack_by_expiry=bool(state.get("stack")),
-        highlight_strike=state.get("strike"),
-        strike_window=common["strike_window"],
-        height=FIGURE_HEIGHT["gamma"],
-        uirevision=common["uirevision"],
-    )
+    """One view's figure dict from computed analyses (the registry's builder for ``panel``)."""
+    return panels.build(panel, ViewState.of(state), got)
 
 
 FIGURE_CACHE_SIZE = 64  # figures of recent views per worker: 4 panels x 16 views, ~10-70 KB each (< 5 MB)
@@ -441,8 +319,9 @@ def _figure_json(panel: str, data_dir: str | None, key: str, mtime_ns: int, inpu
 
 
 def titled(panel: str, figure: dict[str, Any], subtitle: str) -> dict[str, Any]:
-    """An exported view's figure (fresh: changed in place) with the export subtitle (dashboard.web.callbacks.export)."""
-    return export.with_subtitle(figure, subtitle) if panel in export.PANEL_OF.values() else figure
+    """A view's figure (fresh: changed in place) with the export subtitle (dashboard.web.callbacks.export)."""
+    del panel  # every registered panel is exported with its subtitle
+    return export.with_subtitle(figure, subtitle)
 
 
 def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last_keys: dict[str, str],
@@ -453,51 +332,31 @@ def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last
     """
     a = got.current
     keys = panel_keys(state)
-    changed = {p: keys[p] != last_keys.get(p) for p in PANELS}
+    changed = [name for name in keys if keys[name] != last_keys.get(name)]
     subtitle = export.export_labels(state, entry.as_of)[0]
-    out = Rendered(result={"spot": a.spot, "underlying": a.underlying, "keys": keys, "rev": strike_uirevision(state),
-                           "drawn": [p for p in PANELS if changed[p]]})
+    out: Rendered = {"result": {"spot": a.spot, "underlying": a.underlying, "keys": keys,
+                                "rev": snapshot_revision(state), "drawn": changed}}
     mtime = service.entry_key(entry)[1]
-    for panel in ("gamma", "breakdown", "hedge", "term", "expiry"):
-        if changed[panel]:
-            setattr(out, panel, _figure_json(panel, data_dir, keys[panel], mtime,
-                                             service.NotInKey((state, got, subtitle))))
-    if changed["summary"]:
-        out.kpis = kpi_strip(a, None, state, None)
-        out.levels = levels_outputs(key_levels(a), None)  # the table's rows follow with the comparison
-        out.header = header_text(a, entry, book_file=book_file(service.get_catalog(data_dir), a))
-        out.banner = notes_banner(list(a.warnings), list(a.notes))
+    for panel in panels.PANELS:
+        if panel.name in changed:
+            out[panel.name] = _figure_json(panel.name, data_dir, keys[panel.name], mtime,
+                                           service.NotInKey((state, got, subtitle)))
+    if SUMMARY in changed:
+        out["kpis"] = kpi_strip(a, None, state, None)
+        out.update(levels_dict(levels_outputs(key_levels(a), None)))  # the table's rows follow with the comparison
+        out.update(header_outputs(header_text(a, entry, book_file=book_file(service.get_catalog(data_dir), a))))
+        out["banner"] = notes_banner(list(a.warnings), list(a.notes))
     return out
-
-
-def redraw_view(panel: str, state: dict[str, Any] | None, data_dir: str | None) -> Any:
-    """One view's figure after a display choice changed (strike measure, term spacing), or no_update.
-
-    The strike view in gamma mode carries the previous snapshot's line at once (it is cached by now);
-    in change mode the previous snapshot is computed here.
-    """
-    if not state or not state.get("snap"):
-        return no_update
-    catalog = service.get_catalog(data_dir)
-    entry = catalog.get(state["snap"])
-    if entry is None:
-        return no_update
-    try:
-        got = compute(state, catalog, entry, data_dir)
-        if panel == "gamma":
-            previous = compute_previous(state, catalog, entry, data_dir)
-            mode = state.get(STRIKE_MODE_KEY) or "gamma"
-            figure = gamma_figure(state, got.current, previous.analysis if mode == "gamma" else None, previous)
-            return titled(panel, fig.encode_arrays(figure), export.export_labels(state, entry.as_of)[0])
-    except ChainDataError:
-        return no_update  # the main update's banner already says why
-    key, subtitle = panel_keys(state)[panel], export.export_labels(state, entry.as_of)[0]
-    return _figure_json(panel, data_dir, key, service.entry_key(entry)[1], service.NotInKey((state, got, subtitle)))
 
 
 def levels_outputs(levels: KeyLevels, comparison: str | None) -> tuple[list, str, str]:
     """The key-levels panel, its plain text (what the copy button copies) and the note on changes."""
     return fig.key_levels_panel(levels), levels.to_text(), comparison or "changes: computing…"
+
+
+def levels_dict(levels: tuple[Any, Any, Any]) -> Rendered:
+    """The key-levels outputs by OUTPUTS key."""
+    return dict(zip(("levels", "levels_text", "levels_note"), levels, strict=True))
 
 
 def clear_caches() -> None:
@@ -506,57 +365,35 @@ def clear_caches() -> None:
     service.clear_caches()
 
 
-def two_line_axis_titles(figure: dict[str, Any]) -> dict[str, Any]:
-    """Break long y-axis titles before their unit (``"Total GEX<br>(USD per 1%)"``) for stacked rows."""
-    layout = figure["layout"]
-    for name, axis in list(layout.items()):
-        if not (name == "yaxis" or (name.startswith("yaxis") and name[5:].isdigit())):
-            continue
-        text = ((axis or {}).get("title") or {}).get("text")
-        if text and "<br>" not in text:
-            layout[name] = fig.merge(axis, {"title": {"text": text.replace(" (", "<br>(", 1)}})
-    return figure
-
-
 # --------------------------------------------------------------------------- wiring
 
-OUTPUTS = (
-    Output(ids.GAMMA_GRAPH, "figure"),
-    Output(ids.BREAKDOWN_GRAPH, "figure"),
-    Output(ids.HEDGE_GRAPH, "figure"),
-    Output(ids.TERM_GRAPH, "figure"),
-    Output(ids.KPI_STRIP, "children"),
-    Output(ids.STRIKE_TABLE, "rowData"),
-    Output(ids.HEADER_TITLE, "children"),
-    Output(ids.HEADER_SNAPSHOT, "children"),
-    Output(ids.HEADER_CONVENTION, "children"),
-    Output(ids.BANNER, "children"),
-    Output(ids.RESULT_STORE, "data"),
-    Output(ids.EXPIRY_GRAPH, "figure"),
-    Output(ids.KEY_LEVELS, "children"),
-    Output(ids.KEY_LEVELS_TEXT, "children"),
-    Output(ids.KEY_LEVELS_NOTE, "children"),
-    Output(ids.STRIKE_TABLE, "paginationGoTo"),
-)
-BANNER_OUTPUT = OUTPUTS[9]
+OUTPUTS: dict[str, Output] = {
+    **{p.name: Output(p.graph_id, "figure") for p in panels.PANELS},
+    "kpis": Output(ids.KPI_STRIP, "children"),
+    "table": Output(ids.STRIKE_TABLE, "rowData"),
+    "table_page": Output(ids.STRIKE_TABLE, "paginationGoTo"),
+    "title": Output(ids.HEADER_TITLE, "children"),
+    "snapshot": Output(ids.HEADER_SNAPSHOT, "children"),
+    "convention": Output(ids.HEADER_CONVENTION, "children"),
+    "banner": Output(ids.BANNER, "children"),
+    "result": Output(ids.RESULT_STORE, "data"),
+    "levels": Output(ids.KEY_LEVELS, "children"),
+    "levels_text": Output(ids.KEY_LEVELS_TEXT, "children"),
+    "levels_note": Output(ids.KEY_LEVELS_NOTE, "children"),
+}
 
 
-def as_outputs(r: Rendered) -> list[Any]:
-    keep = lambda x: no_update if x is None else x  # noqa: E731
-    header = r.header or (None, None, None)
-    summary_done = r.header is not None
-    return [
-        keep(r.gamma), keep(r.breakdown), keep(r.hedge), keep(r.term), keep(r.kpis), keep(r.table),
-        keep(header[0]), keep(header[1]), keep(header[2]),
-        r.banner if summary_done else no_update,
-        r.result,
-        keep(r.expiry),
-        *(r.levels if r.levels is not None else (no_update,) * 3),
-        keep(r.table_page),
-    ]
+def as_outputs(r: Rendered) -> dict[str, Any]:
+    """Every output by key: what ``r`` holds (None and left-out keys: no_update). The banner is cleared
+    when the summary was drawn without one."""
+    out = {key: no_update if r.get(key) is None else r[key] for key in OUTPUTS}
+    if "title" in r:
+        out["banner"] = r.get("banner")
+    out["result"] = r.get("result") or {}
+    return out
 
 
-def main_update(state: dict[str, Any] | None, result: dict[str, Any] | None, data_dir: str | None) -> list[Any]:
+def main_update(state: dict[str, Any] | None, result: dict[str, Any] | None, data_dir: str | None) -> dict[str, Any]:
     """The callback body: check the inputs (:mod:`dashboard.web.inputs`), render, and turn an unexpected
     bug into a short banner (the traceback is logged with the request id) instead of a dead page.
 
@@ -573,24 +410,19 @@ def main_update(state: dict[str, Any] | None, result: dict[str, Any] | None, dat
         )
     outputs = as_outputs(rendered)
     if refused:
-        kept = rendered.banner if rendered.header is not None else None
-        outputs[OUTPUTS.index(BANNER_OUTPUT)] = [*scenario_banner(tuple(refused)), kept]
+        kept = rendered.get("banner") if "title" in rendered else None
+        outputs["banner"] = [*scenario_banner(tuple(refused)), kept]
     return outputs
 
 
-COMPARISON_OUTPUTS = (
-    Output(ids.KPI_STRIP, "children", allow_duplicate=True),
-    Output(ids.GAMMA_GRAPH, "figure", allow_duplicate=True),
-    Output(ids.KEY_LEVELS, "children", allow_duplicate=True),
-    Output(ids.KEY_LEVELS_TEXT, "children", allow_duplicate=True),
-    Output(ids.KEY_LEVELS_NOTE, "children", allow_duplicate=True),
-    Output(ids.STRIKE_TABLE, "rowData", allow_duplicate=True),
-    Output(ids.STRIKE_TABLE, "paginationGoTo", allow_duplicate=True),
-)
-NO_COMPARISON = [no_update] * len(COMPARISON_OUTPUTS)
+COMPARISON_OUTPUTS: dict[str, Output] = {
+    key: Output(OUTPUTS[key].component_id, OUTPUTS[key].component_property, allow_duplicate=True)
+    for key in ("kpis", "gamma", "levels", "levels_text", "levels_note", "table", "table_page")
+}
+NO_COMPARISON: dict[str, Any] = dict.fromkeys(COMPARISON_OUTPUTS, no_update)
 
 
-def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data_dir: str | None) -> list[Any]:
+def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data_dir: str | None) -> dict[str, Any]:
     """The second callback's body: the previous snapshot's part of the panels the main update drew.
 
     The KPI strip and the key levels again, with changes (when the summary was drawn), and a
@@ -600,37 +432,38 @@ def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data
     main update's pass delayed the charts (the table sits below them).
     """
     drawn = set((result or {}).get("drawn") or ())
-    if not state or not state.get("snap") or not drawn & {"summary", "gamma"}:
-        return list(NO_COMPARISON)
+    if not state or not state.get("snap") or not drawn & {SUMMARY, "gamma"}:
+        return dict(NO_COMPARISON)
     catalog = service.get_catalog(data_dir)
     entry = catalog.get(state["snap"])
     if entry is None:
-        return list(NO_COMPARISON)
+        return dict(NO_COMPARISON)
     try:
         got = compute(state, catalog, entry, data_dir)
     except ChainDataError:
-        return list(NO_COMPARISON)  # the main update's banner already says why
-    rows = table_records(got.current.by_strike) if "summary" in drawn else None
-    table = [no_update, no_update] if rows is None else [rows, spot_page(rows, got.current.spot)]
+        return dict(NO_COMPARISON)  # the main update's banner already says why
+    out = dict(NO_COMPARISON)
+    if SUMMARY in drawn:
+        rows = table_records(got.current.by_strike)
+        out.update(table=rows, table_page=spot_page(rows, got.current.spot))
     try:
         previous = compute_previous(state, catalog, entry, data_dir)
     except ChainDataError:
-        return [*NO_COMPARISON[:-2], *table]
-    if "summary" in drawn:
-        kpis = kpi_strip(got.current, previous.analysis, state, previous.comparison)
-        levels = levels_outputs(key_levels(got.current, previous.analysis), previous.comparison)
-    else:
-        kpis, levels = no_update, (no_update,) * 3
+        return out
+    if SUMMARY in drawn:
+        out["kpis"] = kpi_strip(got.current, previous.analysis, state, previous.comparison)
+        out.update(levels_dict(levels_outputs(key_levels(got.current, previous.analysis), previous.comparison)))
     gamma_mode = (state.get(STRIKE_MODE_KEY) or "gamma") == "gamma"
-    patch = gamma_patch(state, got.current, previous.analysis) if "gamma" in drawn and gamma_mode else no_update
-    return [kpis, patch, *levels, *table]
+    if "gamma" in drawn and gamma_mode:
+        out["gamma"] = gamma_patch(state, got.current, previous.analysis)
+    return out
 
 
 def gamma_patch(state: dict[str, Any], current: Analysis, previous: Analysis | None) -> Patch | Any:
     """What turns the drawn view 1 (built without the previous snapshot) into the one with it."""
     if previous is None:
         return no_update
-    full = gamma_figure(state, current, previous)
+    full = gamma_figure(ViewState.of(state), current, previous)
     line = next((t for t in full["data"] if t.get("name") == fig.PREVIOUS_NET_TRACE_NAME), None)
     if line is None:  # an empty view has nothing to compare
         return no_update
@@ -639,16 +472,13 @@ def gamma_patch(state: dict[str, Any], current: Analysis, previous: Analysis | N
     return patch
 
 
-def with_display(state: dict[str, Any] | None, mode: str | None, spacing: list[str] | None,
-                 zoom: dict[str, Any] | None = None) -> dict[str, Any] | None:
-    """The view state plus the display choices kept outside it (strike measure, term spacing, and the
-    user's x zoom on the strike view when it was made on this snapshot)."""
+def with_display(state: dict[str, Any] | None, zoom: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The view state plus the user's x zoom on the strike view when it was made on this snapshot (the
+    one display choice kept outside the state and the URL)."""
     if not state or not isinstance(state, dict):  # main_update refuses a state that is not an object
         return state
-    measure = mode if mode in fig.STRIKE_MEASURES else "gamma"
-    x = (zoom or {}).get("x") if (zoom or {}).get("rev") == strike_uirevision(state) else None
-    return {**state, STRIKE_MODE_KEY: measure, TERM_SPACING_KEY: bool(spacing) and "equal" in spacing,
-            ZOOM_KEY: list(x) if x else None}
+    x = (zoom or {}).get("x") if (zoom or {}).get("rev") == snapshot_revision(state) else None
+    return {**state, ZOOM_KEY: list(x) if x else None}
 
 
 def zoom_from_relayout(relayout: dict[str, Any] | None, result: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -677,32 +507,27 @@ def zoom_from_relayout(relayout: dict[str, Any] | None, result: dict[str, Any] |
 
 def register(app: dash.Dash) -> None:
     """Declare this panel's callbacks on ``app`` (each app gets its own: see dashboard.app)."""
-    # the view arrives through the gate (callbacks/work.py, run by the controls callback); the display
-    # choices are states here: changing one redraws its view only (dashboard.web.callbacks.display)
-    @app.callback(*OUTPUTS, Input(ids.READY_VIEW_STORE, "data"), State(ids.RESULT_STORE, "data"),
-                  State(ids.STRIKE_MODE, "value"), State(ids.TERM_SPACING, "value"), State(ids.STRIKE_ZOOM_STORE, "data"),
+    # the view arrives through the gate (callbacks/work.py, run by the controls callback)
+    @app.callback(output=OUTPUTS, inputs={"state": Input(ids.READY_VIEW_STORE, "data")},
+                  state={"result": State(ids.RESULT_STORE, "data"), "zoom": State(ids.STRIKE_ZOOM_STORE, "data")},
                   prevent_initial_call=True)
-    def _main(state: dict[str, Any] | None, result: dict[str, Any] | None, mode: str | None = None,
-              spacing: list[str] | None = None, zoom: dict[str, Any] | None = None) -> list[Any]:
-        # the view state and the result are checked inside main_update; the display choices here
-        c, _ = checked_inputs({f"{ids.STRIKE_MODE}.value": mode, f"{ids.TERM_SPACING}.value": spacing,
-                               f"{ids.STRIKE_ZOOM_STORE}.data": zoom})
-        return main_update(with_display(state, c[f"{ids.STRIKE_MODE}.value"], c[f"{ids.TERM_SPACING}.value"],
-                                        c[f"{ids.STRIKE_ZOOM_STORE}.data"]), result,
+    def _main(state: dict[str, Any] | None, result: dict[str, Any] | None,
+              zoom: dict[str, Any] | None = None) -> dict[str, Any]:
+        # the view state and the result are checked inside main_update; the zoom here
+        c, _ = checked_inputs({f"{ids.STRIKE_ZOOM_STORE}.data": zoom})
+        return main_update(with_display(state, c[f"{ids.STRIKE_ZOOM_STORE}.data"]), result,
                            current_app.config.get("MMPOS_DATA_DIR"))
 
-    @app.callback(*COMPARISON_OUTPUTS, Input(ids.RESULT_STORE, "data"), State(ids.VIEW_STORE, "data"),
-                  State(ids.STRIKE_MODE, "value"), State(ids.TERM_SPACING, "value"), State(ids.STRIKE_ZOOM_STORE, "data"),
+    @app.callback(output=COMPARISON_OUTPUTS, inputs={"result": Input(ids.RESULT_STORE, "data")},
+                  state={"state": State(ids.VIEW_STORE, "data"), "zoom": State(ids.STRIKE_ZOOM_STORE, "data")},
                   prevent_initial_call=True)
-    def _compare(result: dict[str, Any] | None, state: dict[str, Any] | None, mode: str | None = None,
-                 spacing: list[str] | None = None, zoom: dict[str, Any] | None = None) -> list[Any]:
+    def _compare(result: dict[str, Any] | None, state: dict[str, Any] | None,
+                 zoom: dict[str, Any] | None = None) -> dict[str, Any]:
         clean, _refused = checked_inputs({f"{ids.RESULT_STORE}.data": result, f"{ids.VIEW_STORE}.data": state,
-                                          f"{ids.STRIKE_MODE}.value": mode, f"{ids.TERM_SPACING}.value": spacing,
                                           f"{ids.STRIKE_ZOOM_STORE}.data": zoom})
         try:
-            return comparison(with_display(clean[f"{ids.VIEW_STORE}.data"], clean[f"{ids.STRIKE_MODE}.value"],
-                                           clean[f"{ids.TERM_SPACING}.value"], clean[f"{ids.STRIKE_ZOOM_STORE}.data"]),
+            return comparison(with_display(clean[f"{ids.VIEW_STORE}.data"], clean[f"{ids.STRIKE_ZOOM_STORE}.data"]),
                               clean[f"{ids.RESULT_STORE}.data"], current_app.config.get("MMPOS_DATA_DIR"))
         except Exception:  # noqa: BLE001 - the current view is drawn; log and leave it without changes
             unexpected("The previous-snapshot comparison")
-            return list(NO_COMPARISON)
+            return dict(NO_COMPARISON)

@@ -37,7 +37,6 @@ def _pick(outputs: dict, *keys: str) -> tuple:
     return tuple(outputs[k] for k in keys)
 
 
-
 @pytest.fixture(scope="module")
 def demo(demo_dir) -> str:
     return str(demo_dir)

@@ -277,3 +277,48 @@ def test_switching_between_shift_and_beta_starts_the_number_again():
     assert apply_input(state, f"{ids.VOL_MODE}.value", "shift")["volv"] == 3.0  # the same mode keeps it
     assert apply_input(state, f"{ids.FORWARD}.value", "spot")["fwd"] == "spot"
     assert apply_input(state, f"{ids.IV_POLICY}.value", "file")["iv"] == "file"
+
+
+# --------------------------------------------------------------------------- one declaration per key (issue 15)
+
+
+@pytest.mark.parametrize("overrides, query", [
+    ({"smode": "charm"}, "smode=charm"),
+    ({"tspace": True}, "tspace=1"),
+    ({"strike": 6812.5}, "strike=6812.5"),
+    ({"tab": "history", "hn": 60}, "tab=history&hn=60"),
+    ({"hn": "all"}, "hn=all"),
+    ({"smx": "strike"}, "smx=strike"),
+    ({"mprr": False}, "mprr=0"),
+])
+def test_every_view_parameter_survives_the_url_round_trip(overrides, query):
+    state = default_state(u="SPX", **overrides)
+    assert to_query(state) == f"?u=SPX&{query}"
+    assert from_query(to_query(state)) == state
+
+
+def test_every_declared_key_has_a_rule_its_default_passes_and_url_parameters_are_distinct():
+    from dashboard.web.state import DEFAULT_STATE, FIELDS, typed_state
+
+    assert typed_state(DEFAULT_STATE) == (DEFAULT_STATE, [])
+    params = [key.url for key in FIELDS.values() if key.url]
+    assert len(params) == len(set(params))
+    assert set(DEFAULT_STATE) == set(FIELDS)
+
+
+@pytest.mark.parametrize("key, value, note", [
+    ("tab", 5, "tab must be one of main, history, got 5; using the default"),
+    ("hn", 7, "history depth must be one of 5, 20, 60, all, got 7; using the default"),
+    ("smode", "delta", "strike measure must be one of gamma, vanna, charm, change, got 'delta'; using the default"),
+    ("tspace", "yes", "term spacing must be true or false, got 'yes'; using the default"),
+    ("strike", -5, "strike -5 is not a strike; using the default"),
+    ("fwd", ["x"], "forward must be text of at most 256 characters, got a list; using the default"),
+])
+def test_a_refused_view_parameter_falls_back_and_is_named(key, value, note):
+    state, notes = checked_state(default_state(u="SPX", **{key: value}))
+    assert state[key] == default_state()[key] and notes == [note]
+
+
+def test_malformed_view_parameters_in_a_link_fall_back_to_defaults():
+    s = from_query("?u=SPX&smode=delta&tspace=2&strike=-1&smx=log&mprr=maybe&tab=nope&hn=7")
+    assert s == default_state(u="SPX")

@@ -30,6 +30,7 @@ from numba.core import types
 from numba.extending import intrinsic
 
 from analytics import pricing
+from analytics.scenario import MIN_IV
 
 FASTMATH = frozenset({"contract"})
 
@@ -143,6 +144,13 @@ def scenario_sums(log_f, bump, iv, min_iv, log_m, drift, sqrt_t, level_w, disc_w
             gex[j] += e / vol_t * lw
             if want_delta:
                 delta[j] += _centered_cdf(d, e) * dw
+
+
+def vol_scenario_sums(vol, factors, log_f, iv, log_m, drift, sqrt_t, level_w, disc_w, want_delta, gex, delta):
+    """:func:`scenario_sums` for a :class:`analytics.scenario.VolScenario` at the spot ``factors`` (``log_f``
+    their logs): the vol scenario's IV change per grid point and its floor come from the one value."""
+    scenario_sums(log_f, vol.bump_for_factors(factors), iv, MIN_IV, log_m, drift, sqrt_t, level_w, disc_w,
+                  want_delta, gex, delta)
 
 
 def warm_up() -> None:

@@ -47,6 +47,7 @@ import pandas as pd
 
 from analytics.adv import pct_of_adv
 from analytics.fmt import format_level, format_number, format_pct, format_strike, format_usd
+from analytics.scenario import VolScenario, describe_scenario
 
 if TYPE_CHECKING:
     from analytics.report import Analysis
@@ -362,13 +363,9 @@ def _expiry_summary(expiries: Sequence[dt.date]) -> str:
 
 
 def _scenario_summary(scenario: Mapping[str, float]) -> str:
-    parts = []
-    if scenario.get("vol_shift_pts"):
-        parts.append(f"IV {format_number(scenario['vol_shift_pts'], compact=False, decimals=1, signed=True)} vol pts")
-    if scenario.get("spot_vol_beta"):
-        parts.append(f"spot-vol beta {format_number(scenario['spot_vol_beta'], compact=False, decimals=2, signed=True)}")
-    if scenario.get("horizon_days"):
-        parts.append(f"horizon {_horizon(scenario['horizon_days'])}")
+    """The scenario in words (:func:`analytics.scenario.describe_scenario`) and what it moves."""
+    vol = VolScenario(scenario.get("vol_shift_pts", 0.0), scenario.get("spot_vol_beta", 0.0))
+    parts = describe_scenario(vol, scenario.get("horizon_days", 0.0))
     if parts:
         return ", ".join(parts) + " (zero gamma and flows; walls at today's IVs)"
     return "none (sticky strike, the chain's IVs)"

@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, TypedDict
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,14 +25,6 @@ from analytics.prepare import IV_POLICY_TEXT, PreparedChain, model_text, prepare
 from analytics.scenario import Scenario
 from analytics.smile import smile as smile_points
 from analytics.smile import wings_25d
-
-
-class _VolArgs(TypedDict):
-    """The vol scenario's keyword arguments of :func:`scenarios.revalue_grid` and ``zero_crossings``."""
-
-    vol_shift_pts: float
-    spot_vol_beta: float
-
 
 CONVENTIONS_TEXT: dict[str, Any] = {
     "units": {
@@ -330,9 +322,9 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
     # Gamma profile vs spot and its zero crossings: the grid engine
     lo, hi = scenario.spot_range
     factors = np.linspace(lo, hi, scenario.grid_points)
-    scen: _VolArgs = {"vol_shift_pts": scenario.vol_shift_pts, "spot_vol_beta": scenario.spot_vol_beta}
-    gex_grid, _ = scenarios.revalue_grid(pos, factors, want_delta=False, **scen)
-    zeros = scenarios.zero_crossings(pos, factors, gex_grid, **scen)
+    vol = scenario.vol  # the one vol-scenario value both grid engines receive
+    gex_grid, _ = scenarios.revalue_grid(pos, factors, want_delta=False, vol=vol)
+    zeros = scenarios.zero_crossings(pos, factors, gex_grid, vol=vol)
 
     # Hedge curves: D(S1) at the horizon vs D(S0) now
     shocks = np.asarray(scenario.shocks_pct, dtype=float)
@@ -342,7 +334,7 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
 
     def curve(h: float) -> pd.DataFrame:
         ph = pos.at_horizon(h)
-        _, d = scenarios.revalue_grid(ph, shock_factors, **scen)
+        _, d = scenarios.revalue_grid(ph, shock_factors, vol=vol)
         flow_units = -(d - d0)
         s1 = spot * shock_factors
         return pd.DataFrame({"shock_pct": shocks, "spot": s1, "dealer_delta_units": d,

@@ -254,6 +254,73 @@ def _deliverables(value: Any) -> tuple[tuple[str, float], ...]:
     return tuple(sorted(out.items()))
 
 
+# --------------------------------------------------------------------------- the vol scenario
+
+MIN_IV = 0.01  # floor for scenario vols (1 vol point)
+
+
+@dataclass(frozen=True)
+class VolScenario:
+    """How every IV moves with a spot shock: ``dIV = shift_pts + spot_vol_beta * shock_pct`` vol points,
+    floored at :data:`MIN_IV`. The one value both grid engines receive (:mod:`analytics.scenarios`,
+    :mod:`analytics.grid_kernel`).
+
+    Examples
+    --------
+    >>> v = VolScenario(shift_pts=1.0, spot_vol_beta=-0.5)
+    >>> float(v.bump(-10.0)), v.bumped_iv(np.array([0.20]), -10.0).round(4).tolist(), bool(VolScenario())
+    (0.06, [0.26], False)
+    """
+
+    shift_pts: float = 0.0
+    spot_vol_beta: float = 0.0
+
+    def __bool__(self) -> bool:
+        """True when any IV moves (sticky strike otherwise)."""
+        return bool(self.shift_pts or self.spot_vol_beta)
+
+    def bump(self, shock_pct: Any) -> Any:
+        """The IV change as a decimal at each spot shock (percent): ``(shift_pts + beta * shock_pct) / 100``."""
+        return (self.shift_pts + self.spot_vol_beta * np.asarray(shock_pct, dtype=float)) / 100.0
+
+    def bump_for_factors(self, factors: Any) -> Any:
+        """:meth:`bump` at spot factors ``S1/S0`` (the grid's spot levels)."""
+        return self.bump((np.asarray(factors, dtype=float) - 1.0) * 100.0)
+
+    def bumped_iv(self, iv: np.ndarray, shock_pct: Any) -> np.ndarray:
+        """``max(iv + bump, MIN_IV)``: (grid, options) for a grid of shocks, else one IV per option."""
+        bump = self.bump(shock_pct)
+        return np.maximum(np.add.outer(bump, iv) if np.ndim(bump) else iv + bump, MIN_IV)
+
+    def words(self) -> tuple[str, ...]:
+        """The vol scenario in words, one phrase per part (see :func:`describe_scenario`)."""
+        return describe_scenario(self)
+
+
+NO_VOL_SCENARIO = VolScenario()
+
+
+def describe_scenario(vol: VolScenario = NO_VOL_SCENARIO, horizon_days: float = 0.0) -> tuple[str, ...]:
+    """A scenario in words, one phrase per part; ``()`` for the chain's IVs now. The one describer the
+    key levels, the KPI strip and the CSV use.
+
+    Examples
+    --------
+    >>> describe_scenario(VolScenario(2.0, -0.5), 1)
+    ('vols +2 pts', 'spot-vol beta -0.5', 'horizon +1 day')
+    >>> describe_scenario(horizon_days=2), describe_scenario()
+    (('horizon +2 days',), ())
+    """
+    parts = []
+    if vol.shift_pts:
+        parts.append(f"vols {vol.shift_pts:+g} pts")
+    if vol.spot_vol_beta:
+        parts.append(f"spot-vol beta {vol.spot_vol_beta:+g}")
+    if horizon_days:
+        parts.append(f"horizon +{horizon_days:g} day{'' if horizon_days == 1 else 's'}")
+    return tuple(parts)
+
+
 # --------------------------------------------------------------------------- the value
 
 
@@ -400,6 +467,15 @@ class Scenario:
                                     f"{bound.describe()}", name="vol_shift_pts",
                                     nearest=self.replace(vol_shift_pts=bound.clamp(self.vol_shift_pts)))
         return self
+
+    @property
+    def vol(self) -> VolScenario:
+        """The vol scenario both grid engines receive."""
+        return VolScenario(self.vol_shift_pts, self.spot_vol_beta)
+
+    def words(self) -> tuple[str, ...]:
+        """The scenario (vols and horizon) in words (:func:`describe_scenario`)."""
+        return describe_scenario(self.vol, self.horizon_days)
 
     # ----------------------------------------------------------------- output
 

@@ -32,8 +32,8 @@ from typing import Literal, overload
 import numpy as np
 
 from analytics import pricing
+from analytics.scenario import MIN_IV, NO_VOL_SCENARIO, VolScenario  # noqa: F401 - MIN_IV: the floor, re-exported
 
-MIN_IV = 0.01  # floor for scenario vols (1 vol point)
 _BLOCK_ELEMENTS = 1 << 16  # numpy path: elements per block (a few 512 kB temporaries stay in L2)
 _WORKERS = max(1, min(8, os.cpu_count() or 1))
 _SPLIT_ELEMENTS = 1 << 16  # numpy path: a call with fewer elements runs on the calling thread only
@@ -88,28 +88,19 @@ class Positions:
         return replace(out, years=years[live])
 
 
-def scenario_iv(iv: np.ndarray, shock_pct, vol_shift_pts: float = 0.0, spot_vol_beta: float = 0.0) -> np.ndarray:
-    """IV after a vol scenario: ``iv + (vol_shift_pts + spot_vol_beta * shock_pct) / 100``, floored.
+def scenario_iv(iv: np.ndarray, shock_pct, vol: VolScenario = NO_VOL_SCENARIO) -> np.ndarray:
+    """IV after a vol scenario: ``iv + (shift_pts + spot_vol_beta * shock_pct) / 100``, floored
+    (:meth:`analytics.scenario.VolScenario.bumped_iv`).
 
     Broadcasts ``shock_pct`` (grid) against ``iv`` (options): returns shape (grid, options) when
     ``shock_pct`` is an array.
 
     Examples
     --------
-    >>> scenario_iv(np.array([0.20]), -10.0, vol_shift_pts=1.0, spot_vol_beta=-0.5).round(4).tolist()
+    >>> scenario_iv(np.array([0.20]), -10.0, VolScenario(shift_pts=1.0, spot_vol_beta=-0.5)).round(4).tolist()
     [0.26]
     """
-    return _bumped_iv(_vol_bump(shock_pct, vol_shift_pts, spot_vol_beta), iv)
-
-
-def _vol_bump(shock_pct, vol_shift_pts: float, spot_vol_beta: float):
-    """The scenario's IV change as a decimal: ``(vol_shift_pts + spot_vol_beta * shock_pct) / 100``."""
-    return (vol_shift_pts + spot_vol_beta * np.asarray(shock_pct, dtype=float)) / 100.0
-
-
-def _bumped_iv(bump, iv: np.ndarray) -> np.ndarray:
-    """``max(iv + bump, MIN_IV)``, (grid, options) for a grid of bumps (the kernel does it per element)."""
-    return np.maximum(np.add.outer(bump, iv) if np.ndim(bump) else iv + bump, MIN_IV)
+    return vol.bumped_iv(iv, shock_pct)
 
 
 def load_kernel():
@@ -172,24 +163,25 @@ class _Constants:
                    delta_offset=float(0.5 * disc_w.sum() - disc_w[pos.side < 0].sum()))
 
 
-def _block_sums(k: _Constants, factors: np.ndarray, bump: np.ndarray | None, want_delta: bool):
+def _block_sums(k: _Constants, factors: np.ndarray, vol: VolScenario, want_delta: bool):
     """GEX and delta sums (before scaling) for a block of grid factors: the numpy path.
 
-    ``bump`` is the vol scenario's IV change per grid point (None: sticky strike). Sums over options
-    use ``einsum`` rather than a BLAS product, so no BLAS threads stack on the engine's own.
+    ``vol`` moves the IVs per grid point (an empty one: sticky strike). Sums over options use
+    ``einsum`` rather than a BLAS product, so no BLAS threads stack on the engine's own.
     """
     log_f = np.log(factors)
-    if bump is None:  # sticky strike: one multiply-add per element
+    sticky = not vol
+    if sticky:  # sticky strike: one multiply-add per element
         d1 = np.multiply.outer(log_f, k.inv)
         d1 += k.b
     else:  # IV varies with the grid point: the full d1 per element
-        vol_t = _bumped_iv(bump, k.iv)
+        vol_t = vol.bumped_iv(k.iv, (factors - 1.0) * 100.0)
         vol_t *= k.sqrt_t
         d1 = pricing.d1(np.add.outer(log_f, k.log_m), k.drift, vol_t)
     e = np.square(d1)
     e *= -0.5
     np.exp(e, out=e)  # exp(-d1^2/2)
-    if bump is None:
+    if sticky:
         gex = np.einsum("ij,j->i", e, k.gamma_w)
     else:
         gex = np.einsum("ij,j->i", e / vol_t, k.level_w) / pricing.SQRT_2PI
@@ -198,12 +190,12 @@ def _block_sums(k: _Constants, factors: np.ndarray, bump: np.ndarray | None, wan
 
 
 @overload
-def revalue_grid(pos: Positions, factors, *, vol_shift_pts: float = ..., spot_vol_beta: float = ...,
+def revalue_grid(pos: Positions, factors, *, vol: VolScenario = ...,
                  want_delta: Literal[True] = ...) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 @overload
-def revalue_grid(pos: Positions, factors, *, vol_shift_pts: float = ..., spot_vol_beta: float = ...,
+def revalue_grid(pos: Positions, factors, *, vol: VolScenario = ...,
                  want_delta: bool) -> tuple[np.ndarray, np.ndarray | None]: ...
 
 
@@ -211,8 +203,7 @@ def revalue_grid(
     pos: Positions,
     factors,
     *,
-    vol_shift_pts: float = 0.0,
-    spot_vol_beta: float = 0.0,
+    vol: VolScenario = NO_VOL_SCENARIO,
     want_delta: bool = True,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Total dealer GEX (USD per 1%) and dealer delta (units) at each spot factor ``S1/S0``.
@@ -223,8 +214,8 @@ def revalue_grid(
         The dealer's options (see :func:`analytics.report.positions_from_prepared`).
     factors : array_like
         Spot multipliers, e.g. ``np.linspace(0.7, 1.3, 601)``.
-    vol_shift_pts, spot_vol_beta : float
-        Vol scenario: IV moves by ``vol_shift_pts + spot_vol_beta * shock_pct`` vol points.
+    vol : VolScenario
+        Vol scenario: IV moves by ``shift_pts + spot_vol_beta * shock_pct`` vol points.
 
     Returns
     -------
@@ -234,15 +225,13 @@ def revalue_grid(
     factors = np.atleast_1d(np.asarray(factors, dtype=float))
     if len(pos) == 0:
         return np.zeros_like(factors), (np.zeros_like(factors) if want_delta else None)
-    return _revalue(_Constants.of(pos), factors, vol_shift_pts, spot_vol_beta, want_delta)
+    return _revalue(_Constants.of(pos), factors, vol, want_delta)
 
 
-def _revalue(consts: _Constants, factors: np.ndarray, vol_shift_pts: float, spot_vol_beta: float,
+def _revalue(consts: _Constants, factors: np.ndarray, vol: VolScenario,
              want_delta: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`revalue_grid` of options whose per-option constants are computed (at least one option)."""
     n = consts.inv.size
-    bump = _vol_bump((factors - 1.0) * 100.0, vol_shift_pts, spot_vol_beta) \
-        if (vol_shift_pts or spot_vol_beta) else None
     elements = factors.size * n
     cost = elements * (_DELTA_COST if want_delta else 1)
     kernel = _kernel_for(cost)
@@ -255,11 +244,10 @@ def _revalue(consts: _Constants, factors: np.ndarray, vol_shift_pts: float, spot
     starts = range(0, factors.size, rows_per_block)
 
     def work(start: int):
-        stop = start + rows_per_block
-        b = None if bump is None else bump[start:stop]
+        block = factors[start:start + rows_per_block]
         if kernel is None:
-            return _block_sums(consts, factors[start:stop], b, want_delta)
-        return _kernel_sums(kernel, consts, factors[start:stop], b, want_delta)
+            return _block_sums(consts, block, vol, want_delta)
+        return _kernel_sums(kernel, consts, block, vol, want_delta)
 
     if len(starts) > 1 and _WORKERS > 1:
         # a short-lived pool per call: no process-wide threads to leak across fork() (gunicorn) or
@@ -274,26 +262,25 @@ def _revalue(consts: _Constants, factors: np.ndarray, vol_shift_pts: float, spot
     return gex, delta
 
 
-def _kernel_sums(kernel, k: _Constants, factors: np.ndarray, bump: np.ndarray | None, want_delta: bool):
+def _kernel_sums(kernel, k: _Constants, factors: np.ndarray, vol: VolScenario, want_delta: bool):
     """GEX and delta sums for a block of grid factors: the compiled path (same sums as :func:`_block_sums`)."""
     log_f = np.log(factors)
     gex = np.empty_like(factors)
     delta = np.empty_like(factors)
     want_delta = bool(want_delta)  # one compiled signature: numpy bools would compile another
-    if bump is None:
+    if not vol:
         kernel.sticky_sums(log_f, k.inv, k.b, k.gamma_w, k.disc_w, want_delta, gex, delta)
     else:
-        kernel.scenario_sums(log_f, bump, k.iv, MIN_IV, k.log_m, k.drift, k.sqrt_t, k.level_w, k.disc_w,
-                             want_delta, gex, delta)
+        kernel.vol_scenario_sums(vol, factors, log_f, k.iv, k.log_m, k.drift, k.sqrt_t, k.level_w, k.disc_w,
+                                 want_delta, gex, delta)
         gex /= pricing.SQRT_2PI
     return gex, (delta if want_delta else None)
 
 
-def row_greeks(pos: Positions, factor: float = 1.0, *, vol_shift_pts: float = 0.0, spot_vol_beta: float = 0.0):
+def row_greeks(pos: Positions, factor: float = 1.0, *, vol: VolScenario = NO_VOL_SCENARIO):
     """Per-option greeks at one spot factor ``S1/S0`` (every level scaled by it, as on the grid), from
     the same pricing formula: used where per-row numbers are needed (data notes' share of a flow)."""
-    iv = scenario_iv(pos.iv, (factor - 1.0) * 100.0, vol_shift_pts, spot_vol_beta) \
-        if (vol_shift_pts or spot_vol_beta) else pos.iv
+    iv = vol.bumped_iv(pos.iv, (factor - 1.0) * 100.0) if vol else pos.iv
     return pricing.greeks(pos.level * factor, pos.strike, pos.years, iv, pos.side, pos.rate, pos.carry)
 
 
@@ -302,8 +289,7 @@ def zero_crossings(
     factors: np.ndarray,
     gex: np.ndarray,
     *,
-    vol_shift_pts: float = 0.0,
-    spot_vol_beta: float = 0.0,
+    vol: VolScenario = NO_VOL_SCENARIO,
 ) -> list[float]:
     """Every spot level where total GEX changes sign on the grid, root-solved between grid points.
 
@@ -321,7 +307,7 @@ def zero_crossings(
     consts = _Constants.of(pos)  # once for every evaluation of the root search
 
     def total(f: float) -> float:
-        return float(_revalue(consts, np.array([f]), vol_shift_pts, spot_vol_beta, False)[0][0])
+        return float(_revalue(consts, np.array([f]), vol, False)[0][0])
 
     for i in brackets:
         root = brent_root(total, factors[i], factors[i + 1], xtol=1e-10, rtol=1e-12, maxiter=100)

@@ -708,7 +708,7 @@ def test_every_kpi_says_whether_the_scenario_moved_it():
     tags = re.findall(r'"children": "([^"]*)", "className": "kpi-basis[^"]*"', strip)
     assert len(tags) == len([c for c in cards if not c["key"].startswith("hedge_flow")]) + 1  # + the flows card
     assert tags.count("scenario: vols +2 pts") == 2  # total GEX and zero gamma
-    assert "scenario: vols +2 pts, +1 day" in tags  # the hedge flows
+    assert "scenario: vols +2 pts, horizon +1 day" in tags  # the hedge flows
     assert tags.count("not scenario-adjusted") == 5  # spot, walls, dealer delta, vega
     assert "kpi-basis" not in _strip_html(kpi.kpi_strip(cards))  # no scenario: no tags
 

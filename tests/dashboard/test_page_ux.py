@@ -124,7 +124,7 @@ def test_the_csv_carries_spot_snapshot_convention_expiries_and_scenario(demo):
     assert row["underlying"] == "SPX" and row["snapshot"] == "2026-11-20T16:15:00-05:00"
     assert row["spot"] > 0 and row["convention"] == "dealer-long-calls"
     assert row["expiries"].startswith("expiries 7d (")
-    assert row["scenario"].startswith("vol shift +2 pts; horizon +1 day; model: black-76")
+    assert row["scenario"].startswith("vols +2 pts; horizon +1 day; model: black-76")
     assert frame[["underlying", "spot", "snapshot", "scenario"]].nunique().max() == 1
 
 

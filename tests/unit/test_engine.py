@@ -10,6 +10,7 @@ import pytest
 
 from analytics import forwards, pricing, scenarios
 from analytics.report import analyze, positions_from_prepared, prepare_chain
+from analytics.scenario import VolScenario
 from analytics.sources.cboe import load_cboe
 
 # the classic recipe the reference values on real files were published with: spot, r = q = 0, file IVs
@@ -52,7 +53,7 @@ def test_grid_engine_matches_per_option_greeks_summed(black76):
 def test_vol_scenario_moves_every_iv_by_shift_plus_beta_times_shock():
     pos = random_positions(120)
     factors = np.array([0.9, 1.0, 1.1])
-    gex, delta = scenarios.revalue_grid(pos, factors, vol_shift_pts=2.0, spot_vol_beta=-0.5)
+    gex, delta = scenarios.revalue_grid(pos, factors, vol=VolScenario(2.0, -0.5))
     ivs = [np.maximum(pos.iv + (2.0 - 0.5 * (f - 1) * 100) / 100, scenarios.MIN_IV) for f in factors]
     ref_gex, ref_delta = reference_totals(pos, factors, ivs)
     np.testing.assert_allclose(gex, ref_gex, rtol=1e-10)

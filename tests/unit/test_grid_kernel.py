@@ -17,6 +17,7 @@ import pytest
 
 from analytics import pricing, scenarios
 from analytics.report import positions_from_prepared, prepare_chain
+from analytics.scenario import VolScenario
 from analytics.sources.cboe import load_cboe
 from tests.conftest import ROOT
 from tests.unit.test_engine import random_positions
@@ -104,13 +105,11 @@ SCENARIOS = [(0.0, 0.0), (2.0, -0.5), (-3.0, 0.0), (0.0, 0.8)]
 def test_spx_profile_and_delta_equal_the_pre_kernel_engine(spx_positions, engine_path, vol_shift_pts,
                                                            spot_vol_beta):
     factors = np.linspace(0.7, 1.3, 241)
-    gex, delta = scenarios.revalue_grid(spx_positions, factors, vol_shift_pts=vol_shift_pts,
-                                        spot_vol_beta=spot_vol_beta)
+    gex, delta = scenarios.revalue_grid(spx_positions, factors, vol=VolScenario(vol_shift_pts, spot_vol_beta))
     want_gex, want_delta = old_engine(spx_positions, factors, vol_shift_pts, spot_vol_beta)
     assert_equal_to_1e12(gex, want_gex)
     assert_equal_to_1e12(delta, want_delta)
-    gamma_only, none = scenarios.revalue_grid(spx_positions, factors, vol_shift_pts=vol_shift_pts,
-                                              spot_vol_beta=spot_vol_beta, want_delta=False)
+    gamma_only, none = scenarios.revalue_grid(spx_positions, factors, vol=VolScenario(vol_shift_pts, spot_vol_beta), want_delta=False)
     assert none is None
     assert_equal_to_1e12(gamma_only, want_gex)
 
@@ -120,7 +119,7 @@ def test_spx_profile_and_delta_equal_the_pre_kernel_engine(spx_positions, engine
 def test_synthetic_books_equal_the_pre_kernel_engine(engine_path, black76, vol_shift_pts, spot_vol_beta):
     pos = random_positions(3000, seed=11, black76=black76)
     factors = np.concatenate([np.linspace(0.5, 1.6, 999), [1.0]])  # odd sizes: ragged thread blocks
-    gex, delta = scenarios.revalue_grid(pos, factors, vol_shift_pts=vol_shift_pts, spot_vol_beta=spot_vol_beta)
+    gex, delta = scenarios.revalue_grid(pos, factors, vol=VolScenario(vol_shift_pts, spot_vol_beta))
     want_gex, want_delta = old_engine(pos, factors, vol_shift_pts, spot_vol_beta)
     assert_equal_to_1e12(gex, want_gex)
     assert_equal_to_1e12(delta, want_delta)

@@ -206,7 +206,7 @@ def test_a_previous_snapshot_of_another_underlying_or_not_older_is_refused():
 def test_a_vol_scenario_is_named_in_the_text():
     analysis = dataclasses.replace(synthetic_analysis(), scenario={"vol_shift_pts": 2.0, "spot_vol_beta": -0.5,
                                                                    "horizon_days": 0.0})
-    assert ("scenario: IV +2.0 vol pts, spot-vol beta -0.50 (zero gamma and flows; walls at today's IVs)"
+    assert ("scenario: vols +2 pts, spot-vol beta -0.5 (zero gamma and flows; walls at today's IVs)"
             in key_levels(analysis).to_text())
 
 

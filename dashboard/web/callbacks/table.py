@@ -36,16 +36,10 @@ def scenario_text(analysis: Analysis) -> str:
     >>> from types import SimpleNamespace as NS
     >>> from analytics.scenario import Scenario
     >>> scenario_text(NS(scenario=Scenario(vol_shift_pts=2, horizon_days=1), model_description="black-76"))
-    'vol shift +2 pts; horizon +1 day; model: black-76'
+    'vols +2 pts; horizon +1 day; model: black-76'
     """
     sc = analysis.scenario
-    parts = []
-    if sc.vol_shift_pts:
-        parts.append(f"vol shift {sc.vol_shift_pts:+g} pts")
-    if sc.spot_vol_beta:
-        parts.append(f"spot-vol beta {sc.spot_vol_beta:+g}")
-    if sc.horizon_days:
-        parts.append(f"horizon +{sc.horizon_days:g} day{'' if sc.horizon_days == 1 else 's'}")
+    parts = list(sc.words())  # the one describer (analytics.scenario.describe_scenario)
     parts.append(f"model: {analysis.model_description or sc.forward + ', iv=' + sc.iv_policy}")
     return "; ".join(parts) if len(parts) > 1 else "chain IVs, now; " + parts[0]
 

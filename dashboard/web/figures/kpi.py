@@ -23,6 +23,7 @@ from dash import html
 
 from analytics.fmt import MISSING as _MISSING
 from analytics.fmt import format_number, format_strike, format_usd
+from analytics.scenario import VolScenario, describe_scenario
 
 HEDGE_SHOCKS_PCT: tuple[float, ...] = (-5.0, -1.0, 1.0, 5.0)
 UNITS: tuple[str, ...] = ("usd", "units")  # the Units toggle: money amounts in USD or in the underlying
@@ -69,6 +70,8 @@ def scenario_basis(key: str, *, horizon_days: float = 0.0, vol_mode: str | None 
     --------
     >>> scenario_basis("total_gex_usd_per_1pct", vol_mode="shift", vol_value=2)
     'scenario: vols +2 pts'
+    >>> scenario_basis("hedge_flow_usd_up1", vol_mode="beta", vol_value=-0.5, horizon_days=1)
+    'scenario: spot-vol beta -0.5, horizon +1 day'
     >>> scenario_basis("call_wall", horizon_days=1)
     'not scenario-adjusted'
     >>> scenario_basis("zero_gamma_levels", horizon_days=1)
@@ -76,8 +79,9 @@ def scenario_basis(key: str, *, horizon_days: float = 0.0, vol_mode: str | None 
     >>> scenario_basis("spot") is None
     True
     """
-    vol = {"shift": f"vols {vol_value:+g} pts", "beta": f"spot-vol beta {vol_value:+g}"}.get(vol_mode or "")
-    horizon = f"+{horizon_days:g} day{'s' if horizon_days != 1 else ''}" if horizon_days else None
+    scenario = VolScenario(vol_value if vol_mode == "shift" else 0.0, vol_value if vol_mode == "beta" else 0.0)
+    vol = ", ".join(describe_scenario(scenario)) or None  # the one describer (analytics.scenario)
+    horizon = ", ".join(describe_scenario(horizon_days=horizon_days)) or None
     if not vol and not horizon:
         return None
     family = next((f for f in VOL_ADJUSTED if key.startswith(f)), None)

@@ -160,11 +160,11 @@ def gamma_figure(state: ViewState | Mapping[str, Any], a: Analysis, previous: An
         prev = comparison.analysis if comparison is not None else None
         if prev is None:
             note = (comparison.note if comparison is not None else None) or "no previous snapshot"
-            return fig.gex_change_figure(None, note=f"No change shown: {note}", **common)  # type: ignore[no-any-return]
+            return fig.gex_change_figure(None, note=f"No change shown: {note}", **common)
         stamp = prev.as_of.strftime("%Y-%m-%d %H:%M %Z").strip()
-        return fig.gex_change_figure(fig.gex_change_by_strike(a.by_strike, prev.by_strike),  # type: ignore[no-any-return]
+        return fig.gex_change_figure(fig.gex_change_by_strike(a.by_strike, prev.by_strike),
                                      previous_label=f"the {stamp} snapshot", **common)
-    return fig.gamma_by_strike_figure(  # type: ignore[no-any-return]
+    return fig.gamma_by_strike_figure(
         a.by_strike,
         spot=a.spot,
         zero_gamma_levels=a.zero_gamma_levels,
@@ -203,10 +203,10 @@ def _breakdown(state: ViewState, got: Computed) -> Figure:
     a = got.current
     strike = state.strike
     if strike is None and not a.by_strike.empty:  # until a bar is clicked: the largest |net GEX| strike
-        net = a.by_strike["net_gex_usd_per_1pct"].abs()
-        strike = float(a.by_strike.loc[net.idxmax(), "strike"])
+        net = np.abs(a.by_strike["net_gex_usd_per_1pct"].to_numpy(float))
+        strike = float(a.by_strike["strike"].to_numpy(float)[int(np.argmax(net))])
     title = f"Strike {fig.format_strike(strike)} by expiry" if strike is not None else None
-    return fig.strike_breakdown_figure(a.by_strike_expiry, strike, title=title,  # type: ignore[no-any-return]
+    return fig.strike_breakdown_figure(a.by_strike_expiry, strike, title=title,
                                        height=BY_NAME["breakdown"].height)
 
 
@@ -219,7 +219,7 @@ def _hedge(state: ViewState, got: Computed) -> Figure:
         gamma_profile=a.gamma_profile,
         spot=a.spot,
         zero_gamma_levels=a.zero_gamma_levels,
-        units=state.units,
+        units="units" if state.units == "units" else "usd",
         underlying=a.underlying,
         height=BY_NAME["hedge"].height,
         uirevision=snapshot_revision(state),
@@ -229,7 +229,7 @@ def _hedge(state: ViewState, got: Computed) -> Figure:
 
 def _term(state: ViewState, got: Computed) -> Figure:
     a, spacing = got.current, bool(getattr(state, TERM_SPACING_KEY))
-    return fig.term_structure_figure(  # type: ignore[no-any-return]
+    return fig.term_structure_figure(
         got.full.term_structure,
         selected_expiries=_selected(state, a),
         height=BY_NAME["term"].height,
@@ -241,7 +241,7 @@ def _term(state: ViewState, got: Computed) -> Figure:
 
 def _expiry(state: ViewState, got: Computed) -> Figure:
     a = got.current
-    return fig.gamma_by_expiry_figure(  # type: ignore[no-any-return]
+    return fig.gamma_by_expiry_figure(
         got.full.by_expiry,
         selected_expiries=_selected(state, a),
         as_of=_as_of(a),

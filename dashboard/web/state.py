@@ -494,7 +494,7 @@ def scenario_from_state(state: Mapping[str, Any]) -> Scenario:
         raise ScenarioError(f"shock range {n:g} is out of range: allowed 0 to {MAX_SHOCK_RANGE_PCT:g} (percent)",
                             name="shock range")
     h = state.get("h") or 0.0
-    vol_field = VOL_FIELDS.get(str(state.get("vol")))
+    vol, volv = state.get("vol"), state.get("volv") or 0.0
     preset = state.get("preset") or "all"
     return Scenario(
         expiries=None if preset == "all" or not state.get("exp") else state["exp"],
@@ -504,7 +504,8 @@ def scenario_from_state(state: Mapping[str, Any]) -> Scenario:
         compare_horizons_days=(0.0,) if h else (),
         forward=state.get("fwd") or DEFAULT_FORWARD,
         iv_policy=state.get("iv") or DEFAULT_IV_POLICY,
-        **({vol_field: state.get("volv") or 0.0} if vol_field else {}),
+        vol_shift_pts=volv if vol == "shift" else 0.0,
+        spot_vol_beta=volv if vol == "beta" else 0.0,
     )
 
 

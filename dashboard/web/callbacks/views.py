@@ -99,7 +99,7 @@ def kpi_values(analysis: Analysis) -> dict[str, Any]:
     scenario the total is the scenario profile's at spot (the headline total keeps chain IVs), so
     the total and zero gamma follow the scenario as the profile does."""
     sc = analysis.scenario
-    total = (fig.profile_at_spot(analysis.gamma_profile, analysis.spot) if sc.vol_shift_pts or sc.spot_vol_beta
+    total = (fig.profile_at_spot(analysis.gamma_profile, analysis.spot) if sc.vol
              else analysis.total_gex_usd_per_1pct)
     return fig.kpi_values(
         spot=analysis.spot,

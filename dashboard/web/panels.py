@@ -302,7 +302,7 @@ PANELS: tuple[Panel, ...] = (  # in layout order (the key-levels card follows KE
           f"the selected expiries' OTM implied vols (the nearest {MAX_SMILE_LINES} drawn); diamonds: ATM at each forward", _smile,
           reads=(*SELECTION, SMILE_X_KEY), export="iv-smile", height=440, span=6, choice=SMILE_X_CHOICE),
     Panel("max_pain", ids.MAX_PAIN_GRAPH, "Max pain by expiry",
-          "the strike where holders' payout at expiry is least, against spot; bars: 25Δ risk reversal", _max_pain,
+          "the strike where holders' payout at expiry is least, against spot (dashed); orange: 25Δ risk reversal", _max_pain,
           reads=(*SELECTION, MAX_PAIN_RR_KEY), export="max-pain", height=440, span=6, choice=MAX_PAIN_RR_CHOICE),
 )
 BY_NAME: dict[str, Panel] = {p.name: p for p in PANELS}

@@ -105,7 +105,7 @@ def test_max_pain_draws_each_expirys_strike_against_spot_and_the_risk_reversal_o
     pain, rr = figure["data"]
     assert pain["x"].tolist() == ["2026-11-27", "2026-12-18"] and pain["y"].tolist() == [6700.0, 6650.0]
     assert pain["customdata"][:, 1].astype(float) == pytest.approx([100 * (6700 / 6680 - 1), 100 * (6650 / 6680 - 1)])
-    assert rr["yaxis"] == "y2" and rr["y"].tolist() == [-3.1, -4.2]
+    assert rr["yaxis"] == "y2" and rr["y"].tolist() == [-3.1, -4.2] and rr["type"] == "scatter"  # a line
     assert figure["layout"]["yaxis2"]["title"]["text"] == "25Δ risk reversal (vol pts)"
     spot = [s for s in figure["layout"]["shapes"] if s["name"] == "spot"]
     assert spot and spot[0]["y0"] == 6680.0
@@ -119,7 +119,7 @@ def test_max_pain_without_the_risk_reversal_has_one_axis():
 
 def test_max_pain_fades_expiries_outside_the_selection():
     figure = max_pain_figure(by_expiry_frame(), spot=6680.0, selected_expiries=["2026-12-18"])
-    assert figure["data"][0]["selectedpoints"] == [1]
+    assert figure["data"][0]["selectedpoints"] == [1] and figure["data"][1]["selectedpoints"] == [1]
 
 
 def test_an_analysis_without_max_pain_draws_an_empty_figure_that_says_what_is_missing():

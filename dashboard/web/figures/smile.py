@@ -206,7 +206,7 @@ def max_pain_figure(
                             height=height)
     iso = iso_dates(frame["expiry"])
     labels = expiry_tick_labels(frame["expiry"], as_of)
-    selected = None
+    selected, wanted = None, set()
     if selected_expiries is not None:
         wanted = set(iso_dates(list(selected_expiries)).tolist()) - {""}
         if wanted and not wanted >= set(iso[has].tolist()):
@@ -229,13 +229,17 @@ def max_pain_figure(
         rr = frame[RR25_COLUMN].to_numpy(float)
         ok = np.isfinite(rr)
         if ok.any():
-            fig["data"].append(dict(
-                type="bar", name="25Δ RR (vol pts)", x=iso[ok], y=rr[ok], yaxis="y2", opacity=0.35,
-                marker=dict(color=np.where(rr[ok] < 0, palette.put, palette.call)),
+            fig["data"].append(dict(  # a line, not bars: bars from 0 cover the max-pain points
+                type="scatter", mode="lines+markers", name="25Δ RR (vol pts)", x=iso[ok], y=rr[ok], yaxis="y2",
+                line=dict(color=palette.put, width=1.4), marker=dict(symbol="square", size=6, color=palette.put),
                 hovertemplate="25Δ RR %{y:+.2f} vol pts<extra></extra>",
+                **({"selectedpoints": np.flatnonzero(np.isin(iso[ok], list(wanted))).tolist()}
+                   if selected is not None else {}),
             ))
-            fig["layout"]["yaxis2"] = dict(title={"text": RR25_AXIS_TITLE}, overlaying="y", side="right",
-                                           showgrid=False, zeroline=True)
+            fig["layout"]["yaxis2"] = dict(title={"text": RR25_AXIS_TITLE, "font": {"color": palette.put}},
+                                           overlaying="y", side="right", showgrid=False, zeroline=False,
+                                           tickmode="auto", nticks=6, tickformat="+.1f",
+                                           tickfont={"color": palette.put})
     if spot is not None and np.isfinite(spot):
         fig["layout"]["shapes"] = [dict(type="line", name="spot", x0=0, x1=1, xref="x domain", y0=spot, y1=spot,
                                         yref="y", line=dict(color=palette.muted_text, width=1.4, dash="dash"))]

@@ -26,7 +26,7 @@ from dashboard.web import figures as fig
 from dashboard.web import ids, panels
 from dashboard.web.callbacks import controls, display, views
 from dashboard.web.callbacks.controls import apply_input
-from dashboard.web.state import TERM_SPACING_KEY, to_query
+from dashboard.web.state import STRIKE_MODE_KEY, TERM_SPACING_KEY, to_query
 
 URL = f"{ids.URL}.search"
 OUT = {key: i for i, (key, _, _) in enumerate(controls.OUTPUTS)}
@@ -176,7 +176,7 @@ def test_a_previous_snapshot_older_than_seven_days_shows_no_change(demo, tmp_pat
     catalog = service.get_catalog(tmp_path)
     found = service.find_previous(catalog, catalog.latest("SPX"))
     assert found.entry is None and found.note.startswith("no recent previous snapshot")
-    state = {**spx_state(str(tmp_path)), views.STRIKE_MODE_KEY: "change"}
+    state = {**spx_state(str(tmp_path)), STRIKE_MODE_KEY: "change"}
     gamma = views.main_update(state, None, str(tmp_path))["gamma"]
     assert "no recent previous snapshot" in gamma["layout"]["annotations"][0]["text"]
     out = views.main_update(spx_state(str(tmp_path)), None, str(tmp_path))
@@ -258,7 +258,7 @@ def test_the_strike_window_setting_refuses_nonsense():
 def test_the_strike_mode_selector_redraws_the_strike_view_in_its_measure_and_nothing_else(demo, mode, title):
     state = spx_state(demo)
     chosen = apply_input(state, f"{ids.STRIKE_MODE}.value", mode)  # the control -> the view state (and URL)
-    assert chosen[views.STRIKE_MODE_KEY] == mode and f"smode={mode}" in to_query(chosen)
+    assert chosen[STRIKE_MODE_KEY] == mode and f"smode={mode}" in to_query(chosen)
     first = views.main_update(state, None, demo)
     second = views.main_update(chosen, first["result"], demo)
     go.Figure(second["gamma"])
@@ -271,8 +271,8 @@ def test_the_strike_view_in_gamma_mode_gets_the_previous_line_and_the_change_mod
     out = views.main_update(state, None, demo)
     (patch,) = _pick(views.comparison(state, out["result"], demo), "gamma")
     assert not isinstance(patch, NoUpdate)  # the previous snapshot's net line, added to the drawn chart
-    out = views.main_update({**state, views.STRIKE_MODE_KEY: "change"}, None, demo)
-    kpis, patch = _pick(views.comparison({**state, views.STRIKE_MODE_KEY: "change"}, out["result"], demo), "kpis", "gamma")
+    out = views.main_update({**state, STRIKE_MODE_KEY: "change"}, None, demo)
+    kpis, patch = _pick(views.comparison({**state, STRIKE_MODE_KEY: "change"}, out["result"], demo), "kpis", "gamma")
     assert isinstance(patch, NoUpdate) and not isinstance(kpis, NoUpdate)
 
 

@@ -22,6 +22,7 @@ from dashboard.web import ids
 from dashboard.web.figures import graph_config
 from dashboard.web.figures.common import PALETTE, expiry_set_label, export_filename, snapshot_subtitle
 from dashboard.web.panels import PANELS
+from dashboard.web.state import ViewState
 
 SUBTITLED_TOP_MARGIN_PX = 130  # the house template's 112 px plus one subtitle line
 
@@ -34,10 +35,9 @@ PANEL_OF: dict[str, str] = {p.graph_id: p.name for p in PANELS}
 def export_labels(state: dict[str, Any], as_of: Any) -> tuple[str, dict[str, str]]:
     """The subtitle and each panel's export file name (by panel name) for a view state on a snapshot
     taken at ``as_of``."""
-    preset, expiries = state.get("preset") or "all", list(state.get("exp") or [])
-    subtitle = snapshot_subtitle(str(state.get("u")), as_of, str(state.get("conv")),
-                                 expiries=expiry_set_label(preset, expiries))
-    names = {PANEL_OF[gid]: export_filename(view, str(state.get("u")), as_of, str(state.get("conv")), preset, expiries)
+    v = ViewState.of(state)
+    subtitle = snapshot_subtitle(str(v.u), as_of, str(v.conv), expiries=expiry_set_label(v.preset, v.exp))
+    names = {PANEL_OF[gid]: export_filename(view, str(v.u), as_of, str(v.conv), v.preset, v.exp)
              for gid, view in GRAPHS}
     return subtitle, names
 
@@ -57,7 +57,8 @@ def config_outputs(state: dict[str, Any] | None, previous: dict[str, Any] | None
     differs from the one of the ``previous`` state (the controls callback sends them, before the
     figures; :func:`register` puts them into the drawn charts)."""
     def names(s: dict[str, Any] | None) -> dict[str, str] | None:
-        entry = catalog.get(s["snap"]) if s and s.get("snap") else None
+        snap = ViewState.of(s).snap if s else None
+        entry = catalog.get(snap) if snap else None
         return None if entry is None else export_labels(s, entry.as_of)[1]
 
     new, old = names(state), names(previous) or {}

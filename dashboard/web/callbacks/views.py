@@ -53,7 +53,7 @@ from dashboard.web.inputs import checked as checked_inputs
 from dashboard.web.inputs import unexpected
 from dashboard.web.layout import TABLE_PAGE_SIZE
 from dashboard.web.panels import gamma_figure, snapshot_revision, strike_window, two_line_axis_titles  # noqa: F401
-from dashboard.web.state import STRIKE_MODE_KEY, ZOOM_KEY, ViewState, scenario_from_state
+from dashboard.web.state import ZOOM_KEY, ViewState, scenario_from_state
 
 log = logging.getLogger(__name__)
 
@@ -81,17 +81,18 @@ def previous_expiries(state: dict[str, Any], prev_facts: service.ExpiryFacts,
     "all": the previous snapshot's every expiry, so both give the same changes. ``[]`` means there is
     nothing comparable.
     """
-    preset = state.get("preset") or "all"
+    v = ViewState.of(state)
+    preset = v.preset
     if preset == "custom" and live_now is not None:
         every = {d.isoformat() for d in live_now}
-        if every and every <= set(state.get("exp") or []):
+        if every and every <= set(v.exp):
             preset = "all"
     if preset == "all":
         return None
     if preset != "custom":
         return [d.isoformat() for d in prev_facts.resolve(preset)]
     live = {d.isoformat() for d in prev_facts.expiries}
-    return [d for d in state.get("exp") or [] if d in live]
+    return [d for d in v.exp if d in live]
 
 
 def kpi_values(analysis: Analysis) -> dict[str, Any]:
@@ -116,10 +117,10 @@ def kpi_values(analysis: Analysis) -> dict[str, Any]:
 def kpi_strip(current: Analysis, previous: Analysis | None, state: dict[str, Any],
               comparison: str | None) -> list:
     """The KPI strip of an analysis, with changes against ``previous`` when given."""
+    v = ViewState.of(state)
     cards = fig.kpi_cards(kpi_values(current), kpi_values(previous) if previous is not None else None,
-                          underlying=current.underlying, units=state.get("units") or "usd")
-    return fig.kpi_strip(cards, horizon_days=float(state.get("h") or 0), vol_mode=state.get("vol"),
-                         vol_value=float(state.get("volv") or 0.0), comparison=comparison)
+                          underlying=current.underlying, units=v.units)
+    return fig.kpi_strip(cards, horizon_days=float(v.h), vol_mode=v.vol, vol_value=float(v.volv), comparison=comparison)
 
 
 def spot_page(records: list[dict[str, float]], spot: float, page_size: int = TABLE_PAGE_SIZE) -> int:
@@ -262,7 +263,8 @@ def compute_previous(state: dict[str, Any], catalog: Catalog, entry: CatalogEntr
 
 def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[str, str] | None) -> Rendered:
     """The callback body as a plain function."""
-    if not state or not state.get("u"):
+    v = ViewState.of(state) if state else None
+    if v is None or not v.u:
         root = Path(service.resolve_data_dir(data_dir)).name  # the folder's name, never its absolute path
         return _empty_everything(
             f"No option-chain files found in {root}",
@@ -275,27 +277,27 @@ def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[s
         name = Path(service.resolve_data_dir(data_dir)).name
         return _empty_everything(f"The data folder {name} cannot be read",
                                  banner=error_banner(f"{name}: {err.reason}", title="The data folder cannot be read"),
-                                 header=(state["u"], "no snapshot", ""))
-    entry = catalog.get(state.get("snap")) if state.get("snap") else None
+                                 header=(v.u, "no snapshot", ""))
+    entry = catalog.get(v.snap) if v.snap else None
     if entry is None:
         return _empty_everything(
             f"No readable snapshot for {state['u']}",
             banner=error_banner(f"no snapshot for {state['u']}", kind="warn", title="Nothing to show"),
-            header=(state["u"], "no snapshot", ""),
+            header=(v.u, "no snapshot", ""),
         )
     try:
         got = compute(state, catalog, entry, data_dir)
     except ScenarioError as err:  # a view state the page did not check (dashboard.web.inputs does)
         return _empty_everything("Scenario value refused", banner=error_banner(str(err), title="Scenario value refused"),
-                                 header=(state["u"], "", ""))
+                                 header=(v.u, "", ""))
     except ChainDataError as err:
         name = str(entry.path).rsplit("/", 1)[-1]
         return _empty_everything(
             f"{name} could not be read: pick another snapshot or underlying",
             banner=error_banner(str(err)),
-            header=(state["u"], f"Snapshot file {name} (unreadable)", f"Convention: {state.get('conv')}"),
+            header=(v.u, f"Snapshot file {name} (unreadable)", f"Convention: {v.conv}"),
         )
-    if state.get(STRIKE_MODE_KEY) == "change":
+    if v.smode == "change":
         got = dataclasses.replace(got, previous=compute_previous(state, catalog, entry, data_dir))
     return build_panels(state, got, entry, last_keys or {}, data_dir)
 
@@ -432,10 +434,11 @@ def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data
     main update's pass delayed the charts (the table sits below them).
     """
     drawn = set((result or {}).get("drawn") or ())
-    if not state or not state.get("snap") or not drawn & {SUMMARY, "gamma"}:
+    snap = ViewState.of(state).snap if state else None
+    if not snap or not drawn & {SUMMARY, "gamma"}:
         return dict(NO_COMPARISON)
     catalog = service.get_catalog(data_dir)
-    entry = catalog.get(state["snap"])
+    entry = catalog.get(snap)
     if entry is None:
         return dict(NO_COMPARISON)
     try:
@@ -453,7 +456,7 @@ def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data
     if SUMMARY in drawn:
         out["kpis"] = kpi_strip(got.current, previous.analysis, state, previous.comparison)
         out.update(levels_dict(levels_outputs(key_levels(got.current, previous.analysis), previous.comparison)))
-    gamma_mode = (state.get(STRIKE_MODE_KEY) or "gamma") == "gamma"
+    gamma_mode = ViewState.of(state).smode == "gamma"
     if "gamma" in drawn and gamma_mode:
         out["gamma"] = gamma_patch(state, got.current, previous.analysis)
     return out

@@ -39,6 +39,7 @@ from dashboard.web.panels import CHOICES
 from dashboard.web.state import (
     PRESETS,
     VOL_MODES,
+    ViewState,
     checked_state,
     default_state,
     expiries_from_selection,
@@ -291,28 +292,28 @@ def link_banner(replaced: tuple[str, ...]) -> list:
 
 def control_outputs(resolved: Resolved) -> dict[str, Any]:
     """Control properties that show a resolved state (what the controls follow)."""
-    s = resolved.state
+    v = ViewState.of(resolved.state)
     return {
         "u_options": [{"label": u, "value": u} for u in resolved.underlyings],
-        "u": s["u"],
+        "u": v.u,
         "snap_options": resolved.snapshots,
-        "snap": s["snap"],
-        "preset": s["preset"],
+        "snap": v.snap,
+        "preset": v.preset,
         "exp_options": resolved.expiry_options,
-        "exp": list(s["exp"]) if s["preset"] == "custom" else [],
+        "exp": list(v.exp) if v.preset == "custom" else [],
         "exp_placeholder": resolved.expiry_placeholder,
         "conv_options": [{"label": CONVENTION_LABELS.get(c, c), "value": c} for c in resolved.conventions],
-        "conv": s["conv"],
-        "shock": int(s["shock"]) if float(s["shock"]).is_integer() else s["shock"],
-        "h": int(s["h"]),
-        "vol": s["vol"],
-        "volv": s["volv"],
-        "volv_disabled": s["vol"] == "none",
-        "stack": ["stack"] if s.get("stack") else [],
-        "units": s["units"],
-        "fwd": s["fwd"],
-        "iv": s["iv"],
-        **{c.key: c.to_control(s.get(c.key)) for c in CHOICES},
+        "conv": v.conv,
+        "shock": int(v.shock) if float(v.shock).is_integer() else v.shock,
+        "h": int(v.h),
+        "vol": v.vol,
+        "volv": v.volv,
+        "volv_disabled": v.vol == "none",
+        "stack": ["stack"] if v.stack else [],
+        "units": v.units,
+        "fwd": v.fwd,
+        "iv": v.iv,
+        **{c.key: c.to_control(getattr(v, c.key)) for c in CHOICES},
     }
 
 

@@ -151,6 +151,7 @@ def create_app(data_dir: str | Path | None = None) -> dash.Dash:
     )
     app.server.config[DATA_DIR_KEY] = str(data_dir) if data_dir is not None else None
     edge.install(app.server)  # health, headers, Host check, size limit, login (dashboard.http.edge)
+    edge.declare_callbacks(app.server, app.callback_map)  # callback bodies checked against these
     responses.install(app.server)  # repeated callback requests answered from a cache (after the edge)
     app.layout = build_layout
     # Callbacks go on this app (app.callback), not into dash.callback's process-wide registry: that

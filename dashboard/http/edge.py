@@ -43,28 +43,35 @@ import json
 import logging
 import os
 import re
+import secrets
 import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dash.exceptions import DependencyException
 from flask import Flask, Response, g, has_request_context, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from analytics.catalog import FileVersion, file_version, holder_for
 from analytics.sources.common import MAX_JSON_DEPTH, json_depth
+from dashboard.http import callback_body, login
 from dashboard.runtime import cache, config, jobs
 
 EXTENSION_KEY = "mmpos_edge"
+SESSION_KEY = "mmpos_session_key"  # the HMAC key of the login's session cookies (dashboard.http.login)
+CALLBACKS_KEY = "mmpos_callbacks"  # Dash's callback map, for the shape check of callback bodies
 BODY_LIMITS_KEY = "mmpos_body_limits"  # {path: largest body} of routes allowed more than the default
 DATA_DIR_KEY = "MMPOS_DATA_DIR"  # where create_app keeps the data folder (dashboard.app)
 REQUEST_ID_HEADER = "X-Request-ID"
 USER_ENVIRON_KEY = "mmpos.user"  # read by the access log (dashboard.runtime.server)
 HEALTH_PATH, READY_PATH = "/healthz", "/readyz"
 CALLBACK_PATH = "/_dash-update-component"
+COMPONENT_SUITES_PREFIX = "/_dash-component-suites/"
 REALM = "mmpos"
+_ABSOLUTE_TARGET = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#]*)")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _USER_NAME = re.compile(r"^[^\s:]{1,64}$")
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)([^>]*)>(.*?)</script>", re.S | re.I)
@@ -132,6 +139,8 @@ class Credentials:
         self._version: FileVersion | None = None
         self._hashes: dict[str, str] = {}
         self._verified: set[str] = set()
+        # an unknown user's password is checked against this, so they cost what a known user does
+        self._dummy = generate_password_hash(uuid.uuid4().hex)
 
     def _refresh(self) -> None:
         version = file_version(self.path)
@@ -155,22 +164,38 @@ class Credentials:
             hashes[user] = hashed
         self._hashes, self._verified, self._version = hashes, set(), version
 
-    def check(self, user: str, password: str) -> bool:
-        """True when ``password`` is ``user``'s (the hash is checked once per process and password)."""
+    def hash_of(self, user: str) -> str | None:
+        """``user``'s current password hash (None: not in the file)."""
+        with self._lock:
+            self._refresh()
+            return self._hashes.get(user)
+
+    def _token(self, user: str, password: str, hashed: str) -> str:
+        return hashlib.sha256(f"{user}\0{password}\0{hashed}".encode()).hexdigest()
+
+    def verified_before(self, user: str, password: str) -> bool:
+        """True when this process already checked this password of ``user`` against their current hash
+        (no hash run: the cheap path of a signed-in user's later requests)."""
         with self._lock:
             self._refresh()
             hashed = self._hashes.get(user)
-            if hashed is None:
-                return False
-            token = hashlib.sha256(f"{user}\0{password}\0{hashed}".encode()).hexdigest()
-            if token in self._verified:
+            return hashed is not None and self._token(user, password, hashed) in self._verified
+
+    def check(self, user: str, password: str) -> bool:
+        """True when ``password`` is ``user``'s. The hash runs once per process and password; an
+        unknown user's password is checked against a dummy hash (the same work as a known user's)."""
+        with self._lock:
+            self._refresh()
+            hashed = self._hashes.get(user)
+            if hashed is not None and self._token(user, password, hashed) in self._verified:
                 return True
-        ok = check_password_hash(hashed, password)  # slow on purpose (scrypt): outside the lock
-        if ok:
+        # slow on purpose (scrypt): outside the lock
+        ok = check_password_hash(hashed or self._dummy, password) and hashed is not None
+        if ok and hashed is not None:
             with self._lock:
                 if len(self._verified) >= _VERIFIED_MAX:
                     self._verified.clear()
-                self._verified.add(token)
+                self._verified.add(self._token(user, password, hashed))
         return ok
 
 
@@ -199,6 +224,9 @@ class _Edge:
     hosts: frozenset[str] | None
     proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     credentials: Credentials | None
+    failures: login.FailureCounter
+    hash_slots: login.HashSlots
+    sessions: login.Sessions
     csp_cache: dict[str, str] = field(default_factory=dict)
 
 
@@ -224,6 +252,10 @@ def install(server: Flask, settings: config.Settings | None = None) -> Flask:
         hosts=settings.host_allow_list(),
         proxies=settings.proxy_networks(),
         credentials=Credentials(settings.auth_file) if settings.auth_file is not None else None,
+        failures=login.FailureCounter(settings),
+        hash_slots=login.HashSlots(settings.login_hash_slots),
+        # one key per server, made before gunicorn forks: every worker reads the others' cookies
+        sessions=login.Sessions(server.extensions.setdefault(SESSION_KEY, secrets.token_bytes(32))),
     )
     server.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     server.extensions.setdefault(BODY_LIMITS_KEY, {})
@@ -234,6 +266,13 @@ def install(server: Flask, settings: config.Settings | None = None) -> Flask:
         server.add_url_rule(HEALTH_PATH, "mmpos_healthz", _healthz, methods=["GET", "HEAD"])
         server.add_url_rule(READY_PATH, "mmpos_readyz", _readyz, methods=["GET", "HEAD"])
     return server
+
+
+def declare_callbacks(server: Flask, callback_map: dict) -> None:
+    """Check callback bodies posted to ``server`` against Dash's ``app.callback_map`` (the dict
+    itself: Dash fills it as the app is set up): an unknown output, or inputs that are not the
+    callback's, get 400 instead of an error inside Dash."""
+    server.extensions[CALLBACKS_KEY] = callback_map
 
 
 def allow_body(server: Flask, path: str, limit_bytes: int) -> None:
@@ -277,6 +316,17 @@ def _host_name(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
+def _absolute_target_host(environ: dict) -> str | None:
+    """The host of an absolute-form request target (``GET http://host/path HTTP/1.1``), else None.
+
+    Such a request names its host in the request line, which takes precedence over the ``Host``
+    header (RFC 9112 3.2.2): the allow-list applies to it too. gunicorn and Werkzeug keep the raw
+    target in ``RAW_URI`` (``REQUEST_URI`` elsewhere)."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    match = _ABSOLUTE_TARGET.match(raw)
+    return match.group(1) if match else None
+
+
 def _peer_is_trusted_proxy(edge: _Edge) -> bool:
     try:
         peer = ipaddress.ip_address(request.remote_addr or "")
@@ -285,7 +335,19 @@ def _peer_is_trusted_proxy(edge: _Edge) -> bool:
     return any(peer in net for net in edge.proxies)
 
 
-def _authenticated_user(edge: _Edge) -> str | None:
+def client_address(edge: _Edge) -> str:
+    """The client's address: the peer, or the last ``X-Forwarded-For`` hop when the peer is a trusted
+    proxy (the address the proxy saw; nginx appends it)."""
+    peer = request.remote_addr or ""
+    if edge.proxies and _peer_is_trusted_proxy(edge):
+        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+        if hops:
+            return hops[-1][:64]
+    return peer
+
+
+def _authenticated_user(edge: _Edge) -> str | Response | None:
+    """The signed-in user, None (no valid login), or the refusal to send (429 limit, 503 busy)."""
     header = edge.settings.auth_proxy_header
     if header:
         value = request.headers.get(header, "").strip()
@@ -294,12 +356,38 @@ def _authenticated_user(edge: _Edge) -> str | None:
         if value:
             log.warning("request %s: %s header from %s, not a trusted proxy: ignored", g.request_id, header,
                         request.remote_addr)
-    if edge.credentials is not None:
-        auth = request.authorization
-        if auth is not None and auth.type == "basic" and auth.username and auth.password is not None:
-            if edge.credentials.check(auth.username, auth.password):
-                return auth.username
-    return None
+    creds = edge.credentials
+    if creds is None:
+        return None
+    cookie = request.cookies.get(login.SESSION_COOKIE)
+    if cookie:
+        user = edge.sessions.user_of(cookie, creds.hash_of)
+        if user is not None:
+            return user
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
+        return None
+    user, password = auth.username, auth.password
+    keys = login.FailureCounter.keys(user, client_address(edge))
+    wait_s = edge.failures.retry_after_s(keys)  # first: a locked name tells nothing, not even from the cache
+    if wait_s:
+        return _json({"error": "too many failed sign-ins: try again later", "retry_after_s": wait_s}, 429,
+                     {"Retry-After": str(wait_s)})
+    if creds.verified_before(user, password):
+        g.mmpos_new_session = user
+        return user
+    if not edge.hash_slots.take():
+        return _json({"error": "sign-in busy: try again in a second"}, 503, {"Retry-After": "1"})
+    try:
+        ok = creds.check(user, password)
+    finally:
+        edge.hash_slots.give_back()
+    if not ok:
+        edge.failures.failed(keys)
+        return None
+    edge.failures.forget(keys["user"])
+    g.mmpos_new_session = user
+    return user
 
 
 def _before_request() -> Response | None:
@@ -311,6 +399,11 @@ def _before_request() -> Response | None:
     edge = _edge()
     if edge.hosts is not None and _host_name(request.host) not in edge.hosts:
         log.warning("request %s: Host %r is not in the allow-list: refused", g.request_id, request.host[:100])
+        return _json({"error": "host not allowed"}, 400)
+    target_host = _absolute_target_host(request.environ)
+    if target_host is not None and (edge.hosts is not None and _host_name(target_host) not in edge.hosts):
+        log.warning("request %s: request target names host %r, not in the allow-list: refused", g.request_id,
+                    target_host[:100])
         return _json({"error": "host not allowed"}, 400)
     limit = body_limit()
     request.max_content_length = limit
@@ -330,6 +423,8 @@ def _before_request() -> Response | None:
             return refused
     if edge.settings.auth_enabled:
         user = _authenticated_user(edge)
+        if isinstance(user, Response):
+            return user
         if user is None:
             if edge.credentials is not None:
                 return _json({"error": "sign in required"}, 401,
@@ -354,6 +449,11 @@ def _refused_callback_body() -> Response | None:
         return None  # not JSON: Dash answers 400 itself
     if not isinstance(body, dict):
         return _json({"error": "a callback request is a JSON object"}, 400)
+    from flask import current_app
+
+    found = callback_body.problem(body, current_app.extensions.get(CALLBACKS_KEY))
+    if found is not None:
+        return _json({"error": f"not a callback request: {found}"}, 400)
     return None
 
 
@@ -374,10 +474,20 @@ def _after_request(response: Response) -> Response:
         if len(edge.csp_cache) > 64:
             edge.csp_cache.clear()
     response.headers["Content-Security-Policy"] = csp
+    new_session = g.pop("mmpos_new_session", None)
+    if new_session is not None and edge.credentials is not None and response.status_code < 400:
+        hashed = edge.credentials.hash_of(new_session)
+        if hashed is not None:
+            response.set_cookie(login.SESSION_COOKIE, edge.sessions.make(new_session, hashed),
+                                max_age=login.SESSION_TTL_S, path="/", secure=request.is_secure,
+                                httponly=True, samesite="Strict")
     return response
 
 
 def _on_error(exc: Exception) -> Response:
+    if isinstance(exc, DependencyException) and request.path.startswith(COMPONENT_SUITES_PREFIX):
+        # a path Dash did not register (unknown, misspelt, ../): Dash's message lists every file it serves
+        return _json({"error": "not found"}, 404)
     if isinstance(exc, HTTPException):
         if exc.code is not None and exc.code < 400:
             return exc.get_response()

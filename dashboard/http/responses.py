@@ -27,8 +27,10 @@ interleaved with the code before (``benchmarks/load.py --sessions 50``, load 1.8
 Bounded: :data:`RESPONSE_CACHE_ENTRIES` responses and :data:`RESPONSE_CACHE_BYTES` in all per
 worker, none larger than :data:`RESPONSE_MAX_BYTES`. Only 200 responses are kept, never a background
 job's (:mod:`dashboard.web.callbacks.work`), nor a callback that calls :func:`skip`. The lookup runs
-after the edge (:mod:`dashboard.http.edge`: Host check, login, size limit), so nobody gets a response
-they could not have asked for.
+after the edge (:mod:`dashboard.http.edge`: Host check, login, size limit, the body's shape), so nobody
+gets a response they could not have asked for; the key holds the Content-Type, and a body that is not
+JSON is never answered from here (a body refused as text/plain once got 200 after the same bytes were
+answered as JSON).
 """
 
 from __future__ import annotations
@@ -184,6 +186,8 @@ def _key() -> str | None:
         return None
     if any(arg in request.args for arg in BACKGROUND_ARGS):  # polls of a background job
         return None
+    if not request.is_json:  # Dash answers 415 to any other content type: never from here
+        return None
     from dashboard.app import DATA_DIR_KEY
 
     try:
@@ -191,6 +195,7 @@ def _key() -> str | None:
     except Exception:  # noqa: BLE001 - no catalog: let the callback answer (and show why)
         return None
     digest = hashlib.sha256(request.get_data(cache=True))
+    digest.update(b"\0" + request.mimetype.encode() + b"\0")  # the answer depends on how the body is read
     digest.update(state)
     digest.update(code_digest())
     return digest.hexdigest()

@@ -23,6 +23,13 @@ MMPOS_MAX_REQUEST_BYTES   largest request body but a dropped file's (callbacks  
 MMPOS_AUTH_FILE           ``user:hash`` lines (werkzeug hashes): basic auth on   none (no login)
 MMPOS_AUTH_PROXY_HEADER   header a trusted proxy sets to the signed-in user      none
 MMPOS_TRUSTED_PROXIES     comma-separated proxy addresses/networks               none
+MMPOS_LOGIN_PER_USER      wrong passwords for one user name, then 429 until the  5
+                          window ends (dashboard.http.login; counted in Redis
+                          when MMPOS_REDIS_URL is set, else per worker)
+MMPOS_LOGIN_PER_ADDRESS   wrong passwords from one client address, then 429      20
+MMPOS_LOGIN_WINDOW        seconds a failure counts                               900
+MMPOS_LOGIN_HASH_SLOTS    password hashes (scrypt) checked at once per worker;   1
+                          one more gets 503 at once
 MMPOS_RESCAN_SECONDS      at most one data-folder rescan per this many seconds   2
 MMPOS_STRIKE_WINDOW_PCT   the strike view opens at spot +/- this many percent    5
 MMPOS_SHARED_CACHE        analyses shared by the workers (the folder or Redis)   on
@@ -79,6 +86,11 @@ DEFAULT_MAX_REQUESTS = 10_000
 # points, about 0.5 MB; a callback body is otherwise a few KB. Larger bodies get 413 before Dash reads them.
 DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 DEFAULT_CACHE_TIMEOUT_S = 3600
+# a person mistypes a password a few times; a guesser needs thousands (dashboard.http.login)
+DEFAULT_LOGIN_USER_FAILURES = 5
+DEFAULT_LOGIN_ADDRESS_FAILURES = 20  # one office behind one NAT address: a few people's mistakes
+DEFAULT_LOGIN_WINDOW_S = 900
+DEFAULT_LOGIN_HASH_SLOTS = 1  # one scrypt (~0.1-0.6 s of a core) per worker at a time
 DEFAULT_CACHE_ENTRIES = 500
 DEFAULT_CACHE_ITEM_BYTES = 64 * 1024 * 1024
 # rows from which a cold analysis (parse + analyse + draw) can pass ~1 s on a loaded 2-core machine: the
@@ -115,6 +127,10 @@ class Settings:
     auth_file: Path | None = None
     auth_proxy_header: str | None = None
     trusted_proxies: tuple[str, ...] = ()
+    login_user_failures: int = DEFAULT_LOGIN_USER_FAILURES
+    login_address_failures: int = DEFAULT_LOGIN_ADDRESS_FAILURES
+    login_window_s: int = DEFAULT_LOGIN_WINDOW_S
+    login_hash_slots: int = DEFAULT_LOGIN_HASH_SLOTS
     rescan_s: float = RESCAN_INTERVAL_S
     shared_cache: bool = True
     cache_dir: Path | None = None  # None: dashboard.runtime.cache.default_cache_dir()
@@ -140,6 +156,10 @@ class Settings:
                                     ("graceful timeout", self.graceful_timeout_s, 1, 3600),
                                     ("max requests", self.max_requests, 0, 10**7),
                                     ("max request bytes", self.max_request_bytes, 1024, 2**30),
+                                    ("login user failures", self.login_user_failures, 1, 10**6),
+                                    ("login address failures", self.login_address_failures, 1, 10**6),
+                                    ("login window", self.login_window_s, 1, 86400),
+                                    ("login hash slots", self.login_hash_slots, 1, 64),
                                     ("cache timeout", self.cache_timeout_s, 1, 30 * 86400),
                                     ("cache entries", self.cache_threshold, 1, 10**6),
                                     ("cache item bytes", self.cache_max_item_bytes, 1024, 2**31),
@@ -308,6 +328,10 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         auth_file=Path(auth_file).expanduser() if auth_file else None,
         auth_proxy_header=_text(env, "MMPOS_AUTH_PROXY_HEADER") or None,
         trusted_proxies=_list(env, "MMPOS_TRUSTED_PROXIES"),
+        login_user_failures=_int(env, "MMPOS_LOGIN_PER_USER", DEFAULT_LOGIN_USER_FAILURES),
+        login_address_failures=_int(env, "MMPOS_LOGIN_PER_ADDRESS", DEFAULT_LOGIN_ADDRESS_FAILURES),
+        login_window_s=_int(env, "MMPOS_LOGIN_WINDOW", DEFAULT_LOGIN_WINDOW_S),
+        login_hash_slots=_int(env, "MMPOS_LOGIN_HASH_SLOTS", DEFAULT_LOGIN_HASH_SLOTS),
         rescan_s=_float(env, "MMPOS_RESCAN_SECONDS", RESCAN_INTERVAL_S),
         shared_cache=_bool(env, "MMPOS_SHARED_CACHE", default=True),
         cache_dir=Path(cache_dir).expanduser() if cache_dir else None,

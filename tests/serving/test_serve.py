@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from dashboard import cli
+from dashboard.runtime import config
 from dashboard.runtime.config import DEFAULT_MAX_REQUEST_BYTES
 from tests.serving.conftest import WAIT_S, Served
 
@@ -79,20 +80,39 @@ def test_an_oversize_post_gets_413_with_a_short_json(server: Served):
     assert json.loads(body)["error"] == "request too large"
 
 
-def test_a_broken_callback_is_a_500_without_exception_text_and_logged_under_its_request_id(server: Served):
+def test_a_malformed_callback_is_a_400_naming_the_problem_and_no_traceback(server: Served):
+    log_start = len(server.log())
     reply = server.request("POST", "/_dash-update-component", body=b'{"output": "nope", "inputs": 3}',
                            headers={"Content-Type": "application/json", "X-Request-ID": "broken-callback-1"})
-    assert reply.status == 500
-    assert json.loads(reply.body) == {
-        "error": "internal error: the server log has the details under this request id",
-        "request_id": "broken-callback-1",
-    }
-    time.sleep(0.3)
-    assert "request broken-callback-1 failed: POST /_dash-update-component" in server.log()
-    assert "Traceback" in server.log()  # the details are in the log, not the response
+    assert reply.status == 400
+    assert json.loads(reply.body) == {"error": "not a callback request: output is not a callback of this page",
+                                      "request_id": "broken-callback-1"}
     garbage = server.request("POST", "/_dash-update-component", body=b"not json",
                              headers={"Content-Type": "application/json"})
     assert garbage.status == 400 and json.loads(garbage.body)["error"] == "bad request"
+    time.sleep(0.3)
+    assert "Traceback" not in server.log()[log_start:]
+
+
+def test_a_failing_route_is_a_500_without_exception_text_and_logged_under_its_request_id(caplog):
+    from flask import Flask
+
+    from dashboard.http import edge
+
+    app = Flask("broken")
+
+    def broken():
+        raise RuntimeError("secret detail /srv/mmpos")
+
+    app.add_url_rule("/broken", "broken", broken)
+    edge.install(app, config.Settings())
+    with caplog.at_level("ERROR", logger="dashboard.http.edge"):
+        reply = app.test_client().get("/broken", headers={"X-Request-ID": "broken-1"})
+    assert reply.status_code == 500
+    assert reply.get_json() == {"error": "internal error: the server log has the details under this request id",
+                                "request_id": "broken-1"}
+    record = next(r for r in caplog.records if "request broken-1 failed: GET /broken" in r.getMessage())
+    assert record.exc_info is not None  # the details are in the log, not the response
 
 
 def test_readyz_follows_the_data_folder_away_and_back(server: Served):

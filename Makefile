@@ -1,6 +1,7 @@
 # mmpos: two commands do everything on a fresh Debian machine.
 #   make run        set up and serve the demo data at http://127.0.0.1:8050
-#   make test       set up (venv, Chromium for browser tests, redis-server for the cache tests), lint, and run every test
+#   make test       set up (venv, Chromium for browser tests, redis-server for the cache tests, nginx for the
+#                   proxy test), lint, and run every test
 #   make test-fast  the inner loop: unit and dashboard tests and doctests, not slow/serving/browser, on 2 processes
 #   make lint       ruff and mypy (mypy's file list: [tool.mypy] in pyproject.toml)
 # With a venv set up already elsewhere: make test-fast VENV=/path/to/venv SETUP= (PY follows VENV; an empty
@@ -15,7 +16,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8050
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast lint bench demo-data browser-deps cache-deps clean
+.PHONY: run test test-fast lint bench demo-data browser-deps cache-deps proxy-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,10 +38,17 @@ cache-deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends redis-server; \
 	fi
 
+proxy-deps:
+	@if ! command -v nginx >/dev/null && ! test -x /usr/sbin/nginx; then \
+		echo "installing Debian nginx for the reverse-proxy test (docs/nginx)"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nginx; \
+	fi
+
 PYTEST_WORKERS ?= 2
 FAST_PATHS := tests/unit tests/dashboard analytics dashboard
 
-test: $(SETUP) browser-deps cache-deps lint
+test: $(SETUP) browser-deps cache-deps proxy-deps lint
 	$(PY) -m pytest -q
 
 test-fast: $(SETUP)

@@ -9,22 +9,28 @@ settings. Per request, in this order:
    skip the checks below, so a load balancer can probe them without a Host name or a login. They
    reveal no path, no file and no host name.
 3. The Host header must be in the allow-list (``MMPOS_ALLOWED_HOSTS``; default the loopback names and
-   the bind host): 400 otherwise, against DNS rebinding.
+   the bind host): 400 otherwise, against DNS rebinding. So must the host of an absolute-form request
+   line (``GET http://evil.example/ HTTP/1.1``), which names the host in place of the header.
 4. A body larger than its route's limit gets a JSON 413 before it is read (or, without a
    ``Content-Length``, as soon as reading passes it): ``MMPOS_MAX_REQUEST_BYTES`` (1 MiB) for every
    route but those given their own with :func:`allow_body` (the dropped-file route,
    :mod:`dashboard.uploads`). A callback body that is not a JSON object, or nests deeper than
-   ``MAX_JSON_DEPTH``, gets 400 (depth checked before parsing). The values inside are each
-   callback's to check (:mod:`dashboard.web.inputs`).
+   ``MAX_JSON_DEPTH``, gets 400 (depth checked before parsing), and so does one whose shape is not the
+   browser's or that names no declared callback (:mod:`dashboard.http.callback_body`, against the map
+   given to :func:`declare_callbacks`). The values inside are each callback's to check
+   (:mod:`dashboard.web.inputs`).
 5. Optional login, on when configured: the user named by ``MMPOS_AUTH_PROXY_HEADER`` when the
    request comes straight from one of ``MMPOS_TRUSTED_PROXIES`` (the header is ignored from anyone
    else), else HTTP basic auth checked against ``MMPOS_AUTH_FILE`` (``user:hash`` lines, werkzeug
-   password hashes; a verified password is remembered per process so scrypt runs once per user).
+   password hashes), with failure limits (429), a bounded number of hash checks at once (503) and a
+   signed session cookie after the first check (:mod:`dashboard.http.login`).
 6. Every response carries a Content-Security-Policy (scripts only from this server plus the hashes of
    the page's own inline scripts, computed from the page itself, so no ``unsafe-inline`` for scripts;
    styles allow inline because Dash and Plotly set style attributes), ``X-Frame-Options: DENY``,
    ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer``.
-7. An exception becomes a JSON 500 naming only the request id; the traceback goes to the log.
+7. An exception becomes a JSON 500 naming only the request id; the traceback goes to the log. A path
+   under ``/_dash-component-suites/`` that Dash did not register is a 404, logged by nobody (Dash's
+   exception lists every file it serves).
 
 Create a credentials file (the password is read from the terminal, or stdin when piped)::
 

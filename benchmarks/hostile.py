@@ -193,7 +193,8 @@ def case_login_flood(t: Target, deps) -> tuple[bool, str]:
 
     def callback_ms() -> float:
         t0 = time.perf_counter()
-        t.request("POST", UPDATE, headers={**JSON, "Cookie": cookie}, body=body, source="127.0.2.1")
+        signed_in = {"Cookie": cookie} if cookie else t.auth  # basic auth on each request: a server without sessions
+        t.request("POST", UPDATE, headers={**JSON, **signed_in}, body=body, source="127.0.2.1")
         return (time.perf_counter() - t0) * 1000
 
     callback_ms()
@@ -216,7 +217,7 @@ def case_login_flood(t: Target, deps) -> tuple[bool, str]:
     for th in threads:
         th.join(60)
     counts = {s: refused.count(s) for s in sorted(set(refused))}
-    ok = status == 200 and cookie and during <= max(50.0, 3 * before)
+    ok = status == 200 and during <= max(50.0, 3 * before)
     return bool(ok), f"signed-in callback median {before:.0f} ms before, {during:.0f} ms during; flood got {counts}"
 
 

@@ -168,7 +168,7 @@ def test_requests_waiting_for_one_that_fails_are_released_at_once(counted_app, m
 
     def failing(*args):  # outputs Dash cannot serialise: it raises after the callback, the edge answers 500
         calls.append(args)  # (a malformed body no longer reaches the cache: the edge refuses it, 400)
-        return tuple(object() for _ in views.OUTPUTS)
+        return {key: object() for key in views.OUTPUTS}
 
     monkeypatch.setattr(views, "render", failing)
     ended = hold_leader(monkeypatch, followers=3)

@@ -141,12 +141,16 @@ def proxied(tmp_path_factory):
     work = tmp_path_factory.mktemp("nginx")
     served = start_server(work, {"MMPOS_ALLOWED_HOSTS": SITE, "MMPOS_TRUSTED_PROXIES": "127.0.0.1",
                                  "MMPOS_AUTH_PROXY_HEADER": "X-Remote-User", "MMPOS_THREADS": "4"})
-    prefix = work / "nginx"
-    prefix.mkdir()
-    nginx = Nginx(prefix, served.port)
-    yield nginx, served
-    nginx.stop()
-    served.stop()
+    try:
+        prefix = work / "nginx"
+        prefix.mkdir()
+        nginx = Nginx(prefix, served.port)
+        try:
+            yield nginx, served
+        finally:
+            nginx.stop()
+    finally:
+        served.stop()  # also when nginx could not start
 
 
 def test_nginx_serves_the_app_over_tls_with_hsts_and_redirects_plain_http(proxied):

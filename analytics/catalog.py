@@ -4,7 +4,9 @@
 file once, and describes it as a :class:`CatalogEntry`: a chain snapshot, a positions ("book") file, or
 a broken file with the reason it failed. One bad file never hides the others: every file is read under
 its own guard (an unreadable file, a folder that cannot be listed, a parser crash all become a broken
-entry), and links that point outside the data folder are refused without being opened.
+entry), and links that point outside the data folder are refused without being opened. Every read of
+a folder's file is confined to that folder (:func:`analytics.sources.common.confined_to`): a link
+pointed outside between a scan and a read is refused at the read, checked on the opened descriptor.
 
 A broken entry's reason is safe to show to anyone who can see the page: it names the file relative to
 the data folder (:attr:`CatalogEntry.rel`), never an absolute path, and quoted excerpts of the file
@@ -33,6 +35,7 @@ reusing the description of every file whose version did not change (a rescan of 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -53,6 +56,7 @@ from analytics.chain import OptionChain
 from analytics.errors import ChainDataError
 from analytics.sources import detect_format, load_chain
 from analytics.sources.book import load_book
+from analytics.sources.common import confined_to
 
 CACHE_SIZE = 64
 ERROR_CACHE_SIZE = 65_536
@@ -120,6 +124,12 @@ class CatalogEntry:
     error: str | None = None
     rel: str = ""
     version: FileVersion | None = None
+
+    @property
+    def root(self) -> Path:
+        """The data folder the entry was scanned in (its reads are confined to it)."""
+        depth = len(Path(self.rel).parts) if self.rel else 0
+        return self.path.parents[depth - 1] if 0 < depth <= len(self.path.parents) else self.path.parent
 
     @property
     def broken(self) -> bool:
@@ -260,6 +270,7 @@ def file_version(path: str | Path) -> FileVersion | None:
 class _FileKey(NamedTuple):
     path: str
     version: FileVersion
+    root: str = ""  # the folder every read of the file is confined to ("": none, a file given by hand)
 
 
 class _Loaded(NamedTuple):
@@ -316,7 +327,7 @@ class _LoadCache:
             self.hits = self.misses = 0
 
 
-def _file_key(path: str | Path) -> _FileKey:
+def _file_key(path: str | Path, root: str | Path | None = None) -> _FileKey:
     resolved = Path(path).expanduser().resolve()
     try:
         st = resolved.stat()
@@ -324,17 +335,18 @@ def _file_key(path: str | Path) -> _FileKey:
         raise ChainDataError("no such file", path=resolved) from exc
     except OSError as exc:
         raise ChainDataError(f"cannot read the file ({exc.strerror})", path=resolved) from exc
-    return _FileKey(str(resolved), FileVersion.of(st))
+    return _FileKey(str(resolved), FileVersion.of(st), os.path.realpath(root) if root is not None else "")
 
 
 def _load_uncached(key: _FileKey) -> _Loaded:
     """Detect and load one file version; every failure becomes an error value (a rescan does not retry)."""
     fmt: str | None = None
     try:
-        fmt = detect_format(key.path)
-        if fmt == BOOK_FORMAT:
-            return _Loaded(fmt, None, load_book(key.path), None)
-        return _Loaded(fmt, load_chain(key.path), None, None)
+        with confined_to(key.root) if key.root else contextlib.nullcontext():
+            fmt = detect_format(key.path)
+            if fmt == BOOK_FORMAT:
+                return _Loaded(fmt, None, load_book(key.path), None)
+            return _Loaded(fmt, load_chain(key.path), None, None)
     except ChainDataError as exc:
         # keep the facts, not the exception: its traceback would pin the parser's frames (file text)
         return _Loaded(fmt, None, None, ChainDataError(exc.reason, path=exc.path, line=exc.line, field=exc.field))
@@ -357,13 +369,16 @@ def _raise_copy(err: ChainDataError) -> None:
     raise ChainDataError(err.reason, path=err.path, line=err.line, field=err.field)
 
 
-def load_path_cached(path: str | Path) -> OptionChain:
+def load_path_cached(path: str | Path, *, root: str | Path | None = None) -> OptionChain:
     """Load an option-chain file through the per-process cache.
 
     Parameters
     ----------
     path : path-like
         Any file :func:`analytics.sources.load_chain` reads.
+    root : path-like, optional
+        The data folder the file must be read inside (checked on the opened file, after any link):
+        give it for every file of a data folder.
 
     Returns
     -------
@@ -375,7 +390,7 @@ def load_path_cached(path: str | Path) -> OptionChain:
     ChainDataError
         The file is missing, broken, or a positions file.
     """
-    loaded = _CACHE.get(_file_key(path))
+    loaded = _CACHE.get(_file_key(path, root))
     if loaded.error is not None:
         _raise_copy(loaded.error)
     if loaded.chain is None:
@@ -383,9 +398,10 @@ def load_path_cached(path: str | Path) -> OptionChain:
     return loaded.chain
 
 
-def load_book_cached(path: str | Path) -> pd.DataFrame:
-    """Load a positions file through the per-process cache (a copy: callers may modify it)."""
-    loaded = _CACHE.get(_file_key(path))
+def load_book_cached(path: str | Path, *, root: str | Path | None = None) -> pd.DataFrame:
+    """Load a positions file through the per-process cache (a copy: callers may modify it); ``root`` as
+    in :func:`load_path_cached`."""
+    loaded = _CACHE.get(_file_key(path, root))
     if loaded.error is not None:
         _raise_copy(loaded.error)
     if loaded.book is None:
@@ -405,7 +421,7 @@ def load_entry(entry: CatalogEntry) -> OptionChain:
         raise ChainDataError(entry.error or "unreadable file", path=entry.rel or entry.path.name)
     if entry.is_book:
         raise ChainDataError("this is a positions (book) file, not an option chain", path=entry.path)
-    return load_path_cached(entry.path)
+    return load_path_cached(entry.path, root=entry.root)
 
 
 def cache_info() -> CacheInfo:
@@ -491,10 +507,12 @@ def _walk(root: Path) -> list[_Found]:
             rel = path.relative_to(root).as_posix()
             try:
                 if item.is_symlink():
-                    if not _inside(os.path.realpath(path), root_s):
+                    st = os.stat(path)  # follows the link; then where that file is, and that it is the one stat'ed
+                    real = os.path.realpath(path)
+                    there = os.stat(real, follow_symlinks=False)
+                    if not _inside(real, root_s) or (there.st_dev, there.st_ino) != (st.st_dev, st.st_ino):
                         out.append(_Found(rel, path, None, "refused: a link that points outside the data folder"))
                         continue
-                    st = os.stat(path)  # follows the link; inside the folder
                     if not stat.S_ISREG(st.st_mode):
                         continue  # links to folders are not followed (their files are listed where they are)
                     out.append(_Found(rel, path, FileVersion.of(st), None))
@@ -524,7 +542,7 @@ def _describe(found: _Found, root: Path) -> tuple[str, CatalogEntry]:
     if found.refused is not None:
         return base_broken, CatalogEntry(base_broken, path, None, None, None, None, 0, 0, found.refused, rel, version)
     assert version is not None  # the walk stats every file it does not refuse
-    loaded = _CACHE.get(_FileKey(str(path.resolve()), version))
+    loaded = _CACHE.get(_FileKey(str(path.resolve()), version, str(root)))
     if loaded.error is not None:
         reason = public_reason(loaded.error, root)
         return base_broken, CatalogEntry(base_broken, path, loaded.format, None, None, None, 0, 0, reason, rel, version)

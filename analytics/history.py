@@ -34,6 +34,7 @@ All analysis goes through :func:`summarize_chain`, the one place the store calls
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import math
@@ -224,18 +225,23 @@ class Outcome(NamedTuple):
     reason: str | None
 
 
-def summarize_file(path: str | Path, loader: Callable[[Path], OptionChain] | None = None) -> Outcome:
+def summarize_file(path: str | Path, loader: Callable[[Path], OptionChain] | None = None, *,
+                   root: str | Path | None = None) -> Outcome:
     """Load and summarise one file; a positions file or a broken file gives its reason instead.
 
-    A top-level function of plain arguments, so process pools and Dask workers can run it.
+    A top-level function of plain arguments, so process pools and Dask workers can run it. With
+    ``root`` (the data folder), every read is confined to it
+    (:func:`analytics.sources.common.confined_to`): a link pointed outside after the listing is refused.
     """
     from analytics.sources import detect_format, load_chain
+    from analytics.sources.common import confined_to
 
     path = Path(path)
     try:
-        if detect_format(path) == "book":
-            return Outcome(None, "positions (book) file")
-        chain = (loader or load_chain)(path)
+        with confined_to(root) if root is not None else contextlib.nullcontext():
+            if detect_format(path) == "book":
+                return Outcome(None, "positions (book) file")
+            chain = (loader or load_chain)(path)
         return Outcome(summarize_chain(chain), None)
     except ChainDataError as exc:
         return Outcome(None, ChainDataError(exc.reason, line=exc.line, field=exc.field).message)
@@ -250,6 +256,11 @@ class StoredVersion(NamedTuple):
     rel_path: str
     path: Path
     version: str
+
+    @property
+    def root(self) -> Path:
+        """The data folder (``path`` less ``rel_path``): where every read of the file is confined."""
+        return self.path.parents[len(Path(self.rel_path).parts) - 1]
 
 
 def data_files(data_dir: Path) -> list[Path]:
@@ -623,10 +634,7 @@ class HistoryStore:
         if not todo:
             return 0
         if compute is None:
-            from analytics.catalog import load_path_cached
-
-            results: Iterable[tuple[StoredVersion, Outcome]] = (
-                (fv, summarize_file(fv.path, loader=load_path_cached)) for fv in todo)
+            results: Iterable[tuple[StoredVersion, Outcome]] = ((fv, self.summarize(fv)) for fv in todo)
         else:
             results = compute(todo)
         n = 0
@@ -647,11 +655,17 @@ class HistoryStore:
         summary = self._summary_of(fv)
         if summary is not None:
             return summary
-        from analytics.catalog import load_path_cached
-
-        outcome = summarize_file(path, loader=load_path_cached)
+        outcome = self.summarize(fv)
         self.put(fv, outcome)
         return outcome.summary
+
+    def summarize(self, fv: StoredVersion) -> Outcome:
+        """:func:`summarize_file` of one of this folder's files, through the catalog's cached loader, every
+        read confined to the folder."""
+        from analytics.catalog import load_path_cached
+
+        return summarize_file(fv.path, loader=functools.partial(load_path_cached, root=self.data_dir),
+                              root=self.data_dir)
 
     def _summary_of(self, fv: StoredVersion) -> Summary | None:
         row = self._conn.execute("SELECT * FROM files WHERE rel_path = ? AND version = ? AND status = 'snapshot'",

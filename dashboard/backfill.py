@@ -59,14 +59,14 @@ class BackfillResult:
 
 def _in_process(todo: list[StoredVersion]) -> Iterator[tuple[StoredVersion, Outcome]]:
     for fv in todo:
-        yield fv, summarize_file(fv.path)
+        yield fv, summarize_file(fv.path, root=fv.root)
 
 
 def _process_pool(workers: int) -> Callable[[list[StoredVersion]], Iterator[tuple[StoredVersion, Outcome]]]:
     def compute(todo: list[StoredVersion]) -> Iterator[tuple[StoredVersion, Outcome]]:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx) as pool:
-            futures = {pool.submit(summarize_file, str(fv.path)): fv for fv in todo}
+            futures = {pool.submit(summarize_file, str(fv.path), root=str(fv.root)): fv for fv in todo}
             for fut in as_completed(futures):
                 yield futures[fut], fut.result()
 
@@ -83,7 +83,7 @@ def _dask(scheduler: Any) -> Callable[[list[StoredVersion]], Iterator[tuple[Stor
         with Client(scheduler, set_as_default=False) as client:
             paths = [str(fv.path) for fv in todo]
             futures = client.map(summarize_file, paths, key=[f"mmpos-summary-{fv.rel_path}-{fv.version}" for fv in todo],
-                                 pure=False)
+                                 pure=False, root=str(todo[0].root))  # one folder: every read confined to it
             by_key = {f.key: fv for f, fv in zip(futures, todo, strict=True)}
             for fut in dask_completed(futures, loop=client.loop):
                 yield by_key[fut.key], fut.result()

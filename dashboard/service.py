@@ -142,9 +142,9 @@ def expiry_facts(chain: OptionChain) -> ExpiryFacts:
 
 
 @functools.lru_cache(maxsize=64)
-def _facts(entry_id: str, version: FileVersion | None, path: str) -> ExpiryFacts:
+def _facts(entry_id: str, version: FileVersion | None, path: str, root: str) -> ExpiryFacts:
     del entry_id, version  # cache key only
-    return expiry_facts(load_path_cached(path))
+    return expiry_facts(load_path_cached(path, root=root))
 
 
 def facts_for(entry: CatalogEntry) -> ExpiryFacts:
@@ -152,7 +152,7 @@ def facts_for(entry: CatalogEntry) -> ExpiryFacts:
     if entry.broken:
         raise ChainDataError(str(entry.error or "unreadable file"), path=entry.path)
     entry_id, mtime = entry_key(entry)
-    return _facts(entry_id, mtime, str(entry.path))
+    return _facts(entry_id, mtime, str(entry.path), str(entry.root))
 
 
 def conventions_for(catalog: Catalog, underlying: str | None) -> list[str]:
@@ -377,7 +377,7 @@ def with_book(catalog: Catalog, chain: OptionChain) -> OptionChain:
     book = catalog.book_for(chain.underlying)
     if book is None:
         raise ChainDataError(f"no positions file for {chain.underlying}: the book convention needs one")
-    return apply_book(chain, load_book_cached(book.path), source=book.path)
+    return apply_book(chain, load_book_cached(book.path, root=book.root), source=book.path)
 
 
 def _book_version(root: str, entry: CatalogEntry, scenario: Scenario) -> FileVersion | None:

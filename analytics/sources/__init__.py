@@ -124,8 +124,8 @@ def detect_format(path: str | Path) -> str:
     Raises
     ------
     ChainDataError
-        No such file, empty, larger than ``MAX_FILE_BYTES`` (checked with ``os.stat`` before any
-        read), binary junk, or a format that is not supported (the message lists those that are).
+        No such file, empty, larger than ``MAX_FILE_BYTES`` (checked on the opened file before
+        it is read, :func:`~analytics.sources.common.read_input`), binary junk, or a format that is not supported (the message lists those that are).
     """
     return _detect(Path(path)).name
 

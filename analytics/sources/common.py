@@ -5,15 +5,26 @@ sniffer and a loader). :mod:`analytics.sources` lists the modules once and build
 them. The helpers here are the only copy of: the file checks (exists, not empty, at most
 ``MAX_FILE_BYTES``, not binary), "not a number" with the file line, and the percent-vs-decimal IV
 check. This module imports no source module, so nothing imports in a loop.
+
+:func:`read_input` is the one place an input file is opened. It opens the file's real path without
+following a link in the last component (``O_NOFOLLOW``; ``O_NONBLOCK`` so a FIFO swapped in cannot hang
+it), checks the *opened descriptor* (``fstat``: a regular file, size), and reads from that descriptor
+only. Under :func:`confined_to` (what the catalog, the history store and the upload check set around a
+load) it also checks, after opening, that the descriptor's real path lies inside the folder and, when
+given, that it is the very inode the scan checked: a link swapped to point outside between the scan and
+the read is refused, never read.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import csv
 import json
 import os
 import re
-from collections.abc import Callable
+import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -101,9 +112,21 @@ class Source:
     load: Callable[..., OptionChain]
 
 
+def _size_checked(size: int, path: Path) -> int:
+    if size == 0:
+        raise ChainDataError("empty file", path=path)
+    if size > MAX_FILE_BYTES:
+        raise ChainDataError(
+            f"file too large: {size / 2**20:.1f} MiB, the limit is {MAX_FILE_BYTES / 2**20:.0f} MiB "
+            "(trim the chain to the expiries you need)",
+            path=path,
+        )
+    return size
+
+
 def checked_size(path: str | Path) -> int:
     """Size of ``path`` in bytes, after checking it exists, is a file, is not empty and is at most
-    ``MAX_FILE_BYTES`` (``os.stat`` only: nothing is read).
+    ``MAX_FILE_BYTES`` (``os.stat`` only: nothing is read; :func:`read_input` checks the opened file again).
 
     Raises
     ------
@@ -117,25 +140,118 @@ def checked_size(path: str | Path) -> int:
         raise ChainDataError("no such file", path=path) from exc
     except OSError as exc:
         raise ChainDataError(f"cannot read the file ({exc.strerror})", path=path) from exc
-    if not path.is_file():
+    if not stat.S_ISREG(st.st_mode):
         raise ChainDataError("not a regular file", path=path)
-    if st.st_size == 0:
-        raise ChainDataError("empty file", path=path)
-    if st.st_size > MAX_FILE_BYTES:
-        raise ChainDataError(
-            f"file too large: {st.st_size / 2**20:.1f} MiB, the limit is {MAX_FILE_BYTES / 2**20:.0f} MiB "
-            "(trim the chain to the expiries you need)",
-            path=path,
-        )
-    return st.st_size
+    return _size_checked(st.st_size, path)
+
+
+class Confinement:
+    """Where a read must land: inside ``root`` (a resolved folder) and, when ``inode`` is given, on that inode."""
+
+    __slots__ = ("inode", "root")
+
+    def __init__(self, root: str | Path, inode: int | None = None) -> None:
+        self.root = os.path.realpath(root)
+        self.inode = inode
+
+
+_CONFINEMENT: contextvars.ContextVar[Confinement | None] = contextvars.ContextVar("mmpos_confinement", default=None)
+
+
+@contextlib.contextmanager
+def confined_to(root: str | Path, inode: int | None = None) -> Iterator[None]:
+    """Every :func:`read_input` in this block (this thread or task) must open a file inside ``root``
+    (checked on the opened descriptor), and the file with inode ``inode`` when given.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as inside, tempfile.TemporaryDirectory() as outside:
+    ...     _ = (Path(outside) / "x.csv").write_text("secret")
+    ...     (Path(inside) / "x.csv").symlink_to(Path(outside) / "x.csv")
+    ...     with confined_to(inside):
+    ...         read_input(Path(inside) / "x.csv")
+    Traceback (most recent call last):
+    ...
+    analytics.errors.ChainDataError: x.csv: refused: the file read is not inside the data folder (a link changed since the scan?)
+    """
+    token = _CONFINEMENT.set(Confinement(root, inode))
+    try:
+        yield
+    finally:
+        _CONFINEMENT.reset(token)
+
+
+def _inside(target: str, root: str) -> bool:
+    return target == root or target.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _opened_path(fd: int, real: str, st: os.stat_result) -> str | None:
+    """The real path of the open descriptor ``fd`` (``/proc/self/fd``), or where ``/proc`` is missing,
+    ``real`` when it still names that same file; None when neither can be established."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        pass
+    try:
+        now = os.stat(real, follow_symlinks=False)
+    except OSError:
+        return None
+    return real if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino) else None
+
+
+def read_input(path: str | Path, *, limit: int | None = None) -> bytes:
+    """The bytes of an input file (at most ``limit`` of them): the one place input files are opened.
+
+    The file's real path is opened without following a link in its last component, the checks run on
+    the opened descriptor (a regular file, not empty, at most ``MAX_FILE_BYTES``) and the bytes come
+    from it; under :func:`confined_to`, the descriptor must be inside the folder (and the inode given).
+
+    Raises
+    ------
+    ChainDataError
+        A missing, unreadable, empty, too large or not regular file; a file outside the confinement.
+    """
+    path = Path(path)
+    real = os.path.realpath(path)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(real, flags)
+    except FileNotFoundError as exc:
+        raise ChainDataError("no such file", path=path) from exc
+    except OSError as exc:  # ELOOP: the last component became a link after it was resolved
+        raise ChainDataError(f"cannot read the file ({exc.strerror or 'I/O error'})", path=path) from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ChainDataError("not a regular file", path=path)
+        size = _size_checked(st.st_size, path)
+        confinement = _CONFINEMENT.get()
+        if confinement is not None:
+            opened = _opened_path(fd, real, st)
+            if opened is None or not _inside(opened, confinement.root):
+                raise ChainDataError("refused: the file read is not inside the data folder (a link changed since "
+                                     "the scan?)", path=path)
+            if confinement.inode is not None and st.st_ino != confinement.inode:
+                raise ChainDataError("refused: not the file that was checked (replaced while being read)", path=path)
+        os.set_blocking(fd, True)
+        want = size if limit is None else min(size, limit)
+        chunks, got = [], 0
+        while got < want:
+            chunk = os.read(fd, want - got)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def read_head(path: str | Path) -> Head:
-    """The first ``SNIFF_BYTES`` of a file after :func:`checked_size`."""
+    """The first ``SNIFF_BYTES`` of a file (:func:`read_input`)."""
     path = Path(path)
-    checked_size(path)
-    with path.open("rb") as fh:
-        return Head(fh.read(SNIFF_BYTES), path)
+    return Head(read_input(path, limit=SNIFF_BYTES), path)
 
 
 def decode_text(raw: bytes, path: str | Path | None = None) -> str:
@@ -163,8 +279,8 @@ def decode_text(raw: bytes, path: str | Path | None = None) -> str:
 
 
 def read_text_file(path: str | Path) -> str:
-    """The text of an input file after :func:`checked_size` (UTF-8, with or without a BOM, else
-    Windows-1252: :func:`decode_text`; line ends kept as they are).
+    """The text of an input file (:func:`read_input`, then :func:`decode_text`: UTF-8, with or without a
+    BOM, else Windows-1252; line ends kept as they are).
 
     Raises
     ------
@@ -172,8 +288,13 @@ def read_text_file(path: str | Path) -> str:
         For a missing, empty, too large or binary file, naming it.
     """
     path = Path(path)
-    checked_size(path)
-    text = decode_text(path.read_bytes(), path)  # bytes then decode: no newline translation pass
+    return input_text(read_input(path), path)
+
+
+def input_text(raw: bytes, path: str | Path) -> str:
+    """The bytes of an input file as text (:func:`decode_text`; no newline translation pass), refused
+    when they hold NUL bytes (binary content)."""
+    text = decode_text(raw, path)
     if "\x00" in text:
         raise ChainDataError("binary content, not a text file", path=path)
     return text

@@ -54,9 +54,9 @@ from analytics.sources.common import (
     Source,
     check_iv_is_decimal,
     check_not_truncated,
-    checked_size,
+    input_text,
     numbers,
-    read_text_file,
+    read_input,
 )
 
 REQUIRED: tuple[str, ...] = ("underlying", "as_of", "spot", "expiry", "strike", "side", "open_interest")
@@ -311,19 +311,17 @@ def load_table(path: str | Path, *, multiplier: float | None = None, as_of: obje
         See the module docstring.
     """
     path = Path(path)
-    checked_size(path)
-    with path.open("rb") as fh:
-        magic = fh.read(4)
-    if magic == b"PAR1":
+    raw = read_input(path)  # read once, from the checked descriptor (analytics.sources.common)
+    if raw[:4] == b"PAR1":
         from pyarrow import ArrowException  # read_parquet loads pyarrow anyway; CSV users never pay for it
 
         try:
-            rows = pd.read_parquet(path)
+            rows = pd.read_parquet(io.BytesIO(raw))
         except ArrowException as exc:
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ChainDataError(f"cannot parse the table-parquet file: {detail}", path=path) from exc
         return frame_to_chain(_typed_to_text(rows), source=path, line_offset=1, multiplier=multiplier)
-    return read_table_text(read_text_file(path), path, multiplier=multiplier)
+    return read_table_text(input_text(raw, path), path, multiplier=multiplier)
 
 
 def _typed_to_text(rows: pd.DataFrame) -> pd.DataFrame:

@@ -29,8 +29,7 @@ from dash import Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
-from analytics.catalog import load_path_cached
-from analytics.history import HistoryStore, data_files, summarize_file
+from analytics.history import HistoryStore, data_files
 from dashboard import service
 from dashboard.web import ids, layout
 from dashboard.web.figures import history as hfig
@@ -109,7 +108,7 @@ def fill_step(data_dir: str | None, max_files: int = FILES_PER_TICK, *, now: flo
             return {"done": running.done, "total": running.total, "backfill_pid": running.pid}
         stale = store.stale()
         for fv in stale[:max(max_files, 0)]:
-            store.put(fv, summarize_file(fv.path, loader=load_path_cached))
+            store.put(fv, store.summarize(fv))
         left = max(len(stale) - max(max_files, 0), 0)
         total = len(data_files(store.data_dir))
     return {"done": max(total - left, 0), "total": total}

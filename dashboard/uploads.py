@@ -40,7 +40,7 @@ from analytics.catalog import Catalog, holder_for, public_reason
 from analytics.errors import ChainDataError
 from analytics.history import STATE_DIR_ENV
 from analytics.sources.book import load_book
-from analytics.sources.common import MAX_FILE_BYTES
+from analytics.sources.common import MAX_FILE_BYTES, confined_to
 
 UPLOAD_PREFIX = "upload-"
 SESSION_DIRNAME = "mmpos-session-uploads"
@@ -87,13 +87,15 @@ def extension(fmt: str, head: bytes) -> str:
     return "json" if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[") else "csv"
 
 
-def _check(path: Path) -> str:
-    """The detected format of ``path`` after loading it as the CLI would (raises ChainDataError)."""
-    fmt = sources.detect_format(path)
-    if fmt == "book":
-        load_book(path)
-    else:
-        sources.load_chain(path)
+def _check(path: Path, inode: int) -> str:
+    """The detected format of ``path`` after loading it as the CLI would (raises ChainDataError); every
+    read must land on the file written (``inode``), inside its folder: a name swapped for a link is refused."""
+    with confined_to(path.parent, inode):
+        fmt = sources.detect_format(path)
+        if fmt == "book":
+            load_book(path)
+        else:
+            sources.load_chain(path)
     return fmt
 
 
@@ -101,12 +103,14 @@ def _already_stored(data_dir: Path, digest: str) -> Path | None:
     return next(iter(sorted(data_dir.glob(f"{UPLOAD_PREFIX}*-{digest}.*"))), None)
 
 
-def _write_hidden(data_dir: Path, raw: bytes) -> Path:
+def _write_hidden(data_dir: Path, raw: bytes) -> tuple[Path, int]:
+    """The hidden file written with ``raw``, and its inode (what the check must read)."""
     fd, name = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=data_dir)
     with os.fdopen(fd, "wb") as fh:
         fh.write(raw)
-    os.chmod(name, 0o644)  # mkstemp's 0600 would hide it from a server running as another user of the group
-    return Path(name)
+        os.fchmod(fh.fileno(), 0o644)  # mkstemp's 0600 would hide it from a server running as another user
+        inode = os.fstat(fh.fileno()).st_ino
+    return Path(name), inode
 
 
 def _refused(err: ChainDataError, data_dir: Path, size: int | None = None) -> UploadResult:
@@ -147,18 +151,18 @@ def store_bytes(raw: bytes, data_dir: str | Path, *, today: dt.date) -> UploadRe
     digest = hashlib.sha256(raw).hexdigest()[:HASH_CHARS]
     store_dir, kept = root, "added"
     try:
-        hidden = _write_hidden(root, raw)
+        hidden, inode = _write_hidden(root, raw)
     except OSError:  # a read-only data folder: keep the file for this server's session
         store_dir, kept = session_dir(root), "kept for this session only (the data folder is read-only)"
         try:
             store_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            hidden = _write_hidden(store_dir, raw)
+            hidden, inode = _write_hidden(store_dir, raw)
         except OSError as exc:
             return UploadResult(False, f"not stored: neither the data folder nor a session folder can be "
                                        f"written ({exc.strerror or 'I/O error'})")
     try:
         try:
-            fmt = _check(hidden)
+            fmt = _check(hidden, inode)
         except ChainDataError as err:
             return _refused(err, root, len(raw))
         existing = _already_stored(root, digest) or (_already_stored(store_dir, digest) if store_dir != root
@@ -170,7 +174,7 @@ def store_bytes(raw: bytes, data_dir: str | Path, *, today: dt.date) -> UploadRe
         if target.parent != store_dir:  # the name is ours, but never write anywhere else
             return UploadResult(False, "refused: generated name outside the data folder")
         try:
-            os.link(hidden, target)  # atomic, and never replaces an existing name
+            os.link(hidden, target, follow_symlinks=False)  # atomic, never replaces a name, never follows a link
         except FileExistsError:
             return _result(root, target, f"already stored as {target.name}")
         except OSError as exc:

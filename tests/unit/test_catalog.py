@@ -127,13 +127,13 @@ def test_an_unknown_id_gets_no_entry(data_dir):
 
 def test_loading_is_cached_until_the_file_changes(data_dir):
     path = data_dir / "spx_quotedata_2026-11-16.csv"
-    first = load_path_cached(path)
-    assert load_path_cached(path) is first
+    first = load_path_cached(path, root=data_dir)  # a file of the folder, read confined to it
+    assert load_path_cached(path, root=data_dir) is first
     entry = scan_catalog(data_dir).get("spx-20261116-1615")
     assert load_entry(entry) is first  # a rescan reuses the cache
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # touch
-    reloaded = load_path_cached(path)
+    reloaded = load_path_cached(path, root=data_dir)
     assert reloaded is not first
     assert reloaded.rows.equals(first.rows)
     assert load_entry(entry) is reloaded  # an entry from before the touch gets the fresh chain
@@ -191,18 +191,17 @@ def test_the_project_data_dir_lists_the_demo_month():
 
 @pytest.fixture()
 def unreadable(monkeypatch):
-    """Make files unreadable: ``chmod 000``, and (root ignores modes) a PermissionError on open."""
-    import pathlib
-
+    """Make files unreadable: ``chmod 000``, and (root ignores modes) a PermissionError on open (every
+    input file is opened by ``os.open`` in analytics.sources.common.read_input)."""
     blocked: set[str] = set()
-    real_open = pathlib.Path.open
+    real_open = os.open
 
-    def guarded_open(self, *args, **kwargs):
-        if str(self.resolve()) in blocked:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)
+    def guarded_open(path, *args, **kwargs):
+        if os.path.realpath(path) in blocked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(pathlib.Path, "open", guarded_open)
+    monkeypatch.setattr(os, "open", guarded_open)
 
     def make(path: Path) -> Path:
         path.chmod(0)

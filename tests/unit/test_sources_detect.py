@@ -154,6 +154,7 @@ def test_file_over_the_limit_is_rejected_before_any_read(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "open", no_reading)
     monkeypatch.setattr(Path, "read_text", no_reading)
     monkeypatch.setattr(Path, "read_bytes", no_reading)
+    monkeypatch.setattr(os, "read", no_reading)  # read_input opens, checks the size on the descriptor, reads nothing
     with pytest.raises(ChainDataError, match=r"^huge\.csv: file too large: 50\.0 MiB, the limit is 32 MiB"):
         load_chain(path)
 

@@ -99,7 +99,7 @@ def read_only(folder, tmp_path, monkeypatch) -> Path:
     session folders go to a temporary state folder."""
     write = uploads._write_hidden
 
-    def refuse_in_folder(root: Path, raw: bytes) -> Path:
+    def refuse_in_folder(root: Path, raw: bytes) -> tuple[Path, int]:
         if root == folder.resolve():
             raise PermissionError(13, "Permission denied")
         return write(root, raw)
@@ -147,3 +147,22 @@ def test_the_upload_callback_opens_a_stored_snapshot_and_keeps_the_rest_of_the_v
 
 def test_doctests():
     assert doctest.testmod(uploads).failed == 0
+
+
+def test_a_hidden_file_swapped_for_a_link_before_its_check_is_refused_and_not_stored(folder, tmp_path, shared_data,
+                                                                                    monkeypatch):
+    raw = (shared_data / "deribit_btc_ticker_greeks_2026-02-28_tessicin.csv").read_bytes()
+    secret = tmp_path / "outside.csv"
+    secret.write_bytes(raw)  # a chain the loaders accept, outside the data folder
+    write = uploads._write_hidden
+
+    def write_then_swap(root: Path, data: bytes) -> tuple[Path, int]:
+        hidden, inode = write(root, data)
+        hidden.unlink()
+        hidden.symlink_to(secret)  # what a writer of the folder could do between the write and the check
+        return hidden, inode
+
+    monkeypatch.setattr(uploads, "_write_hidden", write_then_swap)
+    result = store_bytes(b"underlying,expiry\n", folder, today=TODAY)
+    assert not result.ok and "not inside the data folder" in result.message, result
+    assert files(folder) == set() and str(tmp_path) not in result.message

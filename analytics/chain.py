@@ -97,6 +97,13 @@ OCC_SYMBOL_PATTERN = r"(?P<root>[A-Z]+\d*?)(?P<ymd>\d{6})(?P<side>[CP])(?P<strik
 #: An adjusted-deliverable root: letters followed by digits (``AMD1``, ``SPY1``).
 ADJUSTED_ROOT_PATTERN = r"^[A-Z]+\d+$"
 
+#: What a name read from a file (underlying, option root, a book's names) may hold: ASCII letters, digits,
+#: space and ``. _ - / ^`` (``SPX``, ``BRK.B``, ``^VIX``, ``BTC-PERP``), at most ``MAX_NAME_CHARS``. Names
+#: are data, never markup or formulas: ``<``, ``>``, ``&``, quotes, ``=`` and control characters are refused.
+SAFE_NAME_PATTERN = r"[A-Za-z0-9._\-/^ ]+"
+MAX_NAME_CHARS = 32
+_SAFE_NAME = re.compile(SAFE_NAME_PATTERN)
+
 PricingModel = Literal["bsm", "black76"]
 
 
@@ -271,6 +278,43 @@ def utc_instants(expiry: pd.Series, hour_utc: int = 8) -> pd.Series:
     return (exp + pd.Timedelta(hours=hour_utc)).dt.tz_localize("UTC")
 
 
+def unsafe_names(names: pd.Series | np.ndarray | list[str]) -> np.ndarray:
+    """True where a name breaks :data:`SAFE_NAME_PATTERN` or is longer than :data:`MAX_NAME_CHARS`
+    (missing values are not names: False).
+
+    Examples
+    --------
+    >>> unsafe_names(["SPXW", "BRK.B", "^VIX", '<a href="x">X</a>', '=HYPERLINK("x")', None]).tolist()
+    [False, False, False, True, True, False]
+    """
+    values = pd.Series(names, dtype=object)
+    present = values.notna().to_numpy()
+    text = values.where(values.notna(), "A").astype(str)
+    ok = text.str.fullmatch(SAFE_NAME_PATTERN).to_numpy(dtype=bool) & (text.str.len() <= MAX_NAME_CHARS).to_numpy()
+    return present & ~ok
+
+
+def check_names(names: pd.Series, *, path: str | None, field: str, line_offset: int | None = None) -> None:
+    """Refuse the first name of ``names`` that :func:`unsafe_names` flags: the one home of the rule.
+
+    Raises
+    ------
+    ChainDataError
+        ``underlying '<a href=...' is not a name: names hold letters, digits, space and . _ - / ^ (at most
+        32 characters)``, at the value's line (``names.index + line_offset``) when known.
+    """
+    bad = unsafe_names(names)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        line = int(names.index[i]) + line_offset if line_offset is not None else None
+        value = str(names.iloc[i])
+        shown = value if len(value) <= 60 else value[:59] + "…"
+        raise ChainDataError(
+            f"{field} {shown!r} is not a name: names hold letters, digits, space and . _ - / ^ "
+            f"(at most {MAX_NAME_CHARS} characters)", path=path, line=line, field=field,
+        )
+
+
 def _coerce_numeric(rows: pd.DataFrame, col: str, path: str | None, line_offset: int | None) -> None:
     if pd.api.types.is_numeric_dtype(rows[col].dtype) and not pd.api.types.is_bool_dtype(rows[col].dtype):
         rows[col] = rows[col].astype(float)  # already numbers: nothing to check (no text round trip)
@@ -351,6 +395,9 @@ def make_chain(
         rows["underlying"] = underlying
     if rows["root"].isna().all():
         rows["root"] = underlying
+    for col in ("underlying", "root"):
+        check_names(rows[col], path=path, field=col, line_offset=line_offset)
+    check_names(pd.Series([underlying], dtype=object), path=path, field="underlying")
     for col in NUMERIC_COLUMNS:
         _coerce_numeric(rows, col, path, line_offset)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics.chain import OptionChain
+from analytics.chain import OptionChain, check_names
 from analytics.errors import ChainDataError
 from analytics.sources.common import Head, Source, read_text_file
 from analytics.sources.table import SIDE_WORDS, csv_header_names
@@ -90,6 +90,8 @@ def read_book_text(text: str, path: str | Path) -> pd.DataFrame:
     root = raw["root"] if "root" in raw.columns else pd.Series(pd.NA, index=raw.index, dtype="string")
     root = root.astype("string").str.strip().str.upper()
     book["root"] = root.where(root != "")
+    for col in ("underlying", "root"):
+        check_names(book[col], path=str(path), field=col, line_offset=offset)
     book["expiry"] = pd.to_datetime(raw["expiry"].astype(str).str.strip(), format="%Y-%m-%d", errors="coerce")
     bad = book["expiry"].isna().to_numpy()
     if bad.any():

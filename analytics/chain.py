@@ -98,9 +98,10 @@ OCC_SYMBOL_PATTERN = r"(?P<root>[A-Z]+\d*?)(?P<ymd>\d{6})(?P<side>[CP])(?P<strik
 ADJUSTED_ROOT_PATTERN = r"^[A-Z]+\d+$"
 
 #: What a name read from a file (underlying, option root, a book's names) may hold: ASCII letters, digits,
-#: space and ``. _ - / ^`` (``SPX``, ``BRK.B``, ``^VIX``, ``BTC-PERP``), at most ``MAX_NAME_CHARS``. Names
-#: are data, never markup or formulas: ``<``, ``>``, ``&``, quotes, ``=`` and control characters are refused.
-SAFE_NAME_PATTERN = r"[A-Za-z0-9._\-/^ ]+"
+#: space and ``. _ - / ^`` (``SPX``, ``BRK.B``, ``^VIX``, ``BTC-PERP``), first a letter, digit or ``^``,
+#: at most ``MAX_NAME_CHARS``. Names are data, never markup or formulas: ``<``, ``>``, ``&``, quotes,
+#: ``=``, ``+``, ``@``, a leading ``-`` and control characters are refused.
+SAFE_NAME_PATTERN = r"[A-Za-z0-9^][A-Za-z0-9._\-/^ ]*"
 MAX_NAME_CHARS = 32
 _SAFE_NAME = re.compile(SAFE_NAME_PATTERN)
 

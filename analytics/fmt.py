@@ -16,12 +16,18 @@ them, the dashboard and the CLI reuse them).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
 MISSING = "n/a"
+#: A text cell a spreadsheet would run as a formula (OWASP "CSV injection"): it starts with one of these.
+FORMULA_START = r"^[=+\-@\t\r]"
+#: ... unless it is a plain number (``-12.5``, ``+3e-4``): a number stays a number.
+_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_FORMULA_START, _PLAIN_NUMBER_RE = re.compile(FORMULA_START), re.compile(_PLAIN_NUMBER)
 _SUFFIXES = ("", "k", "m", "bn", "tn")
 
 
@@ -226,3 +232,41 @@ def _compact(values: Iterable[float] | np.ndarray, *, prefix: str, signed: bool)
     sign = np.where(nonzero & (arr < 0), "-", np.where(signed & nonzero & (arr > 0), "+", ""))
     labels = sign.astype(object) + prefix + digits.astype(object) + suffix
     return np.where(finite, labels, MISSING)
+
+
+def csv_text_cell(value: object) -> object:
+    """One CSV cell made inert for spreadsheets: a text starting with ``= + - @``, a tab or a CR gets a
+    leading ``'`` (OWASP); numbers, plain-number texts and other values are returned unchanged.
+
+    Examples
+    --------
+    >>> csv_text_cell("=HYPERLINK(1)"), csv_text_cell("\\tx"), csv_text_cell("-12.5"), csv_text_cell(-3.0)
+    ("'=HYPERLINK(1)", "'\\tx", '-12.5', -3.0)
+    """
+    if isinstance(value, str) and _FORMULA_START.match(value) and not _PLAIN_NUMBER_RE.match(value):
+        return "'" + value
+    return value
+
+
+def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (a copy) with every text cell passed through :func:`csv_text_cell`, vectorised over the
+    text columns only: numeric columns (negative numbers included) are left as they are.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"name": ["SPX", "=1+2", "@SUM(A1)", "-4"], "x": [-1.5, 2.0, -3.0, 4.0]})
+    >>> csv_safe_frame(f).to_dict("list")
+    {'name': ['SPX', "'=1+2", "'@SUM(A1)", '-4'], 'x': [-1.5, 2.0, -3.0, 4.0]}
+    """
+    out = frame.copy()
+    for col in out.columns:
+        series = out[col]
+        if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
+            continue
+        is_text = series.map(type).eq(str).to_numpy() if series.dtype == object else series.notna().to_numpy()
+        text = series.astype("string")
+        risky = (text.str.match(FORMULA_START).fillna(False).to_numpy(dtype=bool)
+                 & ~text.str.match(_PLAIN_NUMBER).fillna(False).to_numpy(dtype=bool) & is_text)
+        if risky.any():
+            out[col] = series.astype(object).where(~risky, "'" + text.astype(object).where(risky, ""))
+    return out

@@ -305,10 +305,12 @@ def _run_history_command(args: argparse.Namespace) -> None:
     else:
         import csv
 
+        from analytics.fmt import csv_text_cell
+
         writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]), lineterminator="\n")
         writer.writeheader()
-        for rec in records:
-            writer.writerow({k: ";".join(f"{z:.6g}" for z in v) if isinstance(v, list) else v
+        for rec in records:  # a text cell a spreadsheet would run as a formula is neutralised (file names)
+            writer.writerow({k: ";".join(f"{z:.6g}" for z in v) if isinstance(v, list) else csv_text_cell(v)
                              for k, v in rec.items()})
 
 

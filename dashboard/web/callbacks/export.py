@@ -20,7 +20,13 @@ from dash import Input, Output, no_update
 
 from dashboard.web import ids
 from dashboard.web.figures import graph_config
-from dashboard.web.figures.common import PALETTE, expiry_set_label, export_filename, snapshot_subtitle
+from dashboard.web.figures.common import (
+    PALETTE,
+    escape_text,
+    expiry_set_label,
+    export_filename,
+    snapshot_subtitle,
+)
 from dashboard.web.panels import PANELS
 from dashboard.web.state import ViewState
 
@@ -47,7 +53,7 @@ def with_subtitle(figure: dict[str, Any], subtitle: str) -> dict[str, Any]:
     layout = figure.setdefault("layout", {})
     title = layout.get("title")
     layout["title"] = {**(title if isinstance(title, dict) else {"text": title} if title else {}),
-                       "subtitle": {"text": subtitle, "font": {"size": 11, "color": PALETTE.muted_text}}}
+                       "subtitle": {"text": escape_text(subtitle), "font": {"size": 11, "color": PALETTE.muted_text}}}
     layout["margin"] = {**(layout.get("margin") or {}), "t": SUBTITLED_TOP_MARGIN_PX}  # room above the legend
     return figure
 

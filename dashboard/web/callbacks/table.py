@@ -11,6 +11,7 @@ from dash.exceptions import PreventUpdate
 from flask import current_app
 
 from analytics.errors import ChainDataError
+from analytics.fmt import csv_safe_frame
 from analytics.report import Analysis
 from dashboard import service
 from dashboard.web import ids
@@ -63,7 +64,8 @@ def strike_csv(state: dict[str, Any] | None, data_dir: str | None) -> dict[str, 
         expiries=expiry_set_label(state.get("preset") or "all", [d.isoformat() for d in analysis.expiries]),
         scenario=scenario_text(analysis),
     )
-    return dcc.send_data_frame(frame.to_csv, csv_filename(state, analysis.as_of), index=False)
+    # names are checked at load; a text cell a spreadsheet would run as a formula is neutralised anyway
+    return dcc.send_data_frame(csv_safe_frame(frame).to_csv, csv_filename(state, analysis.as_of), index=False)
 
 
 # The strike finder's text becomes the grid's quick filter (AG Grid refilters and returns to page 1).

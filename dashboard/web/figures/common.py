@@ -81,6 +81,29 @@ class Palette:
 
 
 PALETTE = Palette()
+
+
+def escape_text(text: object) -> str:
+    """Data text (a name, a file label, a message) made inert for Plotly, whose titles, annotations,
+    trace names, hover templates and hover texts read a subset of HTML (``<a href>`` draws a link):
+    ``&``, ``<`` and ``>`` become entities, which Plotly shows as the characters. The one escape for
+    every data text a figure places; text the builders write themselves (``<b>``, ``<br>``) is not data.
+
+    Examples
+    --------
+    >>> escape_text('<a href="https://evil.example/">CLICK</a> & co')
+    '&lt;a href="https://evil.example/"&gt;CLICK&lt;/a&gt; &amp; co'
+    >>> escape_text("SPX")
+    'SPX'
+    """
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_array(values: np.ndarray) -> np.ndarray:
+    """:func:`escape_text` over an object array of texts (hover ``text`` arrays)."""
+    out = np.asarray(values, dtype=object).astype(str)
+    out = np.char.replace(np.char.replace(np.char.replace(out, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")
+    return out.astype(object)
 FONT_FAMILY = "Inter, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 
@@ -335,7 +358,8 @@ def apply_house_layout(
     fig : dict
         A figure dict (see :func:`new_figure`).
     title, subtitle : str, optional
-        Title text, and a smaller line under it (what the numbers are: convention, snapshot).
+        Title text, and a smaller line under it (what the numbers are: convention, snapshot): plain
+        text (they carry names from the data), escaped here (:func:`escape_text`).
     template : Template, str or dict, optional
         Defaults to :func:`house_template`.
     height : int, optional
@@ -343,9 +367,9 @@ def apply_house_layout(
     uirevision : str, optional
         Dash keeps zoom and selection across updates while this stays the same.
     """
-    title_spec: dict = {"text": title or ""}
+    title_spec: dict = {"text": escape_text(title or "")}
     if subtitle:
-        title_spec["subtitle"] = {"text": subtitle, "font": {"size": 12, "color": PALETTE.muted_text}}
+        title_spec["subtitle"] = {"text": escape_text(subtitle), "font": {"size": 12, "color": PALETTE.muted_text}}
     layout = fig["layout"]
     layout["template"] = _template_json(template)
     layout["title"] = title_spec
@@ -428,7 +452,7 @@ def empty_figure(
             font=dict(size=15, color=PALETTE.muted_text),
             name="empty",
             showarrow=False,
-            text=message,
+            text=escape_text(message),
             x=0.5,
             xref="paper",
             y=0.5,
@@ -510,7 +534,7 @@ def add_reference_lines(
             yanchor="top",
             xanchor="right" if leftward else "left",
             xshift=-3 if leftward else 3,
-            text=label,
+            text=escape_text(label),
             showarrow=False,
             font=dict(size=11, color=colour),
             bgcolor="rgba(255,255,255,0.7)",

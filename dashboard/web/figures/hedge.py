@@ -24,6 +24,7 @@ from dashboard.web.figures.common import (
     add_reference_lines,
     apply_house_layout,
     empty_figure,
+    escape_text,
     format_number_array,
     format_pct,
     format_strike,
@@ -153,7 +154,7 @@ def hedge_curve_figure(
         flow = curve[flow_column].to_numpy(dtype=float)
         size = format_usd_array(np.abs(flow)) if units == "usd" else format_number_array(np.abs(flow))
         verb = np.where(flow > 0, "dealers buy ", "dealers sell ").astype(object)
-        suffix = "" if units == "usd" else f" {underlying}"
+        suffix = "" if units == "usd" else f" {escape_text(underlying)}"
         text = np.where(flow == 0, "no flow", verb + size.astype(object) + suffix)
         text = np.where(np.isfinite(flow), text, "n/a")
         label = horizon_label(horizon)
@@ -219,7 +220,7 @@ def hedge_curve_figure(
     update_axes(fig, "xaxis", range=list(x_range), ticksuffix="%", zeroline=False)
     layout = fig["layout"]
     layout["xaxis2"] = merge(layout["xaxis2"], {"title": {"text": SHOCK_AXIS_TITLE}})
-    layout["yaxis"] = merge(layout["yaxis"], dict(title={"text": hedge_axis_title(units, underlying)}, zeroline=True,
+    layout["yaxis"] = merge(layout["yaxis"], dict(title={"text": escape_text(hedge_axis_title(units, underlying))}, zeroline=True,
                                                   zerolinewidth=1.5, exponentformat="B"))
     layout["yaxis2"] = merge(layout["yaxis2"], dict(title={"text": PROFILE_AXIS_TITLE}, zeroline=True,
                                                     zerolinewidth=1.5, exponentformat="B"))

@@ -33,6 +33,7 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,14 +88,23 @@ def parse_adv(text: str, name: str = ADV_FILE_NAME) -> AdvTable:
 
 def load_adv(data_dir: str | Path) -> AdvTable:
     """The ADV table of a data folder (empty, without warnings, when it has no :data:`ADV_FILE_NAME`)."""
+    from analytics.errors import ChainDataError
+    from analytics.sources.common import confined_to, read_input
+
     path = Path(data_dir) / ADV_FILE_NAME
     try:
-        raw = path.read_bytes()
+        if os.path.getsize(path) == 0:  # an empty file is an empty table
+            return AdvTable()
+        with confined_to(data_dir):  # the one opener: a link to a file outside the folder is refused
+            raw = read_input(path)
     except FileNotFoundError:
         return AdvTable()
     except OSError as err:
         return AdvTable(warnings=(f"{ADV_FILE_NAME} cannot be read ({err.strerror or 'I/O error'}); hedge flows "
                                   "are shown without % of ADV",))
+    except ChainDataError as err:
+        return AdvTable(warnings=(f"{ADV_FILE_NAME} cannot be read ({err.reason}); hedge flows are shown without "
+                                  "% of ADV",))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -106,3 +106,14 @@ def test_the_hedge_view_reads_the_flow_axis_in_percent_of_adv(folder):
     plain = hedge_curve_figure(a.hedge_curves, gamma_profile=a.gamma_profile, spot=a.spot,
                                zero_gamma_levels=a.zero_gamma_levels)
     assert "yaxis3" not in plain["layout"]
+
+
+def test_an_adv_file_linked_outside_the_folder_is_refused_with_a_warning(tmp_path):
+    folder, outside = tmp_path / "data", tmp_path / "outside"
+    folder.mkdir()
+    outside.mkdir()
+    (outside / "adv.toml").write_text('[SPX]\nadv_units = 123\nbasis = "someone else\'s"\n')
+    (folder / ADV_FILE_NAME).symlink_to(outside / "adv.toml")
+    table = load_adv(folder)
+    assert table.get("SPX") is None
+    assert table.warnings and "not inside the data folder" in table.warnings[0]

@@ -263,10 +263,9 @@ def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
         series = out[col]
         if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
             continue
-        is_text = series.map(type).eq(str).to_numpy() if series.dtype == object else series.notna().to_numpy()
-        text = series.astype("string")
+        text = series.astype("string")  # a number in a text column reads as a plain number: kept
         risky = (text.str.match(FORMULA_START).fillna(False).to_numpy(dtype=bool)
-                 & ~text.str.match(_PLAIN_NUMBER).fillna(False).to_numpy(dtype=bool) & is_text)
+                 & ~text.str.match(_PLAIN_NUMBER).fillna(False).to_numpy(dtype=bool))
         if risky.any():
             out[col] = series.astype(object).where(~risky, "'" + text.astype(object).where(risky, ""))
     return out

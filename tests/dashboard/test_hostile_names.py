@@ -16,8 +16,8 @@ from analytics.scenario import Scenario
 from dashboard import service
 from dashboard.report_html import ReportInputs, render_report, report_figures
 from dashboard.web import figures as fig
-from dashboard.web.figures.common import add_reference_lines, new_figure
 from dashboard.web.callbacks import export, table
+from dashboard.web.figures.common import add_reference_lines, new_figure
 from tests.dashboard.test_report import FAKE_PLOTLY, hand_made_window
 
 LINK = '<a href="https://evil.example/">CLICK</a>'

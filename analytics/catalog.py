@@ -342,7 +342,8 @@ def _load_uncached(key: _FileKey) -> _Loaded:
     """Detect and load one file version; every failure becomes an error value (a rescan does not retry)."""
     fmt: str | None = None
     try:
-        with confined_to(key.root) if key.root else contextlib.nullcontext():
+        # a folder's file: every read inside the folder, on the inode the key's version was stat'ed from
+        with confined_to(key.root, key.version.inode) if key.root else contextlib.nullcontext():
             fmt = detect_format(key.path)
             if fmt == BOOK_FORMAT:
                 return _Loaded(fmt, None, load_book(key.path), None)

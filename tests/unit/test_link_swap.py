@@ -100,3 +100,14 @@ def test_the_reader_refuses_a_file_outside_the_confinement_and_another_inode(tmp
                                                                                         match="not the file"):
         read_input(inside / "a.csv")
     assert read_input(inside / "b.csv") == b"secret\n"  # no confinement: the CLI reads what it is given
+
+
+def test_a_file_replaced_between_its_stat_and_its_read_is_not_cached_under_the_old_version(swap):
+    root, _ = swap
+    path = root / "day.csv"
+    key = cat._file_key(path, root)  # what the scan or the view stat'ed
+    shutil.copy(path, root / ".new")
+    os.replace(root / ".new", path)  # another inode under the same name, before the read
+    loaded = cat._load_uncached(key)
+    assert loaded.chain is None and "not the file that was checked" in loaded.error.reason
+    assert load_entry(next(e for e in scan_catalog(root).snapshots() if e.rel == "day.csv")).spot > 0  # next scan

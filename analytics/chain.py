@@ -288,11 +288,10 @@ def unsafe_names(names: pd.Series | np.ndarray | list[str]) -> np.ndarray:
     >>> unsafe_names(["SPXW", "BRK.B", "^VIX", '<a href="x">X</a>', '=HYPERLINK("x")', None]).tolist()
     [False, False, False, True, True, False]
     """
-    values = pd.Series(names, dtype=object)
-    present = values.notna().to_numpy()
-    text = values.where(values.notna(), "A").astype(str)
-    ok = text.str.fullmatch(SAFE_NAME_PATTERN).to_numpy(dtype=bool) & (text.str.len() <= MAX_NAME_CHARS).to_numpy()
-    return present & ~ok
+    codes, uniques = pd.factorize(pd.Series(names, dtype=object))  # a chain has a few distinct names: check those
+    text = pd.Series(uniques, dtype=object).astype(str)
+    bad = ~(text.str.fullmatch(SAFE_NAME_PATTERN).to_numpy(dtype=bool) & (text.str.len() <= MAX_NAME_CHARS).to_numpy())
+    return np.append(bad, False)[codes]  # code -1 (missing) picks the appended False
 
 
 def check_names(names: pd.Series, *, path: str | None, field: str, line_offset: int | None = None) -> None:

@@ -288,7 +288,8 @@ def unsafe_names(names: pd.Series | np.ndarray | list[str]) -> np.ndarray:
     >>> unsafe_names(["SPXW", "BRK.B", "^VIX", '<a href="x">X</a>', '=HYPERLINK("x")', None]).tolist()
     [False, False, False, True, True, False]
     """
-    codes, uniques = pd.factorize(pd.Series(names, dtype=object))  # a chain has a few distinct names: check those
+    values = names if isinstance(names, pd.Series) else pd.Series(names, dtype=object)
+    codes, uniques = pd.factorize(values)  # a chain has a few distinct names: check those
     text = pd.Series(uniques, dtype=object).astype(str)
     bad = ~(text.str.fullmatch(SAFE_NAME_PATTERN).to_numpy(dtype=bool) & (text.str.len() <= MAX_NAME_CHARS).to_numpy())
     return np.append(bad, False)[codes]  # code -1 (missing) picks the appended False

@@ -124,8 +124,37 @@ def gex_by_strike_expiry(strike, expiry, side, gex) -> pd.DataFrame:
     return _sum_by_key(np.asarray(strike, float), expiry, side, gex)
 
 
+TOP_WALLS = 3  # walls listed per side with their runners-up (the JSON's call_walls/put_walls)
+
+
+def top_walls(by_strike: pd.DataFrame, n: int = TOP_WALLS) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """The ``n`` strikes with the largest call GEX (> 0) and the ``n`` with the most negative put GEX
+    (< 0), strongest first, as ``(strike, GEX)``; ties go to the lower strike. The first of each is the
+    wall (:func:`walls`); the second its runner-up.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"strike": [90., 100., 110.], "call_gex_usd_per_1pct": [1., 5., 7.],
+    ...                    "put_gex_usd_per_1pct": [-9., -3., 0.]})
+    >>> top_walls(df, 2)
+    ([(110.0, 7.0), (100.0, 5.0)], [(90.0, -9.0), (100.0, -3.0)])
+    """
+    strikes = by_strike["strike"].to_numpy(float)
+    calls = by_strike["call_gex_usd_per_1pct"].to_numpy(float)
+    puts = by_strike["put_gex_usd_per_1pct"].to_numpy(float)
+
+    def top(key: np.ndarray, shown: np.ndarray) -> list[tuple[float, float]]:
+        # the n most negative keys (< 0 only); a stable sort over ascending strikes gives ties to the lower
+        candidates = np.flatnonzero(key < 0)
+        order = candidates[np.argsort(key[candidates], kind="stable")[:n]]
+        return [(float(strikes[i]), float(shown[i])) for i in order]
+
+    return top(-calls, calls), top(puts, puts)
+
+
 def walls(by_strike: pd.DataFrame) -> tuple[float | None, float | None]:
-    """Call wall = strike of the largest call GEX; put wall = strike of the most negative put GEX.
+    """Call wall = strike of the largest call GEX; put wall = strike of the most negative put GEX
+    (the first of :func:`top_walls`).
 
     Returns None for a wall when no strike has call GEX > 0 (put GEX < 0), e.g. under
     ``dealer-short-all`` there is no positive call GEX.
@@ -137,12 +166,8 @@ def walls(by_strike: pd.DataFrame) -> tuple[float | None, float | None]:
     >>> walls(df)
     (110.0, 90.0)
     """
-    calls = by_strike["call_gex_usd_per_1pct"].to_numpy(float)
-    puts = by_strike["put_gex_usd_per_1pct"].to_numpy(float)
-    strikes = by_strike["strike"].to_numpy(float)
-    call_wall = float(strikes[int(np.argmax(calls))]) if calls.size and calls.max() > 0 else None
-    put_wall = float(strikes[int(np.argmin(puts))]) if puts.size and puts.min() < 0 else None
-    return call_wall, put_wall
+    calls, puts = top_walls(by_strike, 1)
+    return (calls[0][0] if calls else None), (puts[0][0] if puts else None)
 
 
 # --- vanna and charm exposure by strike ---------------------------------------------------------

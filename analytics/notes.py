@@ -14,8 +14,13 @@ from typing import Any
 
 import numpy as np
 
-ILL_CONDITIONED_WITHIN = 0.005  # nearest zero gamma closer to spot than this fraction: fragile sign
 FLOW_SHOCK_PCT = 5.0  # the shock whose hedge flow a note's share is quoted for
+# Notes whose rows a data repair touched (an IV kept, filled, solved or interpolated; an expiry priced on
+# spot for want of parity quotes): leaving those rows out is the alternative treatment
+# (``Scenario.without_notes``, ``mmpos analyze --without-note CODE``; the headline band of
+# :mod:`analytics.headline` shows it when the rows carry a material share of gross GEX)
+ROW_REPAIRS: tuple[str, ...] = ("iv-placeholder", "iv-from-twin", "iv-solved", "iv-otm-interpolated",
+                                "iv-otm-file", "forward-fallback")
 
 
 @dataclass(frozen=True)
@@ -183,42 +188,3 @@ def _quantify_outside(note: Note, gex_rows, delta_change) -> Note:
         share_flow = note.outside_flow / flow if flow > 0 else 0.0
     return replace(note, share_of_gross=outside_gex / gross if gross > 0 else 0.0, share_of_flow=share_flow)
 
-
-def ill_conditioned_headline(spot: float, zero_gamma_levels, profile_spot, profile_gex, *,
-                             within: float = ILL_CONDITIONED_WITHIN) -> Note | None:
-    """Flag a headline whose sign hangs on the treatment: the nearest zero gamma lies within ``within``
-    (a fraction, 0.005 = 0.5%) of spot.
-
-    Parameters
-    ----------
-    spot : float
-    zero_gamma_levels : sequence of float
-        Zero crossings of the gamma profile (spot levels).
-    profile_spot, profile_gex : array_like
-        The gamma profile: spot grid (ascending) and total GEX there, USD per 1% move.
-
-    Returns
-    -------
-    Note or None
-        Code ``"ill-conditioned"``, with the profile's slope at the nearest zero in USD per 1% per
-        point of the underlying; None when no zero is that close.
-
-    Examples
-    --------
-    >>> s = np.linspace(90.0, 110.0, 201)
-    >>> n = ill_conditioned_headline(100.0, [100.2], s, 1e6 * (s - 100.2))
-    >>> n.code, round(n.value)
-    ('ill-conditioned', 1000000)
-    """
-    levels = np.asarray(list(zero_gamma_levels), dtype=float)
-    if levels.size == 0:
-        return None
-    nearest = float(levels[np.argmin(np.abs(levels - spot))])
-    distance = abs(nearest / spot - 1.0)
-    if distance > within:
-        return None
-    x = np.asarray(profile_spot, dtype=float)
-    slope = float(np.interp(nearest, x, np.gradient(np.asarray(profile_gex, dtype=float), x)))
-    summary = (f"zero gamma at {nearest:,.6g} is {100 * distance:.2f}% from spot {spot:,.6g}: the headline "
-               f"total's sign depends on the treatment (profile slope there {slope:,.4g} USD per 1% per point)")
-    return Note(code="ill-conditioned", summary=summary, rows=0, contracts=0.0, value=slope)

@@ -6,9 +6,11 @@ delta below comes from one engine (:mod:`analytics.scenarios` over :mod:`analyti
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -17,11 +19,19 @@ import pandas as pd
 
 from analytics import conventions, exposure, maxpain, notes, pricing, scenarios, term
 from analytics import forwards as fwd
+from analytics import headline as hl
 from analytics.adv import pct_of_adv
 from analytics.chain import OptionChain
-from analytics.errors import ChainDataError
+from analytics.errors import ChainDataError, ScenarioError
 from analytics.notes import Note
-from analytics.prepare import IV_POLICY_TEXT, PreparedChain, model_text, prepare_chain
+from analytics.prepare import (
+    FORWARD_CHOICES,
+    IV_POLICIES,
+    IV_POLICY_TEXT,
+    PreparedChain,
+    model_text,
+    prepare_chain,
+)
 from analytics.scenario import Scenario
 from analytics.smile import smile as smile_points
 from analytics.smile import wings_25d
@@ -47,6 +57,9 @@ CONVENTIONS_TEXT: dict[str, Any] = {
                 "forward_basis_pct 100 (F/S - 1)",
     "warnings": "{code, message, rows, contracts (open interest), share_of_gross (of gross GEX, 0-1), "
                 "share_of_flow (of the gross +5% hedge flow, 0-1), value}",
+    "walls": f"call_walls/put_walls: the {exposure.TOP_WALLS} strikes with the largest call GEX (most negative "
+             "put GEX), the wall first; share_of_top = GEX / the wall's GEX (the runner-up's margin is 1 - it)",
+    "headline": hl.RULE_TEXT,
 }
 
 
@@ -93,9 +106,21 @@ class Analysis:
     # the underlying's average daily volume (units per day) from the data folder's adv.toml, set by
     # the caller that knows the folder (analytics.adv); None: flows are not sized against volume
     adv_units: float | None = None
+    # the headline under every reasonable treatment and its regime (analytics.headline); None when
+    # analyze was asked for no band
+    headline: hl.Headline | None = None
     # inputs of the per-expiry views, computed on first access (a caller that needs only the
     # headline numbers, e.g. the previous snapshot's KPIs, does not pay for them)
     _per_row: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @functools.cached_property
+    def walls(self) -> dict[str, list[dict[str, float]]]:
+        """``{"call_walls": [...], "put_walls": [...]}``: the :data:`~analytics.exposure.TOP_WALLS`
+        strongest strikes per side, the wall first, each ``{strike, gex_usd_per_1pct, share_of_top}``
+        (GEX over the wall's GEX: a runner-up at 0.95 is within 5% of taking the wall)."""
+        calls, puts = exposure.top_walls(self.by_strike)
+        return {name: [{"strike": k, "gex_usd_per_1pct": g, "share_of_top": g / side[0][1]} for k, g in side]
+                for name, side in (("call_walls", calls), ("put_walls", puts))}
 
     @functools.cached_property
     def by_strike_expiry(self) -> pd.DataFrame:
@@ -166,7 +191,9 @@ class Analysis:
             "total_gex_usd_per_1pct": self.total_gex_usd_per_1pct,
             "call_wall": self.call_wall,
             "put_wall": self.put_wall,
+            **self.walls,
             "zero_gamma_levels": self.zero_gamma_levels,
+            "headline": None if self.headline is None else self.headline.to_dict(),
             "dealer_delta_units": self.dealer_delta_units,
             "net_vega_usd_per_vol_pt": self.net_vega_usd_per_vol_pt,
             "scenario": self.scenario.to_dict(),
@@ -239,7 +266,7 @@ def _jsonable(v: Any) -> Any:
 # pricing inputs. The convention, shocks, horizons, vol scenario and grid leave the prepared inputs
 # unchanged, so one preparation serves every one of them (dashboard.service caches it by this key).
 PREPARE_FIELDS: tuple[str, ...] = ("expiries", "max_dte", "rate", "div_yield", "multiplier",
-                                   "adjusted_deliverables", "forward", "iv_policy")
+                                   "adjusted_deliverables", "forward", "iv_policy", "without_notes")
 
 
 def preparation(scenario: Scenario) -> Scenario:
@@ -269,12 +296,40 @@ def prepare_for(chain: OptionChain, scenario: Scenario) -> PreparedChain:
     # the parity fit of the whole snapshot, once per chain object: an expiry's forward does not depend
     # on the expiry filter, and a new scenario does not refit
     fit = fwd.chain_forwards(chain, rate=p.rate, div_yield=p.div_yield) if chain.model == "bsm" else None
-    return prepare_chain(selected, rate=p.rate, div_yield=p.div_yield, multiplier=p.multiplier,
+    prep = prepare_chain(selected, rate=p.rate, div_yield=p.div_yield, multiplier=p.multiplier,
                          adjusted_deliverables=p.adjusted_deliverables, forward=p.forward, iv_policy=p.iv_policy,
                          forwards=fit)
+    return without_notes(prep, p.without_notes) if p.without_notes else prep
+
+
+def without_notes(prep: PreparedChain, codes: tuple[str, ...]) -> PreparedChain:
+    """``prep`` without the rows of its notes coded ``codes`` (data repairs,
+    :data:`analytics.notes.ROW_REPAIRS`); those notes give way to one ``without-notes`` note counting
+    the rows left out.
+
+    Raises ChainDataError when no row is left.
+    """
+    mask = np.zeros(len(prep.iv), dtype=bool)
+    for n in prep.notes:
+        if n.code in codes and n.mask is not None:
+            mask |= n.mask
+    keep = ~mask
+    rows = prep.chain.rows
+    oi = rows["open_interest"].to_numpy(float)
+    note = notes.row_note("without-notes", f"left out {int(mask.sum()):,} row(s) of {', '.join(codes)} (--without-note; "
+                          f"{int(oi[mask].sum()):,} contracts of open interest)", mask, oi, keep_mask=False)
+    if not keep.any():
+        raise ChainDataError(f"no row left without {', '.join(codes)}", path=prep.chain.source or None)
+    kept = tuple(dataclasses.replace(n, mask=None if n.mask is None else n.mask[keep])
+                 for n in prep.notes if n.code not in codes) + (note,)
+    arrays = {f.name: getattr(prep, f.name)[keep] for f in dataclasses.fields(prep)
+              if isinstance(getattr(prep, f.name), np.ndarray) and getattr(prep, f.name).shape == keep.shape}
+    return dataclasses.replace(prep, chain=prep.chain.with_rows(rows.loc[keep]), notes=kept,
+                               warnings=tuple(n.message for n in kept), **arrays)
 
 
 def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: PreparedChain | None = None,
+            prepare: Callable[[Scenario], PreparedChain] | None = None, band: bool = True,
             **changes: Any) -> Analysis:
     """Dealer gamma by strike, walls, gamma profile vs spot with every zero crossing, hedge curves and
     the vega term structure for one chain under one :class:`~analytics.scenario.Scenario`.
@@ -290,6 +345,12 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
     prepared : PreparedChain, optional
         ``prepare_for(chain, scenario)`` computed before (a cache's): it must be of this chain and of
         an equal :func:`preparation`. Default: prepared here.
+    prepare : callable, optional
+        ``prepare(scenario) -> PreparedChain`` for the headline band's other treatments (a cache's,
+        e.g. the dashboard's per file version and :func:`preparation`); default :func:`prepare_for`.
+    band : bool, default True
+        Compute :attr:`Analysis.headline` (the headline under every treatment, :mod:`analytics.headline`)
+        and the ``ill-conditioned`` note from it; False: neither (benchmarks measure its cost).
     **changes
         Shorthand for ``scenario.replace(**changes)``: ``analyze(chain, expiries=["2024-01-19"])``.
 
@@ -344,7 +405,7 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
     curves = {h: curve(h) for h in horizons}
 
     # Data notes with numbers: each note's share of gross GEX and of the gross +5% flow (per-row dealer
-    # delta change from the same engine), and the ill-conditioned headline flag
+    # delta change from the same engine)
     delta_up = scenarios.row_greeks(pos_all, 1.0 + notes.FLOW_SHOCK_PCT / 100.0).delta
     delta_change = pos_all.weight * (delta_up - g.delta)
     quantified = [notes.quantify(n, gex_rows, delta_change) for n in prep.notes]
@@ -357,8 +418,13 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
                                      - g_sane.delta)
         quantified = [notes.quantify(n, gex_sane, change_sane) if n.code == "iv-placeholder" else n
                       for n in quantified]
-    fragile = notes.ill_conditioned_headline(spot, zeros, factors * spot, gex_grid)
-    quantified += [fragile] if fragile is not None else []
+    headline = None
+    if band:  # the headline under every treatment, and the ill-conditioned flag from its band
+        own = _Numbers(prep, pos_all, gex_rows, by_strike, (call_wall, put_wall), gex_grid, zeros)
+        headline = _headline(chain, scenario, own, quantified, factors, scen,
+                             prepare or functools.partial(prepare_for, chain))
+        fragile = hl.ill_conditioned_note(headline, spot, zeros, factors * spot, gex_grid)
+        quantified += [fragile] if fragile is not None else []
     if prep.file_spot is not None:
         quantified.insert(0, notes.stale_spot(prep.file_spot, spot, zeros, curves[scenario.horizon_days]))
     warnings = list(prep.chain.warnings) + [n.message for n in quantified]
@@ -396,10 +462,106 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
         model_description=model_text(chain.model, scenario.forward, scenario.iv_policy, scenario.rate,
                                      scenario.div_yield),
         forwards=prep.priced_forwards(),
+        headline=headline,
         _per_row={"strike": rows["strike"], "expiry": rows["expiry"], "side": prep.side, "gex": gex_rows,
                   "days": prep.years * 365.0, "iv": prep.iv, "forward": forward, "vega": vega_rows,
                   "positions": pos, "units": rows["open_interest"].to_numpy(float) * prep.multiplier},
     )
+
+
+@dataclass(frozen=True)
+class _Numbers:
+    """What one treatment's headline is read from: its prepared rows, their positions and GEX at spot,
+    GEX by strike and walls, and its gamma profile on the grid with its zero crossings."""
+
+    prep: PreparedChain
+    pos_all: scenarios.Positions
+    gex_rows: np.ndarray
+    by_strike: pd.DataFrame
+    walls: tuple[float | None, float | None]
+    gex_grid: np.ndarray
+    zeros: list[float]
+
+    def treatment(self, name: str, flags: tuple[str, ...], keep: np.ndarray | None = None,
+                  factors: np.ndarray | None = None, scen: dict[str, float] | None = None) -> hl.Treatment:
+        """The treatment's numbers; ``keep``: those of the kept rows only (a "without" treatment: its
+        profile is this one's minus the left-out rows', so only those rows are revalued)."""
+        if keep is None:
+            return hl.Treatment(name, flags, float(self.gex_rows.sum()), tuple(self.zeros), *self.walls)
+        rows = self.prep.chain.rows
+        gex = self.gex_rows[keep]
+        by_strike = exposure.gex_by_strike(rows["strike"].to_numpy(float)[keep], self.prep.side[keep], gex)
+        nonzero = self.pos_all.weight != 0
+        left_out, _ = scenarios.revalue_grid(self.pos_all.take(~keep & nonzero), factors, want_delta=False, **scen)
+        grid = self.gex_grid - left_out
+        zeros = scenarios.zero_crossings(self.pos_all.take(keep & nonzero), factors, grid, **scen)
+        return hl.Treatment(name, flags, float(gex.sum()), tuple(zeros), *exposure.walls(by_strike))
+
+
+def _numbers(prep: PreparedChain, scenario: Scenario, factors: np.ndarray, scen: dict[str, float]) -> _Numbers:
+    """The headline of one more treatment: GEX at spot per row (the engine :func:`analyze` uses), walls and
+    the gamma profile's zero crossings; no hedge curve, delta or vega."""
+    rows = prep.chain.rows
+    pos_all = positions_from_prepared(prep, scenario.convention)
+    gamma = pricing.greeks(prep.level, rows["strike"].to_numpy(float), prep.years, prep.iv, prep.side,
+                           prep.rate, prep.carry).gamma
+    gex_rows = exposure.gex_usd_per_1pct(gamma, pos_all.weight / prep.multiplier, prep.multiplier, prep.level)
+    by_strike = exposure.gex_by_strike(rows["strike"], prep.side, gex_rows)
+    pos = pos_all.take(pos_all.weight != 0)
+    gex_grid, _ = scenarios.revalue_grid(pos, factors, want_delta=False, **scen)
+    zeros = scenarios.zero_crossings(pos, factors, gex_grid, **scen)
+    return _Numbers(prep, pos_all, gex_rows, by_strike, exposure.walls(by_strike), gex_grid, zeros)
+
+
+def treatment_name(scenario: Scenario, model: str) -> tuple[str, tuple[str, ...]]:
+    """A treatment's name and the ``mmpos analyze`` flags that select it.
+
+    Examples
+    --------
+    >>> treatment_name(Scenario(forward="spot", iv_policy="file", without_notes=("iv-solved",)), "bsm")
+    ('spot/file without iv-solved', ('--forward', 'spot', '--iv', 'file', '--without-note', 'iv-solved'))
+    >>> treatment_name(Scenario(iv_policy="otm"), "black76")[0]
+    'exchange/otm'
+    """
+    forward = scenario.forward if model == "bsm" else "exchange"
+    name = f"{forward}/{scenario.iv_policy}" + "".join(f" without {c}" for c in scenario.without_notes)
+    flags = (("--forward", scenario.forward) if model == "bsm" else ()) + ("--iv", scenario.iv_policy)
+    for code in scenario.without_notes:
+        flags += ("--without-note", code)
+    return name, flags
+
+
+def _headline(chain: OptionChain, scenario: Scenario, own: _Numbers, quantified: list[Note], factors: np.ndarray,
+              scen: dict[str, float], prepare: Callable[[Scenario], PreparedChain]) -> hl.Headline:
+    """The headline under the scenario's own treatment, the other forward and IV choices (one more
+    preparation each, through ``prepare``) and without each material data repair."""
+    treatments = [own.treatment(*treatment_name(scenario, chain.model))]
+    skipped = []
+    forwards = FORWARD_CHOICES if chain.model == "bsm" else (scenario.forward,)
+    for forward in forwards:
+        for iv_policy in IV_POLICIES:
+            if (forward, iv_policy) == (scenario.forward, scenario.iv_policy):
+                continue
+            other = scenario.replace(forward=forward, iv_policy=iv_policy)
+            name, flags = treatment_name(other, chain.model)
+            try:
+                prep = prepare(other)
+                other.check_against(prep.chain, iv=prep.iv)
+                treatments.append(_numbers(prep, other, factors, scen).treatment(name, flags))
+            except (ChainDataError, ScenarioError) as err:
+                skipped.append(f"{name}: {err}")
+    repairs = {}
+    for n in quantified:  # the scenario's own notes, quantified: their rows' share of gross GEX
+        if (n.code in notes.ROW_REPAIRS and n.code not in scenario.without_notes and n.mask is not None
+                and (n.share_of_gross or 0.0) >= hl.MATERIAL_SHARE):
+            repairs[n.code] = repairs.get(n.code, np.zeros_like(n.mask)) | n.mask
+    for code, mask in repairs.items():
+        other = scenario.replace(without_notes=(*scenario.without_notes, code))
+        if mask.all():
+            skipped.append(f"{treatment_name(other, chain.model)[0]}: no row left")
+            continue
+        treatments.append(own.treatment(*treatment_name(other, chain.model), keep=~mask, factors=factors, scen=scen))
+    return hl.headline_of(own.prep.chain.spot, treatments, skipped=skipped)
 
 
 def _require_finite(results: dict[str, Any], *, source: str | None) -> None:

@@ -33,6 +33,7 @@ import numpy as np
 from analytics import conventions
 from analytics.chain import ADJUSTED_ROOT_PATTERN
 from analytics.errors import ScenarioError
+from analytics.notes import ROW_REPAIRS
 from analytics.prepare import (
     DEFAULT_FORWARD,
     DEFAULT_IV_POLICY,
@@ -209,6 +210,15 @@ def _expiries(value: Any) -> tuple[dt.date, ...] | None:
     return dates or None
 
 
+def _note_codes(value: Any) -> tuple[str, ...]:
+    codes = {str(x).strip() for x in _items(value if value is not None else (), "note", len(ROW_REPAIRS))}
+    unknown = sorted(codes - set(ROW_REPAIRS))
+    if unknown:
+        raise ScenarioError(f"unknown note {unknown[0][:40]!r} to leave out; choose among {', '.join(ROW_REPAIRS)}",
+                            name="without_notes")
+    return tuple(sorted(codes))
+
+
 def _spot_range(value: Any) -> tuple[float, float]:
     items = _items(value, "spot range", 2)
     if len(items) != 2:
@@ -364,6 +374,9 @@ class Scenario:
         sorted by root; such a root's rows are priced on that deliverable (strike and premiums per
         unit, multiplier = the units: :func:`analytics.prepare.prepare_chain`). Rows of an adjusted root
         not listed are left out with a counted note.
+    without_notes : tuple of str
+        Leave out the rows of these data-repair notes (codes in :data:`analytics.notes.ROW_REPAIRS`,
+        sorted, unique): the alternative treatment the headline band compares against.
 
     Examples
     --------
@@ -396,6 +409,7 @@ class Scenario:
     forward: ForwardChoice = DEFAULT_FORWARD
     iv_policy: IvPolicy = DEFAULT_IV_POLICY
     adjusted_deliverables: tuple[tuple[str, float], ...] = ()  # adjusted roots priced on their deliverable
+    without_notes: tuple[str, ...] = ()  # leave out the rows of these data-repair notes (notes.ROW_REPAIRS)
 
     def __post_init__(self) -> None:
         for name, parse in _RULES.items():
@@ -539,4 +553,5 @@ _RULES: dict[str, Callable[[Any], Any]] = {
     "iv_policy": _choice(IV_POLICIES, "IV policy"),
     "adjusted_deliverables": _described(_deliverables, f"{_DELIVERABLE_FORM}, comma-separated; UNITS "
                                         f"{MULTIPLIER.describe()}"),
+    "without_notes": _described(_note_codes, f"codes among {', '.join(ROW_REPAIRS)}"),
 }

@@ -344,8 +344,10 @@ def _compute_analysis(root: str, entry_id: str, version: FileVersion | None, boo
     chain = load_chain(entry)
     if conventions.POSITIONS in conventions.get(scenario.convention).needs:
         chain = with_book(catalog, chain)
-    prepared = _prepared(root, entry_id, version, book_version, preparation(scenario), NotInKey(chain))
-    return with_adv(analyze(chain, scenario, prepared=prepared), root)
+    def prepare(s: Scenario) -> PreparedChain:  # the band's other treatments come from the same cache
+        return _prepared(root, entry_id, version, book_version, preparation(s), NotInKey(chain))
+
+    return with_adv(analyze(chain, scenario, prepared=prepare(scenario), prepare=prepare), root)
 
 
 @functools.lru_cache(maxsize=PREPARED_MEMORY_ENTRIES)

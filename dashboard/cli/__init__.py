@@ -54,7 +54,9 @@ SCENARIO_OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("--forward", "forward", "spot|parity", "price on spot with --rate/--div-yield, or on each expiry's put-call-parity forward (default {forward})"),
     ("--iv", "iv_policy", "file|otm", "each side's own file IV, or one IV per strike from the out-of-the-money side (default {iv})"),
     ("--include-adjusted", "adjusted_deliverables", "ROOT=UNITS,...", "price an adjusted-deliverable root (AMD1, SPY1) on what one contract delivers, e.g. AMD1=172 shares: strike and premiums per share, multiplier 172 (default: left out, counted in the warnings)"),
+    ("--without-note", "without_notes", "CODE", "leave out the rows of this data-repair note (repeatable; a treatment of the headline band)"),
 )
+LIST_OPTIONS = frozenset({"expiries", "without_notes"})  # repeatable flags: one value each
 
 
 def options_table() -> str:
@@ -96,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                            forward=Scenario.forward, iv=Scenario.iv_policy)
         text = f"{text}; allowed: {allowed(field)}".replace("%", "%%")
         p.add_argument(flag, dest=field, metavar=metavar, default=None, help=text,
-                       action="append" if field == "expiries" else "store")
+                       action="append" if field in LIST_OPTIONS else "store")
     p.add_argument("--book", type=Path, default=None, help="positions file for --convention book")
     add_date_order_option(p)
     p.add_argument("--format", choices=("json", "table"), default="json")
@@ -146,7 +148,7 @@ def run_analyze(args: argparse.Namespace) -> dict[str, Any]:
 def format_table(d: dict[str, Any]) -> str:
     """A readable terminal summary of the analyze JSON (numbers by :mod:`analytics.fmt`: strikes as
     ``4,800``, levels as ``4,734.7``, USD compact, never a ``-0``)."""
-    from analytics.fmt import format_level, format_number, format_pct, format_strike, format_usd
+    from analytics.fmt import format_level, format_number, format_pct, format_usd
 
     spot = d["spot"]
     delta = d["dealer_delta_units"]
@@ -158,8 +160,9 @@ def format_table(d: dict[str, Any]) -> str:
         "",
         f"  total GEX        {format_usd(d['total_gex_usd_per_1pct'])} per 1%",
         f"  zero gamma       {', '.join(format_level(z) for z in d['zero_gamma_levels']) or 'none in range'}",
-        f"  call wall        {format_strike(d['call_wall'])}",
-        f"  put wall         {format_strike(d['put_wall'])}",
+        *([f"  regime           {_headline_line(d['headline'])}"] if d.get("headline") else []),
+        f"  call wall        {_walls_line(d['call_walls'])}",
+        f"  put wall         {_walls_line(d['put_walls'])}",
         f"  dealer delta     {format_usd(delta * spot if delta is not None else None)} "
         f"({format_number(delta, compact=False, decimals=0)} units; the convention's, not a position)",
         f"  net vega         {format_usd(d['net_vega_usd_per_vol_pt'])} per vol pt",
@@ -179,6 +182,31 @@ def format_table(d: dict[str, Any]) -> str:
     if d["warnings"]:
         lines += ["", "warnings:"] + [f"  - {w['message']}" for w in d["warnings"]]
     return "\n".join(lines)
+
+
+def _headline_line(h: dict[str, Any]) -> str:
+    """The regime and the band of the headline over its treatments (analytics.headline's rule)."""
+    from analytics.fmt import format_level, format_usd
+
+    lo, hi = h["total_gex_band_usd_per_1pct"]
+    zero = h["zero_gamma_band"]
+    zero_text = "none in range" if zero is None else f"{format_level(zero[0])} .. {format_level(zero[1])}"
+    n = len(h["treatments"])
+    return (f"{h['regime']}  (total {format_usd(lo)} .. {format_usd(hi)} per 1%, zero gamma {zero_text}; "
+            f"{n} treatment{'s' if n != 1 else ''})")
+
+
+def _walls_line(walls: list[dict[str, Any]]) -> str:
+    """The wall, its GEX and its runner-up's share of it: ``4,800  $1.2bn  (next 4,700 at 93%)``."""
+    from analytics.fmt import format_strike, format_usd
+
+    if not walls:
+        return format_strike(None)
+    top = walls[0]
+    text = f"{format_strike(top['strike'])}  {format_usd(top['gex_usd_per_1pct'])}"
+    if len(walls) > 1:
+        text += f"  (runner-up {format_strike(walls[1]['strike'])} at {100 * walls[1]['share_of_top']:.0f}%)"
+    return text
 
 
 # --------------------------------------------------------------------------- history: list json, backfill, history

@@ -1,0 +1,177 @@
+"""The headline with its band: the total GEX, zero gamma and walls under every reasonable treatment,
+and the regime they agree on (or ``uncertain``).
+
+A treatment is one way of reading the same file: the forward options are priced on (``spot`` or
+``parity``), where each IV comes from (``file`` or ``otm``), and with or without the rows of each
+disclosed data repair (:data:`analytics.notes.ROW_REPAIRS`) whose share of gross GEX is at least
+:data:`MATERIAL_SHARE`. Each treatment's numbers are what ``mmpos analyze`` prints with its flags
+(:attr:`Treatment.flags`); :func:`analytics.report.analyze` computes them (:class:`Headline`).
+
+The regime rule (stated once, here; the README and the JSON ``units.headline`` quote it):
+
+* ``uncertain`` when the total's sign differs across treatments, or when spot lies within the
+  zero-gamma band (the zero-gamma level nearest spot of each treatment, lowest to highest) widened by
+  :data:`ZERO_GAMMA_MARGIN` of spot on each side;
+* else ``long-gamma`` (every total > 0) or ``short-gamma`` (every total < 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from analytics.fmt import format_level, format_usd
+from analytics.notes import Note
+
+ZERO_GAMMA_MARGIN = 0.005  # fraction of spot: the zero-gamma band is widened by this on each side
+MATERIAL_SHARE = 0.01  # a data repair whose rows carry this share of gross GEX gets a "without" treatment
+REGIMES: tuple[str, ...] = ("long-gamma", "short-gamma", "uncertain")
+RULE_TEXT = (f"regime is uncertain when the total's sign differs across treatments or spot lies within the "
+             f"zero-gamma band widened by {100 * ZERO_GAMMA_MARGIN:g}% of spot on each side, else long-gamma "
+             f"(total > 0) or short-gamma (total < 0); treatments: spot and parity forwards, file and OTM IVs, "
+             f"and without each data repair carrying at least {100 * MATERIAL_SHARE:g}% of gross GEX; the band "
+             f"is the lowest to highest value over the treatments (zero gamma: each treatment's level nearest "
+             f"spot)")
+
+
+@dataclass(frozen=True)
+class Treatment:
+    """The headline numbers of one treatment (GEX in USD per 1% move)."""
+
+    name: str
+    flags: tuple[str, ...]  # the mmpos analyze flags that print these numbers
+    total_gex_usd_per_1pct: float
+    zero_gamma_levels: tuple[float, ...]
+    call_wall: float | None
+    put_wall: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "flags": list(self.flags), "total_gex_usd_per_1pct": self.total_gex_usd_per_1pct,
+                "zero_gamma_levels": list(self.zero_gamma_levels), "call_wall": self.call_wall,
+                "put_wall": self.put_wall}
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The regime and the band of the headline numbers over :attr:`treatments` (the first is the
+    analysis's own); ``reason`` says why the regime is uncertain (empty otherwise); ``skipped`` names
+    treatments that could not be computed for this chain, with why."""
+
+    regime: str
+    total_gex_band_usd_per_1pct: tuple[float, float]
+    zero_gamma_band: tuple[float, float] | None
+    treatments: tuple[Treatment, ...]
+    reason: str = ""
+    skipped: tuple[str, ...] = ()
+    margin: float = ZERO_GAMMA_MARGIN
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"regime": self.regime,
+                "total_gex_band_usd_per_1pct": list(self.total_gex_band_usd_per_1pct),
+                "zero_gamma_band": None if self.zero_gamma_band is None else list(self.zero_gamma_band),
+                "zero_gamma_margin_pct_of_spot": 100 * self.margin,
+                "reason": self.reason or None,
+                "treatments": [t.to_dict() for t in self.treatments],
+                "skipped": list(self.skipped)}
+
+    def text(self) -> str:
+        """One line: the regime, the total's band and the zero-gamma band.
+
+        Examples
+        --------
+        >>> t = [Treatment("a", (), -2e10, (4735.0,), 4800.0, 4600.0), Treatment("b", (), -1.1e10, (4717.0,), None, None)]
+        >>> headline_of(4697.24, t).text()
+        'uncertain: total -$20bn .. -$11bn per 1% over 2 treatments; zero gamma 4,717.0 .. 4,735.0'
+        """
+        lo, hi = self.total_gex_band_usd_per_1pct
+        zero = ("none in range" if self.zero_gamma_band is None else
+                f"{format_level(self.zero_gamma_band[0])} .. {format_level(self.zero_gamma_band[1])}")
+        return (f"{self.regime}: total {format_usd(lo)} .. {format_usd(hi)} per 1% over {len(self.treatments)} "
+                f"treatment{'s' if len(self.treatments) != 1 else ''}; zero gamma {zero}")
+
+
+def nearest_zero(levels: Sequence[float], spot: float) -> float | None:
+    """The zero-gamma level nearest ``spot`` (None without one).
+
+    Examples
+    --------
+    >>> nearest_zero([90.0, 104.0, 120.0], 100.0)
+    104.0
+    """
+    a = np.asarray(list(levels), dtype=float)
+    return float(a[np.argmin(np.abs(a - spot))]) if a.size else None
+
+
+def zero_gamma_band(treatments: Sequence[Treatment], spot: float) -> tuple[float, float] | None:
+    """Lowest and highest of the treatments' zero-gamma levels nearest spot; None when no treatment has
+    a zero crossing in its grid."""
+    near = [z for z in (nearest_zero(t.zero_gamma_levels, spot) for t in treatments) if z is not None]
+    return (min(near), max(near)) if near else None
+
+
+def regime(spot: float, totals: Sequence[float], band: tuple[float, float] | None, *,
+           margin: float = ZERO_GAMMA_MARGIN) -> tuple[str, str]:
+    """The regime (:data:`REGIMES`) and, when uncertain, why (the module's rule).
+
+    Examples
+    --------
+    >>> regime(100.0, [-5.0, 3.0], None)[0]
+    'uncertain'
+    >>> regime(100.0, [-5.0, -3.0], (100.3, 101.0))[0]
+    'uncertain'
+    >>> regime(100.0, [-5.0, -3.0], (101.0, 102.0))
+    ('short-gamma', '')
+    >>> regime(100.0, [5.0, 3.0], (90.0, 99.6))[0]
+    'uncertain'
+    """
+    signs = set(np.sign(np.asarray(totals, dtype=float)).tolist())
+    if len(signs) > 1 or signs == {0.0}:
+        return "uncertain", "the total's sign differs across treatments"
+    if band is not None and band[0] - margin * spot <= spot <= band[1] + margin * spot:
+        return "uncertain", (f"spot lies within the zero-gamma band widened by {100 * margin:g}% of spot")
+    return ("long-gamma" if signs == {1.0} else "short-gamma"), ""
+
+
+def headline_of(spot: float, treatments: Sequence[Treatment], *, skipped: Sequence[str] = (),
+                margin: float = ZERO_GAMMA_MARGIN) -> Headline:
+    """The :class:`Headline` of ``treatments`` (at least one; the first is the analysis's own)."""
+    totals = [t.total_gex_usd_per_1pct for t in treatments]
+    band = zero_gamma_band(treatments, spot)
+    which, why = regime(spot, totals, band, margin=margin)
+    return Headline(regime=which, total_gex_band_usd_per_1pct=(min(totals), max(totals)), zero_gamma_band=band,
+                    treatments=tuple(treatments), reason=why, skipped=tuple(skipped), margin=margin)
+
+
+def ill_conditioned_note(headline: Headline, spot: float, zero_gamma_levels: Sequence[float], profile_spot,
+                         profile_gex) -> Note | None:
+    """The ``ill-conditioned`` note: the headline's regime is uncertain across treatments (None when it
+    is not). Its ``value`` is the analysis's own profile slope at its zero gamma nearest spot (USD per
+    1% per point of the underlying), None without one.
+
+    Examples
+    --------
+    >>> s = np.linspace(90.0, 110.0, 201)
+    >>> h = headline_of(100.0, [Treatment("a", (), -1e6, (100.2,), None, None)])
+    >>> n = ill_conditioned_note(h, 100.0, [100.2], s, 1e6 * (s - 100.2))
+    >>> n.code, round(n.value)
+    ('ill-conditioned', 1000000)
+    """
+    if headline.regime != "uncertain":
+        return None
+    nearest = nearest_zero(zero_gamma_levels, spot)
+    slope = None
+    if nearest is not None:
+        x = np.asarray(profile_spot, dtype=float)
+        slope = float(np.interp(nearest, x, np.gradient(np.asarray(profile_gex, dtype=float), x)))
+    lo, hi = headline.total_gex_band_usd_per_1pct
+    band = headline.zero_gamma_band
+    where = "" if band is None else (
+        f", zero gamma {format_level(band[0])} to {format_level(band[1])} "
+        f"({100 * (band[0] / spot - 1):+.2f}% to {100 * (band[1] / spot - 1):+.2f}% of spot {spot:,.6g})")
+    own = "" if slope is None else f"; profile slope at {nearest:,.6g}: {slope:,.4g} USD per 1% per point"
+    summary = (f"the headline's sign depends on the treatment ({headline.reason}): total GEX "
+               f"{format_usd(lo)} to {format_usd(hi)} per 1% over {len(headline.treatments)} treatments{where}{own}")
+    return Note(code="ill-conditioned", summary=summary, rows=0, contracts=0.0, value=slope)

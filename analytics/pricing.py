@@ -18,6 +18,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
 SQRT_2PI = math.sqrt(2.0 * math.pi)
 IV_MIN = 1e-4
@@ -59,12 +60,15 @@ def side_sign(side) -> np.ndarray:
         if np.any(out == 0):
             raise ValueError("side must be +1 (call) or -1 (put)")
         return out
-    upper = np.char.upper(arr.astype(str))
+    # the labels are checked once per distinct value (a chain has two): hashing is ~10x cheaper than
+    # string operations on every row
+    codes, labels = pd.factorize(arr.ravel(), use_na_sentinel=False)
+    upper = np.char.upper(np.asarray(labels).astype(str))
     call = np.char.startswith(upper, "C")
     put = np.char.startswith(upper, "P")
     if not np.all(call | put):
-        raise ValueError(f"side must be 'C' or 'P', got {arr[~(call | put)][0]!r}")
-    return np.where(call, 1.0, -1.0)
+        raise ValueError(f"side must be 'C' or 'P', got {np.asarray(labels, dtype=object)[~(call | put)][0]!r}")
+    return np.where(call, 1.0, -1.0)[codes].reshape(arr.shape)
 
 
 def d1(log_moneyness, carry_drift, vol_sqrt_t):

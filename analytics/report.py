@@ -479,13 +479,13 @@ class _Numbers:
     gex_rows: np.ndarray
     by_strike: pd.DataFrame
     walls: tuple[float | None, float | None]
-    gex_grid: np.ndarray
+    gex_grid: np.ndarray | None  # the analysis's own profile (None for another treatment: not computed)
     zeros: list[float]
 
     def treatment(self, name: str, flags: tuple[str, ...], keep: np.ndarray | None = None,
                   factors: np.ndarray | None = None, scen: dict[str, float] | None = None) -> hl.Treatment:
         """The treatment's numbers; ``keep``: those of the kept rows only (a "without" treatment: its
-        profile is this one's minus the left-out rows', so only those rows are revalued)."""
+        profile is this one's minus the left-out rows', so only those rows are revalued; needs the profile)."""
         if keep is None:
             return hl.Treatment(name, flags, float(self.gex_rows.sum()), tuple(self.zeros), *self.walls)
         rows = self.prep.chain.rows
@@ -500,17 +500,16 @@ class _Numbers:
 
 def _numbers(prep: PreparedChain, scenario: Scenario, factors: np.ndarray, scen: dict[str, float]) -> _Numbers:
     """The headline of one more treatment: GEX at spot per row (the engine :func:`analyze` uses), walls and
-    the gamma profile's zero crossings; no hedge curve, delta or vega."""
+    the gamma profile's zero crossings (:func:`analytics.scenarios.zero_gamma_levels`: the levels without
+    the whole profile); no hedge curve, delta or vega."""
     rows = prep.chain.rows
     pos_all = positions_from_prepared(prep, scenario.convention)
     gamma = pricing.greeks(prep.level, rows["strike"].to_numpy(float), prep.years, prep.iv, prep.side,
                            prep.rate, prep.carry).gamma
     gex_rows = exposure.gex_usd_per_1pct(gamma, pos_all.weight / prep.multiplier, prep.multiplier, prep.level)
     by_strike = exposure.gex_by_strike(rows["strike"], prep.side, gex_rows)
-    pos = pos_all.take(pos_all.weight != 0)
-    gex_grid, _ = scenarios.revalue_grid(pos, factors, want_delta=False, **scen)
-    zeros = scenarios.zero_crossings(pos, factors, gex_grid, **scen)
-    return _Numbers(prep, pos_all, gex_rows, by_strike, exposure.walls(by_strike), gex_grid, zeros)
+    zeros = scenarios.zero_gamma_levels(pos_all.take(pos_all.weight != 0), factors, **scen)
+    return _Numbers(prep, pos_all, gex_rows, by_strike, exposure.walls(by_strike), None, zeros)
 
 
 def treatment_name(scenario: Scenario, model: str) -> tuple[str, tuple[str, ...]]:

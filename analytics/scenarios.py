@@ -316,6 +316,63 @@ def zero_crossings(
     return sorted(out)
 
 
+SCREEN_STEP = 10  # zero_gamma_levels: every SCREEN_STEP-th grid point is computed first (and the last)
+
+
+def zero_gamma_levels(pos: Positions, factors, *, vol_shift_pts: float = 0.0, spot_vol_beta: float = 0.0,
+                      step: int = SCREEN_STEP) -> list[float]:
+    """:func:`zero_crossings` of the gamma profile on ``factors`` without computing every grid point:
+    the same levels as ``zero_crossings(pos, factors, revalue_grid(pos, factors, want_delta=False)[0])``
+    for a caller that needs the levels only (the headline band's other treatments).
+
+    Under sticky strike the profile is computed at every ``step``-th grid point (and the last). Between
+    two of them each option's ``exp(-d1**2 / 2)`` lies between its values at the ends (its maximum, 1,
+    where ``d1`` changes sign in between: it is unimodal in log spot), which bounds the total from below
+    and above; where the bounds share a sign, no grid point in between can change sign, and only the
+    other intervals' grid points are computed. Every crossing is then root-solved on the full profile,
+    as :func:`zero_crossings` does. A vol scenario (IV moving with spot) computes the whole grid.
+
+    Examples
+    --------
+    >>> one = np.ones(2)
+    >>> pos = Positions(spot=100.0, level=100 * one, strike=np.array([90.0, 110.0]), years=0.1 * one,
+    ...                 iv=0.2 * one, side=one, rate=0 * one, carry=0 * one, weight=np.array([100.0, -100.0]))
+    >>> f = np.linspace(0.7, 1.3, 601)
+    >>> zero_gamma_levels(pos, f) == zero_crossings(pos, f, revalue_grid(pos, f, want_delta=False)[0])
+    True
+    """
+    factors = np.asarray(factors, dtype=float)
+    scen = {"vol_shift_pts": vol_shift_pts, "spot_vol_beta": spot_vol_beta}
+    if len(pos) == 0 or vol_shift_pts or spot_vol_beta or factors.size <= 2 * step:
+        return zero_crossings(pos, factors, revalue_grid(pos, factors, want_delta=False, **scen)[0], **scen)
+    k = _Constants.of(pos)
+    coarse = np.unique(np.r_[np.arange(0, factors.size, step), factors.size - 1])
+    # the same operations as _block_sums, so the values (hence signs) at these points are the grid's
+    d1 = np.multiply.outer(np.log(factors[coarse]), k.inv)
+    d1 += k.b
+    e = np.square(d1)
+    e *= -0.5
+    np.exp(e, out=e)
+    values = 0.01 * factors[coarse] * np.einsum("ij,j->i", e, k.gamma_w)
+    # per interval and option: the least and the greatest exp(-d1^2/2) between the two ends
+    low = np.minimum(e[:-1], e[1:])
+    high = np.where(d1[:-1] * d1[1:] <= 0, 1.0, np.maximum(e[:-1], e[1:]))
+    signed = np.stack([np.maximum(k.gamma_w, 0.0), np.minimum(k.gamma_w, 0.0)], axis=1)  # long, short
+    (low_long, low_short), (high_long, high_short) = (np.einsum("ij,jk->ki", a, signed) for a in (low, high))
+    lower, upper = low_long + high_short, high_long + low_short
+    slack = 1e-9 * (high_long - high_short)  # rounding: a bound this close to 0 settles nothing
+    settled = (lower > slack) | (upper < -slack)
+    gex = np.repeat(values[:-1], np.diff(coarse))  # a stand-in of the right sign inside settled intervals
+    gex = np.append(gex, values[-1])
+    open_points = np.concatenate([np.arange(a + 1, b) for a, b, done in zip(coarse[:-1], coarse[1:], settled,
+                                                                           strict=True) if not done] or [[]])
+    open_points = open_points.astype(int)
+    gex[coarse] = values
+    if open_points.size:
+        gex[open_points] = _revalue(k, factors[open_points], 0.0, 0.0, False)[0]
+    return zero_crossings(pos, factors, gex)
+
+
 def brent_root(fn: Callable[[float], float], a: float, b: float, *, xtol: float = 2e-12,
                rtol: float = 4 * np.finfo(float).eps, maxiter: int = 100) -> float:
     """A root of ``fn`` in ``[a, b]`` (signs must differ at the ends) by Brent's method.

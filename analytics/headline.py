@@ -24,10 +24,13 @@ from typing import Any
 import numpy as np
 
 from analytics.fmt import format_level, format_usd
-from analytics.notes import Note
+from analytics.notes import ROW_REPAIRS, Note
 
 ZERO_GAMMA_MARGIN = 0.005  # fraction of spot: the zero-gamma band is widened by this on each side
 MATERIAL_SHARE = 0.01  # a data repair whose rows carry this share of gross GEX gets a "without" treatment
+# under the OTM IV policy placeholder IVs are not used (the rows take the OTM side's IV): their rows were
+# not repaired, so leaving them out is no treatment of the placeholder (the file policy is)
+NOT_REPAIRED: dict[str, tuple[str, ...]] = {"otm": ("iv-placeholder",)}  # IV policy -> note codes
 REGIMES: tuple[str, ...] = ("long-gamma", "short-gamma", "uncertain")
 RULE_TEXT = (f"regime is uncertain when the total's sign differs across treatments or spot lies within the "
              f"zero-gamma band widened by {100 * ZERO_GAMMA_MARGIN:g}% of spot on each side, else long-gamma "
@@ -91,6 +94,21 @@ class Headline:
                 f"{format_level(self.zero_gamma_band[0])} .. {format_level(self.zero_gamma_band[1])}")
         return (f"{self.regime}: total {format_usd(lo)} .. {format_usd(hi)} per 1% over {len(self.treatments)} "
                 f"treatment{'s' if len(self.treatments) != 1 else ''}; zero gamma {zero}")
+
+
+def is_material_repair(note: Note, iv_policy: str) -> bool:
+    """Whether the headline band shows the total without ``note``'s rows: a data repair
+    (:data:`analytics.notes.ROW_REPAIRS`, repaired under ``iv_policy``) whose rows carry at least
+    :data:`MATERIAL_SHARE` of gross GEX.
+
+    Examples
+    --------
+    >>> n = Note("iv-from-twin", "602 IVs taken from the other side", 602, 1e4, share_of_gross=0.14)
+    >>> is_material_repair(n, "file"), is_material_repair(Note("iv-placeholder", "", 9, 1.0, 0.2), "otm")
+    (True, False)
+    """
+    return (note.code in ROW_REPAIRS and note.code not in NOT_REPAIRED.get(iv_policy, ())
+            and (note.share_of_gross or 0.0) >= MATERIAL_SHARE)
 
 
 def nearest_zero(levels: Sequence[float], spot: float) -> float | None:

@@ -418,13 +418,6 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
                                      - g_sane.delta)
         quantified = [notes.quantify(n, gex_sane, change_sane) if n.code == "iv-placeholder" else n
                       for n in quantified]
-    headline = None
-    if band:  # the headline under every treatment, and the ill-conditioned flag from its band
-        own = _Numbers(prep, pos_all, gex_rows, by_strike, (call_wall, put_wall), gex_grid, zeros)
-        headline = _headline(chain, scenario, own, quantified, factors, scen,
-                             prepare or functools.partial(prepare_for, chain))
-        fragile = hl.ill_conditioned_note(headline, spot, zeros, factors * spot, gex_grid)
-        quantified += [fragile] if fragile is not None else []
     if prep.file_spot is not None:
         quantified.insert(0, notes.stale_spot(prep.file_spot, spot, zeros, curves[scenario.horizon_days]))
     warnings = list(prep.chain.warnings) + [n.message for n in quantified]
@@ -437,6 +430,15 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
                      "GEX by strike": by_strike["net_gex_usd_per_1pct"].to_numpy(), "gamma profile": gex_grid,
                      **{f"hedge curve at +{h:g} days": c["hedge_flow_usd"].to_numpy() for h, c in curves.items()}},
                     source=chain.source)
+    headline = None
+    if band:  # the headline under every treatment, and the ill-conditioned flag from its band
+        own = _Numbers(prep, pos_all, gex_rows, by_strike, (call_wall, put_wall), gex_grid, zeros)
+        headline = _headline(chain, scenario, own, quantified, factors, scen,
+                             prepare or functools.partial(prepare_for, chain))
+        fragile = hl.ill_conditioned_note(headline, spot, zeros, factors * spot, gex_grid)
+        if fragile is not None:
+            quantified.append(fragile)
+            warnings.append(fragile.message)
     return Analysis(
         underlying=chain.underlying,
         as_of=chain.as_of,
@@ -551,8 +553,7 @@ def _headline(chain: OptionChain, scenario: Scenario, own: _Numbers, quantified:
                 skipped.append(f"{name}: {err}")
     repairs = {}
     for n in quantified:  # the scenario's own notes, quantified: their rows' share of gross GEX
-        if (n.code in notes.ROW_REPAIRS and n.code not in scenario.without_notes and n.mask is not None
-                and (n.share_of_gross or 0.0) >= hl.MATERIAL_SHARE):
+        if n.mask is not None and n.code not in scenario.without_notes and hl.is_material_repair(n, scenario.iv_policy):
             repairs[n.code] = repairs.get(n.code, np.zeros_like(n.mask)) | n.mask
     for code, mask in repairs.items():
         other = scenario.replace(without_notes=(*scenario.without_notes, code))

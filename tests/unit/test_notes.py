@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from analytics import pricing
-from analytics.notes import Note, ill_conditioned_headline, quantify, row_note
+from analytics.headline import Treatment, headline_of, ill_conditioned_note
+from analytics.notes import Note, quantify, row_note
 from analytics.prepare import prepare_chain
 from analytics.report import analyze, positions_from_prepared
 from analytics.scenarios import revalue_grid
@@ -63,25 +64,33 @@ def test_notes_from_prepare_quantify_after_the_engine_ran():
         <= next(w for w in a.to_dict()["warnings"] if w["code"] == "iv-from-twin").items()
 
 
-def test_zero_gamma_within_half_a_percent_of_spot_flags_the_headline_with_the_profile_slope():
+def one_treatment(total: float, zeros) -> list[Treatment]:
+    return [Treatment("parity/otm", (), total, tuple(zeros), None, None)]
+
+
+def test_an_uncertain_headline_is_flagged_with_the_profile_slope_at_the_zero_nearest_spot():
     s = np.linspace(4500.0, 4900.0, 401)
     gex = 2.5e8 * (s - 4717.0)  # USD per 1% per point
-    note = ill_conditioned_headline(4697.24, [4717.0], s, gex)
+    h = headline_of(4697.24, one_treatment(-5e9, [4717.0]))  # 0.42% from spot: within the margin
+    note = ill_conditioned_note(h, 4697.24, [4717.0], s, gex)
     assert note is not None and note.code == "ill-conditioned"
     assert note.value == pytest.approx(2.5e8)
-    assert "0.42% from spot" in note.message and "2.5e+08 USD per 1% per point" in note.message
+    assert "+0.42% to +0.42% of spot" in note.message and "2.5e+08 USD per 1% per point" in note.message
 
 
-def test_zero_gamma_farther_than_half_a_percent_or_absent_is_not_flagged():
+def test_a_clear_headline_is_not_flagged():
     s = np.linspace(4500.0, 4900.0, 401)
-    assert ill_conditioned_headline(4697.24, [4734.7], s, 2.5e8 * (s - 4734.7)) is None
-    assert ill_conditioned_headline(4697.24, [], s, np.ones_like(s)) is None
+    h = headline_of(4697.24, one_treatment(-5e9, [4734.7]))  # 0.80% away, one sign
+    assert h.regime == "short-gamma"
+    assert ill_conditioned_note(h, 4697.24, [4734.7], s, 2.5e8 * (s - 4734.7)) is None
+    assert ill_conditioned_note(headline_of(4697.24, one_treatment(5e9, [])), 4697.24, [], s, np.ones_like(s)) is None
 
 
-def test_the_nearest_of_several_zero_levels_decides(ndx_path):
-    a = analyze(load_cboe(ndx_path), grid_points=301)
+def test_the_nearest_of_several_zero_levels_gives_the_slope(ndx_path):
+    a = analyze(load_cboe(ndx_path), forward="spot", iv_policy="file", grid_points=301, band=False)
     p = a.gamma_profile
-    assert ill_conditioned_headline(a.spot, a.zero_gamma_levels, p["spot"], p["gex_usd_per_1pct"]) is None
-    moved = ill_conditioned_headline(a.zero_gamma_levels[0] * 1.004, a.zero_gamma_levels, p["spot"],
-                                     p["gex_usd_per_1pct"])
+    assert len(a.zero_gamma_levels) == 3
+    spot = a.zero_gamma_levels[0] * 1.004
+    h = headline_of(spot, one_treatment(-1e8, a.zero_gamma_levels))
+    moved = ill_conditioned_note(h, spot, a.zero_gamma_levels, p["spot"], p["gex_usd_per_1pct"])
     assert moved is not None and moved.value > 0  # the profile rises through its lowest crossing

@@ -316,7 +316,8 @@ def zero_crossings(
     return sorted(out)
 
 
-SCREEN_STEP = 10  # zero_gamma_levels: every SCREEN_STEP-th grid point is computed first (and the last)
+SCREEN_STEP = 64  # zero_gamma_levels: grid points between the first ones computed (then halved where needed)
+SCREEN_LEAF = 5  # ... down to intervals this short, whose grid points are then all computed
 
 
 def zero_gamma_levels(pos: Positions, factors, *, vol_shift_pts: float = 0.0, spot_vol_beta: float = 0.0,
@@ -326,11 +327,13 @@ def zero_gamma_levels(pos: Positions, factors, *, vol_shift_pts: float = 0.0, sp
     for a caller that needs the levels only (the headline band's other treatments).
 
     Under sticky strike the profile is computed at every ``step``-th grid point (and the last). Between
-    two of them each option's ``exp(-d1**2 / 2)`` lies between its values at the ends (its maximum, 1,
-    where ``d1`` changes sign in between: it is unimodal in log spot), which bounds the total from below
-    and above; where the bounds share a sign, no grid point in between can change sign, and only the
-    other intervals' grid points are computed. Every crossing is then root-solved on the full profile,
-    as :func:`zero_crossings` does. A vol scenario (IV moving with spot) computes the whole grid.
+    two computed points each option's ``exp(-d1**2 / 2)`` lies between its values at the ends (or reaches
+    its maximum, 1, where ``d1`` changes sign in between: it is unimodal in log spot), which bounds the
+    total from below and above. Where the bounds share a sign no grid point in between can change
+    sign; elsewhere the interval is halved (its middle grid point computed) until it is settled or
+    :data:`SCREEN_LEAF` points short, and then every grid point in it is computed. Every crossing is
+    root-solved on the full profile, as :func:`zero_crossings` does. A vol scenario (IV moving with
+    spot) computes the whole grid.
 
     Examples
     --------
@@ -346,30 +349,57 @@ def zero_gamma_levels(pos: Positions, factors, *, vol_shift_pts: float = 0.0, sp
     if len(pos) == 0 or vol_shift_pts or spot_vol_beta or factors.size <= 2 * step:
         return zero_crossings(pos, factors, revalue_grid(pos, factors, want_delta=False, **scen)[0], **scen)
     k = _Constants.of(pos)
-    coarse = np.unique(np.r_[np.arange(0, factors.size, step), factors.size - 1])
-    # the same operations as _block_sums, so the values (hence signs) at these points are the grid's
-    d1 = np.multiply.outer(np.log(factors[coarse]), k.inv)
-    d1 += k.b
-    e = np.square(d1)
-    e *= -0.5
-    np.exp(e, out=e)
-    values = 0.01 * factors[coarse] * np.einsum("ij,j->i", e, k.gamma_w)
-    # per interval and option: the least and the greatest exp(-d1^2/2) between the two ends
-    low = np.minimum(e[:-1], e[1:])
-    high = np.where(d1[:-1] * d1[1:] <= 0, 1.0, np.maximum(e[:-1], e[1:]))
-    signed = np.stack([np.maximum(k.gamma_w, 0.0), np.minimum(k.gamma_w, 0.0)], axis=1)  # long, short
-    (low_long, low_short), (high_long, high_short) = (np.einsum("ij,jk->ki", a, signed) for a in (low, high))
-    lower, upper = low_long + high_short, high_long + low_short
-    slack = 1e-9 * (high_long - high_short)  # rounding: a bound this close to 0 settles nothing
-    settled = (lower > slack) | (upper < -slack)
-    gex = np.repeat(values[:-1], np.diff(coarse))  # a stand-in of the right sign inside settled intervals
-    gex = np.append(gex, values[-1])
-    open_points = np.concatenate([np.arange(a + 1, b) for a, b, done in zip(coarse[:-1], coarse[1:], settled,
-                                                                           strict=True) if not done] or [[]])
-    open_points = open_points.astype(int)
-    gex[coarse] = values
-    if open_points.size:
-        gex[open_points] = _revalue(k, factors[open_points], 0.0, 0.0, False)[0]
+    long_w, short_w = np.maximum(k.gamma_w, 0.0), np.minimum(k.gamma_w, 0.0)
+    gex = np.full(factors.size, np.nan)
+    d1_at: dict[int, np.ndarray] = {}  # grid point -> d1 of every option there (a row of a computed block)
+    e_at: dict[int, np.ndarray] = {}  # ... and exp(-d1^2/2)
+
+    def compute(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # the same operations as _block_sums, so the values (hence signs) at these points are the grid's
+        d1 = np.multiply.outer(np.log(factors[points]), k.inv)
+        d1 += k.b
+        e = np.square(d1)
+        e *= -0.5
+        np.exp(e, out=e)
+        gex[points] = 0.01 * factors[points] * np.einsum("ij,j->i", e, k.gamma_w)
+        for i, p in enumerate(points.tolist()):
+            d1_at[p], e_at[p] = d1[i], e[i]
+        return d1, e
+
+    def rows(at: dict[int, np.ndarray], points: np.ndarray) -> np.ndarray:
+        return np.stack([at[p] for p in points.tolist()])
+
+    def total(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return np.einsum("ij,j->i", x, w)
+
+    first = np.unique(np.r_[np.arange(0, factors.size, step), factors.size - 1])
+    d1, e = compute(first)
+    cells = np.stack([first[:-1], first[1:]], axis=1)
+    da, db, ea, eb = d1[:-1], d1[1:], e[:-1], e[1:]  # the first intervals' ends: views, no copy
+    leaves = []
+    while cells.size:
+        low = np.minimum(ea, eb)
+        high = np.maximum(ea, eb)
+        high[da * db <= 0] = 1.0
+        high_long, high_short = total(high, long_w), total(high, short_w)
+        slack = 1e-9 * (high_long - high_short)  # rounding: a bound this close to 0 settles nothing
+        settled = (total(low, long_w) + high_short > slack) | (high_long + total(low, short_w) < -slack)
+        for lo, hi in cells[settled].tolist():
+            gex[lo + 1:hi] = gex[lo]  # a stand-in of the right sign: no grid point between changes it
+        rest = cells[~settled]
+        short = rest[:, 1] - rest[:, 0] <= SCREEN_LEAF
+        leaves += rest[short].tolist()
+        rest = rest[~short]
+        if rest.size:  # halve the rest: a few intervals near the zero crossings
+            mid = (rest[:, 0] + rest[:, 1]) // 2
+            d1_mid, e_mid = compute(mid)
+            da, db = np.concatenate([rows(d1_at, rest[:, 0]), d1_mid]), np.concatenate([d1_mid, rows(d1_at, rest[:, 1])])
+            ea, eb = np.concatenate([rows(e_at, rest[:, 0]), e_mid]), np.concatenate([e_mid, rows(e_at, rest[:, 1])])
+            rest = np.concatenate([np.stack([rest[:, 0], mid], axis=1), np.stack([mid, rest[:, 1]], axis=1)])
+        cells = rest
+    points = np.array([p for lo, hi in leaves for p in range(lo + 1, hi)], dtype=int)
+    if points.size:  # on this thread: a few points, no pool (the sums are _revalue's)
+        gex[points] = 0.01 * factors[points] * _block_sums(k, factors[points], None, False)[0]
     return zero_crossings(pos, factors, gex)
 
 

@@ -249,3 +249,18 @@ def test_exposure_top_walls_rank_ties_to_the_lower_strike():
     df = pd.DataFrame({"strike": [90.0, 100.0, 110.0, 120.0], "call_gex_usd_per_1pct": [5.0, 5.0, 0.0, -1.0],
                        "put_gex_usd_per_1pct": [0.0, -2.0, -2.0, 0.0]})
     assert top_walls(df) == ([(90.0, 5.0), (100.0, 5.0)], [(100.0, -2.0), (110.0, -2.0)])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_screened_zero_gamma_levels_equal_the_whole_grids_on_random_books(seed):
+    rng = np.random.default_rng(seed)
+    n = 300
+    one = np.ones(n)
+    pos = scenarios.Positions(spot=100.0, level=100 * one, strike=rng.uniform(80, 120, n),
+                              years=rng.choice([0.5 / 365, 2 / 365, 0.05, 0.5], n), iv=rng.uniform(0.05, 0.6, n),
+                              side=rng.choice([-1.0, 1.0], n), rate=0.03 * one, carry=0.01 * one,
+                              weight=rng.normal(0.0, 100.0, n))
+    f = np.linspace(0.7, 1.3, 601)
+    full = scenarios.zero_crossings(pos, f, scenarios.revalue_grid(pos, f, want_delta=False)[0])
+    assert full  # books of both signs cross zero somewhere
+    assert scenarios.zero_gamma_levels(pos, f) == pytest.approx(full, rel=1e-12)

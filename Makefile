@@ -66,6 +66,7 @@ demo-data: $(SETUP)
 
 bench: $(SETUP) browser-deps
 	$(PY) benchmarks/bench_engine.py
+	$(PY) benchmarks/bench_headline.py
 	$(PY) benchmarks/bench_dashboard.py
 	$(PY) benchmarks/bench_cache.py --runs 3
 	$(PY) benchmarks/load.py --short

@@ -185,7 +185,7 @@ def summarize_chain(chain: OptionChain) -> Summary:
     """
     from analytics.report import analyze
 
-    result = analyze(chain)
+    result = analyze(chain, band=False)  # the store keeps no headline band: not worth 3 more preparations
     by_strike = result.by_strike
     strikes = by_strike["strike"].to_numpy(float)
     strike_gex = by_strike[list(STRIKE_COLUMNS)].to_numpy(float)

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.adv import pct_of_adv
+from analytics.exposure import TOP_WALLS, top_walls
 from analytics.fmt import format_level, format_number, format_pct, format_strike, format_usd
 from analytics.scenario import VolScenario, describe_scenario
 
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
 REQUIRED_SHOCKS_PCT: tuple[float, ...] = (-2.0, -1.0, 0.0, 1.0, 2.0)
 FLOW_SHOCKS_PCT: tuple[float, ...] = (-2.0, -1.0, 1.0, 2.0)
 CHARM_HORIZON_DAYS = 1.0
-WALLS_PER_SIDE = 3
+WALLS_PER_SIDE = TOP_WALLS
 _SHOCK_TOL = 1e-9
 
 
@@ -326,8 +327,12 @@ def _strike_levels(by_strike: pd.DataFrame) -> tuple[tuple[StrikeLevel, ...], ..
                                  previous_strike=None, gex_change_usd_per_1pct=None)
                      for r, i in enumerate(order))
 
-    return (top("call wall", -calls, calls, WALLS_PER_SIDE), top("put wall", puts, puts, WALLS_PER_SIDE),
-            top("abs gamma", -gross, gross, 1))
+    def walls(kind: str, ranked: list[tuple[float, float]]) -> tuple[StrikeLevel, ...]:
+        return tuple(StrikeLevel(kind=kind, rank=r + 1, strike=k, gex_usd_per_1pct=g, previous_strike=None,
+                                 gex_change_usd_per_1pct=None) for r, (k, g) in enumerate(ranked))
+
+    call_walls, put_walls = top_walls(by_strike, WALLS_PER_SIDE)
+    return walls("call wall", call_walls), walls("put wall", put_walls), top("abs gamma", -gross, gross, 1)
 
 
 def _with_previous(levels: tuple[StrikeLevel, ...], previous: tuple[StrikeLevel, ...], by_strike: pd.DataFrame,

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics.prepare import FORWARD_CHOICES, IV_POLICIES
 from analytics.report import PREPARE_FIELDS, Analysis, analyze, preparation
 from analytics.scenario import Scenario
 from dashboard import service
@@ -58,6 +59,13 @@ def misses() -> int:
     return service._prepared.cache_info().misses
 
 
+def preparations(*scenarios: Scenario) -> int:
+    """How many preparations analysing ``scenarios`` needs: each analysis's headline band prepares the
+    scenario under every forward and IV choice (analytics.headline) through the same cache."""
+    return len({preparation(s.replace(forward=f, iv_policy=i)) for s in scenarios
+                for f in FORWARD_CHOICES for i in IV_POLICIES})
+
+
 def test_another_convention_shock_grid_horizon_or_vol_scenario_reuses_the_prepared_inputs(folder):
     entry = entry_of(folder)
     base = Scenario(grid_points=61)
@@ -65,7 +73,7 @@ def test_another_convention_shock_grid_horizon_or_vol_scenario_reuses_the_prepar
                   base.replace(horizon_days=1.0), base.replace(vol_shift_pts=2.0, spot_vol_beta=-0.5)]
     for scenario in variations:
         assert_same_numbers(service.analysis_for(folder, entry, scenario), uncached(folder, scenario))
-    assert misses() == 1
+    assert misses() == preparations(base) == 4
 
 
 @pytest.mark.parametrize("change", [
@@ -78,14 +86,15 @@ def test_a_changed_selection_or_pricing_input_is_prepared_again_and_gives_the_un
     first = service.analysis_for(folder, entry, base)
     changed = base.replace(**change)
     got = service.analysis_for(folder, entry, changed)
-    assert misses() == 2
+    assert misses() == preparations(base, changed)
     assert_same_numbers(got, uncached(folder, changed))
     assert not got.by_strike.equals(first.by_strike)
 
 
 def test_every_field_preparation_reads_is_in_its_key_and_no_other():
     changed = {"expiries": ("2026-12-18",), "max_dte": 30.0, "rate": 0.05, "div_yield": 0.02, "multiplier": 50.0,
-               "adjusted_deliverables": "AMD1=10", "forward": "spot", "iv_policy": "file"}
+               "adjusted_deliverables": "AMD1=10", "forward": "spot", "iv_policy": "file",
+               "without_notes": ("iv-solved",)}
     assert set(changed) == set(PREPARE_FIELDS)
     for name, value in changed.items():
         assert preparation(Scenario(**{name: value})) != preparation(Scenario()), name
@@ -114,7 +123,7 @@ def test_a_changed_file_is_prepared_again_and_never_served_stale(folder):
     before = service.analysis_for(folder, entry_of(folder), scenario)
     rewrite_quotes(folder / SNAPSHOT, call_quote_factor=1.05, call_oi_factor=2.0)
     after = service.analysis_for(folder, entry_of(folder), scenario.replace(convention="dealer-short-all"))
-    assert misses() == 2
+    assert misses() == 2 * preparations(scenario)  # every treatment's preparation again, for the new version
     assert_same_numbers(after, uncached(folder, scenario.replace(convention="dealer-short-all")))
     assert not np.allclose(after.term_structure["atm_iv"], before.term_structure["atm_iv"], equal_nan=True)
 

@@ -45,7 +45,7 @@ class Treatment:
     """The headline numbers of one treatment (GEX in USD per 1% move)."""
 
     name: str
-    flags: tuple[str, ...]  # the mmpos analyze flags that print these numbers
+    flags: tuple[str, ...]  # the mmpos analyze flags that print these numbers (with the run's other options)
     total_gex_usd_per_1pct: float
     zero_gamma_levels: tuple[float, ...]
     call_wall: float | None

@@ -295,6 +295,12 @@ def zero_crossings(
 
     Returns spot levels (not factors), ascending. A grid point where GEX is exactly 0 counts once.
     """
+    return _crossings(pos, None, factors, gex, vol_shift_pts, spot_vol_beta)
+
+
+def _crossings(pos: Positions, consts: _Constants | None, factors, gex, vol_shift_pts: float,
+               spot_vol_beta: float) -> list[float]:
+    """:func:`zero_crossings`, with the per-option constants when the caller has them."""
     factors = np.asarray(factors, dtype=float)
     gex = np.asarray(gex, dtype=float)
     s = np.sign(gex)
@@ -303,8 +309,8 @@ def zero_crossings(
         return out
     exact = np.flatnonzero(s == 0)
     brackets = np.flatnonzero(s[:-1] * s[1:] < 0)
-
-    consts = _Constants.of(pos)  # once for every evaluation of the root search
+    if consts is None:
+        consts = _Constants.of(pos)  # once for every evaluation of the root search
 
     def total(f: float) -> float:
         return float(_revalue(consts, np.array([f]), vol, False)[0][0])
@@ -400,7 +406,7 @@ def zero_gamma_levels(pos: Positions, factors, *, vol_shift_pts: float = 0.0, sp
     points = np.array([p for lo, hi in leaves for p in range(lo + 1, hi)], dtype=int)
     if points.size:  # on this thread: a few points, no pool (the sums are _revalue's)
         gex[points] = 0.01 * factors[points] * _block_sums(k, factors[points], None, False)[0]
-    return zero_crossings(pos, factors, gex)
+    return _crossings(pos, k, factors, gex, 0.0, 0.0)
 
 
 def brent_root(fn: Callable[[float], float], a: float, b: float, *, xtol: float = 2e-12,

@@ -116,6 +116,18 @@ def test_each_spx_treatment_is_what_analyze_prints_with_its_flags(capsys, spx_pa
     assert {t["name"]: t["put_wall"] for t in treatments}["spot/otm"] == 4600.0
 
 
+@pytest.mark.parametrize("name", ["deribit_btc_ticker_greeks_2026-02-28_tessicin.csv",
+                                  "deribit_btc_book_summary_2024-03-12_stevenmaharaj_TESTNET.csv"])
+def test_each_deribit_treatment_is_what_analyze_prints_with_its_flags(capsys, shared_data, name):
+    d = run_json(capsys, str(shared_data / name))
+    treatments = d["headline"]["treatments"]
+    # Black-76 on the exchange's forwards under either --forward: only the IV choice is a treatment
+    assert [t["name"] for t in treatments] == ["exchange/otm", "exchange/file"]
+    for t in treatments:
+        assert "--forward" not in t["flags"]
+        assert_same_numbers(t, cli_numbers(capsys, shared_data / name, t["flags"]))
+
+
 def test_a_without_treatment_is_what_analyze_prints_with_without_note(capsys, monkeypatch, ndx_path):
     monkeypatch.setattr(hl, "MATERIAL_SHARE", 0.0)  # every repair with rows gets its treatment
     d = run_json(capsys, str(ndx_path), "--forward", "spot", "--iv", "file")

@@ -386,7 +386,7 @@ def zero_gamma_levels(pos: Positions, factors, *, vol_shift_pts: float = 0.0, sp
     while cells.size:
         low = np.minimum(ea, eb)
         high = np.maximum(ea, eb)
-        high[da * db <= 0] = 1.0
+        np.maximum(high, np.less_equal(da * db, 0.0), out=high)  # 1 where d1 changes sign in between
         high_long, high_short = total(high, long_w), total(high, short_w)
         slack = 1e-9 * (high_long - high_short)  # rounding: a bound this close to 0 settles nothing
         settled = (total(low, long_w) + high_short > slack) | (high_long + total(low, short_w) < -slack)

@@ -327,7 +327,7 @@ def _strike_levels(by_strike: pd.DataFrame) -> tuple[tuple[StrikeLevel, ...], ..
                                  previous_strike=None, gex_change_usd_per_1pct=None)
                      for r, i in enumerate(order))
 
-    def walls(kind: str, ranked: list[tuple[float, float]]) -> tuple[StrikeLevel, ...]:
+    def walls(kind: Literal["call wall", "put wall"], ranked: list[tuple[float, float]]) -> tuple[StrikeLevel, ...]:
         return tuple(StrikeLevel(kind=kind, rank=r + 1, strike=k, gex_usd_per_1pct=g, previous_strike=None,
                                  gex_change_usd_per_1pct=None) for r, (k, g) in enumerate(ranked))
 

@@ -490,13 +490,18 @@ class _Numbers:
         profile is this one's minus the left-out rows', so only those rows are revalued; needs the profile)."""
         if keep is None:
             return hl.Treatment(name, flags, float(self.gex_rows.sum()), tuple(self.zeros), *self.walls)
+        if factors is None or scen is None or self.gex_grid is None:
+            raise ValueError("a treatment without some rows is read from the analysis's own profile and grid")
+        shift, beta = scen["vol_shift_pts"], scen["spot_vol_beta"]
         rows = self.prep.chain.rows
         gex = self.gex_rows[keep]
         by_strike = exposure.gex_by_strike(rows["strike"].to_numpy(float)[keep], self.prep.side[keep], gex)
         nonzero = self.pos_all.weight != 0
-        left_out, _ = scenarios.revalue_grid(self.pos_all.take(~keep & nonzero), factors, want_delta=False, **scen)
+        left_out, _ = scenarios.revalue_grid(self.pos_all.take(~keep & nonzero), factors, want_delta=False,
+                                             vol_shift_pts=shift, spot_vol_beta=beta)
         grid = self.gex_grid - left_out
-        zeros = scenarios.zero_crossings(self.pos_all.take(keep & nonzero), factors, grid, **scen)
+        zeros = scenarios.zero_crossings(self.pos_all.take(keep & nonzero), factors, grid,
+                                         vol_shift_pts=shift, spot_vol_beta=beta)
         return hl.Treatment(name, flags, float(gex.sum()), tuple(zeros), *exposure.walls(by_strike))
 
 
@@ -510,7 +515,8 @@ def _numbers(prep: PreparedChain, scenario: Scenario, factors: np.ndarray, scen:
                            prep.rate, prep.carry).gamma
     gex_rows = exposure.gex_usd_per_1pct(gamma, pos_all.weight / prep.multiplier, prep.multiplier, prep.level)
     by_strike = exposure.gex_by_strike(rows["strike"], prep.side, gex_rows)
-    zeros = scenarios.zero_gamma_levels(pos_all.take(pos_all.weight != 0), factors, **scen)
+    zeros = scenarios.zero_gamma_levels(pos_all.take(pos_all.weight != 0), factors,
+                                        vol_shift_pts=scen["vol_shift_pts"], spot_vol_beta=scen["spot_vol_beta"])
     return _Numbers(prep, pos_all, gex_rows, by_strike, exposure.walls(by_strike), None, zeros)
 
 
@@ -551,7 +557,7 @@ def _headline(chain: OptionChain, scenario: Scenario, own: _Numbers, quantified:
                 treatments.append(_numbers(prep, other, factors, scen).treatment(name, flags))
             except (ChainDataError, ScenarioError) as err:
                 skipped.append(f"{name}: {err}")
-    repairs = {}
+    repairs: dict[str, np.ndarray] = {}
     for n in quantified:  # the scenario's own notes, quantified: their rows' share of gross GEX
         if n.mask is not None and n.code not in scenario.without_notes and hl.is_material_repair(n, scenario.iv_policy):
             repairs[n.code] = repairs.get(n.code, np.zeros_like(n.mask)) | n.mask

@@ -485,7 +485,7 @@ class _Numbers:
     zeros: list[float]
 
     def treatment(self, name: str, flags: tuple[str, ...], keep: np.ndarray | None = None,
-                  factors: np.ndarray | None = None, scen: dict[str, float] | None = None) -> hl.Treatment:
+                  factors: np.ndarray | None = None, scen: _VolArgs | None = None) -> hl.Treatment:
         """The treatment's numbers; ``keep``: those of the kept rows only (a "without" treatment: its
         profile is this one's minus the left-out rows', so only those rows are revalued; needs the profile)."""
         if keep is None:
@@ -505,7 +505,7 @@ class _Numbers:
         return hl.Treatment(name, flags, float(gex.sum()), tuple(zeros), *exposure.walls(by_strike))
 
 
-def _numbers(prep: PreparedChain, scenario: Scenario, factors: np.ndarray, scen: dict[str, float]) -> _Numbers:
+def _numbers(prep: PreparedChain, scenario: Scenario, factors: np.ndarray, scen: _VolArgs) -> _Numbers:
     """The headline of one more treatment: GEX at spot per row (the engine :func:`analyze` uses), walls and
     the gamma profile's zero crossings (:func:`analytics.scenarios.zero_gamma_levels`: the levels without
     the whole profile); no hedge curve, delta or vega."""
@@ -539,7 +539,7 @@ def treatment_name(scenario: Scenario, model: str) -> tuple[str, tuple[str, ...]
 
 
 def _headline(chain: OptionChain, scenario: Scenario, own: _Numbers, quantified: list[Note], factors: np.ndarray,
-              scen: dict[str, float], prepare: Callable[[Scenario], PreparedChain]) -> hl.Headline:
+              scen: _VolArgs, prepare: Callable[[Scenario], PreparedChain]) -> hl.Headline:
     """The headline under the scenario's own treatment, the other forward and IV choices (one more
     preparation each, through ``prepare``) and without each material data repair."""
     treatments = [own.treatment(*treatment_name(scenario, chain.model))]

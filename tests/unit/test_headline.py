@@ -196,7 +196,7 @@ def test_without_band_analyze_has_no_headline_and_no_ill_conditioned_note(spx):
 
 def test_the_table_prints_the_regime_band_and_wall_margins(capsys, spx_path):
     text = format_table(run_json(capsys, str(spx_path)))
-    assert "regime           uncertain  (total -$20.7bn .. -$11bn per 1%, zero gamma 4,717.0 .. 4,735.2; " \
+    assert "regime           uncertain  (total -$20.8bn .. -$11.2bn per 1%, zero gamma 4,717.7 .. 4,736.0; " \
            "4 treatments)" in text
     assert "put wall         4,700  -$7.71bn  (runner-up 4,600 at 99%)" in text
 

@@ -32,7 +32,7 @@ from analytics.prepare import (
     model_text,
     prepare_chain,
 )
-from analytics.scenario import Scenario
+from analytics.scenario import Scenario, VolScenario
 from analytics.smile import smile as smile_points
 from analytics.smile import wings_25d
 
@@ -433,7 +433,7 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
     headline = None
     if band:  # the headline under every treatment, and the ill-conditioned flag from its band
         own = _Numbers(prep, pos_all, gex_rows, by_strike, (call_wall, put_wall), gex_grid, zeros)
-        headline = _headline(chain, scenario, own, quantified, factors, scen,
+        headline = _headline(chain, scenario, own, quantified, factors, vol,
                              prepare or functools.partial(prepare_for, chain))
         fragile = hl.ill_conditioned_note(headline, spot, zeros, factors * spot, gex_grid)
         if fragile is not None:
@@ -485,27 +485,26 @@ class _Numbers:
     zeros: list[float]
 
     def treatment(self, name: str, flags: tuple[str, ...], keep: np.ndarray | None = None,
-                  factors: np.ndarray | None = None, scen: _VolArgs | None = None) -> hl.Treatment:
+                  factors: np.ndarray | None = None, vol: VolScenario | None = None) -> hl.Treatment:
         """The treatment's numbers; ``keep``: those of the kept rows only (a "without" treatment: its
         profile is this one's minus the left-out rows', so only those rows are revalued; needs the profile)."""
         if keep is None:
             return hl.Treatment(name, flags, float(self.gex_rows.sum()), tuple(self.zeros), *self.walls)
-        if factors is None or scen is None or self.gex_grid is None:
+        if factors is None or vol is None or self.gex_grid is None:
             raise ValueError("a treatment without some rows is read from the analysis's own profile and grid")
-        shift, beta = scen["vol_shift_pts"], scen["spot_vol_beta"]
         rows = self.prep.chain.rows
         gex = self.gex_rows[keep]
         by_strike = exposure.gex_by_strike(rows["strike"].to_numpy(float)[keep], self.prep.side[keep], gex)
         nonzero = self.pos_all.weight != 0
         left_out, _ = scenarios.revalue_grid(self.pos_all.take(~keep & nonzero), factors, want_delta=False,
-                                             vol_shift_pts=shift, spot_vol_beta=beta)
+                                             vol=vol)
         grid = self.gex_grid - left_out
         zeros = scenarios.zero_crossings(self.pos_all.take(keep & nonzero), factors, grid,
-                                         vol_shift_pts=shift, spot_vol_beta=beta)
+                                         vol=vol)
         return hl.Treatment(name, flags, float(gex.sum()), tuple(zeros), *exposure.walls(by_strike))
 
 
-def _numbers(prep: PreparedChain, scenario: Scenario, factors: np.ndarray, scen: _VolArgs) -> _Numbers:
+def _numbers(prep: PreparedChain, scenario: Scenario, factors: np.ndarray, vol: VolScenario) -> _Numbers:
     """The headline of one more treatment: GEX at spot per row (the engine :func:`analyze` uses), walls and
     the gamma profile's zero crossings (:func:`analytics.scenarios.zero_gamma_levels`: the levels without
     the whole profile); no hedge curve, delta or vega."""
@@ -515,8 +514,7 @@ def _numbers(prep: PreparedChain, scenario: Scenario, factors: np.ndarray, scen:
                            prep.rate, prep.carry).gamma
     gex_rows = exposure.gex_usd_per_1pct(gamma, pos_all.weight / prep.multiplier, prep.multiplier, prep.level)
     by_strike = exposure.gex_by_strike(rows["strike"], prep.side, gex_rows)
-    zeros = scenarios.zero_gamma_levels(pos_all.take(pos_all.weight != 0), factors,
-                                        vol_shift_pts=scen["vol_shift_pts"], spot_vol_beta=scen["spot_vol_beta"])
+    zeros = scenarios.zero_gamma_levels(pos_all.take(pos_all.weight != 0), factors, vol=vol)
     return _Numbers(prep, pos_all, gex_rows, by_strike, exposure.walls(by_strike), None, zeros)
 
 
@@ -539,7 +537,7 @@ def treatment_name(scenario: Scenario, model: str) -> tuple[str, tuple[str, ...]
 
 
 def _headline(chain: OptionChain, scenario: Scenario, own: _Numbers, quantified: list[Note], factors: np.ndarray,
-              scen: _VolArgs, prepare: Callable[[Scenario], PreparedChain]) -> hl.Headline:
+              vol: VolScenario, prepare: Callable[[Scenario], PreparedChain]) -> hl.Headline:
     """The headline under the scenario's own treatment, the other forward and IV choices (one more
     preparation each, through ``prepare``) and without each material data repair."""
     treatments = [own.treatment(*treatment_name(scenario, chain.model))]
@@ -554,7 +552,7 @@ def _headline(chain: OptionChain, scenario: Scenario, own: _Numbers, quantified:
             try:
                 prep = prepare(other)
                 other.check_against(prep.chain, iv=prep.iv)
-                treatments.append(_numbers(prep, other, factors, scen).treatment(name, flags))
+                treatments.append(_numbers(prep, other, factors, vol).treatment(name, flags))
             except (ChainDataError, ScenarioError) as err:
                 skipped.append(f"{name}: {err}")
     repairs: dict[str, np.ndarray] = {}
@@ -566,7 +564,7 @@ def _headline(chain: OptionChain, scenario: Scenario, own: _Numbers, quantified:
         if mask.all():
             skipped.append(f"{treatment_name(other, chain.model)[0]}: no row left")
             continue
-        treatments.append(own.treatment(*treatment_name(other, chain.model), keep=~mask, factors=factors, scen=scen))
+        treatments.append(own.treatment(*treatment_name(other, chain.model), keep=~mask, factors=factors, vol=vol))
     return hl.headline_of(own.prep.chain.spot, treatments, skipped=skipped)
 
 

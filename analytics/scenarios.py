@@ -295,11 +295,10 @@ def zero_crossings(
 
     Returns spot levels (not factors), ascending. A grid point where GEX is exactly 0 counts once.
     """
-    return _crossings(pos, None, factors, gex, vol_shift_pts, spot_vol_beta)
+    return _crossings(pos, None, factors, gex, vol)
 
 
-def _crossings(pos: Positions, consts: _Constants | None, factors, gex, vol_shift_pts: float,
-               spot_vol_beta: float) -> list[float]:
+def _crossings(pos: Positions, consts: _Constants | None, factors, gex, vol: VolScenario) -> list[float]:
     """:func:`zero_crossings`, with the per-option constants when the caller has them."""
     factors = np.asarray(factors, dtype=float)
     gex = np.asarray(gex, dtype=float)
@@ -326,7 +325,7 @@ SCREEN_STEP = 64  # zero_gamma_levels: grid points between the first ones comput
 SCREEN_LEAF = 5  # ... down to intervals this short, whose grid points are then all computed
 
 
-def zero_gamma_levels(pos: Positions, factors, *, vol_shift_pts: float = 0.0, spot_vol_beta: float = 0.0,
+def zero_gamma_levels(pos: Positions, factors, *, vol: VolScenario = NO_VOL_SCENARIO,
                       step: int = SCREEN_STEP) -> list[float]:
     """:func:`zero_crossings` of the gamma profile on ``factors`` without computing every grid point:
     the same levels as ``zero_crossings(pos, factors, revalue_grid(pos, factors, want_delta=False)[0])``
@@ -351,9 +350,8 @@ def zero_gamma_levels(pos: Positions, factors, *, vol_shift_pts: float = 0.0, sp
     True
     """
     factors = np.asarray(factors, dtype=float)
-    scen = {"vol_shift_pts": vol_shift_pts, "spot_vol_beta": spot_vol_beta}
-    if len(pos) == 0 or vol_shift_pts or spot_vol_beta or factors.size <= 2 * step:
-        return zero_crossings(pos, factors, revalue_grid(pos, factors, want_delta=False, **scen)[0], **scen)
+    if len(pos) == 0 or vol or factors.size <= 2 * step:
+        return zero_crossings(pos, factors, revalue_grid(pos, factors, want_delta=False, vol=vol)[0], vol=vol)
     k = _Constants.of(pos)
     long_w, short_w = np.maximum(k.gamma_w, 0.0), np.minimum(k.gamma_w, 0.0)
     gex = np.full(factors.size, np.nan)
@@ -405,8 +403,8 @@ def zero_gamma_levels(pos: Positions, factors, *, vol_shift_pts: float = 0.0, sp
         cells = rest
     points = np.array([p for lo, hi in leaves for p in range(lo + 1, hi)], dtype=int)
     if points.size:  # on this thread: a few points, no pool (the sums are _revalue's)
-        gex[points] = 0.01 * factors[points] * _block_sums(k, factors[points], None, False)[0]
-    return _crossings(pos, k, factors, gex, 0.0, 0.0)
+        gex[points] = 0.01 * factors[points] * _block_sums(k, factors[points], NO_VOL_SCENARIO, False)[0]
+    return _crossings(pos, k, factors, gex, NO_VOL_SCENARIO)
 
 
 def brent_root(fn: Callable[[float], float], a: float, b: float, *, xtol: float = 2e-12,

@@ -3,7 +3,8 @@
 #   make test       set up (venv, Chromium for browser tests, redis-server for the cache tests, nginx for the
 #                   proxy test), lint, and run every test
 #   make test-fast  the inner loop: unit and dashboard tests and doctests, not slow/serving/browser, on 2 processes
-#   make lint       ruff and mypy (mypy's file list: [tool.mypy] in pyproject.toml)
+#   make lint       ruff, mypy (its file list: [tool.mypy] in pyproject.toml) and lint-imports (the layers:
+#                   [tool.importlinter] in pyproject.toml, ARCHITECTURE.md)
 # With a venv set up already elsewhere: make test-fast VENV=/path/to/venv SETUP= (PY follows VENV; an empty
 # SETUP skips the install step, which would otherwise install this checkout into that venv).
 SHELL := /bin/bash
@@ -57,6 +58,7 @@ test-fast: $(SETUP)
 lint: $(SETUP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 run: $(SETUP)
 	$(VENV)/bin/mmpos serve --data-dir data --host $(HOST) --port $(PORT)
@@ -72,4 +74,4 @@ bench: $(SETUP) browser-deps
 	$(PY) benchmarks/load.py --short
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .import_linter_cache

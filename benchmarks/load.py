@@ -26,7 +26,7 @@ For each data folder (``demo``: the committed ``data/``; ``real``: ``../shared/d
    RSS per worker < 400 MB.
 
 **Opening views warmed first.** Each server of step 2 runs as deployed, warming every underlying's
-opening view (``dashboard.runtime.warm``); the sessions start once that is done, as a desk arrives after the
+opening view (``dashboard.web.warm``); the sessions start once that is done, as a desk arrives after the
 morning's files landed (the time it took is printed). ``--no-warm`` (``MMPOS_WARM=off``): the first
 user of each opening view pays for it too.
 
@@ -155,12 +155,12 @@ def start_server(data_dir: Path, workers: int, threads: int, warm: bool = True) 
 
 
 def wait_for_openings(server: Server, data_dir: Path) -> None:
-    """Wait until the server's warming threads (dashboard.runtime.warm) have put every underlying's opening view
+    """Wait until the server's warming threads (dashboard.web.warm) have put every underlying's opening view
     in its shared cache, as they would have long before the desk arrives; prints how long it took."""
     from dashboard import service
-    from dashboard.runtime import warm
     from dashboard.runtime.cache import SharedCache
     from dashboard.runtime.config import Settings
+    from dashboard.web import warm
 
     service.use_shared_cache(SharedCache(Settings(cache_dir=server.cache_dir / "c")))
     t0 = time.perf_counter()

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
-from collections import OrderedDict
+import weakref
 from pathlib import Path
 
 import dash
 from flask import Flask, Response, request
 
 from dashboard.http import edge, responses
-from dashboard.runtime import config, jobs
+from dashboard.runtime import caches, config, jobs, server
+from dashboard.runtime.assets import ASSETS_DIR, PLOTLY_BUNDLE, REGENERATOR_RUNTIME  # noqa: F401 - re-exported
+from dashboard.web import warm
 from dashboard.web.callbacks import (
     controls,
     display,
@@ -35,20 +36,8 @@ from dashboard.web.callbacks import (
 )
 from dashboard.web.layout import build_layout
 
-ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
-# plotly.js "basic" bundle (scatter, bar, pie: all the charts use), same version as the full bundle of
-# the installed plotly package (a test checks): 1.2 MB instead of 4.8 MB to parse on first paint.
-# dcc.Graph takes window.Plotly when a script defined it and then never loads the full bundle.
-# Update: `npm pack plotly.js-basic-dist-min@<version>` and copy plotly-basic.min.js here (MIT).
-PLOTLY_BUNDLE = ASSETS_DIR / "plotly-basic.min.js"
-# Dash puts @babel/polyfill (core-js 2, 99 KB) on every page for old browsers; evaluating it took
-# 100-250 ms of main-thread time on first paint in Chromium, which needs none of it. The Dash bundles
-# use one piece of it, the regenerator runtime (``regeneratorRuntime.mark`` in their lazy-loading
-# wrappers): that alone ships in assets/ (25 KB) and the polyfill's script tag is left off the page.
-# Update: `npm pack regenerator-runtime@<version>` and copy runtime.js here (MIT).
-REGENERATOR_RUNTIME = ASSETS_DIR / "regenerator-runtime.js"
 DROPPED_SCRIPTS = ("/deps/polyfill@",)  # script URLs containing one of these are left off the page
-DATA_DIR_KEY = "MMPOS_DATA_DIR"
+DATA_DIR_KEY = edge.DATA_DIR_KEY  # where the data folder is kept in the Flask config
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +55,15 @@ COMPRESS_CONFIG = {
 
 
 class CompressedStatic:
-    """flask-compress's cache backend: keeps the compressed bytes of static GETs only (bounded LRU).
+    """flask-compress's cache backend: keeps the compressed bytes of static GETs only (bounded LRU,
+    registered in :mod:`dashboard.runtime.caches` as ``dashboard.app.compressed_static``).
 
     Callback responses differ per request and are compressed every time (and never stored).
     """
 
     def __init__(self, max_entries: int = COMPRESSED_CACHE_ENTRIES) -> None:
-        self._entries: OrderedDict[str, bytes] = OrderedDict()
-        self._max = max_entries
-        self._lock = threading.Lock()
+        self._entries = caches.LockedLRU(max_entries)
+        _COMPRESSED.add(self)
 
     @staticmethod
     def _static(key: str) -> bool:
@@ -85,20 +74,25 @@ class CompressedStatic:
     def get(self, key: str) -> bytes | None:
         if not self._static(key):
             return None
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
-                self._entries.move_to_end(key)
-            return value
+        return self._entries.get(key)
 
     def set(self, key: str, value: bytes) -> None:
-        if not self._static(key):
-            return
-        with self._lock:
+        if self._static(key):
             self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+_COMPRESSED: weakref.WeakSet[CompressedStatic] = weakref.WeakSet()
+
+
+def _clear_compressed() -> None:
+    for cache in list(_COMPRESSED):
+        cache.clear()
+
+
+caches.register("dashboard.app.compressed_static", _clear_compressed)
 
 
 def _cache_static_for_a_year(response: Response) -> Response:
@@ -129,7 +123,7 @@ class _Dash(jobs.SigningSecretRetry, dash.Dash):
         return super().interpolate_index(**kwargs)
 
 
-def create_app(data_dir: str | Path | None = None) -> dash.Dash:
+def create_app(data_dir: str | Path | None = None, *, settings: config.Settings | None = None) -> dash.Dash:
     """Build the dashboard over the option-chain files in ``data_dir``.
 
     Parameters
@@ -137,6 +131,8 @@ def create_app(data_dir: str | Path | None = None) -> dash.Dash:
     data_dir : path, optional
         Folder the catalog scans; default ``$MMPOS_DATA_DIR`` or the analytics default data folder.
         It is kept in the Flask config (``MMPOS_DATA_DIR``), where the callbacks read it.
+    settings : dashboard.runtime.config.Settings, optional
+        What the HTTP edge enforces (default :func:`dashboard.runtime.config.from_env`).
     """
     if data_dir is None:
         data_dir = config.data_dir_from_env()
@@ -150,7 +146,7 @@ def create_app(data_dir: str | Path | None = None) -> dash.Dash:
         suppress_callback_exceptions=False,
     )
     app.server.config[DATA_DIR_KEY] = str(data_dir) if data_dir is not None else None
-    edge.install(app.server)  # health, headers, Host check, size limit, login (dashboard.http.edge)
+    edge.install(app.server, settings)  # health, headers, Host check, size limit, login (dashboard.http.edge)
     edge.declare_callbacks(app.server, app.callback_map)  # callback bodies checked against these
     responses.install(app.server)  # repeated callback requests answered from a cache (after the edge)
     app.layout = build_layout
@@ -173,13 +169,11 @@ def serve(data_dir: Path | None = None, host: str = config.DEFAULT_HOST, port: i
         mode runs code the browser sends), the port is out of range, or another setting cannot run.
         (``mmpos serve`` goes through :func:`dashboard.runtime.server.serve_command`, which exits 2.)
     """
-    from dashboard.runtime import server
-
     try:
         settings = config.from_env().override(data_dir=data_dir, host=host, port=port, debug=debug).checked()
     except config.UnsafeConfigError as err:
         raise SystemExit(f"mmpos serve: {err}") from err
-    server.run(settings)
+    server.run(settings, create_app, warm.start)
 
 
 @functools.cache

@@ -34,9 +34,10 @@ import hashlib
 import json
 import logging
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,7 @@ import pandas as pd
 from analytics import conventions, levels
 from analytics import previous as prev_rule
 from analytics.adv import load_adv
+from analytics.calendars import EXPIRY_PRESETS, monthly_expiries, preset_expiries
 from analytics.catalog import (
     Catalog,
     CatalogEntry,
@@ -63,7 +65,7 @@ from analytics.prepare import PreparedChain
 from analytics.report import Analysis, analyze, preparation, prepare_for
 from analytics.scenario import Scenario
 from analytics.sources.book import apply_book, load_book
-from dashboard.web.state import monthly_expiries, preset_expiries
+from dashboard.runtime import caches
 
 if TYPE_CHECKING:
     from analytics.history import HistoryWindow
@@ -429,7 +431,7 @@ def is_cold(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario
 
 def claim_background(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> bool:
     """True for the first caller (in every worker) that asks to compute the page's analysis of ``entry``
-    under ``scenario`` in the background (a page's job, or :mod:`dashboard.runtime.warm`) within
+    under ``scenario`` in the background (a page's job, or :mod:`dashboard.web.warm`) within
     ``COMPUTE_LOCK_S``; later callers wait for that computation instead of starting their own."""
     from dashboard.runtime.cache import COMPUTE_LOCK_S
 
@@ -467,6 +469,146 @@ def kpi_analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario:
     """The previous snapshot's comparison: hedge flows at the KPI shocks and what the key levels need."""
     return analysis_for(data_dir, entry, levels_scenario(scenario.replace(shocks_pct=KPI_SHOCKS_PCT,
                                                                           compare_horizons_days=())))
+
+
+# --------------------------------------------------------------------------- a page view's selection and analyses
+# The rules the page and the warmer (dashboard.web.warm) share: which snapshot, convention and expiries a
+# view state names once made valid against the catalog, and the analyses that view draws. A view state is
+# the page's dict (dashboard.web.state: ``u`` underlying, ``snap`` snapshot id, ``conv`` convention,
+# ``preset`` expiry preset, ``exp`` ISO expiry dates); only those keys are read or written here.
+
+
+@dataclass(frozen=True)
+class ResolvedView:
+    """A view state made valid against a catalog (:func:`resolve_view`)."""
+
+    state: dict[str, Any]
+    underlyings: list[str]
+    entries: list[CatalogEntry]  # the underlying's snapshots, newest first
+    conventions: list[str]  # the conventions offered for the underlying
+    facts: ExpiryFacts | None  # the snapshot's expiries (None: no snapshot, or it could not be read)
+    error: ChainDataError | None = None  # why the snapshot could not be read
+    replaced: tuple[str, ...] = ()  # parts of the link (underlying, snapshot, convention) no longer valid
+
+
+def resolve_view(state: Mapping[str, Any], catalog: Catalog, *,
+                 preferred_underlying: str | None = None) -> ResolvedView:
+    """Make a view state valid against the catalog and resolve its expiry preset. Pure given the catalog.
+
+    An unknown underlying, snapshot or convention falls back to ``preferred_underlying`` (else the
+    first), its newest readable snapshot and the first convention offered; ``replaced`` says which
+    named value was replaced by what (a link that went bad). An unknown preset is ``all``. Custom dates
+    no longer live are dropped (none left: all). A chain that fails to load leaves the expiry set empty
+    and says why in ``error``.
+    """
+    s = dict(state)
+    replaced: list[str] = []
+    underlyings = list(catalog.underlyings())
+    if s.get("u") not in underlyings:
+        fallback = preferred_underlying if preferred_underlying in underlyings else (underlyings[0] if underlyings else None)
+        if s.get("u"):
+            replaced.append(f"underlying {str(s['u'])[:40]!r} is not in the data folder; showing {fallback}")
+        s["u"] = fallback
+    entries = list(catalog.snapshots(s["u"])) if s["u"] else []
+    snap_ids = [str(e.id) for e in entries]
+    if s.get("snap") not in snap_ids:
+        readable = [e for e in entries if not e.broken]
+        fallback = str((readable or entries)[0].id) if entries else None
+        if s.get("snap") and not replaced:  # a replaced underlying drops its snapshot silently
+            replaced.append(f"snapshot {str(s['snap'])[:60]!r} is not in the data folder for {s['u']}; "
+                            f"showing the newest, {fallback}")
+        s["snap"] = fallback
+    offered = conventions_for(catalog, s["u"]) if s["u"] else [conventions.DEFAULT_CONVENTION]
+    if s.get("conv") not in offered:
+        if s.get("conv"):
+            replaced.append(f"convention {str(s['conv'])[:40]!r} is not available for {s['u']}; "
+                            f"showing {offered[0]}")
+        s["conv"] = offered[0]
+    if s.get("preset") not in EXPIRY_PRESETS:
+        s["preset"] = "all"
+    if not s["snap"]:
+        s["exp"] = []
+        return ResolvedView(s, underlyings, entries, offered, None, replaced=tuple(replaced))
+    try:
+        facts = facts_for(catalog.get(s["snap"]))
+    except ChainDataError as err:
+        return ResolvedView(s, underlyings, entries, offered, None, err, tuple(replaced))
+    live = [d.isoformat() for d in facts.expiries]
+    if s["preset"] == "custom":
+        keep = [d for d in (s.get("exp") or []) if d in set(live)]
+        if keep:
+            s["exp"] = keep
+        else:
+            s.update(preset="all", exp=live)
+    if s["preset"] != "custom":
+        s["exp"] = [d.isoformat() for d in facts.resolve(s["preset"])]
+    return ResolvedView(s, underlyings, entries, offered, facts, replaced=tuple(replaced))
+
+
+@dataclass(frozen=True)
+class ViewAnalyses:
+    """What one view draws: the selection's analysis (with what the key levels need) and the whole
+    chain's (the term structure; the same object when the selection is every expiry)."""
+
+    current: Analysis
+    full: Analysis
+
+
+def view_analyses(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> ViewAnalyses:
+    """The analyses one view of ``entry`` under ``scenario`` needs (all cached)."""
+    current = view_analysis_for(data_dir, entry, scenario)
+    full = current if scenario.expiries is None else term_analysis_for(data_dir, entry, scenario)
+    return ViewAnalyses(current, full)
+
+
+@dataclass(frozen=True)
+class PreviousAnalysis:
+    """The previous snapshot's analysis for the same view, or why there is none to compare with."""
+
+    analysis: Analysis | None
+    entry: CatalogEntry | None
+    note: str | None
+
+
+def previous_expiries(preset: str | None, expiries: Iterable[str] | None, prev_facts: ExpiryFacts,
+                      live_now: Iterable[dt.date] | None = None) -> list[str] | None:
+    """The expiry set to compare against on the previous snapshot (ISO dates; None: every expiry).
+
+    A named preset is re-resolved on the previous snapshot's date ("next 7 days" then); a custom
+    set keeps the dates still live then. A custom set naming every expiry live now (``live_now``) is
+    "all": the previous snapshot's every expiry, so both give the same changes. ``[]`` means there is
+    nothing comparable.
+    """
+    preset = preset or "all"
+    chosen = list(expiries or [])
+    if preset == "custom" and live_now is not None:
+        every = {d.isoformat() for d in live_now}
+        if every and every <= set(chosen):
+            preset = "all"
+    if preset == "all":
+        return None
+    if preset != "custom":
+        return [d.isoformat() for d in prev_facts.resolve(preset)]
+    live = {d.isoformat() for d in prev_facts.expiries}
+    return [d for d in chosen if d in live]
+
+
+def previous_analysis(data_dir: str | Path | None, catalog: Catalog, entry: CatalogEntry, scenario: Scenario,
+                      preset: str | None, expiries: Iterable[str] | None) -> PreviousAnalysis:
+    """The previous snapshot's analysis for the view of ``entry`` under ``scenario`` with the expiry
+    ``preset`` and dates (cached): hedge flows at the KPI shocks and what the key levels need. The
+    previous snapshot is :func:`find_previous`'s."""
+    found = find_previous(catalog, entry)
+    prev = found.entry
+    if prev is None:
+        return PreviousAnalysis(None, None, found.note)
+    try:
+        prev_exp = previous_expiries(preset, expiries, facts_for(prev), facts_for(entry).expiries)
+        if prev_exp == []:
+            return PreviousAnalysis(None, prev, "none of the selected expiries was live in the previous snapshot")
+        return PreviousAnalysis(kpi_analysis_for(data_dir, prev, scenario.replace(expiries=prev_exp)), prev, None)
+    except ChainDataError as err:
+        return PreviousAnalysis(None, prev, f"previous snapshot not comparable: {err}")
 
 
 def resolve_chain_path(path_or_id: str | Path, data_dir: str | Path | None = None) -> Path:
@@ -538,7 +680,7 @@ def history_window(data_dir: str | Path | None, underlying: str, last_n: int | N
 
 @functools.cache
 def _plotly_js() -> str:
-    from dashboard.app import PLOTLY_BUNDLE  # the page's own plotly.js bundle, inlined once
+    from dashboard.runtime.assets import PLOTLY_BUNDLE  # the page's own plotly.js bundle, inlined once
 
     return PLOTLY_BUNDLE.read_text(encoding="utf-8")
 
@@ -593,17 +735,23 @@ def report_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scena
 
 
 def clear_caches() -> None:
-    """Forget every cached catalog and analysis, the shared cache's included (benchmarks measure the
-    cold path with this)."""
-    forget_holders()
-    _analysis.cache_clear()
-    _prepared.cache_clear()
+    """Forget every cached catalog, analysis and response of this process, the shared cache's included
+    (benchmarks measure the cold path with this): every cache registered in
+    :mod:`dashboard.runtime.caches` (the ones of the modules this process has loaded)."""
+    caches.clear_all()
+
+
+def _clear_shared() -> None:
     shared = shared_cache()
     if shared is not None:
         shared.clear()
-    _facts.cache_clear()
-    _gross_by_expiry.cache_clear()
-    clear_cache()
-    from dashboard.http import responses  # the callbacks' response caches (a Flask layer: imported late)
 
-    responses.clear_all()
+
+# analytics never imports the dashboard: its caches are registered here, with the service's own
+caches.register("analytics.catalog.holders", forget_holders)
+caches.register("analytics.catalog.files", clear_cache)
+caches.register("dashboard.service.analysis", _analysis.cache_clear)
+caches.register("dashboard.service.prepared", _prepared.cache_clear)
+caches.register("dashboard.service.facts", _facts.cache_clear)
+caches.register("dashboard.service.gross_by_expiry", _gross_by_expiry.cache_clear)
+caches.register("dashboard.service.shared", _clear_shared)

@@ -503,9 +503,10 @@ def _main(argv: list[str] | None) -> int:
             sys.stdout.write(f"wrote {fetch.fetch(args.source, args.symbol, out)}\n")
         elif args.command == "serve":
             from dashboard.runtime.server import serve_command
+            from dashboard.web import warm
 
             return serve_command({k: getattr(args, k) for k in ("data_dir", "host", "port", "workers", "threads",
-                                                                "debug")})
+                                                                "debug")}, worker_started=warm.start)
         elif args.command == "worker":
             from dashboard.runtime.jobs import worker_command
 

@@ -65,12 +65,12 @@ from analytics.catalog import FileVersion, file_version, holder_for
 from analytics.sources.common import MAX_JSON_DEPTH, json_depth
 from dashboard.http import callback_body, login
 from dashboard.runtime import cache, config, jobs
+from dashboard.runtime.config import DATA_DIR_KEY  # where create_app keeps the data folder
 
 EXTENSION_KEY = "mmpos_edge"
 SESSION_KEY = "mmpos_session_key"  # the HMAC key of the login's session cookies (dashboard.http.login)
 CALLBACKS_KEY = "mmpos_callbacks"  # Dash's callback map, for the shape check of callback bodies
 BODY_LIMITS_KEY = "mmpos_body_limits"  # {path: largest body} of routes allowed more than the default
-DATA_DIR_KEY = "MMPOS_DATA_DIR"  # where create_app keeps the data folder (dashboard.app)
 REQUEST_ID_HEADER = "X-Request-ID"
 USER_ENVIRON_KEY = "mmpos.user"  # read by the access log (dashboard.runtime.server)
 HEALTH_PATH, READY_PATH = "/healthz", "/readyz"

@@ -40,7 +40,6 @@ import functools
 import hashlib
 import threading
 import weakref
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +47,8 @@ from flask import Flask, Response, current_app, g, request
 
 from analytics.catalog import file_version
 from dashboard import service
+from dashboard.http.edge import DATA_DIR_KEY
+from dashboard.runtime import caches
 
 UPDATE_PATH = "/_dash-update-component"
 # a demo response is ~70 KB on average (some a few hundred): the bytes bound what varies. 128 hold ~3x the
@@ -64,14 +65,17 @@ FOLLOWER_WAIT_S = 30.0  # longest wait for an identical request in flight (then 
 _ALL: weakref.WeakSet[ResponseCache] = weakref.WeakSet()
 
 
+def _body_bytes(item: tuple[bytes, str]) -> int:
+    return len(item[0])
+
+
 class ResponseCache:
-    """A bounded LRU of response bodies (bytes and mimetype) by key; thread-safe."""
+    """A bounded LRU of response bodies (bytes and mimetype) by key, at most ``entries`` of them and
+    ``max_bytes`` of bodies; thread-safe. Every instance is emptied by :func:`clear_all` (registered
+    in :mod:`dashboard.runtime.caches` as ``dashboard.http.responses``)."""
 
     def __init__(self, entries: int = RESPONSE_CACHE_ENTRIES, max_bytes: int = RESPONSE_CACHE_BYTES) -> None:
-        self._items: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
-        self._entries = entries
-        self._max_bytes = max_bytes
-        self._bytes = 0
+        self._items = caches.LockedLRU(max_bytes, getsizeof=_body_bytes, max_entries=entries)
         self._lock = threading.Lock()
         self.hits = 0
         self._inflight: dict[str, threading.Event] = {}
@@ -94,30 +98,19 @@ class ResponseCache:
             event.set()
 
     def get(self, key: str) -> tuple[bytes, str] | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is not None:
-                self._items.move_to_end(key)
+        item = self._items.get(key)
+        if item is not None:
+            with self._lock:
                 self.hits += 1
-            return item
+        return item
 
     def put(self, key: str, body: bytes, mimetype: str) -> None:
-        if len(body) > RESPONSE_MAX_BYTES:
+        if len(body) > min(RESPONSE_MAX_BYTES, self._items.maxsize):
             return
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._bytes -= len(old[0])
-            self._items[key] = (body, mimetype)
-            self._bytes += len(body)
-            while len(self._items) > self._entries or self._bytes > self._max_bytes:
-                _, (dropped, _) = self._items.popitem(last=False)
-                self._bytes -= len(dropped)
+        self._items[key] = (body, mimetype)
 
     def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
+        self._items.clear()
 
 
 def clear_all() -> None:
@@ -128,6 +121,9 @@ def clear_all() -> None:
     shared = shared_responses()
     if shared is not None:
         shared.clear()
+
+
+caches.register("dashboard.http.responses", clear_all)
 
 
 _SHARED: dict[int, Any] = {}  # the service's shared cache (by id) -> the one for responses
@@ -188,8 +184,6 @@ def _key() -> str | None:
         return None
     if not request.is_json:  # Dash answers 415 to any other content type: never from here
         return None
-    from dashboard.app import DATA_DIR_KEY
-
     try:
         state = folder_state(current_app.config.get(DATA_DIR_KEY))
     except Exception:  # noqa: BLE001 - no catalog: let the callback answer (and show why)

@@ -43,7 +43,7 @@ MMPOS_BACKGROUND_ROWS     a view of a chain this big and not cached yet is      
                           computed as a background job, with progress and cancel  view; off: none)
 MMPOS_WARM                each underlying's newest snapshot's opening view is    on
                           computed as the file is found, before anyone asks
-                          (needs the shared cache; dashboard.runtime.warm)
+                          (needs the shared cache; dashboard.web.warm)
 MMPOS_JOBS                where background jobs run: ``local`` (this machine,     local
                           Dash's DiskcacheManager) or ``celery`` (``mmpos
                           worker`` processes on any machine, through Redis at
@@ -72,6 +72,7 @@ from typing import Any
 from analytics.catalog import RESCAN_INTERVAL_S
 
 DEFAULT_HOST = "127.0.0.1"
+DATA_DIR_KEY = "MMPOS_DATA_DIR"  # the Flask config key where create_app keeps the data folder
 DEFAULT_UNDERLYING = "SPX"  # where most desks start; MMPOS_DEFAULT_UNDERLYING overrides it
 DEFAULT_PORT = 8050
 DEFAULT_THREADS = 4
@@ -140,7 +141,7 @@ class Settings:
     cache_max_item_bytes: int = DEFAULT_CACHE_ITEM_BYTES
     background_rows: int | None = DEFAULT_BACKGROUND_ROWS  # None: no background jobs
     jobs: str = JOB_RUNNERS[0]  # "local" or "celery" (needs redis_url)
-    warm: bool = True  # dashboard.runtime.warm: opening views computed before anyone asks
+    warm: bool = True  # dashboard.web.warm: opening views computed before anyone asks
 
     def checked(self) -> Settings:
         """Return self, or raise UnsafeConfigError naming the first setting that must not run."""

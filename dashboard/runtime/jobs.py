@@ -15,7 +15,7 @@ reads them. Each machine running workers needs the same code and the data folder
         celery -A dashboard.runtime.jobs worker
 
 A Celery worker runs a job by its task name, which Dash derives from the callback's outputs and its
-source code; so the worker builds the same dashboard (:func:`dashboard.app.create_app`), which
+source code; so the worker builds the same dashboard (the composition root's factory, :mod:`dashboard.runtime.factory`), which
 declares the background callback and with it the task. ``dashboard.runtime.jobs.app`` is that Celery app,
 built on first access (module ``__getattr__``) from the ``MMPOS_*`` environment; importing this module
 builds nothing and does not import Celery.
@@ -60,7 +60,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dashboard.runtime import config
+from dashboard.runtime import config, factory
 
 QUEUE = "mmpos"  # the queue the page sends jobs to and the workers read
 WORKERS_KEY = "mmpos:jobs:workers"  # sorted set in Redis: each live worker -> when its last heartbeat runs out
@@ -188,8 +188,9 @@ class SigningSecretRetry:
         return secret
 
 
-def worker_app(settings: config.Settings) -> Any:
-    """The Celery app a worker runs: the dashboard over ``settings.data_dir`` is built first, so its
+def worker_app(settings: config.Settings, app_factory: factory.AppFactory | None = None) -> Any:
+    """The Celery app a worker runs: the dashboard over ``settings.data_dir`` is built first (by
+    ``app_factory``, default the composition root's: :mod:`dashboard.runtime.factory`), so its
     background callback is declared as a task of that app.
 
     Raises
@@ -197,15 +198,13 @@ def worker_app(settings: config.Settings) -> Any:
     dashboard.runtime.config.UnsafeConfigError
         When ``settings`` do not send jobs to Celery (``MMPOS_JOBS=celery`` and ``MMPOS_REDIS_URL``).
     """
-    from dashboard.app import create_app
-
     settings = settings.checked()
     if settings.jobs != "celery":
         raise config.UnsafeConfigError("a worker needs MMPOS_JOBS=celery (and MMPOS_REDIS_URL): with "
                                        f"MMPOS_JOBS={settings.jobs} the page runs its jobs itself")
     if settings.background_rows is None:
         log.warning("MMPOS_BACKGROUND_ROWS=off: the page sends no background jobs to this worker")
-    create_app(settings.data_dir)
+    factory.resolve(app_factory)(settings.data_dir, settings=settings)
     app = celery_for(settings.redis_url, settings.cache_timeout_s)
     _heartbeat(app)
     return app

@@ -1,7 +1,9 @@
 """Production serving: ``mmpos serve`` runs gunicorn in-process, never the Werkzeug development server.
 
-:class:`DashboardServer` is a ``gunicorn.app.base.BaseApplication`` serving ``create_app(...).server``
-with the edge (:mod:`dashboard.http.edge`) installed from the same :class:`~dashboard.runtime.config.Settings`:
+:class:`DashboardServer` is a ``gunicorn.app.base.BaseApplication`` serving the app its factory builds from
+the same :class:`~dashboard.runtime.config.Settings` (the edge, :mod:`dashboard.http.edge`, included). The
+factory and what each worker starts are handed in by the layer above (``mmpos serve``, ``dashboard.app.serve``;
+default: the composition root's factory by name, :mod:`dashboard.runtime.factory`, and nothing started):
 
 - ``gthread`` workers: one process per core (at least 2), ``MMPOS_THREADS`` threads each;
 - a request running longer than ``timeout_s`` costs its worker (the master starts another), and
@@ -9,8 +11,9 @@ with the edge (:mod:`dashboard.http.edge`) installed from the same :class:`~dash
   together); SIGTERM stops gracefully within ``graceful_timeout_s``;
 - the app is loaded once in the master and forked (``preload_app``), with the first catalog scan done
   there, so a worker that dies or is recycled serves again in well under a second;
-- each worker starts its warming thread as it is forked (:mod:`dashboard.runtime.warm`: each underlying's
-  newest snapshot's opening view computed before anyone asks);
+- each worker runs ``worker_started(settings)`` as it is forked (``mmpos serve`` passes the warming
+  thread's start, :func:`dashboard.web.warm.start`: each underlying's newest snapshot's opening view
+  computed before anyone asks);
 - the access log (stdout by default) carries the request id and the signed-in user:
   ``127.0.0.1 7f3c… alice "GET /healthz HTTP/1.1" 200 63 1ms``.
 
@@ -21,12 +24,12 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from dashboard.http import edge
-from dashboard.runtime import config
+from dashboard.runtime import config, factory
 
 ACCESS_LOG_FORMAT = '%(h)s %({mmpos.request_id}e)s %({mmpos.user}e)s "%(r)s" %(s)s %(b)s %(M)sms'
 WORKER_CLASS = "gthread"
@@ -35,8 +38,12 @@ JITTER_FRACTION = 0.1
 log = logging.getLogger(__name__)
 
 
-def gunicorn_options(settings: config.Settings) -> dict[str, Any]:
-    """The gunicorn settings for ``settings`` (what ``mmpos serve`` runs with).
+WorkerStarted = Callable[[config.Settings], None]
+
+
+def gunicorn_options(settings: config.Settings, worker_started: WorkerStarted | None = None) -> dict[str, Any]:
+    """The gunicorn settings for ``settings`` (what ``mmpos serve`` runs with); ``worker_started`` runs
+    in each worker as it is forked.
 
     Examples
     --------
@@ -66,18 +73,17 @@ def gunicorn_options(settings: config.Settings) -> dict[str, Any]:
         "limit_request_field_size": 8190,
         "control_socket_disable": True,  # no runtime-management socket in $HOME
         "proc_name": "mmpos",
-        "post_fork": _worker_started(settings),
+        "post_fork": _post_fork(settings, worker_started),
     }
     if settings.trusted_proxies:  # X-Forwarded-Proto (https) believed only from these
         options["forwarded_allow_ips"] = ",".join(settings.trusted_proxies)
     return options
 
 
-def _worker_started(settings: config.Settings):
+def _post_fork(settings: config.Settings, worker_started: WorkerStarted | None):
     def post_fork(server, worker) -> None:  # gunicorn calls it in each new worker process
-        from dashboard.runtime import warm
-
-        warm.start(settings)
+        if worker_started is not None:
+            worker_started(settings)
 
     return post_fork
 
@@ -85,17 +91,20 @@ def _worker_started(settings: config.Settings):
 class DashboardServer(BaseApplication):
     """gunicorn serving the dashboard built from ``settings``."""
 
-    def __init__(self, settings: config.Settings) -> None:
+    def __init__(self, settings: config.Settings, app_factory: factory.AppFactory | None = None,
+                 worker_started: WorkerStarted | None = None) -> None:
         self.settings = settings
+        self.app_factory = app_factory
+        self.worker_started = worker_started
         super().__init__()
 
     def load_config(self) -> None:
-        for key, value in gunicorn_options(self.settings).items():
+        for key, value in gunicorn_options(self.settings, self.worker_started).items():
             if key in self.cfg.settings and value is not None:
                 self.cfg.set(key, value)
 
     def load(self):
-        return build_server(self.settings)
+        return build_server(self.settings, self.app_factory)
 
 
 def use_system_allocator_for_arrow() -> None:
@@ -108,8 +117,10 @@ def use_system_allocator_for_arrow() -> None:
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())
 
 
-def build_server(settings: config.Settings):
+def build_server(settings: config.Settings, app_factory: factory.AppFactory | None = None):
     """The Flask server of a dashboard over ``settings.data_dir``, with the edge, ready for traffic.
+
+    ``app_factory`` builds the Dash app (default: the composition root's, :mod:`dashboard.runtime.factory`).
 
     The first catalog scan and Dash's one-time server set-up run here, before any request, so the
     first burst of callbacks never meets a half-registered app (Dash flags its set-up as done before
@@ -118,38 +129,38 @@ def build_server(settings: config.Settings):
     from analytics import scenarios
     from analytics.catalog import holder_for
     from analytics.errors import ChainDataError
-    from dashboard.app import create_app
 
     use_system_allocator_for_arrow()
     scenarios.load_kernel()  # the compiled grid kernel, loaded once before the workers fork
-    app = create_app(settings.data_dir)
-    server = edge.install(app.server, settings)
+    app = factory.resolve(app_factory)(settings.data_dir, settings=settings)
+    server = app.server
     setup = getattr(app, "_setup_server", None)
     if callable(setup):
         with server.test_request_context("/"):
             setup()
     try:
-        holder_for(server.config.get(edge.DATA_DIR_KEY) or settings.data_dir, settings.rescan_s).get()
+        holder_for(server.config.get(config.DATA_DIR_KEY) or settings.data_dir, settings.rescan_s).get()
     except ChainDataError as exc:  # /readyz reports it; the server still starts and recovers on its own
         log.warning("data folder not ready: %s", exc.reason)
     return server
 
 
-def run(settings: config.Settings) -> None:
-    """Serve until stopped (SIGTERM/SIGINT: graceful). ``settings`` must be :meth:`checked`."""
+def run(settings: config.Settings, app_factory: factory.AppFactory | None = None,
+        worker_started: WorkerStarted | None = None) -> None:
+    """Serve until stopped (SIGTERM/SIGINT: graceful). ``settings`` must be :meth:`checked`; ``app_factory``
+    builds the app (default: the composition root's, :mod:`dashboard.runtime.factory`); ``worker_started``
+    runs in each gunicorn worker as it is forked."""
     if settings.debug:  # loopback only (Settings.checked): Dash's debug server, reloader off
-        from dashboard.app import create_app
-
-        app = create_app(settings.data_dir)
-        edge.install(app.server, settings)
+        app = factory.resolve(app_factory)(settings.data_dir, settings=settings)
         log.warning("debug mode: Werkzeug development server on http://%s:%d, for this machine only",
                     settings.host, settings.port)
         app.run(host=settings.host, port=settings.port, debug=True, use_reloader=False)
         return
-    DashboardServer(settings).run()
+    DashboardServer(settings, app_factory, worker_started).run()
 
 
-def serve_command(cli_values: dict[str, Any]) -> int:
+def serve_command(cli_values: dict[str, Any], app_factory: factory.AppFactory | None = None,
+                  worker_started: WorkerStarted | None = None) -> int:
     """``mmpos serve``: settings from the environment, overridden by the CLI flags that were given.
 
     Returns
@@ -162,5 +173,5 @@ def serve_command(cli_values: dict[str, Any]) -> int:
     except config.UnsafeConfigError as err:
         sys.stderr.write(f"mmpos serve: {err}\n")
         return 2
-    run(settings)
+    run(settings, app_factory, worker_started)
     return 0

@@ -30,7 +30,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic.fields import FieldInfo
 
 from analytics import conventions
-from analytics.calendars import deribit_monthly_expiry, monthly_equity_expiry, third_friday
+from analytics.calendars import monthly_expiries, preset_expiries  # noqa: F401 - re-exported
 from analytics.errors import ScenarioError
 from analytics.prepare import DEFAULT_FORWARD, DEFAULT_IV_POLICY, FORWARD_CHOICES, IV_POLICIES
 from analytics.scenario import MAX_EXPIRIES, Scenario, bound_of
@@ -561,84 +561,7 @@ def checked_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
 # --------------------------------------------------------------------------- expiry presets
 
 
-def monthly_expiries(
-    expiries: Iterable[dt.date], *, am_settled: Iterable[dt.date] = (), deribit: bool = False
-) -> list[dt.date]:
-    """Expiries that are monthlies (the rules live in :mod:`analytics.calendars`).
-
-    US listings: the monthly equity-option expiry (the third Friday, or the NYSE trading day before
-    it when the exchange is closed that Friday), or any date carrying an AM-settled root (the SPX
-    monthly keeps its AM root when it moves). Deribit: the last Friday of the month. The NYSE
-    calendar is consulted only for a date in the three days before an unlisted third Friday, so
-    most chains never load it.
-
-    Examples
-    --------
-    >>> d = [dt.date(2024, 1, 12), dt.date(2024, 1, 19), dt.date(2024, 3, 28)]
-    >>> monthly_expiries(d, am_settled=[dt.date(2024, 3, 28)])
-    [datetime.date(2024, 1, 19), datetime.date(2024, 3, 28)]
-    >>> monthly_expiries([dt.date(2026, 3, 20), dt.date(2026, 3, 27)], deribit=True)
-    [datetime.date(2026, 3, 27)]
-    >>> monthly_expiries([dt.date(2025, 4, 11), dt.date(2025, 4, 17)])  # Good Friday moves it
-    [datetime.date(2025, 4, 17)]
-    """
-    am = set(am_settled)
-    listed = sorted(set(expiries))
-    out = []
-    for d in listed:
-        if deribit:
-            if d == deribit_monthly_expiry(d.year, d.month):
-                out.append(d)
-            continue
-        third = third_friday(d.year, d.month)
-        moved = (
-            d < third <= d + dt.timedelta(days=3)
-            and third not in listed
-            and d == monthly_equity_expiry(d.year, d.month)
-        )
-        if d == third or d in am or moved:
-            out.append(d)
-    return out
-
-
-def preset_expiries(
-    preset: str,
-    expiries: Iterable[dt.date],
-    as_of: dt.date,
-    *,
-    monthlies: Iterable[dt.date] = (),
-) -> list[dt.date]:
-    """The live expiries a preset selects, relative to the snapshot date ``as_of`` (not the clock).
-
-    ``0dte`` is the expiries on the snapshot date, or the first live expiry date when none settles
-    that day (a weekend snapshot); ``7d``/``30d`` are expiries within that many calendar days;
-    ``monthly`` the dates in ``monthlies``; ``all`` and ``custom`` everything. A preset that would
-    select nothing falls back to the first live expiry, so the views are never empty.
-
-    Examples
-    --------
-    >>> e = [dt.date(2024, 1, 8), dt.date(2024, 1, 12), dt.date(2024, 1, 19), dt.date(2024, 2, 16)]
-    >>> [d.day for d in preset_expiries("7d", e, dt.date(2024, 1, 7))]
-    [8, 12]
-    >>> [d.day for d in preset_expiries("0dte", e, dt.date(2024, 1, 7))]
-    [8]
-    """
-    live = sorted(set(expiries))
-    if not live:
-        return []
-    if preset == "0dte":
-        upcoming = [d for d in live if d >= as_of] or live
-        chosen = [d for d in upcoming if d == upcoming[0]]
-    elif preset == "7d":
-        chosen = [d for d in live if (d - as_of).days <= 7]
-    elif preset == "30d":
-        chosen = [d for d in live if (d - as_of).days <= 30]
-    elif preset == "monthly":
-        wanted = set(monthlies)
-        chosen = [d for d in live if d in wanted]
-    else:
-        chosen = live
-    return chosen or [live[0]]
+# monthly_expiries and preset_expiries live in analytics.calendars (the service reads them too)
 
 
 # --------------------------------------------------------------------------- linking payloads

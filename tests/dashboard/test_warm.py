@@ -1,4 +1,4 @@
-"""Opening views computed before anyone asks (dashboard.runtime.warm): each underlying's newest snapshot is
+"""Opening views computed before anyone asks (dashboard.web.warm): each underlying's newest snapshot is
 warmed once into the shared cache, a new file is warmed when it appears, a view someone else is
 computing is left to them, and a broken newest file is skipped without stopping the others."""
 
@@ -13,9 +13,9 @@ import pytest
 
 from analytics.catalog import holder_for
 from dashboard import service
-from dashboard.runtime import warm
 from dashboard.runtime.cache import SharedCache
 from dashboard.runtime.config import Settings, from_env
+from dashboard.web import warm
 from dashboard.web.callbacks.controls import resolve
 from dashboard.web.callbacks.views import compute_previous
 from dashboard.web.state import default_state, scenario_from_state

@@ -49,7 +49,7 @@ raise SystemExit(main())
 def jobs_env(redis_url) -> dict[str, str]:
     url = re.sub(r"/\d+$", f"/{JOB_DB}", redis_url)
     redis.Redis.from_url(url).flushdb()
-    # warming off: these tests need the opening view cold (dashboard.runtime.warm would compute it at start)
+    # warming off: these tests need the opening view cold (dashboard.web.warm would compute it at start)
     return {"MMPOS_JOBS": "celery", "MMPOS_REDIS_URL": url, "MMPOS_BACKGROUND_ROWS": "0", "MMPOS_WORKERS": "1",
             "MMPOS_SHARED_CACHE": "on", "MMPOS_WARM": "off"}
 

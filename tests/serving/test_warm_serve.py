@@ -1,5 +1,5 @@
 """``mmpos serve`` warms each underlying's opening view as it starts and as new files land
-(dashboard.runtime.warm, started in every gunicorn worker): the shared cache holds the view before any page
+(dashboard.web.warm, started in every gunicorn worker): the shared cache holds the view before any page
 asks for it."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 
 from analytics.catalog import holder_for
 from dashboard import service
-from dashboard.runtime import warm
 from dashboard.runtime.cache import SharedCache
 from dashboard.runtime.config import Settings
+from dashboard.web import warm
 from tests.serving.conftest import Served, start_server
 
 WARM_TIMEOUT_S = 60.0

@@ -163,69 +163,28 @@ def _expiry_label(d, facts: service.ExpiryFacts) -> str:
 
 
 def resolve(state: dict[str, Any], catalog: Catalog) -> Resolved:
-    """Make a state valid against the catalog and resolve its expiry preset. Pure given the catalog.
-
-    Unknown underlying/snapshot/convention fall back to the default underlying
-    (:func:`dashboard.runtime.config.default_underlying`, else the first), its newest readable snapshot and
-    the first convention offered; ``replaced`` says which named value was replaced by what (a link
-    that went bad). Custom dates no longer live are dropped (none left: all). A chain that fails to
-    load leaves the expiry set empty (the main update reports why).
-    """
-    s = dict(state)
-    replaced: list[str] = []
-    underlyings = list(catalog.underlyings())
-    if s.get("u") not in underlyings:
-        preferred = config.default_underlying()
-        fallback = preferred if preferred in underlyings else (underlyings[0] if underlyings else None)
-        if s.get("u"):
-            replaced.append(f"underlying {str(s['u'])[:40]!r} is not in the data folder; showing {fallback}")
-        s["u"] = fallback
-    entries = list(catalog.snapshots(s["u"])) if s["u"] else []
-    snap_ids = [str(e.id) for e in entries]
-    if s.get("snap") not in snap_ids:
-        readable = [e for e in entries if not e.broken]
-        fallback = str((readable or entries)[0].id) if entries else None
-        if s.get("snap") and not replaced:  # a replaced underlying drops its snapshot silently
-            replaced.append(f"snapshot {str(s['snap'])[:60]!r} is not in the data folder for {s['u']}; "
-                            f"showing the newest, {fallback}")
-        s["snap"] = fallback
+    """Make a state valid against the catalog and resolve its expiry preset
+    (:func:`dashboard.service.resolve_view`, with :func:`dashboard.runtime.config.default_underlying`
+    first), plus the labels and options the controls show. Pure given the catalog."""
+    got = service.resolve_view(state, catalog, preferred_underlying=config.default_underlying())
+    s = got.state
     snapshots = [
         {"label": _snapshot_label(e) + (" · unreadable" if e.broken else ""), "value": str(e.id)}
-        for e in entries
+        for e in got.entries
     ]
-    conventions = service.conventions_for(catalog, s["u"]) if s["u"] else [conventions_mod.DEFAULT_CONVENTION]
-    if s.get("conv") not in conventions:
-        if s.get("conv"):
-            replaced.append(f"convention {str(s['conv'])[:40]!r} is not available for {s['u']}; "
-                            f"showing {conventions[0]}")
-        s["conv"] = conventions[0]
-    if s.get("preset") not in PRESET_LABELS:
-        s["preset"] = "all"
-
+    replaced = got.replaced
     if not s["snap"]:
-        s["exp"] = []
-        return Resolved(s, underlyings, snapshots, [], "no snapshot", conventions, replaced=tuple(replaced))
-    entry = catalog.get(s["snap"])
-    try:
-        facts = service.facts_for(entry)
-    except ChainDataError as err:
-        # the main update shows the reason in the error banner; the controls stay usable
-        return Resolved(s, underlyings, snapshots, [], f"file could not be read ({err.reason})", conventions,
-                        replaced=tuple(replaced))
-    live = [d.isoformat() for d in facts.expiries]
-    if s["preset"] == "custom":
-        keep = [d for d in (s.get("exp") or []) if d in set(live)]
-        if keep:
-            s["exp"] = keep
-        else:
-            s.update(preset="all", exp=live)
-    if s["preset"] != "custom":
-        s["exp"] = [d.isoformat() for d in facts.resolve(s["preset"])]
+        return Resolved(s, got.underlyings, snapshots, [], "no snapshot", got.conventions, replaced=replaced)
+    if got.facts is None:  # the main update shows the reason in the error banner; the controls stay usable
+        reason = got.error.reason if got.error is not None else "unreadable file"
+        return Resolved(s, got.underlyings, snapshots, [], f"file could not be read ({reason})", got.conventions,
+                        replaced=replaced)
+    facts = got.facts
     options = [{"label": _expiry_label(d, facts), "value": d.isoformat()} for d in facts.expiries]
     n = len(s["exp"])
     span = f" ({s['exp'][0]} … {s['exp'][-1]})" if n > 1 else (f" ({s['exp'][0]})" if n else "")
-    placeholder = f"{PRESET_LABELS[s['preset']]}: {n} of {len(live)} expiries{span}"
-    return Resolved(s, underlyings, snapshots, options, placeholder, conventions, replaced=tuple(replaced))
+    placeholder = f"{PRESET_LABELS[s['preset']]}: {n} of {len(facts.expiries)} expiries{span}"
+    return Resolved(s, got.underlyings, snapshots, options, placeholder, got.conventions, replaced=replaced)
 
 
 def next_state(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, Any] | None,

@@ -45,6 +45,7 @@ from analytics.levels import KeyLevels, key_levels
 from analytics.notes import FLOW_SHOCK_PCT
 from analytics.report import Analysis
 from dashboard import service
+from dashboard.runtime import caches
 from dashboard.web import figures as fig
 from dashboard.web import ids, panels
 from dashboard.web.callbacks import export
@@ -74,25 +75,10 @@ def panel_keys(state: dict[str, Any]) -> dict[str, str]:
 
 def previous_expiries(state: dict[str, Any], prev_facts: service.ExpiryFacts,
                       live_now: Iterable[dt.date] | None = None) -> list[str] | None:
-    """The expiry set to compare against on the previous snapshot.
-
-    A named preset is re-resolved on the previous snapshot's date (\"next 7 days\" then); a custom
-    set keeps the dates still live then. A custom set naming every expiry live now (``live_now``) is
-    "all": the previous snapshot's every expiry, so both give the same changes. ``[]`` means there is
-    nothing comparable.
-    """
+    """The expiry set to compare against on the previous snapshot (:func:`dashboard.service.previous_expiries`
+    of the state's preset and dates)."""
     v = ViewState.of(state)
-    preset = v.preset
-    if preset == "custom" and live_now is not None:
-        every = {d.isoformat() for d in live_now}
-        if every and every <= set(v.exp):
-            preset = "all"
-    if preset == "all":
-        return None
-    if preset != "custom":
-        return [d.isoformat() for d in prev_facts.resolve(preset)]
-    live = {d.isoformat() for d in prev_facts.expiries}
-    return [d for d in v.exp if d in live]
+    return service.previous_expiries(v.preset, v.exp, prev_facts, live_now)
 
 
 def kpi_values(analysis: Analysis) -> dict[str, Any]:
@@ -237,28 +223,16 @@ class Previous:
 
 
 def compute(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_dir: str | None) -> Analyses:
-    """The analyses one render needs (all cached): the selection and the full chain (term view)."""
-    scenario = scenario_from_state(state)
-    current = service.view_analysis_for(data_dir, entry, scenario)
-    full = current if scenario.expiries is None else service.term_analysis_for(data_dir, entry, scenario)
-    return Analyses(current, full)
+    """The analyses one render needs (all cached): :func:`dashboard.service.view_analyses`."""
+    got = service.view_analyses(data_dir, entry, scenario_from_state(state))
+    return Analyses(got.current, got.full)
 
 
 def compute_previous(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_dir: str | None) -> Previous:
-    """The previous snapshot's analysis for the same view (cached): hedge flows at the KPI shocks and
-    what the key levels need. The previous snapshot is :func:`dashboard.service.find_previous`'s."""
-    found = service.find_previous(catalog, entry)
-    previous_entry = found.entry
-    if previous_entry is None:
-        return Previous(None, None, found.note)
-    try:
-        prev_exp = previous_expiries(state, service.facts_for(previous_entry), service.facts_for(entry).expiries)
-        if prev_exp == []:
-            return Previous(None, previous_entry, "none of the selected expiries was live in the previous snapshot")
-        scenario = scenario_from_state(state).replace(expiries=prev_exp)
-        return Previous(service.kpi_analysis_for(data_dir, previous_entry, scenario), previous_entry, None)
-    except ChainDataError as err:
-        return Previous(None, previous_entry, f"previous snapshot not comparable: {err}")
+    """The previous snapshot's analysis for the same view (cached): :func:`dashboard.service.previous_analysis`."""
+    v = ViewState.of(state)
+    got = service.previous_analysis(data_dir, catalog, entry, scenario_from_state(state), v.preset, v.exp)
+    return Previous(got.analysis, got.entry, got.note)
 
 
 def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[str, str] | None) -> Rendered:
@@ -363,8 +337,10 @@ def levels_dict(levels: tuple[Any, Any, Any]) -> Rendered:
 
 def clear_caches() -> None:
     """Forget cached figures, analyses, catalogs and chains (the benchmark's cold path)."""
-    _figure_json.cache_clear()
-    service.clear_caches()
+    service.clear_caches()  # every registered cache, this module's figures included
+
+
+caches.register("dashboard.web.callbacks.views.figures", _figure_json.cache_clear)
 
 
 # --------------------------------------------------------------------------- wiring

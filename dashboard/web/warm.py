@@ -45,9 +45,8 @@ MIN_INTERVAL_S = 1.0  # the catalog is looked at no more often than this
 def opening_view(catalog: Catalog, underlying: str) -> dict[str, Any] | None:
     """The view state ``/?u=UNDERLYING`` opens on (newest readable snapshot, default expiry set,
     convention, shocks and models), or None when the underlying has no readable snapshot."""
-    from dashboard.web.callbacks.controls import resolve
-
-    state = resolve(default_state(u=underlying), catalog).state
+    state = service.resolve_view(default_state(u=underlying), catalog,
+                                 preferred_underlying=config.default_underlying()).state
     entry = catalog.get(state["snap"]) if state.get("snap") else None
     return None if entry is None or entry.broken else state
 
@@ -55,8 +54,6 @@ def opening_view(catalog: Catalog, underlying: str) -> dict[str, Any] | None:
 def warm_view(state: dict[str, Any], data_dir: str | Path | None) -> bool:
     """Compute what the page draws for ``state`` into the caches; False when it is cached already or
     another worker (or a page's background job) is computing it."""
-    from dashboard.web.callbacks.views import compute, compute_previous
-
     catalog = service.get_catalog(data_dir)
     entry = catalog.get(state["snap"])
     if entry is None or entry.broken:
@@ -64,8 +61,8 @@ def warm_view(state: dict[str, Any], data_dir: str | Path | None) -> bool:
     scenario = scenario_from_state(state)
     if not service.is_cold(data_dir, entry, scenario) or not service.claim_background(data_dir, entry, scenario):
         return False
-    compute(state, catalog, entry, data_dir)
-    compute_previous(state, catalog, entry, data_dir)
+    service.view_analyses(data_dir, entry, scenario)
+    service.previous_analysis(data_dir, catalog, entry, scenario, state.get("preset"), state.get("exp"))
     return True
 
 

@@ -308,9 +308,3 @@ class SharedCache:
             self._cache.clear()
         except Exception as exc:
             log.warning("shared cache (%s) clear failed: %s", self.backend, type(exc).__name__)
-
-
-def _scratch_upward() -> None:  # scratch: an upward import that closes a circle (service -> cache -> service)
-    from dashboard import service
-
-    service.clear_caches()

@@ -38,9 +38,9 @@ from pathlib import Path
 from analytics import sources
 from analytics.catalog import Catalog, holder_for, public_reason
 from analytics.errors import ChainDataError
-from analytics.history import STATE_DIR_ENV
 from analytics.sources.book import load_book
 from analytics.sources.common import MAX_FILE_BYTES, confined_to
+from dashboard.runtime import config
 
 UPLOAD_PREFIX = "upload-"
 SESSION_DIRNAME = "mmpos-session-uploads"
@@ -191,7 +191,7 @@ def session_dir(data_dir: str | Path) -> Path:
     Every worker of one server (one process group) shares it; the next run of the server gets another.
     """
     root = Path(data_dir).expanduser().resolve()
-    base = Path(os.environ.get(STATE_DIR_ENV, "").strip() or tempfile.gettempdir())
+    base = config.setting("state_dir") or Path(tempfile.gettempdir())
     key = hashlib.sha256(f"{root}|{os.getpgrp()}".encode()).hexdigest()[:16]
     return base / SESSION_DIRNAME / key
 

@@ -35,7 +35,6 @@ answered as JSON).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import threading
@@ -141,7 +140,7 @@ def shared_responses() -> Any:
             from dashboard.runtime.cache import SharedCache, responses_dir
 
             # as many as a worker keeps (the folder: 128 x ~70 KB typical, 512 MB at the very most)
-            settings = dataclasses.replace(base.settings, cache_dir=responses_dir(base.settings),
+            settings = base.settings.override(cache_dir=responses_dir(base.settings),
                                            cache_threshold=RESPONSE_CACHE_ENTRIES)
             got = _SHARED[id(base)] = (base, SharedCache(settings))
         return got[1]

@@ -1,54 +1,16 @@
-"""Dashboard configuration: environment variables and CLI flags, with safe defaults.
+"""Every ``MMPOS_*`` setting, declared once: :class:`Settings` (pydantic-settings, prefix ``MMPOS_``).
 
-One home for every serving default. CLI flags of ``mmpos serve`` override the environment.
+Each field carries its environment variable, meaning, default and bounds; the README's table is
+generated from them (``python -m dashboard.runtime.config --markdown``; a test checks the README's copy).
+CLI flags of ``mmpos serve`` override the environment (:meth:`Settings.override`).
 
-========================  =====================================================  ======================
-variable                  meaning                                                default
-========================  =====================================================  ======================
-MMPOS_DATA_DIR            folder of option-chain files the catalog scans         analytics default
-MMPOS_HOST                interface to bind (``--host``)                         127.0.0.1
-MMPOS_PORT                TCP port (``--port``)                                  8050
-MMPOS_DEBUG               Werkzeug/Dash debug server (loopback hosts only)       off
-MMPOS_WORKERS             gunicorn worker processes (``--workers``)              the core count, min 2
-MMPOS_THREADS             threads per worker (``--threads``)                     4
-MMPOS_TIMEOUT             seconds a request may run before its worker restarts   60
-MMPOS_GRACEFUL_TIMEOUT    seconds a stopping worker may finish its requests      30
-MMPOS_MAX_REQUESTS        requests a worker serves before it is recycled         10000 (+ up to 10 % jitter)
-MMPOS_ACCESS_LOG          access-log file, ``-`` for stdout, empty for none      ``-``
-MMPOS_ALLOWED_HOSTS       comma-separated Host names served (``*``: any)         loopback names + the bind host
-MMPOS_MAX_REQUEST_BYTES   largest request body but a dropped file's (callbacks   1,048,576 (1 MiB); a
-                          are a few KB, a 2,000-point box selection ~0.5 MB)     dropped file: 32 MiB, the
-                                                                                 loaders' limit, on its
-                                                                                 own route only
-MMPOS_AUTH_FILE           ``user:hash`` lines (werkzeug hashes): basic auth on   none (no login)
-MMPOS_AUTH_PROXY_HEADER   header a trusted proxy sets to the signed-in user      none
-MMPOS_TRUSTED_PROXIES     comma-separated proxy addresses/networks               none
-MMPOS_LOGIN_PER_USER      wrong passwords for one user name, then 429 until the  5
-                          window ends (dashboard.http.login; counted in Redis
-                          when MMPOS_REDIS_URL is set, else per worker)
-MMPOS_LOGIN_PER_ADDRESS   wrong passwords from one client address, then 429      20
-MMPOS_LOGIN_WINDOW        seconds a failure counts                               900
-MMPOS_LOGIN_HASH_SLOTS    password hashes (scrypt) checked at once per worker;   1
-                          one more gets 503 at once
-MMPOS_RESCAN_SECONDS      at most one data-folder rescan per this many seconds   2
-MMPOS_STRIKE_WINDOW_PCT   the strike view opens at spot +/- this many percent    5
-MMPOS_SHARED_CACHE        analyses shared by the workers (the folder or Redis)   on
-MMPOS_CACHE_DIR           shared results cache folder (all workers of a machine)  $XDG_CACHE_HOME/mmpos
-MMPOS_REDIS_URL           shared results cache in Redis instead (several hosts)   none (the folder)
-MMPOS_CACHE_TIMEOUT       seconds a cached result lives                          3600
-MMPOS_CACHE_ENTRIES       most entries the cache folder keeps                    500
-MMPOS_CACHE_ITEM_BYTES    largest result cached (pickled bytes)                  67108864 (64 MiB)
-MMPOS_DEFAULT_UNDERLYING  underlying the page opens on (when in the data folder)  SPX (else the first)
-MMPOS_BACKGROUND_ROWS     a view of a chain this big and not cached yet is       15000 (0: every cold
-                          computed as a background job, with progress and cancel  view; off: none)
-MMPOS_WARM                each underlying's newest snapshot's opening view is    on
-                          computed as the file is found, before anyone asks
-                          (needs the shared cache; dashboard.web.warm)
-MMPOS_JOBS                where background jobs run: ``local`` (this machine,     local
-                          Dash's DiskcacheManager) or ``celery`` (``mmpos
-                          worker`` processes on any machine, through Redis at
-                          MMPOS_REDIS_URL: Dash's CeleryManager)
-========================  =====================================================  ======================
+``Settings(...)`` is the defaults plus the values given; :func:`from_env` reads the environment (or a
+mapping standing for it). A bad value raises :class:`UnsafeConfigError` with one line naming the
+variable (the CLI exits 2); :meth:`Settings.checked` adds the rules that join several settings (debug
+on loopback only, a proxy header needs trusted proxies, Celery needs Redis). Two are read by
+:mod:`analytics`, which never imports the dashboard: ``MMPOS_DATA_DIR`` (:data:`analytics.catalog.DATA_DIR_ENV`)
+and ``MMPOS_STATE_DIR`` (:data:`analytics.history.STATE_DIR_ENV`); they are declared here too (a
+test checks both read them alike).
 
 Fixed sizes (per worker, in front of the shared cache): ``dashboard.service.ANALYSIS_MEMORY_ENTRIES``
 analyses (48; 30 KB-2 MB each pickled, so under 100 MB), ``dashboard.web.callbacks.views.FIGURE_CACHE_SIZE``
@@ -56,21 +18,25 @@ figures. An analysis pickles to 30 KB (demo BTC) to 1.7 MB (a real 20k-row SPX c
 500 entries stay under 1 GB; give Redis ``maxmemory`` with ``volatile-lru`` (every cache entry
 expires, so they go first; the job queue of ``MMPOS_JOBS=celery`` and Dash's signing secret never).
 
-A bad value raises :class:`UnsafeConfigError` with one line naming the variable (the CLI exits 2).
 Nothing here touches the network or the clock; reading the environment is the only side effect.
 """
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import os
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
 
 from analytics.catalog import RESCAN_INTERVAL_S
 
+ENV_PREFIX = "MMPOS_"
 DEFAULT_HOST = "127.0.0.1"
 DATA_DIR_KEY = "MMPOS_DATA_DIR"  # the Flask config key where create_app keeps the data folder
 DEFAULT_UNDERLYING = "SPX"  # where most desks start; MMPOS_DEFAULT_UNDERLYING overrides it
@@ -97,78 +63,190 @@ DEFAULT_CACHE_ITEM_BYTES = 64 * 1024 * 1024
 # rows from which a cold analysis (parse + analyse + draw) can pass ~1 s on a loaded 2-core machine: the
 # real 20k-row SPX chain costs 0.2 s to parse and 0.1-0.25 s to analyse when idle, 2-5 s under load
 DEFAULT_BACKGROUND_ROWS = 15_000
+DEFAULT_STRIKE_WINDOW_PCT = 5.0  # the gamma/vanna/charm/change views open at spot +/- this many %
+STRIKE_WINDOW_LIMITS_PCT = (0.5, 100.0)
+STRIKE_WINDOW_ENV = "MMPOS_STRIKE_WINDOW_PCT"
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 JOB_RUNNERS = ("local", "celery")  # MMPOS_JOBS: Dash's DiskcacheManager here, or CeleryManager on Redis
 LOOPBACK_NAMES: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
 _ANY_INTERFACE = frozenset({"0.0.0.0", "::", ""})
 _TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
+_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 class UnsafeConfigError(ValueError):
     """A configuration that must not run: a bad value, or debug mode on a non-loopback interface."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything ``mmpos serve`` and the HTTP edge need (see the table in the module docstring)."""
+def _env(name: str, meaning: str, default_text: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A field's environment variable (``MMPOS_`` + ``name``), its meaning and, when the default is not
+    a plain value, how the README states it."""
+    return {"validation_alias": ENV_PREFIX + name, "description": meaning,
+            "json_schema_extra": {"env": ENV_PREFIX + name, "default_text": default_text, **extra}}
 
-    data_dir: Path | None = None
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
-    debug: bool = False
-    workers: int = 0  # 0: from the core count (default_workers)
-    threads: int = DEFAULT_THREADS
-    timeout_s: int = DEFAULT_TIMEOUT_S
-    graceful_timeout_s: int = DEFAULT_GRACEFUL_TIMEOUT_S
-    max_requests: int = DEFAULT_MAX_REQUESTS
-    access_log: str = "-"
-    allowed_hosts: tuple[str, ...] = ()  # empty: loopback names + the bind host
-    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
-    auth_file: Path | None = None
-    auth_proxy_header: str | None = None
-    trusted_proxies: tuple[str, ...] = ()
-    login_user_failures: int = DEFAULT_LOGIN_USER_FAILURES
-    login_address_failures: int = DEFAULT_LOGIN_ADDRESS_FAILURES
-    login_window_s: int = DEFAULT_LOGIN_WINDOW_S
-    login_hash_slots: int = DEFAULT_LOGIN_HASH_SLOTS
-    rescan_s: float = RESCAN_INTERVAL_S
-    shared_cache: bool = True
-    cache_dir: Path | None = None  # None: dashboard.runtime.cache.default_cache_dir()
-    redis_url: str | None = None
-    cache_timeout_s: int = DEFAULT_CACHE_TIMEOUT_S
-    cache_threshold: int = DEFAULT_CACHE_ENTRIES
-    cache_max_item_bytes: int = DEFAULT_CACHE_ITEM_BYTES
-    background_rows: int | None = DEFAULT_BACKGROUND_ROWS  # None: no background jobs
-    jobs: str = JOB_RUNNERS[0]  # "local" or "celery" (needs redis_url)
-    warm: bool = True  # dashboard.web.warm: opening views computed before anyone asks
+
+Hosts = Annotated[tuple[str, ...], NoDecode]  # comma-separated in the environment
+
+
+class Settings(BaseSettings):
+    """Every ``MMPOS_*`` setting (environment variable = ``MMPOS_`` + the name in ``env``); see the
+    module docstring. Frozen: :meth:`override` makes a validated copy."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, case_sensitive=True, frozen=True,
+                                      populate_by_name=True, extra="ignore")
+
+    data_dir: Path | None = Field(None, **_env("DATA_DIR", "folder of snapshots (`--data-dir`)",
+                                               "`data/` of the project"))
+    host: str = Field(DEFAULT_HOST, **_env("HOST", "interface to bind (`--host`)"))
+    port: int = Field(DEFAULT_PORT, ge=1, le=65535, **_env("PORT", "TCP port (`--port`)"))
+    debug: bool = Field(False, **_env("DEBUG", "Werkzeug/Dash debug server (loopback hosts only)"))
+    workers: int = Field(0, ge=0, le=64, **_env("WORKERS", "gunicorn worker processes (`--workers`); 0: "
+                                                "one per core", "the core count, min 2"))
+    threads: int = Field(DEFAULT_THREADS, ge=1, le=64, **_env("THREADS", "threads per worker (`--threads`)"))
+    timeout_s: int = Field(DEFAULT_TIMEOUT_S, ge=1, le=3600,
+                           **_env("TIMEOUT", "seconds a request may run before its worker restarts"))
+    graceful_timeout_s: int = Field(DEFAULT_GRACEFUL_TIMEOUT_S, ge=1, le=3600,
+                                    **_env("GRACEFUL_TIMEOUT", "seconds a stopping worker may finish its requests"))
+    max_requests: int = Field(DEFAULT_MAX_REQUESTS, ge=0, le=10**7,
+                              **_env("MAX_REQUESTS", "requests a worker serves before it is recycled "
+                                     "(+ up to 10 % jitter)"))
+    access_log: str = Field("-", **_env("ACCESS_LOG", "access-log file (`-`: stdout, empty: none)", "`-`",
+                                        empty_is_value=True))
+    allowed_hosts: Hosts = Field((), **_env("ALLOWED_HOSTS", "Host names served, comma-separated (`*`: any)",
+                                            "loopback names + the bind host"))
+    max_request_bytes: int = Field(DEFAULT_MAX_REQUEST_BYTES, ge=1024, le=2**30,
+                                   **_env("MAX_REQUEST_BYTES", "largest request body but a dropped file's (its "
+                                          "own route takes up to the loaders' 32 MiB)", "1048576 (1 MiB)"))
+    auth_file: Path | None = Field(None, **_env("AUTH_FILE", "`user:hash` lines (werkzeug hashes): basic auth on",
+                                                "none (no login)"))
+    auth_proxy_header: str | None = Field(None, **_env("AUTH_PROXY_HEADER",
+                                                       "header a trusted proxy sets to the signed-in user"))
+    trusted_proxies: Hosts = Field((), **_env("TRUSTED_PROXIES", "addresses or networks allowed to set that "
+                                              "header (and `X-Forwarded-Proto`), comma-separated"))
+    login_user_failures: int = Field(DEFAULT_LOGIN_USER_FAILURES, ge=1, le=10**6,
+                                     **_env("LOGIN_PER_USER", "wrong passwords for one user name, then 429 until "
+                                            "the window ends (dashboard.http.login; counted in Redis when "
+                                            "`MMPOS_REDIS_URL` is set, else per worker)"))
+    login_address_failures: int = Field(DEFAULT_LOGIN_ADDRESS_FAILURES, ge=1, le=10**6,
+                                        **_env("LOGIN_PER_ADDRESS", "wrong passwords from one client address, "
+                                               "then 429"))
+    login_window_s: int = Field(DEFAULT_LOGIN_WINDOW_S, ge=1, le=86400,
+                                **_env("LOGIN_WINDOW", "seconds a failure counts"))
+    login_hash_slots: int = Field(DEFAULT_LOGIN_HASH_SLOTS, ge=1, le=64,
+                                  **_env("LOGIN_HASH_SLOTS", "password hashes (scrypt) checked at once per worker; "
+                                         "one more gets 503 at once"))
+    rescan_s: float = Field(RESCAN_INTERVAL_S, ge=0, le=3600, allow_inf_nan=False,
+                            **_env("RESCAN_SECONDS", "at most one data-folder rescan per this many seconds"))
+    strike_window_pct: float = Field(DEFAULT_STRIKE_WINDOW_PCT, ge=STRIKE_WINDOW_LIMITS_PCT[0],
+                                     le=STRIKE_WINDOW_LIMITS_PCT[1], allow_inf_nan=False,
+                                     **_env("STRIKE_WINDOW_PCT", "the strike view opens at spot ± this many percent"))
+    default_underlying: str = Field(DEFAULT_UNDERLYING, min_length=1, max_length=40,
+                                    **_env("DEFAULT_UNDERLYING", "underlying a link without one opens on (when "
+                                           "in the data folder)", "`SPX`, else the first"))
+    state_dir: Path | None = Field(None, **_env("STATE_DIR", "writable folder for the history store and the "
+                                                "page's uploads when the data folder is read-only",
+                                                "none (`<data>/.mmpos`; uploads: the temp folder)"))
+    shared_cache: bool = Field(True, **_env("SHARED_CACHE", "analyses shared by the workers through the cache "
+                                            "folder (or Redis)"))
+    cache_dir: Path | None = Field(None, **_env("CACHE_DIR", "results cache shared by the workers of one machine",
+                                                "`$XDG_CACHE_HOME/mmpos` (`~/.cache/mmpos`)"))
+    redis_url: str | None = Field(None, **_env("REDIS_URL", "results cache in Redis instead, shared by several "
+                                               "machines (`redis://`, `rediss://`, `unix://`)", "none (the folder)"))
+    cache_timeout_s: int = Field(DEFAULT_CACHE_TIMEOUT_S, ge=1, le=30 * 86400,
+                                 **_env("CACHE_TIMEOUT", "seconds a cached result lives"))
+    cache_threshold: int = Field(DEFAULT_CACHE_ENTRIES, ge=1, le=10**6,
+                                 **_env("CACHE_ENTRIES", "most entries the cache folder keeps"))
+    cache_max_item_bytes: int = Field(DEFAULT_CACHE_ITEM_BYTES, ge=1024, le=2**31,
+                                      **_env("CACHE_ITEM_BYTES", "largest result cached (pickled bytes)",
+                                             "67108864 (64 MiB)"))
+    background_rows: int | None = Field(DEFAULT_BACKGROUND_ROWS, ge=0, le=10**9,
+                                        **_env("BACKGROUND_ROWS", "a not-yet-cached view of a chain with this many "
+                                               "rows runs as a background job, with progress and cancel (0: every "
+                                               "cold view; `off`: none)"))
+    jobs: str = Field(JOB_RUNNERS[0], **_env("JOBS", "where background jobs run: `local` (this machine) or "
+                                             "`celery` (`mmpos worker` processes on any machine, through "
+                                             "`MMPOS_REDIS_URL`)", "`local`"))
+    warm: bool = Field(True, **_env("WARM", "each underlying's newest snapshot's opening view is computed when "
+                                    "the file is found, before anyone opens it (needs the shared cache)"))
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as err:
+            raise UnsafeConfigError(_one_line(err)) from None
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return (init_settings,)  # Settings(...) is the defaults plus what is given; from_env reads the environment
+
+    @field_validator("data_dir", "auth_file", "state_dir", "cache_dir", mode="before")
+    @classmethod
+    def _path(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            return Path(value).expanduser() if value else None
+        return value
+
+    @field_validator("host", "auth_proxy_header", "redis_url", "access_log", mode="before")
+    @classmethod
+    def _stripped(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("auth_proxy_header", "redis_url", mode="after")
+    @classmethod
+    def _none_if_empty(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("host", mode="after")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return value or DEFAULT_HOST
+
+    @field_validator("allowed_hosts", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(x.strip() for x in value.split(",") if x.strip())
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("debug", "shared_cache", "warm", mode="before")
+    @classmethod
+    def _on_off(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError("must be on or off")
+        return value
+
+    @field_validator("background_rows", mode="before")
+    @classmethod
+    def _off_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() == "off":
+            return None
+        return value
+
+    @field_validator("jobs", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() or JOB_RUNNERS[0] if isinstance(value, str) else value
+
+    @field_validator("default_underlying", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.strip().upper() or DEFAULT_UNDERLYING if isinstance(value, str) else value
 
     def checked(self) -> Settings:
-        """Return self, or raise UnsafeConfigError naming the first setting that must not run."""
+        """Return self, or raise UnsafeConfigError naming the first setting that must not run (the bounds
+        of each value are checked when it is set; these rules join several)."""
         if self.debug and not is_loopback(self.host):
             raise UnsafeConfigError(
                 f"refusing to run with debug on host {self.host!r}: Dash debug mode executes code "
                 "sent by the browser; use --host 127.0.0.1 or turn debug off"
             )
-        if not 0 < self.port < 65536:
-            raise UnsafeConfigError(f"port must be 1-65535, got {self.port}")
-        for name, value, lo, hi in (("workers", self.workers, 0, 64), ("threads", self.threads, 1, 64),
-                                    ("timeout", self.timeout_s, 1, 3600),
-                                    ("graceful timeout", self.graceful_timeout_s, 1, 3600),
-                                    ("max requests", self.max_requests, 0, 10**7),
-                                    ("max request bytes", self.max_request_bytes, 1024, 2**30),
-                                    ("login user failures", self.login_user_failures, 1, 10**6),
-                                    ("login address failures", self.login_address_failures, 1, 10**6),
-                                    ("login window", self.login_window_s, 1, 86400),
-                                    ("login hash slots", self.login_hash_slots, 1, 64),
-                                    ("cache timeout", self.cache_timeout_s, 1, 30 * 86400),
-                                    ("cache entries", self.cache_threshold, 1, 10**6),
-                                    ("cache item bytes", self.cache_max_item_bytes, 1024, 2**31),
-                                    ("background rows", self.background_rows or 0, 0, 10**9)):
-            if not lo <= value <= hi:
-                raise UnsafeConfigError(f"{name} must be {lo}-{hi}, got {value}")
-        if not 0 <= self.rescan_s <= 3600:
-            raise UnsafeConfigError(f"rescan seconds must be 0-3600, got {self.rescan_s}")
         self.proxy_networks()  # raises on a bad address
         if self.auth_proxy_header and not self.trusted_proxies:
             raise UnsafeConfigError("MMPOS_AUTH_PROXY_HEADER needs MMPOS_TRUSTED_PROXIES (the proxy addresses "
@@ -213,9 +291,94 @@ class Settings:
             raise UnsafeConfigError(f"MMPOS_TRUSTED_PROXIES: {err}") from err
 
     def override(self, **values: Any) -> Settings:
-        """A copy with every non-None value replaced (CLI flags over the environment)."""
-        known = {f.name for f in fields(self)}
-        return replace(self, **{k: v for k, v in values.items() if v is not None and k in known})
+        """A validated copy with every non-None value replaced (CLI flags over the environment)."""
+        given = {k: v for k, v in values.items() if v is not None and k in type(self).model_fields}
+        return type(self)(**{**self.model_dump(), **given}) if given else self
+
+
+def env_name(field: str) -> str:
+    """The environment variable of the :class:`Settings` field ``field``.
+
+    Examples
+    --------
+    >>> env_name("timeout_s"), env_name("state_dir")
+    ('MMPOS_TIMEOUT', 'MMPOS_STATE_DIR')
+    """
+    return str(Settings.model_fields[field].validation_alias)
+
+
+def _one_line(err: ValidationError) -> str:
+    """The first problem of ``err`` as one line naming the variable: ``MMPOS_PORT must be an integer, got 'abc'``."""
+    problem = err.errors()[0]
+    field = str(problem["loc"][0]) if problem["loc"] else ""
+    name = field if field.startswith(ENV_PREFIX) else (env_name(field) if field in Settings.model_fields else field)
+    value = problem.get("input")
+    shown = repr(value[:40]) if isinstance(value, str) else repr(value)
+    kind, ctx = problem["type"], problem.get("ctx") or {}
+    if kind.startswith("int_"):
+        return f"{name} must be an integer, got {shown}"
+    if kind in ("float_parsing", "float_type", "finite_number"):
+        return f"{name} must be a finite number, got {shown}"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        meta = Settings.model_fields.get(field) or next(
+            (f for f in Settings.model_fields.values() if f.validation_alias == name), None)
+        lo, hi = _bounds(meta)
+        return f"{name} must be {_num(lo)}-{_num(hi)}, got {shown}"
+    if kind == "value_error":
+        return f"{name} {str(ctx.get('error', problem['msg']))}, got {shown}"
+    return f"{name}: {problem['msg'].lower()}, got {shown}"
+
+
+def _num(value: float) -> str:
+    return f"{int(value)}" if float(value).is_integer() else f"{value:g}"
+
+
+def _bounds(field: Any) -> tuple[float, float]:
+    lo = hi = float("nan")
+    for rule in getattr(field, "metadata", ()):
+        lo = getattr(rule, "ge", lo) if getattr(rule, "ge", None) is not None else lo
+        hi = getattr(rule, "le", hi) if getattr(rule, "le", None) is not None else hi
+    return lo, hi
+
+
+class _MappingSource(EnvSettingsSource):
+    """pydantic-settings' environment source reading a given mapping instead of ``os.environ``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._mapping = env
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # an empty value is unset, but for the access log, where empty means none
+        return {k: v for k, v in self._mapping.items()
+                if k.startswith(ENV_PREFIX) and (v.strip() or k == env_name("access_log"))}
+
+
+def env_values(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The ``MMPOS_*`` values set in ``env`` (default ``os.environ``), by field name, as text. An empty
+    value is unset (the default), but for ``MMPOS_ACCESS_LOG`` where empty means no access log."""
+    env = os.environ if env is None else env
+    found = _MappingSource(Settings, env)()
+    by_alias = {str(f.validation_alias): name for name, f in Settings.model_fields.items()}
+    return {by_alias.get(k, k): v for k, v in found.items()}
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``MMPOS_*`` environment variables (``env`` stands for ``os.environ`` when given).
+
+    Raises
+    ------
+    UnsafeConfigError
+        One line naming the variable whose value cannot be used.
+    """
+    return Settings(**env_values(env))
+
+
+def setting(field: str, env: Mapping[str, str] | None = None) -> Any:
+    """One setting from the environment, the others not read (a bad ``MMPOS_PORT`` does not stop the
+    page from reading ``MMPOS_DEFAULT_UNDERLYING``). Raises UnsafeConfigError for a bad value of it."""
+    values = env_values(env)
+    return getattr(Settings(**{k: v for k, v in values.items() if k == field}), field)
 
 
 def default_workers() -> int:
@@ -248,109 +411,12 @@ def default_underlying(env: Mapping[str, str] | None = None) -> str:
     >>> default_underlying({}), default_underlying({"MMPOS_DEFAULT_UNDERLYING": " btc "})
     ('SPX', 'BTC')
     """
-    env = os.environ if env is None else env
-    return (env.get("MMPOS_DEFAULT_UNDERLYING") or "").strip().upper() or DEFAULT_UNDERLYING
+    return setting("default_underlying", env)
 
 
 def data_dir_from_env(env: Mapping[str, str] | None = None) -> Path | None:
     """``MMPOS_DATA_DIR`` as a path, or None when unset (the catalog's default folder then)."""
-    env = os.environ if env is None else env
-    value = env.get("MMPOS_DATA_DIR", "").strip()
-    return Path(value).expanduser() if value else None
-
-
-def _text(env: Mapping[str, str], name: str) -> str:
-    return env.get(name, "").strip()
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    text = _text(env, name)
-    if not text:
-        return default
-    try:
-        return int(text)
-    except ValueError as err:
-        raise UnsafeConfigError(f"{name} must be an integer, got {text[:40]!r}") from err
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    text = _text(env, name)
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError as err:
-        raise UnsafeConfigError(f"{name} must be a number, got {text[:40]!r}") from err
-    if value != value or value in (float("inf"), float("-inf")):
-        raise UnsafeConfigError(f"{name} must be a finite number, got {text[:40]!r}")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool = False) -> bool:
-    text = _text(env, name).lower()
-    if not text:
-        return default
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise UnsafeConfigError(f"{name} must be on or off, got {text[:40]!r}")
-
-
-def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    return tuple(x.strip() for x in _text(env, name).split(",") if x.strip())
-
-
-def from_env(env: Mapping[str, str] | None = None) -> Settings:
-    """Settings from ``MMPOS_*`` environment variables (see the module docstring).
-
-    Raises
-    ------
-    UnsafeConfigError
-        One line naming the variable whose value cannot be used.
-    """
-    env = os.environ if env is None else env
-    strike_window_pct(env)  # read when a view is drawn; a bad value stops serve here, with one line
-    auth_file = _text(env, "MMPOS_AUTH_FILE")
-    cache_dir = _text(env, "MMPOS_CACHE_DIR")
-    return Settings(
-        data_dir=data_dir_from_env(env),
-        host=_text(env, "MMPOS_HOST") or DEFAULT_HOST,
-        port=_int(env, "MMPOS_PORT", DEFAULT_PORT),
-        debug=_bool(env, "MMPOS_DEBUG"),
-        workers=_int(env, "MMPOS_WORKERS", 0),
-        threads=_int(env, "MMPOS_THREADS", DEFAULT_THREADS),
-        timeout_s=_int(env, "MMPOS_TIMEOUT", DEFAULT_TIMEOUT_S),
-        graceful_timeout_s=_int(env, "MMPOS_GRACEFUL_TIMEOUT", DEFAULT_GRACEFUL_TIMEOUT_S),
-        max_requests=_int(env, "MMPOS_MAX_REQUESTS", DEFAULT_MAX_REQUESTS),
-        access_log=env.get("MMPOS_ACCESS_LOG", "-").strip(),
-        allowed_hosts=_list(env, "MMPOS_ALLOWED_HOSTS"),
-        max_request_bytes=_int(env, "MMPOS_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES),
-        auth_file=Path(auth_file).expanduser() if auth_file else None,
-        auth_proxy_header=_text(env, "MMPOS_AUTH_PROXY_HEADER") or None,
-        trusted_proxies=_list(env, "MMPOS_TRUSTED_PROXIES"),
-        login_user_failures=_int(env, "MMPOS_LOGIN_PER_USER", DEFAULT_LOGIN_USER_FAILURES),
-        login_address_failures=_int(env, "MMPOS_LOGIN_PER_ADDRESS", DEFAULT_LOGIN_ADDRESS_FAILURES),
-        login_window_s=_int(env, "MMPOS_LOGIN_WINDOW", DEFAULT_LOGIN_WINDOW_S),
-        login_hash_slots=_int(env, "MMPOS_LOGIN_HASH_SLOTS", DEFAULT_LOGIN_HASH_SLOTS),
-        rescan_s=_float(env, "MMPOS_RESCAN_SECONDS", RESCAN_INTERVAL_S),
-        shared_cache=_bool(env, "MMPOS_SHARED_CACHE", default=True),
-        cache_dir=Path(cache_dir).expanduser() if cache_dir else None,
-        redis_url=_text(env, "MMPOS_REDIS_URL") or None,
-        cache_timeout_s=_int(env, "MMPOS_CACHE_TIMEOUT", DEFAULT_CACHE_TIMEOUT_S),
-        cache_threshold=_int(env, "MMPOS_CACHE_ENTRIES", DEFAULT_CACHE_ENTRIES),
-        cache_max_item_bytes=_int(env, "MMPOS_CACHE_ITEM_BYTES", DEFAULT_CACHE_ITEM_BYTES),
-        background_rows=(None if _text(env, "MMPOS_BACKGROUND_ROWS").lower() == "off"
-                         else _int(env, "MMPOS_BACKGROUND_ROWS", DEFAULT_BACKGROUND_ROWS)),
-        jobs=_text(env, "MMPOS_JOBS").lower() or JOB_RUNNERS[0],
-        warm=_bool(env, "MMPOS_WARM", default=True),
-    )
-
-
-# --- the strike view's default frame -------------------------------------------------------------
-STRIKE_WINDOW_ENV = "MMPOS_STRIKE_WINDOW_PCT"
-DEFAULT_STRIKE_WINDOW_PCT = 5.0  # the gamma/vanna/charm/change views open at spot +/- this many %
-STRIKE_WINDOW_LIMITS_PCT = (0.5, 100.0)
+    return setting("data_dir", env)
 
 
 def strike_window_pct(env: Mapping[str, str] | None = None) -> float:
@@ -366,9 +432,52 @@ def strike_window_pct(env: Mapping[str, str] | None = None) -> float:
     >>> strike_window_pct({}), strike_window_pct({"MMPOS_STRIKE_WINDOW_PCT": "10"})
     (5.0, 10.0)
     """
-    env = os.environ if env is None else env
-    value = _float(env, STRIKE_WINDOW_ENV, DEFAULT_STRIKE_WINDOW_PCT)
-    lo, hi = STRIKE_WINDOW_LIMITS_PCT
-    if not lo <= value <= hi:
-        raise UnsafeConfigError(f"{STRIKE_WINDOW_ENV}={value:g} is out of range: allowed {lo:g} to {hi:g} (percent)")
-    return value
+    return setting("strike_window_pct", env)
+
+
+# --------------------------------------------------------------------------- the README's table
+
+
+def _default_text(name: str) -> str:
+    field = Settings.model_fields[name]
+    extra = field.json_schema_extra or {}
+    text = extra.get("default_text") if isinstance(extra, dict) else None
+    if text:
+        return str(text)
+    value = field.default
+    if value is None or value == ():
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"`{value}`" if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _bounds_text(name: str) -> str:
+    lo, hi = _bounds(Settings.model_fields[name])
+    if lo != lo and hi != hi:
+        return ""
+    if lo == lo and hi == hi:
+        return f"; {_num(lo)}-{_num(hi)}"
+    return f"; at least {_num(lo)}" if lo == lo else f"; at most {_num(hi)}"
+
+
+def markdown_table() -> str:
+    """The README's table of settings, one row per ``MMPOS_*`` variable (generated from :class:`Settings`)."""
+    rows = ["| variable | meaning | default |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        rows.append(f"| `{field.validation_alias}` | {field.description}{_bounds_text(name)} | {_default_text(name)} |")
+    return "\n".join(rows) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dashboard.runtime.config --markdown``: print the README's table of settings."""
+    parser = argparse.ArgumentParser(prog="python -m dashboard.runtime.config",
+                                     description="The MMPOS_* settings (dashboard/runtime/config.py).")
+    parser.add_argument("--markdown", action="store_true", help="print the README's table of settings")
+    parser.parse_args(argv)
+    sys.stdout.write(markdown_table())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -188,7 +188,7 @@ def test_a_worker_killed_mid_request_costs_that_request_only(server: Served):
     ({"MMPOS_HOST": "10.1.2.3"}, ["--debug"], "refusing to run with debug on host '10.1.2.3'"),
     ({"MMPOS_AUTH_PROXY_HEADER": "X-User"}, [], "needs MMPOS_TRUSTED_PROXIES"),
     ({"MMPOS_TRUSTED_PROXIES": "10.0.0.300"}, [], "MMPOS_TRUSTED_PROXIES"),
-    ({"MMPOS_THREADS": "0"}, [], "threads must be 1-64"),
+    ({"MMPOS_THREADS": "0"}, [], "MMPOS_THREADS must be 1-64"),
     ({"MMPOS_AUTH_FILE": "/nonexistent/users"}, [], "'users' is not a readable file"),
 ])
 def test_a_serve_setting_that_cannot_run_exits_2_with_one_line(monkeypatch, capsys, env, argv, message):

@@ -169,11 +169,11 @@ class Settings(BaseSettings):
     warm: bool = Field(True, **_env("WARM", "each underlying's newest snapshot's opening view is computed when "
                                     "the file is found, before anyone opens it (needs the shared cache)"))
 
-    def __init__(self, **values: Any) -> None:
+    def __init__(self, _flags: frozenset[str] = frozenset(), **values: Any) -> None:
         try:
             super().__init__(**values)
-        except ValidationError as err:
-            raise UnsafeConfigError(_one_line(err)) from None
+        except ValidationError as err:  # one line; a value given as a CLI flag (``_flags``) is named as the flag
+            raise UnsafeConfigError(_one_line(err, _flags)) from None
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
@@ -293,7 +293,7 @@ class Settings(BaseSettings):
     def override(self, **values: Any) -> Settings:
         """A validated copy with every non-None value replaced (CLI flags over the environment)."""
         given = {k: v for k, v in values.items() if v is not None and k in type(self).model_fields}
-        return type(self)(**{**self.model_dump(), **given}) if given else self
+        return type(self)(frozenset(given), **{**self.model_dump(), **given}) if given else self
 
 
 def env_name(field: str) -> str:
@@ -307,11 +307,17 @@ def env_name(field: str) -> str:
     return str(Settings.model_fields[field].validation_alias)
 
 
-def _one_line(err: ValidationError) -> str:
-    """The first problem of ``err`` as one line naming the variable: ``MMPOS_PORT must be an integer, got 'abc'``."""
+def _one_line(err: ValidationError, flags: frozenset[str] = frozenset()) -> str:
+    """The first problem of ``err`` as one line naming the variable (``MMPOS_PORT must be an integer, got
+    'abc'``), or the CLI flag when the value came from one of ``flags`` (``--port must be 1-65535, got 0``)."""
     problem = err.errors()[0]
     field = str(problem["loc"][0]) if problem["loc"] else ""
-    name = field if field.startswith(ENV_PREFIX) else (env_name(field) if field in Settings.model_fields else field)
+    if field in flags:
+        name = "--" + field.replace("_", "-")
+    elif field in Settings.model_fields:
+        name = env_name(field)
+    else:
+        name = field
     value = problem.get("input")
     shown = repr(value[:40]) if isinstance(value, str) else repr(value)
     kind, ctx = problem["type"], problem.get("ctx") or {}
@@ -321,7 +327,7 @@ def _one_line(err: ValidationError) -> str:
         return f"{name} must be a finite number, got {shown}"
     if kind in ("greater_than_equal", "less_than_equal"):
         meta = Settings.model_fields.get(field) or next(
-            (f for f in Settings.model_fields.values() if f.validation_alias == name), None)
+            (f for f in Settings.model_fields.values() if f.validation_alias == field), None)
         lo, hi = _bounds(meta)
         return f"{name} must be {_num(lo)}-{_num(hi)}, got {shown}"
     if kind == "value_error":

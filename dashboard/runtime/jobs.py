@@ -49,12 +49,10 @@ could not say.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 from pathlib import Path
@@ -66,7 +64,6 @@ QUEUE = "mmpos"  # the queue the page sends jobs to and the workers read
 WORKERS_KEY = "mmpos:jobs:workers"  # sorted set in Redis: each live worker -> when its last heartbeat runs out
 HEARTBEAT_S = 10  # a worker says it is alive this often
 HEARTBEAT_TTL_S = 3 * HEARTBEAT_S  # ... and counts as gone this long after it last said so
-POOLS = ("prefork", "solo", "threads")
 SECRET_RETRY_S = 2.0  # while Redis is away, a web process asks it for the signing secret at most this often
 
 log = logging.getLogger(__name__)
@@ -289,40 +286,3 @@ def __getattr__(name: str) -> Any:
     if name == "app":  # what `celery -A dashboard.runtime.jobs worker` looks up
         return _env_app()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def add_worker_parser(sub: argparse._SubParsersAction) -> None:
-    """``mmpos worker``'s command line (on the ``mmpos`` parser's subcommands)."""
-    p = sub.add_parser("worker", help="run background jobs for `mmpos serve` (MMPOS_JOBS=celery, MMPOS_REDIS_URL)")
-    p.add_argument("--data-dir", type=Path, default=None, help="the data folder (the same as the server's)")
-    p.add_argument("--concurrency", type=int, default=None,
-                   help="jobs at once (default: the core count, min 2)")
-    p.add_argument("--pool", choices=POOLS, default=POOLS[0],
-                   help="prefork (default: a job can be cancelled), solo (one job, in the worker's process), threads")
-
-
-def worker_command(args: argparse.Namespace) -> int:
-    """``mmpos worker``: a Celery worker taking the page's background jobs until stopped (SIGTERM: warm stop).
-
-    Returns
-    -------
-    int
-        2 (one line on stderr) for a configuration that cannot run, else Celery's exit status.
-    """
-    try:
-        settings = config.from_env().override(data_dir=args.data_dir)
-        if args.concurrency is not None and not 1 <= args.concurrency <= 64:
-            raise config.UnsafeConfigError(f"concurrency must be 1-64, got {args.concurrency}")
-        app = worker_app(settings)
-    except config.UnsafeConfigError as err:
-        sys.stderr.write(f"mmpos worker: {err}\n")
-        return 2
-    concurrency = args.concurrency or config.default_workers()
-    argv = ["worker", "--loglevel", "INFO", "--queues", QUEUE, "--pool", args.pool,
-            "--concurrency", str(1 if args.pool == "solo" else concurrency), "--without-gossip", "--without-mingle"]
-    try:
-        app.worker_main(argv)
-    except SystemExit as done:
-        return int(done.code or 0)
-    return 0
-

@@ -223,7 +223,7 @@ def test_analyze_runs_without_the_cyclic_collector_and_gives_it_back(capsys, spx
 
     seen = []
     real = cli.run_analyze
-    monkeypatch.setattr(cli, "run_analyze", lambda args: seen.append(gc.isenabled()) or real(args))
+    monkeypatch.setattr(cli.analyze, "run_analyze", lambda args: seen.append(gc.isenabled()) or real(args))
     assert main(["analyze", str(spx_path), "--max-dte", "3"]) == 0
     assert seen == [False] and gc.isenabled()
     with pytest.raises(SystemExit):

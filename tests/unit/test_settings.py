@@ -105,7 +105,7 @@ def test_settings_built_in_code_ignore_the_environment_and_overrides_are_checked
     monkeypatch.setenv("MMPOS_PORT", "1234")
     assert Settings().port == config.DEFAULT_PORT and from_env().port == 1234
     assert from_env().override(port=9001, host=None).port == 9001
-    with pytest.raises(UnsafeConfigError, match="MMPOS_THREADS must be 1-64"):
+    with pytest.raises(UnsafeConfigError, match="^--threads must be 1-64, got 0$"):  # a CLI flag is named as such
         Settings().override(threads=0)
 
 

@@ -1,0 +1,25 @@
+"""``mmpos demo-data``: write the deterministic synthetic demo snapshots."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+NAME = "demo-data"
+ONE_SHOT = False
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo-data", help="write the deterministic synthetic demo snapshots")
+    p.add_argument("--out", type=Path, default=Path("data"))
+    p.add_argument("--seed", type=int, default=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    from analytics import demo
+
+    kwargs = {} if args.seed is None else {"seed": args.seed}
+    for path in demo.write_demo_data(args.out, **kwargs):
+        sys.stdout.write(f"wrote {path}\n")
+    return 0

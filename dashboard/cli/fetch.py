@@ -1,0 +1,26 @@
+"""``mmpos fetch``: a live snapshot from Deribit or CBOE into a data folder (network)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+NAME = "fetch"
+ONE_SHOT = False
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("fetch", help="fetch a live snapshot into a data directory (network)")
+    p.add_argument("source", choices=("deribit", "cboe"))
+    p.add_argument("symbol", help="BTC/ETH for deribit; SPX, NDX, SPY... for cboe")
+    p.add_argument("--out", type=Path, default=None, help="data directory (default: the catalog's)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from analytics import catalog
+    from analytics.sources import fetch
+
+    out = args.out if args.out is not None else catalog.default_data_dir()
+    sys.stdout.write(f"wrote {fetch.fetch(args.source, args.symbol, out)}\n")
+    return 0

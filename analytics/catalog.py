@@ -43,12 +43,12 @@ import re
 import stat
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple, cast
 
+import cachetools
 import pandas as pd
 
 from analytics.adv import ADV_FILE_NAME
@@ -290,35 +290,32 @@ class CacheInfo(NamedTuple):
 
 
 class _LoadCache:
-    """Two bounded LRU maps behind one lock: good files (few, large) and broken ones (many, tiny)."""
+    """Two bounded LRU maps (:class:`cachetools.LRUCache`) behind one lock: good files (few, large) and
+    broken ones (many, tiny)."""
 
     def __init__(self, good_size: int, bad_size: int) -> None:
-        self._good: OrderedDict[_FileKey, _Loaded] = OrderedDict()
-        self._bad: OrderedDict[_FileKey, _Loaded] = OrderedDict()
-        self._sizes = (good_size, bad_size)
+        self._good: cachetools.LRUCache[_FileKey, _Loaded] = cachetools.LRUCache(good_size)
+        self._bad: cachetools.LRUCache[_FileKey, _Loaded] = cachetools.LRUCache(bad_size)
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
     def get(self, key: _FileKey) -> _Loaded:
         with self._lock:
             for store in (self._good, self._bad):
-                if key in store:
-                    store.move_to_end(key)
+                found = store.get(key)  # a hit becomes the most recently used
+                if found is not None:
                     self.hits += 1
-                    return store[key]
+                    return found
             self.misses += 1
         loaded = _load_uncached(key)  # outside the lock: two threads may load one file twice, never wait
         with self._lock:
-            store, size = (self._bad, self._sizes[1]) if loaded.error is not None else (self._good, self._sizes[0])
-            store[key] = loaded
-            store.move_to_end(key)
-            while len(store) > size:
-                store.popitem(last=False)
+            (self._bad if loaded.error is not None else self._good)[key] = loaded
         return loaded
 
     def info(self) -> CacheInfo:
         with self._lock:
-            return CacheInfo(self.hits, self.misses, sum(self._sizes), len(self._good) + len(self._bad))
+            return CacheInfo(self.hits, self.misses, int(self._good.maxsize + self._bad.maxsize),
+                             len(self._good) + len(self._bad))
 
     def clear(self) -> None:
         with self._lock:

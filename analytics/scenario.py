@@ -15,7 +15,7 @@ Every bound is a named constant below (this module is their one home). What depe
 
 Adding a parameter: one field on :class:`Scenario`, its bound constant and one line in ``_RULES``
 (e.g. a model choice: ``forward: str = "spot"`` and ``"forward": _choice(("spot", "parity"), "forward")``);
-the CLI adds one line to ``dashboard.cli.SCENARIO_OPTIONS``.
+the CLI adds one line to ``dashboard.cli.analyze.SCENARIO_OPTIONS``.
 """
 
 from __future__ import annotations

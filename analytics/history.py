@@ -27,7 +27,7 @@ Only one process should write at a time in a batch (``mmpos backfill`` computes 
 writes from the parent); concurrent lazy fills from dashboard workers are safe (SQLite locks, Parquet
 files are written to a temporary name and renamed) but may compute the same summary twice.
 
-All analysis goes through :func:`summarize_chain`, the one place the store calls
+All analysis goes through :func:`analytics.summary.summarize_chain`, the one place the store calls
 :func:`analytics.report.analyze` (with its defaults: every live expiry, the default convention).
 """
 
@@ -42,16 +42,17 @@ import os
 import socket
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from analytics.chain import OptionChain
 from analytics.errors import ChainDataError
+from analytics.history_window import HistoryWindow, StrikeMatrix, levels_frame, strike_matrix, term_frame
+from analytics.summary import STRIKE_COLUMNS, Outcome, Summary, summarize_file
 
 STATE_DIR_ENV = "MMPOS_STATE_DIR"
 STORE_DIRNAME = ".mmpos"
@@ -59,9 +60,6 @@ DB_NAME = "history.sqlite"
 STRIKES_DIRNAME = "strikes"
 #: Bump when the summary's content or the analysis behind it changes: the store rebuilds itself.
 SCHEMA_VERSION = 3  # 3: quotes-implied spot, session clock and notes, fitted rates floored (issue 16)
-TOP_WALLS = 3
-FLOW_SHOCKS_PCT: tuple[float, ...] = (-5.0, -2.0, -1.0, 1.0, 2.0, 5.0)
-STRIKE_COLUMNS: tuple[str, ...] = ("call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct")
 _BUSY_TIMEOUT_S = 30.0
 #: a backfill whose progress row was not updated for this long is taken as dead (killed, machine lost)
 BACKFILL_STALE_SECONDS = 120.0
@@ -100,151 +98,6 @@ CREATE TABLE IF NOT EXISTS backfill (
     finished INTEGER NOT NULL
 );
 """
-
-
-# --------------------------------------------------------------------------- the summary
-
-
-@dataclass(frozen=True)
-class Summary:
-    """What the history keeps of one snapshot (plain values: picklable, JSON-friendly).
-
-    Attributes
-    ----------
-    underlying, as_of, spot, convention
-        The snapshot (``as_of`` time-zone aware) and the dealer sign convention used.
-    total_gex_usd_per_1pct, dealer_delta_units, net_vega_usd_per_vol_pt : float
-        Headline numbers (USD per 1% move, units of the underlying, USD per vol point).
-    zero_gamma_levels : tuple of float
-        Every zero crossing of the gamma profile vs spot, ascending.
-    call_walls, put_walls : tuple of (strike, GEX)
-        The :data:`TOP_WALLS` strikes with the largest call GEX and the most negative put GEX, first
-        is the wall.
-    hedge_flows : tuple of (shock %, units, USD)
-        Dealer hedge flow for each of :data:`FLOW_SHOCKS_PCT` (positive = dealers buy).
-    term : tuple of (expiry ISO date, days to expiry, ATM IV, net vega USD per vol pt)
-        One per expiry; ATM IV is NaN where it cannot be interpolated.
-    strikes : numpy.ndarray
-        Strikes, ascending.
-    strike_gex : numpy.ndarray
-        Shape ``(len(strikes), 3)``: call, put and net GEX (:data:`STRIKE_COLUMNS`).
-    """
-
-    underlying: str
-    as_of: pd.Timestamp
-    spot: float
-    convention: str
-    total_gex_usd_per_1pct: float
-    dealer_delta_units: float
-    net_vega_usd_per_vol_pt: float
-    zero_gamma_levels: tuple[float, ...]
-    call_walls: tuple[tuple[float, float], ...]
-    put_walls: tuple[tuple[float, float], ...]
-    hedge_flows: tuple[tuple[float, float, float], ...]
-    term: tuple[tuple[str, float, float, float], ...]
-    strikes: np.ndarray
-    strike_gex: np.ndarray
-
-    def equals(self, other: Summary, rtol: float = 1e-9) -> bool:
-        """Same snapshot and same numbers up to ``rtol`` (NaN equals NaN)."""
-        if (self.underlying, self.as_of, self.convention) != (other.underlying, other.as_of, other.convention):
-            return False
-
-        def close(a: Any, b: Any) -> bool:
-            a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-            return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=0.0, equal_nan=True))
-
-        scalars = ("spot", "total_gex_usd_per_1pct", "dealer_delta_units", "net_vega_usd_per_vol_pt")
-        pairs = [(getattr(self, k), getattr(other, k)) for k in scalars]
-        pairs += [(self.zero_gamma_levels, other.zero_gamma_levels), (self.call_walls, other.call_walls),
-                  (self.put_walls, other.put_walls), (self.hedge_flows, other.hedge_flows),
-                  (self.strikes, other.strikes), (self.strike_gex, other.strike_gex),
-                  ([t[1:] for t in self.term], [t[1:] for t in other.term])]
-        return all(close(a, b) for a, b in pairs) and [t[0] for t in self.term] == [t[0] for t in other.term]
-
-
-def _top(strikes: np.ndarray, gex: np.ndarray, n: int, largest: bool) -> tuple[tuple[float, float], ...]:
-    """The ``n`` strikes with the largest (or most negative) non-zero GEX, strongest first."""
-    key = -gex if largest else gex
-    order = np.lexsort((strikes, key))  # ties: lower strike first
-    picked = [i for i in order[: n * 2] if gex[i] != 0][:n]
-    return tuple((float(strikes[i]), float(gex[i])) for i in picked)
-
-
-def summarize_chain(chain: OptionChain) -> Summary:
-    """Summarise one chain for the history: the store's one call into the analytics.
-
-    Parameters
-    ----------
-    chain : OptionChain
-        Any loaded chain; every live expiry is used, with the default convention and scenario.
-
-    Returns
-    -------
-    Summary
-    """
-    from analytics.report import analyze
-
-    result = analyze(chain, band=False)  # the store keeps no headline band: not worth 3 more preparations
-    by_strike = result.by_strike
-    strikes = by_strike["strike"].to_numpy(float)
-    strike_gex = by_strike[list(STRIKE_COLUMNS)].to_numpy(float)
-    curve = result.hedge_curve.set_index("shock_pct")
-    flows = tuple(
-        (s, float(cast(float, curve.at[s, "hedge_flow_units"])), float(cast(float, curve.at[s, "hedge_flow_usd"])))
-        for s in FLOW_SHOCKS_PCT
-    )
-    ts = result.term_structure
-    term = tuple(
-        (pd.Timestamp(e).date().isoformat(), float(d), float(iv), float(v))
-        for e, d, iv, v in zip(ts["expiry"], ts["days_to_expiry"], ts["atm_iv"], ts["net_vega_usd_per_vol_pt"],
-                               strict=True)
-    )
-    return Summary(
-        underlying=result.underlying,
-        as_of=pd.Timestamp(result.as_of),
-        spot=float(result.spot),
-        convention=result.convention,
-        total_gex_usd_per_1pct=result.total_gex_usd_per_1pct,
-        dealer_delta_units=result.dealer_delta_units,
-        net_vega_usd_per_vol_pt=result.net_vega_usd_per_vol_pt,
-        zero_gamma_levels=tuple(float(z) for z in result.zero_gamma_levels),
-        call_walls=_top(strikes, strike_gex[:, 0], TOP_WALLS, largest=True),
-        put_walls=_top(strikes, strike_gex[:, 1], TOP_WALLS, largest=False),
-        hedge_flows=flows,
-        term=term,
-        strikes=strikes,
-        strike_gex=strike_gex,
-    )
-
-
-class Outcome(NamedTuple):
-    """What summarising one file gave: a summary, or the reason it is not a snapshot."""
-
-    summary: Summary | None
-    reason: str | None
-
-
-def summarize_file(path: str | Path, loader: Callable[[Path], OptionChain] | None = None, *,
-                   root: str | Path | None = None) -> Outcome:
-    """Load and summarise one file; a positions file or a broken file gives its reason instead.
-
-    A top-level function of plain arguments, so process pools and Dask workers can run it. With
-    ``root`` (the data folder), every read is confined to it
-    (:func:`analytics.sources.common.confined_to`): a link pointed outside after the listing is refused.
-    """
-    from analytics.sources import detect_format, load_chain
-    from analytics.sources.common import confined_to
-
-    path = Path(path)
-    try:
-        with confined_to(root) if root is not None else contextlib.nullcontext():
-            if detect_format(path) == "book":
-                return Outcome(None, "positions (book) file")
-            chain = (loader or load_chain)(path)
-        return Outcome(summarize_chain(chain), None)
-    except ChainDataError as exc:
-        return Outcome(None, ChainDataError(exc.reason, line=exc.line, field=exc.field).message)
 
 
 # --------------------------------------------------------------------------- file versions
@@ -383,15 +236,6 @@ def _pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
-
-
-class StrikeMatrix(NamedTuple):
-    """Net GEX by strike over time: ``net_gex[i, j]`` at ``dates[i]`` and ``strikes[j]`` (0 where unlisted)."""
-
-    dates: pd.DatetimeIndex
-    strikes: np.ndarray
-    net_gex: np.ndarray
-    spots: np.ndarray
 
 
 class HistoryStore:
@@ -729,11 +573,11 @@ class HistoryStore:
         -5%, ``_p5pct`` = +5%). With ``refresh=False`` (this and the other queries) only what is
         already stored is read.
         """
-        return _levels_frame(self.summaries(underlying, last_n, refresh=refresh))
+        return levels_frame(self.summaries(underlying, last_n, refresh=refresh))
 
     def strike_matrix(self, underlying: str, last_n: int | None = None, *, refresh: bool = True) -> StrikeMatrix:
         """Net GEX by strike x snapshot for ``underlying`` (the union of strikes; 0 where not listed)."""
-        return _strike_matrix([s for _, s in self.summaries(underlying, last_n, refresh=refresh)])
+        return strike_matrix([s for _, s in self.summaries(underlying, last_n, refresh=refresh)])
 
     def term_history(self, underlying: str, last_n: int | None = None, *, refresh: bool = True) -> pd.DataFrame:
         """Net vega and ATM IV per expiry over time (long format), oldest snapshot first.
@@ -741,117 +585,17 @@ class HistoryStore:
         Columns: ``as_of``, ``file``, ``expiry`` (ISO date), ``days_to_expiry``, ``atm_iv`` (decimal,
         NaN where not interpolable), ``net_vega_usd_per_vol_pt``.
         """
-        return _term_frame(self.summaries(underlying, last_n, refresh=refresh))
+        return term_frame(self.summaries(underlying, last_n, refresh=refresh))
 
     def window(self, underlying: str, last_n: int | None = None, *, refresh: bool = True) -> HistoryWindow:
         """The last ``last_n`` snapshots of ``underlying`` as the history views draw them, read once:
         :meth:`history`, :meth:`term_history` and :meth:`strike_matrix` of the same summaries."""
         items = self.summaries(underlying, last_n, refresh=refresh)
-        levels = _levels_frame(items)
-        term = _term_frame(items)
+        levels = levels_frame(items)
+        term = term_frame(items)
         return HistoryWindow(underlying=underlying, levels=levels.assign(snapshot_id=levels["file"]),
                              term=term.assign(snapshot_id=term["file"]),
-                             matrix=_strike_matrix([s for _, s in items]), note=self.note)
-
-
-def _levels_frame(items: list[tuple[str, Summary]]) -> pd.DataFrame:
-    """:meth:`HistoryStore.history`'s frame of ``(relative path, summary)`` pairs."""
-    rows = []
-    for rel, s in items:
-        row: dict[str, Any] = {
-            "as_of": s.as_of, "file": rel, "spot": s.spot, "convention": s.convention,
-            "total_gex_usd_per_1pct": s.total_gex_usd_per_1pct, "dealer_delta_units": s.dealer_delta_units,
-            "net_vega_usd_per_vol_pt": s.net_vega_usd_per_vol_pt, "zero_gamma_levels": s.zero_gamma_levels,
-            "call_wall": s.call_walls[0][0] if s.call_walls else float("nan"),
-            "put_wall": s.put_walls[0][0] if s.put_walls else float("nan"),
-            "call_walls": s.call_walls, "put_walls": s.put_walls,
-        }
-        for shock, units, usd in s.hedge_flows:
-            tag = flow_tag(shock)
-            row[f"hedge_flow_units_{tag}"] = units
-            row[f"hedge_flow_usd_{tag}"] = usd
-        rows.append(row)
-    columns = ["as_of", "file", "spot", "convention", "total_gex_usd_per_1pct", "dealer_delta_units",
-               "net_vega_usd_per_vol_pt", "zero_gamma_levels", "call_wall", "put_wall", "call_walls",
-               "put_walls"]
-    columns += [f"hedge_flow_{u}_{flow_tag(s)}" for s in FLOW_SHOCKS_PCT for u in ("units", "usd")]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def _strike_matrix(items: list[Summary]) -> StrikeMatrix:
-    """:meth:`HistoryStore.strike_matrix` of summaries, oldest first."""
-    if not items:
-        return StrikeMatrix(pd.DatetimeIndex([]), np.zeros(0), np.zeros((0, 0)), np.zeros(0))
-    strikes = np.unique(np.concatenate([s.strikes for s in items]))
-    matrix = np.zeros((len(items), len(strikes)))
-    for i, s in enumerate(items):
-        matrix[i, np.searchsorted(strikes, s.strikes)] = s.strike_gex[:, 2]
-    dates = pd.DatetimeIndex([s.as_of.tz_convert("UTC") for s in items]).tz_convert(items[-1].as_of.tz)
-    return StrikeMatrix(dates, strikes, matrix, np.array([s.spot for s in items]))
-
-
-def _term_frame(items: list[tuple[str, Summary]]) -> pd.DataFrame:
-    """:meth:`HistoryStore.term_history`'s frame of ``(relative path, summary)`` pairs."""
-    rows = [(s.as_of, rel, *t) for rel, s in items for t in s.term]
-    return pd.DataFrame(rows, columns=["as_of", "file", "expiry", "days_to_expiry", "atm_iv",
-                                       "net_vega_usd_per_vol_pt"])
-
-
-@dataclass(frozen=True)
-class HistoryWindow:
-    """One underlying's last snapshots, as every history view draws them (the History tab, the report).
-
-    Attributes
-    ----------
-    underlying : str
-    levels : pandas.DataFrame
-        :meth:`HistoryStore.history`'s frame plus ``snapshot_id`` (one row per snapshot, oldest first).
-    term : pandas.DataFrame
-        :meth:`HistoryStore.term_history`'s frame plus ``snapshot_id``.
-    matrix : StrikeMatrix
-        Net GEX by strike, one row per snapshot in the order of ``levels``.
-    note : str or None
-        The store's :attr:`HistoryStore.note` (kept in memory, rebuilt), if any.
-
-    ``snapshot_id`` is the file's relative path until :meth:`named` gives the catalog's ids.
-    """
-
-    underlying: str
-    levels: pd.DataFrame
-    term: pd.DataFrame
-    matrix: StrikeMatrix
-    note: str | None = None
-
-    @property
-    def empty(self) -> bool:
-        """No snapshot of the underlying is stored."""
-        return self.levels.empty
-
-    @property
-    def snapshot_ids(self) -> list[str]:
-        """One id per snapshot, oldest first."""
-        return self.levels["snapshot_id"].astype(str).tolist()
-
-    @property
-    def conventions(self) -> tuple[str, ...]:
-        """The dealer sign conventions the summaries were made with (one, unless the store is mixed)."""
-        return tuple(dict.fromkeys(self.levels["convention"].astype(str)))
-
-    def named(self, id_of: Mapping[str, str]) -> HistoryWindow:
-        """The same window with ``snapshot_id`` = ``id_of[file]`` (the file's path where it has none)."""
-        return replace(self, levels=self.levels.assign(snapshot_id=[id_of.get(f, f) for f in self.levels["file"]]),
-                       term=self.term.assign(snapshot_id=[id_of.get(f, f) for f in self.term["file"]]))
-
-
-def flow_tag(shock_pct: float) -> str:
-    """Column tag of a shock: ``-5.0`` -> ``m5pct``, ``1.0`` -> ``p1pct``.
-
-    Examples
-    --------
-    >>> flow_tag(-5.0), flow_tag(2.0), flow_tag(0.5)
-    ('m5pct', 'p2pct', 'p0.5pct')
-    """
-    return f"{'m' if shock_pct < 0 else 'p'}{abs(shock_pct):g}pct"
+                             matrix=strike_matrix([s for _, s in items]), note=self.note)
 
 
 def open_store(data_dir: str | Path | None = None) -> HistoryStore:

@@ -1,6 +1,6 @@
 """``mmpos backfill``: fill a data folder's history store, on local cores or on a Dask cluster.
 
-Workers only compute (:func:`analytics.history.summarize_file`, a plain function of a path); the parent
+Workers only compute (:func:`analytics.summary.summarize_file`, a plain function of a path); the parent
 process receives every result and is the only writer of the store, so SQLite never sees concurrent
 writers. Results are written as they arrive, so an interrupted backfill keeps what it finished.
 
@@ -27,7 +27,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from analytics.history import BackfillProgress, HistoryStore, Outcome, StoredVersion, summarize_file
+from analytics.history import BackfillProgress, HistoryStore, StoredVersion
+from analytics.summary import Outcome, summarize_file
 
 Progress = Callable[[int, int], None]
 

@@ -68,7 +68,7 @@ from analytics.sources.book import apply_book, load_book
 from dashboard.runtime import caches
 
 if TYPE_CHECKING:
-    from analytics.history import HistoryWindow
+    from analytics.history_window import HistoryWindow
     from dashboard.runtime.cache import SharedCache
 
 KPI_SHOCKS_PCT: tuple[float, ...] = (-5.0, -1.0, 1.0, 5.0)  # the KPI strip's hedge-flow shocks

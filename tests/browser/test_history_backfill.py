@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from analytics.history import BackfillProgress, HistoryStore, summarize_file
+from analytics.history import BackfillProgress, HistoryStore
+from analytics.summary import summarize_file
 from dashboard.app import create_app
 from dashboard.web import ids
 from tests.browser import test_history

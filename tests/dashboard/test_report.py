@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import pytest
 
 from analytics.errors import ChainDataError
-from analytics.history import HistoryWindow, StrikeMatrix
+from analytics.history_window import HistoryWindow, StrikeMatrix
 from analytics.scenario import Scenario
 from dashboard import cli, report_html, service
 from dashboard.report_html import ReportInputs, render_report, report_figures

@@ -16,9 +16,10 @@ import pytest
 
 from analytics import history as hist
 from analytics.errors import ChainDataError
-from analytics.history import BackfillProgress, HistoryStore, summarize_chain
+from analytics.history import BackfillProgress, HistoryStore
 from analytics.report import analyze
 from analytics.sources import load_chain
+from analytics.summary import summarize_chain
 
 SPX_DAYS = ("2026-11-18", "2026-11-19", "2026-11-20")
 

@@ -7,7 +7,7 @@
 * :func:`term_history_figure`: net dealer vega (bars) and ATM implied vol at constant maturities
   (lines, right axis) per snapshot.
 
-:func:`history_view_figures` draws all three from one :class:`analytics.history.HistoryWindow`, with
+:func:`history_view_figures` draws all three from one :class:`analytics.history_window.HistoryWindow`, with
 :func:`history_subtitle` saying what they show (every expiry, the summaries' convention by its registry
 label): the History tab and the morning report both draw their history charts with it.
 
@@ -27,7 +27,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics import conventions
-from analytics.history import HistoryWindow
+from analytics.history_window import HistoryWindow
 from dashboard.web.figures.common import (
     PALETTE,
     Figure,
@@ -63,7 +63,7 @@ FLOW_PANEL = (0.0, 0.27)
 _NICE_STEPS = (1.0, 2.0, 2.5, 5.0)
 #: the history views, in page order (keys of :func:`history_view_figures`)
 HISTORY_VIEWS: tuple[str, ...] = ("levels", "heatmap", "term")
-#: the expiry set every stored summary covers (see :func:`analytics.history.summarize_chain`)
+#: the expiry set every stored summary covers (see :func:`analytics.summary.summarize_chain`)
 SUMMARY_EXPIRIES = "all expiries"
 
 
@@ -443,7 +443,7 @@ def history_subtitle(underlying: str, n_snapshots: int, conventions_used: Sequen
     underlying : str
     n_snapshots : int
     conventions_used : sequence of str
-        Convention names of the summaries drawn (:attr:`analytics.history.HistoryWindow.conventions`).
+        Convention names of the summaries drawn (:attr:`analytics.history_window.HistoryWindow.conventions`).
     view_convention : str, optional
         The convention of the snapshot view beside the charts; named when not among ``conventions_used``.
     view_expiries : str, optional
@@ -479,7 +479,7 @@ def history_view_figures(
 
     Parameters
     ----------
-    window : analytics.history.HistoryWindow
+    window : analytics.history_window.HistoryWindow
         What the store holds of one underlying's last snapshots (:meth:`HistoryStore.window`).
     subtitle : str, optional
         Default: :func:`history_subtitle` of the window.

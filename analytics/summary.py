@@ -1,0 +1,166 @@
+"""One snapshot's summary for the history (:class:`Summary`): the history store's one call into the
+analytics (:func:`summarize_chain`), and :func:`summarize_file` for the backfill's workers.
+
+:mod:`analytics.history` keeps the summaries (SQLite + Parquet); :mod:`analytics.history_window` shapes
+many of them into what the history views draw.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple, cast
+
+import numpy as np
+import pandas as pd
+
+from analytics.chain import OptionChain
+from analytics.errors import ChainDataError
+
+TOP_WALLS = 3
+FLOW_SHOCKS_PCT: tuple[float, ...] = (-5.0, -2.0, -1.0, 1.0, 2.0, 5.0)
+STRIKE_COLUMNS: tuple[str, ...] = ("call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the history keeps of one snapshot (plain values: picklable, JSON-friendly).
+
+    Attributes
+    ----------
+    underlying, as_of, spot, convention
+        The snapshot (``as_of`` time-zone aware) and the dealer sign convention used.
+    total_gex_usd_per_1pct, dealer_delta_units, net_vega_usd_per_vol_pt : float
+        Headline numbers (USD per 1% move, units of the underlying, USD per vol point).
+    zero_gamma_levels : tuple of float
+        Every zero crossing of the gamma profile vs spot, ascending.
+    call_walls, put_walls : tuple of (strike, GEX)
+        The :data:`TOP_WALLS` strikes with the largest call GEX and the most negative put GEX, first
+        is the wall.
+    hedge_flows : tuple of (shock %, units, USD)
+        Dealer hedge flow for each of :data:`FLOW_SHOCKS_PCT` (positive = dealers buy).
+    term : tuple of (expiry ISO date, days to expiry, ATM IV, net vega USD per vol pt)
+        One per expiry; ATM IV is NaN where it cannot be interpolated.
+    strikes : numpy.ndarray
+        Strikes, ascending.
+    strike_gex : numpy.ndarray
+        Shape ``(len(strikes), 3)``: call, put and net GEX (:data:`STRIKE_COLUMNS`).
+    """
+
+    underlying: str
+    as_of: pd.Timestamp
+    spot: float
+    convention: str
+    total_gex_usd_per_1pct: float
+    dealer_delta_units: float
+    net_vega_usd_per_vol_pt: float
+    zero_gamma_levels: tuple[float, ...]
+    call_walls: tuple[tuple[float, float], ...]
+    put_walls: tuple[tuple[float, float], ...]
+    hedge_flows: tuple[tuple[float, float, float], ...]
+    term: tuple[tuple[str, float, float, float], ...]
+    strikes: np.ndarray
+    strike_gex: np.ndarray
+
+    def equals(self, other: Summary, rtol: float = 1e-9) -> bool:
+        """Same snapshot and same numbers up to ``rtol`` (NaN equals NaN)."""
+        if (self.underlying, self.as_of, self.convention) != (other.underlying, other.as_of, other.convention):
+            return False
+
+        def close(a: Any, b: Any) -> bool:
+            a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+            return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=0.0, equal_nan=True))
+
+        scalars = ("spot", "total_gex_usd_per_1pct", "dealer_delta_units", "net_vega_usd_per_vol_pt")
+        pairs = [(getattr(self, k), getattr(other, k)) for k in scalars]
+        pairs += [(self.zero_gamma_levels, other.zero_gamma_levels), (self.call_walls, other.call_walls),
+                  (self.put_walls, other.put_walls), (self.hedge_flows, other.hedge_flows),
+                  (self.strikes, other.strikes), (self.strike_gex, other.strike_gex),
+                  ([t[1:] for t in self.term], [t[1:] for t in other.term])]
+        return all(close(a, b) for a, b in pairs) and [t[0] for t in self.term] == [t[0] for t in other.term]
+
+
+def _top(strikes: np.ndarray, gex: np.ndarray, n: int, largest: bool) -> tuple[tuple[float, float], ...]:
+    """The ``n`` strikes with the largest (or most negative) non-zero GEX, strongest first."""
+    key = -gex if largest else gex
+    order = np.lexsort((strikes, key))  # ties: lower strike first
+    picked = [i for i in order[: n * 2] if gex[i] != 0][:n]
+    return tuple((float(strikes[i]), float(gex[i])) for i in picked)
+
+
+def summarize_chain(chain: OptionChain) -> Summary:
+    """Summarise one chain for the history: the store's one call into the analytics.
+
+    Parameters
+    ----------
+    chain : OptionChain
+        Any loaded chain; every live expiry is used, with the default convention and scenario.
+
+    Returns
+    -------
+    Summary
+    """
+    from analytics.report import analyze
+
+    result = analyze(chain, band=False)  # the store keeps no headline band: not worth 3 more preparations
+    by_strike = result.by_strike
+    strikes = by_strike["strike"].to_numpy(float)
+    strike_gex = by_strike[list(STRIKE_COLUMNS)].to_numpy(float)
+    curve = result.hedge_curve.set_index("shock_pct")
+    flows = tuple(
+        (s, float(cast(float, curve.at[s, "hedge_flow_units"])), float(cast(float, curve.at[s, "hedge_flow_usd"])))
+        for s in FLOW_SHOCKS_PCT
+    )
+    ts = result.term_structure
+    term = tuple(
+        (pd.Timestamp(e).date().isoformat(), float(d), float(iv), float(v))
+        for e, d, iv, v in zip(ts["expiry"], ts["days_to_expiry"], ts["atm_iv"], ts["net_vega_usd_per_vol_pt"],
+                               strict=True)
+    )
+    return Summary(
+        underlying=result.underlying,
+        as_of=pd.Timestamp(result.as_of),
+        spot=float(result.spot),
+        convention=result.convention,
+        total_gex_usd_per_1pct=result.total_gex_usd_per_1pct,
+        dealer_delta_units=result.dealer_delta_units,
+        net_vega_usd_per_vol_pt=result.net_vega_usd_per_vol_pt,
+        zero_gamma_levels=tuple(float(z) for z in result.zero_gamma_levels),
+        call_walls=_top(strikes, strike_gex[:, 0], TOP_WALLS, largest=True),
+        put_walls=_top(strikes, strike_gex[:, 1], TOP_WALLS, largest=False),
+        hedge_flows=flows,
+        term=term,
+        strikes=strikes,
+        strike_gex=strike_gex,
+    )
+
+
+class Outcome(NamedTuple):
+    """What summarising one file gave: a summary, or the reason it is not a snapshot."""
+
+    summary: Summary | None
+    reason: str | None
+
+
+def summarize_file(path: str | Path, loader: Callable[[Path], OptionChain] | None = None, *,
+                   root: str | Path | None = None) -> Outcome:
+    """Load and summarise one file; a positions file or a broken file gives its reason instead.
+
+    A top-level function of plain arguments, so process pools and Dask workers can run it. With
+    ``root`` (the data folder), every read is confined to it
+    (:func:`analytics.sources.common.confined_to`): a link pointed outside after the listing is refused.
+    """
+    from analytics.sources import detect_format, load_chain
+    from analytics.sources.common import confined_to
+
+    path = Path(path)
+    try:
+        with confined_to(root) if root is not None else contextlib.nullcontext():
+            if detect_format(path) == "book":
+                return Outcome(None, "positions (book) file")
+            chain = (loader or load_chain)(path)
+        return Outcome(summarize_chain(chain), None)
+    except ChainDataError as exc:
+        return Outcome(None, ChainDataError(exc.reason, line=exc.line, field=exc.field).message)

@@ -19,7 +19,7 @@ import dash
 from flask import Flask, Response, request
 
 from dashboard.http import edge, responses
-from dashboard.runtime import caches, config, jobs, server
+from dashboard.runtime import caches, config, jobs
 from dashboard.runtime.assets import ASSETS_DIR, PLOTLY_BUNDLE, REGENERATOR_RUNTIME  # noqa: F401 - re-exported
 from dashboard.web import warm
 from dashboard.web.callbacks import (
@@ -169,11 +169,13 @@ def serve(data_dir: Path | None = None, host: str = config.DEFAULT_HOST, port: i
         mode runs code the browser sends), the port is out of range, or another setting cannot run.
         (``mmpos serve`` goes through :func:`dashboard.runtime.server.serve_command`, which exits 2.)
     """
+    from dashboard.runtime import server as gunicorn_server  # not at import: `server` here is the Flask app
+
     try:
         settings = config.from_env().override(data_dir=data_dir, host=host, port=port, debug=debug).checked()
     except config.UnsafeConfigError as err:
         raise SystemExit(f"mmpos serve: {err}") from err
-    server.run(settings, create_app, warm.start)
+    gunicorn_server.run(settings, create_app, warm.start)
 
 
 @functools.cache

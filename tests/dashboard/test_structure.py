@@ -66,3 +66,15 @@ def test_a_registered_lru_is_emptied_with_the_rest():
         assert len(lru) == 0
     finally:
         caches.unregister("tests.structure.lru")
+
+
+def test_gunicorn_finds_the_flask_app_under_dashboard_app_server(monkeypatch, demo_dir):
+    """`gunicorn 'dashboard.app:server'` (README): the name is the lazily built Flask app, not a module."""
+    import flask
+
+    monkeypatch.setenv("MMPOS_DATA_DIR", str(demo_dir))
+    root._default_server.cache_clear()
+    try:
+        assert isinstance(root.server, flask.Flask)
+    finally:
+        root._default_server.cache_clear()

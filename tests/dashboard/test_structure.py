@@ -78,3 +78,12 @@ def test_gunicorn_finds_the_flask_app_under_dashboard_app_server(monkeypatch, de
         assert isinstance(root.server, flask.Flask)
     finally:
         root._default_server.cache_clear()
+
+
+def test_the_page_offers_the_expiry_presets_the_calendar_rules_know():
+    """One home for the preset rules (analytics.calendars.preset_expiries, used by the service and the
+    warmer); the page's labels (dashboard.web.state.PRESETS) name the same presets."""
+    from analytics.calendars import EXPIRY_PRESETS
+    from dashboard.web.state import PRESET_NAMES
+
+    assert PRESET_NAMES == set(EXPIRY_PRESETS)

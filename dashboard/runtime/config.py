@@ -7,10 +7,11 @@ CLI flags of ``mmpos serve`` override the environment (:meth:`Settings.override`
 ``Settings(...)`` is the defaults plus the values given; :func:`from_env` reads the environment (or a
 mapping standing for it). A bad value raises :class:`UnsafeConfigError` with one line naming the
 variable (the CLI exits 2); :meth:`Settings.checked` adds the rules that join several settings (debug
-on loopback only, a proxy header needs trusted proxies, Celery needs Redis). Two are read by
-:mod:`analytics`, which never imports the dashboard: ``MMPOS_DATA_DIR`` (:data:`analytics.catalog.DATA_DIR_ENV`)
-and ``MMPOS_STATE_DIR`` (:data:`analytics.history.STATE_DIR_ENV`); they are declared here too (a
-test checks both read them alike).
+on loopback only, a proxy header needs trusted proxies, Celery needs Redis). Three are read by
+:mod:`analytics`, which never imports the dashboard: ``MMPOS_DATA_DIR`` (:data:`analytics.catalog.DATA_DIR_ENV`),
+``MMPOS_STATE_DIR`` (:data:`analytics.history.STATE_DIR_ENV`) and ``MMPOS_CALENDAR_CACHE``
+(:data:`analytics.calendars.CALENDAR_CACHE_ENV`); they are declared here too (a test checks both
+read them alike).
 
 Fixed sizes (per worker, in front of the shared cache): ``dashboard.service.ANALYSIS_MEMORY_ENTRIES``
 analyses (48; 30 KB-2 MB each pickled, so under 100 MB), ``dashboard.web.callbacks.views.FIGURE_CACHE_SIZE``
@@ -166,6 +167,9 @@ class Settings(BaseSettings):
     jobs: str = Field(JOB_RUNNERS[0], **_env("JOBS", "where background jobs run: `local` (this machine) or "
                                              "`celery` (`mmpos worker` processes on any machine, through "
                                              "`MMPOS_REDIS_URL`)", "`local`"))
+    calendar_cache: bool = Field(True, **_env("CALENDAR_CACHE", "the NYSE session bounds kept on disk under "
+                                              "`$XDG_CACHE_HOME/mmpos/calendars` (off: built from the library in "
+                                              "every process)"))
     warm: bool = Field(True, **_env("WARM", "each underlying's newest snapshot's opening view is computed when "
                                     "the file is found, before anyone opens it (needs the shared cache)"))
 
@@ -210,7 +214,7 @@ class Settings(BaseSettings):
             return tuple(x.strip() for x in value.split(",") if x.strip())
         return tuple(value) if isinstance(value, list) else value
 
-    @field_validator("debug", "shared_cache", "warm", mode="before")
+    @field_validator("debug", "shared_cache", "warm", "calendar_cache", mode="before")
     @classmethod
     def _on_off(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics import catalog, history
+from analytics import calendars, catalog, history
 from dashboard.runtime import config
 from dashboard.runtime.config import Settings, UnsafeConfigError, env_name, from_env
 
@@ -55,6 +55,14 @@ def test_analytics_reads_its_two_variables_as_the_settings_declare_them(monkeypa
         assert catalog.default_data_dir() == (declared.data_dir or catalog.default_data_dir())
         if declared.data_dir is not None:
             assert catalog.default_data_dir() == declared.data_dir
+
+
+@pytest.mark.parametrize("raw", ["off", "0", "no", "false", "OFF", "on", "1", "yes", ""])
+def test_analytics_reads_the_calendar_cache_switch_as_the_settings_declare_it(monkeypatch, raw):
+    assert calendars.CALENDAR_CACHE_ENV == env_name("calendar_cache")
+    monkeypatch.setenv(calendars.CALENDAR_CACHE_ENV, raw)
+    monkeypatch.setenv("XDG_CACHE_HOME", "/nonexistent-cache-home")
+    assert (calendars._bounds_cache_path() is not None) == from_env().calendar_cache
 
 
 def _bounded() -> list[tuple[str, float, float]]:

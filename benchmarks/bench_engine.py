@@ -1,14 +1,18 @@
 """Engine benchmark: option revaluations per second on the full SPX 2024-01-07 chain.
 
 Prints, measured in one run on this machine:
-0. the machine's limit, measured here: numpy's ``exp`` on every core at once (elements/s). Gamma-only
-   revaluation needs one exp per element, so it cannot beat that rate; gamma+delta needs the exp plus
-   a rational CDF of about the same cost, so its limit is taken as half;
+0. the machine's limits, measured here in the same run, every core busy, timed by CPU time (the
+   machine may be shared: CPU seconds, not wall, are what the engine was given): (a) the kernel's own
+   exp + normal CDF loop (numba; the kernel's compiled ``exp`` and Hart/West CDF of
+   :mod:`analytics.grid_kernel`, over in-cache data: what an element costs with no memory traffic, no
+   d1 and no sums) and its exp alone (the gamma-only bound); (b) the multiply-add rate (a numba loop of
+   dependent multiply-adds per element, vectorised across elements) in GFLOP/s;
 1. mmpos's grid engine (the compiled kernel, and the numpy path used for small grids): gamma and delta
    for every option with open interest on a 1201-point spot grid (0.7x-1.3x spot), revaluations per
-   second (options x grid points / wall time) as best and median of several rounds, each next to the
-   limit measured in the same round (the machine may be shared: rounds interleave limit and engine),
-   and a 10x larger chain (the SPX chain tiled) where BLAS threads used to stack on the engine's;
+   second (options x grid points per CPU second x cores; wall-time rates beside them) as best and
+   median of several rounds, each as a share of the exp+CDF loop (exp alone for gamma only) and of
+   the multiply-add rate (the kernel's flops per element counted in :func:`kernel_flops`), rounds
+   interleaving limits and engine; and a 10x larger chain (the SPX chain tiled);
 2. the Perfiliev recipe (the loop most public GEX scripts copy): for each spot level, ``df.apply`` a
    Black-Scholes gamma per row with scipy.stats.norm. Too slow to run on all 1201 levels, so it runs on
    a few levels and its per-revaluation rate is extrapolated (stated in the output);
@@ -60,38 +64,113 @@ def best_of(fn, repeats: int = 7) -> float:
     return min(times)
 
 
-def times_of(fn, repeats: int = 3) -> list[float]:
+def times_of(fn, repeats: int = 3) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds of each of ``repeats`` calls; CPU is the whole process's (every thread)."""
     out = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        w0, c0 = time.perf_counter(), time.process_time()
         fn()
-        out.append(time.perf_counter() - t0)
+        out.append((time.perf_counter() - w0, time.process_time() - c0))
     return out
 
 
-def exp_limit_per_s(pool: ThreadPoolExecutor, per_core: int = 1 << 22) -> float:
-    """Elements/s of numpy's exp with every core busy (one big array per core, best of 3)."""
-    arrays = [np.random.default_rng(i).uniform(-30.0, 0.0, per_core) for i in range(CORES)]
-    outs = [np.empty_like(a) for a in arrays]
-    for a, o in zip(arrays, outs, strict=True):  # touch the pages once
-        np.exp(a, out=o)
-
-    def all_cores():
-        list(pool.map(lambda ao: np.exp(ao[0], out=ao[1]), zip(arrays, outs, strict=True)))
-
-    return per_core * CORES / min(times_of(all_cores))
+LIMIT_ELEMENTS = 2048  # per core: three 16 kB arrays, in cache
+FMA_DEPTH = 32  # dependent multiply-adds per element of the multiply-add loop
 
 
-def rate_line(name: str, revals: int, rounds: list[list[float]], limits: list[float], share: float) -> str:
-    """Best and median rate, each against the best and median limit, and the median of the per-round
-    ratios (engine and limit measured back to back: the fairest figure on a shared machine)."""
-    times = [t for r in rounds for t in r]
-    best, med = revals / min(times), revals / statistics.median(times)
-    lim_best, lim_med = max(limits) * share, statistics.median(limits) * share
-    ratios = [revals / min(r) / (lim * share) for r, lim in zip(rounds, limits, strict=False) if r]
-    return (f"{name:<34s} best {best / 1e6:6.0f} M/s = {100 * best / lim_best:4.0f}% of {lim_best / 1e6:5.0f};"
-            f" median {med / 1e6:6.0f} M/s = {100 * med / lim_med:4.0f}% of {lim_med / 1e6:5.0f};"
-            f" per-round median {100 * statistics.median(ratios):4.0f}% of the limit")
+def limit_loops():
+    """The limit loops (numba, the kernel's compiler options): exp + CDF, exp alone, multiply-adds.
+
+    The first two call the kernel's own compiled ``exp_nonpositive`` and centred normal CDF
+    (:mod:`analytics.grid_kernel`, i.e. :mod:`analytics.pricing`'s formulas), so they do exactly the
+    per-element work of the kernel minus d1, the weights and the sums. The third runs ``FMA_DEPTH``
+    dependent multiply-adds per element; elements are independent, so LLVM vectorises across them and
+    the core overlaps the chains: the multiply-add units' rate.
+    """
+    import numba
+
+    from analytics import grid_kernel as gk
+
+    opts = {"nogil": True, "fastmath": set(gk.FASTMATH), "error_model": "numpy", "boundscheck": False}
+    exp, cdf = gk._exp, gk._centered_cdf
+    depth = FMA_DEPTH
+
+    @numba.njit(**opts)
+    def exp_cdf(d, e_out, c_out, passes):
+        for _ in range(passes):
+            for j in range(d.size):
+                x = d[j]
+                e = exp(-0.5 * x * x)
+                e_out[j] = e
+                c_out[j] = cdf(x, e)
+
+    @numba.njit(**opts)
+    def exp_only(d, e_out, c_out, passes):
+        for _ in range(passes):
+            for j in range(d.size):
+                x = d[j]
+                e_out[j] = exp(-0.5 * x * x)
+
+    @numba.njit(**opts)
+    def fma(d, e_out, c_out, passes):
+        for _ in range(passes):
+            for j in range(d.size):
+                y = d[j]
+                for _k in range(depth):
+                    y = y * 0.999 + 0.001
+                e_out[j] = y
+
+    return {"exp+CDF": (exp_cdf, 1000, 1), "exp": (exp_only, 2000, 1), "multiply-add": (fma, 500, 2 * depth)}
+
+
+def limit_rates(pool: ThreadPoolExecutor, loops) -> dict[str, float]:
+    """Each limit loop on every core at once, per CPU second x cores (best of 3): exp+CDF and exp in
+    elements/s, multiply-add in flop/s."""
+    data = [(np.random.default_rng(i).uniform(-8.0, 8.0, LIMIT_ELEMENTS), np.empty(LIMIT_ELEMENTS),
+             np.empty(LIMIT_ELEMENTS)) for i in range(CORES)]
+    out = {}
+    for name, (fn, passes, per_element) in loops.items():
+        fn(*data[0], 1)  # compiled on the first call
+
+        def all_cores(fn=fn, passes=passes):
+            list(pool.map(lambda arrays: fn(*arrays, passes), data))
+
+        cpu = min(c for _, c in times_of(all_cores))
+        out[name] = LIMIT_ELEMENTS * passes * per_element * CORES / cpu * CORES
+    return out
+
+
+def kernel_flops(want_delta: bool) -> int:
+    """Floating-point operations per element of :func:`analytics.grid_kernel.sticky_sums` (a
+    multiply-add counts 2; floor, max, copysign, abs, compares and bit operations count 0).
+
+    d1 = log_f a + c (1 FMA); -d*d/2 (2 multiplies); ``exp_nonpositive``: range reduction (3 FMAs),
+    Horner over ``_EXP_C`` then two more steps, the scale (1 multiply); gex += e w (1 FMA). Delta adds
+    the CDF tail's numerator and denominator (Horner over ``HART_P``, ``HART_Q``), e num / den (a
+    multiply and a divide), 0.5 - tail (1) and delta += (1 FMA).
+    """
+    from analytics import grid_kernel as gk
+    from analytics.pricing import HART_P, HART_Q
+
+    exp = 2 * 3 + 2 * (len(gk._EXP_C) - 1 + 2) + 1
+    gamma = 2 + 2 + exp + 2
+    return gamma + (2 * (len(HART_P) - 1) + 2 * (len(HART_Q) - 1) + 2 + 1 + 2 if want_delta else 0)
+
+
+def rate_line(name: str, revals: int, rounds: list[list[tuple[float, float]]], limits: list[dict[str, float]],
+              key: str, flops: int | None) -> str:
+    """The engine's rate per CPU second x cores (best, median), the median over rounds of its share of
+    the ``key`` loop and (``flops`` per element given) of the multiply-add rate measured in the same
+    round, and the wall-time rate (best, median) beside it."""
+    cpu = [revals / c * CORES for r in rounds for _, c in r]
+    wall = [revals / w for r in rounds for w, _ in r]
+    best_in = [(max(revals / c * CORES for _, c in r), lim) for r, lim in zip(rounds, limits, strict=False) if r]
+    text = (f"{name:<40s} {max(cpu) / 1e6:6.0f} M/s best, {statistics.median(cpu) / 1e6:6.0f} median (CPU time);"
+            f" {100 * statistics.median(b / lim[key] for b, lim in best_in):4.0f}% of the {key} loop")
+    if flops:
+        share = statistics.median(b * flops / lim["multiply-add"] for b, lim in best_in)
+        text += f", {100 * share:3.0f}% of the multiply-add rate ({max(cpu) * flops / 1e9:.0f} GFLOP/s at best)"
+    return text + f"; wall time {max(wall) / 1e6:.0f} M/s best, {statistics.median(wall) / 1e6:.0f} median"
 
 
 def tiled(pos, copies: int):
@@ -190,12 +269,13 @@ def main() -> None:
             scenarios._kernel_for = kernel_choice
 
     names = ("gamma+delta", "gamma only", "numpy path gamma+delta", "numpy path gamma only", "10x chain gamma+delta")
-    times = {k: [] for k in names}
-    limits = []
+    times: dict[str, list[list[tuple[float, float]]]] = {k: [] for k in names}
+    limits: list[dict[str, float]] = []
+    loops = limit_loops()
     with ThreadPoolExecutor(max_workers=CORES) as pool:
         scenarios.revalue_grid(pos, factors)  # warm-up (caches, pages)
         for _ in range(ROUNDS):
-            limits.append(exp_limit_per_s(pool))
+            limits.append(limit_rates(pool, loops))
             times["gamma+delta"].append(run(lambda: scenarios.revalue_grid(pos, factors)))
             times["gamma only"].append(run(lambda: scenarios.revalue_grid(pos, factors, want_delta=False)))
             times["10x chain gamma+delta"].append(run(lambda: scenarios.revalue_grid(big, big_factors))[:1])
@@ -204,13 +284,18 @@ def main() -> None:
                 run(lambda: scenarios.revalue_grid(pos, factors), True)[:1] if numpy_round else [])
             times["numpy path gamma only"].append(
                 run(lambda: scenarios.revalue_grid(pos, factors, want_delta=False), True)[:1] if numpy_round else [])
-    print(f"machine limit: numpy exp on {CORES} cores at once: best {max(limits) / 1e6:,.0f} M/s, median "
-          f"{statistics.median(limits) / 1e6:,.0f} M/s ({ROUNDS} rounds) = gamma-only limit; gamma+delta limit = half")
+    units = {"exp+CDF": (1e6, "M elements/s"), "exp": (1e6, "M elements/s"), "multiply-add": (1e9, "GFLOP/s")}
+    print(f"machine limits on {CORES} cores, per CPU second x cores, {ROUNDS} rounds: " + "; ".join(
+        f"{k} loop best {max(lim[k] for lim in limits) / u:,.0f}, median {statistics.median(lim[k] for lim in limits) / u:,.0f}"
+        f" {unit}" for k, (u, unit) in units.items()))
+    print(f"kernel flops per element (counted in kernel_flops): gamma+delta {kernel_flops(True)}, "
+          f"gamma only {kernel_flops(False)}")
     for name in names:
         count = len(big) * big_factors.size if name.startswith("10x") else revals
-        share = 1.0 if name.endswith("gamma only") else 0.5
-        print(rate_line(f"mmpos engine, {name}:", count, times[name], limits, share))
-    t_engine = min(t for r in times["gamma+delta"] for t in r)
+        delta = not name.endswith("gamma only")
+        flops = None if name.startswith("numpy") else kernel_flops(delta)
+        print(rate_line(f"mmpos engine, {name}:", count, times[name], limits, "exp+CDF" if delta else "exp", flops))
+    t_engine = min(w for r in times["gamma+delta"] for w, _ in r)
     engine_rate = revals / t_engine
 
     # Perfiliev recipe: per level, df.apply over rows (gamma only), on a sample of levels

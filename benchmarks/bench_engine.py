@@ -17,10 +17,12 @@ Prints, measured in one run on this machine:
    Black-Scholes gamma per row with scipy.stats.norm. Too slow to run on all 1201 levels, so it runs on
    a few levels and its per-revaluation rate is extrapolated (stated in the output);
 3. a stricter baseline: a Python loop over levels with numpy vectorised over rows;
-4. ``mmpos analyze`` on the file as a whole process (median and best of 9), including interpreter
-   start-up: default options (parity forwards, OTM IVs; goal < 0.6 s), ``--forward spot --iv file``,
-   and the file 10x larger (every row ten times, strikes 0.001 apart with their OCC symbols; goal
-   < 2 s, linear growth); then the one-off cost of loading the compiled kernel in a fresh process
+4. ``mmpos analyze`` on the file as a whole process, including interpreter start-up, in interleaved
+   pairs with the floor ``python -c "import numpy, pandas"`` (what any numpy + pandas command pays):
+   the child's CPU time (rusage) and wall time, each as the median of the per-pair ratios to the
+   floor. Default options (parity forwards, OTM IVs; goals < 0.6 s wall and <= 1.3x the floor),
+   ``--forward spot --iv file``, and the file 10x larger (every row ten times, strikes 0.001 apart
+   with their OCC symbols; goals < 2 s and <= 2.5x the floor); then the one-off cost of loading the compiled kernel in a fresh process
    (numba import + first call).
 
 Run: ``.venv/bin/python benchmarks/bench_engine.py`` (or ``make bench``); ``--cli-only`` runs part 4 alone.
@@ -29,6 +31,7 @@ Run: ``.venv/bin/python benchmarks/bench_engine.py`` (or ``make bench``); ``--cl
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -205,32 +208,55 @@ def tiled_cboe_file(src: Path, copies: int, out: Path) -> int:
     return 2 * len(body)
 
 
-def cli_wall_times(args: list[str], runs: int = 9) -> list[float]:
-    """Wall times of ``mmpos analyze ARGS`` as a whole process (interpreter start-up included)."""
+def cli_command() -> list[str]:
     cmd = [str(ROOT / ".venv" / "bin" / "mmpos")]
-    if not Path(cmd[0]).exists():
-        cmd = [sys.executable, "-m", "dashboard.cli"]
-    walls = []
+    return cmd if Path(cmd[0]).exists() else [sys.executable, "-m", "dashboard.cli"]
+
+
+FLOOR = [sys.executable, "-c", "import numpy, pandas"]  # what any numpy + pandas command pays
+
+
+def child_run(cmd: list[str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one child process; CPU from the children's rusage (user + system)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def cli_pairs(args: list[str], runs: int) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """``runs`` interleaved pairs: the floor, then ``mmpos analyze ARGS``, each as a whole process
+    (interpreter start-up included): their (wall, CPU) seconds, pair by pair."""
+    child_run(FLOOR)  # warm the page cache and the bytecode
+    floors, analyses = [], []
     for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run([*cmd, "analyze", *args], check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
-        walls.append(time.perf_counter() - t0)
-    return walls
+        floors.append(child_run(FLOOR))
+        analyses.append(child_run([*cli_command(), "analyze", *args]))
+    return floors, analyses
 
 
 def bench_cli() -> None:
-    def line(label: str, walls: list[float], goal: float | None = None) -> str:
-        med = statistics.median(walls)
-        verdict = "" if goal is None else f"; goal < {goal:g} s: {'MET' if med < goal else 'NOT MET'}"
-        return (f"`mmpos analyze {label}` whole process: median {med:.2f} s (best {min(walls):.2f}, "
-                f"max {max(walls):.2f}, {len(walls)} runs{verdict})")
+    def line(label: str, args: list[str], runs: int, goal_s: float | None, goal_ratio: float | None) -> None:
+        floors, analyses = cli_pairs(args, runs)
+        med = {k: statistics.median(a[k] for a in analyses) for k in (0, 1)}
+        ratio = {k: statistics.median(a[k] / f[k] for f, a in zip(floors, analyses, strict=True)) for k in (0, 1)}
+        floor = {k: statistics.median(f[k] for f in floors) for k in (0, 1)}
+        verdict = "" if goal_s is None else f"; goal < {goal_s:g} s wall: {'MET' if med[0] < goal_s else 'NOT MET'}"
+        if goal_ratio is not None:
+            verdict += f"; goal <= {goal_ratio:g}x the floor (CPU): {'MET' if ratio[1] <= goal_ratio else 'NOT MET'}"
+        print(f"`mmpos analyze {label}`, {runs} pairs with the floor `python -c \"import numpy, pandas\"`:"
+              f" CPU median {med[1]:.2f} s = {ratio[1]:.2f}x the floor ({floor[1]:.2f} s),"
+              f" wall median {med[0]:.2f} s (best {min(a[0] for a in analyses):.2f}) = {ratio[0]:.2f}x the floor"
+              f" ({floor[0]:.2f} s){verdict} (ratios: median of the per-pair ratios)")
 
-    print(line(SPX.name, cli_wall_times([str(SPX)]), 0.6))
-    print(line(f"{SPX.name} --forward spot --iv file", cli_wall_times([str(SPX), "--forward", "spot", "--iv", "file"])))
+    line(SPX.name, [str(SPX)], 9, 0.6, 1.3)
+    line(f"{SPX.name} --forward spot --iv file", [str(SPX), "--forward", "spot", "--iv", "file"], 5, None, None)
     with tempfile.TemporaryDirectory(prefix="mmpos-bench-") as tmp:
         big = Path(tmp) / "cboe_spx_10x.csv"
         rows = tiled_cboe_file(SPX, 10, big)
-        print(line(f"<the SPX file 10x: {rows:,} option rows>", cli_wall_times([str(big)], runs=5), 2.0))
+        line(f"<the SPX file 10x: {rows:,} option rows>", [str(big)], 5, 2.0, 2.5)
 
 
 def perfiliev_gamma_ex(s, k, vol, t, oi):  # the recipe's calcGammaEx, per row

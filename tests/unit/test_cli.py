@@ -260,11 +260,23 @@ def test_only_one_shot_commands_skip_the_teardown(monkeypatch, argv, quick):
 
 def test_analyze_loads_no_web_stack():
     """`mmpos analyze` starts in about half a second (benchmarks/bench_engine.py --cli-only): the web
-    stack (Dash, Plotly, Flask) and the compiled grid kernel (numba) are not imported on its way."""
+    stack (Dash, Plotly, Flask), the view state's validation (pydantic) and the compiled grid kernel
+    (numba) are not imported on its way."""
     code = ("import sys; from dashboard.cli import main; main(['analyze', sys.argv[1], '--max-dte', '3']); "
-            "print(sorted(m for m in ('dash', 'plotly', 'flask', 'numba') if m in sys.modules))")
+            "print(sorted(m for m in ('dash', 'plotly', 'flask', 'pydantic', 'numba') if m in sys.modules))")
     spx = ROOT.parent / "shared" / "data" / "cboe_spx_2024-01-07_phammings.csv"
     proc = subprocess.run([sys.executable, "-c", code, str(spx)], cwd=ROOT, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_analyze_json_is_compact_by_default_and_indented_on_request(capsys, spx_path):
+    args = ("analyze", str(spx_path), "--shocks", "-1,0,1", "--forward", "spot", "--iv", "file")
+    code, compact, err = run(capsys, *args)
+    assert code == 0, err
+    code, indented, err = run(capsys, *args, "--indent", "2")
+    assert code == 0, err
+    assert compact == json.dumps(json.loads(compact), separators=(",", ":")) + "\n"  # one line, no spaces
+    assert indented.startswith('{\n  "') and indented.count("\n") > 1000
+    assert json.loads(compact) == json.loads(indented)

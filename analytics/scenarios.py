@@ -45,12 +45,20 @@ _KERNEL_SPLIT_WORK = 3 << 20
 # costs ~1.5 s per process (numba's import 0.4 s, its target set-up on the first call ~1 s, which
 # imports scipy.linalg), so revalue_grid loads it by itself only for a call worth _KERNEL_LOAD_WORK
 # numpy-gamma elements (~1.5 s of numpy work; a delta element costs _DELTA_COST of them): a one-shot
-# CLI run stays on numpy, a long-lived server calls load_kernel() at start-up.
+# CLI run stays on numpy; a long-lived server lowers the bar (load_kernel_on_demand, SERVER_LOAD_WORK).
 _KERNEL_ELEMENTS = 1 << 14
 _KERNEL_LOAD_WORK = 1 << 28
+# A long-lived process (the dashboard server) that called load_kernel_on_demand() starts loading the
+# kernel in the background on the first call of at least this work (~15 ms of numpy on one core: the
+# real 15k-option SPX file's 601-point profile is 37M; the demo data's largest call 0.5M, so a worker
+# on the demo data never loads it). The kernel costs ~115 MB of RSS per process (numba, llvmlite and
+# LLVM's code generator, loaded even when the machine code comes from the on-disk cache).
+SERVER_LOAD_WORK = 1 << 22
 _DELTA_COST = 4
 _KERNEL_LOCK = threading.Lock()
 _kernel = None  # the module analytics.grid_kernel once load_kernel() has run
+_load_work = _KERNEL_LOAD_WORK  # a call of this work loads the kernel (load_kernel_on_demand lowers it)
+_background_load: threading.Thread | None = None  # load_kernel_on_demand's loader, once started
 
 
 @dataclass(frozen=True)
@@ -107,8 +115,9 @@ def load_kernel():
     """Import and warm the compiled grid kernel now (~1.5 s once per process); None without numba.
 
     :func:`revalue_grid` loads it by itself when a call is large enough to repay the cost; a
-    long-lived process (the dashboard server) calls this at start-up so every grid is fast. The
-    machine code comes from numba's on-disk cache after the first run (compiling costs ~3 s).
+    long-lived process (the dashboard server) calls :func:`load_kernel_on_demand` instead, which loads
+    it in the background at the first big grid. The machine code comes from numba's on-disk cache
+    after the first run (compiling costs ~3 s).
     """
     global _kernel
     with _KERNEL_LOCK:
@@ -122,11 +131,36 @@ def load_kernel():
         return _kernel
 
 
+def load_kernel_on_demand(min_work: int = SERVER_LOAD_WORK) -> None:
+    """A long-lived process: load the compiled kernel on a background thread at the first call of at
+    least ``min_work`` (:data:`SERVER_LOAD_WORK`), instead of at start-up.
+
+    That call, and every call until the kernel is ready, take the numpy path (the same sums to 1e-12):
+    no request waits for numba's ~1.5 s start-up, and a process that only ever sees small grids (the
+    demo data) never carries the kernel's ~115 MB. Call it after forking (each worker loads its own).
+    """
+    global _load_work
+    _load_work = min_work
+
+
+def _start_background_load() -> None:
+    global _background_load
+    with _KERNEL_LOCK:
+        if _background_load is None:
+            _background_load = threading.Thread(target=load_kernel, name="mmpos-kernel-load", daemon=True)
+            _background_load.start()
+
+
 def _kernel_for(work: int):
     """The compiled kernel if this call should use it (see ``_KERNEL_LOAD_WORK``), else None."""
     if _kernel is not None:
         return _kernel if work >= _KERNEL_ELEMENTS else None
-    return load_kernel() if work >= _KERNEL_LOAD_WORK else None
+    if work < _load_work:
+        return None
+    if _load_work >= _KERNEL_LOAD_WORK:  # a one-shot run: a call this big repays loading it now
+        return load_kernel()
+    _start_background_load()
+    return None
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,7 @@ def build_server(settings: config.Settings, app_factory: factory.AppFactory | No
     from analytics.errors import ChainDataError
 
     use_system_allocator_for_arrow()
-    scenarios.load_kernel()  # the compiled grid kernel, loaded once before the workers fork
+    scenarios.load_kernel_on_demand()  # the compiled grid kernel: each worker loads it at its first big grid
     app = factory.resolve(app_factory)(settings.data_dir, settings=settings)
     server = app.server
     setup = getattr(app, "_setup_server", None)

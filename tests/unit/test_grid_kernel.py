@@ -8,6 +8,7 @@ sticky strike and under a vol scenario (shift and spot-vol beta).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -141,6 +142,30 @@ def test_small_grids_stay_on_numpy_and_large_ones_load_the_kernel_by_themselves(
     assert scenarios._kernel_for(scenarios._KERNEL_LOAD_WORK) is scenarios.load_kernel()
     assert scenarios._kernel_for(scenarios._KERNEL_ELEMENTS) is not None  # loaded: used from then on
     assert scenarios._kernel_for(1) is None  # a single revaluation stays on numpy
+
+
+def test_a_server_loads_the_kernel_in_the_background_at_its_first_big_grid_only():
+    """mmpos serve's workers (load_kernel_on_demand): small grids never import numba (~115 MB of RSS);
+    the first big one is computed on numpy while the kernel loads on a thread, later ones use it."""
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np
+        from analytics import scenarios
+        from tests.unit.test_engine import random_positions
+        scenarios.load_kernel_on_demand(min_work=4 * 101 * 300)
+        pos = random_positions(300, seed=1)
+        small = scenarios.revalue_grid(pos, np.linspace(0.9, 1.1, 100))
+        print("numba" in sys.modules, scenarios._background_load is None)
+        big = scenarios.revalue_grid(pos, np.linspace(0.9, 1.1, 101))
+        scenarios._background_load.join()
+        print("numba" in sys.modules, scenarios._kernel is not None)
+        again = scenarios.revalue_grid(pos, np.linspace(0.9, 1.1, 101))
+        print(float(np.max(np.abs(again[0] - big[0]) / np.max(np.abs(big[0])))) < 1e-12)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["False", "True", "True", "True", "True"]
 
 
 def test_the_kernel_compiles_uncached_when_no_cache_directory_is_writable():

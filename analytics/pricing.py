@@ -101,13 +101,19 @@ def norm_cdf_tail(z, exp_half_z2):
     >>> round(norm_cdf_tail(1.959963984540054, math.exp(-0.5 * 1.959963984540054 ** 2)), 12)
     0.025
     """
+    # in place after the first step (the same operations in the same order: one array per polynomial
+    # instead of two per step on arrays; scalars and the compiled kernel just rebind)
     num = HART_P[0] * z + HART_P[1]
     for c in HART_P[2:]:
-        num = num * z + c
+        num *= z
+        num += c
     den = HART_Q[0] * z + HART_Q[1]
     for c in HART_Q[2:]:
-        den = den * z + c
-    return exp_half_z2 * num / den
+        den *= z
+        den += c
+    num *= exp_half_z2
+    num /= den
+    return num
 
 
 def centered_norm_cdf(x, exp_half_x2):

@@ -13,7 +13,7 @@ them on its thread pool (numba's own parallel layer is not safe for concurrent c
 
 Loading costs ~1.5 s per process (numba's import ~0.4 s, and its target set-up on the first call ~1 s,
 which imports scipy.linalg), so :mod:`analytics.scenarios` imports this module only when the work
-repays it or a long-lived process asks for it (``scenarios.load_kernel``). Compiled code is cached on disk (``cache=True``) next to
+repays it, or in a long-lived process at its first big grid (``scenarios.load_kernel_on_demand``). Compiled code is cached on disk (``cache=True``) next to
 this file, or in numba's user-wide cache (``NUMBA_CACHE_DIR``) when the package directory is read-only;
 with no writable location at all the kernels compile in memory on first use.
 """

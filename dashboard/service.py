@@ -125,14 +125,10 @@ class ExpiryFacts:
     round_the_clock: bool = False  # a market that never closes (Deribit): a session is a UTC day
 
     def resolve(self, preset: str) -> list[dt.date]:
-        from dashboard.web.state import preset_expiries  # pydantic's import: not on `mmpos analyze`'s path
-
         return preset_expiries(preset, self.expiries, self.as_of, monthlies=self.monthlies)
 
 
 def expiry_facts(chain: OptionChain) -> ExpiryFacts:
-    from dashboard.web.state import monthly_expiries  # pydantic's import: not on `mmpos analyze`'s path
-
     rows = chain.rows
     am = rows.loc[rows["root"].isin(AM_SETTLED_ROOTS), "expiry"].unique()
     am_dates = {pd.Timestamp(d).date() for d in am}

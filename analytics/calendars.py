@@ -111,7 +111,8 @@ def _session_bounds() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _bounds_cache_path() -> Path | None:
-    """Where the session bounds are kept: ``$XDG_CACHE_HOME/mmpos/calendars`` (``~/.cache`` by default;
+    """Where the session bounds are kept: ``$XDG_CACHE_HOME/mmpos-calendars`` (``~/.cache`` by default;
+    beside, never inside, the shared results cache folder ``mmpos``, whose clearing would trip on it;
     ``MMPOS_CALENDAR_CACHE=off`` turns it off), named by the calendar, its span and the installed
     library's location and modification time (found without importing it)."""
     if os.environ.get(CALENDAR_CACHE_ENV, "").lower() in ("off", "0", "no", "false"):
@@ -124,7 +125,7 @@ def _bounds_cache_path() -> Path | None:
     except OSError:
         return None
     where = hashlib.sha256(f"{spec.origin}|{stamp}".encode()).hexdigest()[:16]
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mmpos" / "calendars"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mmpos-calendars"
     return base / f"{NYSE_CALENDAR_CODE}-{CALENDAR_FIRST_DAY:%Y}-{CALENDAR_LAST_DAY:%Y}-{where}.npz"
 
 

@@ -168,7 +168,7 @@ class Settings(BaseSettings):
                                              "`celery` (`mmpos worker` processes on any machine, through "
                                              "`MMPOS_REDIS_URL`)", "`local`"))
     calendar_cache: bool = Field(True, **_env("CALENDAR_CACHE", "the NYSE session bounds kept on disk under "
-                                              "`$XDG_CACHE_HOME/mmpos/calendars` (off: built from the library in "
+                                              "`$XDG_CACHE_HOME/mmpos-calendars` (off: built from the library in "
                                               "every process)"))
     warm: bool = Field(True, **_env("WARM", "each underlying's newest snapshot's opening view is computed when "
                                     "the file is found, before anyone opens it (needs the shared cache)"))

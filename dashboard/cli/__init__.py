@@ -32,7 +32,18 @@ import sys
 from typing import NoReturn
 
 from analytics.errors import ChainDataError
-from dashboard.cli import analyze, backfill, collect, demo_data, fetch, history, listing, report, serve, worker
+from dashboard.cli import (
+    analyze,
+    backfill,
+    collect,
+    demo_data,
+    fetch,
+    history,
+    listing,
+    report,
+    serve,
+    worker,
+)
 from dashboard.cli.analyze import SCENARIO_OPTIONS, format_table, options_table, run_analyze  # noqa: F401
 
 EXIT_BAD_INPUT = 2

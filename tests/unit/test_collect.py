@@ -319,3 +319,27 @@ def test_a_collector_whose_parent_is_gone_stops(tmp_path, monkeypatch):
     assert main(["collect", "--underlying", "BTC", "--data-dir", str(tmp_path), "--parent-pid", "999999"]) == 0
     status = read_status(tmp_path)
     assert status is not None and status["underlyings"]["BTC"]["failures"] == 1
+
+
+def test_serve_starts_the_collector_before_serving_and_stops_it_with_the_server(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from dashboard.runtime import config, server
+
+    children: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def popen(cmd, **kw):
+        assert cmd[3] == "collect"
+        children.append(real_popen([sys.executable, "-c", "import time; time.sleep(60)"], **kw))
+        return children[-1]
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    seen = []
+    monkeypatch.setattr(server, "_serve", lambda *a: seen.append(children[0].poll()))
+    server.run(config.Settings(collect="SPX@5m", data_dir=str(tmp_path)))
+    assert seen == [None]  # running while the server ran
+    assert len(children) == 1 and children[0].poll() is not None  # stopped with it
+    server.run(config.Settings(data_dir=str(tmp_path)))  # MMPOS_COLLECT unset: no process
+    assert len(children) == 1

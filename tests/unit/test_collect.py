@@ -343,3 +343,15 @@ def test_serve_starts_the_collector_before_serving_and_stops_it_with_the_server(
     assert len(children) == 1 and children[0].poll() is not None  # stopped with it
     server.run(config.Settings(data_dir=str(tmp_path)))  # MMPOS_COLLECT unset: no process
     assert len(children) == 1
+
+
+def test_a_bad_base_url_setting_is_one_line_for_fetch_and_collect(tmp_path, monkeypatch, capsys):
+    from dashboard.cli import main
+
+    monkeypatch.setenv("MMPOS_CBOE_BASE_URL", "cdn.cboe.com/api")
+    assert main(["fetch", "cboe", "SPX", "--out", str(tmp_path)]) == 2
+    assert main(["collect", "--underlying", "SPX", "--once", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["mmpos fetch: MMPOS_CBOE_BASE_URL must start with http:// or https://, got 'cdn.cboe.com/api'",
+                   "mmpos collect: MMPOS_CBOE_BASE_URL must start with http:// or https://, got 'cdn.cboe.com/api'"]
+    assert list(tmp_path.iterdir()) == []

@@ -157,3 +157,14 @@ def test_a_cut_body_and_a_rate_limit_are_fetch_errors_with_the_servers_delay(tmp
     with pytest.raises(FetchError) as err:
         fetch_cboe("SPX", tmp_path, opener=limited)
     assert err.value.status == 429 and err.value.retry_after_s == 30.0 and "HTTP 429" in str(err.value)
+
+
+def test_a_timeout_is_a_fetch_error_without_a_status(tmp_path):
+    from analytics.sources.fetch import FetchError
+
+    def slow(request, timeout=None):
+        raise TimeoutError("timed out")
+
+    with pytest.raises(FetchError, match="cannot reach the server") as err:
+        fetch_deribit("BTC", tmp_path, opener=slow)
+    assert err.value.status is None and err.value.retry_after_s is None

@@ -110,6 +110,12 @@ def _session_bounds() -> tuple[np.ndarray, np.ndarray]:
     return opens, closes
 
 
+def nyse_session_bounds() -> tuple[np.ndarray, np.ndarray]:
+    """Every NYSE session's open and close as UTC nanoseconds, ascending (a copy: callers may keep it)."""
+    opens, closes = _session_bounds()
+    return opens.copy(), closes.copy()
+
+
 def _bounds_cache_path() -> Path | None:
     """Where the session bounds are kept: ``$XDG_CACHE_HOME/mmpos-calendars`` (``~/.cache`` by default;
     beside, never inside, the shared results cache folder ``mmpos``, whose clearing would trip on it;

@@ -7,6 +7,7 @@ analyze               :mod:`dashboard.cli.analyze`
 list                  :mod:`dashboard.cli.listing`
 demo-data             :mod:`dashboard.cli.demo_data`
 fetch                 :mod:`dashboard.cli.fetch`
+collect               :mod:`dashboard.cli.collect`
 serve                 :mod:`dashboard.cli.serve`
 backfill              :mod:`dashboard.cli.backfill`
 history               :mod:`dashboard.cli.history`
@@ -31,11 +32,22 @@ import sys
 from typing import NoReturn
 
 from analytics.errors import ChainDataError
-from dashboard.cli import analyze, backfill, demo_data, fetch, history, listing, report, serve, worker
+from dashboard.cli import (
+    analyze,
+    backfill,
+    collect,
+    demo_data,
+    fetch,
+    history,
+    listing,
+    report,
+    serve,
+    worker,
+)
 from dashboard.cli.analyze import SCENARIO_OPTIONS, format_table, options_table, run_analyze  # noqa: F401
 
 EXIT_BAD_INPUT = 2
-COMMANDS = (analyze, listing, demo_data, fetch, serve, backfill, history, report, worker)  # the order of --help
+COMMANDS = (analyze, listing, demo_data, fetch, collect, serve, backfill, history, report, worker)  # the order of --help
 BY_NAME = {command.NAME: command for command in COMMANDS}
 # Commands that read, print and exit: they run without the cyclic garbage collector, whose passes over
 # the ~500 modules being imported cost 30-40 ms of a 0.65 s `mmpos analyze` (benchmarks/bench_engine.py

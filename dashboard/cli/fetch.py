@@ -20,7 +20,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from analytics import catalog
     from analytics.sources import fetch
+    from dashboard.runtime import config
 
     out = args.out if args.out is not None else catalog.default_data_dir()
-    sys.stdout.write(f"wrote {fetch.fetch(args.source, args.symbol, out)}\n")
+    try:
+        base_url = config.setting(f"{args.source}_base_url")  # MMPOS_CBOE_BASE_URL / MMPOS_DERIBIT_BASE_URL
+    except config.UnsafeConfigError as err:
+        sys.stderr.write(f"mmpos fetch: {err}\n")
+        return 2
+    sys.stdout.write(f"wrote {fetch.fetch(args.source, args.symbol, out, base_url=base_url)}\n")
     return 0

@@ -36,6 +36,8 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
 
 from analytics.catalog import RESCAN_INTERVAL_S
+from analytics.collect_rules import parse_collect
+from analytics.sources.fetch import CBOE_DELAYED_API, DERIBIT_API
 
 ENV_PREFIX = "MMPOS_"
 DEFAULT_HOST = "127.0.0.1"
@@ -173,6 +175,17 @@ class Settings(BaseSettings):
     warm: bool = Field(True, **_env("WARM", "each underlying's newest snapshot's opening view is computed when "
                                     "the file is found, before anyone opens it (needs the shared cache)"))
 
+    collect: str | None = Field(None, **_env("COLLECT", "`mmpos serve` also runs one `mmpos collect` process for "
+                                             "these underlyings and interval, e.g. `SPX,BTC@5m`", "none (off)"))
+    collect_keep_days: int | None = Field(None, ge=1, le=36500,
+                                          **_env("COLLECT_KEEP_DAYS", "the collector keeps every snapshot of this "
+                                                 "many days, then the last of each day (`--keep-days`)",
+                                                 "none (keeps all)"))
+    cboe_base_url: str = Field(CBOE_DELAYED_API, **_env("CBOE_BASE_URL", "CBOE delayed-quotes root "
+                                                        "(`<root>/_SPX.json`) for `mmpos fetch`/`collect`"))
+    deribit_base_url: str = Field(DERIBIT_API, **_env("DERIBIT_BASE_URL", "Deribit public API root for "
+                                                      "`mmpos fetch`/`collect`"))
+
     def __init__(self, _flags: frozenset[str] = frozenset(), **values: Any) -> None:
         try:
             super().__init__(**values)
@@ -225,6 +238,30 @@ class Settings(BaseSettings):
                 return False
             raise ValueError("must be on or off")
         return value
+
+    @field_validator("collect", mode="before")
+    @classmethod
+    def _collect(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip() or value.strip().lower() == "off":
+                return None
+            parse_collect(value)  # raises ValueError naming the problem
+            return value.strip()
+        return value
+
+    @field_validator("cboe_base_url", "deribit_base_url", mode="before")
+    @classmethod
+    def _base_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().rstrip("/")
+            if not value.startswith(("http://", "https://")):
+                raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("collect_keep_days", mode="before")
+    @classmethod
+    def _keep_all(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and value.strip().lower() in ("", "all") else value
 
     @field_validator("background_rows", mode="before")
     @classmethod

@@ -14,6 +14,10 @@ default: the composition root's factory by name, :mod:`dashboard.runtime.factory
 - each worker runs ``worker_started(settings)`` as it is forked (``mmpos serve`` passes the warming
   thread's start, :func:`dashboard.web.warm.start`: each underlying's newest snapshot's opening view
   computed before anyone asks);
+- with ``MMPOS_COLLECT`` set (``SPX,BTC@5m``), ONE ``mmpos collect`` child process runs beside the
+  server (:func:`collector_command`, started by :func:`run` in the gunicorn master before the workers
+  are forked, stopped with the server; it also stops on its own when its parent is gone), never one
+  per worker;
 - the access log (stdout by default) carries the request id and the signed-in user:
   ``127.0.0.1 7f3c… alice "GET /healthz HTTP/1.1" 200 63 1ms``.
 
@@ -23,6 +27,8 @@ default: the composition root's factory by name, :mod:`dashboard.runtime.factory
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -145,11 +151,65 @@ def build_server(settings: config.Settings, app_factory: factory.AppFactory | No
     return server
 
 
+def collector_command(settings: config.Settings, parent_pid: int) -> list[str] | None:
+    """The ``mmpos collect`` command line ``MMPOS_COLLECT`` asks for (None when unset), run with this
+    interpreter; it stops when ``parent_pid`` is no longer its parent.
+
+    Examples
+    --------
+    >>> cmd = collector_command(config.Settings(collect="SPX,BTC@5m", data_dir="/d"), 42)
+    >>> cmd[1:]
+    ['-m', 'dashboard.cli', 'collect', '--underlying', 'SPX,BTC', '--every', '300s', '--parent-pid', '42', '--data-dir', '/d']
+    """
+    if not settings.collect:
+        return None
+    from analytics.collect_rules import parse_collect
+
+    underlyings, every_s = parse_collect(settings.collect)
+    cmd = [sys.executable, "-m", "dashboard.cli", "collect", "--underlying", ",".join(underlyings),
+           "--every", f"{every_s:g}s", "--parent-pid", str(parent_pid)]
+    if settings.data_dir is not None:
+        cmd += ["--data-dir", str(settings.data_dir)]
+    return cmd
+
+
+def start_collector(settings: config.Settings) -> subprocess.Popen | None:
+    """Start the ``MMPOS_COLLECT`` child process (None when unset); the environment passes on (the
+    base URLs, the state folder, the retention days)."""
+    cmd = collector_command(settings, os.getpid())
+    if cmd is None:
+        return None
+    log.info("starting the collector: %s", " ".join(cmd[3:]))
+    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+
+
+def stop_collector(child: subprocess.Popen | None, timeout_s: float = 10.0) -> None:
+    """SIGTERM the collector and wait for it (SIGKILL after ``timeout_s``)."""
+    if child is None or child.poll() is not None:
+        return
+    child.terminate()
+    try:
+        child.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
 def run(settings: config.Settings, app_factory: factory.AppFactory | None = None,
         worker_started: WorkerStarted | None = None) -> None:
     """Serve until stopped (SIGTERM/SIGINT: graceful). ``settings`` must be :meth:`checked`; ``app_factory``
     builds the app (default: the composition root's, :mod:`dashboard.runtime.factory`); ``worker_started``
-    runs in each gunicorn worker as it is forked."""
+    runs in each gunicorn worker as it is forked. ``MMPOS_COLLECT`` runs one collector process beside
+    the server for as long as it runs."""
+    child = start_collector(settings)
+    try:
+        _serve(settings, app_factory, worker_started)
+    finally:
+        stop_collector(child)
+
+
+def _serve(settings: config.Settings, app_factory: factory.AppFactory | None,
+           worker_started: WorkerStarted | None) -> None:
     if settings.debug:  # loopback only (Settings.checked): Dash's debug server, reloader off
         app = factory.resolve(app_factory)(settings.data_dir, settings=settings)
         log.warning("debug mode: Werkzeug development server on http://%s:%d, for this machine only",

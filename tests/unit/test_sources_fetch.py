@@ -125,3 +125,46 @@ def test_cboe_timestamp_reading_follows_the_recorded_fetch_time(tmp_path):
     chain = load_chain(path)
     assert chain.as_of == pd.Timestamp("2025-06-02 15:45:02", tz="America/New_York")
     assert any("New York" in w for w in chain.warnings)
+
+
+def test_a_snapshot_is_written_under_a_dotted_name_then_renamed(tmp_path, monkeypatch):
+    # the catalog skips dotted names: a scan during the write never lists a half-written file
+    import os
+
+    renamed = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: (renamed.append((Path(src).name, Path(dst).name)),
+                                                        real_replace(src, dst))[1])
+    path = fetch_deribit("BTC", tmp_path, opener=Recorded(DERIBIT_ROUTES), now=lambda: FETCHED_AT)
+    assert renamed and renamed[0][0].startswith(".") and renamed[0][1] == path.name
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_a_cut_body_and_a_rate_limit_are_fetch_errors_with_the_servers_delay(tmp_path):
+    import http.client
+
+    from analytics.sources.fetch import FetchError
+
+    def cut(request, timeout=None):
+        raise http.client.IncompleteRead(b"{", 100)
+
+    with pytest.raises(FetchError, match="cut short"):
+        fetch_cboe("SPX", tmp_path, opener=cut)
+
+    def limited(request, timeout=None):
+        raise urllib.error.HTTPError(request.full_url, 429, "Too Many Requests", {"Retry-After": "30"}, None)
+
+    with pytest.raises(FetchError) as err:
+        fetch_cboe("SPX", tmp_path, opener=limited)
+    assert err.value.status == 429 and err.value.retry_after_s == 30.0 and "HTTP 429" in str(err.value)
+
+
+def test_a_timeout_is_a_fetch_error_without_a_status(tmp_path):
+    from analytics.sources.fetch import FetchError
+
+    def slow(request, timeout=None):
+        raise TimeoutError("timed out")
+
+    with pytest.raises(FetchError, match="cannot reach the server") as err:
+        fetch_deribit("BTC", tmp_path, opener=slow)
+    assert err.value.status is None and err.value.retry_after_s is None

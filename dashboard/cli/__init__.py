@@ -11,6 +11,7 @@ serve                 :mod:`dashboard.cli.serve`
 backfill              :mod:`dashboard.cli.backfill`
 history               :mod:`dashboard.cli.history`
 report                :mod:`dashboard.cli.report`
+alerts                :mod:`dashboard.cli.alerts`
 worker                :mod:`dashboard.cli.worker`
 ====================  ==========================================================
 
@@ -31,11 +32,11 @@ import sys
 from typing import NoReturn
 
 from analytics.errors import ChainDataError
-from dashboard.cli import analyze, backfill, demo_data, fetch, history, listing, report, serve, worker
+from dashboard.cli import alerts, analyze, backfill, demo_data, fetch, history, listing, report, serve, worker
 from dashboard.cli.analyze import SCENARIO_OPTIONS, format_table, options_table, run_analyze  # noqa: F401
 
 EXIT_BAD_INPUT = 2
-COMMANDS = (analyze, listing, demo_data, fetch, serve, backfill, history, report, worker)  # the order of --help
+COMMANDS = (analyze, listing, demo_data, fetch, serve, backfill, history, report, alerts, worker)  # the order of --help
 BY_NAME = {command.NAME: command for command in COMMANDS}
 # Commands that read, print and exit: they run without the cyclic garbage collector, whose passes over
 # the ~500 modules being imported cost 30-40 ms of a 0.65 s `mmpos analyze` (benchmarks/bench_engine.py

@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from analytics.alerts import Alert, AlertConfigError, Rules, evaluate, parse_rules
 from analytics.catalog import Catalog, CatalogEntry, FileVersion
 from analytics.errors import ChainDataError
@@ -183,17 +185,20 @@ def state_dir(data_dir: str | Path | None) -> Path:
     return default_store_dir(service.resolve_data_dir(data_dir).expanduser().resolve())
 
 
-def alert_line(alert: Alert) -> str:
-    """The alert as one dated line: what the page, the webhook and the e-mail say.
+def dated(as_of: pd.Timestamp | str, message: str) -> str:
+    """``message`` after the snapshot's time (its own clock and UTC offset): one alert line.
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> alert_line(Alert("total_sign", "SPX", "spx-1", pd.Timestamp("2026-11-20 16:15", tz="America/New_York"),
-    ...                  "SPX: total GEX changed sign"))
-    '2026-11-20 16:15 EST SPX: total GEX changed sign'
+    >>> dated(pd.Timestamp("2026-11-20 16:15", tz="America/New_York"), "SPX: total GEX changed sign")
+    '2026-11-20 16:15 -0500 SPX: total GEX changed sign'
     """
-    return f"{alert.as_of:%Y-%m-%d %H:%M %Z} {alert.message}"
+    return f"{pd.Timestamp(as_of):%Y-%m-%d %H:%M %z} {message}"
+
+
+def alert_line(alert: Alert) -> str:
+    """The alert as one dated line: what the page, the webhook and the e-mail say."""
+    return dated(alert.as_of, alert.message)
 
 
 class AlertLog:
@@ -273,9 +278,8 @@ def recent_alerts(data_dir: str | Path | None, underlying: str | None, limit: in
         return []
     out = []
     for r in rows:
-        stamp = r["as_of"][:16].replace("T", " ")
         note = " (not delivered: see the dead-letter log)" if r["status"] == "failed" else ""
-        out.append(f"{stamp} {r['message']}{note}")
+        out.append(dated(r["as_of"], r["message"] + note))
     return out
 
 

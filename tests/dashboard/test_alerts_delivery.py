@@ -336,3 +336,23 @@ def test_mmpos_alerts_command(data_dir, tmp_path, receiver, capsys):
     assert main(["alerts", "--data-dir", str(data_dir), "--config", str(tmp_path / "bad.toml")]) == 2
     assert capsys.readouterr().err == ("mmpos: bad.toml: field 'rules.wall_move.min_move_pct': must be a number "
                                        ">= 0, got 'x'\n")
+
+
+def test_the_page_shows_each_alert_as_a_dated_line(data_dir, tmp_path):
+    from dashboard.web.callbacks.alerts import alert_lines
+
+    assert alert_lines({"u": "SPX"}, str(data_dir)) == []  # nothing logged yet: the slot stays hidden
+    cfg = alerts.load_config(write_config(tmp_path / "alerts.toml", rules="[rules.zero_gamma_cross]\n[rules.total_sign]\n"))
+    alerts.check(data_dir, cfg, FAST)
+    [panel] = alert_lines({"u": "SPX"}, str(data_dir))
+    items = [li.children for li in panel.children[1].children]
+    assert len(items) == 2 and all(i.startswith("2026-11-20 16:15 -0500 SPX: ") for i in items)
+    assert "now above zero gamma" in items[1] and "total GEX changed sign" in items[0]
+    assert alert_lines({"u": "BTC"}, str(data_dir)) == [] and alert_lines(None, str(data_dir)) == []
+
+
+def test_the_documented_example_file_is_valid():
+    example = Path(__file__).resolve().parents[2] / "docs" / "alerts.example.toml"
+    cfg = alerts.load_config(example, env={"MMPOS_SMTP_PASSWORD": "secret"})
+    assert cfg.rules.enabled == ("zero_gamma_cross", "wall_move", "total_sign", "flow_1pct")
+    assert [c.name for c in cfg.channels] == ["webhook", "email"] and cfg.channels[1].password == "secret"

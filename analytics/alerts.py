@@ -64,14 +64,22 @@ class AlertConfigError(ChainDataError):
 class SnapshotLevels(Protocol):
     """What the rules read of a snapshot (:class:`analytics.history.Summary` has it)."""
 
-    underlying: str
-    as_of: pd.Timestamp
-    spot: float
-    total_gex_usd_per_1pct: float
-    zero_gamma_levels: tuple[float, ...]
-    call_walls: tuple[tuple[float, float], ...]
-    put_walls: tuple[tuple[float, float], ...]
-    hedge_flows: tuple[tuple[float, float, float], ...]
+    @property
+    def underlying(self) -> str: ...
+    @property
+    def as_of(self) -> pd.Timestamp: ...
+    @property
+    def spot(self) -> float: ...
+    @property
+    def total_gex_usd_per_1pct(self) -> float: ...
+    @property
+    def zero_gamma_levels(self) -> tuple[float, ...]: ...
+    @property
+    def call_walls(self) -> tuple[tuple[float, float], ...]: ...
+    @property
+    def put_walls(self) -> tuple[tuple[float, float], ...]: ...
+    @property
+    def hedge_flows(self) -> tuple[tuple[float, float, float], ...]: ...
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ key makes sure one of them sends.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -40,8 +41,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from analytics.alerts import Alert, AlertConfigError, Rules, evaluate, parse_rules
 from analytics.catalog import Catalog, CatalogEntry, FileVersion
@@ -66,6 +65,7 @@ CREATE TABLE IF NOT EXISTS alerts (
     as_of TEXT NOT NULL,
     as_of_ns INTEGER NOT NULL,
     message TEXT NOT NULL,
+    line TEXT NOT NULL,
     alert TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('sending', 'delivered', 'failed', 'logged')),
     detail TEXT,
@@ -185,20 +185,18 @@ def state_dir(data_dir: str | Path | None) -> Path:
     return default_store_dir(service.resolve_data_dir(data_dir).expanduser().resolve())
 
 
-def dated(as_of: pd.Timestamp | str, message: str) -> str:
-    """``message`` after the snapshot's time (its own clock and UTC offset): one alert line.
+def alert_line(alert: Alert) -> str:
+    """The alert as one dated line (the snapshot's time on its own clock, as the page's header shows
+    it): what the page, the webhook and the e-mail say.
 
     Examples
     --------
-    >>> dated(pd.Timestamp("2026-11-20 16:15", tz="America/New_York"), "SPX: total GEX changed sign")
-    '2026-11-20 16:15 -0500 SPX: total GEX changed sign'
+    >>> import pandas as pd
+    >>> alert_line(Alert("total_sign", "SPX", "spx-1", pd.Timestamp("2026-11-20 16:15", tz="America/New_York"),
+    ...                  "SPX: total GEX changed sign"))
+    '2026-11-20 16:15 EST SPX: total GEX changed sign'
     """
-    return f"{pd.Timestamp(as_of):%Y-%m-%d %H:%M %z} {message}"
-
-
-def alert_line(alert: Alert) -> str:
-    """The alert as one dated line: what the page, the webhook and the e-mail say."""
-    return dated(alert.as_of, alert.message)
+    return f"{alert.as_of:%Y-%m-%d %H:%M %Z} {alert.message}"
 
 
 class AlertLog:
@@ -224,7 +222,7 @@ class AlertLog:
         """Record ``alert`` as being sent; False when its rule already fired for its snapshot (here or
         in another process): then it must not be sent."""
         row = (alert.rule, alert.snapshot_id, alert.underlying.upper(), alert.as_of.isoformat(), int(alert.as_of.value),
-               alert.message, json.dumps(alert.to_dict(), allow_nan=False, default=str), "sending", None, time.time())
+               alert.message, alert_line(alert), json.dumps(alert.to_dict(), allow_nan=False, default=str), "sending", None, time.time())
         cur = self._conn.execute(f"INSERT OR IGNORE INTO alerts VALUES ({','.join('?' * len(row))})", row)
         return cur.rowcount == 1
 
@@ -246,7 +244,8 @@ class AlertLog:
 
 
 def _rows(conn: sqlite3.Connection, underlying: str | None, limit: int | None) -> list[dict[str, Any]]:
-    query, params = "SELECT rule, snapshot_id, underlying, as_of, message, status, detail FROM alerts", []
+    query = "SELECT rule, snapshot_id, underlying, as_of, message, line, status, detail FROM alerts"
+    params: list[Any] = []
     if underlying:
         query += " WHERE underlying = ?"
         params.append(underlying.upper())
@@ -279,7 +278,7 @@ def recent_alerts(data_dir: str | Path | None, underlying: str | None, limit: in
     out = []
     for r in rows:
         note = " (not delivered: see the dead-letter log)" if r["status"] == "failed" else ""
-        out.append(dated(r["as_of"], r["message"] + note))
+        out.append(r["line"] + note)
     return out
 
 
@@ -306,7 +305,9 @@ def alerts_for(data_dir: str | Path | None, catalog: Catalog, entry: CatalogEntr
     previous_summary = store.get_or_compute(previous.path)
     if current_summary is None or previous_summary is None:
         return []
-    return evaluate(current_summary, previous_summary, rules, str(entry.id), previous_id=str(previous.id))
+    fired = evaluate(current_summary, previous_summary, rules, str(entry.id), previous_id=str(previous.id))
+    # the catalog's times keep the snapshot's time zone (the store's keep its UTC offset only)
+    return [dataclasses.replace(a, as_of=entry.as_of, previous_as_of=previous.as_of) for a in fired]
 
 
 def newest_snapshots(catalog: Catalog, data_dir: str | Path | None) -> list[CatalogEntry]:

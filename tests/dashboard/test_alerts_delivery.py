@@ -146,7 +146,7 @@ def test_webhook_posts_slack_and_teams_text_json(tmp_path, receiver):
     with alerts.AlertLog(tmp_path / "state") as log:
         [sent] = alerts.deliver([an_alert()], cfg, log, attempts=3, backoff_s=0.0)
     assert sent.status == "delivered"
-    assert receiver.bodies == [{"text": "2026-11-20 16:15 -0500 SPX: spot 7,100.0 is now above zero gamma 7,032.5"}]
+    assert receiver.bodies == [{"text": "2026-11-20 16:15 EST SPX: spot 7,100.0 is now above zero gamma 7,032.5"}]
 
 
 def test_a_500_answer_is_retried_then_delivered(tmp_path):
@@ -284,7 +284,7 @@ def test_spot_crossing_zero_gamma_between_two_demo_snapshots_posts_exactly_one_w
         [("zero_gamma_cross", "spx-20261120-1615", "delivered")]
     assert len(receiver.bodies) == 1
     text = receiver.bodies[0]["text"]
-    assert text.startswith("2026-11-20 16:15 -0500 SPX: spot 7,100.0 is now above zero gamma")
+    assert text.startswith("2026-11-20 16:15 EST SPX: spot 7,100.0 is now above zero gamma")
     assert "on 2026-11-19 spot 6,770.0 was below zero gamma" in text
 
     again = alerts.check(data_dir, cfg, FAST)  # a restart, another worker, cron: nothing new is sent
@@ -298,7 +298,7 @@ def test_every_rule_on_the_demo_pair_and_the_page_lines(data_dir, tmp_path):
     sent = alerts.check(data_dir, cfg, FAST)
     assert [s.alert.rule for s in sent] == ["zero_gamma_cross", "wall_move", "total_sign"]
     lines = alerts.recent_alerts(data_dir, "spx")
-    assert len(lines) == 3 and all(line.startswith("2026-11-20 16:15 -0500 SPX: ") for line in lines)
+    assert len(lines) == 3 and all(line.startswith("2026-11-20 16:15 EST SPX: ") for line in lines)
     assert alerts.recent_alerts(data_dir, "BTC") == []
 
 
@@ -328,7 +328,7 @@ def test_mmpos_alerts_command(data_dir, tmp_path, receiver, capsys):
 
     path = write_config(tmp_path / "alerts.toml", url=receiver.url)
     assert main(["alerts", "--data-dir", str(data_dir), "--config", str(path), "--dry-run"]) == 0
-    assert capsys.readouterr().out.startswith("dry-run   2026-11-20 16:15 -0500 SPX: spot 7,100.0 is now above")
+    assert capsys.readouterr().out.startswith("dry-run   2026-11-20 16:15 EST SPX: spot 7,100.0 is now above")
     assert main(["alerts", "--data-dir", str(data_dir), "--config", str(path), "--format", "json"]) == 0
     [record] = json.loads(capsys.readouterr().out)
     assert (record["rule"], record["status"], len(receiver.bodies)) == ("zero_gamma_cross", "delivered", 1)
@@ -346,7 +346,7 @@ def test_the_page_shows_each_alert_as_a_dated_line(data_dir, tmp_path):
     alerts.check(data_dir, cfg, FAST)
     [panel] = alert_lines({"u": "SPX"}, str(data_dir))
     items = [li.children for li in panel.children[1].children]
-    assert len(items) == 2 and all(i.startswith("2026-11-20 16:15 -0500 SPX: ") for i in items)
+    assert len(items) == 2 and all(i.startswith("2026-11-20 16:15 EST SPX: ") for i in items)
     assert "now above zero gamma" in items[1] and "total GEX changed sign" in items[0]
     assert alert_lines({"u": "BTC"}, str(data_dir)) == [] and alert_lines(None, str(data_dir)) == []
 

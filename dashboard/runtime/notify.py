@@ -4,9 +4,8 @@ Only the standard library (:mod:`urllib.request`, :mod:`smtplib`): no runtime de
 small POSTs a day.
 
 * :class:`Webhook` posts ``{"text": "..."}`` as ``application/json``: the body Slack's incoming
-  webhooks and Microsoft Teams' incoming webhooks (the Office 365 connector and the Workflows
-  "post to a channel when a webhook request is received" template) both accept; a 2xx answer is
-  delivered.
+  webhooks and Microsoft Teams' incoming webhooks (the Office 365 connector) both accept (a Teams
+  Workflows webhook posts what its flow says: see ``docs/alerts.md``); a 2xx answer is delivered.
 * :class:`Smtp` sends one plain-text message through an SMTP relay (``STARTTLS`` and a login when
   configured; the password comes from an environment variable the configuration names, never from
   the file).

@@ -356,3 +356,28 @@ def test_the_documented_example_file_is_valid():
     cfg = alerts.load_config(example, env={"MMPOS_SMTP_PASSWORD": "secret"})
     assert cfg.rules.enabled == ("zero_gamma_cross", "wall_move", "total_sign", "flow_1pct")
     assert [c.name for c in cfg.channels] == ["webhook", "email"] and cfg.channels[1].password == "secret"
+
+
+def test_the_server_starts_no_alert_thread_without_a_file_or_with_a_bad_one(tmp_path, caplog):
+    assert alerts.start(config.Settings()) is None
+    bad = tmp_path / "alerts.toml"
+    bad.write_text("[rules.total_sign]\nmin_abs_usd = -1\n")
+    with caplog.at_level("ERROR", logger="dashboard.alerts"):
+        assert alerts.start(config.Settings(alerts_file=bad)) is None
+    assert "alerts off: alerts.toml: field 'rules.total_sign.min_abs_usd': must be a number >= 0" in caplog.text
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"MMPOS_ALERTS_ATTEMPTS": "0"}, "alerts attempts must be 1-20, got 0"),
+    ({"MMPOS_ALERTS_ATTEMPTS": "many"}, "MMPOS_ALERTS_ATTEMPTS must be an integer"),
+    ({"MMPOS_ALERTS_BACKOFF": "-1"}, "MMPOS_ALERTS_BACKOFF must be 0-600 seconds"),
+])
+def test_alert_settings_are_checked(env, message):
+    with pytest.raises(config.UnsafeConfigError, match=message):
+        config.from_env(env).checked()
+
+
+def test_alert_settings_from_the_environment(tmp_path):
+    s = config.from_env({"MMPOS_ALERTS_FILE": str(tmp_path / "a.toml"), "MMPOS_ALERTS_ATTEMPTS": "2",
+                         "MMPOS_ALERTS_BACKOFF": "0.5"}).checked()
+    assert (s.alerts_file, s.alerts_attempts, s.alerts_backoff_s) == (tmp_path / "a.toml", 2, 0.5)

@@ -381,3 +381,24 @@ def test_alert_settings_from_the_environment(tmp_path):
     s = config.from_env({"MMPOS_ALERTS_FILE": str(tmp_path / "a.toml"), "MMPOS_ALERTS_ATTEMPTS": "2",
                          "MMPOS_ALERTS_BACKOFF": "0.5"}).checked()
     assert (s.alerts_file, s.alerts_attempts, s.alerts_backoff_s) == (tmp_path / "a.toml", 2, 0.5)
+
+
+def test_an_alert_logged_after_the_page_asked_shows_on_the_next_identical_request(data_dir, tmp_path):
+    """The response cache answers identical callback bodies while the data folder is unchanged; the
+    alert log is not the data folder, so the alert lines are never answered from it."""
+    from dashboard.app import create_app
+    from dashboard.web import ids
+
+    app = create_app(data_dir)
+    body = {"output": f"{ids.ALERT_LINES}.children", "outputs": {"id": ids.ALERT_LINES, "property": "children"},
+            "inputs": [{"id": ids.VIEW_STORE, "property": "data", "value": {"u": "SPX"}}],
+            "changedPropIds": [f"{ids.VIEW_STORE}.data"]}
+
+    def lines() -> str:
+        response = app.server.test_client().post("/_dash-update-component", json=body)
+        assert response.status_code in (200, 204)
+        return response.get_data(as_text=True)
+
+    assert "zero gamma" not in lines()
+    alerts.check(data_dir, alerts.load_config(write_config(tmp_path / "alerts.toml")), FAST)
+    assert "now above zero gamma" in lines()

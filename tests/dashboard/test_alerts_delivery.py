@@ -402,3 +402,26 @@ def test_an_alert_logged_after_the_page_asked_shows_on_the_next_identical_reques
     assert "zero gamma" not in lines()
     alerts.check(data_dir, alerts.load_config(write_config(tmp_path / "alerts.toml")), FAST)
     assert "now above zero gamma" in lines()
+
+
+def test_workers_checking_at_the_same_moment_send_once(tmp_path, receiver):
+    """Four processes' worth of sent-log connections deliver the same alerts at once: each goes out once."""
+    cfg = alerts.load_config(write_config(tmp_path / "alerts.toml", url=receiver.url))
+    start = threading.Barrier(4)
+    results: list[list[str]] = []
+
+    def worker() -> None:
+        with alerts.AlertLog(tmp_path / "state") as log:
+            start.wait()
+            sent = alerts.deliver([an_alert(), an_alert("wall_move")], cfg, log, attempts=1, backoff_s=0.0)
+            results.append([s.status for s in sent])
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = [s for r in results for s in r]
+    assert statuses.count("delivered") == 2 and statuses.count("duplicate") == 6
+    assert sorted(b["text"][:40] for b in receiver.bodies) == sorted(
+        alerts.alert_line(a)[:40] for a in (an_alert(), an_alert("wall_move")))

@@ -295,8 +295,7 @@ class Sent:
     deliveries: tuple[notify.Delivery, ...] = ()
 
 
-def alerts_for(data_dir: str | Path | None, catalog: Catalog, entry: CatalogEntry, rules: Rules,
-               store: HistoryStore) -> list[Alert]:
+def alerts_for(catalog: Catalog, entry: CatalogEntry, rules: Rules, store: HistoryStore) -> list[Alert]:
     """The alerts ``entry`` fires against its comparable previous snapshot (none without one)."""
     previous = service.find_previous(catalog, entry).entry
     if previous is None:
@@ -359,7 +358,7 @@ def check(data_dir: str | Path | None, cfg: AlertsConfig, settings: config.Setti
     with HistoryStore(root) as store:
         for entry in chosen:
             try:
-                alerts += alerts_for(data_dir, catalog, entry, cfg.rules, store)
+                alerts += alerts_for(catalog, entry, cfg.rules, store)
             except ChainDataError as err:
                 log.info("no alerts for %s: %s", entry.id, err)
     if dry_run:

@@ -22,7 +22,7 @@ Both logs live in the history store's state folder (``<data>/.mmpos``, or under 
   retries (the time, the channel, the tries, the last error and the alert).
 
 In the server, every worker runs an :class:`AlertWatcher` thread (started with the warming thread,
-:func:`dashboard.runtime.warm.start`) that looks at the catalog every few seconds; the sent-log's
+:func:`dashboard.web.warm.start`) that looks at the catalog every few seconds; the sent-log's
 key makes sure one of them sends.
 """
 
@@ -306,7 +306,8 @@ def alerts_for(catalog: Catalog, entry: CatalogEntry, rules: Rules, store: Histo
         return []
     fired = evaluate(current_summary, previous_summary, rules, str(entry.id), previous_id=str(previous.id))
     # the catalog's times keep the snapshot's time zone (the store's keep its UTC offset only)
-    return [dataclasses.replace(a, as_of=entry.as_of, previous_as_of=previous.as_of) for a in fired]
+    return [dataclasses.replace(a, as_of=entry.as_of or a.as_of, previous_as_of=previous.as_of or a.previous_as_of)
+            for a in fired]
 
 
 def newest_snapshots(catalog: Catalog, data_dir: str | Path | None) -> list[CatalogEntry]:

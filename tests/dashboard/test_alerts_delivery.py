@@ -368,9 +368,9 @@ def test_the_server_starts_no_alert_thread_without_a_file_or_with_a_bad_one(tmp_
 
 
 @pytest.mark.parametrize(("env", "message"), [
-    ({"MMPOS_ALERTS_ATTEMPTS": "0"}, "alerts attempts must be 1-20, got 0"),
+    ({"MMPOS_ALERTS_ATTEMPTS": "0"}, "MMPOS_ALERTS_ATTEMPTS must be 1-20, got '0'"),
     ({"MMPOS_ALERTS_ATTEMPTS": "many"}, "MMPOS_ALERTS_ATTEMPTS must be an integer"),
-    ({"MMPOS_ALERTS_BACKOFF": "-1"}, "MMPOS_ALERTS_BACKOFF must be 0-600 seconds"),
+    ({"MMPOS_ALERTS_BACKOFF": "-1"}, "MMPOS_ALERTS_BACKOFF must be 0-600, got '-1'"),
 ])
 def test_alert_settings_are_checked(env, message):
     with pytest.raises(config.UnsafeConfigError, match=message):

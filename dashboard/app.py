@@ -23,6 +23,7 @@ from dashboard.runtime import caches, config, jobs
 from dashboard.runtime.assets import ASSETS_DIR, PLOTLY_BUNDLE, REGENERATOR_RUNTIME  # noqa: F401 - re-exported
 from dashboard.web import warm
 from dashboard.web.callbacks import (
+    alerts,
     controls,
     display,
     export,
@@ -153,7 +154,7 @@ def create_app(data_dir: str | Path | None = None, *, settings: config.Settings 
     # Callbacks go on this app (app.callback), not into dash.callback's process-wide registry: that
     # registry is emptied by the first app to serve a request, so a second app would get none, and
     # a threaded worker's first requests could race the copy ("Callback function not found").
-    for module in (controls, views, hover, table, export, display, history, work, report, upload):
+    for module in (controls, views, hover, table, export, display, history, work, report, upload, alerts):
         module.register(app)
     return app
 

@@ -12,6 +12,7 @@ serve                 :mod:`dashboard.cli.serve`
 backfill              :mod:`dashboard.cli.backfill`
 history               :mod:`dashboard.cli.history`
 report                :mod:`dashboard.cli.report`
+alerts                :mod:`dashboard.cli.alerts`
 worker                :mod:`dashboard.cli.worker`
 ====================  ==========================================================
 
@@ -33,6 +34,7 @@ from typing import NoReturn
 
 from analytics.errors import ChainDataError
 from dashboard.cli import (
+    alerts,
     analyze,
     backfill,
     collect,
@@ -47,7 +49,7 @@ from dashboard.cli import (
 from dashboard.cli.analyze import SCENARIO_OPTIONS, format_table, options_table, run_analyze  # noqa: F401
 
 EXIT_BAD_INPUT = 2
-COMMANDS = (analyze, listing, demo_data, fetch, collect, serve, backfill, history, report, worker)  # the order of --help
+COMMANDS = (analyze, listing, demo_data, fetch, collect, serve, backfill, history, report, alerts, worker)  # --help order
 BY_NAME = {command.NAME: command for command in COMMANDS}
 # Commands that read, print and exit: they run without the cyclic garbage collector, whose passes over
 # the ~500 modules being imported cost 30-40 ms of a 0.65 s `mmpos analyze` (benchmarks/bench_engine.py

@@ -69,6 +69,8 @@ DEFAULT_BACKGROUND_ROWS = 15_000
 DEFAULT_STRIKE_WINDOW_PCT = 5.0  # the gamma/vanna/charm/change views open at spot +/- this many %
 STRIKE_WINDOW_LIMITS_PCT = (0.5, 100.0)
 STRIKE_WINDOW_ENV = "MMPOS_STRIKE_WINDOW_PCT"
+DEFAULT_ALERTS_ATTEMPTS = 4  # a webhook or SMTP relay down for a few seconds is retried, not lost
+DEFAULT_ALERTS_BACKOFF_S = 2.0  # 2, 4, 8 s between the tries: 14 s in all before the dead-letter log
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 JOB_RUNNERS = ("local", "celery")  # MMPOS_JOBS: Dash's DiskcacheManager here, or CeleryManager on Redis
 LOOPBACK_NAMES: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
@@ -174,6 +176,14 @@ class Settings(BaseSettings):
                                               "every process)"))
     warm: bool = Field(True, **_env("WARM", "each underlying's newest snapshot's opening view is computed when "
                                     "the file is found, before anyone opens it (needs the shared cache)"))
+    alerts_file: Path | None = Field(None, **_env("ALERTS_FILE", "alert rules and where to send them (TOML, "
+                                                  "[docs/alerts.md](docs/alerts.md)): checked as each new snapshot "
+                                                  "lands", "none (no alerts)"))
+    alerts_attempts: int = Field(DEFAULT_ALERTS_ATTEMPTS, ge=1, le=20,
+                                 **_env("ALERTS_ATTEMPTS", "tries per alert and channel before the dead-letter log"))
+    alerts_backoff_s: float = Field(DEFAULT_ALERTS_BACKOFF_S, ge=0, le=600, allow_inf_nan=False,
+                                    **_env("ALERTS_BACKOFF", "seconds before an alert's first retry (doubling "
+                                           "after)"))
 
     collect: str | None = Field(None, **_env("COLLECT", "`mmpos serve` also runs one `mmpos collect` process for "
                                              "these underlyings and interval, e.g. `SPX,BTC@5m`", "none (off)"))
@@ -197,7 +207,7 @@ class Settings(BaseSettings):
                                    file_secret_settings):
         return (init_settings,)  # Settings(...) is the defaults plus what is given; from_env reads the environment
 
-    @field_validator("data_dir", "auth_file", "state_dir", "cache_dir", mode="before")
+    @field_validator("data_dir", "auth_file", "state_dir", "cache_dir", "alerts_file", mode="before")
     @classmethod
     def _path(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -16,6 +16,7 @@ HEADER_SNAPSHOT = "header-snapshot"
 HEADER_CONVENTION = "header-convention"
 BANNER = "banner"
 CATALOG_BANNER = "catalog-banner"
+ALERT_LINES = "alert-lines"  # the underlying's latest alerts, one dated line each (callbacks/alerts.py)
 
 # controls
 UNDERLYING = "underlying"

@@ -44,6 +44,7 @@ def banners() -> html.Div:
         children=[
             html.Div(id=ids.BANNER, className="banner-slot", role="alert", **{"aria-live": "polite"}),
             html.Div(id=ids.CATALOG_BANNER, className="banner-slot"),
+            html.Div(id=ids.ALERT_LINES, className="banner-slot alert-lines"),
         ],
     )
 

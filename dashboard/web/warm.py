@@ -148,7 +148,11 @@ def enabled(settings: config.Settings) -> bool:
 
 
 def start(settings: config.Settings) -> Warmer | None:
-    """Start this process's warming thread (a daemon) when :func:`enabled`; returns its warmer."""
+    """Start this process's warming thread (a daemon) when :func:`enabled`; returns its warmer. Also
+    starts the alert thread beside it when alerts are configured (:func:`dashboard.alerts.start`)."""
+    from dashboard import alerts
+
+    alerts.start(settings)
     if not enabled(settings):
         return None
     warmer = Warmer(settings.data_dir, interval_s=max(MIN_INTERVAL_S, settings.rescan_s))

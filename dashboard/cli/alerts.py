@@ -1,0 +1,57 @@
+"""``mmpos alerts``: check each underlying's newest snapshot against the alert rules and send what fires.
+
+The server checks as snapshots land (:mod:`dashboard.alerts`); this command does the same once, for a
+cron job or to try a rules file: ``--dry-run`` prints what would fire and sends nothing. The sent-log
+is shared with the server, so an alert is sent at most once per rule and snapshot whoever checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+NAME = "alerts"
+ONE_SHOT = False
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(NAME, help="check the newest snapshots against the alert rules and send what fires")
+    p.add_argument("--data-dir", help="folder of snapshots (default: MMPOS_DATA_DIR, else data/)")
+    p.add_argument("--config", help="the alerts file (default: MMPOS_ALERTS_FILE); see docs/alerts.md")
+    p.add_argument("--dry-run", action="store_true", help="print the alerts that fire; log and send nothing")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit 0 (alerts or none), 2 for a bad setting or alerts file (one line on stderr)."""
+    from analytics.errors import ChainDataError
+    from dashboard import alerts
+    from dashboard.runtime import config
+
+    try:
+        settings = config.from_env()
+    except config.UnsafeConfigError as err:
+        sys.stderr.write(f"mmpos: {err}\n")
+        return 2
+    path = args.config or settings.alerts_file
+    if not path:
+        sys.stderr.write("mmpos: no alerts file: give --config or set MMPOS_ALERTS_FILE\n")
+        return 2
+    data_dir = args.data_dir or settings.data_dir
+    try:
+        cfg = alerts.load_config(path)
+        sent = alerts.check(data_dir, cfg, settings, dry_run=args.dry_run)
+    except ChainDataError as err:
+        sys.stderr.write(f"mmpos: {err}\n")
+        return 2
+    if args.format == "json":
+        records = [{**s.alert.to_dict(), "status": s.status,
+                    "deliveries": [d.__dict__ for d in s.deliveries]} for s in sent]
+        sys.stdout.write(json.dumps(records, indent=1, allow_nan=False, default=str) + "\n")
+    else:
+        for s in sent:
+            sys.stdout.write(f"{s.status:<9} {alerts.alert_line(s.alert)}\n")
+        if not sent:
+            sys.stdout.write("no alert\n")
+    return 0

@@ -177,7 +177,7 @@ class Settings(BaseSettings):
     warm: bool = Field(True, **_env("WARM", "each underlying's newest snapshot's opening view is computed when "
                                     "the file is found, before anyone opens it (needs the shared cache)"))
     alerts_file: Path | None = Field(None, **_env("ALERTS_FILE", "alert rules and where to send them (TOML, "
-                                                  "[docs/alerts.md](docs/alerts.md)): checked as each new snapshot "
+                                                  "[alerts.md](alerts.md)): checked as each new snapshot "
                                                   "lands", "none (no alerts)"))
     alerts_attempts: int = Field(DEFAULT_ALERTS_ATTEMPTS, ge=1, le=20,
                                  **_env("ALERTS_ATTEMPTS", "tries per alert and channel before the dead-letter log"))

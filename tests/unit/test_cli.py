@@ -200,7 +200,7 @@ def test_the_json_units_state_the_convention_from_the_registry(capsys, spx_path)
 def test_the_readme_options_table_is_the_scenarios_rules():
     from dashboard.cli import options_table
 
-    assert options_table() in (ROOT / "README.md").read_text()
+    assert options_table() in (ROOT / "docs" / "cli.md").read_text()
 
 
 def test_list_goes_through_the_service(capsys, tmp_path, demo_dir):

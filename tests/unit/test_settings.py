@@ -19,8 +19,8 @@ TABLE = re.compile(r"<!-- settings table:[^\n]*-->\n(.*?)<!-- end of settings ta
 
 
 def test_the_readme_table_is_the_generated_one():
-    found = TABLE.search((ROOT / "README.md").read_text(encoding="utf-8"))
-    assert found is not None, "README.md lost its settings table markers"
+    found = TABLE.search((ROOT / "docs" / "operations.md").read_text(encoding="utf-8"))
+    assert found is not None, "docs/operations.md lost its settings table markers"
     assert found.group(1) == config.markdown_table(), "run: python -m dashboard.runtime.config --markdown"
 
 

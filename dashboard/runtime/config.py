@@ -15,7 +15,8 @@ read them alike).
 
 Fixed sizes (per worker, in front of the shared cache): ``dashboard.service.ANALYSIS_MEMORY_ENTRIES``
 analyses (48; 30 KB-2 MB each pickled, so under 100 MB), ``dashboard.web.callbacks.views.FIGURE_CACHE_SIZE``
-figures. An analysis pickles to 30 KB (demo BTC) to 1.7 MB (a real 20k-row SPX chain): the folder's
+figures, and the request budget's measurements (``dashboard.service._Measured``: one rate and the
+keys of the analyses the worker computed, as many as it keeps, < 10 KB). An analysis pickles to 30 KB (demo BTC) to 1.7 MB (a real 20k-row SPX chain): the folder's
 500 entries stay under 1 GB; give Redis ``maxmemory`` with ``volatile-lru`` (every cache entry
 expires, so they go first; the job queue of ``MMPOS_JOBS=celery`` and Dash's signing secret never).
 

@@ -5,8 +5,10 @@ Every view state goes through a small gate (:func:`gate`) on its way to the main
 controls callback that makes the state (``controls -> VIEW_STORE + READY_VIEW_STORE -> main update``;
 a gate callback of its own after the controls cost the first paint a round trip and a render pass):
 
-- a view that is cheap (a chain under ``MMPOS_BACKGROUND_ROWS`` rows) or already in the shared cache
-  is drawn at once;
+- a view that is cheap (a chain under ``MMPOS_BACKGROUND_ROWS`` rows whose estimated or measured cost
+  is within ``MMPOS_REQUEST_BUDGET_S``: :func:`dashboard.service.over_budget`) or already in the shared
+  cache is drawn at once (a view over the budget that no job can take is refused by the main update,
+  with a banner);
 - otherwise the first user to ask hands it to a background job (``PENDING_VIEW_STORE``); users asking
   for the same view while that job runs go straight on, and their main update waits for the job's
   result (the shared cache's compute lock) instead of forking a job each. The job parses the file
@@ -18,6 +20,9 @@ a gate callback of its own after the controls cost the first paint a round trip 
   another cold view chosen meanwhile replaces the job (dash-renderer cancels the old one); a cheap
   view chosen meanwhile is drawn at once, and the job's late result is dropped in the browser (no
   extra request per view change).
+
+A job runs at most ``MMPOS_JOB_TIME_LIMIT`` seconds (:func:`dashboard.runtime.jobs.time_limit`); one
+stopped there marks its view too slow in the shared cache, so no request computes it either.
 
 Jobs run through Dash's ``DiskcacheManager`` in a folder beside the cache folder
 (:func:`dashboard.runtime.cache.jobs_dir`), on this machine; with ``MMPOS_JOBS=celery`` through Dash's

@@ -130,7 +130,9 @@ def _items(value: Any, what: str, max_count: int) -> list[Any]:
     if isinstance(value, str):
         if value.count(",") >= max_count:
             raise ScenarioError(f"{what}: at most {max_count:,} values allowed", name=what)
-        items: list[Any] = [x for x in value.split(",") if x.strip()]
+        items: list[Any] = value.split(",") if value.strip() else []
+        if any(not x.strip() for x in items):  # "1,,2" is a typo, not the list 1,2
+            raise ScenarioError(f"{what}: empty value between commas in {value[:60]!r}", name=what)
     elif isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)):
         items = []
         for x in value:

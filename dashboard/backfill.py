@@ -30,6 +30,8 @@ from typing import Any
 from analytics.history import BackfillProgress, HistoryStore, StoredVersion
 from analytics.summary import Outcome, summarize_file
 
+DASK_CONNECT_TIMEOUT_S = 5.0  # a scheduler that does not answer within this is reported, not waited for
+
 Progress = Callable[[int, int], None]
 
 
@@ -81,7 +83,12 @@ def _dask(scheduler: Any) -> Callable[[list[StoredVersion]], Iterator[tuple[Stor
             from distributed import as_completed as dask_completed
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise RuntimeError("--dask-scheduler needs the cluster extra: pip install 'mmpos[cluster]'") from exc
-        with Client(scheduler, set_as_default=False) as client:
+        try:
+            client = Client(scheduler, set_as_default=False, timeout=DASK_CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:  # distributed's default waits 30-60 s, then a traceback
+            raise ConnectionError(f"no Dask scheduler answers at {scheduler} within {DASK_CONNECT_TIMEOUT_S:g} s "
+                                  f"({type(exc).__name__})") from None
+        with client:
             paths = [str(fv.path) for fv in todo]
             futures = client.map(summarize_file, paths, key=[f"mmpos-summary-{fv.rel_path}-{fv.version}" for fv in todo],
                                  pure=False, root=str(todo[0].root))  # one folder: every read confined to it

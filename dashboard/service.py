@@ -34,6 +34,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,14 @@ ANALYSIS_NAMESPACE = "analysis"  # the shared cache's key prefix for analyses
 # in each process, shared by every convention, shock grid, horizon and vol scenario of that selection and
 # those pricing inputs; 0.5-5 MB each (demo SPX all expiries ~1 MB, the real 20k-row SPX file ~4 MB)
 PREPARED_MEMORY_ENTRIES = 8
+# The cost model of one cold page analysis (:func:`estimated_cost_s`): the spot-grid revaluation dominates,
+# rows x (grid points + shocks) x curves. The real 20,592-row SPX chain's opening view (642 x 3: 40 million
+# row-points) took 0.33 s of CPU and 0.74 s of wall time on a loaded 2-core machine, its vol-beta view at
+# +/-50% (80 million) 0.61 s and 1.15 s: 40 million row-points a second keeps a margin of about 1.5x over
+# the loaded wall times. Parsing runs at about 100,000 rows a second (0.2 s idle for that chain). A process
+# that measures slower uses its own figure (:func:`record_cost`), so the estimate follows the machine.
+ROW_POINTS_PER_S = 40_000_000.0
+PARSE_ROWS_PER_S = 100_000.0
 
 log = logging.getLogger(__name__)
 
@@ -343,13 +352,139 @@ def _compute_analysis(root: str, entry_id: str, version: FileVersion | None, boo
     entry = catalog.get(entry_id)
     if entry is None:
         raise ChainDataError(f"snapshot {entry_id!r} is no longer in the data folder")
+    started = time.perf_counter()
     chain = load_chain(entry)
     if conventions.POSITIONS in conventions.get(scenario.convention).needs:
         chain = with_book(catalog, chain)
     def prepare(s: Scenario) -> PreparedChain:  # the band's other treatments come from the same cache
         return _prepared(root, entry_id, version, book_version, preparation(s), NotInKey(chain))
 
-    return with_adv(analyze(chain, scenario, prepared=prepare(scenario), prepare=prepare), root)
+    analysis = with_adv(analyze(chain, scenario, prepared=prepare(scenario), prepare=prepare), root)
+    record_cost(entry, scenario, time.perf_counter() - started)
+    _computed_here.add(analysis_cache_key(entry_id, version, book_version, scenario))
+    return analysis
+
+
+class _Measured:
+    """What this process measured: the slowest recent seconds per unit of :func:`cost_units` (decaying
+    towards new figures), and the keys of the analyses it computed (as many as it keeps in memory).
+
+    Per worker: one float and at most ``ANALYSIS_MEMORY_ENTRIES`` keys of ~70 characters (< 10 KB)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.seconds_per_unit = 0.0
+        self.keys: dict[str, None] = {}
+
+    def add(self, key: str) -> None:
+        with self.lock:
+            self.keys.pop(key, None)
+            self.keys[key] = None
+            while len(self.keys) > ANALYSIS_MEMORY_ENTRIES:
+                del self.keys[next(iter(self.keys))]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.keys
+
+    def clear(self) -> None:
+        with self.lock:
+            self.keys.clear()
+            self.seconds_per_unit = 0.0
+
+
+_computed_here = _Measured()
+caches.register("dashboard.service.measured_costs", _computed_here.clear)
+
+
+def cost_units(n_rows: int, scenario: Scenario) -> float:
+    """Row-points one cold analysis of ``n_rows`` rows under ``scenario`` revalues: rows x grid points x
+    curves (now, the horizon, each compared horizon, the key levels' +1 day), twice under a vol scenario
+    (the IVs move with each grid point)."""
+    curves = 2 + len(scenario.compare_horizons_days)
+    vol = 2 if scenario.vol_shift_pts or scenario.spot_vol_beta else 1
+    return float(n_rows) * (scenario.grid_points + len(scenario.shocks_pct)) * curves * vol
+
+
+def record_cost(entry: CatalogEntry, scenario: Scenario, seconds: float) -> None:
+    """Keep what one analysis cost in this process: the estimate of the next follows this machine."""
+    units = cost_units(entry.n_rows, scenario) + entry.n_rows * ROW_POINTS_PER_S / PARSE_ROWS_PER_S
+    if units <= 0:
+        return
+    observed = seconds / units
+    old = _computed_here.seconds_per_unit
+    _computed_here.seconds_per_unit = observed if observed > old else 0.8 * old + 0.2 * observed
+
+
+def estimated_cost_s(entry: CatalogEntry, scenario: Scenario) -> float:
+    """Seconds the page's cold analysis of ``entry`` under ``scenario`` is expected to take: parsing
+    plus the spot-grid revaluation (:func:`cost_units`) at the slower of the model's rate and the one
+    this process measured. An upper bound: every row of the file counts, whatever the expiry filter."""
+    view = levels_scenario(scenario)
+    rate = max(1.0 / ROW_POINTS_PER_S, _computed_here.seconds_per_unit)
+    return (cost_units(entry.n_rows, view) + entry.n_rows * ROW_POINTS_PER_S / PARSE_ROWS_PER_S) * rate
+
+
+def is_cached(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> bool:
+    """True when the page's analysis of ``entry`` under ``scenario`` was computed by this process (and
+    is likely still in its memory) or is in the shared cache."""
+    key = _view_key(data_dir, entry, scenario)
+    if key in _computed_here:
+        return True
+    shared = shared_cache()
+    return shared is not None and shared.contains(key)
+
+
+def being_computed(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> bool:
+    """True while a background job (or the warmer) holds the claim on this view (:func:`claim_background`)."""
+    shared = shared_cache()
+    return shared is not None and shared.contains(f"job:{_view_key(data_dir, entry, scenario)}")
+
+
+def over_budget(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario,
+                budget_s: float | None) -> float | None:
+    """The estimated seconds (:func:`estimated_cost_s`) when the page's analysis of ``entry`` under
+    ``scenario`` is not cached, no job is computing it, and it would take more than ``budget_s``
+    (``MMPOS_REQUEST_BUDGET_S``); else None (go ahead). None budget: no limit."""
+    if budget_s is None or entry.broken:
+        return None
+    cost = max(estimated_cost_s(entry, scenario), measured_too_slow(data_dir, entry, scenario))
+    if cost <= budget_s or is_cached(data_dir, entry, scenario) or being_computed(data_dir, entry, scenario):
+        return None
+    return cost
+
+
+def too_many_expiries(entry: CatalogEntry, expiries: Iterable[Any] | None) -> str | None:
+    """Why a request naming ``expiries`` is refused before any date is read: it names more than the
+    snapshot lists (one line), else None."""
+    named = len(expiries) if isinstance(expiries, list | tuple) else 0
+    if entry.n_expiries and named > entry.n_expiries:
+        return (f"the view names {named:,} expiries; this snapshot lists {entry.n_expiries:,} "
+                "(a request may name each at most once)")
+    return None
+
+
+def mark_too_slow(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario, seconds: float) -> None:
+    """Keep in the shared cache that the page's analysis of this view ran ``seconds`` without finishing
+    (a background job stopped at its time limit): :func:`over_budget` then refuses it in a request too."""
+    shared = shared_cache()
+    if shared is not None:
+        shared.add(f"slow:{_view_key(data_dir, entry, scenario)}", float(seconds))
+
+
+def measured_too_slow(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> float:
+    """Seconds a stopped job ran on this view without finishing (:func:`mark_too_slow`), else 0."""
+    shared = shared_cache()
+    if shared is None:
+        return 0.0
+    value = shared.get(f"slow:{_view_key(data_dir, entry, scenario)}")
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def release_background(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> None:
+    """Drop the claim of :func:`claim_background` (a job stopped before it stored the result)."""
+    shared = shared_cache()
+    if shared is not None:
+        shared.delete(f"job:{_view_key(data_dir, entry, scenario)}")
 
 
 @functools.lru_cache(maxsize=PREPARED_MEMORY_ENTRIES)
@@ -535,7 +670,10 @@ def resolve_view(state: Mapping[str, Any], catalog: Catalog, *,
         return ResolvedView(s, underlyings, entries, offered, None, err, tuple(replaced))
     live = [d.isoformat() for d in facts.expiries]
     if s["preset"] == "custom":
-        keep = [d for d in (s.get("exp") or []) if d in set(live)]
+        # one pass over the request against one set of the chain's dates, repeats dropped: at most the
+        # chain's own count of expiries goes on, whatever the request names (never chain x request)
+        live_set = set(live)
+        keep = list(dict.fromkeys(d for d in (s.get("exp") or []) if isinstance(d, str) and d in live_set))
         if keep:
             s["exp"] = keep
         else:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dashboard.cli.common import positive_int
+from dashboard.cli.common import dask_address, positive_int
 
 NAME = "backfill"
 ONE_SHOT = False
@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--workers", type=positive_int, default=None,
                    help="local worker processes (default: the cores available; 1 = no pool)")
-    p.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
+    p.add_argument("--dask-scheduler", type=dask_address, default=None, metavar="ADDRESS",
                    help="run on a Dask distributed cluster (tcp://host:8786); needs mmpos[cluster]")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 

@@ -15,6 +15,39 @@ def positive_int(text: str) -> int:
     return v
 
 
+def non_negative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from exc
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {v}")
+    return v
+
+
+DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")  # the address forms distributed.Client connects to
+
+
+def dask_address(text: str) -> str:
+    """A Dask scheduler address, ``[scheme://]host:port``, checked before any connection is tried.
+
+    Examples
+    --------
+    >>> dask_address("tcp://10.0.0.5:8786"), dask_address("scheduler:8786")
+    ('tcp://10.0.0.5:8786', 'scheduler:8786')
+    """
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    host, colon, port = rest.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host  # [::1]:8786
+    if (scheme not in DASK_SCHEMES or not colon or not host or not port.isdigit()
+            or not 1 <= int(port) <= 65535 or any(c in host for c in "/ ?#@")):
+        raise argparse.ArgumentTypeError(
+            f"not a scheduler address [{'|'.join(DASK_SCHEMES)}://]host:port: {text[:80]!r}")
+    return text
+
+
 def add_date_order_option(parser: argparse.ArgumentParser) -> None:
     """``--date-order dmy|mdy`` on a command that loads a chain file (name and choices: analytics.sources)."""
     from analytics.sources.common import DATE_ORDER_OPTION, DATE_ORDERS

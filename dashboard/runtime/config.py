@@ -15,7 +15,8 @@ read them alike).
 
 Fixed sizes (per worker, in front of the shared cache): ``dashboard.service.ANALYSIS_MEMORY_ENTRIES``
 analyses (48; 30 KB-2 MB each pickled, so under 100 MB), ``dashboard.web.callbacks.views.FIGURE_CACHE_SIZE``
-figures. An analysis pickles to 30 KB (demo BTC) to 1.7 MB (a real 20k-row SPX chain): the folder's
+figures, and the request budget's measurements (``dashboard.service._Measured``: one rate and the
+keys of the analyses the worker computed, as many as it keeps, < 10 KB). An analysis pickles to 30 KB (demo BTC) to 1.7 MB (a real 20k-row SPX chain): the folder's
 500 entries stay under 1 GB; give Redis ``maxmemory`` with ``volatile-lru`` (every cache entry
 expires, so they go first; the job queue of ``MMPOS_JOBS=celery`` and Dash's signing secret never).
 
@@ -66,6 +67,10 @@ DEFAULT_CACHE_ITEM_BYTES = 64 * 1024 * 1024
 # rows from which a cold analysis (parse + analyse + draw) can pass ~1 s on a loaded 2-core machine: the
 # real 20k-row SPX chain costs 0.2 s to parse and 0.1-0.25 s to analyse when idle, 2-5 s under load
 DEFAULT_BACKGROUND_ROWS = 15_000
+# seconds of work one page request may start (dashboard.service.estimated_cost_s); a view estimated to cost
+# more goes to a background job, or is refused with a banner when none can take it (issue #17)
+DEFAULT_REQUEST_BUDGET_S = 3.0
+DEFAULT_JOB_TIME_LIMIT_S = 120  # a background job still running after this is stopped (the page says so)
 DEFAULT_STRIKE_WINDOW_PCT = 5.0  # the gamma/vanna/charm/change views open at spot +/- this many %
 STRIKE_WINDOW_LIMITS_PCT = (0.5, 100.0)
 STRIKE_WINDOW_ENV = "MMPOS_STRIKE_WINDOW_PCT"
@@ -168,6 +173,13 @@ class Settings(BaseSettings):
                                         **_env("BACKGROUND_ROWS", "a not-yet-cached view of a chain with this many "
                                                "rows runs as a background job, with progress and cancel (0: every "
                                                "cold view; `off`: none)"))
+    request_budget_s: float = Field(DEFAULT_REQUEST_BUDGET_S, gt=0, le=600, allow_inf_nan=False,
+                                    **_env("REQUEST_BUDGET_S", "seconds of work a page request may start: a view "
+                                           "estimated (rows x grid points x curves) or measured to cost more runs "
+                                           "as a background job, or is refused with a banner when no job can "
+                                           "take it"))
+    job_time_limit_s: int = Field(DEFAULT_JOB_TIME_LIMIT_S, ge=1, le=86400,
+                                  **_env("JOB_TIME_LIMIT", "seconds a background job may run before it is stopped"))
     jobs: str = Field(JOB_RUNNERS[0], **_env("JOBS", "where background jobs run: `local` (this machine) or "
                                              "`celery` (`mmpos worker` processes on any machine, through "
                                              "`MMPOS_REDIS_URL`)", "`local`"))

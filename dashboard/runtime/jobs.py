@@ -49,12 +49,15 @@ could not say.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+import signal
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +93,35 @@ def celery_for(redis_url: str, result_expires_s: int = config.DEFAULT_CACHE_TIME
         worker_redirect_stdouts=False,
     )
     return app
+
+
+class JobTimeLimit(Exception):  # noqa: N818 - what it is, not an error kind
+    """A background job ran past its time limit (:func:`time_limit`)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`JobTimeLimit` in the running code after ``seconds`` (``MMPOS_JOB_TIME_LIMIT``).
+
+    A job runs in the main thread of its own process (a ``DiskcacheManager`` child, a Celery prefork pool
+    process), where ``SIGALRM`` can interrupt it between two Python steps; a compiled kernel call finishes
+    first (milliseconds). Anywhere else (another thread) there is no limit: a thread cannot be stopped.
+    """
+    if (seconds is None or threading.current_thread() is not threading.main_thread()
+            or not hasattr(signal, "setitimer")):
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise JobTimeLimit(f"stopped after {seconds:g} s (MMPOS_JOB_TIME_LIMIT)")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def local_manager(folder: Path, expire_s: int) -> Any:

@@ -26,6 +26,7 @@ default: the composition root's factory by name, :mod:`dashboard.runtime.factory
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import subprocess
@@ -233,5 +234,30 @@ def serve_command(cli_values: dict[str, Any], app_factory: factory.AppFactory | 
     except config.UnsafeConfigError as err:
         sys.stderr.write(f"mmpos serve: {err}\n")
         return 2
+    busy = port_in_use(settings.host, settings.port)
+    if busy:
+        sys.stderr.write(f"mmpos serve: {busy}\n")
+        return 2
     run(settings, app_factory, worker_started)
     return 0
+
+
+def port_in_use(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be bound (one line), or None: a bind attempt before gunicorn starts (gunicorn
+    itself retries for 5 s and then prints a dozen lines of log). The address is released at once."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot bind {host}:{port}: {exc.strerror}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"{host}:{port} is in use (another server is listening there)"
+            return f"cannot bind {host}:{port}: {exc.strerror or exc}"
+    return None

@@ -280,3 +280,57 @@ def test_analyze_json_is_compact_by_default_and_indented_on_request(capsys, spx_
     assert compact == json.dumps(json.loads(compact), separators=(",", ":")) + "\n"  # one line, no spaces
     assert indented.startswith('{\n  "') and indented.count("\n") > 1000
     assert json.loads(compact) == json.loads(indented)
+
+
+def _mmpos(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dashboard.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def _one_line_refusal(proc: subprocess.CompletedProcess, message: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_demo_data_refuses_a_negative_seed_with_one_line(tmp_path):
+    _one_line_refusal(_mmpos("demo-data", "--out", str(tmp_path), "--seed", "-1"), "must be at least 0, got -1")
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("address", ["garbage", "tcp://", "tcp://host:port", "tcp://host:70000", "ftp://host:8786"])
+def test_backfill_refuses_a_malformed_dask_scheduler_at_once_with_one_line(tmp_path, address):
+    proc = _mmpos("backfill", "--data-dir", str(tmp_path), "--dask-scheduler", address, "--no-progress", timeout=20)
+    _one_line_refusal(proc, "--dask-scheduler")
+
+
+def test_backfill_says_in_one_line_that_no_dask_scheduler_answers(tmp_path):
+    import socket
+
+    from tests.conftest import shared_file
+
+    shutil.copy2(shared_file("cboe_spx_2024-01-07_phammings.csv"), tmp_path)
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = _mmpos("backfill", "--data-dir", str(tmp_path), "--dask-scheduler", f"tcp://127.0.0.1:{port}",
+                  "--no-progress", timeout=40)
+    _one_line_refusal(proc, f"no Dask scheduler answers at tcp://127.0.0.1:{port}")
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        proc = _mmpos("serve", "--port", str(port), timeout=60)
+    _one_line_refusal(proc, f"127.0.0.1:{port} is in use")
+
+
+@pytest.mark.parametrize("shocks", ["1,,2", "1,2,", ",1", "1, ,2"])
+def test_analyze_refuses_an_empty_shock_value_with_one_line(capsys, spx_path, shocks):
+    code, out, err = run(capsys, "analyze", str(spx_path), "--shocks", shocks)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "empty value" in err and "Traceback" not in err, err

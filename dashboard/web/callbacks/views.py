@@ -45,7 +45,7 @@ from analytics.levels import KeyLevels, key_levels
 from analytics.notes import FLOW_SHOCK_PCT
 from analytics.report import Analysis
 from dashboard import service
-from dashboard.runtime import caches
+from dashboard.runtime import caches, config
 from dashboard.web import figures as fig
 from dashboard.web import ids, panels
 from dashboard.web.callbacks import export
@@ -235,8 +235,18 @@ def compute_previous(state: dict[str, Any], catalog: Catalog, entry: CatalogEntr
     return Previous(got.analysis, got.entry, got.note)
 
 
-def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[str, str] | None) -> Rendered:
-    """The callback body as a plain function."""
+def over_budget_banner(cost_s: float, budget_s: float) -> html.Div:
+    return error_banner(
+        f"this view would take about {cost_s:,.0f} s to compute, more than the {budget_s:g} s a request may "
+        "spend (MMPOS_REQUEST_BUDGET_S), and no background job can take it now: pick fewer expiries, a "
+        "smaller shock range or no vol scenario, or try again shortly", kind="warn", title="View not computed")
+
+
+def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[str, str] | None,
+           budget_s: float | None = None) -> Rendered:
+    """The callback body as a plain function; ``budget_s`` (``MMPOS_REQUEST_BUDGET_S``) bounds the work a
+    request may start: a cold view estimated to cost more is refused with a banner (the gate,
+    :mod:`dashboard.web.callbacks.work`, hands such views to a background job before they get here)."""
     v = ViewState.of(state) if state else None
     if v is None or not v.u:
         root = Path(service.resolve_data_dir(data_dir)).name  # the folder's name, never its absolute path
@@ -259,7 +269,15 @@ def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[s
             banner=error_banner(f"no snapshot for {state['u']}", kind="warn", title="Nothing to show"),
             header=(v.u, "no snapshot", ""),
         )
+    many = service.too_many_expiries(entry, v.exp if v.preset == "custom" else None)
+    if many:  # refused before a date is parsed: a request is linear in what the chain lists, not what it names
+        return _empty_everything("Too many expiries named", banner=error_banner(many, title="Expiries refused"),
+                                 header=(v.u, "", ""))
     try:
+        cost = service.over_budget(data_dir, entry, scenario_from_state(state), budget_s)
+        if cost is not None and budget_s is not None:
+            return _empty_everything("View not computed: over the request budget",
+                                     banner=over_budget_banner(cost, budget_s), header=(v.u, "", ""))
         got = compute(state, catalog, entry, data_dir)
     except ScenarioError as err:  # a view state the page did not check (dashboard.web.inputs does)
         return _empty_everything("Scenario value refused", banner=error_banner(str(err), title="Scenario value refused"),
@@ -371,7 +389,8 @@ def as_outputs(r: Rendered) -> dict[str, Any]:
     return out
 
 
-def main_update(state: dict[str, Any] | None, result: dict[str, Any] | None, data_dir: str | None) -> dict[str, Any]:
+def main_update(state: dict[str, Any] | None, result: dict[str, Any] | None, data_dir: str | None,
+                budget_s: float | None = None) -> dict[str, Any]:
     """The callback body: check the inputs (:mod:`dashboard.web.inputs`), render, and turn an unexpected
     bug into a short banner (the traceback is logged with the request id) instead of a dead page.
 
@@ -379,7 +398,7 @@ def main_update(state: dict[str, Any] | None, result: dict[str, Any] | None, dat
     clean, refused = checked_inputs({f"{ids.VIEW_STORE}.data": state, f"{ids.RESULT_STORE}.data": result})
     state, result = clean[f"{ids.VIEW_STORE}.data"], clean[f"{ids.RESULT_STORE}.data"]
     try:
-        rendered = render(state, data_dir, (result or {}).get("keys"))
+        rendered = render(state, data_dir, (result or {}).get("keys"), budget_s)
     except Exception:  # noqa: BLE001 - deliberately broad: the page must keep serving
         rendered = _empty_everything(
             "Something went wrong drawing this view",
@@ -400,7 +419,8 @@ COMPARISON_OUTPUTS: dict[str, Output] = {
 NO_COMPARISON: dict[str, Any] = dict.fromkeys(COMPARISON_OUTPUTS, no_update)
 
 
-def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data_dir: str | None) -> dict[str, Any]:
+def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data_dir: str | None,
+               budget_s: float | None = None) -> dict[str, Any]:
     """The second callback's body: the previous snapshot's part of the panels the main update drew.
 
     The KPI strip and the key levels again, with changes (when the summary was drawn), and a
@@ -415,11 +435,13 @@ def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data
         return dict(NO_COMPARISON)
     catalog = service.get_catalog(data_dir)
     entry = catalog.get(snap)
-    if entry is None:
+    if entry is None or service.too_many_expiries(entry, state.get("exp") if state.get("preset") == "custom" else None):
         return dict(NO_COMPARISON)
     try:
+        if service.over_budget(data_dir, entry, scenario_from_state(state), budget_s) is not None:
+            return dict(NO_COMPARISON)  # the main update refused it with a banner: nothing to complete
         got = compute(state, catalog, entry, data_dir)
-    except ChainDataError:
+    except (ChainDataError, ScenarioError):
         return dict(NO_COMPARISON)  # the main update's banner already says why
     out = dict(NO_COMPARISON)
     if SUMMARY in drawn:
@@ -487,6 +509,7 @@ def zoom_from_relayout(relayout: dict[str, Any] | None, result: dict[str, Any] |
 def register(app: dash.Dash) -> None:
     """Declare this panel's callbacks on ``app`` (each app gets its own: see dashboard.app)."""
     # the view arrives through the gate (callbacks/work.py, run by the controls callback)
+    budget_s = config.from_env().request_budget_s
     @app.callback(output=OUTPUTS, inputs={"state": Input(ids.READY_VIEW_STORE, "data")},
                   state={"result": State(ids.RESULT_STORE, "data"), "zoom": State(ids.STRIKE_ZOOM_STORE, "data")},
                   prevent_initial_call=True)
@@ -495,7 +518,7 @@ def register(app: dash.Dash) -> None:
         # the view state and the result are checked inside main_update; the zoom here
         c, _ = checked_inputs({f"{ids.STRIKE_ZOOM_STORE}.data": zoom})
         return main_update(with_display(state, c[f"{ids.STRIKE_ZOOM_STORE}.data"]), result,
-                           current_app.config.get("MMPOS_DATA_DIR"))
+                           current_app.config.get("MMPOS_DATA_DIR"), budget_s)
 
     @app.callback(output=COMPARISON_OUTPUTS, inputs={"result": Input(ids.RESULT_STORE, "data")},
                   state={"state": State(ids.VIEW_STORE, "data"), "zoom": State(ids.STRIKE_ZOOM_STORE, "data")},
@@ -506,7 +529,7 @@ def register(app: dash.Dash) -> None:
                                           f"{ids.STRIKE_ZOOM_STORE}.data": zoom})
         try:
             return comparison(with_display(clean[f"{ids.VIEW_STORE}.data"], clean[f"{ids.STRIKE_ZOOM_STORE}.data"]),
-                              clean[f"{ids.RESULT_STORE}.data"], current_app.config.get("MMPOS_DATA_DIR"))
+                              clean[f"{ids.RESULT_STORE}.data"], current_app.config.get("MMPOS_DATA_DIR"), budget_s)
         except Exception:  # noqa: BLE001 - the current view is drawn; log and leave it without changes
             unexpected("The previous-snapshot comparison")
             return dict(NO_COMPARISON)

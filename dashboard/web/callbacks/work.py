@@ -5,8 +5,10 @@ Every view state goes through a small gate (:func:`gate`) on its way to the main
 controls callback that makes the state (``controls -> VIEW_STORE + READY_VIEW_STORE -> main update``;
 a gate callback of its own after the controls cost the first paint a round trip and a render pass):
 
-- a view that is cheap (a chain under ``MMPOS_BACKGROUND_ROWS`` rows) or already in the shared cache
-  is drawn at once;
+- a view that is cheap (a chain under ``MMPOS_BACKGROUND_ROWS`` rows whose estimated or measured cost
+  is within ``MMPOS_REQUEST_BUDGET_S``: :func:`dashboard.service.over_budget`) or already in the shared
+  cache is drawn at once (a view over the budget that no job can take is refused by the main update,
+  with a banner);
 - otherwise the first user to ask hands it to a background job (``PENDING_VIEW_STORE``); users asking
   for the same view while that job runs go straight on, and their main update waits for the job's
   result (the shared cache's compute lock) instead of forking a job each. The job parses the file
@@ -18,6 +20,9 @@ a gate callback of its own after the controls cost the first paint a round trip 
   another cold view chosen meanwhile replaces the job (dash-renderer cancels the old one); a cheap
   view chosen meanwhile is drawn at once, and the job's late result is dropped in the browser (no
   extra request per view change).
+
+A job runs at most ``MMPOS_JOB_TIME_LIMIT`` seconds (:func:`dashboard.runtime.jobs.time_limit`); one
+stopped there marks its view too slow in the shared cache, so no request computes it either.
 
 Jobs run through Dash's ``DiskcacheManager`` in a folder beside the cache folder
 (:func:`dashboard.runtime.cache.jobs_dir`), on this machine; with ``MMPOS_JOBS=celery`` through Dash's
@@ -52,40 +57,57 @@ STEPS = 3
 
 
 def route(state: dict[str, Any] | None, data_dir: str | None, min_rows: int | None,
-          runner_alive: Callable[[], bool] = lambda: True) -> tuple[Any, Any]:
+          runner_alive: Callable[[], bool] = lambda: True, budget_s: float | None = None) -> tuple[Any, Any]:
     """(ready, pending): the view passed on now, or handed to a background job (when ``runner_alive()``:
-    with Celery, a worker is there to take it)."""
+    with Celery, a worker is there to take it). A cold view goes to a job when its chain has ``min_rows``
+    rows or more, or when its estimated or measured cost passes ``budget_s`` (``MMPOS_REQUEST_BUDGET_S``:
+    :func:`dashboard.service.over_budget`), whatever its rows."""
     if not state or not state.get("snap") or min_rows is None:
         return state, no_update
     entry = service.get_catalog(data_dir).get(state["snap"])
-    if entry is None or entry.broken or entry.n_rows < min_rows:
+    if entry is None or entry.broken:
         return state, no_update
     try:
         scenario = scenario_from_state(state)
     except (ScenarioError, ValueError, TypeError):
         return state, no_update  # the main update says what is wrong
+    if entry.n_rows < min_rows and service.over_budget(data_dir, entry, scenario, budget_s) is None:
+        return state, no_update
     if (service.is_cold(data_dir, entry, scenario) and runner_alive()
             and service.claim_background(data_dir, entry, scenario)):
         return no_update, state
     return state, no_update  # cached, or another user's job is computing it: the main update waits for it
 
 
-def run_job(set_progress, state: dict[str, Any], data_dir: str | None) -> dict[str, Any]:
-    """The background job: parse, analyse the selection, analyse the whole chain (term view)."""
+def run_job(set_progress, state: dict[str, Any], data_dir: str | None,
+            limit_s: float | None = None) -> dict[str, Any]:
+    """The background job: parse, analyse the selection, analyse the whole chain (term view); stopped after
+    ``limit_s`` (``MMPOS_JOB_TIME_LIMIT``: :func:`dashboard.runtime.jobs.time_limit`). A stopped job marks
+    the view too slow (:func:`dashboard.service.mark_too_slow`) and lets go of it, so the main update refuses
+    it with a banner instead of computing it in the request."""
     entry = service.get_catalog(data_dir).get(state.get("snap"))
     if entry is None:
         return state
     name = str(entry.path).rsplit("/", 1)[-1]
+    scenario = None
     try:
+        if service.too_many_expiries(entry, state.get("exp") if state.get("preset") == "custom" else None):
+            return state  # the main update says why
         scenario = scenario_from_state(state)
-        set_progress(("0", str(STEPS), f"Reading {name} ({entry.n_rows:,} rows)"))
-        service.load_chain(entry)
-        set_progress(("1", str(STEPS), f"Analysing the selected expiries of {name}"))
-        service.view_analysis_for(data_dir, entry, scenario)
-        set_progress(("2", str(STEPS), f"Analysing every expiry of {name} (term structure)"))
-        if scenario.expiries is not None:
-            service.term_analysis_for(data_dir, entry, scenario)
-        set_progress(("3", str(STEPS), f"Drawing {name}"))
+        with jobs.time_limit(limit_s):
+            set_progress(("0", str(STEPS), f"Reading {name} ({entry.n_rows:,} rows)"))
+            service.load_chain(entry)
+            set_progress(("1", str(STEPS), f"Analysing the selected expiries of {name}"))
+            service.view_analysis_for(data_dir, entry, scenario)
+            set_progress(("2", str(STEPS), f"Analysing every expiry of {name} (term structure)"))
+            if scenario.expiries is not None:
+                service.term_analysis_for(data_dir, entry, scenario)
+            set_progress(("3", str(STEPS), f"Drawing {name}"))
+    except jobs.JobTimeLimit as stopped:
+        log.warning("background analysis of %s %s", name, stopped)
+        if scenario is not None:
+            service.mark_too_slow(data_dir, entry, scenario, float(limit_s or 0))
+            service.release_background(data_dir, entry, scenario)
     except (ChainDataError, ScenarioError):
         pass  # the main update shows the banner
     except Exception:  # noqa: BLE001 - the main update retries in the request and shows what failed
@@ -127,7 +149,8 @@ def gate(settings: config.Settings) -> Callable[[Any, str | None], tuple[Any, An
         if refused:
             return state, no_update
         try:
-            ready, pending = route(clean[f"{ids.VIEW_STORE}.data"], data_dir, min_rows, runner_alive)
+            ready, pending = route(clean[f"{ids.VIEW_STORE}.data"], data_dir, min_rows, runner_alive,
+                                   settings.request_budget_s)
         except ChainDataError:
             return state, no_update
         if pending is not no_update:
@@ -171,4 +194,4 @@ def register(app: dash.Dash) -> None:
         state = None if refused else clean[f"{ids.PENDING_VIEW_STORE}.data"]
         if not state:
             return no_update
-        return run_job(set_progress, state, app.server.config.get("MMPOS_DATA_DIR"))
+        return run_job(set_progress, state, app.server.config.get("MMPOS_DATA_DIR"), settings.job_time_limit_s)

@@ -731,7 +731,8 @@ def report_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scena
                      "(run mmpos backfill)")
     return render_report(ReportInputs(
         current=current, full=full, levels_text=levels.to_text(), history=history if not history.empty else None,
-        source_name=entry.path.name, generated_at=generated_at, plotly_js=_plotly_js(), notes=tuple(notes)))
+        source_name=entry.path.name, generated_at=generated_at, plotly_js=_plotly_js(), notes=tuple(notes),
+        regime=levels.regime))
 
 
 def clear_caches() -> None:

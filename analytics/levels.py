@@ -263,14 +263,20 @@ def key_levels(analysis: Analysis, previous: Analysis | None = None, *,
         charm_flow=_flow(0.0, *charm, {0.0: charm_prev} if charm_prev else None, adv),
         previous_as_of=previous.as_of if previous is not None else None,
         adv_units=adv,
-        regime=regime_line(getattr(analysis, "headline", None), spot=float(analysis.spot),
-                           total_gex_usd_per_1pct=float(analysis.total_gex_usd_per_1pct),
-                           zero_gamma_levels=analysis.zero_gamma_levels, call_wall=analysis.call_wall,
-                           put_wall=analysis.put_wall,
-                           previous_total_gex_usd_per_1pct=(float(previous.total_gex_usd_per_1pct)
-                                                            if previous is not None else None),
-                           no_previous=no_previous),
+        regime=analysis_regime_line(analysis, float(previous.total_gex_usd_per_1pct) if previous is not None else None,
+                                    no_previous=no_previous),
     )
+
+
+def analysis_regime_line(analysis: Analysis, previous_total_gex_usd_per_1pct: float | None, *,
+                         no_previous: str = NO_PREVIOUS_TEXT) -> RegimeLine:
+    """The regime line (:func:`analytics.headline.regime_line`) of ``analysis``: its own headline numbers and
+    band, the change against the comparable previous snapshot's total (None: ``no_previous`` is said)."""
+    return regime_line(getattr(analysis, "headline", None), spot=float(analysis.spot),
+                       total_gex_usd_per_1pct=float(analysis.total_gex_usd_per_1pct),
+                       zero_gamma_levels=analysis.zero_gamma_levels, call_wall=analysis.call_wall,
+                       put_wall=analysis.put_wall, previous_total_gex_usd_per_1pct=previous_total_gex_usd_per_1pct,
+                       no_previous=no_previous)
 
 
 # --- reading the Analysis -----------------------------------------------------------------------

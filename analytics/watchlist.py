@@ -22,7 +22,7 @@ import pandas as pd
 
 from analytics.fmt import format_level, format_pct, format_strike, format_usd
 from analytics.headline import nearest_zero
-from analytics.levels import key_levels
+from analytics.levels import analysis_regime_line, key_levels
 
 if TYPE_CHECKING:
     from analytics.report import Analysis
@@ -117,15 +117,12 @@ def watchlist_row(snapshot: str, analysis: Analysis, previous: Analysis | None,
     now : pandas.Timestamp
         The review's clock (time-zone aware), for the age.
     """
-    try:
-        levels = key_levels(analysis, previous)
-    except ValueError:  # the previous snapshot is of another convention or not older: no change
-        levels, previous = key_levels(analysis), None
-    flows = {f.shock_pct: f.usd for f in levels.flows}
+    if previous is not None and (previous.convention != analysis.convention or not previous.as_of < analysis.as_of):
+        previous = None  # not comparable (key_levels' rule): no change is shown
+    flows = {f.shock_pct: f.usd for f in key_levels(analysis).flows}  # the changes of every level are not shown
+    line = analysis_regime_line(analysis, float(previous.total_gex_usd_per_1pct) if previous is not None else None)
     zero = nearest_zero(analysis.zero_gamma_levels, analysis.spot)
     age = (pd.Timestamp(now) - pd.Timestamp(analysis.as_of)).total_seconds() / 3600.0
-    line = levels.regime
-    assert line is not None  # key_levels always makes one
     return WatchRow(
         underlying=analysis.underlying, snapshot=snapshot, as_of=pd.Timestamp(analysis.as_of).isoformat(),
         age_hours=age, stale=age > stale_after_hours, spot=float(analysis.spot), regime=line.regime,

@@ -80,6 +80,9 @@ ANALYSIS_NAMESPACE = "analysis"  # the shared cache's key prefix for analyses
 # in each process, shared by every convention, shock grid, horizon and vol scenario of that selection and
 # those pricing inputs; 0.5-5 MB each (demo SPX all expiries ~1 MB, the real 20k-row SPX file ~4 MB)
 PREPARED_MEMORY_ENTRIES = 8
+# gross GEX per expiry of the snapshots views compare from (a few dozen floats each): at least one per
+# underlying, or the watchlist's every visit re-prepares the chains past the 16th (issue 18: 20 underlyings)
+GROSS_BY_EXPIRY_ENTRIES = 128
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +227,7 @@ def find_previous(catalog: Catalog, entry: CatalogEntry,
     return PreviousSnapshot(by_key[choice.key] if choice.key is not None else None, choice.note)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=GROSS_BY_EXPIRY_ENTRIES)
 def _gross_by_expiry(entry_id: str, version: FileVersion | None, path: str) -> dict[dt.date, float]:
     del entry_id, version  # cache key only
     return prev_rule.prepared_gross_by_expiry(prepare_for(load_path_cached(path), Scenario()))

@@ -41,8 +41,8 @@ from flask import current_app
 
 from analytics.catalog import Catalog, CatalogEntry
 from analytics.errors import ChainDataError, ScenarioError
-from analytics.headline import NO_PREVIOUS_TEXT, RegimeLine, regime_line
-from analytics.levels import KeyLevels, key_levels
+from analytics.headline import NO_PREVIOUS_TEXT, RegimeLine
+from analytics.levels import KeyLevels, analysis_regime_line, key_levels
 from analytics.notes import FLOW_SHOCK_PCT
 from analytics.report import Analysis
 from dashboard import service
@@ -117,13 +117,8 @@ PENDING_PREVIOUS = "d/d: computing…"  # what the regime line says until the co
 def regime_of(current: Analysis, previous: Analysis | None, *, pending: bool = False) -> RegimeLine:
     """The regime line of the view (:func:`analytics.headline.regime_line`): the snapshot's own headline
     numbers and its band, the change against the comparable previous snapshot's total."""
-    return regime_line(current.headline, spot=float(current.spot),
-                       total_gex_usd_per_1pct=float(current.total_gex_usd_per_1pct),
-                       zero_gamma_levels=current.zero_gamma_levels, call_wall=current.call_wall,
-                       put_wall=current.put_wall,
-                       previous_total_gex_usd_per_1pct=(float(previous.total_gex_usd_per_1pct)
-                                                        if previous is not None else None),
-                       no_previous=PENDING_PREVIOUS if pending else NO_PREVIOUS_TEXT)
+    return analysis_regime_line(current, float(previous.total_gex_usd_per_1pct) if previous is not None else None,
+                                no_previous=PENDING_PREVIOUS if pending else NO_PREVIOUS_TEXT)
 
 
 def spot_page(records: list[dict[str, float]], spot: float, page_size: int = TABLE_PAGE_SIZE) -> int:

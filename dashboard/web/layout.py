@@ -480,7 +480,7 @@ def watchlist_column_defs() -> list[dict]:
                             "wl-uncertain": "params.value == 'uncertain'"},
          "headerTooltip": "From the headline band: uncertain when the total's sign depends on the treatment "
                           "or spot sits at the zero-gamma band"},
-        _text_column("total_gex_usd_per_1pct", "Total GEX", "total_text", width=104, cellClassRules=sign,
+        _text_column("total_gex_usd_per_1pct", "Total GEX", "total_text", width=124, cellClassRules=sign,
                      tip="USD per 1% move; + = dealers long gamma"),
         _text_column("total_gex_change_usd_per_1pct", "d/d", "change_text", width=92, cellClassRules=sign,
                      tip="Total GEX change vs the comparable previous snapshot (n/a: none)"),
@@ -492,7 +492,7 @@ def watchlist_column_defs() -> list[dict]:
                      tip="Dealers' hedge flow if spot moves -1% now, USD; + = dealers buy"),
         _text_column("flow_p1pct_usd", "Flow +1%", "flow_p1_text", width=96, cellClassRules=sign,
                      tip="Dealers' hedge flow if spot moves +1% now, USD; + = dealers buy"),
-        _text_column("age_hours", "Age", "age_text", width=96,
+        _text_column("age_hours", "Age", "age_text", width=138,
                      tip=f"Age of the newest snapshot; stale (marked) after {STALE_AFTER_HOURS:g} h",
                      cellClassRules={"wl-stale": "params.data.stale"}),
         {"field": "spark", "headerName": "Total GEX history", "cellRenderer": "Sparkline", "sortable": False,
@@ -507,8 +507,9 @@ def watchlist_page() -> html.Section:
         html.Section(className="card panel", children=[
             html.Div(className="panel-head", children=[
                 html.H2("Watchlist"),
-                html.Span(f"newest snapshot per underlying · default view · click a row to open it · stale after "
-                          f"{STALE_AFTER_HOURS:g} h", className="panel-sub"),
+                html.Span(f"newest snapshot of each underlying, its opening view (all expiries, default convention and "
+                          f"model) · GEX and flows in USD per 1% move, + = dealers long gamma / buy · stale after "
+                          f"{STALE_AFTER_HOURS:g} h · click a row to open it", className="panel-sub"),
             ]),
             dag.AgGrid(
                 id=ids.WATCHLIST_GRID,

@@ -64,6 +64,8 @@ def test_the_watchlist_sorts_and_a_click_opens_that_underlyings_view(dash_duo, s
     assert not dash_duo.find_element(".content:not(.watchlist)").is_displayed()
     cell = dash_duo.find_element(f"#{ids.WATCHLIST_GRID} .ag-row[row-id='SPX'] .ag-cell[col-id='regime']")
     assert cell.text == "SHORT γ"
+    age = dash_duo.find_element(f"#{ids.WATCHLIST_GRID} .ag-row[row-id='SPX'] .ag-cell[col-id='age_hours']")
+    assert "wl-stale" in age.get_attribute("class")  # the demo's Friday file is days old at any real clock
     # sort by total GEX (ascending puts SPX's -$86.7bn above BTC's -$19.7m), then descending
     header = f"#{ids.WATCHLIST_GRID} .ag-header-cell[col-id='total_gex_usd_per_1pct'] .ag-header-cell-label"
     dash_duo.find_element(header).click()

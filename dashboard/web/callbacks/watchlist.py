@@ -14,7 +14,6 @@ underlying's view (``/?u=UNDERLYING``) by writing the URL the controls callback 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -48,7 +47,7 @@ def is_watchlist(pathname: str | None) -> bool:
     return (pathname or "").rstrip("/").endswith("/" + WATCHLIST_PATH)
 
 
-def watchlist_records(data_dir: str | Path | None, now: pd.Timestamp) -> tuple[list[dict[str, Any]], list[str]]:
+def watchlist_records(data_dir: str | None, now: pd.Timestamp) -> tuple[list[dict[str, Any]], list[str]]:
     """The grid's rows (one per underlying, in the catalog's order) and a note per underlying left out
     (its newest snapshot unreadable). Reads the cached analyses and the history store; computes only
     what no cache holds."""
@@ -63,10 +62,10 @@ def watchlist_records(data_dir: str | Path | None, now: pd.Timestamp) -> tuple[l
     for underlying in catalog.underlyings():
         try:
             state = opening_view(catalog, underlying)
-            if state is None:
+            entry = catalog.get(state["snap"]) if state is not None else None
+            if state is None or entry is None:
                 notes.append(f"{underlying}: no readable snapshot")
                 continue
-            entry = catalog.get(state["snap"])
             current = compute(state, catalog, entry, data_dir).current
             previous = compute_previous(state, catalog, entry, data_dir).analysis
         except (ChainDataError, ScenarioError) as err:

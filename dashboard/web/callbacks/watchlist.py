@@ -31,7 +31,7 @@ from dashboard.runtime.warm import opening_view
 from dashboard.web import ids
 from dashboard.web.callbacks.views import compute, compute_previous
 from dashboard.web.figures.sparkline import sparkline_uri
-from dashboard.web.inputs import unexpected
+from dashboard.web.inputs import checked, unexpected
 from dashboard.web.layout import WATCHLIST_PATH
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,7 @@ def register(app: dash.Dash) -> None:
     @app.callback(Output(ids.WATCHLIST_GRID, "rowData"), Output(ids.WATCHLIST_NOTE, "children"),
                   Input(ids.URL, "pathname"))
     def _rows(pathname: str | None) -> tuple[Any, Any]:
+        pathname = checked({f"{ids.URL}.pathname": pathname})[0][f"{ids.URL}.pathname"]
         if not is_watchlist(pathname):
             raise PreventUpdate
         try:
@@ -107,6 +108,8 @@ def register(app: dash.Dash) -> None:
     @app.callback(Output(ids.URL, "pathname", allow_duplicate=True), Output(ids.URL, "search", allow_duplicate=True),
                   Input(ids.WATCHLIST_GRID, "cellClicked"), State(ids.URL, "pathname"), prevent_initial_call=True)
     def _open(cell: dict[str, Any] | None, pathname: str | None) -> tuple[Any, Any]:
+        clean, _ = checked({f"{ids.WATCHLIST_GRID}.cellClicked": cell, f"{ids.URL}.pathname": pathname})
+        cell, pathname = clean[f"{ids.WATCHLIST_GRID}.cellClicked"], clean[f"{ids.URL}.pathname"]
         underlying = (cell or {}).get("rowId")
         if not underlying or not is_watchlist(pathname):
             raise PreventUpdate

@@ -480,7 +480,8 @@ def kpi_strip(
     foot += "Hedge flows: full revaluation, IV held per contract"
     foot += {"shift": f", vols shifted {vol_value:+g} pts.", "beta": f", spot-vol beta {vol_value:+g}."}.get(
         vol_mode or "", ".")
-    return [*([regime_banner(regime)] if regime is not None else []),
+    regime_basis = scenario_basis("regime", horizon_days=horizon_days, vol_mode=vol_mode, vol_value=vol_value)
+    return [*([regime_banner(regime, regime_basis)] if regime is not None else []),
             html.Div(className="kpi-grid", children=children), html.Div(foot, className="kpi-note")]
 
 
@@ -492,8 +493,9 @@ REGIME_HELP = ("Dealers' gamma regime under the chosen convention. Short γ: the
                "previous snapshot.")
 
 
-def regime_banner(line: RegimeLine) -> html.Div:
-    """The regime line as a coloured badge (red short, green long, amber uncertain) and its detail.
+def regime_banner(line: RegimeLine, basis: str | None = None) -> html.Div:
+    """The regime line as a coloured badge (red short, green long, amber uncertain) and its detail; under
+    a scenario, ``basis`` (:func:`scenario_basis`) says its numbers are the snapshot's own (chain IVs, now).
 
     Examples
     --------
@@ -505,6 +507,7 @@ def regime_banner(line: RegimeLine) -> html.Div:
     return html.Div(className="regime-line", title=REGIME_HELP, **{"data-regime": line.regime}, children=[
         html.Span(line.badge, className=f"regime-badge {REGIME_CLASS[line.regime]}"),
         html.Span(line.detail, className="regime-detail"),
+        *([_basis_tag(basis)] if basis else []),
     ])
 
 

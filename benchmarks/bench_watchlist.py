@@ -8,7 +8,7 @@ first (``HistoryStore.sync``, not timed: what ``mmpos backfill`` or the History 
 1. **cold**: no cache at all (every opening view analysed in the request): what the page would pay if
    nothing were warmed;
 2. **warmed, fresh worker**: the opening views in the shared cache (a folder, as ``mmpos serve`` without
-   Redis; the warmer, :mod:`dashboard.runtime.warm`, put them there), this process's LRU empty: a new
+   Redis; the warmer, :mod:`dashboard.web.warm`, put them there), this process's LRU empty: a new
    gunicorn worker's first ``/watchlist``;
 3. **warmed, same worker**: the views in this process's LRU too (a second visit).
 
@@ -40,9 +40,9 @@ from analytics.history import HistoryStore  # noqa: E402
 from dashboard import service  # noqa: E402
 from dashboard.runtime.cache import SharedCache  # noqa: E402
 from dashboard.runtime.config import Settings  # noqa: E402
-from dashboard.runtime.warm import opening_view, warm_view  # noqa: E402
 from dashboard.web.callbacks import views  # noqa: E402
 from dashboard.web.callbacks.watchlist import watchlist_records  # noqa: E402
+from dashboard.web.warm import opening_view, warm_view  # noqa: E402
 
 GOAL_S = 1.5
 UNDERLYINGS = 20

@@ -1,9 +1,9 @@
 """The watchlist (``/watchlist``, issue 18): one row per underlying of the data folder, the review's first screen.
 
 :func:`watchlist_records` builds the rows from what the page's opening view of each underlying draws
-(:func:`dashboard.runtime.warm.opening_view`; the analyses are the ones
-:func:`dashboard.runtime.warm.warm_view` warms into the caches: :func:`~dashboard.web.callbacks.views.compute`
-and :func:`~dashboard.web.callbacks.views.compute_previous`) and the history store's totals (read, never
+(:func:`dashboard.web.warm.opening_view`; the analyses are the ones
+:func:`dashboard.web.warm.warm_view` warms into the caches: :func:`dashboard.service.view_analyses`
+and :func:`dashboard.service.previous_analysis`) and the history store's totals (read, never
 filled: ``refresh=False``). A row's numbers come from :func:`analytics.watchlist.watchlist_row`.
 
 Two callbacks: the page switch (a clientside class on the page root: ``/watchlist`` shows the grid, every
@@ -27,12 +27,12 @@ from analytics.errors import ChainDataError, ScenarioError
 from analytics.history import open_store
 from analytics.watchlist import watchlist_row
 from dashboard import service
-from dashboard.runtime.warm import opening_view
 from dashboard.web import ids
-from dashboard.web.callbacks.views import compute, compute_previous
 from dashboard.web.figures.sparkline import sparkline_uri
 from dashboard.web.inputs import checked, unexpected
 from dashboard.web.layout import WATCHLIST_PATH
+from dashboard.web.state import scenario_from_state
+from dashboard.web.warm import opening_view
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,10 @@ def watchlist_records(data_dir: str | None, now: pd.Timestamp) -> tuple[list[dic
             if state is None or entry is None:
                 notes.append(f"{underlying}: no readable snapshot")
                 continue
-            current = compute(state, catalog, entry, data_dir).current
-            previous = compute_previous(state, catalog, entry, data_dir).analysis
+            scenario = scenario_from_state(state)  # what the warmer computed (dashboard.web.warm.warm_view)
+            current = service.view_analyses(data_dir, entry, scenario).current
+            previous = service.previous_analysis(data_dir, catalog, entry, scenario, state.get("preset"),
+                                                 state.get("exp")).analysis
         except (ChainDataError, ScenarioError) as err:
             notes.append(f"{underlying}: {err}")
             continue

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from analytics.fmt import format_level, format_usd
+from analytics.fmt import format_level, format_pct, format_strike, format_usd
 from analytics.notes import ROW_REPAIRS, Note
 
 ZERO_GAMMA_MARGIN = 0.005  # fraction of spot: the zero-gamma band is widened by this on each side
@@ -193,3 +193,89 @@ def ill_conditioned_note(headline: Headline, spot: float, zero_gamma_levels: Seq
     summary = (f"the headline's sign depends on the treatment ({headline.reason}): total GEX "
                f"{format_usd(lo)} to {format_usd(hi)} per 1% over {len(headline.treatments)} treatments{where}{own}")
     return Note(code="ill-conditioned", summary=summary, rows=0, contracts=0.0, value=slope)
+
+
+# --------------------------------------------------------------------------- the regime line (issue 18)
+
+REGIME_WORDS: dict[str, str] = {"long-gamma": "LONG γ", "short-gamma": "SHORT γ", "uncertain": "UNCERTAIN γ"}
+NO_PREVIOUS_TEXT = "no comparable previous snapshot"
+
+
+@dataclass(frozen=True)
+class RegimeLine:
+    """The one line a desk reads first: the regime (:data:`REGIMES`), its badge word and the rest.
+
+    ``text`` is ``badge · detail``; the page colours the badge by ``regime``.
+    """
+
+    regime: str
+    badge: str
+    detail: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.badge} · {self.detail}"
+
+
+def _level_text(level: float, spot: float) -> str:
+    """A computed level at the precision a desk quotes it: whole points from 1,000 up, else 2 decimals."""
+    return format_strike(round(float(level), 0 if abs(spot) >= 1000 else 2))
+
+
+def regime_line(headline: Headline | None, *, spot: float, total_gex_usd_per_1pct: float,
+                zero_gamma_levels: Sequence[float], call_wall: float | None, put_wall: float | None,
+                previous_total_gex_usd_per_1pct: float | None = None,
+                no_previous: str = NO_PREVIOUS_TEXT) -> RegimeLine:
+    """The regime line of one analysis: regime, zero gamma nearest spot (and its distance), the call
+    and put walls, the net GEX (USD per 1% move) and its change against the comparable previous snapshot.
+
+    Parameters
+    ----------
+    headline : Headline or None
+        The analysis's band (:attr:`analytics.report.Analysis.headline`); None (an analysis made without
+        the band) reads the regime off the analysis's own numbers alone.
+    spot, total_gex_usd_per_1pct, zero_gamma_levels, call_wall, put_wall
+        The analysis's own numbers (the first treatment's).
+    previous_total_gex_usd_per_1pct : float, optional
+        The comparable previous snapshot's total (:func:`dashboard.service.find_previous`); None: ``no_previous``
+        is said instead of the change.
+
+    Examples
+    --------
+    >>> h = headline_of(6754.0, [Treatment("own", (), -8.67e10, (6943.2,), 6800.0, 6600.0)])
+    >>> regime_line(h, spot=6754.0, total_gex_usd_per_1pct=-8.67e10, zero_gamma_levels=[6943.2],
+    ...             call_wall=6800.0, put_wall=6600.0, previous_total_gex_usd_per_1pct=-5.37e10).text
+    'SHORT γ · zero γ 6,943 (+2.8%) · walls 6,800 / 6,600 · net -$86.7bn (-$33bn d/d)'
+    >>> t = [Treatment("a", (), -2.08e10, (4736.0,), 4800.0, 4600.0), Treatment("b", (), -1.12e10, (4718.0,), None, None)]
+    >>> regime_line(headline_of(4720.0, t), spot=4720.0, total_gex_usd_per_1pct=-2.08e10, zero_gamma_levels=[4736.0],
+    ...             call_wall=4800.0, put_wall=4600.0).text
+    'UNCERTAIN γ · total -$20.8bn..-$11.2bn across treatments · zero γ 4,718-4,736 (spot inside the band) · walls 4,800 / 4,600 · net -$20.8bn (no comparable previous snapshot)'
+    """
+    zeros = tuple(float(z) for z in zero_gamma_levels)
+    if headline is None:
+        headline = headline_of(spot, [Treatment("own", (), float(total_gex_usd_per_1pct), zeros, call_wall, put_wall)])
+    parts: list[str] = []
+    if headline.regime == "uncertain":
+        lo, hi = headline.total_gex_band_usd_per_1pct
+        if len(headline.treatments) > 1:
+            parts.append(f"total {format_usd(lo)}..{format_usd(hi)} across treatments")
+        band = headline.zero_gamma_band
+        if band is not None:
+            inside = band[0] - headline.margin * spot <= spot <= band[1] + headline.margin * spot
+            span = (_level_text(band[0], spot) if _level_text(band[0], spot) == _level_text(band[1], spot)
+                    else f"{_level_text(band[0], spot)}-{_level_text(band[1], spot)}")
+            why = "spot inside the band" if inside else "the total's sign differs across treatments"
+            parts.append(f"zero γ {span} ({why})")
+        else:
+            parts.append("zero γ none in range (the total's sign differs across treatments)")
+    else:
+        nearest = nearest_zero(zeros, spot)
+        parts.append("zero γ none in range" if nearest is None else
+                     f"zero γ {_level_text(nearest, spot)} ({format_pct(100 * (nearest / spot - 1), signed=True)})")
+    parts.append(f"walls {format_strike(call_wall)} / {format_strike(put_wall)}")
+    if previous_total_gex_usd_per_1pct is None or not np.isfinite(previous_total_gex_usd_per_1pct):
+        change = no_previous
+    else:
+        change = f"{format_usd(total_gex_usd_per_1pct - previous_total_gex_usd_per_1pct, signed=True)} d/d"
+    parts.append(f"net {format_usd(total_gex_usd_per_1pct)} ({change})")
+    return RegimeLine(regime=headline.regime, badge=REGIME_WORDS[headline.regime], detail=" · ".join(parts))

@@ -559,6 +559,20 @@ class HistoryStore:
                 out.append((r["rel_path"], s))
         return out[::-1]
 
+    def totals(self, *, refresh: bool = False) -> dict[str, list[tuple[pd.Timestamp, float]]]:
+        """Total GEX (USD per 1% move) of every stored snapshot, by upper-cased underlying, oldest first:
+        the watchlist's sparklines. One query over scalar columns; no strike file is read. With
+        ``refresh=False`` (the default: a page never waits for a folder to be summarised) only what is
+        stored is read."""
+        if refresh:
+            self.sync()
+        out: dict[str, list[tuple[pd.Timestamp, float]]] = {}
+        rows = self._conn.execute("SELECT upper(underlying), as_of, total_gex_usd_per_1pct FROM files "
+                                  "WHERE status = 'snapshot' ORDER BY as_of_ns, rel_path")
+        for underlying, as_of, total in rows:
+            out.setdefault(underlying, []).append((pd.Timestamp(as_of), float(total) if total is not None else math.nan))
+        return out
+
     def skipped(self) -> list[tuple[str, str]]:
         """``(relative path, reason)`` of the files that are not snapshots."""
         return list(self._conn.execute("SELECT rel_path, reason FROM files WHERE status = 'skipped' ORDER BY rel_path"))

@@ -48,6 +48,7 @@ import pandas as pd
 from analytics.adv import pct_of_adv
 from analytics.exposure import TOP_WALLS, top_walls
 from analytics.fmt import format_level, format_number, format_pct, format_strike, format_usd
+from analytics.headline import NO_PREVIOUS_TEXT, RegimeLine, regime_line
 from analytics.scenario import VolScenario, describe_scenario
 
 if TYPE_CHECKING:
@@ -119,6 +120,7 @@ class KeyLevels:
     charm_flow: Flow
     previous_as_of: pd.Timestamp | None = None
     adv_units: float | None = None  # the average daily volume the flows' pct_adv is against (units per day)
+    regime: RegimeLine | None = None  # the regime line (analytics.headline.regime_line): the block's first line
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ISO timestamps and dates, finite floats or None."""
@@ -151,6 +153,7 @@ class KeyLevels:
             "flows": [asdict(f) for f in self.flows],
             "charm_flow": asdict(self.charm_flow),
             "adv_units_per_day": self.adv_units,
+            "regime": None if self.regime is None else {"regime": self.regime.regime, "text": self.regime.text},
             "units": {
                 "gex": "USD per 1% move",
                 "flows": "units of the underlying and USD; positive = dealers buy",
@@ -168,6 +171,7 @@ class KeyLevels:
         chg = self.previous_as_of is not None
         lines = [
             f"{self.underlying} key levels, {_stamp(self.as_of)}",
+            *([self.regime.text] if self.regime is not None else []),
             f"spot {format_number(self.spot, compact=False)} | {self.convention} | GEX in USD per 1%, "
             f"+ = dealers long gamma",
             f"expiries: {_expiry_summary(self.expiries)}",
@@ -199,7 +203,8 @@ class KeyLevels:
         return "\n".join(lines)
 
 
-def key_levels(analysis: Analysis, previous: Analysis | None = None) -> KeyLevels:
+def key_levels(analysis: Analysis, previous: Analysis | None = None, *,
+               no_previous: str = NO_PREVIOUS_TEXT) -> KeyLevels:
     """Key levels of ``analysis``, with changes against ``previous`` (the previous snapshot's Analysis).
 
     Parameters
@@ -210,6 +215,8 @@ def key_levels(analysis: Analysis, previous: Analysis | None = None) -> KeyLevel
     previous : analytics.report.Analysis, optional
         The previous snapshot of the same underlying under the same convention and expiry choice,
         computed the same way. Choosing it (same source kind, recent enough) is the caller's job.
+    no_previous : str
+        What the regime line says instead of the day-over-day change when ``previous`` is None.
 
     Raises
     ------
@@ -256,7 +263,20 @@ def key_levels(analysis: Analysis, previous: Analysis | None = None) -> KeyLevel
         charm_flow=_flow(0.0, *charm, {0.0: charm_prev} if charm_prev else None, adv),
         previous_as_of=previous.as_of if previous is not None else None,
         adv_units=adv,
+        regime=analysis_regime_line(analysis, float(previous.total_gex_usd_per_1pct) if previous is not None else None,
+                                    no_previous=no_previous),
     )
+
+
+def analysis_regime_line(analysis: Analysis, previous_total_gex_usd_per_1pct: float | None, *,
+                         no_previous: str = NO_PREVIOUS_TEXT) -> RegimeLine:
+    """The regime line (:func:`analytics.headline.regime_line`) of ``analysis``: its own headline numbers and
+    band, the change against the comparable previous snapshot's total (None: ``no_previous`` is said)."""
+    return regime_line(getattr(analysis, "headline", None), spot=float(analysis.spot),
+                       total_gex_usd_per_1pct=float(analysis.total_gex_usd_per_1pct),
+                       zero_gamma_levels=analysis.zero_gamma_levels, call_wall=analysis.call_wall,
+                       put_wall=analysis.put_wall, previous_total_gex_usd_per_1pct=previous_total_gex_usd_per_1pct,
+                       no_previous=no_previous)
 
 
 # --- reading the Analysis -----------------------------------------------------------------------

@@ -26,6 +26,7 @@ import plotly.io as pio
 from markupsafe import Markup
 
 from analytics import conventions
+from analytics.headline import RegimeLine
 from analytics.history import HistoryWindow
 from analytics.report import CONVENTIONS_TEXT, Analysis
 from dashboard.web import figures as fig
@@ -67,6 +68,8 @@ class ReportInputs:
         The plotly.js bundle to inline.
     notes : tuple of str
         Extra lines for the data notes (why there is no comparison, no history...).
+    regime : RegimeLine or None
+        The regime line (``key_levels(...).regime``), shown as a coloured badge above the key levels.
     """
 
     current: Analysis
@@ -77,6 +80,7 @@ class ReportInputs:
     generated_at: str
     plotly_js: str
     notes: tuple[str, ...] = ()
+    regime: RegimeLine | None = None
 
 
 def report_figures(inputs: ReportInputs) -> dict[str, dict]:
@@ -150,6 +154,7 @@ def render_report(inputs: ReportInputs) -> str:
         model=a.model_description or a.model,
         generated_at=inputs.generated_at,
         levels_text=inputs.levels_text,
+        regime=inputs.regime,
         view_charts=[chart_html(k, v) for k, v in charts.items() if not k.startswith("fig-history")],
         history_charts=[chart_html(k, v) for k, v in charts.items() if k.startswith("fig-history")],
         units=units_rows(a),

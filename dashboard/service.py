@@ -89,6 +89,9 @@ PREPARED_MEMORY_ENTRIES = 8
 # that measures slower uses its own figure (:func:`record_cost`), so the estimate follows the machine.
 ROW_POINTS_PER_S = 40_000_000.0
 PARSE_ROWS_PER_S = 100_000.0
+# gross GEX per expiry of the snapshots views compare from (a few dozen floats each): at least one per
+# underlying, or the watchlist's every visit re-prepares the chains past the 16th (issue 18: 20 underlyings)
+GROSS_BY_EXPIRY_ENTRIES = 128
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +236,7 @@ def find_previous(catalog: Catalog, entry: CatalogEntry,
     return PreviousSnapshot(by_key[choice.key] if choice.key is not None else None, choice.note)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=GROSS_BY_EXPIRY_ENTRIES)
 def _gross_by_expiry(entry_id: str, version: FileVersion | None, path: str) -> dict[dt.date, float]:
     del entry_id, version  # cache key only
     return prev_rule.prepared_gross_by_expiry(prepare_for(load_path_cached(path), Scenario()))
@@ -869,7 +872,8 @@ def report_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scena
                      "(run mmpos backfill)")
     return render_report(ReportInputs(
         current=current, full=full, levels_text=levels.to_text(), history=history if not history.empty else None,
-        source_name=entry.path.name, generated_at=generated_at, plotly_js=_plotly_js(), notes=tuple(notes)))
+        source_name=entry.path.name, generated_at=generated_at, plotly_js=_plotly_js(), notes=tuple(notes),
+        regime=levels.regime))
 
 
 def clear_caches() -> None:

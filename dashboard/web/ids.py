@@ -91,3 +91,10 @@ UPLOAD_REPLY_STORE = "upload-reply"
 # first paint: a chart's export file name goes into the drawn chart without redrawing it
 # (dashboard/web/callbacks/export.py): the clientside callback's dummy output
 EXPORT_SYNC_STORE = "export-sync"
+
+# the watchlist (/watchlist, dashboard/web/callbacks/watchlist.py)
+PAGE = "page"  # the page root: its class says which page the path shows
+NAV_MAIN = "nav-positioning"
+NAV_WATCHLIST = "nav-watchlist"
+WATCHLIST_GRID = "watchlist-grid"
+WATCHLIST_NOTE = "watchlist-note"

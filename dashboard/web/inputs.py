@@ -215,8 +215,19 @@ def _relayout(value: Any) -> dict[str, Any] | None:
     return out
 
 
+def _cell_click(value: Any) -> dict[str, Any] | None:
+    """A grid's cellClicked: only the clicked row's id (an underlying) is read, as short text."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or len(value) > MAX_RESULT_ITEMS:
+        raise Refused("must be a small object")
+    return {"rowId": text_or_none(value.get("rowId"))}
+
+
 RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     f"{ids.URL}.search": ("address", _search),
+    f"{ids.URL}.pathname": ("page path", text_or_none),
+    f"{ids.WATCHLIST_GRID}.cellClicked": ("watchlist click", _cell_click),
     f"{ids.UNDERLYING}.value": ("underlying", text_or_none),
     f"{ids.SNAPSHOT}.value": ("snapshot", text_or_none),
     f"{ids.EXPIRY_PRESET}.value": ("expiry preset", text_or_none),

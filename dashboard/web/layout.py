@@ -6,9 +6,12 @@ building the layout touches neither the disk nor the clock.
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash_ag_grid as dag
 from dash import dcc, html
 
+from analytics.watchlist import STALE_AFTER_HOURS
 from dashboard.web import ids
 from dashboard.web.figures import graph_config
 from dashboard.web.panels import KEY_LEVELS_AFTER, PANELS, Choice, Panel
@@ -29,7 +32,8 @@ def header() -> html.Header:
         children=[
             html.Div(
                 className="brand",
-                children=[html.Span("mmpos", className="brand-name"), html.Span("dealer positioning", className="brand-sub")],
+                children=[html.Span("mmpos", className="brand-name"), html.Span("dealer positioning", className="brand-sub"),
+                          nav_links()],
             ),
             html.Div(id=ids.HEADER_TITLE, className="header-title", children="—"),
             html.Div(id=ids.HEADER_SNAPSHOT, className="header-snapshot", children=""),
@@ -375,8 +379,9 @@ def report_and_upload() -> html.Section:
 
 
 def build_layout() -> html.Div:
-    """The whole page."""
+    """The whole page: the positioning view, and the watchlist shown instead on ``/watchlist``."""
     return html.Div(
+        id=ids.PAGE,
         className="page",
         children=[
             dcc.Location(id=ids.URL, refresh=False),
@@ -402,6 +407,7 @@ def build_layout() -> html.Div:
                     )),
                 ],
             ),
+            watchlist_page(),
         ],
     )
 
@@ -447,4 +453,85 @@ def page_tabs(main: object) -> dcc.Tabs:
     return dcc.Tabs(id=ids.TABS, value="main", className="page-tabs", children=[
         dcc.Tab(label="Positioning", value="main", children=main),
         dcc.Tab(label="History", value="history", children=history_tab()),
+    ])
+
+
+# --------------------------------------------------------------------------- watchlist (issue 18)
+
+WATCHLIST_PATH = "watchlist"  # the watchlist's path under the app's prefix (dashboard/web/callbacks/watchlist.py)
+
+
+def _text_column(field: str, header: str, text: str, *, width: int, tip: str | None = None, **extra: Any) -> dict:
+    """A numeric column sorted by ``field``, shown as the house-formatted ``text`` field."""
+    return {"field": field, "headerName": header, "type": "rightAligned", "width": width, "minWidth": 70,
+            "valueFormatter": {"function": f"params.data.{text}"}, **({"headerTooltip": tip} if tip else {}), **extra}
+
+
+def watchlist_column_defs() -> list[dict]:
+    """The watchlist's columns: underlying pinned left, every number sortable, texts in the house formats."""
+    sign = {"gex-down": "params.value < 0", "gex-up": "params.value > 0"}
+    return [
+        {"field": "underlying", "headerName": "Underlying", "pinned": "left", "width": 118, "minWidth": 100,
+         "cellClass": "wl-underlying", "tooltipField": "regime_text"},
+        _text_column("spot", "Spot", "spot_text", width=100),
+        {"field": "regime", "headerName": "Regime", "width": 128, "minWidth": 110, "tooltipField": "regime_text",
+         "valueFormatter": {"function": "params.data.regime_badge"},
+         "cellClassRules": {"wl-short": "params.value == 'short-gamma'", "wl-long": "params.value == 'long-gamma'",
+                            "wl-uncertain": "params.value == 'uncertain'"},
+         "headerTooltip": "From the headline band: uncertain when the total's sign depends on the treatment "
+                          "or spot sits at the zero-gamma band"},
+        _text_column("total_gex_usd_per_1pct", "Total GEX", "total_text", width=124, cellClassRules=sign,
+                     tip="USD per 1% move; + = dealers long gamma"),
+        _text_column("total_gex_change_usd_per_1pct", "d/d", "change_text", width=92, cellClassRules=sign,
+                     tip="Total GEX change vs the comparable previous snapshot (n/a: none)"),
+        _text_column("zero_gamma", "Zero γ", "zero_gamma_text", width=96, tip="The zero-gamma level nearest spot"),
+        _text_column("zero_gamma_distance_pct", "vs spot", "distance_text", width=86),
+        _text_column("call_wall", "Call wall", "call_wall_text", width=96),
+        _text_column("put_wall", "Put wall", "put_wall_text", width=96),
+        _text_column("flow_m1pct_usd", "Flow −1%", "flow_m1_text", width=96, cellClassRules=sign,
+                     tip="Dealers' hedge flow if spot moves -1% now, USD; + = dealers buy"),
+        _text_column("flow_p1pct_usd", "Flow +1%", "flow_p1_text", width=96, cellClassRules=sign,
+                     tip="Dealers' hedge flow if spot moves +1% now, USD; + = dealers buy"),
+        _text_column("age_hours", "Age", "age_text", width=138,
+                     tip=f"Age of the newest snapshot; stale (marked) after {STALE_AFTER_HOURS:g} h",
+                     cellClassRules={"wl-stale": "params.data.stale"}),
+        {"field": "spark", "headerName": "Total GEX history", "cellRenderer": "Sparkline", "sortable": False,
+         "width": 140, "minWidth": 130, "headerTooltip": "Total GEX of each snapshot in the history store, oldest "
+                                                         "first; the dot is the newest (green long, red short)"},
+    ]
+
+
+def watchlist_page() -> html.Section:
+    """The watchlist's section of the page (shown on ``/watchlist`` only: :func:`register`'s switch)."""
+    return html.Section(className="watchlist content", children=[
+        html.Section(className="card panel", children=[
+            html.Div(className="panel-head", children=[
+                html.H2("Watchlist"),
+                html.Span(f"newest snapshot of each underlying, its opening view (all expiries, default convention and "
+                          f"model) · GEX and flows in USD per 1% move, + = dealers long gamma / buy · stale after "
+                          f"{STALE_AFTER_HOURS:g} h · click a row to open it", className="panel-sub"),
+            ]),
+            dag.AgGrid(
+                id=ids.WATCHLIST_GRID,
+                className="watchlist-grid",
+                columnDefs=watchlist_column_defs(),
+                rowData=[],
+                getRowId="params.data.underlying",
+                defaultColDef={"sortable": True, "resizable": True, "suppressMovable": True},
+                rowClassRules={"wl-row-stale": "params.data.stale", "wl-row-uncertain": "params.data.uncertain"},
+                dashGridOptions={"theme": {"function": STRIKE_GRID_THEME}, "domLayout": "autoHeight",
+                                 "animateRows": False, "suppressCellFocus": True, "tooltipShowDelay": 300,
+                                 "rowHeight": 32},
+                style={"width": "100%"},
+            ),
+            html.Div(id=ids.WATCHLIST_NOTE, className="panel-hint"),
+        ]),
+    ])
+
+
+def nav_links() -> html.Nav:
+    """The header's two links: the positioning view and the watchlist (relative: any URL prefix works)."""
+    return html.Nav(className="nav", children=[
+        dcc.Link("Positioning", href="./", id=ids.NAV_MAIN, className="nav-link"),
+        dcc.Link("Watchlist", href=WATCHLIST_PATH, id=ids.NAV_WATCHLIST, className="nav-link"),
     ])

@@ -639,7 +639,7 @@ def test_kpi_deltas_are_value_minus_previous():
     assert cards["total_gex_usd_per_1pct"]["delta_sign"] == -1
     assert cards["call_wall"]["delta_text"] == "+50" and cards["call_wall"]["delta_sign"] == 1
     assert cards["put_wall"]["delta_text"] == "unchanged" and cards["put_wall"]["delta_sign"] == 0
-    assert cards["dealer_delta_usd"]["delta"] == pytest.approx(-2.5e5 * SPOT - -1.0e5 * 4750.0)
+    assert cards["dealer_delta_usd_per_1pct"]["delta"] == pytest.approx((-2.5e5 * SPOT - -1.0e5 * 4750.0) * 0.01)
     assert cards["net_vega_usd_per_vol_pt"]["delta_text"] == "-$20m"
     assert cards["zero_gamma_levels"]["delta"] == pytest.approx(-25.0)
     for shock in kpi.HEDGE_SHOCKS_PCT:
@@ -679,11 +679,12 @@ def test_kpi_missing_values_say_so_without_failing():
 
 
 # --- KPI strip: units, scenario honesty, dealer delta in USD (issue 9) ---------------------------
-def test_the_dealer_delta_kpi_is_in_usd_and_says_it_is_the_conventions_delta_not_a_position():
-    card = cards_by_key(kpi_cards(snapshot(dealer_delta_units=-2.5e5), underlying="SPX"))["dealer_delta_usd"]
-    assert card["value"] == pytest.approx(-2.5e5 * SPOT)
-    assert card["value_text"] == format_usd(-2.5e5 * SPOT)
-    assert card["unit"].startswith("USD") and "not a position" in card["unit"]
+def test_the_dealer_delta_kpi_is_in_usd_per_1pct_and_says_it_is_the_conventions_delta_not_a_position():
+    # issue 18: a desk quotes dollar delta per 1% move (delta x spot x 1%), not delta x spot
+    card = cards_by_key(kpi_cards(snapshot(dealer_delta_units=-2.5e5), underlying="SPX"))["dealer_delta_usd_per_1pct"]
+    assert card["value"] == pytest.approx(-2.5e5 * SPOT * 0.01)
+    assert card["value_text"] == format_usd(-2.5e5 * SPOT * 0.01)
+    assert card["unit"].startswith("USD per 1% move") and "not a position" in card["unit"]
     assert "not a position" in card["help"] and "book" in card["help"]
 
 

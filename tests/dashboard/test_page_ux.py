@@ -79,10 +79,14 @@ def test_under_a_vol_shift_the_kpi_total_is_the_scenario_profiles_and_says_so(de
     analysis = views.compute(state, catalog, catalog.get(state["snap"]), demo).current
     at_spot = views.fig.profile_at_spot(analysis.gamma_profile, analysis.spot)
     assert abs(at_spot - analysis.total_gex_usd_per_1pct) > 1e9  # the headline keeps chain IVs
-    strip = _text(views.main_update(state, None, demo)["kpis"])
+    regime, *cards = views.main_update(state, None, demo)["kpis"]
+    strip = _text(cards)
     assert views.fig.format_usd(at_spot) in strip
     assert views.fig.format_usd(analysis.total_gex_usd_per_1pct) not in strip
     assert strip.count("scenario: vols +5 pts") >= 2
+    # the regime line (issue 18) is the snapshot's own headline and band, and says so
+    line = _text(regime)
+    assert views.fig.format_usd(analysis.total_gex_usd_per_1pct) in line and "not scenario-adjusted" in line
 
 
 def test_the_units_toggle_reaches_the_kpi_strip(demo):

@@ -199,6 +199,11 @@ def test_mmpos_report_writes_the_html_with_key_levels_and_changes(demo_dir, tmp_
     assert "SPX \\u00b7 last 2 snapshots \\u00b7 all expiries" in page  # the history store of that folder (JSON)
     assert "fig-history-heatmap" in page
     assert f"wrote {out} (" in capsys.readouterr().out
+    # issue 18: the regime line as a coloured badge above the key levels, and first in the copy block
+    badge = re.search(r'<p class="regime" data-regime="([a-z-]+)"><span class="badge \1">([^<]+)</span> ([^<]+)</p>', page)
+    assert badge is not None and badge[2] == {"short-gamma": "SHORT γ", "long-gamma": "LONG γ",
+                                              "uncertain": "UNCERTAIN γ"}[badge[1]]
+    assert "d/d)" in badge[3] and f"{badge[2]} · {badge[3]}" in page.split('<pre class="levels">')[1]
 
 
 def test_mmpos_report_on_an_unknown_underlying_exits_2_with_one_line(demo_dir, tmp_path, capsys):

@@ -58,6 +58,7 @@ def previous_analysis() -> Analysis:
 
 EXPECTED_TEXT = """\
 SPX key levels, 2024-01-05 15:59 EST
+LONG γ · zero γ 4,650 (-1.1%) · walls 4,800 / 4,600 · net $1.65bn (no comparable previous snapshot)
 spot 4,700.50 | dealer-long-calls | GEX in USD per 1%, + = dealers long gamma
 expiries: 3 (2024-01-05 to 2024-03-15)
 scenario: none (sticky strike, the chain's IVs)
@@ -81,6 +82,7 @@ charm to close +$58m (+12.3k units)
 
 EXPECTED_TEXT_WITH_CHANGES = """\
 SPX key levels, 2024-01-05 15:59 EST
+LONG γ · zero γ 4,650 (-1.1%) · walls 4,800 / 4,600 · net $1.65bn (-$50m d/d)
 spot 4,700.50 | dealer-long-calls | GEX in USD per 1%, + = dealers long gamma
 expiries: 3 (2024-01-05 to 2024-03-15)
 scenario: none (sticky strike, the chain's IVs)

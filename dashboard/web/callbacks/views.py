@@ -41,7 +41,8 @@ from flask import current_app
 
 from analytics.catalog import Catalog, CatalogEntry
 from analytics.errors import ChainDataError, ScenarioError
-from analytics.levels import KeyLevels, key_levels
+from analytics.headline import NO_PREVIOUS_TEXT, RegimeLine
+from analytics.levels import KeyLevels, analysis_regime_line, key_levels
 from analytics.notes import FLOW_SHOCK_PCT
 from analytics.report import Analysis
 from dashboard import service
@@ -106,7 +107,18 @@ def kpi_strip(current: Analysis, previous: Analysis | None, state: dict[str, Any
     v = ViewState.of(state)
     cards = fig.kpi_cards(kpi_values(current), kpi_values(previous) if previous is not None else None,
                           underlying=current.underlying, units=v.units)
-    return fig.kpi_strip(cards, horizon_days=float(v.h), vol_mode=v.vol, vol_value=float(v.volv), comparison=comparison)
+    return fig.kpi_strip(cards, horizon_days=float(v.h), vol_mode=v.vol, vol_value=float(v.volv), comparison=comparison,
+                         regime=regime_of(current, previous, pending=comparison is None))
+
+
+PENDING_PREVIOUS = "d/d: computing…"  # what the regime line says until the comparison callback answers
+
+
+def regime_of(current: Analysis, previous: Analysis | None, *, pending: bool = False) -> RegimeLine:
+    """The regime line of the view (:func:`analytics.headline.regime_line`): the snapshot's own headline
+    numbers and its band, the change against the comparable previous snapshot's total."""
+    return analysis_regime_line(current, float(previous.total_gex_usd_per_1pct) if previous is not None else None,
+                                no_previous=PENDING_PREVIOUS if pending else NO_PREVIOUS_TEXT)
 
 
 def spot_page(records: list[dict[str, float]], spot: float, page_size: int = TABLE_PAGE_SIZE) -> int:
@@ -337,7 +349,7 @@ def build_panels(state: dict[str, Any], got: Analyses, entry: CatalogEntry, last
                                            service.NotInKey((state, got, subtitle)))
     if SUMMARY in changed:
         out["kpis"] = kpi_strip(a, None, state, None)
-        out.update(levels_dict(levels_outputs(key_levels(a), None)))  # the table's rows follow with the comparison
+        out.update(levels_dict(levels_outputs(key_levels(a, no_previous=PENDING_PREVIOUS), None)))  # the table's rows follow with the comparison
         out.update(header_outputs(header_text(a, entry, book_file=book_file(service.get_catalog(data_dir), a))))
         out["banner"] = notes_banner(list(a.warnings), list(a.notes))
     return out

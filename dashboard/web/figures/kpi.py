@@ -23,6 +23,7 @@ from dash import html
 
 from analytics.fmt import MISSING as _MISSING
 from analytics.fmt import format_number, format_strike, format_usd
+from analytics.headline import RegimeLine
 from analytics.scenario import VolScenario, describe_scenario
 
 HEDGE_SHOCKS_PCT: tuple[float, ...] = (-5.0, -1.0, 1.0, 5.0)
@@ -112,13 +113,14 @@ def kpi_values(
     Hedge flows at ``shocks_pct`` are read off ``hedge_curve`` (``shock_pct`` in percent,
     ``hedge_flow_usd`` and, when present, ``hedge_flow_units``) by linear interpolation; NaN outside
     the curve's range or without a curve. Amounts come in both unit systems of the Units toggle:
-    ``total_gex_units_per_1pct`` = total GEX / spot, ``dealer_delta_usd`` = delta x spot.
+    ``total_gex_units_per_1pct`` = total GEX / spot, ``dealer_delta_usd_per_1pct`` = delta x spot x 1% (the
+    P&L of dealers' option delta for a 1% move: the dollar-delta-per-1% a desk quotes).
 
     Returns
     -------
     dict
         Keys ``spot, total_gex_usd_per_1pct, total_gex_units_per_1pct, zero_gamma_levels`` (a list)
-        ``, call_wall, put_wall, dealer_delta_units, dealer_delta_usd, net_vega_usd_per_vol_pt`` and
+        ``, call_wall, put_wall, dealer_delta_units, dealer_delta_usd_per_1pct, net_vega_usd_per_vol_pt`` and
         one :func:`hedge_flow_key` per shock and unit.
 
     Examples
@@ -139,7 +141,7 @@ def kpi_values(
         "net_vega_usd_per_vol_pt": _f(net_vega_usd_per_vol_pt),
     }
     values["total_gex_units_per_1pct"] = values["total_gex_usd_per_1pct"] / values["spot"] if spot else math.nan
-    values["dealer_delta_usd"] = values["dealer_delta_units"] * values["spot"]
+    values["dealer_delta_usd_per_1pct"] = values["dealer_delta_units"] * values["spot"] * 0.01
     shocks = np.asarray(shocks_pct, dtype=float)
     for units in UNITS:
         flows = np.full(shocks.size, np.nan)
@@ -247,10 +249,12 @@ def _specs(underlying: str, shocks_pct: Sequence[float], units_mode: str = "usd"
             _signed_level,
         ),
         _Spec(
-            "dealer_delta_units" if in_units else "dealer_delta_usd",
+            "dealer_delta_units" if in_units else "dealer_delta_usd_per_1pct",
             "Dealer delta",
-            f"{units if in_units else 'USD'}; convention's, not a position",
-            DEALER_DELTA_HELP.format(what=f"in {units}" if in_units else "in USD (units of the underlying x spot)"),
+            f"{units if in_units else 'USD per 1% move'}; convention's, not a position",
+            DEALER_DELTA_HELP.format(what=f"in {units}" if in_units else
+                                     "in USD per 1% move (units of the underlying x spot x 1%: what dealers' "
+                                     "option delta makes or loses if spot moves 1%)"),
             amount,
             amount_delta,
         ),
@@ -418,8 +422,10 @@ def kpi_strip(
     vol_mode: str | None = None,
     vol_value: float = 0.0,
     comparison: str | None = None,
+    regime: RegimeLine | None = None,
 ) -> list:
-    """The KPI strip as Dash HTML: label, value, unit and change per card (help on hover).
+    """The KPI strip as Dash HTML: the regime line first (when given), then label, value, unit and
+    change per card (help on hover).
 
     The hedge-flow cards share one wide card: "what dealers trade if spot moves x%".
 
@@ -434,6 +440,8 @@ def kpi_strip(
     comparison : str, optional
         What the changes compare against (:func:`comparison_note`); None while the comparison is
         still being computed.
+    regime : RegimeLine, optional
+        The regime line (:func:`analytics.headline.regime_line`), drawn as :func:`regime_banner`.
 
     Returns
     -------
@@ -472,7 +480,35 @@ def kpi_strip(
     foot += "Hedge flows: full revaluation, IV held per contract"
     foot += {"shift": f", vols shifted {vol_value:+g} pts.", "beta": f", spot-vol beta {vol_value:+g}."}.get(
         vol_mode or "", ".")
-    return [html.Div(className="kpi-grid", children=children), html.Div(foot, className="kpi-note")]
+    regime_basis = scenario_basis("regime", horizon_days=horizon_days, vol_mode=vol_mode, vol_value=vol_value)
+    return [*([regime_banner(regime, regime_basis)] if regime is not None else []),
+            html.Div(className="kpi-grid", children=children), html.Div(foot, className="kpi-note")]
+
+
+REGIME_CLASS: dict[str, str] = {"long-gamma": "regime-long", "short-gamma": "regime-short",
+                                "uncertain": "regime-uncertain"}
+REGIME_HELP = ("Dealers' gamma regime under the chosen convention. Short γ: their hedging amplifies moves; "
+               "long γ: it damps them; uncertain: the sign depends on how the file is read (forward, IVs, data "
+               "repairs) or spot sits at the zero-gamma level. Walls: call / put. d/d: vs the comparable "
+               "previous snapshot.")
+
+
+def regime_banner(line: RegimeLine, basis: str | None = None) -> html.Div:
+    """The regime line as a coloured badge (red short, green long, amber uncertain) and its detail; under
+    a scenario, ``basis`` (:func:`scenario_basis`) says its numbers are the snapshot's own (chain IVs, now).
+
+    Examples
+    --------
+    >>> from analytics.headline import RegimeLine
+    >>> b = regime_banner(RegimeLine("short-gamma", "SHORT γ", "zero γ 6,943 (+2.8%)"))
+    >>> b.className, b.children[0].children, b.children[0].className
+    ('regime-line', 'SHORT γ', 'regime-badge regime-short')
+    """
+    return html.Div(className="regime-line", title=REGIME_HELP, **{"data-regime": line.regime}, children=[
+        html.Span(line.badge, className=f"regime-badge {REGIME_CLASS[line.regime]}"),
+        html.Span(line.detail, className="regime-detail"),
+        *([_basis_tag(basis)] if basis else []),
+    ])
 
 
 def _basis_tag(text: str) -> html.Div:

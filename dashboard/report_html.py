@@ -29,11 +29,15 @@ from analytics import conventions
 from analytics.headline import RegimeLine
 from analytics.history import HistoryWindow
 from analytics.report import CONVENTIONS_TEXT, Analysis
+from dashboard.runtime import config
 from dashboard.web import figures as fig
+from dashboard.web.figures.common import export_filename
 from dashboard.web.figures.history import history_subtitle, history_view_figures
 
 FIGURE_HEIGHT_PX = 460
-CHART_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover"}
+# chart id -> the view's name in PNG file names: the page's panel export names (dashboard.web.panels;
+# a test holds them equal), "history-..." for the History tab's charts
+EXPORT_NAMES = {"fig-gamma": "gamma-by-strike", "fig-hedge": "hedging-curves", "fig-term": "vega-term-structure"}
 TEMPLATE = "report.html.j2"  # in dashboard/templates (package data: pyproject's tool.setuptools.package-data)
 
 
@@ -70,6 +74,8 @@ class ReportInputs:
         Extra lines for the data notes (why there is no comparison, no history...).
     regime : RegimeLine or None
         The regime line (``key_levels(...).regime``), shown as a coloured badge above the key levels.
+    static : bool
+        The HTML is printed to PDF or PNG: the charts draw no modebar (:func:`fig.graph_config`).
     """
 
     current: Analysis
@@ -81,19 +87,22 @@ class ReportInputs:
     plotly_js: str
     notes: tuple[str, ...] = ()
     regime: RegimeLine | None = None
+    static: bool = False
 
 
 def report_figures(inputs: ReportInputs) -> dict[str, dict]:
     """The report's figure dicts by element id, in page order (pure: calls the figure builders)."""
     a = inputs.current
     subtitle = fig.snapshot_subtitle(a.underlying, a.as_of, a.convention)
+    window = fig.view_strike_window(a.spot, config.strike_window_pct(), walls=(a.call_wall, a.put_wall))
     out = {
         "fig-gamma": fig.gamma_by_strike_figure(
             a.by_strike, spot=a.spot, zero_gamma_levels=a.zero_gamma_levels, call_wall=a.call_wall,
-            put_wall=a.put_wall, by_strike_expiry=a.by_strike_expiry, subtitle=subtitle, height=FIGURE_HEIGHT_PX),
-        "fig-hedge": fig.hedge_curve_figure(
+            put_wall=a.put_wall, by_strike_expiry=a.by_strike_expiry, subtitle=subtitle, strike_window=window,
+            height=FIGURE_HEIGHT_PX),
+        "fig-hedge": fig.two_line_axis_titles(fig.hedge_curve_figure(
             a.hedge_curves, gamma_profile=a.gamma_profile, spot=a.spot, zero_gamma_levels=a.zero_gamma_levels,
-            units="usd", underlying=a.underlying, height=FIGURE_HEIGHT_PX + 60),
+            units="usd", underlying=a.underlying, height=FIGURE_HEIGHT_PX + 60)),
         "fig-term": fig.term_structure_figure(
             inputs.full.term_structure, selected_expiries=[d.isoformat() for d in a.expiries],
             subtitle=subtitle, height=FIGURE_HEIGHT_PX),
@@ -108,12 +117,26 @@ def report_figures(inputs: ReportInputs) -> dict[str, dict]:
     return out
 
 
-def chart_html(element_id: str, figure: dict) -> Markup:
+def chart_config(inputs: ReportInputs, element_id: str) -> dict:
+    """The page's Plotly config (:func:`fig.graph_config`: no cloud button, no logo), its PNG named as the
+    page names its exports (:func:`fig.export_filename`); no modebar when the report is printed."""
+    a = inputs.current
+    view = EXPORT_NAMES.get(element_id, element_id.removeprefix("fig-"))
+    preset = "all" if len(a.expiries) == len(inputs.full.expiries) else "custom"
+    name = export_filename(view, a.underlying, a.as_of, a.convention, preset,
+                           [d.isoformat() for d in a.expiries])
+    config = fig.graph_config(name, static=inputs.static)
+    # plotly.io warns on the two Chart Studio switches the page also sets (plotly.js keeps them off by
+    # default, and the buttons they would show are in the config's modeBarButtonsToRemove): leave them out
+    return {k: v for k, v in config.items() if k not in ("showEditInChartStudio", "showLink")}
+
+
+def chart_html(element_id: str, figure: dict, config: dict | None = None) -> Markup:
     """One chart as plotly.io writes it: a ``<div id=element_id>`` and the script drawing it with the
     plotly.js the page inlines once. Numbers travel as base64 typed arrays (:func:`fig.encode_arrays`,
     as on the page); the figure dicts are validated by the builders' tests, not again here."""
     return Markup(pio.to_html(fig.encode_arrays(figure), include_plotlyjs=False, full_html=False, div_id=element_id,
-                              config=CHART_CONFIG, default_height=FIGURE_HEIGHT_PX, validate=False))
+                              config=config or {}, default_height=FIGURE_HEIGHT_PX, validate=False))
 
 
 def units_rows(a: Analysis) -> list[tuple[str, str]]:
@@ -155,8 +178,10 @@ def render_report(inputs: ReportInputs) -> str:
         generated_at=inputs.generated_at,
         levels_text=inputs.levels_text,
         regime=inputs.regime,
-        view_charts=[chart_html(k, v) for k, v in charts.items() if not k.startswith("fig-history")],
-        history_charts=[chart_html(k, v) for k, v in charts.items() if k.startswith("fig-history")],
+        view_charts=[chart_html(k, v, chart_config(inputs, k)) for k, v in charts.items()
+                     if not k.startswith("fig-history")],
+        history_charts=[chart_html(k, v, chart_config(inputs, k)) for k, v in charts.items()
+                        if k.startswith("fig-history")],
         units=units_rows(a),
         notes=[*a.warnings, *inputs.notes],
     )

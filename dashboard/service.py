@@ -827,7 +827,8 @@ def _plotly_js() -> str:
 
 
 def report_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario, *, generated_at: str,
-               history_last: int | None = REPORT_HISTORY_SNAPSHOTS, sync_history: bool = True) -> str:
+               history_last: int | None = REPORT_HISTORY_SNAPSHOTS, sync_history: bool = True,
+               static: bool = False) -> str:
     """``mmpos report`` and the page's "Download report": the self-contained HTML of one snapshot.
 
     Key levels with changes against the previous snapshot (same expiries where still live), the three
@@ -836,7 +837,8 @@ def report_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scena
 
     ``sync_history=False`` (the page) draws the history the store holds now instead of first
     summarising every new or changed file of the folder (seconds per file; ``mmpos backfill`` or the
-    History tab fill it); the notes say when that history is empty.
+    History tab fill it); the notes say when that history is empty. ``static=True``: the HTML is
+    printed to PDF or PNG (no chart modebar).
     """
     from analytics.levels import key_levels
     from dashboard.report_html import ReportInputs, render_report
@@ -873,7 +875,7 @@ def report_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scena
     return render_report(ReportInputs(
         current=current, full=full, levels_text=levels.to_text(), history=history if not history.empty else None,
         source_name=entry.path.name, generated_at=generated_at, plotly_js=_plotly_js(), notes=tuple(notes),
-        regime=levels.regime))
+        regime=levels.regime, static=static))
 
 
 def clear_caches() -> None:

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     page = service.report_for(
         args.data_dir, entry, scenario,
         generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        history_last=args.history or service.REPORT_HISTORY_SNAPSHOTS)
+        history_last=args.history or service.REPORT_HISTORY_SNAPSHOTS, static=args.format != "html")
     if args.format == "html":
         args.out.write_text(page, encoding="utf-8")
     else:

@@ -112,20 +112,18 @@ SCENARIO = (*SELECTION, "shock", "h", "vol", "volv")  # ... and its scenario (ev
 
 
 def strike_window(a: Analysis, state: ViewState) -> tuple[float, float] | None:
-    """The strike views' initial x range: spot +/- ``config.strike_window_pct()`` percent.
+    """The strike views' initial x range: :func:`fig.view_strike_window` (spot +/- ``config.strike_window_pct()``
+    percent, widened to a call or put wall just outside it), the report's range as well.
 
-    It depends on the snapshot's spot only, never on the expiry set or the measure: Plotly keeps a
-    user's zoom across redraws (``uirevision``) only while the figure's own range stays the same.
+    It depends on the snapshot's spot and walls only, never on the measure: Plotly keeps a user's zoom
+    across redraws (``uirevision``) only while the figure's own range stays the same.
     A zoom the user made on this snapshot (``xzoom``, see ``views.with_display``) wins: Dash
     redraws the chart after a zoom with the zoomed layout, which makes Plotly forget it was the user's.
     """
     zoom = getattr(state, ZOOM_KEY)
     if zoom:
         return float(zoom[0]), float(zoom[1])
-    pct = config.strike_window_pct()
-    window: tuple[float, float] | None = fig.default_strike_window(a.spot, np.empty(0), half_width_pct=pct,
-                                                                    include_limit_pct=pct)
-    return window
+    return fig.view_strike_window(a.spot, config.strike_window_pct(), walls=(a.call_wall, a.put_wall))
 
 
 def snapshot_revision(state: ViewState | Mapping[str, Any]) -> str:
@@ -180,16 +178,7 @@ def gamma_figure(state: ViewState | Mapping[str, Any], a: Analysis, previous: An
     )
 
 
-def two_line_axis_titles(figure: Figure) -> Figure:
-    """Break long y-axis titles before their unit (``"Total GEX<br>(USD per 1%)"``) for stacked rows."""
-    layout = figure["layout"]
-    for name, axis in list(layout.items()):
-        if not (name == "yaxis" or (name.startswith("yaxis") and name[5:].isdigit())):
-            continue
-        text = ((axis or {}).get("title") or {}).get("text")
-        if text and "<br>" not in text:
-            layout[name] = fig.merge(axis, {"title": {"text": text.replace(" (", "<br>(", 1)}})
-    return figure
+two_line_axis_titles = fig.two_line_axis_titles  # the hedge view's stacked-row titles (the report's too)
 
 
 # --------------------------------------------------------------------------- builders

@@ -216,3 +216,16 @@ def test_a_link_with_panel_choices_sets_their_controls(demo):
     assert out[OUT[SMILE_X_KEY]] == "strike" and out[OUT[MAX_PAIN_RR_KEY]] == []
     assert out[OUT["smode"]] == "vanna" and out[OUT["tspace"]] == ["equal"]
     assert to_query(state).endswith("strike=6800&smode=vanna&tspace=1&smx=strike&mprr=0")
+
+
+@pytest.mark.parametrize(("call_wall", "put_wall", "expected"), [
+    (430.0, 370.0, (370.0, 430.0)),  # TSLA: both walls 7.5% out, inside the 10% reach: the window shows them
+    (460.0, None, (380.0, 420.0)),  # 15% out: too far to widen the opening view for
+    (410.0, 395.0, (380.0, 420.0)),  # inside the +/- 5% already
+])
+def test_the_strike_window_widens_to_a_wall_just_outside_it(monkeypatch, call_wall, put_wall, expected):
+    monkeypatch.delenv("MMPOS_STRIKE_WINDOW_PCT", raising=False)
+    a = SimpleNamespace(spot=400.0, call_wall=call_wall, put_wall=put_wall)
+    lo, hi = panels.strike_window(a, ViewState.of({}))
+    pad = 0.005 * (expected[1] - expected[0])  # the edge padding of fig.default_strike_window
+    assert (lo, hi) == pytest.approx((expected[0] - pad, expected[1] + pad))

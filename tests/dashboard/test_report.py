@@ -240,3 +240,72 @@ def test_the_report_button_without_a_snapshot_says_why(demo_dir):
 @pytest.mark.parametrize("module", [hfig, report_html, report_callback])
 def test_doctests(module):
     assert doctest.testmod(module).failed == 0
+
+
+# --- issue #18: the report is as clean as the page ------------------------------------------------
+
+
+def drawn_configs(page: str) -> dict[str, dict]:
+    """The Plotly config of every chart in the report, by element id (the argument after the layout)."""
+    decoder, out = json.JSONDecoder(), {}
+    for match in re.finditer(r'Plotly\.newPlot\(\s*"([^"]+)",\s*', page):
+        end = match.end()
+        for _ in range(2):  # data, layout
+            _, end = decoder.raw_decode(page, end)
+            end = re.compile(r",\s*").match(page, end).end()
+        out[match[1]], _ = decoder.raw_decode(page, end)
+    return out
+
+
+def test_every_report_chart_has_the_pages_config_without_a_cloud_button(spx_inputs):
+    configs = drawn_configs(render_report(spx_inputs))
+    assert list(configs) == list(report_figures(spx_inputs))
+    for config in configs.values():
+        assert "sendDataToCloud" in config["modeBarButtonsToRemove"], config
+        assert config["displaylogo"] is False and config["showSendToCloud"] is False
+        assert config["displayModeBar"] == "hover"  # the interactive file keeps the page's modebar
+
+
+def test_report_pngs_are_named_as_the_pages_exports(spx_inputs):
+    from dashboard.web.figures.common import export_filename
+    from dashboard.web.panels import BY_NAME
+
+    a = spx_inputs.current
+    configs = drawn_configs(render_report(spx_inputs))
+    names = {k: c["toImageButtonOptions"]["filename"] for k, c in configs.items()}
+    assert names["fig-gamma"] == export_filename(BY_NAME["gamma"].export, a.underlying, a.as_of, a.convention,
+                                                 "all", [d.isoformat() for d in a.expiries])
+    assert report_html.EXPORT_NAMES == {"fig-gamma": BY_NAME["gamma"].export, "fig-hedge": BY_NAME["hedge"].export,
+                                        "fig-term": BY_NAME["term"].export}
+    assert names["fig-hedge"].endswith("_hedging-curves") and names["fig-history-heatmap"].endswith("_history-heatmap")
+    assert all(n.startswith(f"mmpos_SPX_{a.as_of:%Y-%m-%dT%H%M}_") for n in names.values()), names
+
+
+def test_a_printed_report_draws_no_modebar(spx_inputs):
+    page = render_report(replace(spx_inputs, static=True))
+    assert {c["displayModeBar"] for c in drawn_configs(page).values()} == {False}
+    css = page[page.index("<style>"):page.index("</style>")]
+    assert re.search(r"@media print\{.*\.modebar-container[^{]*\{display:none", css)  # a browser's own print
+
+
+def test_no_report_heading_ends_a_printed_page(spx_inputs):
+    page = render_report(spx_inputs)
+    css = page[page.index("<style>"):page.index("</style>")]
+    assert re.search(r"h2,h3\{break-after:avoid", css)
+    assert re.search(r"\.chart-card[^{]*\{break-inside:avoid", css)
+
+
+def test_the_reports_hedge_chart_breaks_both_axis_titles_so_they_do_not_overlap(spx_inputs):
+    layout = report_figures(spx_inputs)["fig-hedge"]["layout"]
+    titles = [layout[k]["title"]["text"] for k in ("yaxis", "yaxis2")]
+    assert all("<br>(" in t for t in titles), titles
+
+
+def test_the_reports_strike_chart_opens_on_the_pages_window(spx_inputs):
+    from dashboard.web import panels
+    from dashboard.web.state import ViewState
+
+    a = spx_inputs.current
+    shown = report_figures(spx_inputs)["fig-gamma"]["layout"]["xaxis"]["range"]
+    assert tuple(shown) == panels.strike_window(a, ViewState.of({}))
+    assert shown[0] > a.spot * 0.9 and shown[1] < a.spot * 1.1  # not the chain's 5,800-7,700

@@ -33,6 +33,7 @@ from dashboard.web.figures.common import (
     house_template,
     merge,
     snapshot_subtitle,
+    two_line_axis_titles,
 )
 from dashboard.web.figures.gamma import (
     PREVIOUS_NET_TRACE_NAME,
@@ -40,6 +41,7 @@ from dashboard.web.figures.gamma import (
     gamma_by_strike_figure,
     previous_net_trace,
     strike_breakdown_figure,
+    view_strike_window,
 )
 from dashboard.web.figures.hedge import hedge_curve_figure
 from dashboard.web.figures.kpi import (
@@ -84,6 +86,8 @@ __all__ = [
     "apply_house_layout",
     "comparison_note",
     "default_strike_window",
+    "view_strike_window",
+    "two_line_axis_titles",
     "empty_figure",
     "encode_arrays",
     "exposure_by_strike_figure",

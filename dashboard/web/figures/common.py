@@ -389,7 +389,7 @@ MODEBAR_REMOVED: tuple[str, ...] = (
 )
 
 
-def graph_config(filename: str = "mmpos", *, scale: int = 2) -> dict:
+def graph_config(filename: str = "mmpos", *, scale: int = 2, static: bool = False) -> dict:
     """The ``config`` for ``dcc.Graph``: PNG export with a file name, no plotly logo, nothing that
     sends a chart to the cloud, and a short modebar (it sits over the title of a narrow panel).
 
@@ -399,6 +399,8 @@ def graph_config(filename: str = "mmpos", *, scale: int = 2) -> dict:
         File name (without extension) of the PNG the camera button saves.
     scale : int, default 2
         Pixel-density multiplier of the export (2 reads well on slides).
+    static : bool, default False
+        For a page printed to PDF or PNG (the report's static export): no modebar at all.
 
     Examples
     --------
@@ -409,13 +411,26 @@ def graph_config(filename: str = "mmpos", *, scale: int = 2) -> dict:
     return {
         "displaylogo": False,
         "responsive": True,
-        "displayModeBar": "hover",
+        "displayModeBar": False if static else "hover",
         "showSendToCloud": False,
         "showEditInChartStudio": False,
         "showLink": False,
         "modeBarButtonsToRemove": list(MODEBAR_REMOVED),
         "toImageButtonOptions": {"format": "png", "filename": filename, "scale": scale},
     }
+
+
+def two_line_axis_titles(figure: Figure) -> Figure:
+    """Break long y-axis titles before their unit (``"Total GEX<br>(USD per 1%)"``) for stacked rows
+    (the hedge view's two y axes, on the page and in the report, would overlap otherwise)."""
+    layout = figure["layout"]
+    for name, axis in list(layout.items()):
+        if not (name == "yaxis" or (name.startswith("yaxis") and name[5:].isdigit())):
+            continue
+        text = ((axis or {}).get("title") or {}).get("text")
+        if text and "<br>" not in text:
+            layout[name] = merge(axis, {"title": {"text": text.replace(" (", "<br>(", 1)}})
+    return figure
 
 
 def empty_figure(

@@ -99,6 +99,23 @@ def default_strike_window(
     return float(lo - step), float(hi + step)
 
 
+WALL_REACH = 2.0  # a wall within this many strike windows of spot is brought into the view (5% -> 10%)
+
+
+def view_strike_window(spot: float, half_width_pct: float,
+                       walls: Sequence[float | None] = ()) -> tuple[float, float] | None:
+    """The strike views' opening range, on the page and in the report: spot +/- ``half_width_pct``,
+    widened to show a call or put wall lying within ``WALL_REACH`` times that of spot.
+
+    Examples
+    --------
+    >>> [round(x, 3) for x in view_strike_window(100.0, 5.0, walls=[108.0, 85.0])]  # 108 is within 10%, 85 not
+    [94.935, 108.065]
+    """
+    return default_strike_window(spot, np.empty(0), half_width_pct=half_width_pct, include=walls,
+                                 include_limit_pct=WALL_REACH * half_width_pct)
+
+
 def gamma_by_strike_figure(
     by_strike: pd.DataFrame,
     *,

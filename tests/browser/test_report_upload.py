@@ -188,3 +188,26 @@ def test_mmpos_report_prints_pdf_and_png_with_the_local_chromium(demo_dir, tmp_p
     assert cli.main(["report", "--underlying", "BTC", "--data-dir", str(demo_dir), "--format", fmt,
                      "--out", str(out)]) == 0
     assert out.read_bytes().startswith(magic) and out.stat().st_size > 50_000
+
+
+MODEBAR_JS = """
+return Array.from(document.querySelectorAll('#' + arguments[0] + ' .modebar-btn')).map(
+  b => (b.getAttribute('data-title') || '') + '|' + (b.getAttribute('data-attr') || '') + '|' +
+       (b.getAttribute('data-val') || ''));
+"""
+
+
+def test_the_reports_modebar_has_no_cloud_button(dash_duo, demo_dir, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    out = tmp_path / "report.html"
+    assert cli.main(["report", "--underlying", "SPX", "--data-dir", str(demo_dir), "--out", str(out)]) == 0
+    charts = open_report_offline(dash_duo, out)
+    for element_id, _ in charts:
+        element = dash_duo.driver.find_element("id", element_id)
+        dash_duo.driver.execute_script("arguments[0].scrollIntoView()", element)
+        ActionChains(dash_duo.driver).move_to_element(element).perform()
+        buttons = dash_duo.driver.execute_script(MODEBAR_JS, element_id)
+        assert any(b.lower().startswith("download plot as a png") for b in buttons), (element_id, buttons)  # drawn
+        assert not [b for b in buttons if re.search("cloud|share|chart studio", b, re.I)], (element_id, buttons)
+    assert dash_duo.get_logs() == []

@@ -270,13 +270,14 @@ def test_highlight_outlines_exactly_the_clicked_strike(by_strike):
     assert all(t.marker.line.width is None for t in plain.data)
 
 
-def test_previous_snapshot_is_an_overlay_line(by_strike):
+def test_previous_snapshot_is_a_tick_per_strike_with_nothing_drawn_between_strikes(by_strike):
     previous = by_strike[["strike", "net_gex_usd_per_1pct"]].assign(
         net_gex_usd_per_1pct=lambda f: f["net_gex_usd_per_1pct"] * 0.5
     )
     fig = gamma_by_strike_figure(by_strike, **gamma_kwargs(previous_net=previous))
     line = trace(fig, "Net GEX (previous snapshot)")
-    assert line.type == "scatter" and line.mode == "lines"
+    assert line.type == "scatter" and line.mode == "markers"  # a line overshot between strikes (issue #18)
+    assert line.marker.symbol == "line-ew"
     np.testing.assert_array_equal(line.y, previous["net_gex_usd_per_1pct"])
     np.testing.assert_array_equal(np.asarray(line.customdata)[:, CUSTOMDATA_STRIKE], previous["strike"])
 

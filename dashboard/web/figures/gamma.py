@@ -149,7 +149,7 @@ def gamma_by_strike_figure(
     call_wall, put_wall : float or None
         Strikes of the largest call GEX and the most negative put GEX.
     previous_net : pandas.DataFrame, optional
-        ``strike, net_gex_usd_per_1pct`` from the previous snapshot, drawn as a grey line.
+        ``strike, net_gex_usd_per_1pct`` from the previous snapshot, drawn as grey ticks.
     by_strike_expiry : pandas.DataFrame, optional
         ``strike, expiry, call_gex_usd_per_1pct, put_gex_usd_per_1pct, net_gex_usd_per_1pct``;
         needed when ``stack_by_expiry``.
@@ -361,7 +361,10 @@ def _round_or_none(x: float | None) -> float | None:
 
 
 def previous_net_trace(previous_net: pd.DataFrame, *, palette: Palette = PALETTE) -> dict:
-    """The previous snapshot's net GEX by strike: the grey dotted line on the gamma view.
+    """The previous snapshot's net GEX by strike: a grey tick over each strike's bar on the gamma view.
+
+    Ticks, not a line: GEX exists at listed strikes only, and a line between them draws values (and
+    swings through zero) at prices where there is no strike.
 
     Its own function so the comparison, computed after the main view, can be added to a drawn
     chart (a Dash ``Patch``) without rebuilding the figure.
@@ -379,8 +382,8 @@ def previous_net_trace(previous_net: pd.DataFrame, *, palette: Palette = PALETTE
         x=prev["strike"].to_numpy(dtype=float),
         y=prev_y,
         name=PREVIOUS_NET_TRACE_NAME,
-        mode="lines",
-        line=dict(color=palette.previous, width=1.6, dash="dot", shape="linear"),
+        mode="markers",
+        marker=dict(symbol="line-ew", size=10, color=palette.previous, line=dict(color=palette.previous, width=2.2)),
         customdata=prev["strike"].to_numpy(dtype=float)[:, None],
         text=format_usd_array(prev_y),
         hovertemplate="Net, previous: %{text}<extra></extra>",

@@ -715,21 +715,19 @@ def previous_expiries(preset: str | None, expiries: Iterable[str] | None, prev_f
                       live_now: Iterable[dt.date] | None = None) -> list[str] | None:
     """The expiry set to compare against on the previous snapshot (ISO dates; None: every expiry).
 
-    A named preset is re-resolved on the previous snapshot's date ("next 7 days" then); a custom
-    set keeps the dates still live then. A custom set naming every expiry live now (``live_now``) is
-    "all": the previous snapshot's every expiry, so both give the same changes. ``[]`` means there is
-    nothing comparable.
+    The comparison depends on the dates shown, never on how they were picked: a named preset
+    ("Monthlies", "Next 7 days") and a custom set of the same dates both compare those dates where
+    they were live then (re-resolving a preset on the previous snapshot's date took in the expiries
+    settled since). "all", no dates, or a set naming every expiry live now (``live_now``) compares
+    the previous snapshot's every expiry. ``[]`` means there is nothing comparable.
     """
-    preset = preset or "all"
     chosen = list(expiries or [])
-    if preset == "custom" and live_now is not None:
+    if (preset or "all") == "all" or not chosen:
+        return None
+    if live_now is not None:
         every = {d.isoformat() for d in live_now}
         if every and every <= set(chosen):
-            preset = "all"
-    if preset == "all":
-        return None
-    if preset != "custom":
-        return [d.isoformat() for d in prev_facts.resolve(preset)]
+            return None
     live = {d.isoformat() for d in prev_facts.expiries}
     return [d for d in chosen if d in live]
 

@@ -397,11 +397,13 @@ def test_the_page_builds_without_a_deprecated_component(demo):
         create_app(demo)
 
 
-def test_previous_expiries_follow_the_preset_or_keep_live_custom_dates(demo):
+def test_previous_expiries_keep_the_dates_shown_that_were_live_then(demo):
     catalog = service.get_catalog(demo)
     prev = service.expiry_facts(service.load_chain(catalog.get("spx-20261119-1615")))
     assert views.previous_expiries({"preset": "all"}, prev) is None
-    assert all(d <= "2026-11-26" for d in views.previous_expiries({"preset": "7d"}, prev))
+    assert views.previous_expiries({"preset": "7d"}, prev) is None  # no dates resolved: every expiry, as now
+    assert views.previous_expiries({"preset": "7d", "exp": ["2026-11-23", "2026-11-27", "2031-01-01"]},
+                                   prev) == ["2026-11-23", "2026-11-27"]  # the dates shown, not 11-20 (settled)
     assert views.previous_expiries({"preset": "custom", "exp": ["2026-12-18", "2031-01-01"]}, prev) == ["2026-12-18"]
 
 

@@ -200,6 +200,23 @@ def test_all_and_a_custom_set_naming_every_expiry_give_identical_changes(demo):
                                    service.facts_for(entry).expiries) is None
 
 
+@pytest.mark.parametrize("preset", ["monthly", "7d"])
+def test_a_preset_and_a_custom_set_of_the_same_dates_give_identical_changes(demo, preset):
+    """Issue 18: Monthlies re-resolved on the previous snapshot's date took in the monthly settled
+    since, so "Monthlies" and "Custom" with the same dates showed different changes."""
+    named = spx_state(demo, f"?u=SPX&exp={preset}")
+    assert named["preset"] == preset and named["exp"]
+    custom = {**named, "preset": "custom", "exp": list(named["exp"])}
+    catalog = service.get_catalog(demo)
+    entry = catalog.get(named["snap"])
+    changes = []
+    for state in (named, custom):
+        got = views.compute(state, catalog, entry, demo)
+        previous = views.compute_previous(state, catalog, entry, demo).analysis
+        changes.append(fig.gex_change_by_strike(got.current.by_strike, previous.by_strike))
+    pd.testing.assert_frame_equal(changes[0], changes[1])
+
+
 # --------------------------------------------------------------------------- callbacks as functions
 
 

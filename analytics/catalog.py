@@ -54,6 +54,7 @@ import pandas as pd
 from analytics.adv import ADV_FILE_NAME
 from analytics.chain import OptionChain
 from analytics.errors import ChainDataError
+from analytics.fmt import format_stamp
 from analytics.sources import detect_format, load_chain
 from analytics.sources.book import load_book
 from analytics.sources.common import confined_to
@@ -784,7 +785,7 @@ def format_catalog(catalog: Catalog) -> str:
     if snaps:
         rows = [("id", "underlying", "snapshot", "spot", "expiries", "rows", "file")]
         rows += [
-            (e.id, e.underlying or "", f"{e.as_of:%Y-%m-%d %H:%M %Z}", f"{e.spot:,.2f}", str(e.n_expiries),
+            (e.id, e.underlying or "", format_stamp(e.as_of), f"{e.spot:,.2f}", str(e.n_expiries),
              f"{e.n_rows:,}", rel(e.path))
             for e in snaps
         ]

@@ -15,6 +15,7 @@ them, the dashboard and the CLI reuse them).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Iterable
@@ -197,6 +198,36 @@ def format_level(x: float | None, *, signed: bool = False) -> str:
     '0.0'
     """
     return format_number(x, compact=False, decimals=1, signed=signed)
+
+
+EXCHANGE_TIME_ZONE = "America/New_York"  # the US listed options' clock (analytics.calendars.NYSE_TIME_ZONE)
+
+
+def format_stamp(ts: object) -> str:
+    """A snapshot time as the page, report and CLI show it: ``YYYY-MM-DD HH:MM ZONE``, one style for every
+    source. A fixed UTC offset (a parquet file's ``-05:00``) that is New York's offset at that instant is
+    shown as New York's zone (EST/EDT: the same instant and wall time); another offset stays ``UTC-05:00``.
+
+    Examples
+    --------
+    >>> format_stamp(pd.Timestamp("2026-11-20 16:15", tz="America/New_York"))
+    '2026-11-20 16:15 EST'
+    >>> format_stamp(pd.Timestamp("2026-11-20 16:15-05:00"))
+    '2026-11-20 16:15 EST'
+    >>> format_stamp(pd.Timestamp("2026-07-20 16:15-05:00")), format_stamp(pd.Timestamp("2026-07-20 08:00", tz="UTC"))
+    ('2026-07-20 16:15 UTC-05:00', '2026-07-20 08:00 UTC')
+    >>> format_stamp(None), format_stamp(pd.Timestamp("2026-11-20 16:15"))
+    ('n/a', '2026-11-20 16:15')
+    """
+    if ts is None:
+        return "n/a"
+    stamp = pd.Timestamp(ts)  # type: ignore[arg-type]
+    tz = stamp.tzinfo
+    if isinstance(tz, dt.timezone) and stamp.utcoffset() != dt.timedelta(0):
+        local = stamp.tz_convert(EXCHANGE_TIME_ZONE)
+        if local.utcoffset() == stamp.utcoffset():
+            stamp = local
+    return stamp.strftime("%Y-%m-%d %H:%M %Z").strip()
 
 
 def _as_float(x: float | None) -> float:

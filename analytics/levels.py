@@ -47,7 +47,7 @@ import pandas as pd
 
 from analytics.adv import pct_of_adv
 from analytics.exposure import TOP_WALLS, top_walls
-from analytics.fmt import format_level, format_number, format_pct, format_strike, format_usd
+from analytics.fmt import format_level, format_number, format_pct, format_stamp, format_strike, format_usd
 from analytics.headline import NO_PREVIOUS_TEXT, RegimeLine, regime_line
 from analytics.scenario import VolScenario, describe_scenario
 
@@ -376,7 +376,7 @@ def _with_previous(levels: tuple[StrikeLevel, ...], previous: tuple[StrikeLevel,
 
 
 def _stamp(ts: pd.Timestamp | None) -> str:
-    return pd.Timestamp(ts).strftime("%Y-%m-%d %H:%M %Z").strip() if ts is not None else "n/a"
+    return format_stamp(ts)
 
 
 def _expiry_summary(expiries: Sequence[dt.date]) -> str:

@@ -26,6 +26,7 @@ import plotly.io as pio
 from markupsafe import Markup
 
 from analytics import conventions
+from analytics.fmt import format_stamp
 from analytics.headline import RegimeLine
 from analytics.history import HistoryWindow
 from analytics.report import CONVENTIONS_TEXT, Analysis
@@ -164,7 +165,7 @@ def render_report(inputs: ReportInputs) -> str:
     if "</script" in inputs.plotly_js.lower():
         raise ValueError("the plotly.js bundle contains '</script' and cannot be inlined")
     a = inputs.current
-    stamp = a.as_of.strftime("%Y-%m-%d %H:%M %Z").strip()
+    stamp = format_stamp(a.as_of)
     charts = report_figures(inputs)
     return _template().render(
         title=f"{a.underlying} dealer positioning, {stamp}",

@@ -38,6 +38,7 @@ from pathlib import Path
 from analytics import sources
 from analytics.catalog import Catalog, holder_for, public_reason
 from analytics.errors import ChainDataError
+from analytics.fmt import format_stamp
 from analytics.sources.book import load_book
 from analytics.sources.common import MAX_FILE_BYTES, confined_to
 from dashboard.runtime import config
@@ -225,7 +226,7 @@ def _result(root: Path, stored: Path, message: str) -> UploadResult:
         return UploadResult(False, f"{message}, but the catalog does not list it yet", name=stored.name)
     if entry.broken:
         return UploadResult(False, f"{message}, but the catalog cannot read it: {entry.error}", name=stored.name)
-    what = (f"{entry.underlying} snapshot of {entry.as_of:%Y-%m-%d %H:%M %Z}".strip() if entry.is_snapshot
+    what = (f"{entry.underlying} snapshot of {format_stamp(entry.as_of)}" if entry.is_snapshot
             else f"positions file for {entry.underlying}")
     return UploadResult(True, f"{message}: {what}", name=stored.name, entry_id=str(entry.id),
                         underlying=entry.underlying if entry.is_snapshot else None)

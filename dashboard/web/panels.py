@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from analytics.fmt import format_stamp
 from analytics.report import Analysis
 from dashboard.runtime import config
 from dashboard.web import figures as fig
@@ -159,7 +160,7 @@ def gamma_figure(state: ViewState | Mapping[str, Any], a: Analysis, previous: An
         if prev is None:
             note = (comparison.note if comparison is not None else None) or "no previous snapshot"
             return fig.gex_change_figure(None, note=f"No change shown: {note}", **common)
-        stamp = prev.as_of.strftime("%Y-%m-%d %H:%M %Z").strip()
+        stamp = format_stamp(prev.as_of)
         return fig.gex_change_figure(fig.gex_change_by_strike(a.by_strike, prev.by_strike),
                                      previous_label=f"the {stamp} snapshot", **common)
     return fig.gamma_by_strike_figure(

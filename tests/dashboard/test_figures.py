@@ -7,6 +7,7 @@ import doctest
 import json
 import math
 import re
+import types
 
 import numpy as np
 import pandas as pd
@@ -784,3 +785,16 @@ def test_a_level_that_barely_moved_never_shows_a_negative_zero_change():
     card = cards_by_key(kpi_cards(snapshot(zero_gamma_levels=[4700.001]),
                                   snapshot(zero_gamma_levels=[4700.004])))["zero_gamma_levels"]
     assert card["delta_text"] == "0"
+
+
+def test_a_parquet_and_a_cboe_snapshot_of_the_same_time_read_the_same_everywhere():
+    """Issue 18: the CBOE file's stamp read "EST", the same time from a parquet file "UTC-05:00"."""
+    from dashboard.web.callbacks.controls import _snapshot_label
+    from dashboard.web.figures import snapshot_subtitle
+
+    cboe = pd.Timestamp("2026-11-20 16:15", tz="America/New_York")
+    parquet = pd.Timestamp("2026-11-20 16:15-05:00")  # how a parquet file's fixed offset reads back
+    for stamp in (cboe, parquet):
+        assert snapshot_subtitle("SPX", stamp, "book") == "SPX · 2026-11-20 16:15 EST · convention: book"
+        entry = types.SimpleNamespace(as_of=stamp, spot=6753.87)
+        assert _snapshot_label(entry).startswith("2026-11-20 16:15 EST")

@@ -29,6 +29,7 @@ from flask import current_app
 from analytics import conventions as conventions_mod
 from analytics.catalog import Catalog
 from analytics.errors import ChainDataError
+from analytics.fmt import format_stamp
 from dashboard import service
 from dashboard.runtime import config
 from dashboard.web import ids
@@ -151,7 +152,7 @@ class Resolved:
 
 
 def _snapshot_label(entry: Any) -> str:
-    stamp = entry.as_of.strftime("%Y-%m-%d %H:%M %Z").strip() if entry.as_of is not None else "?"
+    stamp = format_stamp(entry.as_of) if entry.as_of is not None else "?"
     spot = f" · spot {entry.spot:,.2f}" if entry.spot else ""
     return f"{stamp}{spot}"
 

@@ -41,6 +41,7 @@ from flask import current_app
 
 from analytics.catalog import Catalog, CatalogEntry
 from analytics.errors import ChainDataError, ScenarioError
+from analytics.fmt import format_stamp
 from analytics.headline import NO_PREVIOUS_TEXT, RegimeLine
 from analytics.levels import KeyLevels, analysis_regime_line, key_levels
 from analytics.notes import FLOW_SHOCK_PCT
@@ -148,7 +149,7 @@ def table_records(by_strike: pd.DataFrame) -> list[dict[str, float]]:
 def header_text(analysis: Analysis, entry: CatalogEntry, *, book_file: str | None = None) -> tuple[str, str, str]:
     """Title, snapshot and model lines of the header; ``book_file`` (relative) names the positions file
     when the convention reads one."""
-    stamp = analysis.as_of.strftime("%Y-%m-%d %H:%M %Z").strip()
+    stamp = format_stamp(analysis.as_of)
     title = f"{analysis.underlying}  ·  spot {analysis.spot:,.2f}"
     snapshot = f"Snapshot {stamp}  ·  {str(entry.path).rsplit('/', 1)[-1]}"
     model = analysis.model_description  # the forward and IV choice in words (analytics.prepare.model_text)

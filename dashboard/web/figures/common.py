@@ -39,6 +39,7 @@ from analytics.fmt import (  # the one number formatter; re-exported for the fig
     format_number,
     format_number_array,
     format_pct,
+    format_stamp,
     format_strike,
     format_usd,
     format_usd_array,
@@ -150,8 +151,7 @@ def snapshot_subtitle(
     """
     parts = [underlying]
     if as_of is not None:
-        stamp = pd.Timestamp(as_of)
-        parts.append(stamp.strftime("%Y-%m-%d %H:%M %Z").strip())
+        parts.append(format_stamp(as_of))
     parts.append(f"convention: {convention}")
     if expiries:
         parts.append(expiries)

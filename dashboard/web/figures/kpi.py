@@ -22,7 +22,7 @@ import pandas as pd
 from dash import html
 
 from analytics.fmt import MISSING as _MISSING
-from analytics.fmt import format_number, format_strike, format_usd
+from analytics.fmt import format_number, format_stamp, format_strike, format_usd
 from analytics.headline import RegimeLine
 from analytics.scenario import VolScenario, describe_scenario
 
@@ -408,7 +408,7 @@ def comparison_note(previous_underlying: str | None, previous_as_of: pd.Timestam
     'No earlier snapshot of this underlying: no changes shown.'
     """
     if previous_as_of is not None:
-        stamp = pd.Timestamp(previous_as_of).strftime("%Y-%m-%d %H:%M %Z").strip()
+        stamp = format_stamp(previous_as_of)
         return f"Changes vs the previous {previous_underlying} snapshot, {stamp}."
     if why_not:
         return f"No changes shown: {why_not}."

@@ -43,7 +43,7 @@ def test_levels_chart_draws_every_zero_gamma_level_and_gaps_where_a_wall_is_miss
     assert np.isnan(traces["Put wall"]["y"][1]) and traces["Put wall"]["connectgaps"] is False
     assert traces["Total GEX"]["yaxis"] == "y2" and traces["Spot"]["yaxis"] == "y"
     assert fig["layout"]["xaxis"]["categoryarray"] == ["s1", "s2", "s3"]
-    assert fig["layout"]["xaxis"]["ticktext"] == ["Nov 16", "Nov 17", "Nov 18"]
+    assert fig["layout"]["xaxis"]["ticktext"] == ["Nov 16<br>2026", "Nov 17", "Nov 18"]  # the year (issue 18)
 
 
 def test_heatmap_is_centred_on_zero_with_spot_drawn_over_it():
@@ -177,3 +177,9 @@ def test_while_a_backfill_runs_the_tab_shows_its_progress_and_computes_nothing(s
         assert len(store.stale()) == 4  # the page left the work to the backfill
     later = 1000.0 + BACKFILL_STALE_SECONDS + 1  # the backfill fell silent (killed): the page fills again
     assert cb.fill_step(str(small_dir), max_files=2, now=later) == {"done": 2, "total": 4}
+
+
+def test_the_history_axis_names_the_year_at_its_start_and_where_it_changes():
+    as_of = pd.to_datetime(["2025-12-30 16:15", "2025-12-31 16:15", "2026-01-02 16:15"])
+    axis = hfig._category_axis(["a", "b", "c"], hfig.date_labels(as_of), as_of)
+    assert axis["ticktext"] == ["Dec 30<br>2025", "Dec 31", "Jan 02<br>2026"]

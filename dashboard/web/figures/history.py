@@ -82,13 +82,21 @@ def date_labels(as_of: Sequence[pd.Timestamp] | pd.Series) -> list[str]:
     return [t.strftime("%b %d %H:%M") if rep else t.strftime("%b %d") for t, rep in zip(stamps, repeated, strict=True)]
 
 
-def _category_axis(ids: Sequence[str], labels: Sequence[str]) -> dict:
-    """A categorical x axis over snapshot ids, labelled by date (at most ~12 labels shown)."""
+def _category_axis(ids: Sequence[str], labels: Sequence[str],
+                   as_of: Sequence[pd.Timestamp] | pd.Series | None = None) -> dict:
+    """A categorical x axis over snapshot ids, labelled by date (at most ~12 labels shown); with
+    ``as_of``, the first label and each one starting a new year carry the year on a second line."""
     n = len(ids)
     every = max(1, int(np.ceil(n / 12)))
     shown = list(range(n - 1, -1, -every))[::-1]  # always label the newest snapshot
+    text = [labels[i] for i in shown]
+    if as_of is not None:
+        stamps = list(as_of)
+        years = [pd.Timestamp(stamps[i]).year for i in shown]
+        text = [f"{t}<br>{y}" if k == 0 or y != years[k - 1] else t
+                for k, (t, y) in enumerate(zip(text, years, strict=True))]
     return dict(type="category", categoryorder="array", categoryarray=list(ids),
-                tickmode="array", tickvals=[ids[i] for i in shown], ticktext=[labels[i] for i in shown])
+                tickmode="array", tickvals=[ids[i] for i in shown], ticktext=text)
 
 
 def _check(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -145,7 +153,7 @@ def levels_history_figure(
     zg_x = [i for i, levels in zip(ids, history["zero_gamma_levels"], strict=True) for _ in (levels or ())]
     zg_y = np.array([float(z) for levels in history["zero_gamma_levels"] for z in (levels or ())])
     fig = new_figure(dict(
-        xaxis=dict(_category_axis(ids, labels), anchor="y2"),
+        xaxis=dict(_category_axis(ids, labels, history["as_of"]), anchor="y2"),
         yaxis=dict(anchor="x", domain=list(PRICE_PANEL), title={"text": PRICE_AXIS_TITLE}, tickformat=",.0f"),
         yaxis2=dict(anchor="x", domain=list(FLOW_PANEL), title={"text": GEX_AXIS_TITLE}, exponentformat="B",
                     zeroline=True, tickmode="auto", nticks=4),
@@ -312,7 +320,7 @@ def strike_heatmap_figure(
     top = float(np.max(np.abs(z))) or 1.0
     labels = date_labels(as_of)
     fig = new_figure(dict(
-        xaxis=dict(_category_axis(ids, labels), showgrid=False),
+        xaxis=dict(_category_axis(ids, labels, as_of), showgrid=False),
         yaxis=dict(title={"text": f"{STRIKE_AXIS_TITLE} (buckets of {format_strike(step)})"}, tickformat=",.0f",
                    showgrid=False, range=[low, high]),
         hovermode="closest",
@@ -407,7 +415,7 @@ def term_history_figure(
     ids = history["snapshot_id"].astype(str).tolist()
     vega = history["net_vega_usd_per_vol_pt"].to_numpy(float)
     fig = new_figure(dict(
-        xaxis=dict(_category_axis(ids, date_labels(history["as_of"])), anchor="y2"),
+        xaxis=dict(_category_axis(ids, date_labels(history["as_of"]), history["as_of"]), anchor="y2"),
         yaxis=dict(anchor="x", domain=list(PRICE_PANEL), title={"text": IV_AXIS_TITLE}, ticksuffix="%",
                    tickformat=".3~g"),
         yaxis2=dict(anchor="x", domain=list(FLOW_PANEL), title={"text": VEGA_AXIS_TITLE}, exponentformat="B",

@@ -452,7 +452,7 @@ def page_tabs(main: object) -> dcc.Tabs:
     """The main view (one snapshot) and the History tab."""
     return dcc.Tabs(id=ids.TABS, value="main", className="page-tabs", children=[
         dcc.Tab(label="Positioning", value="main", children=main),
-        dcc.Tab(label="History", value="history", children=history_tab()),
+        dcc.Tab(label="History", value="history", className="tab-history", children=history_tab()),
     ])
 
 

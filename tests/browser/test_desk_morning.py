@@ -61,3 +61,27 @@ def test_a_selected_segment_reads_white_on_the_accent_while_hovered_and_focused(
     ActionChains(dash_duo.driver).move_to_element(label).perform()
     text, background = dash_duo.driver.execute_script(SELECTED_JS, ids.HORIZON)
     assert (text, background) == ("rgb(255, 255, 255)", "rgb(11, 92, 171)")  # white on --accent #0b5cab
+
+
+HISTORY_TOP_JS = """
+var card = document.querySelector('.history-controls');
+return card ? Math.round(card.getBoundingClientRect().top + window.scrollY) : null;
+"""
+
+
+def test_the_history_tab_opens_near_the_top_with_only_the_underlying_above_it(dash_duo, start_app, demo_dir,
+                                                                             artifacts):
+    start_app(create_app(demo_dir))
+    dash_duo.driver.set_window_size(1440, 900)
+    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
+    wait_for_charts(dash_duo)
+    dash_duo.find_element(".tab-history").click()
+    dash_duo.wait_for_element(".history-controls", timeout=20)
+    top = dash_duo.driver.execute_script(HISTORY_TOP_JS)
+    assert top is not None and top < 420, f"the History tab's own controls start {top} px down"
+    assert dash_duo.find_element(f"#{ids.UNDERLYING}").is_displayed()
+    assert not dash_duo.find_element(f"#{ids.SNAPSHOT}").is_displayed()
+    dash_duo.driver.save_screenshot(str(artifacts / "desk_morning_history_1440.png"))
+    dash_duo.find_element(".page-tabs .tab:not(.tab-history)").click()
+    dash_duo.wait_for_element(f"#{ids.SNAPSHOT}", timeout=20)
+    assert dash_duo.find_element(f"#{ids.SNAPSHOT}").is_displayed()  # back on Positioning: all controls

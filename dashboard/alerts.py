@@ -45,6 +45,7 @@ from typing import Any
 from analytics.alerts import Alert, AlertConfigError, Rules, evaluate, parse_rules
 from analytics.catalog import Catalog, CatalogEntry, FileVersion
 from analytics.errors import ChainDataError
+from analytics.fmt import format_stamp
 from analytics.history import HistoryStore, default_store_dir
 from dashboard import service
 from dashboard.runtime import config, notify
@@ -196,7 +197,7 @@ def alert_line(alert: Alert) -> str:
     ...                  "SPX: total GEX changed sign"))
     '2026-11-20 16:15 EST SPX: total GEX changed sign'
     """
-    return f"{alert.as_of:%Y-%m-%d %H:%M %Z} {alert.message}"
+    return f"{format_stamp(alert.as_of)} {alert.message}"
 
 
 class AlertLog:

@@ -536,17 +536,56 @@ def analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Sce
 
     A scenario this chain cannot take (a vol shift below minus its lowest IV) is replaced by the
     nearest valid one, and the refusal leads the analysis' warnings, so the page keeps serving.
+
+    The asked vol shift a scenario may carry (``asked_vol_shift_pts``: words only) is not part of the
+    cache key: the analysis is computed without it, then says it.
     """
     root = str(resolve_data_dir(data_dir))
     entry_id, mtime = entry_key(entry)
+    computed = scenario.replace(asked_vol_shift_pts=None) if scenario.asked_vol_shift_pts is not None else scenario
     try:
-        return _analysis(root, entry_id, mtime, _book_version(root, entry, scenario), scenario)
+        analysis = _analysis(root, entry_id, mtime, _book_version(root, entry, computed), computed)
     except ScenarioError as err:
-        if err.nearest is None:
+        nearest = err.nearest
+        if not isinstance(nearest, Scenario):
             raise
-        analysis = _analysis(root, entry_id, mtime, _book_version(root, entry, err.nearest), err.nearest)
-        return dataclasses.replace(analysis, warnings=[f"{err}; showing the nearest valid value"]
+        if scenario.asked_vol_shift_pts is not None:  # the first ask, not the value clamped before
+            nearest = nearest.replace(asked_vol_shift_pts=scenario.asked_vol_shift_pts)
+        analysis = _analysis(root, entry_id, mtime, _book_version(root, entry, nearest),
+                             nearest.replace(asked_vol_shift_pts=None))
+        return dataclasses.replace(analysis, scenario=nearest, warnings=[f"{err}; showing the nearest valid value"]
                                    + list(analysis.warnings))
+    return analysis if computed is scenario else dataclasses.replace(analysis, scenario=scenario)
+
+
+def applied_scenario(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> tuple[Scenario, str | None]:
+    """The scenario the engine applies to ``entry``, and why it differs from ``scenario`` (None: as asked).
+
+    The one chain-dependent clamp: a negative vol shift may not take the lowest IV the engine prices
+    with (the selection's, after the IV policy) below ``MIN_IV_AFTER_SHIFT``
+    (:meth:`analytics.scenario.Scenario.check_against`); the nearest valid scenario says what was asked
+    (``asked_vol_shift_pts``). Reads the prepared inputs the analysis itself uses (cached), and only
+    for a negative shift. The page calls it before the view is drawn, so the controls, the URL and the
+    banner say what is drawn.
+    """
+    if scenario.vol_shift_pts >= 0 or entry.broken:
+        return scenario, None
+    root = str(resolve_data_dir(data_dir))
+    entry_id, version = entry_key(entry)
+    try:
+        chain = load_chain(entry)
+        if conventions.POSITIONS in conventions.get(scenario.convention).needs:
+            chain = with_book(get_catalog(root), chain)
+        prepared = _prepared(root, entry_id, version, _book_version(root, entry, scenario), preparation(scenario),
+                             NotInKey(chain))
+        scenario.check_against(prepared.chain, iv=prepared.iv)
+    except ScenarioError as err:  # (a ChainDataError too: first)
+        if not isinstance(err.nearest, Scenario):
+            return scenario, None  # not a clamp (e.g. a convention without its positions file): the main update says
+        return err.nearest, str(err)
+    except ChainDataError:
+        return scenario, None  # the main update says what is wrong with the file
+    return scenario, None
 
 
 def _view_key(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> str:
@@ -676,7 +715,13 @@ def resolve_view(state: Mapping[str, Any], catalog: Catalog, *,
         # one pass over the request against one set of the chain's dates, repeats dropped: at most the
         # chain's own count of expiries goes on, whatever the request names (never chain x request)
         live_set = set(live)
-        keep = list(dict.fromkeys(d for d in (s.get("exp") or []) if isinstance(d, str) and d in live_set))
+        asked = [d for d in (s.get("exp") or []) if isinstance(d, str)]
+        keep = list(dict.fromkeys(d for d in asked if d in live_set))
+        gone = list(dict.fromkeys(d for d in asked if d not in live_set))
+        if gone:
+            listed = ", ".join(gone[:3]) + (f" and {len(gone) - 3:,} more" if len(gone) > 3 else "")
+            replaced.append(f"{listed} {'is not an expiry' if len(gone) == 1 else 'are not expiries'} of this "
+                            f"snapshot; {'left out' if keep else 'showing every expiry'}")
         if keep:
             s["exp"] = keep
         else:

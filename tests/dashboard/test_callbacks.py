@@ -586,7 +586,9 @@ def test_a_hostile_vol_value_from_a_control_is_refused_the_same_way(demo):
 
 
 def test_a_vol_shift_below_the_chains_lowest_iv_is_noted_and_the_views_still_draw(demo):
-    state = load(demo, "?u=SPX&vol=shift:-400")[OUT["store"]]
+    made = load(demo, "?u=SPX&vol=shift:-400")
+    assert "out of range for this chain" in _text(made[OUT["banner"]])  # the controls clamp it (and say so)
+    state = {**made[OUT["store"]], "volv": -400.0, "volasked": None}  # a state posted without the controls
     out = views.main_update(state, None, demo)
     assert "out of range for this chain" in _text(out["banner"])
     assert out["gamma"]["data"] and out["hedge"]["data"]

@@ -42,9 +42,10 @@ from dashboard.web.state import (
     VOL_MODES,
     ViewState,
     checked_state,
+    decode_query,
     default_state,
     expiries_from_selection,
-    from_query,
+    scenario_from_state,
     strike_from_click,
     to_query,
 )
@@ -191,12 +192,14 @@ def resolve(state: dict[str, Any], catalog: Catalog) -> Resolved:
 def next_state(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, Any] | None,
                catalog: Catalog) -> Resolved:
     """The consolidated transition: URL on first load / navigation, otherwise the one changed input."""
+    link_notes: list[str] = []
     if trigger is None or trigger == f"{ids.URL}.search" or not previous:
-        state = from_query(inputs.get(f"{ids.URL}.search"))
+        state, link_notes = decode_query(inputs.get(f"{ids.URL}.search"))
         if trigger not in (None, f"{ids.URL}.search") and trigger in inputs:
             state = apply_input(state, trigger, inputs[trigger])
     else:
         state = apply_input({**default_state(), **previous}, trigger, inputs.get(trigger))
+    state["volasked"] = None  # said only by the transition that clamps (below); the URL names what is drawn
     unknown: tuple[str, ...] = ()
     if state.get("conv") not in conventions_mod.NAMES:  # a link naming a convention that does not exist
         unknown = (f"convention {str(state.get('conv'))[:40]!r} does not exist; showing "
@@ -204,7 +207,28 @@ def next_state(trigger: str | None, inputs: Mapping[str, Any], previous: dict[st
         state = {**state, "conv": conventions_mod.DEFAULT_CONVENTION}
     state, notices = checked_state(state)
     resolved = resolve(state, catalog)
-    return dataclasses.replace(resolved, notices=tuple(notices), replaced=unknown + resolved.replaced)
+    clamped = applied_vol(resolved.state, catalog)
+    if clamped is not None:
+        resolved = dataclasses.replace(resolved, state=clamped[0])
+        notices.append(clamped[1])
+    return dataclasses.replace(resolved, notices=tuple(link_notes + notices), replaced=unknown + resolved.replaced)
+
+
+def applied_vol(state: dict[str, Any], catalog: Catalog) -> tuple[dict[str, Any], str] | None:
+    """The state with the vol shift the engine applies to its snapshot, and the banner's note; None when
+    the shift applies as asked (:func:`dashboard.service.applied_scenario`: a negative shift may not take
+    the chain's lowest IV below its floor). The asked value stays in the state (``volasked``, not in
+    the URL) so the cards say what was asked and what is drawn."""
+    if state.get("vol") != "shift" or not (state.get("volv") or 0.0) < 0 or not state.get("snap"):
+        return None
+    entry = catalog.get(state["snap"])
+    if entry is None:
+        return None
+    scenario, why = service.applied_scenario(catalog.data_dir, entry, scenario_from_state(state))
+    if why is None:
+        return None
+    out = {**state, "volv": scenario.vol_shift_pts, "volasked": scenario.asked_vol_shift_pts}
+    return out, f"{why}; using {scenario.vol_shift_pts:g}"
 
 
 def catalog_banner(catalog: Catalog) -> list:

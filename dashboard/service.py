@@ -101,13 +101,18 @@ def resolve_data_dir(data_dir: str | Path | None) -> Path:
     return Path(data_dir) if data_dir else Path(default_data_dir())
 
 
-def get_catalog(data_dir: str | Path | None) -> Catalog:
+def get_catalog(data_dir: str | Path | None, naming: str | None = None) -> Catalog:
     """The catalog of ``data_dir`` from its process-wide holder: rescanned at most every few seconds
     (``MMPOS_RESCAN_SECONDS``), never walked per request, and never lost to one unreadable file; plus the
-    files dropped into the page this session when the folder is read-only (dashboard.uploads)."""
+    files dropped into the page this session when the folder is read-only (dashboard.uploads).
+
+    ``naming``: the snapshot id the request names; when this process's last scan lacks it (a file
+    another worker just stored) the folder is rescanned first
+    (:meth:`analytics.catalog.CatalogHolder.get_naming`)."""
     from dashboard.uploads import with_session_uploads
 
-    return with_session_uploads(holder_for(resolve_data_dir(data_dir)).get())
+    holder = holder_for(resolve_data_dir(data_dir))
+    return with_session_uploads(holder.get_naming(naming) if naming else holder.get())
 
 
 def entry_key(entry: CatalogEntry) -> tuple[str, FileVersion | None]:

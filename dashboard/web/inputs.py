@@ -164,7 +164,7 @@ def _upload_reply(value: Any) -> dict[str, Any] | None:
         raise Refused("must carry a size")
     kept: dict[str, Any] | None = None
     if isinstance(body, dict):
-        kept = {k: v for k, v in body.items() if k in ("ok", "message", "name", "entry_id", "underlying", "error")
+        kept = {k: v for k, v in body.items() if k in ("ok", "message", "name", "entry_id", "underlying", "error", "already")
                 and (isinstance(v, bool) or (isinstance(v, str) and len(v) <= MAX_RESULT_TEXT))}
     return {"status": status, "size": size, "body": kept}
 

@@ -32,6 +32,7 @@ from analytics.errors import ChainDataError
 from analytics.fmt import format_stamp
 from dashboard import service
 from dashboard.runtime import config
+from dashboard.uploads import original_name
 from dashboard.web import ids
 from dashboard.web.callbacks import export, work
 from dashboard.web.inputs import checked as checked_inputs
@@ -45,6 +46,7 @@ from dashboard.web.state import (
     decode_query,
     default_state,
     expiries_from_selection,
+    from_query,
     scenario_from_state,
     strike_from_click,
     to_query,
@@ -155,7 +157,8 @@ class Resolved:
 def _snapshot_label(entry: Any) -> str:
     stamp = format_stamp(entry.as_of) if entry.as_of is not None else "?"
     spot = f" · spot {entry.spot:,.2f}" if entry.spot else ""
-    return f"{stamp}{spot}"
+    name = original_name(entry.path)  # a dropped file: the name it had on the desk's machine
+    return f"{stamp}{spot}" + (f" · {name} (uploaded)" if name else "")
 
 
 def _expiry_label(d, facts: service.ExpiryFacts) -> str:
@@ -346,6 +349,18 @@ def _error_banner(title: str, message: str) -> list:
     return [html.Div(className="banner banner-error", children=[html.Strong(title + ": "), html.Span(message)])]
 
 
+def _named_snapshot(trigger: str | None, inputs: Mapping[str, Any], previous: Mapping[str, Any] | None) -> str | None:
+    """The snapshot id this transition names (the link's, the snapshot control's or the previous state's):
+    one another worker may have just stored (an upload), so the catalog is rescanned when it lacks it."""
+    if trigger == f"{ids.SNAPSHOT}.value":
+        value = inputs.get(trigger)
+        return value if isinstance(value, str) else None
+    if trigger is None or trigger == f"{ids.URL}.search" or not previous:
+        return from_query(inputs.get(f"{ids.URL}.search")).get("snap")
+    snap = previous.get("snap")
+    return snap if isinstance(snap, str) else None
+
+
 def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, Any] | None,
            data_dir: str | None, refused: tuple[str, ...] = ()) -> list[Any]:
     """The callback body as a plain function: every output in ``OUTPUTS`` order.
@@ -353,7 +368,7 @@ def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, A
     ``refused`` are the notes of inputs :func:`dashboard.web.inputs.checked` refused (shown in the banner).
     """
     try:
-        catalog = service.get_catalog(data_dir)
+        catalog = service.get_catalog(data_dir, naming=_named_snapshot(trigger, inputs, previous))
     except ChainDataError as err:  # e.g. the data folder does not exist
         name = Path(service.resolve_data_dir(data_dir)).name  # never the absolute path
         return _banner_only(_error_banner("The data folder cannot be read", f"{name}: {err.reason}"),

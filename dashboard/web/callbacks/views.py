@@ -270,7 +270,7 @@ def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[s
             header=("mmpos", "no snapshot", ""),
         )
     try:
-        catalog = service.get_catalog(data_dir)
+        catalog = service.get_catalog(data_dir, naming=v.snap)  # a snapshot another worker just stored, too
     except ChainDataError as err:  # the folder was removed or cannot be listed
         name = Path(service.resolve_data_dir(data_dir)).name
         return _empty_everything(f"The data folder {name} cannot be read",

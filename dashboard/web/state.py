@@ -340,6 +340,8 @@ class ViewState(BaseModel):
     volasked: Annotated[float | None, _rule(lambda v: None if v is None else finite_number(v)),
                         Key("asked vol shift", scenario=("asked_vol_shift_pts",))] = None
     stack: Annotated[bool, _rule(_flag), Key("stacking", "stack", FLAG)] = False
+    # open each new snapshot of the underlying as it lands in the data folder (dashboard.web.callbacks.follow)
+    follow: Annotated[bool, _rule(_flag), Key("follow newest", "follow", FLAG)] = False
     units: Annotated[str, _rule(_choice_of(UNIT_CHOICES)), Key("hedge units", "units")] = "usd"
     # model choices: checked by the Scenario (checked_state names a refused one)
     fwd: Annotated[str | None, _rule(text_or_none), Key("forward", "fwd", scenario=("forward",))] = DEFAULT_FORWARD

@@ -443,8 +443,9 @@ def test_two_apps_in_one_process_each_serve_every_callback(demo):
     first, second = create_app(demo), create_app(demo)
     declared = set(first.callback_map)
     # the panels' own choices are the controls callback's since they travel in the URL (two callbacks fewer)
-    # + report download, upload (2), grid (2), alerts, watchlist (3: page switch, rows, row click)
-    assert len(declared) == 20 and set(second.callback_map) == declared
+    # + report download, upload (2), grid (2), alerts, watchlist (3: page switch, rows, row click),
+    # the new-snapshot poll
+    assert len(declared) == 21 and set(second.callback_map) == declared
     state = load(demo, "?u=SPX")[OUT["store"]]
     for app in (second, first, second):  # the second app first: nothing left for it to take from the first
         response = app.server.test_client().post("/_dash-update-component", json=_main_update_body(app, state))

@@ -70,6 +70,7 @@ CONTROL_INPUTS: tuple[tuple[str, str], ...] = (
     (ids.VOL_MODE, "value"),
     (ids.VOL_VALUE, "value"),
     (ids.STACK, "value"),
+    (ids.FOLLOW, "value"),
     (ids.UNITS, "value"),
     (ids.FORWARD, "value"),
     (ids.IV_POLICY, "value"),
@@ -116,6 +117,8 @@ def apply_input(state: dict[str, Any], trigger: str, value: Any) -> dict[str, An
             s["volv"] = float(value) if value is not None else 0.0
         except (TypeError, ValueError):
             s["volv"] = 0.0
+    elif trigger == f"{ids.FOLLOW}.value":
+        s["follow"] = bool(value) and "follow" in value
     elif trigger == f"{ids.STACK}.value":
         s["stack"] = bool(value) and "stack" in value
     elif trigger == f"{ids.UNITS}.value":
@@ -297,6 +300,7 @@ def control_outputs(resolved: Resolved) -> dict[str, Any]:
         "volv": v.volv,
         "volv_disabled": v.vol == "none",
         "stack": ["stack"] if v.stack else [],
+        "follow": ["follow"] if v.follow else [],
         "units": v.units,
         "fwd": v.fwd,
         "iv": v.iv,
@@ -325,6 +329,7 @@ OUTPUTS: tuple[tuple[str, str, str], ...] = (
     ("volv", ids.VOL_VALUE, "value"),
     ("volv_disabled", ids.VOL_VALUE, "disabled"),
     ("stack", ids.STACK, "value"),
+    ("follow", ids.FOLLOW, "value"),
     ("units", ids.UNITS, "value"),
     ("fwd", ids.FORWARD, "value"),
     ("iv", ids.IV_POLICY, "value"),

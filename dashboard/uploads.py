@@ -91,7 +91,7 @@ def label_slug(client_name: str | None) -> str | None:
 
     Examples
     --------
-    >>> label_slug("cboe_spx_2024-01-07 (1).csv"), label_slug("..\\..//evil.csv"), label_slug("<>.csv")
+    >>> label_slug("cboe_spx_2024-01-07 (1).csv"), label_slug("..\\\\..//evil.csv"), label_slug("<>.csv")
     ('cboe_spx_2024-01-07_1', 'evil', None)
     """
     if not client_name:

@@ -21,7 +21,11 @@ from dashboard.runtime.cache import SharedCache
 from dashboard.runtime.config import Settings
 from dashboard.web import ids
 from dashboard.web.callbacks import controls, views, work
-from dashboard.web.state import MAX_SHOCK_RANGE_PCT, default_state, scenario_from_state  # the widest shock range
+from dashboard.web.state import (  # the widest shock range
+    MAX_SHOCK_RANGE_PCT,
+    default_state,
+    scenario_from_state,
+)
 from tests.conftest import shared_file
 
 CPU_BUDGET_S = 2.0  # issue #17: a replayed hostile request costs at most 2 s of CPU

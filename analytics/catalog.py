@@ -65,6 +65,7 @@ MAX_FILES = 50_000  # files described per scan; beyond, one broken entry says th
 MAX_BROKEN_SHOWN = 20  # broken files a summary lists by name (the rest are counted)
 MAX_REASON_CHARS = 200
 RESCAN_INTERVAL_S = 2.0
+MIN_NAMED_RESCAN_S = 0.25  # a request naming an id the last scan lacks rescans now, at most this often
 DATA_DIR_ENV = "MMPOS_DATA_DIR"
 BOOK_FORMAT = "book"
 # not chains: README files and the ADV config (analytics.adv), wherever they sit in the folder
@@ -696,6 +697,20 @@ class CatalogHolder:
         if catalog is None:
             raise ChainDataError(error.reason if error else "data directory not scanned yet", path=self.data_dir)
         return catalog
+
+    def get_naming(self, entry_id: str | None) -> Catalog:
+        """The current catalog, rescanned now when it lacks ``entry_id`` (a file another process, e.g.
+        another gunicorn worker's upload, just added) and the last scan is at least
+        ``MIN_NAMED_RESCAN_S`` old: the request that names a new snapshot sees it. An id that names
+        nothing costs at most one rescan per ``MIN_NAMED_RESCAN_S`` (unchanged files are not read again).
+        """
+        catalog = self.get()
+        if not entry_id or catalog.get(entry_id) is not None:
+            return catalog
+        with self._lock:
+            if self._checked_at is None or self._clock() - self._checked_at >= MIN_NAMED_RESCAN_S:
+                self._rescan()
+        return self.get()
 
     def readiness(self) -> tuple[bool, str]:
         """(ready, reason): the folder can be listed and a catalog is loaded (for ``/readyz``)."""

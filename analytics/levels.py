@@ -389,7 +389,8 @@ def _expiry_summary(expiries: Sequence[dt.date]) -> str:
 
 def _scenario_summary(scenario: Mapping[str, float]) -> str:
     """The scenario in words (:func:`analytics.scenario.describe_scenario`) and what it moves."""
-    vol = VolScenario(scenario.get("vol_shift_pts", 0.0), scenario.get("spot_vol_beta", 0.0))
+    vol = VolScenario(scenario.get("vol_shift_pts", 0.0), scenario.get("spot_vol_beta", 0.0),
+                      scenario.get("asked_vol_shift_pts"))
     parts = describe_scenario(vol, scenario.get("horizon_days", 0.0))
     if parts:
         return ", ".join(parts) + " (zero gamma and flows; walls at today's IVs)"

@@ -45,6 +45,9 @@ from analytics.prepare import (
 
 DEFAULT_SHOCKS_PCT: tuple[float, ...] = tuple(float(x) for x in range(-20, 21))
 DEFAULT_SPOT_RANGE: tuple[float, float] = (0.7, 1.3)
+# the widest +/- spot move the page draws, percent: the gamma profile's default range, so the hedge curve's
+# shocks and the profile stop at the same place (the page's shock choices end here)
+PROFILE_RANGE_PCT = round((DEFAULT_SPOT_RANGE[1] - 1.0) * 100.0)
 DEFAULT_GRID_POINTS = 601  # 0.1% of spot between points over 0.7x-1.3x
 
 MAX_EXPIRIES = 2_000
@@ -286,6 +289,7 @@ class VolScenario:
 
     shift_pts: float = 0.0
     spot_vol_beta: float = 0.0
+    asked_shift_pts: float | None = None  # the shift asked for, when the chain's lowest IV clamped it (words only)
 
     def __bool__(self) -> bool:
         """True when any IV moves (sticky strike otherwise)."""
@@ -322,9 +326,15 @@ def describe_scenario(vol: VolScenario = NO_VOL_SCENARIO, horizon_days: float = 
     ('vols +2 pts', 'spot-vol beta -0.5', 'horizon +1 day')
     >>> describe_scenario(horizon_days=2), describe_scenario()
     (('horizon +2 days',), ())
+    >>> describe_scenario(VolScenario(-7.24, asked_shift_pts=-20.0))
+    ('vols -7.24 pts (asked -20, clamped: the lowest IV of this chain is 7.25%)',)
     """
     parts = []
-    if vol.shift_pts:
+    if vol.asked_shift_pts is not None and vol.asked_shift_pts != vol.shift_pts:
+        low_iv = MIN_IV_AFTER_SHIFT - vol.shift_pts / 100.0  # the clamp's own rule (Scenario.vol_shift_bound)
+        parts.append(f"vols {vol.shift_pts:+g} pts (asked {vol.asked_shift_pts:+g}, clamped: the lowest IV of "
+                     f"this chain is {low_iv:.2%})")
+    elif vol.shift_pts:
         parts.append(f"vols {vol.shift_pts:+g} pts")
     if vol.spot_vol_beta:
         parts.append(f"spot-vol beta {vol.spot_vol_beta:+g}")
@@ -361,6 +371,9 @@ class Scenario:
     vol_shift_pts, spot_vol_beta : float
         Vol scenario: every IV moves by ``vol_shift_pts + spot_vol_beta * shock_pct`` vol points
         (``VOL_SHIFT_PTS``, ``SPOT_VOL_BETA``; the chain's lowest IV bounds a negative shift).
+    asked_vol_shift_pts : float or None
+        The vol shift asked for when the chain's lowest IV clamped it to ``vol_shift_pts`` (what the
+        words say; the numbers read ``vol_shift_pts`` only); None: applied as asked.
     spot_range : (float, float)
         The gamma-profile grid as fractions of spot (``SPOT_RANGE_LO``, ``SPOT_RANGE_HI``).
     grid_points : int
@@ -406,6 +419,7 @@ class Scenario:
     compare_horizons_days: tuple[float, ...] = ()
     vol_shift_pts: float = 0.0
     spot_vol_beta: float = 0.0
+    asked_vol_shift_pts: float | None = None  # what was asked when the chain clamped vol_shift_pts (words only)
     spot_range: tuple[float, float] = DEFAULT_SPOT_RANGE
     grid_points: int = DEFAULT_GRID_POINTS
     forward: ForwardChoice = DEFAULT_FORWARD
@@ -461,7 +475,8 @@ class Scenario:
         if not values.size:
             return VOL_SHIFT_PTS
         low_iv = float(values.min())
-        lo = max(VOL_SHIFT_PTS.lo, -round((low_iv - MIN_IV_AFTER_SHIFT) * 100.0, 6))
+        # to the hundredth of a vol point toward zero (a value a person can type, still inside the rule)
+        lo = max(VOL_SHIFT_PTS.lo, -math.floor(round((low_iv - MIN_IV_AFTER_SHIFT) * 1e4, 6)) / 100.0)
         return Bound(lo, VOL_SHIFT_PTS.hi, f"vol points; the lowest IV of this chain is {low_iv:.2%}")
 
     def check_against(self, chain: Any, *, iv: Any = None) -> Scenario:
@@ -481,13 +496,16 @@ class Scenario:
             if not bound.contains(self.vol_shift_pts):
                 raise ScenarioError(f"vol shift {self.vol_shift_pts:g} is out of range for this chain: allowed "
                                     f"{bound.describe()}", name="vol_shift_pts",
-                                    nearest=self.replace(vol_shift_pts=bound.clamp(self.vol_shift_pts)))
+                                    nearest=self.replace(vol_shift_pts=bound.clamp(self.vol_shift_pts),
+                                                         asked_vol_shift_pts=self.asked_vol_shift_pts
+                                                         if self.asked_vol_shift_pts is not None
+                                                         else self.vol_shift_pts))
         return self
 
     @property
     def vol(self) -> VolScenario:
         """The vol scenario both grid engines receive."""
-        return VolScenario(self.vol_shift_pts, self.spot_vol_beta)
+        return VolScenario(self.vol_shift_pts, self.spot_vol_beta, self.asked_vol_shift_pts)
 
     def words(self) -> tuple[str, ...]:
         """The scenario (vols and horizon) in words (:func:`describe_scenario`)."""
@@ -549,6 +567,7 @@ _RULES: dict[str, Callable[[Any], Any]] = {
     "compare_horizons_days": _numbers(HORIZON_DAYS, "compared horizon", max_count=MAX_COMPARE_HORIZONS),
     "vol_shift_pts": _number(VOL_SHIFT_PTS, "vol shift"),
     "spot_vol_beta": _number(SPOT_VOL_BETA, "spot-vol beta"),
+    "asked_vol_shift_pts": _number(VOL_SHIFT_PTS, "asked vol shift", optional=True),
     "spot_range": _described(_spot_range, f"LO {SPOT_RANGE_LO.describe()}, HI {SPOT_RANGE_HI.describe()}"),
     "grid_points": _integer(GRID_POINTS, "grid points"),
     "forward": _choice(FORWARD_CHOICES, "forward"),

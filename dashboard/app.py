@@ -27,6 +27,7 @@ from dashboard.web.callbacks import (
     controls,
     display,
     export,
+    follow,
     history,
     hover,
     report,
@@ -156,7 +157,7 @@ def create_app(data_dir: str | Path | None = None, *, settings: config.Settings 
     # registry is emptied by the first app to serve a request, so a second app would get none, and
     # a threaded worker's first requests could race the copy ("Callback function not found").
     for module in (controls, views, hover, table, export, display, history, work, report, upload, alerts,
-                   watchlist):
+                   watchlist, follow):
         module.register(app)
     return app
 

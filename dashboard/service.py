@@ -101,13 +101,18 @@ def resolve_data_dir(data_dir: str | Path | None) -> Path:
     return Path(data_dir) if data_dir else Path(default_data_dir())
 
 
-def get_catalog(data_dir: str | Path | None) -> Catalog:
+def get_catalog(data_dir: str | Path | None, naming: str | None = None) -> Catalog:
     """The catalog of ``data_dir`` from its process-wide holder: rescanned at most every few seconds
     (``MMPOS_RESCAN_SECONDS``), never walked per request, and never lost to one unreadable file; plus the
-    files dropped into the page this session when the folder is read-only (dashboard.uploads)."""
+    files dropped into the page this session when the folder is read-only (dashboard.uploads).
+
+    ``naming``: the snapshot id the request names; when this process's last scan lacks it (a file
+    another worker just stored) the folder is rescanned first
+    (:meth:`analytics.catalog.CatalogHolder.get_naming`)."""
     from dashboard.uploads import with_session_uploads
 
-    return with_session_uploads(holder_for(resolve_data_dir(data_dir)).get())
+    holder = holder_for(resolve_data_dir(data_dir))
+    return with_session_uploads(holder.get_naming(naming) if naming else holder.get())
 
 
 def entry_key(entry: CatalogEntry) -> tuple[str, FileVersion | None]:
@@ -536,17 +541,56 @@ def analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario: Sce
 
     A scenario this chain cannot take (a vol shift below minus its lowest IV) is replaced by the
     nearest valid one, and the refusal leads the analysis' warnings, so the page keeps serving.
+
+    The asked vol shift a scenario may carry (``asked_vol_shift_pts``: words only) is not part of the
+    cache key: the analysis is computed without it, then says it.
     """
     root = str(resolve_data_dir(data_dir))
     entry_id, mtime = entry_key(entry)
+    computed = scenario.replace(asked_vol_shift_pts=None) if scenario.asked_vol_shift_pts is not None else scenario
     try:
-        return _analysis(root, entry_id, mtime, _book_version(root, entry, scenario), scenario)
+        analysis = _analysis(root, entry_id, mtime, _book_version(root, entry, computed), computed)
     except ScenarioError as err:
-        if err.nearest is None:
+        nearest = err.nearest
+        if not isinstance(nearest, Scenario):
             raise
-        analysis = _analysis(root, entry_id, mtime, _book_version(root, entry, err.nearest), err.nearest)
-        return dataclasses.replace(analysis, warnings=[f"{err}; showing the nearest valid value"]
+        if scenario.asked_vol_shift_pts is not None:  # the first ask, not the value clamped before
+            nearest = nearest.replace(asked_vol_shift_pts=scenario.asked_vol_shift_pts)
+        analysis = _analysis(root, entry_id, mtime, _book_version(root, entry, nearest),
+                             nearest.replace(asked_vol_shift_pts=None))
+        return dataclasses.replace(analysis, scenario=nearest, warnings=[f"{err}; showing the nearest valid value"]
                                    + list(analysis.warnings))
+    return analysis if computed is scenario else dataclasses.replace(analysis, scenario=scenario)
+
+
+def applied_scenario(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> tuple[Scenario, str | None]:
+    """The scenario the engine applies to ``entry``, and why it differs from ``scenario`` (None: as asked).
+
+    The one chain-dependent clamp: a negative vol shift may not take the lowest IV the engine prices
+    with (the selection's, after the IV policy) below ``MIN_IV_AFTER_SHIFT``
+    (:meth:`analytics.scenario.Scenario.check_against`); the nearest valid scenario says what was asked
+    (``asked_vol_shift_pts``). Reads the prepared inputs the analysis itself uses (cached), and only
+    for a negative shift. The page calls it before the view is drawn, so the controls, the URL and the
+    banner say what is drawn.
+    """
+    if scenario.vol_shift_pts >= 0 or entry.broken:
+        return scenario, None
+    root = str(resolve_data_dir(data_dir))
+    entry_id, version = entry_key(entry)
+    try:
+        chain = load_chain(entry)
+        if conventions.POSITIONS in conventions.get(scenario.convention).needs:
+            chain = with_book(get_catalog(root), chain)
+        prepared = _prepared(root, entry_id, version, _book_version(root, entry, scenario), preparation(scenario),
+                             NotInKey(chain))
+        scenario.check_against(prepared.chain, iv=prepared.iv)
+    except ScenarioError as err:  # (a ChainDataError too: first)
+        if not isinstance(err.nearest, Scenario):
+            return scenario, None  # not a clamp (e.g. a convention without its positions file): the main update says
+        return err.nearest, str(err)
+    except ChainDataError:
+        return scenario, None  # the main update says what is wrong with the file
+    return scenario, None
 
 
 def _view_key(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> str:
@@ -676,7 +720,13 @@ def resolve_view(state: Mapping[str, Any], catalog: Catalog, *,
         # one pass over the request against one set of the chain's dates, repeats dropped: at most the
         # chain's own count of expiries goes on, whatever the request names (never chain x request)
         live_set = set(live)
-        keep = list(dict.fromkeys(d for d in (s.get("exp") or []) if isinstance(d, str) and d in live_set))
+        asked = [d for d in (s.get("exp") or []) if isinstance(d, str)]
+        keep = list(dict.fromkeys(d for d in asked if d in live_set))
+        gone = list(dict.fromkeys(d for d in asked if d not in live_set))
+        if gone:
+            listed = ", ".join(gone[:3]) + (f" and {len(gone) - 3:,} more" if len(gone) > 3 else "")
+            replaced.append(f"{listed} {'is not an expiry' if len(gone) == 1 else 'are not expiries'} of this "
+                            f"snapshot; {'left out' if keep else 'showing every expiry'}")
         if keep:
             s["exp"] = keep
         else:

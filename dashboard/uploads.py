@@ -11,10 +11,12 @@ edge's 1 MiB (:func:`dashboard.http.edge.allow_body`). The rules, in order:
   it) and are checked there by the loaders themselves (:func:`analytics.sources.detect_format`, then
   :func:`analytics.sources.load_chain` or :func:`analytics.sources.book.load_book`): the same size
   limit (``MAX_FILE_BYTES``) and the same errors as ``mmpos analyze``;
-* a good file is linked to ``upload-<YYYYMMDD>-<sha256 prefix>.<ext>`` in the folder itself, the
-  extension from the detected format. The client's file name is never used for anything (not as a
-  path, not in a message); ``os.link`` never replaces an existing name, and a file whose content is
-  already in the folder under an upload name is not stored twice;
+* a good file is linked to ``upload-<YYYYMMDD>-<sha256 prefix>[--<original name>].<ext>`` in the folder
+  itself, the extension from the detected format. The client's file name is kept only as a label:
+  its last path part reduced to letters, digits and ``. _ -`` (:func:`label_slug`), never a path of its
+  own; the snapshot list shows it (:func:`original_name`). ``os.link`` never replaces an existing
+  name, and a file whose content is already in the folder (under any name: same size, then same
+  sha256) is not stored again: the answer says "already here" and names it;
 * the catalog is rescanned at once (:meth:`analytics.catalog.CatalogHolder.refresh`);
 * a refusal is a message without the file's content or any server path
   (:func:`analytics.catalog.public_reason`).
@@ -31,6 +33,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,15 +43,19 @@ from analytics.catalog import Catalog, holder_for, public_reason
 from analytics.errors import ChainDataError
 from analytics.fmt import format_stamp
 from analytics.sources.book import load_book
-from analytics.sources.common import MAX_FILE_BYTES, confined_to
+from analytics.sources.common import MAX_FILE_BYTES, confined_to, read_input
 from dashboard.runtime import config
 
 UPLOAD_PREFIX = "upload-"
 SESSION_DIRNAME = "mmpos-session-uploads"
 SESSION_ID_PREFIX = "session-"
 HASH_CHARS = 16  # hex digits of the content's sha256 in the stored name
+MAX_LABEL_CHARS = 80  # of the original file name kept in the stored name
+NAME_SEPARATOR = "--"  # between the content hash and the original name in a stored name
+_STORED = re.compile(rf"{UPLOAD_PREFIX}\d{{8}}-[0-9a-f]{{{HASH_CHARS}}}{NAME_SEPARATOR}(?P<label>[A-Za-z0-9._-]+)\.[a-z]+")
 UPLOAD_PATH = "_mmpos/upload"  # the route a dropped file is posted to, under Dash's pathname prefix
 UPLOAD_MIMETYPE = "application/octet-stream"  # not a form type: another site's page cannot post it
+NAME_HEADER = "X-Mmpos-Filename"  # the client's file name, URI-encoded (a label only: label_slug)
 MAX_UPLOAD_BYTES = MAX_FILE_BYTES  # the upload route's body limit: the loaders' own
 
 
@@ -66,6 +73,8 @@ class UploadResult:
         The stored file's name in the data folder.
     entry_id, underlying : str or None
         Its catalog entry (a snapshot's id and underlying; a positions file's id).
+    already : bool
+        The same content was already in the folder (nothing stored): the page says "already here".
     """
 
     ok: bool
@@ -73,6 +82,38 @@ class UploadResult:
     name: str | None = None
     entry_id: str | None = None
     underlying: str | None = None
+    already: bool = False
+
+
+def label_slug(client_name: str | None) -> str | None:
+    """The part of a client's file name kept as a label: the last path part without its extension,
+    every run of other characters than letters, digits and ``. _ -`` made one ``_`` (None: nothing left).
+
+    Examples
+    --------
+    >>> label_slug("cboe_spx_2024-01-07 (1).csv"), label_slug("..\\\\..//evil.csv"), label_slug("<>.csv")
+    ('cboe_spx_2024-01-07_1', 'evil', None)
+    """
+    if not client_name:
+        return None
+    base = re.split(r"[/\\]", str(client_name))[-1][:4 * MAX_LABEL_CHARS]
+    stem = base.rsplit(".", 1)[0] if "." in base.lstrip(".") else base
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:MAX_LABEL_CHARS].strip("._-")
+    return slug or None
+
+
+def original_name(path: str | Path) -> str | None:
+    """The client's file name (its label) kept in a stored upload's name; None for any other file.
+
+    Examples
+    --------
+    >>> original_name("upload-20261206-6ba94f4c1fbc1267--cboe_spx_2024-01-07.csv")
+    'cboe_spx_2024-01-07'
+    >>> original_name("upload-20261206-6ba94f4c1fbc1267.csv"), original_name("spx_quotedata.csv")
+    (None, None)
+    """
+    found = _STORED.fullmatch(Path(path).name)
+    return found.group("label") if found else None
 
 
 def extension(fmt: str, head: bytes) -> str:
@@ -100,8 +141,29 @@ def _check(path: Path, inode: int) -> str:
     return fmt
 
 
-def _already_stored(data_dir: Path, digest: str) -> Path | None:
-    return next(iter(sorted(data_dir.glob(f"{UPLOAD_PREFIX}*-{digest}.*"))), None)
+def _already_stored(data_dir: Path, digest: str, raw: bytes) -> Path | None:
+    """A file of the folder with this content: an earlier upload (by the hash in its name), else any
+    catalog file of the same size whose sha256 matches (a file copied in by hand, under its own name)."""
+    named = sorted(data_dir.glob(f"{UPLOAD_PREFIX}*-{digest}.*")) + sorted(
+        data_dir.glob(f"{UPLOAD_PREFIX}*-{digest}{NAME_SEPARATOR}*.*"))
+    if named:
+        return named[0]
+    try:
+        entries = holder_for(data_dir).get().entries
+    except ChainDataError:
+        return None
+    full = hashlib.sha256(raw).hexdigest()
+    for entry in entries:
+        if entry.version is None or entry.version.size != len(raw) or entry.path.parent != data_dir:
+            continue
+        try:
+            with confined_to(data_dir, entry.version.inode):
+                same = hashlib.sha256(read_input(entry.path)).hexdigest() == full
+        except (OSError, ChainDataError):
+            continue
+        if same:
+            return entry.path
+    return None
 
 
 def _write_hidden(data_dir: Path, raw: bytes) -> tuple[Path, int]:
@@ -132,7 +194,7 @@ def too_large(size: int) -> UploadResult:
                                f"{MAX_FILE_BYTES / 2**20:.0f} MiB (trim the chain to the expiries you need)")
 
 
-def store_bytes(raw: bytes, data_dir: str | Path, *, today: dt.date) -> UploadResult:
+def store_bytes(raw: bytes, data_dir: str | Path, *, today: dt.date, client_name: str | None = None) -> UploadResult:
     """Check a dropped file and store it in ``data_dir`` under a generated name (see the module docstring).
 
     Parameters
@@ -143,6 +205,8 @@ def store_bytes(raw: bytes, data_dir: str | Path, *, today: dt.date) -> UploadRe
         The data folder the catalog scans.
     today : date
         The date in the stored name (the caller's clock).
+    client_name : str, optional
+        The file's name on the client: kept as a label in the stored name (:func:`label_slug`).
 
     Returns
     -------
@@ -166,12 +230,15 @@ def store_bytes(raw: bytes, data_dir: str | Path, *, today: dt.date) -> UploadRe
             fmt = _check(hidden, inode)
         except ChainDataError as err:
             return _refused(err, root, len(raw))
-        existing = _already_stored(root, digest) or (_already_stored(store_dir, digest) if store_dir != root
-                                                      else None)
+        existing = _already_stored(root, digest, raw) or (_already_stored(store_dir, digest, raw)
+                                                           if store_dir != root else None)
         if existing is not None:
             where = "the data folder" if existing.parent == root else "this session's uploads"
-            return _result(root, existing, f"already in {where} as {existing.name}")
-        target = store_dir / f"{UPLOAD_PREFIX}{today:%Y%m%d}-{digest}.{extension(fmt, raw[:64])}"
+            return dataclasses.replace(_result(root, existing, f"already in {where} as {existing.name}"),
+                                       already=True)
+        label = label_slug(client_name)
+        named = f"{digest}{NAME_SEPARATOR}{label}" if label else digest
+        target = store_dir / f"{UPLOAD_PREFIX}{today:%Y%m%d}-{named}.{extension(fmt, raw[:64])}"
         if target.parent != store_dir:  # the name is ours, but never write anywhere else
             return UploadResult(False, "refused: generated name outside the data folder")
         try:

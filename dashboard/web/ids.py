@@ -88,6 +88,12 @@ UPLOAD = "upload"
 UPLOAD_BANNER = "upload-banner"
 # a dropped file goes to its own route (dashboard/web/callbacks/upload.py): the route's answer, from the page
 UPLOAD_REPLY_STORE = "upload-reply"
+# new snapshots in the data folder (dashboard/web/callbacks/follow.py): the poll, the notice, the newest
+# snapshot per underlying when the page first polled, and the "follow newest" tick box (a view-state key)
+CATALOG_POLL = "catalog-poll"
+NEW_SNAPSHOT_NOTICE = "new-snapshot-notice"
+KNOWN_NEWEST_STORE = "known-newest"
+FOLLOW = "follow-newest"
 # first paint: a chart's export file name goes into the drawn chart without redrawing it
 # (dashboard/web/callbacks/export.py): the clientside callback's dummy output
 EXPORT_SYNC_STORE = "export-sync"

@@ -164,7 +164,7 @@ def _upload_reply(value: Any) -> dict[str, Any] | None:
         raise Refused("must carry a size")
     kept: dict[str, Any] | None = None
     if isinstance(body, dict):
-        kept = {k: v for k, v in body.items() if k in ("ok", "message", "name", "entry_id", "underlying", "error")
+        kept = {k: v for k, v in body.items() if k in ("ok", "message", "name", "entry_id", "underlying", "error", "already")
                 and (isinstance(v, bool) or (isinstance(v, str) and len(v) <= MAX_RESULT_TEXT))}
     return {"status": status, "size": size, "body": kept}
 
@@ -224,6 +224,17 @@ def _cell_click(value: Any) -> dict[str, Any] | None:
     return {"rowId": text_or_none(value.get("rowId"))}
 
 
+def _known_newest(value: Any) -> dict[str, str] | None:
+    """The newest snapshot per underlying the page has seen: a small map of short texts."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or len(value) > MAX_RESULT_ITEMS or not all(
+            isinstance(k, str) and isinstance(v, str) and len(k) <= MAX_ID_CHARS and len(v) <= MAX_ID_CHARS
+            for k, v in value.items()):
+        raise Refused("must map underlyings to snapshot ids")
+    return value
+
+
 RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     f"{ids.URL}.search": ("address", _search),
     f"{ids.URL}.pathname": ("page path", text_or_none),
@@ -238,6 +249,9 @@ RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     f"{ids.VOL_MODE}.value": ("vol mode", text_or_none),
     f"{ids.VOL_VALUE}.value": ("vol value", _number_or_none),
     f"{ids.STACK}.value": ("stacking", _labels),
+    f"{ids.FOLLOW}.value": ("follow newest", _labels),
+    f"{ids.CATALOG_POLL}.n_intervals": ("snapshot poll", _clicks),
+    f"{ids.KNOWN_NEWEST_STORE}.data": ("newest snapshots seen", _known_newest),
     f"{ids.UNITS}.value": ("hedge units", text_or_none),
     f"{ids.FORWARD}.value": ("forward", text_or_none),
     f"{ids.TABS}.value": ("tab", text_or_none),

@@ -12,6 +12,7 @@ import dash_ag_grid as dag
 from dash import dcc, html
 
 from analytics.watchlist import STALE_AFTER_HOURS
+from dashboard.runtime import config
 from dashboard.web import ids
 from dashboard.web.figures import graph_config
 from dashboard.web.panels import KEY_LEVELS_AFTER, PANELS, Choice, Panel
@@ -19,6 +20,7 @@ from dashboard.web.state import DEFAULT_STATE, FORWARD_OPTIONS, IV_POLICY_OPTION
 
 # Chart heights, widths, titles and tools are the registry's (dashboard.web.panels): the figure layouts
 # and their containers use the same heights (the charts are responsive in width).
+MIN_POLL_S = 2.0  # the new-snapshot poll's shortest period (dashboard.web.callbacks.follow)
 TABLE_PAGE_SIZE = 15  # rows per page of the per-strike table (it opens at the page holding spot)
 # What a graph draws before its first figure arrives: nothing. dcc.Graph plots whatever it holds when
 # it mounts, which is just before the first view's request goes out; Dash's default (empty axes, grid,
@@ -49,6 +51,7 @@ def banners() -> html.Div:
             html.Div(id=ids.BANNER, className="banner-slot", role="alert", **{"aria-live": "polite"}),
             html.Div(id=ids.CATALOG_BANNER, className="banner-slot"),
             html.Div(id=ids.ALERT_LINES, className="banner-slot alert-lines"),
+            html.Div(id=ids.NEW_SNAPSHOT_NOTICE, className="banner-slot", **{"aria-live": "polite"}),
         ],
     )
 
@@ -87,7 +90,12 @@ def controls() -> html.Section:
         className="controls card",
         children=[
             _field("Underlying", dcc.Dropdown(id=ids.UNDERLYING, clearable=False, searchable=False), width="w-xs"),
-            _field("Snapshot", dcc.Dropdown(id=ids.SNAPSHOT, clearable=False, searchable=False), width="w-snap"),
+            _field("Snapshot", html.Div([
+                dcc.Dropdown(id=ids.SNAPSHOT, clearable=False, searchable=False),
+                dcc.Checklist(id=ids.FOLLOW, options=[{"label": " Follow newest", "value": "follow"}], value=[],
+                              className="follow-newest", inline=True),
+            ]), width="w-snap", help_text="Follow newest: open each new snapshot of this underlying as it lands in "
+                   "the data folder (the address keeps the choice)."),
             _field(
                 "Expiry set",
                 dcc.RadioItems(
@@ -378,6 +386,12 @@ def report_and_upload() -> html.Section:
     )
 
 
+def poll_ms() -> int:
+    """How often the page asks whether a new snapshot landed: the catalog's rescan interval
+    (``MMPOS_RESCAN_SECONDS``), at least ``MIN_POLL_S`` (the answer is cached per folder state)."""
+    return int(max(MIN_POLL_S, config.from_env().rescan_s) * 1000)
+
+
 def build_layout() -> html.Div:
     """The whole page: the positioning view, and the watchlist shown instead on ``/watchlist``."""
     return html.Div(
@@ -390,6 +404,8 @@ def build_layout() -> html.Div:
             dcc.Store(id=ids.SHOCK_MARKER_STORE, storage_type="memory"),
             dcc.Store(id=ids.STRIKE_ZOOM_STORE, storage_type="memory"),
             dcc.Store(id=ids.EXPORT_SYNC_STORE, storage_type="memory"),
+            dcc.Store(id=ids.KNOWN_NEWEST_STORE, storage_type="memory"),
+            dcc.Interval(id=ids.CATALOG_POLL, interval=poll_ms()),
             header(),
             html.Main(
                 className="content",

@@ -106,7 +106,7 @@ class Panel:
 # --------------------------------------------------------------------------- what panels read
 
 SELECTION = ("u", "snap", "preset", "exp", "conv", "fwd", "iv")  # the analysis of the selection
-SCENARIO = (*SELECTION, "shock", "h", "vol", "volv")  # ... and its scenario (every number of hedging and KPIs)
+SCENARIO = (*SELECTION, "shock", "h", "vol", "volv", "volasked")  # ... and its scenario (every number of hedging and KPIs)
 
 
 # --------------------------------------------------------------------------- shared pieces

@@ -33,7 +33,7 @@ from analytics import conventions
 from analytics.calendars import monthly_expiries, preset_expiries  # noqa: F401 - re-exported
 from analytics.errors import ScenarioError
 from analytics.prepare import DEFAULT_FORWARD, DEFAULT_IV_POLICY, FORWARD_CHOICES, IV_POLICIES
-from analytics.scenario import MAX_EXPIRIES, Scenario, bound_of
+from analytics.scenario import MAX_EXPIRIES, PROFILE_RANGE_PCT, Scenario, bound_of
 
 PRESETS: tuple[tuple[str, str], ...] = (
     ("0dte", "0DTE"),
@@ -44,9 +44,10 @@ PRESETS: tuple[tuple[str, str], ...] = (
     ("custom", "Custom"),
 )
 PRESET_NAMES = frozenset(p for p, _ in PRESETS)
-SHOCK_CHOICES: tuple[int, ...] = (5, 10, 15, 20, 30)
+# the hedge curve's +/- shock ranges; the widest is the gamma profile's range (one home: analytics.scenario)
+SHOCK_CHOICES: tuple[int, ...] = (5, 10, 15, 20, PROFILE_RANGE_PCT)
 HORIZON_CHOICES: tuple[int, ...] = (0, 1)
-MAX_SHOCK_RANGE_PCT = 50.0  # the widest +/- shock range a URL may ask for (the controls offer up to 30)
+MAX_SHOCK_RANGE_PCT = float(max(SHOCK_CHOICES))  # the widest +/- shock range a state may ask for
 VOL_MODES: tuple[str, ...] = ("none", "shift", "beta")
 VOL_FIELDS: dict[str, str] = {"shift": "vol_shift_pts", "beta": "spot_vol_beta"}  # vol mode -> Scenario field
 UNIT_CHOICES: tuple[str, ...] = ("usd", "units")
@@ -118,6 +119,33 @@ def _choice_of(names: Iterable[Any]) -> Callable[[Any], Any]:
         if isinstance(value, bool) or not isinstance(value, str | int | float) or value not in allowed:
             raise Refused(f"must be one of {', '.join(map(str, allowed))}, got {_shown(value)}")
         return value
+
+    return parse
+
+
+def _nearest_choice(choices: Iterable[float], *, absolute: bool = False) -> Callable[[Any], float]:
+    """A refused number -> the nearest of ``choices`` (a tie: the larger; ``absolute``: its size first)."""
+    allowed = tuple(sorted(choices))
+
+    def nearest(value: Any) -> float:
+        x = finite_number(value)
+        x = abs(x) if absolute else x
+        return float(min(allowed, key=lambda c: (abs(c - x), -c)))
+
+    return nearest
+
+
+def _number_choice(choices: Iterable[float], unit: str) -> Callable[[Any], float]:
+    """A finite number equal to one of ``choices`` (what the control offers)."""
+    allowed = tuple(choices)
+
+    def parse(value: Any) -> float:
+        x = finite_number(value)
+        if not min(allowed) <= x <= max(allowed):
+            raise Refused(f"{x:g} is out of range: allowed {min(allowed):g} to {max(allowed):g} ({unit})")
+        if x not in allowed:
+            raise Refused(f"{x:g} is not offered: one of {', '.join(f'{c:g}' for c in allowed)} ({unit})")
+        return x
 
     return parse
 
@@ -299,14 +327,21 @@ class ViewState(BaseModel):
     exp: Annotated[list[str], _rule(expiry_texts), Key("expiries", scenario=("expiries",))] = []
     conv: Annotated[str | None, _rule(text_or_none),
                     Key("convention", "conv", scenario=("convention",))] = conventions.DEFAULT_CONVENTION
-    shock: Annotated[float, _rule(_range(1.0, MAX_SHOCK_RANGE_PCT, "percent", absolute=True)),
-                     Key("shock range", "shock", NUMBER, _clamp(1.0, MAX_SHOCK_RANGE_PCT, absolute=True),
+    shock: Annotated[float, _rule(_number_choice(SHOCK_CHOICES, "percent")),
+                     Key("shock range", "shock", NUMBER, _nearest_choice(SHOCK_CHOICES, absolute=True),
                          scenario=("shock range", "shocks_pct"))] = 20.0
-    h: Annotated[float, _rule(_choice_of(HORIZON_CHOICES)),
-                 Key("horizon", "h", NUMBER, scenario=("horizon_days", "compare_horizons_days"))] = 0
+    h: Annotated[float, _rule(_number_choice(HORIZON_CHOICES, "days")),
+                 Key("horizon", "h", NUMBER, _nearest_choice(HORIZON_CHOICES),
+                     scenario=("horizon_days", "compare_horizons_days"))] = 0
     vol: Annotated[str, _rule(_choice_of(VOL_MODES)), Key("vol scenario", "vol", Codec(_vol_encode, _vol_decode))] = "none"
     volv: Annotated[float, _rule(finite_number), Key("vol scenario value", scenario=tuple(VOL_FIELDS.values()))] = 0.0
+    # the vol shift asked for when the chain's lowest IV clamped ``volv`` (set by the controls for the view
+    # they clamp, never in the URL: the URL names the value drawn); the cards and notes say it
+    volasked: Annotated[float | None, _rule(lambda v: None if v is None else finite_number(v)),
+                        Key("asked vol shift", scenario=("asked_vol_shift_pts",))] = None
     stack: Annotated[bool, _rule(_flag), Key("stacking", "stack", FLAG)] = False
+    # open each new snapshot of the underlying as it lands in the data folder (dashboard.web.callbacks.follow)
+    follow: Annotated[bool, _rule(_flag), Key("follow newest", "follow", FLAG)] = False
     units: Annotated[str, _rule(_choice_of(UNIT_CHOICES)), Key("hedge units", "units")] = "usd"
     # model choices: checked by the Scenario (checked_state names a refused one)
     fwd: Annotated[str | None, _rule(text_or_none), Key("forward", "fwd", scenario=("forward",))] = DEFAULT_FORWARD
@@ -388,13 +423,24 @@ def from_query(search: str | None) -> dict[str, Any]:
     >>> s["preset"], s["exp"], s["conv"], s["vol"], s["volv"], s["smode"]
     ('custom', ['2024-01-19', '2024-01-26'], 'dealer-short-all', 'shift', 2.5, 'charm')
     """
+    return decode_query(search)[0]
+
+
+def decode_query(search: str | None) -> tuple[dict[str, Any], list[str]]:
+    """:func:`from_query`, and one note per value of the link that was refused and replaced (the banner's).
+
+    Examples
+    --------
+    >>> s, notes = decode_query("?shock=25&h=2")
+    >>> s["shock"], s["h"], notes
+    (30.0, 1.0, ['shock range 25 is not offered: one of 5, 10, 15, 20, 30 (percent); using 30', 'horizon 2 is out of range: allowed 0 to 1 (days); using 1'])
+    """
     q = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?"), keep_blank_values=False).items()}
     decoded: dict[str, Any] = {}
     for name, key in FIELDS.items():
         if key.url is not None and q.get(key.url):
             decoded.update(key.codec.decode(q[key.url], name))
-    state, _ = typed_state(decoded)
-    return state
+    return typed_state(decoded)
 
 
 def history_depth(value: Any) -> int | str:
@@ -441,8 +487,8 @@ def typed_state(state: Any) -> tuple[dict[str, Any], list[str]]:
     --------
     >>> s, notes = typed_state(default_state(shock=1e7, snap=["x"]))
     >>> s["shock"], s["snap"], notes
-    (50.0, None, ['snapshot must be text of at most 256 characters, got a list; using the default', \
-'shock range 1e+07 is out of range: allowed 1 to 50 (percent); using 50'])
+    (30.0, None, ['snapshot must be text of at most 256 characters, got a list; using the default', \
+'shock range 1e+07 is out of range: allowed 5 to 30 (percent); using 30'])
     """
     if not isinstance(state, Mapping):
         return default_state(), [] if state is None else [f"the view state must be an object, got {_shown(state)}"]
@@ -501,7 +547,7 @@ def scenario_from_state(state: Mapping[str, Any]) -> Scenario:
         raise ScenarioError(f"shock range {n:g} is out of range: allowed 0 to {MAX_SHOCK_RANGE_PCT:g} (percent)",
                             name="shock range")
     h = state.get("h") or 0.0
-    vol, volv = state.get("vol"), state.get("volv") or 0.0
+    vol, volv, asked = state.get("vol"), state.get("volv") or 0.0, state.get("volasked")
     preset = state.get("preset") or "all"
     return Scenario(
         expiries=None if preset == "all" or not state.get("exp") else state["exp"],
@@ -513,6 +559,7 @@ def scenario_from_state(state: Mapping[str, Any]) -> Scenario:
         iv_policy=state.get("iv") or DEFAULT_IV_POLICY,
         vol_shift_pts=volv if vol == "shift" else 0.0,
         spot_vol_beta=volv if vol == "beta" else 0.0,
+        asked_vol_shift_pts=asked if vol == "shift" and asked is not None and asked != volv else None,
     )
 
 

@@ -122,7 +122,7 @@ def test_a_dropped_ndx_file_is_stored_under_a_generated_name_and_opens_in_the_vi
     drop_file(dash_duo, (shared_data / "cboe_ndx_2022-02-05_lucacastelli.csv").read_bytes(), "ndx.csv")
     dash_duo.wait_for_contains_text(f"#{ids.UPLOAD_BANNER}", "File added", timeout=30)
     added = [p.name for p in files_under(own_data_dir) - before]
-    assert len(added) == 1 and re.fullmatch(r"upload-\d{8}-[0-9a-f]{16}\.csv", added[0])
+    assert len(added) == 1 and re.fullmatch(r"upload-\d{8}-[0-9a-f]{16}--ndx\.csv", added[0])  # the name kept as a label
     assert "NDX snapshot of 2022-02-05 20:26" in dash_duo.find_element(f"#{ids.UPLOAD_BANNER}").text
     dash_duo.wait_for_text_to_equal(f"#{ids.UNDERLYING}", "NDX", timeout=30)
     dash_duo.wait_for_contains_text(f"#{ids.HEADER_TITLE}", "NDX", timeout=30)

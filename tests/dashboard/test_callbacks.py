@@ -443,8 +443,9 @@ def test_two_apps_in_one_process_each_serve_every_callback(demo):
     first, second = create_app(demo), create_app(demo)
     declared = set(first.callback_map)
     # the panels' own choices are the controls callback's since they travel in the URL (two callbacks fewer)
-    # + report download, upload (2), grid (2), alerts, watchlist (3: page switch, rows, row click)
-    assert len(declared) == 20 and set(second.callback_map) == declared
+    # + report download, upload (2), grid (2), alerts, watchlist (3: page switch, rows, row click),
+    # the new-snapshot poll
+    assert len(declared) == 21 and set(second.callback_map) == declared
     state = load(demo, "?u=SPX")[OUT["store"]]
     for app in (second, first, second):  # the second app first: nothing left for it to take from the first
         response = app.server.test_client().post("/_dash-update-component", json=_main_update_body(app, state))
@@ -586,7 +587,9 @@ def test_a_hostile_vol_value_from_a_control_is_refused_the_same_way(demo):
 
 
 def test_a_vol_shift_below_the_chains_lowest_iv_is_noted_and_the_views_still_draw(demo):
-    state = load(demo, "?u=SPX&vol=shift:-400")[OUT["store"]]
+    made = load(demo, "?u=SPX&vol=shift:-400")
+    assert "out of range for this chain" in _text(made[OUT["banner"]])  # the controls clamp it (and say so)
+    state = {**made[OUT["store"]], "volv": -400.0, "volasked": None}  # a state posted without the controls
     out = views.main_update(state, None, demo)
     assert "out of range for this chain" in _text(out["banner"])
     assert out["gamma"]["data"] and out["hedge"]["data"]

@@ -55,7 +55,7 @@ def test_the_view_state_is_typed_then_checked_against_the_scenario():
     values, notes = checked({f"{ids.VIEW_STORE}.data": default_state(u="SPX", shock="1e7", vol="shift", volv=1e308)})
     state = values[f"{ids.VIEW_STORE}.data"]
     assert state["shock"] == MAX_SHOCK_RANGE_PCT and state["volv"] == 500.0
-    assert notes == ["shock range 1e+07 is out of range: allowed 1 to 50 (percent); using 50",
+    assert notes == ["shock range 1e+07 is out of range: allowed 5 to 30 (percent); using 30",
                      "vol shift 1e+308 is out of range: allowed -500 to 500 (vol points; the chain's lowest IV "
                      "sets the low end); using 500"]
     assert checked({f"{ids.VIEW_STORE}.data": None}) == ({f"{ids.VIEW_STORE}.data": None}, [])

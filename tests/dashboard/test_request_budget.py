@@ -21,7 +21,11 @@ from dashboard.runtime.cache import SharedCache
 from dashboard.runtime.config import Settings
 from dashboard.web import ids
 from dashboard.web.callbacks import controls, views, work
-from dashboard.web.state import default_state, scenario_from_state
+from dashboard.web.state import (  # the widest shock range
+    MAX_SHOCK_RANGE_PCT,
+    default_state,
+    scenario_from_state,
+)
 from tests.conftest import shared_file
 
 CPU_BUDGET_S = 2.0  # issue #17: a replayed hostile request costs at most 2 s of CPU
@@ -69,7 +73,7 @@ def test_the_request_budget_is_a_setting_with_bounds():
 
 def test_a_cold_view_over_the_budget_is_refused_with_a_banner_and_costs_little_cpu(spx_dir):
     entry = entry_of(spx_dir)
-    state = default_state(u=entry.underlying, snap=entry.id, shock=50, h=1, vol="beta", volv=-2)
+    state = default_state(u=entry.underlying, snap=entry.id, shock=MAX_SHOCK_RANGE_PCT, h=1, vol="beta", volv=-2)
     assert service.estimated_cost_s(entry, scenario_from_state(state)) > 0.05
     start = time.process_time()
     out = views.main_update(state, None, spx_dir, budget_s=0.05)
@@ -102,7 +106,7 @@ def test_the_estimate_follows_what_this_process_measured(spx_dir):
 
 def test_the_gate_sends_a_view_over_the_budget_to_a_background_job_whatever_its_rows(spx_dir, shared):
     entry = entry_of(spx_dir)
-    state = default_state(u=entry.underlying, snap=entry.id, shock=50, h=1)
+    state = default_state(u=entry.underlying, snap=entry.id, shock=MAX_SHOCK_RANGE_PCT, h=1)
     few_rows = entry.n_rows + 1  # the chain is under MMPOS_BACKGROUND_ROWS
     assert work.route(state, spx_dir, few_rows, budget_s=600.0) == (state, no_update)
     assert work.route(state, spx_dir, few_rows, budget_s=0.05) == (no_update, state)

@@ -56,7 +56,7 @@ def test_malformed_query_values_fall_back_to_defaults():
     s = from_query("?u=SPX&exp=not-a-date&shock=abc&h=7&vol=shift:nan&units=furlongs&stack=yes")
     assert s["u"] == "SPX"
     assert s["preset"] == "all" and s["exp"] == []
-    assert s["shock"] == 20 and s["h"] == 0
+    assert s["shock"] == 20 and s["h"] == 1  # a horizon out of range: the nearest offered
     assert s["vol"] == "shift" and s["volv"] == 0.0
     assert s["units"] == "usd" and s["stack"] is False
 
@@ -68,8 +68,9 @@ def test_custom_dates_in_the_url_are_deduplicated_and_sorted():
 
 
 def test_shock_range_from_the_url_is_clamped():
-    assert from_query("?shock=500")["shock"] == 50.0
+    assert from_query("?shock=500")["shock"] == 30.0  # the widest offered: the gamma profile's range
     assert from_query("?shock=-10")["shock"] == 10.0
+    assert from_query("?shock=12")["shock"] == 10.0 and from_query("?shock=25")["shock"] == 30.0  # nearest offered
 
 
 def test_monthlies_are_third_fridays_or_am_settled_dates():

@@ -282,7 +282,7 @@ def test_a_refused_view_state_is_titled_as_a_refusal_not_an_unreadable_snapshot(
     reply = client.post(UPDATE, json=body).get_json()
     banner = json.dumps(reply["response"][ids.BANNER]["children"])
     assert REFUSED in banner and "could not be read" not in banner
-    assert "shock range 1e+07 is out of range: allowed 1 to 50 (percent); using 50" in banner
+    assert "shock range 1e+07 is out of range: allowed 5 to 30 (percent); using 30" in banner
     assert reply["response"][ids.HEDGE_GRAPH]["figure"]["data"]  # the view is drawn with the nearest values
 
 

@@ -84,7 +84,7 @@ def test_without_redis_the_server_is_degraded_not_unready_and_pages_still_answer
     assert body["checks"]["jobs"] == {"kind": "celery", "ok": False, "workers": None, "error": "ConnectionError"}
     assert "shared cache (redis) unusable" in body["reason"] and "cold views are computed in the request" in body["reason"]
     assert str(redis_port) not in text and "127.0.0.1" not in text  # no host of the service
-    assert_pages_answer(served, shock=7)
+    assert_pages_answer(served, shock=15)
 
 
 def test_a_server_started_before_redis_signs_with_the_shared_secret_once_redis_answers(served, redis_port, late_env,
@@ -127,7 +127,7 @@ def test_with_redis_stopped_under_it_the_server_is_degraded_and_pages_still_answ
         stop_redis(proc)
     status, body, _ = readyz(served)
     assert status == 200 and body["status"] == "degraded" and not body["checks"]["cache"]["ok"]
-    assert_pages_answer(served, shock=9)
+    assert_pages_answer(served, shock=10)
 
 
 def test_a_redis_that_never_answers_costs_readiness_its_short_timeout_not_a_hang(tmp_path, monkeypatch):

@@ -120,7 +120,10 @@ def test_a_vol_shift_below_minus_the_lowest_iv_is_refused_with_the_chains_range(
     assert "vol shift" in text and "out of range for this chain" in text and f"{lowest:.2%}" in text
     nearest = info.value.nearest
     assert isinstance(nearest, Scenario) and -lowest * 100 < nearest.vol_shift_pts < -lowest * 100 + 0.02
-    assert nearest.replace(vol_shift_pts=0.0) == Scenario(shocks_pct=(0.0,), **FILE_IVS)
+    assert nearest.asked_vol_shift_pts == -(lowest * 100 + 1)  # the nearest scenario says what was asked
+    assert nearest.replace(vol_shift_pts=0.0, asked_vol_shift_pts=None) == Scenario(shocks_pct=(0.0,), **FILE_IVS)
+    assert nearest.words() == (f"vols {nearest.vol_shift_pts:+g} pts (asked {-(lowest * 100 + 1):+g}, clamped: "
+                               f"the lowest IV of this chain is {lowest:.2%})",)
 
 
 def test_a_vol_shift_the_chain_can_take_is_accepted(spx):

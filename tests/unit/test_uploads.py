@@ -52,7 +52,7 @@ def test_the_same_content_twice_is_stored_once(folder, shared_data):
 
 def test_an_existing_file_is_never_replaced(folder, shared_data, monkeypatch):
     raw = (shared_data / "deribit_btc_ticker_greeks_2026-02-28_tessicin.csv").read_bytes()
-    monkeypatch.setattr(uploads, "_already_stored", lambda root, digest: None)  # the name is taken anyway
+    monkeypatch.setattr(uploads, "_already_stored", lambda root, digest, raw: None)  # the name is taken anyway
     first = store_bytes(raw, folder, today=TODAY)
     (folder / first.name).write_bytes(b"the desk's own edit")
     assert store_bytes(raw, folder, today=TODAY).name == first.name

@@ -32,6 +32,7 @@ from analytics.errors import ChainDataError
 from analytics.fmt import format_stamp
 from dashboard import service
 from dashboard.runtime import config
+from dashboard.uploads import original_name
 from dashboard.web import ids
 from dashboard.web.callbacks import export, work
 from dashboard.web.inputs import checked as checked_inputs
@@ -42,9 +43,11 @@ from dashboard.web.state import (
     VOL_MODES,
     ViewState,
     checked_state,
+    decode_query,
     default_state,
     expiries_from_selection,
     from_query,
+    scenario_from_state,
     strike_from_click,
     to_query,
 )
@@ -67,6 +70,7 @@ CONTROL_INPUTS: tuple[tuple[str, str], ...] = (
     (ids.VOL_MODE, "value"),
     (ids.VOL_VALUE, "value"),
     (ids.STACK, "value"),
+    (ids.FOLLOW, "value"),
     (ids.UNITS, "value"),
     (ids.FORWARD, "value"),
     (ids.IV_POLICY, "value"),
@@ -113,6 +117,8 @@ def apply_input(state: dict[str, Any], trigger: str, value: Any) -> dict[str, An
             s["volv"] = float(value) if value is not None else 0.0
         except (TypeError, ValueError):
             s["volv"] = 0.0
+    elif trigger == f"{ids.FOLLOW}.value":
+        s["follow"] = bool(value) and "follow" in value
     elif trigger == f"{ids.STACK}.value":
         s["stack"] = bool(value) and "stack" in value
     elif trigger == f"{ids.UNITS}.value":
@@ -154,7 +160,8 @@ class Resolved:
 def _snapshot_label(entry: Any) -> str:
     stamp = format_stamp(entry.as_of) if entry.as_of is not None else "?"
     spot = f" · spot {entry.spot:,.2f}" if entry.spot else ""
-    return f"{stamp}{spot}"
+    name = original_name(entry.path)  # a dropped file: the name it had on the desk's machine
+    return f"{stamp}{spot}" + (f" · {name} (uploaded)" if name else "")
 
 
 def _expiry_label(d, facts: service.ExpiryFacts) -> str:
@@ -191,12 +198,14 @@ def resolve(state: dict[str, Any], catalog: Catalog) -> Resolved:
 def next_state(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, Any] | None,
                catalog: Catalog) -> Resolved:
     """The consolidated transition: URL on first load / navigation, otherwise the one changed input."""
+    link_notes: list[str] = []
     if trigger is None or trigger == f"{ids.URL}.search" or not previous:
-        state = from_query(inputs.get(f"{ids.URL}.search"))
+        state, link_notes = decode_query(inputs.get(f"{ids.URL}.search"))
         if trigger not in (None, f"{ids.URL}.search") and trigger in inputs:
             state = apply_input(state, trigger, inputs[trigger])
     else:
         state = apply_input({**default_state(), **previous}, trigger, inputs.get(trigger))
+    state["volasked"] = None  # said only by the transition that clamps (below); the URL names what is drawn
     unknown: tuple[str, ...] = ()
     if state.get("conv") not in conventions_mod.NAMES:  # a link naming a convention that does not exist
         unknown = (f"convention {str(state.get('conv'))[:40]!r} does not exist; showing "
@@ -204,7 +213,28 @@ def next_state(trigger: str | None, inputs: Mapping[str, Any], previous: dict[st
         state = {**state, "conv": conventions_mod.DEFAULT_CONVENTION}
     state, notices = checked_state(state)
     resolved = resolve(state, catalog)
-    return dataclasses.replace(resolved, notices=tuple(notices), replaced=unknown + resolved.replaced)
+    clamped = applied_vol(resolved.state, catalog)
+    if clamped is not None:
+        resolved = dataclasses.replace(resolved, state=clamped[0])
+        notices.append(clamped[1])
+    return dataclasses.replace(resolved, notices=tuple(link_notes + notices), replaced=unknown + resolved.replaced)
+
+
+def applied_vol(state: dict[str, Any], catalog: Catalog) -> tuple[dict[str, Any], str] | None:
+    """The state with the vol shift the engine applies to its snapshot, and the banner's note; None when
+    the shift applies as asked (:func:`dashboard.service.applied_scenario`: a negative shift may not take
+    the chain's lowest IV below its floor). The asked value stays in the state (``volasked``, not in
+    the URL) so the cards say what was asked and what is drawn."""
+    if state.get("vol") != "shift" or not (state.get("volv") or 0.0) < 0 or not state.get("snap"):
+        return None
+    entry = catalog.get(state["snap"])
+    if entry is None:
+        return None
+    scenario, why = service.applied_scenario(catalog.data_dir, entry, scenario_from_state(state))
+    if why is None:
+        return None
+    out = {**state, "volv": scenario.vol_shift_pts, "volasked": scenario.asked_vol_shift_pts}
+    return out, f"{why}; using {scenario.vol_shift_pts:g}"
 
 
 def catalog_banner(catalog: Catalog) -> list:
@@ -270,6 +300,7 @@ def control_outputs(resolved: Resolved) -> dict[str, Any]:
         "volv": v.volv,
         "volv_disabled": v.vol == "none",
         "stack": ["stack"] if v.stack else [],
+        "follow": ["follow"] if v.follow else [],
         "units": v.units,
         "fwd": v.fwd,
         "iv": v.iv,
@@ -298,6 +329,7 @@ OUTPUTS: tuple[tuple[str, str, str], ...] = (
     ("volv", ids.VOL_VALUE, "value"),
     ("volv_disabled", ids.VOL_VALUE, "disabled"),
     ("stack", ids.STACK, "value"),
+    ("follow", ids.FOLLOW, "value"),
     ("units", ids.UNITS, "value"),
     ("fwd", ids.FORWARD, "value"),
     ("iv", ids.IV_POLICY, "value"),
@@ -322,6 +354,18 @@ def _error_banner(title: str, message: str) -> list:
     return [html.Div(className="banner banner-error", children=[html.Strong(title + ": "), html.Span(message)])]
 
 
+def _named_snapshot(trigger: str | None, inputs: Mapping[str, Any], previous: Mapping[str, Any] | None) -> str | None:
+    """The snapshot id this transition names (the link's, the snapshot control's or the previous state's):
+    one another worker may have just stored (an upload), so the catalog is rescanned when it lacks it."""
+    if trigger == f"{ids.SNAPSHOT}.value":
+        value = inputs.get(trigger)
+        return value if isinstance(value, str) else None
+    if trigger is None or trigger == f"{ids.URL}.search" or not previous:
+        return from_query(inputs.get(f"{ids.URL}.search")).get("snap")
+    snap = previous.get("snap")
+    return snap if isinstance(snap, str) else None
+
+
 def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, Any] | None,
            data_dir: str | None, refused: tuple[str, ...] = ()) -> list[Any]:
     """The callback body as a plain function: every output in ``OUTPUTS`` order.
@@ -329,7 +373,7 @@ def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, A
     ``refused`` are the notes of inputs :func:`dashboard.web.inputs.checked` refused (shown in the banner).
     """
     try:
-        catalog = service.get_catalog(data_dir)
+        catalog = service.get_catalog(data_dir, naming=_named_snapshot(trigger, inputs, previous))
     except ChainDataError as err:  # e.g. the data folder does not exist
         name = Path(service.resolve_data_dir(data_dir)).name  # never the absolute path
         return _banner_only(_error_banner("The data folder cannot be read", f"{name}: {err.reason}"),

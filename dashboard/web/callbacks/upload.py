@@ -9,7 +9,8 @@ the browser a clientside callback decodes ``dcc.Upload``'s data URL, posts the b
 consent, which it never gives), and puts the HTTP status and the route's JSON answer in
 ``UPLOAD_REPLY_STORE``; a small server callback turns that into the banner and the view's URL.
 
-The banner says what happened without the file's content, the client's file name or a server path.
+The banner says what happened without the file's content or a server path; the client's file name
+travels in a header and is kept only as a label (:func:`dashboard.uploads.label_slug`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import urllib.parse
 from typing import Any
 
 import dash
@@ -28,6 +30,7 @@ from dashboard import service
 from dashboard.http import edge
 from dashboard.uploads import (
     MAX_UPLOAD_BYTES,
+    NAME_HEADER,
     UPLOAD_MIMETYPE,
     UPLOAD_PATH,
     UploadResult,
@@ -44,7 +47,7 @@ log = logging.getLogger(__name__)
 # A file over the route's limit is not sent at all (the route refuses it too). The drop zone's contents
 # are emptied so that the same file can be dropped again.
 POST_FILE_JS = """
-async function (contents) {
+async function (contents, filename) {
     const noUpdate = window.dash_clientside.no_update;
     if (!contents) { return [noUpdate, noUpdate]; }
     const payload = contents.slice(contents.indexOf(",") + 1);
@@ -64,7 +67,8 @@ async function (contents) {
     let status = 0, body = null;
     try {
         const reply = await fetch((config.requests_pathname_prefix || "/") + "PATH", {
-            method: "POST", credentials: "same-origin", headers: {"Content-Type": "MIMETYPE"}, body: bytes});
+            method: "POST", credentials: "same-origin", body: bytes,
+            headers: {"Content-Type": "MIMETYPE", "NAME_HEADER": encodeURIComponent(filename || "")}});
         status = reply.status;
         body = await reply.json().catch(() => null);
     } catch (err) {
@@ -72,12 +76,15 @@ async function (contents) {
     }
     return [{status: status, size: bytes.length, body: body}, null];
 }
-""".replace("PATH", UPLOAD_PATH).replace("MIMETYPE", UPLOAD_MIMETYPE).replace("LIMIT", str(MAX_UPLOAD_BYTES))
+""".replace("PATH", UPLOAD_PATH).replace("MIMETYPE", UPLOAD_MIMETYPE).replace("LIMIT", str(MAX_UPLOAD_BYTES)).replace(
+    "NAME_HEADER", NAME_HEADER)
 _RESULT_FIELDS = tuple(f.name for f in dataclasses.fields(UploadResult))
+MAX_NAME_HEADER_CHARS = 1_024  # the client's file name, URI-encoded (only a label is kept of it)
 
 
 def banner(result: UploadResult) -> html.Div:
-    kind, title = ("info", "File added") if result.ok else ("error", "The dropped file was not added")
+    kind, title = (("info", "Already here") if result.already else ("info", "File added")) if result.ok else (
+        "error", "The dropped file was not added")
     return html.Div(className=f"banner banner-{kind}", children=[html.Strong(title + ": "), html.Span(result.message)])
 
 
@@ -134,10 +141,17 @@ def receive() -> Response:
         return _json(result, 415)
     try:
         result = store_bytes(request.get_data(cache=False), service.resolve_data_dir(
-            current_app.config.get("MMPOS_DATA_DIR")), today=dt.date.today())
+            current_app.config.get("MMPOS_DATA_DIR")), today=dt.date.today(), client_name=client_name())
     except Exception:  # noqa: BLE001 - the page keeps serving; the reason is in the log (never the content)
         result = UploadResult(False, unexpected("The upload"))
     return _json(result, 200)
+
+
+def client_name() -> str | None:
+    """The dropped file's name on the client (``X-Mmpos-Filename``, URI-encoded): a label only
+    (:func:`dashboard.uploads.label_slug` keeps letters, digits and ``. _ -`` of its last part)."""
+    raw = request.headers.get(NAME_HEADER, "")[:MAX_NAME_HEADER_CHARS]
+    return urllib.parse.unquote(raw) or None
 
 
 def _json(result: UploadResult, status: int) -> Response:
@@ -153,7 +167,7 @@ def register(app: dash.Dash) -> None:
     edge.allow_body(app.server, path, MAX_UPLOAD_BYTES)
 
     app.clientside_callback(POST_FILE_JS, Output(ids.UPLOAD_REPLY_STORE, "data"), Output(ids.UPLOAD, "contents"),
-                            Input(ids.UPLOAD, "contents"), prevent_initial_call=True)
+                            Input(ids.UPLOAD, "contents"), State(ids.UPLOAD, "filename"), prevent_initial_call=True)
 
     @app.callback(Output(ids.UPLOAD_BANNER, "children"), Output(ids.URL, "search", allow_duplicate=True),
                   Input(ids.UPLOAD_REPLY_STORE, "data"), State(ids.VIEW_STORE, "data"), prevent_initial_call=True)

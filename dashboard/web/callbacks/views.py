@@ -108,7 +108,8 @@ def kpi_strip(current: Analysis, previous: Analysis | None, state: dict[str, Any
     v = ViewState.of(state)
     cards = fig.kpi_cards(kpi_values(current), kpi_values(previous) if previous is not None else None,
                           underlying=current.underlying, units=v.units)
-    return fig.kpi_strip(cards, horizon_days=float(v.h), vol_mode=v.vol, vol_value=float(v.volv), comparison=comparison,
+    # the vol scenario the analysis applied (a clamped shift says what was asked), not the state's ask
+    return fig.kpi_strip(cards, horizon_days=float(v.h), vol=current.scenario.vol, comparison=comparison,
                          regime=regime_of(current, previous, pending=comparison is None))
 
 
@@ -269,7 +270,7 @@ def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[s
             header=("mmpos", "no snapshot", ""),
         )
     try:
-        catalog = service.get_catalog(data_dir)
+        catalog = service.get_catalog(data_dir, naming=v.snap)  # a snapshot another worker just stored, too
     except ChainDataError as err:  # the folder was removed or cannot be listed
         name = Path(service.resolve_data_dir(data_dir)).name
         return _empty_everything(f"The data folder {name} cannot be read",

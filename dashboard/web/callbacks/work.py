@@ -64,7 +64,7 @@ def route(state: dict[str, Any] | None, data_dir: str | None, min_rows: int | No
     :func:`dashboard.service.over_budget`), whatever its rows."""
     if not state or not state.get("snap") or min_rows is None:
         return state, no_update
-    entry = service.get_catalog(data_dir).get(state["snap"])
+    entry = service.get_catalog(data_dir, naming=state["snap"]).get(state["snap"])
     if entry is None or entry.broken:
         return state, no_update
     try:
@@ -85,7 +85,7 @@ def run_job(set_progress, state: dict[str, Any], data_dir: str | None,
     ``limit_s`` (``MMPOS_JOB_TIME_LIMIT``: :func:`dashboard.runtime.jobs.time_limit`). A stopped job marks
     the view too slow (:func:`dashboard.service.mark_too_slow`) and lets go of it, so the main update refuses
     it with a banner instead of computing it in the request."""
-    entry = service.get_catalog(data_dir).get(state.get("snap"))
+    entry = service.get_catalog(data_dir, naming=state.get("snap")).get(state.get("snap"))
     if entry is None:
         return state
     name = str(entry.path).rsplit("/", 1)[-1]

@@ -64,7 +64,7 @@ def profile_at_spot(gamma_profile: pd.DataFrame | None, spot: float) -> float:
 
 
 def scenario_basis(key: str, *, horizon_days: float = 0.0, vol_mode: str | None = None,
-                   vol_value: float = 0.0) -> str | None:
+                   vol_value: float = 0.0, vol: VolScenario | None = None) -> str | None:
     """Whether a card's number follows the scenario, in words; None when no scenario is on.
 
     Examples
@@ -79,8 +79,14 @@ def scenario_basis(key: str, *, horizon_days: float = 0.0, vol_mode: str | None 
     'now (horizon: flows only)'
     >>> scenario_basis("spot") is None
     True
+    >>> scenario_basis("total_gex_usd_per_1pct", vol=VolScenario(-7.24, asked_shift_pts=-20))
+    'scenario: vols -7.24 pts (asked -20, clamped: the lowest IV of this chain is 7.25%)'
+
+    ``vol``, the vol scenario the analysis applied (:attr:`analytics.scenario.Scenario.vol`), wins over
+    ``vol_mode``/``vol_value`` (what was asked).
     """
-    scenario = VolScenario(vol_value if vol_mode == "shift" else 0.0, vol_value if vol_mode == "beta" else 0.0)
+    scenario = vol if vol is not None else VolScenario(vol_value if vol_mode == "shift" else 0.0,
+                                                       vol_value if vol_mode == "beta" else 0.0)
     vol = ", ".join(describe_scenario(scenario)) or None  # the one describer (analytics.scenario)
     horizon = ", ".join(describe_scenario(horizon_days=horizon_days)) or None
     if not vol and not horizon:
@@ -423,6 +429,7 @@ def kpi_strip(
     vol_value: float = 0.0,
     comparison: str | None = None,
     regime: RegimeLine | None = None,
+    vol: VolScenario | None = None,
 ) -> list:
     """The KPI strip as Dash HTML: the regime line first (when given), then label, value, unit and
     change per card (help on hover).
@@ -437,6 +444,8 @@ def kpi_strip(
         Horizon of the hedge flows (0 = now, else "in 1 day").
     vol_mode, vol_value
         The vol scenario (``"shift"`` in vol points or ``"beta"``), named in the note.
+    vol : VolScenario, optional
+        The vol scenario the analysis applied (what a clamp left of the ask); wins over ``vol_mode``.
     comparison : str, optional
         What the changes compare against (:func:`comparison_note`); None while the comparison is
         still being computed.
@@ -459,7 +468,7 @@ def kpi_strip(
 
     def basis(card: Mapping[str, object]) -> str | None:
         return scenario_basis(str(card.get("key", "")), horizon_days=horizon_days, vol_mode=vol_mode,
-                              vol_value=vol_value)
+                              vol_value=vol_value, vol=vol)
 
     children = [_kpi_card(c, basis(c)) for c in singles]
     if flows:
@@ -478,9 +487,13 @@ def kpi_strip(
         )
     foot = f"{comparison} " if comparison else ""
     foot += "Hedge flows: full revaluation, IV held per contract"
-    foot += {"shift": f", vols shifted {vol_value:+g} pts.", "beta": f", spot-vol beta {vol_value:+g}."}.get(
-        vol_mode or "", ".")
-    regime_basis = scenario_basis("regime", horizon_days=horizon_days, vol_mode=vol_mode, vol_value=vol_value)
+    if vol is not None:
+        foot += "".join(f", {w}" for w in describe_scenario(vol)) + "."
+    else:
+        foot += {"shift": f", vols shifted {vol_value:+g} pts.", "beta": f", spot-vol beta {vol_value:+g}."}.get(
+            vol_mode or "", ".")
+    regime_basis = scenario_basis("regime", horizon_days=horizon_days, vol_mode=vol_mode, vol_value=vol_value,
+                                  vol=vol)
     return [*([regime_banner(regime, regime_basis)] if regime is not None else []),
             html.Div(className="kpi-grid", children=children), html.Div(foot, className="kpi-note")]
 

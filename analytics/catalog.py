@@ -704,8 +704,16 @@ class CatalogHolder:
         ``MIN_NAMED_RESCAN_S`` old: the request that names a new snapshot sees it. An id that names
         nothing costs at most one rescan per ``MIN_NAMED_RESCAN_S`` (unchanged files are not read again).
         """
+        if not entry_id:
+            return self.get()
+        return self.get_having(lambda catalog: catalog.get(entry_id) is not None)
+
+    def get_having(self, has: Callable[[Catalog], bool]) -> Catalog:
+        """The current catalog, rescanned now when ``has(catalog)`` is false and the last scan is at least
+        ``MIN_NAMED_RESCAN_S`` old: a request about files the scan has not seen yet (a snapshot another
+        worker stored, a file the history store already summarised) sees them."""
         catalog = self.get()
-        if not entry_id or catalog.get(entry_id) is not None:
+        if has(catalog):
             return catalog
         with self._lock:
             if self._checked_at is None or self._clock() - self._checked_at >= MIN_NAMED_RESCAN_S:

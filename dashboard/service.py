@@ -861,10 +861,16 @@ def history_window(data_dir: str | Path | None, underlying: str, last_n: int | N
     summarised); ``True`` first summarises every new or changed file.
     """
     from analytics.history import open_store
+    from dashboard.uploads import with_session_uploads
 
-    id_of = {e.rel: str(e.id) for e in get_catalog(data_dir).snapshots(underlying)}
-    with open_store(resolve_data_dir(data_dir)) as store:
-        return store.window(underlying, last_n, refresh=refresh).named(id_of)
+    folder = resolve_data_dir(data_dir)
+    with open_store(folder) as store:
+        window = store.window(underlying, last_n, refresh=refresh)
+    files = set(window.levels["file"]) | set(window.term["file"])
+    # the store may hold a file this process's last scan has not seen (summarised just now): rescan then,
+    # or the charts would name it by its path and a click could not open it
+    catalog = with_session_uploads(holder_for(folder).get_having(lambda c: files <= {e.rel for e in c.entries}))
+    return window.named({e.rel: str(e.id) for e in catalog.snapshots(underlying)})
 
 
 @functools.cache

@@ -8,6 +8,7 @@ import json
 import math
 import re
 import types
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -796,5 +797,5 @@ def test_a_parquet_and_a_cboe_snapshot_of_the_same_time_read_the_same_everywhere
     parquet = pd.Timestamp("2026-11-20 16:15-05:00")  # how a parquet file's fixed offset reads back
     for stamp in (cboe, parquet):
         assert snapshot_subtitle("SPX", stamp, "book") == "SPX · 2026-11-20 16:15 EST · convention: book"
-        entry = types.SimpleNamespace(as_of=stamp, spot=6753.87)
+        entry = types.SimpleNamespace(as_of=stamp, spot=6753.87, path=Path("spx_quotedata_2026-11-20.csv"))
         assert _snapshot_label(entry).startswith("2026-11-20 16:15 EST")

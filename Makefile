@@ -13,6 +13,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SETUP ?= $(STAMP)
+RUN_STAMP := $(VENV)/.installed-run
+RUN_SETUP ?= $(RUN_STAMP)
 HOST ?= 127.0.0.1
 PORT ?= 8050
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -23,7 +25,14 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
+
+# make run installs what running needs and nothing more (no test or dev extras)
+$(RUN_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $(RUN_STAMP)
 
 browser-deps:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
@@ -61,7 +70,7 @@ lint: $(SETUP)
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 
-run: $(SETUP)
+run: $(RUN_SETUP)
 	$(VENV)/bin/mmpos serve --data-dir data --host $(HOST) --port $(PORT)
 
 demo-data: $(SETUP)

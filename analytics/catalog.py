@@ -708,15 +708,21 @@ class CatalogHolder:
             return self.get()
         return self.get_having(lambda catalog: catalog.get(entry_id) is not None)
 
-    def get_having(self, has: Callable[[Catalog], bool]) -> Catalog:
+    def get_having(self, has: Callable[[Catalog], bool], *, wait: bool = False) -> Catalog:
         """The current catalog, rescanned now when ``has(catalog)`` is false and the last scan is at least
         ``MIN_NAMED_RESCAN_S`` old: a request about files the scan has not seen yet (a snapshot another
-        worker stored, a file the history store already summarised) sees them."""
+        worker stored, a file the history store already summarised) sees them. With ``wait``, a scan
+        younger than that is waited out (at most ``MIN_NAMED_RESCAN_S``) and the folder rescanned: for a
+        caller that knows the files are there, whose answer would otherwise stay wrong."""
         catalog = self.get()
         if has(catalog):
             return catalog
         with self._lock:
-            if self._checked_at is None or self._clock() - self._checked_at >= MIN_NAMED_RESCAN_S:
+            age = None if self._checked_at is None else self._clock() - self._checked_at
+            if wait and age is not None and age < MIN_NAMED_RESCAN_S:
+                time.sleep(MIN_NAMED_RESCAN_S - age)
+                age = MIN_NAMED_RESCAN_S
+            if age is None or age >= MIN_NAMED_RESCAN_S:
                 self._rescan()
         return self.get()
 

@@ -866,10 +866,12 @@ def history_window(data_dir: str | Path | None, underlying: str, last_n: int | N
     folder = resolve_data_dir(data_dir)
     with open_store(folder) as store:
         window = store.window(underlying, last_n, refresh=refresh)
-    files = set(window.levels["file"]) | set(window.term["file"])
     # the store may hold a file this process's last scan has not seen (summarised just now): rescan then,
-    # or the charts would name it by its path and a click could not open it
-    catalog = with_session_uploads(holder_for(folder).get_having(lambda c: files <= {e.rel for e in c.entries}))
+    # or the charts would name it by its path, a click could not open it, and nothing would redraw them
+    # (files gone from the folder stay in the store until its next sync: they are not waited for)
+    files = {f for f in set(window.levels["file"]) | set(window.term["file"]) if (Path(folder) / f).exists()}
+    catalog = with_session_uploads(holder_for(folder).get_having(lambda c: files <= {e.rel for e in c.entries},
+                                                                 wait=True))
     return window.named({e.rel: str(e.id) for e in catalog.snapshots(underlying)})
 
 

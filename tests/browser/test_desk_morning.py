@@ -10,6 +10,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from dashboard.app import create_app
 from dashboard.web import ids
 from tests.browser.test_dashboard import click_radio, wait_for_charts
+from tests.browser.test_page_ux import LEGEND_OVER_TITLE_JS
 
 pytestmark = pytest.mark.browser
 
@@ -49,6 +50,7 @@ def test_the_positioning_view_at_a_desk_width(dash_duo, start_app, demo_dir, art
     dash_duo.driver.save_screenshot(str(artifacts / f"desk_morning_positioning_{width}.png"))
     cut = dash_duo.driver.execute_script(NONE_IN_RANGE_JS, ids.KPI_STRIP)
     assert cut[0] <= cut[1], f"'none in range' cut at {width} px: {cut}"
+    assert dash_duo.driver.execute_script(LEGEND_OVER_TITLE_JS) == [], f"legend over a title at {width} px"
     assert dash_duo.get_logs() == []
 
 

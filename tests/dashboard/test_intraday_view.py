@@ -1,0 +1,174 @@
+"""The Intraday tab as functions: the figure builder on a hand-made session, the callbacks' bodies on a
+folder of snapshots of one session (the demo SPX close re-stamped at other times)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from dash.exceptions import PreventUpdate
+
+from analytics.catalog import forget_holders, holder_for
+from analytics.intraday import session_matrix
+from dashboard.web import ids
+from dashboard.web.callbacks import controls
+from dashboard.web.callbacks import intraday as cb
+from dashboard.web.figures import intraday as ifig
+from dashboard.web.state import from_query, to_query
+from tests.intraday_files import write_snapshot
+from tests.unit.test_intraday import summary
+
+URL = f"{ids.URL}.search"
+OUT = {key: i for i, (key, _, _) in enumerate(controls.OUTPUTS)}
+TIMES = (dt.time(9, 35), dt.time(9, 40), dt.time(9, 45))
+
+
+@pytest.fixture()
+def three_matrix():
+    items = [
+        ("a.csv", summary("09:35", 101.0, [100, 110], [(5, -1), (2, 0)], [(1, -1), (0, 0)], (95.0, 104.0))),
+        ("b.csv", summary("09:40", 108.0, [100, 110, 120], [(3, -4), (6, -2), (6, 0)], [(0, -3), (2, 0), (1, 0)],
+                          (95.0, 104.0))),
+        ("c.csv", summary("09:45", 95.0, [90, 100], [(0, -7), (1, -7)], [(0, 0), (0, 0)])),
+    ]
+    return session_matrix(items), session_matrix(items, expiries="0dte")
+
+
+# ----------------------------------------------------------------------------- the figure
+
+
+def test_the_heatmap_draws_each_time_and_strike_on_a_scale_centred_at_zero(three_matrix):
+    m, _ = three_matrix
+    fig = ifig.intraday_figure(m, ["s1", "s2", "s3"], selected=1, strike_window=(85.0, 125.0), max_rows=8)
+    go.Figure(fig)  # a valid Plotly figure
+    cells, *lines = fig["data"]
+    assert [t["name"] for t in fig["data"]] == ["Net GEX", "Spot", "Zero gamma", "Call wall", "Put wall"]
+    assert cells["marker"]["cmid"] == 0.0 and cells["marker"]["cmin"] == -cells["marker"]["cmax"] == -7.0
+    # strikes listed every 10: buckets of 10 from 80 to 130, 6 rows per time; an unlisted strike holds 0
+    assert fig["layout"]["yaxis"]["title"]["text"] == "Strike (buckets of 10)"
+    z = np.asarray(cells["marker"]["color"]).reshape(3, 6)
+    centres = np.asarray(cells["customdata"])[:6, 0].astype(float)
+    assert centres.tolist() == [80.0, 90.0, 100.0, 110.0, 120.0, 130.0]
+    np.testing.assert_array_equal(z, [[0, 0, 4, 2, 0, 0], [0, 0, -1, 4, 6, 0], [0, -7, -6, 0, 0, 0]])
+    assert cells["x"][:1] == ["2026-11-20 09:35:00"] and cells["x"][6] == "2026-11-20 09:40:00"
+    assert np.asarray(cells["customdata"])[6, 1] == "s2"  # a column names its snapshot
+    assert cells["width"][0] == 5 * 60 * 1000  # one column per 5-minute step
+    assert "%{x|%H:%M}" in cells["hovertemplate"] and "strike" in cells["hovertemplate"] \
+        and "per 1%" in cells["hovertemplate"]
+    assert cells["marker"]["colorbar"]["title"]["text"] == "Net GEX<br>USD per 1%"
+    spot, zero, call, put = lines
+    assert spot["y"].tolist() == [101.0, 108.0, 95.0] and spot["x"][2] == "2026-11-20 09:45:00"
+    np.testing.assert_array_equal(zero["y"], [104.0, 104.0, np.nan])
+    assert call["y"].tolist() == [100.0, 110.0, 100.0] and put["y"].tolist() == [100.0, 100.0, 90.0]
+    assert fig["layout"]["xaxis"]["type"] == "date" and fig["layout"]["xaxis"]["title"]["text"] == "Time (America/New_York)"
+    assert fig["layout"]["shapes"][0]["x0"] == "2026-11-20 09:40:00"  # the replayed moment
+    assert fig["layout"]["annotations"][0]["text"] == "replay 09:40"
+    assert "USD per 1% move" in fig["layout"]["title"]["text"]
+
+
+def test_the_0dte_heatmap_says_so_and_names_the_zero_gamma_line_every_expiry_s(three_matrix):
+    _, zero = three_matrix
+    fig = ifig.intraday_figure(zero, ["s1", "s2", "s3"], subtitle=ifig.session_subtitle(zero, "Dealers long calls"))
+    go.Figure(fig)
+    assert fig["data"][2]["name"] == "Zero gamma (all expiries)"
+    assert np.isnan(fig["data"][3]["y"][2])  # no 0DTE call GEX at 09:45: no call wall
+    assert fig["layout"]["title"]["subtitle"]["text"] == \
+        "SPX · session 2026-11-20 · 3 snapshots · 0DTE (2026-11-20) · Dealers long calls"
+
+
+def test_an_empty_session_says_so():
+    fig = ifig.intraday_figure(session_matrix([]), [])
+    assert fig["layout"]["annotations"][0]["text"] == "No snapshot of this session summarised yet"
+    with pytest.raises(ValueError, match="2 snapshot ids for 1 snapshots"):
+        ifig.intraday_figure(session_matrix([("a", summary("09:35", 1.0, [1.0], [(1, 0)], [(0, 0)]))]),
+                             ["x", "y"])
+
+
+# ----------------------------------------------------------------------------- the callbacks
+
+
+@pytest.fixture
+def folder(tmp_path, demo_dir) -> Path:
+    """Three snapshots of the 2026-11-20 SPX session and the previous session's close."""
+    out = tmp_path / "data"
+    out.mkdir()
+    for i, t in enumerate(TIMES):
+        write_snapshot(demo_dir, out, t, 1.0 + 0.1 * i)
+    shutil.copy2(demo_dir / "spx_quotedata_2026-11-19.csv", out)
+    forget_holders()
+    yield out
+    forget_holders()
+
+
+def open_tab(folder: Path, search: str) -> dict:
+    return controls.update(URL, {URL: search}, None, str(folder))[OUT["store"]]
+
+
+def test_the_tab_fills_its_session_a_few_files_per_tick_then_draws_every_snapshot(folder):
+    state = open_tab(folder, "?u=SPX&tab=intraday")
+    assert state["snap"] == "spx-20261120-0945" and state["tab"] == "intraday" and state["iexp"] == "all"
+    first = cb.fill_step(state, str(folder), max_files=2)
+    assert first == {"u": "SPX", "session": "2026-11-20", "done": 2, "total": 3, "newest": "spx-20261120-0945"}
+    assert cb.tick_ms(first) < cb.tick_ms({**first, "done": 3})
+    half = cb.draw(state, str(folder), first)
+    assert half["ids"] == ["spx-20261120-0935", "spx-20261120-0940"] and half["value"] is None
+    assert "2 of 3 snapshots of the session summarised" in half["status"]
+    assert cb.fill_step(state, str(folder), max_files=2)["done"] == 3
+    out = cb.draw(state, str(folder))
+    assert out["ids"] == ["spx-20261120-0935", "spx-20261120-0940", "spx-20261120-0945"]
+    assert (out["max"], out["value"], out["marks"]) == (2, 2, {0: "09:35"})
+    assert out["status"].startswith("replay 09:45: snapshot 3 of 3")
+    go.Figure(out["figure"])
+    assert len(out["figure"]["data"][1]["y"]["bdata"]) > 0  # spot, as a typed array
+    # the previous session's close is not part of it, and was not summarised for it
+    assert cb.fill_step({**state, "snap": "spx-20261119-1615"}, str(folder), 0)["total"] == 1
+
+
+def test_a_snapshot_that_lands_is_a_new_column_at_the_next_tick(folder, demo_dir):
+    state = open_tab(folder, "?u=SPX&tab=intraday")
+    before = cb.fill_step(state, str(folder), max_files=5)
+    write_snapshot(demo_dir, folder, dt.time(9, 50), 1.3)
+    holder_for(folder).refresh()  # the catalog's rescan timer, due
+    after = cb.fill_step(state, str(folder), max_files=5)
+    assert (before["total"], after["total"], after["done"]) == (3, 4, 4)
+    assert after["newest"] == "spx-20261120-0950" and after != before  # the store changed: the tab redraws
+    out = cb.draw(state, str(folder), after)
+    assert out["ids"][-1] == "spx-20261120-0950" and out["value"] == 2  # the chosen snapshot stays chosen
+
+
+def test_moving_the_slider_selects_that_snapshot_in_the_url(folder):
+    state = open_tab(folder, "?u=SPX&tab=intraday")
+    cb.fill_step(state, str(folder), max_files=5)
+    snapshot_ids = cb.draw(state, str(folder))["ids"]
+    search = to_query(state)
+    query = cb.navigate(f"{ids.INTRADAY_SLIDER}.value", "all", 0, snapshot_ids, state, search)
+    assert from_query(query)["snap"] == "spx-20261120-0935" and from_query(query)["tab"] == "intraday"
+    moved = open_tab(folder, query)  # the controls read the URL: every view follows
+    assert moved["snap"] == "spx-20261120-0935"
+    assert cb.draw(moved, str(folder))["value"] == 0
+    with pytest.raises(PreventUpdate):  # the slider set to the snapshot shown: nothing to do
+        cb.navigate(f"{ids.INTRADAY_SLIDER}.value", "all", 2, snapshot_ids, state, search)
+    with pytest.raises(PreventUpdate):
+        cb.navigate(f"{ids.INTRADAY_SLIDER}.value", "all", 7, snapshot_ids, state, search)
+
+
+def test_the_expiry_toggle_is_a_view_state_key_in_the_url(folder):
+    state = open_tab(folder, "?u=SPX&tab=intraday")
+    query = cb.navigate(f"{ids.INTRADAY_EXPIRIES}.value", "0dte", None, [], state, to_query(state))
+    assert "iexp=0dte" in query and from_query(query)["iexp"] == "0dte"
+    assert from_query("?iexp=weekly")["iexp"] == "all"  # refused: the default
+    cb.fill_step(state, str(folder), max_files=5)
+    zero = cb.draw(from_query(query) | {"snap": state["snap"]}, str(folder))
+    assert "0DTE (2026-11-20)" in zero["figure"]["layout"]["title"]["subtitle"]["text"]
+    with pytest.raises(PreventUpdate):  # the toggle set to what the state holds (the draw sets it so)
+        cb.navigate(f"{ids.INTRADAY_EXPIRIES}.value", "0dte", None, [], from_query(query), query)
+
+
+def test_the_strike_window_spans_spot_over_the_session_like_the_strike_views(three_matrix, monkeypatch):
+    monkeypatch.setenv("MMPOS_STRIKE_WINDOW_PCT", "5")
+    lo, hi = cb.strike_window(three_matrix[0])
+    assert lo < 95.0 * 0.95 and hi > 108.0 * 1.05 and hi < 108.0 * 1.06

@@ -480,7 +480,7 @@ def intraday_tab() -> html.Div:
             ), width="w-preset", help_text="0DTE: each snapshot's expiries of the session date (the next live "
                "expiry once they have settled), as the 0DTE preset; the zero-gamma line stays every expiry's."),
             _field("Replay", dcc.Slider(id=ids.INTRADAY_SLIDER, min=0, max=0, step=1, value=None, marks={},
-                                        included=False, updatemode="mouseup"),
+                                        included=False, updatemode="mouseup", allow_direct_input=False),
                    width="intraday-replay", help_text="One step per snapshot of the session: moving it selects that "
                    "snapshot, and every view shows that moment."),
             html.Div(id=ids.INTRADAY_STATUS, className="history-progress", role="status"),

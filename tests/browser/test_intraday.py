@@ -47,7 +47,7 @@ def test_the_heatmap_draws_the_session_and_the_slider_moves_every_view(dash_duo,
     wait_for(dash_duo, lambda: len(columns(dash_duo)) == len(TIMES), "the heatmap never drew the four snapshots")
     assert columns(dash_duo)[0] == "2026-11-20 09:35:00"
     names = [t["name"] for t in graph(dash_duo, ids.INTRADAY_GRAPH)]
-    assert names == ["Net GEX", "Spot", "Zero gamma", "Call wall", "Put wall"]
+    assert names == ["Net GEX", "Net GEX scale", "Spot", "Zero gamma", "Call wall", "Put wall"]
     dash_duo.wait_for_contains_text(f"#{ids.INTRADAY_STATUS}", "replay 09:50: snapshot 4 of 4", timeout=10)
     if SCREENS.is_dir():
         dash_duo.driver.save_screenshot(str(SCREENS / "intraday-browser-test-1440.png"))

@@ -3,8 +3,11 @@ folder of snapshots of one session (the demo SPX close re-stamped at other times
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import shutil
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -41,26 +44,50 @@ def three_matrix():
 # ----------------------------------------------------------------------------- the figure
 
 
+def png_pixels(uri: str) -> np.ndarray:
+    """The RGBA pixels of the builder's ``data:image/png;base64`` URI (8-bit RGBA, filter 0, one IDAT)."""
+    raw = base64.b64decode(uri.split(",", 1)[1])
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n" and raw[12:16] == b"IHDR"
+    w, h = struct.unpack(">II", raw[16:24])
+    assert raw[24:26] == bytes([8, 6])  # 8-bit RGBA
+    at = raw.index(b"IDAT") - 4
+    rows = np.frombuffer(zlib.decompress(raw[at + 8:at + 8 + struct.unpack(">I", raw[at:at + 4])[0]]), np.uint8)
+    rows = rows.reshape(h, 1 + 4 * w)
+    assert (rows[:, 0] == 0).all()
+    return rows[:, 1:].reshape(h, w, 4)
+
+
+def cell(pixels: np.ndarray, row: int, col: int, rows: int, cols: int) -> tuple[int, ...]:
+    """The RGBA of one cell (row 0 = the highest strike) of an image of ``rows`` x ``cols`` cells."""
+    fy, fx = pixels.shape[0] // rows, pixels.shape[1] // cols
+    return tuple(int(v) for v in pixels[row * fy + fy // 2, col * fx + fx // 2])
+
+
 def test_the_heatmap_draws_each_time_and_strike_on_a_scale_centred_at_zero(three_matrix):
     m, _ = three_matrix
     fig = ifig.intraday_figure(m, ["s1", "s2", "s3"], selected=1, strike_window=(85.0, 125.0), max_rows=8)
     go.Figure(fig)  # a valid Plotly figure
-    cells, *lines = fig["data"]
-    assert [t["name"] for t in fig["data"]] == ["Net GEX", "Spot", "Zero gamma", "Call wall", "Put wall"]
-    assert cells["marker"]["cmid"] == 0.0 and cells["marker"]["cmin"] == -cells["marker"]["cmax"] == -7.0
+    assert [t["name"] for t in fig["data"]] == ["Net GEX", "Net GEX scale", "Spot", "Zero gamma", "Call wall",
+                                                 "Put wall"]
+    cells, scale, spot, zero, call, put = fig["data"]
+    assert scale["marker"]["cmid"] == 0.0 and scale["marker"]["cmin"] == -scale["marker"]["cmax"] == -7.0
+    assert scale["marker"]["colorbar"]["title"]["text"] == "Net GEX<br>USD per 1%"
     # strikes listed every 10: buckets of 10 from 80 to 130, 6 rows per time; an unlisted strike holds 0
     assert fig["layout"]["yaxis"]["title"]["text"] == "Strike (buckets of 10)"
-    z = np.asarray(cells["marker"]["color"]).reshape(3, 6)
-    centres = np.asarray(cells["customdata"])[:6, 0].astype(float)
-    assert centres.tolist() == [80.0, 90.0, 100.0, 110.0, 120.0, 130.0]
-    np.testing.assert_array_equal(z, [[0, 0, 4, 2, 0, 0], [0, 0, -1, 4, 6, 0], [0, -7, -6, 0, 0, 0]])
-    assert cells["x"][:1] == ["2026-11-20 09:35:00"] and cells["x"][6] == "2026-11-20 09:40:00"
-    assert np.asarray(cells["customdata"])[6, 1] == "s2"  # a column names its snapshot
-    assert cells["width"][0] == 5 * 60 * 1000  # one column per 5-minute step
+    assert np.asarray(cells["y"]).tolist() == [80.0, 90.0, 100.0, 110.0, 120.0, 130.0] * 3
+    assert list(cells["text"]) == ["$0", "$0", "+$4", "+$2", "$0", "$0", "$0", "$0", "-$1", "+$4", "+$6", "$0",
+                                   "$0", "-$7", "-$6", "$0", "$0", "$0"]
+    assert cells["x"][0] == "2026-11-20 09:35:00" and cells["x"][6] == "2026-11-20 09:40:00"
+    assert cells["customdata"][6] == [80.0, "s2"]  # a cell names its strike bucket and its snapshot
     assert "%{x|%H:%M}" in cells["hovertemplate"] and "strike" in cells["hovertemplate"] \
         and "per 1%" in cells["hovertemplate"]
-    assert cells["marker"]["colorbar"]["title"]["text"] == "Net GEX<br>USD per 1%"
-    spot, zero, call, put = lines
+    # the cells' image: one column per 5-minute slot from 09:32:30, highest strike (130, top edge 135) on top
+    image = fig["layout"]["images"][0]
+    assert (image["x"], image["y"], image["sizex"], image["sizey"]) == ("2026-11-20 09:32:30", 135.0, 900_000, 60.0)
+    pixels = png_pixels(image["source"])
+    assert cell(pixels, 0, 0, 6, 3) == (247, 247, 247, 255)  # 0 at 130: the scale's middle
+    assert cell(pixels, 4, 2, 6, 3) == (213, 94, 0, 255)  # -7 at 90, 09:45: the put end
+    assert cell(pixels, 1, 1, 6, 3) == (35, 171, 134, 255)  # +6 at 120, 09:40: 6/7 of the way to the call colour
     assert spot["y"].tolist() == [101.0, 108.0, 95.0] and spot["x"][2] == "2026-11-20 09:45:00"
     np.testing.assert_array_equal(zero["y"], [104.0, 104.0, np.nan])
     assert call["y"].tolist() == [100.0, 110.0, 100.0] and put["y"].tolist() == [100.0, 100.0, 90.0]
@@ -70,12 +97,24 @@ def test_the_heatmap_draws_each_time_and_strike_on_a_scale_centred_at_zero(three
     assert "USD per 1% move" in fig["layout"]["title"]["text"]
 
 
+def test_a_missed_fetch_leaves_its_column_empty(three_matrix):
+    items = [("a.csv", summary("09:35", 101.0, [100], [(5, -1)], [(0, 0)])),
+             ("c.csv", summary("09:45", 95.0, [100], [(1, -7)], [(0, 0)])),
+             ("d.csv", summary("09:50", 95.0, [100], [(1, -7)], [(0, 0)]))]
+    fig = ifig.intraday_figure(session_matrix(items), ["a", "c", "d"], strike_window=(95.0, 105.0))
+    image = fig["layout"]["images"][0]
+    assert image["sizex"] == 4 * 300_000  # 09:35 to 09:50: four slots
+    pixels = png_pixels(image["source"])
+    rows = pixels.shape[0] // (fig["data"][0]["y"].size // 3)
+    assert [cell(pixels, 0, c, pixels.shape[0] // rows, 4)[3] for c in range(4)] == [255, 0, 255, 255]
+
+
 def test_the_0dte_heatmap_says_so_and_names_the_zero_gamma_line_every_expiry_s(three_matrix):
     _, zero = three_matrix
     fig = ifig.intraday_figure(zero, ["s1", "s2", "s3"], subtitle=ifig.session_subtitle(zero, "Dealers long calls"))
     go.Figure(fig)
-    assert fig["data"][2]["name"] == "Zero gamma (all expiries)"
-    assert np.isnan(fig["data"][3]["y"][2])  # no 0DTE call GEX at 09:45: no call wall
+    assert fig["data"][3]["name"] == "Zero gamma (all expiries)"
+    assert np.isnan(fig["data"][4]["y"][2])  # no 0DTE call GEX at 09:45: no call wall
     assert fig["layout"]["title"]["subtitle"]["text"] == \
         "SPX · session 2026-11-20 · 3 snapshots · 0DTE (2026-11-20) · Dealers long calls"
 
@@ -123,7 +162,7 @@ def test_the_tab_fills_its_session_a_few_files_per_tick_then_draws_every_snapsho
     assert (out["max"], out["value"], out["marks"]) == (2, 2, {0: "09:35"})
     assert out["status"].startswith("replay 09:45: snapshot 3 of 3")
     go.Figure(out["figure"])
-    assert len(out["figure"]["data"][1]["y"]["bdata"]) > 0  # spot, as a typed array
+    assert len(out["figure"]["data"][2]["y"]["bdata"]) > 0  # spot, as a typed array
     # the previous session's close is not part of it, and was not summarised for it
     assert cb.fill_step({**state, "snap": "spx-20261119-1615"}, str(folder), 0)["total"] == 1
 

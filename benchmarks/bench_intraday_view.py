@@ -9,7 +9,7 @@ close re-stamped at each time with its open interest scaled (``tests/intraday_fi
 * Plotly drawing that figure in headless Chromium (``Plotly.newPlot`` of the page's own plotly.js
   basic bundle), when Chromium and chromedriver are installed.
 
-    PYTHONPATH=. python benchmarks/bench_intraday.py [--data DIR --underlying SPX --snapshot ID] [--repeat 5]
+    PYTHONPATH=. python benchmarks/bench_intraday_view.py [--data DIR --underlying SPX --snapshot ID] [--repeat 5]
 """
 
 from __future__ import annotations

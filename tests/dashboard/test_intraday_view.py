@@ -211,3 +211,17 @@ def test_the_strike_window_spans_spot_over_the_session_like_the_strike_views(thr
     monkeypatch.setenv("MMPOS_STRIKE_WINDOW_PCT", "5")
     lo, hi = cb.strike_window(three_matrix[0])
     assert lo < 95.0 * 0.95 and hi > 108.0 * 1.05 and hi < 108.0 * 1.06
+
+
+def test_one_huge_cell_saturates_instead_of_washing_out_the_rest_and_the_colour_bar_says_so():
+    strikes = [float(k) for k in range(100, 300, 10)]  # 20 strikes x 10 times of GEX 1, one cell of 50
+    items = []
+    for i in range(10):
+        calls = [(50.0 if (i, k) == (9, 200.0) else 1.0, 0.0) for k in strikes]
+        items.append((f"{i}.csv", summary(f"10:{i * 5:02d}", 200.0, strikes, calls, [(0, 0)] * len(strikes))))
+    fig = ifig.intraday_figure(session_matrix(items), [str(i) for i in range(10)], strike_window=(100.0, 290.0))
+    scale = fig["data"][1]["marker"]
+    assert (scale["cmin"], scale["cmax"]) == (-1.0, 1.0)
+    assert scale["colorbar"]["title"]["text"] == "Net GEX<br>USD per 1%<br>full colour beyond<br>±$1"
+    pixels = png_pixels(fig["layout"]["images"][0]["source"])
+    assert cell(pixels, 19 - 10, 9, 20, 10) == cell(pixels, 0, 0, 20, 10) == (0, 158, 115, 255)  # the call colour

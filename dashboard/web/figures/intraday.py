@@ -29,6 +29,7 @@ from dashboard.web.figures.common import (
     empty_figure,
     escape_text,
     format_strike,
+    format_usd,
     format_usd_array,
     new_figure,
 )
@@ -47,6 +48,31 @@ DEFAULT_STEP_MS = 5 * 60 * 1000  # a column's width when the session has one sna
 IMAGE_TARGET_PX = (1400, 700)
 ZERO_COLOUR = "#F7F7F7"
 MAX_MARKED_TIMES = 24  # spot's line marks each snapshot up to this many (78 markers hid the cells)
+
+
+#: the colours span +-this quantile of the cells' |GEX| (a few cells at spot near the close, where 0DTE
+#: gamma explodes, would otherwise wash every other cell out); the colour bar says when it caps
+COLOUR_QUANTILE = 0.99
+
+
+def colour_range(z: np.ndarray) -> tuple[float, bool]:
+    """The half-range of the colour scale (centred at 0) and whether it is below the largest cell: the
+    :data:`COLOUR_QUANTILE` of the non-zero cells' |GEX|.
+
+    Examples
+    --------
+    >>> colour_range(np.array([[1.0, -2.0], [0.0, 2.0]]))
+    (2.0, False)
+    >>> top, capped = colour_range(np.r_[np.ones(200), 50.0])
+    >>> round(top, 2), capped
+    (1.0, True)
+    """
+    size = np.abs(np.asarray(z, dtype=float))
+    size = size[np.isfinite(size) & (size > 0)]
+    if size.size == 0:
+        return 1.0, False
+    top = float(np.quantile(size, COLOUR_QUANTILE, method="inverted_cdf"))
+    return top, top < float(size.max())
 
 
 def _rgb(colour: str) -> np.ndarray:
@@ -183,8 +209,7 @@ def intraday_figure(
     low, high = strike_window or (float(np.nanmin(spot)) * 0.95, float(np.nanmax(spot)) * 1.05)
     gex = np.nan_to_num(matrix.net_gex, nan=0.0)  # a strike a snapshot does not list holds no GEX
     centres, z, step = bucket_strikes(matrix.strikes, gex, low, high, max_rows)
-    top = float(np.max(np.abs(z))) if z.size else 0.0
-    top = top or 1.0
+    top, capped = colour_range(z)
     times = local_times(matrix)
     n, m = z.shape
     zone = str(matrix.times.tz) if matrix.times.tz is not None else "UTC"
@@ -222,7 +247,9 @@ def intraday_figure(
         hoverinfo="skip",
         marker=dict(color=[0.0], colorscale=[[0.0, palette.put], [0.5, ZERO_COLOUR], [1.0, palette.call]],
                     cmid=0.0, cmin=-top, cmax=top, opacity=0, size=1, showscale=True,
-                    colorbar=dict(title={"text": COLORBAR_TITLE, "side": "top"}, exponentformat="B",
+                    colorbar=dict(title={"text": COLORBAR_TITLE + (f"<br>full colour beyond<br>±{format_usd(top)}"
+                                                                  if capped else ""), "side": "top"},
+                                  exponentformat="B",
                                   thickness=12, len=0.85, y=0.45)),
     ))
     lines = (

@@ -9,7 +9,8 @@ close re-stamped at each time with its open interest scaled (``tests/intraday_fi
 * Plotly drawing that figure in headless Chromium (``Plotly.newPlot`` of the page's own plotly.js
   basic bundle), when Chromium and chromedriver are installed.
 
-    PYTHONPATH=. python benchmarks/bench_intraday_view.py [--data DIR --underlying SPX --snapshot ID] [--repeat 5]
+    PYTHONPATH=. python benchmarks/bench_intraday_view.py [--data DIR [--in-place] --underlying SPX --snapshot ID]
+        [--repeat 5]
 """
 
 from __future__ import annotations
@@ -99,13 +100,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="a folder holding a session (default: 78 SPX snapshots made here)")
     parser.add_argument("--underlying", default="SPX")
     parser.add_argument("--snapshot", default=None, help="a snapshot id of the session (default: the newest)")
+    parser.add_argument("--in-place", action="store_true",
+                        help="use --data as it is, with its history store (else a copy is backfilled afresh)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="mmpos-bench-intraday-") as tmp:
-        data = Path(tmp) / "data"
-        if args.data is None:
+        data = args.data if args.data is not None and args.in_place else Path(tmp) / "data"
+        if args.data is not None and args.in_place:
+            pass
+        elif args.data is None:
             data.mkdir()
             t0 = time.perf_counter()
             write_full_session(data)

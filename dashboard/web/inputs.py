@@ -287,6 +287,7 @@ RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     f"{ids.INTRADAY_TICK}.n_intervals": ("intraday tick", _clicks),
     f"{ids.INTRADAY_FILL_STORE}.data": ("intraday fill", _result),
     f"{ids.INTRADAY_IDS_STORE}.data": ("session snapshots", _snapshot_ids),
+    f"{ids.INTRADAY_GRAPH}.clickData": ("intraday click", _points),
     # the panels' own choices: a radio's value is short text, a tick box's a short list (dashboard.web.panels)
     **{f"{c.control_id}.value": (FIELDS[c.key].label, _labels if c.kind == "check" else text_or_none)
        for c in CHOICES},

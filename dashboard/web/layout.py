@@ -490,7 +490,8 @@ def intraday_tab() -> html.Div:
         ]),
         html.Div(className="views", children=[_panel(
             "Net GEX by strike through the session",
-            "one column per snapshot of the session; spot, zero gamma and the walls drawn through time",
+            "one column per snapshot of the session (click one to replay it); spot, zero gamma and the walls "
+            "drawn through time",
             ids.INTRADAY_GRAPH, filename="mmpos-intraday", height=INTRADAY_FIGURE_HEIGHT, extra_class="span-12")]),
     ])
 

@@ -225,3 +225,16 @@ def test_one_huge_cell_saturates_instead_of_washing_out_the_rest_and_the_colour_
     assert scale["colorbar"]["title"]["text"] == "Net GEX<br>USD per 1%<br>full colour beyond<br>±$1"
     pixels = png_pixels(fig["layout"]["images"][0]["source"])
     assert cell(pixels, 19 - 10, 9, 20, 10) == cell(pixels, 0, 0, 20, 10) == (0, 158, 115, 255)  # the call colour
+
+
+def test_a_click_on_a_column_selects_that_snapshot_like_the_slider(folder):
+    state = open_tab(folder, "?u=SPX&tab=intraday")
+    cb.fill_step(state, str(folder), max_files=5)
+    out = cb.draw(state, str(folder))
+    click = {"points": [{"x": "2026-11-20 09:40:00", "customdata": out["figure"]["data"][0]["customdata"][-1][:1]
+                         + ["spx-20261120-0940"]}]}
+    query = cb.navigate(f"{ids.INTRADAY_GRAPH}.clickData", "all", None, out["ids"], state, to_query(state), click)
+    assert from_query(query)["snap"] == "spx-20261120-0940" and from_query(query)["tab"] == "intraday"
+    with pytest.raises(PreventUpdate):  # a click naming no snapshot of the session
+        cb.navigate(f"{ids.INTRADAY_GRAPH}.clickData", "all", None, out["ids"], state, to_query(state),
+                    {"points": [{"customdata": [6800.0, "spx-20261119-1615"]}]})

@@ -9,7 +9,8 @@ Three callbacks, each a thin wrapper around a plain function tested as such:
 * :func:`draw` draws the session from what the store holds (:func:`dashboard.service.intraday_session`,
   :func:`dashboard.web.figures.intraday.intraday_figure`) and sets the slider: one step per snapshot,
   at the chosen snapshot.
-* :func:`navigate` turns a slider move into "select that snapshot" and the expiry toggle into its view
+* :func:`navigate` turns a slider move (or a click on a column) into "select that snapshot" and the
+  expiry toggle into its view
   state key (``iexp``) by writing the URL, as the History tab's clicks do: the controls callback reads
   it into the view state, so every other view redraws for that moment and a shared link keeps it.
 """
@@ -131,13 +132,30 @@ def draw(state: dict[str, Any] | None, data_dir: str | None, fill: dict[str, Any
 # --------------------------------------------------------------------------- slider and toggle -> URL
 
 
-def navigate(trigger: str | None, expiries: Any, position: Any, snapshot_ids: list[str] | None,
-             state: dict[str, Any] | None, search: str | None) -> Any:
-    """The URL after the slider or the expiry toggle moved (``no_update`` when it names the same view).
+def clicked_snapshot(payload: dict[str, Any] | None, snapshot_ids: Sequence[str]) -> int | None:
+    """The position of the snapshot a click on the heatmap names (``customdata`` = [strike, snapshot id]).
 
-    The slider selects the snapshot at its position (the strike zoom and clicked strike belong to the
+    Examples
+    --------
+    >>> clicked_snapshot({"points": [{"customdata": [6800.0, "b"]}]}, ["a", "b"]), clicked_snapshot(None, ["a"])
+    (1, None)
+    """
+    points = (payload or {}).get("points") or []
+    data = points[0].get("customdata") if points else None
+    snap = data[1] if isinstance(data, list) and len(data) > 1 else None
+    return list(snapshot_ids).index(snap) if isinstance(snap, str) and snap in snapshot_ids else None
+
+
+def navigate(trigger: str | None, expiries: Any, position: Any, snapshot_ids: list[str] | None,
+             state: dict[str, Any] | None, search: str | None, click: dict[str, Any] | None = None) -> Any:
+    """The URL after the slider, a click on a column or the expiry toggle (``no_update`` when it names
+    the same view).
+
+    The slider and a click select that snapshot (the strike zoom and clicked strike belong to the
     previous snapshot: dropped); the toggle sets ``iexp``.
     """
+    if trigger == f"{ids.INTRADAY_GRAPH}.clickData":
+        position, trigger = clicked_snapshot(click, snapshot_ids or []), f"{ids.INTRADAY_SLIDER}.value"
     if not state:
         raise PreventUpdate
     s = {**default_state(), **state}
@@ -210,15 +228,18 @@ def register(app: dash.Dash) -> None:
         Output(ids.URL, "search", allow_duplicate=True),
         Input(ids.INTRADAY_EXPIRIES, "value"),
         Input(ids.INTRADAY_SLIDER, "value"),
+        Input(ids.INTRADAY_GRAPH, "clickData"),
         State(ids.INTRADAY_IDS_STORE, "data"),
         State(ids.VIEW_STORE, "data"),
         State(ids.URL, "search"),
         prevent_initial_call=True,
     )
-    def _navigate(expiries, position, snapshot_ids, state, search):
+    def _navigate(expiries, position, click, snapshot_ids, state, search):
         c, _ = checked({f"{ids.INTRADAY_EXPIRIES}.value": expiries, f"{ids.INTRADAY_SLIDER}.value": position,
+                        f"{ids.INTRADAY_GRAPH}.clickData": click,
                         f"{ids.INTRADAY_IDS_STORE}.data": snapshot_ids, f"{ids.VIEW_STORE}.data": state,
                         f"{ids.URL}.search": search})
         trigger = dash.ctx.triggered[0]["prop_id"] if dash.ctx.triggered_id is not None else None
         return navigate(trigger, c[f"{ids.INTRADAY_EXPIRIES}.value"], c[f"{ids.INTRADAY_SLIDER}.value"],
-                        c[f"{ids.INTRADAY_IDS_STORE}.data"], c[f"{ids.VIEW_STORE}.data"], c[f"{ids.URL}.search"])
+                        c[f"{ids.INTRADAY_IDS_STORE}.data"], c[f"{ids.VIEW_STORE}.data"], c[f"{ids.URL}.search"],
+                        c[f"{ids.INTRADAY_GRAPH}.clickData"])

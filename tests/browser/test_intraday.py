@@ -19,7 +19,6 @@ from tests.intraday_files import write_snapshot
 pytestmark = pytest.mark.browser
 
 TIMES = (dt.time(9, 35), dt.time(9, 40), dt.time(9, 45), dt.time(9, 50))
-SCREENS = Path("/work/notes/screens")
 
 
 @pytest.fixture
@@ -49,8 +48,6 @@ def test_the_heatmap_draws_the_session_and_the_slider_moves_every_view(dash_duo,
     names = [t["name"] for t in graph(dash_duo, ids.INTRADAY_GRAPH)]
     assert names == ["Net GEX", "Net GEX scale", "Spot", "Zero gamma", "Call wall", "Put wall"]
     dash_duo.wait_for_contains_text(f"#{ids.INTRADAY_STATUS}", "replay 09:50: snapshot 4 of 4", timeout=10)
-    if SCREENS.is_dir():
-        dash_duo.driver.save_screenshot(str(SCREENS / "intraday-browser-test-1440.png"))
 
     thumb = dash_duo.find_element(f"#{ids.INTRADAY_SLIDER} [role='slider']")
     thumb.send_keys(Keys.HOME)  # back to the open

@@ -59,7 +59,7 @@ STORE_DIRNAME = ".mmpos"
 DB_NAME = "history.sqlite"
 STRIKES_DIRNAME = "strikes"
 #: Bump when the summary's content or the analysis behind it changes: the store rebuilds itself.
-SCHEMA_VERSION = 3  # 3: quotes-implied spot, session clock and notes, fitted rates floored (issue 16)
+SCHEMA_VERSION = 4  # 4: the session and the 0DTE expiries' GEX by strike (issue 19); 3: issue 16
 _BUSY_TIMEOUT_S = 30.0
 #: a backfill whose progress row was not updated for this long is taken as dead (killed, machine lost)
 BACKFILL_STALE_SECONDS = 120.0
@@ -84,9 +84,12 @@ CREATE TABLE IF NOT EXISTS files (
     put_walls TEXT,
     hedge_flows TEXT,
     term TEXT,
-    strikes_file TEXT
+    strikes_file TEXT,
+    session TEXT,
+    zero_dte_expiries TEXT
 );
 CREATE INDEX IF NOT EXISTS files_by_underlying ON files (underlying, as_of_ns);
+CREATE INDEX IF NOT EXISTS files_by_session ON files (underlying, session, as_of_ns);
 CREATE TABLE IF NOT EXISTS backfill (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     pid INTEGER NOT NULL,
@@ -98,6 +101,14 @@ CREATE TABLE IF NOT EXISTS backfill (
     finished INTEGER NOT NULL
 );
 """
+
+
+#: the ``files`` table's columns, in the order :meth:`HistoryStore.put` writes them
+_COLUMNS: tuple[str, ...] = (
+    "rel_path", "version", "status", "reason", "underlying", "as_of", "as_of_ns", "spot", "convention",
+    "total_gex_usd_per_1pct", "dealer_delta_units", "net_vega_usd_per_vol_pt", "zero_gamma_levels", "call_walls",
+    "put_walls", "hedge_flows", "term", "strikes_file", "session", "zero_dte_expiries",
+)
 
 
 # --------------------------------------------------------------------------- file versions
@@ -294,7 +305,10 @@ class HistoryStore:
         if row is None or row[0] != str(SCHEMA_VERSION):
             with conn:
                 conn.execute("BEGIN IMMEDIATE")
-                conn.execute("DELETE FROM files")
+                conn.execute("DROP TABLE IF EXISTS files")  # its columns may differ: made again below
+            conn.executescript(_SCHEMA)
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             self._remove_orphan_strikes(conn)
 
@@ -325,7 +339,7 @@ class HistoryStore:
     # ---- per-strike arrays
 
     def _write_strikes(self, name: str, summary: Summary) -> None:
-        array = np.column_stack([summary.strikes, summary.strike_gex]) if len(summary.strikes) else np.zeros((0, 4))
+        array = np.column_stack([summary.strikes, summary.strike_gex]) if len(summary.strikes) else np.zeros((0, len(STRIKE_COLUMNS) + 1))
         if self.store_dir is None:
             self._memory_strikes[name] = array
             return
@@ -388,7 +402,7 @@ class HistoryStore:
         s = outcome.summary
         values: tuple[Any, ...]
         if s is None:
-            values = (fv.rel_path, fv.version, "skipped", outcome.reason) + (None,) * 14
+            values = (fv.rel_path, fv.version, "skipped", outcome.reason) + (None,) * (len(_COLUMNS) - 4)
         else:
             name = _strikes_name(fv.rel_path, fv.version)
             self._write_strikes(name, s)
@@ -396,12 +410,13 @@ class HistoryStore:
                 fv.rel_path, fv.version, "snapshot", None, s.underlying, s.as_of.isoformat(), int(s.as_of.value),
                 s.spot, s.convention, s.total_gex_usd_per_1pct, s.dealer_delta_units, s.net_vega_usd_per_vol_pt,
                 _dumps(s.zero_gamma_levels), _dumps(s.call_walls), _dumps(s.put_walls), _dumps(s.hedge_flows),
-                _dumps(s.term), name,
+                _dumps(s.term), name, s.session, _dumps(s.zero_dte_expiries),
             )
         with self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.execute(f"INSERT OR REPLACE INTO files VALUES ({','.join('?' * 18)})", values)
-        if old is not None and old[0] != values[-1]:
+            self._conn.execute(f"INSERT OR REPLACE INTO files ({','.join(_COLUMNS)}) "
+                               f"VALUES ({','.join('?' * len(_COLUMNS))})", values)
+        if old is not None and old[0] != values[_COLUMNS.index("strikes_file")]:
             self._remove_strikes(old[0])
 
     def record_backfill(self, progress: BackfillProgress) -> None:
@@ -530,7 +545,8 @@ class HistoryStore:
             zero_gamma_levels=_floats(json.loads(r["zero_gamma_levels"])),
             call_walls=_floats(json.loads(r["call_walls"])), put_walls=_floats(json.loads(r["put_walls"])),
             hedge_flows=_floats(json.loads(r["hedge_flows"])), term=_floats(json.loads(r["term"])),
-            strikes=array[:, 0].copy(), strike_gex=array[:, 1:].copy(),
+            strikes=array[:, 0].copy(), strike_gex=array[:, 1:].copy(), session=r["session"],
+            zero_dte_expiries=tuple(json.loads(r["zero_dte_expiries"])),
         )
 
     # ---- reading (each query first brings the store up to date)
@@ -558,6 +574,26 @@ class HistoryStore:
             if s is not None:
                 out.append((r["rel_path"], s))
         return out[::-1]
+
+    def session_of(self, rel_path: str) -> str | None:
+        """The stored session (ISO date) of one data file's summary, or None when it has none yet."""
+        row = self._conn.execute("SELECT session FROM files WHERE rel_path = ? AND status = 'snapshot'",
+                                 (rel_path,)).fetchone()
+        return None if row is None else row[0]
+
+    def session_summaries(self, underlying: str, session: str) -> list[tuple[str, Summary]]:
+        """``(relative path, summary)`` of the stored snapshots of ``underlying`` in one session (ISO
+        date, :attr:`Summary.session`), oldest first. Reads only what is stored (the caller fills it)."""
+        cur = self._conn.execute("SELECT * FROM files WHERE status = 'snapshot' AND upper(underlying) = ? "
+                                 "AND session = ? ORDER BY as_of_ns, rel_path", (underlying.upper(), session))
+        cols = [d[0] for d in cur.description]
+        out = []
+        for row in cur.fetchall():
+            r = dict(zip(cols, row, strict=True))
+            s = self._summary_from_row(r)
+            if s is not None:
+                out.append((r["rel_path"], s))
+        return out
 
     def totals(self, *, refresh: bool = False) -> dict[str, list[tuple[pd.Timestamp, float]]]:
         """Total GEX (USD per 1% move) of every stored snapshot, by upper-cased underlying, oldest first:

@@ -8,6 +8,7 @@ many of them into what the history views draw.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,12 @@ from analytics.errors import ChainDataError
 
 TOP_WALLS = 3
 FLOW_SHOCKS_PCT: tuple[float, ...] = (-5.0, -2.0, -1.0, 1.0, 2.0, 5.0)
-STRIKE_COLUMNS: tuple[str, ...] = ("call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct")
+#: per-strike columns of a summary: every live expiry, then the 0DTE expiries alone (:func:`zero_dte_expiries`)
+STRIKE_COLUMNS: tuple[str, ...] = ("call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct",
+                                   "call_gex_0dte_usd_per_1pct", "put_gex_0dte_usd_per_1pct",
+                                   "net_gex_0dte_usd_per_1pct")
+#: the columns of :data:`STRIKE_COLUMNS` (call, put, net) of every expiry and of the 0DTE expiries
+ALL_EXPIRY_COLUMNS, ZERO_DTE_COLUMNS = slice(0, 3), slice(3, 6)
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,12 @@ class Summary:
     strikes : numpy.ndarray
         Strikes, ascending.
     strike_gex : numpy.ndarray
-        Shape ``(len(strikes), 3)``: call, put and net GEX (:data:`STRIKE_COLUMNS`).
+        Shape ``(len(strikes), 6)``: call, put and net GEX of every expiry, then of the 0DTE expiries
+        (:data:`STRIKE_COLUMNS`).
+    session : str
+        The ISO date of the session the snapshot belongs to (:func:`analytics.previous.session_date`).
+    zero_dte_expiries : tuple of str
+        The ISO expiry dates of the 0DTE columns (:func:`zero_dte_expiries`).
     """
 
     underlying: str
@@ -63,10 +74,13 @@ class Summary:
     term: tuple[tuple[str, float, float, float], ...]
     strikes: np.ndarray
     strike_gex: np.ndarray
+    session: str
+    zero_dte_expiries: tuple[str, ...]
 
     def equals(self, other: Summary, rtol: float = 1e-9) -> bool:
         """Same snapshot and same numbers up to ``rtol`` (NaN equals NaN)."""
-        if (self.underlying, self.as_of, self.convention) != (other.underlying, other.as_of, other.convention):
+        same = ("underlying", "as_of", "convention", "session", "zero_dte_expiries")
+        if any(getattr(self, k) != getattr(other, k) for k in same):
             return False
 
         def close(a: Any, b: Any) -> bool:
@@ -90,6 +104,18 @@ def _top(strikes: np.ndarray, gex: np.ndarray, n: int, largest: bool) -> tuple[t
     return tuple((float(strikes[i]), float(gex[i])) for i in picked)
 
 
+def zero_dte_expiries(chain: OptionChain, expiries: list[dt.date]) -> tuple[dt.date, list[dt.date]]:
+    """The snapshot's session and its 0DTE expiries among the live ``expiries``: the page's ``0dte``
+    preset (:func:`analytics.calendars.preset_expiries`) on the session date
+    (:func:`analytics.previous.session_date`; a Deribit chain's session is its UTC day): the expiries
+    of the session date, else (settled already, or none that day) the next live one."""
+    from analytics.calendars import preset_expiries
+    from analytics.previous import session_date
+
+    session = session_date(pd.Timestamp(chain.as_of), round_the_clock=chain.model == "black76")
+    return session, preset_expiries("0dte", expiries, session)
+
+
 def summarize_chain(chain: OptionChain) -> Summary:
     """Summarise one chain for the history: the store's one call into the analytics.
 
@@ -107,7 +133,13 @@ def summarize_chain(chain: OptionChain) -> Summary:
     result = analyze(chain, band=False)  # the store keeps no headline band: not worth 3 more preparations
     by_strike = result.by_strike
     strikes = by_strike["strike"].to_numpy(float)
-    strike_gex = by_strike[list(STRIKE_COLUMNS)].to_numpy(float)
+    session, zero_dte = zero_dte_expiries(chain, list(result.expiries))
+    by_expiry = result.by_strike_expiry
+    all_columns = list(STRIKE_COLUMNS[ALL_EXPIRY_COLUMNS])
+    in_zero_dte = pd.to_datetime(by_expiry["expiry"]).dt.date.isin(set(zero_dte)).to_numpy()
+    zero = (by_expiry.loc[in_zero_dte].groupby("strike")[all_columns].sum()
+            .reindex(strikes, fill_value=0.0).to_numpy(float))
+    strike_gex = np.column_stack([by_strike[all_columns].to_numpy(float), zero])
     curve = result.hedge_curve.set_index("shock_pct")
     flows = tuple(
         (s, float(cast(float, curve.at[s, "hedge_flow_units"])), float(cast(float, curve.at[s, "hedge_flow_usd"])))
@@ -134,6 +166,8 @@ def summarize_chain(chain: OptionChain) -> Summary:
         term=term,
         strikes=strikes,
         strike_gex=strike_gex,
+        session=session.isoformat(),
+        zero_dte_expiries=tuple(d.isoformat() for d in zero_dte),
     )
 
 

@@ -30,6 +30,7 @@ from dashboard.web.callbacks import (
     follow,
     history,
     hover,
+    intraday,
     report,
     table,
     upload,
@@ -156,8 +157,8 @@ def create_app(data_dir: str | Path | None = None, *, settings: config.Settings 
     # Callbacks go on this app (app.callback), not into dash.callback's process-wide registry: that
     # registry is emptied by the first app to serve a request, so a second app would get none, and
     # a threaded worker's first requests could race the copy ("Callback function not found").
-    for module in (controls, views, hover, table, export, display, history, work, report, upload, alerts,
-                   watchlist, follow):
+    for module in (controls, views, hover, table, export, display, history, intraday, work, report, upload,
+                   alerts, watchlist, follow):
         module.register(app)
     return app
 

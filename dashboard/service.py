@@ -875,6 +875,97 @@ def history_window(data_dir: str | Path | None, underlying: str, last_n: int | N
     return window.named({e.rel: str(e.id) for e in catalog.snapshots(underlying)})
 
 
+# --------------------------------------------------------------------------- intraday (issue 19)
+
+#: a session's snapshots lie within this much of any one of them (a cheap filter before the session rule)
+_SESSION_REACH = pd.Timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class IntradaySession:
+    """One session of one underlying as the Intraday view draws it.
+
+    ``matrix`` holds the stored summaries of the session (oldest first), ``snapshot_ids`` their catalog
+    ids, ``selected`` the position of the chosen snapshot among them (None when it is not summarised yet),
+    ``done``/``total`` how many of the session's snapshots in the folder are summarised.
+    """
+
+    matrix: Any  # analytics.intraday.SessionMatrix
+    snapshot_ids: list[str]
+    selected: int | None
+    done: int
+    total: int
+
+
+def _session_entries(catalog: Catalog, entry: CatalogEntry) -> tuple[str, list[CatalogEntry]]:
+    """The session (ISO date, :func:`analytics.previous.session_date`) of ``entry`` and the catalog's
+    snapshots of its underlying in that session, oldest first."""
+    round_the_clock = facts_for(entry).round_the_clock
+    session = prev_rule.session_date(entry.as_of, round_the_clock=round_the_clock)
+    near = [e for e in catalog.snapshots(entry.underlying) if e.as_of is not None and not e.broken
+            and abs(e.as_of - entry.as_of) <= _SESSION_REACH]
+    same = [e for e in near if prev_rule.session_date(e.as_of, round_the_clock=round_the_clock) == session]
+    return session.isoformat(), sorted(same, key=lambda e: (e.as_of, e.rel))
+
+
+def _session_anchor(catalog: Catalog, underlying: str, snapshot_id: str | None) -> CatalogEntry | None:
+    entry = catalog.get(snapshot_id) if snapshot_id else None
+    if entry is None or not entry.is_snapshot or entry.as_of is None:
+        entry = catalog.latest(underlying)
+    return entry if entry is not None and entry.as_of is not None else None
+
+
+def intraday_fill(data_dir: str | Path | None, underlying: str, snapshot_id: str | None,
+                  max_files: int = 2) -> dict[str, Any] | None:
+    """Summarise at most ``max_files`` snapshots of the chosen snapshot's session that the history store
+    lacks (new or changed files of that session only); None when there is no snapshot to anchor on.
+
+    Returns ``{"u", "session", "done", "total", "newest"}``: snapshots of the session summarised, in the
+    folder, and the newest one's id (a file that lands changes the answer, so the view redraws).
+    """
+    from analytics.history import open_store
+
+    folder = resolve_data_dir(data_dir)
+    catalog = get_catalog(folder)
+    entry = _session_anchor(catalog, underlying, snapshot_id)
+    if entry is None:
+        return None
+    session, entries = _session_entries(catalog, entry)
+    with open_store(folder) as store:
+        stale = {fv.rel_path: fv for fv in store.stale()}
+        todo = [stale[e.rel] for e in entries if e.rel in stale]
+        for fv in todo[:max(max_files, 0)]:
+            store.put(fv, store.summarize(fv))
+    left = max(len(todo) - max(max_files, 0), 0)
+    return {"u": underlying, "session": session, "done": len(entries) - left, "total": len(entries),
+            "newest": str(entries[-1].id) if entries else ""}
+
+
+def intraday_session(data_dir: str | Path | None, underlying: str, snapshot_id: str | None,
+                     expiries: str = "all") -> IntradaySession | None:
+    """The stored summaries of the chosen snapshot's session (the newest snapshot's when none is chosen)
+    shaped for the Intraday view (:func:`analytics.intraday.session_matrix`), named by catalog ids.
+    Reads only what the store holds (:func:`intraday_fill` fills it); None without a snapshot."""
+    from analytics.history import open_store
+    from analytics.intraday import session_matrix
+
+    folder = resolve_data_dir(data_dir)
+    catalog = get_catalog(folder)
+    entry = _session_anchor(catalog, underlying, snapshot_id)
+    if entry is None:
+        return None
+    session, entries = _session_entries(catalog, entry)
+    with open_store(folder) as store:
+        items = store.session_summaries(underlying, session)
+    id_of = {e.rel: str(e.id) for e in entries}
+    items = [(rel, s) for rel, s in items if rel in id_of]  # files the folder no longer holds are not drawn
+    matrix = session_matrix(items, expiries="0dte" if expiries == "0dte" else "all", underlying=underlying,
+                            session=session)
+    ids_ = [id_of[rel] for rel in matrix.files]
+    selected = ids_.index(str(entry.id)) if str(entry.id) in ids_ else None
+    return IntradaySession(matrix, ids_, selected, len(items), len(entries))
+
+
 @functools.cache
 def _plotly_js() -> str:
     from dashboard.runtime.assets import PLOTLY_BUNDLE  # the page's own plotly.js bundle, inlined once

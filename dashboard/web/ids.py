@@ -72,6 +72,14 @@ HISTORY_FILL_STORE = "history-fill-state"
 HISTORY_LEVELS_GRAPH = "history-levels"
 HISTORY_HEATMAP_GRAPH = "history-strike-heatmap"
 HISTORY_TERM_GRAPH = "history-term"
+# the Intraday tab (issue 19: dashboard/web/callbacks/intraday.py)
+INTRADAY_GRAPH = "intraday-heatmap"
+INTRADAY_EXPIRIES = "intraday-expiries"
+INTRADAY_SLIDER = "intraday-replay"
+INTRADAY_TICK = "intraday-tick"
+INTRADAY_FILL_STORE = "intraday-fill"
+INTRADAY_IDS_STORE = "intraday-snapshots"
+INTRADAY_STATUS = "intraday-status"
 # long work off the request (dashboard/web/callbacks/work.py): cold analyses of big chains
 READY_VIEW_STORE = "ready-view-state"  # the view state once its analyses are ready: the main update's input
 PENDING_VIEW_STORE = "pending-view-state"  # a view whose analyses run as a background job

@@ -143,6 +143,27 @@ def _result(value: Any) -> dict[str, Any]:
     return out
 
 
+def _position(value: Any) -> int | None:
+    """A slider's position: a whole number from 0."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+        raise Refused("must be a position (a whole number from 0)")
+    return value
+
+
+def _snapshot_ids(value: Any) -> list[str]:
+    """A list of snapshot ids the page holds (one per snapshot of a session)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_POINTS or not all(
+            isinstance(x, str) and len(x) <= MAX_ID_CHARS for x in value):
+        raise Refused(f"must be a list of at most {MAX_POINTS:,} snapshot ids")
+    return value
+
+
 def _view_state(value: Any) -> tuple[dict[str, Any] | None, list[str]]:
     if value is None:  # before the first update: no state yet
         return None, []
@@ -261,6 +282,12 @@ RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     f"{ids.HISTORY_FILL_STORE}.data": ("history fill", _result),
     **{f"{gid}.clickData": ("history click", _points) for gid in
        (ids.HISTORY_LEVELS_GRAPH, ids.HISTORY_HEATMAP_GRAPH, ids.HISTORY_TERM_GRAPH)},
+    f"{ids.INTRADAY_EXPIRIES}.value": ("intraday expiries", text_or_none),
+    f"{ids.INTRADAY_SLIDER}.value": ("replay position", _position),
+    f"{ids.INTRADAY_TICK}.n_intervals": ("intraday tick", _clicks),
+    f"{ids.INTRADAY_FILL_STORE}.data": ("intraday fill", _result),
+    f"{ids.INTRADAY_IDS_STORE}.data": ("session snapshots", _snapshot_ids),
+    f"{ids.INTRADAY_GRAPH}.clickData": ("intraday click", _points),
     # the panels' own choices: a radio's value is short text, a tick box's a short list (dashboard.web.panels)
     **{f"{c.control_id}.value": (FIELDS[c.key].label, _labels if c.kind == "check" else text_or_none)
        for c in CHOICES},

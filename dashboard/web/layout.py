@@ -464,11 +464,44 @@ def history_tab() -> html.Div:
     ])
 
 
+# --------------------------------------------------------------------------- intraday tab (issue 19)
+
+INTRADAY_FIGURE_HEIGHT = 600  # pixels, the session heatmap (figure layout and container)
+
+
+def intraday_tab() -> html.Div:
+    """The Intraday tab: 0DTE or every expiry, the replay slider, the session heatmap."""
+    return html.Div(className="intraday-tab", children=[
+        html.Section(className="controls card intraday-controls", children=[
+            _field("Expiries", dcc.RadioItems(
+                id=ids.INTRADAY_EXPIRIES,
+                options=[{"label": "All expiries", "value": "all"}, {"label": "0DTE only", "value": "0dte"}],
+                value=DEFAULT_STATE["iexp"], className="segmented", inline=True,
+            ), width="w-preset", help_text="0DTE: each snapshot's expiries of the session date (the next live "
+               "expiry once they have settled), as the 0DTE preset; the zero-gamma line stays every expiry's."),
+            _field("Replay", dcc.Slider(id=ids.INTRADAY_SLIDER, min=0, max=0, step=1, value=None, marks={},
+                                        included=False, updatemode="mouseup", allow_direct_input=False),
+                   width="intraday-replay", help_text="One step per snapshot of the session: moving it selects that "
+                   "snapshot, and every view shows that moment."),
+            html.Div(id=ids.INTRADAY_STATUS, className="history-progress", role="status"),
+            dcc.Interval(id=ids.INTRADAY_TICK, interval=HISTORY_FILL_MS, disabled=True),
+            dcc.Store(id=ids.INTRADAY_FILL_STORE, storage_type="memory"),
+            dcc.Store(id=ids.INTRADAY_IDS_STORE, storage_type="memory"),
+        ]),
+        html.Div(className="views", children=[_panel(
+            "Net GEX by strike through the session",
+            "one column per snapshot of the session (click one to replay it); spot, zero gamma and the walls "
+            "drawn through time",
+            ids.INTRADAY_GRAPH, filename="mmpos-intraday", height=INTRADAY_FIGURE_HEIGHT, extra_class="span-12")]),
+    ])
+
+
 def page_tabs(main: object) -> dcc.Tabs:
-    """The main view (one snapshot) and the History tab."""
+    """The main view (one snapshot), the History tab and the Intraday tab."""
     return dcc.Tabs(id=ids.TABS, value="main", className="page-tabs", children=[
         dcc.Tab(label="Positioning", value="main", children=main),
         dcc.Tab(label="History", value="history", className="tab-history", children=history_tab()),
+        dcc.Tab(label="Intraday", value="intraday", className="tab-intraday", children=intraday_tab()),
     ])
 
 

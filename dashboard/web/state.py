@@ -54,10 +54,11 @@ UNIT_CHOICES: tuple[str, ...] = ("usd", "units")
 _MODEL_LABELS = {"parity": "Parity forward", "spot": "Spot", "otm": "OTM IV", "file": "File IV"}
 FORWARD_OPTIONS: tuple[tuple[str, str], ...] = tuple((c, _MODEL_LABELS.get(c, c)) for c in FORWARD_CHOICES)
 IV_POLICY_OPTIONS: tuple[tuple[str, str], ...] = tuple((c, _MODEL_LABELS.get(c, c)) for c in IV_POLICIES)
-TAB_CHOICES: tuple[str, ...] = ("main", "history")
+TAB_CHOICES: tuple[str, ...] = ("main", "history", "intraday")
 HISTORY_DEPTHS: tuple[int | str, ...] = (5, 20, 60, "all")  # the last N snapshots the history tab shows
 STRIKE_MODES: tuple[str, ...] = ("gamma", "vanna", "charm", "change")  # the strike view's measures
 SMILE_X_CHOICES: tuple[str, ...] = ("moneyness", "strike")  # the smile view's x axis
+INTRADAY_EXPIRY_CHOICES: tuple[str, ...] = ("all", "0dte")  # the Intraday view's expiries (analytics.intraday)
 MAX_ID_CHARS = 256  # the longest underlying, snapshot id, convention or expiry text a state may carry
 MAX_EXTRA_KEYS = 32  # keys beyond the declared ones a state may carry (small scalars only)
 
@@ -354,6 +355,8 @@ class ViewState(BaseModel):
     tspace: Annotated[bool, _rule(_flag), Key("term spacing", "tspace", FLAG)] = False
     smx: Annotated[str, _rule(_choice_of(SMILE_X_CHOICES)), Key("smile axis", "smx")] = "moneyness"
     mprr: Annotated[bool, _rule(_flag), Key("max-pain risk reversal", "mprr", FLAG)] = True
+    # the Intraday view's cells: every expiry, or each snapshot's 0DTE expiries (dashboard.web.callbacks.intraday)
+    iexp: Annotated[str, _rule(_choice_of(INTRADAY_EXPIRY_CHOICES)), Key("intraday expiries", "iexp")] = "all"
     # the user's x zoom on the strike view (kept with its snapshot outside the URL; see views.with_display)
     xzoom: Annotated[list[float] | None, _rule(_x_range), Key("strike zoom")] = None
 

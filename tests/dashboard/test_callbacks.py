@@ -444,8 +444,8 @@ def test_two_apps_in_one_process_each_serve_every_callback(demo):
     declared = set(first.callback_map)
     # the panels' own choices are the controls callback's since they travel in the URL (two callbacks fewer)
     # + report download, upload (2), grid (2), alerts, watchlist (3: page switch, rows, row click),
-    # the new-snapshot poll
-    assert len(declared) == 21 and set(second.callback_map) == declared
+    # the new-snapshot poll, the Intraday tab (3: fill, draw, slider and toggle -> URL)
+    assert len(declared) == 24 and set(second.callback_map) == declared
     state = load(demo, "?u=SPX")[OUT["store"]]
     for app in (second, first, second):  # the second app first: nothing left for it to take from the first
         response = app.server.test_client().post("/_dash-update-component", json=_main_update_body(app, state))
@@ -520,7 +520,7 @@ def test_every_id_in_ids_is_in_the_layout_once_and_every_chart_exports_png():
     assert sorted(found) == sorted(set(found)), "duplicate ids"
     assert set(found) == declared
     graphs = [c for c in components if type(c).__name__ == "Graph"]
-    assert len(graphs) == len(panels.PANELS) + 3  # the registered views + the History tab's three
+    assert len(graphs) == len(panels.PANELS) + 4  # the registered views + the History tab's three + Intraday
     for g in graphs:
         assert g.config["toImageButtonOptions"]["format"] == "png"
         assert g.config["toImageButtonOptions"]["filename"].startswith("mmpos-")

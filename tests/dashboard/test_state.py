@@ -308,7 +308,7 @@ def test_every_declared_key_has_a_rule_its_default_passes_and_url_parameters_are
 
 
 @pytest.mark.parametrize("key, value, note", [
-    ("tab", 5, "tab must be one of main, history, got 5; using the default"),
+    ("tab", 5, "tab must be one of main, history, intraday, got 5; using the default"),
     ("hn", 7, "history depth must be one of 5, 20, 60, all, got 7; using the default"),
     ("smode", "delta", "strike measure must be one of gamma, vanna, charm, change, got 'delta'; using the default"),
     ("tspace", "yes", "term spacing must be true or false, got 'yes'; using the default"),

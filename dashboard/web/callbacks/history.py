@@ -36,7 +36,7 @@ from dashboard.web.figures import history as hfig
 from dashboard.web.figures.common import encode_arrays, expiry_set_label
 from dashboard.web.inputs import checked, unexpected
 from dashboard.web.layout import HISTORY_FIGURE_HEIGHT
-from dashboard.web.state import default_state, from_query, history_depth, to_query
+from dashboard.web.state import TAB_CHOICES, default_state, from_query, history_depth, to_query
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def navigate(trigger: str | None, search: str | None, tab: str | None, depth: An
         return state["tab"], state["hn"], no_update
     state = {**default_state(), **(store or from_query(search))}
     if trigger == f"{ids.TABS}.value":
-        state["tab"] = "history" if tab == "history" else "main"
+        state["tab"] = tab if tab in TAB_CHOICES else "main"
     elif trigger == f"{ids.HISTORY_DEPTH}.value":
         state["hn"] = history_depth(depth)
     else:  # a click on one of the history graphs

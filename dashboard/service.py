@@ -45,6 +45,7 @@ import pandas as pd
 
 from analytics import conventions, levels
 from analytics import previous as prev_rule
+from analytics import trades as trade_flow
 from analytics.adv import load_adv
 from analytics.calendars import EXPIRY_PRESETS, monthly_expiries, preset_expiries
 from analytics.catalog import (
@@ -66,6 +67,7 @@ from analytics.prepare import PreparedChain
 from analytics.report import Analysis, analyze, preparation, prepare_for
 from analytics.scenario import Scenario
 from analytics.sources.book import apply_book, load_book
+from analytics.sources.common import confined_to
 from dashboard.runtime import caches
 
 if TYPE_CHECKING:
@@ -361,9 +363,7 @@ def _compute_analysis(root: str, entry_id: str, version: FileVersion | None, boo
     if entry is None:
         raise ChainDataError(f"snapshot {entry_id!r} is no longer in the data folder")
     started = time.perf_counter()
-    chain = load_chain(entry)
-    if conventions.POSITIONS in conventions.get(scenario.convention).needs:
-        chain = with_book(catalog, chain)
+    chain = _with_inputs(catalog, entry, load_chain(entry), scenario.convention)
     def prepare(s: Scenario) -> PreparedChain:  # the band's other treatments come from the same cache
         return _prepared(root, entry_id, version, book_version, preparation(s), NotInKey(chain))
 
@@ -527,9 +527,49 @@ def with_book(catalog: Catalog, chain: OptionChain) -> OptionChain:
     return apply_book(chain, load_book_cached(book.path, root=book.root), source=book.path)
 
 
-def _book_version(root: str, entry: CatalogEntry, scenario: Scenario) -> FileVersion | None:
-    """The positions file's version when the convention reads one (part of the cache keys)."""
-    if conventions.POSITIONS not in conventions.get(scenario.convention).needs or not entry.underlying:
+@functools.lru_cache(maxsize=64)
+def _trades_file(path: str, version: FileVersion | None, root: str) -> trade_flow.TradesFile:
+    del version  # cache key only
+    with confined_to(root):
+        return trade_flow.read_trades_file(path)
+
+
+def trades_flow(folder: str | Path, chain: OptionChain, root: str | Path | None = None) -> trade_flow.Flow:
+    """The dealer flow of ``chain`` from the trades files in ``folder`` (the snapshot's own folder):
+    trades after the open interest (the last 08:00 UTC settlement, :func:`analytics.trades.oi_time_ns`)
+    up to the snapshot, each once. ChainDataError saying what is missing when no file covers that."""
+    folder = Path(folder)
+    files = [_trades_file(str(p), file_version(p), str(root or folder))
+             for p in trade_flow.trades_files_in(folder, chain.underlying)]
+    end_ns = int(pd.Timestamp(chain.as_of).as_unit("ns").value)
+    return trade_flow.flow_for(files, chain.underlying, trade_flow.oi_time_ns(chain.as_of), end_ns)
+
+
+def with_trades(folder: str | Path, chain: OptionChain, root: str | Path | None = None) -> OptionChain:
+    """The chain with each row's dealer flow since the open interest (conventions needing ``TRADES``)."""
+    return trade_flow.apply_flow(chain, trades_flow(folder, chain, root))
+
+
+def _with_inputs(catalog: Catalog, entry: CatalogEntry, chain: OptionChain, convention: str) -> OptionChain:
+    """The chain with what ``convention`` needs beyond it: the positions file, or the trades beside it."""
+    needs = conventions.get(convention).needs
+    if conventions.POSITIONS in needs:
+        chain = with_book(catalog, chain)
+    if conventions.TRADES in needs:
+        chain = with_trades(Path(entry.path).parent, chain, entry.root)
+    return chain
+
+
+def _book_version(root: str, entry: CatalogEntry, scenario: Scenario) -> FileVersion | tuple[int, ...] | None:
+    """The version of what the convention reads beside the snapshot (part of the cache keys): the
+    positions file's, or every trades file's of the underlying in the snapshot's folder."""
+    needs = conventions.get(scenario.convention).needs
+    if not entry.underlying:
+        return None
+    if conventions.TRADES in needs:
+        files = trade_flow.trades_files_in(Path(entry.path).parent, entry.underlying)
+        return tuple(x for p in files for x in (file_version(p) or (0,)))
+    if conventions.POSITIONS not in needs:
         return None
     book = get_catalog(root).book_for(entry.underlying)
     return file_version(book.path) if book is not None else None
@@ -578,9 +618,7 @@ def applied_scenario(data_dir: str | Path | None, entry: CatalogEntry, scenario:
     root = str(resolve_data_dir(data_dir))
     entry_id, version = entry_key(entry)
     try:
-        chain = load_chain(entry)
-        if conventions.POSITIONS in conventions.get(scenario.convention).needs:
-            chain = with_book(get_catalog(root), chain)
+        chain = _with_inputs(get_catalog(root), entry, load_chain(entry), scenario.convention)
         prepared = _prepared(root, entry_id, version, _book_version(root, entry, scenario), preparation(scenario),
                              NotInKey(chain))
         scenario.check_against(prepared.chain, iv=prepared.iv)
@@ -816,10 +854,12 @@ def analyze_path(path_or_id: str | Path, scenario: Scenario, *, data_dir: str | 
     ``date_order`` (``--date-order``) reads numeric dates whose day and month could swap."""
     from analytics.sources import load_chain as load_file
 
-    chain = load_file(resolve_chain_path(path_or_id, data_dir), multiplier=scenario.multiplier,
-                      date_order=date_order)
+    path = resolve_chain_path(path_or_id, data_dir)
+    chain = load_file(path, multiplier=scenario.multiplier, date_order=date_order)
     if book is not None:
         chain = apply_book(chain, load_book(book))
+    if conventions.TRADES in conventions.get(scenario.convention).needs:
+        chain = with_trades(Path(path).parent, chain)
     return with_adv(analyze(chain, scenario), data_dir)
 
 
@@ -1044,5 +1084,6 @@ caches.register("analytics.catalog.files", clear_cache)
 caches.register("dashboard.service.analysis", _analysis.cache_clear)
 caches.register("dashboard.service.prepared", _prepared.cache_clear)
 caches.register("dashboard.service.facts", _facts.cache_clear)
+caches.register("dashboard.service.trades_files", _trades_file.cache_clear)
 caches.register("dashboard.service.gross_by_expiry", _gross_by_expiry.cache_clear)
 caches.register("dashboard.service.shared", _clear_shared)

@@ -56,6 +56,7 @@ NS = 1_000_000_000
 _SERIES = ["root", "expiry", "strike", "side"]
 _STRIKE_DECIMALS = 6
 _TRADES_NAME = re.compile(r"^(?:collect_)?deribit_([a-z0-9]+)_trades_.*" + re.escape(TRADES_SUFFIX) + "$")
+_WINDOW = re.compile(r"_(\d{8}T\d{6}Z)_(\d{8}T\d{6}Z)" + re.escape(TRADES_SUFFIX) + "$")
 
 
 def is_trades_name(name: str) -> bool:
@@ -86,6 +87,23 @@ def trades_currency(name: str) -> str | None:
     """The currency a Deribit trades file's name gives (``BTC``), else None."""
     found = _TRADES_NAME.match(name.lower())
     return found.group(1).upper() if found else None
+
+
+def window_of_name(name: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The (start, end) a trades file's name gives (:func:`trades_file_name`), else None.
+
+    Examples
+    --------
+    >>> window_of_name("collect_deribit_btc_trades_20261119T080000Z_20261119T081500Z.trades.json")[1]
+    Timestamp('2026-11-19 08:15:00+0000', tz='UTC')
+    """
+    found = _WINDOW.search(name)
+    if not found:
+        return None
+    try:
+        return tuple(pd.Timestamp(pd.to_datetime(g, format="%Y%m%dT%H%M%SZ"), tz="UTC") for g in found.groups())  # type: ignore[return-value]
+    except ValueError:
+        return None
 
 
 def empty_tape() -> pd.DataFrame:

@@ -11,6 +11,13 @@ store (:meth:`analytics.history.HistoryStore.get_or_compute`); the server's warm
 (:func:`analytics.collect_rules.backoff_s`); the others carry on. With ``keep_days`` the retention rule
 (:func:`analytics.collect_rules.to_delete`) removes the collector's own older files, never another name.
 
+With each Deribit snapshot come that currency's option trades (:func:`analytics.sources.fetch.fetch_deribit_trades`),
+from where the last trades window written ended (at first, the last 08:00 UTC settlement) up to now,
+written atomically beside it as ``collect_deribit_<cur>_trades_<start>_<end>.trades.json`` (the
+catalog skips ``*.trades.json``); the ``flow-inferred`` convention reads them (:mod:`analytics.trades`).
+A failed trades fetch is a failure of that underlying; the next window starts where the last written
+one ended, so the windows leave no gap.
+
 The time of each underlying's newest fetch and its failures are kept in ``collect-status.json`` in the
 state folder (``<data>/.mmpos`` or under ``MMPOS_STATE_DIR``: :func:`status_path`), read back by
 :func:`read_status` (for the page) and :func:`status_text`.
@@ -35,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import collect_rules as rules
+from analytics import trades as trade_flow
 from analytics.catalog import Catalog, scan_catalog
 from analytics.errors import ChainDataError
 from analytics.history import HistoryStore, default_store_dir
@@ -74,10 +82,11 @@ class TargetStatus:
     last_error_ns: int | None = None
     retry_after_s: float | None = None
     next_ns: int | None = None
+    trades_until_ns: int | None = None  # Deribit: the end of the last trades window written
 
     def as_json(self) -> dict[str, Any]:
         d = asdict(self)
-        for key in ("last_fetch_ns", "last_error_ns", "next_ns"):
+        for key in ("last_fetch_ns", "last_error_ns", "next_ns", "trades_until_ns"):
             d[key.replace("_ns", "_at")] = _iso(d.pop(key))
         return d
 
@@ -168,13 +177,21 @@ class Collector:
             ns = int(stamp.as_unit("ns").value)
             if target is not None and (target.last_fetch_ns is None or ns > target.last_fetch_ns):
                 target.last_fetch_ns, target.last_file = ns, _name
+        for name in self._names():
+            currency, window = trade_flow.trades_currency(name), trade_flow.window_of_name(name)
+            target = self.targets.get(currency or "")
+            if target is not None and window is not None and name.startswith(rules.COLLECT_PREFIX):
+                end = int(window[1].as_unit("ns").value)
+                target.trades_until_ns = max(end, target.trades_until_ns or end)
 
-    def _collected(self) -> list[tuple[str, str, pd.Timestamp]]:
+    def _names(self) -> list[str]:
         try:
-            names = [e.name for e in os.scandir(self.data_dir) if e.is_file(follow_symlinks=False)]
+            return [e.name for e in os.scandir(self.data_dir) if e.is_file(follow_symlinks=False)]
         except OSError:
             return []
-        return rules.collected_files(names)
+
+    def _collected(self) -> list[tuple[str, str, pd.Timestamp]]:
+        return rules.collected_files(self._names())
 
     def sessions(self) -> tuple[np.ndarray, np.ndarray]:
         if self._sessions is None:
@@ -229,9 +246,33 @@ class Collector:
         if problem:
             self._failed(target, problem, None)
             return path
+        if target.source == "deribit" and not self._fetch_trades(target):
+            return path
         target.failures, target.last_error, target.retry_after_s = 0, None, None
         self.say(f"wrote {path.name}")
         return path
+
+    def _fetch_trades(self, target: TargetStatus) -> bool:
+        """Deribit's trades since the end of the last trades window (at first, and after a gap, since
+        the last 08:00 UTC settlement: :func:`analytics.trades.oi_time_ns`; at most the 24 hours Deribit
+        keeps) up to now, written beside the snapshot; False (and a failure) when the fetch failed."""
+        now = pd.Timestamp(self.clock())
+        now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
+        until = target.trades_until_ns
+        start_ns = trade_flow.oi_time_ns(now) if until is None else until
+        start_ns = max(start_ns, _ns(now - pd.Timedelta(hours=23, minutes=59)))
+        try:
+            path = fetchers.fetch_deribit_trades(target.underlying, self.data_dir,
+                                                 pd.Timestamp(start_ns, tz="UTC").to_pydatetime(),
+                                                 now.to_pydatetime(), opener=self.opener,
+                                                 base_url=self.base_urls.get("deribit"), prefix=rules.COLLECT_PREFIX)
+        except ChainDataError as exc:
+            self._failed(target, f"trades: {exc.message}", getattr(exc, "retry_after_s", None))
+            return False
+        window = trade_flow.window_of_name(path.name)
+        target.trades_until_ns = int(window[1].as_unit("ns").value) if window else _ns(now)
+        self.say(f"wrote {path.name}")
+        return True
 
     def _failed(self, target: TargetStatus, message: str, retry_after_s: float | None) -> None:
         target.failures += 1

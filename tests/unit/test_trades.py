@@ -170,3 +170,31 @@ def test_the_catalog_does_not_list_trades_files_as_chains_or_broken(folder):
 def test_the_docstring_examples_of_the_trades_module_hold():
     result = doctest.testmod(analytics.trades)
     assert result.failed == 0 and result.attempted > 0
+
+
+# ---- the demo's trades (analytics.demo_trades, committed in data/)
+
+DEMO_TRADES = "deribit_btc_trades_20261118T080000Z_20261120T140000Z.trades.json"
+
+
+def test_the_demo_trades_are_deterministic_and_small(demo_dir, tmp_path):
+    from analytics.demo import BTC_TRADES_DAY, DEMO_DAYS, write_demo_data
+
+    written = write_demo_data(tmp_path, days=[BTC_TRADES_DAY])
+    got = tmp_path / DEMO_TRADES
+    assert got in written and got.read_bytes() == (demo_dir / DEMO_TRADES).read_bytes()
+    assert got.stat().st_size <= 300_000
+    assert DEMO_TRADES not in [p.name for p in write_demo_data(tmp_path / "other", days=DEMO_DAYS[-1:])]
+
+
+def test_every_demo_btc_snapshot_of_the_trades_days_has_its_flow(demo_dir):
+    for name, start in (("btc_book_summary_2026-11-19.json", "2026-11-19 08:00"),
+                        ("btc_book_summary_2026-11-20.json", "2026-11-20 08:00")):
+        chain = load_chain(demo_dir / name)
+        flow = service.trades_flow(demo_dir, chain)
+        assert pd.Timestamp(flow.start_ns, tz="UTC") == pd.Timestamp(start, tz="UTC")
+        assert len(flow.tape) > 50 and set(flow.tape["known_by"]) == {"venue"}
+        per_row, missing = trades.flow_on_rows(chain.rows, flow.by_series)
+        assert missing.empty  # every demo trade is on a listed series
+        share = trades.explained_share(chain.rows["open_interest"], per_row)
+        assert 0.001 < share < 0.05  # a few hours of trades against the whole open interest

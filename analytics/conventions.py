@@ -18,6 +18,7 @@ import numpy as np
 from analytics.errors import ScenarioError
 
 POSITIONS = "positions"  # an input a convention can need: a positions file (signed contracts per row)
+FLOW_INFERRED = "flow-inferred"  # the convention reading them (beside the OI conventions)
 TRADES = "trades"  # ... or the venue's trades since the open interest (analytics.trades: the dealer flow per row)
 
 SignRule = Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]
@@ -88,7 +89,7 @@ REGISTRY: tuple[Convention, ...] = (
                "dealers long every option (+OI): customers sell everything", "+OI", "+OI", _long_all),
     Convention("book", "Book (positions file)", "signed quantities from the desk's positions file",
                "signed quantity from the positions file", "signed quantity from the positions file", _book, needs=(POSITIONS,)),
-    Convention("flow-inferred", "Flow-inferred (Deribit trades)",
+    Convention(FLOW_INFERRED, "Flow-inferred (Deribit trades)",
                "dealers long calls, short puts on the open interest settled at 08:00 UTC, plus the trades since "
                "then with customers as takers (a customer buy of N contracts makes dealers short N more)",
                "+OI + dealer flow", "-OI + dealer flow", _oi_plus_flow, needs=(TRADES,)),

@@ -13,9 +13,9 @@ The window runs from 2026-11-18 08:00 UTC (the settlement before the first snaps
 The model, per UTC day ``d`` of the window (each day its own random stream):
 
 * trades arrive at :data:`TRADES_PER_HOUR` (Poisson), at uniform times;
-* the instrument: among the expiries listed that day (:func:`analytics.demo.deribit_expiries` of
-  ``d``: all settle after the day ends) and their strikes (:func:`analytics.demo._btc_strikes` around the
-  day's open-interest centre, as in the day's snapshot), weighted towards near expiries and strikes
+* the instrument: among the expiries listed that day (:func:`analytics.demo.btc_listing`: those of
+  :func:`analytics.demo.deribit_expiries`, all settling after the day ends, and their strikes around
+  the day's open-interest centre, as in the day's snapshot), weighted towards near expiries and strikes
   near spot; calls 55%;
 * the taker: customers lean to buying calls above spot (62%) and selling puts (58% sells), so dealers
   end the day shorter calls and longer puts than the OI convention says;
@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,30 +52,20 @@ SIZE_SIGMA = 1.1
 SIZE_CAP_BTC = 500.0
 
 
-def _listing(day: dt.date, center: float, at: pd.Timestamp) -> pd.DataFrame:
-    """Instruments listed on ``day``: expiry, strike, years from ``at`` and a trading weight."""
-    from analytics.demo import _btc_strikes, deribit_code, deribit_expiries
-
-    frames = []
-    for expiry in deribit_expiries(day):
-        settle = pd.Timestamp(dt.datetime.combine(expiry, dt.time(8, 0)), tz="UTC")
-        years = (settle - at).total_seconds() / SECONDS_PER_YEAR
-        strikes = _btc_strikes(center, years)
-        dte = max((expiry - day).days, 1)
-        frames.append(pd.DataFrame({"code": deribit_code(expiry), "strike": strikes, "years": years,
-                                    "weight": np.exp(-np.abs(np.log(strikes / center)) / (0.04 + 0.25 * np.sqrt(years)))
-                                    / np.sqrt(dte)}))
-    return pd.concat(frames, ignore_index=True)
+Listing = Callable[[dt.date, float, pd.Timestamp], pd.DataFrame]
+Surface = Callable[[np.ndarray, np.ndarray, float], np.ndarray]
 
 
-def btc_trades(days: dict[dt.date, tuple[float, float, float]], seed: int,
-               start: pd.Timestamp = TRADES_START, end: pd.Timestamp = TRADES_END) -> list[dict]:
+def btc_trades(days: dict[dt.date, tuple[float, float, float]], seed: int, *, listing: Listing, surface: Surface,
+               basis_per_year: float, start: pd.Timestamp = TRADES_START, end: pd.Timestamp = TRADES_END) -> list[dict]:
     """The demo trades from ``start`` to ``end`` (UTC), oldest first, as Deribit trade objects.
 
-    ``days`` gives per UTC day (spot, open-interest centre, vol shift) as the demo's snapshots use them.
+    ``days`` gives per UTC day (spot, open-interest centre, vol shift) as the demo's snapshots use them;
+    ``listing(day, centre, at)`` the instruments listed that day (``code``, ``strike``, ``years`` from
+    ``at``, a trading ``weight``), ``surface(years, ln(K/F), vol shift)`` the IVs and ``basis_per_year``
+    the futures basis: the demo's own pieces (:mod:`analytics.demo` passes them; this module does not
+    import it, which imports this one).
     """
-    from analytics.demo import BTC_BASIS_PER_YEAR, _btc_surface
-
     out: list[dict] = []
     next_id = FIRST_TRADE_ID
     for day in sorted(days):
@@ -84,27 +76,27 @@ def btc_trades(days: dict[dt.date, tuple[float, float, float]], seed: int,
         spot, center, vol_shift = days[day]
         nxt = days.get(day + dt.timedelta(days=1), (spot, center, vol_shift))[0]
         rng = np.random.default_rng([seed, 3, day.toordinal()])
-        listing = _listing(day, center, pd.Timestamp(dt.datetime.combine(day, dt.time(14, 0)), tz="UTC"))
+        listed = listing(day, center, pd.Timestamp(dt.datetime.combine(day, dt.time(14, 0)), tz="UTC"))
         hours = (hi - lo).total_seconds() / 3600.0
         n = int(rng.poisson(TRADES_PER_HOUR * hours))
         ms = np.sort(rng.integers(int(lo.value // 1_000_000) + 1, int(hi.value // 1_000_000), size=n))
         frac = (ms / 1000.0 - pd.Timestamp(day, tz="UTC").timestamp()) / 86_400.0
         index = spot + (nxt - spot) * frac  # the index drifts from the day's spot to the next day's
-        p = listing["weight"].to_numpy()
-        pick = rng.choice(len(listing), size=n, p=p / p.sum())
-        strike = listing["strike"].to_numpy()[pick]
-        years = listing["years"].to_numpy()[pick] + (14 * 3600 - (frac * 86_400.0 - 0)) / SECONDS_PER_YEAR
+        p = listed["weight"].to_numpy()
+        pick = rng.choice(len(listed), size=n, p=p / p.sum())
+        strike = listed["strike"].to_numpy()[pick]
+        years = listed["years"].to_numpy()[pick] + (14 * 3600 - frac * 86_400.0) / SECONDS_PER_YEAR
         is_call = rng.uniform(size=n) < CALL_SHARE
         buy_p = np.where(is_call, np.where(strike > index, CALL_BUY_ABOVE_SPOT, CALL_BUY_ELSEWHERE), PUT_BUY)
         buy = rng.uniform(size=n) < buy_p
         amount = np.clip(np.round(np.exp(np.log(SIZE_MEDIAN_BTC) + SIZE_SIGMA * rng.normal(size=n)), 1), 0.1, SIZE_CAP_BTC)
-        forward = index * np.exp(BTC_BASIS_PER_YEAR * years)
-        iv = _btc_surface(years, np.log(strike / forward), vol_shift)
+        forward = index * np.exp(basis_per_year * years)
+        iv = surface(years, np.log(strike / forward), vol_shift)
         side = np.where(is_call, "C", "P")
         mark = np.maximum(price(forward, strike, years, iv, side_sign(side)) / forward, 0.0)
         tick = np.where(mark < 0.005, 0.0001, 0.0005)
         paid = np.maximum(np.round(mark * np.where(buy, 1.02, 0.98) / tick) * tick, 0.0001)
-        codes = listing["code"].to_numpy()[pick]
+        codes = listed["code"].to_numpy()[pick]
         for k in range(n):
             out.append({"trade_id": str(next_id + k), "instrument_name": f"BTC-{codes[k]}-{int(strike[k])}-{side[k]}",
                         "direction": "buy" if buy[k] else "sell", "amount": float(amount[k]),
@@ -115,9 +107,10 @@ def btc_trades(days: dict[dt.date, tuple[float, float, float]], seed: int,
     return out
 
 
-def btc_trades_json(days: dict[dt.date, tuple[float, float, float]], seed: int) -> tuple[str, str]:
-    """(file name, text) of the demo trades file (one trade a line, for readable diffs)."""
-    trades = btc_trades(days, seed)
+def btc_trades_json(days: dict[dt.date, tuple[float, float, float]], seed: int, **model: Any) -> tuple[str, str]:
+    """(file name, text) of the demo trades file (one trade a line, for readable diffs); ``model`` as
+    :func:`btc_trades` takes it."""
+    trades = btc_trades(days, seed, **model)
     meta = {"source": "deribit", "kind": "trades", "currency": "BTC", "start": TRADES_START.isoformat(),
             "end": TRADES_END.isoformat(), "synthetic": True}
     lines = ",\n".join(json.dumps(t, separators=(",", ":")) for t in trades)

@@ -27,6 +27,7 @@ from dashboard.web.callbacks import (
     controls,
     display,
     export,
+    flow,
     follow,
     history,
     hover,
@@ -158,7 +159,7 @@ def create_app(data_dir: str | Path | None = None, *, settings: config.Settings 
     # registry is emptied by the first app to serve a request, so a second app would get none, and
     # a threaded worker's first requests could race the copy ("Callback function not found").
     for module in (controls, views, hover, table, export, display, history, intraday, work, report, upload,
-                   alerts, watchlist, follow):
+                   alerts, watchlist, follow, flow):
         module.register(app)
     return app
 

@@ -265,7 +265,9 @@ class Collector:
             path = fetchers.fetch_deribit_trades(target.underlying, self.data_dir,
                                                  pd.Timestamp(start_ns, tz="UTC").to_pydatetime(),
                                                  now.to_pydatetime(), opener=self.opener,
-                                                 base_url=self.base_urls.get("deribit"), prefix=rules.COLLECT_PREFIX)
+                                                 base_url=self.base_urls.get("deribit"),
+                                                 name_for=lambda a, b: trade_flow.trades_file_name(
+                                                     target.underlying, a, b, rules.COLLECT_PREFIX))
         except ChainDataError as exc:
             self._failed(target, f"trades: {exc.message}", getattr(exc, "retry_after_s", None))
             return False

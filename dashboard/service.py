@@ -177,9 +177,15 @@ def facts_for(entry: CatalogEntry) -> ExpiryFacts:
 
 
 def conventions_for(catalog: Catalog, underlying: str | None) -> list[str]:
-    """Dealer conventions offered for an underlying: those needing a positions file only when one exists."""
-    has_book = bool(underlying) and catalog.book_for(underlying) is not None
-    return [c.name for c in conventions.REGISTRY if has_book or conventions.POSITIONS not in c.needs]
+    """Dealer conventions offered for an underlying: those needing a positions file only when one exists,
+    those needing trades only when a trades file of the underlying lies beside its newest snapshot."""
+    has = set()
+    if underlying and catalog.book_for(underlying) is not None:
+        has.add(conventions.POSITIONS)
+    newest = catalog.latest(underlying) if underlying else None
+    if newest is not None and newest.underlying and trade_flow.trades_files_in(Path(newest.path).parent, newest.underlying):
+        has.add(conventions.TRADES)
+    return [c.name for c in conventions.REGISTRY if set(c.needs) <= has]
 
 
 def source_kind(entry: CatalogEntry) -> str:
@@ -548,6 +554,42 @@ def trades_flow(folder: str | Path, chain: OptionChain, root: str | Path | None 
 def with_trades(folder: str | Path, chain: OptionChain, root: str | Path | None = None) -> OptionChain:
     """The chain with each row's dealer flow since the open interest (conventions needing ``TRADES``)."""
     return trade_flow.apply_flow(chain, trades_flow(folder, chain, root))
+
+
+@dataclass(frozen=True)
+class FlowComparison:
+    """The key levels under the OI convention the flow-inferred model starts from and under the model,
+    for one view (:func:`flow_comparison`); ``message`` says why the model has no numbers here."""
+
+    base: Analysis
+    flow: Analysis | None
+    share: float | None  # sum |dealer flow| / sum open interest over the snapshot's series (gross)
+    trades: int
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    message: str | None = None
+
+
+def flow_comparison(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> FlowComparison | None:
+    """The OI convention (``DEFAULT_CONVENTION``, the flow-inferred model's base) and the flow-inferred
+    model side by side for ``entry`` under ``scenario`` (its expiries and shocks; the key levels' needs
+    added); None when no trades file of the underlying lies beside the snapshot (nothing to compare)."""
+    if entry.broken or not entry.underlying:
+        return None
+    folder = Path(entry.path).parent
+    if not trade_flow.trades_files_in(folder, entry.underlying):
+        return None
+    base = view_analysis_for(data_dir, entry, scenario.replace(convention=conventions.DEFAULT_CONVENTION))
+    try:
+        flow = trades_flow(folder, load_chain(entry), entry.root)
+        model = view_analysis_for(data_dir, entry, scenario.replace(convention=conventions.FLOW_INFERRED))
+    except ChainDataError as err:
+        return FlowComparison(base, None, None, 0, None, None, err.message)
+    chain = load_chain(entry)
+    per_row, _missing = trade_flow.flow_on_rows(chain.rows, flow.by_series)
+    share = trade_flow.explained_share(chain.rows["open_interest"].to_numpy(float), per_row)
+    return FlowComparison(base, model, share, len(flow.tape), pd.Timestamp(flow.start_ns, tz="UTC"),
+                          pd.Timestamp(flow.end_ns, tz="UTC"))
 
 
 def _with_inputs(catalog: Catalog, entry: CatalogEntry, chain: OptionChain, convention: str) -> OptionChain:

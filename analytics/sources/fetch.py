@@ -216,7 +216,7 @@ def fetch_deribit_trades(
     *,
     opener: Opener = urllib.request.urlopen,
     base_url: str | None = None,
-    prefix: str = "",
+    name_for: Callable[[dt.datetime, dt.datetime], str],
     max_pages: int = MAX_TRADE_PAGES,
 ) -> Path:
     """Fetch Deribit's option trades of ``currency`` from ``start`` to ``end`` and save them.
@@ -227,15 +227,14 @@ def fetch_deribit_trades(
     Deribit answers only the last 24 hours. The file (:func:`analytics.trades.trades_file_name`) holds
     the trades as ``result.trades`` and ``mmpos`` = ``{"source": "deribit", "kind": "trades",
     "currency", "start", "end", "url", "pages"}``; ``end`` is where the pages stopped when
-    ``max_pages`` ran out (the window then says what was read).
+    ``max_pages`` ran out (the window then says what was read). ``name_for(start, end)`` names the file
+    (:func:`analytics.trades.trades_file_name`: the trades module reads these sources, not the reverse).
 
     Returns
     -------
     Path
         The written file, read by :func:`analytics.trades.read_trades_file`.
     """
-    from analytics.trades import trades_file_name
-
     api = (base_url or DERIBIT_API).rstrip("/")
     cur = currency.strip().upper()
     start_ms = int(start.timestamp() * 1000)
@@ -265,7 +264,7 @@ def fetch_deribit_trades(
     body = {"jsonrpc": "2.0", "result": {"trades": collected, "has_more": reached_ms < end_ms},
             "mmpos": {"source": "deribit", "kind": "trades", "currency": cur, "start": start.isoformat(),
                       "end": reached.isoformat(), "url": first_url}}
-    return _write(body, Path(out_dir), trades_file_name(cur, start, reached, prefix))
+    return _write(body, Path(out_dir), name_for(start, reached))
 
 
 def fetch_cboe(

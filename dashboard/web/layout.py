@@ -269,6 +269,7 @@ def key_levels_panel() -> html.Section:
                 ],
             ),
             html.Div(id=ids.KEY_LEVELS, className="levels-body"),
+            html.Div(id=ids.FLOW_COMPARE, className="flow-compare", **{"aria-live": "polite"}),
             # what the copy button copies: laid out (innerText needs a rendered element) but not shown
             html.Pre(id=ids.KEY_LEVELS_TEXT, className="copy-source", children="", **{"aria-hidden": "true"}),
         ],

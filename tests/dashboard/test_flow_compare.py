@@ -1,0 +1,79 @@
+"""The flow-inferred comparison block of the key-levels card (issue 19), its callback called as a
+function on the demo folder (BTC has trades beside its snapshots) and on copies of it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from analytics.catalog import forget_holders
+from dashboard import service
+from dashboard.web import ids
+from dashboard.web.callbacks import controls
+from dashboard.web.callbacks.flow import flow_compare
+from dashboard.web.layout import key_levels_panel
+
+URL = f"{ids.URL}.search"
+OUT = {key: i for i, (key, _, _) in enumerate(controls.OUTPUTS)}
+
+
+def state_for(data_dir: str, search: str) -> dict:
+    return controls.update(None, {URL: search}, None, data_dir)[OUT["store"]]
+
+
+def _text(children) -> str:
+    return json.dumps(children, default=lambda c: c.to_plotly_json())
+
+
+def _cells(children) -> list[list[str]]:
+    table = children[1].to_plotly_json()["props"]["children"][1].to_plotly_json()["props"]["children"]
+    return [[td.to_plotly_json()["props"]["children"] for td in tr.to_plotly_json()["props"]["children"]] for tr in table]
+
+
+def test_btc_shows_the_two_models_side_by_side_with_the_share_the_flow_explains(demo_dir):
+    data = str(demo_dir)
+    state = state_for(data, "?u=BTC")
+    children = flow_compare(state, data)
+    rows = _cells(children)
+    assert [r[0] for r in rows] == ["Total GEX (USD per 1%)", "Zero gamma", "Call wall", "Put wall",
+                                    "Dealer flow at -1% (USD)", "Dealer flow at +1% (USD)"]
+    entry = service.get_catalog(data).get(state["snap"])
+    got = service.flow_comparison(data, entry, service.Scenario())
+    assert got is not None and got.flow is not None and got.message is None
+    assert got.flow.total_gex_usd_per_1pct != got.base.total_gex_usd_per_1pct  # the flow moved it
+    text = _text(children)
+    assert "of open interest (|signed flow| / open interest, gross over the snapshot's series)" in text
+    assert f"{got.trades:,} trades from 2026-11-20 08:00 to 14:00 UTC" in text  # the newest BTC snapshot
+    assert 0.001 < got.share < 0.05
+
+
+def test_spx_without_trades_files_shows_no_block(demo_dir):
+    assert flow_compare(state_for(str(demo_dir), "?u=SPX"), str(demo_dir)) == []
+
+
+def test_trades_that_do_not_reach_the_snapshot_are_said_not_hidden(demo_dir, tmp_path):
+    folder = tmp_path / "data"
+    shutil.copytree(demo_dir, folder, ignore=shutil.ignore_patterns(".*"))
+    trades = next(folder.glob("*.trades.json"))
+    body = json.loads(trades.read_text())
+    body["mmpos"]["end"] = "2026-11-20T12:00:00+00:00"  # two hours short of the 14:00 snapshot
+    trades.write_text(json.dumps(body))
+    forget_holders()
+    children = flow_compare(state_for(str(folder), "?u=BTC"), str(folder))
+    text = _text(children)
+    assert "Flow-inferred not available: flow-inferred needs BTC trades" in text
+    assert "leave 2026-11-20 12:00 to 2026-11-20 14:00 UTC uncovered" in text
+    assert all(r[2] == "—" for r in _cells(children))  # the OI column still shows its numbers
+    assert all(r[1] not in ("—", "n/a") for r in _cells(children)[:4])
+
+
+def test_the_key_levels_card_holds_the_block():
+    assert ids.FLOW_COMPARE in _text(key_levels_panel())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    yield
+    service.clear_caches()

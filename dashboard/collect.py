@@ -105,8 +105,13 @@ def read_status(data_dir: str | Path) -> dict[str, Any] | None:
     return got if isinstance(got, dict) and isinstance(got.get("underlyings"), dict) else None
 
 
-def status_text(status: dict[str, Any] | None) -> str | None:
-    """One line for a header: ``collected SPX 14:05, BTC 14:06 UTC; BTC failing x3 (HTTP 503)``."""
+SILENT_AFTER_INTERVALS = 3  # a status not rewritten for this many intervals (and 2 minutes): the collector is silent
+
+
+def status_text(status: dict[str, Any] | None, now: dt.datetime | pd.Timestamp | None = None) -> str | None:
+    """One line for a header: ``collected SPX 14:05, BTC 14:06 UTC; BTC failing x3 (HTTP 503)``; with
+    ``now``, ``; collector silent since 14:06 UTC`` when the status was not rewritten for
+    :data:`SILENT_AFTER_INTERVALS` intervals (a stopped or crashed collector)."""
     if not status:
         return None
     done, failing = [], []
@@ -118,7 +123,17 @@ def status_text(status: dict[str, Any] | None) -> str | None:
         if s.get("failures"):
             failing.append(f"{name} failing x{s['failures']} ({str(s.get('last_error') or '')[:80]})")
     line = "collected " + ", ".join(done) + " UTC"
-    return line + ("; " + "; ".join(failing) if failing else "")
+    line += "; " + "; ".join(failing) if failing else ""
+    updated = status.get("updated_at")
+    if now is not None and updated:
+        try:
+            last = pd.Timestamp(updated).tz_convert("UTC")
+        except (TypeError, ValueError):
+            return line
+        every_s = float(status.get("every_s") or rules.DEFAULT_EVERY_S)
+        if pd.Timestamp(now).tz_convert("UTC") - last > pd.Timedelta(seconds=max(SILENT_AFTER_INTERVALS * every_s, 120)):
+            line += f"; collector silent since {last:%Y-%m-%d %H:%M} UTC"
+    return line
 
 
 class Collector:

@@ -40,6 +40,7 @@ def header() -> html.Header:
             html.Div(id=ids.HEADER_TITLE, className="header-title", children="—"),
             html.Div(id=ids.HEADER_SNAPSHOT, className="header-snapshot", children=""),
             html.Div(id=ids.HEADER_CONVENTION, className="header-convention", children=""),
+            html.Div(id=ids.COLLECT_STATUS, className="header-collect", children="", **{"aria-live": "polite"}),
         ],
     )
 

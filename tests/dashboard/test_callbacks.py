@@ -446,8 +446,9 @@ def test_two_apps_in_one_process_each_serve_every_callback(demo):
     declared = set(first.callback_map)
     # the panels' own choices are the controls callback's since they travel in the URL (two callbacks fewer)
     # + report download, upload (2), grid (2), alerts, watchlist (3: page switch, rows, row click),
-    # the new-snapshot poll, the Intraday tab (3: fill, draw, slider and toggle -> URL), the flow-inferred block
-    assert len(declared) == 25 and set(second.callback_map) == declared
+    # the new-snapshot poll, the Intraday tab (3: fill, draw, slider and toggle -> URL), the flow-inferred
+    # block and the header's collector line
+    assert len(declared) == 26 and set(second.callback_map) == declared
     state = load(demo, "?u=SPX")[OUT["store"]]
     for app in (second, first, second):  # the second app first: nothing left for it to take from the first
         response = app.server.test_client().post("/_dash-update-component", json=_main_update_body(app, state))

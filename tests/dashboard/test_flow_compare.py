@@ -77,3 +77,27 @@ def test_the_key_levels_card_holds_the_block():
 def _fresh_caches():
     yield
     service.clear_caches()
+
+
+# ---- the collector's line in the header (issue 19)
+
+
+def test_the_header_shows_the_collectors_newest_fetches_and_failures(tmp_path):
+    import pandas as pd
+
+    from dashboard.collect import status_path
+    from dashboard.web.callbacks.collect_status import collect_line
+    from dashboard.web.layout import header
+
+    assert ids.COLLECT_STATUS in _text(header())
+    assert collect_line(str(tmp_path), pd.Timestamp("2026-11-19 14:10", tz="UTC")) == ""  # never collected here
+    path = status_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"every_s": 300.0, "updated_at": "2026-11-19T14:06:00+00:00", "underlyings": {
+        "SPX": {"last_fetch_at": "2026-11-19T14:05:00+00:00", "failures": 0},
+        "BTC": {"last_fetch_at": "2026-11-19T13:50:00+00:00", "failures": 3, "last_error": "HTTP 503 Service Unavailable"}}}))
+    line = collect_line(str(tmp_path), pd.Timestamp("2026-11-19 14:10", tz="UTC"))
+    assert line == "collected SPX 14:05, BTC 13:50 UTC; BTC failing x3 (HTTP 503 Service Unavailable)"
+    # 15 minutes (3 intervals) without a new status: the collector has stopped, and the line says so
+    later = collect_line(str(tmp_path), pd.Timestamp("2026-11-19 14:30", tz="UTC"))
+    assert later.endswith("; collector silent since 2026-11-19 14:06 UTC")

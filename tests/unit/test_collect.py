@@ -434,3 +434,44 @@ def test_a_restarted_collector_resumes_the_trades_window_from_its_files(tmp_path
     c = Collector(tmp_path, ["BTC"], 300, clock=FakeClock(pd.Timestamp("2025-06-02 10:00", tz="UTC")),
                   sessions=nyse_session_bounds())
     assert pd.Timestamp(c.targets["BTC"].trades_until_ns, tz="UTC") == pd.Timestamp("2025-06-02 09:30", tz="UTC")
+
+
+# --------------------------------------------------------------------------- the serving process restarts it
+
+
+def _sleeper() -> "subprocess.Popen":
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+
+
+def test_a_dead_collector_is_restarted_with_backoff_and_a_long_run_starts_the_count_over():
+    import os
+    import signal
+
+    from dashboard.runtime.server import CollectorSupervisor
+
+    now = [0.0]
+    started = []
+
+    def start():
+        started.append(_sleeper())
+        return started[-1]
+
+    sup = CollectorSupervisor(start, poll_s=3600, base_s=0.001, cap_s=0.004, reset_s=60, clock=lambda: now[0])
+    try:
+        assert [CollectorSupervisor(lambda: None).restart_delay_s(n) for n in (1, 2, 3, 4, 20)] == [1, 2, 4, 8, 300]
+        assert sup.check() is False  # running: nothing to do
+        for expected in (1, 2, 3):  # dies at once, again and again: the backoff grows
+            os.kill(sup.child.pid, signal.SIGKILL)
+            sup.child.wait()
+            assert sup.check() is True and sup.restarts == expected
+        now[0] += 120.0  # then runs two minutes before it dies: the count starts over
+        os.kill(sup.child.pid, signal.SIGKILL)
+        sup.child.wait()
+        assert sup.check() is True and sup.restarts == 1 and sup.restarts_total == 4
+        assert len({p.pid for p in started}) == 5 and sup.child.poll() is None
+    finally:
+        sup.stop()
+    assert all(p.poll() is not None for p in started)  # stopped with the server

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -439,10 +441,7 @@ def test_a_restarted_collector_resumes_the_trades_window_from_its_files(tmp_path
 # --------------------------------------------------------------------------- the serving process restarts it
 
 
-def _sleeper() -> "subprocess.Popen":
-    import subprocess
-    import sys
-
+def _sleeper() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
 
 

@@ -445,6 +445,27 @@ def trades_files_in(folder: str | Path, currency: str) -> list[Path]:
     return [Path(folder) / n for n in names if trades_currency(n) == currency.upper()]
 
 
+def trades_files_near(folder: str | Path, currency: str, root: str | Path | None = None) -> list[Path]:
+    """The trades files of ``currency`` in ``folder`` and in each folder above it up to ``root`` (the
+    data folder): a snapshot in ``data/intraday/`` reads the trades beside it and those in ``data/``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (Path(d) / "deribit_btc_trades_a.trades.json").write_text("{}")
+    ...     (Path(d) / "intraday").mkdir()
+    ...     [p.name for p in trades_files_near(Path(d) / "intraday", "BTC", root=d)]
+    ['deribit_btc_trades_a.trades.json']
+    """
+    here = Path(folder).resolve()
+    top = Path(root).resolve() if root is not None else here
+    folders = [here]
+    if here != top and top in here.parents:
+        folders += [p for p in here.parents if p == top or top in p.parents]
+    return [p for f in folders for p in trades_files_in(f, currency)]
+
+
 def apply_flow(chain: Any, flow: Flow) -> Any:
     """The chain (:class:`analytics.chain.OptionChain`) with ``position`` = each row's dealer flow since
     the open interest (contracts; 0 where none traded) and a note of what the flow holds."""

@@ -183,7 +183,8 @@ def conventions_for(catalog: Catalog, underlying: str | None) -> list[str]:
     if underlying and catalog.book_for(underlying) is not None:
         has.add(conventions.POSITIONS)
     newest = catalog.latest(underlying) if underlying else None
-    if newest is not None and newest.underlying and trade_flow.trades_files_in(Path(newest.path).parent, newest.underlying):
+    if newest is not None and newest.underlying and trade_flow.trades_files_near(Path(newest.path).parent,
+                                                                                  newest.underlying, newest.root):
         has.add(conventions.TRADES)
     return [c.name for c in conventions.REGISTRY if set(c.needs) <= has]
 
@@ -541,12 +542,13 @@ def _trades_file(path: str, version: FileVersion | None, root: str) -> trade_flo
 
 
 def trades_flow(folder: str | Path, chain: OptionChain, root: str | Path | None = None) -> trade_flow.Flow:
-    """The dealer flow of ``chain`` from the trades files in ``folder`` (the snapshot's own folder):
+    """The dealer flow of ``chain`` from the trades files in ``folder`` (the snapshot's own folder) and
+    the folders above it up to ``root`` (the data folder):
     trades after the open interest (the last 08:00 UTC settlement, :func:`analytics.trades.oi_time_ns`)
     up to the snapshot, each once. ChainDataError saying what is missing when no file covers that."""
     folder = Path(folder)
     files = [_trades_file(str(p), file_version(p), str(root or folder))
-             for p in trade_flow.trades_files_in(folder, chain.underlying)]
+             for p in trade_flow.trades_files_near(folder, chain.underlying, root)]
     end_ns = int(pd.Timestamp(chain.as_of).as_unit("ns").value)
     return trade_flow.flow_for(files, chain.underlying, trade_flow.oi_time_ns(chain.as_of), end_ns)
 
@@ -577,7 +579,7 @@ def flow_comparison(data_dir: str | Path | None, entry: CatalogEntry, scenario: 
     if entry.broken or not entry.underlying:
         return None
     folder = Path(entry.path).parent
-    if not trade_flow.trades_files_in(folder, entry.underlying):
+    if not trade_flow.trades_files_near(folder, entry.underlying, entry.root):
         return None
     base = view_analysis_for(data_dir, entry, scenario.replace(convention=conventions.DEFAULT_CONVENTION))
     try:
@@ -609,7 +611,7 @@ def _book_version(root: str, entry: CatalogEntry, scenario: Scenario) -> FileVer
     if not entry.underlying:
         return None
     if conventions.TRADES in needs:
-        files = trade_flow.trades_files_in(Path(entry.path).parent, entry.underlying)
+        files = trade_flow.trades_files_near(Path(entry.path).parent, entry.underlying, entry.root)
         return tuple(x for p in files for x in (file_version(p) or (0,)))
     if conventions.POSITIONS not in needs:
         return None

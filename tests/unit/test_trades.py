@@ -198,3 +198,17 @@ def test_every_demo_btc_snapshot_of_the_trades_days_has_its_flow(demo_dir):
         assert missing.empty  # every demo trade is on a listed series
         share = trades.explained_share(chain.rows["open_interest"], per_row)
         assert 0.001 < share < 0.05  # a few hours of trades against the whole open interest
+
+
+def test_a_snapshot_in_a_subfolder_reads_the_trades_of_the_folders_above_it_up_to_the_data_folder(tmp_path):
+    sub = tmp_path / "intraday"
+    sub.mkdir()
+    path = _snapshot(sub)
+    _trades_file(tmp_path, "2026-11-19 07:30", "2026-11-19 14:30", [T_BUY, T_SELL, T_PUT, T_AT_SNAP])
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    _trades_file(outside, "2026-11-19 07:30", "2026-11-19 14:30", [T_AFTER])  # above the data folder: not read
+    entry = next(e for e in scan_catalog(tmp_path) if e.path == path)
+    flow = service.trades_flow(sub, load_chain(path), entry.root)
+    assert sorted(flow.tape["trade_id"]) == ["3", "4", "5", "6"]
+    assert trades.trades_files_near(sub, "BTC") == []  # without the data folder: its own folder only

@@ -59,6 +59,11 @@ _TRADES_NAME = re.compile(r"^(?:collect_)?deribit_([a-z0-9]+)_trades_.*" + re.es
 _WINDOW = re.compile(r"_(\d{8}T\d{6}Z)_(\d{8}T\d{6}Z)" + re.escape(TRADES_SUFFIX) + "$")
 
 
+class MissingTradesError(ChainDataError):
+    """The trades a snapshot's flow needs are not there (no file, or a window none covers): the
+    snapshot itself reads fine, the model has no numbers for it."""
+
+
 def is_trades_name(name: str) -> bool:
     """True for a trades file's name (the catalog skips them: they are not chains).
 
@@ -405,7 +410,7 @@ def flow_for(files: Sequence[TradesFile], underlying: str, start_ns: int, end_ns
             return f"{pd.Timestamp(ns, tz='UTC'):%Y-%m-%d %H:%M}"
 
         what = "no trades file" if not mine else f"the {len(mine)} trades file(s) leave {hm(gap[0])} to {hm(gap[1])} UTC uncovered"
-        raise ChainDataError(f"flow-inferred needs {underlying} trades from the open interest at {hm(start_ns)} "
+        raise MissingTradesError(f"flow-inferred needs {underlying} trades from the open interest at {hm(start_ns)} "
                              f"to the snapshot at {hm(end_ns)} UTC: {what}")
     tapes = [f.tape for f in mine if not f.tape.empty]
     tape = pd.concat(tapes, ignore_index=True) if tapes else empty_tape()

@@ -101,3 +101,14 @@ def test_the_header_shows_the_collectors_newest_fetches_and_failures(tmp_path):
     # 15 minutes (3 intervals) without a new status: the collector has stopped, and the line says so
     later = collect_line(str(tmp_path), pd.Timestamp("2026-11-19 14:30", tz="UTC"))
     assert later.endswith("; collector silent since 2026-11-19 14:06 UTC")
+
+
+def test_choosing_flow_inferred_on_a_snapshot_without_trades_says_so_not_that_the_file_is_unreadable(demo_dir):
+    from dashboard.web.callbacks import views
+
+    data = str(demo_dir)
+    state = state_for(data, "?u=BTC&conv=flow-inferred&snap=btc-20261117-1400")
+    assert state["conv"] == "flow-inferred"  # kept: no silent fallback to another convention
+    banner = _text(views.main_update(state, None, data)["banner"])
+    assert "Flow-inferred not available" in banner and "could not be read" not in banner
+    assert "the 1 trades file(s) leave 2026-11-17 08:00 to 2026-11-17 14:00 UTC uncovered" in banner

@@ -212,3 +212,16 @@ def test_a_snapshot_in_a_subfolder_reads_the_trades_of_the_folders_above_it_up_t
     flow = service.trades_flow(sub, load_chain(path), entry.root)
     assert sorted(flow.tape["trade_id"]) == ["3", "4", "5", "6"]
     assert trades.trades_files_near(sub, "BTC") == []  # without the data folder: its own folder only
+
+
+def test_the_cli_says_in_one_line_when_a_snapshot_has_no_trades(tmp_path, capsys):
+    from dashboard.cli import main
+
+    path = _snapshot(tmp_path)
+    assert main(["analyze", str(path), "--convention", "flow-inferred"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "flow-inferred needs BTC trades" in err and "no trades file" in err
+    _trades_file(tmp_path, "2026-11-19 07:30", "2026-11-19 14:30", [T_BUY])
+    assert main(["analyze", str(path), "--convention", "flow-inferred"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["convention"] == "flow-inferred" and out["units"]["convention"]["calls"] == "+OI + dealer flow"

@@ -314,7 +314,8 @@ class Collector:
         return None
 
     def apply_retention(self) -> list[Path]:
-        """Delete the collector's files the retention rule drops (only ``collect_...`` names); return them."""
+        """Delete the collector's files the retention rule drops (only ``collect_...`` names), and its trades
+        files older than ``keep_days`` (:func:`analytics.collect_rules.trades_to_delete`); return them."""
         assert self.keep_days is not None
         found = self._collected()
         drop = rules.to_delete([(u, t) for _, u, t in found], pd.Timestamp(self.clock()), self.keep_days)
@@ -327,6 +328,14 @@ class Collector:
                 continue
             removed.append(path)
             self.say(f"removed {path.name} (retention: {self.keep_days} days, then one a day)")
+        for name in rules.trades_to_delete(self._names(), pd.Timestamp(self.clock()), self.keep_days):
+            path = self.data_dir / name
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed.append(path)
+            self.say(f"removed {path.name} (retention: trades of the last {self.keep_days} days)")
         return removed
 
     def _write_status(self) -> None:

@@ -262,7 +262,10 @@ def test_retention_deletes_only_the_collectors_old_files(tmp_path):
              "collect_deribit_btc_book_summary_20250602T100000Z.json",
              "collect_deribit_btc_book_summary_20250602T230000Z.json",
              "collect_cboe_spx_20250609T140000Z.json"]
-    others = ["cboe_spx_20250602T194000Z.json", "collect_notes.txt", "positions.csv"]
+    names.append("collect_deribit_btc_trades_20250602T080000Z_20250602T100000Z.trades.json")  # older than 3 days
+    others = ["cboe_spx_20250602T194000Z.json", "collect_notes.txt", "positions.csv",
+              "collect_deribit_btc_trades_20250609T080000Z_20250609T100000Z.trades.json",  # recent trades: kept
+              "deribit_btc_trades_20250602T080000Z_20250602T100000Z.trades.json"]  # not the collector's: kept
     for name in names + others:
         (tmp_path / name).write_text("{}")
     clock = FakeClock(pd.Timestamp("2025-06-10 12:00", tz="UTC"))
@@ -270,7 +273,8 @@ def test_retention_deletes_only_the_collectors_old_files(tmp_path):
                   sessions=nyse_session_bounds())
     removed = c.apply_retention()
     assert sorted(p.name for p in removed) == ["collect_cboe_spx_20250602T194000Z.json",
-                                               "collect_deribit_btc_book_summary_20250602T100000Z.json"]
+                                               "collect_deribit_btc_book_summary_20250602T100000Z.json",
+                                               "collect_deribit_btc_trades_20250602T080000Z_20250602T100000Z.trades.json"]
     left = sorted(p.name for p in tmp_path.iterdir())
     assert set(others) <= set(left) and "collect_cboe_spx_20250602T202000Z.json" in left
 

@@ -449,22 +449,6 @@ def _btc_expiry_weight(expiry: dt.date, day: dt.date) -> float:
     return 1.2e3
 
 
-def btc_listing(day: dt.date, center: float, at: pd.Timestamp) -> pd.DataFrame:
-    """The BTC options listed on ``day`` (as its snapshot lists them): Deribit date ``code``, ``strike``,
-    ``years`` from ``at`` to the 08:00 UTC settlement, and a trading ``weight`` for the demo trades
-    (near strikes and near expiries trade most)."""
-    frames = []
-    for expiry in deribit_expiries(day):
-        settle = pd.Timestamp(dt.datetime.combine(expiry, dt.time(8, 0))).tz_localize("UTC")
-        years = (settle - at).total_seconds() / SECONDS_PER_YEAR
-        strikes = _btc_strikes(center, years)
-        dte = max((expiry - day).days, 1)
-        frames.append(pd.DataFrame({"code": deribit_code(expiry), "strike": strikes, "years": years,
-                                    "weight": np.exp(-np.abs(np.log(strikes / center)) / (0.04 + 0.25 * np.sqrt(years)))
-                                    / np.sqrt(dte)}))
-    return pd.concat(frames, ignore_index=True)
-
-
 def btc_book_summary(day: dt.date, spot: float, day_shift: float, seed: int, rng: np.random.Generator,
                      oi_center: float = BTC_START) -> str:
     """The Deribit ``get_book_summary_by_currency`` JSON text of one BTC-like snapshot (14:00 UTC).
@@ -686,8 +670,8 @@ def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED,
     if BTC_TRADES_DAY in wanted:  # the BTC trades of the demo day (analytics.demo_trades), beside its snapshots
         from analytics.demo_trades import btc_trades_json
 
-        name, text = btc_trades_json(trades_days, seed, listing=btc_listing, surface=_btc_surface,
-                                     basis_per_year=BTC_BASIS_PER_YEAR)
+        name, text = btc_trades_json(trades_days, seed, expiries=deribit_expiries, strikes=_btc_strikes,
+                                     code=deribit_code, surface=_btc_surface, basis_per_year=BTC_BASIS_PER_YEAR)
         (out_dir / name).write_text(text, encoding="utf-8", newline="\n")
         written.append(out_dir / name)
     path = out_dir / "spx_book_demo.csv"

@@ -13,7 +13,7 @@ The window runs from 2026-11-18 08:00 UTC (the settlement before the first snaps
 The model, per UTC day ``d`` of the window (each day its own random stream):
 
 * trades arrive at :data:`TRADES_PER_HOUR` (Poisson), at uniform times;
-* the instrument: among the expiries listed that day (:func:`analytics.demo.btc_listing`: those of
+* the instrument: among the expiries listed that day (:func:`listing`: those of
   :func:`analytics.demo.deribit_expiries`, all settling after the day ends, and their strikes around
   the day's open-interest centre, as in the day's snapshot), weighted towards near expiries and strikes
   near spot; calls 55%;
@@ -52,19 +52,36 @@ SIZE_SIGMA = 1.1
 SIZE_CAP_BTC = 500.0
 
 
-Listing = Callable[[dt.date, float, pd.Timestamp], pd.DataFrame]
 Surface = Callable[[np.ndarray, np.ndarray, float], np.ndarray]
 
 
-def btc_trades(days: dict[dt.date, tuple[float, float, float]], seed: int, *, listing: Listing, surface: Surface,
-               basis_per_year: float, start: pd.Timestamp = TRADES_START, end: pd.Timestamp = TRADES_END) -> list[dict]:
+def listing(day: dt.date, center: float, at: pd.Timestamp, *, expiries: Callable[[dt.date], list[dt.date]],
+            strikes: Callable[[float, float], np.ndarray], code: Callable[[dt.date], str]) -> pd.DataFrame:
+    """The BTC options listed on ``day`` as its snapshot lists them (``expiries(day)``, each with
+    ``strikes(center, years)``): Deribit date ``code``, ``strike``, ``years`` from ``at`` to the 08:00 UTC
+    settlement, and a trading ``weight`` (near strikes and near expiries trade most)."""
+    frames = []
+    for expiry in expiries(day):
+        settle = pd.Timestamp(dt.datetime.combine(expiry, dt.time(8, 0)), tz="UTC")
+        years = (settle - at).total_seconds() / SECONDS_PER_YEAR
+        k = strikes(center, years)
+        dte = max((expiry - day).days, 1)
+        frames.append(pd.DataFrame({"code": code(expiry), "strike": k, "years": years,
+                                    "weight": np.exp(-np.abs(np.log(k / center)) / (0.04 + 0.25 * np.sqrt(years)))
+                                    / np.sqrt(dte)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def btc_trades(days: dict[dt.date, tuple[float, float, float]], seed: int, *,
+               expiries: Callable[[dt.date], list[dt.date]], strikes: Callable[[float, float], np.ndarray],
+               code: Callable[[dt.date], str], surface: Surface, basis_per_year: float,
+               start: pd.Timestamp = TRADES_START, end: pd.Timestamp = TRADES_END) -> list[dict]:
     """The demo trades from ``start`` to ``end`` (UTC), oldest first, as Deribit trade objects.
 
     ``days`` gives per UTC day (spot, open-interest centre, vol shift) as the demo's snapshots use them;
-    ``listing(day, centre, at)`` the instruments listed that day (``code``, ``strike``, ``years`` from
-    ``at``, a trading ``weight``), ``surface(years, ln(K/F), vol shift)`` the IVs and ``basis_per_year``
-    the futures basis: the demo's own pieces (:mod:`analytics.demo` passes them; this module does not
-    import it, which imports this one).
+    ``expiries``, ``strikes`` and ``code`` list the day's instruments (:func:`listing`), ``surface(years,
+    ln(K/F), vol shift)`` gives the IVs and ``basis_per_year`` the futures basis: the demo's own pieces
+    (:mod:`analytics.demo` passes them; this module does not import it, which imports this one).
     """
     out: list[dict] = []
     next_id = FIRST_TRADE_ID
@@ -76,7 +93,8 @@ def btc_trades(days: dict[dt.date, tuple[float, float, float]], seed: int, *, li
         spot, center, vol_shift = days[day]
         nxt = days.get(day + dt.timedelta(days=1), (spot, center, vol_shift))[0]
         rng = np.random.default_rng([seed, 3, day.toordinal()])
-        listed = listing(day, center, pd.Timestamp(dt.datetime.combine(day, dt.time(14, 0)), tz="UTC"))
+        listed = listing(day, center, pd.Timestamp(dt.datetime.combine(day, dt.time(14, 0)), tz="UTC"),
+                         expiries=expiries, strikes=strikes, code=code)
         hours = (hi - lo).total_seconds() / 3600.0
         n = int(rng.poisson(TRADES_PER_HOUR * hours))
         ms = np.sort(rng.integers(int(lo.value // 1_000_000) + 1, int(hi.value // 1_000_000), size=n))

@@ -626,8 +626,7 @@ def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED,
     list of pathlib.Path
         Per day an SPX and a BTC snapshot (:func:`demo_file_name`: CBOE quote tables and Deribit book
         summaries for the newest days, canonical Parquet tables before), SPX first, oldest first;
-        then the BTC trades file of :data:`BTC_TRADES_DAY` (when that day is written) and one SPX
-        positions file.
+        then one SPX positions file.
     """
     from analytics.sources.cboe import read_cboe_text
     from analytics.sources.deribit import read_deribit_text
@@ -667,7 +666,9 @@ def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED,
                                                _day_rng(seed, 2, day), float(btc_center[i])))
     trades_days = {day: (float(btc[i]), float(btc_center[i]), float(btc_vol_shift[i]))
                    for i, day in enumerate(DEMO_DAYS) if day >= BTC_TRADES_DAY - dt.timedelta(days=1)}
-    if BTC_TRADES_DAY in wanted:  # the BTC trades of the demo day (analytics.demo_trades), beside its snapshots
+    # the BTC trades of the demo day (analytics.demo_trades), written (before the positions file) when
+    # that day is: beside the BTC snapshots, for the flow-inferred convention
+    if BTC_TRADES_DAY in wanted:
         from analytics.demo_trades import btc_trades_json
 
         name, text = btc_trades_json(trades_days, seed, expiries=deribit_expiries, strikes=_btc_strikes,

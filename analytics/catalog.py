@@ -58,6 +58,7 @@ from analytics.fmt import format_stamp
 from analytics.sources import detect_format, load_chain
 from analytics.sources.book import load_book
 from analytics.sources.common import confined_to
+from analytics.trades import is_trades_name
 
 CACHE_SIZE = 64
 ERROR_CACHE_SIZE = 65_536
@@ -483,7 +484,7 @@ def _inside(target: str, root: str) -> bool:
 def _walk(root: Path) -> list[_Found]:
     """Every data file under ``root`` with its version, each name under its own ``OSError`` guard.
 
-    Dotted names and README files are skipped; links are never followed into folders; a link whose
+    Dotted names, README files and trades files (``*.trades.json``) are skipped; links are never followed into folders; a link whose
     target lies outside ``root`` is refused unopened; a folder that cannot be listed is one refusal.
     """
     root_s = str(root)
@@ -501,8 +502,8 @@ def _walk(root: Path) -> list[_Found]:
         subdirs = []
         for item in items:
             name = item.name
-            if name.startswith(".") or name.lower() in _SKIP_NAMES:
-                continue
+            if name.startswith(".") or name.lower() in _SKIP_NAMES or is_trades_name(name):
+                continue  # (trades files are read beside their snapshots: analytics.trades)
             path = folder / name
             rel = path.relative_to(root).as_posix()
             try:

@@ -206,6 +206,31 @@ def to_delete(items: Sequence[tuple[str, pd.Timestamp | dt.datetime]], now: pd.T
     return [k for k, t in enumerate(stamps) if t < cutoff and k not in kept]
 
 
+def trades_to_delete(names: Iterable[str], now: pd.Timestamp | dt.datetime, keep_days: float) -> list[str]:
+    """The collector's trades files (``collect_deribit_<cur>_trades_<start>_<end>.trades.json``) whose
+    window ended more than ``keep_days`` before ``now``: the older days keep their last snapshot, not
+    their trades (flow-inferred then says it has none for them).
+
+    Examples
+    --------
+    >>> names = ["collect_deribit_btc_trades_20250601T080000Z_20250601T081500Z.trades.json",
+    ...          "collect_deribit_btc_trades_20250609T080000Z_20250609T081500Z.trades.json",
+    ...          "deribit_btc_trades_20250601T080000Z_20250601T081500Z.trades.json"]
+    >>> trades_to_delete(names, pd.Timestamp("2025-06-10", tz="UTC"), keep_days=3)
+    ['collect_deribit_btc_trades_20250601T080000Z_20250601T081500Z.trades.json']
+    """
+    from analytics.trades import window_of_name
+
+    now_t = pd.Timestamp(now)
+    cutoff = (now_t.tz_localize("UTC") if now_t.tzinfo is None else now_t) - pd.Timedelta(days=float(keep_days))
+    out = []
+    for name in names:
+        window = window_of_name(name) if name.startswith(COLLECT_PREFIX) else None
+        if window is not None and window[1] < cutoff:
+            out.append(name)
+    return out
+
+
 def collected_name(name: str) -> tuple[str, pd.Timestamp] | None:
     """(underlying, UTC time) of a file the collector wrote (``collect_cboe_spx_20250602T141500Z.json``,
     ``collect_deribit_btc_book_summary_20250602T141500Z.json``), or None for any other name.

@@ -18,6 +18,8 @@ import numpy as np
 from analytics.errors import ScenarioError
 
 POSITIONS = "positions"  # an input a convention can need: a positions file (signed contracts per row)
+FLOW_INFERRED = "flow-inferred"  # the convention reading them (beside the OI conventions)
+TRADES = "trades"  # ... or the venue's trades since the open interest (analytics.trades: the dealer flow per row)
 
 SignRule = Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]
 
@@ -32,6 +34,12 @@ def _short_all(side: np.ndarray, oi: np.ndarray, position: np.ndarray | None) ->
 
 def _long_all(side: np.ndarray, oi: np.ndarray, position: np.ndarray | None) -> np.ndarray:
     return oi.copy()
+
+
+def _oi_plus_flow(side: np.ndarray, oi: np.ndarray, position: np.ndarray | None) -> np.ndarray:
+    # position carries the dealers' flow since the open interest (analytics.trades.flow_on_rows)
+    flow = np.zeros_like(oi) if position is None else np.nan_to_num(position, nan=0.0)
+    return _long_calls_short_puts(side, oi, None) + flow
 
 
 def _book(side: np.ndarray, oi: np.ndarray, position: np.ndarray | None) -> np.ndarray:
@@ -56,9 +64,10 @@ class Convention:
         What dealers are assumed to hold, in words (``+OI``), for the README table.
     sign_rule : callable
         ``(side, open_interest, position) -> signed contracts held by dealers`` per row, vectorised;
-        ``side`` is +1/-1, ``position`` the positions file's signed quantities (NaN = none) or None.
+        ``side`` is +1/-1, ``position`` the row's ``position`` column or None: the positions file's signed
+        quantities (``book``) or the dealers' flow since the open interest (``flow-inferred``); NaN = none.
     needs : tuple of str
-        Inputs beyond the chain (``POSITIONS`` = a positions file).
+        Inputs beyond the chain (``POSITIONS`` = a positions file, ``TRADES`` = the venue's trades).
     """
 
     name: str
@@ -80,6 +89,10 @@ REGISTRY: tuple[Convention, ...] = (
                "dealers long every option (+OI): customers sell everything", "+OI", "+OI", _long_all),
     Convention("book", "Book (positions file)", "signed quantities from the desk's positions file",
                "signed quantity from the positions file", "signed quantity from the positions file", _book, needs=(POSITIONS,)),
+    Convention(FLOW_INFERRED, "Flow-inferred (Deribit trades)",
+               "dealers long calls, short puts on the open interest settled at 08:00 UTC, plus the trades since "
+               "then with customers as takers (a customer buy of N contracts makes dealers short N more)",
+               "+OI + dealer flow", "-OI + dealer flow", _oi_plus_flow, needs=(TRADES,)),
 )
 DEFAULT_CONVENTION = REGISTRY[0].name
 """The default convention, the first of the registry (SqueezeMetrics/SpotGamma style)."""
@@ -98,7 +111,7 @@ def get(name: str) -> Convention:
     >>> get("nope")
     Traceback (most recent call last):
     ...
-    analytics.errors.ScenarioError: unknown convention 'nope'; choose one of dealer-long-calls, dealer-short-all, dealer-long-all, book
+    analytics.errors.ScenarioError: unknown convention 'nope'; choose one of dealer-long-calls, dealer-short-all, dealer-long-all, book, flow-inferred
     """
     try:
         return _BY_NAME[name]

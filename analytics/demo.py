@@ -17,6 +17,9 @@ included, which keeps twenty days of history under 5 MB:
   (:mod:`analytics.sources.table`), the live rows the vendor file's loader gives, with the columns the
   analytics use: bid/ask (and the Deribit mark), so the default model (parity forwards, OTM IVs)
   analyses every day the same way; no settled rows.
+* ``deribit_btc_trades_20261118T080000Z_20261120T140000Z.trades.json``: Deribit option trades
+  (taker's side tagged) from the settlement before the UTC day 2026-11-19 to the last BTC snapshot,
+  for the ``flow-inferred`` convention (:mod:`analytics.demo_trades`).
 * ``spx_book_demo.csv``: a small desk positions file (``underlying,expiry,strike,side,quantity``).
 
 The model (see ``data/README.md`` for the numbers):
@@ -70,6 +73,7 @@ VENDOR_LAYOUT_DAYS = 5  # SPX: the newest week as CBOE quote tables
 BTC_VENDOR_LAYOUT_DAYS = 2  # BTC: the newest two days as Deribit book summaries (~0.35 MB each)
 SPX_SNAPSHOT_TIME = dt.time(16, 15)  # New York, after the 16:00 close
 BTC_SNAPSHOT_TIME = dt.time(14, 0)  # UTC
+BTC_TRADES_DAY = dt.date(2026, 11, 19)  # the UTC day with Deribit trades (analytics.demo_trades)
 SPX_START = 6700.0
 BTC_START = 95000.0
 BTC_CALL_TILT = 1.3  # weight of BTC calls above the OI centre (puts below: 1.3)
@@ -660,6 +664,17 @@ def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED,
         if day in wanted:
             write("BTC", day, btc_book_summary(day, float(btc[i]), float(btc_vol_shift[i]), seed,
                                                _day_rng(seed, 2, day), float(btc_center[i])))
+    trades_days = {day: (float(btc[i]), float(btc_center[i]), float(btc_vol_shift[i]))
+                   for i, day in enumerate(DEMO_DAYS) if day >= BTC_TRADES_DAY - dt.timedelta(days=1)}
+    # the BTC trades of the demo day (analytics.demo_trades), written (before the positions file) when
+    # that day is: beside the BTC snapshots, for the flow-inferred convention
+    if BTC_TRADES_DAY in wanted:
+        from analytics.demo_trades import btc_trades_json
+
+        name, text = btc_trades_json(trades_days, seed, expiries=deribit_expiries, strikes=_btc_strikes,
+                                     code=deribit_code, surface=_btc_surface, basis_per_year=BTC_BASIS_PER_YEAR)
+        (out_dir / name).write_text(text, encoding="utf-8", newline="\n")
+        written.append(out_dir / name)
     path = out_dir / "spx_book_demo.csv"
     # dated on the first vendor-layout day, so every position's expiry is live in the newest week
     path.write_text(spx_demo_book(DEMO_DAYS[-VENDOR_LAYOUT_DAYS]), encoding="utf-8", newline="\n")

@@ -24,9 +24,11 @@ from dashboard.runtime.assets import ASSETS_DIR, PLOTLY_BUNDLE, REGENERATOR_RUNT
 from dashboard.web import warm
 from dashboard.web.callbacks import (
     alerts,
+    collect_status,
     controls,
     display,
     export,
+    flow,
     follow,
     history,
     hover,
@@ -158,7 +160,7 @@ def create_app(data_dir: str | Path | None = None, *, settings: config.Settings 
     # registry is emptied by the first app to serve a request, so a second app would get none, and
     # a threaded worker's first requests could race the copy ("Callback function not found").
     for module in (controls, views, hover, table, export, display, history, intraday, work, report, upload,
-                   alerts, watchlist, follow):
+                   alerts, watchlist, follow, flow, collect_status):
         module.register(app)
     return app
 

@@ -11,6 +11,13 @@ store (:meth:`analytics.history.HistoryStore.get_or_compute`); the server's warm
 (:func:`analytics.collect_rules.backoff_s`); the others carry on. With ``keep_days`` the retention rule
 (:func:`analytics.collect_rules.to_delete`) removes the collector's own older files, never another name.
 
+With each Deribit snapshot come that currency's option trades (:func:`analytics.sources.fetch.fetch_deribit_trades`),
+from where the last trades window written ended (at first, the last 08:00 UTC settlement) up to now,
+written atomically beside it as ``collect_deribit_<cur>_trades_<start>_<end>.trades.json`` (the
+catalog skips ``*.trades.json``); the ``flow-inferred`` convention reads them (:mod:`analytics.trades`).
+A failed trades fetch is a failure of that underlying; the next window starts where the last written
+one ended, so the windows leave no gap.
+
 The time of each underlying's newest fetch and its failures are kept in ``collect-status.json`` in the
 state folder (``<data>/.mmpos`` or under ``MMPOS_STATE_DIR``: :func:`status_path`), read back by
 :func:`read_status` (for the page) and :func:`status_text`.
@@ -35,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import collect_rules as rules
+from analytics import trades as trade_flow
 from analytics.catalog import Catalog, scan_catalog
 from analytics.errors import ChainDataError
 from analytics.history import HistoryStore, default_store_dir
@@ -74,10 +82,11 @@ class TargetStatus:
     last_error_ns: int | None = None
     retry_after_s: float | None = None
     next_ns: int | None = None
+    trades_until_ns: int | None = None  # Deribit: the end of the last trades window written
 
     def as_json(self) -> dict[str, Any]:
         d = asdict(self)
-        for key in ("last_fetch_ns", "last_error_ns", "next_ns"):
+        for key in ("last_fetch_ns", "last_error_ns", "next_ns", "trades_until_ns"):
             d[key.replace("_ns", "_at")] = _iso(d.pop(key))
         return d
 
@@ -96,8 +105,13 @@ def read_status(data_dir: str | Path) -> dict[str, Any] | None:
     return got if isinstance(got, dict) and isinstance(got.get("underlyings"), dict) else None
 
 
-def status_text(status: dict[str, Any] | None) -> str | None:
-    """One line for a header: ``collected SPX 14:05, BTC 14:06 UTC; BTC failing x3 (HTTP 503)``."""
+SILENT_AFTER_INTERVALS = 3  # a status not rewritten for this many intervals (and 2 minutes): the collector is silent
+
+
+def status_text(status: dict[str, Any] | None, now: dt.datetime | pd.Timestamp | None = None) -> str | None:
+    """One line for a header: ``collected SPX 14:05, BTC 14:06 UTC; BTC failing x3 (HTTP 503)``; with
+    ``now``, ``; collector silent since 14:06 UTC`` when the status was not rewritten for
+    :data:`SILENT_AFTER_INTERVALS` intervals (a stopped or crashed collector)."""
     if not status:
         return None
     done, failing = [], []
@@ -109,7 +123,17 @@ def status_text(status: dict[str, Any] | None) -> str | None:
         if s.get("failures"):
             failing.append(f"{name} failing x{s['failures']} ({str(s.get('last_error') or '')[:80]})")
     line = "collected " + ", ".join(done) + " UTC"
-    return line + ("; " + "; ".join(failing) if failing else "")
+    line += "; " + "; ".join(failing) if failing else ""
+    updated = status.get("updated_at")
+    if now is not None and updated:
+        try:
+            last = pd.Timestamp(updated).tz_convert("UTC")
+        except (TypeError, ValueError):
+            return line
+        every_s = float(status.get("every_s") or rules.DEFAULT_EVERY_S)
+        if pd.Timestamp(now).tz_convert("UTC") - last > pd.Timedelta(seconds=max(SILENT_AFTER_INTERVALS * every_s, 120)):
+            line += f"; collector silent since {last:%Y-%m-%d %H:%M} UTC"
+    return line
 
 
 class Collector:
@@ -168,13 +192,21 @@ class Collector:
             ns = int(stamp.as_unit("ns").value)
             if target is not None and (target.last_fetch_ns is None or ns > target.last_fetch_ns):
                 target.last_fetch_ns, target.last_file = ns, _name
+        for name in self._names():
+            currency, window = trade_flow.trades_currency(name), trade_flow.window_of_name(name)
+            target = self.targets.get(currency or "")
+            if target is not None and window is not None and name.startswith(rules.COLLECT_PREFIX):
+                end = int(window[1].as_unit("ns").value)
+                target.trades_until_ns = max(end, target.trades_until_ns or end)
 
-    def _collected(self) -> list[tuple[str, str, pd.Timestamp]]:
+    def _names(self) -> list[str]:
         try:
-            names = [e.name for e in os.scandir(self.data_dir) if e.is_file(follow_symlinks=False)]
+            return [e.name for e in os.scandir(self.data_dir) if e.is_file(follow_symlinks=False)]
         except OSError:
             return []
-        return rules.collected_files(names)
+
+    def _collected(self) -> list[tuple[str, str, pd.Timestamp]]:
+        return rules.collected_files(self._names())
 
     def sessions(self) -> tuple[np.ndarray, np.ndarray]:
         if self._sessions is None:
@@ -229,9 +261,35 @@ class Collector:
         if problem:
             self._failed(target, problem, None)
             return path
+        if target.source == "deribit" and not self._fetch_trades(target):
+            return path
         target.failures, target.last_error, target.retry_after_s = 0, None, None
         self.say(f"wrote {path.name}")
         return path
+
+    def _fetch_trades(self, target: TargetStatus) -> bool:
+        """Deribit's trades since the end of the last trades window (at first, and after a gap, since
+        the last 08:00 UTC settlement: :func:`analytics.trades.oi_time_ns`; at most the 24 hours Deribit
+        keeps) up to now, written beside the snapshot; False (and a failure) when the fetch failed."""
+        now = pd.Timestamp(self.clock())
+        now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
+        until = target.trades_until_ns
+        start_ns = trade_flow.oi_time_ns(now) if until is None else until
+        start_ns = max(start_ns, _ns(now - pd.Timedelta(hours=23, minutes=59)))
+        try:
+            path = fetchers.fetch_deribit_trades(target.underlying, self.data_dir,
+                                                 pd.Timestamp(start_ns, tz="UTC").to_pydatetime(),
+                                                 now.to_pydatetime(), opener=self.opener,
+                                                 base_url=self.base_urls.get("deribit"),
+                                                 name_for=lambda a, b: trade_flow.trades_file_name(
+                                                     target.underlying, a, b, rules.COLLECT_PREFIX))
+        except ChainDataError as exc:
+            self._failed(target, f"trades: {exc.message}", getattr(exc, "retry_after_s", None))
+            return False
+        window = trade_flow.window_of_name(path.name)
+        target.trades_until_ns = int(window[1].as_unit("ns").value) if window else _ns(now)
+        self.say(f"wrote {path.name}")
+        return True
 
     def _failed(self, target: TargetStatus, message: str, retry_after_s: float | None) -> None:
         target.failures += 1
@@ -256,7 +314,8 @@ class Collector:
         return None
 
     def apply_retention(self) -> list[Path]:
-        """Delete the collector's files the retention rule drops (only ``collect_...`` names); return them."""
+        """Delete the collector's files the retention rule drops (only ``collect_...`` names), and its trades
+        files older than ``keep_days`` (:func:`analytics.collect_rules.trades_to_delete`); return them."""
         assert self.keep_days is not None
         found = self._collected()
         drop = rules.to_delete([(u, t) for _, u, t in found], pd.Timestamp(self.clock()), self.keep_days)
@@ -269,6 +328,14 @@ class Collector:
                 continue
             removed.append(path)
             self.say(f"removed {path.name} (retention: {self.keep_days} days, then one a day)")
+        for name in rules.trades_to_delete(self._names(), pd.Timestamp(self.clock()), self.keep_days):
+            path = self.data_dir / name
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed.append(path)
+            self.say(f"removed {path.name} (retention: trades of the last {self.keep_days} days)")
         return removed
 
     def _write_status(self) -> None:

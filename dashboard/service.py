@@ -45,6 +45,7 @@ import pandas as pd
 
 from analytics import conventions, levels
 from analytics import previous as prev_rule
+from analytics import trades as trade_flow
 from analytics.adv import load_adv
 from analytics.calendars import EXPIRY_PRESETS, monthly_expiries, preset_expiries
 from analytics.catalog import (
@@ -66,6 +67,7 @@ from analytics.prepare import PreparedChain
 from analytics.report import Analysis, analyze, preparation, prepare_for
 from analytics.scenario import Scenario
 from analytics.sources.book import apply_book, load_book
+from analytics.sources.common import confined_to
 from dashboard.runtime import caches
 
 if TYPE_CHECKING:
@@ -175,9 +177,16 @@ def facts_for(entry: CatalogEntry) -> ExpiryFacts:
 
 
 def conventions_for(catalog: Catalog, underlying: str | None) -> list[str]:
-    """Dealer conventions offered for an underlying: those needing a positions file only when one exists."""
-    has_book = bool(underlying) and catalog.book_for(underlying) is not None
-    return [c.name for c in conventions.REGISTRY if has_book or conventions.POSITIONS not in c.needs]
+    """Dealer conventions offered for an underlying: those needing a positions file only when one exists,
+    those needing trades only when a trades file of the underlying lies beside its newest snapshot."""
+    has = set()
+    if underlying and catalog.book_for(underlying) is not None:
+        has.add(conventions.POSITIONS)
+    newest = catalog.latest(underlying) if underlying else None
+    if newest is not None and newest.underlying and trade_flow.trades_files_near(Path(newest.path).parent,
+                                                                                  newest.underlying, newest.root):
+        has.add(conventions.TRADES)
+    return [c.name for c in conventions.REGISTRY if set(c.needs) <= has]
 
 
 def source_kind(entry: CatalogEntry) -> str:
@@ -361,9 +370,7 @@ def _compute_analysis(root: str, entry_id: str, version: FileVersion | None, boo
     if entry is None:
         raise ChainDataError(f"snapshot {entry_id!r} is no longer in the data folder")
     started = time.perf_counter()
-    chain = load_chain(entry)
-    if conventions.POSITIONS in conventions.get(scenario.convention).needs:
-        chain = with_book(catalog, chain)
+    chain = _with_inputs(catalog, entry, load_chain(entry), scenario.convention)
     def prepare(s: Scenario) -> PreparedChain:  # the band's other treatments come from the same cache
         return _prepared(root, entry_id, version, book_version, preparation(s), NotInKey(chain))
 
@@ -527,9 +534,86 @@ def with_book(catalog: Catalog, chain: OptionChain) -> OptionChain:
     return apply_book(chain, load_book_cached(book.path, root=book.root), source=book.path)
 
 
-def _book_version(root: str, entry: CatalogEntry, scenario: Scenario) -> FileVersion | None:
-    """The positions file's version when the convention reads one (part of the cache keys)."""
-    if conventions.POSITIONS not in conventions.get(scenario.convention).needs or not entry.underlying:
+@functools.lru_cache(maxsize=64)
+def _trades_file(path: str, version: FileVersion | None, root: str) -> trade_flow.TradesFile:
+    del version  # cache key only
+    with confined_to(root):
+        return trade_flow.read_trades_file(path)
+
+
+def trades_flow(folder: str | Path, chain: OptionChain, root: str | Path | None = None) -> trade_flow.Flow:
+    """The dealer flow of ``chain`` from the trades files in ``folder`` (the snapshot's own folder) and
+    the folders above it up to ``root`` (the data folder):
+    trades after the open interest (the last 08:00 UTC settlement, :func:`analytics.trades.oi_time_ns`)
+    up to the snapshot, each once. ChainDataError saying what is missing when no file covers that."""
+    folder = Path(folder)
+    files = [_trades_file(str(p), file_version(p), str(root or folder))
+             for p in trade_flow.trades_files_near(folder, chain.underlying, root)]
+    end_ns = int(pd.Timestamp(chain.as_of).as_unit("ns").value)
+    return trade_flow.flow_for(files, chain.underlying, trade_flow.oi_time_ns(chain.as_of), end_ns)
+
+
+def with_trades(folder: str | Path, chain: OptionChain, root: str | Path | None = None) -> OptionChain:
+    """The chain with each row's dealer flow since the open interest (conventions needing ``TRADES``)."""
+    return trade_flow.apply_flow(chain, trades_flow(folder, chain, root))
+
+
+@dataclass(frozen=True)
+class FlowComparison:
+    """The key levels under the OI convention the flow-inferred model starts from and under the model,
+    for one view (:func:`flow_comparison`); ``message`` says why the model has no numbers here."""
+
+    base: Analysis
+    flow: Analysis | None
+    share: float | None  # sum |dealer flow| / sum open interest over the snapshot's series (gross)
+    trades: int
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    message: str | None = None
+
+
+def flow_comparison(data_dir: str | Path | None, entry: CatalogEntry, scenario: Scenario) -> FlowComparison | None:
+    """The OI convention (``DEFAULT_CONVENTION``, the flow-inferred model's base) and the flow-inferred
+    model side by side for ``entry`` under ``scenario`` (its expiries and shocks; the key levels' needs
+    added); None when no trades file of the underlying lies beside the snapshot (nothing to compare)."""
+    if entry.broken or not entry.underlying:
+        return None
+    folder = Path(entry.path).parent
+    if not trade_flow.trades_files_near(folder, entry.underlying, entry.root):
+        return None
+    base = view_analysis_for(data_dir, entry, scenario.replace(convention=conventions.DEFAULT_CONVENTION))
+    try:
+        flow = trades_flow(folder, load_chain(entry), entry.root)
+        model = view_analysis_for(data_dir, entry, scenario.replace(convention=conventions.FLOW_INFERRED))
+    except ChainDataError as err:
+        return FlowComparison(base, None, None, 0, None, None, err.message)
+    chain = load_chain(entry)
+    per_row, _missing = trade_flow.flow_on_rows(chain.rows, flow.by_series)
+    share = trade_flow.explained_share(chain.rows["open_interest"].to_numpy(float), per_row)
+    return FlowComparison(base, model, share, len(flow.tape), pd.Timestamp(flow.start_ns, tz="UTC"),
+                          pd.Timestamp(flow.end_ns, tz="UTC"))
+
+
+def _with_inputs(catalog: Catalog, entry: CatalogEntry, chain: OptionChain, convention: str) -> OptionChain:
+    """The chain with what ``convention`` needs beyond it: the positions file, or the trades beside it."""
+    needs = conventions.get(convention).needs
+    if conventions.POSITIONS in needs:
+        chain = with_book(catalog, chain)
+    if conventions.TRADES in needs:
+        chain = with_trades(Path(entry.path).parent, chain, entry.root)
+    return chain
+
+
+def _book_version(root: str, entry: CatalogEntry, scenario: Scenario) -> FileVersion | tuple[int, ...] | None:
+    """The version of what the convention reads beside the snapshot (part of the cache keys): the
+    positions file's, or every trades file's of the underlying in the snapshot's folder."""
+    needs = conventions.get(scenario.convention).needs
+    if not entry.underlying:
+        return None
+    if conventions.TRADES in needs:
+        files = trade_flow.trades_files_near(Path(entry.path).parent, entry.underlying, entry.root)
+        return tuple(x for p in files for x in (file_version(p) or (0,)))
+    if conventions.POSITIONS not in needs:
         return None
     book = get_catalog(root).book_for(entry.underlying)
     return file_version(book.path) if book is not None else None
@@ -578,9 +662,7 @@ def applied_scenario(data_dir: str | Path | None, entry: CatalogEntry, scenario:
     root = str(resolve_data_dir(data_dir))
     entry_id, version = entry_key(entry)
     try:
-        chain = load_chain(entry)
-        if conventions.POSITIONS in conventions.get(scenario.convention).needs:
-            chain = with_book(get_catalog(root), chain)
+        chain = _with_inputs(get_catalog(root), entry, load_chain(entry), scenario.convention)
         prepared = _prepared(root, entry_id, version, _book_version(root, entry, scenario), preparation(scenario),
                              NotInKey(chain))
         scenario.check_against(prepared.chain, iv=prepared.iv)
@@ -816,10 +898,12 @@ def analyze_path(path_or_id: str | Path, scenario: Scenario, *, data_dir: str | 
     ``date_order`` (``--date-order``) reads numeric dates whose day and month could swap."""
     from analytics.sources import load_chain as load_file
 
-    chain = load_file(resolve_chain_path(path_or_id, data_dir), multiplier=scenario.multiplier,
-                      date_order=date_order)
+    path = resolve_chain_path(path_or_id, data_dir)
+    chain = load_file(path, multiplier=scenario.multiplier, date_order=date_order)
     if book is not None:
         chain = apply_book(chain, load_book(book))
+    if conventions.TRADES in conventions.get(scenario.convention).needs:
+        chain = with_trades(Path(path).parent, chain)
     return with_adv(analyze(chain, scenario), data_dir)
 
 
@@ -1044,5 +1128,6 @@ caches.register("analytics.catalog.files", clear_cache)
 caches.register("dashboard.service.analysis", _analysis.cache_clear)
 caches.register("dashboard.service.prepared", _prepared.cache_clear)
 caches.register("dashboard.service.facts", _facts.cache_clear)
+caches.register("dashboard.service.trades_files", _trades_file.cache_clear)
 caches.register("dashboard.service.gross_by_expiry", _gross_by_expiry.cache_clear)
 caches.register("dashboard.service.shared", _clear_shared)

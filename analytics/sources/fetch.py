@@ -204,6 +204,69 @@ def fetch_deribit(
     return _write(book, Path(out_dir), f"{prefix}deribit_{cur.lower()}_book_summary_{received:%Y%m%dT%H%M%SZ}.json")
 
 
+TRADES_PAGE = 1000  # Deribit's largest ``count``
+MAX_TRADE_PAGES = 50  # at most 50,000 trades a fetch; beyond, the window written ends at the last trade read
+
+
+def fetch_deribit_trades(
+    currency: str,
+    out_dir: str | Path,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    opener: Opener = urllib.request.urlopen,
+    base_url: str | None = None,
+    name_for: Callable[[dt.datetime, dt.datetime], str],
+    max_pages: int = MAX_TRADE_PAGES,
+) -> Path:
+    """Fetch Deribit's option trades of ``currency`` from ``start`` to ``end`` and save them.
+
+    ``GET <api>/get_last_trades_by_currency_and_time?currency=BTC&kind=option&start_timestamp=<ms>&
+    end_timestamp=<ms>&count=1000&sorting=asc``, page after page while ``has_more`` (the next page
+    starts at the last trade's millisecond: a trade seen twice is counted once by its ``trade_id``).
+    Deribit answers only the last 24 hours. The file (:func:`analytics.trades.trades_file_name`) holds
+    the trades as ``result.trades`` and ``mmpos`` = ``{"source": "deribit", "kind": "trades",
+    "currency", "start", "end", "url", "pages"}``; ``end`` is where the pages stopped when
+    ``max_pages`` ran out (the window then says what was read). ``name_for(start, end)`` names the file
+    (:func:`analytics.trades.trades_file_name`: the trades module reads these sources, not the reverse).
+
+    Returns
+    -------
+    Path
+        The written file, read by :func:`analytics.trades.read_trades_file`.
+    """
+    api = (base_url or DERIBIT_API).rstrip("/")
+    cur = currency.strip().upper()
+    start_ms = int(start.timestamp() * 1000)
+    end_ms = int(end.timestamp() * 1000)
+    since_ms, reached_ms, collected, first_url = start_ms, end_ms, [], ""
+    for page in range(max_pages):
+        query = urllib.parse.urlencode({"currency": cur, "kind": "option", "start_timestamp": since_ms,
+                                        "end_timestamp": end_ms, "count": TRADES_PAGE, "sorting": "asc"})
+        url = f"{api}/get_last_trades_by_currency_and_time?{query}"
+        first_url = first_url or url
+        answer = _get_json(url, opener)
+        result = answer.get("result") if isinstance(answer, dict) else None
+        batch = result.get("trades") if isinstance(result, dict) else None
+        if not isinstance(batch, list):
+            message = api_error_text(answer)
+            raise FetchError((message or f"unexpected Deribit trades answer: {str(answer)[:120]}").replace(
+                "the file holds", "the server answered", 1), path=url)
+        collected.extend(batch)
+        if not result.get("has_more") or not batch:
+            break
+        last_ms = int(batch[-1].get("timestamp", since_ms)) if isinstance(batch[-1], dict) else since_ms
+        if last_ms <= since_ms or page == max_pages - 1:  # no progress, or out of pages: say how far it got
+            reached_ms = max(start_ms, last_ms - 1)
+            break
+        since_ms = last_ms
+    reached = dt.datetime.fromtimestamp(reached_ms / 1000, tz=dt.UTC)
+    body = {"jsonrpc": "2.0", "result": {"trades": collected, "has_more": reached_ms < end_ms},
+            "mmpos": {"source": "deribit", "kind": "trades", "currency": cur, "start": start.isoformat(),
+                      "end": reached.isoformat(), "url": first_url}}
+    return _write(body, Path(out_dir), name_for(start, reached))
+
+
 def fetch_cboe(
     symbol: str,
     out_dir: str | Path,

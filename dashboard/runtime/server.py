@@ -17,7 +17,8 @@ default: the composition root's factory by name, :mod:`dashboard.runtime.factory
 - with ``MMPOS_COLLECT`` set (``SPX,BTC@5m``), ONE ``mmpos collect`` child process runs beside the
   server (:func:`collector_command`, started by :func:`run` in the gunicorn master before the workers
   are forked, stopped with the server; it also stops on its own when its parent is gone), never one
-  per worker;
+  per worker; a thread of the master (:class:`CollectorSupervisor`) starts it again when it dies, after
+  1, 2, 4 ... s (at most 5 minutes; a child that ran a minute starts the count over);
 - the access log (stdout by default) carries the request id and the signed-in user:
   ``127.0.0.1 7f3c… alice "GET /healthz HTTP/1.1" 200 63 1ms``.
 
@@ -31,6 +32,8 @@ import logging
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -196,17 +199,88 @@ def stop_collector(child: subprocess.Popen | None, timeout_s: float = 10.0) -> N
         child.wait()
 
 
+RESTART_BASE_S = 1.0  # the first restart of a crashed collector waits this long, then twice as long each time
+RESTART_CAP_S = 300.0
+RESTART_RESET_S = 60.0  # a collector that ran this long before it died starts the backoff over
+SUPERVISE_POLL_S = 0.5
+
+
+class CollectorSupervisor:
+    """Keeps the ``MMPOS_COLLECT`` child running: a thread of the serving process polls it every
+    ``poll_s`` and starts it again when it has exited, after ``base_s * 2**(n-1)`` seconds for the n-th
+    restart in a row (capped at ``cap_s``; a child that ran ``reset_s`` before it died counts as the
+    first again). ``start`` is the function starting one child (:func:`start_collector`'s)."""
+
+    def __init__(self, start: Callable[[], subprocess.Popen | None], *, poll_s: float = SUPERVISE_POLL_S,
+                 base_s: float = RESTART_BASE_S, cap_s: float = RESTART_CAP_S, reset_s: float = RESTART_RESET_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._start, self.poll_s, self.base_s, self.cap_s, self.reset_s = start, poll_s, base_s, cap_s, reset_s
+        self._clock = clock
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.restarts = 0  # in a row
+        self.restarts_total = 0
+        self.child = start()
+        self._started_at = clock()
+        self._thread: threading.Thread | None = None
+        if self.child is not None:
+            self._thread = threading.Thread(target=self._watch, name="mmpos-collector-supervisor", daemon=True)
+            self._thread.start()
+
+    def restart_delay_s(self, restarts_in_a_row: int) -> float:
+        """Seconds before the ``restarts_in_a_row``-th restart (1-based)."""
+        from analytics.collect_rules import backoff_s
+
+        return backoff_s(restarts_in_a_row, base_s=self.base_s, cap_s=self.cap_s)
+
+    def check(self) -> bool:
+        """One poll: start the child again if it has exited (after its delay); True when it restarted."""
+        with self._lock:
+            child = self.child
+            if self._stop.is_set() or child is None or child.poll() is None:
+                return False
+            ran_s = self._clock() - self._started_at
+            self.restarts = 1 if ran_s >= self.reset_s else self.restarts + 1
+            delay = self.restart_delay_s(self.restarts)
+            log.warning("the collector (pid %d) exited with %s after %.0f s; restarting it in %g s (restart %d in a row)",
+                        child.pid, child.returncode, ran_s, delay, self.restarts)
+        if self._stop.wait(delay):
+            return False
+        with self._lock:
+            if self._stop.is_set():
+                return False
+            self.child = self._start()
+            self._started_at = self._clock()
+            self.restarts_total += 1
+        return True
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.poll_s):
+            try:
+                self.check()
+            except OSError as exc:  # could not start it: try again at the next poll, after the backoff
+                log.error("cannot restart the collector: %s", exc)
+
+    def stop(self) -> None:
+        """Stop watching, then stop the child (:func:`stop_collector`)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        with self._lock:
+            stop_collector(self.child)
+
+
 def run(settings: config.Settings, app_factory: factory.AppFactory | None = None,
         worker_started: WorkerStarted | None = None) -> None:
     """Serve until stopped (SIGTERM/SIGINT: graceful). ``settings`` must be :meth:`checked`; ``app_factory``
     builds the app (default: the composition root's, :mod:`dashboard.runtime.factory`); ``worker_started``
     runs in each gunicorn worker as it is forked. ``MMPOS_COLLECT`` runs one collector process beside
-    the server for as long as it runs."""
-    child = start_collector(settings)
+    the server for as long as it runs, started again with backoff when it dies (:class:`CollectorSupervisor`)."""
+    supervisor = CollectorSupervisor(lambda: start_collector(settings))
     try:
         _serve(settings, app_factory, worker_started)
     finally:
-        stop_collector(child)
+        supervisor.stop()
 
 
 def _serve(settings: config.Settings, app_factory: factory.AppFactory | None,

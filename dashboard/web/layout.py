@@ -40,6 +40,7 @@ def header() -> html.Header:
             html.Div(id=ids.HEADER_TITLE, className="header-title", children="—"),
             html.Div(id=ids.HEADER_SNAPSHOT, className="header-snapshot", children=""),
             html.Div(id=ids.HEADER_CONVENTION, className="header-convention", children=""),
+            html.Div(id=ids.COLLECT_STATUS, className="header-collect", children="", **{"aria-live": "polite"}),
         ],
     )
 
@@ -269,6 +270,7 @@ def key_levels_panel() -> html.Section:
                 ],
             ),
             html.Div(id=ids.KEY_LEVELS, className="levels-body"),
+            html.Div(id=ids.FLOW_COMPARE, className="flow-compare", **{"aria-live": "polite"}),
             # what the copy button copies: laid out (innerText needs a rendered element) but not shown
             html.Pre(id=ids.KEY_LEVELS_TEXT, className="copy-source", children="", **{"aria-hidden": "true"}),
         ],

@@ -134,7 +134,9 @@ def test_the_convention_list_has_book_only_when_a_positions_file_exists(demo):
     spx = [o["value"] for o in load(demo, "?u=SPX")[OUT["conv_options"]]]
     btc = [o["value"] for o in load(demo, "?u=BTC")[OUT["conv_options"]]]
     assert "book" in spx and "book" not in btc
-    assert btc == ["dealer-long-calls", "dealer-short-all", "dealer-long-all"]
+    # BTC's demo snapshots have Deribit trades beside them (issue 19); SPX has none
+    assert btc == ["dealer-long-calls", "dealer-short-all", "dealer-long-all", "flow-inferred"]
+    assert "flow-inferred" not in spx
     # a link asking for the book on an underlying without one falls back to the default
     assert load(demo, "?u=BTC&conv=book")[OUT["store"]]["conv"] == "dealer-long-calls"
 
@@ -444,8 +446,9 @@ def test_two_apps_in_one_process_each_serve_every_callback(demo):
     declared = set(first.callback_map)
     # the panels' own choices are the controls callback's since they travel in the URL (two callbacks fewer)
     # + report download, upload (2), grid (2), alerts, watchlist (3: page switch, rows, row click),
-    # the new-snapshot poll, the Intraday tab (3: fill, draw, slider and toggle -> URL)
-    assert len(declared) == 24 and set(second.callback_map) == declared
+    # the new-snapshot poll, the Intraday tab (3: fill, draw, slider and toggle -> URL), the flow-inferred
+    # block and the header's collector line
+    assert len(declared) == 26 and set(second.callback_map) == declared
     state = load(demo, "?u=SPX")[OUT["store"]]
     for app in (second, first, second):  # the second app first: nothing left for it to take from the first
         response = app.server.test_client().post("/_dash-update-component", json=_main_update_body(app, state))
@@ -600,7 +603,8 @@ def test_the_convention_labels_come_from_the_registry(demo):
 
     options = load(demo, "?u=SPX")[OUT["conv_options"]]
     assert options == [{"label": conventions.get(o["value"]).label, "value": o["value"]} for o in options]
-    assert [o["value"] for o in options] == list(conventions.NAMES)  # the demo has an SPX positions file
+    # the demo has an SPX positions file (book); trades (flow-inferred) only for BTC
+    assert [o["value"] for o in options] == [n for n in conventions.NAMES if n != conventions.FLOW_INFERRED]
 
 
 def test_analyses_are_cached_by_the_whole_scenario(demo):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -114,13 +116,14 @@ class Replay:
     queue repeats. A body may be a callable of the fake time (CBOE's ``timestamp`` follows the clock)."""
 
     def __init__(self, clock: FakeClock, routes: dict[str, list]):
-        self.clock, self.routes, self.log = clock, routes, []
+        self.clock, self.routes, self.log, self.queries = clock, routes, [], []
         replay = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (http.server's name)
                 path = self.path.split("?")[0]
                 replay.log.append((path, pd.Timestamp(replay.clock())))
+                replay.queries.append(self.path)
                 queue = replay.routes.get(path) or [(404, {}, b"{}")]
                 status, headers, body = queue.pop(0) if len(queue) > 1 else queue[0]
                 body = body(replay.clock()) if callable(body) else body
@@ -169,6 +172,8 @@ INDEX = (FIXTURES / "deribit_index_price_btc_response.json").read_bytes()
 CBOE_PATH = "/cboe/_SPX.json"
 BOOK_PATH = "/deribit/get_book_summary_by_currency"
 INDEX_PATH = "/deribit/get_index_price"
+TRADES_PATH = "/deribit/get_last_trades_by_currency_and_time"
+NO_TRADES = json.dumps({"jsonrpc": "2.0", "result": {"trades": [], "has_more": False}}).encode()
 
 
 def collector(tmp_path, replay, clock, underlyings, every_s=300.0, **kw) -> Collector:
@@ -228,7 +233,8 @@ def test_errors_rate_limits_and_cut_bodies_back_off_then_recover(tmp_path):
         (200, {"X-Truncate": "300"}, BOOK),  # the connection closes 300 bytes into the body
         (200, {}, BOOK),
     ]
-    with Replay(clock, {BOOK_PATH: book_answers, INDEX_PATH: [(200, {}, INDEX)]}) as replay:
+    with Replay(clock, {BOOK_PATH: book_answers, INDEX_PATH: [(200, {}, INDEX)],
+                        TRADES_PATH: [(200, {}, NO_TRADES)]}) as replay:
         c = collector(tmp_path, replay, clock, ["BTC"])
         c.step()
         first = read_status(tmp_path)
@@ -241,7 +247,7 @@ def test_errors_rate_limits_and_cut_bodies_back_off_then_recover(tmp_path):
     # 500 -> 15 s; 429 asks 120 s (more than the 30 s backoff); cut body -> 60 s; success; then every 5 min
     assert seconds == [0, 15, 135, 195, 495]
     assert any("cut short" in line or "JSON" in line for line in c.lines)  # type: ignore[attr-defined]
-    written = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
+    written = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".") and "_trades_" not in p.name)
     assert written == ["collect_deribit_btc_book_summary_20250602T100315Z.json",
                        "collect_deribit_btc_book_summary_20250602T100815Z.json"]
     status = read_status(tmp_path)
@@ -256,7 +262,10 @@ def test_retention_deletes_only_the_collectors_old_files(tmp_path):
              "collect_deribit_btc_book_summary_20250602T100000Z.json",
              "collect_deribit_btc_book_summary_20250602T230000Z.json",
              "collect_cboe_spx_20250609T140000Z.json"]
-    others = ["cboe_spx_20250602T194000Z.json", "collect_notes.txt", "positions.csv"]
+    names.append("collect_deribit_btc_trades_20250602T080000Z_20250602T100000Z.trades.json")  # older than 3 days
+    others = ["cboe_spx_20250602T194000Z.json", "collect_notes.txt", "positions.csv",
+              "collect_deribit_btc_trades_20250609T080000Z_20250609T100000Z.trades.json",  # recent trades: kept
+              "deribit_btc_trades_20250602T080000Z_20250602T100000Z.trades.json"]  # not the collector's: kept
     for name in names + others:
         (tmp_path / name).write_text("{}")
     clock = FakeClock(pd.Timestamp("2025-06-10 12:00", tz="UTC"))
@@ -264,7 +273,8 @@ def test_retention_deletes_only_the_collectors_old_files(tmp_path):
                   sessions=nyse_session_bounds())
     removed = c.apply_retention()
     assert sorted(p.name for p in removed) == ["collect_cboe_spx_20250602T194000Z.json",
-                                               "collect_deribit_btc_book_summary_20250602T100000Z.json"]
+                                               "collect_deribit_btc_book_summary_20250602T100000Z.json",
+                                               "collect_deribit_btc_trades_20250602T080000Z_20250602T100000Z.trades.json"]
     left = sorted(p.name for p in tmp_path.iterdir())
     assert set(others) <= set(left) and "collect_cboe_spx_20250602T202000Z.json" in left
 
@@ -273,10 +283,11 @@ def test_the_collect_command_once_uses_the_base_url_setting(tmp_path, monkeypatc
     from dashboard.cli import main
 
     clock = FakeClock(pd.Timestamp("2025-06-02 10:00", tz="UTC"))
-    with Replay(clock, {BOOK_PATH: [(200, {}, BOOK)], INDEX_PATH: [(200, {}, INDEX)]}) as replay:
+    with Replay(clock, {BOOK_PATH: [(200, {}, BOOK)], INDEX_PATH: [(200, {}, INDEX)],
+                        TRADES_PATH: [(200, {}, NO_TRADES)]}) as replay:
         monkeypatch.setenv("MMPOS_DERIBIT_BASE_URL", replay.base + "/deribit")
         assert main(["collect", "--underlying", "btc", "--every", "5m", "--once", "--data-dir", str(tmp_path)]) == 0
-    assert [p for p, _ in replay.log] == [BOOK_PATH, INDEX_PATH]
+    assert [p for p, _ in replay.log] == [BOOK_PATH, INDEX_PATH]  # (a real clock: the recorded book has expired)
     written = [p.name for p in tmp_path.iterdir() if p.name.startswith("collect_deribit_btc_book_summary_")]
     assert len(written) == 1
     status = read_status(tmp_path)
@@ -355,3 +366,115 @@ def test_a_bad_base_url_setting_is_one_line_for_fetch_and_collect(tmp_path, monk
     assert err == ["mmpos fetch: MMPOS_CBOE_BASE_URL must start with http:// or https://, got 'cdn.cboe.com/api'",
                    "mmpos collect: MMPOS_CBOE_BASE_URL must start with http:// or https://, got 'cdn.cboe.com/api'"]
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- Deribit trades with each snapshot
+
+
+def _trades_body(rows_of_minutes_ago: list[tuple[str, int, str, float]], has_more: bool = False):
+    """An answer of get_last_trades_by_currency_and_time (the documented layout: docs.deribit.com,
+    api-reference/market-data; values made up) with trades some minutes before the fake now."""
+    def body(now: dt.datetime) -> bytes:
+        trades = [{"trade_id": tid, "instrument_name": name, "direction": side, "amount": amount, "price": 0.01,
+                   "iv": 48.0, "index_price": 105000.0,
+                   "timestamp": int((pd.Timestamp(now) - pd.Timedelta(minutes=ago)).value // 1_000_000)}
+                  for tid, ago, (name, side, amount) in rows_of_minutes_ago]
+        return json.dumps({"jsonrpc": "2.0", "result": {"trades": trades, "has_more": has_more}}).encode()
+    return body
+
+
+def _query(url: str) -> dict[str, str]:
+    from urllib.parse import parse_qsl, urlsplit
+
+    return dict(parse_qsl(urlsplit(url).query))
+
+
+def test_deribit_trades_are_fetched_with_each_snapshot_in_windows_without_gaps(tmp_path):
+    from analytics.scenario import Scenario
+    from dashboard import service
+
+    clock = FakeClock(pd.Timestamp("2025-06-02 10:00", tz="UTC"))
+    first_page = _trades_body([("t1", 150, ("BTC-6JUN25-100000-C", "buy", 3.0)),    # 07:30: before the 08:00 OI
+                               ("t2", 60, ("BTC-6JUN25-100000-C", "buy", 2.0))], has_more=True)
+    second_page = _trades_body([("t2", 60, ("BTC-6JUN25-100000-C", "buy", 2.0)),    # the page boundary repeats it
+                                ("t3", 30, ("BTC-6JUN25-100000-P", "sell", 1.5))])
+    answers = [(200, {}, first_page), (200, {}, second_page),
+               (500, {}, b"Internal Server Error"),                                  # 10:05: the trades fetch fails
+               (200, {}, NO_TRADES)]
+    with Replay(clock, {BOOK_PATH: [(200, {}, BOOK)], INDEX_PATH: [(200, {}, INDEX)], TRADES_PATH: answers}) as replay:
+        c = collector(tmp_path, replay, clock, ["BTC"])
+        c.run(should_stop=until(clock, pd.Timestamp("2025-06-02 10:11", tz="UTC")))
+        status_after = read_status(tmp_path)
+    asked = [_query(q) for q in replay.queries if q.startswith(TRADES_PATH)]
+    ms = [(pd.Timestamp(int(q["start_timestamp"]), unit="ms", tz="UTC"), pd.Timestamp(int(q["end_timestamp"]), unit="ms", tz="UTC"))
+          for q in asked]
+    at = pd.Timestamp("2025-06-02", tz="UTC")
+    assert all(q["kind"] == "option" and q["currency"] == "BTC" and q["sorting"] == "asc" for q in asked)
+    assert ms[0] == (at + pd.Timedelta(hours=8), at + pd.Timedelta(hours=10))  # the first: since the 08:00 settlement
+    assert ms[1][0] == at + pd.Timedelta(hours=9)  # the second page starts at the first page's last trade
+    # 10:05 failed: 10:10 asks again from 10:00, where the last window written ended
+    assert ms[2] == (at + pd.Timedelta(hours=10), at + pd.Timedelta(hours=10, minutes=5))
+    assert ms[3] == (at + pd.Timedelta(hours=10), at + pd.Timedelta(hours=10, minutes=10))
+    names = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
+    assert [n for n in names if n.endswith(".trades.json")] == [
+        "collect_deribit_btc_trades_20250602T080000Z_20250602T100000Z.trades.json",
+        "collect_deribit_btc_trades_20250602T100000Z_20250602T101000Z.trades.json"]
+    assert not [n for n in names if n.endswith(".part")]
+    catalog = scan_catalog(tmp_path)
+    assert len(catalog.snapshots("BTC")) == 3 and not catalog.broken()  # trades files are neither
+    assert status_after is not None and status_after["underlyings"]["BTC"]["failures_total"] == 1
+    assert status_after["underlyings"]["BTC"]["trades_until_at"] == "2025-06-02T10:10:00+00:00"
+    # the first snapshot's flow: t2 (customer buys 2 calls) and t3 (sells 1.5 puts), t1 before the OI
+    first = tmp_path / "collect_deribit_btc_book_summary_20250602T100000Z.json"
+    from analytics.sources import load_chain
+
+    flow = service.trades_flow(tmp_path, load_chain(first))
+    assert sorted(flow.tape["trade_id"]) == ["t2", "t3"] and flow.duplicates == 1
+    assert flow.by_series["dealer_flow"].tolist() == [-2.0, 1.5]
+    analysis = service.analyze_path(first, Scenario(convention="flow-inferred"))
+    assert any("flow-inferred: 2 trades" in w for w in analysis.warnings)
+
+
+def test_a_restarted_collector_resumes_the_trades_window_from_its_files(tmp_path):
+    (tmp_path / "collect_deribit_btc_trades_20250602T080000Z_20250602T093000Z.trades.json").write_text("{}")
+    c = Collector(tmp_path, ["BTC"], 300, clock=FakeClock(pd.Timestamp("2025-06-02 10:00", tz="UTC")),
+                  sessions=nyse_session_bounds())
+    assert pd.Timestamp(c.targets["BTC"].trades_until_ns, tz="UTC") == pd.Timestamp("2025-06-02 09:30", tz="UTC")
+
+
+# --------------------------------------------------------------------------- the serving process restarts it
+
+
+def _sleeper() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+
+
+def test_a_dead_collector_is_restarted_with_backoff_and_a_long_run_starts_the_count_over():
+    import os
+    import signal
+
+    from dashboard.runtime.server import CollectorSupervisor
+
+    now = [0.0]
+    started = []
+
+    def start():
+        started.append(_sleeper())
+        return started[-1]
+
+    sup = CollectorSupervisor(start, poll_s=3600, base_s=0.001, cap_s=0.004, reset_s=60, clock=lambda: now[0])
+    try:
+        assert [CollectorSupervisor(lambda: None).restart_delay_s(n) for n in (1, 2, 3, 4, 20)] == [1, 2, 4, 8, 300]
+        assert sup.check() is False  # running: nothing to do
+        for expected in (1, 2, 3):  # dies at once, again and again: the backoff grows
+            os.kill(sup.child.pid, signal.SIGKILL)
+            sup.child.wait()
+            assert sup.check() is True and sup.restarts == expected
+        now[0] += 120.0  # then runs two minutes before it dies: the count starts over
+        os.kill(sup.child.pid, signal.SIGKILL)
+        sup.child.wait()
+        assert sup.check() is True and sup.restarts == 1 and sup.restarts_total == 4
+        assert len({p.pid for p in started}) == 5 and sup.child.poll() is None
+    finally:
+        sup.stop()
+    assert all(p.poll() is not None for p in started)  # stopped with the server

@@ -46,6 +46,7 @@ from analytics.headline import NO_PREVIOUS_TEXT, RegimeLine
 from analytics.levels import KeyLevels, analysis_regime_line, key_levels
 from analytics.notes import FLOW_SHOCK_PCT
 from analytics.report import Analysis
+from analytics.trades import MissingTradesError
 from dashboard import service
 from dashboard.runtime import caches, config
 from dashboard.web import figures as fig
@@ -296,6 +297,12 @@ def render(state: dict[str, Any] | None, data_dir: str | None, last_keys: dict[s
     except ScenarioError as err:  # a view state the page did not check (dashboard.web.inputs does)
         return _empty_everything("Scenario value refused", banner=error_banner(str(err), title="Scenario value refused"),
                                  header=(v.u, "", ""))
+    except MissingTradesError as err:  # the file reads; the flow-inferred model lacks its trades (issue 19)
+        return _empty_everything(
+            "Flow-inferred has no trades for this snapshot: pick another convention or snapshot",
+            banner=error_banner(str(err), kind="warn", title="Flow-inferred not available"),
+            header=(v.u, "", f"Convention: {v.conv}"),
+        )
     except ChainDataError as err:
         name = str(entry.path).rsplit("/", 1)[-1]
         return _empty_everything(

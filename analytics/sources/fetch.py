@@ -248,7 +248,7 @@ def fetch_deribit_trades(
         answer = _get_json(url, opener)
         result = answer.get("result") if isinstance(answer, dict) else None
         batch = result.get("trades") if isinstance(result, dict) else None
-        if not isinstance(batch, list):
+        if not isinstance(result, dict) or not isinstance(batch, list):
             message = api_error_text(answer)
             raise FetchError((message or f"unexpected Deribit trades answer: {str(answer)[:120]}").replace(
                 "the file holds", "the server answered", 1), path=url)

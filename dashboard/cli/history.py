@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def history_records(frame) -> list[dict[str, Any]]:
     """The key levels of :meth:`analytics.history.HistoryStore.history` as JSON-ready objects."""
-    from analytics.summary import TOP_WALLS
+    from analytics.exposure import TOP_WALLS
 
     out = []
     for rec in frame.to_dict(orient="records"):

@@ -83,6 +83,14 @@ def test_the_row_groups_are_computed_once_for_every_treatment(spx_path, monkeypa
     assert len(calls) == 2  # the whole chain's rows and the 30-day selection's (selected once)
 
 
+def test_a_chain_keeps_one_expiry_selection_the_last(spx_path):
+    chain = load_cboe(spx_path)
+    for days in (30, 60):
+        prepare_for(chain, Scenario(max_dte=days))
+    kept = prepare._MEMO[id(chain.rows)][1]["last-selection"]
+    assert list(kept) == [(chain.as_of, None, 60)]  # the 30-day selection gave way
+
+
 def test_a_value_is_computed_once_per_frame_and_key_and_goes_with_the_frame():
     frame = pd.DataFrame({"a": [1.0, 2.0]})
     calls = []

@@ -25,9 +25,12 @@ and the NDX 2022 file) are detected and reported; under ``otm`` they are never u
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+import hashlib
+import threading
+import weakref
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -40,6 +43,7 @@ from analytics.notes import FLOW_SHOCK_PCT, Note, row_note
 
 ForwardChoice = Literal["spot", "parity"]
 IvPolicy = Literal["file", "otm"]
+T = TypeVar("T")
 FORWARD_CHOICES: tuple[str, ...] = ("spot", "parity")
 IV_POLICIES: tuple[str, ...] = ("file", "otm")
 DEFAULT_FORWARD: ForwardChoice = "parity"  # why: README "Model choices"
@@ -131,7 +135,8 @@ def placeholder_ivs(iv, expiry, strike, side, forward, *, min_rows: int = PLACEH
     """Rows whose IV is a placeholder: a value shared by at least ``min_rows`` in-the-money rows of the
     chain and below ``atm_ratio`` times the at-the-money IV of the row's expiry.
 
-    The at-the-money IV of an expiry is the median file IV of its four rows nearest the forward.
+    The at-the-money IV of an expiry is the median file IV of its four rows nearest the forward
+    (ties: the earlier row). ``expiry`` may be any per-row key of the expiry (integer codes are fastest).
 
     Examples
     --------
@@ -143,13 +148,97 @@ def placeholder_ivs(iv, expiry, strike, side, forward, *, min_rows: int = PLACEH
     """
     iv = np.asarray(iv, dtype=float)
     k, w, f = (np.broadcast_to(np.asarray(a, dtype=float), iv.shape) for a in (strike, side, forward))
+    codes = pd.factorize(np.asarray(expiry).ravel())[0].reshape(iv.shape)
     valid = np.isfinite(iv) & (iv > 0)
     itm = valid & (w * (f - k) > 0)
-    frame = pd.DataFrame({"expiry": np.asarray(expiry), "iv": iv, "dist": np.abs(np.log(k / f))})
-    counts = frame.loc[itm].groupby("iv")["iv"].transform("size").reindex(frame.index, fill_value=0)
-    near = frame.loc[valid].sort_values("dist", kind="stable").groupby("expiry").head(4)
-    atm = frame["expiry"].map(near.groupby("expiry")["iv"].median()).to_numpy(float)
-    return itm & (counts.to_numpy() >= min_rows) & (iv < atm_ratio * atm)
+    _, inverse, counts = np.unique(iv[itm], return_inverse=True, return_counts=True)
+    count = np.zeros(iv.shape, dtype=np.intp)
+    count[itm] = counts[inverse]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dist = np.abs(np.log(k / f))
+    candidates = np.flatnonzero(valid.ravel())
+    order = candidates[np.lexsort((dist.ravel()[candidates], codes.ravel()[candidates]))]  # by expiry, then dist
+    sorted_codes = codes.ravel()[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    rank = np.arange(order.size) - np.repeat(starts, np.diff(np.r_[starts, order.size]))
+    near = order[rank < 4]
+    atm_by_code = np.full(int(codes.max(initial=-1)) + 1, np.nan)
+    near_codes = codes.ravel()[near]
+    for code in np.unique(near_codes):
+        atm_by_code[code] = np.median(iv.ravel()[near[near_codes == code]])
+    atm = atm_by_code[codes] if atm_by_code.size else np.full(iv.shape, np.nan)
+    return itm & (count >= min_rows) & (iv < atm_ratio * atm)
+
+
+@dataclass(frozen=True)
+class RowGroups:
+    """The rows' (root, expiry, strike) group codes (:func:`_by_strike`), their expiry codes
+    (:func:`placeholder_ivs`) and the rows of each (root, expiry) (:func:`_smile`)."""
+
+    strike_codes: np.ndarray
+    expiry_codes: np.ndarray
+    expiry_rows: tuple[np.ndarray, ...]
+
+
+MEMO_ENTRIES = 16  # values kept per rows frame (:func:`per_rows`), oldest first out
+_MEMO: dict[int, tuple[weakref.ref, dict]] = {}
+_MEMO_LOCK = threading.RLock()  # re-entrant: a frame freed while it is held runs its callback here
+
+
+def per_rows(rows: pd.DataFrame, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, once per rows frame object and ``key``: what every treatment of the same rows
+    shares (the headline band prepares one chain's rows under four treatments, :mod:`analytics.headline`).
+
+    A value must depend only on ``rows`` (never modified: frames here are read-only by convention) and
+    on ``key``; it is shared, so treat it as read-only. The frame's values go when the frame does; at
+    most :data:`MEMO_ENTRIES` per frame. An exception is raised each time, never kept.
+    """
+    ident = id(rows)
+    with _MEMO_LOCK:
+        entry = _MEMO.get(ident)
+        memo = entry[1] if entry is not None and entry[0]() is rows else None
+        if memo is not None and key in memo:
+            return memo[key]
+    value = compute()
+
+    def forget(ref: weakref.ref, ident: int = ident) -> None:
+        with _MEMO_LOCK:
+            if _MEMO.get(ident, (None,))[0] is ref:
+                del _MEMO[ident]
+
+    with _MEMO_LOCK:
+        entry = _MEMO.get(ident)
+        if entry is None or entry[0]() is not rows:
+            entry = (weakref.ref(rows, forget), {})
+            _MEMO[ident] = entry
+        memo = entry[1]
+        memo[key] = value
+        while len(memo) > MEMO_ENTRIES:
+            del memo[next(iter(memo))]
+    return value
+
+
+def row_groups(rows: pd.DataFrame) -> RowGroups:
+    """The :class:`RowGroups` of ``rows``, computed once per frame (:func:`per_rows`)."""
+    def compute() -> RowGroups:
+        index = pd.Series(np.arange(len(rows)), index=rows.index)
+        strike_codes = index.groupby([rows["root"], rows["expiry"], rows["strike"]]).ngroup().to_numpy(np.intp)
+        expiry_codes = pd.factorize(rows["expiry"].to_numpy())[0]
+        expiry_rows = tuple(np.asarray(g, dtype=np.intp) for g in
+                            pd.Series(np.arange(len(rows))).groupby([rows["root"], rows["expiry"]]).indices.values())
+        return RowGroups(_read_only(strike_codes), _read_only(expiry_codes),
+                         tuple(_read_only(a) for a in expiry_rows))
+    return per_rows(rows, "row-groups", compute)
+
+
+def _years_from(rows: pd.DataFrame, instant: pd.Timestamp) -> np.ndarray:
+    """ACT/365 years from ``instant`` to each row's settlement, once per frame and instant (read-only)."""
+    return per_rows(rows, ("years", instant), lambda: _read_only(years_between(instant, rows["settlement"])))
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
 
 
 def _quote_mid(rows: pd.DataFrame) -> np.ndarray:
@@ -159,10 +248,9 @@ def _quote_mid(rows: pd.DataFrame) -> np.ndarray:
     return np.where(two_sided, 0.5 * (bid + ask), np.where(mark > 0, mark, np.nan))
 
 
-def _by_strike(values: np.ndarray, keys: list[pd.Series]) -> np.ndarray:
-    """Mean of the finite ``values`` over each (root, expiry, strike), broadcast back to the rows."""
-    s = pd.Series(values, index=keys[0].index)
-    return s.groupby(keys).transform("mean").to_numpy(float)
+def _by_strike(values: np.ndarray, groups: RowGroups) -> np.ndarray:
+    """Mean of the non-NaN ``values`` over each (root, expiry, strike), broadcast back to the rows."""
+    return pd.Series(values).groupby(groups.strike_codes).transform("mean").to_numpy(float)
 
 
 def _adjusted_roots(chain: OptionChain, deliverables: Mapping[str, float],
@@ -257,17 +345,17 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
     file_spot = None
     rows = chain.rows
     n = len(rows)
-    years = chain.years_to_settlement()
+    years = per_rows(rows, ("years", chain.as_of), lambda: _read_only(chain.years_to_settlement()))
     # a snapshot stamped outside the session (evening, weekend) carries that session's quotes; the file's
     # IVs were computed to its close, so under the file policy time runs from there
     session_close = calendars.quotes_session_close(chain.as_of) if chain.model == "bsm" else None
     stamp_years = years
     if session_close is not None and iv_policy == "file":
-        years = years_between(session_close, rows["settlement"])
-    side = pricing.side_sign(rows["side"].to_numpy())
+        years = _years_from(rows, session_close)
+    side = per_rows(rows, "side", lambda: _read_only(pricing.side_sign(rows["side"].to_numpy())))
     strike = rows["strike"].to_numpy(float)
     oi = rows["open_interest"].to_numpy(float)
-    keys = [rows["root"], rows["expiry"], rows["strike"]]
+    groups = row_groups(rows)
     table = None
     if chain.model == "black76":
         level = rows["forward"].to_numpy(float)
@@ -305,7 +393,10 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
     if session_close is not None:
         notes.append(_session_note(chain, session_close, iv_policy, iv, bad, strike, model_forward, years,
                                    stamp_years, oi))
-    placeholder = placeholder_ivs(iv, rows["expiry"].to_numpy(), strike, side, model_forward) & ~bad
+    # the file IVs are the rows': the placeholders differ between treatments only by the model's forward
+    placeholder = per_rows(rows, ("placeholder", hashlib.blake2b(model_forward.tobytes()).hexdigest()),
+                           lambda: _read_only(placeholder_ivs(iv, groups.expiry_codes, strike, side, model_forward)))
+    placeholder = placeholder & ~bad
     placeholder_smile = None
     if placeholder.any():
         values = ", ".join(f"{v:g}" for v in np.unique(iv[placeholder])[:3])
@@ -314,7 +405,7 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
             # what the placeholder rows carry is sized at a sane IV, the expiry's smile from its own valid
             # out-of-the-money file IVs: at the placeholder itself their gamma is nil and the share says "<1%"
             smile_from = ~bad & ~np.isin(iv, iv[placeholder]) & (side * (strike - model_forward) >= 0)
-            placeholder_smile = np.where(placeholder, _smile(rows, np.log(strike / model_forward), smile_from, iv,
+            placeholder_smile = np.where(placeholder, _smile(groups, np.log(strike / model_forward), smile_from, iv,
                                                              placeholder), np.nan)
             treatment = ("kept as given (file policy); shares at the expiry's smile IV (its valid out-of-the-money "
                          "file IVs, placeholder values excluded, interpolated in log-moneyness), not at the placeholder")
@@ -327,7 +418,7 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         #    and the OTM side's quote is the reliable one (a deep ITM mid is mostly spread)
         #    (under the OTM policy a placeholder is no source either)
         source_bad = bad | placeholder if iv_policy == "otm" else bad
-        twin = _by_strike(np.where(source_bad, np.nan, iv), keys)
+        twin = _by_strike(np.where(source_bad, np.nan, iv), groups)
         use_twin = bad & np.isfinite(twin)
         iv[use_twin] = twin[use_twin]
         bad &= ~use_twin
@@ -343,7 +434,7 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         solved_mask[idx[np.isfinite(solved)]] = True
     if iv_policy == "otm":
         iv, px, uses_file = _otm_ivs(rows, iv, placeholder, strike, side, years, level, rates, carry, model_forward,
-                                     keys, notes, oi)
+                                     groups, notes, oi)
         use_twin &= uses_file  # the file IVs' repairs matter only where a file IV is still used
         solved_mask &= uses_file
     if use_twin.any():
@@ -360,7 +451,7 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
     if multiplier is not None:  # the override is the standard contract's; adjusted rows keep their deliverable
         mult = np.where(rows["adjusted"].to_numpy(bool), mult, float(multiplier))
     if (~usable).any():
-        smile = _smile(rows, np.log(strike / model_forward), usable, iv, ~usable)
+        smile = _smile(groups, np.log(strike / model_forward), usable, iv, ~usable)
         notes += _drop_notes(~usable, px, level, strike, years, side, rates, carry, oi, mult, smile)
     keep = usable
     kept_notes = tuple(replace(nt, mask=None if nt.mask is None else nt.mask[keep]) for nt in notes)
@@ -372,16 +463,14 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
     )
 
 
-def _smile(rows: pd.DataFrame, x: np.ndarray, known: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+def _smile(groups: RowGroups, x: np.ndarray, known: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Each (root, expiry)'s smile at the ``wanted`` rows: ``values`` of its ``known`` rows interpolated
     in log-moneyness ``x`` (flat beyond the last one); NaN where the expiry has no known row (or no
     wanted one)."""
-    out = np.full(len(rows), np.nan)
+    out = np.full(x.size, np.nan)
     if not wanted.any():
         return out
-    groups = pd.Series(np.arange(len(rows))).groupby([rows["root"], rows["expiry"]]).indices
-    for group in groups.values():
-        members = np.asarray(group, dtype=np.intp)
+    for members in groups.expiry_rows:
         have = members[known[members]]
         if have.size and wanted[members].any():
             order = np.argsort(x[have])
@@ -389,7 +478,7 @@ def _smile(rows: pd.DataFrame, x: np.ndarray, known: np.ndarray, values: np.ndar
     return out
 
 
-def _otm_ivs(rows, iv_file, placeholder, strike, side, years, level, rates, carry, model_forward, keys, notes, oi):
+def _otm_ivs(rows, iv_file, placeholder, strike, side, years, level, rates, carry, model_forward, groups, notes, oi):
     """One IV per (root, expiry, strike), solved from the OTM side's mid on the model's forward.
 
     A strike whose OTM side has no quote (the far wings) takes the expiry's smile interpolated in
@@ -406,9 +495,9 @@ def _otm_ivs(rows, iv_file, placeholder, strike, side, years, level, rates, carr
     with np.errstate(over="ignore"):  # Newton steps on far wings (vega ~ 0) overflow before the bisection takes over
         solved[idx] = pricing.implied_vol(mid[idx], level[idx], strike[idx], years[idx], side[idx], rates[idx],
                                           carry[idx])
-    strike_iv = _by_strike(np.where(otm, solved, np.nan), keys)
+    strike_iv = _by_strike(np.where(otm, solved, np.nan), groups)
     missing = ~np.isfinite(strike_iv)
-    smile_iv = _smile(rows, np.log(strike / model_forward), otm & np.isfinite(solved), solved, missing)
+    smile_iv = _smile(groups, np.log(strike / model_forward), otm & np.isfinite(solved), solved, missing)
     file_ok = np.where(placeholder | ~(np.isfinite(iv_file) & (iv_file > 0) & (iv_file <= pricing.IV_MAX)),
                        np.nan, iv_file)
     interpolated = missing & np.isfinite(smile_iv)
@@ -433,7 +522,7 @@ def _session_note(chain, close, iv_policy, iv, bad, strike, model_forward, years
     first = expiry == expiry.min()
     valid = first & ~bad
     near = np.flatnonzero(valid)[np.argsort(np.abs(np.log(strike[valid] / model_forward[valid])), kind="stable")[:4]]
-    close_years = years_between(close, chain.rows["settlement"])
+    close_years = _years_from(chain.rows, close)
     head = (f"snapshot stamped {stamp:%a %Y-%m-%d %H:%M %Z} lies outside the NYSE session: its quotes are the "
             f"session's that closed {close:%a %Y-%m-%d %H:%M %Z}")
     detail = ""

@@ -30,6 +30,7 @@ from analytics.prepare import (
     IV_POLICY_TEXT,
     PreparedChain,
     model_text,
+    per_rows,
     prepare_chain,
 )
 from analytics.scenario import Scenario, VolScenario
@@ -291,8 +292,19 @@ def prepare_for(chain: OptionChain, scenario: Scenario) -> PreparedChain:
     Raises ChainDataError when no expiry is left or no row has a usable IV.
     """
     p = preparation(scenario)
-    selected = (chain.select(expiries=list(p.expiries or ()), max_dte=p.max_dte)
-                if (p.expiries or p.max_dte is not None) else chain)
+    # the chain's last expiry selection is kept, shared by the headline band's treatments (and their
+    # treatment-independent row groups with it, :func:`analytics.prepare.per_rows`); one per chain, so a
+    # server holding many chains keeps no more than one selected copy of each
+    selected = chain
+    if p.expiries or p.max_dte is not None:
+        key = (chain.as_of, p.expiries, p.max_dte)
+        last: dict[tuple[Any, ...], pd.DataFrame] = per_rows(chain.rows, "last-selection", dict)
+        rows = last.get(key)
+        if rows is None:
+            rows = chain.select(expiries=list(p.expiries or ()), max_dte=p.max_dte).rows
+            last.clear()
+            last[key] = rows
+        selected = dataclasses.replace(chain, rows=rows)
     # the parity fit of the whole snapshot, once per chain object: an expiry's forward does not depend
     # on the expiry filter, and a new scenario does not refit
     fit = fwd.chain_forwards(chain, rate=p.rate, div_yield=p.div_yield) if chain.model == "bsm" else None

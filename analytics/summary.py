@@ -19,8 +19,8 @@ import pandas as pd
 
 from analytics.chain import OptionChain
 from analytics.errors import ChainDataError
+from analytics.exposure import TOP_WALLS, top_walls
 
-TOP_WALLS = 3
 FLOW_SHOCKS_PCT: tuple[float, ...] = (-5.0, -2.0, -1.0, 1.0, 2.0, 5.0)
 #: per-strike columns of a summary: every live expiry, then the 0DTE expiries alone (:func:`zero_dte_expiries`)
 STRIKE_COLUMNS: tuple[str, ...] = ("call_gex_usd_per_1pct", "put_gex_usd_per_1pct", "net_gex_usd_per_1pct",
@@ -43,8 +43,8 @@ class Summary:
     zero_gamma_levels : tuple of float
         Every zero crossing of the gamma profile vs spot, ascending.
     call_walls, put_walls : tuple of (strike, GEX)
-        The :data:`TOP_WALLS` strikes with the largest call GEX and the most negative put GEX, first
-        is the wall.
+        The :data:`TOP_WALLS` strikes with the largest call GEX (> 0) and the most negative put GEX (< 0),
+        first is the wall (:func:`analytics.exposure.top_walls`).
     hedge_flows : tuple of (shock %, units, USD)
         Dealer hedge flow for each of :data:`FLOW_SHOCKS_PCT` (positive = dealers buy).
     term : tuple of (expiry ISO date, days to expiry, ATM IV, net vega USD per vol pt)
@@ -96,14 +96,6 @@ class Summary:
         return all(close(a, b) for a, b in pairs) and [t[0] for t in self.term] == [t[0] for t in other.term]
 
 
-def _top(strikes: np.ndarray, gex: np.ndarray, n: int, largest: bool) -> tuple[tuple[float, float], ...]:
-    """The ``n`` strikes with the largest (or most negative) non-zero GEX, strongest first."""
-    key = -gex if largest else gex
-    order = np.lexsort((strikes, key))  # ties: lower strike first
-    picked = [i for i in order[: n * 2] if gex[i] != 0][:n]
-    return tuple((float(strikes[i]), float(gex[i])) for i in picked)
-
-
 def zero_dte_expiries(chain: OptionChain, expiries: list[dt.date]) -> tuple[dt.date, list[dt.date]]:
     """The snapshot's session and its 0DTE expiries among the live ``expiries``: the page's ``0dte``
     preset (:func:`analytics.calendars.preset_expiries`) on the session date
@@ -140,6 +132,7 @@ def summarize_chain(chain: OptionChain) -> Summary:
     zero = (by_expiry.loc[in_zero_dte].groupby("strike")[all_columns].sum()
             .reindex(strikes, fill_value=0.0).to_numpy(float))
     strike_gex = np.column_stack([by_strike[all_columns].to_numpy(float), zero])
+    call_walls, put_walls = top_walls(by_strike, TOP_WALLS)  # the page's and the JSON's rule
     curve = result.hedge_curve.set_index("shock_pct")
     flows = tuple(
         (s, float(cast(float, curve.at[s, "hedge_flow_units"])), float(cast(float, curve.at[s, "hedge_flow_usd"])))
@@ -160,8 +153,8 @@ def summarize_chain(chain: OptionChain) -> Summary:
         dealer_delta_units=result.dealer_delta_units,
         net_vega_usd_per_vol_pt=result.net_vega_usd_per_vol_pt,
         zero_gamma_levels=tuple(float(z) for z in result.zero_gamma_levels),
-        call_walls=_top(strikes, strike_gex[:, 0], TOP_WALLS, largest=True),
-        put_walls=_top(strikes, strike_gex[:, 1], TOP_WALLS, largest=False),
+        call_walls=tuple(call_walls),
+        put_walls=tuple(put_walls),
         hedge_flows=flows,
         term=term,
         strikes=strikes,

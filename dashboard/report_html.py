@@ -32,13 +32,13 @@ from analytics.history import HistoryWindow
 from analytics.report import CONVENTIONS_TEXT, Analysis
 from dashboard.runtime import config
 from dashboard.web import figures as fig
-from dashboard.web.figures.common import export_filename
+from dashboard.web.figures.common import EXPORT_NAMES, export_filename
 from dashboard.web.figures.history import history_subtitle, history_view_figures
 
 FIGURE_HEIGHT_PX = 460
-# chart id -> the view's name in PNG file names: the page's panel export names (dashboard.web.panels;
-# a test holds them equal), "history-..." for the History tab's charts
-EXPORT_NAMES = {"fig-gamma": "gamma-by-strike", "fig-hedge": "hedging-curves", "fig-term": "vega-term-structure"}
+# chart id -> the page's panel of the same view, whose export name its PNG file name takes
+# (dashboard.web.figures.common.EXPORT_NAMES); other charts: "history-..." for the History tab's
+REPORT_PANELS = {"fig-gamma": "gamma", "fig-hedge": "hedge", "fig-term": "term"}
 TEMPLATE = "report.html.j2"  # in dashboard/templates (package data: pyproject's tool.setuptools.package-data)
 
 
@@ -122,7 +122,7 @@ def chart_config(inputs: ReportInputs, element_id: str) -> dict:
     """The page's Plotly config (:func:`fig.graph_config`: no cloud button, no logo), its PNG named as the
     page names its exports (:func:`fig.export_filename`); no modebar when the report is printed."""
     a = inputs.current
-    view = EXPORT_NAMES.get(element_id, element_id.removeprefix("fig-"))
+    view = EXPORT_NAMES[REPORT_PANELS[element_id]] if element_id in REPORT_PANELS else element_id.removeprefix("fig-")
     preset = "all" if len(a.expiries) == len(inputs.full.expiries) else "custom"
     name = export_filename(view, a.underlying, a.as_of, a.convention, preset,
                            [d.isoformat() for d in a.expiries])

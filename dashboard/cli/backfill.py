@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dashboard.cli.common import dask_address, positive_int
+from dashboard.cli.common import dask_address, int_at_least
 
 NAME = "backfill"
 ONE_SHOT = False
@@ -15,7 +15,7 @@ ONE_SHOT = False
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("backfill", help="summarise every snapshot into the data folder's history store")
     p.add_argument("--data-dir", type=Path, default=None)
-    p.add_argument("--workers", type=positive_int, default=None,
+    p.add_argument("--workers", type=int_at_least(1), default=None,
                    help="local worker processes (default: the cores available; 1 = no pool)")
     p.add_argument("--dask-scheduler", type=dask_address, default=None, metavar="ADDRESS",
                    help="run on a Dask distributed cluster (tcp://host:8786); needs mmpos[cluster]")

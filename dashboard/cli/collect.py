@@ -31,7 +31,7 @@ def _every(text: str) -> float:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from dashboard.cli.common import positive_int
+    from dashboard.cli.common import int_at_least
 
     p = sub.add_parser("collect", help="fetch snapshots on a schedule: CBOE in NYSE sessions (+ one after the "
                                        "close), Deribit around the clock (network)")
@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--every", type=_every, default=None, help="interval: 90s, 5m, 1h (default 5m)")
     p.add_argument("--data-dir", type=Path, default=None, help="data directory (default MMPOS_DATA_DIR or data/)")
     p.add_argument("--once", action="store_true", help="one pass: fetch what is due now, then exit")
-    p.add_argument("--keep-days", type=positive_int, default=None,
+    p.add_argument("--keep-days", type=int_at_least(1), default=None,
                    help="keep every snapshot of N days, then the last of each day (default "
                         "MMPOS_COLLECT_KEEP_DAYS, else all); only the collector's own files are deleted")
     p.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)  # mmpos serve's: stop with it

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dashboard.cli.common import non_negative_int
+from dashboard.cli.common import int_at_least
 
 NAME = "demo-data"
 ONE_SHOT = False
@@ -15,7 +15,7 @@ ONE_SHOT = False
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo-data", help="write the deterministic synthetic demo snapshots")
     p.add_argument("--out", type=Path, default=Path("data"))
-    p.add_argument("--seed", type=non_negative_int, default=None)
+    p.add_argument("--seed", type=int_at_least(0), default=None)
 
 
 def run(args: argparse.Namespace) -> int:

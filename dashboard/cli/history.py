@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from analytics.errors import ChainDataError
-from dashboard.cli.common import positive_int
+from dashboard.cli.common import int_at_least
 
 NAME = "history"
 ONE_SHOT = False
@@ -20,13 +20,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("history", help="print an underlying's key levels over time (from the history store)")
     p.add_argument("underlying", help="ticker, e.g. SPX or BTC")
     p.add_argument("--data-dir", type=Path, default=None)
-    p.add_argument("--last", type=positive_int, default=None, metavar="N", help="only the last N snapshots")
+    p.add_argument("--last", type=int_at_least(1), default=None, metavar="N", help="only the last N snapshots")
     p.add_argument("--format", choices=("json", "csv"), default="json")
 
 
 def history_records(frame) -> list[dict[str, Any]]:
     """The key levels of :meth:`analytics.history.HistoryStore.history` as JSON-ready objects."""
-    from analytics.summary import TOP_WALLS
+    from analytics.exposure import TOP_WALLS
 
     out = []
     for rec in frame.to_dict(orient="records"):

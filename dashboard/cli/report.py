@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from analytics.errors import ChainDataError
-from dashboard.cli.common import positive_int
+from dashboard.cli.common import int_at_least
 
 NAME = "report"
 ONE_SHOT = False
@@ -59,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--convention", default=None, metavar="NAME",
                    help=f"dealer sign convention (default {conventions.DEFAULT_CONVENTION})")
     p.add_argument("--data-dir", type=Path, default=None)
-    p.add_argument("--history", type=positive_int, default=None, metavar="N",
+    p.add_argument("--history", type=int_at_least(1), default=None, metavar="N",
                    help="snapshots in the history charts (default 20)")
     p.add_argument("--format", choices=REPORT_FORMATS, default="html")
     p.add_argument("--out", type=Path, required=True, help="file to write (e.g. report.html)")

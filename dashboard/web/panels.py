@@ -1,7 +1,7 @@
-"""The page's charts, one declaration each: id, title, builder, what it reads, export name, height, place.
+"""The page's charts, one declaration each: id, title, builder, what it reads, height, place.
 
-A chart is one :class:`Panel` in :data:`PANELS` and its pure figure builder in
-:mod:`dashboard.web.figures`. Everything else reads the registry: the layout
+A chart is one :class:`Panel` in :data:`PANELS`, its pure figure builder in :mod:`dashboard.web.figures`
+and its export name in :data:`dashboard.web.figures.common.EXPORT_NAMES` (there, the report reads it too). Everything else reads the registry: the layout
 (:func:`dashboard.web.layout.views`: cards in ``PANELS`` order, their widths, heights and tools), the
 main update's dictionary outputs and its "what changed" keys (:mod:`dashboard.web.callbacks.views`),
 the export file names (:mod:`dashboard.web.callbacks.export`) and the controls callback (a panel's
@@ -25,7 +25,7 @@ from analytics.report import Analysis
 from dashboard.runtime import config
 from dashboard.web import figures as fig
 from dashboard.web import ids
-from dashboard.web.figures.common import Figure
+from dashboard.web.figures.common import EXPORT_NAMES, Figure
 from dashboard.web.figures.smile import MAX_SMILE_LINES, max_pain_figure, smile_figure
 from dashboard.web.state import (
     FIELDS,
@@ -96,11 +96,15 @@ class Panel:
     hint: str  # the line under the chart
     build: Builder
     reads: tuple[str, ...]  # view-state keys the figure depends on (equal values: nothing to redraw)
-    export: str  # the view's name in PNG file names (the camera button)
     height: int  # pixels, the figure and its container
     span: int  # grid columns of 12
     choice: Choice | None = None
     graph_kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def export(self) -> str:
+        """The view's name in PNG file names (the camera button): :data:`fig.common.EXPORT_NAMES`."""
+        return EXPORT_NAMES[self.name]
 
 
 # --------------------------------------------------------------------------- what panels read
@@ -276,24 +280,24 @@ MAX_PAIN_RR_CHOICE = Choice(ids.MAX_PAIN_RR, MAX_PAIN_RR_KEY, (("rr", "25Δ risk
 PANELS: tuple[Panel, ...] = (  # in layout order (the key-levels card follows KEY_LEVELS_AFTER)
     Panel("gamma", ids.GAMMA_GRAPH, "Dealer gamma by strike", "click a bar for its expiry breakdown", _gamma,
           reads=(*SELECTION, "vol", "volv", "stack", "strike", STRIKE_MODE_KEY, ZOOM_KEY),
-          export="gamma-by-strike", height=460, span=8, choice=STRIKE_MODE_CHOICE),
+          height=460, span=8, choice=STRIKE_MODE_CHOICE),
     Panel("expiry", ids.EXPIRY_GRAPH, "Dealer gamma by expiry", "click or box-select expiries to filter the other views",
-          _expiry, reads=SELECTION, export="gamma-by-expiry", height=400, span=8),
+          _expiry, reads=SELECTION, height=400, span=8),
     Panel("breakdown", ids.BREAKDOWN_GRAPH, "Strike breakdown by expiry",
           "the clicked strike (at first: the largest |net GEX|)", _breakdown, reads=(*SELECTION, "strike"),
-          export="strike-breakdown", height=460, span=4),
+          height=460, span=4),
     Panel("hedge", ids.HEDGE_GRAPH, "Spot-shock hedging", "hover a shock to mark its spot on the gamma view", _hedge,
-          reads=(*SCENARIO, "units"), export="hedging-curves", height=480, span=6,
+          reads=(*SCENARIO, "units"), height=480, span=6,
           graph_kwargs={"clear_on_unhover": True}),
     Panel("term", ids.TERM_GRAPH, "Vega term structure", "click or box-select expiries to filter the other views",
-          _term, reads=(*SELECTION, TERM_SPACING_KEY), export="vega-term-structure", height=480, span=6,
+          _term, reads=(*SELECTION, TERM_SPACING_KEY), height=480, span=6,
           choice=TERM_SPACING_CHOICE),
     Panel("smile", ids.SMILE_GRAPH, "IV smile by expiry",
           f"the selected expiries' OTM implied vols (the nearest {MAX_SMILE_LINES} drawn); diamonds: ATM at each forward", _smile,
-          reads=(*SELECTION, SMILE_X_KEY), export="iv-smile", height=440, span=6, choice=SMILE_X_CHOICE),
+          reads=(*SELECTION, SMILE_X_KEY), height=440, span=6, choice=SMILE_X_CHOICE),
     Panel("max_pain", ids.MAX_PAIN_GRAPH, "Max pain by expiry",
           "the strike where holders' payout at expiry is least, against spot (dashed); orange: 25Δ risk reversal", _max_pain,
-          reads=(*SELECTION, MAX_PAIN_RR_KEY), export="max-pain", height=440, span=6, choice=MAX_PAIN_RR_CHOICE),
+          reads=(*SELECTION, MAX_PAIN_RR_KEY), height=440, span=6, choice=MAX_PAIN_RR_CHOICE),
 )
 BY_NAME: dict[str, Panel] = {p.name: p for p in PANELS}
 BY_GRAPH: dict[str, Panel] = {p.graph_id: p for p in PANELS}

@@ -275,10 +275,18 @@ def test_report_pngs_are_named_as_the_pages_exports(spx_inputs):
     names = {k: c["toImageButtonOptions"]["filename"] for k, c in configs.items()}
     assert names["fig-gamma"] == export_filename(BY_NAME["gamma"].export, a.underlying, a.as_of, a.convention,
                                                  "all", [d.isoformat() for d in a.expiries])
-    assert report_html.EXPORT_NAMES == {"fig-gamma": BY_NAME["gamma"].export, "fig-hedge": BY_NAME["hedge"].export,
-                                        "fig-term": BY_NAME["term"].export}
+    assert names["fig-term"].endswith(f"_{BY_NAME['term'].export}")
     assert names["fig-hedge"].endswith("_hedging-curves") and names["fig-history-heatmap"].endswith("_history-heatmap")
     assert all(n.startswith(f"mmpos_SPX_{a.as_of:%Y-%m-%dT%H%M}_") for n in names.values()), names
+
+
+def test_every_panel_and_report_chart_takes_its_export_name_from_the_one_table():
+    from dashboard.web.figures.common import EXPORT_NAMES
+    from dashboard.web.panels import BY_NAME
+
+    assert set(EXPORT_NAMES) == set(BY_NAME)  # no name without its panel, no panel without a name
+    assert set(report_html.REPORT_PANELS.values()) <= set(BY_NAME)
+    assert len(set(EXPORT_NAMES.values())) == len(EXPORT_NAMES)  # two views never share a file name
 
 
 def test_a_printed_report_draws_no_modebar(spx_inputs):

@@ -179,6 +179,7 @@ def test_a_missing_data_dir_is_a_readable_error(tmp_path):
         scan_catalog(tmp_path / "nope")
 
 
+@pytest.mark.slow  # many seconds of a core: make test runs it, make test-fast leaves it out
 def test_the_project_data_dir_lists_the_demo_month():
     catalog = scan_catalog(Path(cat.__file__).resolve().parents[1] / "data")
     assert catalog.underlyings() == ["BTC", "SPX"]

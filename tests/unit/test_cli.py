@@ -304,6 +304,7 @@ def test_backfill_refuses_a_malformed_dask_scheduler_at_once_with_one_line(tmp_p
     _one_line_refusal(proc, "--dask-scheduler")
 
 
+@pytest.mark.slow  # many seconds of a core: make test runs it, make test-fast leaves it out
 def test_backfill_says_in_one_line_that_no_dask_scheduler_answers(tmp_path):
     import socket
 

@@ -144,6 +144,7 @@ def test_small_grids_stay_on_numpy_and_large_ones_load_the_kernel_by_themselves(
     assert scenarios._kernel_for(1) is None  # a single revaluation stays on numpy
 
 
+@pytest.mark.slow  # many seconds of a core: make test runs it, make test-fast leaves it out
 def test_a_server_loads_the_kernel_in_the_background_at_its_first_big_grid_only():
     """mmpos serve's workers (load_kernel_on_demand): small grids never import numba (~115 MB of RSS);
     the first big one is computed on numpy while the kernel loads on a thread, later ones use it."""
@@ -168,6 +169,7 @@ def test_a_server_loads_the_kernel_in_the_background_at_its_first_big_grid_only(
     assert proc.stdout.split() == ["False", "True", "True", "True", "True"]
 
 
+@pytest.mark.slow  # many seconds of a core: make test runs it, make test-fast leaves it out
 def test_the_kernel_compiles_uncached_when_no_cache_directory_is_writable():
     code = textwrap.dedent("""
         import numba.core.caching as caching

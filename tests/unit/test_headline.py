@@ -106,6 +106,7 @@ def assert_same_numbers(t: dict, printed: dict) -> None:
     assert (t["call_wall"], t["put_wall"]) == (printed["call_wall"], printed["put_wall"])
 
 
+@pytest.mark.slow  # many seconds of a core: make test runs it, make test-fast leaves it out
 def test_each_spx_treatment_is_what_analyze_prints_with_its_flags(capsys, spx_path):
     d = run_json(capsys, str(spx_path))
     treatments = d["headline"]["treatments"]

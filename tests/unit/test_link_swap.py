@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics import catalog as cat
+from analytics import catalog_files as cat
 from analytics.catalog import load_entry, scan_catalog
 from analytics.errors import ChainDataError
 from analytics.history import HistoryStore

@@ -182,6 +182,19 @@ def expiry_set_label(preset: str, expiries: Sequence[str]) -> str:
     return f"expiries {dates[0]} … {dates[-1]} ({len(dates)})" if dates else "no expiries"
 
 
+#: each panel's view name in PNG/CSV file names (the camera button, :func:`export_filename`), by panel name
+#: (:mod:`dashboard.web.panels`): the page's panels and the report's charts of the same views read it here
+EXPORT_NAMES: dict[str, str] = {
+    "gamma": "gamma-by-strike",
+    "expiry": "gamma-by-expiry",
+    "breakdown": "strike-breakdown",
+    "hedge": "hedging-curves",
+    "term": "vega-term-structure",
+    "smile": "iv-smile",
+    "max_pain": "max-pain",
+}
+
+
 def export_filename(view: str, underlying: str, as_of: pd.Timestamp | dt.datetime | None, convention: str,
                     preset: str, expiries: Sequence[str]) -> str:
     """A PNG/CSV file name (no extension) naming the view, underlying, snapshot, convention and expiries.

@@ -1,0 +1,144 @@
+"""What every treatment of one chain shares is computed once per rows frame (analytics.prepare.per_rows),
+and sharing it changes no number (issue 15: the headline band prepared the same rows four times)."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import threading
+import weakref
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import prepare
+from analytics.prepare import per_rows, placeholder_ivs
+from analytics.report import prepare_for
+from analytics.scenario import Scenario
+from analytics.sources.cboe import load_cboe
+
+TREATMENTS = [Scenario(forward=f, iv_policy=i, max_dte=m) for f in ("parity", "spot") for i in ("otm", "file")
+              for m in (None, 30)]
+
+
+def pandas_placeholder_ivs(iv, expiry, strike, side, forward, min_rows=5, atm_ratio=0.5) -> np.ndarray:
+    """The rule as first written with pandas (counts by value, the four rows nearest the forward by a
+    stable sort, their median): the vectorised version must agree row for row."""
+    frame = pd.DataFrame({"expiry": expiry, "iv": iv, "dist": np.abs(np.log(strike / forward))})
+    valid = np.isfinite(iv) & (iv > 0)
+    itm = valid & (side * (forward - strike) > 0)
+    counts = frame.loc[itm].groupby("iv")["iv"].transform("size").reindex(frame.index, fill_value=0)
+    near = frame.loc[valid].sort_values("dist", kind="stable").groupby("expiry").head(4)
+    atm = frame["expiry"].map(near.groupby("expiry")["iv"].median()).to_numpy(float)
+    return itm & (counts.to_numpy() >= min_rows) & (iv < atm_ratio * atm)
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.97, 1.03])
+def test_placeholder_ivs_agree_with_the_pandas_rule_on_the_ndx_file_with_placeholders(ndx_path, scale):
+    rows = load_cboe(ndx_path).rows
+    args = (rows["iv"].to_numpy(float), rows["expiry"].to_numpy(), rows["strike"].to_numpy(float),
+            np.where(rows["side"] == "C", 1.0, -1.0))
+    forward = np.full(len(rows), load_cboe(ndx_path).spot * scale)
+    got = placeholder_ivs(*args, forward)
+    assert got.sum() > 0
+    np.testing.assert_array_equal(got, pandas_placeholder_ivs(*args, forward))
+
+
+def fields(prep) -> dict:
+    out = {k: v for k, v in vars(prep).items() if isinstance(v, np.ndarray)}
+    out["notes"] = [(n.code, n.summary, None if n.mask is None else n.mask.tolist()) for n in prep.notes]
+    out["rows"] = prep.chain.rows
+    return out
+
+
+def test_preparations_from_a_warm_memo_equal_those_of_a_fresh_chain(spx_path):
+    warm = load_cboe(spx_path)
+    for s in TREATMENTS:  # every shared value computed by an earlier treatment
+        prepare_for(warm, s)
+    for s in TREATMENTS:
+        fresh = dataclasses.replace(warm, rows=warm.rows.copy())  # a new frame: nothing shared yet
+        a, b = fields(prepare_for(warm, s)), fields(prepare_for(fresh, s))
+        for key in a:
+            if key == "rows":
+                pd.testing.assert_frame_equal(a[key], b[key])
+            elif key == "notes":
+                assert a[key] == b[key]
+            else:
+                np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_the_row_groups_are_computed_once_for_every_treatment(spx_path, monkeypatch):
+    chain = load_cboe(spx_path)
+    calls = []
+    real = prepare.RowGroups
+
+    def counted(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(prepare, "RowGroups", counted)
+    for s in TREATMENTS:
+        prepare_for(chain, s)
+    assert len(calls) == 2  # the whole chain's rows and the 30-day selection's (selected once)
+
+
+def test_a_chain_keeps_one_expiry_selection_the_last(spx_path):
+    chain = load_cboe(spx_path)
+    for days in (30, 60):
+        prepare_for(chain, Scenario(max_dte=days))
+    kept = prepare._MEMO[id(chain.rows)][1]["last-selection"]
+    assert list(kept) == [(chain.as_of, None, 60)]  # the 30-day selection gave way
+
+
+def test_a_value_is_computed_once_per_frame_and_key_and_goes_with_the_frame():
+    frame = pd.DataFrame({"a": [1.0, 2.0]})
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return 3.0
+
+    assert per_rows(frame, "sum", compute) == per_rows(frame, "sum", compute) == 3.0
+    assert len(calls) == 1
+    other = frame.copy()  # an equal frame is another frame
+    per_rows(other, "sum", lambda: other["a"].sum())
+    ref = weakref.ref(frame)
+    ident = id(frame)
+    del frame
+    gc.collect()
+    assert ref() is None and ident not in prepare._MEMO
+
+
+def test_an_exception_is_not_kept_and_a_frame_keeps_at_most_memo_entries_values():
+    frame = pd.DataFrame({"a": [1.0]})
+
+    def fails():
+        raise ValueError("no")
+
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            per_rows(frame, "x", fails)
+    for i in range(prepare.MEMO_ENTRIES + 5):
+        per_rows(frame, i, lambda i=i: i)
+    memo = prepare._MEMO[id(frame)][1]
+    assert len(memo) == prepare.MEMO_ENTRIES and 0 not in memo and prepare.MEMO_ENTRIES + 4 in memo
+
+
+def test_a_frame_freed_while_the_memo_is_busy_does_not_deadlock():
+    """A frame's callback may run inside the memo's own lock (a collection during an insertion)."""
+    frame = pd.DataFrame({"a": [1.0]})
+    per_rows(frame, "v", lambda: 1)
+    done = threading.Event()
+
+    def run():
+        with prepare._MEMO_LOCK:
+            nonlocal frame
+            frame = None  # the callback runs here, in this thread, with the lock held
+            gc.collect()
+        done.set()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(10)
+    assert done.is_set()

@@ -384,8 +384,8 @@ def spx_bid_ask(mid) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
     Examples
     --------
-    >>> [float(v[0]) for v in spx_bid_ask([12.34])]
-    [12.1, 12.6, 0.1, 0.2534...]
+    >>> [round(float(v[0]), 4) for v in spx_bid_ask([12.34])]
+    [12.0, 12.6, 0.1, 0.2535]
     """
     mid = np.asarray(mid, dtype=float)
     tick = np.where(mid < 3.0, 0.05, 0.10)

@@ -677,7 +677,8 @@ def demo_file_name(underlying: str, day: dt.date) -> str:
 
 
 def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED,
-                    days: tuple[dt.date, ...] | list[dt.date] | None = None) -> list[Path]:
+                    days: tuple[dt.date, ...] | list[dt.date] | None = None, *,
+                    intraday: bool | None = None) -> list[Path]:
     """Write the demo snapshots into ``out_dir``, deterministically; return the paths written.
 
     Parameters
@@ -690,13 +691,17 @@ def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED,
     days : sequence of datetime.date, optional
         Only these of :data:`DEMO_DAYS` (default: all twenty). A day's files are the same whichever
         other days are written.
+    intraday : bool, optional
+        Also write the intraday demo (:mod:`analytics.demo_intraday`: the SPX session of 20 November at
+        5-minute steps, the BTC day of 19 November at 15-minute steps, in ``intraday/``). Default: when
+        every day is written.
 
     Returns
     -------
     list of pathlib.Path
         Per day an SPX and a BTC snapshot (:func:`demo_file_name`: CBOE quote tables and Deribit book
         summaries for the newest days, canonical Parquet tables before), SPX first, oldest first;
-        then one SPX positions file.
+        then one SPX positions file; then the intraday files, if written.
     """
     from analytics.sources.cboe import read_cboe_text
     from analytics.sources.deribit import read_deribit_text
@@ -749,6 +754,12 @@ def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED,
     # dated on the first vendor-layout day, so every position's expiry is live in the newest week
     path.write_text(spx_demo_book(DEMO_DAYS[-VENDOR_LAYOUT_DAYS]), encoding="utf-8", newline="\n")
     written.append(path)
+    if days is None if intraday is None else intraday:
+        from analytics.demo_intraday import write_intraday_data
+
+        written += write_intraday_data(out_dir, seed, (float(spx[-2]), float(spx[-1])), float(spx_center[-1]),
+                                       (float(btc[-3]), float(btc[-2]), float(btc[-1])),
+                                       (float(btc_center[-3]), float(btc_center[-2]), float(btc_center[-1])))
     return written
 
 

@@ -1,0 +1,127 @@
+"""The intraday demo (analytics/demo_intraday.py, committed in data/intraday/): one SPX session at
+5-minute steps during which spot crosses zero gamma, one BTC UTC day at 15-minute steps, consistent
+with the daily files around them. That the committed files are the generator's is checked with the
+rest of data/ (tests/unit/test_demo_data.py, slow)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.catalog import scan_catalog
+from analytics.demo_intraday import (
+    INTRADAY_DIR,
+    NEAR_EXPIRY_DAYS,
+    btc_day_times,
+    intraday_file_name,
+    spx_session_times,
+)
+from analytics.report import analyze
+from analytics.sources import load_chain
+
+
+@pytest.fixture(scope="module")
+def spx_session(demo_dir):
+    return [load_chain(demo_dir / intraday_file_name("SPX", t)) for t in spx_session_times()]
+
+
+@pytest.fixture(scope="module")
+def btc_day(demo_dir):
+    return [load_chain(demo_dir / intraday_file_name("BTC", t)) for t in btc_day_times()]
+
+
+def test_the_spx_session_is_78_snapshots_every_5_minutes_from_0935_to_1600_new_york(demo_dir, spx_session):
+    stamps = [c.as_of for c in spx_session]
+    assert len(stamps) == 78 and all(c.underlying == "SPX" for c in spx_session)
+    assert stamps[0] == pd.Timestamp("2026-11-20 09:35", tz="America/New_York")
+    assert stamps[-1] == pd.Timestamp("2026-11-20 16:00", tz="America/New_York")
+    assert set(np.diff([s.value for s in stamps])) == {5 * 60 * 10**9}
+    assert len(list((demo_dir / INTRADAY_DIR).glob("spx_*.parquet"))) == 78
+
+
+def test_the_btc_day_is_every_15_minutes_of_the_utc_day_with_the_daily_file_as_its_1400_step(demo_dir, btc_day):
+    stamps = [c.as_of for c in btc_day] + [load_chain(demo_dir / "btc_book_summary_2026-11-19.json").as_of]
+    assert sorted(stamps) == list(pd.date_range("2026-11-19 00:00", "2026-11-19 23:45", freq="15min", tz="UTC"))
+    assert len(list((demo_dir / INTRADAY_DIR).glob("btc_*.parquet"))) == 95
+    assert all(c.model == "black76" for c in btc_day)
+
+
+def test_spot_crosses_zero_gamma_during_the_spx_session(spx_session):
+    """By the engine's own zero-gamma level (the lowest crossing of the gamma profile): spot starts the
+    session below it (dealers short gamma), trades above it around midday, and closes below it again."""
+    side = []
+    for chain in spx_session:
+        levels = analyze(chain).zero_gamma_levels
+        side.append(np.sign(chain.spot - min(levels)))
+    side = np.array(side)
+    assert side[0] == -1 and side[-1] == -1
+    assert (side == 1).sum() >= 3
+    crossings = np.flatnonzero(np.diff(side) != 0)
+    assert len(crossings) >= 2  # up through it, and back down
+
+
+def test_the_spx_session_runs_from_the_previous_close_to_the_close_with_the_daily_open_interest(demo_dir, spx_session):
+    daily = load_chain(demo_dir / "spx_quotedata_2026-11-20.csv")
+    prev = load_chain(demo_dir / "spx_quotedata_2026-11-19.csv")
+    spots = np.array([c.spot for c in spx_session])
+    assert spots[-1] == pytest.approx(daily.spot, abs=1e-4)  # the 16:00 close is the after-close file's spot
+    assert abs(spots[0] / prev.spot - 1) < 0.005  # the first 5 minutes from the previous close
+    assert np.abs(np.diff(np.log(spots))).max() < 0.006  # no jump between steps
+    key = ["expiry", "root", "strike", "side"]
+    for chain in (spx_session[0], spx_session[-1]):
+        both = chain.rows.merge(daily.rows, on=key, suffixes=("", "_daily"))
+        # CBOE open interest is settled overnight: the same all session as in the day's file
+        assert (both["open_interest"] == both["open_interest_daily"]).all()
+        assert len(both) == (chain.rows["expiry"] > pd.Timestamp("2026-11-20")).sum()
+    # the 0DTE expiry (SPXW 20 Nov, settled in the 16:15 file) is live until 16:00
+    assert pd.Timestamp("2026-11-20") in set(spx_session[-2].rows["expiry"])
+    assert pd.Timestamp("2026-11-20") not in set(spx_session[-1].rows["expiry"])
+
+
+def test_intraday_files_list_only_the_nearer_expiries_and_their_names_say_so(spx_session, btc_day):
+    for chain in spx_session + btc_day:
+        days = (chain.rows["expiry"].max() - pd.Timestamp(chain.as_of.date())).days
+        assert days <= NEAR_EXPIRY_DAYS
+        assert f"_near{NEAR_EXPIRY_DAYS}d" in str(chain.source)
+
+
+def test_btc_open_interest_drifts_smoothly_through_the_daily_file(demo_dir, btc_day):
+    daily = load_chain(demo_dir / "btc_book_summary_2026-11-19.json")
+    by_time = {c.as_of.strftime("%H:%M"): c for c in btc_day}
+    key = ["expiry", "strike", "side"]
+    for hm in ("13:45", "14:15"):
+        both = by_time[hm].rows.merge(daily.rows, on=key, suffixes=("", "_daily"))
+        assert len(both) == len(by_time[hm].rows)
+        moved = (both["open_interest"] - both["open_interest_daily"]).abs()
+        assert moved.max() > 0  # Deribit OI changes through the day ...
+        assert moved.sum() < 0.02 * both["open_interest_daily"].sum()  # ... by a little in 15 minutes
+        assert abs(by_time[hm].spot / daily.spot - 1) < 0.01
+    morning, evening = by_time["00:00"].rows, by_time["23:45"].rows
+    assert pd.Timestamp("2026-11-19") in set(morning["expiry"])  # the 08:00 expiry until it settles
+    assert pd.Timestamp("2026-11-19") not in set(by_time["08:00"].rows["expiry"])
+    assert pd.Timestamp("2026-11-19") not in set(evening["expiry"])
+
+
+def test_the_newest_snapshot_per_underlying_is_still_the_daily_file(demo_dir):
+    catalog = scan_catalog(demo_dir)
+    assert catalog.latest("SPX").rel == "spx_quotedata_2026-11-20.csv"
+    assert catalog.latest("BTC").rel == "btc_book_summary_2026-11-20.json"
+    assert len(catalog.snapshots("SPX")) == 20 + 78 and len(catalog.snapshots("BTC")) == 20 + 95
+
+
+def test_an_intraday_frame_is_deterministic_and_priced_at_its_own_moment():
+    from analytics import demo
+    from analytics.demo_intraday import SPX_SESSION, spx_intraday_frame
+
+    listing = demo.spx_listing(SPX_SESSION, demo.DEFAULT_SEED, 6750.0)
+    at = spx_session_times()[0]
+    a = spx_intraday_frame(listing, at, 6770.0)
+    assert a.equals(spx_intraday_frame(listing, at, 6770.0))
+    later = spx_intraday_frame(listing, at + dt.timedelta(hours=6), 6770.0)
+    same = a.merge(later, on=["expiry", "root", "strike", "side"], suffixes=("", "_later"))
+    zero_dte = same[same["expiry"] == "2026-11-20"]
+    # six hours of time value gone from the same-day options at the same spot
+    assert (zero_dte["ask_later"] <= zero_dte["ask"]).all() and (zero_dte["ask_later"] < zero_dte["ask"]).any()

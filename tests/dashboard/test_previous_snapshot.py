@@ -66,8 +66,8 @@ def _session_folder(demo: Path, tmp_path: Path) -> Path:
 
 
 def test_intraday_changes_compare_with_the_snapshot_before_in_the_session_day_changes_with_the_previous_close(
-        demo_dir, tmp_path):
-    catalog = service.get_catalog(_session_folder(Path(demo_dir), tmp_path))
+        demo_data_dir, tmp_path):
+    catalog = service.get_catalog(_session_folder(demo_data_dir, tmp_path))
     by_time = {e.as_of.strftime("%m-%d %H:%M"): e for e in catalog.snapshots("SPX")}
     t0940 = by_time["11-20 09:40"]
     assert service.find_previous(catalog, t0940, basis="intraday").entry == by_time["11-20 09:35"]
@@ -82,10 +82,10 @@ def test_intraday_changes_compare_with_the_snapshot_before_in_the_session_day_ch
     assert service.find_previous(catalog, by_time["11-20 16:15"]).entry == by_time["11-19 16:15"]
 
 
-def test_previous_analysis_follows_the_basis(demo_dir, tmp_path):
+def test_previous_analysis_follows_the_basis(demo_data_dir, tmp_path):
     from analytics.scenario import Scenario
 
-    folder = _session_folder(Path(demo_dir), tmp_path)
+    folder = _session_folder(demo_data_dir, tmp_path)
     catalog = service.get_catalog(folder)
     t0940 = next(e for e in catalog.snapshots("SPX") if e.as_of.strftime("%H:%M") == "09:40")
     day = service.previous_analysis(folder, catalog, t0940, Scenario(), "all", None)
@@ -95,11 +95,11 @@ def test_previous_analysis_follows_the_basis(demo_dir, tmp_path):
     assert intraday.analysis.spot != day.analysis.spot
 
 
-def test_the_snapshot_list_shows_a_session_as_one_day(demo_dir):
+def test_the_snapshot_list_shows_a_session_as_one_day(demo_data_dir):
     from dashboard.web.callbacks.controls import resolve
     from dashboard.web.state import default_state
 
-    catalog = service.get_catalog(demo_dir)
+    catalog = service.get_catalog(demo_data_dir)
     got = resolve({**default_state(), "u": "SPX"}, catalog)
     labels = [o["label"] for o in got.snapshots]
     assert len(labels) == 20  # 20 days, though the 20th holds 79 snapshots

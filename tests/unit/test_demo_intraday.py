@@ -24,28 +24,28 @@ from analytics.sources import load_chain
 
 
 @pytest.fixture(scope="module")
-def spx_session(demo_dir):
-    return [load_chain(demo_dir / intraday_file_name("SPX", t)) for t in spx_session_times()]
+def spx_session(demo_data_dir):
+    return [load_chain(demo_data_dir / intraday_file_name("SPX", t)) for t in spx_session_times()]
 
 
 @pytest.fixture(scope="module")
-def btc_day(demo_dir):
-    return [load_chain(demo_dir / intraday_file_name("BTC", t)) for t in btc_day_times()]
+def btc_day(demo_data_dir):
+    return [load_chain(demo_data_dir / intraday_file_name("BTC", t)) for t in btc_day_times()]
 
 
-def test_the_spx_session_is_78_snapshots_every_5_minutes_from_0935_to_1600_new_york(demo_dir, spx_session):
+def test_the_spx_session_is_78_snapshots_every_5_minutes_from_0935_to_1600_new_york(demo_data_dir, spx_session):
     stamps = [c.as_of for c in spx_session]
     assert len(stamps) == 78 and all(c.underlying == "SPX" for c in spx_session)
     assert stamps[0] == pd.Timestamp("2026-11-20 09:35", tz="America/New_York")
     assert stamps[-1] == pd.Timestamp("2026-11-20 16:00", tz="America/New_York")
     assert set(np.diff([s.value for s in stamps])) == {5 * 60 * 10**9}
-    assert len(list((demo_dir / INTRADAY_DIR).glob("spx_*.parquet"))) == 78
+    assert len(list((demo_data_dir / INTRADAY_DIR).glob("spx_*.parquet"))) == 78
 
 
-def test_the_btc_day_is_every_15_minutes_of_the_utc_day_with_the_daily_file_as_its_1400_step(demo_dir, btc_day):
-    stamps = [c.as_of for c in btc_day] + [load_chain(demo_dir / "btc_book_summary_2026-11-19.json").as_of]
+def test_the_btc_day_is_every_15_minutes_of_the_utc_day_with_the_daily_file_as_its_1400_step(demo_data_dir, btc_day):
+    stamps = [c.as_of for c in btc_day] + [load_chain(demo_data_dir / "btc_book_summary_2026-11-19.json").as_of]
     assert sorted(stamps) == list(pd.date_range("2026-11-19 00:00", "2026-11-19 23:45", freq="15min", tz="UTC"))
-    assert len(list((demo_dir / INTRADAY_DIR).glob("btc_*.parquet"))) == 95
+    assert len(list((demo_data_dir / INTRADAY_DIR).glob("btc_*.parquet"))) == 95
     assert all(c.model == "black76" for c in btc_day)
 
 
@@ -63,9 +63,9 @@ def test_spot_crosses_zero_gamma_during_the_spx_session(spx_session):
     assert len(crossings) >= 2  # up through it, and back down
 
 
-def test_the_spx_session_runs_from_the_previous_close_to_the_close_with_the_daily_open_interest(demo_dir, spx_session):
-    daily = load_chain(demo_dir / "spx_quotedata_2026-11-20.csv")
-    prev = load_chain(demo_dir / "spx_quotedata_2026-11-19.csv")
+def test_the_spx_session_runs_from_the_previous_close_to_the_close_with_the_daily_open_interest(demo_data_dir, spx_session):
+    daily = load_chain(demo_data_dir / "spx_quotedata_2026-11-20.csv")
+    prev = load_chain(demo_data_dir / "spx_quotedata_2026-11-19.csv")
     spots = np.array([c.spot for c in spx_session])
     assert spots[-1] == pytest.approx(daily.spot, abs=1e-4)  # the 16:00 close is the after-close file's spot
     assert abs(spots[0] / prev.spot - 1) < 0.005  # the first 5 minutes from the previous close
@@ -88,8 +88,8 @@ def test_intraday_files_list_only_the_nearer_expiries_and_their_names_say_so(spx
         assert f"_near{NEAR_EXPIRY_DAYS}d" in str(chain.source)
 
 
-def test_btc_open_interest_drifts_smoothly_through_the_daily_file(demo_dir, btc_day):
-    daily = load_chain(demo_dir / "btc_book_summary_2026-11-19.json")
+def test_btc_open_interest_drifts_smoothly_through_the_daily_file(demo_data_dir, btc_day):
+    daily = load_chain(demo_data_dir / "btc_book_summary_2026-11-19.json")
     by_time = {c.as_of.strftime("%H:%M"): c for c in btc_day}
     key = ["expiry", "strike", "side"]
     for hm in ("13:45", "14:15"):
@@ -105,8 +105,8 @@ def test_btc_open_interest_drifts_smoothly_through_the_daily_file(demo_dir, btc_
     assert pd.Timestamp("2026-11-19") not in set(evening["expiry"])
 
 
-def test_the_newest_snapshot_per_underlying_is_still_the_daily_file(demo_dir):
-    catalog = scan_catalog(demo_dir)
+def test_the_newest_snapshot_per_underlying_is_still_the_daily_file(demo_data_dir):
+    catalog = scan_catalog(demo_data_dir)
     assert catalog.latest("SPX").rel == "spx_quotedata_2026-11-20.csv"
     assert catalog.latest("BTC").rel == "btc_book_summary_2026-11-20.json"
     assert len(catalog.snapshots("SPX")) == 20 + 78 and len(catalog.snapshots("BTC")) == 20 + 95

@@ -95,21 +95,30 @@ def test_previous_analysis_follows_the_basis(demo_data_dir, tmp_path):
     assert intraday.analysis.spot != day.analysis.spot
 
 
-def test_the_snapshot_list_shows_a_session_as_one_day(demo_data_dir):
+def test_the_snapshot_list_shows_a_session_as_one_day(demo_data_dir, tmp_path):
+    import shutil
+
     from dashboard.web.callbacks.controls import resolve
     from dashboard.web.state import default_state
 
-    catalog = service.get_catalog(demo_data_dir)
+    folder = _session_folder(demo_data_dir, tmp_path)  # SPX: 19th close, 20th 09:35, 09:40, 15:55 and after close
+    shutil.copy2(demo_data_dir / "spx_quotedata_2026-11-18.csv", folder)
+    for name in ("btc_book_summary_2026-11-19.json", "btc_book_summary_2026-11-20.json",
+                 "intraday/btc_intraday_2026-11-19_2345_near35d.parquet",
+                 "intraday/btc_intraday_2026-11-19_0000_near35d.parquet"):
+        shutil.copy2(demo_data_dir / name, folder / name)
+    catalog = service.get_catalog(folder)
     got = resolve({**default_state(), "u": "SPX"}, catalog)
     labels = [o["label"] for o in got.snapshots]
-    assert len(labels) == 20  # 20 days, though the 20th holds 79 snapshots
-    assert labels[0].endswith("· session 2026-11-20: 79 snapshots") and labels[0].startswith("2026-11-20 16:15")
-    assert "session" not in labels[1]  # a day of one snapshot keeps its plain label
+    assert len(labels) == 3  # three days, though the 20th holds 4 snapshots
+    assert labels[0].startswith("2026-11-20 16:15") and labels[0].endswith("· session 2026-11-20: 4 snapshots")
+    assert "session" not in labels[1] and "session" not in labels[2]  # a day of one snapshot keeps its plain label
     # an earlier snapshot of the session is listed (with its place) while it is the one selected
-    t1200 = next(e for e in catalog.snapshots("SPX") if e.as_of.strftime("%m-%d %H:%M") == "11-20 12:00")
-    got = resolve({**default_state(), "u": "SPX", "snap": str(t1200.id)}, catalog)
-    assert got.state["snap"] == str(t1200.id) and len(got.snapshots) == 21
-    chosen = next(o for o in got.snapshots if o["value"] == str(t1200.id))
-    assert chosen["label"].endswith("· 30 of 79 in session 2026-11-20")
+    t0940 = next(e for e in catalog.snapshots("SPX") if e.as_of.strftime("%m-%d %H:%M") == "11-20 09:40")
+    got = resolve({**default_state(), "u": "SPX", "snap": str(t0940.id)}, catalog)
+    assert got.state["snap"] == str(t0940.id) and len(got.snapshots) == 4
+    chosen = next(o for o in got.snapshots if o["value"] == str(t0940.id))
+    assert chosen["label"].endswith("· 2 of 4 in session 2026-11-20")
+    # Deribit: a session is the UTC day
     btc = [o["label"] for o in resolve({**default_state(), "u": "BTC"}, catalog).snapshots]
-    assert len(btc) == 20 and btc[1].startswith("2026-11-19 23:45 UTC") and btc[1].endswith("session 2026-11-19: 96 snapshots")
+    assert len(btc) == 2 and btc[1].startswith("2026-11-19 23:45 UTC") and btc[1].endswith("session 2026-11-19: 3 snapshots")

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.catalog import scan_catalog
 from analytics.demo_intraday import (
     INTRADAY_DIR,
     NEAR_EXPIRY_DAYS,
@@ -103,13 +102,6 @@ def test_btc_open_interest_drifts_smoothly_through_the_daily_file(demo_data_dir,
     assert pd.Timestamp("2026-11-19") in set(morning["expiry"])  # the 08:00 expiry until it settles
     assert pd.Timestamp("2026-11-19") not in set(by_time["08:00"].rows["expiry"])
     assert pd.Timestamp("2026-11-19") not in set(evening["expiry"])
-
-
-def test_the_newest_snapshot_per_underlying_is_still_the_daily_file(demo_data_dir):
-    catalog = scan_catalog(demo_data_dir)
-    assert catalog.latest("SPX").rel == "spx_quotedata_2026-11-20.csv"
-    assert catalog.latest("BTC").rel == "btc_book_summary_2026-11-20.json"
-    assert len(catalog.snapshots("SPX")) == 20 + 78 and len(catalog.snapshots("BTC")) == 20 + 95
 
 
 def test_an_intraday_frame_is_deterministic_and_priced_at_its_own_moment():

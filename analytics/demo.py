@@ -48,7 +48,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import cast
+from typing import NamedTuple, cast
 
 import numpy as np
 import pandas as pd
@@ -676,9 +676,29 @@ def demo_file_name(underlying: str, day: dt.date) -> str:
     return f"btc_book_summary_{day.isoformat()}.json" if vendor else f"btc_table_{day.isoformat()}.parquet"
 
 
+class DemoPaths(NamedTuple):
+    """The month's spot paths and where open interest was built each day (:func:`write_demo_data`):
+    ``spx[i + 1]`` is day ``i``'s SPX close (``spx[0]`` the close before the month), ``btc[i]`` day
+    ``i``'s BTC spot at 14:00 UTC, ``*_center[i]`` day ``i``'s open-interest centre."""
+
+    spx: np.ndarray
+    btc: np.ndarray
+    spx_center: np.ndarray
+    btc_center: np.ndarray
+
+
+def demo_paths(seed: int = DEFAULT_SEED) -> DemoPaths:
+    """The spot paths of the demo month (one stream seeded by ``seed``), shared by the daily files and
+    the intraday demo (:mod:`analytics.demo_intraday`), which runs between them."""
+    rng = np.random.default_rng(seed)
+    n = len(DEMO_DAYS)
+    spx = _walk(rng, SPX_START, 0.009, n + 1)
+    btc = _walk(rng, BTC_START, 0.025, n)
+    return DemoPaths(spx, btc, _oi_centers(spx[1:], SPX_START), _oi_centers(btc, BTC_START))
+
+
 def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED,
-                    days: tuple[dt.date, ...] | list[dt.date] | None = None, *,
-                    intraday: bool | None = None) -> list[Path]:
+                    days: tuple[dt.date, ...] | list[dt.date] | None = None) -> list[Path]:
     """Write the demo snapshots into ``out_dir``, deterministically; return the paths written.
 
     Parameters
@@ -691,17 +711,14 @@ def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED,
     days : sequence of datetime.date, optional
         Only these of :data:`DEMO_DAYS` (default: all twenty). A day's files are the same whichever
         other days are written.
-    intraday : bool, optional
-        Also write the intraday demo (:mod:`analytics.demo_intraday`: the SPX session of 20 November at
-        5-minute steps, the BTC day of 19 November at 15-minute steps, in ``intraday/``). Default: when
-        every day is written.
 
     Returns
     -------
     list of pathlib.Path
         Per day an SPX and a BTC snapshot (:func:`demo_file_name`: CBOE quote tables and Deribit book
         summaries for the newest days, canonical Parquet tables before), SPX first, oldest first;
-        then one SPX positions file; then the intraday files, if written.
+        then one SPX positions file. (``mmpos demo-data`` then writes the intraday demo,
+        :func:`analytics.demo_intraday.write_intraday_data`.)
     """
     from analytics.sources.cboe import read_cboe_text
     from analytics.sources.deribit import read_deribit_text
@@ -712,14 +729,9 @@ def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED,
     unknown = wanted - set(DEMO_DAYS)
     if unknown:
         raise ValueError(f"not demo days: {sorted(unknown)}")
-    rng = np.random.default_rng(seed)
-    n = len(DEMO_DAYS)
-    spx = _walk(rng, SPX_START, 0.009, n + 1)
-    btc = _walk(rng, BTC_START, 0.025, n)
+    spx, btc, spx_center, btc_center = demo_paths(seed)
     spx_vol_shift = np.clip(-1.2 * np.log(spx[1:] / SPX_START), -0.03, 0.05)
     btc_vol_shift = np.clip(-0.6 * np.log(btc / BTC_START), -0.05, 0.08)
-    spx_center = _oi_centers(spx[1:], SPX_START)
-    btc_center = _oi_centers(btc, BTC_START)
     written: list[Path] = []
 
     def write(underlying: str, day: dt.date, text: str) -> None:
@@ -754,12 +766,6 @@ def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED,
     # dated on the first vendor-layout day, so every position's expiry is live in the newest week
     path.write_text(spx_demo_book(DEMO_DAYS[-VENDOR_LAYOUT_DAYS]), encoding="utf-8", newline="\n")
     written.append(path)
-    if days is None if intraday is None else intraday:
-        from analytics.demo_intraday import write_intraday_data
-
-        written += write_intraday_data(out_dir, seed, (float(spx[-2]), float(spx[-1])), float(spx_center[-1]),
-                                       (float(btc[-3]), float(btc[-2]), float(btc[-1])),
-                                       (float(btc_center[-3]), float(btc_center[-2]), float(btc_center[-1])))
     return written
 
 

@@ -190,26 +190,30 @@ def btc_intraday_frame(listing: pd.DataFrame, at: pd.Timestamp, spot: float) -> 
     return _canonical(pd.concat(sides, ignore_index=True), "BTC", at, spot, 1.0)
 
 
-def write_intraday_data(out_dir: Path, seed: int, spx_spots: tuple[float, float], spx_center: float,
-                        btc_spots: tuple[float, float, float], btc_centers: tuple[float, float, float]) -> list[Path]:
+def write_intraday_data(out_dir: Path, seed: int = demo.DEFAULT_SEED) -> list[Path]:
     """Write the intraday demo files into ``out_dir/intraday`` (SPX session first, then the BTC day, in
-    time order); return their paths.
+    time order), deterministically; return their paths.
 
-    ``spx_spots`` are the previous close and the close of :data:`SPX_SESSION` (the daily files' spots),
-    ``spx_center`` where that day's open interest was built; ``btc_spots`` and ``btc_centers`` the same of
-    the daily files on 18, 19 and 20 November (:func:`analytics.demo.write_demo_data` passes them).
+    The spots and open-interest centres around them are the demo month's (:func:`analytics.demo.demo_paths`
+    with the same ``seed``): ``mmpos demo-data`` writes the month (:func:`analytics.demo.write_demo_data`)
+    and then these.
     """
+    paths = demo.demo_paths(seed)
+    spx_spots = (float(paths.spx[-2]), float(paths.spx[-1]))  # the previous close and the close of the 20th
+    spx_center = float(paths.spx_center[-1])
+    btc_spots = tuple(float(x) for x in paths.btc[-3:])  # 18, 19 and 20 November at 14:00 UTC
+    btc_centers = tuple(float(x) for x in paths.btc_center[-3:])
     folder = Path(out_dir) / INTRADAY_DIR
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     spx_listing = demo.spx_listing(SPX_SESSION, seed, spx_center)
-    spx_path = spx_session_path(*spx_spots, rng=np.random.default_rng([seed, 1, SPX_SESSION.toordinal(), 5]))
+    spx_path = spx_session_path(spx_spots[0], spx_spots[1], rng=np.random.default_rng([seed, 1, SPX_SESSION.toordinal(), 5]))
     for at, spot in zip(spx_session_times(), spx_path, strict=True):
         written.append(demo.write_frame_parquet(spx_intraday_frame(spx_listing, at, float(spot)),
                                                 Path(out_dir) / intraday_file_name("SPX", at)))
-    btc_listing = btc_intraday_listing(seed, btc_centers)
+    btc_listing = btc_intraday_listing(seed, (btc_centers[0], btc_centers[1], btc_centers[2]))
     grid_start = pd.Timestamp(dt.datetime.combine(BTC_DAY - dt.timedelta(days=1), demo.BTC_SNAPSHOT_TIME)).tz_localize("UTC")
-    btc_path = btc_day_path(btc_spots, np.random.default_rng([seed, 2, BTC_DAY.toordinal(), 15]))
+    btc_path = btc_day_path((btc_spots[0], btc_spots[1], btc_spots[2]), np.random.default_rng([seed, 2, BTC_DAY.toordinal(), 15]))
     for at in btc_day_times():
         spot = float(btc_path[int((at - grid_start).total_seconds()) // (60 * BTC_STEP_MINUTES)])
         written.append(demo.write_frame_parquet(btc_intraday_frame(btc_listing, at, spot),

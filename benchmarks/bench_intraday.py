@@ -3,7 +3,7 @@
 real dask.distributed LocalCluster with the whole intraday demo (SPX session + BTC day, 173 files).
 
 Copies the committed intraday demo (``data/intraday/``) into a temporary folder (``--generate``:
-writes it afresh with :func:`analytics.demo.write_demo_data` instead), then runs the command line
+writes it afresh with :func:`analytics.demo_intraday.write_intraday_data` instead), then runs the command line
 ``mmpos backfill`` on it, each run on a fresh store, and prints wall-clock seconds, this process's and
 its children's CPU seconds, and the machine's load average (a shared machine's wall clock says more
 about the neighbours than about mmpos: CPU seconds do not).
@@ -62,12 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mmpos-bench-intraday-") as tmp:
         source = ROOT / "data" / "intraday"
         if args.generate:
-            from analytics.demo import write_demo_data
+            from analytics.demo_intraday import write_intraday_data
 
             t0 = time.perf_counter()
-            write_demo_data(Path(tmp) / "generated")
+            write_intraday_data(Path(tmp) / "generated")
             source = Path(tmp) / "generated" / "intraday"
-            print(f"generated the demo (month + intraday) in {time.perf_counter() - t0:.1f} s")
+            print(f"generated the intraday demo in {time.perf_counter() - t0:.1f} s")
         spx, every = Path(tmp) / "spx-session", Path(tmp) / "intraday"
         spx.mkdir()
         for p in sorted(source.glob("spx_intraday_*.parquet")):

@@ -24,6 +24,7 @@ from analytics.demo import (
     write_demo_data,
     write_table_parquet,
 )
+from analytics.demo_intraday import write_intraday_data
 from analytics.sources import detect_format, load_chain
 from analytics.sources.book import apply_book, load_book
 
@@ -58,8 +59,13 @@ def generated(tmp_path_factory) -> Path:
     the generator with itself and with the committed files ask for it. Every other test reads the
     committed files (``demo_dir``, tests/conftest.py), which those slow tests prove are the generator's."""
     out = tmp_path_factory.mktemp("demo")
-    write_demo_data(out)
+    _write_all(out)
     return out
+
+
+def _write_all(out: Path) -> list[Path]:
+    """What ``mmpos demo-data`` writes: the month, then the intraday demo (data/intraday/)."""
+    return [*write_demo_data(out), *write_intraday_data(out)]
 
 
 def _daily_files(folder: Path) -> list[Path]:
@@ -91,7 +97,7 @@ def _in_band(stats: dict[str, float], bands: dict[str, tuple[float, float]]) -> 
 
 @pytest.mark.slow
 def test_two_runs_with_the_same_seed_write_byte_identical_files(generated, tmp_path):
-    again = write_demo_data(tmp_path)
+    again = _write_all(tmp_path)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in again) == sorted(_generated_files(generated))
     for path in again:
         rel = path.relative_to(tmp_path)

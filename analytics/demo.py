@@ -48,7 +48,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import cast
+from typing import NamedTuple, cast
 
 import numpy as np
 import pandas as pd
@@ -324,9 +324,10 @@ def _spx_surface(years: np.ndarray, log_m: np.ndarray, day_shift: float) -> np.n
     return smile_iv(log_m, years, atm, slope, 0.16, curvature=0.2, floor=0.075, cap=2.5)
 
 
-def spx_quote_table(day: dt.date, spot: float, prev_close: float, day_shift: float, seed: int,
-                    rng: np.random.Generator, oi_center: float = SPX_START) -> str:
-    """The CBOE quote-table text of one SPX-like snapshot (16:15 New York on ``day``).
+def spx_listing(day: dt.date, seed: int, oi_center: float = SPX_START) -> pd.DataFrame:
+    """The SPX-like contracts listed on ``day`` with their open interest (settled overnight, so the same
+    all session): one row per (expiry, root, strike), sorted, with ``years`` to settlement from the day's
+    16:15 New York snapshot (negative once settled), ``settle`` (the instant) and ``oi_C`` / ``oi_P``.
 
     Strikes are listed, and open interest is built, around ``oi_center`` (where the market has traded).
     """
@@ -339,17 +340,14 @@ def spx_quote_table(day: dt.date, spot: float, prev_close: float, day_shift: flo
         strikes = _spx_strikes(oi_center, max(expiry_years, 0.0))  # listed around where OI was built
         frames.append(pd.DataFrame({
             "expiry": pd.Timestamp(expiry), "root": root, "years": expiry_years, "strike": strikes,
-            "weight": _spx_expiry_weight(expiry, root, day),
+            "weight": _spx_expiry_weight(expiry, root, day), "settle": settle,
         }))
     q = pd.concat(frames, ignore_index=True).sort_values(["expiry", "strike", "root"], kind="stable")
     q = q.reset_index(drop=True)
     n = len(q)
     years = q["years"].to_numpy()
-    live = years > 0
     t = np.maximum(years, 1.0 / (365.0 * 24.0))
     strike = q["strike"].to_numpy()
-    log_m = np.log(strike / spot)
-    iv = _spx_surface(t, log_m, day_shift)
 
     # open interest: contract-stable noise, density around the level where it was built
     exp_key = (q["expiry"].to_numpy().astype("datetime64[D]").astype(np.int64))
@@ -372,18 +370,55 @@ def spx_quote_table(day: dt.date, spot: float, prev_close: float, day_shift: flo
         lam[side] = shape * roundness * np.exp(0.7 * noise + 0.05 * drift)
     group = q.groupby(["expiry", "root"], sort=False).ngroup().to_numpy()
     total = q["weight"].to_numpy() * _expiry_scale(seed, day_idx, exp_key, root_key)
-    out = {}
     for side in ("C", "P"):
         oi = _split_open_interest(group, total, lam[side], lam["C"] + lam["P"])
         oi = np.floor(oi)
-        oi = np.where(oi < 3, 0.0, oi)
+        q[f"oi_{side}"] = np.where(oi < 3, 0.0, oi)
+    q["width"] = width
+    return q
+
+
+def spx_bid_ask(mid) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """CBOE-like quotes around a model price: ``(bid, ask, tick, half spread)``; ticks 0.05 below 3.00,
+    else 0.10.
+
+    Examples
+    --------
+    >>> [round(float(v[0]), 4) for v in spx_bid_ask([12.34])]
+    [12.0, 12.6, 0.1, 0.2535]
+    """
+    mid = np.asarray(mid, dtype=float)
+    tick = np.where(mid < 3.0, 0.05, 0.10)
+    half = np.maximum(0.5 * tick, 0.012 * mid + 0.03 * np.sqrt(mid))
+    bid = np.maximum(_to_tick(mid - half, tick, up=False), 0.0)
+    ask = np.maximum(_to_tick(mid + half, tick, up=True), 0.05)
+    return bid, ask, tick, half
+
+
+def spx_quote_table(day: dt.date, spot: float, prev_close: float, day_shift: float, seed: int,
+                    rng: np.random.Generator, oi_center: float = SPX_START) -> str:
+    """The CBOE quote-table text of one SPX-like snapshot (16:15 New York on ``day``).
+
+    Strikes are listed, and open interest is built, around ``oi_center`` (:func:`spx_listing`).
+    """
+    as_of = pd.Timestamp(dt.datetime.combine(day, SPX_SNAPSHOT_TIME)).tz_localize(NEW_YORK)
+    q = spx_listing(day, seed, oi_center)
+    n = len(q)
+    years = q["years"].to_numpy()
+    live = years > 0
+    t = np.maximum(years, 1.0 / (365.0 * 24.0))
+    strike = q["strike"].to_numpy()
+    log_m = np.log(strike / spot)
+    iv = _spx_surface(t, log_m, day_shift)
+    k_key = np.round(strike).astype(np.int64)
+    width = q["width"].to_numpy()
+    out = {}
+    for side in ("C", "P"):
+        oi = q[f"oi_{side}"].to_numpy()
         w = side_sign(np.full(n, side))
         g = greeks(spot, strike, t, iv, w)
         mid = np.where(live, g.price, np.maximum(w * (spot - strike), 0.0))
-        tick = np.where(mid < 3.0, 0.05, 0.10)
-        half = np.maximum(0.5 * tick, 0.012 * mid + 0.03 * np.sqrt(mid))
-        bid = np.maximum(_to_tick(mid - half, tick, up=False), 0.0)
-        ask = np.maximum(_to_tick(mid + half, tick, up=True), 0.05)
+        bid, ask, tick, half = spx_bid_ask(mid)
         volume = rng.poisson(oi * np.where(live, 0.04, 0.0) * np.exp(-np.abs(log_m) / (2 * width)))
         traded = volume > 0
         last = np.where(traded, np.maximum(_to_tick(mid + half * rng.uniform(-1, 1, n), tick, up=False), 0.05), 0.0)
@@ -449,6 +484,60 @@ def _btc_expiry_weight(expiry: dt.date, day: dt.date) -> float:
     return 1.2e3
 
 
+def btc_listing(day: dt.date, oi_center: float = BTC_START) -> pd.DataFrame:
+    """The BTC-like contracts listed at 14:00 UTC on ``day``: one row per (expiry, strike), with ``years``
+    to settlement (08:00 UTC) from that snapshot and ``settle`` (the instant). Strikes are listed around
+    ``oi_center``."""
+    as_of = pd.Timestamp(dt.datetime.combine(day, BTC_SNAPSHOT_TIME)).tz_localize("UTC")
+    frames = []
+    for expiry in deribit_expiries(day):
+        settle = pd.Timestamp(dt.datetime.combine(expiry, dt.time(8, 0))).tz_localize("UTC")
+        years = (settle - as_of).total_seconds() / SECONDS_PER_YEAR
+        strikes = _btc_strikes(oi_center, years)
+        frames.append(pd.DataFrame({"expiry": pd.Timestamp(expiry), "years": years, "strike": strikes,
+                                    "weight": _btc_expiry_weight(expiry, day), "settle": settle}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def btc_open_interest(q: pd.DataFrame, day: dt.date, seed: int, oi_center: float = BTC_START) -> dict[str, np.ndarray]:
+    """Open interest in coins (``{"C": ..., "P": ...}``) of the contracts ``q`` (:func:`btc_listing`)
+    as the model builds it on ``day`` around ``oi_center``: the daily file's figures on its own listing."""
+    n = len(q)
+    t = q["years"].to_numpy()
+    strike = q["strike"].to_numpy()
+    exp_key = q["expiry"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    k_key = np.round(strike).astype(np.int64)
+    x = np.log(strike / oi_center)
+    width = 0.03 + 0.35 * 0.5 * np.sqrt(np.maximum(t, 1.0 / 365.0))
+    roundness = np.select([k_key % 10000 == 0, k_key % 5000 == 0], [3.0, 1.8], 0.8)
+    group = q.groupby("expiry", sort=False).ngroup().to_numpy()
+    day_idx = (day - DEMO_DAYS[0]).days
+    lam = {}
+    for side, tilt in (("C", np.where(x > 0, BTC_CALL_TILT, 0.4)), ("P", np.where(x < 0, 1.3, 0.25))):
+        side_key = np.full(n, 1 if side == "C" else 2)
+        noise = _contract_noise(seed + 7, exp_key, k_key, side_key)
+        drift = _contract_noise(seed + 101 + day_idx, exp_key, k_key, side_key)
+        lam[side] = np.exp(-np.abs(x) / width) * tilt * roundness * np.exp(0.6 * noise + 0.05 * drift)
+    weight = np.array([_btc_expiry_weight(e.date(), day) for e in q["expiry"]])
+    total = weight * _expiry_scale(seed + 7, day_idx, exp_key)
+    out = {}
+    for side in ("C", "P"):
+        oi = np.round(_split_open_interest(group, total, lam[side], lam["C"] + lam["P"]), 1)
+        out[side] = np.where(oi < 0.5, 0.0, oi)
+    return out
+
+
+def btc_marks(mark) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Deribit-like quotes around a mark price in coin: ``(bid, ask, tick)``; ticks 0.0001 below 0.005,
+    else 0.0005 (a bid under one tick is no bid: NaN is the caller's to set)."""
+    mark = np.asarray(mark, dtype=float)
+    tick = np.where(mark < 0.005, 0.0001, 0.0005)
+    half = np.maximum(tick, 0.03 * mark + 0.0004)
+    bid = _to_tick(mark - half, tick, up=False)
+    ask = _to_tick(mark + half, tick, up=True)
+    return bid, np.maximum(ask, 0.0001), tick
+
+
 def btc_book_summary(day: dt.date, spot: float, day_shift: float, seed: int, rng: np.random.Generator,
                      oi_center: float = BTC_START) -> str:
     """The Deribit ``get_book_summary_by_currency`` JSON text of one BTC-like snapshot (14:00 UTC).
@@ -457,52 +546,28 @@ def btc_book_summary(day: dt.date, spot: float, day_shift: float, seed: int, rng
     """
     as_of = pd.Timestamp(dt.datetime.combine(day, BTC_SNAPSHOT_TIME)).tz_localize("UTC")
     ms = int(as_of.value // 1_000_000)
-    frames = []
-    for expiry in deribit_expiries(day):
-        settle = pd.Timestamp(dt.datetime.combine(expiry, dt.time(8, 0))).tz_localize("UTC")
-        years = (settle - as_of).total_seconds() / SECONDS_PER_YEAR
-        strikes = _btc_strikes(oi_center, years)
-        frames.append(pd.DataFrame({"expiry": pd.Timestamp(expiry), "years": years, "strike": strikes,
-                                    "weight": _btc_expiry_weight(expiry, day)}))
-    q = pd.concat(frames, ignore_index=True)
+    q = btc_listing(day, oi_center)
     n = len(q)
     t = q["years"].to_numpy()
     strike = q["strike"].to_numpy()
     forward = spot * np.exp(BTC_BASIS_PER_YEAR * t)
     iv = _btc_surface(t, np.log(strike / forward), day_shift)
-    exp_key = q["expiry"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    k_key = np.round(strike).astype(np.int64)
-    x = np.log(strike / oi_center)
-    width = 0.03 + 0.35 * 0.5 * np.sqrt(np.maximum(t, 1.0 / 365.0))
-    roundness = np.select([k_key % 10000 == 0, k_key % 5000 == 0], [3.0, 1.8], 0.8)
-    group = q.groupby("expiry", sort=False).ngroup().to_numpy()
-    day_idx = (day - DEMO_DAYS[0]).days
     synthetic = (q["expiry"].dt.day_of_week != 4).to_numpy()
     codes = np.array([deribit_code(d.date()) for d in q["expiry"]])
     records = []
-    lam = {}
-    for side, tilt in (("C", np.where(x > 0, BTC_CALL_TILT, 0.4)), ("P", np.where(x < 0, 1.3, 0.25))):
-        side_key = np.full(n, 1 if side == "C" else 2)
-        noise = _contract_noise(seed + 7, exp_key, k_key, side_key)
-        drift = _contract_noise(seed + 101 + day_idx, exp_key, k_key, side_key)
-        lam[side] = np.exp(-np.abs(x) / width) * tilt * roundness * np.exp(0.6 * noise + 0.05 * drift)
-    total = q["weight"].to_numpy() * _expiry_scale(seed + 7, day_idx, exp_key)
+    open_interest = btc_open_interest(q, day, seed, oi_center)
     per_side = {}
     for side in ("C", "P"):
-        oi = np.round(_split_open_interest(group, total, lam[side], lam["C"] + lam["P"]), 1)
-        oi = np.where(oi < 0.5, 0.0, oi)
+        oi = open_interest[side]
         w = side_sign(np.full(n, side))
         usd = greeks(forward, strike, t, iv, w).price
         mark = np.maximum(usd / forward, 0.0)
-        tick = np.where(mark < 0.005, 0.0001, 0.0005)
-        half = np.maximum(tick, 0.03 * mark + 0.0004)
-        bid = _to_tick(mark - half, tick, up=False)
-        ask = _to_tick(mark + half, tick, up=True)
+        bid, ask, tick = btc_marks(mark)
         has_bid = (bid >= 0.0001) & (rng.uniform(size=n) > 0.05)
         volume = np.round(rng.poisson(oi * 0.03) * 0.1 * 10, 1)
         traded = volume > 0
         last = np.round(mark * (1 + 0.05 * rng.normal(size=n)), 4)
-        per_side[side] = dict(oi=oi, mark=mark, bid=np.where(has_bid, bid, np.nan), ask=np.maximum(ask, 0.0001),
+        per_side[side] = dict(oi=oi, mark=mark, bid=np.where(has_bid, bid, np.nan), ask=ask,
                               volume=volume, last=np.where(traded, np.maximum(last, 0.0001), np.nan),
                               change=np.where(traded, np.round(rng.normal(0, 8, n), 4), np.nan))
     est_delivery = round(spot * (1 - 0.0004), 2)
@@ -572,12 +637,17 @@ def write_table_parquet(chain, path: Path) -> Path:
     Strings are dictionary-encoded, numbers kept as float64 (the vendor file's printed values), zstd
     compressed; no pandas metadata, so the bytes depend only on the data and the pyarrow version.
     """
+    from analytics.sources.table import chain_to_frame
+
+    return write_frame_parquet(chain_to_frame(chain), path)
+
+
+def write_frame_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    """Write a canonical table frame (:func:`analytics.sources.table.chain_to_frame`'s columns) as
+    :func:`write_table_parquet` does: the columns the analytics use, the quote columns that hold a value."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from analytics.sources.table import chain_to_frame
-
-    frame = chain_to_frame(chain)
     columns = ["underlying", "as_of", "spot", "expiry", "strike", "side", "open_interest", "root", "settlement",
                "iv", "multiplier"]
     # the quotes the default model (parity forwards, OTM IVs) reads, so these days are analysed like the
@@ -606,6 +676,27 @@ def demo_file_name(underlying: str, day: dt.date) -> str:
     return f"btc_book_summary_{day.isoformat()}.json" if vendor else f"btc_table_{day.isoformat()}.parquet"
 
 
+class DemoPaths(NamedTuple):
+    """The month's spot paths and where open interest was built each day (:func:`write_demo_data`):
+    ``spx[i + 1]`` is day ``i``'s SPX close (``spx[0]`` the close before the month), ``btc[i]`` day
+    ``i``'s BTC spot at 14:00 UTC, ``*_center[i]`` day ``i``'s open-interest centre."""
+
+    spx: np.ndarray
+    btc: np.ndarray
+    spx_center: np.ndarray
+    btc_center: np.ndarray
+
+
+def demo_paths(seed: int = DEFAULT_SEED) -> DemoPaths:
+    """The spot paths of the demo month (one stream seeded by ``seed``), shared by the daily files and
+    the intraday demo (:mod:`analytics.demo_intraday`), which runs between them."""
+    rng = np.random.default_rng(seed)
+    n = len(DEMO_DAYS)
+    spx = _walk(rng, SPX_START, 0.009, n + 1)
+    btc = _walk(rng, BTC_START, 0.025, n)
+    return DemoPaths(spx, btc, _oi_centers(spx[1:], SPX_START), _oi_centers(btc, BTC_START))
+
+
 def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED,
                     days: tuple[dt.date, ...] | list[dt.date] | None = None) -> list[Path]:
     """Write the demo snapshots into ``out_dir``, deterministically; return the paths written.
@@ -626,7 +717,8 @@ def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED,
     list of pathlib.Path
         Per day an SPX and a BTC snapshot (:func:`demo_file_name`: CBOE quote tables and Deribit book
         summaries for the newest days, canonical Parquet tables before), SPX first, oldest first;
-        then one SPX positions file.
+        then one SPX positions file. (``mmpos demo-data`` then writes the intraday demo,
+        :func:`analytics.demo_intraday.write_intraday_data`.)
     """
     from analytics.sources.cboe import read_cboe_text
     from analytics.sources.deribit import read_deribit_text
@@ -637,14 +729,9 @@ def write_demo_data(out_dir: Path, seed: int = DEFAULT_SEED,
     unknown = wanted - set(DEMO_DAYS)
     if unknown:
         raise ValueError(f"not demo days: {sorted(unknown)}")
-    rng = np.random.default_rng(seed)
-    n = len(DEMO_DAYS)
-    spx = _walk(rng, SPX_START, 0.009, n + 1)
-    btc = _walk(rng, BTC_START, 0.025, n)
+    spx, btc, spx_center, btc_center = demo_paths(seed)
     spx_vol_shift = np.clip(-1.2 * np.log(spx[1:] / SPX_START), -0.03, 0.05)
     btc_vol_shift = np.clip(-0.6 * np.log(btc / BTC_START), -0.05, 0.08)
-    spx_center = _oi_centers(spx[1:], SPX_START)
-    btc_center = _oi_centers(btc, BTC_START)
     written: list[Path] = []
 
     def write(underlying: str, day: dt.date, text: str) -> None:

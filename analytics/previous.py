@@ -12,6 +12,14 @@ A snapshot is comparable with today's when it is
   (:func:`gross_gex_by_expiry`): a file saved with a few expiries is not the chain of yesterday.
 
 The newest candidate that passes is the previous snapshot; where none does, the note says why.
+
+That is the day-over-day basis (``basis="day"``, the default): the previous session's close (its newest
+comparable snapshot). Snapshots collected through a session (``mmpos collect``) also compare on the
+intraday basis (``basis="intraday"``): the same underlying's snapshot before it *in the same session*
+(the newest earlier one that passes the same source-kind and coverage tests); the first snapshot of a
+session has none. :func:`session_groups` groups a list of snapshots by session (the page's snapshot
+list shows a session as one "day").
+
 The rule is pure: the caller supplies the snapshots' facts and the coverage of a candidate
 (:mod:`dashboard.service` reads them from the catalog, cached).
 """
@@ -21,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -29,6 +38,8 @@ from analytics import calendars, pricing
 
 PREVIOUS_MAX_AGE_DAYS = 7  # an older "previous snapshot" is not yesterday: no change is shown
 PREVIOUS_MIN_COVERAGE = 0.8  # share of today's gross GEX in expiries the previous snapshot also lists
+Basis = Literal["day", "intraday"]
+BASES: tuple[Basis, ...] = ("day", "intraday")  # day-over-day (the default), or within the session
 
 
 @dataclass(frozen=True)
@@ -112,11 +123,13 @@ def coverage(gross: Mapping[dt.date, float], expiries: Iterable[dt.date]) -> flo
 
 def choose_previous(current: Snapshot, snapshots: Iterable[Snapshot], coverage_of: Callable[[str], float], *,
                     max_age_days: int = PREVIOUS_MAX_AGE_DAYS,
-                    min_coverage: float = PREVIOUS_MIN_COVERAGE) -> Choice:
+                    min_coverage: float = PREVIOUS_MIN_COVERAGE, basis: Basis = "day") -> Choice:
     """The newest comparable snapshot before ``current`` (module docstring), or why there is none.
 
     ``coverage_of(key)`` is the share of today's gross GEX in the expiries that snapshot lists
     (:func:`coverage`); it is asked only of candidates that pass the other tests, newest first.
+    ``basis="day"`` looks in earlier sessions (day over day), ``basis="intraday"`` in the same session,
+    before ``current`` (:func:`choose_intraday_previous`).
 
     Examples
     --------
@@ -129,6 +142,10 @@ def choose_previous(current: Snapshot, snapshots: Iterable[Snapshot], coverage_o
     >>> print(choose_previous(today, [earlier_tonight, yesterday], lambda key: 0.4).note)
     no comparable previous snapshot: the newest of an earlier session (2024-01-03 16:15) lists the expiries of 40% of today's gross GEX (at least 80% needed)
     """
+    if basis == "intraday":
+        return choose_intraday_previous(current, snapshots, coverage_of, min_coverage=min_coverage)
+    if basis != "day":
+        raise ValueError(f"basis must be one of {BASES}, not {basis!r}")
     want = current.underlying.upper()
     older = sorted((s for s in snapshots
                     if s.underlying.upper() == want and s.kind == current.kind and s.session < current.session),
@@ -149,3 +166,56 @@ def choose_previous(current: Snapshot, snapshots: Iterable[Snapshot], coverage_o
     return Choice(None, f"no comparable previous snapshot: the newest of an earlier session "
                         f"({recent[0].as_of:%Y-%m-%d %H:%M}) lists the expiries of {100 * (first_share or 0.0):.0f}% of "
                         f"today's gross GEX (at least {100 * min_coverage:.0f}% needed)")
+
+
+def choose_intraday_previous(current: Snapshot, snapshots: Iterable[Snapshot], coverage_of: Callable[[str], float], *,
+                             min_coverage: float = PREVIOUS_MIN_COVERAGE) -> Choice:
+    """The snapshot before ``current`` in the same session (the base of intraday changes), or why there
+    is none: the newest earlier snapshot of the same underlying, source kind and session whose expiries
+    carry at least ``min_coverage`` of ``current``'s gross GEX.
+
+    Examples
+    --------
+    >>> def snap(key, day, hm):
+    ...     t = pd.Timestamp(f"2026-11-{day:02d} {hm}", tz="America/New_York")
+    ...     return Snapshot(key, "SPX", "production", t, session_date(t, round_the_clock=False))
+    >>> close, t0935, t0940, t0945 = snap("a", 19, "16:15"), snap("b", 20, "09:35"), snap("c", 20, "09:40"), snap("d", 20, "09:45")
+    >>> choose_intraday_previous(t0945, [close, t0935, t0940], lambda key: 1.0)
+    Choice(key='c', note=None)
+    >>> print(choose_intraday_previous(t0935, [close], lambda key: 1.0).note)
+    the first snapshot of its session (2026-11-20): no intraday change
+    >>> choose_previous(t0945, [close, t0935, t0940], lambda key: 1.0)  # day over day: the previous close
+    Choice(key='a', note=None)
+    """
+    want = current.underlying.upper()
+    earlier = sorted((s for s in snapshots
+                      if s.underlying.upper() == want and s.kind == current.kind and s.session == current.session
+                      and s.as_of < current.as_of), key=lambda s: s.as_of, reverse=True)
+    if not earlier:
+        return Choice(None, f"the first snapshot of its session ({current.session.isoformat()}): no intraday change")
+    first_share: float | None = None
+    for s in earlier:
+        share = coverage_of(s.key)
+        if share >= min_coverage:
+            return Choice(s.key)
+        first_share = share if first_share is None else first_share
+    return Choice(None, f"no comparable earlier snapshot in the session: the one before "
+                        f"({earlier[0].as_of:%H:%M}) lists the expiries of {100 * (first_share or 0.0):.0f}% of "
+                        f"this one's gross GEX (at least {100 * min_coverage:.0f}% needed)")
+
+
+def session_groups(snapshots: Iterable[Snapshot]) -> list[list[Snapshot]]:
+    """Snapshots grouped by (underlying, session), each group newest first, groups newest first: the
+    page lists a session as one "day".
+
+    Examples
+    --------
+    >>> t = [pd.Timestamp(x, tz="UTC") for x in ("2026-11-19 14:00", "2026-11-19 14:15", "2026-11-20 14:00")]
+    >>> snaps = [Snapshot(str(i), "BTC", "production", ts, session_date(ts, round_the_clock=True)) for i, ts in enumerate(t)]
+    >>> [[s.key for s in group] for group in session_groups(snaps)]
+    [['2'], ['1', '0']]
+    """
+    groups: dict[tuple[str, dt.date], list[Snapshot]] = {}
+    for s in sorted(snapshots, key=lambda s: s.as_of, reverse=True):
+        groups.setdefault((s.underlying.upper(), s.session), []).append(s)
+    return list(groups.values())

@@ -214,10 +214,11 @@ class PreviousSnapshot:
 
 
 def find_previous(catalog: Catalog, entry: CatalogEntry,
-                  max_age_days: int = PREVIOUS_MAX_AGE_DAYS) -> PreviousSnapshot:
+                  max_age_days: int = PREVIOUS_MAX_AGE_DAYS, *, basis: prev_rule.Basis = "day") -> PreviousSnapshot:
     """The previous snapshot of ``entry`` by the one rule (:func:`analytics.previous.choose_previous`):
     same underlying and source kind (:func:`source_kind`), an earlier session, at most ``max_age_days``
     older, listing the expiries of at least ``PREVIOUS_MIN_COVERAGE`` of today's gross GEX.
+    ``basis="intraday"``: the snapshot before it in the same session instead (intraday changes).
 
     Used by the KPI changes, the key levels, the previous-net line, the change-by-strike view and
     ``mmpos report`` alike.
@@ -246,7 +247,7 @@ def find_previous(catalog: Catalog, entry: CatalogEntry,
             return 0.0  # an unreadable file compares with nothing
 
     choice = prev_rule.choose_previous(snapshot(entry), [snapshot(e) for e in older], coverage_of,
-                                       max_age_days=max_age_days)
+                                       max_age_days=max_age_days, basis=basis)
     return PreviousSnapshot(by_key[choice.key] if choice.key is not None else None, choice.note)
 
 
@@ -265,9 +266,32 @@ def gross_by_expiry(entry: CatalogEntry) -> dict[dt.date, float]:
     return _gross_by_expiry(entry_id, version, str(entry.path))
 
 
-def previous_entry(catalog: Catalog, entry: CatalogEntry) -> CatalogEntry | None:
+def previous_entry(catalog: Catalog, entry: CatalogEntry, *, basis: prev_rule.Basis = "day") -> CatalogEntry | None:
     """The snapshot ``entry`` is compared with (:func:`find_previous`), or None."""
-    return find_previous(catalog, entry).entry
+    return find_previous(catalog, entry, basis=basis).entry
+
+
+def session_groups(catalog: Catalog, underlying: str | None) -> list[tuple[dt.date, list[CatalogEntry]]]:
+    """The underlying's readable snapshots grouped by session, as ``(session date, entries)``
+    (:func:`analytics.previous.session_groups`; newest first within a group and between groups): what
+    the page lists as one "day". The session
+    rule (NYSE session or UTC day) is the newest snapshot's, as :func:`find_previous` uses the current one's."""
+    entries = [e for e in catalog.snapshots(underlying) if e.as_of is not None]
+    if not entries:
+        return []
+    try:
+        round_the_clock = facts_for(max(entries, key=lambda e: e.as_of)).round_the_clock
+    except ChainDataError:  # the rule is unknown: each snapshot on its own line
+        return [(e.as_of.date(), [e]) for e in sorted(entries, key=lambda e: e.as_of, reverse=True)]
+    by_key = {str(e.id): e for e in entries}
+    snaps = [prev_rule.Snapshot(str(e.id), e.underlying or "", source_kind(e), e.as_of,
+                                _session_of(e.as_of, round_the_clock)) for e in entries]
+    return [(group[0].session, [by_key[s.key] for s in group]) for group in prev_rule.session_groups(snaps)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _session_of(as_of: pd.Timestamp, round_the_clock: bool) -> dt.date:
+    return prev_rule.session_date(as_of, round_the_clock=round_the_clock)
 
 
 # --------------------------------------------------------------------------- the shared cache
@@ -865,11 +889,12 @@ def previous_expiries(preset: str | None, expiries: Iterable[str] | None, prev_f
 
 
 def previous_analysis(data_dir: str | Path | None, catalog: Catalog, entry: CatalogEntry, scenario: Scenario,
-                      preset: str | None, expiries: Iterable[str] | None) -> PreviousAnalysis:
+                      preset: str | None, expiries: Iterable[str] | None, *,
+                      basis: prev_rule.Basis = "day") -> PreviousAnalysis:
     """The previous snapshot's analysis for the view of ``entry`` under ``scenario`` with the expiry
     ``preset`` and dates (cached): hedge flows at the KPI shocks and what the key levels need. The
-    previous snapshot is :func:`find_previous`'s."""
-    found = find_previous(catalog, entry)
+    previous snapshot is :func:`find_previous`'s on ``basis`` (day over day, or intraday)."""
+    found = find_previous(catalog, entry, basis=basis)
     prev = found.entry
     if prev is None:
         return PreviousAnalysis(None, None, found.note)
@@ -1130,4 +1155,5 @@ caches.register("dashboard.service.prepared", _prepared.cache_clear)
 caches.register("dashboard.service.facts", _facts.cache_clear)
 caches.register("dashboard.service.trades_files", _trades_file.cache_clear)
 caches.register("dashboard.service.gross_by_expiry", _gross_by_expiry.cache_clear)
+caches.register("dashboard.service.session_of", _session_of.cache_clear)
 caches.register("dashboard.service.shared", _clear_shared)

@@ -1,7 +1,10 @@
 """Shared fixtures for every test layer: the committed demo data and the real files in ../shared/data.
 
-Both are read in place, never copied or regenerated: ``demo_dir`` is the committed ``data/`` folder
-(``tests/unit/test_demo_data.py`` checks it is what the generator writes).
+Both are read in place, never copied or regenerated: ``demo_data_dir`` is the committed ``data/`` folder
+(``tests/unit/test_demo_data.py`` checks it is what the generator writes). ``demo_dir`` is its demo month
+alone (the files at its top, hard-linked into one folder per test session, without the 173 intraday
+snapshots of ``data/intraday/``): what most tests were written against, and a catalog of 41 files,
+which fits the catalog's load cache (a fresh scan of all of ``data/`` loads 214 files every time).
 """
 
 from __future__ import annotations
@@ -22,16 +25,31 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 os.environ["MMPOS_SHARED_CACHE"] = "off"
 
 
-def copy_demo_files(src: Path, out: Path) -> list[Path]:
+def copy_demo_files(src: Path, out: Path, *, intraday: bool = False) -> list[Path]:
     """Copy the data files of ``src`` (the catalog's rule: ``analytics.catalog.data_files``) and its ADV
     file into ``out``; never a local history store (``data/.mmpos``, made by any ``mmpos serve``) or
-    README. Returns the copies."""
+    README. Only the files at the top of ``src`` (the demo month) unless ``intraday`` (then its
+    subfolders too, ``intraday/`` kept as it is). Returns the copies."""
     from analytics.adv import ADV_FILE_NAME
     from analytics.catalog import data_files
 
     adv = src / ADV_FILE_NAME
     out.mkdir(parents=True, exist_ok=True)
-    return [Path(shutil.copy2(path, out / path.name)) for path in [*data_files(src), *([adv] if adv.is_file() else [])]]
+    copies = []
+    for path in [*data_files(src), *([adv] if adv.is_file() else [])]:
+        rel = path.relative_to(src)
+        if len(rel.parts) > 1 and not intraday:
+            continue
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        copies.append(Path(shutil.copy2(path, out / rel)))
+    return copies
+
+
+def _link_or_copy(path: Path, out: Path) -> None:
+    try:
+        os.link(path, out / path.name)
+    except OSError:  # another file system: a copy
+        shutil.copy2(path, out / path.name)
 
 
 def shared_file(name: str) -> Path:
@@ -42,11 +60,23 @@ def shared_file(name: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_dir() -> Path:
-    """The committed demo folder: five days of SPX and BTC snapshots plus the SPX positions file."""
+def demo_data_dir() -> Path:
+    """The committed demo folder ``data/``, read in place: the demo month (twenty days of SPX and BTC
+    snapshots, the SPX positions file, the ADV file) and the intraday demo in ``data/intraday/``."""
     if not any(DEMO_DATA.glob("spx_quotedata_*.csv")):
         pytest.fail(f"{DEMO_DATA} holds no demo snapshots: run `mmpos demo-data --out data`")
     return DEMO_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_dir(demo_data_dir, tmp_path_factory) -> Path:
+    """The demo month alone: the files at the top of ``data/`` (hard links, read-only by convention),
+    without ``data/intraday/``."""
+    out = tmp_path_factory.mktemp("demo-month")
+    for path in sorted(demo_data_dir.iterdir()):
+        if path.is_file() and not path.name.startswith("."):
+            _link_or_copy(path, out)
+    return out
 
 
 @pytest.fixture(scope="session")

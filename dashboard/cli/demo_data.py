@@ -19,9 +19,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analytics import demo
+    from analytics import demo, demo_intraday
 
     kwargs = {} if args.seed is None else {"seed": args.seed}
-    for path in demo.write_demo_data(args.out, **kwargs):
+    # the month, then the intraday session and day between its files (data/intraday/)
+    for path in [*demo.write_demo_data(args.out, **kwargs), *demo_intraday.write_intraday_data(args.out, **kwargs)]:
         sys.stdout.write(f"wrote {path}\n")
     return 0

@@ -50,3 +50,75 @@ def test_a_previous_session_file_with_few_of_todays_expiries_is_not_comparable(d
     assert found.note.startswith("no comparable previous snapshot") and f"{100 * share:.0f}%" in found.note
     # the report (mmpos report, the page's download) goes by the same rule
     assert service.previous_entry(catalog, today) is None
+
+
+def _session_folder(demo: Path, tmp_path: Path) -> Path:
+    """The 19 November close, three intraday snapshots of the 20th and the 20th's after-close file."""
+    import shutil
+
+    shutil.copy2(demo / "spx_quotedata_2026-11-19.csv", tmp_path / "spx_quotedata_2026-11-19.csv")
+    shutil.copy2(demo / "spx_quotedata_2026-11-20.csv", tmp_path / "spx_quotedata_2026-11-20.csv")
+    (tmp_path / "intraday").mkdir()
+    for hm in ("0935", "0940", "1555"):
+        name = f"spx_intraday_2026-11-20_{hm}_near35d.parquet"
+        shutil.copy2(demo / "intraday" / name, tmp_path / "intraday" / name)
+    return tmp_path
+
+
+def test_intraday_changes_compare_with_the_snapshot_before_in_the_session_day_changes_with_the_previous_close(
+        demo_data_dir, tmp_path):
+    catalog = service.get_catalog(_session_folder(demo_data_dir, tmp_path))
+    by_time = {e.as_of.strftime("%m-%d %H:%M"): e for e in catalog.snapshots("SPX")}
+    t0940 = by_time["11-20 09:40"]
+    assert service.find_previous(catalog, t0940, basis="intraday").entry == by_time["11-20 09:35"]
+    assert service.find_previous(catalog, t0940).entry == by_time["11-19 16:15"]  # day over day, the default
+    assert service.find_previous(catalog, t0940, basis="day").entry == by_time["11-19 16:15"]
+    first = service.find_previous(catalog, by_time["11-20 09:35"], basis="intraday")
+    assert first.entry is None and "first snapshot of its session (2026-11-20)" in first.note
+    # the after-close file lists every expiry; the intraday ones the nearer only: not comparable, said why
+    after_close = service.find_previous(catalog, by_time["11-20 16:15"], basis="intraday")
+    assert after_close.entry is None and "15:55" in after_close.note and "% of this one's gross GEX" in after_close.note
+    # day over day, the after-close file still compares with the 19th's close (the intraday files are of its session)
+    assert service.find_previous(catalog, by_time["11-20 16:15"]).entry == by_time["11-19 16:15"]
+
+
+def test_previous_analysis_follows_the_basis(demo_data_dir, tmp_path):
+    from analytics.scenario import Scenario
+
+    folder = _session_folder(demo_data_dir, tmp_path)
+    catalog = service.get_catalog(folder)
+    t0940 = next(e for e in catalog.snapshots("SPX") if e.as_of.strftime("%H:%M") == "09:40")
+    day = service.previous_analysis(folder, catalog, t0940, Scenario(), "all", None)
+    intraday = service.previous_analysis(folder, catalog, t0940, Scenario(), "all", None, basis="intraday")
+    assert day.entry.rel == "spx_quotedata_2026-11-19.csv"
+    assert intraday.entry.rel == "intraday/spx_intraday_2026-11-20_0935_near35d.parquet"
+    assert intraday.analysis.spot != day.analysis.spot
+
+
+def test_the_snapshot_list_shows_a_session_as_one_day(demo_data_dir, tmp_path):
+    import shutil
+
+    from dashboard.web.callbacks.controls import resolve
+    from dashboard.web.state import default_state
+
+    folder = _session_folder(demo_data_dir, tmp_path)  # SPX: 19th close, 20th 09:35, 09:40, 15:55 and after close
+    shutil.copy2(demo_data_dir / "spx_quotedata_2026-11-18.csv", folder)
+    for name in ("btc_book_summary_2026-11-19.json", "btc_book_summary_2026-11-20.json",
+                 "intraday/btc_intraday_2026-11-19_2345_near35d.parquet",
+                 "intraday/btc_intraday_2026-11-19_0000_near35d.parquet"):
+        shutil.copy2(demo_data_dir / name, folder / name)
+    catalog = service.get_catalog(folder)
+    got = resolve({**default_state(), "u": "SPX"}, catalog)
+    labels = [o["label"] for o in got.snapshots]
+    assert len(labels) == 3  # three days, though the 20th holds 4 snapshots
+    assert labels[0].startswith("2026-11-20 16:15") and labels[0].endswith("· session 2026-11-20: 4 snapshots")
+    assert "session" not in labels[1] and "session" not in labels[2]  # a day of one snapshot keeps its plain label
+    # an earlier snapshot of the session is listed (with its place) while it is the one selected
+    t0940 = next(e for e in catalog.snapshots("SPX") if e.as_of.strftime("%m-%d %H:%M") == "11-20 09:40")
+    got = resolve({**default_state(), "u": "SPX", "snap": str(t0940.id)}, catalog)
+    assert got.state["snap"] == str(t0940.id) and len(got.snapshots) == 4
+    chosen = next(o for o in got.snapshots if o["value"] == str(t0940.id))
+    assert chosen["label"].endswith("· 2 of 4 in session 2026-11-20")
+    # Deribit: a session is the UTC day
+    btc = [o["label"] for o in resolve({**default_state(), "u": "BTC"}, catalog).snapshots]
+    assert len(btc) == 2 and btc[1].startswith("2026-11-19 23:45 UTC") and btc[1].endswith("session 2026-11-19: 3 snapshots")

@@ -183,7 +183,15 @@ def test_a_missing_data_dir_is_a_readable_error(tmp_path):
 def test_the_project_data_dir_lists_the_demo_month():
     catalog = scan_catalog(Path(cat.__file__).resolve().parents[1] / "data")
     assert catalog.underlyings() == ["BTC", "SPX"]
-    assert len(catalog.snapshots("SPX")) == len(DEMO_DAYS) and len(catalog.snapshots("BTC")) == len(DEMO_DAYS)
+    # the month, and the intraday demo in data/intraday/ (the SPX session; the BTC day beside its 14:00 daily file)
+    from analytics.demo_intraday import btc_day_times, spx_session_times
+
+    assert len(catalog.snapshots("SPX")) == len(DEMO_DAYS) + len(spx_session_times()) == 20 + 78
+    assert len(catalog.snapshots("BTC")) == len(DEMO_DAYS) + len(btc_day_times()) == 20 + 95
+    assert sum(e.rel.startswith("intraday/") for e in catalog.snapshots()) == 78 + 95
+    # the newest snapshot of each underlying is still the daily file (many tests name it)
+    assert catalog.latest("SPX").rel == "spx_quotedata_2026-11-20.csv"
+    assert catalog.latest("BTC").rel == "btc_book_summary_2026-11-20.json"
     assert catalog.broken() == [] and catalog.book_for("SPX") is not None
 
 

@@ -117,8 +117,11 @@ def test_missing_file_and_binary_junk_exit_2_without_traceback(tmp_path):
     junk = tmp_path / "junk.bin"
     junk.write_bytes(bytes(range(256)) * 40)
     for target, expect in ((tmp_path / "nope.csv", "nope.csv"), (junk, "junk.bin")):
+        # an empty data folder: a missing file is looked up as a catalog id there (scanning the project's
+        # data/, 214 files with the intraday demo, is beside the point of this test)
         proc = subprocess.run([sys.executable, "-m", "dashboard.cli", "analyze", str(target)], cwd=ROOT,
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "MMPOS_DATA_DIR": str(tmp_path)})
         assert proc.returncode == 2
         assert expect in proc.stderr and "Traceback" not in proc.stderr
         assert proc.stderr.count("\n") == 1

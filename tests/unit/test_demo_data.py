@@ -24,12 +24,13 @@ from analytics.demo import (
     write_demo_data,
     write_table_parquet,
 )
+from analytics.demo_intraday import write_intraday_data
 from analytics.sources import detect_format, load_chain
 from analytics.sources.book import apply_book, load_book
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
-MAX_DATA_BYTES = 5_000_000
+MAX_DATA_BYTES = 8_500_000  # the demo month ~4.6 MB + the intraday session and day (data/intraday/) ~3.1 MB
 
 # Shape bands (documented in data/README.md). Each must hold for the real files AND the demo.
 INDEX_BANDS: dict[str, tuple[float, float]] = {
@@ -58,13 +59,32 @@ def generated(tmp_path_factory) -> Path:
     the generator with itself and with the committed files ask for it. Every other test reads the
     committed files (``demo_dir``, tests/conftest.py), which those slow tests prove are the generator's."""
     out = tmp_path_factory.mktemp("demo")
-    write_demo_data(out)
+    _write_all(out)
     return out
+
+
+def _write_all(out: Path) -> list[Path]:
+    """What ``mmpos demo-data`` writes: the month, then the intraday demo (data/intraday/)."""
+    return [*write_demo_data(out), *write_intraday_data(out)]
+
+
+def _daily_files(folder: Path) -> list[Path]:
+    """The demo month's files (the intraday ones in ``intraday/`` have tests of their own:
+    tests/unit/test_demo_intraday.py)."""
+    return [p for p in data_files(folder) if p.parent == folder]
+
+
+def _generated_files(folder: Path) -> set[str]:
+    """Every generated file under ``folder``, as POSIX paths relative to it (README, ADV config and
+    the history store left out)."""
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*")
+            if p.is_file() and p.name not in ("README.md", ADV_FILE_NAME)
+            and not any(x.startswith(".") for x in p.relative_to(folder).parts)}
 
 
 @pytest.fixture(scope="module")
 def demo_chains(demo_dir):
-    return {p.name: load_chain(p) for p in sorted(data_files(demo_dir)) if detect_format(p) != "book"}
+    return {p.name: load_chain(p) for p in sorted(_daily_files(demo_dir)) if detect_format(p) != "book"}
 
 
 def _in_band(stats: dict[str, float], bands: dict[str, tuple[float, float]]) -> dict[str, float]:
@@ -77,10 +97,11 @@ def _in_band(stats: dict[str, float], bands: dict[str, tuple[float, float]]) -> 
 
 @pytest.mark.slow
 def test_two_runs_with_the_same_seed_write_byte_identical_files(generated, tmp_path):
-    again = write_demo_data(tmp_path)
-    assert sorted(p.name for p in again) == sorted(p.name for p in generated.iterdir())
+    again = _write_all(tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in again) == sorted(_generated_files(generated))
     for path in again:
-        assert path.read_bytes() == (generated / path.name).read_bytes(), path.name
+        rel = path.relative_to(tmp_path)
+        assert path.read_bytes() == (generated / rel).read_bytes(), rel
 
 
 def test_one_day_written_twice_is_byte_identical(tmp_path):
@@ -143,13 +164,10 @@ def test_committed_data_is_what_the_generator_writes(generated):
     the numbers as the vendor text printed them. A hand edit changes structure or numbers beyond that
     and fails."""
     # README.md and adv.toml (a hand-kept config with demo values, read by tests/unit/test_adv.py) are not generated
-    committed_names = {p.name for p in DATA.iterdir() if p.name not in ("README.md", ADV_FILE_NAME)
-                       and not p.name.startswith(".")}
-    assert committed_names == {p.name for p in generated.iterdir()}, "run `mmpos demo-data --out data`"
-    for path in sorted(generated.iterdir()):
-        committed = DATA / path.name
-        assert committed.exists(), f"data/{path.name} missing: run `mmpos demo-data --out data`"
-        hint = f"data/{path.name} differs from the generator's output: data/ is generated, never hand-edited"
+    assert _generated_files(DATA) == _generated_files(generated), "run `mmpos demo-data --out data`"
+    for rel in sorted(_generated_files(generated)):
+        path, committed = generated / rel, DATA / rel
+        hint = f"data/{rel} differs from the generator's output: data/ is generated, never hand-edited"
         if path.suffix == ".parquet":
             got, want = _parquet_columns(committed), _parquet_columns(path)
             assert list(got) == list(want), hint
@@ -170,7 +188,7 @@ def test_committed_data_is_what_the_generator_writes(generated):
         assert (diff > 0).mean() < 1e-3, hint
 
 
-def test_committed_data_stays_under_5_mb():
+def test_committed_data_stays_under_8_5_mb():
     # the history store (data/.mmpos, made by mmpos serve/history/backfill) is not committed data
     files = [p for p in DATA.rglob("*") if p.is_file() and not any(x.startswith(".") for x in p.relative_to(DATA).parts)]
     total = sum(p.stat().st_size for p in files)
@@ -183,7 +201,7 @@ def test_committed_data_stays_under_5_mb():
 def test_demo_writes_twenty_days_of_spx_and_btc_the_newest_days_in_vendor_layouts(demo_dir, demo_chains):
     assert len(DEMO_DAYS) == 20 and DEMO_DAYS[-1] == dt.date(2026, 11, 20)
     assert all(d.weekday() < 5 for d in DEMO_DAYS) and len(set(DEMO_DAYS)) == 20
-    formats = sorted(detect_format(p) for p in data_files(demo_dir))
+    formats = sorted(detect_format(p) for p in _daily_files(demo_dir))
     n_spx, n_btc = VENDOR_LAYOUT_DAYS, BTC_VENDOR_LAYOUT_DAYS
     assert (n_spx, n_btc) == (5, 2)
     assert formats == ["book"] + ["cboe"] * n_spx + ["deribit-book-summary"] * n_btc + ["table-parquet"] * (

@@ -164,6 +164,31 @@ def _snapshot_label(entry: Any) -> str:
     return f"{stamp}{spot}" + (f" · {name} (uploaded)" if name else "")
 
 
+def snapshot_options(entries: list[Any], groups: list[tuple[Any, list[Any]]], selected: str | None) -> list[dict[str, Any]]:
+    """The snapshot list: a session's snapshots are one "day", shown by its newest snapshot with the
+    count (``2026-11-20 16:15 EST · spot 6,753.87 · session 2026-11-20: 79 snapshots``); an earlier
+    snapshot of a session appears only while it is the one selected (``· 12 of 79 in session ...``),
+    so the list stays one line per day however often snapshots are collected. A session of one
+    snapshot keeps its plain label; an unreadable file is listed as such."""
+    where: dict[str, tuple[Any, int, int]] = {}
+    for session, group in groups:
+        for k, e in enumerate(group):
+            where[str(e.id)] = (session, k, len(group))
+    options = []
+    for e in entries:
+        key = str(e.id)
+        label = _snapshot_label(e) + (" · unreadable" if e.broken else "")
+        session, k, n = where.get(key, (None, 0, 1))
+        if n > 1 and k == 0:
+            label += f" · session {session.isoformat()}: {n} snapshots"
+        elif n > 1:
+            if key != selected:
+                continue
+            label += f" · {n - k} of {n} in session {session.isoformat()}"
+        options.append({"label": label, "value": key})
+    return options
+
+
 def _expiry_label(d, facts: service.ExpiryFacts) -> str:
     days = (d - facts.as_of).days
     tag = " · M" if d in facts.monthlies else ""
@@ -176,10 +201,7 @@ def resolve(state: dict[str, Any], catalog: Catalog) -> Resolved:
     first), plus the labels and options the controls show. Pure given the catalog."""
     got = service.resolve_view(state, catalog, preferred_underlying=config.default_underlying())
     s = got.state
-    snapshots = [
-        {"label": _snapshot_label(e) + (" · unreadable" if e.broken else ""), "value": str(e.id)}
-        for e in got.entries
-    ]
+    snapshots = snapshot_options(got.entries, service.session_groups(catalog, s["u"]) if s["u"] else [], s["snap"])
     replaced = got.replaced
     if not s["snap"]:
         return Resolved(s, got.underlyings, snapshots, [], "no snapshot", got.conventions, replaced=replaced)

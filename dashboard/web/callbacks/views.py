@@ -57,12 +57,12 @@ from dashboard.web.inputs import checked as checked_inputs
 from dashboard.web.inputs import unexpected
 from dashboard.web.layout import TABLE_PAGE_SIZE
 from dashboard.web.panels import gamma_figure, snapshot_revision, strike_window, two_line_axis_titles  # noqa: F401
-from dashboard.web.state import ZOOM_KEY, ViewState, scenario_from_state
+from dashboard.web.state import CHANGE_BASIS_KEY, ZOOM_KEY, ViewState, scenario_from_state
 
 log = logging.getLogger(__name__)
 
 SUMMARY = "summary"  # the KPI strip, key levels, header and notes: every number of the scenario
-SUMMARY_READS = (*panels.SCENARIO, "units")
+SUMMARY_READS = (*panels.SCENARIO, "units", CHANGE_BASIS_KEY)
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -230,11 +230,12 @@ class Previous:
     analysis: Analysis | None
     entry: CatalogEntry | None
     note: str | None
+    basis: str = "day"  # the view's ``chg``: day over day, or within the session
 
     @property
     def comparison(self) -> str:
         a = self.analysis
-        return fig.comparison_note(a.underlying if a else None, a.as_of if a else None, self.note)
+        return fig.comparison_note(a.underlying if a else None, a.as_of if a else None, self.note, basis=self.basis)
 
 
 def compute(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_dir: str | None) -> Analyses:
@@ -246,8 +247,9 @@ def compute(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_d
 def compute_previous(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_dir: str | None) -> Previous:
     """The previous snapshot's analysis for the same view (cached): :func:`dashboard.service.previous_analysis`."""
     v = ViewState.of(state)
-    got = service.previous_analysis(data_dir, catalog, entry, scenario_from_state(state), v.preset, v.exp)
-    return Previous(got.analysis, got.entry, got.note)
+    got = service.previous_analysis(data_dir, catalog, entry, scenario_from_state(state), v.preset, v.exp,
+                                    basis=v.chg)
+    return Previous(got.analysis, got.entry, got.note, v.chg)
 
 
 def over_budget_banner(cost_s: float, budget_s: float) -> html.Div:

@@ -32,9 +32,9 @@ from pydantic.fields import FieldInfo
 from analytics import conventions
 from analytics.calendars import monthly_expiries, preset_expiries  # noqa: F401 - re-exported
 from analytics.errors import ScenarioError
+from analytics.prepare import DEFAULT_FORWARD, DEFAULT_IV_POLICY, FORWARD_CHOICES, IV_POLICIES
 from analytics.previous import BASES as CHANGE_BASES
 from analytics.previous import Basis
-from analytics.prepare import DEFAULT_FORWARD, DEFAULT_IV_POLICY, FORWARD_CHOICES, IV_POLICIES
 from analytics.scenario import MAX_EXPIRIES, PROFILE_RANGE_PCT, Scenario, bound_of
 
 PRESETS: tuple[tuple[str, str], ...] = (

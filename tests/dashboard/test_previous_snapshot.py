@@ -154,7 +154,7 @@ def test_the_page_shows_intraday_changes_against_the_snapshot_before_when_chg_is
     def summary(s: dict) -> tuple:
         main = views.main_update(s, None, folder)
         got = views.comparison(s, main["result"], folder)
-        return main["result"], got["kpis"], got["levels_note"]
+        return got["levels_text"], got["kpis"], got["levels_note"]
 
     def strip_against(s: dict, entry, comparison: str):
         current = service.view_analyses(folder, noon, scenario_from_state(s)).current
@@ -163,8 +163,10 @@ def test_the_page_shows_intraday_changes_against_the_snapshot_before_when_chg_is
     def html(components) -> str:
         return json.dumps([c.to_plotly_json() for c in components], default=lambda c: c.to_plotly_json())
 
-    _, kpis, note = summary(state)
+    text, kpis, note = summary(state)
     assert note == "Changes vs the previous SPX snapshot of the same session (intraday), 2026-11-20 11:55 EST."
+    assert "changes vs 2026-11-20 11:55 EST (the snapshot before in the session: intraday)" in text  # the copy block
+    assert " vs 11:55)" in html(kpis) and " d/d)" not in html(kpis)  # the regime line's net GEX change
     assert html(kpis) == html(strip_against(state, before, note))  # every change is against 11:55
     assert views.compute_previous(state, catalog, noon, folder).entry == before
 
@@ -175,8 +177,9 @@ def test_the_page_shows_intraday_changes_against_the_snapshot_before_when_chg_is
     assert day_state["chg"] == "day" and "chg" not in changed[out_index["search"]]  # the default: left out
     assert views.panel_keys(day_state)["summary"] != views.panel_keys(state)["summary"]
     assert views.panel_keys(day_state)["gamma"] != views.panel_keys(state)["gamma"]  # the previous-net line
-    _, day_kpis, day_note = summary(day_state)
+    day_text, day_kpis, day_note = summary(day_state)
     assert day_note == "Changes vs the previous SPX snapshot of an earlier session (day over day), 2026-11-19 16:15 EST."
+    assert "changes vs 2026-11-19 16:15 EST\n" in day_text and " d/d)" in html(day_kpis)
     assert html(day_kpis) == html(strip_against(day_state, close, day_note))
     assert html(day_kpis) != html(kpis)
 

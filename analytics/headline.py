@@ -225,7 +225,7 @@ def _level_text(level: float, spot: float) -> str:
 def regime_line(headline: Headline | None, *, spot: float, total_gex_usd_per_1pct: float,
                 zero_gamma_levels: Sequence[float], call_wall: float | None, put_wall: float | None,
                 previous_total_gex_usd_per_1pct: float | None = None,
-                no_previous: str = NO_PREVIOUS_TEXT) -> RegimeLine:
+                no_previous: str = NO_PREVIOUS_TEXT, change_label: str = "d/d") -> RegimeLine:
     """The regime line of one analysis: regime, zero gamma nearest spot (and its distance), the call
     and put walls, the net GEX (USD per 1% move) and its change against the comparable previous snapshot.
 
@@ -239,6 +239,8 @@ def regime_line(headline: Headline | None, *, spot: float, total_gex_usd_per_1pc
     previous_total_gex_usd_per_1pct : float, optional
         The comparable previous snapshot's total (:func:`dashboard.service.find_previous`); None: ``no_previous``
         is said instead of the change.
+    change_label : str, default "d/d"
+        What the change is against (:func:`analytics.levels.change_label`: "d/d", or "vs 11:55" intraday).
 
     Examples
     --------
@@ -276,6 +278,6 @@ def regime_line(headline: Headline | None, *, spot: float, total_gex_usd_per_1pc
     if previous_total_gex_usd_per_1pct is None or not np.isfinite(previous_total_gex_usd_per_1pct):
         change = no_previous
     else:
-        change = f"{format_usd(total_gex_usd_per_1pct - previous_total_gex_usd_per_1pct, signed=True)} d/d"
+        change = f"{format_usd(total_gex_usd_per_1pct - previous_total_gex_usd_per_1pct, signed=True)} {change_label}"
     parts.append(f"net {format_usd(total_gex_usd_per_1pct)} ({change})")
     return RegimeLine(regime=headline.regime, badge=REGIME_WORDS[headline.regime], detail=" · ".join(parts))

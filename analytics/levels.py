@@ -49,6 +49,7 @@ from analytics.adv import pct_of_adv
 from analytics.exposure import TOP_WALLS, top_walls
 from analytics.fmt import format_level, format_number, format_pct, format_stamp, format_strike, format_usd
 from analytics.headline import NO_PREVIOUS_TEXT, RegimeLine, regime_line
+from analytics.previous import Basis
 from analytics.scenario import VolScenario, describe_scenario
 
 if TYPE_CHECKING:
@@ -121,6 +122,7 @@ class KeyLevels:
     previous_as_of: pd.Timestamp | None = None
     adv_units: float | None = None  # the average daily volume the flows' pct_adv is against (units per day)
     regime: RegimeLine | None = None  # the regime line (analytics.headline.regime_line): the block's first line
+    previous_basis: Basis = "day"  # the previous snapshot is of an earlier session, or the one before in the session
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ISO timestamps and dates, finite floats or None."""
@@ -176,7 +178,8 @@ class KeyLevels:
             f"+ = dealers long gamma",
             f"expiries: {_expiry_summary(self.expiries)}",
             f"scenario: {_scenario_summary(self.scenario)}",
-            f"changes vs {_stamp(self.previous_as_of)}" if chg else "changes: no previous snapshot",
+            f"changes vs {_stamp(self.previous_as_of)}{INTRADAY_SUFFIX if self.previous_basis == 'intraday' else ''}"
+            if chg else "changes: no previous snapshot",
             "",
         ]
 
@@ -204,7 +207,7 @@ class KeyLevels:
 
 
 def key_levels(analysis: Analysis, previous: Analysis | None = None, *,
-               no_previous: str = NO_PREVIOUS_TEXT) -> KeyLevels:
+               no_previous: str = NO_PREVIOUS_TEXT, basis: Basis = "day") -> KeyLevels:
     """Key levels of ``analysis``, with changes against ``previous`` (the previous snapshot's Analysis).
 
     Parameters
@@ -217,6 +220,9 @@ def key_levels(analysis: Analysis, previous: Analysis | None = None, *,
         computed the same way. Choosing it (same source kind, recent enough) is the caller's job.
     no_previous : str
         What the regime line says instead of the day-over-day change when ``previous`` is None.
+    basis : {"day", "intraday"}
+        Which previous snapshot ``previous`` is (:func:`analytics.previous.choose_previous`): named in the
+        regime line's change (:func:`change_label`) and the plain text's "changes vs" line.
 
     Raises
     ------
@@ -264,19 +270,36 @@ def key_levels(analysis: Analysis, previous: Analysis | None = None, *,
         previous_as_of=previous.as_of if previous is not None else None,
         adv_units=adv,
         regime=analysis_regime_line(analysis, float(previous.total_gex_usd_per_1pct) if previous is not None else None,
-                                    no_previous=no_previous),
+                                    no_previous=no_previous,
+                                    change_label=change_label(basis, previous.as_of if previous is not None else None)),
+        previous_basis=basis,
     )
 
 
+INTRADAY_SUFFIX = " (the snapshot before in the session: intraday)"  # the plain text's "changes vs" line
+
+
+def change_label(basis: Basis, previous_as_of: pd.Timestamp | None) -> str:
+    """What the regime line's net GEX change is against: "d/d" (an earlier session), or the time of the
+    snapshot before in the session.
+
+    >>> change_label("day", None), change_label("intraday", pd.Timestamp("2026-11-20 11:55", tz="America/New_York"))
+    ('d/d', 'vs 11:55')
+    """
+    if basis == "intraday" and previous_as_of is not None:
+        return f"vs {previous_as_of:%H:%M}"
+    return "d/d"
+
+
 def analysis_regime_line(analysis: Analysis, previous_total_gex_usd_per_1pct: float | None, *,
-                         no_previous: str = NO_PREVIOUS_TEXT) -> RegimeLine:
+                         no_previous: str = NO_PREVIOUS_TEXT, change_label: str = "d/d") -> RegimeLine:
     """The regime line (:func:`analytics.headline.regime_line`) of ``analysis``: its own headline numbers and
     band, the change against the comparable previous snapshot's total (None: ``no_previous`` is said)."""
     return regime_line(getattr(analysis, "headline", None), spot=float(analysis.spot),
                        total_gex_usd_per_1pct=float(analysis.total_gex_usd_per_1pct),
                        zero_gamma_levels=analysis.zero_gamma_levels, call_wall=analysis.call_wall,
                        put_wall=analysis.put_wall, previous_total_gex_usd_per_1pct=previous_total_gex_usd_per_1pct,
-                       no_previous=no_previous)
+                       no_previous=no_previous, change_label=change_label)
 
 
 # --- reading the Analysis -----------------------------------------------------------------------

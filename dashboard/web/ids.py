@@ -55,6 +55,7 @@ KEY_LEVELS = "key-levels"  # the key-levels table
 KEY_LEVELS_NOTE = "key-levels-note"  # what the changes compare against
 KEY_LEVELS_TEXT = "key-levels-text"  # the plain-text block the copy button copies
 KEY_LEVELS_COPY = "key-levels-copy"  # dcc.Clipboard
+CHANGE_BASIS = "change-basis"  # what the changes compare with: the previous close or the previous snapshot
 COLLECT_STATUS = "collect-status"  # the header's line: the collector's newest fetches and failures
 FLOW_COMPARE = "flow-compare"  # OI convention vs flow-inferred (Deribit trades), in the key-levels card
 STRIKE_MODE = "strike-mode"  # the strike view's measure: gamma / vanna / charm / change

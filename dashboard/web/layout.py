@@ -15,7 +15,7 @@ from analytics.watchlist import STALE_AFTER_HOURS
 from dashboard.runtime import config
 from dashboard.web import ids
 from dashboard.web.figures import graph_config
-from dashboard.web.panels import KEY_LEVELS_AFTER, PANELS, Choice, Panel
+from dashboard.web.panels import CHANGE_BASIS_CHOICE, KEY_LEVELS_AFTER, PANELS, Choice, Panel
 from dashboard.web.state import DEFAULT_STATE, FORWARD_OPTIONS, IV_POLICY_OPTIONS, PRESETS, SHOCK_CHOICES
 
 # Chart heights, widths, titles and tools are the registry's (dashboard.web.panels): the figure layouts
@@ -223,6 +223,15 @@ def kpi_strip() -> html.Section:
     return html.Section(id=ids.KPI_STRIP, className="kpi-strip", children=[])
 
 
+def change_basis() -> html.Div:
+    """Under the KPI strip's "Changes vs ..." line: what the changes (KPI strip, key levels, the
+    previous-net line) compare with, the previous session's close or the snapshot before in the session."""
+    return html.Div(className="change-basis", children=[
+        html.Span("Changes vs:", className="change-basis-label"), choice_control(CHANGE_BASIS_CHOICE)],
+        title="Previous close: the newest comparable snapshot of an earlier session (day over day). "
+              "Previous snapshot: the one before this in the same session (intraday changes).")
+
+
 def _panel(title: str, hint: str, graph_id: str, *, filename: str, height: int, extra_class: str = "",
            tools: list | None = None, **graph_kwargs) -> html.Section:
     return html.Section(
@@ -421,7 +430,7 @@ def build_layout() -> html.Div:
                         type="dot",
                         delay_show=250,
                         overlay_style={"visibility": "visible", "opacity": 0.55},
-                        children=html.Div([kpi_strip(), views(), strike_table()]),
+                        children=html.Div([kpi_strip(), change_basis(), views(), strike_table()]),
                     )),
                 ],
             ),

@@ -28,6 +28,7 @@ from dashboard.web import ids
 from dashboard.web.figures.common import EXPORT_NAMES, Figure
 from dashboard.web.figures.smile import MAX_SMILE_LINES, max_pain_figure, smile_figure
 from dashboard.web.state import (
+    CHANGE_BASIS_KEY,
     FIELDS,
     MAX_PAIN_RR_KEY,
     SMILE_X_KEY,
@@ -276,10 +277,13 @@ STRIKE_MODE_CHOICE = Choice(ids.STRIKE_MODE, STRIKE_MODE_KEY, tuple((v, label) f
 TERM_SPACING_CHOICE = Choice(ids.TERM_SPACING, TERM_SPACING_KEY, (("equal", "Equal spacing"),), kind="check")
 SMILE_X_CHOICE = Choice(ids.SMILE_X, SMILE_X_KEY, (("moneyness", "ln(K/F)"), ("strike", "Strike")))
 MAX_PAIN_RR_CHOICE = Choice(ids.MAX_PAIN_RR, MAX_PAIN_RR_KEY, (("rr", "25Δ risk reversal"),), kind="check")
+# what the KPI strip, key levels and the previous-net line compare with (sits under the KPI strip, no panel's own)
+CHANGE_BASIS_CHOICE = Choice(ids.CHANGE_BASIS, CHANGE_BASIS_KEY,
+                             (("day", "previous close"), ("intraday", "previous snapshot")))
 
 PANELS: tuple[Panel, ...] = (  # in layout order (the key-levels card follows KEY_LEVELS_AFTER)
     Panel("gamma", ids.GAMMA_GRAPH, "Dealer gamma by strike", "click a bar for its expiry breakdown", _gamma,
-          reads=(*SELECTION, "vol", "volv", "stack", "strike", STRIKE_MODE_KEY, ZOOM_KEY),
+          reads=(*SELECTION, "vol", "volv", "stack", "strike", STRIKE_MODE_KEY, ZOOM_KEY, CHANGE_BASIS_KEY),
           height=460, span=8, choice=STRIKE_MODE_CHOICE),
     Panel("expiry", ids.EXPIRY_GRAPH, "Dealer gamma by expiry", "click or box-select expiries to filter the other views",
           _expiry, reads=SELECTION, height=400, span=8),
@@ -301,7 +305,7 @@ PANELS: tuple[Panel, ...] = (  # in layout order (the key-levels card follows KE
 )
 BY_NAME: dict[str, Panel] = {p.name: p for p in PANELS}
 BY_GRAPH: dict[str, Panel] = {p.graph_id: p for p in PANELS}
-CHOICES: tuple[Choice, ...] = tuple(p.choice for p in PANELS if p.choice is not None)
+CHOICES: tuple[Choice, ...] = (*(p.choice for p in PANELS if p.choice is not None), CHANGE_BASIS_CHOICE)
 KEY_LEVELS_AFTER = "gamma"  # the key-levels card sits right of the strike view
 FIGURE_HEIGHT: dict[str, int] = {p.name: p.height for p in PANELS}
 assert all(set(p.reads) <= set(FIELDS) for p in PANELS), "a panel reads a key the view state does not declare"

@@ -33,6 +33,8 @@ from analytics import conventions
 from analytics.calendars import monthly_expiries, preset_expiries  # noqa: F401 - re-exported
 from analytics.errors import ScenarioError
 from analytics.prepare import DEFAULT_FORWARD, DEFAULT_IV_POLICY, FORWARD_CHOICES, IV_POLICIES
+from analytics.previous import BASES as CHANGE_BASES
+from analytics.previous import Basis
 from analytics.scenario import MAX_EXPIRIES, PROFILE_RANGE_PCT, Scenario, bound_of
 
 PRESETS: tuple[tuple[str, str], ...] = (
@@ -357,6 +359,9 @@ class ViewState(BaseModel):
     mprr: Annotated[bool, _rule(_flag), Key("max-pain risk reversal", "mprr", FLAG)] = True
     # the Intraday view's cells: every expiry, or each snapshot's 0DTE expiries (dashboard.web.callbacks.intraday)
     iexp: Annotated[str, _rule(_choice_of(INTRADAY_EXPIRY_CHOICES)), Key("intraday expiries", "iexp")] = "all"
+    # what the KPI strip, key levels and previous-net line compare with: the previous session ("day") or the
+    # snapshot before this one in its session ("intraday"; analytics.previous.choose_previous)
+    chg: Annotated[Basis, _rule(_choice_of(CHANGE_BASES)), Key("changes basis", "chg")] = "day"
     # the user's x zoom on the strike view (kept with its snapshot outside the URL; see views.with_display)
     xzoom: Annotated[list[float] | None, _rule(_x_range), Key("strike zoom")] = None
 
@@ -374,7 +379,8 @@ FIELDS: dict[str, Key] = {name: _key(info) for name, info in ViewState.model_fie
 DEFAULT_STATE: dict[str, Any] = ViewState().model_dump()
 # the key names others refer to (a typo is an AttributeError, and mypy sees it)
 STRIKE_MODE_KEY, TERM_SPACING_KEY, ZOOM_KEY, SMILE_X_KEY, MAX_PAIN_RR_KEY = "smode", "tspace", "xzoom", "smx", "mprr"
-assert {STRIKE_MODE_KEY, TERM_SPACING_KEY, ZOOM_KEY, SMILE_X_KEY, MAX_PAIN_RR_KEY} <= set(FIELDS)
+CHANGE_BASIS_KEY = "chg"
+assert {STRIKE_MODE_KEY, TERM_SPACING_KEY, ZOOM_KEY, SMILE_X_KEY, MAX_PAIN_RR_KEY, CHANGE_BASIS_KEY} <= set(FIELDS)
 
 
 def default_state(**overrides: Any) -> dict[str, Any]:

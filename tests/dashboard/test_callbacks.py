@@ -293,7 +293,7 @@ def test_the_main_update_leaves_the_previous_snapshot_to_the_comparison_callback
     assert "previous snapshot" not in json.dumps(out["gamma"]["data"], default=str)
 
     kpis, patch = _pick(views.comparison(state, out["result"], demo), "kpis", "gamma")
-    assert "Changes vs the previous SPX snapshot, 2026-11-19" in _html(kpis)
+    assert "Changes vs the previous SPX snapshot of an earlier session (day over day), 2026-11-19" in _html(kpis)
     assert "kpi-delta up" in _html(kpis) or "kpi-delta down" in _html(kpis)
     # the patched chart is the chart the builder draws with the previous snapshot (and the export
     # subtitle), to the byte

@@ -4,6 +4,7 @@ few of today's expiries is not comparable."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -122,3 +123,67 @@ def test_the_snapshot_list_shows_a_session_as_one_day(demo_data_dir, tmp_path):
     # Deribit: a session is the UTC day
     btc = [o["label"] for o in resolve({**default_state(), "u": "BTC"}, catalog).snapshots]
     assert len(btc) == 2 and btc[1].startswith("2026-11-19 23:45 UTC") and btc[1].endswith("session 2026-11-19: 3 snapshots")
+
+
+def test_the_page_shows_intraday_changes_against_the_snapshot_before_when_chg_is_intraday(demo_data_dir, tmp_path):
+    """``chg=intraday`` (the "Changes vs" control under the KPI strip): the KPI strip and the key levels
+    compare the 12:00 snapshot with 11:55; ``chg=day`` with the previous session's close. The link keeps it."""
+    import shutil
+
+    from dashboard.web import ids
+    from dashboard.web.callbacks import controls, views
+    from dashboard.web.state import scenario_from_state, to_query
+
+    shutil.copy2(demo_data_dir / "spx_quotedata_2026-11-19.csv", tmp_path / "spx_quotedata_2026-11-19.csv")
+    (tmp_path / "intraday").mkdir()
+    for hm in ("1155", "1200"):
+        name = f"spx_intraday_2026-11-20_{hm}_near35d.parquet"
+        shutil.copy2(demo_data_dir / "intraday" / name, tmp_path / "intraday" / name)
+    folder = str(tmp_path)
+    catalog = service.get_catalog(folder)
+    by_time = {e.as_of.strftime("%m-%d %H:%M"): e for e in catalog.snapshots("SPX")}
+    noon, before, close = by_time["11-20 12:00"], by_time["11-20 11:55"], by_time["11-19 16:15"]
+    out_index = {key: i for i, (key, _, _) in enumerate(controls.OUTPUTS)}
+    url = f"{ids.URL}.search"
+
+    opened = controls.update(None, {url: f"?u=SPX&snap={noon.id}&chg=intraday"}, None, folder)
+    state = opened[out_index["store"]]
+    assert state["chg"] == "intraday" and opened[out_index["chg"]] == "intraday"  # the control shows it
+    assert "chg=intraday" in to_query(state)  # the URL round trip keeps it
+
+    def summary(s: dict) -> tuple:
+        main = views.main_update(s, None, folder)
+        got = views.comparison(s, main["result"], folder)
+        return got["levels_text"], got["kpis"], got["levels_note"]
+
+    def strip_against(s: dict, entry, comparison: str):
+        current = service.view_analyses(folder, noon, scenario_from_state(s)).current
+        return views.kpi_strip(current, service.kpi_analysis_for(folder, entry, scenario_from_state(s)), s, comparison)
+
+    def html(components) -> str:
+        return json.dumps([c.to_plotly_json() for c in components], default=lambda c: c.to_plotly_json())
+
+    text, kpis, note = summary(state)
+    assert note == "Changes vs the previous SPX snapshot of the same session (intraday), 2026-11-20 11:55 EST."
+    assert "changes vs 2026-11-20 11:55 EST (the snapshot before in the session: intraday)" in text  # the copy block
+    assert " vs 11:55)" in html(kpis) and " d/d)" not in html(kpis)  # the regime line's net GEX change
+    assert html(kpis) == html(strip_against(state, before, note))  # every change is against 11:55
+    assert views.compute_previous(state, catalog, noon, folder).entry == before
+
+    # the control back to "previous close": the strip and key levels redraw, against the 19th's close
+    changed = controls.update(f"{ids.CHANGE_BASIS}.value", {url: "", f"{ids.CHANGE_BASIS}.value": "day"},
+                              state, folder)
+    day_state = changed[out_index["store"]]
+    assert day_state["chg"] == "day" and "chg" not in changed[out_index["search"]]  # the default: left out
+    assert views.panel_keys(day_state)["summary"] != views.panel_keys(state)["summary"]
+    assert views.panel_keys(day_state)["gamma"] != views.panel_keys(state)["gamma"]  # the previous-net line
+    day_text, day_kpis, day_note = summary(day_state)
+    assert day_note == "Changes vs the previous SPX snapshot of an earlier session (day over day), 2026-11-19 16:15 EST."
+    assert "changes vs 2026-11-19 16:15 EST\n" in day_text and " d/d)" in html(day_kpis)
+    assert html(day_kpis) == html(strip_against(day_state, close, day_note))
+    assert html(day_kpis) != html(kpis)
+
+    # the first snapshot of the session has no intraday change: the note says why
+    first = controls.update(None, {url: f"?u=SPX&snap={before.id}&chg=intraday"}, None, folder)[out_index["store"]]
+    _, _, first_note = summary(first)
+    assert first_note == "No changes shown: the first snapshot of its session (2026-11-20): no intraday change."

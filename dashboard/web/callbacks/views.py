@@ -43,8 +43,9 @@ from analytics.catalog import Catalog, CatalogEntry
 from analytics.errors import ChainDataError, ScenarioError
 from analytics.fmt import format_stamp
 from analytics.headline import NO_PREVIOUS_TEXT, RegimeLine
-from analytics.levels import KeyLevels, analysis_regime_line, key_levels
+from analytics.levels import KeyLevels, analysis_regime_line, change_label, key_levels
 from analytics.notes import FLOW_SHOCK_PCT
+from analytics.previous import Basis
 from analytics.report import Analysis
 from analytics.trades import MissingTradesError
 from dashboard import service
@@ -57,12 +58,12 @@ from dashboard.web.inputs import checked as checked_inputs
 from dashboard.web.inputs import unexpected
 from dashboard.web.layout import TABLE_PAGE_SIZE
 from dashboard.web.panels import gamma_figure, snapshot_revision, strike_window, two_line_axis_titles  # noqa: F401
-from dashboard.web.state import ZOOM_KEY, ViewState, scenario_from_state
+from dashboard.web.state import CHANGE_BASIS_KEY, ZOOM_KEY, ViewState, scenario_from_state
 
 log = logging.getLogger(__name__)
 
 SUMMARY = "summary"  # the KPI strip, key levels, header and notes: every number of the scenario
-SUMMARY_READS = (*panels.SCENARIO, "units")
+SUMMARY_READS = (*panels.SCENARIO, "units", CHANGE_BASIS_KEY)
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -111,17 +112,19 @@ def kpi_strip(current: Analysis, previous: Analysis | None, state: dict[str, Any
                           underlying=current.underlying, units=v.units)
     # the vol scenario the analysis applied (a clamped shift says what was asked), not the state's ask
     return fig.kpi_strip(cards, horizon_days=float(v.h), vol=current.scenario.vol, comparison=comparison,
-                         regime=regime_of(current, previous, pending=comparison is None))
+                         regime=regime_of(current, previous, pending=comparison is None, basis=v.chg))
 
 
 PENDING_PREVIOUS = "d/d: computing…"  # what the regime line says until the comparison callback answers
 
 
-def regime_of(current: Analysis, previous: Analysis | None, *, pending: bool = False) -> RegimeLine:
+def regime_of(current: Analysis, previous: Analysis | None, *, pending: bool = False,
+              basis: Basis = "day") -> RegimeLine:
     """The regime line of the view (:func:`analytics.headline.regime_line`): the snapshot's own headline
-    numbers and its band, the change against the comparable previous snapshot's total."""
+    numbers and its band, the change against the comparable previous snapshot's total (on ``basis``)."""
     return analysis_regime_line(current, float(previous.total_gex_usd_per_1pct) if previous is not None else None,
-                                no_previous=PENDING_PREVIOUS if pending else NO_PREVIOUS_TEXT)
+                                no_previous=PENDING_PREVIOUS if pending else NO_PREVIOUS_TEXT,
+                                change_label=change_label(basis, previous.as_of if previous is not None else None))
 
 
 def spot_page(records: list[dict[str, float]], spot: float, page_size: int = TABLE_PAGE_SIZE) -> int:
@@ -230,11 +233,12 @@ class Previous:
     analysis: Analysis | None
     entry: CatalogEntry | None
     note: str | None
+    basis: Basis = "day"  # the view's ``chg``: day over day, or within the session
 
     @property
     def comparison(self) -> str:
         a = self.analysis
-        return fig.comparison_note(a.underlying if a else None, a.as_of if a else None, self.note)
+        return fig.comparison_note(a.underlying if a else None, a.as_of if a else None, self.note, basis=self.basis)
 
 
 def compute(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_dir: str | None) -> Analyses:
@@ -246,8 +250,9 @@ def compute(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_d
 def compute_previous(state: dict[str, Any], catalog: Catalog, entry: CatalogEntry, data_dir: str | None) -> Previous:
     """The previous snapshot's analysis for the same view (cached): :func:`dashboard.service.previous_analysis`."""
     v = ViewState.of(state)
-    got = service.previous_analysis(data_dir, catalog, entry, scenario_from_state(state), v.preset, v.exp)
-    return Previous(got.analysis, got.entry, got.note)
+    got = service.previous_analysis(data_dir, catalog, entry, scenario_from_state(state), v.preset, v.exp,
+                                    basis=v.chg)
+    return Previous(got.analysis, got.entry, got.note, v.chg)
 
 
 def over_budget_banner(cost_s: float, budget_s: float) -> html.Div:
@@ -474,7 +479,8 @@ def comparison(state: dict[str, Any] | None, result: dict[str, Any] | None, data
         return out
     if SUMMARY in drawn:
         out["kpis"] = kpi_strip(got.current, previous.analysis, state, previous.comparison)
-        out.update(levels_dict(levels_outputs(key_levels(got.current, previous.analysis), previous.comparison)))
+        out.update(levels_dict(levels_outputs(key_levels(got.current, previous.analysis, basis=previous.basis),
+                                              previous.comparison)))
     gamma_mode = ViewState.of(state).smode == "gamma"
     if "gamma" in drawn and gamma_mode:
         out["gamma"] = gamma_patch(state, got.current, previous.analysis)

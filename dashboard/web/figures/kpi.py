@@ -401,13 +401,17 @@ def _f(x: object) -> float:
 
 # --- the strip's markup -------------------------------------------------------------------------
 def comparison_note(previous_underlying: str | None, previous_as_of: pd.Timestamp | None,
-                    why_not: str | None) -> str:
+                    why_not: str | None, *, basis: str = "day") -> str:
     """The first sentence under the strip: what the changes compare against, or why there are none.
+    ``basis`` (the view's ``chg``) names the comparison: an earlier session (day over day) or the
+    snapshot before this one in its session (intraday).
 
     Examples
     --------
     >>> comparison_note("SPX", pd.Timestamp("2026-11-19 16:15", tz="America/New_York"), None)
-    'Changes vs the previous SPX snapshot, 2026-11-19 16:15 EST.'
+    'Changes vs the previous SPX snapshot of an earlier session (day over day), 2026-11-19 16:15 EST.'
+    >>> comparison_note("SPX", pd.Timestamp("2026-11-20 11:55", tz="America/New_York"), None, basis="intraday")
+    'Changes vs the previous SPX snapshot of the same session (intraday), 2026-11-20 11:55 EST.'
     >>> comparison_note(None, None, "none of the selected expiries was live in the previous snapshot")
     'No changes shown: none of the selected expiries was live in the previous snapshot.'
     >>> comparison_note(None, None, None)
@@ -415,7 +419,8 @@ def comparison_note(previous_underlying: str | None, previous_as_of: pd.Timestam
     """
     if previous_as_of is not None:
         stamp = format_stamp(previous_as_of)
-        return f"Changes vs the previous {previous_underlying} snapshot, {stamp}."
+        which = "the same session (intraday)" if basis == "intraday" else "an earlier session (day over day)"
+        return f"Changes vs the previous {previous_underlying} snapshot of {which}, {stamp}."
     if why_not:
         return f"No changes shown: {why_not}."
     return "No earlier snapshot of this underlying: no changes shown."

@@ -160,7 +160,9 @@ def controls() -> html.Section:
                             id=ids.VOL_VALUE,
                             type="number",
                             value=0,
-                            step=0.5,
+                            # any decimal: the engine's clamp (e.g. -7.24) and a typed -3.25 are valid numbers
+                            # (with a step, Chromium marks them invalid and Dash sends NaN)
+                            step="any",
                             debounce=True,
                             className="num-input",
                             disabled=True,

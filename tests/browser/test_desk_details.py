@@ -1,5 +1,6 @@
 """Issue 18's smaller page items in a real headless Chromium: the page tabs and the selected segment in
-the house colours, and a vol shift input wide enough for what it holds at 800 and 1440 px."""
+the house colours, a vol shift input wide enough for what it holds at 800 and 1440 px, and the catalog
+banner naming an unknown file whole and saying what its start looks like."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from selenium.webdriver.common.keys import Keys
 from dashboard.app import create_app
 from dashboard.web import ids
 from tests.browser.test_dashboard import wait_for, wait_for_charts
+from tests.conftest import copy_demo_files
 
 pytestmark = pytest.mark.browser
 
@@ -70,3 +72,30 @@ def test_the_vol_shift_input_shows_its_whole_value_and_takes_the_clamped_one(das
     vol.send_keys("-3.25", Keys.ENTER)
     wait_for(dash_duo, lambda: "vol=shift:-3.25" in dash_duo.driver.current_url,
              "a typed -3.25 did not reach the view")
+
+
+LONG_NAME = "desk_export_from_the_risk_system_" + "x" * 90 + "_final.csv"
+
+
+def test_the_catalog_banner_shows_an_unknown_files_whole_name_and_what_its_start_looks_like(
+        dash_duo, start_app, demo_dir, tmp_path):
+    folder = tmp_path / "data"
+    copy_demo_files(demo_dir, folder)
+    (folder / LONG_NAME).write_text("password,token\nhunter2,SECRET\n")
+    start_app(create_app(folder))
+    dash_duo.driver.set_window_size(800, 1000)
+    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
+    wait_for_charts(dash_duo)
+    banner = dash_duo.find_element(f"#{ids.CATALOG_BANNER} .banner")
+    text = banner.text
+    assert LONG_NAME in text.replace("\n", "")  # the whole name, start included (it wraps)
+    assert "unknown format (comma-separated text, 2 fields on its first line, starts '…')" in text
+    assert "hunter2" not in text and "password" not in text
+    # nothing sticks out of the banner or the page at 800 px
+    code = dash_duo.find_element(f"#{ids.CATALOG_BANNER} code")
+    inner = dash_duo.driver.execute_script(
+        "var r = arguments[0].getBoundingClientRect(), b = arguments[1].getBoundingClientRect();"
+        "return [r.left >= b.left, r.right <= b.right, document.documentElement.scrollWidth <= window.innerWidth];",
+        code, banner)
+    assert inner == [True, True, True]
+    dash_duo.driver.save_screenshot("/work/notes/screens/d1-catalog-banner-800.png")

@@ -59,7 +59,7 @@ def test_the_watchlist_sorts_and_a_click_opens_that_underlyings_view(dash_duo, s
     # linked from the header of the positioning view
     dash_duo.wait_for_element(f"#{ids.NAV_WATCHLIST}", timeout=TIMEOUT).click()
     wait_for(dash_duo, lambda: rows(dash_duo) == ["BTC", "SPX"], "the watchlist never got its two rows")
-    assert dash_duo.driver.current_url.endswith("/watchlist")
+    assert "/watchlist?u=SPX&snap=spx-" in dash_duo.driver.current_url  # the header link keeps the view's underlying
     assert dash_duo.find_element(".content.watchlist").is_displayed()
     assert not dash_duo.find_element(".content:not(.watchlist)").is_displayed()
     cell = dash_duo.find_element(f"#{ids.WATCHLIST_GRID} .ag-row[row-id='SPX'] .ag-cell[col-id='regime']")
@@ -106,6 +106,10 @@ def test_the_watchlist_computes_no_hidden_view_and_the_header_links_keep_the_und
     assert dash_duo.find_element(f"#{ids.HEADER_TITLE}").get_attribute("textContent") == "—"
     assert graph_traces(dash_duo, ids.GAMMA_GRAPH) == 0
     assert dash_duo.driver.current_url.endswith("/watchlist?u=BTC")  # the query is left as it was
+    # at 1440 px every column shows whole: the grid does not scroll sideways (the sparkline column was cut)
+    wait_for(dash_duo, lambda: dash_duo.driver.execute_script(
+        "var v = document.querySelector('#' + arguments[0] + ' .ag-center-cols-viewport');"
+        "return v.scrollWidth <= v.clientWidth", ids.WATCHLIST_GRID), "the watchlist's columns do not fit at 1440 px")
     # the header's Positioning link keeps the underlying: it opens BTC, not the default SPX
     link = dash_duo.find_element(f"#{ids.NAV_MAIN}")
     assert link.get_attribute("href").endswith("/?u=BTC")

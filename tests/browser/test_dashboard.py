@@ -122,6 +122,12 @@ def test_clicking_a_term_structure_bar_refilters_the_other_views(dash_duo, start
     bars = dash_duo.find_elements(f"#{ids.TERM_GRAPH} .js-plotly-plot .barlayer .point path")
     assert len(bars) > 5
     target = bars[len(bars) // 2]
+    # the comparison (d/d) is drawn after the charts: while it runs the loading overlay takes the click
+    wait_for(dash_duo, lambda: "computing" not in dash_duo.find_element(f"#{ids.KPI_STRIP}").text,
+             "the comparison never finished")
+    wait_for(dash_duo, lambda: not dash_duo.driver.execute_script(
+        "return document.querySelector('#' + arguments[0] + ' [data-dash-is-loading]')", ids.LOADING),
+        "the views never stopped loading")
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", target)
     # a real pointer click on the bar (Plotly's drag layer on top receives it and finds the bar)
     ActionChains(dash_duo.driver).move_to_element(target).click().perform()

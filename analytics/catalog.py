@@ -10,8 +10,9 @@ pointed outside between a scan and a read is refused at the read, checked on the
 
 A broken entry's reason is safe to show to anyone who can see the page: it names the file relative to
 the data folder (:attr:`CatalogEntry.rel`), never an absolute path, and quoted excerpts of the file
-(``unknown format (starts '...')``, ``not a number ('...')``) are redacted, so a stray key file or a
-link to ``/etc/passwd`` cannot leak through a banner. :meth:`Catalog.broken_summary` caps the list.
+(``unknown format (a JSON object, starts '...')``, ``not a number ('...')``) are redacted, so a stray key
+file or a link to ``/etc/passwd`` cannot leak through a banner (what an unknown file's start looks like is
+said in words: :func:`analytics.sources.describe_start`). :meth:`Catalog.broken_summary` caps the list.
 
 Ids are stable across rescans and independent of the order files are found in:
 ``<underlying>-<YYYYmmdd>-<HHMM>`` in the snapshot's own time zone (``spx-20261120-1615``); when two

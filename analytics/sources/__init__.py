@@ -105,7 +105,37 @@ def _detect(path: Path) -> Source:
             raise ChainDataError(message, path=path)
     first = " ".join(head.text.split())[:60]
     supported = ", ".join(source.name for source in REGISTRY)
-    raise ChainDataError(f"unknown format (starts {first!r}); supported: {supported}", path=path)
+    raise ChainDataError(f"unknown format ({describe_start(head.text)}, starts {first!r}); supported: {supported}",
+                         path=path)
+
+
+def describe_start(text: str) -> str:
+    r"""What the start of an unreadable text file looks like, in words that quote none of it: a banner
+    redacts the quoted excerpt (:func:`analytics.catalog.public_reason`), and this still tells the desk
+    what the file is.
+
+    Examples
+    --------
+    >>> describe_start("password,token\nhunter2,SECRET\n")
+    'comma-separated text, 2 fields on its first line'
+    >>> describe_start('{"api_key": "sk-live"}'), describe_start("<!DOCTYPE html><html>")
+    ('a JSON object', 'an HTML page')
+    """
+    stripped = text.lstrip()
+    lowered = stripped[:512].lower()
+    if stripped.startswith("{"):
+        return "a JSON object"
+    if stripped.startswith("["):
+        return "a JSON array"
+    if stripped.startswith("<") and ("<html" in lowered or "<!doctype html" in lowered):
+        return "an HTML page"
+    if stripped.startswith("<"):
+        return "XML or markup"
+    line = stripped.splitlines()[0] if stripped else ""
+    for sep, name in ((",", "comma"), ("\t", "tab"), (";", "semicolon"), ("|", "pipe")):
+        if sep in line:
+            return f"{name}-separated text, {line.count(sep) + 1} fields on its first line"
+    return "plain text"
 
 
 def detect_format(path: str | Path) -> str:

@@ -160,7 +160,9 @@ def controls() -> html.Section:
                             id=ids.VOL_VALUE,
                             type="number",
                             value=0,
-                            step=0.5,
+                            # any decimal: the engine's clamp (e.g. -7.24) and a typed -3.25 are valid numbers
+                            # (with a step, Chromium marks them invalid and Dash sends NaN)
+                            step="any",
                             debounce=True,
                             className="num-input",
                             disabled=True,
@@ -522,8 +524,9 @@ WATCHLIST_PATH = "watchlist"  # the watchlist's path under the app's prefix (das
 
 
 def _text_column(field: str, header: str, text: str, *, width: int, tip: str | None = None, **extra: Any) -> dict:
-    """A numeric column sorted by ``field``, shown as the house-formatted ``text`` field."""
-    return {"field": field, "headerName": header, "type": "rightAligned", "width": width, "minWidth": 70,
+    """A numeric column sorted by ``field``, shown as the house-formatted ``text`` field; never narrower
+    than ``width`` (its longest value and its title whole), wider when the grid has room."""
+    return {"field": field, "headerName": header, "type": "rightAligned", "width": width, "minWidth": width,
             "valueFormatter": {"function": f"params.data.{text}"}, **({"headerTooltip": tip} if tip else {}), **extra}
 
 
@@ -531,32 +534,32 @@ def watchlist_column_defs() -> list[dict]:
     """The watchlist's columns: underlying pinned left, every number sortable, texts in the house formats."""
     sign = {"gex-down": "params.value < 0", "gex-up": "params.value > 0"}
     return [
-        {"field": "underlying", "headerName": "Underlying", "pinned": "left", "width": 118, "minWidth": 100,
+        {"field": "underlying", "headerName": "Underlying", "pinned": "left", "width": 104, "minWidth": 104,
          "cellClass": "wl-underlying", "tooltipField": "regime_text"},
-        _text_column("spot", "Spot", "spot_text", width=100),
-        {"field": "regime", "headerName": "Regime", "width": 128, "minWidth": 110, "tooltipField": "regime_text",
+        _text_column("spot", "Spot", "spot_text", width=90),
+        {"field": "regime", "headerName": "Regime", "width": 104, "minWidth": 104, "tooltipField": "regime_text",
          "valueFormatter": {"function": "params.data.regime_badge"},
          "cellClassRules": {"wl-short": "params.value == 'short-gamma'", "wl-long": "params.value == 'long-gamma'",
                             "wl-uncertain": "params.value == 'uncertain'"},
          "headerTooltip": "From the headline band: uncertain when the total's sign depends on the treatment "
                           "or spot sits at the zero-gamma band"},
-        _text_column("total_gex_usd_per_1pct", "Total GEX", "total_text", width=124, cellClassRules=sign,
+        _text_column("total_gex_usd_per_1pct", "Total GEX", "total_text", width=100, cellClassRules=sign,
                      tip="USD per 1% move; + = dealers long gamma"),
-        _text_column("total_gex_change_usd_per_1pct", "d/d", "change_text", width=92, cellClassRules=sign,
+        _text_column("total_gex_change_usd_per_1pct", "d/d", "change_text", width=84, cellClassRules=sign,
                      tip="Total GEX change vs the comparable previous snapshot (n/a: none)"),
-        _text_column("zero_gamma", "Zero γ", "zero_gamma_text", width=96, tip="The zero-gamma level nearest spot"),
-        _text_column("zero_gamma_distance_pct", "vs spot", "distance_text", width=86),
-        _text_column("call_wall", "Call wall", "call_wall_text", width=96),
-        _text_column("put_wall", "Put wall", "put_wall_text", width=96),
-        _text_column("flow_m1pct_usd", "Flow −1%", "flow_m1_text", width=96, cellClassRules=sign,
+        _text_column("zero_gamma", "Zero γ", "zero_gamma_text", width=84, tip="The zero-gamma level nearest spot"),
+        _text_column("zero_gamma_distance_pct", "vs spot", "distance_text", width=76),
+        _text_column("call_wall", "Call wall", "call_wall_text", width=88),
+        _text_column("put_wall", "Put wall", "put_wall_text", width=88),
+        _text_column("flow_m1pct_usd", "Flow −1%", "flow_m1_text", width=90, cellClassRules=sign,
                      tip="Dealers' hedge flow if spot moves -1% now, USD; + = dealers buy"),
-        _text_column("flow_p1pct_usd", "Flow +1%", "flow_p1_text", width=96, cellClassRules=sign,
+        _text_column("flow_p1pct_usd", "Flow +1%", "flow_p1_text", width=90, cellClassRules=sign,
                      tip="Dealers' hedge flow if spot moves +1% now, USD; + = dealers buy"),
-        _text_column("age_hours", "Age", "age_text", width=138,
+        _text_column("age_hours", "Age", "age_text", width=130,
                      tip=f"Age of the newest snapshot; stale (marked) after {STALE_AFTER_HOURS:g} h",
                      cellClassRules={"wl-stale": "params.data.stale"}),
         {"field": "spark", "headerName": "Total GEX history", "cellRenderer": "Sparkline", "sortable": False,
-         "width": 140, "minWidth": 130, "headerTooltip": "Total GEX of each snapshot in the history store, oldest "
+         "width": 130, "minWidth": 130, "headerTooltip": "Total GEX of each snapshot in the history store, oldest "
                                                          "first; the dot is the newest (green long, red short)"},
     ]
 
@@ -577,6 +580,9 @@ def watchlist_page() -> html.Section:
                 columnDefs=watchlist_column_defs(),
                 rowData=[],
                 getRowId="params.data.underlying",
+                # the columns share the grid's width (not below their minWidth): every column shows at 1440 px,
+                # and below ~1,100 px the grid scrolls inside itself, the underlying pinned, the page does not
+                columnSize="responsiveSizeToFit",
                 defaultColDef={"sortable": True, "resizable": True, "suppressMovable": True},
                 rowClassRules={"wl-row-stale": "params.data.stale", "wl-row-uncertain": "params.data.uncertain"},
                 dashGridOptions={"theme": {"function": STRIKE_GRID_THEME}, "domLayout": "autoHeight",

@@ -63,6 +63,17 @@ def wait_for_charts(dash_duo) -> None:
     dash_duo.wait_for_element(f"#{ids.KPI_STRIP} .kpi", timeout=TIMEOUT)
 
 
+def wait_for_comparison(dash_duo) -> None:
+    """The comparison (d/d: KPI changes, the previous-snapshot ticks on the gamma view) is drawn after the
+    charts: a fingerprint taken before it lands differs from every later redraw, and while it runs the
+    loading overlay takes clicks."""
+    wait_for(dash_duo, lambda: "computing" not in dash_duo.find_element(f"#{ids.KPI_STRIP}").text,
+             "the comparison never finished")
+    wait_for(dash_duo, lambda: not dash_duo.driver.execute_script(
+        "return document.querySelector('#' + arguments[0] + ' [data-dash-is-loading]')", ids.LOADING),
+        "the views never stopped loading")
+
+
 def location_search(dash_duo) -> str:
     return dash_duo.driver.execute_script("return window.location.search")
 
@@ -97,6 +108,7 @@ def test_changing_the_expiry_set_changes_the_data_of_all_three_charts(dash_duo, 
     start_app(create_app(demo_dir))
     dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
     wait_for_charts(dash_duo)
+    wait_for_comparison(dash_duo)
     before = {g: drawn_signature(dash_duo, g) for g in (ids.GAMMA_GRAPH, ids.HEDGE_GRAPH, ids.TERM_GRAPH)}
     click_radio(dash_duo, ids.EXPIRY_PRESET, "7d")
     for g, sig in before.items():
@@ -122,6 +134,7 @@ def test_clicking_a_term_structure_bar_refilters_the_other_views(dash_duo, start
     bars = dash_duo.find_elements(f"#{ids.TERM_GRAPH} .js-plotly-plot .barlayer .point path")
     assert len(bars) > 5
     target = bars[len(bars) // 2]
+    wait_for_comparison(dash_duo)
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", target)
     # a real pointer click on the bar (Plotly's drag layer on top receives it and finds the bar)
     ActionChains(dash_duo.driver).move_to_element(target).click().perform()

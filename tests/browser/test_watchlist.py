@@ -59,7 +59,7 @@ def test_the_watchlist_sorts_and_a_click_opens_that_underlyings_view(dash_duo, s
     # linked from the header of the positioning view
     dash_duo.wait_for_element(f"#{ids.NAV_WATCHLIST}", timeout=TIMEOUT).click()
     wait_for(dash_duo, lambda: rows(dash_duo) == ["BTC", "SPX"], "the watchlist never got its two rows")
-    assert dash_duo.driver.current_url.endswith("/watchlist")
+    assert "/watchlist?u=SPX&snap=spx-" in dash_duo.driver.current_url  # the header link keeps the view's underlying
     assert dash_duo.find_element(".content.watchlist").is_displayed()
     assert not dash_duo.find_element(".content:not(.watchlist)").is_displayed()
     cell = dash_duo.find_element(f"#{ids.WATCHLIST_GRID} .ag-row[row-id='SPX'] .ag-cell[col-id='regime']")
@@ -88,4 +88,45 @@ def test_the_watchlist_sorts_and_a_click_opens_that_underlyings_view(dash_duo, s
     assert not dash_duo.find_element(".content.watchlist").is_displayed()
     for width in (800, 1440, 1920):
         shoot(dash_duo, "positioning", width)
+    assert dash_duo.get_logs() == []
+
+
+def graph_traces(dash_duo, graph_id: str) -> int:
+    return dash_duo.driver.execute_script(
+        "var g = document.querySelector('#' + arguments[0] + ' .js-plotly-plot'); return g && g.data ? g.data.length : 0",
+        graph_id)
+
+
+def test_the_watchlist_computes_no_hidden_view_and_the_header_links_keep_the_underlying(dash_duo, start_app, folder):
+    start_app(create_app(folder))
+    dash_duo.driver.get(f"{dash_duo.server_url}/watchlist?u=BTC")
+    wait_for(dash_duo, lambda: rows(dash_duo) == ["BTC", "SPX"], "the watchlist never got its two rows")
+    dash_duo.driver.execute_script("return new Promise(function (r) { setTimeout(r, 1500); })")
+    # the hidden positioning view was not made: no view state, so no header title and no charts
+    assert dash_duo.find_element(f"#{ids.HEADER_TITLE}").get_attribute("textContent") == "—"
+    assert graph_traces(dash_duo, ids.GAMMA_GRAPH) == 0
+    assert dash_duo.driver.current_url.endswith("/watchlist?u=BTC")  # the query is left as it was
+    # at 1440 px every column shows whole: the grid does not scroll sideways (the sparkline column was cut)
+    wait_for(dash_duo, lambda: dash_duo.driver.execute_script(
+        "var v = document.querySelector('#' + arguments[0] + ' .ag-center-cols-viewport');"
+        "return v.scrollWidth <= v.clientWidth", ids.WATCHLIST_GRID), "the watchlist's columns do not fit at 1440 px")
+    # the header's Positioning link keeps the underlying: it opens BTC, not the default SPX
+    link = dash_duo.find_element(f"#{ids.NAV_MAIN}")
+    assert link.get_attribute("href").endswith("/?u=BTC")
+    link.click()
+    dash_duo.wait_for_contains_text(f"#{ids.HEADER_TITLE}", "BTC", timeout=TIMEOUT)
+    wait_for(dash_duo, lambda: graph_traces(dash_duo, ids.GAMMA_GRAPH) > 0, "the positioning view was not drawn")
+    url = dash_duo.driver.current_url
+    assert "/watchlist" not in url and "u=BTC" in url
+    # ... and the Watchlist link carries the view's query (underlying and snapshot) there and back
+    wait_for(dash_duo, lambda: "snap=" in dash_duo.find_element(f"#{ids.NAV_WATCHLIST}").get_attribute("href"),
+             "the Watchlist link lost the snapshot")
+    dash_duo.find_element(f"#{ids.NAV_WATCHLIST}").click()
+    wait_for(dash_duo, lambda: "/watchlist?" in dash_duo.driver.current_url, "the Watchlist link dropped the query")
+    assert "u=BTC" in dash_duo.driver.current_url and "snap=btc-" in dash_duo.driver.current_url
+    dash_duo.find_element(f"#{ids.NAV_MAIN}").click()
+    wait_for(dash_duo, lambda: "/watchlist" not in dash_duo.driver.current_url, "back to the positioning view")
+    dash_duo.wait_for_contains_text(f"#{ids.HEADER_TITLE}", "BTC", timeout=TIMEOUT)
+    assert dash_duo.find_element(".content:not(.watchlist)").is_displayed()
+    assert graph_traces(dash_duo, ids.GAMMA_GRAPH) > 0
     assert dash_duo.get_logs() == []

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from dash.exceptions import PreventUpdate
 
 from analytics.history import HistoryStore
 from analytics.watchlist import STALE_AFTER_HOURS
 from dashboard import service
+from dashboard.web import ids
+from dashboard.web.callbacks import controls
 from dashboard.web.callbacks.watchlist import is_watchlist, watchlist_records
 from tests.conftest import copy_demo_files
 
@@ -84,3 +87,37 @@ def test_a_row_is_stale_past_the_threshold_and_says_its_age(folder):
 
 def test_the_watchlist_path_is_recognised_under_any_prefix():
     assert is_watchlist("/watchlist") and is_watchlist("/desk/watchlist") and not is_watchlist("/")
+
+
+# --------------------------------------------------------------------------- the hidden positioning view
+
+SEARCH, PATH = f"{ids.URL}.search", f"{ids.URL}.pathname"
+OUT = {key: i for i, (key, _, _) in enumerate(controls.OUTPUTS)}
+
+
+def test_loading_the_watchlist_computes_no_positioning_view(folder, monkeypatch):
+    """/watchlist hides the positioning view: the controls callback, which makes its view state (and so
+    every chart, the KPI strip, the alerts and the history), stops there, whatever the query names."""
+    def no_catalog(*_a, **_k):
+        raise AssertionError("the controls callback read the catalog on /watchlist")
+
+    monkeypatch.setattr(service, "get_catalog", no_catalog)
+    for trigger in (None, SEARCH, PATH):
+        with pytest.raises(PreventUpdate):
+            controls.update(trigger, {SEARCH: "?u=SPX", PATH: "/watchlist"}, None, str(folder))
+        with pytest.raises(PreventUpdate):
+            controls.update(trigger, {SEARCH: "", PATH: "/desk/watchlist/"}, {"u": "SPX"}, str(folder))
+
+
+def test_leaving_the_watchlist_makes_the_view_its_link_names_and_coming_back_redraws_nothing(folder):
+    # first load on /watchlist?u=SPX (nothing made), then the header's Positioning link: only the path changes
+    opened = controls.update(PATH, {SEARCH: "?u=SPX", PATH: "/"}, None, str(folder))
+    state = opened[OUT["store"]]
+    assert state["u"] == "SPX" and state["snap"] == "spx-20261120-1615"
+    assert opened[OUT["ready"]] == state  # on to the main update
+    # to /watchlist and back to the same view: the charts drawn are still right, nothing is redrawn
+    with pytest.raises(PreventUpdate):
+        controls.update(PATH, {SEARCH: "?u=SPX", PATH: "/"}, state, str(folder))
+    # a watchlist row (path and query change): that underlying's view
+    row = controls.update(PATH, {SEARCH: "?u=BTC", PATH: "/"}, state, str(folder))
+    assert row[OUT["store"]]["u"] == "BTC"

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics.catalog import public_reason
 from analytics.errors import ChainDataError
 from analytics.sources import FORMATS, MAX_FILE_BYTES, detect_format, load_chain
 from analytics.sources.deribit import load_deribit
@@ -91,7 +92,8 @@ def test_wrong_header_is_an_unknown_format(tmp_path, deribit_ticker_path):
     text = deribit_ticker_path.read_text().replace("instrument_name", "symbol", 1)
     path = tmp_path / "renamed_header.csv"
     path.write_text(text)
-    with pytest.raises(ChainDataError, match=r"renamed_header\.csv: unknown format \(starts 'symbol,currency"):
+    shape = r"comma-separated text, \d+ fields on its first line"
+    with pytest.raises(ChainDataError, match=rf"renamed_header\.csv: unknown format \({shape}, starts 'symbol,currency"):
         load_chain(path)
 
 
@@ -214,3 +216,27 @@ def test_deribit_csv_with_leading_blank_lines_still_names_the_right_line(tmp_pat
     path.write_text("\n\n" + "\n".join(lines) + "\n")
     with pytest.raises(ChainDataError, match=r"^blank_first\.csv: line 6, field 'instrument_name'"):
         load_chain(path)
+
+
+@pytest.mark.parametrize(("text", "shape"), [
+    ("password,token\nhunter2,SECRET\n", "comma-separated text, 2 fields on its first line"),
+    ("a;b;c\n1;2;3\n", "semicolon-separated text, 3 fields on its first line"),
+    ("a\tb\n", "tab-separated text, 2 fields on its first line"),
+    ('  {"client_secret": "s3"}', "a JSON object"),
+    ('[{"k": 1}]', "a JSON array"),
+    ("<!DOCTYPE html>\n<html><body>Sign in</body></html>", "an HTML page"),
+    ("<?xml version='1.0'?><a/>", "XML or markup"),
+    ("just some notes\n", "plain text"),
+])
+def test_an_unknown_file_says_what_its_start_looks_like_without_quoting_it(tmp_path, text, shape):
+    """Issue 18: the banner redacts the quoted start of an unknown file (it may hold a secret) and said
+    only "starts '…'": it now says what the start looks like, in words of its own."""
+    path = tmp_path / "stray.txt"
+    path.write_text(text)
+    with pytest.raises(ChainDataError) as err:
+        detect_format(path)
+    assert err.value.reason.startswith(f"unknown format ({shape}, starts ")  # the excerpt: for the command line
+    shown = public_reason(err.value)
+    assert shown.startswith(f"unknown format ({shape}, starts '…')")
+    for word in ("password", "hunter2", "SECRET", "client_secret", "s3", "Sign in", "notes"):
+        assert word not in shown

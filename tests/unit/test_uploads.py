@@ -67,8 +67,9 @@ def test_a_parquet_table_keeps_its_extension(folder, demo_dir):
 
 @pytest.mark.parametrize(("raw", "reason"), [
     (bytes(range(256)) * 8, "binary content, not a text file"),
-    (b"password,token\nhunter2,SECRET-TOKEN-123\n", "unknown format (starts '…')"),
-    (b'{"api_key": "sk-live-0123456789abcdef"}', "unknown format (starts '…')"),
+    (b"password,token\nhunter2,SECRET-TOKEN-123\n",
+     "unknown format (comma-separated text, 2 fields on its first line, starts '…')"),
+    (b'{"api_key": "sk-live-0123456789abcdef"}', "unknown format (a JSON object, starts '…')"),
 ])
 def test_hostile_content_is_refused_without_showing_it_and_nothing_is_written(folder, raw, reason):
     result = store_bytes(raw, folder, today=TODAY)

@@ -35,6 +35,7 @@ from dashboard.runtime import config
 from dashboard.uploads import original_name
 from dashboard.web import ids
 from dashboard.web.callbacks import export, work
+from dashboard.web.callbacks.watchlist import is_watchlist
 from dashboard.web.inputs import checked as checked_inputs
 from dashboard.web.inputs import unexpected
 from dashboard.web.panels import CHOICES
@@ -54,12 +55,17 @@ from dashboard.web.state import (
 
 log = logging.getLogger(__name__)
 
+# The URL's parts whose change is a navigation (first load, back/forward, a header link, a watchlist row):
+# the state is read from the query string.
+NAVIGATION = (f"{ids.URL}.search", f"{ids.URL}.pathname")
+
 PRESET_LABELS = dict(PRESETS)
 CONVENTION_LABELS = conventions_mod.labels()
 
 # Inputs of the consolidated callback, in order: (component id, property)
 CONTROL_INPUTS: tuple[tuple[str, str], ...] = (
     (ids.URL, "search"),
+    (ids.URL, "pathname"),  # the page: /watchlist computes no positioning view (see :func:`update`)
     (ids.UNDERLYING, "value"),
     (ids.SNAPSHOT, "value"),
     (ids.EXPIRY_PRESET, "value"),
@@ -221,9 +227,9 @@ def next_state(trigger: str | None, inputs: Mapping[str, Any], previous: dict[st
                catalog: Catalog) -> Resolved:
     """The consolidated transition: URL on first load / navigation, otherwise the one changed input."""
     link_notes: list[str] = []
-    if trigger is None or trigger == f"{ids.URL}.search" or not previous:
+    if trigger is None or trigger in NAVIGATION or not previous:
         state, link_notes = decode_query(inputs.get(f"{ids.URL}.search"))
-        if trigger not in (None, f"{ids.URL}.search") and trigger in inputs:
+        if trigger not in (None, *NAVIGATION) and trigger in inputs:
             state = apply_input(state, trigger, inputs[trigger])
     else:
         state = apply_input({**default_state(), **previous}, trigger, inputs.get(trigger))
@@ -382,7 +388,7 @@ def _named_snapshot(trigger: str | None, inputs: Mapping[str, Any], previous: Ma
     if trigger == f"{ids.SNAPSHOT}.value":
         value = inputs.get(trigger)
         return value if isinstance(value, str) else None
-    if trigger is None or trigger == f"{ids.URL}.search" or not previous:
+    if trigger is None or trigger in NAVIGATION or not previous:
         return from_query(inputs.get(f"{ids.URL}.search")).get("snap")
     snap = previous.get("snap")
     return snap if isinstance(snap, str) else None
@@ -393,7 +399,16 @@ def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, A
     """The callback body as a plain function: every output in ``OUTPUTS`` order.
 
     ``refused`` are the notes of inputs :func:`dashboard.web.inputs.checked` refused (shown in the banner).
+    On the watchlist's path (``url.pathname`` in ``inputs``) nothing is computed: the positioning view is
+    hidden there, and is made when the page comes back to it (the path changes: a navigation).
+
+    Raises
+    ------
+    PreventUpdate
+        On ``/watchlist``, or when the transition changes nothing the views show.
     """
+    if is_watchlist(inputs.get(f"{ids.URL}.pathname")):
+        raise PreventUpdate
     try:
         catalog = service.get_catalog(data_dir, naming=_named_snapshot(trigger, inputs, previous))
     except ChainDataError as err:  # e.g. the data folder does not exist
@@ -402,7 +417,8 @@ def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, A
                             store=default_state())
     resolved = next_state(trigger, inputs, previous, catalog)
     if trigger not in (None, f"{ids.URL}.search") and previous and resolved.state == previous:
-        raise PreventUpdate  # e.g. a cleared box-selection: nothing the views show has changed
+        # e.g. a cleared box-selection, or back from /watchlist to the view it left
+        raise PreventUpdate  # nothing the views show has changed
     values = control_outputs(resolved)
     values["store"] = values["ready"] = resolved.state  # on to the main update (the gate may hand it to a job)
     values["pending"] = no_update
@@ -412,7 +428,7 @@ def update(trigger: str | None, inputs: Mapping[str, Any], previous: dict[str, A
     # Back/forward navigation only reads the URL; writing it back would push a new history entry. The
     # page's first load also arrives as a URL change (the location mounts) but with no store yet: a link
     # that named something no longer valid is then rewritten to the view shown.
-    navigating = trigger == f"{ids.URL}.search"
+    navigating = trigger in NAVIGATION
     repaired = navigating and not previous and bool(resolved.replaced or resolved.notices)
     unchanged = search == (inputs.get(f"{ids.URL}.search") or "")
     values["search"] = no_update if unchanged or (navigating and not repaired) else search

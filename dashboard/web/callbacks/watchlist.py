@@ -7,8 +7,10 @@ and :func:`dashboard.service.previous_analysis`) and the history store's totals 
 filled: ``refresh=False``). A row's numbers come from :func:`analytics.watchlist.watchlist_row`.
 
 Two callbacks: the page switch (a clientside class on the page root: ``/watchlist`` shows the grid, every
-other path the positioning view) with the grid's rows, and a click on a row, which opens that
-underlying's view (``/?u=UNDERLYING``) by writing the URL the controls callback reads.
+other path the positioning view; the header's links keep the URL's query plus the view's underlying and
+snapshot, so the view travels between the pages) with the grid's rows, and a click on a row, which opens that
+underlying's view (``/?u=UNDERLYING``) by writing the URL the controls callback reads. On ``/watchlist``
+the controls callback makes no positioning view (:func:`dashboard.web.callbacks.controls.update`).
 """
 
 from __future__ import annotations
@@ -84,13 +86,17 @@ def watchlist_records(data_dir: str | None, now: pd.Timestamp) -> tuple[list[dic
 def register(app: dash.Dash) -> None:
     """Declare the page switch, the rows and the row click on ``app``."""
     app.clientside_callback(
-        f"""function (pathname) {{
+        f"""function (pathname, search, state) {{
             var on = (pathname || "").replace(/\\/+$/, "").endsWith("/{WATCHLIST_PATH}");
+            var params = new URLSearchParams(search || "");
+            if (state && state.u && state.snap) {{ params.set("u", state.u); params.set("snap", state.snap); }}
+            var query = params.toString() ? "?" + params.toString() : "";
             return [on ? "page page-watchlist" : "page", on ? "nav-link" : "nav-link active",
-                    on ? "nav-link active" : "nav-link"];
+                    on ? "nav-link active" : "nav-link", "./" + query, "{WATCHLIST_PATH}" + query];
         }}""",
         Output(ids.PAGE, "className"), Output(ids.NAV_MAIN, "className"), Output(ids.NAV_WATCHLIST, "className"),
-        Input(ids.URL, "pathname"),
+        Output(ids.NAV_MAIN, "href"), Output(ids.NAV_WATCHLIST, "href"),
+        Input(ids.URL, "pathname"), Input(ids.URL, "search"), Input(ids.VIEW_STORE, "data"),
     )
 
     @app.callback(Output(ids.WATCHLIST_GRID, "rowData"), Output(ids.WATCHLIST_NOTE, "children"),

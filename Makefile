@@ -60,7 +60,7 @@ FAST_PATHS := tests/unit tests/dashboard analytics dashboard
 
 test: $(SETUP) browser-deps cache-deps proxy-deps lint
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) $(FAST_PATHS)
-	$(PY) -m pytest -q tests/serving tests/browser
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests/serving tests/browser
 
 test-fast: $(SETUP)
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "not slow and not browser" $(FAST_PATHS)

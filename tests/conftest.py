@@ -9,8 +9,10 @@ which fits the catalog's load cache (a fresh scan of all of ``data/`` loads 214 
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,14 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 # in each process, as each test expects. Tests of the shared cache turn it on with their own folder
 # or redis-server (dashboard.service.use_shared_cache, or MMPOS_SHARED_CACHE=on in a subprocess).
 os.environ["MMPOS_SHARED_CACHE"] = "off"
+# Nor the user's job and response folders beside it (~/.cache/mmpos.jobs, .responses): each test process
+# (an xdist worker, or a suite another checkout runs at the same time) has its own. Dash keys a background
+# job by its callback and arguments, so two processes showing the same view in one jobs folder would read
+# (and consume) each other's results. Tests that need a folder of their own set MMPOS_CACHE_DIR again.
+os.environ["MMPOS_CACHE_DIR"] = _TEST_CACHE = tempfile.mkdtemp(prefix="mmpos-test-cache-")
+atexit.register(shutil.rmtree, Path(_TEST_CACHE).parent / (Path(_TEST_CACHE).name + ".jobs"), ignore_errors=True)
+atexit.register(shutil.rmtree, Path(_TEST_CACHE).parent / (Path(_TEST_CACHE).name + ".responses"), ignore_errors=True)
+atexit.register(shutil.rmtree, _TEST_CACHE, ignore_errors=True)
 
 
 def copy_demo_files(src: Path, out: Path, *, intraday: bool = False) -> list[Path]:

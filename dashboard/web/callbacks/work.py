@@ -34,8 +34,10 @@ or with ``MMPOS_BACKGROUND_ROWS=off`` every view goes straight to the main updat
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import dash
@@ -115,12 +117,15 @@ def run_job(set_progress, state: dict[str, Any], data_dir: str | None,
     return state
 
 
-def manager(settings: config.Settings) -> Any:
+def manager(settings: config.Settings, data_dir: str | None = None) -> Any:
     """The background-callback manager ``settings`` ask for: Celery on Redis (``MMPOS_JOBS=celery``),
-    else a ``DiskcacheManager`` in :func:`dashboard.runtime.cache.jobs_dir`."""
+    else a ``DiskcacheManager`` in a folder of :func:`dashboard.runtime.cache.jobs_dir` per data folder:
+    Dash keys a job by its callback and arguments (the view state, which does not name the folder), so
+    two servers of one machine over different folders would otherwise read each other's results."""
     if settings.jobs == "celery":
         return jobs.manager(settings)
-    folder = jobs_dir(settings)
+    instance = str(Path(data_dir).resolve()) if data_dir else "default"
+    folder = jobs_dir(settings) / hashlib.sha256(instance.encode()).hexdigest()[:16]
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return jobs.local_manager(folder, settings.cache_timeout_s)
 
@@ -180,7 +185,7 @@ def register(app: dash.Dash) -> None:
         Output(ids.DONE_VIEW_STORE, "data"),
         Input(ids.PENDING_VIEW_STORE, "data"),
         background=True,
-        manager=manager(settings),
+        manager=manager(settings, app.server.config.get("MMPOS_DATA_DIR")),
         interval=POLL_MS,
         running=[(Output(ids.WORK_PANEL, "style"), {"display": "flex"}, {"display": "none"}),
                  (Output(ids.WORK_CANCEL, "disabled"), False, True)],

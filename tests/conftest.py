@@ -29,6 +29,10 @@ os.environ["MMPOS_SHARED_CACHE"] = "off"
 # (an xdist worker, or a suite another checkout runs at the same time) has its own. Dash keys a background
 # job by its callback and arguments, so two processes showing the same view in one jobs folder would read
 # (and consume) each other's results. Tests that need a folder of their own set MMPOS_CACHE_DIR again.
+# A cold view's predicted cost is measured on this machine as it runs: on a loaded CI machine running two
+# test processes, an ordinary view could be refused as over the 3 s request budget ("View not computed"),
+# and a test waiting for its charts would fail. Tests of the budget set MMPOS_REQUEST_BUDGET_S themselves.
+os.environ["MMPOS_REQUEST_BUDGET_S"] = "300"
 os.environ["MMPOS_CACHE_DIR"] = _TEST_CACHE = tempfile.mkdtemp(prefix="mmpos-test-cache-")
 atexit.register(shutil.rmtree, Path(_TEST_CACHE).parent / (Path(_TEST_CACHE).name + ".jobs"), ignore_errors=True)
 atexit.register(shutil.rmtree, Path(_TEST_CACHE).parent / (Path(_TEST_CACHE).name + ".responses"), ignore_errors=True)

@@ -37,6 +37,7 @@ Every expiry of a chain is fitted at once (:func:`parity_fits`, segmented arrays
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import weakref
 from typing import Literal, NamedTuple
@@ -649,6 +650,15 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
 
 _FITS: dict[int, dict[tuple[float, float], pd.DataFrame]] = {}  # id(chain) -> (rate, yield) -> table
 _FITS_LOCK = threading.Lock()
+
+
+def _fits_after_fork() -> None:
+    """A forked child starts with a fresh lock (one held by another thread at the fork stays held)."""
+    global _FITS_LOCK
+    _FITS_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fits_after_fork)
 
 
 def chain_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0) -> pd.DataFrame:

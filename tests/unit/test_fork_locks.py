@@ -1,0 +1,52 @@
+"""A forked child (a Dash background job forked from a worker thread, a gunicorn worker) never inherits
+a held lock of the analytics' shared memos: it would never be released in the child, and the child's
+first preparation would hang (analytics/prepare.py per_rows, analytics/forwards.py chain_forwards)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pandas as pd
+import pytest
+
+from analytics import forwards, prepare
+
+
+def child_finishes(work) -> bool:
+    """Fork while another thread holds the lock ``work`` needs; True if the child's main thread got
+    through within 10 s (its main thread: a new thread could reuse the holder's id and so "own" an
+    inherited re-entrant lock)."""
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the work finished
+        try:
+            signal.alarm(10)  # a hang ends the child with SIGALRM
+            work()
+            os._exit(0)
+        except BaseException:  # noqa: BLE001 - never return into pytest in the child
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize("module, lock, work", [
+    (prepare, "_MEMO_LOCK", lambda: prepare.per_rows(pd.DataFrame({"a": [1]}), "k", lambda: 1)),
+    (forwards, "_FITS_LOCK", lambda: forwards._FITS_LOCK.acquire() and forwards._FITS_LOCK.release()),
+])
+def test_a_child_forked_while_a_thread_holds_the_lock_does_not_hang(module, lock, work):
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with getattr(module, lock):
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    held.wait(5)
+    try:
+        assert child_finishes(work)
+    finally:
+        release.set()
+        holder.join(5)

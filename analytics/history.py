@@ -566,6 +566,11 @@ class HistoryStore:
             query += " LIMIT ?"
             params += (max(int(last_n), 0),)
         cur = self._conn.execute(query, params)
+        return self._summaries_of(cur)[::-1]
+
+    def _summaries_of(self, cur: sqlite3.Cursor) -> list[tuple[str, Summary]]:
+        """``(relative path, summary)`` of each row a ``SELECT *`` over ``files`` returned, in its order
+        (rows whose summary cannot be read back are left out)."""
         cols = [d[0] for d in cur.description]
         out = []
         for row in cur.fetchall():
@@ -573,7 +578,7 @@ class HistoryStore:
             s = self._summary_from_row(r)
             if s is not None:
                 out.append((r["rel_path"], s))
-        return out[::-1]
+        return out
 
     def session_of(self, rel_path: str) -> str | None:
         """The stored session (ISO date) of one data file's summary, or None when it has none yet."""
@@ -586,14 +591,7 @@ class HistoryStore:
         date, :attr:`Summary.session`), oldest first. Reads only what is stored (the caller fills it)."""
         cur = self._conn.execute("SELECT * FROM files WHERE status = 'snapshot' AND upper(underlying) = ? "
                                  "AND session = ? ORDER BY as_of_ns, rel_path", (underlying.upper(), session))
-        cols = [d[0] for d in cur.description]
-        out = []
-        for row in cur.fetchall():
-            r = dict(zip(cols, row, strict=True))
-            s = self._summary_from_row(r)
-            if s is not None:
-                out.append((r["rel_path"], s))
-        return out
+        return self._summaries_of(cur)
 
     def totals(self, *, refresh: bool = False) -> dict[str, list[tuple[pd.Timestamp, float]]]:
         """Total GEX (USD per 1% move) of every stored snapshot, by upper-cased underlying, oldest first:

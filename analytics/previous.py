@@ -121,6 +121,20 @@ def coverage(gross: Mapping[dt.date, float], expiries: Iterable[dt.date]) -> flo
     return 1.0 if total <= 0 else sum(v for k, v in gross.items() if k in listed) / total
 
 
+def _first_covered(candidates: list[Snapshot], coverage_of: Callable[[str], float],
+                   min_coverage: float) -> tuple[str | None, float | None]:
+    """The first of ``candidates`` (newest first) listing at least ``min_coverage`` of today's gross
+    GEX, and the first candidate's share (for the note when none does); ``coverage_of`` is asked in
+    order and no further than needed."""
+    first_share: float | None = None
+    for s in candidates:
+        share = coverage_of(s.key)
+        if share >= min_coverage:
+            return s.key, share
+        first_share = share if first_share is None else first_share
+    return None, first_share
+
+
 def choose_previous(current: Snapshot, snapshots: Iterable[Snapshot], coverage_of: Callable[[str], float], *,
                     max_age_days: int = PREVIOUS_MAX_AGE_DAYS,
                     min_coverage: float = PREVIOUS_MIN_COVERAGE, basis: Basis = "day") -> Choice:
@@ -157,12 +171,9 @@ def choose_previous(current: Snapshot, snapshots: Iterable[Snapshot], coverage_o
         newest = older[0]
         return Choice(None, f"no recent previous snapshot (the newest, {newest.as_of:%Y-%m-%d}, is "
                             f"{(current.session - newest.session).days} days older; at most {max_age_days})")
-    first_share: float | None = None
-    for s in recent:
-        share = coverage_of(s.key)
-        if share >= min_coverage:
-            return Choice(s.key)
-        first_share = share if first_share is None else first_share
+    key, first_share = _first_covered(recent, coverage_of, min_coverage)
+    if key is not None:
+        return Choice(key)
     return Choice(None, f"no comparable previous snapshot: the newest of an earlier session "
                         f"({recent[0].as_of:%Y-%m-%d %H:%M}) lists the expiries of {100 * (first_share or 0.0):.0f}% of "
                         f"today's gross GEX (at least {100 * min_coverage:.0f}% needed)")
@@ -193,12 +204,9 @@ def choose_intraday_previous(current: Snapshot, snapshots: Iterable[Snapshot], c
                       and s.as_of < current.as_of), key=lambda s: s.as_of, reverse=True)
     if not earlier:
         return Choice(None, f"the first snapshot of its session ({current.session.isoformat()}): no intraday change")
-    first_share: float | None = None
-    for s in earlier:
-        share = coverage_of(s.key)
-        if share >= min_coverage:
-            return Choice(s.key)
-        first_share = share if first_share is None else first_share
+    key, first_share = _first_covered(earlier, coverage_of, min_coverage)
+    if key is not None:
+        return Choice(key)
     return Choice(None, f"no comparable earlier snapshot in the session: the one before "
                         f"({earlier[0].as_of:%H:%M}) lists the expiries of {100 * (first_share or 0.0):.0f}% of "
                         f"this one's gross GEX (at least {100 * min_coverage:.0f}% needed)")

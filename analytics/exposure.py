@@ -142,7 +142,10 @@ def top_wall_positions(call_gex, put_gex, n: int = TOP_WALLS) -> tuple[np.ndarra
     def top(key: np.ndarray) -> np.ndarray:
         # the n most negative keys (< 0 only); a stable sort over ascending strikes gives ties to the lower
         key = np.where(key < 0, key, np.inf)  # NaN < 0 is False: never a wall
-        order = np.argsort(key, axis=-1, kind="stable")[..., :n]
+        if n == 1 and key.shape[-1]:  # argmin takes the first of equal keys: the same rule without the sort
+            order = np.argmin(key, axis=-1, keepdims=True)
+        else:
+            order = np.argsort(key, axis=-1, kind="stable")[..., :n]
         return np.where(np.take_along_axis(key, order, axis=-1) < np.inf, order, -1)
 
     return top(-np.asarray(call_gex, dtype=float)), top(np.asarray(put_gex, dtype=float))

@@ -86,6 +86,9 @@ def test_the_intraday_walls_are_the_snapshot_rule_on_ties_gaps_and_empty_rows():
     expected = [_row_walls(strikes, c, p) for c, p in zip(calls, puts, strict=True)]
     np.testing.assert_array_equal(np.column_stack([call_wall, put_wall]), np.array(expected))
     assert np.isnan(call_wall[7]) and np.isnan(put_wall[8])
+    # the wall alone (argmin) is the first of the ranking (stable sort), ties included
+    for alone, ranked in zip(top_wall_positions(calls, puts, 1), top_wall_positions(calls, puts, 3), strict=True):
+        np.testing.assert_array_equal(alone, ranked[:, :1])
 
 
 def test_wall_positions_rank_each_row_on_its_own_strongest_first_with_minus_one_for_none():

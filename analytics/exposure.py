@@ -127,10 +127,34 @@ def gex_by_strike_expiry(strike, expiry, side, gex) -> pd.DataFrame:
 TOP_WALLS = 3  # walls listed per side with their runners-up (the JSON's call_walls/put_walls)
 
 
+def top_wall_positions(call_gex, put_gex, n: int = TOP_WALLS) -> tuple[np.ndarray, np.ndarray]:
+    """Where the walls are along the last axis (strikes, ascending): the positions of the ``n`` largest
+    call GEX (> 0) and of the ``n`` most negative put GEX (< 0), strongest first, ties to the lower
+    strike; -1 where fewer strikes qualify (NaN never does). Leading axes (e.g. snapshots) are kept:
+    ``(..., strikes)`` in, ``(..., min(n, strikes))`` out, each row ranked on its own.
+
+    Examples
+    --------
+    >>> calls, puts = top_wall_positions([[1., 5., 7.], [0., np.nan, 2.]], [[-9., -3., 0.], [0., 0., 0.]], 2)
+    >>> calls.tolist(), puts.tolist()
+    ([[2, 1], [2, -1]], [[0, 1], [-1, -1]])
+    """
+    def top(key: np.ndarray) -> np.ndarray:
+        # the n most negative keys (< 0 only); a stable sort over ascending strikes gives ties to the lower
+        key = np.where(key < 0, key, np.inf)  # NaN < 0 is False: never a wall
+        if n == 1 and key.shape[-1]:  # argmin takes the first of equal keys: the same rule without the sort
+            order = np.argmin(key, axis=-1, keepdims=True)
+        else:
+            order = np.argsort(key, axis=-1, kind="stable")[..., :n]
+        return np.where(np.take_along_axis(key, order, axis=-1) < np.inf, order, -1)
+
+    return top(-np.asarray(call_gex, dtype=float)), top(np.asarray(put_gex, dtype=float))
+
+
 def top_walls(by_strike: pd.DataFrame, n: int = TOP_WALLS) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
     """The ``n`` strikes with the largest call GEX (> 0) and the ``n`` with the most negative put GEX
-    (< 0), strongest first, as ``(strike, GEX)``; ties go to the lower strike. The first of each is the
-    wall (:func:`walls`); the second its runner-up.
+    (< 0), strongest first, as ``(strike, GEX)``; ties go to the lower strike (:func:`top_wall_positions`).
+    The first of each is the wall (:func:`walls`); the second its runner-up.
 
     Examples
     --------
@@ -142,14 +166,9 @@ def top_walls(by_strike: pd.DataFrame, n: int = TOP_WALLS) -> tuple[list[tuple[f
     strikes = by_strike["strike"].to_numpy(float)
     calls = by_strike["call_gex_usd_per_1pct"].to_numpy(float)
     puts = by_strike["put_gex_usd_per_1pct"].to_numpy(float)
-
-    def top(key: np.ndarray, shown: np.ndarray) -> list[tuple[float, float]]:
-        # the n most negative keys (< 0 only); a stable sort over ascending strikes gives ties to the lower
-        candidates = np.flatnonzero(key < 0)
-        order = candidates[np.argsort(key[candidates], kind="stable")[:n]]
-        return [(float(strikes[i]), float(shown[i])) for i in order]
-
-    return top(-calls, calls), top(puts, puts)
+    call_at, put_at = top_wall_positions(calls, puts, n)
+    return ([(float(strikes[i]), float(calls[i])) for i in call_at if i >= 0],
+            [(float(strikes[i]), float(puts[i])) for i in put_at if i >= 0])
 
 
 def walls(by_strike: pd.DataFrame) -> tuple[float | None, float | None]:

@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from analytics.exposure import top_wall_positions
 from analytics.summary import ALL_EXPIRY_COLUMNS, ZERO_DTE_COLUMNS, Summary
 
 ExpirySet = Literal["all", "0dte"]
@@ -95,7 +96,8 @@ def nearest_levels(levels: Sequence[Sequence[float]], spot: np.ndarray) -> np.nd
 
 def column_walls(strikes: np.ndarray, call_gex: np.ndarray, put_gex: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row (snapshot): the call wall (strike of the largest call GEX > 0) and the put wall (strike of
-    the most negative put GEX < 0), ties to the lower strike; NaN where no strike qualifies.
+    the most negative put GEX < 0), ties to the lower strike; NaN where no strike qualifies. The rule is
+    :func:`analytics.exposure.top_wall_positions`' (the snapshot view's walls), over every row at once.
 
     Examples
     --------
@@ -105,17 +107,12 @@ def column_walls(strikes: np.ndarray, call_gex: np.ndarray, put_gex: np.ndarray)
     >>> call.tolist(), put.tolist()
     ([100.0, nan], [90.0, 110.0])
     """
-    strikes = np.asarray(strikes, dtype=float)
-    rows = np.arange(call_gex.shape[0])
-    if len(strikes) == 0:
-        return np.full(len(rows), np.nan), np.full(len(rows), np.nan)
-
-    def wall(key: np.ndarray) -> np.ndarray:  # the most negative key < 0; argmin takes the first (lower strike)
-        key = np.where(np.isfinite(key) & (key < 0), key, np.inf)
-        j = np.argmin(key, axis=1)
-        return np.where(np.isfinite(key[rows, j]), strikes[j], np.nan)
-
-    return wall(-np.asarray(call_gex, dtype=float)), wall(np.asarray(put_gex, dtype=float))
+    call_at, put_at = top_wall_positions(call_gex, put_gex, 1)
+    at = np.append(np.asarray(strikes, dtype=float), np.nan)  # position -1 (no wall): NaN
+    rows = np.shape(call_gex)[0]
+    if call_at.shape[-1] == 0:  # no strike at all
+        return np.full(rows, np.nan), np.full(rows, np.nan)
+    return at[call_at[:, 0]], at[put_at[:, 0]]
 
 
 def session_matrix(items: Sequence[tuple[str, Summary]], *, expiries: ExpirySet = "all",

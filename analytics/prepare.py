@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import threading
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Mapping
@@ -40,6 +39,7 @@ from analytics import calendars, pricing
 from analytics import forwards as fwd
 from analytics.chain import OptionChain, years_between
 from analytics.errors import ChainDataError
+from analytics.locks import fork_safe_lock
 from analytics.notes import FLOW_SHOCK_PCT, Note, row_note
 
 ForwardChoice = Literal["spot", "parity"]
@@ -183,17 +183,8 @@ class RowGroups:
 
 MEMO_ENTRIES = 16  # values kept per rows frame (:func:`per_rows`), oldest first out
 _MEMO: dict[int, tuple[weakref.ref, dict]] = {}
-_MEMO_LOCK = threading.RLock()  # re-entrant: a frame freed while it is held runs its callback here
-
-
-def _memo_after_fork() -> None:
-    """A forked child (a Dash background job, a gunicorn worker) starts with a fresh lock: one another
-    thread held at the fork would never be released in the child, and its first preparation would hang."""
-    global _MEMO_LOCK
-    _MEMO_LOCK = threading.RLock()
-
-
-os.register_at_fork(after_in_child=_memo_after_fork)
+# re-entrant: a frame freed while it is held runs its callback here; a forked child gets its own
+_MEMO_LOCK = fork_safe_lock(globals(), "_MEMO_LOCK", threading.RLock)
 
 
 def per_rows(rows: pd.DataFrame, key: Hashable, compute: Callable[[], T]) -> T:

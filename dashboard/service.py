@@ -63,6 +63,7 @@ from analytics.catalog import (
 )
 from analytics.chain import AM_SETTLED_ROOTS, OptionChain
 from analytics.errors import ChainDataError, ScenarioError
+from analytics.locks import fork_safe_lock
 from analytics.prepare import PreparedChain
 from analytics.report import Analysis, analyze, preparation, prepare_for
 from analytics.scenario import Scenario
@@ -298,7 +299,7 @@ def _session_of(as_of: pd.Timestamp, round_the_clock: bool) -> dt.date:
 
 _UNSET = object()
 _shared: object = _UNSET
-_shared_lock = threading.Lock()
+_shared_lock = fork_safe_lock(globals(), "_shared_lock", threading.Lock)  # a forked job gets its own
 
 
 def shared_cache() -> SharedCache | None:

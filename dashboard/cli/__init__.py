@@ -47,8 +47,8 @@ from dashboard.cli import (
     worker,
 )
 from dashboard.cli.analyze import SCENARIO_OPTIONS, format_table, options_table, run_analyze  # noqa: F401
+from dashboard.cli.common import EXIT_BAD_INPUT
 
-EXIT_BAD_INPUT = 2
 COMMANDS = (analyze, listing, demo_data, fetch, collect, serve, backfill, history, report, alerts, worker)  # --help order
 BY_NAME = {command.NAME: command for command in COMMANDS}
 # Commands that read, print and exit: they run without the cyclic garbage collector, whose passes over

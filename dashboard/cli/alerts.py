@@ -11,6 +11,8 @@ import argparse
 import json
 import sys
 
+from dashboard.cli.common import refuses_bad_settings
+
 NAME = "alerts"
 ONE_SHOT = False
 
@@ -23,28 +25,20 @@ def add_parser(sub) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text")
 
 
+@refuses_bad_settings(NAME)
 def run(args: argparse.Namespace) -> int:
     """Exit 0 (alerts or none), 2 for a bad setting or alerts file (one line on stderr)."""
-    from analytics.errors import ChainDataError
     from dashboard import alerts
     from dashboard.runtime import config
 
-    try:
-        settings = config.from_env()
-    except config.UnsafeConfigError as err:
-        sys.stderr.write(f"mmpos: {err}\n")
-        return 2
+    settings = config.from_env()
     path = args.config or settings.alerts_file
     if not path:
         sys.stderr.write("mmpos: no alerts file: give --config or set MMPOS_ALERTS_FILE\n")
         return 2
     data_dir = args.data_dir or settings.data_dir
-    try:
-        cfg = alerts.load_config(path)
-        sent = alerts.check(data_dir, cfg, settings, dry_run=args.dry_run)
-    except ChainDataError as err:
-        sys.stderr.write(f"mmpos: {err}\n")
-        return 2
+    cfg = alerts.load_config(path)  # a bad file: ChainDataError, one line from dashboard.cli's main
+    sent = alerts.check(data_dir, cfg, settings, dry_run=args.dry_run)
     if args.format == "json":
         records = [{**s.alert.to_dict(), "status": s.status,
                     "deliveries": [d.__dict__ for d in s.deliveries]} for s in sent]

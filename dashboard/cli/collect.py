@@ -8,6 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
+from dashboard.cli.common import refuses_bad_settings
+
 NAME = "collect"
 ONE_SHOT = False
 
@@ -46,17 +48,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)  # mmpos serve's: stop with it
 
 
+@refuses_bad_settings(NAME)
 def run(args: argparse.Namespace) -> int:
     from analytics import catalog
     from analytics.collect_rules import DEFAULT_EVERY_S
     from dashboard.collect import Collector
     from dashboard.runtime import config
 
-    try:
-        settings = config.from_env()
-    except config.UnsafeConfigError as err:
-        sys.stderr.write(f"mmpos collect: {err}\n")
-        return 2
+    settings = config.from_env()
     data_dir = args.data_dir or settings.data_dir or catalog.default_data_dir()
     keep_days = args.keep_days if args.keep_days is not None else settings.collect_keep_days
 

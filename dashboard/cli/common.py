@@ -1,9 +1,14 @@
-"""What several ``mmpos`` commands share: argument types and options."""
+"""What several ``mmpos`` commands share: argument types, options and the refusal of a bad setting."""
 
 from __future__ import annotations
 
 import argparse
+import functools
+import sys
 from collections.abc import Callable
+
+EXIT_BAD_INPUT = 2  # bad input, a bad setting: one line on stderr and this status, never a traceback
+Run = Callable[[argparse.Namespace], int]
 
 
 def int_at_least(minimum: int) -> Callable[[str], int]:
@@ -60,3 +65,27 @@ def add_date_order_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(DATE_ORDER_OPTION, dest="date_order", choices=DATE_ORDERS, default=None,
                         help="read numeric dates whose day and month could swap (07/01/2024) day first (dmy) or "
                              "month first (mdy); default: only where the file decides, else refused")
+
+
+def refuses_bad_settings(command: str) -> Callable[[Run], Run]:
+    """Decorate a command's ``run`` that reads the ``MMPOS_*`` settings: a setting that cannot be used
+    (:class:`dashboard.runtime.config.UnsafeConfigError`, raised while loading or checking them) ends the
+    command with one line on stderr, ``mmpos <command>: <reason>``, and status 2.
+
+    The settings module (pydantic) is imported only when the command runs, so the commands that read no
+    setting start without it.
+    """
+    def decorate(run: Run) -> Run:
+        @functools.wraps(run)
+        def refusing(args: argparse.Namespace) -> int:
+            from dashboard.runtime import config
+
+            try:
+                return run(args)
+            except config.UnsafeConfigError as err:
+                sys.stderr.write(f"mmpos {command}: {err}\n")
+                return EXIT_BAD_INPUT
+
+        return refusing
+
+    return decorate

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from dashboard.cli.common import refuses_bad_settings
+
 NAME = "fetch"
 ONE_SHOT = False
 
@@ -17,16 +19,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None, help="data directory (default: the catalog's)")
 
 
+@refuses_bad_settings(NAME)
 def run(args: argparse.Namespace) -> int:
     from analytics import catalog
     from analytics.sources import fetch
     from dashboard.runtime import config
 
     out = args.out if args.out is not None else catalog.default_data_dir()
-    try:
-        base_url = config.setting(f"{args.source}_base_url")  # MMPOS_CBOE_BASE_URL / MMPOS_DERIBIT_BASE_URL
-    except config.UnsafeConfigError as err:
-        sys.stderr.write(f"mmpos fetch: {err}\n")
-        return 2
+    base_url = config.setting(f"{args.source}_base_url")  # MMPOS_CBOE_BASE_URL / MMPOS_DERIBIT_BASE_URL
     sys.stdout.write(f"wrote {fetch.fetch(args.source, args.symbol, out, base_url=base_url)}\n")
     return 0

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from analytics.errors import ChainDataError
-from dashboard.cli.common import int_at_least
+from dashboard.cli.common import int_at_least, refuses_bad_settings
 
 NAME = "report"
 ONE_SHOT = False
@@ -65,6 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="file to write (e.g. report.html)")
 
 
+@refuses_bad_settings(NAME)  # the report's strike window is MMPOS_STRIKE_WINDOW_PCT's
 def run(args: argparse.Namespace) -> int:
     import datetime as dt
 

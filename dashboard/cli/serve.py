@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dashboard.cli.common import refuses_bad_settings
+
 NAME = "serve"
 ONE_SHOT = False
 FLAGS = ("data_dir", "host", "port", "workers", "threads", "debug")  # override the MMPOS_* settings when given
@@ -22,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="Dash debug server instead of gunicorn (loopback hosts only)")
 
 
+@refuses_bad_settings(NAME)
 def run(args: argparse.Namespace) -> int:
     from dashboard.runtime.server import serve_command
     from dashboard.web import warm

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from dashboard.cli.common import refuses_bad_settings
 
 NAME = "worker"
 ONE_SHOT = False
@@ -22,6 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="prefork (default: a job can be cancelled), solo (one job, in the worker's process), threads")
 
 
+@refuses_bad_settings(NAME)
 def run(args: argparse.Namespace) -> int:
     """A Celery worker taking the page's background jobs until stopped (SIGTERM: warm stop).
 
@@ -32,14 +34,10 @@ def run(args: argparse.Namespace) -> int:
     """
     from dashboard.runtime import config, jobs
 
-    try:
-        settings = config.from_env().override(data_dir=args.data_dir)
-        if args.concurrency is not None and not 1 <= args.concurrency <= 64:
-            raise config.UnsafeConfigError(f"concurrency must be 1-64, got {args.concurrency}")
-        app = jobs.worker_app(settings)
-    except config.UnsafeConfigError as err:
-        sys.stderr.write(f"mmpos worker: {err}\n")
-        return 2
+    settings = config.from_env().override(data_dir=args.data_dir)
+    if args.concurrency is not None and not 1 <= args.concurrency <= 64:
+        raise config.UnsafeConfigError(f"concurrency must be 1-64, got {args.concurrency}")
+    app = jobs.worker_app(settings)
     concurrency = args.concurrency or config.default_workers()
     argv = ["worker", "--loglevel", "INFO", "--queues", jobs.QUEUE, "--pool", args.pool,
             "--concurrency", str(1 if args.pool == "solo" else concurrency), "--without-gossip", "--without-mingle"]

@@ -301,13 +301,15 @@ def serve_command(cli_values: dict[str, Any], app_factory: factory.AppFactory | 
     Returns
     -------
     int
-        2 (one line on stderr) for a configuration that cannot run, else 0 after a clean stop.
+        2 (one line on stderr) when the port is taken, else 0 after a clean stop.
+
+    Raises
+    ------
+    dashboard.runtime.config.UnsafeConfigError
+        A setting that cannot run (``mmpos serve`` prints it as one line and exits 2:
+        :func:`dashboard.cli.common.refuses_bad_settings`).
     """
-    try:
-        settings = config.from_env().override(**cli_values).checked()
-    except config.UnsafeConfigError as err:
-        sys.stderr.write(f"mmpos serve: {err}\n")
-        return 2
+    settings = config.from_env().override(**cli_values).checked()
     busy = port_in_use(settings.host, settings.port)
     if busy:
         sys.stderr.write(f"mmpos serve: {busy}\n")

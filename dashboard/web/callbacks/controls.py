@@ -35,6 +35,7 @@ from dashboard.runtime import config
 from dashboard.uploads import original_name
 from dashboard.web import ids
 from dashboard.web.callbacks import export, work
+from dashboard.web.callbacks.navigation import triggered_prop
 from dashboard.web.callbacks.watchlist import is_watchlist
 from dashboard.web.inputs import checked as checked_inputs
 from dashboard.web.inputs import unexpected
@@ -466,7 +467,7 @@ def register(app: dash.Dash) -> None:
         raw = {f"{cid}.{prop}": v for (cid, prop), v in zip(CONTROL_INPUTS, values, strict=True)}
         inputs, refused = checked_inputs({**raw, f"{ids.VIEW_STORE}.data": previous})
         previous = inputs.pop(f"{ids.VIEW_STORE}.data")
-        trigger = dash.ctx.triggered[0]["prop_id"] if dash.ctx.triggered_id is not None else None
+        trigger = triggered_prop()
         data_dir = current_app.config.get("MMPOS_DATA_DIR")
         try:
             return gated(update(trigger, inputs, previous, data_dir, tuple(refused)), route, data_dir)

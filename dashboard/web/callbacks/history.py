@@ -32,11 +32,12 @@ from flask import current_app
 from analytics.history import HistoryStore, data_files
 from dashboard import service
 from dashboard.web import ids, layout
+from dashboard.web.callbacks.navigation import triggered_prop, url_of, view_with
 from dashboard.web.figures import history as hfig
 from dashboard.web.figures.common import encode_arrays, expiry_set_label
 from dashboard.web.inputs import checked, unexpected
 from dashboard.web.layout import HISTORY_FIGURE_HEIGHT
-from dashboard.web.state import TAB_CHOICES, default_state, from_query, history_depth, to_query
+from dashboard.web.state import TAB_CHOICES, default_state, from_query, history_depth
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def navigate(trigger: str | None, search: str | None, tab: str | None, depth: An
     if trigger is None or trigger == f"{ids.URL}.search":
         state = from_query(search)
         return state["tab"], state["hn"], no_update
-    state = {**default_state(), **(store or from_query(search))}
+    state = view_with(store or from_query(search))
     if trigger == f"{ids.TABS}.value":
         state["tab"] = tab if tab in TAB_CHOICES else "main"
     elif trigger == f"{ids.HISTORY_DEPTH}.value":
@@ -83,8 +84,7 @@ def navigate(trigger: str | None, search: str | None, tab: str | None, depth: An
         if snap is None:
             raise PreventUpdate
         state.update(snap=snap, tab="main", strike=None)
-    query = to_query(state)
-    return state["tab"], state["hn"], no_update if query == (search or "") else query
+    return state["tab"], state["hn"], url_of(state, search)
 
 
 # --------------------------------------------------------------------------- lazy fill
@@ -209,7 +209,7 @@ def register(app: dash.Dash) -> None:
         c, _ = checked({f"{ids.URL}.search": search, f"{ids.TABS}.value": tab, f"{ids.HISTORY_DEPTH}.value": depth,
                         f"{ids.VIEW_STORE}.data": store,
                         **{f"{g}.clickData": click for g, click in zip(GRAPHS, clicks, strict=True)}})
-        trigger = dash.ctx.triggered[0]["prop_id"] if dash.ctx.triggered_id is not None else None
+        trigger = triggered_prop()
         click = next((c[f"{g}.clickData"] for g in GRAPHS if trigger == f"{g}.clickData"), None)
         return navigate(trigger, c[f"{ids.URL}.search"], c[f"{ids.TABS}.value"], c[f"{ids.HISTORY_DEPTH}.value"],
                         click, c[f"{ids.VIEW_STORE}.data"])

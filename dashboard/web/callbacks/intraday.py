@@ -30,11 +30,12 @@ from analytics.errors import ChainDataError
 from dashboard import service
 from dashboard.runtime import config
 from dashboard.web import ids, layout
+from dashboard.web.callbacks.navigation import triggered_prop, url_of, view_with
 from dashboard.web.figures import intraday as ifig
 from dashboard.web.figures.common import empty_figure, encode_arrays
 from dashboard.web.figures.gamma import view_strike_window
 from dashboard.web.inputs import checked, unexpected
-from dashboard.web.state import INTRADAY_EXPIRY_CHOICES, ViewState, default_state, to_query
+from dashboard.web.state import INTRADAY_EXPIRY_CHOICES, ViewState, default_state
 
 #: snapshots summarised per tick while a session fills (each ~0.3-0.8 s)
 FILES_PER_TICK = 2
@@ -158,7 +159,7 @@ def navigate(trigger: str | None, expiries: Any, position: Any, snapshot_ids: li
         position, trigger = clicked_snapshot(click, snapshot_ids or []), f"{ids.INTRADAY_SLIDER}.value"
     if not state:
         raise PreventUpdate
-    s = {**default_state(), **state}
+    s = view_with(state)
     if trigger == f"{ids.INTRADAY_EXPIRIES}.value":
         if expiries not in INTRADAY_EXPIRY_CHOICES or expiries == s.get("iexp"):
             raise PreventUpdate
@@ -170,8 +171,7 @@ def navigate(trigger: str | None, expiries: Any, position: Any, snapshot_ids: li
         s.update(snap=chosen[position], strike=None, xzoom=None)
     else:
         raise PreventUpdate
-    query = to_query(s)
-    return no_update if query == (search or "") else query
+    return url_of(s, search)
 
 
 def register(app: dash.Dash) -> None:
@@ -239,7 +239,6 @@ def register(app: dash.Dash) -> None:
                         f"{ids.INTRADAY_GRAPH}.clickData": click,
                         f"{ids.INTRADAY_IDS_STORE}.data": snapshot_ids, f"{ids.VIEW_STORE}.data": state,
                         f"{ids.URL}.search": search})
-        trigger = dash.ctx.triggered[0]["prop_id"] if dash.ctx.triggered_id is not None else None
-        return navigate(trigger, c[f"{ids.INTRADAY_EXPIRIES}.value"], c[f"{ids.INTRADAY_SLIDER}.value"],
+        return navigate(triggered_prop(), c[f"{ids.INTRADAY_EXPIRIES}.value"], c[f"{ids.INTRADAY_SLIDER}.value"],
                         c[f"{ids.INTRADAY_IDS_STORE}.data"], c[f"{ids.VIEW_STORE}.data"], c[f"{ids.URL}.search"],
                         c[f"{ids.INTRADAY_GRAPH}.clickData"])

@@ -38,8 +38,9 @@ from dashboard.uploads import (
     too_large,
 )
 from dashboard.web import ids
+from dashboard.web.callbacks.navigation import view_with
 from dashboard.web.inputs import checked, unexpected
-from dashboard.web.state import default_state, to_query
+from dashboard.web.state import to_query
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +93,7 @@ def view_of(result: UploadResult, state: dict[str, Any] | None) -> str | Any:
     """The URL query that opens a stored snapshot (the rest of the view kept); no_update otherwise."""
     if not result.ok or not result.underlying:
         return no_update
-    base = {**default_state(), **(state or {})}
-    return to_query({**base, "u": result.underlying, "snap": result.entry_id, "preset": "all", "exp": [],
-                     "strike": None})
+    return to_query(view_with(state, u=result.underlying, snap=result.entry_id, preset="all", exp=[], strike=None))
 
 
 def result_of(reply: dict[str, Any]) -> UploadResult:

@@ -42,7 +42,6 @@ server asks, resolving an id or path); every public name stays importable from h
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -77,6 +76,7 @@ from analytics.catalog_scan import (
     scan_catalog,
 )
 from analytics.errors import ChainDataError
+from analytics.locks import ForkSafeLock
 
 __all__ = [
     "BOOK_FORMAT", "CACHE_SIZE", "DATA_DIR_ENV", "ERROR_CACHE_SIZE", "MAX_BROKEN_SHOWN", "MAX_FILES",
@@ -115,7 +115,7 @@ class CatalogHolder:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.interval_s = float(interval_s)
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()  # held through a rescan: a job forked meanwhile gets it free
         self._catalog: Catalog | None = None
         self._error: ChainDataError | None = None
         self._checked_at: float | None = None
@@ -200,7 +200,7 @@ class CatalogHolder:
 
 
 _HOLDERS: dict[str, CatalogHolder] = {}
-_HOLDERS_LOCK = threading.Lock()
+_HOLDERS_LOCK = ForkSafeLock()
 
 
 def holder_for(data_dir: str | Path | None = None, interval_s: float | None = None) -> CatalogHolder:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import threading
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,6 +23,7 @@ import pandas as pd
 from analytics.catalog_entries import BOOK_FORMAT, CatalogEntry, FileVersion
 from analytics.chain import OptionChain
 from analytics.errors import ChainDataError
+from analytics.locks import ForkSafeLock
 from analytics.sources import detect_format, load_chain
 from analytics.sources.book import load_book
 from analytics.sources.common import confined_to
@@ -64,7 +64,7 @@ class _LoadCache:
     def __init__(self, good_size: int, bad_size: int) -> None:
         self._good: cachetools.LRUCache[_FileKey, _Loaded] = cachetools.LRUCache(good_size)
         self._bad: cachetools.LRUCache[_FileKey, _Loaded] = cachetools.LRUCache(bad_size)
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
         self.hits = self.misses = 0
 
     def get(self, key: _FileKey) -> _Loaded:

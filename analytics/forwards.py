@@ -37,7 +37,6 @@ Every expiry of a chain is fitted at once (:func:`parity_fits`, segmented arrays
 from __future__ import annotations
 
 import functools
-import threading
 import weakref
 from typing import Literal, NamedTuple
 
@@ -45,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.chain import OptionChain
-from analytics.locks import fork_safe_lock
+from analytics.locks import ForkSafeLock
 
 MIN_PARITY_STRIKES = 5  # fewer two-sided strikes than this: fall back to spot
 BAND_STDEVS = 2.0  # half-width of the strike band, in straddle-implied standard deviations of ln K
@@ -649,7 +648,7 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
 
 
 _FITS: dict[int, dict[tuple[float, float], pd.DataFrame]] = {}  # id(chain) -> (rate, yield) -> table
-_FITS_LOCK = fork_safe_lock(globals(), "_FITS_LOCK", threading.Lock)  # a forked child gets its own
+_FITS_LOCK = ForkSafeLock()  # a forked child gets its own
 
 
 def chain_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0) -> pd.DataFrame:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import threading
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -39,7 +38,7 @@ from analytics import calendars, pricing
 from analytics import forwards as fwd
 from analytics.chain import OptionChain, years_between
 from analytics.errors import ChainDataError
-from analytics.locks import fork_safe_lock
+from analytics.locks import ForkSafeLock
 from analytics.notes import FLOW_SHOCK_PCT, Note, row_note
 
 ForwardChoice = Literal["spot", "parity"]
@@ -184,7 +183,7 @@ class RowGroups:
 MEMO_ENTRIES = 16  # values kept per rows frame (:func:`per_rows`), oldest first out
 _MEMO: dict[int, tuple[weakref.ref, dict]] = {}
 # re-entrant: a frame freed while it is held runs its callback here; a forked child gets its own
-_MEMO_LOCK = fork_safe_lock(globals(), "_MEMO_LOCK", threading.RLock)
+_MEMO_LOCK = ForkSafeLock(reentrant=True)
 
 
 def per_rows(rows: pd.DataFrame, key: Hashable, compute: Callable[[], T]) -> T:

@@ -32,7 +32,7 @@ from typing import Literal, overload
 import numpy as np
 
 from analytics import pricing
-from analytics.locks import fork_safe_lock
+from analytics.locks import ForkSafeLock
 from analytics.scenario import MIN_IV, NO_VOL_SCENARIO, VolScenario  # noqa: F401 - MIN_IV: the floor, re-exported
 
 _BLOCK_ELEMENTS = 1 << 16  # numpy path: elements per block (a few 512 kB temporaries stay in L2)
@@ -58,7 +58,7 @@ SERVER_LOAD_WORK = 1 << 22
 _DELTA_COST = 4
 # held while the kernel loads (~1.5 s, on a background thread in a server): a child forked meanwhile
 # (a background job) gets its own, or its first big grid would wait for ever
-_KERNEL_LOCK = fork_safe_lock(globals(), "_KERNEL_LOCK", threading.Lock)
+_KERNEL_LOCK = ForkSafeLock()
 _kernel = None  # the module analytics.grid_kernel once load_kernel() has run
 _load_work = _KERNEL_LOAD_WORK  # a call of this work loads the kernel (load_kernel_on_demand lowers it)
 _background_load: threading.Thread | None = None  # load_kernel_on_demand's loader, once started

@@ -33,7 +33,6 @@ import functools
 import hashlib
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -63,7 +62,7 @@ from analytics.catalog import (
 )
 from analytics.chain import AM_SETTLED_ROOTS, OptionChain
 from analytics.errors import ChainDataError, ScenarioError
-from analytics.locks import fork_safe_lock
+from analytics.locks import ForkSafeLock
 from analytics.prepare import PreparedChain
 from analytics.report import Analysis, analyze, preparation, prepare_for
 from analytics.scenario import Scenario
@@ -299,7 +298,7 @@ def _session_of(as_of: pd.Timestamp, round_the_clock: bool) -> dt.date:
 
 _UNSET = object()
 _shared: object = _UNSET
-_shared_lock = fork_safe_lock(globals(), "_shared_lock", threading.Lock)  # a forked job gets its own
+_shared_lock = ForkSafeLock()  # a forked job gets its own
 
 
 def shared_cache() -> SharedCache | None:
@@ -412,7 +411,7 @@ class _Measured:
     Per worker: one float and at most ``ANALYSIS_MEMORY_ENTRIES`` keys of ~70 characters (< 10 KB)."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = ForkSafeLock()
         self.seconds_per_unit = 0.0
         self.keys: dict[str, None] = {}
 

@@ -45,7 +45,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 
 from analytics.catalog import file_version
-from analytics.locks import fork_safe_lock
+from analytics.locks import ForkSafeLock
 from dashboard import service
 from dashboard.http.edge import DATA_DIR_KEY
 from dashboard.runtime import caches
@@ -127,7 +127,7 @@ caches.register("dashboard.http.responses", clear_all)
 
 
 _SHARED: dict[int, Any] = {}  # the service's shared cache (by id) -> the one for responses
-_SHARED_LOCK = fork_safe_lock(globals(), "_SHARED_LOCK", threading.Lock)  # a forked job gets its own
+_SHARED_LOCK = ForkSafeLock()  # a forked job gets its own
 
 
 def shared_responses() -> Any:

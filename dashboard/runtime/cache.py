@@ -36,7 +36,6 @@ import hashlib
 import logging
 import os
 import pickle
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -46,6 +45,7 @@ from typing import Any, TypeVar
 from flask import Flask
 from flask_caching import Cache
 
+from analytics.locks import ForkSafeLock
 from dashboard.runtime import config
 
 KEY_PREFIX = "mmpos:"
@@ -178,8 +178,8 @@ class SharedCache:
             # is current, which inside a request is the dashboard's, not the one it was made for
             self._cache = Cache(app=app, config=cfg).cache
         self._folder = Path(cfg["CACHE_DIR"]) if self.backend == "filesystem" else None
-        self._thread_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
-        self._locks_guard = threading.Lock()
+        self._thread_locks: weakref.WeakValueDictionary[str, ForkSafeLock] = weakref.WeakValueDictionary()
+        self._locks_guard = ForkSafeLock()
         self._redis: Any = None
         _INSTANCES.add(self)
 
@@ -235,12 +235,16 @@ class SharedCache:
     @contextlib.contextmanager
     def _computing(self, key: str) -> Iterator[None]:
         """Hold ``key``'s compute lock: this process's, then the one shared by every worker."""
+        with self._thread_lock(key), self._shared_lock(key):
+            yield
+
+    def _thread_lock(self, key: str) -> ForkSafeLock:
+        """This process's lock of ``key`` (one while anyone holds or waits for it)."""
         with self._locks_guard:
             lock = self._thread_locks.get(key)
             if lock is None:
-                lock = self._thread_locks[key] = threading.Lock()
-        with lock, self._shared_lock(key):
-            yield
+                lock = self._thread_locks[key] = ForkSafeLock()
+            return lock
 
     @contextlib.contextmanager
     def _shared_lock(self, key: str) -> Iterator[None]:
@@ -291,9 +295,8 @@ class SharedCache:
             return False
 
     def _after_fork(self) -> None:
-        """In a forked child (a background job), forget locks other threads of the parent held."""
-        self._thread_locks = weakref.WeakValueDictionary()
-        self._locks_guard = threading.Lock()
+        """In a forked child (a background job), a Redis client of its own (the locks are
+        :class:`~analytics.locks.ForkSafeLock`: free in the child)."""
         self._redis = None
 
     def delete(self, key: str) -> None:

@@ -18,14 +18,15 @@ True
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import cachetools
 
+from analytics.locks import ForkSafeLock
+
 _CLEARERS: dict[str, Callable[[], None]] = {}
-_LOCK = threading.Lock()
+_LOCK = ForkSafeLock()
 
 
 def register(name: str, clear_fn: Callable[[], None]) -> None:
@@ -71,7 +72,7 @@ class LockedLRU(cachetools.LRUCache):
     def __init__(self, maxsize: int, getsizeof: Callable[[Any], int] | None = None,
                  max_entries: int | None = None) -> None:
         super().__init__(maxsize, getsizeof=getsizeof)
-        self._lock = threading.RLock()
+        self._lock = ForkSafeLock(reentrant=True)
         self._max_entries = max_entries
 
     def get(self, key: Any, default: Any = None) -> Any:

@@ -106,17 +106,78 @@ def _fail(reason: str, path: Path, i: int | None, rows: pd.DataFrame, line_offse
     return ChainDataError(reason, path=path, line=line, field=field)
 
 
+def _distinct(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(codes, the first row of each distinct value of ``col``, in order of appearance).
+
+    A table's text columns hold a handful of distinct values (one underlying, a few hundred expiries):
+    every per-value rule runs on those rows and is taken back to all rows by ``codes``. Values that
+    compare equal but read differently stay apart (floats by their bits, so ``-0.0`` is not ``0.0``; an
+    object column that is not all text is not grouped at all).
+    """
+    n = len(col)
+    values = col.to_numpy()
+    if col.dtype.kind == "f":
+        codes, uniques = pd.factorize(values.view(np.int64))
+    elif col.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return np.arange(n, dtype=np.intp), col
+    else:
+        codes, uniques = pd.factorize(col, use_na_sentinel=False)
+    first = np.empty(len(uniques), dtype=np.intp)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1, dtype=np.intp)
+    return codes, col.iloc[first]
+
+
+def _spread(distinct: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """A per-distinct result back on every row (the inverse of :func:`_distinct`)."""
+    return pd.Series(distinct.array.take(codes), index=index, name=distinct.name)
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """``values`` as text, the way a CSV cell reads (numbers and the like through Python's ``str``)."""
+    if values.dtype.kind in "biufcmM":
+        values = values.astype(object)
+    return values.astype(str).str.strip()
+
+
 def _single_value(rows: pd.DataFrame, col: str, path: Path, line_offset: int) -> str:
-    values = rows[col].astype(str).str.strip()
-    first = values.iloc[0]
-    differs = (values != first).to_numpy()
+    codes, distinct = _distinct(rows[col])
+    values = _as_text(distinct)
+    first = values.iloc[codes[0]]
+    differs = (values != first).to_numpy()[codes]
     if differs.any():
         i = int(np.flatnonzero(differs)[0])
         raise _fail(
-            f"{col} must be the same on every row ({values.iloc[i]!r} differs from {first!r})",
+            f"{col} must be the same on every row ({values.iloc[codes[i]]!r} differs from {first!r})",
             path, i, rows, line_offset, col,
         )
     return first
+
+
+def _numbers(rows: pd.DataFrame, col: str, path: Path, line_offset: int) -> np.ndarray:
+    """A numeric column as float64 (:func:`~analytics.sources.common.numbers`: blanks NaN, anything
+    else unreadable an error at its first line), each distinct text read once."""
+    raw = rows[col]
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.astype(float).to_numpy()
+    codes, distinct = _distinct(raw)  # in order of first appearance: the first bad value is the first bad row
+    return numbers(distinct, path=path, field=col, line_offset=line_offset).to_numpy()[codes]
+
+
+def _first_duplicate(root: np.ndarray, expiry: np.ndarray, strike: np.ndarray, side: np.ndarray) -> tuple[int, int] | None:
+    """The first two rows of the first contract (root, expiry, side codes; strike to 1e-8) that appears
+    twice (ordered by its second appearance), or None: one pass over integer keys."""
+    key = np.zeros(len(root), dtype=np.int64)
+    for part in (root, expiry, np.round(strike, 8), side):
+        codes, uniques = pd.factorize(part, use_na_sentinel=False)
+        key = pd.factorize(key * len(uniques) + codes)[0]  # stays below n_rows**2: no overflow
+    n = len(key)
+    first = np.empty(n, dtype=np.intp)  # first row of each key
+    first[key[::-1]] = np.arange(n - 1, -1, -1, dtype=np.intp)
+    again = np.flatnonzero(first[key] != np.arange(n))
+    if not again.size:
+        return None
+    j = int(again[0])
+    return int(first[key[j]]), j
 
 
 def frame_to_chain(
@@ -127,6 +188,9 @@ def frame_to_chain(
     multiplier: float | None = None,
 ) -> OptionChain:
     """Validate a canonical table (already read into a DataFrame) into an :class:`OptionChain`.
+
+    Text rules run once per distinct value of a column (:func:`_distinct`) and numbers stay typed,
+    so a table costs a few vectorised passes, not one pandas text operation per row and rule.
 
     Parameters
     ----------
@@ -177,55 +241,72 @@ def frame_to_chain(
     if not np.isfinite(spot):
         raise _fail(f"not a number ({spot_text!r})", path, 0, rows, line_offset, "spot")
 
-    side_raw = rows["side"].astype(str).str.strip().str.upper()
-    side = side_raw.map(SIDE_WORDS)
-    if side.isna().any():
-        i = int(np.flatnonzero(side.isna().to_numpy())[0])
+    side_codes, side_rows = _distinct(rows["side"])
+    side_of = _as_text(side_rows).str.upper().map(SIDE_WORDS)
+    unknown = side_of.isna().to_numpy()[side_codes]
+    if unknown.any():
+        i = int(np.flatnonzero(unknown)[0])
         raise _fail(f"side must be C or P, got {rows['side'].iloc[i]!r}", path, i, rows, line_offset, "side")
 
-    expiry = pd.to_datetime(rows["expiry"].astype(str).str.strip(), format="%Y-%m-%d", errors="coerce")
-    if expiry.isna().any():
-        i = int(np.flatnonzero(expiry.isna().to_numpy())[0])
+    expiry_codes, expiry_rows = _distinct(rows["expiry"])
+    expiry_of = pd.to_datetime(_as_text(expiry_rows), format="%Y-%m-%d", errors="coerce")
+    bad_date = expiry_of.isna().to_numpy()[expiry_codes]
+    if bad_date.any():
+        i = int(np.flatnonzero(bad_date)[0])
         raise _fail(
             f"expiry must be YYYY-MM-DD, got {rows['expiry'].iloc[i]!r}", path, i, rows, line_offset, "expiry"
         )
 
-    root = rows["root"] if "root" in rows.columns else pd.Series(np.nan, index=rows.index)
-    root = root.where(root.notna() & (root.astype(str).str.strip() != ""), underlying).astype(str).str.strip()
+    if "root" in rows.columns:
+        root_codes, root_rows = _distinct(rows["root"])
+        given_root = root_rows.notna() & (_as_text(root_rows) != "")
+        root_of = root_rows.where(given_root, underlying).astype(str).str.strip()
+    else:
+        root_codes = np.zeros(len(rows), dtype=np.intp)
+        root_of = pd.Series([underlying], dtype=object).astype(str).str.strip()
 
-    settlement = settlement_instants(expiry, root)
+    # the default settlement of each distinct (expiry, root), taken back to the rows
+    pair_codes, pairs = pd.factorize(expiry_codes.astype(np.int64) * len(root_of) + root_codes)
+    pair_first = np.empty(len(pairs), dtype=np.intp)
+    pair_first[pair_codes[::-1]] = np.arange(len(rows) - 1, -1, -1, dtype=np.intp)
+    pair_settlement = settlement_instants(
+        _spread(expiry_of, expiry_codes[pair_first], pd.RangeIndex(len(pairs))),
+        _spread(root_of, root_codes[pair_first], pd.RangeIndex(len(pairs))),
+    )
+    settlement = _spread(pair_settlement, pair_codes, rows.index)
     if "settlement" in rows.columns:
-        given = rows["settlement"].notna() & (rows["settlement"].astype(str).str.strip() != "")
-        if given.any():
-            text = rows["settlement"].astype(str).str.strip()
-            naive = given & ~text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
+        set_codes, set_rows = _distinct(rows["settlement"])
+        given_of = set_rows.notna() & (_as_text(set_rows) != "")
+        if given_of.any():
+            text = _as_text(set_rows)
+            naive = (given_of & ~text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)).to_numpy()[set_codes]
             if naive.any():
-                i = int(np.flatnonzero(naive.to_numpy())[0])
-                raise _fail(f"settlement has no UTC offset ({text.iloc[i]!r})", path, i, rows, line_offset,
-                            "settlement")
-            parsed = pd.to_datetime(text.where(given), format="ISO8601", utc=True, errors="coerce")
-            unreadable = given & parsed.isna()
+                i = int(np.flatnonzero(naive)[0])
+                raise _fail(f"settlement has no UTC offset ({text.iloc[set_codes[i]]!r})", path, i, rows,
+                            line_offset, "settlement")
+            parsed_of = pd.to_datetime(text.where(given_of), format="ISO8601", utc=True, errors="coerce")
+            unreadable = (given_of & parsed_of.isna()).to_numpy()[set_codes]
             if unreadable.any():
-                i = int(np.flatnonzero(unreadable.to_numpy())[0])
-                raise _fail(f"not an ISO 8601 time ({text.iloc[i]!r})", path, i, rows, line_offset, "settlement")
-            settlement = settlement.where(~given, parsed)
+                i = int(np.flatnonzero(unreadable)[0])
+                raise _fail(f"not an ISO 8601 time ({text.iloc[set_codes[i]]!r})", path, i, rows, line_offset,
+                            "settlement")
+            given = given_of.to_numpy()[set_codes]
+            settlement = settlement.where(~given, _spread(parsed_of, set_codes, rows.index))
 
     out = pd.DataFrame(
         {
             "underlying": underlying,
-            "root": root,
-            "expiry": expiry,
+            "root": _spread(root_of, root_codes, rows.index),
+            "expiry": _spread(expiry_of, expiry_codes, rows.index),
             "settlement": settlement,
-            "strike": rows["strike"],
-            "side": side,
-            "open_interest": rows["open_interest"],
+            "strike": _numbers(rows, "strike", path, line_offset),
+            "side": _spread(side_of, side_codes, rows.index),
+            "open_interest": _numbers(rows, "open_interest", path, line_offset),
         },
         index=rows.index,
     )
     for col in ("iv", "bid", "ask", "mark", "forward", "multiplier"):
-        out[col] = rows[col] if col in rows.columns else np.nan
-    for col in ("strike", "open_interest", "iv", "bid", "ask", "mark", "forward", "multiplier"):
-        out[col] = numbers(out[col], path=path, field=col, line_offset=line_offset)
+        out[col] = _numbers(rows, col, path, line_offset) if col in rows.columns else np.nan
     check_iv_is_decimal(out["iv"], path=path, wants="the table")
 
     if out["multiplier"].isna().any():
@@ -234,18 +315,19 @@ def frame_to_chain(
             warnings.append(f"no contract multiplier given: {DEFAULT_MULTIPLIER:g} assumed")
         out["multiplier"] = out["multiplier"].fillna(float(fill))
 
-    key = pd.DataFrame(
-        {"root": out["root"], "expiry": out["expiry"], "strike": out["strike"].round(8), "side": out["side"]}
+    strike = out["strike"].to_numpy()
+    expiry = out["expiry"].to_numpy()
+    dup = _first_duplicate(
+        pd.factorize(root_of)[0][root_codes],  # codes of the values read (" SPXW" is "SPXW")
+        pd.factorize(expiry_of.to_numpy().view(np.int64))[0][expiry_codes],
+        strike,
+        pd.factorize(side_of)[0][side_codes],
     )
-    dup = key.duplicated(keep=False).to_numpy()
-    if dup.any():
-        first_dup = int(np.flatnonzero(key.duplicated(keep="first").to_numpy())[0])
-        same = (key == key.iloc[first_dup]).all(axis=1).to_numpy()
-        i, j = (int(k) for k in np.flatnonzero(same)[:2])
-        r = key.iloc[i]
+    if dup is not None:
+        i, j = dup
         raise _fail(
-            f"duplicate contract {r['root']} {r['expiry'].date()} {r['strike']:g} {r['side']}: "
-            f"line {int(rows.index[i]) + line_offset} and line {int(rows.index[j]) + line_offset}",
+            f"duplicate contract {out['root'].iloc[i]} {pd.Timestamp(expiry[i]).date()} {np.round(strike[i], 8):g} "
+            f"{out['side'].iloc[i]}: line {int(rows.index[i]) + line_offset} and line {int(rows.index[j]) + line_offset}",
             path, j, rows, line_offset,
         )
 
@@ -325,18 +407,29 @@ def load_table(path: str | Path, *, multiplier: float | None = None, as_of: obje
 
 
 def _typed_to_text(rows: pd.DataFrame) -> pd.DataFrame:
-    """Parquet may store dates and times as typed columns: write them the way the CSV spells them."""
-    rows = rows.copy()
+    """Parquet may store dates and times as typed columns: write them the way the CSV spells them.
+
+    Numbers (not booleans) and text stay as read; any other type becomes Python objects, read as
+    their ``str`` like a CSV cell (a boolean ``open_interest`` is "not a number (True)")."""
+    out = {}
     for col in rows.columns:
-        if not pd.api.types.is_datetime64_any_dtype(rows[col]):
-            continue
+        values = rows[col]
         name = str(col).strip().lower()
-        if name == "expiry":
-            rows[col] = rows[col].dt.strftime("%Y-%m-%d")
-        elif name in ("as_of", "settlement"):
-            fmt = "%Y-%m-%dT%H:%M:%S" if rows[col].dt.tz is None else "%Y-%m-%dT%H:%M:%S%z"
-            rows[col] = rows[col].dt.strftime(fmt)  # naive times stay naive and are rejected
-    return rows.astype(object)
+        if pd.api.types.is_datetime64_any_dtype(values) and name == "expiry":
+            values = values.dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_datetime64_any_dtype(values) and name in ("as_of", "settlement"):
+            fmt = "%Y-%m-%dT%H:%M:%S" if values.dt.tz is None else "%Y-%m-%dT%H:%M:%S%z"
+            values = values.dt.strftime(fmt)  # naive times stay naive and are rejected
+        numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+        if not (numeric and values.dtype.kind in "iuf") and not _is_text(values):
+            values = values.astype(object)
+        out[col] = values
+    return pd.DataFrame(out, index=rows.index, columns=rows.columns) if out else rows.astype(object)
+
+
+def _is_text(values: pd.Series) -> bool:
+    """A pandas text column (``str``/``string``, not Python objects)."""
+    return isinstance(values.dtype, pd.StringDtype)
 
 
 def chain_to_frame(chain: OptionChain) -> pd.DataFrame:

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -63,6 +64,7 @@ REQUIRED: tuple[str, ...] = ("underlying", "as_of", "spot", "expiry", "strike", 
 OPTIONAL: tuple[str, ...] = ("root", "settlement", "iv", "bid", "ask", "mark", "forward", "multiplier")
 COLUMNS: tuple[str, ...] = REQUIRED + OPTIONAL
 DEFAULT_MULTIPLIER = 100.0
+OFFSET_AT_END = r"(?:Z|[+-]\d{2}:?\d{2})$"  # a settlement time ends with its UTC offset
 SIDE_WORDS = {"C": "C", "CALL": "C", "P": "P", "PUT": "P"}
 
 
@@ -163,6 +165,25 @@ def _numbers(rows: pd.DataFrame, col: str, path: Path, line_offset: int) -> np.n
     return numbers(distinct, path=path, field=col, line_offset=line_offset).to_numpy()[codes]
 
 
+def _spot_number(text: str) -> float:
+    """The spot a table's ``spot`` text gives (NaN when it is not a number)."""
+    return float(pd.to_numeric(pd.Series([text]), errors="coerce").iloc[0])
+
+
+def _default_settlement(expiry_of: pd.Series, expiry_codes: np.ndarray, root_of: pd.Series, root_codes: np.ndarray,
+                        index: pd.Index) -> pd.Series:
+    """Each row's default settlement (:func:`~analytics.chain.settlement_instants`) from the distinct
+    expiries and roots and each row's codes into them: computed once per distinct (expiry, root)."""
+    pair_codes, pairs = pd.factorize(expiry_codes.astype(np.int64) * len(root_of) + root_codes)
+    pair_first = np.empty(len(pairs), dtype=np.intp)
+    pair_first[pair_codes[::-1]] = np.arange(len(pair_codes) - 1, -1, -1, dtype=np.intp)
+    pair_settlement = settlement_instants(
+        _spread(expiry_of, expiry_codes[pair_first], pd.RangeIndex(len(pairs))),
+        _spread(root_of, root_codes[pair_first], pd.RangeIndex(len(pairs))),
+    )
+    return _spread(pair_settlement, pair_codes, index)
+
+
 def _first_duplicate(root: np.ndarray, expiry: np.ndarray, strike: np.ndarray, side: np.ndarray) -> tuple[int, int] | None:
     """The first two rows of the first contract (root, expiry, side codes; strike to 1e-8) that appears
     twice (ordered by its second appearance), or None: one pass over integer keys."""
@@ -237,7 +258,7 @@ def frame_to_chain(
             path, 0, rows, line_offset, "as_of",
         )
     spot_text = _single_value(rows, "spot", path, line_offset)
-    spot = pd.to_numeric(pd.Series([spot_text]), errors="coerce").iloc[0]
+    spot = _spot_number(spot_text)
     if not np.isfinite(spot):
         raise _fail(f"not a number ({spot_text!r})", path, 0, rows, line_offset, "spot")
 
@@ -265,21 +286,13 @@ def frame_to_chain(
         root_codes = np.zeros(len(rows), dtype=np.intp)
         root_of = pd.Series([underlying], dtype=object).astype(str).str.strip()
 
-    # the default settlement of each distinct (expiry, root), taken back to the rows
-    pair_codes, pairs = pd.factorize(expiry_codes.astype(np.int64) * len(root_of) + root_codes)
-    pair_first = np.empty(len(pairs), dtype=np.intp)
-    pair_first[pair_codes[::-1]] = np.arange(len(rows) - 1, -1, -1, dtype=np.intp)
-    pair_settlement = settlement_instants(
-        _spread(expiry_of, expiry_codes[pair_first], pd.RangeIndex(len(pairs))),
-        _spread(root_of, root_codes[pair_first], pd.RangeIndex(len(pairs))),
-    )
-    settlement = _spread(pair_settlement, pair_codes, rows.index)
+    settlement = _default_settlement(expiry_of, expiry_codes, root_of, root_codes, rows.index)
     if "settlement" in rows.columns:
         set_codes, set_rows = _distinct(rows["settlement"])
         given_of = set_rows.notna() & (_as_text(set_rows) != "")
         if given_of.any():
             text = _as_text(set_rows)
-            naive = (given_of & ~text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)).to_numpy()[set_codes]
+            naive = (given_of & ~text.str.contains(OFFSET_AT_END, regex=True)).to_numpy()[set_codes]
             if naive.any():
                 i = int(np.flatnonzero(naive)[0])
                 raise _fail(f"settlement has no UTC offset ({text.iloc[set_codes[i]]!r})", path, i, rows,
@@ -343,6 +356,115 @@ def frame_to_chain(
         warnings=warnings,
         line_offset=line_offset,
     )
+
+
+class TableFacts(NamedTuple):
+    """What a data folder's catalog shows of a canonical table (:func:`parquet_table_facts`)."""
+
+    underlying: str
+    as_of: pd.Timestamp
+    spot: float
+    n_rows: int  # live contract rows, as the chain would hold
+    n_expiries: int  # live expiry dates
+
+
+_TEXT_COLUMNS = frozenset({"underlying", "as_of", "expiry", "side", "root", "settlement"})
+
+
+def parquet_table_facts(raw: bytes) -> TableFacts | None:
+    """The catalog facts of a clean canonical Parquet table, read from Arrow without building its chain;
+    None unless the table provably loads (then :func:`load_table` would give exactly these facts).
+
+    A scan describes hundreds of snapshots: this costs a Parquet read and a few Arrow/numpy passes
+    over distinct values (~1 ms for a small table) where the load costs ~30 ms of pandas work. It
+    proves the load's rules on the plain layout :func:`write_table` and the demo/collector writers
+    give (exact lower-case column names, text and number types, no missing text, one underlying,
+    time and spot, ``C``/``P`` sides, ``YYYY-MM-DD`` expiries, settlements with an offset, strikes,
+    open interest and multipliers in range, decimal IVs, no duplicate contract, a live row). Anything
+    else (spaces, blanks, typed dates, extra columns, a rule broken) is None: the caller loads the
+    file, which says what is wrong. The facts are those of :func:`load_table` without a
+    ``multiplier`` argument (the catalog's load).
+
+    Raises
+    ------
+    Exception
+        Whatever Arrow or pandas raise on a file they cannot read (the caller loads it then).
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from analytics.chain import MAX_OPEN_INTEREST, MAX_STRIKE_TO_SPOT, unsafe_names
+
+    table = pq.ParquetFile(pa.BufferReader(raw)).read()
+    names, n = table.column_names, table.num_rows
+    if n == 0 or len(set(names)) != len(names) or not set(REQUIRED) <= set(names) <= set(COLUMNS):
+        return None
+    pandas_meta = json.loads((table.schema.metadata or {}).get(b"pandas", b"{}"))
+    if any(isinstance(index, str) for index in pandas_meta.get("index_columns", [])):
+        return None  # pandas would make that column the index
+    text: dict[str, tuple[np.ndarray, list[str]]] = {}  # column -> (row codes, distinct values)
+    number: dict[str, np.ndarray] = {}
+    for name in names:
+        column = table.column(name)
+        kind = column.type
+        if name in _TEXT_COLUMNS:
+            kind = kind.value_type if pa.types.is_dictionary(kind) else kind
+            if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)) or column.null_count:
+                return None
+            encoded = column.cast(kind).dictionary_encode().combine_chunks()
+            distinct = encoded.dictionary.to_pylist()
+            if any(not v or v != v.strip() for v in distinct):
+                return None
+            text[name] = (encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp), distinct)
+        elif pa.types.is_floating(kind) or pa.types.is_integer(kind):
+            number[name] = column.to_numpy()  # nulls are NaN, as pandas reads them
+        else:
+            return None
+    (_, underlyings), (_, as_of_texts) = text["underlying"], text["as_of"]
+    spot_values = number["spot"]
+    same_spot = spot_values.view(np.int64) if spot_values.dtype.kind == "f" else spot_values
+    if len(underlyings) != 1 or len(as_of_texts) != 1 or table.column("spot").null_count or np.any(same_spot != same_spot[0]):
+        return None
+    underlying, as_of = underlyings[0], pd.Timestamp(as_of_texts[0])
+    spot = _spot_number(str(table.column("spot")[0].as_py()))  # as the load reads the spot's text
+    if as_of.tzinfo is None or not (np.isfinite(spot) and spot > 0) or unsafe_names([underlying]).any():
+        return None
+    side_codes, sides = text["side"]
+    expiry_codes, expiries = text["expiry"]
+    expiry_of = pd.to_datetime(pd.Series(expiries, dtype=object), format="%Y-%m-%d", errors="coerce")
+    root_codes, roots = text["root"] if "root" in text else (np.zeros(n, np.intp), [underlying])
+    if not set(sides) <= {"C", "P"} or expiry_of.isna().any() or unsafe_names(roots).any():
+        return None
+    root_of = pd.Series(roots, dtype=object)
+    if "settlement" in text:
+        settle_codes, settles = text["settlement"]
+        settle_text = pd.Series(settles, dtype=object)
+        settle_of = pd.to_datetime(settle_text, format="ISO8601", utc=True, errors="coerce")
+        if not settle_text.str.contains(OFFSET_AT_END, regex=True).all() or settle_of.isna().any():
+            return None
+        live = (settle_of > as_of.tz_convert("UTC")).to_numpy()[settle_codes]
+    else:
+        default = _default_settlement(expiry_of, expiry_codes, root_of, root_codes, pd.RangeIndex(n))
+        live = (default > as_of.tz_convert("UTC")).to_numpy()
+    strike, oi = number["strike"].astype(float), number["open_interest"].astype(float)
+    multiplier = np.nan_to_num(number.get("multiplier", np.full(n, np.nan)).astype(float), nan=DEFAULT_MULTIPLIER)
+    try:
+        check_iv_is_decimal(number.get("iv", np.full(n, np.nan)), path=None, wants="the table")
+    except ChainDataError:
+        return None
+    expiry_day = pd.factorize(expiry_of.to_numpy().view(np.int64))[0][expiry_codes]
+    if (
+        not np.all(np.isfinite(strike) & (strike > 0) & (strike <= MAX_STRIKE_TO_SPOT * spot))
+        or not np.all(np.isnan(oi) | ((oi >= 0) & (oi <= MAX_OPEN_INTEREST)))
+        or not np.all(np.isfinite(multiplier) & (multiplier > 0))
+        or not live.any()
+        or _first_duplicate(pd.factorize(root_of)[0][root_codes], expiry_day, strike,
+                            pd.factorize(pd.Series(sides, dtype=object))[0][side_codes]) is not None
+    ):
+        return None
+    return TableFacts(underlying, as_of, spot, int(live.sum()), len(np.unique(expiry_day[live])))
 
 
 def read_table_text(text: str, path: str | Path, *, multiplier: float | None = None) -> OptionChain:

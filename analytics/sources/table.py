@@ -429,13 +429,13 @@ def parquet_table_facts(raw: bytes) -> TableFacts | None:
         return None
     underlying, as_of = underlyings[0], pd.Timestamp(as_of_texts[0])
     spot = _spot_number(str(table.column("spot")[0].as_py()))  # as the load reads the spot's text
-    if as_of.tzinfo is None or not (np.isfinite(spot) and spot > 0) or unsafe_names([underlying]).any():
+    if as_of.tzinfo is None or not (np.isfinite(spot) and spot > 0):
         return None
     side_codes, sides = text["side"]
     expiry_codes, expiries = text["expiry"]
     expiry_of = pd.to_datetime(pd.Series(expiries, dtype=object), format="%Y-%m-%d", errors="coerce")
     root_codes, roots = text["root"] if "root" in text else (np.zeros(n, np.intp), [underlying])
-    if not set(sides) <= {"C", "P"} or expiry_of.isna().any() or unsafe_names(roots).any():
+    if not set(sides) <= {"C", "P"} or expiry_of.isna().any() or unsafe_names([underlying, *roots]).any():
         return None
     root_of = pd.Series(roots, dtype=object)
     if "settlement" in text:

@@ -119,12 +119,13 @@ def _distinct(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
     n = len(col)
     values = col.to_numpy()
     if col.dtype.kind == "f":
-        codes, uniques = pd.factorize(values.view(np.int64))
+        codes = pd.factorize(values.view(np.int64))[0]
     elif col.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
         return np.arange(n, dtype=np.intp), col
     else:
-        codes, uniques = pd.factorize(col, use_na_sentinel=False)
-    first = np.empty(len(uniques), dtype=np.intp)
+        codes = pd.factorize(col, use_na_sentinel=False)[0]
+    n_distinct = int(codes.max()) + 1 if n else 0
+    first = np.empty(n_distinct, dtype=np.intp)
     first[codes[::-1]] = np.arange(n - 1, -1, -1, dtype=np.intp)
     return codes, col.iloc[first]
 

@@ -2,7 +2,9 @@
 
 :func:`scan_catalog` walks a directory (README files, the ADV config and dotfiles skipped), detects and loads every
 file once, and describes it as a :class:`CatalogEntry`: a chain snapshot, a positions ("book") file, or
-a broken file with the reason it failed. One bad file never hides the others: every file is read under
+a broken file with the reason it failed. A clean canonical Parquet table is not loaded: its facts are read
+from Arrow (:func:`analytics.catalog_files.quick_facts`, ~8 ms against ~40 ms for the load), the same
+entry as the load gives; its chain is loaded when first asked for. One bad file never hides the others: every file is read under
 its own guard (an unreadable file, a folder that cannot be listed, a parser crash all become a broken
 entry), and links that point outside the data folder are refused without being opened. Every read of
 a folder's file is confined to that folder (:func:`analytics.sources.common.confined_to`): a link

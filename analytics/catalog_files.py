@@ -26,14 +26,14 @@ from analytics.errors import ChainDataError
 from analytics.locks import ForkSafeLock
 from analytics.sources import detect_format, load_chain
 from analytics.sources.book import load_book
-from analytics.sources.common import confined_to
+from analytics.sources.common import confined_to, read_input
+from analytics.sources.table import TableFacts, parquet_table_facts
 
 CACHE_SIZE = 64
 ERROR_CACHE_SIZE = 65_536
+QUICK_FORMAT = "table-parquet"  # the format whose facts a scan reads without loading (quick_facts)
 
 log = logging.getLogger("analytics.catalog")
-
-
 
 class _FileKey(NamedTuple):
     path: str
@@ -125,6 +125,20 @@ def _load_uncached(key: _FileKey) -> _Loaded:
         log.exception("unexpected error loading %s", key.path)
         return _Loaded(fmt, None, None, ChainDataError("could not be read (unexpected error, see the server log)",
                                                        path=key.path))
+
+
+def quick_facts(key: _FileKey) -> TableFacts | None:
+    """A clean canonical Parquet table's catalog facts, read without loading its chain
+    (:func:`analytics.sources.table.parquet_table_facts`), confined like a load; None for any other
+    file, or one that fails a rule or cannot be read: the scan loads that one (:func:`_load_uncached`
+    says what is wrong). Nothing is cached: a rescan reuses the entry of an unchanged file."""
+    try:
+        with confined_to(key.root, key.version.inode) if key.root else contextlib.nullcontext():
+            if detect_format(key.path) != QUICK_FORMAT:
+                return None
+            return parquet_table_facts(read_input(key.path))
+    except Exception:  # noqa: BLE001 - whatever it is, the load that follows reports it
+        return None
 
 
 _CACHE = _LoadCache(CACHE_SIZE, ERROR_CACHE_SIZE)

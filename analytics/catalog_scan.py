@@ -22,7 +22,7 @@ import pandas as pd
 
 from analytics.adv import ADV_FILE_NAME
 from analytics.catalog_entries import Catalog, CatalogEntry, FileVersion
-from analytics.catalog_files import _CACHE, _FileKey
+from analytics.catalog_files import _CACHE, QUICK_FORMAT, _FileKey, quick_facts
 from analytics.errors import ChainDataError
 from analytics.trades import is_trades_name
 
@@ -134,14 +134,22 @@ def data_files(root: str | Path) -> list[Path]:
     return [f.path for f in _walk(Path(root)) if f.refused is None]
 
 
-def _describe(found: _Found, root: Path) -> tuple[str, CatalogEntry]:
-    """(base id, entry with that id) for one file; never raises."""
+def _describe(found: _Found, root: Path, *, quick: bool = True) -> tuple[str, CatalogEntry]:
+    """(base id, entry with that id) for one file; never raises. ``quick``: a clean canonical Parquet
+    table is described from Arrow (:func:`~analytics.catalog_files.quick_facts`), not loaded; the
+    entry is the same either way (``tests/unit/test_catalog_quick.py``)."""
     rel, path, version = found.rel, found.path, found.version
     base_broken = f"file-{_slug(rel)}"
     if found.refused is not None:
         return base_broken, CatalogEntry(base_broken, path, None, None, None, None, 0, 0, found.refused, rel, version)
     assert version is not None  # the walk stats every file it does not refuse
-    loaded = _CACHE.get(_FileKey(str(path.resolve()), version, str(root)))
+    key = _FileKey(str(path.resolve()), version, str(root))
+    facts = quick_facts(key) if quick else None
+    if facts is not None:  # a clean Parquet table: described from Arrow, its chain loaded when first viewed
+        base = f"{_slug(facts.underlying)}-{facts.as_of:%Y%m%d-%H%M}"
+        return base, CatalogEntry(base, path, QUICK_FORMAT, facts.underlying, facts.as_of, facts.spot, facts.n_rows,
+                                  facts.n_expiries, None, rel, version)
+    loaded = _CACHE.get(key)
     if loaded.error is not None:
         reason = public_reason(loaded.error, root)
         return base_broken, CatalogEntry(base_broken, path, loaded.format, None, None, None, 0, 0, reason, rel, version)

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -63,6 +64,7 @@ REQUIRED: tuple[str, ...] = ("underlying", "as_of", "spot", "expiry", "strike", 
 OPTIONAL: tuple[str, ...] = ("root", "settlement", "iv", "bid", "ask", "mark", "forward", "multiplier")
 COLUMNS: tuple[str, ...] = REQUIRED + OPTIONAL
 DEFAULT_MULTIPLIER = 100.0
+OFFSET_AT_END = r"(?:Z|[+-]\d{2}:?\d{2})$"  # a settlement time ends with its UTC offset
 SIDE_WORDS = {"C": "C", "CALL": "C", "P": "P", "PUT": "P"}
 
 
@@ -106,17 +108,98 @@ def _fail(reason: str, path: Path, i: int | None, rows: pd.DataFrame, line_offse
     return ChainDataError(reason, path=path, line=line, field=field)
 
 
+def _distinct(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(codes, the first row of each distinct value of ``col``, in order of appearance).
+
+    A table's text columns hold a handful of distinct values (one underlying, a few hundred expiries):
+    every per-value rule runs on those rows and is taken back to all rows by ``codes``. Values that
+    compare equal but read differently stay apart (floats by their bits, so ``-0.0`` is not ``0.0``; an
+    object column that is not all text is not grouped at all).
+    """
+    n = len(col)
+    values = col.to_numpy()
+    if col.dtype.kind == "f":
+        codes = pd.factorize(values.view(np.int64))[0]
+    elif col.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return np.arange(n, dtype=np.intp), col
+    else:
+        codes = pd.factorize(col, use_na_sentinel=False)[0]
+    n_distinct = int(codes.max()) + 1 if n else 0
+    first = np.empty(n_distinct, dtype=np.intp)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1, dtype=np.intp)
+    return codes, col.iloc[first]
+
+
+def _spread(distinct: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """A per-distinct result back on every row (the inverse of :func:`_distinct`)."""
+    return pd.Series(distinct.array.take(codes), index=index, name=distinct.name)
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """``values`` as text, the way a CSV cell reads (numbers and the like through Python's ``str``)."""
+    if values.dtype.kind in "biufcmM":
+        values = values.astype(object)
+    return values.astype(str).str.strip()
+
+
 def _single_value(rows: pd.DataFrame, col: str, path: Path, line_offset: int) -> str:
-    values = rows[col].astype(str).str.strip()
-    first = values.iloc[0]
-    differs = (values != first).to_numpy()
+    codes, distinct = _distinct(rows[col])
+    values = _as_text(distinct)
+    first = values.iloc[codes[0]]
+    differs = (values != first).to_numpy()[codes]
     if differs.any():
         i = int(np.flatnonzero(differs)[0])
         raise _fail(
-            f"{col} must be the same on every row ({values.iloc[i]!r} differs from {first!r})",
+            f"{col} must be the same on every row ({values.iloc[codes[i]]!r} differs from {first!r})",
             path, i, rows, line_offset, col,
         )
     return first
+
+
+def _numbers(rows: pd.DataFrame, col: str, path: Path, line_offset: int) -> np.ndarray:
+    """A numeric column as float64 (:func:`~analytics.sources.common.numbers`: blanks NaN, anything
+    else unreadable an error at its first line), each distinct text read once."""
+    raw = rows[col]
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.astype(float).to_numpy()
+    codes, distinct = _distinct(raw)  # in order of first appearance: the first bad value is the first bad row
+    return numbers(distinct, path=path, field=col, line_offset=line_offset).to_numpy()[codes]
+
+
+def _spot_number(text: str) -> float:
+    """The spot a table's ``spot`` text gives (NaN when it is not a number)."""
+    return float(pd.to_numeric(pd.Series([text]), errors="coerce").iloc[0])
+
+
+def _default_settlement(expiry_of: pd.Series, expiry_codes: np.ndarray, root_of: pd.Series, root_codes: np.ndarray,
+                        index: pd.Index) -> pd.Series:
+    """Each row's default settlement (:func:`~analytics.chain.settlement_instants`) from the distinct
+    expiries and roots and each row's codes into them: computed once per distinct (expiry, root)."""
+    pair_codes, pairs = pd.factorize(expiry_codes.astype(np.int64) * len(root_of) + root_codes)
+    pair_first = np.empty(len(pairs), dtype=np.intp)
+    pair_first[pair_codes[::-1]] = np.arange(len(pair_codes) - 1, -1, -1, dtype=np.intp)
+    pair_settlement = settlement_instants(
+        _spread(expiry_of, expiry_codes[pair_first], pd.RangeIndex(len(pairs))),
+        _spread(root_of, root_codes[pair_first], pd.RangeIndex(len(pairs))),
+    )
+    return _spread(pair_settlement, pair_codes, index)
+
+
+def _first_duplicate(root: np.ndarray, expiry: np.ndarray, strike: np.ndarray, side: np.ndarray) -> tuple[int, int] | None:
+    """The first two rows of the first contract (root, expiry, side codes; strike to 1e-8) that appears
+    twice (ordered by its second appearance), or None: one pass over integer keys."""
+    key = np.zeros(len(root), dtype=np.int64)
+    for part in (root, expiry, np.round(strike, 8), side):
+        codes, uniques = pd.factorize(part, use_na_sentinel=False)
+        key = pd.factorize(key * len(uniques) + codes)[0]  # stays below n_rows**2: no overflow
+    n = len(key)
+    first = np.empty(n, dtype=np.intp)  # first row of each key
+    first[key[::-1]] = np.arange(n - 1, -1, -1, dtype=np.intp)
+    again = np.flatnonzero(first[key] != np.arange(n))
+    if not again.size:
+        return None
+    j = int(again[0])
+    return int(first[key[j]]), j
 
 
 def frame_to_chain(
@@ -127,6 +210,9 @@ def frame_to_chain(
     multiplier: float | None = None,
 ) -> OptionChain:
     """Validate a canonical table (already read into a DataFrame) into an :class:`OptionChain`.
+
+    Text rules run once per distinct value of a column (:func:`_distinct`) and numbers stay typed,
+    so a table costs a few vectorised passes, not one pandas text operation per row and rule.
 
     Parameters
     ----------
@@ -173,59 +259,68 @@ def frame_to_chain(
             path, 0, rows, line_offset, "as_of",
         )
     spot_text = _single_value(rows, "spot", path, line_offset)
-    spot = pd.to_numeric(pd.Series([spot_text]), errors="coerce").iloc[0]
+    spot = _spot_number(spot_text)
     if not np.isfinite(spot):
         raise _fail(f"not a number ({spot_text!r})", path, 0, rows, line_offset, "spot")
 
-    side_raw = rows["side"].astype(str).str.strip().str.upper()
-    side = side_raw.map(SIDE_WORDS)
-    if side.isna().any():
-        i = int(np.flatnonzero(side.isna().to_numpy())[0])
+    side_codes, side_rows = _distinct(rows["side"])
+    side_of = _as_text(side_rows).str.upper().map(SIDE_WORDS)
+    unknown = side_of.isna().to_numpy()[side_codes]
+    if unknown.any():
+        i = int(np.flatnonzero(unknown)[0])
         raise _fail(f"side must be C or P, got {rows['side'].iloc[i]!r}", path, i, rows, line_offset, "side")
 
-    expiry = pd.to_datetime(rows["expiry"].astype(str).str.strip(), format="%Y-%m-%d", errors="coerce")
-    if expiry.isna().any():
-        i = int(np.flatnonzero(expiry.isna().to_numpy())[0])
+    expiry_codes, expiry_rows = _distinct(rows["expiry"])
+    expiry_of = pd.to_datetime(_as_text(expiry_rows), format="%Y-%m-%d", errors="coerce")
+    bad_date = expiry_of.isna().to_numpy()[expiry_codes]
+    if bad_date.any():
+        i = int(np.flatnonzero(bad_date)[0])
         raise _fail(
             f"expiry must be YYYY-MM-DD, got {rows['expiry'].iloc[i]!r}", path, i, rows, line_offset, "expiry"
         )
 
-    root = rows["root"] if "root" in rows.columns else pd.Series(np.nan, index=rows.index)
-    root = root.where(root.notna() & (root.astype(str).str.strip() != ""), underlying).astype(str).str.strip()
+    if "root" in rows.columns:
+        root_codes, root_rows = _distinct(rows["root"])
+        given_root = root_rows.notna() & (_as_text(root_rows) != "")
+        root_of = root_rows.where(given_root, underlying).astype(str).str.strip()
+    else:
+        root_codes = np.zeros(len(rows), dtype=np.intp)
+        root_of = pd.Series([underlying], dtype=object).astype(str).str.strip()
 
-    settlement = settlement_instants(expiry, root)
+    settlement = _default_settlement(expiry_of, expiry_codes, root_of, root_codes, rows.index)
     if "settlement" in rows.columns:
-        given = rows["settlement"].notna() & (rows["settlement"].astype(str).str.strip() != "")
-        if given.any():
-            text = rows["settlement"].astype(str).str.strip()
-            naive = given & ~text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
+        set_codes, set_rows = _distinct(rows["settlement"])
+        given_of = set_rows.notna() & (_as_text(set_rows) != "")
+        if given_of.any():
+            text = _as_text(set_rows)
+            naive = (given_of & ~text.str.contains(OFFSET_AT_END, regex=True)).to_numpy()[set_codes]
             if naive.any():
-                i = int(np.flatnonzero(naive.to_numpy())[0])
-                raise _fail(f"settlement has no UTC offset ({text.iloc[i]!r})", path, i, rows, line_offset,
-                            "settlement")
-            parsed = pd.to_datetime(text.where(given), format="ISO8601", utc=True, errors="coerce")
-            unreadable = given & parsed.isna()
+                i = int(np.flatnonzero(naive)[0])
+                raise _fail(f"settlement has no UTC offset ({text.iloc[set_codes[i]]!r})", path, i, rows,
+                            line_offset, "settlement")
+            parsed_of = pd.to_datetime(text.where(given_of), format="ISO8601", utc=True, errors="coerce")
+            unreadable = (given_of & parsed_of.isna()).to_numpy()[set_codes]
             if unreadable.any():
-                i = int(np.flatnonzero(unreadable.to_numpy())[0])
-                raise _fail(f"not an ISO 8601 time ({text.iloc[i]!r})", path, i, rows, line_offset, "settlement")
-            settlement = settlement.where(~given, parsed)
+                i = int(np.flatnonzero(unreadable)[0])
+                raise _fail(f"not an ISO 8601 time ({text.iloc[set_codes[i]]!r})", path, i, rows, line_offset,
+                            "settlement")
+            given = given_of.to_numpy()[set_codes]
+            settlement = settlement.where(~given, _spread(parsed_of, set_codes, rows.index))
 
     out = pd.DataFrame(
         {
             "underlying": underlying,
-            "root": root,
-            "expiry": expiry,
+            "root": _spread(root_of, root_codes, rows.index),
+            "expiry": _spread(expiry_of, expiry_codes, rows.index),
             "settlement": settlement,
-            "strike": rows["strike"],
-            "side": side,
-            "open_interest": rows["open_interest"],
+            "strike": _numbers(rows, "strike", path, line_offset),
+            "side": _spread(side_of, side_codes, rows.index),
+            "open_interest": _numbers(rows, "open_interest", path, line_offset),
         },
         index=rows.index,
     )
     for col in ("iv", "bid", "ask", "mark", "forward", "multiplier"):
-        out[col] = rows[col] if col in rows.columns else np.nan
-    for col in ("strike", "open_interest", "iv", "bid", "ask", "mark", "forward", "multiplier"):
-        out[col] = numbers(out[col], path=path, field=col, line_offset=line_offset)
+        out[col] = _numbers(rows, col, path, line_offset) if col in rows.columns else np.nan
     check_iv_is_decimal(out["iv"], path=path, wants="the table")
 
     if out["multiplier"].isna().any():
@@ -234,18 +329,19 @@ def frame_to_chain(
             warnings.append(f"no contract multiplier given: {DEFAULT_MULTIPLIER:g} assumed")
         out["multiplier"] = out["multiplier"].fillna(float(fill))
 
-    key = pd.DataFrame(
-        {"root": out["root"], "expiry": out["expiry"], "strike": out["strike"].round(8), "side": out["side"]}
+    strike = out["strike"].to_numpy()
+    expiry = out["expiry"].to_numpy()
+    dup = _first_duplicate(
+        pd.factorize(root_of)[0][root_codes],  # codes of the values read (" SPXW" is "SPXW")
+        pd.factorize(expiry_of.to_numpy().view(np.int64))[0][expiry_codes],
+        strike,
+        pd.factorize(side_of)[0][side_codes],
     )
-    dup = key.duplicated(keep=False).to_numpy()
-    if dup.any():
-        first_dup = int(np.flatnonzero(key.duplicated(keep="first").to_numpy())[0])
-        same = (key == key.iloc[first_dup]).all(axis=1).to_numpy()
-        i, j = (int(k) for k in np.flatnonzero(same)[:2])
-        r = key.iloc[i]
+    if dup is not None:
+        i, j = dup
         raise _fail(
-            f"duplicate contract {r['root']} {r['expiry'].date()} {r['strike']:g} {r['side']}: "
-            f"line {int(rows.index[i]) + line_offset} and line {int(rows.index[j]) + line_offset}",
+            f"duplicate contract {out['root'].iloc[i]} {pd.Timestamp(expiry[i]).date()} {np.round(strike[i], 8):g} "
+            f"{out['side'].iloc[i]}: line {int(rows.index[i]) + line_offset} and line {int(rows.index[j]) + line_offset}",
             path, j, rows, line_offset,
         )
 
@@ -261,6 +357,115 @@ def frame_to_chain(
         warnings=warnings,
         line_offset=line_offset,
     )
+
+
+class TableFacts(NamedTuple):
+    """What a data folder's catalog shows of a canonical table (:func:`parquet_table_facts`)."""
+
+    underlying: str
+    as_of: pd.Timestamp
+    spot: float
+    n_rows: int  # live contract rows, as the chain would hold
+    n_expiries: int  # live expiry dates
+
+
+_TEXT_COLUMNS = frozenset({"underlying", "as_of", "expiry", "side", "root", "settlement"})
+
+
+def parquet_table_facts(raw: bytes) -> TableFacts | None:
+    """The catalog facts of a clean canonical Parquet table, read from Arrow without building its chain;
+    None unless the table provably loads (then :func:`load_table` would give exactly these facts).
+
+    A scan describes hundreds of snapshots: this costs a Parquet read and a few Arrow/numpy passes
+    over distinct values (~1 ms for a small table) where the load costs ~30 ms of pandas work. It
+    proves the load's rules on the plain layout :func:`write_table` and the demo/collector writers
+    give (exact lower-case column names, text and number types, no missing text, one underlying,
+    time and spot, ``C``/``P`` sides, ``YYYY-MM-DD`` expiries, settlements with an offset, strikes,
+    open interest and multipliers in range, decimal IVs, no duplicate contract, a live row). Anything
+    else (spaces, blanks, typed dates, extra columns, a rule broken) is None: the caller loads the
+    file, which says what is wrong. The facts are those of :func:`load_table` without a
+    ``multiplier`` argument (the catalog's load).
+
+    Raises
+    ------
+    Exception
+        Whatever Arrow or pandas raise on a file they cannot read (the caller loads it then).
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from analytics.chain import MAX_OPEN_INTEREST, MAX_STRIKE_TO_SPOT, unsafe_names
+
+    table = pq.ParquetFile(pa.BufferReader(raw)).read()
+    names, n = table.column_names, table.num_rows
+    if n == 0 or len(set(names)) != len(names) or not set(REQUIRED) <= set(names) <= set(COLUMNS):
+        return None
+    pandas_meta = json.loads((table.schema.metadata or {}).get(b"pandas", b"{}"))
+    if any(isinstance(index, str) for index in pandas_meta.get("index_columns", [])):
+        return None  # pandas would make that column the index
+    text: dict[str, tuple[np.ndarray, list[str]]] = {}  # column -> (row codes, distinct values)
+    number: dict[str, np.ndarray] = {}
+    for name in names:
+        column = table.column(name)
+        kind = column.type
+        if name in _TEXT_COLUMNS:
+            kind = kind.value_type if pa.types.is_dictionary(kind) else kind
+            if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)) or column.null_count:
+                return None
+            encoded = column.cast(kind).dictionary_encode().combine_chunks()
+            distinct = encoded.dictionary.to_pylist()
+            if any(not v or v != v.strip() for v in distinct):
+                return None
+            text[name] = (encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp), distinct)
+        elif pa.types.is_floating(kind) or pa.types.is_integer(kind):
+            number[name] = column.to_numpy()  # nulls are NaN, as pandas reads them
+        else:
+            return None
+    (_, underlyings), (_, as_of_texts) = text["underlying"], text["as_of"]
+    spot_values = number["spot"]
+    same_spot = spot_values.view(np.int64) if spot_values.dtype.kind == "f" else spot_values
+    if len(underlyings) != 1 or len(as_of_texts) != 1 or table.column("spot").null_count or np.any(same_spot != same_spot[0]):
+        return None
+    underlying, as_of = underlyings[0], pd.Timestamp(as_of_texts[0])
+    spot = _spot_number(str(table.column("spot")[0].as_py()))  # as the load reads the spot's text
+    if as_of.tzinfo is None or not (np.isfinite(spot) and spot > 0):
+        return None
+    side_codes, sides = text["side"]
+    expiry_codes, expiries = text["expiry"]
+    expiry_of = pd.to_datetime(pd.Series(expiries, dtype=object), format="%Y-%m-%d", errors="coerce")
+    root_codes, roots = text["root"] if "root" in text else (np.zeros(n, np.intp), [underlying])
+    if not set(sides) <= {"C", "P"} or expiry_of.isna().any() or unsafe_names([underlying, *roots]).any():
+        return None
+    root_of = pd.Series(roots, dtype=object)
+    if "settlement" in text:
+        settle_codes, settles = text["settlement"]
+        settle_text = pd.Series(settles, dtype=object)
+        settle_of = pd.to_datetime(settle_text, format="ISO8601", utc=True, errors="coerce")
+        if not settle_text.str.contains(OFFSET_AT_END, regex=True).all() or settle_of.isna().any():
+            return None
+        live = (settle_of > as_of.tz_convert("UTC")).to_numpy()[settle_codes]
+    else:
+        default = _default_settlement(expiry_of, expiry_codes, root_of, root_codes, pd.RangeIndex(n))
+        live = (default > as_of.tz_convert("UTC")).to_numpy()
+    strike, oi = number["strike"].astype(float), number["open_interest"].astype(float)
+    multiplier = np.nan_to_num(number.get("multiplier", np.full(n, np.nan)).astype(float), nan=DEFAULT_MULTIPLIER)
+    try:
+        check_iv_is_decimal(number.get("iv", np.full(n, np.nan)), path=None, wants="the table")
+    except ChainDataError:
+        return None
+    expiry_day = pd.factorize(expiry_of.to_numpy().view(np.int64))[0][expiry_codes]
+    if (
+        not np.all(np.isfinite(strike) & (strike > 0) & (strike <= MAX_STRIKE_TO_SPOT * spot))
+        or not np.all(np.isnan(oi) | ((oi >= 0) & (oi <= MAX_OPEN_INTEREST)))
+        or not np.all(np.isfinite(multiplier) & (multiplier > 0))
+        or not live.any()
+        or _first_duplicate(pd.factorize(root_of)[0][root_codes], expiry_day, strike,
+                            pd.factorize(pd.Series(sides, dtype=object))[0][side_codes]) is not None
+    ):
+        return None
+    return TableFacts(underlying, as_of, spot, int(live.sum()), len(np.unique(expiry_day[live])))
 
 
 def read_table_text(text: str, path: str | Path, *, multiplier: float | None = None) -> OptionChain:
@@ -325,18 +530,29 @@ def load_table(path: str | Path, *, multiplier: float | None = None, as_of: obje
 
 
 def _typed_to_text(rows: pd.DataFrame) -> pd.DataFrame:
-    """Parquet may store dates and times as typed columns: write them the way the CSV spells them."""
-    rows = rows.copy()
+    """Parquet may store dates and times as typed columns: write them the way the CSV spells them.
+
+    Numbers (not booleans) and text stay as read; any other type becomes Python objects, read as
+    their ``str`` like a CSV cell (a boolean ``open_interest`` is "not a number (True)")."""
+    out = {}
     for col in rows.columns:
-        if not pd.api.types.is_datetime64_any_dtype(rows[col]):
-            continue
+        values = rows[col]
         name = str(col).strip().lower()
-        if name == "expiry":
-            rows[col] = rows[col].dt.strftime("%Y-%m-%d")
-        elif name in ("as_of", "settlement"):
-            fmt = "%Y-%m-%dT%H:%M:%S" if rows[col].dt.tz is None else "%Y-%m-%dT%H:%M:%S%z"
-            rows[col] = rows[col].dt.strftime(fmt)  # naive times stay naive and are rejected
-    return rows.astype(object)
+        if pd.api.types.is_datetime64_any_dtype(values) and name == "expiry":
+            values = values.dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_datetime64_any_dtype(values) and name in ("as_of", "settlement"):
+            fmt = "%Y-%m-%dT%H:%M:%S" if values.dt.tz is None else "%Y-%m-%dT%H:%M:%S%z"
+            values = values.dt.strftime(fmt)  # naive times stay naive and are rejected
+        numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+        if not (numeric and values.dtype.kind in "iuf") and not _is_text(values):
+            values = values.astype(object)
+        out[col] = values
+    return pd.DataFrame(out, index=rows.index, columns=rows.columns) if out else rows.astype(object)
+
+
+def _is_text(values: pd.Series) -> bool:
+    """A pandas text column (``str``/``string``, not Python objects)."""
+    return isinstance(values.dtype, pd.StringDtype)
 
 
 def chain_to_frame(chain: OptionChain) -> pd.DataFrame:

@@ -109,6 +109,15 @@ def test_exact_duplicate_contract_rows_are_an_error_naming_both_lines(tmp_path):
         load_chain(path)
 
 
+def test_two_blank_strikes_of_one_contract_are_an_error_naming_both_lines(tmp_path):
+    """(It was a ValueError out of the duplicate check: NaN strikes never compare equal.)"""
+    blank = [r.replace(",4700,C,", ",,C,", 1).replace(",4700,P,", ",,P,", 1) for r in GOOD_ROWS[:2]]
+    path = write(tmp_path, "blank.csv", small_table(blank[0], GOOD_ROWS[2], blank[0].replace(",100,", ",150,")))
+    with pytest.raises(ChainDataError, match=r"blank\.csv: line 4: duplicate contract SPXW 2024-01-19 nan C: "
+                                             r"line 2 and line 4"):
+        load_chain(path)
+
+
 def test_iv_in_percent_where_decimals_are_expected_is_rejected(tmp_path):
     rows = [r.replace(",0.12,", ",12.0,").replace(",0.13,", ",13.0,") for r in GOOD_ROWS]
     with pytest.raises(ChainDataError, match=r"pct\.csv: field 'iv': iv looks like percent \(median 12\.5\)"):

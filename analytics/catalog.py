@@ -75,6 +75,7 @@ from analytics.catalog_scan import (
     data_files,
     default_data_dir,
     public_reason,
+    resolve_data_dir,
     scan_catalog,
 )
 from analytics.errors import ChainDataError
@@ -83,7 +84,7 @@ from analytics.locks import ForkSafeLock
 __all__ = [
     "BOOK_FORMAT", "CACHE_SIZE", "DATA_DIR_ENV", "ERROR_CACHE_SIZE", "MAX_BROKEN_SHOWN", "MAX_FILES",
     "MAX_REASON_CHARS", "MIN_NAMED_RESCAN_S", "RESCAN_INTERVAL_S", "BrokenSummary", "CacheInfo", "Catalog",
-    "CatalogEntry", "CatalogHolder", "FileVersion", "cache_info", "clear_cache", "data_files", "default_data_dir",
+    "CatalogEntry", "CatalogHolder", "FileVersion", "cache_info", "clear_cache", "data_files", "default_data_dir", "resolve_data_dir",
     "file_version", "forget_holders", "format_catalog", "holder_for", "load_book_cached", "load_entry",
     "load_path_cached", "public_reason", "resolve", "scan_catalog",
 ]
@@ -211,8 +212,7 @@ def holder_for(data_dir: str | Path | None = None, interval_s: float | None = No
     One holder per resolved folder and process, created on first use with ``interval_s`` (default
     ``RESCAN_INTERVAL_S``); a later call that passes ``interval_s`` sets the holder's interval.
     """
-    root = Path(data_dir) if data_dir is not None else default_data_dir()
-    key = str(root.expanduser().resolve())
+    key = str(resolve_data_dir(data_dir).resolve())
     with _HOLDERS_LOCK:
         holder = _HOLDERS.get(key)
         if holder is None:
@@ -240,7 +240,7 @@ def resolve(id_or_path: str | Path, data_dir: str | Path | None = None) -> Path:
         Neither a file nor a known id (the message lists some ids).
     """
     candidate = Path(id_or_path).expanduser()
-    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    root = resolve_data_dir(data_dir)
     for p in (candidate, root / candidate):
         if p.is_file():
             return p.resolve()

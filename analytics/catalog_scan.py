@@ -192,8 +192,7 @@ def scan_catalog(data_dir: str | Path | None = None, *, previous: Catalog | None
     ChainDataError
         ``data_dir`` does not exist or is not a directory (a bad file inside it never raises).
     """
-    root = Path(data_dir) if data_dir is not None else default_data_dir()
-    root = root.expanduser().resolve()
+    root = resolve_data_dir(data_dir).resolve()
     if not root.is_dir():
         raise ChainDataError("data directory not found (set --data-dir or MMPOS_DATA_DIR)", path=root)
     reuse: dict[tuple[str, FileVersion], tuple[str, CatalogEntry]] = {}
@@ -247,3 +246,14 @@ def default_data_dir() -> Path:
     if env:
         return Path(env).expanduser()
     return Path(__file__).resolve().parents[1] / "data"
+
+
+def resolve_data_dir(data_dir: str | Path | None) -> Path:
+    """The data folder to use: ``data_dir`` when given (not None, not empty), else :func:`default_data_dir`.
+
+    The one rule every command, page and store follows (``--data-dir`` over ``MMPOS_DATA_DIR`` over ``data/``).
+
+    >>> resolve_data_dir("/srv/snapshots"), resolve_data_dir("") == default_data_dir()
+    (PosixPath('/srv/snapshots'), True)
+    """
+    return Path(data_dir).expanduser() if data_dir is not None and str(data_dir) != "" else default_data_dir()

@@ -648,6 +648,6 @@ class HistoryStore:
 
 def open_store(data_dir: str | Path | None = None) -> HistoryStore:
     """The history store of ``data_dir`` (default: the catalog's default data folder)."""
-    from analytics.catalog import default_data_dir
+    from analytics.catalog import resolve_data_dir
 
-    return HistoryStore(data_dir if data_dir is not None else default_data_dir())
+    return HistoryStore(resolve_data_dir(data_dir))

@@ -52,13 +52,13 @@ from analytics.catalog import (
     CatalogEntry,
     FileVersion,
     clear_cache,
-    default_data_dir,
     file_version,
     forget_holders,
     holder_for,
     load_book_cached,
     load_entry,
     load_path_cached,
+    resolve_data_dir,
 )
 from analytics.chain import AM_SETTLED_ROOTS, OptionChain
 from analytics.errors import ChainDataError, ScenarioError
@@ -96,11 +96,6 @@ PARSE_ROWS_PER_S = 100_000.0
 GROSS_BY_EXPIRY_ENTRIES = 128
 
 log = logging.getLogger(__name__)
-
-
-def resolve_data_dir(data_dir: str | Path | None) -> Path:
-    """The folder to scan: the one given, else the analytics default."""
-    return Path(data_dir) if data_dir else Path(default_data_dir())
 
 
 def get_catalog(data_dir: str | Path | None, naming: str | None = None) -> Catalog:

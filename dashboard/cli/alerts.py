@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from dashboard.cli.common import refuses_bad_settings
+from dashboard.cli.common import add_data_dir_option, refuses_bad_settings
 
 NAME = "alerts"
 ONE_SHOT = False
@@ -19,7 +19,7 @@ ONE_SHOT = False
 
 def add_parser(sub) -> None:
     p = sub.add_parser(NAME, help="check the newest snapshots against the alert rules and send what fires")
-    p.add_argument("--data-dir", help="folder of snapshots (default: MMPOS_DATA_DIR, else data/)")
+    add_data_dir_option(p)
     p.add_argument("--config", help="the alerts file (default: MMPOS_ALERTS_FILE); see docs/alerts.md")
     p.add_argument("--dry-run", action="store_true", help="print the alerts that fire; log and send nothing")
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -36,9 +36,8 @@ def run(args: argparse.Namespace) -> int:
     if not path:
         sys.stderr.write("mmpos: no alerts file: give --config or set MMPOS_ALERTS_FILE\n")
         return 2
-    data_dir = args.data_dir or settings.data_dir
     cfg = alerts.load_config(path)  # a bad file: ChainDataError, one line from dashboard.cli's main
-    sent = alerts.check(data_dir, cfg, settings, dry_run=args.dry_run)
+    sent = alerts.check(args.data_dir, cfg, settings, dry_run=args.dry_run)
     if args.format == "json":
         records = [{**s.alert.to_dict(), "status": s.status,
                     "deliveries": [d.__dict__ for d in s.deliveries]} for s in sent]

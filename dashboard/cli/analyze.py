@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dashboard.cli.common import add_date_order_option
+from dashboard.cli.common import add_data_dir_option, add_date_order_option
 
 if TYPE_CHECKING:
     from analytics.scenario import Scenario
@@ -63,7 +63,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("analyze", help="analyze one chain file (or catalog id) and print JSON or a table")
     p.add_argument("path", help="chain file (CBOE, Deribit, canonical table) or a catalog id from `mmpos list`")
-    p.add_argument("--data-dir", type=Path, default=None, help="data directory for catalog ids")
+    add_data_dir_option(p, "the folder a catalog id names a snapshot of")
     for flag, field, metavar, text in SCENARIO_OPTIONS:
         text = text.format(conventions=", ".join(conventions.NAMES), default=conventions.DEFAULT_CONVENTION,
                            forward=Scenario.forward, iv=Scenario.iv_policy)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from dashboard.cli.common import dask_address, int_at_least
+from dashboard.cli.common import add_data_dir_option, dask_address, int_at_least
 
 NAME = "backfill"
 ONE_SHOT = False
@@ -14,7 +13,7 @@ ONE_SHOT = False
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("backfill", help="summarise every snapshot into the data folder's history store")
-    p.add_argument("--data-dir", type=Path, default=None)
+    add_data_dir_option(p, "the folder whose history store to fill")
     p.add_argument("--workers", type=int_at_least(1), default=None,
                    help="local worker processes (default: the cores available; 1 = no pool)")
     p.add_argument("--dask-scheduler", type=dask_address, default=None, metavar="ADDRESS",
@@ -26,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from analytics import catalog
     from dashboard.backfill import backfill
 
-    data_dir = args.data_dir if args.data_dir is not None else catalog.default_data_dir()
+    data_dir = catalog.resolve_data_dir(args.data_dir)
     bar = None
 
     def plan(total: int) -> None:

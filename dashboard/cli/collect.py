@@ -6,9 +6,8 @@ import argparse
 import os
 import signal
 import sys
-from pathlib import Path
 
-from dashboard.cli.common import refuses_bad_settings
+from dashboard.cli.common import add_data_dir_option, refuses_bad_settings
 
 NAME = "collect"
 ONE_SHOT = False
@@ -40,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--underlying", type=_underlyings, required=True,
                    help="comma-separated: SPX,NDX (CBOE delayed quotes), BTC,ETH (Deribit)")
     p.add_argument("--every", type=_every, default=None, help="interval: 90s, 5m, 1h (default 5m)")
-    p.add_argument("--data-dir", type=Path, default=None, help="data directory (default MMPOS_DATA_DIR or data/)")
+    add_data_dir_option(p, "the folder the snapshots are written to")
     p.add_argument("--once", action="store_true", help="one pass: fetch what is due now, then exit")
     p.add_argument("--keep-days", type=int_at_least(1), default=None,
                    help="keep every snapshot of N days, then the last of each day (default "
@@ -56,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from dashboard.runtime import config
 
     settings = config.from_env()
-    data_dir = args.data_dir or settings.data_dir or catalog.default_data_dir()
+    data_dir = catalog.resolve_data_dir(args.data_dir)
     keep_days = args.keep_days if args.keep_days is not None else settings.collect_keep_days
 
     def say(line: str) -> None:

@@ -6,6 +6,7 @@ import argparse
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 EXIT_BAD_INPUT = 2  # bad input, a bad setting: one line on stderr and this status, never a traceback
 Run = Callable[[argparse.Namespace], int]
@@ -56,6 +57,13 @@ def dask_address(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"not a scheduler address [{'|'.join(DASK_SCHEMES)}://]host:port: {text[:80]!r}")
     return text
+
+
+def add_data_dir_option(parser: argparse.ArgumentParser, what: str = "the folder of snapshots",
+                        flag: str = "--data-dir") -> None:
+    """``--data-dir`` (a Path, default None): resolve it with :func:`analytics.catalog.resolve_data_dir`, the one
+    rule (the folder given, else ``MMPOS_DATA_DIR``, else the project's ``data/``)."""
+    parser.add_argument(flag, type=Path, default=None, help=f"{what} (default: MMPOS_DATA_DIR, else data/)")
 
 
 def add_date_order_option(parser: argparse.ArgumentParser) -> None:

@@ -6,11 +6,10 @@ import argparse
 import json
 import math
 import sys
-from pathlib import Path
 from typing import Any
 
 from analytics.errors import ChainDataError
-from dashboard.cli.common import int_at_least
+from dashboard.cli.common import add_data_dir_option, int_at_least
 
 NAME = "history"
 ONE_SHOT = False
@@ -19,7 +18,7 @@ ONE_SHOT = False
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("history", help="print an underlying's key levels over time (from the history store)")
     p.add_argument("underlying", help="ticker, e.g. SPX or BTC")
-    p.add_argument("--data-dir", type=Path, default=None)
+    add_data_dir_option(p)
     p.add_argument("--last", type=int_at_least(1), default=None, metavar="N", help="only the last N snapshots")
     p.add_argument("--format", choices=("json", "csv"), default="json")
 
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from analytics import catalog
     from analytics.history import open_store
 
-    data_dir = args.data_dir if args.data_dir is not None else catalog.default_data_dir()
+    data_dir = catalog.resolve_data_dir(args.data_dir)
     with open_store(data_dir) as store:
         frame = store.history(args.underlying, args.last)
         if store.note:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
+
+from dashboard.cli.common import add_data_dir_option
 
 NAME = "list"
 ONE_SHOT = True
@@ -14,7 +15,7 @@ ONE_SHOT = True
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("list", help="list the snapshots in a data directory")
-    p.add_argument("--data-dir", type=Path, default=None)
+    add_data_dir_option(p, "the folder to list")
     p.add_argument("--format", choices=("table", "json"), default="table")
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from analytics.errors import ChainDataError
-from dashboard.cli.common import int_at_least, refuses_bad_settings
+from dashboard.cli.common import add_data_dir_option, int_at_least, refuses_bad_settings
 
 NAME = "report"
 ONE_SHOT = False
@@ -58,7 +58,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="expiries to include (default: every live expiry)")
     p.add_argument("--convention", default=None, metavar="NAME",
                    help=f"dealer sign convention (default {conventions.DEFAULT_CONVENTION})")
-    p.add_argument("--data-dir", type=Path, default=None)
+    add_data_dir_option(p)
     p.add_argument("--history", type=int_at_least(1), default=None, metavar="N",
                    help="snapshots in the history charts (default 20)")
     p.add_argument("--format", choices=REPORT_FORMATS, default="html")

@@ -4,9 +4,8 @@ the opening views (:mod:`dashboard.web.warm`); the app is the composition root's
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from dashboard.cli.common import refuses_bad_settings
+from dashboard.cli.common import add_data_dir_option, refuses_bad_settings
 
 NAME = "serve"
 ONE_SHOT = False
@@ -15,7 +14,7 @@ FLAGS = ("data_dir", "host", "port", "workers", "threads", "debug")  # override 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve the dashboard (gunicorn; MMPOS_* settings, see dashboard.runtime.config)")
-    p.add_argument("--data-dir", type=Path, default=None)
+    add_data_dir_option(p, "the folder of snapshots to serve")
     p.add_argument("--host", default=None, help="interface to bind (default MMPOS_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="TCP port (default MMPOS_PORT or 8050)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: the core count, min 2)")

@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from dashboard.cli.common import refuses_bad_settings
+from dashboard.cli.common import add_data_dir_option, refuses_bad_settings
 
 NAME = "worker"
 ONE_SHOT = False
@@ -16,7 +15,7 @@ POOLS = ("prefork", "solo", "threads")
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """``mmpos worker``'s command line (on the ``mmpos`` parser's subcommands)."""
     p = sub.add_parser("worker", help="run background jobs for `mmpos serve` (MMPOS_JOBS=celery, MMPOS_REDIS_URL)")
-    p.add_argument("--data-dir", type=Path, default=None, help="the data folder (the same as the server's)")
+    add_data_dir_option(p, "the folder of snapshots (the same as the server's)")
     p.add_argument("--concurrency", type=int, default=None,
                    help="jobs at once (default: the core count, min 2)")
     p.add_argument("--pool", choices=POOLS, default=POOLS[0],

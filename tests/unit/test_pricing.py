@@ -149,3 +149,12 @@ def test_side_labels_become_signs_once():
     assert pricing.side_sign(np.array(["C", "P"])).tolist() == [1.0, -1.0]
     with pytest.raises(ValueError, match="side"):
         pricing.side_sign(["X"])
+
+
+def test_gamma_alone_is_the_greeks_gamma_to_the_last_bit():
+    rng = np.random.default_rng(3)
+    n = 5000
+    u, k = rng.uniform(50, 150, n), rng.uniform(40, 160, n)
+    t, v = rng.uniform(1e-4, 3.0, n), rng.uniform(0.01, 2.0, n)
+    r, q = rng.uniform(-0.01, 0.08, n), rng.uniform(0.0, 0.05, n)
+    assert np.array_equal(pricing.gamma(u, k, t, v, r, q), pricing.greeks(u, k, t, v, np.ones(n), r, q).gamma)

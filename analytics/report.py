@@ -522,8 +522,7 @@ def _numbers(prep: PreparedChain, scenario: Scenario, factors: np.ndarray, vol: 
     the whole profile); no hedge curve, delta or vega."""
     rows = prep.chain.rows
     pos_all = positions_from_prepared(prep, scenario.convention)
-    gamma = pricing.greeks(prep.level, rows["strike"].to_numpy(float), prep.years, prep.iv, prep.side,
-                           prep.rate, prep.carry).gamma
+    gamma = pricing.gamma(prep.level, rows["strike"].to_numpy(float), prep.years, prep.iv, prep.rate, prep.carry)
     gex_rows = exposure.gex_usd_per_1pct(gamma, pos_all.weight / prep.multiplier, prep.multiplier, prep.level)
     by_strike = exposure.gex_by_strike(rows["strike"], prep.side, gex_rows)
     zeros = scenarios.zero_gamma_levels(pos_all.take(pos_all.weight != 0), factors, vol=vol)

@@ -395,49 +395,54 @@ def zero_gamma_levels(pos: Positions, factors, *, vol: VolScenario = NO_VOL_SCEN
     d1_at: dict[int, np.ndarray] = {}  # grid point -> d1 of every option there (a row of a computed block)
     e_at: dict[int, np.ndarray] = {}  # ... and exp(-d1^2/2)
 
-    def compute(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def compute(points: list[int]) -> None:
         # the same operations as _block_sums, so the values (hence signs) at these points are the grid's
-        d1 = np.multiply.outer(np.log(factors[points]), k.inv)
+        at = np.asarray(points, dtype=np.intp)
+        d1 = np.multiply.outer(np.log(factors[at]), k.inv)
         d1 += k.b
         e = np.square(d1)
         e *= -0.5
         np.exp(e, out=e)
-        gex[points] = 0.01 * factors[points] * np.einsum("ij,j->i", e, k.gamma_w)
-        for i, p in enumerate(points.tolist()):
+        gex[at] = 0.01 * factors[at] * np.einsum("ij,j->i", e, k.gamma_w)
+        for i, p in enumerate(points):
             d1_at[p], e_at[p] = d1[i], e[i]
-        return d1, e
 
-    def rows(at: dict[int, np.ndarray], points: np.ndarray) -> np.ndarray:
-        return np.stack([at[p] for p in points.tolist()])
+    # one interval's bounds at a time, in buffers of one row each (a block of intervals x options was
+    # as costly to allocate and fill as the grid points it spared on a large chain)
+    low, high, crossing_d1 = np.empty(k.inv.size), np.empty(k.inv.size), np.empty(k.inv.size)
+    crossing = np.empty(k.inv.size, dtype=bool)
 
-    def total(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-        return np.einsum("ij,j->i", x, w)
-
-    first = np.unique(np.r_[np.arange(0, factors.size, step), factors.size - 1])
-    d1, e = compute(first)
-    cells = np.stack([first[:-1], first[1:]], axis=1)
-    da, db, ea, eb = d1[:-1], d1[1:], e[:-1], e[1:]  # the first intervals' ends: views, no copy
-    leaves = []
-    while cells.size:
-        low = np.minimum(ea, eb)
-        high = np.maximum(ea, eb)
-        np.maximum(high, np.less_equal(da * db, 0.0), out=high)  # 1 where d1 changes sign in between
-        high_long, high_short = total(high, long_w), total(high, short_w)
+    def settled(lo: int, hi: int) -> bool:
+        np.minimum(e_at[lo], e_at[hi], out=low)
+        np.maximum(e_at[lo], e_at[hi], out=high)
+        np.multiply(d1_at[lo], d1_at[hi], out=crossing_d1)
+        np.less_equal(crossing_d1, 0.0, out=crossing)
+        np.maximum(high, crossing, out=high)  # 1 where d1 changes sign in between
+        high_long, high_short = np.einsum("j,j->", high, long_w), np.einsum("j,j->", high, short_w)
         slack = 1e-9 * (high_long - high_short)  # rounding: a bound this close to 0 settles nothing
-        settled = (total(low, long_w) + high_short > slack) | (high_long + total(low, short_w) < -slack)
-        for lo, hi in cells[settled].tolist():
-            gex[lo + 1:hi] = gex[lo]  # a stand-in of the right sign: no grid point between changes it
-        rest = cells[~settled]
-        short = rest[:, 1] - rest[:, 0] <= SCREEN_LEAF
-        leaves += rest[short].tolist()
-        rest = rest[~short]
-        if rest.size:  # halve the rest: a few intervals near the zero crossings
-            mid = (rest[:, 0] + rest[:, 1]) // 2
-            d1_mid, e_mid = compute(mid)
-            da, db = np.concatenate([rows(d1_at, rest[:, 0]), d1_mid]), np.concatenate([d1_mid, rows(d1_at, rest[:, 1])])
-            ea, eb = np.concatenate([rows(e_at, rest[:, 0]), e_mid]), np.concatenate([e_mid, rows(e_at, rest[:, 1])])
-            rest = np.concatenate([np.stack([rest[:, 0], mid], axis=1), np.stack([mid, rest[:, 1]], axis=1)])
-        cells = rest
+        return bool(np.einsum("j,j->", low, long_w) + high_short > slack
+                    or high_long + np.einsum("j,j->", low, short_w) < -slack)
+
+    first = np.unique(np.r_[np.arange(0, factors.size, step), factors.size - 1]).tolist()
+    compute(first)
+    cells = list(zip(first[:-1], first[1:], strict=True))
+    leaves = []
+    while cells:
+        rest = []
+        for lo, hi in cells:
+            if settled(lo, hi):
+                gex[lo + 1:hi] = gex[lo]  # a stand-in of the right sign: no grid point between changes it
+            elif hi - lo <= SCREEN_LEAF:
+                leaves.append((lo, hi))
+            else:
+                rest.append((lo, hi))
+        needed = {p for cell in rest for p in cell}
+        for p in [p for p in d1_at if p not in needed]:  # rows no interval left to settle ends on go
+            del d1_at[p], e_at[p]
+        mids = [(lo + hi) // 2 for lo, hi in rest]  # halve the rest: a few intervals near the zero crossings
+        if mids:
+            compute(mids)
+        cells = [half for (lo, hi), mid in zip(rest, mids, strict=True) for half in ((lo, mid), (mid, hi))]
     points = np.array([p for lo, hi in leaves for p in range(lo + 1, hi)], dtype=int)
     if points.size:  # on this thread: a few points, no pool (the sums are _revalue's)
         gex[points] = 0.01 * factors[points] * _block_sums(k, factors[points], NO_VOL_SCENARIO, False)[0]

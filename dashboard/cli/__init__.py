@@ -57,6 +57,12 @@ BY_NAME = {command.NAME: command for command in COMMANDS}
 # process (run()), they also end without the interpreter's teardown: freeing the ~500 modules and the
 # chain cost another ~60 ms after the answer was printed.
 ONE_SHOT_COMMANDS = frozenset(command.NAME for command in COMMANDS if command.ONE_SHOT)
+# A one-shot process tells numpy (before its import) not to ask the kernel for transparent huge pages: numpy
+# madvises every array of 4 MB and more, and where the kernel then compacts memory on a page fault (THP
+# "defrag" set to madvise, as on this machine) the engine's short-lived temporaries of a large chain spent
+# more time in the kernel than in numpy (`mmpos analyze` on the SPX file 10x: ~1 s of system CPU time).
+# A long-lived server keeps numpy's default. The user's own setting of the variable wins.
+ONE_SHOT_NUMPY_ENV = ("NUMPY_MADVISE_HUGEPAGE", "0")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -97,8 +103,11 @@ def run() -> NoReturn:
     exits end the normal way.
     """
     argv = sys.argv[1:]
+    one_shot = bool(argv) and argv[0] in ONE_SHOT_COMMANDS  # the parser has no options before the command
+    if one_shot and "numpy" not in sys.modules:
+        os.environ.setdefault(*ONE_SHOT_NUMPY_ENV)
     code = main(argv)
-    if argv and argv[0] in ONE_SHOT_COMMANDS:  # the parser has no options before the command
+    if one_shot:
         logging.shutdown()
         try:
             sys.stdout.flush()

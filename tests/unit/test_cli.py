@@ -274,6 +274,34 @@ def test_analyze_loads_no_web_stack():
     assert proc.stdout.strip().splitlines()[-1] == "[]"
 
 
+def _numpy_hugepages_under(command: str, **env: str) -> str:
+    """Whether numpy madvises huge pages in the process ``mmpos COMMAND`` runs in (its main stubbed)."""
+    code = ("import sys, dashboard.cli as cli\n"
+            "def report(argv):\n"
+            "    from numpy._core.multiarray import _get_madvise_hugepage\n"
+            "    print(_get_madvise_hugepage())\n"
+            "    return 0\n"
+            "cli.main = report\n"
+            f"sys.argv = ['mmpos', {command!r}]\n"
+            "cli.run()\n")
+    environ = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"} | env
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env=environ)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout.strip()
+
+
+def test_a_one_shot_command_asks_numpy_for_no_huge_pages_unless_told():
+    """THP compaction on page faults cost `mmpos analyze` ~1 s of system CPU on a 210k-row chain
+    (docs/benchmarks.md); a long-lived command keeps numpy's default, and the user's setting wins."""
+    assert _numpy_hugepages_under("analyze") == "False"
+    assert _numpy_hugepages_under("analyze", NUMPY_MADVISE_HUGEPAGE="1") == "True"
+    plain = subprocess.run([sys.executable, "-c", "from numpy._core.multiarray import _get_madvise_hugepage as g; "
+                            "print(g())"], capture_output=True, text=True, timeout=60,
+                           env={k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"})
+    assert _numpy_hugepages_under("serve") == plain.stdout.strip() == "True"  # numpy's default on Linux
+
+
 def test_analyze_json_is_compact_by_default_and_indented_on_request(capsys, spx_path):
     args = ("analyze", str(spx_path), "--shocks", "-1,0,1", "--forward", "spot", "--iv", "file")
     code, compact, err = run(capsys, *args)

@@ -277,3 +277,38 @@ def test_screened_zero_gamma_levels_equal_the_whole_grids_on_random_books(seed):
     full = scenarios.zero_crossings(pos, f, scenarios.revalue_grid(pos, f, want_delta=False)[0])
     assert full  # books of both signs cross zero somewhere
     assert scenarios.zero_gamma_levels(pos, f) == pytest.approx(full, rel=1e-12)
+
+
+def band_positions(chain):
+    """The non-zero positions of every headline treatment of ``chain`` (the forwards x IV choices)."""
+    forwards = ("spot", "parity") if chain.model == "bsm" else ("parity",)
+    for forward in forwards:
+        for iv_policy in ("file", "otm"):
+            s = Scenario(forward=forward, iv_policy=iv_policy)
+            pos = positions_from_prepared(prepare_for(chain, s), s.convention)
+            yield f"{forward}/{iv_policy}", pos.take(pos.weight != 0)
+
+
+def assert_screen_is_the_whole_grid(chain) -> int:
+    """Each treatment's screened zero-gamma levels are the whole profile's (the band's fast path against
+    the exhaustive one); returns how many levels were compared."""
+    f = np.linspace(0.7, 1.3, 601)
+    compared = 0
+    for name, pos in band_positions(chain):
+        full = scenarios.zero_crossings(pos, f, scenarios.revalue_grid(pos, f, want_delta=False)[0])
+        # the same brackets root-solved by the same function: the very same floats
+        assert scenarios.zero_gamma_levels(pos, f) == full, name
+        compared += len(full)
+    return compared
+
+
+def test_screened_zero_gamma_levels_equal_the_whole_grids_on_the_real_spx_file(spx):
+    assert assert_screen_is_the_whole_grid(spx) == 4  # one crossing under each of the four treatments
+
+
+def test_screened_zero_gamma_levels_equal_the_whole_grids_on_the_demo_chains(demo_files):
+    compared = 0
+    for name in sorted(demo_files):
+        if name.startswith(("spx_quotedata_", "btc_book_summary_")):
+            compared += assert_screen_is_the_whole_grid(load_chain(demo_files[name]))
+    assert compared >= 10  # the demo month's chains cross zero: the comparison compared levels

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -175,3 +177,21 @@ def test_ex_dividend_eve_warns_about_the_forward_and_parity_keeps_the_total_stab
     assert classic.total_gex_usd_per_1pct * truth < 0
     # ... and says why: the options' own forwards disagree with the spot it prices on
     assert any("parity forwards sit -0.30% from spot" in w for w in classic.warnings)
+
+
+def test_the_per_strike_mean_is_pandas_group_mean_to_the_last_bit(spx):
+    """The call/put mean per (root, expiry, strike) (bincount sums) against pandas' own group mean:
+    NaNs skipped, a group of NaNs NaN, tiny and huge values; a group of three takes pandas' path."""
+    from analytics.prepare import _by_strike, row_groups
+
+    groups = row_groups(spx.rows)
+    rng = np.random.default_rng(7)
+    for _ in range(4):
+        v = rng.normal(0.3, 0.1, len(spx.rows)) * rng.choice([1.0, 1e-300, 1e300], len(spx.rows))
+        v[rng.random(v.size) < 0.3] = np.nan
+        expected = pd.Series(v).groupby(groups.strike_codes).transform("mean").to_numpy(float)
+        assert np.array_equal(_by_strike(v, groups), expected, equal_nan=True)
+    three = dataclasses.replace(groups, strike_codes=np.array([0, 0, 0, 1]))
+    v = np.array([0.1, 0.2, 0.7, np.nan])
+    assert np.array_equal(_by_strike(v, three), pd.Series(v).groupby([0, 0, 0, 1]).transform("mean").to_numpy(),
+                          equal_nan=True)

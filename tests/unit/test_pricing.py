@@ -149,3 +149,30 @@ def test_side_labels_become_signs_once():
     assert pricing.side_sign(np.array(["C", "P"])).tolist() == [1.0, -1.0]
     with pytest.raises(ValueError, match="side"):
         pricing.side_sign(["X"])
+
+
+def test_gamma_alone_is_the_greeks_gamma_to_the_last_bit():
+    rng = np.random.default_rng(3)
+    n = 5000
+    u, k = rng.uniform(50, 150, n), rng.uniform(40, 160, n)
+    t, v = rng.uniform(1e-4, 3.0, n), rng.uniform(0.01, 2.0, n)
+    r, q = rng.uniform(-0.01, 0.08, n), rng.uniform(0.0, 0.05, n)
+    assert np.array_equal(pricing.gamma(u, k, t, v, r, q), pricing.greeks(u, k, t, v, np.ones(n), r, q).gamma)
+
+
+def test_norm_cdf_takes_the_continued_fraction_exactly_where_the_rational_form_stops():
+    """Beyond HART_CF_FROM (and for NaN) West's continued fraction, computed there only; elsewhere the
+    rational form: each element what the two formulas give it, whatever the shape."""
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.normal(0.0, 4.0, 4000), [pricing.HART_CF_FROM, -pricing.HART_CF_FROM, 40.0, -40.0,
+                                                      np.inf, -np.inf, np.nan, 0.0]])
+    z, e = np.abs(x), np.exp(-0.5 * x * x)
+    with np.errstate(invalid="ignore"):
+        far = e / (z + 1.0 / (z + 2.0 / (z + 3.0 / (z + 4.0 / (z + 0.65))))) / pricing.SQRT_2PI
+        tail = np.where(z < pricing.HART_CF_FROM, pricing.norm_cdf_tail(z, e), far)
+    expected = np.where(x < 0, tail, 1.0 - tail)
+    assert np.array_equal(pricing.norm_cdf(x), expected, equal_nan=True)
+    assert np.array_equal(pricing.norm_cdf(x.reshape(2, -1)), expected.reshape(2, -1), equal_nan=True)
+    z8, e8 = 8.0, np.exp(-32.0)  # a scalar beyond the switch: the continued fraction, a 0-d answer
+    assert pricing.norm_cdf(-8.0) == e8 / (z8 + 1.0 / (z8 + 2.0 / (z8 + 3.0 / (z8 + 4.0 / (z8 + 0.65))))) / pricing.SQRT_2PI
+    assert pricing.norm_cdf(-8.0).shape == pricing.norm_cdf(0.0).shape == ()

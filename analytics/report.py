@@ -340,6 +340,9 @@ def without_notes(prep: PreparedChain, codes: tuple[str, ...]) -> PreparedChain:
                                warnings=tuple(n.message for n in kept), **arrays)
 
 
+# An input too large overflows to inf (then inf - inf to NaN) somewhere in the sums: _require_finite refuses
+# such a result naming it, so numpy's own overflow warnings would only print noise on stderr beside that refusal.
+@np.errstate(over="ignore", invalid="ignore")
 def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: PreparedChain | None = None,
             prepare: Callable[[Scenario], PreparedChain] | None = None, band: bool = True,
             **changes: Any) -> Analysis:

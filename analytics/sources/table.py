@@ -238,20 +238,18 @@ def _table_spot(text: str, fail: Fail) -> float:
     return spot
 
 
-def _side_letters(distinct: pd.Series) -> pd.Series:
-    """``C``/``P`` for each distinct side (``SIDE_WORDS``, any case, spaces around), NaN for anything else."""
-    return _as_text(distinct).str.upper().map(SIDE_WORDS)
+def _expiry_dates(text: pd.Series) -> pd.Series:
+    """The date of each (distinct, stripped) expiry text: ``YYYY-MM-DD``, NaT for anything else."""
+    return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
 
 
-def _expiry_dates(distinct: pd.Series) -> pd.Series:
-    """The date of each distinct expiry (``YYYY-MM-DD``, spaces around), NaT for anything else."""
-    return pd.to_datetime(_as_text(distinct), format="%Y-%m-%d", errors="coerce")
-
-
-def _settlement_times(text: pd.Series, given: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(given without a UTC offset, the UTC instant of each given text or NaT) for distinct settlement texts."""
-    naive = given & ~text.str.contains(OFFSET_AT_END, regex=True)
-    return naive, pd.to_datetime(text.where(given), format="ISO8601", utc=True, errors="coerce")
+def _settlement_times(text: pd.Series, given: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
+    """(given without a UTC offset, the UTC instant of each given text or NaT) for distinct, stripped
+    settlement texts (``given``: the texts that are not blank; None: all)."""
+    has_offset = text.str.contains(OFFSET_AT_END, regex=True)
+    if given is None:
+        return ~has_offset, pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    return given & ~has_offset, pd.to_datetime(text.where(given), format="ISO8601", utc=True, errors="coerce")
 
 
 def _filled_multipliers(values: np.ndarray, multiplier: float | None, warnings: list[str]) -> np.ndarray:
@@ -334,14 +332,14 @@ def frame_to_chain(
     spot = _table_spot(_single_value(rows, "spot", path, line_offset), fail)
 
     side_codes, side_rows = _distinct(rows["side"])
-    side_of = _side_letters(side_rows)
+    side_of = _as_text(side_rows).str.upper().map(SIDE_WORDS)
     unknown = side_of.isna().to_numpy()[side_codes]
     if unknown.any():
         i = int(np.flatnonzero(unknown)[0])
         raise _fail(f"side must be C or P, got {rows['side'].iloc[i]!r}", path, i, rows, line_offset, "side")
 
     expiry_codes, expiry_rows = _distinct(rows["expiry"])
-    expiry_of = _expiry_dates(expiry_rows)
+    expiry_of = _expiry_dates(_as_text(expiry_rows))
     bad_date = expiry_of.isna().to_numpy()[expiry_codes]
     if bad_date.any():
         i = int(np.flatnonzero(bad_date)[0])
@@ -496,23 +494,22 @@ def parquet_table_facts(raw: bytes) -> TableFacts | None:
         as_of = _snapshot_time(as_of_texts[0], _refuse)
         spot = _table_spot(str(table.column("spot")[0].as_py()), _refuse)  # as the load reads the spot's text
         check_spot(spot)
-        side_of = _side_letters(pd.Series(sides, dtype=object))
-        if side_of.isna().any() or list(side_of) != sides:
-            return None  # the load takes "call" or " c ": not the plain layout
+        if any(SIDE_WORDS.get(side) != side for side in sides):
+            return None  # refused, or a side the load reads ("call", "c"): not the plain layout
+        side_of = pd.Series(sides, dtype=object)
         expiry_of = _expiry_dates(pd.Series(expiries, dtype=object))
         if expiry_of.isna().any():
             return None
         root_of = pd.Series(roots, dtype=object)
-        for field, names_read in (("underlying", [underlying]), ("root", roots)):
-            check_names(pd.Series(names_read, dtype=object), path=None, field=field)
+        check_names(pd.Series([underlying, *roots], dtype=object), path=None, field="underlying or root")
         if "settlement" in text:
             settle_codes, settles = text["settlement"]
-            naive, settle_of = _settlement_times(pd.Series(settles, dtype=object), pd.Series(True, index=range(len(settles))))
+            naive, settle_of = _settlement_times(pd.Series(settles, dtype=object))
             if naive.any() or settle_of.isna().any():
                 return None
-            settlement = _spread(settle_of, settle_codes, pd.RangeIndex(n))
+            live = live_rows(settle_of, as_of)[settle_codes]  # per distinct settlement: every one has rows
         else:
-            settlement = _default_settlement(expiry_of, expiry_codes, root_of, root_codes, pd.RangeIndex(n))
+            live = live_rows(_default_settlement(expiry_of, expiry_codes, root_of, root_codes, pd.RangeIndex(n)), as_of)
         check_iv_is_decimal(number.get("iv", np.full(n, np.nan)), path=None, wants="the table")
         strike, oi = number["strike"].astype(float), number["open_interest"].astype(float)
         forward = number.get("forward", np.full(n, np.nan)).astype(float)
@@ -523,7 +520,6 @@ def parquet_table_facts(raw: bytes) -> TableFacts | None:
         )
         if _duplicate_contract(root_of, root_codes, expiry_of, expiry_codes, strike, side_of, side_codes) is not None:
             return None
-        live = live_rows(settlement, as_of)
     except ChainDataError:
         return None
     expiry_day = pd.factorize(expiry_of.to_numpy().view(np.int64))[0][expiry_codes]

@@ -435,13 +435,18 @@ def parquet_table_facts(raw: bytes) -> TableFacts | None:
 
     A scan describes hundreds of snapshots: this costs a Parquet read and a few Arrow/numpy passes
     over distinct values (~1 ms for a small table) where the load costs ~30 ms of pandas work. It
-    proves the load's rules on the plain layout :func:`write_table` and the demo/collector writers
-    give (exact lower-case column names, text and number types, no missing text, one underlying,
-    time and spot, ``C``/``P`` sides, ``YYYY-MM-DD`` expiries, settlements with an offset, strikes,
-    open interest and multipliers in range, decimal IVs, no duplicate contract, a live row). Anything
-    else (spaces, blanks, typed dates, extra columns, a rule broken) is None: the caller loads the
-    file, which says what is wrong. The facts are those of :func:`load_table` without a
-    ``multiplier`` argument (the catalog's load).
+    keeps only what is Arrow's: the plain layout :func:`write_table` and the demo/collector writers
+    give (exact lower-case column names, text and number types, no missing text, no pandas index,
+    one underlying, time and spot, sides exactly ``C``/``P``). The rules themselves are the load's
+    own functions, called on the distinct values and number arrays (one home each): this module's
+    ``_snapshot_time``, ``_table_spot``, ``SIDE_WORDS``, ``_expiry_dates``, ``_settlement_times``,
+    ``_filled_multipliers``, ``_pricing_model``, ``_duplicate_contract`` and
+    :func:`~analytics.sources.common.check_iv_is_decimal`, then :mod:`analytics.chain`'s
+    ``check_spot``, ``check_names``, ``check_contract_columns`` and ``live_rows`` (what
+    :func:`~analytics.chain.make_chain` calls). Anything else (spaces, blanks, typed dates, extra
+    columns, a rule broken) is None: the caller loads the file, which says what is wrong. The facts
+    are those of :func:`load_table` without a ``multiplier`` argument (the catalog's load).
+    ``tests/unit/test_catalog_quick.py`` requires a refused variant for every message the load can raise.
 
     Raises
     ------

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -351,6 +352,117 @@ def _in_chain_order(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.take(np.lexsort((root_rank, side_rank, rows["strike"].to_numpy(), expiry.view("int64"))))
 
 
+def check_spot(spot: float, *, path: str | None = None) -> None:
+    """Refuse a spot that is not a positive finite number (the one home of the rule: :func:`make_chain`
+    and the catalog's quick description of a table call it).
+
+    Raises
+    ------
+    ChainDataError
+        ``spot must be a positive number, got 0.0``.
+    """
+    if not np.isfinite(spot) or spot <= 0:
+        raise ChainDataError(f"spot must be a positive number, got {spot!r}", path=path)
+
+
+def check_contract_columns(
+    strike: np.ndarray,
+    open_interest: np.ndarray,
+    multiplier: np.ndarray,
+    underlying_codes: np.ndarray,
+    underlyings: np.ndarray,
+    *,
+    spot: float,
+    forward: np.ndarray | None = None,
+    path: str | None = None,
+    where: Callable[[np.ndarray], int | None] | None = None,
+) -> None:
+    """The rules :func:`make_chain` applies to a chain's number columns, over plain float arrays (one
+    value per row): their one home, also called by the catalog's quick description of a Parquet table
+    (:func:`analytics.sources.table.parquet_table_facts`) on the columns it reads from Arrow.
+
+    Strikes are positive, finite and at most ``MAX_STRIKE_TO_SPOT`` times ``spot``; open interest is
+    NaN (unknown) or in ``[0, MAX_OPEN_INTEREST]``; every row has the same underlying (``underlyings``
+    [``underlying_codes``]); multipliers are known, positive and finite; with ``forward`` given (Black-76)
+    every forward is positive and finite.
+
+    Parameters
+    ----------
+    where : callable, optional
+        A row mask -> the line of its first row, for messages (None: no line).
+
+    Raises
+    ------
+    ChainDataError
+        At the first broken rule, in the order above, naming the first row that breaks it.
+    """
+    def line(mask: np.ndarray) -> int | None:
+        return where(mask) if where is not None else None
+
+    bad = ~(np.isfinite(strike) & (strike > 0))
+    if bad.any():
+        raise ChainDataError(
+            f"strike must be a positive number, got {strike[bad][0]!r}", path=path, line=line(bad), field="strike"
+        )
+    far = strike > MAX_STRIKE_TO_SPOT * spot
+    if far.any():
+        raise ChainDataError(
+            f"strike {strike[far][0]:,.6g} is more than {MAX_STRIKE_TO_SPOT:g}x spot {spot:,.6g}: not plausible data",
+            path=path, line=line(far), field="strike",
+        )
+    oi = open_interest
+    if (oi < 0).any():
+        neg = oi < 0
+        raise ChainDataError(
+            f"negative open interest ({oi[neg][0]:g})", path=path, line=line(neg), field="open_interest"
+        )
+    absurd = ~np.isnan(oi) & ~(oi <= MAX_OPEN_INTEREST)
+    if absurd.any():
+        raise ChainDataError(
+            f"open interest {oi[absurd][0]:g} is above {MAX_OPEN_INTEREST:g} contracts on one row: not plausible data",
+            path=path, line=line(absurd), field="open_interest",
+        )
+    codes, names = underlying_codes, underlyings
+    other = (names != names[codes[0]])[codes] if len(codes) else np.zeros(0, bool)
+    if other.any():
+        raise ChainDataError(
+            f"rows of two underlyings in one file: {names[codes[0]]} and {names[codes][other][0]} (each file holds "
+            "one underlying; its spot prices every row)", path=path, line=line(other), field="underlying",
+        )
+    mult = multiplier
+    if np.isnan(mult).all():
+        raise ChainDataError("contract multiplier unknown", path=path, field="multiplier")
+    if ((mult <= 0) | ~np.isfinite(mult)).any():
+        badm = (mult <= 0) | ~np.isfinite(mult)
+        raise ChainDataError("contract multiplier must be positive", path=path, line=line(badm), field="multiplier")
+    if forward is not None:
+        badf = ~(np.isfinite(forward) & (forward > 0))
+        if badf.any():
+            raise ChainDataError("Black-76 rows need a positive forward", path=path, line=line(badf), field="forward")
+
+
+def live_rows(settlement: pd.Series, as_of: pd.Timestamp, *, path: str | None = None) -> np.ndarray:
+    """The rows of a chain that are live: settlement (UTC instants) strictly after ``as_of`` (zone aware).
+
+    The one home of the rule for :func:`make_chain` and the catalog's quick description of a table.
+
+    Raises
+    ------
+    ChainDataError
+        ``no option rows`` for an empty chain, ``no live rows: all N rows settled before the snapshot
+        ...`` when every row has settled.
+    """
+    n_total = len(settlement)
+    if n_total == 0:
+        raise ChainDataError("no option rows", path=path)
+    live = np.asarray(settlement > as_of.tz_convert("UTC"), dtype=bool)
+    if not live.any():
+        raise ChainDataError(
+            f"no live rows: all {n_total} rows settled before the snapshot {as_of.isoformat()}", path=path
+        )
+    return live
+
+
 def make_chain(
     rows: pd.DataFrame,
     *,
@@ -383,8 +495,7 @@ def make_chain(
     as_of = pd.Timestamp(as_of)
     if as_of.tzinfo is None:
         raise ChainDataError("snapshot time has no time zone", path=path)
-    if not np.isfinite(spot) or spot <= 0:
-        raise ChainDataError(f"spot must be a positive number, got {spot!r}", path=path)
+    check_spot(spot, path=path)
     missing = [c for c in REQUIRED_COLUMNS if c not in rows.columns]
     if missing:
         raise ChainDataError(f"missing column(s) {', '.join(missing)}", path=path)
@@ -414,53 +525,17 @@ def make_chain(
             path=path, line=where(bad_side), field="side",
         )
     rows["side"] = side
-    strike = rows["strike"].to_numpy()
-    bad = ~(np.isfinite(strike) & (strike > 0))
-    if bad.any():
-        raise ChainDataError(
-            f"strike must be a positive number, got {strike[bad][0]!r}", path=path, line=where(bad), field="strike"
-        )
-    far = strike > MAX_STRIKE_TO_SPOT * spot
-    if far.any():
-        raise ChainDataError(
-            f"strike {strike[far][0]:,.6g} is more than {MAX_STRIKE_TO_SPOT:g}x spot {spot:,.6g}: not plausible data",
-            path=path, line=where(far), field="strike",
-        )
-    oi = rows["open_interest"].to_numpy()
-    if (oi < 0).any():
-        neg = oi < 0
-        raise ChainDataError(
-            f"negative open interest ({oi[neg][0]:g})", path=path, line=where(neg), field="open_interest"
-        )
-    absurd = ~np.isnan(oi) & ~(oi <= MAX_OPEN_INTEREST)
-    if absurd.any():
-        raise ChainDataError(
-            f"open interest {oi[absurd][0]:g} is above {MAX_OPEN_INTEREST:g} contracts on one row: not plausible data",
-            path=path, line=where(absurd), field="open_interest",
-        )
     codes, distinct = pd.factorize(rows["underlying"], use_na_sentinel=False)
     names = pd.Series(distinct, dtype=object).astype(str).where(pd.Series(distinct).notna(), underlying).to_numpy()
-    other = (names != names[codes[0]])[codes] if len(codes) else np.zeros(0, bool)
-    if other.any():
-        raise ChainDataError(
-            f"rows of two underlyings in one file: {names[codes[0]]} and {names[codes][other][0]} (each file holds "
-            "one underlying; its spot prices every row)", path=path, line=where(other), field="underlying",
-        )
+    oi = rows["open_interest"].to_numpy()
+    check_contract_columns(
+        rows["strike"].to_numpy(), oi, rows["multiplier"].to_numpy(), codes, names, spot=spot,
+        forward=rows["forward"].to_numpy() if model == "black76" else None, path=path, where=where,
+    )
     n_nan_oi = int(np.isnan(oi).sum())
     if n_nan_oi:
         rows["open_interest"] = np.nan_to_num(oi, nan=0.0)
         warnings.append(f"{n_nan_oi} row(s) without open interest counted as 0")
-    mult = rows["multiplier"].to_numpy()
-    if np.isnan(mult).all():
-        raise ChainDataError("contract multiplier unknown", path=path, field="multiplier")
-    if ((mult <= 0) | ~np.isfinite(mult)).any():
-        badm = (mult <= 0) | ~np.isfinite(mult)
-        raise ChainDataError("contract multiplier must be positive", path=path, line=where(badm), field="multiplier")
-    if model == "black76":
-        fwd = rows["forward"].to_numpy()
-        badf = ~(np.isfinite(fwd) & (fwd > 0))
-        if badf.any():
-            raise ChainDataError("Black-76 rows need a positive forward", path=path, line=where(badf), field="forward")
 
     expiry = pd.to_datetime(rows["expiry"])
     if expiry.dt.tz is not None:
@@ -471,19 +546,12 @@ def make_chain(
     rows["root"] = rows["root"].astype(str)
     rows["adjusted"] = is_adjusted_root(rows["root"])
 
-    n_total = len(rows)
-    if n_total == 0:
-        raise ChainDataError("no option rows", path=path)
-    live = rows["settlement"] > as_of.tz_convert("UTC")
+    live = live_rows(rows["settlement"], as_of, path=path)
     n_settled = int((~live).sum())
     if n_settled:
         settled_exp = sorted({d.date().isoformat() for d in rows.loc[~live, "expiry"]})
         shown = ", ".join(settled_exp[:4]) + (" ..." if len(settled_exp) > 4 else "")
         warnings.append(f"dropped {n_settled} row(s) settled before the snapshot (expiry {shown})")
-    if not live.any():
-        raise ChainDataError(
-            f"no live rows: all {n_total} rows settled before the snapshot {as_of.isoformat()}", path=path
-        )
     rows = _in_chain_order(rows.loc[live, list(ROW_COLUMNS)])
     return OptionChain(
         underlying=underlying,

@@ -42,13 +42,23 @@ underlying, root, expiry, strike and side: the message names both lines). Rows s
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from analytics.chain import OptionChain, PricingModel, make_chain, settlement_instants
+from analytics.chain import (
+    OptionChain,
+    PricingModel,
+    check_contract_columns,
+    check_names,
+    check_spot,
+    live_rows,
+    make_chain,
+    settlement_instants,
+)
 from analytics.errors import ChainDataError
 from analytics.sources.common import (
     Head,
@@ -202,6 +212,72 @@ def _first_duplicate(root: np.ndarray, expiry: np.ndarray, strike: np.ndarray, s
     return int(first[key[j]]), j
 
 
+#: ``fail(reason, row, field)``: the error for a broken rule at a row (position; None: no line) and field.
+Fail = Callable[[str, int | None, str | None], ChainDataError]
+
+# The table's own rules (what make_chain then checks is in analytics.chain: check_spot,
+# check_contract_columns, live_rows): one home each, shared by frame_to_chain and parquet_table_facts.
+
+
+def _snapshot_time(text: str, fail: Fail) -> pd.Timestamp:
+    """The table's ``as_of`` from its text: an ISO 8601 time with a UTC offset."""
+    try:
+        as_of = pd.Timestamp(text)
+    except ValueError as exc:
+        raise fail(f"not an ISO 8601 time ({text!r})", 0, "as_of") from exc
+    if as_of.tzinfo is None:
+        raise fail(f"as_of has no UTC offset ({text!r}); write e.g. 2024-01-07T10:52:00-05:00", 0, "as_of")
+    return as_of
+
+
+def _table_spot(text: str, fail: Fail) -> float:
+    """The table's ``spot`` from its text: a number (:func:`~analytics.chain.check_spot` then wants it positive)."""
+    spot = _spot_number(text)
+    if not np.isfinite(spot):
+        raise fail(f"not a number ({text!r})", 0, "spot")
+    return spot
+
+
+def _expiry_dates(text: pd.Series) -> pd.Series:
+    """The date of each (distinct, stripped) expiry text: ``YYYY-MM-DD``, NaT for anything else."""
+    return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+
+
+def _settlement_times(text: pd.Series, given: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
+    """(given without a UTC offset, the UTC instant of each given text or NaT) for distinct, stripped
+    settlement texts (``given``: the texts that are not blank; None: all)."""
+    has_offset = text.str.contains(OFFSET_AT_END, regex=True)
+    if given is None:
+        return ~has_offset, pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    return given & ~has_offset, pd.to_datetime(text.where(given), format="ISO8601", utc=True, errors="coerce")
+
+
+def _filled_multipliers(values: np.ndarray, multiplier: float | None, warnings: list[str]) -> np.ndarray:
+    """The table's multipliers, blanks filled with ``multiplier`` (else ``DEFAULT_MULTIPLIER``, with a warning)."""
+    if not np.isnan(values).any():
+        return values
+    if multiplier is None:
+        warnings.append(f"no contract multiplier given: {DEFAULT_MULTIPLIER:g} assumed")
+    return np.where(np.isnan(values), float(multiplier if multiplier is not None else DEFAULT_MULTIPLIER), values)
+
+
+def _pricing_model(forward: np.ndarray) -> PricingModel:
+    """Black-76 on the forwards when every row has a positive one, else Black-Scholes on spot."""
+    return "black76" if np.all(np.isfinite(forward) & (forward > 0)) else "bsm"
+
+
+def _duplicate_contract(root_of: pd.Series, root_codes: np.ndarray, expiry_of: pd.Series, expiry_codes: np.ndarray,
+                        strike: np.ndarray, side_of: pd.Series, side_codes: np.ndarray) -> tuple[int, int] | None:
+    """:func:`_first_duplicate` on the values read (per distinct value, then each row's codes): ``" SPXW"`` is
+    ``"SPXW"``, two expiry texts of one day are one expiry."""
+    return _first_duplicate(
+        pd.factorize(root_of)[0][root_codes],
+        pd.factorize(expiry_of.to_numpy().view(np.int64))[0][expiry_codes],
+        strike,
+        pd.factorize(side_of)[0][side_codes],
+    )
+
+
 def frame_to_chain(
     rows: pd.DataFrame,
     *,
@@ -248,20 +324,12 @@ def frame_to_chain(
         raise ChainDataError("no option rows (header only)", path=path)
 
     underlying = _single_value(rows, "underlying", path, line_offset)
-    as_of_text = _single_value(rows, "as_of", path, line_offset)
-    try:
-        as_of = pd.Timestamp(as_of_text)
-    except ValueError as exc:
-        raise _fail(f"not an ISO 8601 time ({as_of_text!r})", path, 0, rows, line_offset, "as_of") from exc
-    if as_of.tzinfo is None:
-        raise _fail(
-            f"as_of has no UTC offset ({as_of_text!r}); write e.g. 2024-01-07T10:52:00-05:00",
-            path, 0, rows, line_offset, "as_of",
-        )
-    spot_text = _single_value(rows, "spot", path, line_offset)
-    spot = _spot_number(spot_text)
-    if not np.isfinite(spot):
-        raise _fail(f"not a number ({spot_text!r})", path, 0, rows, line_offset, "spot")
+
+    def fail(reason: str, i: int | None, field: str | None) -> ChainDataError:
+        return _fail(reason, path, i, rows, line_offset, field)
+
+    as_of = _snapshot_time(_single_value(rows, "as_of", path, line_offset), fail)
+    spot = _table_spot(_single_value(rows, "spot", path, line_offset), fail)
 
     side_codes, side_rows = _distinct(rows["side"])
     side_of = _as_text(side_rows).str.upper().map(SIDE_WORDS)
@@ -271,7 +339,7 @@ def frame_to_chain(
         raise _fail(f"side must be C or P, got {rows['side'].iloc[i]!r}", path, i, rows, line_offset, "side")
 
     expiry_codes, expiry_rows = _distinct(rows["expiry"])
-    expiry_of = pd.to_datetime(_as_text(expiry_rows), format="%Y-%m-%d", errors="coerce")
+    expiry_of = _expiry_dates(_as_text(expiry_rows))
     bad_date = expiry_of.isna().to_numpy()[expiry_codes]
     if bad_date.any():
         i = int(np.flatnonzero(bad_date)[0])
@@ -293,12 +361,12 @@ def frame_to_chain(
         given_of = set_rows.notna() & (_as_text(set_rows) != "")
         if given_of.any():
             text = _as_text(set_rows)
-            naive = (given_of & ~text.str.contains(OFFSET_AT_END, regex=True)).to_numpy()[set_codes]
+            naive_of, parsed_of = _settlement_times(text, given_of)
+            naive = naive_of.to_numpy()[set_codes]
             if naive.any():
                 i = int(np.flatnonzero(naive)[0])
                 raise _fail(f"settlement has no UTC offset ({text.iloc[set_codes[i]]!r})", path, i, rows,
                             line_offset, "settlement")
-            parsed_of = pd.to_datetime(text.where(given_of), format="ISO8601", utc=True, errors="coerce")
             unreadable = (given_of & parsed_of.isna()).to_numpy()[set_codes]
             if unreadable.any():
                 i = int(np.flatnonzero(unreadable)[0])
@@ -323,20 +391,11 @@ def frame_to_chain(
         out[col] = _numbers(rows, col, path, line_offset) if col in rows.columns else np.nan
     check_iv_is_decimal(out["iv"], path=path, wants="the table")
 
-    if out["multiplier"].isna().any():
-        fill = multiplier if multiplier is not None else DEFAULT_MULTIPLIER
-        if multiplier is None:
-            warnings.append(f"no contract multiplier given: {DEFAULT_MULTIPLIER:g} assumed")
-        out["multiplier"] = out["multiplier"].fillna(float(fill))
+    out["multiplier"] = _filled_multipliers(out["multiplier"].to_numpy(), multiplier, warnings)
 
     strike = out["strike"].to_numpy()
     expiry = out["expiry"].to_numpy()
-    dup = _first_duplicate(
-        pd.factorize(root_of)[0][root_codes],  # codes of the values read (" SPXW" is "SPXW")
-        pd.factorize(expiry_of.to_numpy().view(np.int64))[0][expiry_codes],
-        strike,
-        pd.factorize(side_of)[0][side_codes],
-    )
+    dup = _duplicate_contract(root_of, root_codes, expiry_of, expiry_codes, strike, side_of, side_codes)
     if dup is not None:
         i, j = dup
         raise _fail(
@@ -345,14 +404,12 @@ def frame_to_chain(
             path, j, rows, line_offset,
         )
 
-    fwd = out["forward"].to_numpy()
-    model: PricingModel = "black76" if np.all(np.isfinite(fwd) & (fwd > 0)) else "bsm"
     return make_chain(
         out,
         underlying=underlying,
         as_of=as_of,
         spot=float(spot),
-        model=model,
+        model=_pricing_model(out["forward"].to_numpy()),
         source=str(path),
         warnings=warnings,
         line_offset=line_offset,
@@ -378,13 +435,18 @@ def parquet_table_facts(raw: bytes) -> TableFacts | None:
 
     A scan describes hundreds of snapshots: this costs a Parquet read and a few Arrow/numpy passes
     over distinct values (~1 ms for a small table) where the load costs ~30 ms of pandas work. It
-    proves the load's rules on the plain layout :func:`write_table` and the demo/collector writers
-    give (exact lower-case column names, text and number types, no missing text, one underlying,
-    time and spot, ``C``/``P`` sides, ``YYYY-MM-DD`` expiries, settlements with an offset, strikes,
-    open interest and multipliers in range, decimal IVs, no duplicate contract, a live row). Anything
-    else (spaces, blanks, typed dates, extra columns, a rule broken) is None: the caller loads the
-    file, which says what is wrong. The facts are those of :func:`load_table` without a
-    ``multiplier`` argument (the catalog's load).
+    keeps only what is Arrow's: the plain layout :func:`write_table` and the demo/collector writers
+    give (exact lower-case column names, text and number types, no missing text, no pandas index,
+    one underlying, time and spot, sides exactly ``C``/``P``). The rules themselves are the load's
+    own functions, called on the distinct values and number arrays (one home each): this module's
+    ``_snapshot_time``, ``_table_spot``, ``SIDE_WORDS``, ``_expiry_dates``, ``_settlement_times``,
+    ``_filled_multipliers``, ``_pricing_model``, ``_duplicate_contract`` and
+    :func:`~analytics.sources.common.check_iv_is_decimal`, then :mod:`analytics.chain`'s
+    ``check_spot``, ``check_names``, ``check_contract_columns`` and ``live_rows`` (what
+    :func:`~analytics.chain.make_chain` calls). Anything else (spaces, blanks, typed dates, extra
+    columns, a rule broken) is None: the caller loads the file, which says what is wrong. The facts
+    are those of :func:`load_table` without a ``multiplier`` argument (the catalog's load).
+    ``tests/unit/test_catalog_quick.py`` requires a refused variant for every message the load can raise.
 
     Raises
     ------
@@ -395,8 +457,6 @@ def parquet_table_facts(raw: bytes) -> TableFacts | None:
 
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from analytics.chain import MAX_OPEN_INTEREST, MAX_STRIKE_TO_SPOT, unsafe_names
 
     table = pq.ParquetFile(pa.BufferReader(raw)).read()
     names, n = table.column_names, table.num_rows
@@ -428,44 +488,52 @@ def parquet_table_facts(raw: bytes) -> TableFacts | None:
     same_spot = spot_values.view(np.int64) if spot_values.dtype.kind == "f" else spot_values
     if len(underlyings) != 1 or len(as_of_texts) != 1 or table.column("spot").null_count or np.any(same_spot != same_spot[0]):
         return None
-    underlying, as_of = underlyings[0], pd.Timestamp(as_of_texts[0])
-    spot = _spot_number(str(table.column("spot")[0].as_py()))  # as the load reads the spot's text
-    if as_of.tzinfo is None or not (np.isfinite(spot) and spot > 0):
-        return None
+    underlying = underlyings[0]
     side_codes, sides = text["side"]
     expiry_codes, expiries = text["expiry"]
-    expiry_of = pd.to_datetime(pd.Series(expiries, dtype=object), format="%Y-%m-%d", errors="coerce")
     root_codes, roots = text["root"] if "root" in text else (np.zeros(n, np.intp), [underlying])
-    if not set(sides) <= {"C", "P"} or expiry_of.isna().any() or unsafe_names([underlying, *roots]).any():
-        return None
-    root_of = pd.Series(roots, dtype=object)
-    if "settlement" in text:
-        settle_codes, settles = text["settlement"]
-        settle_text = pd.Series(settles, dtype=object)
-        settle_of = pd.to_datetime(settle_text, format="ISO8601", utc=True, errors="coerce")
-        if not settle_text.str.contains(OFFSET_AT_END, regex=True).all() or settle_of.isna().any():
-            return None
-        live = (settle_of > as_of.tz_convert("UTC")).to_numpy()[settle_codes]
-    else:
-        default = _default_settlement(expiry_of, expiry_codes, root_of, root_codes, pd.RangeIndex(n))
-        live = (default > as_of.tz_convert("UTC")).to_numpy()
-    strike, oi = number["strike"].astype(float), number["open_interest"].astype(float)
-    multiplier = np.nan_to_num(number.get("multiplier", np.full(n, np.nan)).astype(float), nan=DEFAULT_MULTIPLIER)
+    # From here on the rules are the load's own functions (one home each: this module's helpers for the
+    # table's rules, analytics.chain's for make_chain's), on the distinct values and the number arrays:
+    # a rule they refuse makes the answer None and the caller's load reports it.
     try:
+        as_of = _snapshot_time(as_of_texts[0], _refuse)
+        spot = _table_spot(str(table.column("spot")[0].as_py()), _refuse)  # as the load reads the spot's text
+        check_spot(spot)
+        if any(SIDE_WORDS.get(side) != side for side in sides):
+            return None  # refused, or a side the load reads ("call", "c"): not the plain layout
+        side_of = pd.Series(sides, dtype=object)
+        expiry_of = _expiry_dates(pd.Series(expiries, dtype=object))
+        if expiry_of.isna().any():
+            return None
+        root_of = pd.Series(roots, dtype=object)
+        check_names(pd.Series([underlying, *roots], dtype=object), path=None, field="underlying or root")
+        if "settlement" in text:
+            settle_codes, settles = text["settlement"]
+            naive, settle_of = _settlement_times(pd.Series(settles, dtype=object))
+            if naive.any() or settle_of.isna().any():
+                return None
+            live = live_rows(settle_of, as_of)[settle_codes]  # per distinct settlement: every one has rows
+        else:
+            live = live_rows(_default_settlement(expiry_of, expiry_codes, root_of, root_codes, pd.RangeIndex(n)), as_of)
         check_iv_is_decimal(number.get("iv", np.full(n, np.nan)), path=None, wants="the table")
+        strike, oi = number["strike"].astype(float), number["open_interest"].astype(float)
+        forward = number.get("forward", np.full(n, np.nan)).astype(float)
+        check_contract_columns(
+            strike, oi, _filled_multipliers(number.get("multiplier", np.full(n, np.nan)).astype(float), None, []),
+            np.zeros(n, np.intp), np.array([underlying], dtype=object), spot=spot,
+            forward=forward if _pricing_model(forward) == "black76" else None,
+        )
+        if _duplicate_contract(root_of, root_codes, expiry_of, expiry_codes, strike, side_of, side_codes) is not None:
+            return None
     except ChainDataError:
         return None
     expiry_day = pd.factorize(expiry_of.to_numpy().view(np.int64))[0][expiry_codes]
-    if (
-        not np.all(np.isfinite(strike) & (strike > 0) & (strike <= MAX_STRIKE_TO_SPOT * spot))
-        or not np.all(np.isnan(oi) | ((oi >= 0) & (oi <= MAX_OPEN_INTEREST)))
-        or not np.all(np.isfinite(multiplier) & (multiplier > 0))
-        or not live.any()
-        or _first_duplicate(pd.factorize(root_of)[0][root_codes], expiry_day, strike,
-                            pd.factorize(pd.Series(sides, dtype=object))[0][side_codes]) is not None
-    ):
-        return None
     return TableFacts(underlying, as_of, spot, int(live.sum()), len(np.unique(expiry_day[live])))
+
+
+def _refuse(reason: str, i: int | None, field: str | None) -> ChainDataError:
+    """The :data:`Fail` of :func:`parquet_table_facts`: the error, no file or line (it is caught there)."""
+    return ChainDataError(reason, field=field)
 
 
 def read_table_text(text: str, path: str | Path, *, multiplier: float | None = None) -> OptionChain:

@@ -114,6 +114,12 @@ VARIANTS = {
     "settlement without offset": (_set("settlement", 3, "2026-12-25T08:00:00"), True, False),
     "zero multiplier": (_set("multiplier", 3, 0.0), True, False),
     "missing side column": (lambda f: f.drop(columns=["side"]), True, False),
+    "no rows": (lambda f: f.iloc[:0], True, False),
+    "as_of not a time": (_replace("as_of", "yesterday"), True, False),
+    "settlement not a time": (_set("settlement", 3, "2026-13-25T08:00:00+00:00"), True, False),
+    "strike not a number": (lambda f: _set("strike", 3, "abc")(f.assign(strike=f["strike"].astype(str))), True, False),
+    "zero spot": (_replace("spot", 0.0), True, False),
+    "infinite multiplier": (_set("multiplier", 3, np.inf), True, False),
     # loads, but not in the plain layout: loaded all the same
     "lower-case sides": (lambda f: f.assign(side=f["side"].str.lower()), False, False),
     "spaces around the underlying": (_replace("underlying", " BTC "), False, False),
@@ -164,3 +170,93 @@ def test_a_cut_parquet_file_is_a_broken_entry_naming_the_problem(tmp_path, demo_
     assert entry.error.startswith("cannot parse the table-parquet file"), entry.error
     ((_, quick_entry, loaded_entry, used),) = both_ways(root)
     assert not used and quick_entry == loaded_entry
+
+
+# --- one home per rule: every rule of the load has a variant above that the quick path refuses
+
+#: Modules whose functions the load of a table runs (frame_to_chain and what it calls, make_chain included).
+RULE_MODULES = ("analytics/chain.py", "analytics/sources/table.py", "analytics/sources/common.py")
+#: Calls that carry a rule's message as their first argument.
+MESSAGE_CALLS = frozenset({"ChainDataError", "_fail", "fail"})
+#: Rules of make_chain that a table cannot reach (frame_to_chain refuses or fills first), by the literal
+#: text of their message (``{}`` for a formatted value), each with why: a variant could not break them.
+UNREACHABLE_FROM_A_TABLE = {
+    "snapshot time has no time zone": "frame_to_chain refuses an as_of without a UTC offset first",
+    "missing column(s) {}": "frame_to_chain builds every column make_chain needs",
+    "no option rows": "frame_to_chain refuses a table without rows first",
+    "rows of two underlyings in one file: {} and {} (each file holds one underlying; its spot prices every row)":
+        "frame_to_chain refuses differing underlyings first",
+    "contract multiplier unknown": "frame_to_chain fills blank multipliers",
+    "Black-76 rows need a positive forward": "frame_to_chain picks Black-76 only when every forward is positive",
+}
+
+
+def _load_rules(start: str = "frame_to_chain") -> dict[str, str]:
+    """{message pattern (a regex: the literal text, ``.*?`` for each formatted value): its literal text} of
+    every ChainDataError the functions reachable from ``start`` can raise, found by reading the source."""
+    import ast
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    defs: dict[str, list[ast.AST]] = {}
+    for module in RULE_MODULES:
+        for node in ast.walk(ast.parse((root / module).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef):
+                defs.setdefault(node.name, []).append(node)
+    rules: dict[str, str] = {}
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for fn in defs[name]:
+            for node in ast.walk(fn):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                    continue
+                if node.func.id in defs:
+                    todo.append(node.func.id)
+                if node.func.id in MESSAGE_CALLS and node.args:
+                    parts = node.args[0].values if isinstance(node.args[0], ast.JoinedStr) else [node.args[0]]
+                    if not all(isinstance(p, (ast.Constant, ast.FormattedValue)) for p in parts):
+                        continue  # a reason passed on (``reason``): its literal is found where it is written
+                    if not any(isinstance(p, ast.Constant) for p in parts):
+                        continue
+                    pattern = "".join(re.escape(p.value) if isinstance(p, ast.Constant) else ".*?" for p in parts)
+                    rules[pattern] = "".join(p.value if isinstance(p, ast.Constant) else "{}" for p in parts)
+    return rules
+
+
+def test_the_rule_finder_reads_the_rules_of_frame_to_chain_and_make_chain():
+    texts = list(_load_rules().values())
+    for piece in ("duplicate contract", "expiry must be YYYY-MM-DD", "is more than", "no live rows",
+                  "iv looks like percent", "contract multiplier must be positive", "is not a name"):
+        assert any(piece in t for t in texts), piece
+
+
+def test_every_rule_of_the_load_has_a_variant_the_quick_path_refuses(tmp_path, demo_data_dir):
+    """A rule added to the load (frame_to_chain, make_chain or a helper they call) needs a variant above
+    that breaks it; that variant's test then requires the quick path to refuse the file."""
+    import re
+
+    from analytics.errors import ChainDataError
+    from analytics.sources.table import load_table, parquet_table_facts
+
+    reasons = {}
+    for i, (name, (change, broken, _)) in enumerate(VARIANTS.items()):
+        if not broken:
+            continue
+        path = tmp_path / f"v{i}.parquet"
+        change(small_frame(demo_data_dir)).to_parquet(path, index=False)
+        assert parquet_table_facts(path.read_bytes()) is None, name
+        with pytest.raises(ChainDataError) as err:
+            load_table(path)
+        reasons[name] = err.value.reason
+    rules = _load_rules()
+    exempt = {p for p, text in rules.items() if text in UNREACHABLE_FROM_A_TABLE}
+    uncovered = [text for p, text in rules.items()
+                 if p not in exempt and not any(re.fullmatch(p, r, re.DOTALL) for r in reasons.values())]
+    assert not uncovered, f"rules of the load without a variant in VARIANTS: {uncovered}"
+    stale = [text for text in UNREACHABLE_FROM_A_TABLE if text not in rules.values()]
+    assert not stale, f"exemptions naming no rule: {stale}"

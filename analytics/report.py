@@ -261,7 +261,7 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     names = [str(c) for c in frame.columns]
     if not names:
         return [{} for _ in range(len(frame))]
-    columns = [_json_column(frame.iloc[:, j]) for j in range(len(names))]
+    columns = [_json_column(column) for _, column in frame.items()]
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
@@ -275,7 +275,7 @@ def _json_column(column: pd.Series) -> list[Any]:
             for i in np.flatnonzero(~np.isfinite(a)):
                 out[i] = None
         return out
-    return [_jsonable(v) for v in column.tolist()]
+    return [_jsonable(v) for v in column.to_numpy(dtype=object).tolist()]  # Arrow strings: no per-item access
 
 
 def _jsonable(v: Any) -> Any:

@@ -22,6 +22,8 @@ def _by_rows(frame: pd.DataFrame) -> list[dict]:
 def test_json_records_match_pandas_records_for_every_column_kind() -> None:
     frame = pd.DataFrame({
         "expiry": [dt.date(2024, 1, 19), dt.date(2024, 2, 16), dt.date(2024, 3, 15)],
+        "day": pd.to_datetime(["2024-01-19", None, "2024-03-15"]),
+        "cat": pd.Categorical(["x", "y", None]),
         "at": pd.to_datetime(["2024-01-19 21:00", "2024-02-16 21:00", "2024-03-15 14:30"], utc=True),
         "gex": [1.5, np.nan, -np.inf],
         "zero": [-0.0, 0.0, 1e-300],

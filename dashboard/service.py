@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from analytics import conventions, levels
+from analytics import conventions
 from analytics import previous as prev_rule
 from analytics import trades as trade_flow
 from analytics.adv import load_adv
@@ -735,9 +735,11 @@ def term_analysis_for(data_dir: str | Path | None, entry: CatalogEntry, scenario
 def levels_scenario(scenario: Scenario) -> Scenario:
     """``scenario`` plus what the key levels read (:mod:`analytics.levels`): the -2..+2% shocks and the
     +1 day hedge curve (the charm flow into the close). Unchanged when it already has them."""
-    shocks = tuple(sorted(set(scenario.shocks_pct) | set(levels.REQUIRED_SHOCKS_PCT)))
+    from analytics.levels import CHARM_HORIZON_DAYS, REQUIRED_SHOCKS_PCT  # not on mmpos analyze's path
+
+    shocks = tuple(sorted(set(scenario.shocks_pct) | set(REQUIRED_SHOCKS_PCT)))
     horizons = {scenario.horizon_days, *scenario.compare_horizons_days}
-    extra = () if levels.CHARM_HORIZON_DAYS in horizons else (levels.CHARM_HORIZON_DAYS,)
+    extra = () if CHARM_HORIZON_DAYS in horizons else (CHARM_HORIZON_DAYS,)
     if shocks == tuple(scenario.shocks_pct) and not extra:
         return scenario
     return scenario.replace(shocks_pct=shocks, compare_horizons_days=(*scenario.compare_horizons_days, *extra))

@@ -645,8 +645,8 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
     frame["underlying"] = pd.array(list(underlyings), dtype="str").take(row_underlying)
     counts = np.bincount(row_underlying) if len(frame) else np.array([])
     underlying = underlyings[int(np.argmax(counts))] if len(frame) else ticker
-    frame["settlement"] = settlement_instants(pd.Series(frame["expiry"].to_numpy()),
-                                              pd.Series(frame["root"].to_numpy())).array
+    # the roots as they are (Arrow strings): an object copy would be converted back to factorize them
+    frame["settlement"] = settlement_instants(pd.Series(frame["expiry"].to_numpy()), frame["root"]).array
     return make_chain(
         frame,
         underlying=str(underlying),

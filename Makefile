@@ -57,17 +57,13 @@ proxy-deps:
 
 PYTEST_WORKERS ?= 2
 FAST_PATHS := tests/unit tests/dashboard analytics dashboard
-# worksteal: each process starts on one contiguous half of the tests (a file's module fixtures and the
-# demo month's loads are paid once, not by both processes as `load`'s round-robin dealing does) and takes
-# work from the other's queue when its own runs out (no idle process while one long file finishes)
-FAST_DIST := --dist worksteal
 
 test: $(SETUP) browser-deps cache-deps proxy-deps lint
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) $(FAST_DIST) $(FAST_PATHS)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) $(FAST_PATHS)
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests/serving tests/browser
 
 test-fast: $(SETUP)
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) $(FAST_DIST) -m "not slow and not browser" $(FAST_PATHS)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "not slow and not browser" $(FAST_PATHS)
 
 lint: $(SETUP)
 	$(VENV)/bin/ruff check .

@@ -65,9 +65,11 @@ def start_app(dash_duo) -> Callable:
 
 @pytest.fixture(scope="session")
 def demo_dir_with_junk(tmp_path_factory, demo_dir) -> Path:
-    """The demo folder plus one file no loader can read."""
+    """The demo's days in vendor layouts (five SPX, two BTC) plus one file no loader can read: a fresh
+    folder is loaded cold, and the whole month (41 files) would also push the demo month out of the
+    process's cache of loaded files."""
     out = tmp_path_factory.mktemp("demo_junk")
-    copy_demo_files(demo_dir, out)  # not a local data/.mmpos history store
+    copy_demo_files(demo_dir, out, only=("spx_quotedata_*.csv", "btc_book_summary_*.json"))  # no data/.mmpos
     (out / JUNK_NAME).write_text("this is not,a CBOE quote table\n\x00\x01 garbage,,,\n")
     return out
 

@@ -49,7 +49,7 @@ def demo(demo_dir) -> str:
 @pytest.fixture(scope="module")
 def demo_with_junk(tmp_path_factory, demo) -> str:
     out = tmp_path_factory.mktemp("junk")
-    copy_demo_files(Path(demo), out)
+    copy_demo_files(Path(demo), out, only=("spx_quotedata_*.csv", "btc_book_summary_*.json", "spx_book_demo.csv"))
     (out / "ndx_quotedata_truncated.csv").write_text("NDX (Nasdaq 100),15000.0\nnot a date line\n")
     return str(out)
 

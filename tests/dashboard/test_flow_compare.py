@@ -14,6 +14,7 @@ from dashboard.web import ids
 from dashboard.web.callbacks import controls
 from dashboard.web.callbacks.flow import flow_compare
 from dashboard.web.layout import key_levels_panel
+from tests.conftest import clear_caches_but_file_loads
 
 URL = f"{ids.URL}.search"
 OUT = {key: i for i, (key, _, _) in enumerate(controls.OUTPUTS)}
@@ -54,8 +55,11 @@ def test_spx_without_trades_files_shows_no_block(demo_dir):
 
 
 def test_trades_that_do_not_reach_the_snapshot_are_said_not_hidden(demo_dir, tmp_path):
-    folder = tmp_path / "data"
-    shutil.copytree(demo_dir, folder, ignore=shutil.ignore_patterns(".*"))
+    folder = tmp_path / "data"  # the trades file and the BTC days it spans (a copy of all 41 files: ~3 s of loads)
+    folder.mkdir()
+    for path in [*demo_dir.glob("*.trades.json"), demo_dir / "btc_table_2026-11-18.parquet",
+                 *demo_dir.glob("btc_book_summary_*.json"), demo_dir / "adv.toml"]:
+        shutil.copy2(path, folder / path.name)
     trades = next(folder.glob("*.trades.json"))
     body = json.loads(trades.read_text())
     body["mmpos"]["end"] = "2026-11-20T12:00:00+00:00"  # two hours short of the 14:00 snapshot
@@ -76,7 +80,7 @@ def test_the_key_levels_card_holds_the_block():
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     yield
-    service.clear_caches()
+    clear_caches_but_file_loads()
 
 
 # ---- the collector's line in the header (issue 19)

@@ -16,17 +16,19 @@ from analytics.prepare import FORWARD_CHOICES, IV_POLICIES
 from analytics.report import PREPARE_FIELDS, Analysis, analyze, preparation
 from analytics.scenario import Scenario
 from dashboard import service
+from tests.conftest import clear_caches_but_file_loads
 
 SNAPSHOT = "spx_quotedata_2026-11-20.csv"
 
 
 @pytest.fixture()
 def folder(tmp_path, demo_dir):
-    """One demo SPX snapshot alone in a folder of its own, with the process caches emptied."""
+    """One demo SPX snapshot alone in a folder of its own, with the process caches emptied (but the loaded
+    files: tests/conftest.py clear_caches_but_file_loads)."""
     shutil.copy2(demo_dir / SNAPSHOT, tmp_path / SNAPSHOT)
-    service.clear_caches()
+    clear_caches_but_file_loads()
     yield tmp_path
-    service.clear_caches()
+    clear_caches_but_file_loads()
 
 
 def entry_of(folder):

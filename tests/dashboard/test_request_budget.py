@@ -26,7 +26,7 @@ from dashboard.web.state import (  # the widest shock range
     default_state,
     scenario_from_state,
 )
-from tests.conftest import shared_file
+from tests.conftest import clear_caches_but_file_loads, shared_file
 
 CPU_BUDGET_S = 2.0  # issue #17: a replayed hostile request costs at most 2 s of CPU
 REAL_SPX = "cboe_spx_2024-01-07_phammings.csv"
@@ -37,9 +37,9 @@ def spx_dir(tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()
     shutil.copy2(shared_file(REAL_SPX), folder)
-    service.clear_caches()
+    clear_caches_but_file_loads()
     yield str(folder)
-    service.clear_caches()
+    clear_caches_but_file_loads()
 
 
 @pytest.fixture

@@ -45,8 +45,10 @@ print(json.dumps(dataclasses.asdict(result)))
 
 @pytest.fixture
 def folder(tmp_path, demo_dir) -> Path:
+    """Two days of SPX and of BTC of the demo (the whole month: ~3 s more of loads for each test)."""
     out = tmp_path / "data"
-    copy_demo_files(demo_dir, out)
+    copy_demo_files(demo_dir, out, only=("spx_quotedata_2026-11-19.csv", "spx_quotedata_2026-11-20.csv",
+                                         "btc_book_summary_2026-11-*.json"))
     forget_holders()
     holder_for(out, interval_s=3600).get()  # this worker scanned just now: its timer is not due
     yield out

@@ -19,6 +19,7 @@ from dashboard.web import warm
 from dashboard.web.callbacks.controls import resolve
 from dashboard.web.callbacks.views import compute_previous
 from dashboard.web.state import default_state, scenario_from_state
+from tests.conftest import clear_caches_but_file_loads
 
 SPX_DAYS = ("2026-11-19", "2026-11-20")
 
@@ -36,12 +37,12 @@ def data_dir(tmp_path, demo_dir):
 
 @pytest.fixture
 def shared(tmp_path):
-    service.clear_caches()
+    clear_caches_but_file_loads()
     cache = SharedCache(Settings(cache_dir=tmp_path / "cache"))
     service.use_shared_cache(cache)
     yield cache
     service.use_shared_cache(None)
-    service.clear_caches()
+    clear_caches_but_file_loads()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from dashboard import service
 from dashboard.web import ids
 from dashboard.web.callbacks import controls
 from dashboard.web.callbacks.watchlist import is_watchlist, watchlist_records
-from tests.conftest import copy_demo_files
+from tests.conftest import clear_caches_but_file_loads, copy_demo_files
 
 KEEP = ("spx_quotedata_2026-11-18.csv", "spx_quotedata_2026-11-19.csv", "spx_quotedata_2026-11-20.csv",
         "btc_book_summary_2026-11-19.json", "btc_book_summary_2026-11-20.json", "btc_table_2026-11-18.parquet")
@@ -28,7 +28,7 @@ def folder(tmp_path_factory, demo_dir):
             path.unlink()
     with HistoryStore(out) as store:
         store.sync()
-    service.clear_caches()
+    clear_caches_but_file_loads()
     return out
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import shutil
 import signal
 import socket
@@ -80,6 +81,18 @@ class Served:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def wait_for_log(self, pattern: str, timeout: float = WAIT_S) -> str:
+        """The log once ``pattern`` (a regular expression) is in it: a line written after the response
+        (the access log) is polled for, never slept for."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log()
+            if re.search(pattern, text):
+                return text
+            if time.monotonic() > deadline:
+                pytest.fail(f"{pattern!r} not in the server log within {timeout:.0f} s:\n{text[-3000:]}")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

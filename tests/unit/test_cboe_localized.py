@@ -292,23 +292,25 @@ def test_an_absurd_strike_is_refused_with_its_line(spx_path, tmp_path, strike):
         load_chain(_write(tmp_path, lines))
 
 
-def test_the_cli_on_a_1e308_strike_exits_2_with_one_line_and_no_numpy_warning(spx_path, tmp_path):
-    import os
-    import subprocess
-    import sys
+def test_the_cli_on_a_1e308_strike_exits_2_with_one_line_and_no_numpy_warning(spx_path, tmp_path, capsys):
+    """Through main() in process, every warning recorded (a process would print each once on stderr; the
+    real process's exit: tests/unit/test_cli.py test_the_process_prints_all_of_a_one_shot_answer)."""
+    import warnings
+
+    from dashboard import cli
 
     lines = _spx_lines(spx_path)
     cells = lines[199].split(",")
     cells[11] = "1e308"
     lines[199] = ",".join(cells)
     path = _write(tmp_path, lines, "huge_strike.csv")
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    done = subprocess.run([sys.executable, "-m", "dashboard.cli", "analyze", str(path)], capture_output=True,
-                          text=True, env=env, cwd=root, timeout=120)
-    assert done.returncode == 2
-    assert "Warning" not in done.stderr
-    assert done.stderr.count("\n") == 1 and "huge_strike.csv: line 200, field 'strike'" in done.stderr
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = cli.main(["analyze", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert [str(w.message) for w in caught] == [] and "Warning" not in err
+    assert err.count("\n") == 1 and "huge_strike.csv: line 200, field 'strike'" in err
 
 
 def test_the_cli_refuses_an_ambiguous_date_and_takes_date_order(spx_path, tmp_path, capsys):

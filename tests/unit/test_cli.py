@@ -22,6 +22,16 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def run_to_exit(capsys, *args: str) -> tuple[int, str, str]:
+    """:func:`run`, an argparse refusal (SystemExit) included: what ``mmpos`` would exit with and print."""
+    try:
+        code = main(list(args))
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def test_analyze_json_has_the_documented_keys_and_types(capsys, spx_path):
     code, out, err = run(capsys, "analyze", str(spx_path), "--shocks", "-5,-1,0,1,5", "--forward", "spot",
                          "--iv", "file")
@@ -113,18 +123,19 @@ def test_bad_input_exits_2_with_one_line_naming_the_file(capsys, tmp_path, conte
     assert "Traceback" not in err
 
 
-def test_missing_file_and_binary_junk_exit_2_without_traceback(tmp_path):
+def test_missing_file_and_binary_junk_exit_2_without_traceback(capsys, tmp_path, monkeypatch):
+    """In process (the exit status main() gives the process: test_the_process_prints_all_of_a_one_shot_answer
+    runs the real one); any exception would fail the test, as a traceback would."""
     junk = tmp_path / "junk.bin"
     junk.write_bytes(bytes(range(256)) * 40)
+    # an empty data folder: a missing file is looked up as a catalog id there (scanning the project's
+    # data/, 214 files with the intraday demo, is beside the point of this test)
+    monkeypatch.setenv("MMPOS_DATA_DIR", str(tmp_path))
     for target, expect in ((tmp_path / "nope.csv", "nope.csv"), (junk, "junk.bin")):
-        # an empty data folder: a missing file is looked up as a catalog id there (scanning the project's
-        # data/, 214 files with the intraday demo, is beside the point of this test)
-        proc = subprocess.run([sys.executable, "-m", "dashboard.cli", "analyze", str(target)], cwd=ROOT,
-                              capture_output=True, text=True, timeout=60,
-                              env={**os.environ, "MMPOS_DATA_DIR": str(tmp_path)})
-        assert proc.returncode == 2
-        assert expect in proc.stderr and "Traceback" not in proc.stderr
-        assert proc.stderr.count("\n") == 1
+        code, out, err = run_to_exit(capsys, "analyze", str(target))
+        assert code == 2 and out == ""
+        assert expect in err and "Traceback" not in err
+        assert err.count("\n") == 1
 
 
 def test_bad_options_exit_2(capsys, spx_path):
@@ -176,11 +187,20 @@ def test_an_out_of_range_option_exits_2_with_one_line_naming_the_range(capsys, s
     ({}, ["--port", "70000"], "port must be 1-65535, got 70000"),
     ({}, ["--host", "0.0.0.0", "--debug"], "refusing to run with debug on host '0.0.0.0'"),
 ])
-def test_serve_refuses_a_bad_port_or_exposed_debug_with_one_line(env, args, message):
-    proc = subprocess.run([sys.executable, "-m", "dashboard.cli", "serve", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60, env={**os.environ, **env})
-    assert proc.returncode == 2
-    assert proc.stderr.count("\n") == 1 and message in proc.stderr and "Traceback" not in proc.stderr
+def test_serve_refuses_a_bad_port_or_exposed_debug_with_one_line(capsys, monkeypatch, env, args, message):
+    """In process, with the server's start replaced by a failure (a refusal never gets there); the real
+    process's one-line refusal: test_serve_on_a_port_in_use_says_so_in_one_line."""
+    from dashboard.runtime import server
+
+    def no_server(*_args, **_kwargs):
+        raise AssertionError("the configuration was accepted: the server would start")
+
+    monkeypatch.setattr(server, "run", no_server)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code, out, err = run_to_exit(capsys, "serve", *args)
+    assert code == 2
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
 
 
 def test_negative_option_values_are_read_as_values(capsys, spx_path):
@@ -330,8 +350,16 @@ def test_demo_data_refuses_a_negative_seed_with_one_line(tmp_path):
 
 
 @pytest.mark.parametrize("address", ["garbage", "tcp://", "tcp://host:port", "tcp://host:70000", "ftp://host:8786"])
-def test_backfill_refuses_a_malformed_dask_scheduler_at_once_with_one_line(tmp_path, address):
-    proc = _mmpos("backfill", "--data-dir", str(tmp_path), "--dask-scheduler", address, "--no-progress", timeout=20)
+def test_backfill_refuses_a_malformed_dask_scheduler_at_once_with_one_line(capsys, tmp_path, address):
+    code, out, err = run_to_exit(capsys, "backfill", "--data-dir", str(tmp_path), "--dask-scheduler", address,
+                                 "--no-progress")
+    _one_line_refusal(subprocess.CompletedProcess([], code, out, err), "--dask-scheduler")
+    assert not any(tmp_path.iterdir())  # refused before anything was written
+
+
+def test_the_backfill_process_refuses_a_malformed_dask_scheduler_with_one_line(tmp_path):
+    proc = _mmpos("backfill", "--data-dir", str(tmp_path), "--dask-scheduler", "tcp://host:port", "--no-progress",
+                  timeout=20)
     _one_line_refusal(proc, "--dask-scheduler")
 
 

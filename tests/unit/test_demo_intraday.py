@@ -75,7 +75,10 @@ def test_spot_crosses_zero_gamma_during_the_spx_session(demo_data_dir):
     side = []
     for t in [*spx_session_times()[::2], spx_session_times()[-1]]:
         chain = _chain(demo_data_dir, "SPX", t.strftime("%H%M"))
-        side.append(np.sign(chain.spot - min(analyze(chain).zero_gamma_levels)))
+        # the level analyze() gives under its default scenario; no headline band (the other treatments' levels,
+        # computed after it) nor hedge curves, which this test does not read: a third of the time
+        zero_gamma = analyze(chain, band=False, shocks_pct=(0.0,)).zero_gamma_levels
+        side.append(np.sign(chain.spot - min(zero_gamma)))
     side = np.array(side)
     assert side[0] == -1 and side[-1] == -1
     assert (side == 1).sum() >= 2

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -64,6 +63,15 @@ def test_a_dropped_file_opens_keeps_its_name_and_a_second_drop_says_already_here
     assert dash_duo.get_logs() == []
 
 
+# A dcc.Store renders nothing: its data is read from the renderer's state (window.store, paths.strs: id -> path)
+STORE_DATA_JS = """
+const state = window.store.getState();
+let node = state.layout;
+for (const key of state.paths.strs[arguments[0]] || []) { node = node && node[key]; }
+return node && node.props ? node.props.data : null;
+"""
+
+
 def test_a_file_landing_in_the_folder_raises_the_notice_and_follow_newest_opens_the_next(
         dash_duo, start_app, spx_folder, demo_dir):
     start_app(create_app(spx_folder))
@@ -72,7 +80,9 @@ def test_a_file_landing_in_the_folder_raises_the_notice_and_follow_newest_opens_
     shown = location_search(dash_duo)
     newest = sorted(demo_dir.glob("spx_quotedata_*.csv"))[-1]
     dash_duo.wait_for_element(f"#{ids.KPI_STRIP} .kpi", timeout=20)
-    time.sleep(3)  # at least one poll has remembered the newest snapshot
+    # the first catalog poll remembers the newest snapshot (its store's data, read from Dash's own state)
+    wait_for(dash_duo, lambda: (dash_duo.driver.execute_script(STORE_DATA_JS, ids.KNOWN_NEWEST_STORE) or {}).get("SPX"),
+             "no catalog poll remembered the newest snapshot")
     shutil.copy2(newest, spx_folder / newest.name)
     dash_duo.wait_for_contains_text(f"#{ids.NEW_SNAPSHOT_NOTICE}", "New snapshot available: SPX 2026-11-20 16:15",
                                     timeout=15)

@@ -92,13 +92,6 @@ def demo_chains(demo_dir):
             if detect_format(p) != "book"}
 
 
-@pytest.fixture(scope="module")
-def last_day(tmp_path_factory) -> list[Path]:
-    """The newest demo day written once with the default seed (one file of each kind): the reference the
-    byte-identity and other-seed tests compare a fresh write with."""
-    return write_demo_data(tmp_path_factory.mktemp("last-day"), days=DEMO_DAYS[-1:])
-
-
 def _in_band(stats: dict[str, float], bands: dict[str, tuple[float, float]]) -> dict[str, float]:
     """The stats that fall outside their band (empty when all fit)."""
     return {k: stats[k] for k, (lo, hi) in bands.items() if not lo <= stats[k] <= hi}
@@ -116,9 +109,9 @@ def test_two_runs_with_the_same_seed_write_byte_identical_files(generated, tmp_p
         assert path.read_bytes() == (generated / rel).read_bytes(), rel
 
 
-def test_one_day_written_twice_is_byte_identical(last_day, tmp_path):
+def test_one_day_written_twice_is_byte_identical(demo_last_day, tmp_path):
     """The quick form of the test above (one day of each file kind)."""
-    first = last_day
+    first = demo_last_day
     again = write_demo_data(tmp_path / "b", days=DEMO_DAYS[-1:])
     assert [p.name for p in first] == [p.name for p in again] and len(first) == 3
     for a, b in zip(first, again, strict=True):
@@ -135,9 +128,9 @@ def test_writing_a_few_days_gives_the_same_files_as_writing_them_all(generated, 
         assert path.read_bytes() == (generated / path.name).read_bytes(), path.name
 
 
-def test_another_seed_gives_other_numbers(last_day, tmp_path):
+def test_another_seed_gives_other_numbers(demo_last_day, tmp_path):
     other = write_demo_data(tmp_path / "seed7", seed=7, days=DEMO_DAYS[-1:])
-    default = last_day
+    default = demo_last_day
     assert [p.name for p in other] == [p.name for p in default]
     for a, b in zip(other, default, strict=True):
         if a.name != "spx_book_demo.csv":  # the positions file does not draw on the seed

@@ -148,3 +148,13 @@ def deribit_ticker_path() -> Path:
 @pytest.fixture(scope="session")
 def deribit_book_summary_path() -> Path:
     return shared_file("deribit_btc_book_summary_2024-03-12_stevenmaharaj_TESTNET.csv")
+
+
+@pytest.fixture(scope="session")
+def demo_last_day(tmp_path_factory) -> list[Path]:
+    """``write_demo_data`` of the newest demo day alone (default seed; the SPX and BTC files and the SPX
+    book, about 0.7 s): written once per test process for the tests that compare a fresh write with it.
+    Read it, never edit it."""
+    from analytics.demo import DEMO_DAYS, write_demo_data
+
+    return write_demo_data(tmp_path_factory.mktemp("demo-last-day"), days=DEMO_DAYS[-1:])

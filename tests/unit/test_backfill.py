@@ -40,10 +40,23 @@ def _summaries(data_dir: Path) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def in_process_result(tmp_path_factory, demo_files):
+def filled(tmp_path_factory, demo_files):
+    """The same folder backfilled in this process once for the module: the folder, the result and what the
+    store holds. Tests that only read the filled store (``mmpos history``, ``mmpos list``) use the folder;
+    none edits it."""
     root = _folder(tmp_path_factory.mktemp("ref") / "data", demo_files)
     result = backfill(root, workers=1)
-    return result, _summaries(root)
+    return root, result, _summaries(root)
+
+
+@pytest.fixture(scope="module")
+def in_process_result(filled):
+    return filled[1:]
+
+
+@pytest.fixture()
+def filled_dir(filled) -> Path:
+    return filled[0]
 
 
 def _assert_same_store(got, want) -> None:
@@ -124,8 +137,8 @@ def test_the_backfill_command_rejects_zero_workers(data_dir, capsys):
     assert exc.value.code == 2 and "at least 1" in capsys.readouterr().err
 
 
-def test_history_json_gives_key_levels_oldest_first(data_dir, capsys):
-    assert main(["history", "spx", "--data-dir", str(data_dir)]) == 0
+def test_history_json_gives_key_levels_oldest_first(filled_dir, capsys):
+    assert main(["history", "spx", "--data-dir", str(filled_dir)]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["as_of"][:10] for r in rows] == ["2026-10-26", *DAYS]
     first = rows[0]
@@ -135,20 +148,20 @@ def test_history_json_gives_key_levels_oldest_first(data_dir, capsys):
     assert isinstance(first["zero_gamma_levels"], list) and first["put_wall_gex_usd_per_1pct"] < 0
 
 
-def test_history_csv_has_a_header_and_one_line_per_snapshot(data_dir, capsys):
-    assert main(["history", "BTC", "--data-dir", str(data_dir), "--format", "csv", "--last", "1"]) == 0
+def test_history_csv_has_a_header_and_one_line_per_snapshot(filled_dir, capsys):
+    assert main(["history", "BTC", "--data-dir", str(filled_dir), "--format", "csv", "--last", "1"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert len(rows) == 1 and rows[0]["file"] == "btc_book_summary_2026-11-20.json"
     assert float(rows[0]["spot"]) > 0
 
 
-def test_history_of_an_unknown_underlying_is_a_readable_error(data_dir, capsys):
-    assert main(["history", "NDX", "--data-dir", str(data_dir)]) == 2
+def test_history_of_an_unknown_underlying_is_a_readable_error(filled_dir, capsys):
+    assert main(["history", "NDX", "--data-dir", str(filled_dir)]) == 2
     assert "no snapshot of 'NDX'" in capsys.readouterr().err
 
 
-def test_list_json_describes_snapshots_books_and_broken_files(data_dir, capsys):
-    assert main(["list", "--data-dir", str(data_dir), "--format", "json"]) == 0
+def test_list_json_describes_snapshots_books_and_broken_files(filled_dir, capsys):
+    assert main(["list", "--data-dir", str(filled_dir), "--format", "json"]) == 0
     records = json.loads(capsys.readouterr().out)
     by_file = {r["file"]: r for r in records}
     spx = by_file["spx_quotedata_2026-11-20.csv"]

@@ -24,15 +24,29 @@ from analytics.summary import summarize_chain
 SPX_DAYS = ("2026-11-18", "2026-11-19", "2026-11-20")
 
 
-@pytest.fixture()
-def data_dir(tmp_path, demo_files) -> Path:
-    """Three SPX days, one BTC day, the SPX book and a broken file."""
-    root = tmp_path / "data"
+def _make_data_dir(root: Path, demo_files) -> Path:
     root.mkdir()
     for name in [f"spx_quotedata_{d}.csv" for d in SPX_DAYS] + ["btc_book_summary_2026-11-20.json",
                                                                "spx_book_demo.csv"]:
         shutil.copy2(demo_files[name], root / name)
     (root / "notes.csv").write_text("this,is\nnot,a chain\n")
+    return root
+
+
+@pytest.fixture()
+def data_dir(tmp_path, demo_files) -> Path:
+    """Three SPX days, one BTC day, the SPX book and a broken file; no store yet (tests that edit the
+    folder or the store, or watch it being filled)."""
+    return _make_data_dir(tmp_path / "data", demo_files)
+
+
+@pytest.fixture(scope="module")
+def synced_dir(tmp_path_factory, demo_files) -> Path:
+    """The same folder with its store filled once for the module: for tests that only query the store
+    (each would otherwise summarise the six files again, ~0.6 s). Not to be edited."""
+    root = _make_data_dir(tmp_path_factory.mktemp("history") / "data", demo_files)
+    with HistoryStore(root) as store:
+        store.sync()
     return root
 
 
@@ -46,11 +60,11 @@ def test_the_first_query_summarises_every_snapshot_into_a_store_inside_the_data_
     assert frame["file"].tolist() == [f"spx_quotedata_{d}.csv" for d in SPX_DAYS]
 
 
-def test_a_summary_holds_the_same_numbers_as_the_analysis(data_dir):
-    path = data_dir / "spx_quotedata_2026-11-20.csv"
+def test_a_summary_holds_the_same_numbers_as_the_analysis(synced_dir):
+    path = synced_dir / "spx_quotedata_2026-11-20.csv"
     chain = load_chain(path)
     result = analyze(chain)
-    with HistoryStore(data_dir) as store:
+    with HistoryStore(synced_dir) as store:
         s = store.get_or_compute(path)
     assert s.spot == chain.spot and s.total_gex_usd_per_1pct == pytest.approx(result.total_gex_usd_per_1pct)
     assert s.call_walls[0][0] == result.call_wall and s.put_walls[0][0] == result.put_wall
@@ -64,9 +78,9 @@ def test_a_summary_holds_the_same_numbers_as_the_analysis(data_dir):
     assert [t[0] for t in s.term] == [d.isoformat() for d in result.term_structure["expiry"]]
 
 
-def test_top_walls_are_the_three_strongest_strikes_of_each_side_strongest_first(data_dir):
-    with HistoryStore(data_dir) as store:
-        s = store.get_or_compute(data_dir / "spx_quotedata_2026-11-20.csv")
+def test_top_walls_are_the_three_strongest_strikes_of_each_side_strongest_first(synced_dir):
+    with HistoryStore(synced_dir) as store:
+        s = store.get_or_compute(synced_dir / "spx_quotedata_2026-11-20.csv")
     call = dict(zip(s.strikes, s.strike_gex[:, 0], strict=True))
     put = dict(zip(s.strikes, s.strike_gex[:, 1], strict=True))
     assert [k for k, _ in s.call_walls] == sorted(call, key=lambda k: -call[k])[:3]
@@ -74,17 +88,17 @@ def test_top_walls_are_the_three_strongest_strikes_of_each_side_strongest_first(
     assert all(g > 0 for _, g in s.call_walls) and all(g < 0 for _, g in s.put_walls)
 
 
-def test_a_stored_summary_reads_back_equal_to_a_fresh_one(data_dir):
-    path = data_dir / "spx_quotedata_2026-11-19.csv"
-    with HistoryStore(data_dir) as store:
+def test_a_stored_summary_reads_back_equal_to_a_fresh_one(synced_dir):
+    path = synced_dir / "spx_quotedata_2026-11-19.csv"
+    with HistoryStore(synced_dir) as store:
         store.sync()
-    with HistoryStore(data_dir) as store:  # a new process would read the same file
+    with HistoryStore(synced_dir) as store:  # a new process would read the same file
         stored = store.get_or_compute(path)
     assert stored.equals(summarize_chain(load_chain(path)))
 
 
-def test_positions_and_broken_files_are_remembered_with_their_reason_not_summarised(data_dir):
-    with HistoryStore(data_dir) as store:
+def test_positions_and_broken_files_are_remembered_with_their_reason_not_summarised(synced_dir):
+    with HistoryStore(synced_dir) as store:
         store.sync()
         skipped = dict(store.skipped())
         assert store.stale() == []
@@ -185,8 +199,8 @@ def test_the_state_dir_variable_moves_the_store_out_of_the_data_folder(data_dir,
     assert (store.store_dir / "history.sqlite").is_file()
 
 
-def test_the_strike_matrix_spans_the_union_of_strikes_with_zeros_where_unlisted(data_dir):
-    with HistoryStore(data_dir) as store:
+def test_the_strike_matrix_spans_the_union_of_strikes_with_zeros_where_unlisted(synced_dir):
+    with HistoryStore(synced_dir) as store:
         m = store.strike_matrix("SPX")
         summaries = [s for _, s in store.summaries("SPX")]
     assert m.net_gex.shape == (3, len(m.strikes)) and np.all(np.diff(m.strikes) > 0)
@@ -198,15 +212,15 @@ def test_the_strike_matrix_spans_the_union_of_strikes_with_zeros_where_unlisted(
     np.testing.assert_array_equal(m.spots, [s.spot for s in summaries])
 
 
-def test_last_n_keeps_the_newest_snapshots(data_dir):
-    with HistoryStore(data_dir) as store:
+def test_last_n_keeps_the_newest_snapshots(synced_dir):
+    with HistoryStore(synced_dir) as store:
         assert store.history("spx", last_n=2)["file"].tolist() == [f"spx_quotedata_{d}.csv" for d in SPX_DAYS[1:]]
         assert len(store.strike_matrix("SPX", last_n=1).dates) == 1
         assert store.history("NDX").empty
 
 
-def test_term_history_has_one_row_per_snapshot_and_expiry(data_dir):
-    with HistoryStore(data_dir) as store:
+def test_term_history_has_one_row_per_snapshot_and_expiry(synced_dir):
+    with HistoryStore(synced_dir) as store:
         term = store.term_history("SPX")
         n_expiries = [len(s.term) for _, s in store.summaries("SPX")]
     assert len(term) == sum(n_expiries)
@@ -214,8 +228,8 @@ def test_term_history_has_one_row_per_snapshot_and_expiry(data_dir):
     assert term["atm_iv"].between(0.05, 1.0).mean() > 0.9
 
 
-def test_a_window_holds_the_three_history_views_of_the_same_snapshots(data_dir):
-    with HistoryStore(data_dir) as store:
+def test_a_window_holds_the_three_history_views_of_the_same_snapshots(synced_dir):
+    with HistoryStore(synced_dir) as store:
         window = store.window("SPX", last_n=2)
         levels, term, matrix = store.history("SPX", 2), store.term_history("SPX", 2), store.strike_matrix("SPX", 2)
     files = [f"spx_quotedata_{d}.csv" for d in SPX_DAYS[1:]]
@@ -244,6 +258,6 @@ def test_the_backfill_row_tells_a_running_backfill_from_a_dead_or_silent_one(dat
     assert not dataclasses.replace(row, finished=True).is_running(now + 1)
 
 
-def test_a_file_outside_the_data_folder_is_refused(data_dir, demo_files):
-    with HistoryStore(data_dir) as store, pytest.raises(ChainDataError, match="not inside the data directory"):
+def test_a_file_outside_the_data_folder_is_refused(synced_dir, demo_files):
+    with HistoryStore(synced_dir) as store, pytest.raises(ChainDataError, match="not inside the data directory"):
         store.get_or_compute(demo_files["spx_quotedata_2026-11-16.csv"])

@@ -55,10 +55,11 @@ def _reference_wall(strikes: np.ndarray, key: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def demo_session(demo_data_dir) -> list[tuple[str, summary.Summary]]:
-    """Every third snapshot of the intraday demo's SPX session (data/intraday/) and its close, summarised."""
+    """Every sixth snapshot (half-hourly) of the intraday demo's SPX session (data/intraday/) and its close,
+    summarised: 14 rows, enough for walls that move (a summary costs ~0.1 s)."""
     files = sorted((demo_data_dir / "intraday").glob("spx_intraday_2026-11-20_*.parquet"))
     assert len(files) == 78
-    return [(f.name, summary.summarize_chain(load_chain(f))) for f in files[::3] + files[-1:]]
+    return [(f.name, summary.summarize_chain(load_chain(f))) for f in files[::6] + files[-1:]]
 
 
 @pytest.mark.parametrize("expiries", ["all", "0dte"])

@@ -177,14 +177,14 @@ def test_the_docstring_examples_of_the_trades_module_hold():
 DEMO_TRADES = "deribit_btc_trades_20261118T080000Z_20261120T140000Z.trades.json"
 
 
-def test_the_demo_trades_are_deterministic_and_small(demo_dir, tmp_path):
-    from analytics.demo import BTC_TRADES_DAY, DEMO_DAYS, write_demo_data
+def test_the_demo_trades_are_deterministic_and_small(demo_dir, demo_last_day, tmp_path):
+    from analytics.demo import BTC_TRADES_DAY, write_demo_data
 
     written = write_demo_data(tmp_path, days=[BTC_TRADES_DAY])
     got = tmp_path / DEMO_TRADES
     assert got in written and got.read_bytes() == (demo_dir / DEMO_TRADES).read_bytes()
     assert got.stat().st_size <= 300_000
-    assert DEMO_TRADES not in [p.name for p in write_demo_data(tmp_path / "other", days=DEMO_DAYS[-1:])]
+    assert DEMO_TRADES not in [p.name for p in demo_last_day]  # another day's write has no trades file
 
 
 def test_every_demo_btc_snapshot_of_the_trades_days_has_its_flow(demo_dir):

@@ -234,8 +234,15 @@ def _excel_european(line: str) -> str:
     return ";".join(re.sub(r"(\d)\.(\d)", r"\1,\2", c) if number.fullmatch(c) else c for c in cells) + "\n"
 
 
-def test_the_semicolon_decimal_comma_csv_excel_saves_in_europe_reads_the_same(spx_path, tmp_path, english):
-    lines = [_excel_european(ln) for ln in _spx_lines(spx_path)]
+@pytest.fixture(scope="module")
+def european_lines(spx_path) -> tuple[str, ...]:
+    """The real SPX file's lines as Excel saves them in Europe, converted once for the module (a tuple:
+    a test that changes a line works on its own list)."""
+    return tuple(_excel_european(ln) for ln in _spx_lines(spx_path))
+
+
+def test_the_semicolon_decimal_comma_csv_excel_saves_in_europe_reads_the_same(european_lines, tmp_path, english):
+    lines = list(european_lines)
     assert lines[1] == "S&P 500 INDEX;Last: 4697,2402;Change:  8,5602\n"
     assert lines[4].startswith("Fri Jan 05 2024;SPXW240105C01200000;3499,25;-1,1;")
     chain = load_chain(_write(tmp_path, lines, encoding="cp1252"))
@@ -243,8 +250,9 @@ def test_the_semicolon_decimal_comma_csv_excel_saves_in_europe_reads_the_same(sp
     pd.testing.assert_frame_equal(chain.rows, english.rows)
 
 
-def test_a_semicolon_file_with_a_dot_that_could_group_thousands_or_mark_decimals_is_refused(spx_path, tmp_path):
-    lines = [_excel_european(ln) for ln in _spx_lines(spx_path)]
+def test_a_semicolon_file_with_a_dot_that_could_group_thousands_or_mark_decimals_is_refused(european_lines,
+                                                                                             tmp_path):
+    lines = list(european_lines)
     lines[4] = lines[4].replace(";3499,25;", ";3.499;", 1).replace(";24;1200,00;", ";0.5;1200,00;", 1)
     with pytest.raises(ChainDataError, match=r"line 5, field 'Open Interest': not a number \('0\.5'\)"):
         load_chain(_write(tmp_path, lines))

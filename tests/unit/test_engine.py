@@ -77,8 +77,14 @@ def ndx(ndx_path):
     return load_cboe(ndx_path)
 
 
-def test_spx_2024_01_07_gamma_flip_lands_near_4734(spx):
-    a = analyze(spx, **CLASSIC)
+@pytest.fixture(scope="module")
+def spx_classic(spx):
+    """``analyze(spx, **CLASSIC)`` once for the module (three tests read it; none changes it)."""
+    return analyze(spx, **CLASSIC)
+
+
+def test_spx_2024_01_07_gamma_flip_lands_near_4734(spx_classic):
+    a = spx_classic
     assert len(a.zero_gamma_levels) == 1
     assert a.zero_gamma_levels[0] == pytest.approx(4734, abs=5)
     # dealers short gamma at spot, long above the flip (orientation: published -20.7bn with file IV)
@@ -166,8 +172,8 @@ def test_one_day_horizon_drops_the_next_expiry_and_shows_the_charm_flow(spx):
     assert a.hedge_curves[0.0]["hedge_flow_units"].iloc[0] == pytest.approx(0, abs=1e-3)
 
 
-def test_walls_follow_the_expiry_set(spx):
-    everything = analyze(spx, **CLASSIC)
+def test_walls_follow_the_expiry_set(spx, spx_classic):
+    everything = spx_classic
     weekly = analyze(spx, expiries=["2024-01-08"], **CLASSIC)
     # (put wall 4,700 with the file's Friday IVs run from the Sunday stamp: Monday's ATM gamma too high)
     assert everything.call_wall == 4800.0 and everything.put_wall == 4600.0
@@ -187,8 +193,8 @@ def test_conventions_flip_signs_as_documented(spx):
     assert short.call_wall is None  # no positive call gamma when dealers are short everything
 
 
-def test_term_structure_has_one_row_per_expiry_with_atm_vol_near_the_money(spx):
-    a = analyze(spx, **CLASSIC)  # file IVs: the ATM IV is bracketed by the file's quotes near spot
+def test_term_structure_has_one_row_per_expiry_with_atm_vol_near_the_money(spx, spx_classic):
+    a = spx_classic  # file IVs: the ATM IV is bracketed by the file's quotes near spot
     ts = a.term_structure
     assert ts["expiry"].tolist() == a.expiries
     assert ts["days_to_expiry"].is_monotonic_increasing

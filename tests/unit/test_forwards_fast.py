@@ -225,7 +225,20 @@ def test_every_real_file_and_the_demo_week_are_compared():
     assert len(demo) == len(list(DEMO_DATA.glob("spx_*_20*"))) + len(list(DEMO_DATA.glob("btc_*_20*")))
 
 
-@pytest.mark.parametrize("path", CHAIN_FILES, ids=[p.name for p in CHAIN_FILES])
+def _demo_kind(path: Path) -> str:
+    """A demo file's kind: its name before the date (spx_table, btc_book_summary, ...)."""
+    return path.name.rsplit("_", 1)[0]
+
+
+# make test-fast compares every real file and the latest demo day of each kind (each reader and layout); the
+# rest of the demo month (~5 s of a core: the same generator on other days) runs in make test (slow)
+FAST_DEMO_FILES = {_demo_kind(p): p for p in CHAIN_FILES if p.parent == DEMO_DATA}.values()
+CHAIN_FILE_PARAMS = [pytest.param(p, id=p.name,
+                                  marks=pytest.mark.slow if p.parent == DEMO_DATA and p not in FAST_DEMO_FILES else ())
+                     for p in CHAIN_FILES]
+
+
+@pytest.mark.parametrize("path", CHAIN_FILE_PARAMS)
 def test_batched_forwards_and_the_pairs_equal_the_per_expiry_loop_on_every_chain_file(path):
     chain = chain_of(path)
     pd.testing.assert_frame_equal(forwards.two_sided_pairs(chain), ref_two_sided_pairs(chain), check_exact=True)

@@ -32,6 +32,12 @@ def ndx(ndx_path):
     return load_chain(ndx_path)
 
 
+@pytest.fixture(scope="module")
+def spx_at_spot(spx):
+    """``analyze(spx, shocks_pct=(0.0,))`` once for the module (two tests read it; none changes it)."""
+    return analyze(spx, shocks_pct=(0.0,))
+
+
 def run_json(capsys, *args: str) -> dict:
     code = main(["analyze", *args, *FAST])
     out, err = capsys.readouterr()
@@ -139,11 +145,13 @@ def test_a_without_treatment_is_what_analyze_prints_with_without_note(capsys, mo
         assert_same_numbers(t, cli_numbers(capsys, ndx_path, t["flags"]))
 
 
-def test_the_band_holds_every_treatment_on_every_real_chain(shared_data):
-    for name in ("cboe_spx_2024-01-07_phammings.csv", "cboe_ndx_2022-02-05_lucacastelli.csv",
-                 "deribit_btc_ticker_greeks_2026-02-28_tessicin.csv",
-                 "deribit_btc_book_summary_2024-03-12_stevenmaharaj_TESTNET.csv"):
-        a = analyze(load_chain(shared_data / name), shocks_pct=(0.0,))
+def test_the_band_holds_every_treatment_on_every_real_chain(shared_data, spx_at_spot, ndx):
+    # the CBOE files' chains are the module's (SPX's analysis too); the Deribit files are read here
+    analyses = (spx_at_spot, analyze(ndx, shocks_pct=(0.0,)),
+                *(analyze(load_chain(shared_data / name), shocks_pct=(0.0,))
+                  for name in ("deribit_btc_ticker_greeks_2026-02-28_tessicin.csv",
+                               "deribit_btc_book_summary_2024-03-12_stevenmaharaj_TESTNET.csv")))
+    for a in analyses:
         h = a.headline
         lo, hi = h.total_gex_band_usd_per_1pct
         assert h.treatments[0].total_gex_usd_per_1pct == a.total_gex_usd_per_1pct
@@ -155,8 +163,8 @@ def test_the_band_holds_every_treatment_on_every_real_chain(shared_data):
         assert {lo, hi} <= {t.total_gex_usd_per_1pct for t in h.treatments}
 
 
-def test_spx_walls_carry_their_runners_up_as_by_strike_ranks_them(spx):
-    a = analyze(spx, shocks_pct=(0.0,))
+def test_spx_walls_carry_their_runners_up_as_by_strike_ranks_them(spx_at_spot):
+    a = spx_at_spot
     bs = a.by_strike
     calls = bs.loc[bs["call_gex_usd_per_1pct"] > 0].sort_values("call_gex_usd_per_1pct", ascending=False).head(3)
     puts = bs.loc[bs["put_gex_usd_per_1pct"] < 0].sort_values("put_gex_usd_per_1pct").head(3)

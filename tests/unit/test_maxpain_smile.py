@@ -11,9 +11,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.interpolate import interp1d
-from scipy.optimize import brentq
-from scipy.stats import norm
 
 from analytics import maxpain, smile
 from analytics.report import analyze, prepare_for
@@ -144,6 +141,8 @@ def plain_smiles(chain, scenario: Scenario, forwards: dict, years: dict) -> dict
 def iv_at_call_delta_by_loop(k, v, f, t, target) -> float:
     """Walk the pairs of adjacent strikes outward from the forward; between the first pair whose Black-76
     call deltas (scipy norm) straddle ``target``, interpolate the IV linearly in delta."""
+    from scipy.stats import norm  # the oracles import scipy's stats (~0.3 s) when they run, not at collection
+
     delta = [norm.cdf((math.log(f / x) + 0.5 * s * s * t) / (s * math.sqrt(t))) for x, s in zip(k, v, strict=True)]
     for j in sorted(range(len(k) - 1), key=lambda j: abs(math.log(k[j] / f) + math.log(k[j + 1] / f))):
         if (delta[j] - target) * (delta[j + 1] - target) <= 0:
@@ -153,6 +152,10 @@ def iv_at_call_delta_by_loop(k, v, f, t, target) -> float:
 
 @pytest.mark.parametrize("iv_policy", ["otm", "file"])
 def test_smile_and_25_delta_risk_reversal_match_scipy_on_the_spx_files_first_four_expiries(spx, iv_policy):
+    from scipy.interpolate import interp1d
+    from scipy.optimize import brentq
+    from scipy.stats import norm
+
     scenario = Scenario(expiries=tuple(first_four(spx)), iv_policy=iv_policy)
     a = analyze(spx, scenario)
     # the expiry's forward from the parity table, T the earliest settlement of its rows
@@ -188,6 +191,9 @@ def test_smile_and_25_delta_risk_reversal_match_scipy_on_the_spx_files_first_fou
 
 
 def test_25_delta_ivs_recover_a_known_smile_on_a_synthetic_chain():
+    from scipy.optimize import brentq
+    from scipy.stats import norm
+
     # quotes priced from synthetic.smile on 1-point strikes: solving N(d1) = 0.25 on the true smile
     # gives the 25-delta IVs the analysis must find from the quotes (OTM mids re-solved, then
     # interpolated in delta between strikes 1 apart)

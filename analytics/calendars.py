@@ -44,6 +44,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics.locks import ForkSafeLock
+
 #: The span the NYSE calendar is built for; a date outside it is refused (ValueError).
 CALENDAR_FIRST_DAY = dt.date(1990, 1, 1)
 CALENDAR_LAST_DAY = dt.date(2075, 12, 31)
@@ -56,13 +58,23 @@ _THIRD_FRIDAY = pd.offsets.WeekOfMonth(week=2, weekday=4)
 _LAST_FRIDAY = pd.offsets.LastWeekOfMonth(weekday=4)
 
 
-@cache
 def nyse_calendar() -> Any:
     """The ``exchange_calendars`` XNYS calendar over ``CALENDAR_FIRST_DAY .. CALENDAR_LAST_DAY``.
 
     Imported and built on first use (about 0.3 s import + 0.2 s build on an idle machine), then
-    kept for the process.
+    kept for the process. Built once even when several threads ask at once (a server's first
+    requests): ``warnings.catch_warnings`` swaps the process's one filter list, so two builds
+    overlapping in two threads could restore each other's filters and let the library's warning out.
     """
+    with _CALENDAR_LOCK:
+        return _built_nyse_calendar()
+
+
+_CALENDAR_LOCK = ForkSafeLock()
+
+
+@cache
+def _built_nyse_calendar() -> Any:
     import exchange_calendars  # heavy: only the demo generator and the dashboard's presets need it
 
     with warnings.catch_warnings():  # exchange_calendars 4.13 still reads Series.values (pandas 3.1 warns)

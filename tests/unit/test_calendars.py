@@ -160,3 +160,49 @@ def test_a_corrupt_session_file_is_rebuilt_from_the_library(tmp_path, monkeypatc
             assert got["closes"].size > 20_000
     finally:
         calendars._session_bounds.cache_clear()
+
+
+def test_threads_asking_for_the_calendar_at_once_build_it_once_without_a_warning(monkeypatch):
+    """A server's first requests ask for the calendar from several threads. Each build silences the
+    library's pandas deprecation warning with ``warnings.catch_warnings``, which swaps the process's one
+    filter list: two overlapping builds restored each other's filters and the warning reached the log
+    (seen in the browser tests). The calendar is now built once, under a lock."""
+    import threading
+    import time
+    import warnings
+
+    import exchange_calendars
+
+    from analytics import calendars
+
+    real = exchange_calendars.get_calendar
+    builds = []
+
+    def slow_build(*args, **kwargs):  # every thread is inside a build at once, unless they are serialised
+        builds.append(threading.get_ident())
+        time.sleep(0.2)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(exchange_calendars, "get_calendar", slow_build)
+    calendars._built_nyse_calendar.cache_clear()
+    start = threading.Barrier(4)
+    got, errors = [], []
+
+    def ask():
+        start.wait()
+        try:
+            got.append(calendars.nyse_calendar())
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a warning that gets out fails the asking thread
+            threads = [threading.Thread(target=ask) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        calendars._built_nyse_calendar.cache_clear()
+    assert errors == [] and len(builds) == 1 and len(got) == 4 and all(c is got[0] for c in got)

@@ -13,6 +13,7 @@ the child (test_a_plain_lock_held_by_another_thread_at_the_fork_hangs_the_child)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -56,8 +57,9 @@ def child_finishes(work, deadline_s: float = CHILD_DEADLINE_S) -> bool:
         time.sleep(0.01)
 
 
-def child_finishes_while_held(lock, work, deadline_s: float = CHILD_DEADLINE_S) -> bool:
-    """:func:`child_finishes` forked while another thread holds ``lock`` (released afterwards)."""
+@contextlib.contextmanager
+def held_by_another_thread(lock):
+    """``lock`` held by another thread for the block, released after it."""
     held, release = threading.Event(), threading.Event()
 
     def hold() -> None:
@@ -69,10 +71,16 @@ def child_finishes_while_held(lock, work, deadline_s: float = CHILD_DEADLINE_S) 
     holder.start()
     assert held.wait(5)
     try:
-        return child_finishes(work, deadline_s)
+        yield
     finally:
         release.set()
         holder.join(5)
+
+
+def child_finishes_while_held(lock, work, deadline_s: float = CHILD_DEADLINE_S) -> bool:
+    """:func:`child_finishes` forked while another thread holds ``lock`` (released afterwards)."""
+    with held_by_another_thread(lock):
+        return child_finishes(work, deadline_s)
 
 
 def _acquire_and_release(module, name: str):
@@ -180,22 +188,9 @@ def test_a_fork_safe_lock_another_thread_holds_is_free_in_the_child_and_still_he
         assert not lock.locked() and lock.acquire(blocking=False)
         lock.release()
 
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with lock:
-            held.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=hold, daemon=True)
-    holder.start()
-    assert held.wait(5)
-    try:
+    with held_by_another_thread(lock):
         assert child_finishes(in_child)
         assert lock.locked() and not lock.acquire(blocking=False)  # the parent's holder still has it
-    finally:
-        release.set()
-        holder.join(5)
     assert lock.acquire(blocking=False)
     lock.release()
 

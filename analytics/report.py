@@ -172,7 +172,6 @@ class Analysis:
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``mmpos analyze`` (finite floats, ISO dates, conventions stated)."""
 
-        records = json_records
         smile_json = _columns_by_expiry(self.smile, ("strike", "log_moneyness", "iv"), SMILE_JSON_DECIMALS)
         return {
             "underlying": self.underlying,
@@ -193,15 +192,15 @@ class Analysis:
             "dealer_delta_units": self.dealer_delta_units,
             "net_vega_usd_per_vol_pt": self.net_vega_usd_per_vol_pt,
             "scenario": self.scenario.to_dict(),
-            "by_strike": records(self.by_strike),
-            "by_expiry": [{**rec, "smile": smile_json.get(rec["expiry"], {})} for rec in records(self.by_expiry)],
-            "gamma_profile": records(self.gamma_profile),
-            "hedge_curve": records(self.hedge_curve.assign(
+            "by_strike": json_records(self.by_strike),
+            "by_expiry": [{**rec, "smile": smile_json.get(rec["expiry"], {})} for rec in json_records(self.by_expiry)],
+            "gamma_profile": json_records(self.gamma_profile),
+            "hedge_curve": json_records(self.hedge_curve.assign(
                 hedge_flow_pct_adv=pct_of_adv(self.hedge_curve["hedge_flow_units"], self.adv_units))),
             "adv_units_per_day": self.adv_units,
-            "term_structure": records(self.term_structure[["expiry", "days_to_expiry", "atm_iv",
+            "term_structure": json_records(self.term_structure[["expiry", "days_to_expiry", "atm_iv",
                                                            "net_vega_usd_per_vol_pt"]]),
-            "forwards": [] if self.forwards is None else records(self.forwards),
+            "forwards": [] if self.forwards is None else json_records(self.forwards),
             "units": {**CONVENTIONS_TEXT,
                       "units": {**CONVENTIONS_TEXT["units"],
                                 "iv": f"{CONVENTIONS_TEXT['units']['iv']}; policy "

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from dashboard.cli.common import add_data_dir_option, refuses_bad_settings
+from dashboard.cli.common import add_data_dir_option, refuse, refuses_bad_settings
 
 NAME = "alerts"
 ONE_SHOT = False
@@ -34,8 +34,7 @@ def run(args: argparse.Namespace) -> int:
     settings = config.from_env()
     path = args.config or settings.alerts_file
     if not path:
-        sys.stderr.write("mmpos: no alerts file: give --config or set MMPOS_ALERTS_FILE\n")
-        return 2
+        return refuse(NAME, "no alerts file: give --config or set MMPOS_ALERTS_FILE")
     cfg = alerts.load_config(path)  # a bad file: ChainDataError, one line from dashboard.cli's main
     sent = alerts.check(args.data_dir, cfg, settings, dry_run=args.dry_run)
     if args.format == "json":

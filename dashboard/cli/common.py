@@ -75,6 +75,13 @@ def add_date_order_option(parser: argparse.ArgumentParser) -> None:
                              "month first (mdy); default: only where the file decides, else refused")
 
 
+def refuse(command: str, reason: str) -> int:
+    """End ``mmpos <command>`` on bad input: one line ``mmpos <command>: <reason>`` on stderr; returns the
+    status to exit with (:data:`EXIT_BAD_INPUT`)."""
+    sys.stderr.write(f"mmpos {command}: {reason}\n")
+    return EXIT_BAD_INPUT
+
+
 def refuses_bad_settings(command: str) -> Callable[[Run], Run]:
     """Decorate a command's ``run`` that reads the ``MMPOS_*`` settings: a setting that cannot be used
     (:class:`dashboard.runtime.config.UnsafeConfigError`, raised while loading or checking them) ends the
@@ -91,8 +98,7 @@ def refuses_bad_settings(command: str) -> Callable[[Run], Run]:
             try:
                 return run(args)
             except config.UnsafeConfigError as err:
-                sys.stderr.write(f"mmpos {command}: {err}\n")
-                return EXIT_BAD_INPUT
+                return refuse(command, str(err))
 
         return refusing
 

@@ -49,3 +49,9 @@ def test_every_command_reading_settings_refuses_through_the_one_helper():
     # a command module naming the settings (or the server reading them) is among them; mmpos report reads
     # the strike window through dashboard.report_html
     assert {c.NAME for c in cli.COMMANDS if "dashboard.runtime" in inspect.getsource(c)} <= refusing
+
+
+def test_alerts_without_a_rules_file_is_the_same_one_line_refusal(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("MMPOS_ALERTS_FILE", raising=False)
+    assert main(["alerts", "--data-dir", str(tmp_path)]) == cli.EXIT_BAD_INPUT
+    assert capsys.readouterr() == ("", "mmpos alerts: no alerts file: give --config or set MMPOS_ALERTS_FILE\n")

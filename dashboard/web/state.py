@@ -383,6 +383,24 @@ CHANGE_BASIS_KEY = "chg"
 assert {STRIKE_MODE_KEY, TERM_SPACING_KEY, ZOOM_KEY, SMILE_X_KEY, MAX_PAIN_RR_KEY, CHANGE_BASIS_KEY} <= set(FIELDS)
 
 
+# what belongs to the snapshot shown and goes back to its default when another snapshot opens, whichever
+# way it opens (the underlying and snapshot controls, a History or Intraday click, Follow newest, a dropped
+# file): the clicked strike, the user's strike zoom and the vol shift asked before a clamp
+SNAPSHOT_BOUND = ("strike", ZOOM_KEY, "volasked")
+assert set(SNAPSHOT_BOUND) <= set(FIELDS)
+
+
+def opening_snapshot(snap: str | None) -> dict[str, Any]:
+    """The changes that open snapshot ``snap`` (None: the underlying's newest), to apply over a state.
+
+    Examples
+    --------
+    >>> opening_snapshot("spx-b")
+    {'snap': 'spx-b', 'strike': None, 'xzoom': None, 'volasked': None}
+    """
+    return {"snap": snap, **{k: DEFAULT_STATE[k] for k in SNAPSHOT_BOUND}}
+
+
 def default_state(**overrides: Any) -> dict[str, Any]:
     """A fresh state dict with defaults, overridden by keyword."""
     state = ViewState().model_dump()

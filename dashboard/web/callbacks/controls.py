@@ -49,6 +49,7 @@ from dashboard.web.state import (
     default_state,
     expiries_from_selection,
     from_query,
+    opening_snapshot,
     scenario_from_state,
     strike_from_click,
     to_query,
@@ -95,12 +96,12 @@ def apply_input(state: dict[str, Any], trigger: str, value: Any) -> dict[str, An
     s["exp"] = list(state.get("exp") or [])
     if trigger == f"{ids.UNDERLYING}.value":
         if value != s.get("u"):
-            s.update(u=value, snap=None, strike=None)
+            s.update(u=value, **opening_snapshot(None))
             if s.get("preset") == "custom":
                 s.update(preset="all", exp=[])
     elif trigger == f"{ids.SNAPSHOT}.value":
         if value != s.get("snap"):
-            s.update(snap=value, strike=None)
+            s.update(opening_snapshot(value))
     elif trigger == f"{ids.EXPIRY_PRESET}.value":
         if value in PRESET_LABELS:
             s["preset"] = value

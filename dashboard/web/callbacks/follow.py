@@ -26,7 +26,7 @@ from dashboard import service
 from dashboard.web import ids
 from dashboard.web.callbacks.navigation import view_with
 from dashboard.web.inputs import checked
-from dashboard.web.state import ViewState, to_query
+from dashboard.web.state import ViewState, opening_snapshot, to_query
 
 
 def _stamp(entry: Any) -> str:
@@ -59,7 +59,7 @@ def poll(state: Mapping[str, Any] | None, known: Mapping[str, str] | None,
     if shown is not None and shown.as_of is not None and newest.as_of is not None and newest.as_of <= shown.as_of:
         seen[v.u] = str(newest.id)
         return no_update, seen, no_update
-    query = to_query(view_with(state, snap=str(newest.id), strike=None, volasked=None))
+    query = to_query(view_with(state, **opening_snapshot(str(newest.id))))
     if v.follow:
         seen[v.u] = str(newest.id)
         return [], seen, query

@@ -37,7 +37,7 @@ from dashboard.web.figures import history as hfig
 from dashboard.web.figures.common import encode_arrays, expiry_set_label
 from dashboard.web.inputs import checked, unexpected
 from dashboard.web.layout import HISTORY_FIGURE_HEIGHT
-from dashboard.web.state import TAB_CHOICES, default_state, from_query, history_depth
+from dashboard.web.state import TAB_CHOICES, default_state, from_query, history_depth, opening_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def navigate(trigger: str | None, search: str | None, tab: str | None, depth: An
         snap = clicked_snapshot(click)
         if snap is None:
             raise PreventUpdate
-        state.update(snap=snap, tab="main", strike=None)
+        state.update(opening_snapshot(snap), tab="main")
     return state["tab"], state["hn"], url_of(state, search)
 
 

@@ -35,7 +35,7 @@ from dashboard.web.figures import intraday as ifig
 from dashboard.web.figures.common import empty_figure, encode_arrays
 from dashboard.web.figures.gamma import view_strike_window
 from dashboard.web.inputs import checked, unexpected
-from dashboard.web.state import INTRADAY_EXPIRY_CHOICES, ViewState, default_state
+from dashboard.web.state import INTRADAY_EXPIRY_CHOICES, ViewState, default_state, opening_snapshot
 
 #: snapshots summarised per tick while a session fills (each ~0.3-0.8 s)
 FILES_PER_TICK = 2
@@ -168,7 +168,7 @@ def navigate(trigger: str | None, expiries: Any, position: Any, snapshot_ids: li
         chosen = snapshot_ids or []
         if not isinstance(position, int) or not 0 <= position < len(chosen) or chosen[position] == s.get("snap"):
             raise PreventUpdate
-        s.update(snap=chosen[position], strike=None, xzoom=None)
+        s.update(opening_snapshot(chosen[position]))
     else:
         raise PreventUpdate
     return url_of(s, search)

@@ -40,7 +40,7 @@ from dashboard.uploads import (
 from dashboard.web import ids
 from dashboard.web.callbacks.navigation import view_with
 from dashboard.web.inputs import checked, unexpected
-from dashboard.web.state import to_query
+from dashboard.web.state import opening_snapshot, to_query
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def view_of(result: UploadResult, state: dict[str, Any] | None) -> str | Any:
     """The URL query that opens a stored snapshot (the rest of the view kept); no_update otherwise."""
     if not result.ok or not result.underlying:
         return no_update
-    return to_query(view_with(state, u=result.underlying, snap=result.entry_id, preset="all", exp=[], strike=None))
+    return to_query(view_with(state, u=result.underlying, preset="all", exp=[], **opening_snapshot(result.entry_id)))
 
 
 def result_of(reply: dict[str, Any]) -> UploadResult:

@@ -237,6 +237,14 @@ def _years_from(rows: pd.DataFrame, instant: pd.Timestamp) -> np.ndarray:
     return per_rows(rows, ("years", instant), lambda: _read_only(years_between(instant, rows["settlement"])))
 
 
+def _kept_rows(rows: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """``rows[keep]`` with a fresh index (what ``OptionChain.with_rows`` gives), once per frame and mask:
+    treatments that keep the same rows (the headline band's, :mod:`analytics.headline`) share one
+    frame, hence its :func:`per_rows` values (row groups, years, sides) too."""
+    key = ("kept", hashlib.blake2b(np.packbits(keep).tobytes()).hexdigest(), keep.size)
+    return per_rows(rows, key, lambda: rows.loc[keep].reset_index(drop=True))
+
+
 def _read_only(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
     return a
@@ -469,7 +477,7 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
     keep = usable
     kept_notes = tuple(replace(nt, mask=None if nt.mask is None else nt.mask[keep]) for nt in notes)
     return PreparedChain(
-        chain=chain.with_rows(rows.loc[keep]), years=years[keep], iv=iv[keep], side=side[keep], level=level[keep],
+        chain=replace(chain, rows=_kept_rows(rows, keep)), years=years[keep], iv=iv[keep], side=side[keep], level=level[keep],
         rate=rates[keep], carry=carry[keep], multiplier=mult[keep], warnings=tuple(nt.message for nt in kept_notes),
         notes=kept_notes, forwards=table, forward=forward, iv_policy=iv_policy, file_spot=file_spot,
         placeholder_smile=None if placeholder_smile is None else placeholder_smile[keep],

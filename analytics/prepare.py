@@ -513,9 +513,12 @@ def _otm_ivs(rows, iv_file, placeholder, strike, side, years, level, rates, carr
     mid = _quote_mid(rows)
     idx = np.flatnonzero(otm & np.isfinite(mid))
     solved = np.full(n, np.nan)
+    # the file's own IV (placeholders aside) is the solver's start: a few steps from the quote's IV on the
+    # file's model to this model's, to the same tolerance as from the generic start
+    guess = np.where(placeholder, np.nan, iv_file)[idx]
     with np.errstate(over="ignore"):  # Newton steps on far wings (vega ~ 0) overflow before the bisection takes over
         solved[idx] = pricing.implied_vol(mid[idx], level[idx], strike[idx], years[idx], side[idx], rates[idx],
-                                          carry[idx])
+                                          carry[idx], guess=guess)
     strike_iv = _by_strike(np.where(otm, solved, np.nan), groups)
     missing = ~np.isfinite(strike_iv)
     smile_iv = _smile(groups, np.log(strike / model_forward), otm & np.isfinite(solved), solved, missing)

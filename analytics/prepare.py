@@ -383,30 +383,21 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         rates = np.full(n, rate)
         carry = np.full(n, rate)
     elif forward == "parity":
-        full = fwd.expiry_forwards(chain, rate=rate, div_yield=div_yield) if forwards is None else forwards
-        # stamped outside the session, the header may carry a later print than the quotes (after hours,
-        # pre-market); inside it, spot and quotes are of one instant and a basis is a dividend
-        implied_spot = (fwd.quotes_spot(full, chain.spot, rate=rate, div_yield=div_yield)
-                        if session_close is not None else None)
+        implied_spot, table, forward_row, rates, forward_notes = _on_forwards(
+            chain, session_close is not None, forwards, rate, div_yield, oi)
         if implied_spot is not None:  # a stale header spot: the levels go on the spot the quotes imply
             file_spot = chain.spot
             chain = replace(chain, spot=implied_spot)
-            full = fwd.respot(full, implied_spot, rate=rate, div_yield=div_yield)
-        table = full.loc[full["expiry"].isin(rows["expiry"].unique())].reset_index(drop=True)
-        per_expiry = table.set_index("expiry")
-        # Black-76 on F with discount D, written on spot so that deltas are per unit of the underlying:
-        # rate r = -ln(D)/T and the carry yield that makes S e^{(r - q) T} = F
-        forward_row = rows["expiry"].map(per_expiry["forward"]).to_numpy(float)
-        rates = rows["expiry"].map(per_expiry["implied_rate"]).to_numpy(float)
         level = np.full(n, chain.spot)
         carry = rates - np.log(forward_row / chain.spot) / years
-        notes += _forward_notes(full, chain, oi, rate, div_yield)
+        notes += forward_notes
     else:
         level = np.full(n, chain.spot)
         rates = np.full(n, rate)
         carry = np.full(n, div_yield)
         if forwards is not None:  # priced on spot, but say when the options' own forwards disagree
-            notes += _forward_notes(forwards, chain, oi, rate, div_yield, fallback=False)
+            notes += _memo_on(rows, ("spot-forward-notes", chain.as_of, chain.spot, rate, div_yield), forwards,
+                              lambda: tuple(_forward_notes(forwards, chain, oi, rate, div_yield, fallback=False)))
     model_forward = level * np.exp((rates - carry) * years)
 
     iv = rows["iv"].to_numpy(float).copy()
@@ -482,6 +473,47 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         notes=kept_notes, forwards=table, forward=forward, iv_policy=iv_policy, file_spot=file_spot,
         placeholder_smile=None if placeholder_smile is None else placeholder_smile[keep],
     )
+
+
+def _memo_on(rows: pd.DataFrame, key: Hashable, source: object, compute: Callable[[], T]) -> T:
+    """:func:`per_rows` of a value computed from ``rows`` and the object ``source`` too (a forwards
+    table): kept with that object and recomputed when another one comes (never matched by ``id``)."""
+    held, value = per_rows(rows, key, lambda: (source, compute()))
+    if held is source:
+        return value
+    return compute()
+
+
+def _on_forwards(chain: OptionChain, outside_session: bool, forwards: pd.DataFrame | None, rate: float,
+                 div_yield: float, oi: np.ndarray):
+    """What pricing ``chain``'s rows on parity forwards reads from the fit ``forwards`` (default: a fit
+    of ``chain``): the spot the quotes imply where the header's is stale (None otherwise; stamped
+    ``outside_session`` only), the selected expiries' table, each row's forward and implied rate, and
+    the forward notes. The same for every IV policy: once per rows frame and fit (:func:`per_rows`)."""
+    rows = chain.rows
+
+    def compute():
+        full = fwd.expiry_forwards(chain, rate=rate, div_yield=div_yield) if forwards is None else forwards
+        # stamped outside the session, the header may carry a later print than the quotes (after hours,
+        # pre-market); inside it, spot and quotes are of one instant and a basis is a dividend
+        implied_spot = (fwd.quotes_spot(full, chain.spot, rate=rate, div_yield=div_yield)
+                        if outside_session else None)
+        on = chain
+        if implied_spot is not None:
+            on = replace(chain, spot=implied_spot)
+            full = fwd.respot(full, implied_spot, rate=rate, div_yield=div_yield)
+        table = full.loc[full["expiry"].isin(rows["expiry"].unique())].reset_index(drop=True)
+        per_expiry = table.set_index("expiry")
+        # Black-76 on F with discount D, written on spot so that deltas are per unit of the underlying:
+        # rate r = -ln(D)/T and the carry yield that makes S e^{(r - q) T} = F
+        forward_row = _read_only(rows["expiry"].map(per_expiry["forward"]).to_numpy(float))
+        rates = _read_only(rows["expiry"].map(per_expiry["implied_rate"]).to_numpy(float))
+        return implied_spot, table, forward_row, rates, tuple(_forward_notes(full, on, oi, rate, div_yield))
+
+    if forwards is None:  # a fit of this chain, made here: nothing to share it with
+        return compute()
+    return _memo_on(rows, ("on-forwards", chain.as_of, chain.spot, outside_session, rate, div_yield), forwards,
+                    compute)
 
 
 def _smile(groups: RowGroups, x: np.ndarray, known: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:

@@ -164,8 +164,16 @@ def placeholder_ivs(iv, expiry, strike, side, forward, *, min_rows: int = PLACEH
     near = order[rank < 4]
     atm_by_code = np.full(int(codes.max(initial=-1)) + 1, np.nan)
     near_codes = codes.ravel()[near]
-    for code in np.unique(near_codes):
-        atm_by_code[code] = np.median(iv.ravel()[near[near_codes == code]])
+    if near.size:  # each expiry's median of its (up to) four, as np.median gives it: the middle one, or the
+        # mean (a + b) / 2 of the middle two, from the values sorted within the expiry
+        values = iv.ravel()[near]
+        by = np.lexsort((values, near_codes))
+        values, group = values[by], near_codes[by]
+        first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        size = np.diff(np.r_[first, group.size])
+        upper = values[first + size // 2]
+        lower = values[first + (size - 1) // 2]
+        atm_by_code[group[first]] = np.where(size % 2 == 1, upper, (lower + upper) / 2.0)
     atm = atm_by_code[codes] if atm_by_code.size else np.full(iv.shape, np.nan)
     return itm & (count >= min_rows) & (iv < atm_ratio * atm)
 

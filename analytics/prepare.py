@@ -230,14 +230,34 @@ def per_rows(rows: pd.DataFrame, key: Hashable, compute: Callable[[], T]) -> T:
 def row_groups(rows: pd.DataFrame) -> RowGroups:
     """The :class:`RowGroups` of ``rows``, computed once per frame (:func:`per_rows`)."""
     def compute() -> RowGroups:
-        index = pd.Series(np.arange(len(rows)), index=rows.index)
-        strike_codes = index.groupby([rows["root"], rows["expiry"], rows["strike"]]).ngroup().to_numpy(np.intp)
+        # the groups of a sorted groupby on (root, expiry[, strike]), numbered as its ngroup() numbers them,
+        # from one sorted factorization per column and a combined integer key (no groupby set-up)
+        roots = pd.factorize(rows["root"], sort=True)
+        expiries = pd.factorize(rows["expiry"].to_numpy(), sort=True)
+        strikes = pd.factorize(rows["strike"].to_numpy(float), sort=True)
+        if min(codes.min(initial=0) for codes, _ in (roots, expiries, strikes)) < 0:  # a missing key
+            return _row_groups_by_pandas(rows)
+        root_expiry = roots[0].astype(np.int64) * len(expiries[1]) + expiries[0]
+        _, strike_codes = np.unique(root_expiry * len(strikes[1]) + strikes[0], return_inverse=True)
+        _, by_expiry = np.unique(root_expiry, return_inverse=True)
+        order = np.argsort(by_expiry, kind="stable")  # each (root, expiry)'s rows in row order
+        starts = np.searchsorted(by_expiry[order], np.arange(by_expiry.max(initial=-1) + 2))
+        expiry_rows = tuple(order[starts[i]:starts[i + 1]] for i in range(starts.size - 1))
         expiry_codes = pd.factorize(rows["expiry"].to_numpy())[0]
-        expiry_rows = tuple(np.asarray(g, dtype=np.intp) for g in
-                            pd.Series(np.arange(len(rows))).groupby([rows["root"], rows["expiry"]]).indices.values())
-        return RowGroups(_read_only(strike_codes), _read_only(expiry_codes),
-                         tuple(_read_only(a) for a in expiry_rows))
+        return RowGroups(_read_only(strike_codes.astype(np.intp)), _read_only(expiry_codes),
+                         tuple(_read_only(a.astype(np.intp)) for a in expiry_rows))
     return per_rows(rows, "row-groups", compute)
+
+
+def _row_groups_by_pandas(rows: pd.DataFrame) -> RowGroups:
+    """:func:`row_groups` by pandas' groupby: the reference, and the path of rows with a missing key."""
+    index = pd.Series(np.arange(len(rows)), index=rows.index)
+    strike_codes = index.groupby([rows["root"], rows["expiry"], rows["strike"]]).ngroup()
+    expiry_codes = pd.factorize(rows["expiry"].to_numpy())[0]
+    expiry_rows = tuple(np.asarray(g, dtype=np.intp) for g in
+                        pd.Series(np.arange(len(rows))).groupby([rows["root"], rows["expiry"]]).indices.values())
+    return RowGroups(_read_only(strike_codes.to_numpy(np.intp)), _read_only(expiry_codes),
+                     tuple(_read_only(a) for a in expiry_rows))
 
 
 def _years_from(rows: pd.DataFrame, instant: pd.Timestamp) -> np.ndarray:

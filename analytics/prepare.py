@@ -102,7 +102,11 @@ class PreparedChain:
         if self.chain.model == "black76":
             method: object = "exchange"
         elif self.forwards is not None:
-            method = expiry.map(self.forwards.set_index("expiry")["method"]).to_numpy(object)
+            # each row's expiry's method: looked up once per distinct expiry (Series.map's values)
+            codes, distinct = pd.factorize(expiry.to_numpy())
+            by_expiry = self.forwards.set_index("expiry")["method"]
+            method = (by_expiry.reindex(distinct).to_numpy(object)[codes] if codes.min(initial=0) >= 0 else
+                      expiry.map(by_expiry).to_numpy(object))
         else:
             method = "spot-carry"
         out = fwd.model_forwards(expiry.to_numpy(), self.years, self.level, self.rate, self.carry,

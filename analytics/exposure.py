@@ -70,8 +70,35 @@ def gex_by_strike(strike, side, gex) -> pd.DataFrame:
     return _sum_by_key(np.asarray(strike, float), None, side, gex)
 
 
+def walls_of_rows(strike, side, gex) -> tuple[float | None, float | None]:
+    """:func:`walls` of ``gex_by_strike(strike, side, gex)``, from its sums without building the frame
+    (a headline treatment needs the walls only)."""
+    strikes, calls, puts = _strike_sums(np.asarray(strike, float), side, gex)
+    call_at, put_at = top_wall_positions(calls, puts, 1)
+    return tuple(float(strikes[i[0]]) if i.size and i[0] >= 0 else None for i in (call_at, put_at))
+
+
+def _strike_sums(strike: np.ndarray, side, gex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ascending strikes and their call and put GEX sums: :func:`gex_by_strike`'s columns."""
+    out = _key_sums(strike, None, side, gex)
+    return out[0], out[2], out[3]
+
+
 def _sum_by_key(strike: np.ndarray, expiry, side, gex) -> pd.DataFrame:
-    """Call, put and net GEX per strike, or per (strike, expiry date) when ``expiry`` is given, sorted.
+    """Call, put and net GEX per strike, or per (strike, expiry date) when ``expiry`` is given, sorted."""
+    strikes, dates, calls, puts = _key_sums(strike, expiry, side, gex)
+    out = pd.DataFrame({"strike": strikes})
+    if expiry is not None:
+        out["expiry"] = dates
+    out["call_gex_usd_per_1pct"] = calls
+    out["put_gex_usd_per_1pct"] = puts
+    out["net_gex_usd_per_1pct"] = out["call_gex_usd_per_1pct"] + out["put_gex_usd_per_1pct"]
+    return out
+
+
+def _key_sums(strike: np.ndarray, expiry, side, gex):
+    """Per strike, or per (strike, expiry date) when ``expiry`` is given, sorted: the strikes, dates
+    (None without ``expiry``), and call and put GEX sums.
 
     pandas' groupby sums (compensated, in row order) over one integer key per group: the numbers of a
     groupby on the strike (and date) columns themselves, without hashing floats and date objects.
@@ -90,13 +117,8 @@ def _sum_by_key(strike: np.ndarray, expiry, side, gex) -> pd.DataFrame:
                           "put_gex_usd_per_1pct": np.where(w < 0, g, 0.0)})
     sums = frame.groupby(k_codes[grouped].astype(np.int64) * n_exp + e_codes[grouped], sort=True).sum()
     key = sums.index.to_numpy()
-    out = pd.DataFrame({"strike": np.asarray(k_values, float)[key // n_exp]})
-    if expiry is not None:
-        out["expiry"] = dates[key % n_exp]
-    out["call_gex_usd_per_1pct"] = sums["call_gex_usd_per_1pct"].to_numpy()
-    out["put_gex_usd_per_1pct"] = sums["put_gex_usd_per_1pct"].to_numpy()
-    out["net_gex_usd_per_1pct"] = out["call_gex_usd_per_1pct"] + out["put_gex_usd_per_1pct"]
-    return out
+    return (np.asarray(k_values, float)[key // n_exp], None if expiry is None else dates[key % n_exp],
+            sums["call_gex_usd_per_1pct"].to_numpy(), sums["put_gex_usd_per_1pct"].to_numpy())
 
 
 def expiry_codes(expiry) -> tuple[np.ndarray, np.ndarray]:

@@ -102,7 +102,11 @@ class PreparedChain:
         if self.chain.model == "black76":
             method: object = "exchange"
         elif self.forwards is not None:
-            method = expiry.map(self.forwards.set_index("expiry")["method"]).to_numpy(object)
+            # each row's expiry's method: looked up once per distinct expiry (Series.map's values)
+            codes, distinct = pd.factorize(expiry.to_numpy())
+            by_expiry = self.forwards.set_index("expiry")["method"]
+            method = (by_expiry.reindex(distinct).to_numpy(object)[codes] if codes.min(initial=0) >= 0 else
+                      expiry.map(by_expiry).to_numpy(object))
         else:
             method = "spot-carry"
         out = fwd.model_forwards(expiry.to_numpy(), self.years, self.level, self.rate, self.carry,
@@ -164,8 +168,16 @@ def placeholder_ivs(iv, expiry, strike, side, forward, *, min_rows: int = PLACEH
     near = order[rank < 4]
     atm_by_code = np.full(int(codes.max(initial=-1)) + 1, np.nan)
     near_codes = codes.ravel()[near]
-    for code in np.unique(near_codes):
-        atm_by_code[code] = np.median(iv.ravel()[near[near_codes == code]])
+    if near.size:  # each expiry's median of its (up to) four, as np.median gives it: the middle one, or the
+        # mean (a + b) / 2 of the middle two, from the values sorted within the expiry
+        values = iv.ravel()[near]
+        by = np.lexsort((values, near_codes))
+        values, group = values[by], near_codes[by]
+        first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        size = np.diff(np.r_[first, group.size])
+        upper = values[first + size // 2]
+        lower = values[first + (size - 1) // 2]
+        atm_by_code[group[first]] = np.where(size % 2 == 1, upper, (lower + upper) / 2.0)
     atm = atm_by_code[codes] if atm_by_code.size else np.full(iv.shape, np.nan)
     return itm & (count >= min_rows) & (iv < atm_ratio * atm)
 
@@ -222,19 +234,47 @@ def per_rows(rows: pd.DataFrame, key: Hashable, compute: Callable[[], T]) -> T:
 def row_groups(rows: pd.DataFrame) -> RowGroups:
     """The :class:`RowGroups` of ``rows``, computed once per frame (:func:`per_rows`)."""
     def compute() -> RowGroups:
-        index = pd.Series(np.arange(len(rows)), index=rows.index)
-        strike_codes = index.groupby([rows["root"], rows["expiry"], rows["strike"]]).ngroup().to_numpy(np.intp)
+        # the groups of a sorted groupby on (root, expiry[, strike]), numbered as its ngroup() numbers them,
+        # from one sorted factorization per column and a combined integer key (no groupby set-up)
+        roots = pd.factorize(rows["root"], sort=True)
+        expiries = pd.factorize(rows["expiry"].to_numpy(), sort=True)
+        strikes = pd.factorize(rows["strike"].to_numpy(float), sort=True)
+        if min(codes.min(initial=0) for codes, _ in (roots, expiries, strikes)) < 0:  # a missing key
+            return _row_groups_by_pandas(rows)
+        root_expiry = roots[0].astype(np.int64) * len(expiries[1]) + expiries[0]
+        _, strike_codes = np.unique(root_expiry * len(strikes[1]) + strikes[0], return_inverse=True)
+        _, by_expiry = np.unique(root_expiry, return_inverse=True)
+        order = np.argsort(by_expiry, kind="stable")  # each (root, expiry)'s rows in row order
+        starts = np.searchsorted(by_expiry[order], np.arange(by_expiry.max(initial=-1) + 2))
+        expiry_rows = tuple(order[starts[i]:starts[i + 1]] for i in range(starts.size - 1))
         expiry_codes = pd.factorize(rows["expiry"].to_numpy())[0]
-        expiry_rows = tuple(np.asarray(g, dtype=np.intp) for g in
-                            pd.Series(np.arange(len(rows))).groupby([rows["root"], rows["expiry"]]).indices.values())
-        return RowGroups(_read_only(strike_codes), _read_only(expiry_codes),
-                         tuple(_read_only(a) for a in expiry_rows))
+        return RowGroups(_read_only(strike_codes.astype(np.intp)), _read_only(expiry_codes),
+                         tuple(_read_only(a.astype(np.intp)) for a in expiry_rows))
     return per_rows(rows, "row-groups", compute)
+
+
+def _row_groups_by_pandas(rows: pd.DataFrame) -> RowGroups:
+    """:func:`row_groups` by pandas' groupby: the reference, and the path of rows with a missing key."""
+    index = pd.Series(np.arange(len(rows)), index=rows.index)
+    strike_codes = index.groupby([rows["root"], rows["expiry"], rows["strike"]]).ngroup()
+    expiry_codes = pd.factorize(rows["expiry"].to_numpy())[0]
+    expiry_rows = tuple(np.asarray(g, dtype=np.intp) for g in
+                        pd.Series(np.arange(len(rows))).groupby([rows["root"], rows["expiry"]]).indices.values())
+    return RowGroups(_read_only(strike_codes.to_numpy(np.intp)), _read_only(expiry_codes),
+                     tuple(_read_only(a) for a in expiry_rows))
 
 
 def _years_from(rows: pd.DataFrame, instant: pd.Timestamp) -> np.ndarray:
     """ACT/365 years from ``instant`` to each row's settlement, once per frame and instant (read-only)."""
     return per_rows(rows, ("years", instant), lambda: _read_only(years_between(instant, rows["settlement"])))
+
+
+def _kept_rows(rows: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """``rows[keep]`` with a fresh index (what ``OptionChain.with_rows`` gives), once per frame and mask:
+    treatments that keep the same rows (the headline band's, :mod:`analytics.headline`) share one
+    frame, hence its :func:`per_rows` values (row groups, years, sides) too."""
+    key = ("kept", hashlib.blake2b(np.packbits(keep).tobytes()).hexdigest(), keep.size)
+    return per_rows(rows, key, lambda: rows.loc[keep].reset_index(drop=True))
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -375,30 +415,21 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         rates = np.full(n, rate)
         carry = np.full(n, rate)
     elif forward == "parity":
-        full = fwd.expiry_forwards(chain, rate=rate, div_yield=div_yield) if forwards is None else forwards
-        # stamped outside the session, the header may carry a later print than the quotes (after hours,
-        # pre-market); inside it, spot and quotes are of one instant and a basis is a dividend
-        implied_spot = (fwd.quotes_spot(full, chain.spot, rate=rate, div_yield=div_yield)
-                        if session_close is not None else None)
+        implied_spot, table, forward_row, rates, forward_notes = _on_forwards(
+            chain, session_close is not None, forwards, rate, div_yield, oi)
         if implied_spot is not None:  # a stale header spot: the levels go on the spot the quotes imply
             file_spot = chain.spot
             chain = replace(chain, spot=implied_spot)
-            full = fwd.respot(full, implied_spot, rate=rate, div_yield=div_yield)
-        table = full.loc[full["expiry"].isin(rows["expiry"].unique())].reset_index(drop=True)
-        per_expiry = table.set_index("expiry")
-        # Black-76 on F with discount D, written on spot so that deltas are per unit of the underlying:
-        # rate r = -ln(D)/T and the carry yield that makes S e^{(r - q) T} = F
-        forward_row = rows["expiry"].map(per_expiry["forward"]).to_numpy(float)
-        rates = rows["expiry"].map(per_expiry["implied_rate"]).to_numpy(float)
         level = np.full(n, chain.spot)
         carry = rates - np.log(forward_row / chain.spot) / years
-        notes += _forward_notes(full, chain, oi, rate, div_yield)
+        notes += forward_notes
     else:
         level = np.full(n, chain.spot)
         rates = np.full(n, rate)
         carry = np.full(n, div_yield)
         if forwards is not None:  # priced on spot, but say when the options' own forwards disagree
-            notes += _forward_notes(forwards, chain, oi, rate, div_yield, fallback=False)
+            notes += _memo_on(rows, ("spot-forward-notes", chain.as_of, chain.spot, rate, div_yield), forwards,
+                              lambda: tuple(_forward_notes(forwards, chain, oi, rate, div_yield, fallback=False)))
     model_forward = level * np.exp((rates - carry) * years)
 
     iv = rows["iv"].to_numpy(float).copy()
@@ -469,11 +500,52 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
     keep = usable
     kept_notes = tuple(replace(nt, mask=None if nt.mask is None else nt.mask[keep]) for nt in notes)
     return PreparedChain(
-        chain=chain.with_rows(rows.loc[keep]), years=years[keep], iv=iv[keep], side=side[keep], level=level[keep],
+        chain=replace(chain, rows=_kept_rows(rows, keep)), years=years[keep], iv=iv[keep], side=side[keep], level=level[keep],
         rate=rates[keep], carry=carry[keep], multiplier=mult[keep], warnings=tuple(nt.message for nt in kept_notes),
         notes=kept_notes, forwards=table, forward=forward, iv_policy=iv_policy, file_spot=file_spot,
         placeholder_smile=None if placeholder_smile is None else placeholder_smile[keep],
     )
+
+
+def _memo_on(rows: pd.DataFrame, key: Hashable, source: object, compute: Callable[[], T]) -> T:
+    """:func:`per_rows` of a value computed from ``rows`` and the object ``source`` too (a forwards
+    table): kept with that object and recomputed when another one comes (never matched by ``id``)."""
+    held, value = per_rows(rows, key, lambda: (source, compute()))
+    if held is source:
+        return value
+    return compute()
+
+
+def _on_forwards(chain: OptionChain, outside_session: bool, forwards: pd.DataFrame | None, rate: float,
+                 div_yield: float, oi: np.ndarray):
+    """What pricing ``chain``'s rows on parity forwards reads from the fit ``forwards`` (default: a fit
+    of ``chain``): the spot the quotes imply where the header's is stale (None otherwise; stamped
+    ``outside_session`` only), the selected expiries' table, each row's forward and implied rate, and
+    the forward notes. The same for every IV policy: once per rows frame and fit (:func:`per_rows`)."""
+    rows = chain.rows
+
+    def compute():
+        full = fwd.expiry_forwards(chain, rate=rate, div_yield=div_yield) if forwards is None else forwards
+        # stamped outside the session, the header may carry a later print than the quotes (after hours,
+        # pre-market); inside it, spot and quotes are of one instant and a basis is a dividend
+        implied_spot = (fwd.quotes_spot(full, chain.spot, rate=rate, div_yield=div_yield)
+                        if outside_session else None)
+        on = chain
+        if implied_spot is not None:
+            on = replace(chain, spot=implied_spot)
+            full = fwd.respot(full, implied_spot, rate=rate, div_yield=div_yield)
+        table = full.loc[full["expiry"].isin(rows["expiry"].unique())].reset_index(drop=True)
+        per_expiry = table.set_index("expiry")
+        # Black-76 on F with discount D, written on spot so that deltas are per unit of the underlying:
+        # rate r = -ln(D)/T and the carry yield that makes S e^{(r - q) T} = F
+        forward_row = _read_only(rows["expiry"].map(per_expiry["forward"]).to_numpy(float))
+        rates = _read_only(rows["expiry"].map(per_expiry["implied_rate"]).to_numpy(float))
+        return implied_spot, table, forward_row, rates, tuple(_forward_notes(full, on, oi, rate, div_yield))
+
+    if forwards is None:  # a fit of this chain, made here: nothing to share it with
+        return compute()
+    return _memo_on(rows, ("on-forwards", chain.as_of, chain.spot, outside_session, rate, div_yield), forwards,
+                    compute)
 
 
 def _smile(groups: RowGroups, x: np.ndarray, known: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -505,9 +577,12 @@ def _otm_ivs(rows, iv_file, placeholder, strike, side, years, level, rates, carr
     mid = _quote_mid(rows)
     idx = np.flatnonzero(otm & np.isfinite(mid))
     solved = np.full(n, np.nan)
+    # the file's own IV (placeholders aside) is the solver's start: a few steps from the quote's IV on the
+    # file's model to this model's, to the same tolerance as from the generic start
+    guess = np.where(placeholder, np.nan, iv_file)[idx]
     with np.errstate(over="ignore"):  # Newton steps on far wings (vega ~ 0) overflow before the bisection takes over
         solved[idx] = pricing.implied_vol(mid[idx], level[idx], strike[idx], years[idx], side[idx], rates[idx],
-                                          carry[idx])
+                                          carry[idx], guess=guess)
     strike_iv = _by_strike(np.where(otm, solved, np.nan), groups)
     missing = ~np.isfinite(strike_iv)
     smile_iv = _smile(groups, np.log(strike / model_forward), otm & np.isfinite(solved), solved, missing)

@@ -471,7 +471,7 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
                     source=chain.source)
     headline = None
     if band:  # the headline under every treatment, and the ill-conditioned flag from its band
-        own = _Numbers(prep, pos_all, gex_rows, by_strike, (call_wall, put_wall), gex_grid, zeros)
+        own = _Numbers(prep, pos_all, gex_rows, (call_wall, put_wall), gex_grid, zeros)
         headline = _headline(chain, scenario, own, quantified, factors, vol,
                              prepare or functools.partial(prepare_for, chain))
         fragile = hl.ill_conditioned_note(headline, spot, zeros, factors * spot, gex_grid)
@@ -513,12 +513,11 @@ def analyze(chain: OptionChain, scenario: Scenario | None = None, *, prepared: P
 @dataclass(frozen=True)
 class _Numbers:
     """What one treatment's headline is read from: its prepared rows, their positions and GEX at spot,
-    GEX by strike and walls, and its gamma profile on the grid with its zero crossings."""
+    its walls, and its gamma profile on the grid with its zero crossings."""
 
     prep: PreparedChain
     pos_all: scenarios.Positions
     gex_rows: np.ndarray
-    by_strike: pd.DataFrame
     walls: tuple[float | None, float | None]
     gex_grid: np.ndarray | None  # the analysis's own profile (None for another treatment: not computed)
     zeros: list[float]
@@ -533,14 +532,14 @@ class _Numbers:
             raise ValueError("a treatment without some rows is read from the analysis's own profile and grid")
         rows = self.prep.chain.rows
         gex = self.gex_rows[keep]
-        by_strike = exposure.gex_by_strike(rows["strike"].to_numpy(float)[keep], self.prep.side[keep], gex)
+        walls = exposure.walls_of_rows(rows["strike"].to_numpy(float)[keep], self.prep.side[keep], gex)
         nonzero = self.pos_all.weight != 0
         left_out, _ = scenarios.revalue_grid(self.pos_all.take(~keep & nonzero), factors, want_delta=False,
                                              vol=vol)
         grid = self.gex_grid - left_out
         zeros = scenarios.zero_crossings(self.pos_all.take(keep & nonzero), factors, grid,
                                          vol=vol)
-        return hl.Treatment(name, flags, float(gex.sum()), tuple(zeros), *exposure.walls(by_strike))
+        return hl.Treatment(name, flags, float(gex.sum()), tuple(zeros), *walls)
 
 
 def _numbers(prep: PreparedChain, scenario: Scenario, factors: np.ndarray, vol: VolScenario) -> _Numbers:
@@ -551,9 +550,9 @@ def _numbers(prep: PreparedChain, scenario: Scenario, factors: np.ndarray, vol: 
     pos_all = positions_from_prepared(prep, scenario.convention)
     gamma = pricing.gamma(prep.level, rows["strike"].to_numpy(float), prep.years, prep.iv, prep.rate, prep.carry)
     gex_rows = exposure.gex_usd_per_1pct(gamma, pos_all.weight / prep.multiplier, prep.multiplier, prep.level)
-    by_strike = exposure.gex_by_strike(rows["strike"], prep.side, gex_rows)
+    walls = exposure.walls_of_rows(rows["strike"].to_numpy(float), prep.side, gex_rows)
     zeros = scenarios.zero_gamma_levels(pos_all.take(pos_all.weight != 0), factors, vol=vol)
-    return _Numbers(prep, pos_all, gex_rows, by_strike, exposure.walls(by_strike), None, zeros)
+    return _Numbers(prep, pos_all, gex_rows, walls, None, zeros)
 
 
 def treatment_name(scenario: Scenario, model: str) -> tuple[str, tuple[str, ...]]:

@@ -263,3 +263,56 @@ def test_a_chain_without_open_interest_has_no_zero_gamma_levels_and_says_why(spx
     assert a.total_gex_usd_per_1pct == 0 and a.call_wall is None and a.put_wall is None
     assert any("zero open interest" in w for w in a.warnings)
     assert (a.hedge_curve["hedge_flow_units"] == 0).all()
+
+
+def test_neighbours_with_one_d1_are_one_element_with_their_weights_summed():
+    pos = random_positions(300, seed=11)
+    # every option twice in a row, the twin on the other side with its own weight (a strike's call and
+    # put under one IV): the engine merges each pair, the totals are those of the rows one by one
+    twin = scenarios.Positions(spot=pos.spot, **{k: np.repeat(getattr(pos, k), 2) for k in
+                                                  ("level", "strike", "years", "iv", "rate", "carry")},
+                               side=np.ravel(np.c_[pos.side, -pos.side]),
+                               weight=np.ravel(np.c_[pos.weight, 0.5 * pos.weight]))
+    assert scenarios._Constants.of(twin).inv.size == len(pos)
+    f = np.linspace(0.7, 1.3, 61)
+    gex, delta = scenarios.revalue_grid(twin, f)
+    ref_gex, ref_delta = reference_totals(twin, f)
+    np.testing.assert_allclose(gex, ref_gex, rtol=1e-10, atol=1e-9 * np.abs(ref_gex).max())
+    np.testing.assert_allclose(delta, ref_delta, rtol=1e-10, atol=1e-9 * np.abs(ref_delta).max())
+    vol = VolScenario(shift_pts=1.0, spot_vol_beta=-0.3)
+    bumped = [vol.bumped_iv(twin.iv, (x - 1.0) * 100.0) for x in f]
+    gex_v, delta_v = scenarios.revalue_grid(twin, f, vol=vol)
+    ref_gex_v, ref_delta_v = reference_totals(twin, f, iv=bumped)
+    np.testing.assert_allclose(gex_v, ref_gex_v, rtol=1e-10, atol=1e-9 * np.abs(ref_gex_v).max())
+    np.testing.assert_allclose(delta_v, ref_delta_v, rtol=1e-10, atol=1e-9 * np.abs(ref_delta_v).max())
+
+
+def test_one_thread_gives_the_pools_sums_to_the_bit(spx, monkeypatch):
+    prep = prepare_chain(spx)
+    pos = positions_from_prepared(prep, "dealer-short-all")
+    pos = pos.take(pos.weight != 0)
+    f = np.linspace(0.7, 1.3, 601)
+    threads = []
+    real = scenarios.ThreadPoolExecutor
+    monkeypatch.setattr(scenarios, "ThreadPoolExecutor", lambda *a, **k: threads.append(1) or real(*a, **k))
+    monkeypatch.setattr(scenarios, "_use_pool", True)
+    monkeypatch.setattr(scenarios, "_WORKERS", 2)
+    pooled = scenarios.revalue_grid(pos, f)
+    assert threads
+    scenarios.one_thread()
+    alone = scenarios.revalue_grid(pos, f)
+    assert len(threads) == 1  # no pool the second time
+    for a, b in zip(pooled, alone, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("convention", ["dealer-long-calls", "dealer-short-all", "dealer-long-all"])
+def test_walls_of_rows_are_the_by_strike_frames_walls(spx, convention):
+    from analytics import exposure
+
+    prep = prepare_chain(spx)
+    pos = positions_from_prepared(prep, convention)
+    g = pricing.gamma(prep.level, pos.strike, prep.years, prep.iv, prep.rate, prep.carry)
+    gex = exposure.gex_usd_per_1pct(g, pos.weight / prep.multiplier, prep.multiplier, prep.level)
+    frame = exposure.gex_by_strike(pos.strike, prep.side, gex)
+    assert exposure.walls_of_rows(pos.strike, prep.side, gex) == exposure.walls(frame)

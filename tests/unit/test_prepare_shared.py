@@ -142,3 +142,38 @@ def test_a_frame_freed_while_the_memo_is_busy_does_not_deadlock():
     t.start()
     t.join(10)
     assert done.is_set()
+
+
+@pytest.mark.parametrize("name", ["cboe_spx_2024-01-07_phammings.csv", "cboe_ndx_2022-02-05_lucacastelli.csv",
+                                  "deribit_btc_ticker_greeks_2026-02-28_tessicin.csv",
+                                  "deribit_btc_book_summary_2024-03-12_stevenmaharaj_TESTNET.csv"])
+def test_the_row_groups_are_the_groupbys_own(shared_data, name):
+    from analytics.sources import load_chain
+
+    rows = load_chain(shared_data / name).rows
+    got, ref = prepare.row_groups(rows), prepare._row_groups_by_pandas(rows)
+    np.testing.assert_array_equal(got.strike_codes, ref.strike_codes)
+    np.testing.assert_array_equal(got.expiry_codes, ref.expiry_codes)
+    assert len(got.expiry_rows) == len(ref.expiry_rows)
+    for a, b in zip(got.expiry_rows, ref.expiry_rows, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_treatments_keeping_the_same_rows_share_one_frame(spx_path):
+    chain = load_cboe(spx_path)
+    preps = [prepare_for(chain, Scenario(forward=f, iv_policy=i)) for f in ("parity", "spot") for i in ("otm", "file")]
+    for p in preps[1:]:
+        if len(p.chain.rows) == len(preps[0].chain.rows):  # every row usable under both
+            assert p.chain.rows is preps[0].chain.rows
+    assert len({id(p.chain.rows) for p in preps}) < len(preps)
+
+
+def test_the_parity_inputs_are_read_once_for_both_iv_policies(spx_path, monkeypatch):
+    chain = load_cboe(spx_path)
+    calls = []
+    real = prepare._forward_notes
+    monkeypatch.setattr(prepare, "_forward_notes", lambda *a, **k: calls.append(k.get("fallback", True)) or real(*a, **k))
+    for forward in ("parity", "spot"):
+        for iv_policy in ("otm", "file"):
+            prepare_for(chain, Scenario(forward=forward, iv_policy=iv_policy))
+    assert sorted(calls) == [False, True]  # one for the parity fit's table, one for spot's notes

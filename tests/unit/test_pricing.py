@@ -176,3 +176,56 @@ def test_norm_cdf_takes_the_continued_fraction_exactly_where_the_rational_form_s
     z8, e8 = 8.0, np.exp(-32.0)  # a scalar beyond the switch: the continued fraction, a 0-d answer
     assert pricing.norm_cdf(-8.0) == e8 / (z8 + 1.0 / (z8 + 2.0 / (z8 + 3.0 / (z8 + 4.0 / (z8 + 0.65))))) / pricing.SQRT_2PI
     assert pricing.norm_cdf(-8.0).shape == pricing.norm_cdf(0.0).shape == ()
+
+
+def test_price_vega_is_greeks_price_and_vega_to_the_bit():
+    s, t, v, w, r, q = GRID
+    p, vega = pricing.price_vega(s, 100.0, t, v, w, r, q)
+    g = pricing.greeks(s, 100.0, t, v, w, r, q)
+    np.testing.assert_array_equal(p, g.price)
+    np.testing.assert_array_equal(vega, g.vega)
+
+
+def test_a_starting_guess_reaches_the_same_vol_within_the_solvers_tolerance():
+    s, t, v, w, r, q = GRID
+    prices = pricing.price(s, 100.0, t, v, w, r, q)
+    plain = pricing.implied_vol(prices, s, 100.0, t, w, r, q)
+    near = pricing.implied_vol(prices, s, 100.0, t, w, r, q, guess=v * 1.01)
+    far = pricing.implied_vol(prices, s, 100.0, t, w, r, q, guess=np.where(v > 0.5, 4.9, 1e-3))
+    for solved in (near, far):
+        np.testing.assert_array_equal(np.isnan(solved), np.isnan(plain))
+        # price within tol x vega at both: the vols agree to ~1e-10 (wider where vega is tiny: the bracket's
+        # width and the price's own rounding stop those first)
+        vega = pricing.greeks(s, 100.0, t, plain, w, r, q).vega
+        ok = np.isfinite(plain) & (vega > 1e-2)
+        assert np.abs(solved[ok] - plain[ok]).max() < 2e-10
+
+
+def test_a_guess_outside_the_bracket_or_missing_falls_back_to_the_generic_start():
+    p = pricing.price(100.0, 100.0, 1.0, 0.25, 1.0)
+    plain = pricing.implied_vol(p, 100.0, 100.0, 1.0, 1.0)
+    for guess in (np.nan, 0.0, -1.0, pricing.IV_MAX, 50.0):
+        assert float(pricing.implied_vol(p, 100.0, 100.0, 1.0, 1.0, guess=guess)) == float(plain)
+
+
+def test_the_otm_solve_from_the_file_ivs_equals_the_generic_start_on_the_real_chains(spx_path, ndx_path):
+    from analytics.prepare import _quote_mid
+    from analytics.report import prepare_for
+    from analytics.scenario import Scenario
+    from analytics.sources.cboe import load_cboe
+
+    for path in (spx_path, ndx_path):
+        chain = load_cboe(path)
+        for forward in ("parity", "spot"):
+            prep = prepare_for(chain, Scenario(forward=forward, iv_policy="otm"))
+            rows = prep.chain.rows
+            k = rows["strike"].to_numpy(float)
+            f = prep.level * np.exp((prep.rate - prep.carry) * prep.years)
+            mid = _quote_mid(rows)
+            i = np.flatnonzero((prep.side * (k - f) >= 0) & np.isfinite(mid))
+            args = (mid[i], prep.level[i], k[i], prep.years[i], prep.side[i], prep.rate[i], prep.carry[i])
+            with np.errstate(over="ignore"):
+                plain = pricing.implied_vol(*args)
+                started = pricing.implied_vol(*args, guess=rows["iv"].to_numpy(float)[i])
+            np.testing.assert_array_equal(np.isnan(started), np.isnan(plain))
+            assert np.nanmax(np.abs(started - plain)) <= 1.5e-10

@@ -12,8 +12,8 @@ from dash import no_update
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
-from dashboard.web import ids
 from dashboard.uploads import UploadResult
+from dashboard.web import ids
 from dashboard.web.callbacks import controls, follow, history, intraday, upload
 from dashboard.web.callbacks.navigation import triggered_prop, url_of, view_with
 from dashboard.web.state import SNAPSHOT_BOUND, default_state, from_query, opening_snapshot, to_query

@@ -75,7 +75,10 @@ def walls_of_rows(strike, side, gex) -> tuple[float | None, float | None]:
     (a headline treatment needs the walls only)."""
     strikes, calls, puts = _strike_sums(np.asarray(strike, float), side, gex)
     call_at, put_at = top_wall_positions(calls, puts, 1)
-    return tuple(float(strikes[i[0]]) if i.size and i[0] >= 0 else None for i in (call_at, put_at))
+    def first(at: np.ndarray) -> float | None:
+        return float(strikes[at[0]]) if at.size and at[0] >= 0 else None
+
+    return first(call_at), first(put_at)
 
 
 def _strike_sums(strike: np.ndarray, side, gex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -16,8 +16,7 @@ with ``w_i`` the dealer's signed contracts times the multiplier. Two paths compu
 1e-12, tested): the fused compiled kernel of :mod:`analytics.grid_kernel` (one pass per element, near
 the machine's ``exp`` throughput) for large grids, and numpy blocks for small ones, so a short CLI run
 never pays numba's import. Blocks run on a thread pool (both release the GIL), so both cores of a
-small machine work; the pool lives for one call only (a one-shot command runs them on its own thread:
-:func:`one_thread`). Neighbouring options with the same ``d1`` at every spot (a strike's call and put under
+small machine work; the pool lives for one call only. Neighbouring options with the same ``d1`` at every spot (a strike's call and put under
 one IV) are one element, their weights summed. No BLAS call is made: BLAS threads would stack
 on the engine's own (1.5-3x slower on large chains).
 """
@@ -64,7 +63,6 @@ _KERNEL_LOCK = ForkSafeLock()
 _kernel = None  # the module analytics.grid_kernel once load_kernel() has run
 _load_work = _KERNEL_LOAD_WORK  # a call of this work loads the kernel (load_kernel_on_demand lowers it)
 _background_load: threading.Thread | None = None  # load_kernel_on_demand's loader, once started
-_use_pool = True  # blocks of a call run on a thread pool (one_thread() turns it off for a one-shot process)
 
 
 @dataclass(frozen=True)
@@ -147,18 +145,6 @@ def load_kernel_on_demand(min_work: int = SERVER_LOAD_WORK) -> None:
     """
     global _load_work
     _load_work = min_work
-
-
-def one_thread() -> None:
-    """A one-shot process (``mmpos analyze``): every call runs its blocks on the calling thread.
-
-    The same blocks as on the pool, hence the same sums to the bit. Two threads on the numpy path cost
-    ~10-15% more CPU than one (a small machine's cores contend for cache and memory bandwidth; the
-    601-point profile of the real SPX file ~30 vs ~26 ms, of the SPX file 10x ~430 vs ~385 ms, 2 cores)
-    for less wall time on an idle machine; a one-shot command is measured, and shares its machine, by CPU.
-    """
-    global _use_pool
-    _use_pool = False
 
 
 def _start_background_load() -> None:
@@ -313,7 +299,7 @@ def _revalue(consts: _Constants, factors: np.ndarray, vol: VolScenario,
             return _block_sums(consts, block, vol, want_delta)
         return _kernel_sums(kernel, consts, block, vol, want_delta)
 
-    if len(starts) > 1 and _WORKERS > 1 and _use_pool:
+    if len(starts) > 1 and _WORKERS > 1:
         # a short-lived pool per call: no process-wide threads to leak across fork() (gunicorn) or
         # to be killed by a test runner; starting two threads costs ~0.1 ms against tens of ms of work
         with ThreadPoolExecutor(max_workers=min(_WORKERS, len(starts)), thread_name_prefix="mmpos-engine") as pool:

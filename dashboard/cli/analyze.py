@@ -158,9 +158,6 @@ def _walls_line(walls: list[dict[str, Any]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analytics import scenarios
-
-    scenarios.one_thread()  # one process, one answer: the engine's CPU, not its wall time, is what it costs
     result = run_analyze(args)
     out = format_table(result) if args.format == "table" else json.dumps(
         result, allow_nan=False, indent=args.indent, separators=None if args.indent is not None else (",", ":"))

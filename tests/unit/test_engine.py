@@ -287,25 +287,6 @@ def test_neighbours_with_one_d1_are_one_element_with_their_weights_summed():
     np.testing.assert_allclose(delta_v, ref_delta_v, rtol=1e-10, atol=1e-9 * np.abs(ref_delta_v).max())
 
 
-def test_one_thread_gives_the_pools_sums_to_the_bit(spx, monkeypatch):
-    prep = prepare_chain(spx)
-    pos = positions_from_prepared(prep, "dealer-short-all")
-    pos = pos.take(pos.weight != 0)
-    f = np.linspace(0.7, 1.3, 601)
-    threads = []
-    real = scenarios.ThreadPoolExecutor
-    monkeypatch.setattr(scenarios, "ThreadPoolExecutor", lambda *a, **k: threads.append(1) or real(*a, **k))
-    monkeypatch.setattr(scenarios, "_use_pool", True)
-    monkeypatch.setattr(scenarios, "_WORKERS", 2)
-    pooled = scenarios.revalue_grid(pos, f)
-    assert threads
-    scenarios.one_thread()
-    alone = scenarios.revalue_grid(pos, f)
-    assert len(threads) == 1  # no pool the second time
-    for a, b in zip(pooled, alone, strict=True):
-        np.testing.assert_array_equal(a, b)
-
-
 @pytest.mark.parametrize("convention", ["dealer-long-calls", "dealer-short-all", "dealer-long-all"])
 def test_walls_of_rows_are_the_by_strike_frames_walls(spx, convention):
     from analytics import exposure

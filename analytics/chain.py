@@ -38,6 +38,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analytics.errors import ChainDataError
 
@@ -95,6 +96,10 @@ ROOT_TO_UNDERLYING: dict[str, str] = {
 
 #: OCC option symbol: root (letters, digits after them on adjusted roots), YYMMDD, side, strike x 1000.
 OCC_SYMBOL_PATTERN = r"(?P<root>[A-Z]+\d*?)(?P<ymd>\d{6})(?P<side>[CP])(?P<strike>\d{8})"
+#: The fixed tail of an OCC symbol after its root: ``YYMMDD``, side, strike x 1000 on 8 digits.
+OCC_TAIL_CHARS = 15
+#: Longest root :func:`occ_root_codes` reads from the symbols' bytes (longer ones: by the pattern).
+_PACKED_ROOT_CHARS = 8
 #: An adjusted-deliverable root: letters followed by digits (``AMD1``, ``SPY1``).
 ADJUSTED_ROOT_PATTERN = r"^[A-Z]+\d+$"
 
@@ -244,6 +249,93 @@ def is_adjusted_root(root: pd.Series | np.ndarray | list[str]) -> np.ndarray:
     codes, uniques = pd.factorize(values)  # a chain has a handful of roots (Arrow strings: no object pass)
     flags = [re.match(ADJUSTED_ROOT_PATTERN, str(u)) is not None for u in uniques]
     return np.array([*flags, False], dtype=bool)[codes]
+
+
+def occ_root_codes(symbols: pd.Series, default: str) -> tuple[np.ndarray, list[str]]:
+    """Codes into the option roots of OCC symbols (``SPXW240119C04700000`` -> ``SPXW``; ``AMD1...`` ->
+    ``AMD1``), and those roots in order of first appearance. A value that is not an OCC symbol
+    (``OCC_SYMBOL_PATTERN`` after stripping surrounding whitespace), or is missing, gets ``default``.
+
+    The root is what precedes the fixed ``OCC_TAIL_CHARS``-character tail. Read from the symbols'
+    bytes at once (:func:`_occ_root_codes_ascii`); a column with a value the bytes cannot settle (a
+    non-ASCII character, whitespace at either end, a root above 8 characters) is read by the pattern.
+
+    Examples
+    --------
+    >>> codes, roots = occ_root_codes(pd.Series(["SPXW240119C04700000", "n/a", "SPX240119P04700000", None]), "SPX")
+    >>> codes.tolist(), roots
+    ([0, 1, 1, 1], ['SPXW', 'SPX'])
+    """
+    fast = _occ_root_codes_ascii(symbols, default)
+    if fast is not None:
+        return fast
+    text = symbols.astype("str").str.strip()
+    occ = text.str.fullmatch(OCC_SYMBOL_PATTERN).to_numpy(dtype=bool, na_value=False)
+    codes, names = pd.factorize(text.str.slice(stop=-OCC_TAIL_CHARS).where(occ, default))
+    return codes, [str(n) for n in names]
+
+
+def _occ_root_codes_ascii(symbols: pd.Series, default: str) -> tuple[np.ndarray, list[str]] | None:
+    """:func:`occ_root_codes` over the symbols' UTF-8 bytes (one Arrow buffer) with numpy, or None when
+    a value needs the pattern itself: a value that is not text, a NUL or non-ASCII byte (``\\d`` also
+    matches other scripts' digits), a control character or space at either end of a value (stripped
+    first), or an OCC symbol whose root is longer than ``_PACKED_ROOT_CHARS``.
+
+    Each value is read as 8-byte words at fixed places from its end (the tail's ``YYMMDD``, side and
+    strike digits, checked a word at a time) and from its start (the root, packed into one integer);
+    the integers are factorized and the few distinct roots checked by the pattern's root part. No
+    Python string per row.
+    """
+    try:
+        arr = pa.array(symbols.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp), []
+    _, offsets_buffer, data_buffer = arr.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=n + 1, offset=4 * arr.offset).astype(np.intp)
+    start, end = offsets[:-1] - offsets[0], offsets[1:] - offsets[0]  # a missing value has no bytes
+    data = np.zeros(int(end[-1]) + 8, dtype=np.uint8)  # 8 zero bytes after the last value: a word read there
+    if end[-1]:
+        data[:-8] = np.frombuffer(data_buffer, dtype=np.uint8, count=int(end[-1]), offset=int(offsets[0]))
+    if ((data[:-8] - np.uint8(1)) >= 0x7F).any():  # NUL (wraps to 255) or a byte above ASCII
+        return None
+    filled = end > start
+    ends = np.concatenate([data[start[filled]], data[end[filled] - 1]])
+    if ((ends <= 0x20) | (ends == 0x7F)).any():
+        return None
+    word = np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))  # the 8 bytes from each place
+    cand = np.flatnonzero(end - start > OCC_TAIL_CHARS)
+    root_len = end[cand] - start[cand] - OCC_TAIL_CHARS
+    ymd_side, strike = word[end[cand] - OCC_TAIL_CHARS], word[end[cand] - 8]
+    occ = (_all_digits(strike, 8) & _all_digits(ymd_side, 6)
+           & np.isin(ymd_side >> np.uint64(48) & np.uint64(0xFF), [ord("C"), ord("P")]))
+    if (occ & (root_len > _PACKED_ROOT_CHARS)).any():
+        return None
+    keys = np.zeros(n, dtype=np.uint64)
+    at = cand[occ]
+    keys[at] = word[start[at]] & _LOW_BYTES[np.minimum(root_len[occ], _PACKED_ROOT_CHARS)]
+    key_codes, distinct = pd.factorize(keys)
+    names = [int(k).to_bytes(_PACKED_ROOT_CHARS, "little").rstrip(b"\0").decode("ascii") for k in distinct]
+    names = [name if _OCC_ROOT.fullmatch(name) else default for name in names]
+    roots = list(dict.fromkeys(names))  # the default may also be a root read from a symbol
+    return np.array([roots.index(name) for name in names], dtype=np.intp)[key_codes], roots
+
+
+#: Masks keeping the first k bytes of a little-endian 8-byte word, k = 0..8.
+_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(_PACKED_ROOT_CHARS + 1)], dtype=np.uint64)
+#: The root part of ``OCC_SYMBOL_PATTERN`` over ASCII (``\d`` there is [0-9] on ASCII text).
+_OCC_ROOT = re.compile(r"[A-Z]+[0-9]*")
+
+
+def _all_digits(words: np.ndarray, k: int) -> np.ndarray:
+    """True where the first ``k`` bytes of each little-endian 8-byte word are ASCII digits ``0``-``9``:
+    each byte's high nibble is 3 and its low nibble stays below 16 when 6 is added (no carry out)."""
+    mask = _LOW_BYTES[k] & np.uint64(0xF0F0F0F0F0F0F0F0)
+    threes = _LOW_BYTES[k] & np.uint64(0x3030303030303030)
+    sixes = _LOW_BYTES[k] & np.uint64(0x0606060606060606)
+    return ((words & mask) == threes) & (((words + sixes) & mask) == threes)
 
 
 def settlement_instants(expiry: pd.Series, root: pd.Series) -> pd.Series:

@@ -50,6 +50,7 @@ from analytics.chain import (
     OCC_SYMBOL_PATTERN,
     OptionChain,
     make_chain,
+    occ_root_codes,
     settlement_instants,
     underlying_for_root,
 )
@@ -467,19 +468,6 @@ def _occ_order(codes: np.ndarray, numeric: np.ndarray, first: np.ndarray, second
     return None
 
 
-def _root_codes(symbols: pd.Series, ticker: str) -> tuple[np.ndarray, list[str]]:
-    """Codes into the option roots of OCC symbols (``SPXW240119C04700000`` -> ``SPXW``; ``AMD1...`` ->
-    ``AMD1``), and those roots. A cell that is not an OCC symbol gets the file's ticker.
-
-    Vectorised: one pass of Arrow's regex engine over the column (the symbols are all distinct: a
-    Python regex per symbol cost 15% of a load); the root is what precedes the fixed 15-character tail.
-    """
-    text = symbols.astype("str").str.strip()
-    occ = text.str.fullmatch(OCC_SYMBOL_PATTERN).to_numpy(dtype=bool, na_value=False)
-    codes, names = pd.factorize(text.str.slice(stop=-15).where(occ, ticker))
-    return codes, [str(n) for n in names]
-
-
 def _refuse_repeated_rows(raw: pd.DataFrame, expiry: np.ndarray, strike: np.ndarray, root_codes: np.ndarray,
                           roots: list[str], open_interest: np.ndarray, path: Path, first_line: int) -> None:
     """Refuse rows listing an (expiry, strike, root) an earlier row lists: CBOE writes each once.
@@ -586,9 +574,10 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
     # columns as plain objects: categories cost the parser twice the time for OCC symbols that are
     # all distinct, and _distinct factorizes the few expiry dates in one pass anyway
     # a ';' file writes decimal commas: a '.' there is read only where it groups thousands (numbers())
+    # the parser is handed UTF-8 bytes: from text it encodes chunk by chunk itself (a third of its time)
     thousands, decimal = ("," , ".") if delimiter == "," else (".", ",")
     try:
-        raw = pd.read_csv(io.StringIO(body), header=None, skip_blank_lines=False, engine="c", sep=delimiter,
+        raw = pd.read_csv(io.BytesIO(body.encode("utf-8")), encoding="utf-8", header=None, skip_blank_lines=False, engine="c", sep=delimiter,
                           names=range(len(header)), index_col=False, usecols=sorted(set(used)),
                           keep_default_na=False, na_values=[""], thousands="," if delimiter == "," else None,
                           decimal=decimal, skipinitialspace=True, dtype={c: object for c in text_cols})
@@ -626,7 +615,7 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
 
     calls, puts = side_frame(call_fields, "C"), side_frame(put_fields, "P")
     # roots as codes into a few names: every text column below is built once per name, then taken
-    (call_codes, call_names), (put_codes, put_names) = (_root_codes(raw[at], ticker) for at in (calls_at, puts_at))
+    (call_codes, call_names), (put_codes, put_names) = (occ_root_codes(raw[at], ticker) for at in (calls_at, puts_at))
     names = list(dict.fromkeys(call_names + put_names))
     root_codes = np.concatenate([np.array([names.index(n) for n in call_names], dtype=np.intp)[call_codes],
                                  np.array([names.index(n) for n in put_names], dtype=np.intp)[put_codes]])

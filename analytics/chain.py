@@ -400,13 +400,19 @@ def check_names(names: pd.Series, *, path: str | None, field: str, line_offset: 
     bad = unsafe_names(names)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        line = int(names.index[i]) + line_offset if line_offset is not None else None
-        value = str(names.iloc[i])
-        shown = value if len(value) <= 60 else value[:59] + "…"
-        raise ChainDataError(
-            f"{field} {shown!r} is not a name: names hold letters, digits, space and . _ - / ^ "
-            f"(at most {MAX_NAME_CHARS} characters)", path=path, line=line, field=field,
-        )
+        raise _not_a_name(names.iloc[i], names.index[i], path=path, field=field, line_offset=line_offset)
+
+
+def _not_a_name(value: object, label: object, *, path: str | None, field: str,
+                line_offset: int | None) -> ChainDataError:
+    """The error :func:`check_names` raises for ``value``, the name at row label ``label``."""
+    line = int(label) + line_offset if line_offset is not None else None  # type: ignore[call-overload]
+    text = str(value)
+    shown = text if len(text) <= 60 else text[:59] + "…"
+    return ChainDataError(
+        f"{field} {shown!r} is not a name: names hold letters, digits, space and . _ - / ^ "
+        f"(at most {MAX_NAME_CHARS} characters)", path=path, line=line, field=field,
+    )
 
 
 def _coerce_numeric(rows: pd.DataFrame, col: str, path: str | None, line_offset: int | None) -> None:
@@ -422,26 +428,64 @@ def _coerce_numeric(rows: pd.DataFrame, col: str, path: str | None, line_offset:
     rows[col] = values.astype(float)
 
 
-def _per_distinct(values: pd.Series, fn) -> pd.Series:
-    """``fn(values)`` for a column of a few distinct texts, computed once per distinct value."""
-    codes, distinct = pd.factorize(values, use_na_sentinel=False)
-    done = fn(pd.Series(distinct, dtype=values.dtype))
-    return pd.Series(done.array.take(codes), index=values.index, name=values.name)
+@dataclass(frozen=True)
+class _Coded:
+    """A column as codes into its distinct values (a missing value is one of them): what
+    :func:`make_chain` checks and converts once per distinct value, then takes to the rows once."""
+
+    codes: np.ndarray
+    distinct: pd.Series
+
+    @classmethod
+    def of(cls, values: pd.Series) -> _Coded:
+        codes, distinct = pd.factorize(values, use_na_sentinel=False)
+        return cls(codes, pd.Series(distinct, dtype=values.dtype))
+
+    def map(self, fn: Callable[[pd.Series], pd.Series]) -> _Coded:
+        """``fn`` (elementwise) applied to the distinct values."""
+        return _Coded(self.codes, fn(self.distinct).reset_index(drop=True))
+
+    def rows(self, at: np.ndarray | None = None) -> pd.api.extensions.ExtensionArray:
+        """The column's values, at rows ``at`` (all rows when None)."""
+        return self.distinct.array.take(self.codes if at is None else self.codes[at])
 
 
 #: The order of a chain's rows.
 ROW_ORDER: tuple[str, ...] = ("expiry", "strike", "side", "root")
 
 
-def _in_chain_order(rows: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` stably sorted by ``ROW_ORDER``, as ``sort_values`` would, by one ``np.lexsort`` of
-    numbers and sorted codes (sorting on the text columns cost more than the rest of the ordering)."""
-    expiry = rows["expiry"].to_numpy()
-    if np.isnat(expiry).any() or rows["side"].isna().any() or rows["root"].isna().any():
-        return rows.sort_values(list(ROW_ORDER), kind="stable")
-    side_rank = pd.factorize(rows["side"], sort=True)[0]
-    root_rank = pd.factorize(rows["root"], sort=True)[0]
-    return rows.take(np.lexsort((root_rank, side_rank, rows["strike"].to_numpy(), expiry.view("int64"))))
+def _in_chain_order(rows: pd.DataFrame, keep: np.ndarray, text: dict[str, _Coded],
+                    adjusted: np.ndarray) -> pd.DataFrame:
+    """The chain's rows: rows ``keep`` of ``rows`` with the ``text`` columns and ``adjusted``, the
+    columns of ``ROW_COLUMNS``, stably sorted by ``ROW_ORDER`` as ``sort_values`` would, on a fresh
+    index. One ``np.lexsort`` of numbers and of the ranks of the few distinct texts, then one take per
+    column (sorting on the text columns cost more than the rest of the ordering)."""
+    expiry = rows["expiry"].to_numpy()[keep]
+    side, root = text["side"], text["root"]
+    if np.isnat(expiry).any() or side.distinct.isna().to_numpy()[side.codes[keep]].any() \
+            or root.distinct.isna().to_numpy()[root.codes[keep]].any():
+        full = rows.assign(**{col: coded.rows() for col, coded in text.items()}, adjusted=adjusted)
+        return full.iloc[keep][list(ROW_COLUMNS)].sort_values(list(ROW_ORDER), kind="stable").reset_index(drop=True)
+    side_rank = pd.factorize(side.distinct, sort=True)[0][side.codes[keep]]
+    root_ranks = pd.factorize(root.distinct, sort=True)[0]
+    root_rank = root_ranks[root.codes[keep]]
+    minor = side_rank * (int(root_ranks.max(initial=0)) + 1) + root_rank  # side, then root
+    at = keep[np.lexsort((minor, rows["strike"].to_numpy()[keep], expiry.view("int64")))]
+    columns = {col: text[col].rows(at) if col in text else
+               adjusted[at] if col == "adjusted" else rows[col].array.take(at)
+               for col in ROW_COLUMNS}
+    return pd.DataFrame(columns)
+
+
+def _normalized(dates: pd.Series) -> pd.Series:
+    """``dates.dt.normalize()`` (naive dates), without the pass when every date is already a midnight."""
+    values = dates.to_numpy()
+    unit, _ = np.datetime_data(values.dtype)
+    per_day = np.timedelta64(1, "D").astype(f"timedelta64[{unit}]").astype(np.int64)
+    ticks = values.view(np.int64)
+    if ((ticks % per_day == 0) | np.isnat(values)).all():
+        return dates
+    return dates.dt.normalize()
 
 
 def check_spot(spot: float, *, path: str | None = None) -> None:
@@ -591,7 +635,7 @@ def make_chain(
     missing = [c for c in REQUIRED_COLUMNS if c not in rows.columns]
     if missing:
         raise ChainDataError(f"missing column(s) {', '.join(missing)}", path=path)
-    rows = rows.copy()
+    rows = rows.copy(deep=False)  # copy-on-write: the columns set below never reach the caller's frame
     for col in ROW_COLUMNS:
         if col not in rows.columns:
             rows[col] = np.nan
@@ -599,8 +643,14 @@ def make_chain(
         rows["underlying"] = underlying
     if rows["root"].isna().all():
         rows["root"] = underlying
+    # the text columns hold a few distinct values: each is checked and converted once per value and
+    # taken to the rows once, in chain order, at the end
+    text = {col: _Coded.of(rows[col]) for col in ("underlying", "root", "side")}
     for col in ("underlying", "root"):
-        check_names(rows[col], path=path, field=col, line_offset=line_offset)
+        bad_name = unsafe_names(text[col].distinct)[text[col].codes]
+        if bad_name.any():
+            i = int(np.flatnonzero(bad_name)[0])
+            raise _not_a_name(rows[col].iloc[i], rows.index[i], path=path, field=col, line_offset=line_offset)
     check_names(pd.Series([underlying], dtype=object), path=path, field="underlying")
     for col in NUMERIC_COLUMNS:
         _coerce_numeric(rows, col, path, line_offset)
@@ -609,16 +659,15 @@ def make_chain(
         i = int(np.flatnonzero(mask)[0])
         return (int(rows.index[i]) + line_offset) if line_offset is not None else None
 
-    side = _per_distinct(rows["side"], lambda s: s.astype(str).str.upper().str.strip().str[:1])
-    bad_side = ~side.isin(["C", "P"]).to_numpy()
+    side = text["side"].map(lambda s: s.astype(str).str.upper().str.strip().str[:1])
+    bad_side = ~side.distinct.isin(["C", "P"]).to_numpy()[side.codes]
     if bad_side.any():
         raise ChainDataError(
             f"side must be C or P, got {rows['side'].to_numpy()[bad_side][0]!r}",
             path=path, line=where(bad_side), field="side",
         )
-    rows["side"] = side
-    codes, distinct = pd.factorize(rows["underlying"], use_na_sentinel=False)
-    names = pd.Series(distinct, dtype=object).astype(str).where(pd.Series(distinct).notna(), underlying).to_numpy()
+    codes, distinct = text["underlying"].codes, text["underlying"].distinct
+    names = distinct.astype(object).astype(str).where(distinct.notna(), underlying).to_numpy()
     oi = rows["open_interest"].to_numpy()
     check_contract_columns(
         rows["strike"].to_numpy(), oi, rows["multiplier"].to_numpy(), codes, names, spot=spot,
@@ -632,19 +681,20 @@ def make_chain(
     expiry = pd.to_datetime(rows["expiry"])
     if expiry.dt.tz is not None:
         expiry = expiry.dt.tz_localize(None)
-    rows["expiry"] = expiry.dt.normalize()
+    rows["expiry"] = _normalized(expiry)
     rows["settlement"] = pd.to_datetime(rows["settlement"], utc=True)
-    rows["underlying"] = rows["underlying"].astype(str)
-    rows["root"] = rows["root"].astype(str)
-    rows["adjusted"] = is_adjusted_root(rows["root"])
+    text["side"] = side
+    text["underlying"] = text["underlying"].map(lambda s: s.astype(str))
+    text["root"] = text["root"].map(lambda s: s.astype(str))
+    adjusted = is_adjusted_root(text["root"].distinct)[text["root"].codes]
 
     live = live_rows(rows["settlement"], as_of, path=path)
     n_settled = int((~live).sum())
     if n_settled:
-        settled_exp = sorted({d.date().isoformat() for d in rows.loc[~live, "expiry"]})
+        settled_exp = sorted({d.date().isoformat() for d in rows.loc[~live, "expiry"].unique()})
         shown = ", ".join(settled_exp[:4]) + (" ..." if len(settled_exp) > 4 else "")
         warnings.append(f"dropped {n_settled} row(s) settled before the snapshot (expiry {shown})")
-    rows = _in_chain_order(rows.loc[live, list(ROW_COLUMNS)])
+    rows = _in_chain_order(rows, np.flatnonzero(live), text, adjusted)
     return OptionChain(
         underlying=underlying,
         as_of=as_of,

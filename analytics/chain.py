@@ -351,9 +351,9 @@ def settlement_instants(expiry: pd.Series, root: pd.Series) -> pd.Series:
     >>> [t.isoformat() for t in settlement_instants(e, r)]
     ['2024-01-19T14:30:00+00:00', '2024-01-19T21:00:00+00:00']
     """
-    exp = pd.to_datetime(expiry).dt.normalize()
-    root_codes, roots = pd.factorize(root.astype(str), use_na_sentinel=False)
-    am = np.isin(np.asarray(roots, dtype=object), list(AM_SETTLED_ROOTS))[root_codes]
+    exp = _normalized(pd.to_datetime(expiry))
+    root_codes, roots = pd.factorize(root, use_na_sentinel=False)  # then each distinct root as text
+    am = np.isin(pd.Series(roots, dtype=object).astype(str).to_numpy(dtype=object), list(AM_SETTLED_ROOTS))[root_codes]
     # a chain has a few hundred (expiry, AM/PM) pairs: localise those (zone rules per value are the
     # cost), then take them back to the rows
     day_codes = pd.factorize(exp.to_numpy().view("int64"))[0]
@@ -478,7 +478,9 @@ def _in_chain_order(rows: pd.DataFrame, keep: np.ndarray, text: dict[str, _Coded
 
 
 def _normalized(dates: pd.Series) -> pd.Series:
-    """``dates.dt.normalize()`` (naive dates), without the pass when every date is already a midnight."""
+    """``dates.dt.normalize()``, without the pass when the dates are naive and every one is a midnight."""
+    if not (isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M"):
+        return dates.dt.normalize()  # zone aware: midnights are local
     values = dates.to_numpy()
     unit, _ = np.datetime_data(values.dtype)
     per_day = np.timedelta64(1, "D").astype(f"timedelta64[{unit}]").astype(np.int64)

@@ -400,16 +400,18 @@ def _distinct(values: pd.Series) -> tuple[np.ndarray, list[str]]:
 
 
 def _parse_expiry(values: pd.Series, path: Path, first_line: int, *, date_order: DateOrder | None,
-                  symbols: pd.Series, hint: DateOrder | None) -> tuple[np.ndarray, DateOrder | None]:
+                  symbols: pd.Series, hint: DateOrder | None,
+                  distinct: tuple[np.ndarray, list[str]] | None = None) -> tuple[np.ndarray, DateOrder | None]:
     """Expiry dates (``Fri Jan 19 2024``, or numeric ``06/22/2020``), parsed once per distinct value,
     and the day/month order the column decided by itself (a day above 12, or its OCC symbols).
 
     A numeric column is read in ``date_order`` when given, else in the order its own values decide
     (a number above 12 is the day), else in the order the rows' OCC symbols (``YYMMDD``) agree with,
     else in ``hint`` (the date line's own order); where none decides and a day and month could swap,
-    the column is refused naming the first such date and the option.
+    the column is refused naming the first such date and the option. ``distinct``: :func:`_distinct` of
+    ``values`` when known (its texts may hold more, unused, values).
     """
-    codes, uniques = _distinct(values)
+    codes, uniques = _distinct(values) if distinct is None else distinct
     text = pd.Series(uniques + [""], dtype=object)
     parsed = pd.to_datetime(text, format="%a %b %d %Y", errors="coerce")
     decided: DateOrder | None = None
@@ -585,10 +587,13 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
         raise ChainDataError(f"malformed CSV: {exc}", path=path) from exc
     raw.index = pd.RangeIndex(len(raw))
     first_codes, first_texts = _distinct(raw[0])
-    first_empty = np.array([t == "" for t in first_texts] + [True])[first_codes]
-    blank = raw.drop(columns=[0]).isna().all(axis=1).to_numpy() & first_empty
+    blank = np.array([t == "" for t in first_texts] + [True])[first_codes]  # first field empty, then the rest
+    if blank.any():
+        at = np.flatnonzero(blank)
+        blank[at] = raw.iloc[at].drop(columns=[0]).isna().all(axis=1).to_numpy()
     if blank.any():
         raw = raw.loc[~blank]
+        first_codes = first_codes[~blank]
     short = raw[len(header) - 1].isna().to_numpy()
     if short.any():
         i = int(np.flatnonzero(short)[0])
@@ -597,7 +602,7 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
             path=path, line=first_line + int(raw.index[i]),
         )
     expiry, expiry_order = _parse_expiry(raw[0], path, first_line, date_order=date_order,
-                                         symbols=raw[calls_at], hint=line_order)
+                                         symbols=raw[calls_at], hint=line_order, distinct=(first_codes, first_texts))
     if ambiguous is not None:
         if expiry_order is None:
             raise ambiguous
@@ -623,18 +628,19 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
                           calls["open_interest"] + puts["open_interest"], path, first_line)
     index = np.concatenate([raw.index.to_numpy()] * 2)
     frame = pd.DataFrame({k: np.concatenate([calls[k], puts[k]]) for k in calls}, index=index)
-    frame["root"] = pd.array(names, dtype="str").take(root_codes)
-    frame["side"] = pd.array(["C", "P"], dtype="str").take(np.repeat(np.arange(2), len(raw)))
+    # the text columns as categories over their few names: make_chain checks each name once and writes
+    # the rows' strings once, in chain order
+    frame["root"] = pd.Categorical.from_codes(root_codes, categories=pd.Index(names, dtype=object))
+    frame["side"] = pd.Categorical.from_codes(np.repeat(np.arange(2, dtype=np.int8), len(raw)), categories=["C", "P"])
     frame["multiplier"] = float(multiplier)
     bid, ask = frame["bid"].to_numpy(float), frame["ask"].to_numpy(float)
     two_sided = np.isfinite(bid) & np.isfinite(ask) & (ask > 0) & (ask >= bid)
     frame["mark"] = np.where(two_sided, 0.5 * (bid + ask), np.nan)
     underlying_codes, underlyings = pd.factorize(np.array([underlying_for_root(n) for n in names], dtype=object))
     row_underlying = underlying_codes[root_codes] if len(names) else root_codes
-    frame["underlying"] = pd.array(list(underlyings), dtype="str").take(row_underlying)
+    frame["underlying"] = pd.Categorical.from_codes(row_underlying, categories=pd.Index(underlyings, dtype=object))
     counts = np.bincount(row_underlying) if len(frame) else np.array([])
     underlying = underlyings[int(np.argmax(counts))] if len(frame) else ticker
-    # the roots as they are (Arrow strings): an object copy would be converted back to factorize them
     frame["settlement"] = settlement_instants(pd.Series(frame["expiry"].to_numpy()), frame["root"]).array
     return make_chain(
         frame,

@@ -474,7 +474,7 @@ def _in_chain_order(rows: pd.DataFrame, keep: np.ndarray, text: dict[str, _Coded
     columns = {col: text[col].rows(at) if col in text else
                adjusted[at] if col == "adjusted" else rows[col].array.take(at)
                for col in ROW_COLUMNS}
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, copy=False)  # fresh arrays: no copy before the blocks are formed
 
 
 def _normalized(dates: pd.Series) -> pd.Series:

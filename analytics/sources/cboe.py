@@ -651,7 +651,7 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
     _refuse_repeated_rows(raw, expiry, strike, root_codes[: len(raw)], names,
                           calls["open_interest"] + puts["open_interest"], path, first_line)
     index = np.concatenate([raw.index.to_numpy()] * 2)
-    frame = pd.DataFrame({k: np.concatenate([calls[k], puts[k]]) for k in calls}, index=index)
+    frame = pd.DataFrame({k: np.concatenate([calls[k], puts[k]]) for k in calls}, index=index, copy=False)
     # the text columns as categories over their few names: make_chain checks each name once and writes
     # the rows' strings once, in chain order
     frame["root"] = pd.Categorical.from_codes(root_codes, categories=pd.Index(names, dtype=object))

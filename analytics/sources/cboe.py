@@ -655,7 +655,7 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
     # the text columns as categories over their few names: make_chain checks each name once and writes
     # the rows' strings once, in chain order
     frame["root"] = pd.Categorical.from_codes(root_codes, categories=pd.Index(names, dtype=object))
-    frame["side"] = pd.Categorical.from_codes(np.repeat(np.arange(2, dtype=np.int8), len(raw)), categories=["C", "P"])
+    frame["side"] = pd.Categorical.from_codes(np.repeat(np.arange(2, dtype=np.int8), len(raw)), categories=pd.Index(["C", "P"]))
     frame["multiplier"] = float(multiplier)
     bid, ask = frame["bid"].to_numpy(float), frame["ask"].to_numpy(float)
     two_sided = np.isfinite(bid) & np.isfinite(ask) & (ask > 0) & (ask >= bid)

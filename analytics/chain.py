@@ -38,6 +38,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analytics.errors import ChainDataError
 
@@ -95,6 +96,10 @@ ROOT_TO_UNDERLYING: dict[str, str] = {
 
 #: OCC option symbol: root (letters, digits after them on adjusted roots), YYMMDD, side, strike x 1000.
 OCC_SYMBOL_PATTERN = r"(?P<root>[A-Z]+\d*?)(?P<ymd>\d{6})(?P<side>[CP])(?P<strike>\d{8})"
+#: The fixed tail of an OCC symbol after its root: ``YYMMDD``, side, strike x 1000 on 8 digits.
+OCC_TAIL_CHARS = 15
+#: Longest root :func:`occ_root_codes` reads from the symbols' bytes (longer ones: by the pattern).
+_PACKED_ROOT_CHARS = 8
 #: An adjusted-deliverable root: letters followed by digits (``AMD1``, ``SPY1``).
 ADJUSTED_ROOT_PATTERN = r"^[A-Z]+\d+$"
 
@@ -246,6 +251,93 @@ def is_adjusted_root(root: pd.Series | np.ndarray | list[str]) -> np.ndarray:
     return np.array([*flags, False], dtype=bool)[codes]
 
 
+def occ_root_codes(symbols: pd.Series, default: str) -> tuple[np.ndarray, list[str]]:
+    """Codes into the option roots of OCC symbols (``SPXW240119C04700000`` -> ``SPXW``; ``AMD1...`` ->
+    ``AMD1``), and those roots in order of first appearance. A value that is not an OCC symbol
+    (``OCC_SYMBOL_PATTERN`` after stripping surrounding whitespace), or is missing, gets ``default``.
+
+    The root is what precedes the fixed ``OCC_TAIL_CHARS``-character tail. Read from the symbols'
+    bytes at once (:func:`_occ_root_codes_ascii`); a column with a value the bytes cannot settle (a
+    non-ASCII character, whitespace at either end, a root above 8 characters) is read by the pattern.
+
+    Examples
+    --------
+    >>> codes, roots = occ_root_codes(pd.Series(["SPXW240119C04700000", "n/a", "SPX240119P04700000", None]), "SPX")
+    >>> codes.tolist(), roots
+    ([0, 1, 1, 1], ['SPXW', 'SPX'])
+    """
+    fast = _occ_root_codes_ascii(symbols, default)
+    if fast is not None:
+        return fast
+    text = symbols.astype("str").str.strip()
+    occ = text.str.fullmatch(OCC_SYMBOL_PATTERN).to_numpy(dtype=bool, na_value=False)
+    codes, names = pd.factorize(text.str.slice(stop=-OCC_TAIL_CHARS).where(occ, default))
+    return codes, [str(n) for n in names]
+
+
+def _occ_root_codes_ascii(symbols: pd.Series, default: str) -> tuple[np.ndarray, list[str]] | None:
+    """:func:`occ_root_codes` over the symbols' UTF-8 bytes (one Arrow buffer) with numpy, or None when
+    a value needs the pattern itself: a value that is not text, a NUL or non-ASCII byte (``\\d`` also
+    matches other scripts' digits), a control character or space at either end of a value (stripped
+    first), or an OCC symbol whose root is longer than ``_PACKED_ROOT_CHARS``.
+
+    Each value is read as 8-byte words at fixed places from its end (the tail's ``YYMMDD``, side and
+    strike digits, checked a word at a time) and from its start (the root, packed into one integer);
+    the integers are factorized and the few distinct roots checked by the pattern's root part. No
+    Python string per row.
+    """
+    try:
+        arr = pa.array(symbols.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp), []
+    _, offsets_buffer, data_buffer = arr.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=n + 1, offset=4 * arr.offset).astype(np.intp)
+    start, end = offsets[:-1] - offsets[0], offsets[1:] - offsets[0]  # a missing value has no bytes
+    data = np.zeros(int(end[-1]) + 8, dtype=np.uint8)  # 8 zero bytes after the last value: a word read there
+    if end[-1]:
+        data[:-8] = np.frombuffer(data_buffer, dtype=np.uint8, count=int(end[-1]), offset=int(offsets[0]))
+    if ((data[:-8] - np.uint8(1)) >= 0x7F).any():  # NUL (wraps to 255) or a byte above ASCII
+        return None
+    filled = end > start
+    ends = np.concatenate([data[start[filled]], data[end[filled] - 1]])
+    if ((ends <= 0x20) | (ends == 0x7F)).any():
+        return None
+    word = np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))  # the 8 bytes from each place
+    cand = np.flatnonzero(end - start > OCC_TAIL_CHARS)
+    root_len = end[cand] - start[cand] - OCC_TAIL_CHARS
+    ymd_side, strike = word[end[cand] - OCC_TAIL_CHARS], word[end[cand] - 8]
+    occ = (_all_digits(strike, 8) & _all_digits(ymd_side, 6)
+           & np.isin(ymd_side >> np.uint64(48) & np.uint64(0xFF), [ord("C"), ord("P")]))
+    if (occ & (root_len > _PACKED_ROOT_CHARS)).any():
+        return None
+    keys = np.zeros(n, dtype=np.uint64)
+    at = cand[occ]
+    keys[at] = word[start[at]] & _LOW_BYTES[np.minimum(root_len[occ], _PACKED_ROOT_CHARS)]
+    key_codes, distinct = pd.factorize(keys)
+    names = [int(k).to_bytes(_PACKED_ROOT_CHARS, "little").rstrip(b"\0").decode("ascii") for k in distinct]
+    names = [name if _OCC_ROOT.fullmatch(name) else default for name in names]
+    roots = list(dict.fromkeys(names))  # the default may also be a root read from a symbol
+    return np.array([roots.index(name) for name in names], dtype=np.intp)[key_codes], roots
+
+
+#: Masks keeping the first k bytes of a little-endian 8-byte word, k = 0..8.
+_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(_PACKED_ROOT_CHARS + 1)], dtype=np.uint64)
+#: The root part of ``OCC_SYMBOL_PATTERN`` over ASCII (``\d`` there is [0-9] on ASCII text).
+_OCC_ROOT = re.compile(r"[A-Z]+[0-9]*")
+
+
+def _all_digits(words: np.ndarray, k: int) -> np.ndarray:
+    """True where the first ``k`` bytes of each little-endian 8-byte word are ASCII digits ``0``-``9``:
+    each byte's high nibble is 3 and its low nibble stays below 16 when 6 is added (no carry out)."""
+    mask = _LOW_BYTES[k] & np.uint64(0xF0F0F0F0F0F0F0F0)
+    threes = _LOW_BYTES[k] & np.uint64(0x3030303030303030)
+    sixes = _LOW_BYTES[k] & np.uint64(0x0606060606060606)
+    return ((words & mask) == threes) & (((words + sixes) & mask) == threes)
+
+
 def settlement_instants(expiry: pd.Series, root: pd.Series) -> pd.Series:
     """Settlement instant (UTC) for US-listed options from expiry date and root.
 
@@ -259,9 +351,9 @@ def settlement_instants(expiry: pd.Series, root: pd.Series) -> pd.Series:
     >>> [t.isoformat() for t in settlement_instants(e, r)]
     ['2024-01-19T14:30:00+00:00', '2024-01-19T21:00:00+00:00']
     """
-    exp = pd.to_datetime(expiry).dt.normalize()
-    root_codes, roots = pd.factorize(root.astype(str), use_na_sentinel=False)
-    am = np.isin(np.asarray(roots, dtype=object), list(AM_SETTLED_ROOTS))[root_codes]
+    exp = _normalized(pd.to_datetime(expiry))
+    root_codes, roots = pd.factorize(root, use_na_sentinel=False)  # then each distinct root as text
+    am = np.isin(pd.Series(roots, dtype=object).astype(str).to_numpy(dtype=object), list(AM_SETTLED_ROOTS))[root_codes]
     # a chain has a few hundred (expiry, AM/PM) pairs: localise those (zone rules per value are the
     # cost), then take them back to the rows
     day_codes = pd.factorize(exp.to_numpy().view("int64"))[0]
@@ -308,13 +400,19 @@ def check_names(names: pd.Series, *, path: str | None, field: str, line_offset: 
     bad = unsafe_names(names)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        line = int(names.index[i]) + line_offset if line_offset is not None else None
-        value = str(names.iloc[i])
-        shown = value if len(value) <= 60 else value[:59] + "…"
-        raise ChainDataError(
-            f"{field} {shown!r} is not a name: names hold letters, digits, space and . _ - / ^ "
-            f"(at most {MAX_NAME_CHARS} characters)", path=path, line=line, field=field,
-        )
+        raise _not_a_name(names.iloc[i], names.index[i], path=path, field=field, line_offset=line_offset)
+
+
+def _not_a_name(value: object, label: object, *, path: str | None, field: str,
+                line_offset: int | None) -> ChainDataError:
+    """The error :func:`check_names` raises for ``value``, the name at row label ``label``."""
+    line = int(label) + line_offset if line_offset is not None else None  # type: ignore[call-overload]
+    text = str(value)
+    shown = text if len(text) <= 60 else text[:59] + "…"
+    return ChainDataError(
+        f"{field} {shown!r} is not a name: names hold letters, digits, space and . _ - / ^ "
+        f"(at most {MAX_NAME_CHARS} characters)", path=path, line=line, field=field,
+    )
 
 
 def _coerce_numeric(rows: pd.DataFrame, col: str, path: str | None, line_offset: int | None) -> None:
@@ -330,26 +428,66 @@ def _coerce_numeric(rows: pd.DataFrame, col: str, path: str | None, line_offset:
     rows[col] = values.astype(float)
 
 
-def _per_distinct(values: pd.Series, fn) -> pd.Series:
-    """``fn(values)`` for a column of a few distinct texts, computed once per distinct value."""
-    codes, distinct = pd.factorize(values, use_na_sentinel=False)
-    done = fn(pd.Series(distinct, dtype=values.dtype))
-    return pd.Series(done.array.take(codes), index=values.index, name=values.name)
+@dataclass(frozen=True)
+class _Coded:
+    """A column as codes into its distinct values (a missing value is one of them): what
+    :func:`make_chain` checks and converts once per distinct value, then takes to the rows once."""
+
+    codes: np.ndarray
+    distinct: pd.Series
+
+    @classmethod
+    def of(cls, values: pd.Series) -> _Coded:
+        codes, distinct = pd.factorize(values, use_na_sentinel=False)
+        return cls(codes, pd.Series(distinct, dtype=values.dtype))
+
+    def map(self, fn: Callable[[pd.Series], pd.Series]) -> _Coded:
+        """``fn`` (elementwise) applied to the distinct values."""
+        return _Coded(self.codes, fn(self.distinct).reset_index(drop=True))
+
+    def rows(self, at: np.ndarray | None = None) -> pd.api.extensions.ExtensionArray:
+        """The column's values, at rows ``at`` (all rows when None)."""
+        return self.distinct.array.take(self.codes if at is None else self.codes[at])
 
 
 #: The order of a chain's rows.
 ROW_ORDER: tuple[str, ...] = ("expiry", "strike", "side", "root")
 
 
-def _in_chain_order(rows: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` stably sorted by ``ROW_ORDER``, as ``sort_values`` would, by one ``np.lexsort`` of
-    numbers and sorted codes (sorting on the text columns cost more than the rest of the ordering)."""
-    expiry = rows["expiry"].to_numpy()
-    if np.isnat(expiry).any() or rows["side"].isna().any() or rows["root"].isna().any():
-        return rows.sort_values(list(ROW_ORDER), kind="stable")
-    side_rank = pd.factorize(rows["side"], sort=True)[0]
-    root_rank = pd.factorize(rows["root"], sort=True)[0]
-    return rows.take(np.lexsort((root_rank, side_rank, rows["strike"].to_numpy(), expiry.view("int64"))))
+def _in_chain_order(rows: pd.DataFrame, keep: np.ndarray, text: dict[str, _Coded],
+                    adjusted: np.ndarray) -> pd.DataFrame:
+    """The chain's rows: rows ``keep`` of ``rows`` with the ``text`` columns and ``adjusted``, the
+    columns of ``ROW_COLUMNS``, stably sorted by ``ROW_ORDER`` as ``sort_values`` would, on a fresh
+    index. One ``np.lexsort`` of numbers and of the ranks of the few distinct texts, then one take per
+    column (sorting on the text columns cost more than the rest of the ordering)."""
+    expiry = rows["expiry"].to_numpy()[keep]
+    side, root = text["side"], text["root"]
+    if np.isnat(expiry).any() or side.distinct.isna().to_numpy()[side.codes[keep]].any() \
+            or root.distinct.isna().to_numpy()[root.codes[keep]].any():
+        full = rows.assign(**{col: coded.rows() for col, coded in text.items()}, adjusted=adjusted)
+        return full.iloc[keep][list(ROW_COLUMNS)].sort_values(list(ROW_ORDER), kind="stable").reset_index(drop=True)
+    side_rank = pd.factorize(side.distinct, sort=True)[0][side.codes[keep]]
+    root_ranks = pd.factorize(root.distinct, sort=True)[0]
+    root_rank = root_ranks[root.codes[keep]]
+    minor = side_rank * (int(root_ranks.max(initial=0)) + 1) + root_rank  # side, then root
+    at = keep[np.lexsort((minor, rows["strike"].to_numpy()[keep], expiry.view("int64")))]
+    columns = {col: text[col].rows(at) if col in text else
+               adjusted[at] if col == "adjusted" else rows[col].array.take(at)
+               for col in ROW_COLUMNS}
+    return pd.DataFrame(columns, copy=False)  # fresh arrays: no copy before the blocks are formed
+
+
+def _normalized(dates: pd.Series) -> pd.Series:
+    """``dates.dt.normalize()``, without the pass when the dates are naive and every one is a midnight."""
+    if not (isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M"):
+        return dates.dt.normalize()  # zone aware: midnights are local
+    values = dates.to_numpy()
+    unit, _ = np.datetime_data(values.dtype)
+    per_day = np.timedelta64(1, "D").astype(f"timedelta64[{unit}]").astype(np.int64)
+    ticks = values.view(np.int64)
+    if ((ticks % per_day == 0) | np.isnat(values)).all():
+        return dates
+    return dates.dt.normalize()
 
 
 def check_spot(spot: float, *, path: str | None = None) -> None:
@@ -499,7 +637,7 @@ def make_chain(
     missing = [c for c in REQUIRED_COLUMNS if c not in rows.columns]
     if missing:
         raise ChainDataError(f"missing column(s) {', '.join(missing)}", path=path)
-    rows = rows.copy()
+    rows = rows.copy(deep=False)  # copy-on-write: the columns set below never reach the caller's frame
     for col in ROW_COLUMNS:
         if col not in rows.columns:
             rows[col] = np.nan
@@ -507,8 +645,14 @@ def make_chain(
         rows["underlying"] = underlying
     if rows["root"].isna().all():
         rows["root"] = underlying
+    # the text columns hold a few distinct values: each is checked and converted once per value and
+    # taken to the rows once, in chain order, at the end
+    text = {col: _Coded.of(rows[col]) for col in ("underlying", "root", "side")}
     for col in ("underlying", "root"):
-        check_names(rows[col], path=path, field=col, line_offset=line_offset)
+        bad_name = unsafe_names(text[col].distinct)[text[col].codes]
+        if bad_name.any():
+            i = int(np.flatnonzero(bad_name)[0])
+            raise _not_a_name(rows[col].iloc[i], rows.index[i], path=path, field=col, line_offset=line_offset)
     check_names(pd.Series([underlying], dtype=object), path=path, field="underlying")
     for col in NUMERIC_COLUMNS:
         _coerce_numeric(rows, col, path, line_offset)
@@ -517,16 +661,15 @@ def make_chain(
         i = int(np.flatnonzero(mask)[0])
         return (int(rows.index[i]) + line_offset) if line_offset is not None else None
 
-    side = _per_distinct(rows["side"], lambda s: s.astype(str).str.upper().str.strip().str[:1])
-    bad_side = ~side.isin(["C", "P"]).to_numpy()
+    side = text["side"].map(lambda s: s.astype(str).str.upper().str.strip().str[:1])
+    bad_side = ~side.distinct.isin(["C", "P"]).to_numpy()[side.codes]
     if bad_side.any():
         raise ChainDataError(
             f"side must be C or P, got {rows['side'].to_numpy()[bad_side][0]!r}",
             path=path, line=where(bad_side), field="side",
         )
-    rows["side"] = side
-    codes, distinct = pd.factorize(rows["underlying"], use_na_sentinel=False)
-    names = pd.Series(distinct, dtype=object).astype(str).where(pd.Series(distinct).notna(), underlying).to_numpy()
+    codes, distinct = text["underlying"].codes, text["underlying"].distinct
+    names = distinct.astype(object).astype(str).where(distinct.notna(), underlying).to_numpy()
     oi = rows["open_interest"].to_numpy()
     check_contract_columns(
         rows["strike"].to_numpy(), oi, rows["multiplier"].to_numpy(), codes, names, spot=spot,
@@ -540,19 +683,20 @@ def make_chain(
     expiry = pd.to_datetime(rows["expiry"])
     if expiry.dt.tz is not None:
         expiry = expiry.dt.tz_localize(None)
-    rows["expiry"] = expiry.dt.normalize()
+    rows["expiry"] = _normalized(expiry)
     rows["settlement"] = pd.to_datetime(rows["settlement"], utc=True)
-    rows["underlying"] = rows["underlying"].astype(str)
-    rows["root"] = rows["root"].astype(str)
-    rows["adjusted"] = is_adjusted_root(rows["root"])
+    text["side"] = side
+    text["underlying"] = text["underlying"].map(lambda s: s.astype(str))
+    text["root"] = text["root"].map(lambda s: s.astype(str))
+    adjusted = is_adjusted_root(text["root"].distinct)[text["root"].codes]
 
     live = live_rows(rows["settlement"], as_of, path=path)
     n_settled = int((~live).sum())
     if n_settled:
-        settled_exp = sorted({d.date().isoformat() for d in rows.loc[~live, "expiry"]})
+        settled_exp = sorted({d.date().isoformat() for d in rows.loc[~live, "expiry"].unique()})
         shown = ", ".join(settled_exp[:4]) + (" ..." if len(settled_exp) > 4 else "")
         warnings.append(f"dropped {n_settled} row(s) settled before the snapshot (expiry {shown})")
-    rows = _in_chain_order(rows.loc[live, list(ROW_COLUMNS)])
+    rows = _in_chain_order(rows, np.flatnonzero(live), text, adjusted)
     return OptionChain(
         underlying=underlying,
         as_of=as_of,

@@ -50,6 +50,7 @@ from analytics.chain import (
     OCC_SYMBOL_PATTERN,
     OptionChain,
     make_chain,
+    occ_root_codes,
     settlement_instants,
     underlying_for_root,
 )
@@ -399,16 +400,18 @@ def _distinct(values: pd.Series) -> tuple[np.ndarray, list[str]]:
 
 
 def _parse_expiry(values: pd.Series, path: Path, first_line: int, *, date_order: DateOrder | None,
-                  symbols: pd.Series, hint: DateOrder | None) -> tuple[np.ndarray, DateOrder | None]:
+                  symbols: pd.Series, hint: DateOrder | None,
+                  distinct: tuple[np.ndarray, list[str]] | None = None) -> tuple[np.ndarray, DateOrder | None]:
     """Expiry dates (``Fri Jan 19 2024``, or numeric ``06/22/2020``), parsed once per distinct value,
     and the day/month order the column decided by itself (a day above 12, or its OCC symbols).
 
     A numeric column is read in ``date_order`` when given, else in the order its own values decide
     (a number above 12 is the day), else in the order the rows' OCC symbols (``YYMMDD``) agree with,
     else in ``hint`` (the date line's own order); where none decides and a day and month could swap,
-    the column is refused naming the first such date and the option.
+    the column is refused naming the first such date and the option. ``distinct``: :func:`_distinct` of
+    ``values`` when known (its texts may hold more, unused, values).
     """
-    codes, uniques = _distinct(values)
+    codes, uniques = _distinct(values) if distinct is None else distinct
     text = pd.Series(uniques + [""], dtype=object)
     parsed = pd.to_datetime(text, format="%a %b %d %Y", errors="coerce")
     decided: DateOrder | None = None
@@ -467,19 +470,6 @@ def _occ_order(codes: np.ndarray, numeric: np.ndarray, first: np.ndarray, second
     return None
 
 
-def _root_codes(symbols: pd.Series, ticker: str) -> tuple[np.ndarray, list[str]]:
-    """Codes into the option roots of OCC symbols (``SPXW240119C04700000`` -> ``SPXW``; ``AMD1...`` ->
-    ``AMD1``), and those roots. A cell that is not an OCC symbol gets the file's ticker.
-
-    Vectorised: one pass of Arrow's regex engine over the column (the symbols are all distinct: a
-    Python regex per symbol cost 15% of a load); the root is what precedes the fixed 15-character tail.
-    """
-    text = symbols.astype("str").str.strip()
-    occ = text.str.fullmatch(OCC_SYMBOL_PATTERN).to_numpy(dtype=bool, na_value=False)
-    codes, names = pd.factorize(text.str.slice(stop=-15).where(occ, ticker))
-    return codes, [str(n) for n in names]
-
-
 def _refuse_repeated_rows(raw: pd.DataFrame, expiry: np.ndarray, strike: np.ndarray, root_codes: np.ndarray,
                           roots: list[str], open_interest: np.ndarray, path: Path, first_line: int) -> None:
     """Refuse rows listing an (expiry, strike, root) an earlier row lists: CBOE writes each once.
@@ -518,6 +508,26 @@ def _refuse_repeated_rows(raw: pd.DataFrame, expiry: np.ndarray, strike: np.ndar
         f"saved twice?); counted again they would add {100 * share:.0f}% of the open interest (first: line "
         f"{line[j]} repeats line {line[i]}); remove the copies", path=path, line=int(line[j]),
     )
+
+
+def _space_opens_a_field(data: bytes, delimiter: str) -> bool:
+    """True when a space opens a CSV field of ``data`` (first, or after a delimiter or a line end), or
+    ``data`` holds a tab: only then can skipping spaces at the start of fields change what is read.
+
+    Examples
+    --------
+    >>> _space_opens_a_field(b"Fri Jan 19 2024,SPX,1", ","), _space_opens_a_field(b"a, b", ","), _space_opens_a_field(b"a\\n b", ",")
+    (False, True, True)
+    """
+    if b"\t" in data:
+        return True
+    codes = np.frombuffer(data, dtype=np.uint8)
+    at = np.flatnonzero(codes == ord(" "))
+    if not at.size:
+        return False
+    if at[0] == 0:
+        return True
+    return bool(np.isin(codes[at - 1], np.frombuffer(f"{delimiter}\n\r".encode(), dtype=np.uint8)).any())
 
 
 def _text_after_line(text: str, index: int) -> str | None:
@@ -586,20 +596,28 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
     # columns as plain objects: categories cost the parser twice the time for OCC symbols that are
     # all distinct, and _distinct factorizes the few expiry dates in one pass anyway
     # a ';' file writes decimal commas: a '.' there is read only where it groups thousands (numbers())
+    # the parser is handed UTF-8 bytes: from text it encodes chunk by chunk itself (a third of its time)
+    # spaces opening a field are skipped, a pass of the parser's worth a fifth of its time: asked only for
+    # a body that has such a space or a tab
     thousands, decimal = ("," , ".") if delimiter == "," else (".", ",")
+    data = body.encode("utf-8")
     try:
-        raw = pd.read_csv(io.StringIO(body), header=None, skip_blank_lines=False, engine="c", sep=delimiter,
+        raw = pd.read_csv(io.BytesIO(data), encoding="utf-8", header=None, skip_blank_lines=False, engine="c", sep=delimiter,
                           names=range(len(header)), index_col=False, usecols=sorted(set(used)),
                           keep_default_na=False, na_values=[""], thousands="," if delimiter == "," else None,
-                          decimal=decimal, skipinitialspace=True, dtype={c: object for c in text_cols})
+                          decimal=decimal, skipinitialspace=_space_opens_a_field(data, delimiter),
+                          dtype={c: object for c in text_cols})
     except pd.errors.ParserError as exc:
         raise ChainDataError(f"malformed CSV: {exc}", path=path) from exc
     raw.index = pd.RangeIndex(len(raw))
     first_codes, first_texts = _distinct(raw[0])
-    first_empty = np.array([t == "" for t in first_texts] + [True])[first_codes]
-    blank = raw.drop(columns=[0]).isna().all(axis=1).to_numpy() & first_empty
+    blank = np.array([t == "" for t in first_texts] + [True])[first_codes]  # first field empty, then the rest
+    if blank.any():
+        at = np.flatnonzero(blank)
+        blank[at] = raw.iloc[at].drop(columns=[0]).isna().all(axis=1).to_numpy()
     if blank.any():
         raw = raw.loc[~blank]
+        first_codes = first_codes[~blank]
     short = raw[len(header) - 1].isna().to_numpy()
     if short.any():
         i = int(np.flatnonzero(short)[0])
@@ -608,7 +626,7 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
             path=path, line=first_line + int(raw.index[i]),
         )
     expiry, expiry_order = _parse_expiry(raw[0], path, first_line, date_order=date_order,
-                                         symbols=raw[calls_at], hint=line_order)
+                                         symbols=raw[calls_at], hint=line_order, distinct=(first_codes, first_texts))
     if ambiguous is not None:
         if expiry_order is None:
             raise ambiguous
@@ -626,27 +644,38 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
 
     calls, puts = side_frame(call_fields, "C"), side_frame(put_fields, "P")
     # roots as codes into a few names: every text column below is built once per name, then taken
-    (call_codes, call_names), (put_codes, put_names) = (_root_codes(raw[at], ticker) for at in (calls_at, puts_at))
+    (call_codes, call_names), (put_codes, put_names) = (occ_root_codes(raw[at], ticker) for at in (calls_at, puts_at))
     names = list(dict.fromkeys(call_names + put_names))
     root_codes = np.concatenate([np.array([names.index(n) for n in call_names], dtype=np.intp)[call_codes],
                                  np.array([names.index(n) for n in put_names], dtype=np.intp)[put_codes]])
     _refuse_repeated_rows(raw, expiry, strike, root_codes[: len(raw)], names,
                           calls["open_interest"] + puts["open_interest"], path, first_line)
     index = np.concatenate([raw.index.to_numpy()] * 2)
-    frame = pd.DataFrame({k: np.concatenate([calls[k], puts[k]]) for k in calls}, index=index)
-    frame["root"] = pd.array(names, dtype="str").take(root_codes)
-    frame["side"] = pd.array(["C", "P"], dtype="str").take(np.repeat(np.arange(2), len(raw)))
+    frame = pd.DataFrame({k: np.concatenate([calls[k], puts[k]]) for k in calls}, index=index, copy=False)
+    # the text columns as categories over their few names: make_chain checks each name once and writes
+    # the rows' strings once, in chain order
+    frame["root"] = pd.Categorical.from_codes(root_codes, categories=pd.Index(names, dtype=object))
+    frame["side"] = pd.Categorical.from_codes(np.repeat(np.arange(2, dtype=np.int8), len(raw)), categories=pd.Index(["C", "P"]))
     frame["multiplier"] = float(multiplier)
     bid, ask = frame["bid"].to_numpy(float), frame["ask"].to_numpy(float)
     two_sided = np.isfinite(bid) & np.isfinite(ask) & (ask > 0) & (ask >= bid)
     frame["mark"] = np.where(two_sided, 0.5 * (bid + ask), np.nan)
     underlying_codes, underlyings = pd.factorize(np.array([underlying_for_root(n) for n in names], dtype=object))
     row_underlying = underlying_codes[root_codes] if len(names) else root_codes
-    frame["underlying"] = pd.array(list(underlyings), dtype="str").take(row_underlying)
+    frame["underlying"] = pd.Categorical.from_codes(row_underlying, categories=pd.Index(underlyings, dtype=object))
     counts = np.bincount(row_underlying) if len(frame) else np.array([])
     underlying = underlyings[int(np.argmax(counts))] if len(frame) else ticker
-    # the roots as they are (Arrow strings): an object copy would be converted back to factorize them
-    frame["settlement"] = settlement_instants(pd.Series(frame["expiry"].to_numpy()), frame["root"]).array
+    # settlement is a function of (expiry, root): worked out once per pair of the rows' expiry text and root
+    expiry_codes = np.where(first_codes < 0, len(first_texts), first_codes)
+    pair = np.concatenate([expiry_codes] * 2) * max(len(names), 1) + root_codes
+    seen = np.zeros((len(first_texts) + 1) * max(len(names), 1), dtype=bool)
+    seen[pair] = True
+    pair_codes = (np.cumsum(seen) - 1)[pair]  # codes into the pairs present, without a sort
+    one = np.empty(int(seen.sum()), dtype=np.intp)
+    one[pair_codes] = np.arange(len(pair))  # a row of each pair
+    settlement = settlement_instants(pd.Series(frame["expiry"].to_numpy()[one]),
+                                     pd.Series(np.array(names, dtype=object)[root_codes[one]], dtype=object))
+    frame["settlement"] = settlement.array.take(pair_codes)
     return make_chain(
         frame,
         underlying=str(underlying),

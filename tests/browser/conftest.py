@@ -150,16 +150,26 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def dash_duo(request, dash_thread_server, process_browser, tmp_path) -> DashComposite:
     """dash's ``dash_duo`` (its app runner, its browser methods) on the process's Chromium."""
-    browser = process_browser.get()
     download_path = tmp_path / "download"
     download_path.mkdir()
-    reset_browser(browser, process_browser.window, str(download_path))
+    browser = process_browser.get()
+    try:
+        reset_browser(browser, process_browser.window, str(download_path))
+    except WebDriverException:  # a browser that cannot be put back is replaced, not handed on
+        process_browser.replace()
+        browser = process_browser.get()
+        reset_browser(browser, process_browser.window, str(download_path))
     duo = DashComposite.__new__(DashComposite)
     duo.__dict__.update(browser.__dict__)  # the driver and its settings; _url and _last_ts start empty
     duo._url, duo._last_ts, duo._download_path = "", 0, str(download_path)
     duo.server = dash_thread_server
     yield duo
     if request.node.stash.get(FAILED, False):
+        process_browser.replace()
+        return
+    try:
+        duo.driver.get("about:blank")  # leave the page before its server stops (no polls at a dead port)
+    except WebDriverException:
         process_browser.replace()
 
 

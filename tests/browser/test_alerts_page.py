@@ -23,8 +23,7 @@ def test_a_logged_alert_shows_as_a_dated_line(dash_duo, start_app, demo_dir, tmp
     (tmp_path / "alerts.toml").write_text("[rules.wall_move]\n")  # no channel: logged, shown
     [sent] = alerts.check(data, alerts.load_config(tmp_path / "alerts.toml"), config.Settings())
     assert sent.status == "logged"  # the demo's put wall moves from 6,700 to 6,600 on 2026-11-20
-    start_app(create_app(data))
-    dash_duo.wait_for_page(f"{dash_duo.server_url}/?u=SPX")
+    start_app(create_app(data), "/?u=SPX")
     wait_for(dash_duo, lambda: "put wall" in dash_duo.find_element(f"#{ids.ALERT_LINES}").text,
              "the alert line never showed")
     assert dash_duo.find_element(f"#{ids.ALERT_LINES} li").text == \

@@ -16,7 +16,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.app import create_app
 from dashboard.web import ids
-from tests.browser.conftest import JUNK_NAME
+from tests.browser.conftest import JUNK_NAME, POLL_S
 
 pytestmark = pytest.mark.browser
 
@@ -54,7 +54,7 @@ def drawn_signature(dash_duo, graph_id: str) -> str:
 
 
 def wait_for(dash_duo, predicate, message: str):
-    return WebDriverWait(dash_duo.driver, TIMEOUT).until(lambda _d: predicate(), message=message)
+    return WebDriverWait(dash_duo.driver, TIMEOUT, poll_frequency=POLL_S).until(lambda _d: predicate(), message=message)
 
 
 def wait_for_charts(dash_duo) -> None:
@@ -83,8 +83,7 @@ def click_radio(dash_duo, radio_id: str, value: str) -> None:
 
 
 def test_page_loads_with_every_view_drawn_and_a_full_page_screenshot(dash_duo, start_app, demo_dir, artifacts):
-    start_app(create_app(demo_dir))
-    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
+    start_app(create_app(demo_dir), "/?u=SPX")
     wait_for_charts(dash_duo)
     # seven headline cards and one card with the hedge flow at -5%, -1%, +1%, +5%
     assert len(dash_duo.find_elements(f"#{ids.KPI_STRIP} .kpi")) == 8
@@ -105,8 +104,7 @@ def test_page_loads_with_every_view_drawn_and_a_full_page_screenshot(dash_duo, s
 
 
 def test_changing_the_expiry_set_changes_the_data_of_all_three_charts(dash_duo, start_app, demo_dir):
-    start_app(create_app(demo_dir))
-    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
+    start_app(create_app(demo_dir), "/?u=SPX")
     wait_for_charts(dash_duo)
     wait_for_comparison(dash_duo)
     before = {g: drawn_signature(dash_duo, g) for g in (ids.GAMMA_GRAPH, ids.HEDGE_GRAPH, ids.TERM_GRAPH)}
@@ -126,8 +124,7 @@ def test_changing_the_expiry_set_changes_the_data_of_all_three_charts(dash_duo, 
 
 
 def test_clicking_a_term_structure_bar_refilters_the_other_views(dash_duo, start_app, demo_dir):
-    start_app(create_app(demo_dir))
-    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
+    start_app(create_app(demo_dir), "/?u=SPX")
     wait_for_charts(dash_duo)
     gamma_before = drawn_signature(dash_duo, ids.GAMMA_GRAPH)
     hedge_before = drawn_signature(dash_duo, ids.HEDGE_GRAPH)
@@ -149,9 +146,8 @@ def test_clicking_a_term_structure_bar_refilters_the_other_views(dash_duo, start
 
 
 def test_a_pasted_url_restores_the_view(dash_duo, start_app, demo_dir):
-    start_app(create_app(demo_dir))
     query = "?u=SPX&snap=spx-20261118-1615&exp=monthly&conv=dealer-short-all&shock=10&h=1&stack=1&units=units"
-    dash_duo.driver.get(dash_duo.server_url + "/" + query)
+    start_app(create_app(demo_dir), "/" + query)
     wait_for_charts(dash_duo)
     assert "2026-11-18 16:15" in dash_duo.find_element(f"#{ids.HEADER_SNAPSHOT}").text
     assert "dealer-short-all" in dash_duo.find_element(f"#{ids.HEADER_CONVENTION}").text
@@ -171,8 +167,7 @@ def test_a_pasted_url_restores_the_view(dash_duo, start_app, demo_dir):
 
 
 def test_a_broken_file_shows_the_banner_and_other_files_still_work(dash_duo, start_app, demo_dir_with_junk):
-    start_app(create_app(demo_dir_with_junk))
-    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
+    start_app(create_app(demo_dir_with_junk), "/?u=SPX")
     wait_for_charts(dash_duo)
     banner = dash_duo.find_element(f"#{ids.CATALOG_BANNER} .banner")
     assert JUNK_NAME in banner.text and "could not be read" in banner.text
@@ -185,8 +180,7 @@ def test_a_broken_file_shows_the_banner_and_other_files_still_work(dash_duo, sta
 
 
 def test_clicking_a_strike_shows_its_breakdown_and_hovering_a_shock_marks_its_spot(dash_duo, start_app, demo_dir, artifacts):
-    start_app(create_app(demo_dir))
-    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
+    start_app(create_app(demo_dir), "/?u=SPX")
     wait_for_charts(dash_duo)
 
     # click the put-wall bar (not the default breakdown strike): the breakdown shows that strike

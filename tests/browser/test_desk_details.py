@@ -35,8 +35,7 @@ def style(dash_duo, selector: str) -> dict:
 
 
 def test_the_selected_tab_and_segment_are_in_the_house_colours(dash_duo, start_app, demo_dir):
-    start_app(create_app(demo_dir))
-    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX&vol=shift:-2")
+    start_app(create_app(demo_dir), "/?u=SPX&vol=shift:-2")
     wait_for_charts(dash_duo)
     # dcc.Tabs draws a coloured line on the selected tab's top (its `colors`): the page's accent, not Dash's
     tab = style(dash_duo, f"#{ids.TABS} .tab--selected")
@@ -54,7 +53,7 @@ def test_the_selected_tab_and_segment_are_in_the_house_colours(dash_duo, start_a
 
 @pytest.mark.parametrize("width", [800, 1440])
 def test_the_vol_shift_input_shows_its_whole_value_and_takes_the_clamped_one(dash_duo, start_app, demo_dir, width):
-    start_app(create_app(demo_dir))
+    start_app(create_app(demo_dir), None)
     dash_duo.driver.set_window_size(width, 1000)
     # -50 is clamped to the chain's floor (-7.24 on the demo SPX): the input shows it whole, and valid
     # (with step=0.5 Chromium marked it invalid, in red, and Dash sends an invalid number as NaN)
@@ -82,7 +81,7 @@ def test_the_catalog_banner_shows_an_unknown_files_whole_name_and_what_its_start
     folder = tmp_path / "data"
     copy_demo_files(demo_dir, folder)
     (folder / LONG_NAME).write_text("password,token\nhunter2,SECRET\n")
-    start_app(create_app(folder))
+    start_app(create_app(folder), None)
     dash_duo.driver.set_window_size(800, 1000)
     dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
     wait_for_charts(dash_duo)

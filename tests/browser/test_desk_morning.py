@@ -39,7 +39,7 @@ return [value.scrollWidth, value.clientWidth, value.getBoundingClientRect().heig
 
 @pytest.mark.parametrize("width", [800, 1440, 1920])
 def test_the_positioning_view_at_a_desk_width(dash_duo, start_app, demo_dir, artifacts, width):
-    start_app(create_app(demo_dir))
+    start_app(create_app(demo_dir), None)
     dash_duo.driver.set_window_size(width, 1000)
     dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
     wait_for_charts(dash_duo)
@@ -55,8 +55,7 @@ def test_the_positioning_view_at_a_desk_width(dash_duo, start_app, demo_dir, art
 
 
 def test_a_selected_segment_reads_white_on_the_accent_while_hovered_and_focused(dash_duo, start_app, demo_dir):
-    start_app(create_app(demo_dir))
-    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
+    start_app(create_app(demo_dir), "/?u=SPX")
     wait_for_charts(dash_duo)
     click_radio(dash_duo, ids.HORIZON, "1")  # clicked: the option is hovered and its input focused
     label = dash_duo.find_element(f"#{ids.HORIZON} label:has(input:checked)")
@@ -73,7 +72,7 @@ return card ? Math.round(card.getBoundingClientRect().top + window.scrollY) : nu
 
 def test_the_history_tab_opens_near_the_top_with_only_the_underlying_above_it(dash_duo, start_app, demo_dir,
                                                                              artifacts):
-    start_app(create_app(demo_dir))
+    start_app(create_app(demo_dir), None)
     dash_duo.driver.set_window_size(1440, 900)
     dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
     wait_for_charts(dash_duo)

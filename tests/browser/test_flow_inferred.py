@@ -14,8 +14,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_btc_shows_the_two_models_side_by_side_and_the_model_can_be_chosen(dash_duo, start_app, demo_dir, artifacts):
-    start_app(create_app(demo_dir))
-    dash_duo.driver.get(dash_duo.server_url + "/?u=BTC")
+    start_app(create_app(demo_dir), "/?u=BTC")
     wait_for_charts(dash_duo)
     dash_duo.wait_for_contains_text(f"#{ids.FLOW_COMPARE}", "of open interest", timeout=TIMEOUT)
     block = dash_duo.find_element(f"#{ids.FLOW_COMPARE}").text

@@ -33,8 +33,7 @@ def snapshot_ids(dash_duo, graph_id: str) -> list[str]:
 
 
 def test_the_history_tab_draws_three_charts_over_every_snapshot(dash_duo, start_app, history_dir):
-    start_app(create_app(history_dir))
-    dash_duo.wait_for_page(f"{dash_duo.server_url}/?u=SPX&tab=history")
+    start_app(create_app(history_dir), "/?u=SPX&tab=history")
     for graph_id in HISTORY_GRAPHS:
         wait_for(dash_duo, lambda g=graph_id: len(snapshot_ids(dash_duo, g)) == len(SPX_FILES),
                  f"{graph_id} never drew the {len(SPX_FILES)} SPX snapshots")
@@ -48,8 +47,7 @@ def test_the_history_tab_draws_three_charts_over_every_snapshot(dash_duo, start_
 
 
 def test_clicking_a_date_opens_that_snapshot_in_the_main_view(dash_duo, start_app, history_dir):
-    start_app(create_app(history_dir))
-    dash_duo.wait_for_page(f"{dash_duo.server_url}/?u=SPX&tab=history&hn=5")
+    start_app(create_app(history_dir), "/?u=SPX&tab=history&hn=5")
     wait_for(dash_duo, lambda: len(snapshot_ids(dash_duo, ids.HISTORY_HEATMAP_GRAPH)) == len(SPX_FILES),
              "the heatmap never drew")
     first = snapshot_ids(dash_duo, ids.HISTORY_HEATMAP_GRAPH)[0]

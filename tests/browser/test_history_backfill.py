@@ -40,8 +40,7 @@ def test_the_tab_shows_a_terminal_backfill_and_draws_what_it_stored(dash_duo, st
         row = dataclasses.replace(BackfillProgress.start(total=len(todo), now=time.time()),
                                   pid=backfill_process.pid, done=2)
         store.record_backfill(row)
-    start_app(create_app(history_dir))
-    dash_duo.wait_for_page(f"{dash_duo.server_url}/?u=SPX&tab=history")
+    start_app(create_app(history_dir), "/?u=SPX&tab=history")
     dash_duo.wait_for_contains_text(f"#{ids.HISTORY_PROGRESS}", "backfill running: 2 of 5 data files summarised",
                                     timeout=20)
     stored = len([fv for fv in todo[:2] if fv.rel_path.startswith("spx")])
@@ -66,8 +65,7 @@ def test_a_file_that_lands_while_the_tab_stays_open_is_summarised_and_drawn(dash
     from dashboard.web import layout
 
     monkeypatch.setattr(layout, "HISTORY_IDLE_MS", 1000)  # the idle tick, shortened for the test
-    start_app(create_app(history_dir))
-    dash_duo.wait_for_page(f"{dash_duo.server_url}/?u=SPX&tab=history")
+    start_app(create_app(history_dir), "/?u=SPX&tab=history")
     wait_for(dash_duo, lambda: len(snapshot_ids(dash_duo, ids.HISTORY_LEVELS_GRAPH)) == len(SPX_FILES),
              "the charts never drew the SPX snapshots")
     wait_for(dash_duo, lambda: dash_duo.find_element(f"#{ids.HISTORY_PROGRESS}").text == "",

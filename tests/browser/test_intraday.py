@@ -41,8 +41,7 @@ def columns(dash_duo) -> list[str]:
 
 
 def test_the_heatmap_draws_the_session_and_the_slider_moves_every_view(dash_duo, start_app, session_dir):
-    start_app(create_app(session_dir))
-    dash_duo.wait_for_page(f"{dash_duo.server_url}/?u=SPX&tab=intraday")
+    start_app(create_app(session_dir), "/?u=SPX&tab=intraday")
     wait_for(dash_duo, lambda: len(columns(dash_duo)) == len(TIMES), "the heatmap never drew the four snapshots")
     assert columns(dash_duo)[0] == "2026-11-20 09:35:00"
     names = [t["name"] for t in graph(dash_duo, ids.INTRADAY_GRAPH)]
@@ -64,8 +63,7 @@ def test_the_heatmap_draws_the_session_and_the_slider_moves_every_view(dash_duo,
 def test_a_snapshot_written_mid_session_is_a_new_column_without_a_reload(dash_duo, start_app, session_dir, demo_dir,
                                                                         monkeypatch):
     monkeypatch.setenv("MMPOS_RESCAN_SECONDS", "1")  # the catalog's rescan (and the tab's watch), shortened
-    start_app(create_app(session_dir))
-    dash_duo.wait_for_page(f"{dash_duo.server_url}/?u=SPX&tab=intraday&iexp=0dte")
+    start_app(create_app(session_dir), "/?u=SPX&tab=intraday&iexp=0dte")
     wait_for(dash_duo, lambda: len(columns(dash_duo)) == len(TIMES), "the heatmap never drew the four snapshots")
     assert "0DTE (2026-11-20)" in graph(dash_duo, ids.INTRADAY_GRAPH, "layout")["title"]["subtitle"]["text"]
     write_snapshot(demo_dir, session_dir, dt.time(9, 55), 1.5)  # the collector's next fetch lands

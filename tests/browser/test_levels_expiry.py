@@ -38,8 +38,7 @@ def click_radio(dash_duo, radio_id: str, value: str) -> None:
 
 
 def open_page(dash_duo, start_app, demo_dir, search: str = "?u=SPX") -> None:
-    start_app(create_app(demo_dir))
-    dash_duo.driver.get(dash_duo.server_url + "/" + search)
+    start_app(create_app(demo_dir), "/" + search)
     wait_for_charts(dash_duo)
     wait_for(dash_duo, lambda: len(graph(dash_duo, ids.EXPIRY_GRAPH) or []) > 0, "gamma by expiry never drew")
 

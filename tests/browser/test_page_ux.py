@@ -34,8 +34,7 @@ CONTEXT_JS = "var gd = document.querySelector(arguments[0] + ' .js-plotly-plot')
 def test_a_bad_link_opens_the_nearest_view_with_a_banner_and_a_rewritten_url(dash_duo, start_app, demo_dir,
                                                                               monkeypatch):
     monkeypatch.delenv("MMPOS_DEFAULT_UNDERLYING", raising=False)
-    start_app(create_app(demo_dir))
-    dash_duo.driver.get(dash_duo.server_url + "/?u=NOPE&snap=nope-1&conv=dealer-sideways&exp=7d")
+    start_app(create_app(demo_dir), "/?u=NOPE&snap=nope-1&conv=dealer-sideways&exp=7d")
     wait_for_charts(dash_duo)
     dash_duo.wait_for_contains_text(f"#{ids.CATALOG_BANNER}", "underlying 'NOPE' is not in the data folder; "
                                     "showing SPX", timeout=20)
@@ -48,8 +47,7 @@ def test_a_bad_link_opens_the_nearest_view_with_a_banner_and_a_rewritten_url(das
 
 
 def test_no_chart_offers_the_cloud_and_every_export_names_the_view(dash_duo, start_app, demo_dir):
-    start_app(create_app(demo_dir))
-    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX&exp=30d&conv=dealer-short-all")
+    start_app(create_app(demo_dir), "/?u=SPX&exp=30d&conv=dealer-short-all")
     wait_for_charts(dash_duo)
     for gid in GRAPHS:
         wait_for(dash_duo, lambda g=gid: "dealer-short-all" in (
@@ -70,8 +68,7 @@ def test_no_chart_offers_the_cloud_and_every_export_names_the_view(dash_duo, sta
 
 
 def test_the_forward_and_iv_controls_change_the_models_named_in_the_header(dash_duo, start_app, demo_dir):
-    start_app(create_app(demo_dir))
-    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
+    start_app(create_app(demo_dir), "/?u=SPX")
     wait_for_charts(dash_duo)
     header = f"#{ids.HEADER_CONVENTION}"
     dash_duo.wait_for_contains_text(header, "put-call-parity forwards", timeout=20)
@@ -89,7 +86,7 @@ def test_screenshots_of_spx_and_btc_for_a_trader(dash_duo, start_app, demo_dir, 
     laptop's 1280x800, where legends and titles are most crowded (the desk widths 800, 1440 and 1920
     are test_desk_morning's)."""
     size = (1280, 800)
-    start_app(create_app(demo_dir))
+    start_app(create_app(demo_dir), None)
     dash_duo.driver.set_window_size(*size)
     for link in ("?u=SPX&vol=shift:2&h=1", "?u=BTC", "?u=SPX&conv=book"):
         dash_duo.driver.get(dash_duo.server_url + "/" + link)

@@ -24,8 +24,7 @@ def checked_values(dash_duo, control_id: str) -> list[str]:
 
 def test_a_link_restores_the_strike_measure_spacing_strike_and_the_new_panels_choices(dash_duo, start_app, demo_dir,
                                                                                       artifacts):
-    start_app(create_app(demo_dir))
-    dash_duo.driver.get(dash_duo.server_url + "/" + LINK)
+    start_app(create_app(demo_dir), "/" + LINK)
     wait_for_charts(dash_duo)
     for graph_id in (ids.SMILE_GRAPH, ids.MAX_PAIN_GRAPH):
         wait_for(dash_duo, lambda g=graph_id: graph(dash_duo, g, "layout") is not None, f"{graph_id} never drew")

@@ -20,8 +20,7 @@ pytestmark = pytest.mark.browser
 
 def test_a_link_asking_a_vol_shift_the_chain_cannot_take_gets_a_banner_and_a_rewritten_url(
         dash_duo, start_app, demo_dir):
-    start_app(create_app(demo_dir))
-    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX&vol=shift:-50")
+    start_app(create_app(demo_dir), "/?u=SPX&vol=shift:-50")
     wait_for_charts(dash_duo)
     dash_duo.wait_for_contains_text(f"#{ids.CATALOG_BANNER}", "vol shift -50 is out of range for this chain",
                                     timeout=20)
@@ -48,8 +47,7 @@ def spx_folder(tmp_path, demo_dir, monkeypatch) -> Path:
 
 def test_a_dropped_file_opens_keeps_its_name_and_a_second_drop_says_already_here(
         dash_duo, start_app, spx_folder, shared_data):
-    start_app(create_app(spx_folder))
-    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
+    start_app(create_app(spx_folder), "/?u=SPX")
     wait_for_charts(dash_duo)
     raw = (shared_data / "cboe_spx_2024-01-07_phammings.csv").read_bytes()
     drop_file(dash_duo, raw, "my desk's SPX (Jan 7).csv")
@@ -74,8 +72,7 @@ return node && node.props ? node.props.data : null;
 
 def test_a_file_landing_in_the_folder_raises_the_notice_and_follow_newest_opens_the_next(
         dash_duo, start_app, spx_folder, demo_dir):
-    start_app(create_app(spx_folder))
-    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
+    start_app(create_app(spx_folder), "/?u=SPX")
     wait_for_charts(dash_duo)
     shown = location_search(dash_duo)
     newest = sorted(demo_dir.glob("spx_quotedata_*.csv"))[-1]

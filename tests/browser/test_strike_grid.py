@@ -11,6 +11,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.app import create_app
 from dashboard.web import ids
+from tests.browser.conftest import POLL_S
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +45,7 @@ def grid(dash_duo) -> dict | None:
 
 
 def wait_for(dash_duo, predicate, message: str):
-    return WebDriverWait(dash_duo.driver, TIMEOUT).until(lambda _d: predicate(), message=message)
+    return WebDriverWait(dash_duo.driver, TIMEOUT, poll_frequency=POLL_S).until(lambda _d: predicate(), message=message)
 
 
 def marked(dash_duo) -> list[float]:
@@ -60,8 +61,7 @@ def header_cell(col: str) -> str:
 
 
 def test_the_strike_grid_opens_at_spot_sorts_back_to_page_one_and_finds_strikes(dash_duo, start_app, demo_dir):
-    start_app(create_app(demo_dir))
-    dash_duo.driver.get(dash_duo.server_url + "/?u=SPX")
+    start_app(create_app(demo_dir), "/?u=SPX")
     wait_for(dash_duo, lambda: (grid(dash_duo) or {}).get("rows"), "the grid never got its rows")
     spot = float(re.search(r"spot ([\d,.]+)", dash_duo.find_element(f"#{ids.HEADER_TITLE}").text)[1].replace(",", ""))
     strikes = [r["strike"] for r in grid(dash_duo)["rows"]]

@@ -12,6 +12,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from analytics.history import HistoryStore
 from dashboard.app import create_app
 from dashboard.web import ids
+from tests.browser.conftest import POLL_S
 from tests.conftest import copy_demo_files
 from tests.dashboard.test_watchlist import KEEP
 
@@ -40,7 +41,7 @@ def folder(tmp_path_factory, demo_dir) -> Path:
 
 
 def wait_for(dash_duo, predicate, message: str):
-    return WebDriverWait(dash_duo.driver, TIMEOUT).until(lambda _d: predicate(), message=message)
+    return WebDriverWait(dash_duo.driver, TIMEOUT, poll_frequency=POLL_S).until(lambda _d: predicate(), message=message)
 
 
 def rows(dash_duo) -> list[str] | None:
@@ -98,8 +99,7 @@ def graph_traces(dash_duo, graph_id: str) -> int:
 
 
 def test_the_watchlist_computes_no_hidden_view_and_the_header_links_keep_the_underlying(dash_duo, start_app, folder):
-    start_app(create_app(folder))
-    dash_duo.driver.get(f"{dash_duo.server_url}/watchlist?u=BTC")
+    start_app(create_app(folder), "/watchlist?u=BTC")
     wait_for(dash_duo, lambda: rows(dash_duo) == ["BTC", "SPX"], "the watchlist never got its two rows")
     dash_duo.driver.execute_script("return new Promise(function (r) { setTimeout(r, 1500); })")
     # the hidden positioning view was not made: no view state, so no header title and no charts

@@ -10,6 +10,7 @@ which fits the catalog's load cache (a fresh scan of all of ``data/`` loads 214 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -158,3 +159,27 @@ def demo_last_day(tmp_path_factory) -> list[Path]:
     from analytics.demo import DEMO_DAYS, write_demo_data
 
     return write_demo_data(tmp_path_factory.mktemp("demo-last-day"), days=DEMO_DAYS[-1:])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def history_stores_without_disk_flushes():
+    """The test processes' history stores (``analytics.history.HistoryStore``) ask SQLite not to flush
+    each commit to the disk (``PRAGMA synchronous=OFF`` on each connection, before the store checks and
+    creates its schema). The stores live in temporary folders that no test reads after a crash, and a
+    flush is invisible to every test; each commit costs several ``fdatasync`` calls, ~5 ms apiece on this
+    machine (840 in tests/unit/test_history.py alone, ~4 s of waiting). The product's stores keep SQLite's
+    default (FULL), and so do the processes a test starts (``mmpos serve``, a backfill)."""
+    import sqlite3
+
+    from analytics import history
+
+    ensure_schema = history.HistoryStore._ensure_schema
+
+    def ensure_schema_without_flushes(self, conn):
+        with contextlib.suppress(sqlite3.DatabaseError):  # not a database: the store's own check says so
+            conn.execute("PRAGMA synchronous=OFF")
+        ensure_schema(self, conn)
+
+    history.HistoryStore._ensure_schema = ensure_schema_without_flushes
+    yield
+    history.HistoryStore._ensure_schema = ensure_schema

@@ -343,6 +343,18 @@ def test_demo_book_applies_to_the_demo_chain_with_every_position_matched(demo_di
 # ----------------------------------------------------------------------------- shape vs real files
 
 
+@pytest.fixture(scope="module")
+def real_spx_stats(spx_path) -> dict[str, float]:
+    """``shape_stats`` of the real SPX file, computed once for the module (a load costs ~0.1 s of a core,
+    and the twenty demo days compare with it). ``real_spx`` gives each test its own copy."""
+    return shape_stats(load_chain(spx_path))
+
+
+@pytest.fixture
+def real_spx(real_spx_stats) -> dict[str, float]:
+    return dict(real_spx_stats)
+
+
 @pytest.mark.parametrize("fixture", ["spx_path", "ndx_path"])
 def test_real_index_files_fall_inside_the_documented_bands(fixture, request):
     stats = shape_stats(load_chain(request.getfixturevalue(fixture)))
@@ -350,10 +362,10 @@ def test_real_index_files_fall_inside_the_documented_bands(fixture, request):
 
 
 @pytest.mark.parametrize("day", DEMO_DAYS, ids=str)
-def test_demo_spx_snapshot_is_shaped_like_the_real_index_files(day, demo_chains, spx_path):
+def test_demo_spx_snapshot_is_shaped_like_the_real_index_files(day, demo_chains, real_spx):
     stats = shape_stats(demo_chains[demo_file_name("SPX", day)])
     assert _in_band(stats, INDEX_BANDS) == {}
-    real = shape_stats(load_chain(spx_path))
+    real = real_spx
     # dealers short gamma on the SqueezeMetrics convention, as in the real SPX file
     assert np.sign(stats["net_to_gross_gex"]) == np.sign(real["net_to_gross_gex"]) == -1
 

@@ -61,16 +61,19 @@ FAST_PATHS := tests/unit tests/dashboard analytics dashboard
 # sooner (dash's testing plugin imports selenium, bs4 and trio at start-up); tests/browser keeps them
 FAST_PLUGINS := -p no:dash -p no:anyio
 
-test: $(SETUP) browser-deps cache-deps proxy-deps lint
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) $(FAST_PLUGINS) $(FAST_PATHS)
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests/serving tests/browser
-
-# The inner loop keeps compiled bytecode (__pycache__/, git-ignored) even where PYTHONDONTWRITEBYTECODE is
+# The test runs keep compiled bytecode (__pycache__/, git-ignored) even where PYTHONDONTWRITEBYTECODE is
 # set: each process otherwise compiles every module again and rewrites every test module's asserts while
-# collecting (~2.7 s of a core per process, each run). --dist loadfile: a test module's tests run in one
-# process, so its module-scoped fixtures and the files it loads are built once, not once per process.
+# collecting (~2.7 s of a core per process, each run), and so does every process a test starts.
+KEEP_BYTECODE := PYTHONDONTWRITEBYTECODE=
+
+test: $(SETUP) browser-deps cache-deps proxy-deps lint
+	$(KEEP_BYTECODE) $(PY) -m pytest -q -n $(PYTEST_WORKERS) $(FAST_PLUGINS) $(FAST_PATHS)
+	$(KEEP_BYTECODE) $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests/serving tests/browser
+
+# --dist loadfile: a test module's tests run in one process, so its module-scoped fixtures and the files it
+# loads are built once, not once per process.
 test-fast: $(SETUP)
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m "not slow and not browser" \
+	$(KEEP_BYTECODE) $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m "not slow and not browser" \
 		$(FAST_PLUGINS) $(FAST_PATHS)
 
 lint: $(SETUP)

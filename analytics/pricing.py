@@ -186,25 +186,51 @@ def greeks(underlying, strike, years, iv, side, rate=0.0, carry_yield=0.0) -> Gr
     >>> np.round(g.price, 2).tolist()
     [4.76, 0.81]
     """
-    u, k, t, v, w, r, q = np.broadcast_arrays(
-        *(np.asarray(a, dtype=float) for a in (underlying, strike, years, iv, side, rate, carry_yield))
-    )
+    u, k, t, v, w, r, q = _float_arrays(underlying, strike, years, iv, side, rate, carry_yield)
+    p = _priced(u, k, t, v, w, r, q)
+    delta = w * p.df_q * p.cdf_w1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gamma = _gamma_of(p.df_q, p.pdf1, u, p.vol_t)
+        vanna = -p.df_q * p.pdf1 * p.d_2 / v
+        dd1_dt = ((r - q + 0.5 * v * v) - p.log_m / t) / (2.0 * p.vol_t)
+    # charm = -d(delta)/dT ; delta = w df_q N(w d1)  =>  d delta/dT = -q delta + df_q pdf1 dd1/dT
+    charm = q * delta - p.df_q * p.pdf1 * dd1_dt
+    return Greeks(p.price, delta, gamma, _vega_of(u, p), vanna, charm)
+
+
+def _float_arrays(*args) -> tuple[np.ndarray, ...]:
+    """The arguments as float arrays broadcast to one shape."""
+    return np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in args))
+
+
+class _Priced(NamedTuple):
+    """What :func:`greeks`, :func:`price_vega` and :func:`price` compute the price from (one home)."""
+
+    sqrt_t: np.ndarray
+    vol_t: np.ndarray
+    log_m: np.ndarray
+    d_2: np.ndarray
+    df_q: np.ndarray
+    pdf1: np.ndarray
+    cdf_w1: np.ndarray
+    price: np.ndarray
+
+
+def _priced(u, k, t, v, w, r, q) -> _Priced:
+    """The generalised Black-Scholes price ``w (u e^{-qt} N(w d1) - k e^{-rt} N(w d2))`` and its terms, of
+    float arrays of one shape."""
     sqrt_t, vol_t, log_m, d_1 = _d1_terms(u, k, t, v, r, q)
     d_2 = d_1 - vol_t
     df_q = np.exp(-q * t)
     df_r = np.exp(-r * t)
     pdf1 = norm_pdf(d_1)
     cdf_w1 = norm_cdf(w * d_1)
-    price = w * (u * df_q * cdf_w1 - k * df_r * norm_cdf(w * d_2))
-    delta = w * df_q * cdf_w1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gamma = _gamma_of(df_q, pdf1, u, vol_t)
-        vanna = -df_q * pdf1 * d_2 / v
-        dd1_dt = ((r - q + 0.5 * v * v) - log_m / t) / (2.0 * vol_t)
-    vega = u * df_q * pdf1 * sqrt_t
-    # charm = -d(delta)/dT ; delta = w df_q N(w d1)  =>  d delta/dT = -q delta + df_q pdf1 dd1/dT
-    charm = q * delta - df_q * pdf1 * dd1_dt
-    return Greeks(price, delta, gamma, vega, vanna, charm)
+    return _Priced(sqrt_t, vol_t, log_m, d_2, df_q, pdf1, cdf_w1, w * (u * df_q * cdf_w1 - k * df_r * norm_cdf(w * d_2)))
+
+
+def _vega_of(u, p: _Priced):
+    """Vega per 1.00 vol from the level and the price's terms."""
+    return u * p.df_q * p.pdf1 * p.sqrt_t
 
 
 def _d1_terms(u, k, t, v, r, q):
@@ -233,9 +259,7 @@ def gamma(underlying, strike, years, iv, rate=0.0, carry_yield=0.0) -> np.ndarra
     >>> bool(np.array_equal(gamma(42.0, 40.0, 0.5, 0.2, rate=0.10), g.gamma[0]))
     True
     """
-    u, k, t, v, r, q = np.broadcast_arrays(
-        *(np.asarray(a, dtype=float) for a in (underlying, strike, years, iv, rate, carry_yield))
-    )
+    u, k, t, v, r, q = _float_arrays(underlying, strike, years, iv, rate, carry_yield)
     _, vol_t, _, d_1 = _d1_terms(u, k, t, v, r, q)
     with np.errstate(divide="ignore", invalid="ignore"):
         return _gamma_of(np.exp(-q * t), norm_pdf(d_1), u, vol_t)
@@ -252,28 +276,14 @@ def price_vega(underlying, strike, years, iv, side, rate=0.0, carry_yield=0.0) -
     >>> bool(np.array_equal(p, g.price) and np.array_equal(v, g.vega))
     True
     """
-    u, k, t, v, w, r, q = np.broadcast_arrays(
-        *(np.asarray(a, dtype=float) for a in (underlying, strike, years, iv, side, rate, carry_yield))
-    )
-    sqrt_t, vol_t, _, d_1 = _d1_terms(u, k, t, v, r, q)
-    d_2 = d_1 - vol_t
-    df_q = np.exp(-q * t)
-    df_r = np.exp(-r * t)
-    pdf1 = norm_pdf(d_1)
-    option_price = w * (u * df_q * norm_cdf(w * d_1) - k * df_r * norm_cdf(w * d_2))
-    return option_price, u * df_q * pdf1 * sqrt_t
+    u, k, t, v, w, r, q = _float_arrays(underlying, strike, years, iv, side, rate, carry_yield)
+    p = _priced(u, k, t, v, w, r, q)
+    return p.price, _vega_of(u, p)
 
 
 def price(underlying, strike, years, iv, side, rate=0.0, carry_yield=0.0) -> np.ndarray:
-    """Option price only (cheaper than :func:`greeks`)."""
-    u, k, t, v, w, r, q = np.broadcast_arrays(
-        *(np.asarray(a, dtype=float) for a in (underlying, strike, years, iv, side, rate, carry_yield))
-    )
-    vol_t = v * np.sqrt(t)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d_1 = d1(np.log(u / k), (r - q) * t, vol_t)
-    d_2 = d_1 - vol_t
-    return w * (u * np.exp(-q * t) * norm_cdf(w * d_1) - k * np.exp(-r * t) * norm_cdf(w * d_2))
+    """:func:`greeks`' price alone (cheaper than :func:`greeks`), by the same operations."""
+    return _priced(*_float_arrays(underlying, strike, years, iv, side, rate, carry_yield)).price
 
 
 def implied_vol(
@@ -306,9 +316,7 @@ def implied_vol(
     >>> round(float(implied_vol(p, 100.0, 100.0, 1.0, 1.0)), 10)
     0.25
     """
-    bcast = np.broadcast_arrays(
-        *(np.asarray(a, dtype=float) for a in (option_price, underlying, strike, years, side, rate, carry_yield))
-    )
+    bcast = _float_arrays(option_price, underlying, strike, years, side, rate, carry_yield)
     shape = bcast[0].shape
     p, u, k, t, w, r, q = (np.array(a, dtype=float).ravel() for a in bcast)
     with np.errstate(invalid="ignore", over="ignore"):

@@ -75,9 +75,12 @@ def payout_by_strike(expiry, strike, side, units) -> pd.DataFrame:
     # running sums within each expiry, up to and including strike x (a strike equal to x pays nothing,
     # so "below or at x" for calls and "above x" for puts cover every contract that pays)
     run = per.groupby(e, sort=False).cumsum()
-    tot = per.groupby(e, sort=False)[["p", "pk"]].transform("sum")
+    # each expiry's put totals on its rows: the group sums ``transform("sum")`` takes, taken by position
+    sums = per[["p", "pk"]].groupby(e, sort=True).sum()
+    at = np.searchsorted(sums.index.to_numpy(), e)
+    tot_p, tot_pk = sums["p"].to_numpy()[at], sums["pk"].to_numpy()[at]
     call_pay = x * run["c"].to_numpy() - run["ck"].to_numpy()
-    put_pay = (tot["pk"].to_numpy() - run["pk"].to_numpy()) - x * (tot["p"].to_numpy() - run["p"].to_numpy())
+    put_pay = (tot_pk - run["pk"].to_numpy()) - x * (tot_p - run["p"].to_numpy())
     # exact zeros where no contract pays (the running sums can leave -1e-9 of rounding)
     call_pay = np.maximum(call_pay, 0.0)
     put_pay = np.maximum(put_pay, 0.0)

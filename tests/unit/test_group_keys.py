@@ -53,6 +53,24 @@ def ref_payout_sums(codes, k, call_u, put_u) -> pd.DataFrame:
             .groupby(["e", "k"], sort=True).sum())
 
 
+def ref_payout_by_strike(expiry, strike, side, units) -> pd.DataFrame:
+    codes, dates = expiry_codes(expiry)
+    k, w, u = np.asarray(strike, float), np.asarray(side, float), np.asarray(units, float)
+    keep = (codes >= 0) & np.isfinite(k)
+    codes, k, w, u = codes[keep], k[keep], w[keep], np.nan_to_num(u[keep])
+    per = ref_payout_sums(codes, k, np.where(w > 0, u, 0.0), np.where(w < 0, u, 0.0))
+    e = per.index.get_level_values(0).to_numpy()
+    x = per.index.get_level_values(1).to_numpy(float)
+    run = per.groupby(level=0, sort=False).cumsum()
+    tot = per.groupby(level=0, sort=False)[["p", "pk"]].transform("sum")
+    call_pay = np.maximum(x * run["c"].to_numpy() - run["ck"].to_numpy(), 0.0)
+    put_pay = np.maximum((tot["pk"].to_numpy() - run["pk"].to_numpy())
+                         - x * (tot["p"].to_numpy() - run["p"].to_numpy()), 0.0)
+    return pd.DataFrame({"expiry": dates[e] if e.size else np.array([], dtype=object), "strike": x,
+                         "call_units": per["c"].to_numpy(), "put_units": per["p"].to_numpy(),
+                         "call_payout_usd": call_pay, "put_payout_usd": put_pay, "payout_usd": call_pay + put_pay})
+
+
 def ref_otm_means(codes, k, v) -> pd.Series:
     return pd.DataFrame({"e": codes, "k": k, "v": v}).groupby(["e", "k"], sort=True)["v"].mean()
 
@@ -123,16 +141,10 @@ def test_max_pain_and_smile_points_equal_the_two_column_groupby_on_real_chains(n
     side = np.asarray(p.side, float)
     units = rows["open_interest"].to_numpy(float)
     got = maxpain.payout_by_strike(rows["expiry"], rows["strike"], side, units)
+    pd.testing.assert_frame_equal(got, ref_payout_by_strike(rows["expiry"], rows["strike"], side, units),
+                                  check_exact=True)
     codes, dates = expiry_codes(rows["expiry"])
     k = rows["strike"].to_numpy(float)
-    keep = (codes >= 0) & np.isfinite(k)
-    w = side[keep]
-    u = np.nan_to_num(units[keep])
-    per = ref_payout_sums(codes[keep], k[keep], np.where(w > 0, u, 0.0), np.where(w < 0, u, 0.0))
-    np.testing.assert_array_equal(got["strike"].to_numpy(), per.index.get_level_values(1).to_numpy(float))
-    assert list(got["expiry"]) == list(dates[per.index.get_level_values(0).to_numpy()])
-    np.testing.assert_array_equal(got["call_units"].to_numpy(), per["c"].to_numpy())
-    np.testing.assert_array_equal(got["put_units"].to_numpy(), per["p"].to_numpy())
     iv = np.asarray(p.iv, float)
     fwd = np.full(len(dates), float(p.chain.spot))
     e, k_pts, v = smile.otm_iv_by_strike(codes, k, side, iv, fwd)

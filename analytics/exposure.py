@@ -143,6 +143,30 @@ def expiry_codes(expiry) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.array([d.date() for d in pd.DatetimeIndex(days)], dtype=object)
 
 
+def expiry_strike_key(codes: np.ndarray, strike: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One integer per row for its (expiry code, strike) pair, ordered as the pairs sort (expiry, then
+    strike), and the distinct strikes it indexes (:func:`key_pairs` reads a key back): a groupby on the
+    key has the groups, order and sums (row order within a group) of a groupby on the two columns,
+    without building their MultiIndex. ``codes`` >= 0 and ``strike`` without NaN (rows a groupby keeps).
+
+    Examples
+    --------
+    >>> key, strikes = expiry_strike_key(np.array([1, 0, 1, 1]), np.array([95.0, 100.0, 90.0, 95.0]))
+    >>> key.tolist(), strikes.tolist()
+    ([4, 2, 3, 4], [90.0, 95.0, 100.0])
+    >>> [a.tolist() for a in key_pairs(np.array([2, 3, 4]), strikes)]
+    [[0, 1, 1], [100.0, 90.0, 95.0]]
+    """
+    k_codes, k_values = pd.factorize(np.asarray(strike, float), sort=True)
+    return np.asarray(codes).astype(np.int64) * max(len(k_values), 1) + k_codes, np.asarray(k_values, float)
+
+
+def key_pairs(key: np.ndarray, strikes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The expiry codes and strikes of :func:`expiry_strike_key`'s ``key`` values."""
+    n_k = max(len(strikes), 1)
+    return key // n_k, strikes[key % n_k]
+
+
 def gex_by_strike_expiry(strike, expiry, side, gex) -> pd.DataFrame:
     """Call, put and net GEX per (strike, expiry), sorted by strike then expiry (``expiry`` grouped by
     calendar date, :func:`expiry_codes`)."""

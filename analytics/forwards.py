@@ -693,16 +693,48 @@ def model_forwards(expiry, years, level, rate, carry, spot: float, method) -> pd
     [102.0201, 0.9753, 2.0201]
     """
     t = np.asarray(years, dtype=float)
-    frame = pd.DataFrame({"expiry": np.asarray(expiry), "years": t,
-                          "forward": np.broadcast_to(level, t.shape) * np.exp((np.asarray(rate) - carry) * t),
-                          "implied_rate": np.broadcast_to(np.asarray(rate, dtype=float), t.shape),
-                          "method": np.broadcast_to(np.asarray(method, dtype=object), t.shape)})
-    out = frame.groupby("expiry", sort=True).agg(years=("years", "max"), forward=("forward", "median"),
-                                                 implied_rate=("implied_rate", "median"),
-                                                 method=("method", "first")).reset_index()
+    forward = np.broadcast_to(level, t.shape) * np.exp((np.asarray(rate) - carry) * t)
+    implied_rate = np.broadcast_to(np.asarray(rate, dtype=float), t.shape)
+    # one row per expiry date, ascending (rows without one belong to none), as a groupby on the column:
+    # the latest settlement, the median forward and rate (group_medians), the first row's method
+    codes, dates = pd.factorize(np.asarray(expiry), sort=True)
+    kept = codes >= 0
+    codes = codes[kept]
+    by_code = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[by_code], np.arange(len(dates)))
+    years_max = np.fmax.reduceat(t[kept][by_code], starts) if len(dates) else np.empty(0)
+    methods = np.broadcast_to(np.asarray(method, dtype=object), t.shape)[kept][by_code[starts]]
+    out = pd.DataFrame({"expiry": dates, "years": years_max,
+                        "forward": group_medians(codes, len(dates), forward[kept]),
+                        "implied_rate": group_medians(codes, len(dates), implied_rate[kept]),
+                        "method": methods})
     out.insert(3, "discount", np.exp(-out["implied_rate"] * out["years"]))
     out.insert(5, "forward_basis_pct", 100.0 * (out["forward"] / float(spot) - 1.0))
     return out
+
+
+def group_medians(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
+    """The median of ``values`` per group ``codes`` (``0 .. n_groups - 1``), NaN left out and NaN for a
+    group without a value: pandas' ``groupby(codes).median()`` (the mean of the two middle values of
+    an even count), from one sort instead of a groupby.
+
+    Examples
+    --------
+    >>> group_medians(np.array([0, 1, 0, 1, 1, 0]), 3, np.array([4.0, 1.0, np.nan, 3.0, 2.0, 1.0])).tolist()
+    [2.5, 2.0, nan]
+    """
+    codes = np.asarray(codes)
+    v = np.asarray(values, dtype=float)
+    if not v.size:
+        return np.full(n_groups, np.nan)
+    order = np.lexsort((v, codes))  # by group, then value; NaN last within its group
+    s = v[order]
+    starts = np.searchsorted(codes[order], np.arange(n_groups))
+    count = np.bincount(codes[~np.isnan(v)], minlength=n_groups)
+    # the middle pair's positions (one position for an odd count; clipped where a group has no value)
+    lo = np.minimum(starts + np.maximum(count - 1, 0) // 2, s.size - 1)
+    hi = np.minimum(starts + count // 2, s.size - 1)
+    return np.where(count == 0, np.nan, np.where(count % 2 == 0, (s[lo] + s[hi]) / 2, s[lo]))
 
 
 def implied_carry(forwards: pd.DataFrame, spot: float) -> pd.DataFrame:

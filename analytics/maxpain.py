@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics.exposure import expiry_codes
+from analytics.exposure import expiry_codes, expiry_strike_key, key_pairs
 
 # payouts within this relative distance of an expiry's minimum count as tied (the running sums round
 # at ~1e-16 of the expiry's total); the lowest tied strike is max pain
@@ -67,17 +67,20 @@ def payout_by_strike(expiry, strike, side, units) -> pd.DataFrame:
     codes, k, w, u = codes[keep], k[keep], w[keep], np.nan_to_num(u[keep])
     call_u = np.where(w > 0, u, 0.0)
     put_u = np.where(w < 0, u, 0.0)
-    # one row per (expiry, strike), sorted by expiry then strike
-    per = (pd.DataFrame({"e": codes, "k": k, "c": call_u, "ck": call_u * k, "p": put_u, "pk": put_u * k})
-           .groupby(["e", "k"], sort=True).sum())
-    e = per.index.get_level_values(0).to_numpy()
-    x = per.index.get_level_values(1).to_numpy(float)
+    # one row per (expiry, strike), sorted by expiry then strike (one integer key per pair: the groups
+    # and sums of a groupby on the two columns)
+    key, strikes = expiry_strike_key(codes, k)
+    per = pd.DataFrame({"c": call_u, "ck": call_u * k, "p": put_u, "pk": put_u * k}).groupby(key, sort=True).sum()
+    e, x = key_pairs(per.index.to_numpy(), strikes)
     # running sums within each expiry, up to and including strike x (a strike equal to x pays nothing,
     # so "below or at x" for calls and "above x" for puts cover every contract that pays)
-    run = per.groupby(level=0, sort=False).cumsum()
-    tot = per.groupby(level=0, sort=False)[["p", "pk"]].transform("sum")
+    run = per.groupby(e, sort=False).cumsum()
+    # each expiry's put totals on its rows: the group sums ``transform("sum")`` takes, taken by position
+    sums = per[["p", "pk"]].groupby(e, sort=True).sum()
+    at = np.searchsorted(sums.index.to_numpy(), e)
+    tot_p, tot_pk = sums["p"].to_numpy()[at], sums["pk"].to_numpy()[at]
     call_pay = x * run["c"].to_numpy() - run["ck"].to_numpy()
-    put_pay = (tot["pk"].to_numpy() - run["pk"].to_numpy()) - x * (tot["p"].to_numpy() - run["p"].to_numpy())
+    put_pay = (tot_pk - run["pk"].to_numpy()) - x * (tot_p - run["p"].to_numpy())
     # exact zeros where no contract pays (the running sums can leave -1e-9 of rounding)
     call_pay = np.maximum(call_pay, 0.0)
     put_pay = np.maximum(put_pay, 0.0)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import pricing
-from analytics.exposure import expiry_codes
+from analytics.exposure import expiry_codes, expiry_strike_key, key_pairs
 
 DELTA_25 = 0.25
 
@@ -53,9 +53,10 @@ def otm_iv_by_strike(codes, strike, side, iv, forward_by_code) -> tuple[np.ndarr
     otm = valid & np.where(k >= f_row, w > 0, w < 0)
     has_otm = np.bincount(codes[otm], minlength=n_exp) > 0
     use = otm | (valid & ~has_otm[np.where(codes >= 0, codes, 0)])
-    per = pd.DataFrame({"e": codes[use], "k": k[use], "v": v[use]}).groupby(["e", "k"], sort=True)["v"].mean()
-    return (per.index.get_level_values(0).to_numpy(), per.index.get_level_values(1).to_numpy(float),
-            per.to_numpy(float))
+    key, strikes = expiry_strike_key(codes[use], k[use])
+    per = pd.Series(v[use]).groupby(key, sort=True).mean()
+    e, k_per = key_pairs(per.index.to_numpy(), strikes)
+    return e, k_per, per.to_numpy(float)
 
 
 def smile(expiry, strike, side, iv, forward: Mapping | pd.Series, years: Mapping | pd.Series) -> pd.DataFrame:

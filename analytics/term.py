@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.exposure import expiry_codes
+from analytics.forwards import group_medians
 from analytics.smile import otm_iv_by_strike
 
 
@@ -71,7 +72,8 @@ def term_structure(
     days_min = np.full(n_exp, np.inf)
     np.minimum.at(days_min, codes, days)
     net_vega = np.bincount(codes, weights=vega, minlength=n_exp)
-    fwd = pd.Series(fwd_rows).groupby(codes).median().reindex(range(n_exp)).to_numpy()
+    dated = codes >= 0
+    fwd = group_medians(codes[dated], n_exp, fwd_rows[dated])
 
     # the smile: OTM IVs averaged per (expiry, strike), sorted (analytics.smile)
     e_idx, k_idx, v_idx = otm_iv_by_strike(codes, k, w, v, fwd)

@@ -166,18 +166,9 @@ def placeholder_ivs(iv, expiry, strike, side, forward, *, min_rows: int = PLACEH
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
     rank = np.arange(order.size) - np.repeat(starts, np.diff(np.r_[starts, order.size]))
     near = order[rank < 4]
-    atm_by_code = np.full(int(codes.max(initial=-1)) + 1, np.nan)
-    near_codes = codes.ravel()[near]
-    if near.size:  # each expiry's median of its (up to) four, as np.median gives it: the middle one, or the
-        # mean (a + b) / 2 of the middle two, from the values sorted within the expiry
-        values = iv.ravel()[near]
-        by = np.lexsort((values, near_codes))
-        values, group = values[by], near_codes[by]
-        first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-        size = np.diff(np.r_[first, group.size])
-        upper = values[first + size // 2]
-        lower = values[first + (size - 1) // 2]
-        atm_by_code[group[first]] = np.where(size % 2 == 1, upper, (lower + upper) / 2.0)
+    near = near[codes.ravel()[near] >= 0]  # a row without an expiry belongs to no expiry's four
+    # each expiry's median of its (up to) four, as np.median gives it
+    atm_by_code = fwd.group_medians(codes.ravel()[near], int(codes.max(initial=-1)) + 1, iv.ravel()[near])
     atm = atm_by_code[codes] if atm_by_code.size else np.full(iv.shape, np.nan)
     return itm & (count >= min_rows) & (iv < atm_ratio * atm)
 

@@ -388,8 +388,10 @@ def unsafe_names(names: pd.Series | np.ndarray | list[str]) -> np.ndarray:
     return np.append(bad, False)[codes]  # code -1 (missing) picks the appended False
 
 
-def check_names(names: pd.Series, *, path: str | None, field: str, line_offset: int | None = None) -> None:
+def check_names(names: pd.Series, *, path: str | None, field: str, line_offset: int | None = None,
+                bad: np.ndarray | None = None) -> None:
     """Refuse the first name of ``names`` that :func:`unsafe_names` flags: the one home of the rule.
+    ``bad``: those flags when the caller has them already (:func:`make_chain` flags each distinct value once).
 
     Raises
     ------
@@ -397,22 +399,16 @@ def check_names(names: pd.Series, *, path: str | None, field: str, line_offset: 
         ``underlying '<a href=...' is not a name: names hold letters, digits, space and . _ - / ^ (at most
         32 characters)``, at the value's line (``names.index + line_offset``) when known.
     """
-    bad = unsafe_names(names)
+    bad = unsafe_names(names) if bad is None else bad
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise _not_a_name(names.iloc[i], names.index[i], path=path, field=field, line_offset=line_offset)
-
-
-def _not_a_name(value: object, label: object, *, path: str | None, field: str,
-                line_offset: int | None) -> ChainDataError:
-    """The error :func:`check_names` raises for ``value``, the name at row label ``label``."""
-    line = int(label) + line_offset if line_offset is not None else None  # type: ignore[call-overload]
-    text = str(value)
-    shown = text if len(text) <= 60 else text[:59] + "…"
-    return ChainDataError(
-        f"{field} {shown!r} is not a name: names hold letters, digits, space and . _ - / ^ "
-        f"(at most {MAX_NAME_CHARS} characters)", path=path, line=line, field=field,
-    )
+        line = int(names.index[i]) + line_offset if line_offset is not None else None
+        value = str(names.iloc[i])
+        shown = value if len(value) <= 60 else value[:59] + "…"
+        raise ChainDataError(
+            f"{field} {shown!r} is not a name: names hold letters, digits, space and . _ - / ^ "
+            f"(at most {MAX_NAME_CHARS} characters)", path=path, line=line, field=field,
+        )
 
 
 def _coerce_numeric(rows: pd.DataFrame, col: str, path: str | None, line_offset: int | None) -> None:
@@ -649,10 +645,8 @@ def make_chain(
     # taken to the rows once, in chain order, at the end
     text = {col: _Coded.of(rows[col]) for col in ("underlying", "root", "side")}
     for col in ("underlying", "root"):
-        bad_name = unsafe_names(text[col].distinct)[text[col].codes]
-        if bad_name.any():
-            i = int(np.flatnonzero(bad_name)[0])
-            raise _not_a_name(rows[col].iloc[i], rows.index[i], path=path, field=col, line_offset=line_offset)
+        check_names(rows[col], path=path, field=col, line_offset=line_offset,
+                    bad=unsafe_names(text[col].distinct)[text[col].codes])
     check_names(pd.Series([underlying], dtype=object), path=path, field="underlying")
     for col in NUMERIC_COLUMNS:
         _coerce_numeric(rows, col, path, line_offset)

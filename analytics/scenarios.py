@@ -16,9 +16,9 @@ with ``w_i`` the dealer's signed contracts times the multiplier. Two paths compu
 1e-12, tested): the fused compiled kernel of :mod:`analytics.grid_kernel` (one pass per element, near
 the machine's ``exp`` throughput) for large grids, and numpy blocks for small ones, so a short CLI run
 never pays numba's import. Blocks run on a thread pool (both release the GIL), so both cores of a
-small machine work; the pool lives for one call only. Neighbouring options with the same ``d1`` at every spot (a strike's call and put under
-one IV) are one element, their weights summed. No BLAS call is made: BLAS threads would stack
-on the engine's own (1.5-3x slower on large chains).
+small machine work; the pool lives for one call only. Neighbouring options with the same ``d1`` at
+every spot (a strike's call and put under one IV) are one element, their weights summed. No BLAS call
+is made: BLAS threads would stack on the engine's own (1.5-3x slower on large chains).
 """
 
 from __future__ import annotations

@@ -60,3 +60,25 @@ def test_the_one_folder_rule(monkeypatch, tmp_path):
     monkeypatch.setenv("MMPOS_DATA_DIR", str(tmp_path))
     assert catalog.resolve_data_dir(None) == tmp_path
     assert catalog.resolve_data_dir("~/elsewhere") == Path("~/elsewhere").expanduser()
+
+
+# A run whose first argument names a command builds that command's parser alone (dashboard.cli.build_parser):
+# it must read the arguments exactly as the parser of every command does.
+@pytest.mark.parametrize("argv", [
+    ["analyze", "x.csv", "--shocks=-5,5", "--format", "table"], ["list", "--data-dir", "d"], ["serve"],
+    ["fetch", "deribit", "BTC"], ["demo-data", "--seed", "3"], ["history", "SPX", "--last", "2"],
+])
+def test_one_command_parser_reads_as_the_whole_parser(argv):
+    assert build_parser(argv).parse_args(argv) == build_parser().parse_args(argv)
+    assert len(build_parser(argv)._subparsers._group_actions[0].choices) == 1
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["analyse", "x.csv"]])
+def test_without_a_known_command_every_command_is_listed(argv, capsys):
+    from dashboard.cli import BY_NAME, main
+
+    with pytest.raises(SystemExit):
+        main(argv)
+    said = capsys.readouterr()
+    text = said.out + said.err
+    assert all(name in text for name in BY_NAME), text

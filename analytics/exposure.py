@@ -118,10 +118,29 @@ def _key_sums(strike: np.ndarray, expiry, side, gex):
     g = np.asarray(gex, float)[grouped]
     frame = pd.DataFrame({"call_gex_usd_per_1pct": np.where(w > 0, g, 0.0),
                           "put_gex_usd_per_1pct": np.where(w < 0, g, 0.0)})
-    sums = frame.groupby(k_codes[grouped].astype(np.int64) * n_exp + e_codes[grouped], sort=True).sum()
-    key = sums.index.to_numpy()
-    return (np.asarray(k_values, float)[key // n_exp], None if expiry is None else dates[key % n_exp],
+    sums = frame.groupby(pair_key(k_codes[grouped], e_codes[grouped], n_exp), sort=True).sum()
+    k_at, e_at = split_key(sums.index.to_numpy(), n_exp)
+    return (np.asarray(k_values, float)[k_at], None if expiry is None else dates[e_at],
             sums["call_gex_usd_per_1pct"].to_numpy(), sums["put_gex_usd_per_1pct"].to_numpy())
+
+
+def pair_key(major: np.ndarray, minor: np.ndarray, n_minor: int) -> np.ndarray:
+    """One integer per row for its (major, minor) pair of codes (``minor`` in ``0 .. n_minor - 1``),
+    ordered as the pairs sort: grouping on it groups on both columns, in their order, without a
+    MultiIndex. :func:`split_key` reads a key back.
+
+    Examples
+    --------
+    >>> key = pair_key(np.array([1, 0, 1]), np.array([2, 0, 1]), 3)
+    >>> key.tolist(), [a.tolist() for a in split_key(key, 3)]
+    ([5, 0, 4], [[1, 0, 1], [2, 0, 1]])
+    """
+    return np.asarray(major).astype(np.int64) * max(n_minor, 1) + minor
+
+
+def split_key(key: np.ndarray, n_minor: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (major, minor) codes of :func:`pair_key`'s ``key`` values."""
+    return np.divmod(key, max(n_minor, 1))
 
 
 def expiry_codes(expiry) -> tuple[np.ndarray, np.ndarray]:
@@ -158,13 +177,13 @@ def expiry_strike_key(codes: np.ndarray, strike: np.ndarray) -> tuple[np.ndarray
     [[0, 1, 1], [100.0, 90.0, 95.0]]
     """
     k_codes, k_values = pd.factorize(np.asarray(strike, float), sort=True)
-    return np.asarray(codes).astype(np.int64) * max(len(k_values), 1) + k_codes, np.asarray(k_values, float)
+    return pair_key(codes, k_codes, len(k_values)), np.asarray(k_values, float)
 
 
 def key_pairs(key: np.ndarray, strikes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The expiry codes and strikes of :func:`expiry_strike_key`'s ``key`` values."""
-    n_k = max(len(strikes), 1)
-    return key // n_k, strikes[key % n_k]
+    e_at, k_at = split_key(key, len(strikes))
+    return e_at, strikes[k_at]
 
 
 def gex_by_strike_expiry(strike, expiry, side, gex) -> pd.DataFrame:

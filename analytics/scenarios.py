@@ -53,7 +53,14 @@ if hasattr(np, "vecdot"):  # numpy >= 2.0
     _dot_rows = np.vecdot
 else:
     def _dot_rows(a: np.ndarray, w: np.ndarray) -> np.ndarray:
-        return np.einsum("ij,j->i", a, w)
+        return np.einsum("...j,...j->...", a, w)
+
+
+def _dot(a: np.ndarray, w: np.ndarray) -> float:
+    """``a . w`` of two 1-D arrays by :func:`_dot_rows` on pieces of ``_CHUNK`` (one BLAS thread)."""
+    whole = a.size - a.size % _CHUNK
+    total = float(_dot_rows(a[:whole].reshape(-1, _CHUNK), w[:whole].reshape(-1, _CHUNK)).sum()) if whole else 0.0
+    return total + float(_dot_rows(a[whole:], w[whole:]))
 _WORKERS = max(1, min(8, os.cpu_count() or 1))
 _SPLIT_ELEMENTS = 1 << 16  # numpy path: a call with fewer elements runs on the calling thread only
 # compiled kernel: a call with less work (elements, a delta element counting _DELTA_COST) runs on the
@@ -231,16 +238,16 @@ class _Constants:
 
 
 def _block_sums(k: _Constants, factors: np.ndarray, vol: VolScenario, want_delta: bool,
-                keep: tuple[np.ndarray, np.ndarray] | None = None):
+                keep: np.ndarray | None = None):
     """GEX and delta sums (before scaling) for a block of grid factors: the numpy path.
 
     ``vol`` moves the IVs per grid point (an empty one: sticky strike). The block is worked in tiles
     of :data:`_CHUNK` options x a few grid points, whose temporaries stay in the core's cache: each
     element's ``d1``, ``exp(-d1**2 / 2)`` and normal CDF are today's operations, and a grid point's
     sum adds the chunks' sums in option order, so a grid point's value is the same whichever block,
-    thread or tile rows it is computed in. ``keep`` (sticky strike only): arrays of shape (grid
-    points, options) that receive every element's ``d1`` and ``exp(-d1**2 / 2)``
-    (:func:`zero_gamma_levels` bounds the profile between computed points with them). Sums over
+    thread or tile rows it is computed in. ``keep`` (sticky strike only): an array of shape (grid
+    points, options) that receives every element's ``exp(-d1**2 / 2)`` (:func:`zero_gamma_levels`
+    bounds the profile between computed points with them). Sums over
     options use ``einsum`` rather than a BLAS product, so no BLAS threads stack on the engine's own.
     """
     log_f = np.log(factors)
@@ -249,7 +256,7 @@ def _block_sums(k: _Constants, factors: np.ndarray, vol: VolScenario, want_delta
     gex = np.zeros(m)
     delta = np.zeros(m) if want_delta else None
     rows = max(1, min(m, (_DELTA_TILE_ELEMENTS if want_delta or not sticky else _TILE_ELEMENTS) // _CHUNK))
-    if sticky and keep is None:  # scratch for a tile's d1 and exp(-d1^2/2), reused tile after tile
+    if sticky:  # scratch for a tile's d1 and exp(-d1^2/2), reused tile after tile
         scratch = np.empty((2, rows * min(n, _CHUNK)))
     for s in range(0, n, _CHUNK):
         part = slice(s, s + _CHUNK)
@@ -258,10 +265,9 @@ def _block_sums(k: _Constants, factors: np.ndarray, vol: VolScenario, want_delta
             at = slice(r, r + rows)
             h = log_f[at].size
             if sticky:  # d1 = log(f) inv + b: one multiply-add per element
-                if keep is None:
-                    d1, e = (buf[:h * c].reshape(h, c) for buf in scratch)
-                else:
-                    d1, e = keep[0][at, part], keep[1][at, part]
+                d1, e = (buf[:h * c].reshape(h, c) for buf in scratch)
+                if keep is not None:
+                    e = keep[at, part]
                 np.multiply.outer(log_f[at], k.inv[part], out=d1)
                 d1 += k.b[part]
             else:  # IV varies with the grid point: the full d1 per element
@@ -442,37 +448,55 @@ def zero_gamma_levels(pos: Positions, factors, *, vol: VolScenario = NO_VOL_SCEN
     True
     """
     factors = np.asarray(factors, dtype=float)
-    if len(pos) == 0 or vol or factors.size <= 2 * step:
+    if len(pos) == 0 or vol or factors.size <= 2 * step or not np.all(factors[1:] > factors[:-1]):
         return zero_crossings(pos, factors, revalue_grid(pos, factors, want_delta=False, vol=vol)[0], vol=vol)
     k = _Constants.of(pos)
-    long_w, short_w = np.maximum(k.gamma_w, 0.0), np.minimum(k.gamma_w, 0.0)
+    abs_w = np.abs(k.gamma_w)
+    log_f = np.log(factors)
+    sums = np.full(factors.size, np.nan)  # the profile's sums (before scaling) at computed grid points
     gex = np.full(factors.size, np.nan)
-    d1_at: dict[int, np.ndarray] = {}  # grid point -> d1 of every option there (a row of a computed block)
-    e_at: dict[int, np.ndarray] = {}  # ... and exp(-d1^2/2)
+    e_at: dict[int, np.ndarray] = {}  # grid point -> exp(-d1^2/2) of every option there (a computed row)
+    spread_at: dict[int, float] = {}  # ... and sum |w| exp(-d1^2/2)
+    # d1 = log(f) inv + b rises through 0 at log(f) = -b / inv: each option's grid interval for it, and the
+    # options in bin order, so an interval's candidates for a sign change of d1 are one slice
+    zero_bin = np.searchsorted(log_f, -k.b / k.inv).astype(np.int32)
+    by_bin = np.argsort(zero_bin, kind="stable")
+    bin_start = np.searchsorted(zero_bin[by_bin], np.arange(factors.size + 2))
 
     def compute(points: list[int]) -> None:
-        # _block_sums' values (hence signs) at these points: the grid's; it keeps every element's d1 and e
+        # _block_sums' values (hence signs) at these points: the grid's; it keeps every element's e
         at = np.asarray(points, dtype=np.intp)
-        d1, e = np.empty((at.size, k.inv.size)), np.empty((at.size, k.inv.size))
-        gex[at] = 0.01 * factors[at] * _block_sums(k, factors[at], NO_VOL_SCENARIO, False, keep=(d1, e))[0]
+        e = np.empty((at.size, k.inv.size))
+        sums[at] = _block_sums(k, factors[at], NO_VOL_SCENARIO, False, keep=e)[0]
+        gex[at] = 0.01 * factors[at] * sums[at]
         for i, p in enumerate(points):
-            d1_at[p], e_at[p] = d1[i], e[i]
+            e_at[p], spread_at[p] = e[i], _dot(e[i], abs_w)
 
-    # one interval's bounds at a time, in buffers of one row each (a block of intervals x options was
-    # as costly to allocate and fill as the grid points it spared on a large chain)
-    low, high, crossing_d1 = np.empty(k.inv.size), np.empty(k.inv.size), np.empty(k.inv.size)
-    crossing = np.empty(k.inv.size, dtype=bool)
+    gap = np.empty(k.inv.size)  # |e_lo - e_hi| of one interval, a buffer reused
 
     def settled(lo: int, hi: int) -> bool:
-        np.minimum(e_at[lo], e_at[hi], out=low)
-        np.maximum(e_at[lo], e_at[hi], out=high)
-        np.multiply(d1_at[lo], d1_at[hi], out=crossing_d1)
-        np.less_equal(crossing_d1, 0.0, out=crossing)
-        np.maximum(high, crossing, out=high)  # 1 where d1 changes sign in between
-        high_long, high_short = np.einsum("j,j->", high, long_w), np.einsum("j,j->", high, short_w)
-        slack = 1e-9 * (high_long - high_short)  # rounding: a bound this close to 0 settles nothing
-        return bool(np.einsum("j,j->", low, long_w) + high_short > slack
-                    or high_long + np.einsum("j,j->", low, short_w) < -slack)
+        # Each option's e lies between its ends' values, min = (e_lo + e_hi - |e_lo - e_hi|) / 2 and
+        # max = (... + |...|) / 2, so the total lies within mid -/+ sum |w| |e_lo - e_hi| / 2 of the ends'
+        # mean; an option whose d1 changes sign in between reaches 1 instead of the larger end.
+        e_lo, e_hi = e_at[lo], e_at[hi]
+        np.subtract(e_lo, e_hi, out=gap)
+        np.abs(gap, out=gap)
+        half_gap = 0.5 * _dot(gap, abs_w)
+        mid = 0.5 * (sums[lo] + sums[hi])
+        low, high = mid - half_gap, mid + half_gap
+        spread = 0.5 * (spread_at[lo] + spread_at[hi]) + half_gap  # sum |w| max(e_lo, e_hi)
+        near = by_bin[bin_start[lo]:bin_start[hi + 2]]  # every option whose d1 can change sign in [lo, hi]
+        d_lo = log_f[lo] * k.inv[near] + k.b[near]  # the grid's d1 (the same operations)
+        d_hi = log_f[hi] * k.inv[near] + k.b[near]
+        crossing = near[d_lo * d_hi <= 0.0]
+        if crossing.size:
+            rise = 1.0 - np.maximum(e_lo[crossing], e_hi[crossing])  # up to 1 in between
+            w = k.gamma_w[crossing]
+            low += _dot(np.minimum(w, 0.0), rise)
+            high += _dot(np.maximum(w, 0.0), rise)
+            spread += _dot(abs_w[crossing], rise)
+        slack = 1e-9 * spread  # rounding: a bound this close to 0 settles nothing
+        return bool(low > slack or high < -slack)
 
     first = np.unique(np.r_[np.arange(0, factors.size, step), factors.size - 1]).tolist()
     compute(first)
@@ -488,8 +512,8 @@ def zero_gamma_levels(pos: Positions, factors, *, vol: VolScenario = NO_VOL_SCEN
             else:
                 rest.append((lo, hi))
         needed = {p for cell in rest for p in cell}
-        for p in [p for p in d1_at if p not in needed]:  # rows no interval left to settle ends on go
-            del d1_at[p], e_at[p]
+        for p in [p for p in e_at if p not in needed]:  # rows no interval left to settle ends on go
+            del e_at[p]
         mids = [(lo + hi) // 2 for lo, hi in rest]  # halve the rest: a few intervals near the zero crossings
         if mids:
             compute(mids)

@@ -16,9 +16,11 @@ with ``w_i`` the dealer's signed contracts times the multiplier. Two paths compu
 1e-12, tested): the fused compiled kernel of :mod:`analytics.grid_kernel` (one pass per element, near
 the machine's ``exp`` throughput) for large grids, and numpy blocks for small ones, so a short CLI run
 never pays numba's import. Blocks run on a thread pool (both release the GIL), so both cores of a
-small machine work; the pool lives for one call only. Neighbouring options with the same ``d1`` at
-every spot (a strike's call and put under one IV) are one element, their weights summed. No BLAS call
-is made: BLAS threads would stack on the engine's own (1.5-3x slower on large chains).
+small machine work; the pool lives for one call only. The numpy path works a block in cache-sized
+tiles of options x grid points. Neighbouring options with the same ``d1`` at every spot (a strike's
+call and put under one IV) are one element, their weights summed. No BLAS call may start BLAS's own
+threads: they would stack on the engine's (1.5-3x slower on large chains); the numpy path's sums are
+BLAS dot products short enough to run on the calling thread.
 """
 
 from __future__ import annotations
@@ -41,26 +43,12 @@ from analytics.scenario import MIN_IV, NO_VOL_SCENARIO, VolScenario  # noqa: F40
 # (the normal CDF's and the vol scenario's dozen temporaries), so every pass over a tile runs in cache
 # (one pass over a row of the 10x SPX file, 111k options, ran from memory at ~3x the cost). _CHUNK sets
 # the order a grid point's sum adds its options in: one value for every caller.
+# A tile's sums over options are numpy's vecdot: BLAS's ddot per row, 2x einsum's speed on a tile. OpenBLAS
+# runs ddot on the calling thread up to 10,000 elements and wakes its own threads above (measured: their
+# CPU time stays 0 at 8,192; at 10,001 the call costs 9x the CPU): _CHUNK must stay below (tested).
 _CHUNK = 8192
 _TILE_ELEMENTS = 1 << 16
 _DELTA_TILE_ELEMENTS = 1 << 14
-# A tile's sums over options: numpy's vecdot runs BLAS's ddot per row, on the calling thread for rows of
-# at most _BLAS_DOT_ONE_THREAD elements (OpenBLAS threads ddot above 10,000: measured, each of its
-# threads' CPU time stays 0 at 8,192, and 10,001 costs 9x the CPU); 2x faster than einsum on a tile.
-_BLAS_DOT_ONE_THREAD = 10_000
-assert _CHUNK <= _BLAS_DOT_ONE_THREAD
-if hasattr(np, "vecdot"):  # numpy >= 2.0
-    _dot_rows = np.vecdot
-else:
-    def _dot_rows(a: np.ndarray, w: np.ndarray) -> np.ndarray:
-        return np.einsum("...j,...j->...", a, w)
-
-
-def _dot(a: np.ndarray, w: np.ndarray) -> float:
-    """``a . w`` of two 1-D arrays by :func:`_dot_rows` on pieces of ``_CHUNK`` (one BLAS thread)."""
-    whole = a.size - a.size % _CHUNK
-    total = float(_dot_rows(a[:whole].reshape(-1, _CHUNK), w[:whole].reshape(-1, _CHUNK)).sum()) if whole else 0.0
-    return total + float(_dot_rows(a[whole:], w[whole:]))
 _WORKERS = max(1, min(8, os.cpu_count() or 1))
 _SPLIT_ELEMENTS = 1 << 16  # numpy path: a call with fewer elements runs on the calling thread only
 # compiled kernel: a call with less work (elements, a delta element counting _DELTA_COST) runs on the
@@ -87,6 +75,19 @@ _KERNEL_LOCK = ForkSafeLock()
 _kernel = None  # the module analytics.grid_kernel once load_kernel() has run
 _load_work = _KERNEL_LOAD_WORK  # a call of this work loads the kernel (load_kernel_on_demand lowers it)
 _background_load: threading.Thread | None = None  # load_kernel_on_demand's loader, once started
+
+if hasattr(np, "vecdot"):  # numpy >= 2.0
+    _dot_rows = np.vecdot
+else:
+    def _dot_rows(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return np.einsum("...j,...j->...", a, w)
+
+
+def _dot(a: np.ndarray, w: np.ndarray) -> float:
+    """``a . w`` of two 1-D arrays: :func:`_dot_rows` on pieces of ``_CHUNK`` elements (one BLAS thread)."""
+    whole = a.size - a.size % _CHUNK
+    total = float(_dot_rows(a[:whole].reshape(-1, _CHUNK), w[:whole].reshape(-1, _CHUNK)).sum()) if whole else 0.0
+    return total + float(_dot_rows(a[whole:], w[whole:]))
 
 
 @dataclass(frozen=True)
@@ -247,8 +248,7 @@ def _block_sums(k: _Constants, factors: np.ndarray, vol: VolScenario, want_delta
     sum adds the chunks' sums in option order, so a grid point's value is the same whichever block,
     thread or tile rows it is computed in. ``keep`` (sticky strike only): an array of shape (grid
     points, options) that receives every element's ``exp(-d1**2 / 2)`` (:func:`zero_gamma_levels`
-    bounds the profile between computed points with them). Sums over
-    options use ``einsum`` rather than a BLAS product, so no BLAS threads stack on the engine's own.
+    bounds the profile between computed points with them).
     """
     log_f = np.log(factors)
     sticky = not vol
@@ -459,7 +459,7 @@ def zero_gamma_levels(pos: Positions, factors, *, vol: VolScenario = NO_VOL_SCEN
     spread_at: dict[int, float] = {}  # ... and sum |w| exp(-d1^2/2)
     # d1 = log(f) inv + b rises through 0 at log(f) = -b / inv: each option's grid interval for it, and the
     # options in bin order, so an interval's candidates for a sign change of d1 are one slice
-    zero_bin = np.searchsorted(log_f, -k.b / k.inv).astype(np.int32)
+    zero_bin = np.searchsorted(log_f, -k.b / k.inv).astype(np.int16 if factors.size < 32_000 else np.int32)
     by_bin = np.argsort(zero_bin, kind="stable")
     bin_start = np.searchsorted(zero_bin[by_bin], np.arange(factors.size + 2))
 

@@ -221,19 +221,21 @@ class _Constants:
         inv = 1.0 / vol_t
         disc_w = pos.weight * np.exp(-pos.carry * pos.years)
         level_w = disc_w * pos.level
-        b = pricing.d1(log_m, drift, vol_t)
         delta_offset = float(0.5 * disc_w.sum() - disc_w[pos.side < 0].sum())
         gamma_w = level_w * inv / pricing.SQRT_2PI
         # neighbours whose d1 is the same function of the spot factor (a strike's call and put under one IV:
         # the OTM policy) have the same exp(-d1^2/2) and N(d1) at every grid point: one element each, their
-        # weights summed (the put's delta offset is counted above)
-        same = ((inv[1:] == inv[:-1]) & (b[1:] == b[:-1]) & (iv[1:] == iv[:-1]) & (log_m[1:] == log_m[:-1])
-                & (drift[1:] == drift[:-1]) & (sqrt_t[1:] == sqrt_t[:-1]))
+        # weights summed (the put's delta offset is counted above); inv and b are functions of these four
+        same = iv[1:] == iv[:-1]
+        for a in (sqrt_t, log_m, drift):
+            same &= a[1:] == a[:-1]
         if same.any():
             first = np.r_[True, ~same]
             group = np.cumsum(first) - 1
-            inv, b, iv, log_m, drift, sqrt_t = (a[first] for a in (inv, b, iv, log_m, drift, sqrt_t))
+            at = np.flatnonzero(first)
+            inv, iv, log_m, drift, sqrt_t, vol_t = (a.take(at) for a in (inv, iv, log_m, drift, sqrt_t, vol_t))
             gamma_w, disc_w, level_w = (np.bincount(group, weights=w) for w in (gamma_w, disc_w, level_w))
+        b = pricing.d1(log_m, drift, vol_t)
         return cls(inv=inv, b=b, gamma_w=gamma_w, disc_w=disc_w, iv=iv, log_m=log_m, drift=drift, sqrt_t=sqrt_t,
                    level_w=level_w, delta_offset=delta_offset)
 

@@ -464,6 +464,7 @@ def zero_gamma_levels(pos: Positions, factors, *, vol: VolScenario = NO_VOL_SCEN
     zero_bin = np.searchsorted(log_f, -k.b / k.inv).astype(np.int16 if factors.size < 32_000 else np.int32)
     by_bin = np.argsort(zero_bin, kind="stable")
     bin_start = np.searchsorted(zero_bin[by_bin], np.arange(factors.size + 2))
+    inv_by_bin, b_by_bin, w_by_bin = k.inv[by_bin], k.b[by_bin], k.gamma_w[by_bin]
 
     def compute(points: list[int]) -> None:
         # _block_sums' values (hence signs) at these points: the grid's; it keeps every element's e
@@ -487,16 +488,17 @@ def zero_gamma_levels(pos: Positions, factors, *, vol: VolScenario = NO_VOL_SCEN
         mid = 0.5 * (sums[lo] + sums[hi])
         low, high = mid - half_gap, mid + half_gap
         spread = 0.5 * (spread_at[lo] + spread_at[hi]) + half_gap  # sum |w| max(e_lo, e_hi)
-        near = by_bin[bin_start[lo]:bin_start[hi + 2]]  # every option whose d1 can change sign in [lo, hi]
-        d_lo = log_f[lo] * k.inv[near] + k.b[near]  # the grid's d1 (the same operations)
-        d_hi = log_f[hi] * k.inv[near] + k.b[near]
-        crossing = near[d_lo * d_hi <= 0.0]
-        if crossing.size:
-            rise = 1.0 - np.maximum(e_lo[crossing], e_hi[crossing])  # up to 1 in between
-            w = k.gamma_w[crossing]
-            low += _dot(np.minimum(w, 0.0), rise)
-            high += _dot(np.maximum(w, 0.0), rise)
-            spread += _dot(abs_w[crossing], rise)
+        near = slice(bin_start[lo], bin_start[hi + 2])  # in bin order: every option whose d1 can change sign
+        d_lo = log_f[lo] * inv_by_bin[near] + b_by_bin[near]  # the grid's d1 (the same operations)
+        d_hi = log_f[hi] * inv_by_bin[near] + b_by_bin[near]
+        crossing = d_lo * d_hi <= 0.0
+        if crossing.any():
+            at = by_bin[near][crossing]
+            lift = w_by_bin[near][crossing] * (1.0 - np.maximum(e_lo[at], e_hi[at]))  # e reaches 1 in between
+            up, down = float(np.maximum(lift, 0.0).sum()), float(np.minimum(lift, 0.0).sum())
+            low += down
+            high += up
+            spread += up - down
         slack = 1e-9 * spread  # rounding: a bound this close to 0 settles nothing
         return bool(low > slack or high < -slack)
 

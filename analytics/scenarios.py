@@ -76,11 +76,13 @@ _kernel = None  # the module analytics.grid_kernel once load_kernel() has run
 _load_work = _KERNEL_LOAD_WORK  # a call of this work loads the kernel (load_kernel_on_demand lowers it)
 _background_load: threading.Thread | None = None  # load_kernel_on_demand's loader, once started
 
-if hasattr(np, "vecdot"):  # numpy >= 2.0
-    _dot_rows = np.vecdot
-else:
-    def _dot_rows(a: np.ndarray, w: np.ndarray) -> np.ndarray:
-        return np.einsum("...j,...j->...", a, w)
+
+def _einsum_rows(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    return np.einsum("...j,...j->...", a, w)
+
+
+# a dot product per row of a (the last axis): numpy >= 2.0's vecdot (see _CHUNK), else einsum
+_dot_rows: Callable[[np.ndarray, np.ndarray], np.ndarray] = getattr(np, "vecdot", _einsum_rows)
 
 
 def _dot(a: np.ndarray, w: np.ndarray) -> float:
@@ -255,8 +257,7 @@ def _block_sums(k: _Constants, factors: np.ndarray, vol: VolScenario, want_delta
     log_f = np.log(factors)
     sticky = not vol
     m, n = factors.size, k.inv.size
-    gex = np.zeros(m)
-    delta = np.zeros(m) if want_delta else None
+    gex, delta = np.zeros(m), np.zeros(m)
     rows = max(1, min(m, (_DELTA_TILE_ELEMENTS if want_delta or not sticky else _TILE_ELEMENTS) // _CHUNK))
     if sticky:  # scratch for a tile's d1 and exp(-d1^2/2), reused tile after tile
         scratch = np.empty((2, rows * min(n, _CHUNK)))
@@ -288,7 +289,7 @@ def _block_sums(k: _Constants, factors: np.ndarray, vol: VolScenario, want_delta
                 delta[at] += _dot_rows(pricing.centered_norm_cdf(d1, e), k.disc_w[part])
     if not sticky:
         gex /= pricing.SQRT_2PI
-    return gex, delta
+    return gex, (delta if want_delta else None)
 
 
 @overload

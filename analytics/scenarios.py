@@ -341,7 +341,7 @@ def _revalue(consts: _Constants, factors: np.ndarray, vol: VolScenario,
     if kernel is not None:  # one fused pass per element, rows split evenly across the cores
         rows_per_block = -(-factors.size // _WORKERS) if cost >= _KERNEL_SPLIT_WORK else factors.size
     else:  # enough work: every core a share of the grid points (each works its share in tiles)
-        rows_per_block = -(-factors.size // _WORKERS) if elements >= _SPLIT_ELEMENTS else factors.size
+        rows_per_block = -(-factors.size // _WORKERS) if elements >= _SPLIT_ELEMENTS else max(1, factors.size)
     starts = range(0, factors.size, rows_per_block)
 
     def work(start: int):

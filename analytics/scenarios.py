@@ -243,16 +243,17 @@ class _Constants:
 
 
 def _block_sums(k: _Constants, factors: np.ndarray, vol: VolScenario, want_delta: bool,
-                keep: np.ndarray | None = None):
+                keep: list[np.ndarray] | None = None):
     """GEX and delta sums (before scaling) for a block of grid factors: the numpy path.
 
     ``vol`` moves the IVs per grid point (an empty one: sticky strike). The block is worked in tiles
     of :data:`_CHUNK` options x a few grid points, whose temporaries stay in the core's cache: each
     element's ``d1``, ``exp(-d1**2 / 2)`` and normal CDF are today's operations, and a grid point's
     sum adds the chunks' sums in option order, so a grid point's value is the same whichever block,
-    thread or tile rows it is computed in. ``keep`` (sticky strike only): an array of shape (grid
-    points, options) that receives every element's ``exp(-d1**2 / 2)`` (:func:`zero_gamma_levels`
-    bounds the profile between computed points with them).
+    thread or tile rows it is computed in. ``keep`` (sticky strike only): one array of the options per
+    grid point, to receive every element's ``exp(-d1**2 / 2)`` (:func:`zero_gamma_levels` bounds the
+    profile between computed points with them; a row each, not one block: numpy asks the kernel for
+    huge pages for arrays of 4 MB and more, and a long-lived server keeps that default).
     """
     log_f = np.log(factors)
     sticky = not vol
@@ -269,8 +270,6 @@ def _block_sums(k: _Constants, factors: np.ndarray, vol: VolScenario, want_delta
             h = log_f[at].size
             if sticky:  # d1 = log(f) inv + b: one multiply-add per element
                 d1, e = (buf[:h * c].reshape(h, c) for buf in scratch)
-                if keep is not None:
-                    e = keep[at, part]
                 np.multiply.outer(log_f[at], k.inv[part], out=d1)
                 d1 += k.b[part]
             else:  # IV varies with the grid point: the full d1 per element
@@ -281,6 +280,9 @@ def _block_sums(k: _Constants, factors: np.ndarray, vol: VolScenario, want_delta
             np.square(d1, out=e)
             e *= -0.5
             np.exp(e, out=e)  # exp(-d1^2/2)
+            if keep is not None:
+                for i in range(h):
+                    keep[r + i][part] = e[i]
             if sticky:
                 gex[at] += _dot_rows(e, k.gamma_w[part])
             else:
@@ -470,7 +472,7 @@ def zero_gamma_levels(pos: Positions, factors, *, vol: VolScenario = NO_VOL_SCEN
     def compute(points: list[int]) -> None:
         # _block_sums' values (hence signs) at these points: the grid's; it keeps every element's e
         at = np.asarray(points, dtype=np.intp)
-        e = np.empty((at.size, k.inv.size))
+        e = [np.empty(k.inv.size) for _ in points]
         sums[at] = _block_sums(k, factors[at], NO_VOL_SCENARIO, False, keep=e)[0]
         gex[at] = 0.01 * factors[at] * sums[at]
         for i, p in enumerate(points):

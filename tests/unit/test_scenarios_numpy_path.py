@@ -10,6 +10,7 @@ levels.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -109,21 +110,24 @@ def test_the_sums_over_options_never_wake_blas_threads(numpy_path, monkeypatch):
     not work too. Shown able to fail: rows of more than 10,000 options do wake OpenBLAS's."""
     monkeypatch.setattr(scenarios, "_WORKERS", 1)  # no pool: every thread but this one is someone else's
     pos = random_positions(40_000, seed=5)
-    factors = np.linspace(0.8, 1.2, 150)  # ~0.1 s of CPU
+    factors = np.linspace(0.8, 1.2, 60)
+    me = str(threading.get_native_id())
 
     def others_ticks() -> int:
+        """Other threads' ticks while this one spends at least 10 ticks (0.1 s) in the engine."""
         scenarios.revalue_grid(pos, factors[:2])  # warm-up
         before = _thread_ticks()
-        me = str(__import__("threading").get_native_id())
-        scenarios.revalue_grid(pos, factors)
-        after = _thread_ticks()
-        assert after[me] - before[me] >= 5  # the call did measurable work
+        for _ in range(100):
+            scenarios.revalue_grid(pos, factors)
+            after = _thread_ticks()
+            if after[me] - before[me] >= 10:
+                break
         return sum(after[t] - before[t] for t in before if t != me and t in after)
 
     assert others_ticks() <= 1
     if len(_thread_ticks()) > 1:  # BLAS runs threads here: the check can fail
         monkeypatch.setattr(scenarios, "_CHUNK", 20_000)
-        assert others_ticks() > 5
+        assert others_ticks() >= 3
 
 
 @pytest.mark.parametrize("copies", [1, 3])

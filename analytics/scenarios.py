@@ -259,9 +259,10 @@ def _block_sums(k: _Constants, factors: np.ndarray, vol: VolScenario, want_delta
     sticky = not vol
     m, n = factors.size, k.inv.size
     gex, delta = np.zeros(m), np.zeros(m)
-    rows = max(1, min(m, (_DELTA_TILE_ELEMENTS if want_delta or not sticky else _TILE_ELEMENTS) // _CHUNK))
+    width = min(n, _CHUNK)  # options per tile: as many grid points as fill it (a small book: many)
+    rows = max(1, min(m, (_DELTA_TILE_ELEMENTS if want_delta or not sticky else _TILE_ELEMENTS) // width))
     if sticky:  # scratch for a tile's d1 and exp(-d1^2/2), reused tile after tile
-        scratch = np.empty((2, rows * min(n, _CHUNK)))
+        scratch = np.empty((2, rows * width))
     for s in range(0, n, _CHUNK):
         part = slice(s, s + _CHUNK)
         c = k.inv[part].size

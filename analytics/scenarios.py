@@ -16,9 +16,11 @@ with ``w_i`` the dealer's signed contracts times the multiplier. Two paths compu
 1e-12, tested): the fused compiled kernel of :mod:`analytics.grid_kernel` (one pass per element, near
 the machine's ``exp`` throughput) for large grids, and numpy blocks for small ones, so a short CLI run
 never pays numba's import. Blocks run on a thread pool (both release the GIL), so both cores of a
-small machine work; the pool lives for one call only. Neighbouring options with the same ``d1`` at
-every spot (a strike's call and put under one IV) are one element, their weights summed. No BLAS call
-is made: BLAS threads would stack on the engine's own (1.5-3x slower on large chains).
+small machine work; the pool lives for one call only. The numpy path works a block in cache-sized
+tiles of options x grid points. Neighbouring options with the same ``d1`` at every spot (a strike's
+call and put under one IV) are one element, their weights summed. No BLAS call may start BLAS's own
+threads: they would stack on the engine's (1.5-3x slower on large chains); the numpy path's sums are
+BLAS dot products short enough to run on the calling thread.
 """
 
 from __future__ import annotations
@@ -36,7 +38,17 @@ from analytics import pricing
 from analytics.locks import ForkSafeLock
 from analytics.scenario import MIN_IV, NO_VOL_SCENARIO, VolScenario  # noqa: F401 - MIN_IV: the floor, re-exported
 
-_BLOCK_ELEMENTS = 1 << 16  # numpy path: elements per block (a few 512 kB temporaries stay in L2)
+# numpy path: a block of grid points is worked in tiles of _CHUNK options x as many grid points as make
+# _TILE_ELEMENTS elements (gamma only, sticky strike: two scratch arrays reused) or _DELTA_TILE_ELEMENTS
+# (the normal CDF's and the vol scenario's dozen temporaries), so every pass over a tile runs in cache
+# (one pass over a row of the 10x SPX file, 111k options, ran from memory at ~3x the cost). _CHUNK sets
+# the order a grid point's sum adds its options in: one value for every caller.
+# A tile's sums over options are numpy's vecdot: BLAS's ddot per row, 2x einsum's speed on a tile. OpenBLAS
+# runs ddot on the calling thread up to 10,000 elements and wakes its own threads above (measured: their
+# CPU time stays 0 at 8,192; at 10,001 the call costs 9x the CPU): _CHUNK must stay below (tested).
+_CHUNK = 8192
+_TILE_ELEMENTS = 1 << 16
+_DELTA_TILE_ELEMENTS = 1 << 14
 _WORKERS = max(1, min(8, os.cpu_count() or 1))
 _SPLIT_ELEMENTS = 1 << 16  # numpy path: a call with fewer elements runs on the calling thread only
 # compiled kernel: a call with less work (elements, a delta element counting _DELTA_COST) runs on the
@@ -63,6 +75,21 @@ _KERNEL_LOCK = ForkSafeLock()
 _kernel = None  # the module analytics.grid_kernel once load_kernel() has run
 _load_work = _KERNEL_LOAD_WORK  # a call of this work loads the kernel (load_kernel_on_demand lowers it)
 _background_load: threading.Thread | None = None  # load_kernel_on_demand's loader, once started
+
+
+def _einsum_rows(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    return np.einsum("...j,...j->...", a, w)
+
+
+# a dot product per row of a (the last axis): numpy >= 2.0's vecdot (see _CHUNK), else einsum
+_dot_rows: Callable[[np.ndarray, np.ndarray], np.ndarray] = getattr(np, "vecdot", _einsum_rows)
+
+
+def _dot(a: np.ndarray, w: np.ndarray) -> float:
+    """``a . w`` of two 1-D arrays: :func:`_dot_rows` on pieces of ``_CHUNK`` elements (one BLAS thread)."""
+    whole = a.size - a.size % _CHUNK
+    total = float(_dot_rows(a[:whole].reshape(-1, _CHUNK), w[:whole].reshape(-1, _CHUNK)).sum()) if whole else 0.0
+    return total + float(_dot_rows(a[whole:], w[whole:]))
 
 
 @dataclass(frozen=True)
@@ -196,47 +223,76 @@ class _Constants:
         inv = 1.0 / vol_t
         disc_w = pos.weight * np.exp(-pos.carry * pos.years)
         level_w = disc_w * pos.level
-        b = pricing.d1(log_m, drift, vol_t)
         delta_offset = float(0.5 * disc_w.sum() - disc_w[pos.side < 0].sum())
         gamma_w = level_w * inv / pricing.SQRT_2PI
         # neighbours whose d1 is the same function of the spot factor (a strike's call and put under one IV:
         # the OTM policy) have the same exp(-d1^2/2) and N(d1) at every grid point: one element each, their
-        # weights summed (the put's delta offset is counted above)
-        same = ((inv[1:] == inv[:-1]) & (b[1:] == b[:-1]) & (iv[1:] == iv[:-1]) & (log_m[1:] == log_m[:-1])
-                & (drift[1:] == drift[:-1]) & (sqrt_t[1:] == sqrt_t[:-1]))
+        # weights summed (the put's delta offset is counted above); inv and b are functions of these four
+        same = iv[1:] == iv[:-1]
+        for a in (sqrt_t, log_m, drift):
+            same &= a[1:] == a[:-1]
         if same.any():
             first = np.r_[True, ~same]
             group = np.cumsum(first) - 1
-            inv, b, iv, log_m, drift, sqrt_t = (a[first] for a in (inv, b, iv, log_m, drift, sqrt_t))
+            at = np.flatnonzero(first)
+            inv, iv, log_m, drift, sqrt_t, vol_t = (a.take(at) for a in (inv, iv, log_m, drift, sqrt_t, vol_t))
             gamma_w, disc_w, level_w = (np.bincount(group, weights=w) for w in (gamma_w, disc_w, level_w))
+        b = pricing.d1(log_m, drift, vol_t)
         return cls(inv=inv, b=b, gamma_w=gamma_w, disc_w=disc_w, iv=iv, log_m=log_m, drift=drift, sqrt_t=sqrt_t,
                    level_w=level_w, delta_offset=delta_offset)
 
 
-def _block_sums(k: _Constants, factors: np.ndarray, vol: VolScenario, want_delta: bool):
+def _block_sums(k: _Constants, factors: np.ndarray, vol: VolScenario, want_delta: bool,
+                keep: list[np.ndarray] | None = None):
     """GEX and delta sums (before scaling) for a block of grid factors: the numpy path.
 
-    ``vol`` moves the IVs per grid point (an empty one: sticky strike). Sums over options use
-    ``einsum`` rather than a BLAS product, so no BLAS threads stack on the engine's own.
+    ``vol`` moves the IVs per grid point (an empty one: sticky strike). The block is worked in tiles
+    of :data:`_CHUNK` options x a few grid points, whose temporaries stay in the core's cache: each
+    element's ``d1``, ``exp(-d1**2 / 2)`` and normal CDF are today's operations, and a grid point's
+    sum adds the chunks' sums in option order, so a grid point's value is the same whichever block,
+    thread or tile rows it is computed in. ``keep`` (sticky strike only): one array of the options per
+    grid point, to receive every element's ``exp(-d1**2 / 2)`` (:func:`zero_gamma_levels` bounds the
+    profile between computed points with them; a row each, not one block: numpy asks the kernel for
+    huge pages for arrays of 4 MB and more, and a long-lived server keeps that default).
     """
     log_f = np.log(factors)
     sticky = not vol
-    if sticky:  # sticky strike: one multiply-add per element
-        d1 = np.multiply.outer(log_f, k.inv)
-        d1 += k.b
-    else:  # IV varies with the grid point: the full d1 per element
-        vol_t = vol.bumped_iv(k.iv, (factors - 1.0) * 100.0)
-        vol_t *= k.sqrt_t
-        d1 = pricing.d1(np.add.outer(log_f, k.log_m), k.drift, vol_t)
-    e = np.square(d1)
-    e *= -0.5
-    np.exp(e, out=e)  # exp(-d1^2/2)
-    if sticky:
-        gex = np.einsum("ij,j->i", e, k.gamma_w)
-    else:
-        gex = np.einsum("ij,j->i", e / vol_t, k.level_w) / pricing.SQRT_2PI
-    delta = np.einsum("ij,j->i", pricing.centered_norm_cdf(d1, e), k.disc_w) if want_delta else None
-    return gex, delta
+    m, n = factors.size, k.inv.size
+    gex, delta = np.zeros(m), np.zeros(m)
+    width = min(n, _CHUNK)  # options per tile: as many grid points as fill it (a small book: many)
+    rows = max(1, min(m, (_DELTA_TILE_ELEMENTS if want_delta or not sticky else _TILE_ELEMENTS) // width))
+    if sticky:  # scratch for a tile's d1 and exp(-d1^2/2), reused tile after tile
+        scratch = np.empty((2, rows * width))
+    for s in range(0, n, _CHUNK):
+        part = slice(s, s + _CHUNK)
+        c = k.inv[part].size
+        for r in range(0, m, rows):
+            at = slice(r, r + rows)
+            h = log_f[at].size
+            if sticky:  # d1 = log(f) inv + b: one multiply-add per element
+                d1, e = (buf[:h * c].reshape(h, c) for buf in scratch)
+                np.multiply.outer(log_f[at], k.inv[part], out=d1)
+                d1 += k.b[part]
+            else:  # IV varies with the grid point: the full d1 per element
+                vol_t = vol.bumped_iv(k.iv[part], (factors[at] - 1.0) * 100.0)
+                vol_t *= k.sqrt_t[part]
+                d1 = pricing.d1(np.add.outer(log_f[at], k.log_m[part]), k.drift[part], vol_t)
+                e = np.empty_like(d1)
+            np.square(d1, out=e)
+            e *= -0.5
+            np.exp(e, out=e)  # exp(-d1^2/2)
+            if keep is not None:
+                for i in range(h):
+                    keep[r + i][part] = e[i]
+            if sticky:
+                gex[at] += _dot_rows(e, k.gamma_w[part])
+            else:
+                gex[at] += _dot_rows(e / vol_t, k.level_w[part])
+            if want_delta:
+                delta[at] += _dot_rows(pricing.centered_norm_cdf(d1, e), k.disc_w[part])
+    if not sticky:
+        gex /= pricing.SQRT_2PI
+    return gex, (delta if want_delta else None)
 
 
 @overload
@@ -287,10 +343,8 @@ def _revalue(consts: _Constants, factors: np.ndarray, vol: VolScenario,
     kernel = _kernel_for(cost)
     if kernel is not None:  # one fused pass per element, rows split evenly across the cores
         rows_per_block = -(-factors.size // _WORKERS) if cost >= _KERNEL_SPLIT_WORK else factors.size
-    else:
-        rows_per_block = max(1, _BLOCK_ELEMENTS // n)
-        if elements >= _SPLIT_ELEMENTS:  # enough work to give every core a share
-            rows_per_block = min(rows_per_block, -(-factors.size // _WORKERS))
+    else:  # enough work: every core a share of the grid points (each works its share in tiles)
+        rows_per_block = -(-factors.size // _WORKERS) if elements >= _SPLIT_ELEMENTS else max(1, factors.size)
     starts = range(0, factors.size, rows_per_block)
 
     def work(start: int):
@@ -400,41 +454,57 @@ def zero_gamma_levels(pos: Positions, factors, *, vol: VolScenario = NO_VOL_SCEN
     True
     """
     factors = np.asarray(factors, dtype=float)
-    if len(pos) == 0 or vol or factors.size <= 2 * step:
+    if len(pos) == 0 or vol or factors.size <= 2 * step or not np.all(factors[1:] > factors[:-1]):
         return zero_crossings(pos, factors, revalue_grid(pos, factors, want_delta=False, vol=vol)[0], vol=vol)
     k = _Constants.of(pos)
-    long_w, short_w = np.maximum(k.gamma_w, 0.0), np.minimum(k.gamma_w, 0.0)
+    abs_w = np.abs(k.gamma_w)
+    log_f = np.log(factors)
+    sums = np.full(factors.size, np.nan)  # the profile's sums (before scaling) at computed grid points
     gex = np.full(factors.size, np.nan)
-    d1_at: dict[int, np.ndarray] = {}  # grid point -> d1 of every option there (a row of a computed block)
-    e_at: dict[int, np.ndarray] = {}  # ... and exp(-d1^2/2)
+    e_at: dict[int, np.ndarray] = {}  # grid point -> exp(-d1^2/2) of every option there (a computed row)
+    spread_at: dict[int, float] = {}  # ... and sum |w| exp(-d1^2/2)
+    # d1 = log(f) inv + b rises through 0 at log(f) = -b / inv: each option's grid interval for it, and the
+    # options in bin order, so an interval's candidates for a sign change of d1 are one slice
+    zero_bin = np.searchsorted(log_f, -k.b / k.inv).astype(np.int16 if factors.size < 32_000 else np.int32)
+    by_bin = np.argsort(zero_bin, kind="stable")
+    bin_start = np.searchsorted(zero_bin[by_bin], np.arange(factors.size + 2))
+    inv_by_bin, b_by_bin, w_by_bin = k.inv[by_bin], k.b[by_bin], k.gamma_w[by_bin]
 
     def compute(points: list[int]) -> None:
-        # the same operations as _block_sums, so the values (hence signs) at these points are the grid's
+        # _block_sums' values (hence signs) at these points: the grid's; it keeps every element's e
         at = np.asarray(points, dtype=np.intp)
-        d1 = np.multiply.outer(np.log(factors[at]), k.inv)
-        d1 += k.b
-        e = np.square(d1)
-        e *= -0.5
-        np.exp(e, out=e)
-        gex[at] = 0.01 * factors[at] * np.einsum("ij,j->i", e, k.gamma_w)
+        e = [np.empty(k.inv.size) for _ in points]
+        sums[at] = _block_sums(k, factors[at], NO_VOL_SCENARIO, False, keep=e)[0]
+        gex[at] = 0.01 * factors[at] * sums[at]
         for i, p in enumerate(points):
-            d1_at[p], e_at[p] = d1[i], e[i]
+            e_at[p], spread_at[p] = e[i], _dot(e[i], abs_w)
 
-    # one interval's bounds at a time, in buffers of one row each (a block of intervals x options was
-    # as costly to allocate and fill as the grid points it spared on a large chain)
-    low, high, crossing_d1 = np.empty(k.inv.size), np.empty(k.inv.size), np.empty(k.inv.size)
-    crossing = np.empty(k.inv.size, dtype=bool)
+    gap = np.empty(k.inv.size)  # |e_lo - e_hi| of one interval, a buffer reused
 
     def settled(lo: int, hi: int) -> bool:
-        np.minimum(e_at[lo], e_at[hi], out=low)
-        np.maximum(e_at[lo], e_at[hi], out=high)
-        np.multiply(d1_at[lo], d1_at[hi], out=crossing_d1)
-        np.less_equal(crossing_d1, 0.0, out=crossing)
-        np.maximum(high, crossing, out=high)  # 1 where d1 changes sign in between
-        high_long, high_short = np.einsum("j,j->", high, long_w), np.einsum("j,j->", high, short_w)
-        slack = 1e-9 * (high_long - high_short)  # rounding: a bound this close to 0 settles nothing
-        return bool(np.einsum("j,j->", low, long_w) + high_short > slack
-                    or high_long + np.einsum("j,j->", low, short_w) < -slack)
+        # Each option's e lies between its ends' values, min = (e_lo + e_hi - |e_lo - e_hi|) / 2 and
+        # max = (... + |...|) / 2, so the total lies within mid -/+ sum |w| |e_lo - e_hi| / 2 of the ends'
+        # mean; an option whose d1 changes sign in between reaches 1 instead of the larger end.
+        e_lo, e_hi = e_at[lo], e_at[hi]
+        np.subtract(e_lo, e_hi, out=gap)
+        np.abs(gap, out=gap)
+        half_gap = 0.5 * _dot(gap, abs_w)
+        mid = 0.5 * (sums[lo] + sums[hi])
+        low, high = mid - half_gap, mid + half_gap
+        spread = 0.5 * (spread_at[lo] + spread_at[hi]) + half_gap  # sum |w| max(e_lo, e_hi)
+        near = slice(bin_start[lo], bin_start[hi + 2])  # in bin order: every option whose d1 can change sign
+        d_lo = log_f[lo] * inv_by_bin[near] + b_by_bin[near]  # the grid's d1 (the same operations)
+        d_hi = log_f[hi] * inv_by_bin[near] + b_by_bin[near]
+        crossing = d_lo * d_hi <= 0.0
+        if crossing.any():
+            at = by_bin[near][crossing]
+            lift = w_by_bin[near][crossing] * (1.0 - np.maximum(e_lo[at], e_hi[at]))  # e reaches 1 in between
+            up, down = float(np.maximum(lift, 0.0).sum()), float(np.minimum(lift, 0.0).sum())
+            low += down
+            high += up
+            spread += up - down
+        slack = 1e-9 * spread  # rounding: a bound this close to 0 settles nothing
+        return bool(low > slack or high < -slack)
 
     first = np.unique(np.r_[np.arange(0, factors.size, step), factors.size - 1]).tolist()
     compute(first)
@@ -450,8 +520,8 @@ def zero_gamma_levels(pos: Positions, factors, *, vol: VolScenario = NO_VOL_SCEN
             else:
                 rest.append((lo, hi))
         needed = {p for cell in rest for p in cell}
-        for p in [p for p in d1_at if p not in needed]:  # rows no interval left to settle ends on go
-            del d1_at[p], e_at[p]
+        for p in [p for p in e_at if p not in needed]:  # rows no interval left to settle ends on go
+            del e_at[p]
         mids = [(lo + hi) // 2 for lo, hi in rest]  # halve the rest: a few intervals near the zero crossings
         if mids:
             compute(mids)

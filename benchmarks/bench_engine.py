@@ -25,7 +25,13 @@ Prints, measured in one run on this machine:
    with their OCC symbols; goals < 2 s and <= 2.5x the floor); then the one-off cost of loading the compiled kernel in a fresh process
    (numba import + first call).
 
-Run: ``.venv/bin/python benchmarks/bench_engine.py`` (or ``make bench``); ``--cli-only`` runs part 4 alone.
+5. with ``--stages``: where the CPU of one in-process ``mmpos analyze`` run goes, on the SPX file and the
+   10x file (best of a few runs per stage, ``time.process_time``: every thread counted): the load, the
+   preparations (the analysis's own and the headline band's other treatments), the grid engine's calls,
+   the band's screens, ``to_dict`` (with the per-expiry frames it computes) and the JSON text.
+
+Run: ``.venv/bin/python benchmarks/bench_engine.py`` (or ``make bench``); ``--cli-only`` runs part 4 alone,
+``--stages`` part 5 alone.
 """
 
 from __future__ import annotations
@@ -360,8 +366,84 @@ def main() -> None:
           f"call from the on-disk cache {first:.2f} s (why a one-shot CLI analyze stays on the numpy path)")
 
 
+# the calls timed by --stages: (module, function) -> label; a call inside another timed one counts for both
+STAGES = (("analytics.sources", "load_chain", "load the file"),
+          ("analytics.report", "prepare_for", "preparations (own + band's other treatments)"),
+          ("analytics.forwards", "chain_forwards", "  of which: parity fit"),
+          ("analytics.prepare", "_otm_ivs", "  of which: OTM IV solves"),
+          ("analytics.scenarios", "revalue_grid", "engine: profile, hedge curves, delta now"),
+          ("analytics.scenarios", "zero_crossings", "engine: the profile's zero crossings"),
+          ("analytics.report", "_headline", "headline band (with its preparations)"),
+          ("analytics.scenarios", "zero_gamma_levels", "  of which: band's zero-gamma screens"),
+          ("analytics.report.Analysis", "to_dict", "to_dict (with the per-expiry frames)"),
+          ("json", "dumps", "JSON text"))
+
+
+def bench_stages(repeats: int = 4) -> None:
+    """Part 5: the CPU of each stage of an in-process ``mmpos analyze`` (the command's own code path,
+    ``dashboard.cli.main``), best of ``repeats`` runs per stage, and the whole run's CPU."""
+    import functools
+    import importlib
+    import io
+
+    from dashboard import cli
+
+    spent: dict[str, float] = {}
+
+    def timed(fn, label):
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            t0 = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.process_time() - t0
+        return call
+
+    def owner(dotted: str):
+        try:
+            return importlib.import_module(dotted)
+        except ModuleNotFoundError:
+            mod, attr = dotted.rsplit(".", 1)
+            return getattr(importlib.import_module(mod), attr)
+
+    originals = [(owner(m), f, getattr(owner(m), f), label) for m, f, label in STAGES]
+    for obj, name, fn, label in originals:
+        setattr(obj, name, timed(fn, label))
+    try:
+        with tempfile.TemporaryDirectory(prefix="mmpos-bench-") as tmp:
+            big = Path(tmp) / "cboe_spx_10x.csv"
+            rows = tiled_cboe_file(SPX, 10, big)
+            for label, path in ((SPX.name, SPX), (f"the SPX file 10x ({rows:,} option rows)", big)):
+                best: dict[str, float] = {}
+                first: dict[str, float] = {}
+                whole = []
+                for _ in range(repeats):
+                    spent.clear()
+                    t0 = time.process_time()
+                    out, sys.stdout = sys.stdout, io.StringIO()
+                    try:
+                        cli.main(["analyze", str(path)])
+                    finally:
+                        sys.stdout = out
+                    whole.append(time.process_time() - t0)
+                    first = first or dict(spent)
+                    for k, v in spent.items():
+                        best[k] = min(best.get(k, v), v)
+                print(f"`mmpos analyze` in process, {label}: CPU in all {whole[0]:.3f} s the first run (the "
+                      f"process's first: lazy imports, first calls), {min(whole[1:]):.3f} s the best of {repeats - 1} more")
+                for _, _, stage in STAGES:
+                    if stage in best:
+                        print(f"  {stage:48s} first {first.get(stage, 0.0) * 1e3:8.1f} ms, best {best[stage] * 1e3:8.1f} ms")
+    finally:
+        for obj, name, fn, _ in originals:
+            setattr(obj, name, fn)
+
+
 if __name__ == "__main__":
     if "--cli-only" in sys.argv[1:]:
         bench_cli()
+    elif "--stages" in sys.argv[1:]:
+        bench_stages()
     else:
         main()

@@ -278,13 +278,7 @@ def occ_root_codes(symbols: pd.Series, default: str) -> tuple[np.ndarray, list[s
 def _occ_root_codes_ascii(symbols: pd.Series, default: str) -> tuple[np.ndarray, list[str]] | None:
     """:func:`occ_root_codes` over the symbols' UTF-8 bytes (one Arrow buffer) with numpy, or None when
     a value needs the pattern itself: a value that is not text, a NUL or non-ASCII byte (``\\d`` also
-    matches other scripts' digits), a control character or space at either end of a value (stripped
-    first), or an OCC symbol whose root is longer than ``_PACKED_ROOT_CHARS``.
-
-    Each value is read as 8-byte words at fixed places from its end (the tail's ``YYMMDD``, side and
-    strike digits, checked a word at a time) and from its start (the root, packed into one integer);
-    the integers are factorized and the few distinct roots checked by the pattern's root part. No
-    Python string per row.
+    matches other scripts' digits), or what :func:`occ_root_codes_in_bytes` leaves to the pattern.
     """
     try:
         arr = pa.array(symbols.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
@@ -301,11 +295,31 @@ def _occ_root_codes_ascii(symbols: pd.Series, default: str) -> tuple[np.ndarray,
         data[:-8] = np.frombuffer(data_buffer, dtype=np.uint8, count=int(end[-1]), offset=int(offsets[0]))
     if ((data[:-8] - np.uint8(1)) >= 0x7F).any():  # NUL (wraps to 255) or a byte above ASCII
         return None
+    return occ_root_codes_in_bytes(data, start, end, default)
+
+
+def occ_root_codes_in_bytes(data: np.ndarray, start: np.ndarray, end: np.ndarray,
+                            default: str) -> tuple[np.ndarray, list[str]] | None:
+    """:func:`occ_root_codes` of the values ``data[start[i]:end[i]]`` (an empty value: missing), read with
+    numpy, or None when a value needs the pattern itself: a control character or space at either end of
+    a value (stripped first), or an OCC symbol whose root is longer than ``_PACKED_ROOT_CHARS``.
+
+    ``data``: uint8 bytes, ASCII without NUL (the caller checks; ``\\d`` also matches other scripts'
+    digits). Every word read lies inside a value longer than ``OCC_TAIL_CHARS`` bytes.
+
+    Each value is read as 8-byte words at fixed places from its end (the tail's ``YYMMDD``, side and
+    strike digits, checked a word at a time) and from its start (the root, packed into one integer);
+    the integers are factorized and the few distinct roots checked by the pattern's root part. No
+    Python string per row.
+    """
+    n = len(start)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp), []
     filled = end > start
     ends = np.concatenate([data[start[filled]], data[end[filled] - 1]])
     if ((ends <= 0x20) | (ends == 0x7F)).any():
         return None
-    word = np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))  # the 8 bytes from each place
+    word = np.ndarray((max(len(data) - 7, 0),), dtype="<u8", buffer=data, strides=(1,))  # 8 bytes from each place
     cand = np.flatnonzero(end - start > OCC_TAIL_CHARS)
     root_len = end[cand] - start[cand] - OCC_TAIL_CHARS
     ymd_side, strike = word[end[cand] - OCC_TAIL_CHARS], word[end[cand] - 8]

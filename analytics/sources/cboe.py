@@ -40,10 +40,12 @@ import datetime as dt
 import io
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analytics.chain import (
     NEW_YORK,
@@ -51,6 +53,7 @@ from analytics.chain import (
     OptionChain,
     make_chain,
     occ_root_codes,
+    occ_root_codes_in_bytes,
     settlement_instants,
     underlying_for_root,
 )
@@ -400,7 +403,7 @@ def _distinct(values: pd.Series) -> tuple[np.ndarray, list[str]]:
 
 
 def _parse_expiry(values: pd.Series, path: Path, first_line: int, *, date_order: DateOrder | None,
-                  symbols: pd.Series, hint: DateOrder | None,
+                  symbols: Callable[[], pd.Series], hint: DateOrder | None,
                   distinct: tuple[np.ndarray, list[str]] | None = None) -> tuple[np.ndarray, DateOrder | None]:
     """Expiry dates (``Fri Jan 19 2024``, or numeric ``06/22/2020``), parsed once per distinct value,
     and the day/month order the column decided by itself (a day above 12, or its OCC symbols).
@@ -409,7 +412,8 @@ def _parse_expiry(values: pd.Series, path: Path, first_line: int, *, date_order:
     (a number above 12 is the day), else in the order the rows' OCC symbols (``YYMMDD``) agree with,
     else in ``hint`` (the date line's own order); where none decides and a day and month could swap,
     the column is refused naming the first such date and the option. ``distinct``: :func:`_distinct` of
-    ``values`` when known (its texts may hold more, unused, values).
+    ``values`` when known (its texts may hold more, unused, values). ``symbols``: the rows' call symbols
+    (called only for a numeric column).
     """
     codes, uniques = _distinct(values) if distinct is None else distinct
     text = pd.Series(uniques + [""], dtype=object)
@@ -425,7 +429,7 @@ def _parse_expiry(values: pd.Series, path: Path, first_line: int, *, date_order:
         if len(own) > 1:
             raise ChainDataError(f"expiry dates in both day/month orders ({', '.join(text[numeric])[:80]}); give "
                                  f"{DATE_ORDER_OPTION} {'|'.join(DATE_ORDERS)}", path=path, field="Expiration Date")
-        decided = own.pop() if own else _occ_order(codes, numeric, first, second, year, symbols)
+        decided = own.pop() if own else _occ_order(codes, numeric, first, second, year, symbols())
         order = date_order or decided or hint
         swap = first != second
         if order is None and swap.any():
@@ -470,13 +474,14 @@ def _occ_order(codes: np.ndarray, numeric: np.ndarray, first: np.ndarray, second
     return None
 
 
-def _refuse_repeated_rows(raw: pd.DataFrame, expiry: np.ndarray, strike: np.ndarray, root_codes: np.ndarray,
+def _refuse_repeated_rows(read: Callable[[], pd.DataFrame], expiry: np.ndarray, strike: np.ndarray, root_codes: np.ndarray,
                           roots: list[str], open_interest: np.ndarray, path: Path, first_line: int) -> None:
     """Refuse rows listing an (expiry, strike, root) an earlier row lists: CBOE writes each once.
 
     An exact repeat (a file saved or pasted twice) would double its exposures; a repeat with other
     numbers leaves no way to tell which is right. SPX and SPXW rows sharing (expiry, strike) differ in
-    root and are different contracts (both kept, their exposures add up).
+    root and are different contracts (both kept, their exposures add up). ``read``: every field read, by
+    row (called only when a key repeats).
     """
     days = expiry.view("int64")
     order = np.lexsort((strike, days, root_codes))  # stable: a repeat sorts after the row it repeats
@@ -484,6 +489,7 @@ def _refuse_repeated_rows(raw: pd.DataFrame, expiry: np.ndarray, strike: np.ndar
             & (root_codes[order][1:] == root_codes[order][:-1]))
     if not same.any():
         return
+    raw = read()
     key = pd.DataFrame({"e": days, "k": strike, "r": root_codes})
     repeats = key.duplicated(keep="first").to_numpy()
     root = np.array(roots, dtype=object)[root_codes]
@@ -510,9 +516,18 @@ def _refuse_repeated_rows(raw: pd.DataFrame, expiry: np.ndarray, strike: np.ndar
     )
 
 
-def _space_opens_a_field(data: bytes, delimiter: str) -> bool:
+def _separators(codes: np.ndarray, delimiter: str) -> np.ndarray:
+    """Where ``codes`` (a CSV's bytes) hold the delimiter or a line end (``\\n``, ``\\r``), ascending."""
+    at = codes == ord(delimiter)
+    at |= codes == ord("\n")
+    at |= codes == ord("\r")
+    return np.flatnonzero(at)
+
+
+def _space_opens_a_field(data: bytes, delimiter: str, separators: np.ndarray | None = None) -> bool:
     """True when a space opens a CSV field of ``data`` (first, or after a delimiter or a line end), or
     ``data`` holds a tab: only then can skipping spaces at the start of fields change what is read.
+    ``separators``: :func:`_separators` of ``data`` when known.
 
     Examples
     --------
@@ -522,12 +537,63 @@ def _space_opens_a_field(data: bytes, delimiter: str) -> bool:
     if b"\t" in data:
         return True
     codes = np.frombuffer(data, dtype=np.uint8)
-    at = np.flatnonzero(codes == ord(" "))
-    if not at.size:
+    if not codes.size:
         return False
-    if at[0] == 0:
+    if codes[0] == ord(" "):
         return True
-    return bool(np.isin(codes[at - 1], np.frombuffer(f"{delimiter}\n\r".encode(), dtype=np.uint8)).any())
+    after = (_separators(codes, delimiter) if separators is None else separators) + 1
+    return bool((codes[after[after < codes.size]] == ord(" ")).any())
+
+
+def _field_spans(codes: np.ndarray, separators: np.ndarray,
+                 columns: list[int]) -> dict[int, tuple[np.ndarray, np.ndarray]] | None:
+    """Where fields ``columns`` (0-based) of every line of ``codes`` start and end, when each line is a
+    row and each delimiter ends a field (no quote, no ``\\r``: the caller checks), or None when a line
+    has fewer fields (a blank line, a short row: read by the parser, which says what is wrong).
+
+    ``separators``: :func:`_separators` of ``codes``. A last line without a line end counts.
+
+    Examples
+    --------
+    >>> codes = np.frombuffer(b"a,bc,d\\n,e,f", dtype=np.uint8)
+    >>> spans = _field_spans(codes, _separators(codes, ","), [1])
+    >>> spans[1][0].tolist(), spans[1][1].tolist()
+    ([2, 8], [4, 9])
+    """
+    if not codes.size:
+        return None
+    is_end = codes[separators] == ord("\n")
+    if codes[-1] != ord("\n"):  # the last line's end
+        separators, is_end = np.append(separators, codes.size), np.append(is_end, True)
+    ends = np.flatnonzero(is_end)  # each line's last separator
+    first = np.concatenate([[0], ends[:-1] + 1])  # each line's first separator
+    if (ends - first < max(columns)).any():
+        return None
+    opens = np.concatenate([[0], separators + 1])  # where the field after each separator starts
+    return {k: (opens[first + k], separators[first + k]) for k in columns}
+
+
+def _field_texts(codes: np.ndarray, start: np.ndarray, end: np.ndarray) -> pd.Series:
+    """The fields ``codes[start:end]`` as the C parser reads a text column: str, an empty field NaN."""
+    length = end - start
+    offsets = np.zeros(len(start) + 1, dtype=np.int64)
+    np.cumsum(length, out=offsets[1:])
+    at = np.repeat(start - offsets[:-1], length) + np.arange(int(offsets[-1]))
+    texts = pa.LargeStringArray.from_buffers(len(start), pa.py_buffer(offsets), pa.py_buffer(codes[at].tobytes()))
+    out = texts.to_numpy(zero_copy_only=False)
+    out[length == 0] = np.nan
+    return pd.Series(out, dtype=object)
+
+
+def _root_codes(symbols: Callable[[int], pd.Series], at: int, codes: np.ndarray,
+                spans: dict[int, tuple[np.ndarray, np.ndarray]] | None, ticker: str) -> tuple[np.ndarray, list[str]]:
+    """:func:`analytics.chain.occ_root_codes` of symbol column ``at``: read in the body's bytes ``codes``
+    where ``spans`` locate it (an ASCII body: the caller checks), else on its text (``symbols(at)``)."""
+    if spans is not None:
+        found = occ_root_codes_in_bytes(codes, *spans[at], ticker)
+        if found is not None:
+            return found
+    return occ_root_codes(symbols(at), ticker)
 
 
 def _text_after_line(text: str, index: int) -> str | None:
@@ -599,20 +665,52 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
     # the parser is handed UTF-8 bytes: from text it encodes chunk by chunk itself (a third of its time)
     # spaces opening a field are skipped, a pass of the parser's worth a fifth of its time: asked only for
     # a body that has such a space or a tab
+    # the OCC symbols (two fields of each row, all distinct) cost the parser half its time as Python
+    # strings: in a plain body (no quote, no "\r", no NUL, no space opening a field: each line a row, each
+    # delimiter ends a field) they are found in the bytes instead, roots read there, and made strings
+    # only where a rare check needs their text (symbols())
     thousands, decimal = ("," , ".") if delimiter == "," else (".", ",")
     data = body.encode("utf-8")
-    try:
-        raw = pd.read_csv(io.BytesIO(data), encoding="utf-8", header=None, skip_blank_lines=False, engine="c", sep=delimiter,
-                          names=range(len(header)), index_col=False, usecols=sorted(set(used)),
-                          keep_default_na=False, na_values=[""], thousands="," if delimiter == "," else None,
-                          decimal=decimal, skipinitialspace=_space_opens_a_field(data, delimiter),
-                          dtype={c: object for c in text_cols})
-    except pd.errors.ParserError as exc:
-        raise ChainDataError(f"malformed CSV: {exc}", path=path) from exc
-    raw.index = pd.RangeIndex(len(raw))
+    codes = np.frombuffer(data, dtype=np.uint8)
+    plain = b'"' not in data and b"\r" not in data and b"\0" not in data
+    separators = _separators(codes, delimiter) if plain else None
+    skip = _space_opens_a_field(data, delimiter, separators)
+    symbol_cols = [calls_at, puts_at]
+    spans = _field_spans(codes, separators, symbol_cols) if plain and not skip else None
+
+    def parse(columns: list[int]) -> pd.DataFrame:
+        try:
+            out = pd.read_csv(io.BytesIO(data), encoding="utf-8", header=None, skip_blank_lines=False, engine="c",
+                              sep=delimiter, names=range(len(header)), index_col=False, usecols=columns,
+                              keep_default_na=False, na_values=[""], thousands="," if delimiter == "," else None,
+                              decimal=decimal, skipinitialspace=skip,
+                              dtype={c: object for c in text_cols if c in columns})
+        except pd.errors.ParserError as exc:
+            raise ChainDataError(f"malformed CSV: {exc}", path=path) from exc
+        out.index = pd.RangeIndex(len(out))
+        return out
+
+    raw = parse(sorted(set(used) - set(symbol_cols)) if spans is not None else sorted(set(used)))
+    if spans is not None and len(raw) != len(spans[calls_at][0]):  # not one row a line after all: parse them
+        spans, raw = None, parse(sorted(set(used)))
+
+    def symbols(at: int) -> pd.Series:
+        """Column ``at`` (an OCC symbol column) as the parser reads it, on ``raw``'s index."""
+        if spans is None:
+            return raw[at]
+        return _field_texts(codes, *spans[at]).set_axis(raw.index)
+
+    def with_symbols() -> pd.DataFrame:
+        """``raw`` with every column read, the symbols too."""
+        if spans is None:
+            return raw
+        return raw.assign(**{str(at): symbols(at) for at in symbol_cols}).rename(
+            columns={str(at): at for at in symbol_cols})[sorted(set(used))]
+
     first_codes, first_texts = _distinct(raw[0])
     blank = np.array([t == "" for t in first_texts] + [True])[first_codes]  # first field empty, then the rest
     if blank.any():
+        raw, spans = with_symbols(), None  # rows and lines part: the parser's columns from here
         at = np.flatnonzero(blank)
         blank[at] = raw.iloc[at].drop(columns=[0]).isna().all(axis=1).to_numpy()
     if blank.any():
@@ -626,7 +724,8 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
             path=path, line=first_line + int(raw.index[i]),
         )
     expiry, expiry_order = _parse_expiry(raw[0], path, first_line, date_order=date_order,
-                                         symbols=raw[calls_at], hint=line_order, distinct=(first_codes, first_texts))
+                                         symbols=lambda: symbols(calls_at), hint=line_order,
+                                         distinct=(first_codes, first_texts))
     if ambiguous is not None:
         if expiry_order is None:
             raise ambiguous
@@ -644,11 +743,13 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
 
     calls, puts = side_frame(call_fields, "C"), side_frame(put_fields, "P")
     # roots as codes into a few names: every text column below is built once per name, then taken
-    (call_codes, call_names), (put_codes, put_names) = (occ_root_codes(raw[at], ticker) for at in (calls_at, puts_at))
+    in_bytes = spans if spans is not None and data.isascii() else None
+    (call_codes, call_names), (put_codes, put_names) = (_root_codes(symbols, at, codes, in_bytes, ticker)
+                                                        for at in (calls_at, puts_at))
     names = list(dict.fromkeys(call_names + put_names))
     root_codes = np.concatenate([np.array([names.index(n) for n in call_names], dtype=np.intp)[call_codes],
                                  np.array([names.index(n) for n in put_names], dtype=np.intp)[put_codes]])
-    _refuse_repeated_rows(raw, expiry, strike, root_codes[: len(raw)], names,
+    _refuse_repeated_rows(with_symbols, expiry, strike, root_codes[: len(raw)], names,
                           calls["open_interest"] + puts["open_interest"], path, first_line)
     index = np.concatenate([raw.index.to_numpy()] * 2)
     frame = pd.DataFrame({k: np.concatenate([calls[k], puts[k]]) for k in calls}, index=index, copy=False)

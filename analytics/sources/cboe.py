@@ -45,7 +45,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from analytics.chain import (
     NEW_YORK,
@@ -123,6 +122,9 @@ _CLOCK = re.compile(r"(\d{1,2})\s*(?::|\bh\b)\s*(\d{2})")
 _PM = re.compile(r"\bp\.?\s?m\b\.?|下午|午後|오후")
 _AM = re.compile(r"\ba\.?\s?m\b\.?|上午|午前|오전")
 _WORD = re.compile(r"[^\W\d_]+")
+#: Bytes an OCC symbol field is read in (the longest root read from bytes, 8 characters, plus the
+#: 15-character tail, fits); a field as long may have been cut and is read as text.
+SYMBOL_FIELD_BYTES = 24
 #: The header line is looked for in the first this many characters.
 HEADER_WITHIN_CHARS = 65536
 
@@ -516,18 +518,9 @@ def _refuse_repeated_rows(read: Callable[[], pd.DataFrame], expiry: np.ndarray, 
     )
 
 
-def _separators(codes: np.ndarray, delimiter: str) -> np.ndarray:
-    """Where ``codes`` (a CSV's bytes) hold the delimiter or a line end (``\\n``, ``\\r``), ascending."""
-    at = codes == ord(delimiter)
-    at |= codes == ord("\n")
-    at |= codes == ord("\r")
-    return np.flatnonzero(at)
-
-
-def _space_opens_a_field(data: bytes, delimiter: str, separators: np.ndarray | None = None) -> bool:
+def _space_opens_a_field(data: bytes, delimiter: str) -> bool:
     """True when a space opens a CSV field of ``data`` (first, or after a delimiter or a line end), or
     ``data`` holds a tab: only then can skipping spaces at the start of fields change what is read.
-    ``separators``: :func:`_separators` of ``data`` when known.
 
     Examples
     --------
@@ -537,63 +530,34 @@ def _space_opens_a_field(data: bytes, delimiter: str, separators: np.ndarray | N
     if b"\t" in data:
         return True
     codes = np.frombuffer(data, dtype=np.uint8)
-    if not codes.size:
+    at = np.flatnonzero(codes == ord(" "))
+    if not at.size:
         return False
-    if codes[0] == ord(" "):
+    if at[0] == 0:
         return True
-    after = (_separators(codes, delimiter) if separators is None else separators) + 1
-    return bool((codes[after[after < codes.size]] == ord(" ")).any())
+    return bool(np.isin(codes[at - 1], np.frombuffer(f"{delimiter}\n\r".encode(), dtype=np.uint8)).any())
 
 
-def _field_spans(codes: np.ndarray, separators: np.ndarray,
-                 columns: list[int]) -> dict[int, tuple[np.ndarray, np.ndarray]] | None:
-    """Where fields ``columns`` (0-based) of every line of ``codes`` start and end, when each line is a
-    row and each delimiter ends a field (no quote, no ``\\r``: the caller checks), or None when a line
-    has fewer fields (a blank line, a short row: read by the parser, which says what is wrong).
-
-    ``separators``: :func:`_separators` of ``codes``. A last line without a line end counts.
+def _fixed_width_root_codes(values: np.ndarray, default: str) -> tuple[np.ndarray, list[str]] | None:
+    """:func:`analytics.chain.occ_root_codes` of OCC symbol fields read as fixed-width bytes (numpy ``S``,
+    NUL-padded; an empty field is ``b""``), or None when the text must decide: a value filling the width
+    (it may have been cut), a byte above ASCII, or what :func:`occ_root_codes_in_bytes` leaves to the pattern.
+    The caller checks the values hold no NUL.
 
     Examples
     --------
-    >>> codes = np.frombuffer(b"a,bc,d\\n,e,f", dtype=np.uint8)
-    >>> spans = _field_spans(codes, _separators(codes, ","), [1])
-    >>> spans[1][0].tolist(), spans[1][1].tolist()
-    ([2, 8], [4, 9])
+    >>> _fixed_width_root_codes(np.array([b"SPXW240119C04700000", b"", b"SPX240119P04700000"], dtype="S24"), "SPX")
+    (array([0, 1, 1]), ['SPXW', 'SPX'])
     """
-    if not codes.size:
+    width = values.dtype.itemsize
+    flat = np.ascontiguousarray(values).view(np.uint8)
+    if not width or (flat >= 0x80).any():
         return None
-    is_end = codes[separators] == ord("\n")
-    if codes[-1] != ord("\n"):  # the last line's end
-        separators, is_end = np.append(separators, codes.size), np.append(is_end, True)
-    ends = np.flatnonzero(is_end)  # each line's last separator
-    first = np.concatenate([[0], ends[:-1] + 1])  # each line's first separator
-    if (ends - first < max(columns)).any():
+    length = np.count_nonzero(flat.reshape(len(values), width), axis=1)
+    if (length == width).any():
         return None
-    opens = np.concatenate([[0], separators + 1])  # where the field after each separator starts
-    return {k: (opens[first + k], separators[first + k]) for k in columns}
-
-
-def _field_texts(codes: np.ndarray, start: np.ndarray, end: np.ndarray) -> pd.Series:
-    """The fields ``codes[start:end]`` as the C parser reads a text column: str, an empty field NaN."""
-    length = end - start
-    offsets = np.zeros(len(start) + 1, dtype=np.int64)
-    np.cumsum(length, out=offsets[1:])
-    at = np.repeat(start - offsets[:-1], length) + np.arange(int(offsets[-1]))
-    texts = pa.LargeStringArray.from_buffers(len(start), pa.py_buffer(offsets), pa.py_buffer(codes[at].tobytes()))
-    out = texts.to_numpy(zero_copy_only=False)
-    out[length == 0] = np.nan
-    return pd.Series(out, dtype=object)
-
-
-def _root_codes(symbols: Callable[[int], pd.Series], at: int, codes: np.ndarray,
-                spans: dict[int, tuple[np.ndarray, np.ndarray]] | None, ticker: str) -> tuple[np.ndarray, list[str]]:
-    """:func:`analytics.chain.occ_root_codes` of symbol column ``at``: read in the body's bytes ``codes``
-    where ``spans`` locate it (an ASCII body: the caller checks), else on its text (``symbols(at)``)."""
-    if spans is not None:
-        found = occ_root_codes_in_bytes(codes, *spans[at], ticker)
-        if found is not None:
-            return found
-    return occ_root_codes(symbols(at), ticker)
+    start = np.arange(len(values), dtype=np.intp) * width
+    return occ_root_codes_in_bytes(flat, start, start + length, default)
 
 
 def _text_after_line(text: str, index: int) -> str | None:
@@ -665,54 +629,55 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
     # the parser is handed UTF-8 bytes: from text it encodes chunk by chunk itself (a third of its time)
     # spaces opening a field are skipped, a pass of the parser's worth a fifth of its time: asked only for
     # a body that has such a space or a tab
-    # the OCC symbols (two fields of each row, all distinct) cost the parser half its time as Python
-    # strings: in a plain body (no quote, no "\r", no NUL, no space opening a field: each line a row, each
-    # delimiter ends a field) they are found in the bytes instead, roots read there, and made strings
-    # only where a rare check needs their text (symbols())
+    # the OCC symbols (all distinct) cost the parser half its time as Python strings: they are read as
+    # fixed-width bytes (SYMBOL_FIELD_BYTES, no object per row; an empty field is b""), their roots read
+    # there, and read again as text only where a rare check needs the text (symbol_texts())
     thousands, decimal = ("," , ".") if delimiter == "," else (".", ",")
     data = body.encode("utf-8")
-    codes = np.frombuffer(data, dtype=np.uint8)
-    plain = b'"' not in data and b"\r" not in data and b"\0" not in data
-    separators = _separators(codes, delimiter) if plain else None
-    skip = _space_opens_a_field(data, delimiter, separators)
+    skip_spaces = _space_opens_a_field(data, delimiter)
     symbol_cols = [calls_at, puts_at]
-    spans = _field_spans(codes, separators, symbol_cols) if plain and not skip else None
 
-    def parse(columns: list[int]) -> pd.DataFrame:
+    def parse(symbols_as_bytes: bool) -> pd.DataFrame:
+        symbol_type = f"S{SYMBOL_FIELD_BYTES}" if symbols_as_bytes else object
         try:
             out = pd.read_csv(io.BytesIO(data), encoding="utf-8", header=None, skip_blank_lines=False, engine="c",
-                              sep=delimiter, names=range(len(header)), index_col=False, usecols=columns,
+                              sep=delimiter, names=range(len(header)), index_col=False, usecols=sorted(set(used)),
                               keep_default_na=False, na_values=[""], thousands="," if delimiter == "," else None,
-                              decimal=decimal, skipinitialspace=skip,
-                              dtype={c: object for c in text_cols if c in columns})
+                              decimal=decimal, skipinitialspace=skip_spaces,
+                              dtype={c: object for c in text_cols} | {c: symbol_type for c in symbol_cols})
         except pd.errors.ParserError as exc:
             raise ChainDataError(f"malformed CSV: {exc}", path=path) from exc
         out.index = pd.RangeIndex(len(out))
         return out
 
-    raw = parse(sorted(set(used) - set(symbol_cols)) if spans is not None else sorted(set(used)))
-    if spans is not None and len(raw) != len(spans[calls_at][0]):  # not one row a line after all: parse them
-        spans, raw = None, parse(sorted(set(used)))
+    in_bytes = b"\0" not in data  # a NUL would end a fixed-width value early
+    raw = parse(symbols_as_bytes=in_bytes)
+    texts: list[pd.DataFrame] = []
 
-    def symbols(at: int) -> pd.Series:
-        """Column ``at`` (an OCC symbol column) as the parser reads it, on ``raw``'s index."""
-        if spans is None:
-            return raw[at]
-        return _field_texts(codes, *spans[at]).set_axis(raw.index)
+    def symbol_texts() -> pd.DataFrame:
+        """The symbol columns as text (str, an empty field NaN), on ``raw``'s rows."""
+        if not in_bytes:
+            return raw[symbol_cols]
+        if not texts:
+            texts.append(parse(symbols_as_bytes=False)[symbol_cols])
+        return texts[0].loc[raw.index]
 
-    def with_symbols() -> pd.DataFrame:
-        """``raw`` with every column read, the symbols too."""
-        if spans is None:
+    def every_field() -> pd.DataFrame:
+        """``raw`` with the symbols as text."""
+        if not in_bytes:
             return raw
-        return raw.assign(**{str(at): symbols(at) for at in symbol_cols}).rename(
-            columns={str(at): at for at in symbol_cols})[sorted(set(used))]
+        out = raw.copy()
+        for at, column in symbol_texts().items():
+            out[at] = column
+        return out
 
     first_codes, first_texts = _distinct(raw[0])
     blank = np.array([t == "" for t in first_texts] + [True])[first_codes]  # first field empty, then the rest
     if blank.any():
-        raw, spans = with_symbols(), None  # rows and lines part: the parser's columns from here
         at = np.flatnonzero(blank)
-        blank[at] = raw.iloc[at].drop(columns=[0]).isna().all(axis=1).to_numpy()
+        others = raw.iloc[at].drop(columns=[0, *symbol_cols]).isna().all(axis=1).to_numpy()
+        empty = [raw[c].to_numpy()[at] == b"" if in_bytes else raw[c].isna().to_numpy()[at] for c in symbol_cols]
+        blank[at] = others & np.logical_and.reduce(empty)
     if blank.any():
         raw = raw.loc[~blank]
         first_codes = first_codes[~blank]
@@ -724,7 +689,7 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
             path=path, line=first_line + int(raw.index[i]),
         )
     expiry, expiry_order = _parse_expiry(raw[0], path, first_line, date_order=date_order,
-                                         symbols=lambda: symbols(calls_at), hint=line_order,
+                                         symbols=lambda: symbol_texts()[calls_at], hint=line_order,
                                          distinct=(first_codes, first_texts))
     if ambiguous is not None:
         if expiry_order is None:
@@ -743,13 +708,13 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
 
     calls, puts = side_frame(call_fields, "C"), side_frame(put_fields, "P")
     # roots as codes into a few names: every text column below is built once per name, then taken
-    in_bytes = spans if spans is not None and data.isascii() else None
-    (call_codes, call_names), (put_codes, put_names) = (_root_codes(symbols, at, codes, in_bytes, ticker)
-                                                        for at in (calls_at, puts_at))
+    (call_codes, call_names), (put_codes, put_names) = (
+        (_fixed_width_root_codes(raw[at].to_numpy(), ticker) if in_bytes else None)
+        or occ_root_codes(symbol_texts()[at], ticker) for at in (calls_at, puts_at))
     names = list(dict.fromkeys(call_names + put_names))
     root_codes = np.concatenate([np.array([names.index(n) for n in call_names], dtype=np.intp)[call_codes],
                                  np.array([names.index(n) for n in put_names], dtype=np.intp)[put_codes]])
-    _refuse_repeated_rows(with_symbols, expiry, strike, root_codes[: len(raw)], names,
+    _refuse_repeated_rows(every_field, expiry, strike, root_codes[: len(raw)], names,
                           calls["open_interest"] + puts["open_interest"], path, first_line)
     index = np.concatenate([raw.index.to_numpy()] * 2)
     frame = pd.DataFrame({k: np.concatenate([calls[k], puts[k]]) for k in calls}, index=index, copy=False)

@@ -551,9 +551,9 @@ def _fixed_width_root_codes(values: np.ndarray, default: str) -> tuple[np.ndarra
     """
     width = values.dtype.itemsize
     flat = np.ascontiguousarray(values).view(np.uint8)
-    if not width or (flat >= 0x80).any():
+    if not width or flat.max(initial=0) >= 0x80:
         return None
-    length = np.count_nonzero(flat.reshape(len(values), width), axis=1)
+    length = np.strings.str_len(values)  # the bytes before the NUL padding
     if (length == width).any():
         return None
     start = np.arange(len(values), dtype=np.intp) * width

@@ -63,8 +63,9 @@ from analytics.sources.common import (
     DateOrder,
     Head,
     Source,
+    input_text,
     numbers,
-    read_text_file,
+    read_input,
 )
 
 DEFAULT_MULTIPLIER = 100.0
@@ -125,6 +126,8 @@ _WORD = re.compile(r"[^\W\d_]+")
 #: Bytes an OCC symbol field is read in (the longest root read from bytes, 8 characters, plus the
 #: 15-character tail, fits); a field as long may have been cut and is read as text.
 SYMBOL_FIELD_BYTES = 24
+#: Bytes of a body scanned at a time (:func:`_space_opens_a_field`).
+_SCAN_BLOCK_BYTES = 1 << 20
 #: The header line is looked for in the first this many characters.
 HEADER_WITHIN_CHARS = 65536
 
@@ -518,24 +521,29 @@ def _refuse_repeated_rows(read: Callable[[], pd.DataFrame], expiry: np.ndarray, 
     )
 
 
-def _space_opens_a_field(data: bytes, delimiter: str) -> bool:
-    """True when a space opens a CSV field of ``data`` (first, or after a delimiter or a line end), or
-    ``data`` holds a tab: only then can skipping spaces at the start of fields change what is read.
+def _space_opens_a_field(data: bytes, delimiter: str, start: int = 0) -> bool:
+    """True when a space opens a CSV field of ``data[start:]`` (first, or after a delimiter or a line
+    end), or it holds a tab: only then can skipping spaces at the start of fields change what is read.
 
     Examples
     --------
     >>> _space_opens_a_field(b"Fri Jan 19 2024,SPX,1", ","), _space_opens_a_field(b"a, b", ","), _space_opens_a_field(b"a\\n b", ",")
     (False, True, True)
     """
-    if b"\t" in data:
+    if data.find(b"\t", start) >= 0:
         return True
-    codes = np.frombuffer(data, dtype=np.uint8)
-    at = np.flatnonzero(codes == ord(" "))
-    if not at.size:
-        return False
-    if at[0] == 0:
+    codes = np.frombuffer(data, dtype=np.uint8)[start:]
+    if codes.size and codes[0] == ord(" "):
         return True
-    return bool(np.isin(codes[at - 1], np.frombuffer(f"{delimiter}\n\r".encode(), dtype=np.uint8)).any())
+    opening = np.frombuffer(f"{delimiter}\n\r".encode(), dtype=np.uint8)
+    # block by block into one buffer: a mask of the whole body is fresh memory the kernel must map
+    space = np.empty(min(codes.size, _SCAN_BLOCK_BYTES), dtype=bool)
+    for first in range(1, codes.size, _SCAN_BLOCK_BYTES):
+        block = codes[first: first + _SCAN_BLOCK_BYTES]
+        at = np.flatnonzero(np.equal(block, ord(" "), out=space[: block.size])) + first
+        if np.isin(codes[at - 1], opening).any():
+            return True
+    return False
 
 
 def _fixed_width_root_codes(values: np.ndarray, default: str) -> tuple[np.ndarray, list[str]] | None:
@@ -560,14 +568,40 @@ def _fixed_width_root_codes(values: np.ndarray, default: str) -> tuple[np.ndarra
     return occ_root_codes_in_bytes(flat, start, start + length, default)
 
 
-def _text_after_line(text: str, index: int) -> str | None:
-    """The text after line ``index`` (0-based) when lines end in ``\\n``; None otherwise."""
-    pos = 0
+def _after_line(text: str | bytes, index: int) -> int | None:
+    """Where the text after line ``index`` (0-based) starts when lines end in ``\\n``; None otherwise."""
+    pos, end = 0, "\n" if isinstance(text, str) else b"\n"
     for _ in range(index + 1):
-        pos = text.find("\n", pos) + 1
+        pos = text.find(end, pos) + 1  # type: ignore[arg-type]
         if pos == 0:
             return None
-    return text[pos:]
+    return pos
+
+
+#: A character ``\\S`` matches, over ASCII bytes (``\\s`` of a str pattern also matches ``\\x1c``-``\\x1f``).
+_NOT_SPACE_ASCII = re.compile(rb"[^\s\x1c-\x1f]")
+
+#: The body of a table below its header line ``index``: (bytes, where the body starts in them), or None
+#: when it holds nothing but whitespace.
+_Body = Callable[[int], tuple[bytes, int] | None]
+
+
+def _text_body(text: str, index: int) -> tuple[bytes, int] | None:
+    """The body of ``text`` below line ``index``, as UTF-8 bytes (the parser is handed bytes: from text
+    it encodes chunk by chunk itself, a third of its time)."""
+    pos = _after_line(text, index)
+    # lines not ending in "\n" (old Mac "\r"): split them all
+    body = "\n".join(text.splitlines()[index + 1:]) if pos is None else text[pos:]
+    return None if re.search(r"\S", body) is None else (body.encode("utf-8"), 0)
+
+
+def _ascii_body(raw: bytes, index: int) -> tuple[bytes, int] | None:
+    """:func:`_text_body` of an ASCII file's bytes, without a copy: the bytes themselves and where the
+    body starts (the text of ASCII bytes is the bytes)."""
+    pos = _after_line(raw, index)
+    if pos is None:
+        return _text_body(raw.decode("ascii"), index)
+    return None if _NOT_SPACE_ASCII.search(raw, pos) is None else (raw, pos)
 
 
 def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPLIER,
@@ -577,7 +611,15 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
     ``date_order`` reads numeric dates whose day and month could swap (``07/01/2024``); without it
     the file must decide (a day above 12, the expiry column against its OCC symbols) or it is refused.
     """
-    lines = text[:HEADER_WITHIN_CHARS].splitlines()
+    return _read_cboe(text[:HEADER_WITHIN_CHARS], lambda index: _text_body(text, index), path,
+                      multiplier=multiplier, date_order=date_order)
+
+
+def _read_cboe(head: str, body: _Body, path: Path, *, multiplier: float,
+               date_order: DateOrder | None) -> OptionChain:
+    """:func:`read_cboe_text` of a table whose first ``HEADER_WITHIN_CHARS`` characters are ``head``;
+    ``body(i)``: its body below line ``i``."""
+    lines = head.splitlines()
     header_idx = next(
         (i for i, ln in enumerate(lines) if ln.lstrip('"').startswith("Expiration Date")), None
     )
@@ -614,11 +656,10 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
             raise ChainDataError(f"header lacks {need!r} for both calls and puts", path=path, line=header_idx + 1)
 
     first_line = header_idx + 2  # 1-based file line of the first data row
-    body = _text_after_line(text, header_idx)
-    if body is None:  # lines not ending in "\n" (old Mac "\r"): split them all
-        body = "\n".join(text.splitlines()[header_idx + 1:])
-    if re.search(r"\S", body) is None:
+    found = body(header_idx)
+    if found is None:
         raise ChainDataError("no option rows below the header (truncated file?)", path=path, line=first_line)
+    data, start = found  # the body: data[start:]
     text_cols = [0, calls_at, puts_at]
     used = [*text_cols, strike_at, len(header) - 1, *(c for f in (call_fields, put_fields)
                                                       for n, c in f.items() if n in _SIDE_FIELDS)]
@@ -626,21 +667,21 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
     # columns as plain objects: categories cost the parser twice the time for OCC symbols that are
     # all distinct, and _distinct factorizes the few expiry dates in one pass anyway
     # a ';' file writes decimal commas: a '.' there is read only where it groups thousands (numbers())
-    # the parser is handed UTF-8 bytes: from text it encodes chunk by chunk itself (a third of its time)
     # spaces opening a field are skipped, a pass of the parser's worth a fifth of its time: asked only for
     # a body that has such a space or a tab
     # the OCC symbols (all distinct) cost the parser half its time as Python strings: they are read as
     # fixed-width bytes (SYMBOL_FIELD_BYTES, no object per row; an empty field is b""), their roots read
     # there, and read again as text only where a rare check needs the text (symbol_texts())
     thousands, decimal = ("," , ".") if delimiter == "," else (".", ",")
-    data = body.encode("utf-8")
-    skip_spaces = _space_opens_a_field(data, delimiter)
+    skip_spaces = _space_opens_a_field(data, delimiter, start)
     symbol_cols = [calls_at, puts_at]
 
     def parse(symbols_as_bytes: bool) -> pd.DataFrame:
         symbol_type = f"S{SYMBOL_FIELD_BYTES}" if symbols_as_bytes else object
         try:
-            out = pd.read_csv(io.BytesIO(data), encoding="utf-8", header=None, skip_blank_lines=False, engine="c",
+            stream = io.BytesIO(data)  # shares the bytes
+            stream.seek(start)
+            out = pd.read_csv(stream, encoding="utf-8", header=None, skip_blank_lines=False, engine="c",
                               sep=delimiter, names=range(len(header)), index_col=False, usecols=sorted(set(used)),
                               keep_default_na=False, na_values=[""], thousands="," if delimiter == "," else None,
                               decimal=decimal, skipinitialspace=skip_spaces,
@@ -650,7 +691,7 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
         out.index = pd.RangeIndex(len(out))
         return out
 
-    in_bytes = b"\0" not in data  # a NUL would end a fixed-width value early
+    in_bytes = data.find(b"\0", start) < 0  # a NUL would end a fixed-width value early
     raw = parse(symbols_as_bytes=in_bytes)
     texts: list[pd.DataFrame] = []
 
@@ -778,7 +819,11 @@ def load_cboe(
     """
     path = Path(path)
     mult = DEFAULT_MULTIPLIER if multiplier is None else multiplier
-    return read_cboe_text(read_text_file(path), path, multiplier=mult, date_order=date_order)
+    raw = read_input(path)
+    if raw.isascii() and b"\0" not in raw:  # its text is its bytes: parsed without a decoded copy
+        return _read_cboe(raw[:HEADER_WITHIN_CHARS].decode("ascii"), lambda index: _ascii_body(raw, index), path,
+                          multiplier=mult, date_order=date_order)
+    return read_cboe_text(input_text(raw, path), path, multiplier=mult, date_order=date_order)
 
 
 def _sniff(head: Head) -> bool:

@@ -15,7 +15,7 @@ import pytest
 
 from analytics.chain import occ_root_codes
 from analytics.errors import ChainDataError
-from analytics.sources import load_chain
+from analytics.sources import cboe, load_chain
 from analytics.sources.cboe import SYMBOL_FIELD_BYTES, _fixed_width_root_codes, read_cboe_text
 from tests.unit.test_occ_roots import EDGES, roots_one_by_one
 
@@ -173,3 +173,19 @@ def test_fixed_width_roots_agree_with_the_text_rule(shift):
                                    " SPXW240119C04700000", "SPXW240119C04700000 "])
 def test_values_the_bytes_cannot_settle_are_left_to_the_text(value):
     assert _fixed_width_root_codes(fixed(["SPXW240119C04700000", value]), "TICKER") is None
+
+
+@pytest.mark.parametrize("block", [1, 2, 5, 1 << 20])
+def test_the_space_check_block_by_block_is_the_plain_rule(monkeypatch, block):
+    """A space opens a field (first, or after the delimiter or a line end) or a tab is anywhere, in
+    ``data[start:]``: checked one byte at a time here, in blocks by the loader."""
+    monkeypatch.setattr(cboe, "_SCAN_BLOCK_BYTES", block)
+    rng = np.random.default_rng(block)
+    for _ in range(400):
+        data = bytes(rng.choice(list(b"ab ,;\n\r\t" if rng.random() < 0.1 else b"ab ,;\n\r"), rng.integers(0, 14)))
+        start = int(rng.integers(0, len(data) + 1))
+        for delimiter in ",;":
+            body = data[start:]
+            plain = b"\t" in body or any(c == ord(" ") and (i == 0 or chr(body[i - 1]) in delimiter + "\n\r")
+                                         for i, c in enumerate(body))
+            assert cboe._space_opens_a_field(data, delimiter, start) == plain, (data, start, delimiter)

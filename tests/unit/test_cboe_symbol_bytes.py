@@ -17,6 +17,7 @@ from analytics.chain import occ_root_codes
 from analytics.errors import ChainDataError
 from analytics.sources import cboe, load_chain
 from analytics.sources.cboe import SYMBOL_FIELD_BYTES, _fixed_width_root_codes, read_cboe_text
+from analytics.sources.common import input_text
 from tests.unit.test_occ_roots import EDGES, roots_one_by_one
 
 TITLE = "SPX,Last: 4697.2402,Change:  8.5602"  # a ticker that is a name: a symbol that is no OCC symbol gets it
@@ -103,6 +104,9 @@ def test_every_spelling_reads_the_rows_and_roots_a_plain_reading_gives(tmp_path,
     path = tmp_path / f"{name}.csv"
     path.write_bytes(text.encode("utf-8"))
     check_against_plain(path, text)
+    from_text = read_cboe_text(input_text(path.read_bytes(), path), path)  # an ASCII file loads from its bytes
+    loaded = load_chain(path)
+    assert loaded.rows.equals(from_text.rows) and loaded.warnings == from_text.warnings
     if name in SAME_AS_PLAIN:
         (tmp_path / "plain.csv").write_text(SPELLINGS["plain"](head, body))
         plain, other = load_chain(tmp_path / "plain.csv"), load_chain(path)
@@ -189,3 +193,16 @@ def test_the_space_check_block_by_block_is_the_plain_rule(monkeypatch, block):
             plain = b"\t" in body or any(c == ord(" ") and (i == 0 or chr(body[i - 1]) in delimiter + "\n\r")
                                          for i, c in enumerate(body))
             assert cboe._space_opens_a_field(data, delimiter, start) == plain, (data, start, delimiter)
+
+
+def test_an_ascii_body_is_found_where_the_text_finds_it():
+    """Every ASCII character alone below the header (whitespace or not, ``\\x1c`` included), and bodies
+    with and without ``\\n`` line ends: the bytes reading finds the body the text reading finds."""
+    for body in [chr(c) for c in range(1, 128)] + ["\r\r", "a\rb", " \x1c\x1f\x0b\x0c ", "\n\n", ""]:
+        for head in ("t\nd\nh\n", "t\rd\rh\r", "t\r\nd\r\nh\r\n"):
+            text = head + body
+            want = cboe._text_body(text, 2)
+            got = cboe._ascii_body(text.encode("ascii"), 2)
+            assert (want is None) == (got is None), repr(text)
+            if got is not None:
+                assert got[0][got[1]:] == want[0][want[1]:], repr(text)

@@ -570,9 +570,9 @@ def _fixed_width_root_codes(values: np.ndarray, default: str) -> tuple[np.ndarra
 
 def _after_line(text: str | bytes, index: int) -> int | None:
     """Where the text after line ``index`` (0-based) starts when lines end in ``\\n``; None otherwise."""
-    pos, end = 0, "\n" if isinstance(text, str) else b"\n"
+    pos = 0
     for _ in range(index + 1):
-        pos = text.find(end, pos) + 1  # type: ignore[arg-type]
+        pos = (text.find("\n", pos) if isinstance(text, str) else text.find(b"\n", pos)) + 1
         if pos == 0:
             return None
     return pos

@@ -278,13 +278,7 @@ def occ_root_codes(symbols: pd.Series, default: str) -> tuple[np.ndarray, list[s
 def _occ_root_codes_ascii(symbols: pd.Series, default: str) -> tuple[np.ndarray, list[str]] | None:
     """:func:`occ_root_codes` over the symbols' UTF-8 bytes (one Arrow buffer) with numpy, or None when
     a value needs the pattern itself: a value that is not text, a NUL or non-ASCII byte (``\\d`` also
-    matches other scripts' digits), a control character or space at either end of a value (stripped
-    first), or an OCC symbol whose root is longer than ``_PACKED_ROOT_CHARS``.
-
-    Each value is read as 8-byte words at fixed places from its end (the tail's ``YYMMDD``, side and
-    strike digits, checked a word at a time) and from its start (the root, packed into one integer);
-    the integers are factorized and the few distinct roots checked by the pattern's root part. No
-    Python string per row.
+    matches other scripts' digits), or what :func:`occ_root_codes_in_bytes` leaves to the pattern.
     """
     try:
         arr = pa.array(symbols.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
@@ -301,11 +295,31 @@ def _occ_root_codes_ascii(symbols: pd.Series, default: str) -> tuple[np.ndarray,
         data[:-8] = np.frombuffer(data_buffer, dtype=np.uint8, count=int(end[-1]), offset=int(offsets[0]))
     if ((data[:-8] - np.uint8(1)) >= 0x7F).any():  # NUL (wraps to 255) or a byte above ASCII
         return None
+    return occ_root_codes_in_bytes(data, start, end, default)
+
+
+def occ_root_codes_in_bytes(data: np.ndarray, start: np.ndarray, end: np.ndarray,
+                            default: str) -> tuple[np.ndarray, list[str]] | None:
+    """:func:`occ_root_codes` of the values ``data[start[i]:end[i]]`` (an empty value: missing), read with
+    numpy, or None when a value needs the pattern itself: a control character or space at either end of
+    a value (stripped first), or an OCC symbol whose root is longer than ``_PACKED_ROOT_CHARS``.
+
+    ``data``: uint8 bytes, ASCII without NUL (the caller checks; ``\\d`` also matches other scripts'
+    digits). Every word read lies inside a value longer than ``OCC_TAIL_CHARS`` bytes.
+
+    Each value is read as 8-byte words at fixed places from its end (the tail's ``YYMMDD``, side and
+    strike digits, checked a word at a time) and from its start (the root, packed into one integer);
+    the integers are factorized and the few distinct roots checked by the pattern's root part. No
+    Python string per row.
+    """
+    n = len(start)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp), []
     filled = end > start
     ends = np.concatenate([data[start[filled]], data[end[filled] - 1]])
     if ((ends <= 0x20) | (ends == 0x7F)).any():
         return None
-    word = np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))  # the 8 bytes from each place
+    word = np.ndarray((max(len(data) - 7, 0),), dtype="<u8", buffer=data, strides=(1,))  # 8 bytes from each place
     cand = np.flatnonzero(end - start > OCC_TAIL_CHARS)
     root_len = end[cand] - start[cand] - OCC_TAIL_CHARS
     ymd_side, strike = word[end[cand] - OCC_TAIL_CHARS], word[end[cand] - 8]
@@ -465,12 +479,27 @@ def _in_chain_order(rows: pd.DataFrame, keep: np.ndarray, text: dict[str, _Coded
     side_rank = pd.factorize(side.distinct, sort=True)[0][side.codes[keep]]
     root_ranks = pd.factorize(root.distinct, sort=True)[0]
     root_rank = root_ranks[root.codes[keep]]
-    minor = side_rank * (int(root_ranks.max(initial=0)) + 1) + root_rank  # side, then root
-    at = keep[np.lexsort((minor, rows["strike"].to_numpy()[keep], expiry.view("int64")))]
-    columns = {col: text[col].rows(at) if col in text else
-               adjusted[at] if col == "adjusted" else rows[col].array.take(at)
+    n_roots = int(root_ranks.max(initial=0)) + 1
+    minor = side_rank * n_roots + root_rank  # side, then root
+    strike = rows["strike"].to_numpy()[keep]
+    # one integer key (ranks of expiry, strike, then minor) sorted stably: the rows come as runs already in
+    # order (each side of a quote table), which a stable sort merges in a pass; lexsort sorts each key
+    day_rank, days = pd.factorize(expiry.view("int64"), sort=True)
+    strike_rank, strikes = pd.factorize(strike, sort=True, use_na_sentinel=False)
+    n_minor = (int(side_rank.max(initial=0)) + 1) * n_roots
+    if len(days) * len(strikes) * n_minor < 2**62 and not np.isnan(strikes).any():
+        at = keep[np.argsort((day_rank.astype(np.int64) * len(strikes) + strike_rank) * n_minor + minor, kind="stable")]
+    else:
+        at = keep[np.lexsort((minor, strike, expiry.view("int64")))]
+    columns = {col: text[col].rows(at) if col in text else adjusted[at] if col == "adjusted" else _take(rows[col], at)
                for col in ROW_COLUMNS}
     return pd.DataFrame(columns, copy=False)  # fresh arrays: no copy before the blocks are formed
+
+
+def _take(column: pd.Series, at: np.ndarray) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """``column``'s values at rows ``at``: numpy's take for a numpy dtype (a third of pandas' cost on
+    floats), the array's own take otherwise (a zone-aware time keeps its zone)."""
+    return column.to_numpy().take(at) if isinstance(column.dtype, np.dtype) else column.array.take(at)
 
 
 def _normalized(dates: pd.Series) -> pd.Series:

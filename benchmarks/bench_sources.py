@@ -2,8 +2,9 @@
 
 The 10x file is the SPX file with every option row ten times, strikes 0.001 apart (their OCC symbols
 follow), written to a temporary directory (never kept; a row repeated exactly is refused). Prints the
-median and best wall time and the CPU time of each load (after one warm-up load), and the growth
-factor from 1x to 10x (linear growth is 10). Then the put-call-parity forward fit of the SPX chain
+median and best wall time and the CPU time of each load (after one warm-up load), the CPU time of the
+first load in a fresh process (what one ``mmpos analyze`` pays: median of ``FRESH`` processes; CPU
+counts every thread), and the growth factor from 1x to 10x (linear growth is 10). Then the put-call-parity forward fit of the SPX chain
 (``analytics.forwards.expiry_forwards``, median of interleaved rounds) beside the per-expiry loop it
 replaced (kept as the test oracle in ``tests/unit/test_forwards_fast.py``).
 
@@ -12,7 +13,9 @@ Run: ``.venv/bin/python benchmarks/bench_sources.py``.
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +30,7 @@ from tests.unit.test_forwards_fast import ref_expiry_forwards  # noqa: E402
 
 SPX = ROOT.parent / "shared" / "data" / "cboe_spx_2024-01-07_phammings.csv"
 REPEATS = 5
+FRESH = 5
 FIT_ROUNDS = 21
 
 
@@ -51,6 +55,15 @@ def timed(path: Path) -> tuple[float, float, float, int]:
     return statistics.median(wall), min(wall), statistics.median(cpu), rows
 
 
+def first_load_cpu(path: Path) -> float:
+    """Median CPU seconds of the first ``load_chain`` in ``FRESH`` fresh processes (imports excluded)."""
+    probe = ("import time\nfrom analytics.sources import load_chain\nt = time.process_time()\n"
+             f"load_chain({str(path)!r})\nprint(time.process_time() - t)")
+    runs = [float(subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, cwd=ROOT,
+                                 env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout) for _ in range(FRESH)]
+    return statistics.median(runs)
+
+
 def forward_fit_ms(chain) -> tuple[float, float]:
     """Median ms of ``expiry_forwards`` and of the per-expiry loop, rounds interleaved (a shared machine)."""
     fast, loop = [], []
@@ -66,9 +79,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         big = ten_times(SPX, Path(tmp) / "spx_10x.csv")
         results = {"1x": timed(SPX), "10x": timed(big)}
+        first = {"1x": first_load_cpu(SPX), "10x": first_load_cpu(big)}
     for name, (med, best, cpu, rows) in results.items():
         print(f"load_chain SPX {name:>3} ({rows:>6} rows): median {med * 1e3:7.1f} ms, best {best * 1e3:7.1f} ms, "
-              f"cpu {cpu * 1e3:7.1f} ms")
+              f"cpu {cpu * 1e3:7.1f} ms; first load in a fresh process: cpu {first[name] * 1e3:7.1f} ms")
     print(f"growth 1x -> 10x (median wall): {results['10x'][0] / results['1x'][0]:.1f}x (linear: 10x)")
     chain = load_chain(SPX)
     fast, loop = forward_fit_ms(chain)

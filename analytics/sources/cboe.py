@@ -40,6 +40,7 @@ import datetime as dt
 import io
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,7 @@ from analytics.chain import (
     OptionChain,
     make_chain,
     occ_root_codes,
+    occ_root_codes_in_bytes,
     settlement_instants,
     underlying_for_root,
 )
@@ -61,8 +63,9 @@ from analytics.sources.common import (
     DateOrder,
     Head,
     Source,
+    input_text,
     numbers,
-    read_text_file,
+    read_input,
 )
 
 DEFAULT_MULTIPLIER = 100.0
@@ -120,6 +123,11 @@ _CLOCK = re.compile(r"(\d{1,2})\s*(?::|\bh\b)\s*(\d{2})")
 _PM = re.compile(r"\bp\.?\s?m\b\.?|下午|午後|오후")
 _AM = re.compile(r"\ba\.?\s?m\b\.?|上午|午前|오전")
 _WORD = re.compile(r"[^\W\d_]+")
+#: Bytes an OCC symbol field is read in (the longest root read from bytes, 8 characters, plus the
+#: 15-character tail, fits); a field as long may have been cut and is read as text.
+SYMBOL_FIELD_BYTES = 24
+#: Bytes of a body scanned at a time (:func:`_space_opens_a_field`).
+_SCAN_BLOCK_BYTES = 1 << 20
 #: The header line is looked for in the first this many characters.
 HEADER_WITHIN_CHARS = 65536
 
@@ -400,7 +408,7 @@ def _distinct(values: pd.Series) -> tuple[np.ndarray, list[str]]:
 
 
 def _parse_expiry(values: pd.Series, path: Path, first_line: int, *, date_order: DateOrder | None,
-                  symbols: pd.Series, hint: DateOrder | None,
+                  symbols: Callable[[], pd.Series], hint: DateOrder | None,
                   distinct: tuple[np.ndarray, list[str]] | None = None) -> tuple[np.ndarray, DateOrder | None]:
     """Expiry dates (``Fri Jan 19 2024``, or numeric ``06/22/2020``), parsed once per distinct value,
     and the day/month order the column decided by itself (a day above 12, or its OCC symbols).
@@ -409,7 +417,8 @@ def _parse_expiry(values: pd.Series, path: Path, first_line: int, *, date_order:
     (a number above 12 is the day), else in the order the rows' OCC symbols (``YYMMDD``) agree with,
     else in ``hint`` (the date line's own order); where none decides and a day and month could swap,
     the column is refused naming the first such date and the option. ``distinct``: :func:`_distinct` of
-    ``values`` when known (its texts may hold more, unused, values).
+    ``values`` when known (its texts may hold more, unused, values). ``symbols``: the rows' call symbols
+    (called only for a numeric column).
     """
     codes, uniques = _distinct(values) if distinct is None else distinct
     text = pd.Series(uniques + [""], dtype=object)
@@ -425,7 +434,7 @@ def _parse_expiry(values: pd.Series, path: Path, first_line: int, *, date_order:
         if len(own) > 1:
             raise ChainDataError(f"expiry dates in both day/month orders ({', '.join(text[numeric])[:80]}); give "
                                  f"{DATE_ORDER_OPTION} {'|'.join(DATE_ORDERS)}", path=path, field="Expiration Date")
-        decided = own.pop() if own else _occ_order(codes, numeric, first, second, year, symbols)
+        decided = own.pop() if own else _occ_order(codes, numeric, first, second, year, symbols())
         order = date_order or decided or hint
         swap = first != second
         if order is None and swap.any():
@@ -470,13 +479,14 @@ def _occ_order(codes: np.ndarray, numeric: np.ndarray, first: np.ndarray, second
     return None
 
 
-def _refuse_repeated_rows(raw: pd.DataFrame, expiry: np.ndarray, strike: np.ndarray, root_codes: np.ndarray,
+def _refuse_repeated_rows(read: Callable[[], pd.DataFrame], expiry: np.ndarray, strike: np.ndarray, root_codes: np.ndarray,
                           roots: list[str], open_interest: np.ndarray, path: Path, first_line: int) -> None:
     """Refuse rows listing an (expiry, strike, root) an earlier row lists: CBOE writes each once.
 
     An exact repeat (a file saved or pasted twice) would double its exposures; a repeat with other
     numbers leaves no way to tell which is right. SPX and SPXW rows sharing (expiry, strike) differ in
-    root and are different contracts (both kept, their exposures add up).
+    root and are different contracts (both kept, their exposures add up). ``read``: every field read, by
+    row (called only when a key repeats).
     """
     days = expiry.view("int64")
     order = np.lexsort((strike, days, root_codes))  # stable: a repeat sorts after the row it repeats
@@ -484,6 +494,7 @@ def _refuse_repeated_rows(raw: pd.DataFrame, expiry: np.ndarray, strike: np.ndar
             & (root_codes[order][1:] == root_codes[order][:-1]))
     if not same.any():
         return
+    raw = read()
     key = pd.DataFrame({"e": days, "k": strike, "r": root_codes})
     repeats = key.duplicated(keep="first").to_numpy()
     root = np.array(roots, dtype=object)[root_codes]
@@ -510,34 +521,87 @@ def _refuse_repeated_rows(raw: pd.DataFrame, expiry: np.ndarray, strike: np.ndar
     )
 
 
-def _space_opens_a_field(data: bytes, delimiter: str) -> bool:
-    """True when a space opens a CSV field of ``data`` (first, or after a delimiter or a line end), or
-    ``data`` holds a tab: only then can skipping spaces at the start of fields change what is read.
+def _space_opens_a_field(data: bytes, delimiter: str, start: int = 0) -> bool:
+    """True when a space opens a CSV field of ``data[start:]`` (first, or after a delimiter or a line
+    end), or it holds a tab: only then can skipping spaces at the start of fields change what is read.
 
     Examples
     --------
     >>> _space_opens_a_field(b"Fri Jan 19 2024,SPX,1", ","), _space_opens_a_field(b"a, b", ","), _space_opens_a_field(b"a\\n b", ",")
     (False, True, True)
     """
-    if b"\t" in data:
+    if data.find(b"\t", start) >= 0:
         return True
-    codes = np.frombuffer(data, dtype=np.uint8)
-    at = np.flatnonzero(codes == ord(" "))
-    if not at.size:
-        return False
-    if at[0] == 0:
+    codes = np.frombuffer(data, dtype=np.uint8)[start:]
+    if codes.size and codes[0] == ord(" "):
         return True
-    return bool(np.isin(codes[at - 1], np.frombuffer(f"{delimiter}\n\r".encode(), dtype=np.uint8)).any())
+    opening = np.frombuffer(f"{delimiter}\n\r".encode(), dtype=np.uint8)
+    # block by block into one buffer: a mask of the whole body is fresh memory the kernel must map
+    space = np.empty(min(codes.size, _SCAN_BLOCK_BYTES), dtype=bool)
+    for first in range(1, codes.size, _SCAN_BLOCK_BYTES):
+        block = codes[first: first + _SCAN_BLOCK_BYTES]
+        at = np.flatnonzero(np.equal(block, ord(" "), out=space[: block.size])) + first
+        if np.isin(codes[at - 1], opening).any():
+            return True
+    return False
 
 
-def _text_after_line(text: str, index: int) -> str | None:
-    """The text after line ``index`` (0-based) when lines end in ``\\n``; None otherwise."""
+def _fixed_width_root_codes(values: np.ndarray, default: str) -> tuple[np.ndarray, list[str]] | None:
+    """:func:`analytics.chain.occ_root_codes` of OCC symbol fields read as fixed-width bytes (numpy ``S``,
+    NUL-padded; an empty field is ``b""``), or None when the text must decide: a value filling the width
+    (it may have been cut), a byte above ASCII, or what :func:`occ_root_codes_in_bytes` leaves to the pattern.
+    The caller checks the values hold no NUL.
+
+    Examples
+    --------
+    >>> _fixed_width_root_codes(np.array([b"SPXW240119C04700000", b"", b"SPX240119P04700000"], dtype="S24"), "SPX")
+    (array([0, 1, 1]), ['SPXW', 'SPX'])
+    """
+    width = values.dtype.itemsize
+    flat = np.ascontiguousarray(values).view(np.uint8)
+    if not width or flat.max(initial=0) >= 0x80:
+        return None
+    length = np.strings.str_len(values)  # the bytes before the NUL padding
+    if (length == width).any():
+        return None
+    start = np.arange(len(values), dtype=np.intp) * width
+    return occ_root_codes_in_bytes(flat, start, start + length, default)
+
+
+def _after_line(text: str | bytes, index: int) -> int | None:
+    """Where the text after line ``index`` (0-based) starts when lines end in ``\\n``; None otherwise."""
     pos = 0
     for _ in range(index + 1):
-        pos = text.find("\n", pos) + 1
+        pos = (text.find("\n", pos) if isinstance(text, str) else text.find(b"\n", pos)) + 1
         if pos == 0:
             return None
-    return text[pos:]
+    return pos
+
+
+#: A character ``\\S`` matches, over ASCII bytes (``\\s`` of a str pattern also matches ``\\x1c``-``\\x1f``).
+_NOT_SPACE_ASCII = re.compile(rb"[^\s\x1c-\x1f]")
+
+#: The body of a table below its header line ``index``: (bytes, where the body starts in them), or None
+#: when it holds nothing but whitespace.
+_Body = Callable[[int], tuple[bytes, int] | None]
+
+
+def _text_body(text: str, index: int) -> tuple[bytes, int] | None:
+    """The body of ``text`` below line ``index``, as UTF-8 bytes (the parser is handed bytes: from text
+    it encodes chunk by chunk itself, a third of its time)."""
+    pos = _after_line(text, index)
+    # lines not ending in "\n" (old Mac "\r"): split them all
+    body = "\n".join(text.splitlines()[index + 1:]) if pos is None else text[pos:]
+    return None if re.search(r"\S", body) is None else (body.encode("utf-8"), 0)
+
+
+def _ascii_body(raw: bytes, index: int) -> tuple[bytes, int] | None:
+    """:func:`_text_body` of an ASCII file's bytes, without a copy: the bytes themselves and where the
+    body starts (the text of ASCII bytes is the bytes)."""
+    pos = _after_line(raw, index)
+    if pos is None:
+        return _text_body(raw.decode("ascii"), index)
+    return None if _NOT_SPACE_ASCII.search(raw, pos) is None else (raw, pos)
 
 
 def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPLIER,
@@ -547,7 +611,15 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
     ``date_order`` reads numeric dates whose day and month could swap (``07/01/2024``); without it
     the file must decide (a day above 12, the expiry column against its OCC symbols) or it is refused.
     """
-    lines = text[:HEADER_WITHIN_CHARS].splitlines()
+    return _read_cboe(text[:HEADER_WITHIN_CHARS], lambda index: _text_body(text, index), path,
+                      multiplier=multiplier, date_order=date_order)
+
+
+def _read_cboe(head: str, body: _Body, path: Path, *, multiplier: float,
+               date_order: DateOrder | None) -> OptionChain:
+    """:func:`read_cboe_text` of a table whose first ``HEADER_WITHIN_CHARS`` characters are ``head``;
+    ``body(i)``: its body below line ``i``."""
+    lines = head.splitlines()
     header_idx = next(
         (i for i, ln in enumerate(lines) if ln.lstrip('"').startswith("Expiration Date")), None
     )
@@ -584,11 +656,10 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
             raise ChainDataError(f"header lacks {need!r} for both calls and puts", path=path, line=header_idx + 1)
 
     first_line = header_idx + 2  # 1-based file line of the first data row
-    body = _text_after_line(text, header_idx)
-    if body is None:  # lines not ending in "\n" (old Mac "\r"): split them all
-        body = "\n".join(text.splitlines()[header_idx + 1:])
-    if re.search(r"\S", body) is None:
+    found = body(header_idx)
+    if found is None:
         raise ChainDataError("no option rows below the header (truncated file?)", path=path, line=first_line)
+    data, start = found  # the body: data[start:]
     text_cols = [0, calls_at, puts_at]
     used = [*text_cols, strike_at, len(header) - 1, *(c for f in (call_fields, put_fields)
                                                       for n, c in f.items() if n in _SIDE_FIELDS)]
@@ -596,25 +667,58 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
     # columns as plain objects: categories cost the parser twice the time for OCC symbols that are
     # all distinct, and _distinct factorizes the few expiry dates in one pass anyway
     # a ';' file writes decimal commas: a '.' there is read only where it groups thousands (numbers())
-    # the parser is handed UTF-8 bytes: from text it encodes chunk by chunk itself (a third of its time)
     # spaces opening a field are skipped, a pass of the parser's worth a fifth of its time: asked only for
     # a body that has such a space or a tab
+    # the OCC symbols (all distinct) cost the parser half its time as Python strings: they are read as
+    # fixed-width bytes (SYMBOL_FIELD_BYTES, no object per row; an empty field is b""), their roots read
+    # there, and read again as text only where a rare check needs the text (symbol_texts())
     thousands, decimal = ("," , ".") if delimiter == "," else (".", ",")
-    data = body.encode("utf-8")
-    try:
-        raw = pd.read_csv(io.BytesIO(data), encoding="utf-8", header=None, skip_blank_lines=False, engine="c", sep=delimiter,
-                          names=range(len(header)), index_col=False, usecols=sorted(set(used)),
-                          keep_default_na=False, na_values=[""], thousands="," if delimiter == "," else None,
-                          decimal=decimal, skipinitialspace=_space_opens_a_field(data, delimiter),
-                          dtype={c: object for c in text_cols})
-    except pd.errors.ParserError as exc:
-        raise ChainDataError(f"malformed CSV: {exc}", path=path) from exc
-    raw.index = pd.RangeIndex(len(raw))
+    skip_spaces = _space_opens_a_field(data, delimiter, start)
+    symbol_cols = [calls_at, puts_at]
+
+    def parse(symbols_as_bytes: bool) -> pd.DataFrame:
+        symbol_type = f"S{SYMBOL_FIELD_BYTES}" if symbols_as_bytes else object
+        try:
+            stream = io.BytesIO(data)  # shares the bytes
+            stream.seek(start)
+            out = pd.read_csv(stream, encoding="utf-8", header=None, skip_blank_lines=False, engine="c",
+                              sep=delimiter, names=range(len(header)), index_col=False, usecols=sorted(set(used)),
+                              keep_default_na=False, na_values=[""], thousands="," if delimiter == "," else None,
+                              decimal=decimal, skipinitialspace=skip_spaces,
+                              dtype={c: object for c in text_cols} | {c: symbol_type for c in symbol_cols})
+        except pd.errors.ParserError as exc:
+            raise ChainDataError(f"malformed CSV: {exc}", path=path) from exc
+        out.index = pd.RangeIndex(len(out))
+        return out
+
+    in_bytes = data.find(b"\0", start) < 0  # a NUL would end a fixed-width value early
+    raw = parse(symbols_as_bytes=in_bytes)
+    texts: list[pd.DataFrame] = []
+
+    def symbol_texts() -> pd.DataFrame:
+        """The symbol columns as text (str, an empty field NaN), on ``raw``'s rows."""
+        if not in_bytes:
+            return raw[symbol_cols]
+        if not texts:
+            texts.append(parse(symbols_as_bytes=False)[symbol_cols])
+        return texts[0].loc[raw.index]
+
+    def every_field() -> pd.DataFrame:
+        """``raw`` with the symbols as text."""
+        if not in_bytes:
+            return raw
+        out = raw.copy()
+        for at, column in symbol_texts().items():
+            out[at] = column
+        return out
+
     first_codes, first_texts = _distinct(raw[0])
     blank = np.array([t == "" for t in first_texts] + [True])[first_codes]  # first field empty, then the rest
     if blank.any():
         at = np.flatnonzero(blank)
-        blank[at] = raw.iloc[at].drop(columns=[0]).isna().all(axis=1).to_numpy()
+        others = raw.iloc[at].drop(columns=[0, *symbol_cols]).isna().all(axis=1).to_numpy()
+        empty = [raw[c].to_numpy()[at] == b"" if in_bytes else raw[c].isna().to_numpy()[at] for c in symbol_cols]
+        blank[at] = others & np.logical_and.reduce(empty)
     if blank.any():
         raw = raw.loc[~blank]
         first_codes = first_codes[~blank]
@@ -626,7 +730,8 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
             path=path, line=first_line + int(raw.index[i]),
         )
     expiry, expiry_order = _parse_expiry(raw[0], path, first_line, date_order=date_order,
-                                         symbols=raw[calls_at], hint=line_order, distinct=(first_codes, first_texts))
+                                         symbols=lambda: symbol_texts()[calls_at], hint=line_order,
+                                         distinct=(first_codes, first_texts))
     if ambiguous is not None:
         if expiry_order is None:
             raise ambiguous
@@ -644,11 +749,13 @@ def read_cboe_text(text: str, path: Path, *, multiplier: float = DEFAULT_MULTIPL
 
     calls, puts = side_frame(call_fields, "C"), side_frame(put_fields, "P")
     # roots as codes into a few names: every text column below is built once per name, then taken
-    (call_codes, call_names), (put_codes, put_names) = (occ_root_codes(raw[at], ticker) for at in (calls_at, puts_at))
+    (call_codes, call_names), (put_codes, put_names) = (
+        (_fixed_width_root_codes(raw[at].to_numpy(), ticker) if in_bytes else None)
+        or occ_root_codes(symbol_texts()[at], ticker) for at in (calls_at, puts_at))
     names = list(dict.fromkeys(call_names + put_names))
     root_codes = np.concatenate([np.array([names.index(n) for n in call_names], dtype=np.intp)[call_codes],
                                  np.array([names.index(n) for n in put_names], dtype=np.intp)[put_codes]])
-    _refuse_repeated_rows(raw, expiry, strike, root_codes[: len(raw)], names,
+    _refuse_repeated_rows(every_field, expiry, strike, root_codes[: len(raw)], names,
                           calls["open_interest"] + puts["open_interest"], path, first_line)
     index = np.concatenate([raw.index.to_numpy()] * 2)
     frame = pd.DataFrame({k: np.concatenate([calls[k], puts[k]]) for k in calls}, index=index, copy=False)
@@ -712,7 +819,11 @@ def load_cboe(
     """
     path = Path(path)
     mult = DEFAULT_MULTIPLIER if multiplier is None else multiplier
-    return read_cboe_text(read_text_file(path), path, multiplier=mult, date_order=date_order)
+    raw = read_input(path)
+    if raw.isascii() and b"\0" not in raw:  # its text is its bytes: parsed without a decoded copy
+        return _read_cboe(raw[:HEADER_WITHIN_CHARS].decode("ascii"), lambda index: _ascii_body(raw, index), path,
+                          multiplier=mult, date_order=date_order)
+    return read_cboe_text(input_text(raw, path), path, multiplier=mult, date_order=date_order)
 
 
 def _sniff(head: Head) -> bool:

@@ -66,6 +66,21 @@ def test_rows_are_converted_filtered_and_sorted_as_row_by_row_whatever_the_text_
     assert any("settled before the snapshot" in w for w in chain.warnings)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_rows_sharing_a_whole_key_keep_their_order_as_a_stable_sort_keeps_it(seed):
+    """A table may list a contract twice (make_chain keeps both): the one-key stable sort orders ties
+    as ``sort_values(kind="stable")`` does, on runs already in order (a quote table's calls, then puts)
+    as on shuffled rows."""
+    rng = np.random.default_rng(seed)
+    rows = rows_frame(300, seed=seed)
+    runs = rows.sort_values(["side", "expiry", "strike"], kind="stable")
+    twice = pd.concat([runs, runs.sample(frac=0.5, random_state=seed)]).reset_index(drop=True)
+    twice["open_interest"] = rng.permutation(len(twice)).astype(float)  # tells the copies apart
+    for given in (twice, twice.sample(frac=1.0, random_state=seed).reset_index(drop=True)):
+        chain = make_chain(given, underlying="SPX", as_of=AS_OF, spot=4700.0)
+        pd.testing.assert_frame_equal(chain.rows, by_every_row(given), check_exact=True)
+
+
 def test_a_missing_root_is_sorted_as_sort_values_sorts_it():
     rows = rows_frame(seed=1)
     rows["root"] = rows["root"].astype(object)

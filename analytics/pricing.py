@@ -23,6 +23,7 @@ import pandas as pd
 SQRT_2PI = math.sqrt(2.0 * math.pi)
 IV_MIN = 1e-4
 IV_MAX = 5.0  # above this an IV is treated as absurd and re-solved from prices
+PRICE_ROUNDING = 1e-12  # a bound on a computed price's rounding, relative to level + strike (implied_vol)
 
 # Hart (1968) algorithm 5666 as given by West (2005), "Better approximations to cumulative normal
 # functions": N(-z) = exp(-z^2/2) P(z) / Q(z) for z >= 0, accurate to machine precision (absolute) on
@@ -319,10 +320,6 @@ def implied_vol(
     bcast = _float_arrays(option_price, underlying, strike, years, side, rate, carry_yield)
     shape = bcast[0].shape
     p, u, k, t, w, r, q = (np.array(a, dtype=float).ravel() for a in bcast)
-    with np.errstate(invalid="ignore", over="ignore"):
-        lo_price = price(u, k, t, IV_MIN, w, r, q)
-        hi_price = price(u, k, t, IV_MAX, w, r, q)
-        ok = np.isfinite(p) & np.isfinite(u) & (t > 0) & (p > lo_price) & (p < hi_price) & (u > 0) & (k > 0)
     lo = np.full(p.shape, IV_MIN)
     hi = np.full(p.shape, IV_MAX)
     # Brenner-Subrahmanyam start, clipped into the bracket
@@ -332,15 +329,28 @@ def implied_vol(
         start = np.broadcast_to(np.asarray(guess, dtype=float), shape).ravel()
         with np.errstate(invalid="ignore"):
             sigma = np.where((start > IV_MIN) & (start < IV_MAX), start, sigma)
+    # ok: a price strictly between the prices at IV_MIN and IV_MAX (decided after the first evaluation)
+    ok = np.isfinite(p) & np.isfinite(u) & (t > 0) & (u > 0) & (k > 0)
     sigma = np.where(ok, sigma, np.nan)
     active = ok.copy()
-    for _ in range(max_iter):
+    for iteration in range(max_iter):
         if not active.any():
             break
         idx = np.flatnonzero(active)
         s = sigma[idx]
-        option_price, vega = price_vega(u[idx], k[idx], t[idx], s, w[idx], r[idx], q[idx])
+        with np.errstate(invalid="ignore", over="ignore"):
+            terms = _priced(u[idx], k[idx], t[idx], s, w[idx], r[idx], q[idx])
+        option_price, vega = terms.price, _vega_of(u[idx], terms)  # price_vega's floats
         diff = option_price - p[idx]
+        if iteration == 0:
+            # the bracket's prices, each only where the first price does not already settle it: the price
+            # rises with the vol, so a start priced below the quote (by more than the prices' rounding) puts
+            # it above the price at IV_MIN, one priced above puts it below the price at IV_MAX
+            inside_bounds = _inside_bounds(p, u, k, t, w, r, q, idx, diff)
+            ok[idx[~inside_bounds]] = False
+            active[idx[~inside_bounds]] = False
+            idx, s, diff, vega = (a[inside_bounds] for a in (idx, s, diff, vega))
+            terms = _Priced(*(a[inside_bounds] for a in terms))
         above = diff > 0
         hi[idx] = np.where(above, s, hi[idx])
         lo[idx] = np.where(above, lo[idx], s)
@@ -352,5 +362,38 @@ def implied_vol(
         new = np.where(converged, s, np.where(inside, step, 0.5 * (lo[idx] + hi[idx])))
         sigma[idx] = new
         done = converged | (np.abs(new - s) < 1e-13) | (hi[idx] - lo[idx] < 1e-13)
+        # a Newton step so small that the price at its end is surely within tol x vega: the evaluation
+        # that would confirm it is skipped (the vol is the step's end, as that evaluation would keep it)
+        done |= inside & ~converged & _step_settles(s, step - s, vega, terms, u[idx], k[idx], tol)
         active[idx[done]] = False
     return np.where(ok, sigma, np.nan).reshape(shape)
+
+
+def _inside_bounds(p, u, k, t, w, r, q, idx, diff) -> np.ndarray:
+    """Of the rows ``idx`` whose first price is ``p[idx] + diff``: whose quote lies strictly between the
+    prices at ``IV_MIN`` and ``IV_MAX``, each bound priced only where the first price leaves it open. The
+    computed price is monotone in the vol only up to its rounding (a deep in-the-money price at vol 1 can
+    print an ulp below the one at ``IV_MIN``): a first price within :data:`PRICE_ROUNDING` x (level +
+    strike) of the quote settles neither bound."""
+    margin = PRICE_ROUNDING * (u[idx] + k[idx])
+    out = np.ones(idx.size, dtype=bool)
+    for bound, vol, open_ in ((1.0, IV_MIN, ~(diff < -margin)), (-1.0, IV_MAX, ~(diff > margin))):
+        if open_.any():
+            i = idx[open_]
+            with np.errstate(invalid="ignore", over="ignore"):
+                at = price(u[i], k[i], t[i], vol, w[i], r[i], q[i])
+                out[open_] &= bound * (p[i] - at) > 0
+    return out
+
+
+def _step_settles(s, delta, vega, terms: _Priced, u, k, tol: float) -> np.ndarray:
+    """Where a Newton step ``delta`` from ``s`` surely lands within ``tol x vega`` of the quote: its
+    second-order residual ``volga delta^2 / 2`` (ten times over, with vega's own change along the step
+    bounded) plus the price's rounding (ten ulps of level + strike) below a tenth of ``tol x vega``."""
+    d_2 = terms.d_2
+    d_1 = d_2 + terms.vol_t
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        curvature = np.abs(d_1 * d_2 / s)  # volga / vega
+        small = (np.abs(delta) < 1e-4 * s) & (curvature * np.abs(delta) < 0.01)
+        residual = 5.0 * curvature * vega * delta * delta + 2e-15 * (u + k)
+        return small & (residual < 0.1 * tol * vega)

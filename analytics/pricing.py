@@ -320,8 +320,6 @@ def implied_vol(
     bcast = _float_arrays(option_price, underlying, strike, years, side, rate, carry_yield)
     shape = bcast[0].shape
     p, u, k, t, w, r, q = (np.array(a, dtype=float).ravel() for a in bcast)
-    lo = np.full(p.shape, IV_MIN)
-    hi = np.full(p.shape, IV_MAX)
     # Brenner-Subrahmanyam start, clipped into the bracket
     with np.errstate(divide="ignore", invalid="ignore"):
         sigma = np.clip(np.sqrt(2 * np.pi / np.where(t > 0, t, 1.0)) * p / np.where(u > 0, u, 1.0), 0.05, 1.0)
@@ -332,57 +330,62 @@ def implied_vol(
     # ok: a price strictly between the prices at IV_MIN and IV_MAX (decided after the first evaluation)
     ok = np.isfinite(p) & np.isfinite(u) & (t > 0) & (u > 0) & (k > 0)
     sigma = np.where(ok, sigma, np.nan)
-    active = ok.copy()
+    # the rows still iterating, with their inputs, vol and bracket: compressed as rows finish (each
+    # row's floats are those of the whole arrays; fewer arrays gathered per step)
+    idx = np.flatnonzero(ok)
+    s, uu, kk, tt, ww, rr, qq, pp = (a[idx] for a in (sigma, u, k, t, w, r, q, p))
+    lo, hi = np.full(idx.size, IV_MIN), np.full(idx.size, IV_MAX)
     for iteration in range(max_iter):
-        if not active.any():
+        if not idx.size:
             break
-        idx = np.flatnonzero(active)
-        s = sigma[idx]
         with np.errstate(invalid="ignore", over="ignore"):
-            terms = _priced(u[idx], k[idx], t[idx], s, w[idx], r[idx], q[idx])
-        option_price, vega = terms.price, _vega_of(u[idx], terms)  # price_vega's floats
-        diff = option_price - p[idx]
+            terms = _priced(uu, kk, tt, s, ww, rr, qq)
+        vega = _vega_of(uu, terms)  # price_vega's floats
+        diff = terms.price - pp
         if iteration == 0:
             # the bracket's prices, each only where the first price does not already settle it: the price
             # rises with the vol, so a start priced below the quote (by more than the prices' rounding) puts
             # it above the price at IV_MIN, one priced above puts it below the price at IV_MAX
-            inside_bounds = _inside_bounds(p, u, k, t, w, r, q, idx, diff)
+            inside_bounds = _inside_bounds(pp, uu, kk, tt, ww, rr, qq, diff)
             ok[idx[~inside_bounds]] = False
-            active[idx[~inside_bounds]] = False
-            idx, s, diff, vega = (a[inside_bounds] for a in (idx, s, diff, vega))
-            terms = _Priced(*(a[inside_bounds] for a in terms))
+            if not inside_bounds.all():
+                idx, s, uu, kk, tt, ww, rr, qq, pp, lo, hi, diff, vega = (
+                    a.compress(inside_bounds) for a in (idx, s, uu, kk, tt, ww, rr, qq, pp, lo, hi, diff, vega))
+                terms = _Priced(*(a.compress(inside_bounds) for a in terms))
         above = diff > 0
-        hi[idx] = np.where(above, s, hi[idx])
-        lo[idx] = np.where(above, lo[idx], s)
+        hi = np.where(above, s, hi)
+        lo = np.where(above, lo, s)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = s - diff / vega
         with np.errstate(divide="ignore", invalid="ignore"):
-            converged = (np.abs(diff) < tol * vega) | (np.abs(diff) < 1e-14 * np.maximum(1.0, p[idx]))
-        inside = np.isfinite(step) & (step >= lo[idx]) & (step <= hi[idx])
-        new = np.where(converged, s, np.where(inside, step, 0.5 * (lo[idx] + hi[idx])))
-        sigma[idx] = new
-        done = converged | (np.abs(new - s) < 1e-13) | (hi[idx] - lo[idx] < 1e-13)
+            converged = (np.abs(diff) < tol * vega) | (np.abs(diff) < 1e-14 * np.maximum(1.0, pp))
+        inside = np.isfinite(step) & (step >= lo) & (step <= hi)
+        new = np.where(converged, s, np.where(inside, step, 0.5 * (lo + hi)))
+        done = converged | (np.abs(new - s) < 1e-13) | (hi - lo < 1e-13)
         # a Newton step so small that the price at its end is surely within tol x vega: the evaluation
         # that would confirm it is skipped (the vol is the step's end, as that evaluation would keep it)
-        done |= inside & ~converged & _step_settles(s, step - s, vega, terms, u[idx], k[idx], tol)
-        active[idx[done]] = False
+        done |= inside & ~converged & _step_settles(s, step - s, vega, terms, uu, kk, tol)
+        sigma[idx[done]] = new[done]
+        going = ~done
+        idx, s, uu, kk, tt, ww, rr, qq, pp, lo, hi = (
+            a.compress(going) for a in (idx, new, uu, kk, tt, ww, rr, qq, pp, lo, hi))
+    sigma[idx] = s  # rows still going after max_iter: their last vol
     return np.where(ok, sigma, np.nan).reshape(shape)
 
 
-def _inside_bounds(p, u, k, t, w, r, q, idx, diff) -> np.ndarray:
-    """Of the rows ``idx`` whose first price is ``p[idx] + diff``: whose quote lies strictly between the
-    prices at ``IV_MIN`` and ``IV_MAX``, each bound priced only where the first price leaves it open. The
-    computed price is monotone in the vol only up to its rounding (a deep in-the-money price at vol 1 can
-    print an ulp below the one at ``IV_MIN``): a first price within :data:`PRICE_ROUNDING` x (level +
-    strike) of the quote settles neither bound."""
-    margin = PRICE_ROUNDING * (u[idx] + k[idx])
-    out = np.ones(idx.size, dtype=bool)
+def _inside_bounds(p, u, k, t, w, r, q, diff) -> np.ndarray:
+    """Whose quote ``p`` lies strictly between the prices at ``IV_MIN`` and ``IV_MAX``, given the first
+    price ``p + diff``: each bound priced only where the first price leaves it open. The computed
+    price is monotone in the vol only up to its rounding (a deep in-the-money price at vol 1 can print
+    an ulp below the one at ``IV_MIN``): a first price within :data:`PRICE_ROUNDING` x (level + strike)
+    of the quote settles neither bound."""
+    margin = PRICE_ROUNDING * (u + k)
+    out = np.ones(p.size, dtype=bool)
     for bound, vol, open_ in ((1.0, IV_MIN, ~(diff < -margin)), (-1.0, IV_MAX, ~(diff > margin))):
         if open_.any():
-            i = idx[open_]
             with np.errstate(invalid="ignore", over="ignore"):
-                at = price(u[i], k[i], t[i], vol, w[i], r[i], q[i])
-                out[open_] &= bound * (p[i] - at) > 0
+                at = price(*(a.compress(open_) for a in (u, k, t)), vol, *(a.compress(open_) for a in (w, r, q)))
+                out[open_] &= bound * (p.compress(open_) - at) > 0
     return out
 
 

@@ -418,9 +418,10 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         level = np.full(n, chain.spot)
         rates = np.full(n, rate)
         carry = np.full(n, div_yield)
-        if forwards is not None:  # priced on spot, but say when the options' own forwards disagree
-            notes += _memo_on(rows, ("spot-forward-notes", chain.as_of, chain.spot, rate, div_yield), forwards,
-                              lambda: tuple(_forward_notes(forwards, chain, oi, rate, div_yield, fallback=False)))
+        if forwards is not None:  # priced on spot, but say when the options' own forwards disagree (the
+            # parity treatment's notes on the same fit and spot, but for its fallback expiries: nothing falls
+            # back on spot)
+            notes += [n for n in _fit_notes(chain, forwards, oi, rate, div_yield) if n.code != "forward-fallback"]
     model_forward = level * np.exp((rates - carry) * years)
 
     iv = rows["iv"].to_numpy(float).copy()
@@ -531,12 +532,23 @@ def _on_forwards(chain: OptionChain, outside_session: bool, forwards: pd.DataFra
         # rate r = -ln(D)/T and the carry yield that makes S e^{(r - q) T} = F
         forward_row = _read_only(rows["expiry"].map(per_expiry["forward"]).to_numpy(float))
         rates = _read_only(rows["expiry"].map(per_expiry["implied_rate"]).to_numpy(float))
-        return implied_spot, table, forward_row, rates, tuple(_forward_notes(full, on, oi, rate, div_yield))
+        notes = (_fit_notes(chain, forwards, oi, rate, div_yield) if forwards is not None and implied_spot is None
+                 else tuple(_forward_notes(full, on, oi, rate, div_yield)))
+        return implied_spot, table, forward_row, rates, notes
 
     if forwards is None:  # a fit of this chain, made here: nothing to share it with
         return compute()
     return _memo_on(rows, ("on-forwards", chain.as_of, chain.spot, outside_session, rate, div_yield), forwards,
                     compute)
+
+
+def _fit_notes(chain: OptionChain, forwards: pd.DataFrame, oi: np.ndarray, rate: float,
+               div_yield: float) -> tuple[Note, ...]:
+    """:func:`_forward_notes` of the whole fit ``forwards`` on ``chain`` (its spot): once per rows frame, fit
+    and spot, shared by the parity treatments (on that spot) and the spot ones (which leave out the
+    fallback note)."""
+    return _memo_on(chain.rows, ("fit-notes", chain.as_of, chain.spot, rate, div_yield), forwards,
+                    lambda: tuple(_forward_notes(forwards, chain, oi, rate, div_yield)))
 
 
 def _smile(groups: RowGroups, x: np.ndarray, known: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -664,13 +676,12 @@ def _drop_notes(dropped, px, level, strike, years, side, rates, carry, oi, mult,
 
 
 def _forward_notes(table: pd.DataFrame, chain: OptionChain, oi: np.ndarray, rate: float,
-                   div_yield: float, *, fallback: bool = True) -> list[Note]:
-    """Fallback expiries (of ``chain``), and parity forwards away from spot beyond carry (stale spot,
-    dividend; fitted over the whole ``table``)."""
+                   div_yield: float) -> list[Note]:
+    """Fallback expiries (of ``chain``; code ``forward-fallback``, which only a parity treatment reports),
+    and parity forwards away from spot beyond carry (stale spot, dividend; fitted over the whole ``table``)."""
     out = []
     expiry = chain.rows["expiry"]
-    fell_back = table.loc[(table["method"] == "fallback") & table["expiry"].isin(expiry.unique()), "expiry"] \
-        if fallback else table["expiry"].iloc[:0]
+    fell_back = table.loc[(table["method"] == "fallback") & table["expiry"].isin(expiry.unique()), "expiry"]
     if len(fell_back):
         m = expiry.isin(fell_back).to_numpy()
         out.append(row_note("forward-fallback", f"{len(fell_back)} expiry(ies) with fewer than "

@@ -168,12 +168,49 @@ def test_treatments_keeping_the_same_rows_share_one_frame(spx_path):
     assert len({id(p.chain.rows) for p in preps}) < len(preps)
 
 
-def test_the_parity_inputs_are_read_once_for_both_iv_policies(spx_path, monkeypatch):
+def test_the_forward_notes_are_computed_once_for_every_forward_and_iv_policy(spx_path, monkeypatch):
     chain = load_cboe(spx_path)
     calls = []
     real = prepare._forward_notes
-    monkeypatch.setattr(prepare, "_forward_notes", lambda *a, **k: calls.append(k.get("fallback", True)) or real(*a, **k))
-    for forward in ("parity", "spot"):
+    monkeypatch.setattr(prepare, "_forward_notes", lambda *a, **k: calls.append(a[1].spot) or real(*a, **k))
+    for forward in ("parity", "spot", "parity"):
         for iv_policy in ("otm", "file"):
             prepare_for(chain, Scenario(forward=forward, iv_policy=iv_policy))
-    assert sorted(calls) == [False, True]  # one for the parity fit's table, one for spot's notes
+    assert calls == [chain.spot]  # the parity treatments' notes; the spot ones are those without the fallback
+
+
+def note_fields(notes) -> list[tuple]:
+    """What a note says (its masks are over the rows before or after the drops: the summaries and counts
+    name the rows and the spot)."""
+    return [(n.code, n.summary, n.rows, n.contracts) for n in notes]
+
+
+FORWARD_CODES = ("forward-fallback", "american-exercise", "forward-basis")
+
+
+@pytest.mark.parametrize("spot_factor", [1.0, 1.015])  # 1.015: a stale header spot, the parity levels on the quotes'
+@pytest.mark.parametrize("first", ["parity", "spot"])
+def test_each_forward_choice_reports_the_forward_notes_of_its_own_spot(spx_path, tmp_path, spot_factor, first):
+    """The notes as first written, per choice: parity's on the spot it prices on (the quotes' where the
+    header's is stale, its fit respotted there) with the fallback expiries; spot's on the header spot
+    without them (nothing falls back on spot). Whichever choice is prepared first."""
+    from tests.unit.test_model_treatment import rewrite_spot
+
+    path = spx_path
+    if spot_factor != 1.0:
+        path = tmp_path / "spx_stale.csv"
+        rewrite_spot(spx_path, path, spot_factor)
+    chain = load_cboe(path)
+    order = (first, "spot" if first == "parity" else "parity")
+    preps = {forward: prepare_for(chain, Scenario(forward=forward, iv_policy="file")) for forward in order}
+    fit = prepare.fwd.chain_forwards(chain)
+    parity, spot = preps["parity"], preps["spot"]
+    assert (parity.file_spot is not None) == (spot_factor != 1.0)
+    on = parity.chain.spot  # the spot the parity levels are on
+    table = fit if parity.file_spot is None else prepare.fwd.respot(fit, on)
+    oi = chain.rows["open_interest"].to_numpy(float)
+    expected = note_fields(prepare._forward_notes(table, dataclasses.replace(chain, spot=on), oi, 0.0, 0.0))
+    assert note_fields(n for n in parity.notes if n.code in FORWARD_CODES) == expected
+    expected_spot = [e for e in note_fields(prepare._forward_notes(fit, chain, oi, 0.0, 0.0)) if e[0] != "forward-fallback"]
+    assert note_fields(n for n in spot.notes if n.code in FORWARD_CODES) == expected_spot
+    assert any(e[0] == "forward-basis" for e in expected_spot) == (spot_factor != 1.0)

@@ -342,59 +342,79 @@ def implied_vol(
             terms = _priced(uu, kk, tt, s, ww, rr, qq)
         vega = _vega_of(uu, terms)  # price_vega's floats
         diff = terms.price - pp
-        if iteration == 0:
-            # the bracket's prices, each only where the first price does not already settle it: the price
-            # rises with the vol, so a start priced below the quote (by more than the prices' rounding) puts
-            # it above the price at IV_MIN, one priced above puts it below the price at IV_MAX
-            inside_bounds = _inside_bounds(pp, uu, kk, tt, ww, rr, qq, diff)
-            ok[idx[~inside_bounds]] = False
-            if not inside_bounds.all():
-                idx, s, uu, kk, tt, ww, rr, qq, pp, lo, hi, diff, vega = (
-                    a.compress(inside_bounds) for a in (idx, s, uu, kk, tt, ww, rr, qq, pp, lo, hi, diff, vega))
-                terms = _Priced(*(a.compress(inside_bounds) for a in terms))
+        if iteration < 2:
+            # the bracket's prices are needed only where no price so far settles them: the price rises with
+            # the vol, so a vol priced below the quote (by more than the prices' rounding) puts it above the
+            # price at IV_MIN, one priced above puts it below the price at IV_MAX; most first Newton steps
+            # from below overshoot, so the rows left open after the second price are priced there
+            margin = PRICE_ROUNDING * (uu + kk)
+            if iteration == 0:
+                open_lo, open_hi = ~(diff < -margin), ~(diff > margin)
+            else:
+                open_lo &= ~(diff < -margin)
+                open_hi &= ~(diff > margin)
+                outside = _outside_bracket(pp, uu, kk, tt, ww, rr, qq, open_lo, open_hi)
+                if outside.any():
+                    ok[idx[outside]] = False
+                    keep = ~outside
+                    idx, s, uu, kk, tt, ww, rr, qq, pp, lo, hi, diff, vega = (
+                        a.compress(keep) for a in (idx, s, uu, kk, tt, ww, rr, qq, pp, lo, hi, diff, vega))
+                    terms = _Priced(*(a.compress(keep) for a in terms))
         above = diff > 0
         hi = np.where(above, s, hi)
         lo = np.where(above, lo, s)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = s - diff / vega
         with np.errstate(divide="ignore", invalid="ignore"):
-            converged = (np.abs(diff) < tol * vega) | (np.abs(diff) < 1e-14 * np.maximum(1.0, pp))
+            size = np.abs(diff)
+            converged = (size < tol * vega) | (size < 1e-14 * np.maximum(1.0, pp))
         inside = np.isfinite(step) & (step >= lo) & (step <= hi)
         new = np.where(converged, s, np.where(inside, step, 0.5 * (lo + hi)))
         done = converged | (np.abs(new - s) < 1e-13) | (hi - lo < 1e-13)
         # a Newton step so small that the price at its end is surely within tol x vega: the evaluation
         # that would confirm it is skipped (the vol is the step's end, as that evaluation would keep it)
-        done |= inside & ~converged & _step_settles(s, step - s, vega, terms, uu, kk, tol)
+        near = inside & ~converged
+        near[near] = np.abs(step[near] - s[near]) < 1e-4 * s[near]  # the only steps that can settle
+        if near.any():
+            done[near] |= _step_settles(*(a[near] for a in (s, step - s, vega, terms.d_2, terms.vol_t, uu, kk)), tol)
+        if iteration == 0:  # rows finishing at their first price (or all, without a second): their bracket now
+            now = done if max_iter > 1 else np.ones_like(done)
+            if now.any():
+                outside = np.zeros_like(done)
+                outside[now] = _outside_bracket(*(a.compress(now) for a in (pp, uu, kk, tt, ww, rr, qq, open_lo,
+                                                                             open_hi)))
+                ok[idx[outside]] = False
         sigma[idx[done]] = new[done]
         going = ~done
         idx, s, uu, kk, tt, ww, rr, qq, pp, lo, hi = (
             a.compress(going) for a in (idx, new, uu, kk, tt, ww, rr, qq, pp, lo, hi))
+        if iteration == 0:
+            open_lo, open_hi = open_lo.compress(going), open_hi.compress(going)
     sigma[idx] = s  # rows still going after max_iter: their last vol
     return np.where(ok, sigma, np.nan).reshape(shape)
 
 
-def _inside_bounds(p, u, k, t, w, r, q, diff) -> np.ndarray:
-    """Whose quote ``p`` lies strictly between the prices at ``IV_MIN`` and ``IV_MAX``, given the first
-    price ``p + diff``: each bound priced only where the first price leaves it open. The computed
+def _outside_bracket(p, u, k, t, w, r, q, open_lo, open_hi) -> np.ndarray:
+    """Whose quote ``p`` is not strictly between the prices at ``IV_MIN`` (priced where ``open_lo``) and
+    ``IV_MAX`` (where ``open_hi``); a bound not priced is settled by a price of the solve. The computed
     price is monotone in the vol only up to its rounding (a deep in-the-money price at vol 1 can print
-    an ulp below the one at ``IV_MIN``): a first price within :data:`PRICE_ROUNDING` x (level + strike)
-    of the quote settles neither bound."""
-    margin = PRICE_ROUNDING * (u + k)
-    out = np.ones(p.size, dtype=bool)
-    for bound, vol, open_ in ((1.0, IV_MIN, ~(diff < -margin)), (-1.0, IV_MAX, ~(diff > margin))):
+    an ulp below the one at ``IV_MIN``): a price within :data:`PRICE_ROUNDING` x (level + strike) of the
+    quote settles neither bound."""
+    out = np.zeros(p.size, dtype=bool)
+    for bound, vol, open_ in ((1.0, IV_MIN, open_lo), (-1.0, IV_MAX, open_hi)):
         if open_.any():
             with np.errstate(invalid="ignore", over="ignore"):
                 at = price(*(a.compress(open_) for a in (u, k, t)), vol, *(a.compress(open_) for a in (w, r, q)))
-                out[open_] &= bound * (p.compress(open_) - at) > 0
+                out[open_] |= ~(bound * (p.compress(open_) - at) > 0)
     return out
 
 
-def _step_settles(s, delta, vega, terms: _Priced, u, k, tol: float) -> np.ndarray:
-    """Where a Newton step ``delta`` from ``s`` surely lands within ``tol x vega`` of the quote: its
-    second-order residual ``volga delta^2 / 2`` (ten times over, with vega's own change along the step
-    bounded) plus the price's rounding (ten ulps of level + strike) below a tenth of ``tol x vega``."""
-    d_2 = terms.d_2
-    d_1 = d_2 + terms.vol_t
+def _step_settles(s, delta, vega, d_2, vol_t, u, k, tol: float) -> np.ndarray:
+    """Where a Newton step ``delta`` from ``s`` (where the price's ``d2`` and ``sigma sqrt(T)`` are ``d_2``
+    and ``vol_t``) surely lands within ``tol x vega`` of the quote: its second-order residual
+    ``volga delta^2 / 2`` (ten times over, with vega's own change along the step bounded) plus the price's
+    rounding (ten ulps of level + strike) below a tenth of ``tol x vega``."""
+    d_1 = d_2 + vol_t
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         curvature = np.abs(d_1 * d_2 / s)  # volga / vega
         small = (np.abs(delta) < 1e-4 * s) & (curvature * np.abs(delta) < 0.01)

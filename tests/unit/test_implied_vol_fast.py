@@ -1,6 +1,6 @@
 """The implied-vol solver's shortcuts against its former formulation (kept here verbatim): each bracket
-price computed only where the first price leaves it open, and a Newton step that surely lands within the
-tolerance taken without the evaluation that would confirm it. Both must give the former vols exactly."""
+price computed only where the first two prices leave it open, and a Newton step that surely lands within
+the tolerance taken without the evaluation that would confirm it. Both must give the former vols exactly."""
 
 from __future__ import annotations
 
@@ -75,24 +75,27 @@ def _random_book(n: int, seed: int):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_the_solver_gives_the_former_formulations_vols_exactly(seed):
+@pytest.mark.parametrize("max_iter", [1, 2, 3, 100])  # stopped before, at and after the bracket's last check
+def test_the_solver_gives_the_former_formulations_vols_exactly(seed, max_iter):
     p, u, k, t, w, r, q, v = _random_book(20_000, seed)
     rng = np.random.default_rng(seed + 10)
     guesses = (None, v * np.exp(rng.normal(0.0, 0.05, v.size)), np.where(rng.random(v.size) < 0.5, 4.9, 1e-3))
     with np.errstate(over="ignore"):
         for guess in guesses:
-            np.testing.assert_array_equal(pricing.implied_vol(p, u, k, t, w, r, q, guess=guess),
-                                          former_implied_vol(p, u, k, t, w, r, q, guess=guess))
+            np.testing.assert_array_equal(pricing.implied_vol(p, u, k, t, w, r, q, guess=guess, max_iter=max_iter),
+                                          former_implied_vol(p, u, k, t, w, r, q, guess=guess, max_iter=max_iter))
 
 
 def test_a_quote_just_outside_either_bracket_price_has_no_vol_whichever_side_the_start_prices():
-    """The bracket price left out is the one the first price settles: a start priced above a quote just
-    below the price at IV_MIN (or below one just above the price at IV_MAX) still finds no vol."""
+    """A bracket price is left out only where a price of the solve settles it: a start priced above a quote
+    just below the price at IV_MIN (or below one just above the price at IV_MAX) still finds no vol, whether
+    the solve stops after one step or goes on."""
     u, k, t, w = 100.0, np.array([100.0, 130.0, 70.0]), 0.5, np.array([1.0, 1.0, -1.0])
     lo_p, hi_p = price(u, k, t, IV_MIN, w), price(u, k, t, IV_MAX, w)
     for quote in (lo_p * (1 - 1e-9), hi_p * (1 + 1e-9)):
         for start in (0.01, 0.3, 4.0):
-            assert np.isnan(pricing.implied_vol(quote, u, k, t, w, guess=start)).all()
+            for max_iter in (1, 2, 100):
+                assert np.isnan(pricing.implied_vol(quote, u, k, t, w, guess=start, max_iter=max_iter)).all()
     inside = pricing.implied_vol(lo_p + 0.5 * (hi_p - lo_p), u, k, t, w, guess=0.3)
     assert np.isfinite(inside).all()
 

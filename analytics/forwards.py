@@ -703,14 +703,38 @@ def model_forwards(expiry, years, level, rate, carry, spot: float, method) -> pd
     by_code = np.argsort(codes, kind="stable")
     starts = np.searchsorted(codes[by_code], np.arange(len(dates)))
     years_max = np.fmax.reduceat(t[kept][by_code], starts) if len(dates) else np.empty(0)
-    methods = np.broadcast_to(np.asarray(method, dtype=object), t.shape)[kept][by_code[starts]]
+    method = np.asarray(method, dtype=object)
+    methods = (np.full(len(dates), method.item(), dtype=object) if method.ndim == 0 else
+               np.broadcast_to(method, t.shape)[kept][by_code[starts]])
     out = pd.DataFrame({"expiry": dates, "years": years_max,
-                        "forward": group_medians(codes, len(dates), forward[kept]),
-                        "implied_rate": group_medians(codes, len(dates), implied_rate[kept]),
+                        "forward": _sorted_group_medians(codes, by_code, starts, forward[kept]),
+                        "implied_rate": _sorted_group_medians(codes, by_code, starts, implied_rate[kept]),
                         "method": methods})
     out.insert(3, "discount", np.exp(-out["implied_rate"] * out["years"]))
     out.insert(5, "forward_basis_pct", 100.0 * (out["forward"] / float(spot) - 1.0))
     return out
+
+
+def _sorted_group_medians(codes: np.ndarray, by_code: np.ndarray, starts: np.ndarray,
+                          values: np.ndarray) -> np.ndarray:
+    """:func:`group_medians` of ``values`` per group ``codes`` (every group present; ``by_code`` a stable
+    sort of the codes, ``starts`` each group's first position in it): a group whose values are all one
+    float (NaN left out; zeros of one sign) has that median without a sort (the expiries of a parity or
+    spot treatment: one forward and one rate each); the others are sorted."""
+    if not starts.size:
+        return np.empty(0)
+    ordered = values[by_code]
+    lo, hi = np.fmin.reduceat(ordered, starts), np.fmax.reduceat(ordered, starts)
+    # fmin and fmax take either zero of 0.0 and -0.0: the signs are read off the values
+    known = ~np.isnan(ordered)
+    negative = np.signbit(ordered)
+    some_negative = np.logical_or.reduceat(negative & known, starts)
+    mixed = ~((lo == hi) & (some_negative == np.logical_and.reduceat(negative | ~known, starts)))
+    lo = np.copysign(lo, np.where(some_negative, -1.0, 1.0))
+    if mixed.any():
+        rows = mixed[codes]
+        lo[mixed] = group_medians(codes[rows], starts.size, values[rows])[mixed]
+    return lo
 
 
 def group_medians(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:

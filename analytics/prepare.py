@@ -98,21 +98,25 @@ class PreparedChain:
 
     @functools.cached_property
     def _priced_forwards(self) -> pd.DataFrame:
-        expiry = self.chain.rows["expiry"]
+        expiry = self.chain.rows["expiry"].to_numpy()
         if self.chain.model == "black76":
             method: object = "exchange"
         elif self.forwards is not None:
-            # each row's expiry's method: looked up once per distinct expiry (Series.map's values)
-            codes, distinct = pd.factorize(expiry.to_numpy())
-            by_expiry = self.forwards.set_index("expiry")["method"]
-            method = (by_expiry.reindex(distinct).to_numpy(object)[codes] if codes.min(initial=0) >= 0 else
-                      expiry.map(by_expiry).to_numpy(object))
+            method = "parity"  # each expiry's own method, looked up below
         else:
             method = "spot-carry"
-        out = fwd.model_forwards(expiry.to_numpy(), self.years, self.level, self.rate, self.carry,
-                                 self.chain.spot, method)
-        n = self.forwards.set_index("expiry")["n_strikes"] if self.forwards is not None else pd.Series(dtype=int)
-        out["n_strikes"] = out["expiry"].map(n).fillna(0).astype(int)
+        out = fwd.model_forwards(expiry, self.years, self.level, self.rate, self.carry, self.chain.spot, method)
+        # each expiry's method and parity strikes from the fit's table, by position in its sorted dates
+        # (a date the table lacks: no method, no strikes)
+        table_dates = (self.forwards["expiry"].to_numpy() if self.forwards is not None else
+                       np.empty(0, dtype=expiry.dtype))
+        dates = out["expiry"].to_numpy()
+        at = np.minimum(np.searchsorted(table_dates, dates), max(table_dates.size - 1, 0))
+        found = (table_dates[at] == dates) if table_dates.size else np.zeros(dates.size, dtype=bool)
+        if self.forwards is not None and self.chain.model != "black76":
+            out["method"] = np.where(found, self.forwards["method"].to_numpy(object)[at], np.nan)
+        n = self.forwards["n_strikes"].to_numpy() if self.forwards is not None else np.zeros(0, dtype=int)
+        out["n_strikes"] = np.where(found, n[at] if n.size else 0, 0).astype(int)
         out["expiry"] = [pd.Timestamp(e).date() for e in out["expiry"]]
         return out
 

@@ -214,3 +214,41 @@ def test_each_forward_choice_reports_the_forward_notes_of_its_own_spot(spx_path,
     expected_spot = [e for e in note_fields(prepare._forward_notes(fit, chain, oi, 0.0, 0.0)) if e[0] != "forward-fallback"]
     assert note_fields(n for n in spot.notes if n.code in FORWARD_CODES) == expected_spot
     assert any(e[0] == "forward-basis" for e in expected_spot) == (spot_factor != 1.0)
+
+
+def former_priced_forwards(prep) -> pd.DataFrame:
+    """PreparedChain.priced_forwards as first written: each row's method looked up per distinct expiry and
+    handed to model_forwards row by row, the strikes mapped by expiry."""
+    expiry = prep.chain.rows["expiry"]
+    if prep.chain.model == "black76":
+        method: object = "exchange"
+    elif prep.forwards is not None:
+        codes, distinct = pd.factorize(expiry.to_numpy())
+        by_expiry = prep.forwards.set_index("expiry")["method"]
+        method = (by_expiry.reindex(distinct).to_numpy(object)[codes] if codes.min(initial=0) >= 0 else
+                  expiry.map(by_expiry).to_numpy(object))
+    else:
+        method = "spot-carry"
+    out = prepare.fwd.model_forwards(expiry.to_numpy(), prep.years, prep.level, prep.rate, prep.carry,
+                                     prep.chain.spot, method)
+    n = prep.forwards.set_index("expiry")["n_strikes"] if prep.forwards is not None else pd.Series(dtype=int)
+    out["n_strikes"] = out["expiry"].map(n).fillna(0).astype(int)
+    out["expiry"] = [pd.Timestamp(e).date() for e in out["expiry"]]
+    return out
+
+
+@pytest.mark.parametrize("name", ["cboe_spx_2024-01-07_phammings.csv", "cboe_ndx_2022-02-05_lucacastelli.csv",
+                                  "deribit_btc_ticker_greeks_2026-02-28_tessicin.csv"])
+def test_the_priced_forwards_are_those_of_the_former_per_row_lookup(name):
+    from analytics.sources import load_chain
+    from tests.conftest import shared_file
+
+    chain = load_chain(shared_file(name))
+    for s in (*TREATMENTS, Scenario(expiries=(str(chain.expiries[2]),))):
+        prep = prepare_for(chain, s)
+        pd.testing.assert_frame_equal(prep.priced_forwards(), former_priced_forwards(prep), check_exact=True)
+    # an expiry the fit's table lacks: no method, no strikes
+    prep = prepare_for(chain, Scenario())
+    if prep.forwards is not None:
+        partial = dataclasses.replace(prep, forwards=prep.forwards.iloc[1:].reset_index(drop=True))
+        pd.testing.assert_frame_equal(partial.priced_forwards(), former_priced_forwards(partial), check_exact=True)

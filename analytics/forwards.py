@@ -567,7 +567,7 @@ def _pairs_by_expiry(chain: OptionChain, expiries: np.ndarray, row_code: np.ndar
 def _is_american(chain: OptionChain) -> bool:
     """A US-listed chain (Black-Scholes-Merton; Deribit's are European) with a root outside
     ``EUROPEAN_ROOTS`` (single stocks, ETFs: American exercise)."""
-    return chain.model == "bsm" and not set(chain.rows["root"].astype(str).unique()) <= EUROPEAN_ROOTS
+    return chain.model == "bsm" and not set(chain.rows["root"].unique().astype(str)) <= EUROPEAN_ROOTS
 
 
 def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -581,7 +581,8 @@ def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(values, return_inverse=True)
 
 
-def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0) -> pd.DataFrame:
+def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0,
+                    years: np.ndarray | None = None) -> pd.DataFrame:
     """Forward and discount factor of every expiry of ``chain`` from put-call parity.
 
     Parameters
@@ -591,6 +592,9 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
         of one day differ by hours of carry).
     rate, div_yield : float
         Continuously compounded, decimals: the fallback ``F = S e^{(r - q) T}``, ``D = e^{-r T}``.
+    years : ndarray, optional
+        ``chain.years_to_settlement()`` computed before (a caller's, e.g. the engine inputs'): not
+        computed again.
 
     Returns
     -------
@@ -612,7 +616,7 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
     # years to the latest settlement of each expiry date
     by_code = np.argsort(row_code, kind="stable")
     row_count = np.bincount(row_code)[: expiries.size]
-    ordered = chain.years_to_settlement()[by_code][: row_count.sum()]
+    ordered = (chain.years_to_settlement() if years is None else np.asarray(years))[by_code][: row_count.sum()]
     t = np.fmax.reduceat(ordered, np.cumsum(row_count) - row_count)
     code, pairs = _pairs_by_expiry(chain, expiries, row_code)
     dated = code < expiries.size
@@ -651,8 +655,10 @@ _FITS: dict[int, dict[tuple[float, float], pd.DataFrame]] = {}  # id(chain) -> (
 _FITS_LOCK = ForkSafeLock()  # a forked child gets its own
 
 
-def chain_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0) -> pd.DataFrame:
-    """:func:`expiry_forwards` of ``chain``, fitted once per chain object and (rate, yield).
+def chain_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0,
+                   years: np.ndarray | None = None) -> pd.DataFrame:
+    """:func:`expiry_forwards` of ``chain`` (``years``: its ``years_to_settlement()``, where the caller
+    has them), fitted once per chain object and (rate, yield).
 
     The catalog caches one chain object per file version, so every scenario of the page (expiry set,
     shocks, vol scenario) reuses one fit; the entry goes when the chain object does. The table is
@@ -662,7 +668,7 @@ def chain_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 
     with _FITS_LOCK:
         table = _FITS.get(id(chain), {}).get(key)
     if table is None:
-        table = expiry_forwards(chain, rate=rate, div_yield=div_yield)
+        table = expiry_forwards(chain, rate=rate, div_yield=div_yield, years=years)
         with _FITS_LOCK:
             if id(chain) not in _FITS:
                 _FITS[id(chain)] = {}

@@ -259,6 +259,13 @@ def _row_groups_by_pandas(rows: pd.DataFrame) -> RowGroups:
                      tuple(_read_only(a) for a in expiry_rows))
 
 
+def row_years(chain: OptionChain) -> np.ndarray:
+    """``chain.years_to_settlement()``, once per rows frame and snapshot time (:func:`per_rows`;
+    read-only): the engine inputs' and the parity fit's (:func:`analytics.forwards.chain_forwards`)."""
+    rows = chain.rows
+    return per_rows(rows, ("years", chain.as_of), lambda: _read_only(chain.years_to_settlement()))
+
+
 def _years_from(rows: pd.DataFrame, instant: pd.Timestamp) -> np.ndarray:
     """ACT/365 years from ``instant`` to each row's settlement, once per frame and instant (read-only)."""
     return per_rows(rows, ("years", instant), lambda: _read_only(years_between(instant, rows["settlement"])))
@@ -393,7 +400,7 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
     file_spot = None
     rows = chain.rows
     n = len(rows)
-    years = per_rows(rows, ("years", chain.as_of), lambda: _read_only(chain.years_to_settlement()))
+    years = row_years(chain)
     # a snapshot stamped outside the session (evening, weekend) carries that session's quotes; the file's
     # IVs were computed to its close, so under the file policy time runs from there
     session_close = calendars.quotes_session_close(chain.as_of) if chain.model == "bsm" else None

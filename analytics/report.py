@@ -32,6 +32,7 @@ from analytics.prepare import (
     model_text,
     per_rows,
     prepare_chain,
+    row_years,
 )
 from analytics.scenario import Scenario, VolScenario
 from analytics.smile import smile as smile_points
@@ -331,7 +332,8 @@ def prepare_for(chain: OptionChain, scenario: Scenario) -> PreparedChain:
         selected = dataclasses.replace(chain, rows=rows)
     # the parity fit of the whole snapshot, once per chain object: an expiry's forward does not depend
     # on the expiry filter, and a new scenario does not refit
-    fit = fwd.chain_forwards(chain, rate=p.rate, div_yield=p.div_yield) if chain.model == "bsm" else None
+    fit = (fwd.chain_forwards(chain, rate=p.rate, div_yield=p.div_yield, years=row_years(chain))
+           if chain.model == "bsm" else None)
     prep = prepare_chain(selected, rate=p.rate, div_yield=p.div_yield, multiplier=p.multiplier,
                          adjusted_deliverables=p.adjusted_deliverables, forward=p.forward, iv_policy=p.iv_policy,
                          forwards=fit)

@@ -252,3 +252,19 @@ def test_the_priced_forwards_are_those_of_the_former_per_row_lookup(name):
     if prep.forwards is not None:
         partial = dataclasses.replace(prep, forwards=prep.forwards.iloc[1:].reset_index(drop=True))
         pd.testing.assert_frame_equal(partial.priced_forwards(), former_priced_forwards(partial), check_exact=True)
+
+
+def test_the_parity_fit_and_the_engine_inputs_read_the_rows_time_to_settlement_once(spx_path, monkeypatch):
+    from analytics.chain import OptionChain
+
+    chain = load_cboe(spx_path)
+    calls = []
+    real = OptionChain.years_to_settlement
+    monkeypatch.setattr(OptionChain, "years_to_settlement", lambda self: calls.append(1) or real(self))
+    for s in TREATMENTS:
+        if s.max_dte is None:  # no expiry selection: the fit's rows are the preparation's
+            prepare_for(chain, s)
+    assert len(calls) == 1
+    fresh = dataclasses.replace(chain, rows=chain.rows.copy())
+    pd.testing.assert_frame_equal(prepare.fwd.expiry_forwards(fresh, years=prepare.row_years(fresh)),
+                                  prepare.fwd.expiry_forwards(fresh), check_exact=True)

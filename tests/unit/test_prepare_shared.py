@@ -268,3 +268,19 @@ def test_the_parity_fit_and_the_engine_inputs_read_the_rows_time_to_settlement_o
     fresh = dataclasses.replace(chain, rows=chain.rows.copy())
     pd.testing.assert_frame_equal(prepare.fwd.expiry_forwards(fresh, years=prepare.row_years(fresh)),
                                   prepare.fwd.expiry_forwards(fresh), check_exact=True)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_placeholder_ivs_agree_with_the_pandas_rule_where_distances_tie(seed):
+    """Calls and puts of a strike, and strikes mirrored around the forward, lie at equal distances: the
+    four rows nearest the forward are the earliest of the tied (a stable sort), as pandas takes them."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    expiry = rng.integers(0, 12, n)
+    forward = 100.0
+    strike = forward * np.exp(rng.choice(np.arange(-6, 7), n) * 0.01)  # ln(K/F) mirrored: ties in distance
+    side = rng.choice([-1.0, 1.0], n)
+    iv = np.where(rng.random(n) < 0.3, 0.01, rng.choice([0.18, 0.2, 0.22, 0.25], n))
+    iv[rng.random(n) < 0.02] = np.nan
+    np.testing.assert_array_equal(placeholder_ivs(iv, expiry, strike, side, forward),
+                                  pandas_placeholder_ivs(iv, expiry, strike, side, np.full(n, forward)))

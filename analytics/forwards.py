@@ -757,7 +757,7 @@ def group_medians(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.nd
     v = np.asarray(values, dtype=float)
     if not v.size:
         return np.full(n_groups, np.nan)
-    order = np.lexsort((v, codes))  # by group, then value; NaN last within its group
+    order = order_by_code(codes, v)
     s = v[order]
     starts = np.searchsorted(codes[order], np.arange(n_groups))
     count = np.bincount(codes[~np.isnan(v)], minlength=n_groups)
@@ -765,6 +765,23 @@ def group_medians(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.nd
     lo = np.minimum(starts + np.maximum(count - 1, 0) // 2, s.size - 1)
     hi = np.minimum(starts + count // 2, s.size - 1)
     return np.where(count == 0, np.nan, np.where(count % 2 == 0, (s[lo] + s[hi]) / 2, s[lo]))
+
+
+def order_by_code(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``np.lexsort((values, codes))`` for integer ``codes``: positions by code, then value (NaN last),
+    ties in position order; from a stable sort on the values and a stable one on the codes (a radix sort
+    where they fit 16 bits), which beats lexsort's passes.
+
+    Examples
+    --------
+    >>> order_by_code(np.array([1, 0, 1, 0]), np.array([2.0, 5.0, np.nan, 5.0])).tolist()
+    [1, 3, 0, 2]
+    """
+    by_value = np.argsort(values, kind="stable")
+    code_of = codes[by_value]
+    if code_of.size and code_of.dtype.kind in "iu" and -(2 ** 15) <= code_of.min() and code_of.max() < 2 ** 15:
+        code_of = code_of.astype(np.int16)
+    return by_value[np.argsort(code_of, kind="stable")]
 
 
 def implied_carry(forwards: pd.DataFrame, spot: float) -> pd.DataFrame:

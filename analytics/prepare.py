@@ -165,13 +165,7 @@ def placeholder_ivs(iv, expiry, strike, side, forward, *, min_rows: int = PLACEH
     with np.errstate(divide="ignore", invalid="ignore"):
         dist = np.abs(np.log(k / f))
     candidates = np.flatnonzero(valid.ravel())
-    # by expiry, then dist: np.lexsort's order, from a stable sort on dist then a stable (radix, for narrow
-    # codes) sort on the expiry code
-    by_dist = candidates[np.argsort(dist.ravel()[candidates], kind="stable")]
-    code_of = codes.ravel()[by_dist]
-    if code_of.size and -(2 ** 15) <= code_of.min() and code_of.max() < 2 ** 15:
-        code_of = code_of.astype(np.int16)
-    order = by_dist[np.argsort(code_of, kind="stable")]
+    order = candidates[fwd.order_by_code(codes.ravel()[candidates], dist.ravel()[candidates])]  # expiry, dist
     sorted_codes = codes.ravel()[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
     rank = np.arange(order.size) - np.repeat(starts, np.diff(np.r_[starts, order.size]))

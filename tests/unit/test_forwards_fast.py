@@ -392,3 +392,11 @@ def test_model_forwards_equal_the_former_sorted_medians(seed):
     pd.testing.assert_frame_equal(forwards.model_forwards(empty, [], 100.0, 0.0, 0.0, 100.0, "spot-carry"),
                                   former_model_forwards(empty, [], 100.0, 0.0, 0.0, 100.0, "spot-carry"),
                                   check_exact=True)
+
+
+@pytest.mark.parametrize("n_codes", [1, 7, 40_000])  # 40,000 codes: past the 16-bit radix sort
+def test_order_by_code_is_lexsorts_order(n_codes):
+    rng = np.random.default_rng(n_codes)
+    codes = rng.integers(-1, n_codes, 50_000)
+    values = rng.choice([0.0, -0.0, 1.5, 2.0, np.nan, np.inf, -3.0], 50_000) + rng.choice([0.0, 1e-9], 50_000)
+    np.testing.assert_array_equal(forwards.order_by_code(codes, values), np.lexsort((values, codes)))

@@ -538,11 +538,10 @@ def _on_forwards(chain: OptionChain, outside_session: bool, forwards: pd.DataFra
             on = replace(chain, spot=implied_spot)
             full = fwd.respot(full, implied_spot, rate=rate, div_yield=div_yield)
         table = full.loc[full["expiry"].isin(rows["expiry"].unique())].reset_index(drop=True)
-        per_expiry = table.set_index("expiry")
         # Black-76 on F with discount D, written on spot so that deltas are per unit of the underlying:
         # rate r = -ln(D)/T and the carry yield that makes S e^{(r - q) T} = F
-        forward_row = _read_only(rows["expiry"].map(per_expiry["forward"]).to_numpy(float))
-        rates = _read_only(rows["expiry"].map(per_expiry["implied_rate"]).to_numpy(float))
+        forward_row, rates = (_read_only(a) for a in _by_expiry(table, rows["expiry"].to_numpy(),
+                                                                  ("forward", "implied_rate")))
         notes = (_fit_notes(chain, forwards, oi, rate, div_yield) if forwards is not None and implied_spot is None
                  else tuple(_forward_notes(full, on, oi, rate, div_yield)))
         return implied_spot, table, forward_row, rates, notes
@@ -551,6 +550,17 @@ def _on_forwards(chain: OptionChain, outside_session: bool, forwards: pd.DataFra
         return compute()
     return _memo_on(rows, ("on-forwards", chain.as_of, chain.spot, outside_session, rate, div_yield), forwards,
                     compute)
+
+
+def _by_expiry(table: pd.DataFrame, expiry: np.ndarray, columns: tuple[str, ...]) -> list[np.ndarray]:
+    """Each row's value of the ``table`` columns at its ``expiry`` (``table``: one row per expiry date,
+    ascending; NaN where it has none): ``Series.map`` on the expiry, by position in the sorted dates."""
+    dates = table["expiry"].to_numpy()
+    if not dates.size:
+        return [np.full(expiry.shape, np.nan) for _ in columns]
+    at = np.minimum(np.searchsorted(dates, expiry), dates.size - 1)
+    found = dates[at] == expiry
+    return [np.where(found, table[c].to_numpy(float)[at], np.nan) for c in columns]
 
 
 def _fit_notes(chain: OptionChain, forwards: pd.DataFrame, oi: np.ndarray, rate: float,

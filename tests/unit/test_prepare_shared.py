@@ -284,3 +284,19 @@ def test_placeholder_ivs_agree_with_the_pandas_rule_where_distances_tie(seed):
     iv[rng.random(n) < 0.02] = np.nan
     np.testing.assert_array_equal(placeholder_ivs(iv, expiry, strike, side, forward),
                                   pandas_placeholder_ivs(iv, expiry, strike, side, np.full(n, forward)))
+
+
+@pytest.mark.parametrize("name", ["cboe_spx_2024-01-07_phammings.csv", "cboe_ndx_2022-02-05_lucacastelli.csv"])
+def test_each_rows_parity_forward_and_rate_are_the_former_map_on_the_expiry(name):
+    from analytics.sources import load_chain
+    from tests.conftest import shared_file
+
+    chain = load_chain(shared_file(name))
+    table = prepare.fwd.chain_forwards(chain)
+    expiry = chain.rows["expiry"]
+    for part in (table, table.iloc[::2].reset_index(drop=True), table.iloc[:0]):  # some expiries missing: NaN
+        per_expiry = part.set_index("expiry")
+        got = prepare._by_expiry(part, np.r_[expiry.to_numpy(), np.datetime64("NaT")], ("forward", "implied_rate"))
+        for column, values in zip(("forward", "implied_rate"), got, strict=True):
+            former = pd.Series(np.r_[expiry.to_numpy(), np.datetime64("NaT")]).map(per_expiry[column]).to_numpy(float)
+            np.testing.assert_array_equal(values, former)

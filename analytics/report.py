@@ -233,8 +233,13 @@ def _columns_by_expiry(frame: pd.DataFrame, columns: tuple[str, ...],
     """``frame``'s float ``columns`` per ISO expiry as column arrays (``{"strike": [...], "iv": [...]}``,
     NaN/inf -> None), for a frame sorted by expiry: thousands of smile points converted column-wise,
     and written as arrays rather than one object per point (7x smaller JSON, 3x faster to write)."""
-    codes, dates = pd.factorize(frame["expiry"], sort=False)
-    starts = np.searchsorted(codes, np.arange(len(dates) + 1))
+    expiry = frame["expiry"].to_numpy(object)
+    if not expiry.size:
+        return {}
+    change = np.ones(expiry.size, dtype=bool)
+    change[1:] = expiry[1:] != expiry[:-1]  # each expiry's rows are one run: its first row starts it
+    dates = expiry[change]
+    starts = np.r_[np.flatnonzero(change), expiry.size]
     out: dict[str, dict[str, list[float | None]]] = {d.isoformat(): {} for d in dates}
     for name in columns:
         a = frame[name].to_numpy(float)

@@ -96,7 +96,7 @@ def _walls_of_plain_sums(strike: np.ndarray, side, gex) -> tuple[float | None, f
     if n == 0:
         return None
     slack = 2.0 * (np.bincount(codes, minlength=n) + 2) * np.finfo(float).eps
-    out = []
+    out: list[float | None] = []
     for sign, mine in ((1.0, w > 0), (-1.0, w < 0)):  # calls: the largest sum; puts: the most negative
         part = np.where(mine, g, 0.0)
         sums = sign * np.bincount(codes, weights=part, minlength=n)

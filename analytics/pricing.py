@@ -386,7 +386,8 @@ def implied_vol(
             near = inside & ~converged
             near[near] = np.abs(step[near] - s[near]) < 1e-4 * s[near]  # the only steps that can settle
             if near.any():
-                done[near] |= _step_settles(*(a[near] for a in (s, step - s, vega, d_2, vol_t, size)), tol)
+                done[near] |= _step_settles(s[near], (step - s)[near], vega[near], d_2[near], vol_t[near], size[near],
+                                            tol)
             if iteration == 0:  # rows finishing at their first price (or all, without a second): their bracket now
                 now = done if max_iter > 1 else np.ones_like(done)
                 if now.any():

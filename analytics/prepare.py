@@ -665,9 +665,12 @@ def _drop_notes(dropped, px, level, strike, years, side, rates, carry, oi, mult,
     Each note carries what its rows would hold at their expiry's smile (``smile``: the usable IVs
     interpolated in log-moneyness): gross GEX and +5% flow, for their share of the chain's gross."""
     quoted = np.isfinite(px) & (px > 0)
+    # the price at IV_MIN and the no-arbitrage bound of the dropped rows only (NaN elsewhere: no row of a note)
+    floor, bound = np.full(px.size, np.nan), np.full(px.size, np.nan)
+    i = np.flatnonzero(dropped)
     with np.errstate(invalid="ignore", over="ignore"):
-        floor = pricing.price(level, strike, years, pricing.IV_MIN, side, rates, carry)
-        bound = np.where(side > 0, level * np.exp(-carry * years), strike * np.exp(-rates * years))
+        floor[i] = pricing.price(level[i], strike[i], years[i], pricing.IV_MIN, side[i], rates[i], carry[i])
+        bound[i] = np.where(side[i] > 0, level[i] * np.exp(-carry[i] * years[i]), strike[i] * np.exp(-rates[i] * years[i]))
     low = dropped & quoted & (px <= floor * (1 + 1e-12))
     above = dropped & quoted & ~low & (px >= bound)
     sized = dropped & np.isfinite(smile)

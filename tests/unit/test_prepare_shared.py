@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import prepare
+from analytics import prepare, pricing
 from analytics.prepare import per_rows, placeholder_ivs
 from analytics.report import prepare_for
 from analytics.scenario import Scenario
@@ -300,3 +300,86 @@ def test_each_rows_parity_forward_and_rate_are_the_former_map_on_the_expiry(name
         for column, values in zip(("forward", "implied_rate"), got, strict=True):
             former = pd.Series(np.r_[expiry.to_numpy(), np.datetime64("NaT")]).map(per_expiry[column]).to_numpy(float)
             np.testing.assert_array_equal(values, former)
+
+
+
+def former_drop_notes(dropped, px, level, strike, years, side, rates, carry, oi, mult, smile) -> list:
+    """prepare._drop_notes as first written: the price at IV_MIN and the bound on every row."""
+    quoted = np.isfinite(px) & (px > 0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        floor = pricing.price(level, strike, years, pricing.IV_MIN, side, rates, carry)
+        bound = np.where(side > 0, level * np.exp(-carry * years), strike * np.exp(-rates * years))
+    low = dropped & quoted & (px <= floor * (1 + 1e-12))
+    above = dropped & quoted & ~low & (px >= bound)
+    sized = dropped & np.isfinite(smile)
+    gex = np.zeros(px.size)
+    flow = np.zeros(px.size)
+    if sized.any():
+        i = np.flatnonzero(sized)
+        now = pricing.greeks(level[i], strike[i], years[i], smile[i], side[i], rates[i], carry[i])
+        up = pricing.greeks(level[i] * (1.0 + prepare.FLOW_SHOCK_PCT / 100.0), strike[i], years[i], smile[i], side[i],
+                            rates[i], carry[i])
+        gex[i] = np.abs(oi[i] * mult[i] * now.gamma * level[i] ** 2 * 0.01)
+        flow[i] = np.abs(oi[i] * mult[i] * (up.delta - now.delta))
+    out = []
+    for code, mask, why in (
+        ("dropped-no-quote", dropped & ~quoted, "no usable IV and no quote to solve one from"),
+        ("dropped-at-intrinsic", low, "a quote at or below intrinsic value (no IV reproduces it)"),
+        ("dropped-above-bound", above, "a quote at or above the no-arbitrage bound (a call above the "
+         "forward's present value, a put above the strike's)"),
+        ("dropped-unsolved", dropped & quoted & ~low & ~above, "a quote below the no-arbitrage bound that no IV "
+         f"up to {pricing.IV_MAX:g} reproduces (far wings quoted at the minimum tick)"),
+    ):
+        if mask.any():
+            note = prepare.row_note(code, f"dropped {int(mask.sum())} row(s) with {why} ({int(oi[mask].sum()):,} contracts "
+                            "of open interest; shares at the expiry's smile IV)", mask, oi, keep_mask=False)
+            out.append(dataclasses.replace(note, outside_gex=float(gex[mask].sum()), outside_flow=float(flow[mask].sum())))
+    return out
+
+
+DROP_FIELDS = ("code", "summary", "rows", "contracts", "outside_gex", "outside_flow")
+
+
+def assert_same_notes(got, want) -> None:
+    assert [tuple(getattr(n, f) for f in DROP_FIELDS) for n in got] == [tuple(getattr(n, f) for f in DROP_FIELDS)
+                                                                         for n in want]
+    assert all(np.array_equal(a.mask, b.mask) for a, b in zip(got, want, strict=True))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_drop_notes_of_every_kind_are_those_of_the_former_all_rows_pricing(seed):
+    """Quotes missing, at the price at IV_MIN (just below, just above), at and above the no-arbitrage
+    bound, and in between, on dropped and kept rows."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    level, strike = rng.uniform(80, 120, n), rng.uniform(50, 150, n)
+    years, side = rng.uniform(1e-3, 2.0, n), rng.choice([-1.0, 1.0], n)
+    rates, carry = rng.uniform(-0.01, 0.06, n), rng.uniform(0.0, 0.04, n)
+    floor = pricing.price(level, strike, years, pricing.IV_MIN, side, rates, carry)
+    bound = np.where(side > 0, level * np.exp(-carry * years), strike * np.exp(-rates * years))
+    px = np.choose(rng.integers(0, 7, n), [np.full(n, np.nan), np.zeros(n), floor * (1 - 1e-13), floor * (1 + 1e-9),
+                                           bound, bound * 1.01, 0.5 * (floor + bound)])
+    smile = np.where(rng.random(n) < 0.2, np.nan, rng.uniform(0.1, 0.6, n))
+    oi, mult = rng.integers(0, 500, n).astype(float), np.full(n, 100.0)
+    dropped = rng.random(n) < 0.3
+    args = (dropped, px, level, strike, years, side, rates, carry, oi, mult, smile)
+    got = prepare._drop_notes(*args)
+    assert {nt.code for nt in got} == {"dropped-no-quote", "dropped-at-intrinsic", "dropped-above-bound",
+                                       "dropped-unsolved"}
+    assert_same_notes(got, former_drop_notes(*args))
+
+
+def test_the_drop_notes_are_those_of_the_former_all_rows_pricing(monkeypatch):
+    from analytics.sources import load_chain
+    from tests.conftest import shared_file
+
+    seen = []
+    real = prepare._drop_notes
+    monkeypatch.setattr(prepare, "_drop_notes", lambda *a: seen.append(a) or real(*a))
+    chain = load_chain(shared_file("cboe_ndx_2022-02-05_lucacastelli.csv"))  # rows without a quote or an IV
+    for s in TREATMENTS:
+        prepare_for(chain, s)
+    assert seen
+    for args in seen:
+        with np.errstate(invalid="ignore", over="ignore"):
+            assert_same_notes(real(*args), former_drop_notes(*args))

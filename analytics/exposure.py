@@ -72,8 +72,53 @@ def gex_by_strike(strike, side, gex) -> pd.DataFrame:
 
 def walls_of_rows(strike, side, gex) -> tuple[float | None, float | None]:
     """:func:`walls` of ``gex_by_strike(strike, side, gex)``, from its sums without building the frame
-    (a headline treatment needs the walls only)."""
-    strikes, calls, puts = _strike_sums(np.asarray(strike, float), side, gex)
+    (a headline treatment needs the walls only).
+
+    The sums are first added plainly (``np.bincount``): where a side's wall stands out from every
+    other strike (and from zero) by more than the two summations can differ (``2 (n + 2) eps`` times
+    the sum of the magnitudes added), it is the wall of the compensated sums; else those decide."""
+    strike = np.asarray(strike, float)
+    quick = _walls_of_plain_sums(strike, side, gex)
+    if quick is not None:
+        return quick
+    return _walls_of_sums(strike, side, gex)
+
+
+def _walls_of_plain_sums(strike: np.ndarray, side, gex) -> tuple[float | None, float | None] | None:
+    """:func:`walls_of_rows` from plain per-strike sums where they settle both walls, else None."""
+    codes, values = pd.factorize(strike, sort=True)
+    w = np.asarray(side, float)
+    g = np.asarray(gex, float)
+    kept = codes >= 0  # a missing strike is no group
+    if not kept.all():
+        codes, w, g = codes[kept], w[kept], g[kept]
+    n = len(values)
+    if n == 0:
+        return None
+    slack = 2.0 * (np.bincount(codes, minlength=n) + 2) * np.finfo(float).eps
+    out: list[float | None] = []
+    for sign, mine in ((1.0, w > 0), (-1.0, w < 0)):  # calls: the largest sum; puts: the most negative
+        part = np.where(mine, g, 0.0)
+        sums = sign * np.bincount(codes, weights=part, minlength=n)
+        error = slack * np.bincount(codes, weights=np.abs(part), minlength=n)
+        high = sums + error
+        if not (np.isfinite(sums).all() and np.isfinite(error).all()):
+            return None
+        if not (high > 0).any():  # no strike's sum can be positive: no wall
+            out.append(None)
+            continue
+        top = int(np.argmax(sums))
+        low = sums[top] - error[top]
+        high[top] = -np.inf
+        if not (low > 0 and low > high.max()):
+            return None
+        out.append(float(values[top]))
+    return out[0], out[1]
+
+
+def _walls_of_sums(strike: np.ndarray, side, gex) -> tuple[float | None, float | None]:
+    """:func:`walls_of_rows` from the compensated sums of :func:`gex_by_strike` (the reference)."""
+    strikes, calls, puts = _strike_sums(strike, side, gex)
     call_at, put_at = top_wall_positions(calls, puts, 1)
     def first(at: np.ndarray) -> float | None:
         return float(strikes[at[0]]) if at.size and at[0] >= 0 else None

@@ -567,7 +567,7 @@ def _pairs_by_expiry(chain: OptionChain, expiries: np.ndarray, row_code: np.ndar
 def _is_american(chain: OptionChain) -> bool:
     """A US-listed chain (Black-Scholes-Merton; Deribit's are European) with a root outside
     ``EUROPEAN_ROOTS`` (single stocks, ETFs: American exercise)."""
-    return chain.model == "bsm" and not set(chain.rows["root"].astype(str).unique()) <= EUROPEAN_ROOTS
+    return chain.model == "bsm" and not set(chain.rows["root"].unique().astype(str)) <= EUROPEAN_ROOTS
 
 
 def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -581,7 +581,8 @@ def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(values, return_inverse=True)
 
 
-def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0) -> pd.DataFrame:
+def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0,
+                    years: np.ndarray | None = None) -> pd.DataFrame:
     """Forward and discount factor of every expiry of ``chain`` from put-call parity.
 
     Parameters
@@ -591,6 +592,9 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
         of one day differ by hours of carry).
     rate, div_yield : float
         Continuously compounded, decimals: the fallback ``F = S e^{(r - q) T}``, ``D = e^{-r T}``.
+    years : ndarray, optional
+        ``chain.years_to_settlement()`` computed before (a caller's, e.g. the engine inputs'): not
+        computed again.
 
     Returns
     -------
@@ -612,7 +616,7 @@ def expiry_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float =
     # years to the latest settlement of each expiry date
     by_code = np.argsort(row_code, kind="stable")
     row_count = np.bincount(row_code)[: expiries.size]
-    ordered = chain.years_to_settlement()[by_code][: row_count.sum()]
+    ordered = (chain.years_to_settlement() if years is None else np.asarray(years))[by_code][: row_count.sum()]
     t = np.fmax.reduceat(ordered, np.cumsum(row_count) - row_count)
     code, pairs = _pairs_by_expiry(chain, expiries, row_code)
     dated = code < expiries.size
@@ -651,8 +655,10 @@ _FITS: dict[int, dict[tuple[float, float], pd.DataFrame]] = {}  # id(chain) -> (
 _FITS_LOCK = ForkSafeLock()  # a forked child gets its own
 
 
-def chain_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0) -> pd.DataFrame:
-    """:func:`expiry_forwards` of ``chain``, fitted once per chain object and (rate, yield).
+def chain_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0.0,
+                   years: np.ndarray | None = None) -> pd.DataFrame:
+    """:func:`expiry_forwards` of ``chain`` (``years``: its ``years_to_settlement()``, where the caller
+    has them), fitted once per chain object and (rate, yield).
 
     The catalog caches one chain object per file version, so every scenario of the page (expiry set,
     shocks, vol scenario) reuses one fit; the entry goes when the chain object does. The table is
@@ -662,7 +668,7 @@ def chain_forwards(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 
     with _FITS_LOCK:
         table = _FITS.get(id(chain), {}).get(key)
     if table is None:
-        table = expiry_forwards(chain, rate=rate, div_yield=div_yield)
+        table = expiry_forwards(chain, rate=rate, div_yield=div_yield, years=years)
         with _FITS_LOCK:
             if id(chain) not in _FITS:
                 _FITS[id(chain)] = {}
@@ -703,14 +709,38 @@ def model_forwards(expiry, years, level, rate, carry, spot: float, method) -> pd
     by_code = np.argsort(codes, kind="stable")
     starts = np.searchsorted(codes[by_code], np.arange(len(dates)))
     years_max = np.fmax.reduceat(t[kept][by_code], starts) if len(dates) else np.empty(0)
-    methods = np.broadcast_to(np.asarray(method, dtype=object), t.shape)[kept][by_code[starts]]
+    method = np.asarray(method, dtype=object)
+    methods = (np.full(len(dates), method.item(), dtype=object) if method.ndim == 0 else
+               np.broadcast_to(method, t.shape)[kept][by_code[starts]])
     out = pd.DataFrame({"expiry": dates, "years": years_max,
-                        "forward": group_medians(codes, len(dates), forward[kept]),
-                        "implied_rate": group_medians(codes, len(dates), implied_rate[kept]),
+                        "forward": _sorted_group_medians(codes, by_code, starts, forward[kept]),
+                        "implied_rate": _sorted_group_medians(codes, by_code, starts, implied_rate[kept]),
                         "method": methods})
     out.insert(3, "discount", np.exp(-out["implied_rate"] * out["years"]))
     out.insert(5, "forward_basis_pct", 100.0 * (out["forward"] / float(spot) - 1.0))
     return out
+
+
+def _sorted_group_medians(codes: np.ndarray, by_code: np.ndarray, starts: np.ndarray,
+                          values: np.ndarray) -> np.ndarray:
+    """:func:`group_medians` of ``values`` per group ``codes`` (every group present; ``by_code`` a stable
+    sort of the codes, ``starts`` each group's first position in it): a group whose values are all one
+    float (NaN left out; zeros of one sign) has that median without a sort (the expiries of a parity or
+    spot treatment: one forward and one rate each); the others are sorted."""
+    if not starts.size:
+        return np.empty(0)
+    ordered = values[by_code]
+    lo, hi = np.fmin.reduceat(ordered, starts), np.fmax.reduceat(ordered, starts)
+    # fmin and fmax take either zero of 0.0 and -0.0: the signs are read off the values
+    known = ~np.isnan(ordered)
+    negative = np.signbit(ordered)
+    some_negative = np.logical_or.reduceat(negative & known, starts)
+    mixed = ~((lo == hi) & (some_negative == np.logical_and.reduceat(negative | ~known, starts)))
+    lo = np.copysign(lo, np.where(some_negative, -1.0, 1.0))
+    if mixed.any():
+        rows = mixed[codes]
+        lo[mixed] = group_medians(codes[rows], starts.size, values[rows])[mixed]
+    return lo
 
 
 def group_medians(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
@@ -727,7 +757,7 @@ def group_medians(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.nd
     v = np.asarray(values, dtype=float)
     if not v.size:
         return np.full(n_groups, np.nan)
-    order = np.lexsort((v, codes))  # by group, then value; NaN last within its group
+    order = order_by_code(codes, v)
     s = v[order]
     starts = np.searchsorted(codes[order], np.arange(n_groups))
     count = np.bincount(codes[~np.isnan(v)], minlength=n_groups)
@@ -735,6 +765,23 @@ def group_medians(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.nd
     lo = np.minimum(starts + np.maximum(count - 1, 0) // 2, s.size - 1)
     hi = np.minimum(starts + count // 2, s.size - 1)
     return np.where(count == 0, np.nan, np.where(count % 2 == 0, (s[lo] + s[hi]) / 2, s[lo]))
+
+
+def order_by_code(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``np.lexsort((values, codes))`` for integer ``codes``: positions by code, then value (NaN last),
+    ties in position order; from a stable sort on the values and a stable one on the codes (a radix sort
+    where they fit 16 bits), which beats lexsort's passes.
+
+    Examples
+    --------
+    >>> order_by_code(np.array([1, 0, 1, 0]), np.array([2.0, 5.0, np.nan, 5.0])).tolist()
+    [1, 3, 0, 2]
+    """
+    by_value = np.argsort(values, kind="stable")
+    code_of = codes[by_value]
+    if code_of.size and code_of.dtype.kind in "iu" and -(2 ** 15) <= code_of.min() and code_of.max() < 2 ** 15:
+        code_of = code_of.astype(np.int16)
+    return by_value[np.argsort(code_of, kind="stable")]
 
 
 def implied_carry(forwards: pd.DataFrame, spot: float) -> pd.DataFrame:

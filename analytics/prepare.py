@@ -98,21 +98,25 @@ class PreparedChain:
 
     @functools.cached_property
     def _priced_forwards(self) -> pd.DataFrame:
-        expiry = self.chain.rows["expiry"]
+        expiry = self.chain.rows["expiry"].to_numpy()
         if self.chain.model == "black76":
             method: object = "exchange"
         elif self.forwards is not None:
-            # each row's expiry's method: looked up once per distinct expiry (Series.map's values)
-            codes, distinct = pd.factorize(expiry.to_numpy())
-            by_expiry = self.forwards.set_index("expiry")["method"]
-            method = (by_expiry.reindex(distinct).to_numpy(object)[codes] if codes.min(initial=0) >= 0 else
-                      expiry.map(by_expiry).to_numpy(object))
+            method = "parity"  # each expiry's own method, looked up below
         else:
             method = "spot-carry"
-        out = fwd.model_forwards(expiry.to_numpy(), self.years, self.level, self.rate, self.carry,
-                                 self.chain.spot, method)
-        n = self.forwards.set_index("expiry")["n_strikes"] if self.forwards is not None else pd.Series(dtype=int)
-        out["n_strikes"] = out["expiry"].map(n).fillna(0).astype(int)
+        out = fwd.model_forwards(expiry, self.years, self.level, self.rate, self.carry, self.chain.spot, method)
+        # each expiry's method and parity strikes from the fit's table, by position in its sorted dates
+        # (a date the table lacks: no method, no strikes)
+        table_dates = (self.forwards["expiry"].to_numpy() if self.forwards is not None else
+                       np.empty(0, dtype=expiry.dtype))
+        dates = out["expiry"].to_numpy()
+        at = np.minimum(np.searchsorted(table_dates, dates), max(table_dates.size - 1, 0))
+        found = (table_dates[at] == dates) if table_dates.size else np.zeros(dates.size, dtype=bool)
+        if self.forwards is not None and self.chain.model != "black76":
+            out["method"] = np.where(found, self.forwards["method"].to_numpy(object)[at], np.nan)
+        n = self.forwards["n_strikes"].to_numpy() if self.forwards is not None else np.zeros(0, dtype=int)
+        out["n_strikes"] = np.where(found, n[at] if n.size else 0, 0).astype(int)
         out["expiry"] = [pd.Timestamp(e).date() for e in out["expiry"]]
         return out
 
@@ -161,7 +165,7 @@ def placeholder_ivs(iv, expiry, strike, side, forward, *, min_rows: int = PLACEH
     with np.errstate(divide="ignore", invalid="ignore"):
         dist = np.abs(np.log(k / f))
     candidates = np.flatnonzero(valid.ravel())
-    order = candidates[np.lexsort((dist.ravel()[candidates], codes.ravel()[candidates]))]  # by expiry, then dist
+    order = candidates[fwd.order_by_code(codes.ravel()[candidates], dist.ravel()[candidates])]  # expiry, dist
     sorted_codes = codes.ravel()[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
     rank = np.arange(order.size) - np.repeat(starts, np.diff(np.r_[starts, order.size]))
@@ -253,6 +257,13 @@ def _row_groups_by_pandas(rows: pd.DataFrame) -> RowGroups:
                         pd.Series(np.arange(len(rows))).groupby([rows["root"], rows["expiry"]]).indices.values())
     return RowGroups(_read_only(strike_codes.to_numpy(np.intp)), _read_only(expiry_codes),
                      tuple(_read_only(a) for a in expiry_rows))
+
+
+def row_years(chain: OptionChain) -> np.ndarray:
+    """``chain.years_to_settlement()``, once per rows frame and snapshot time (:func:`per_rows`;
+    read-only): the engine inputs' and the parity fit's (:func:`analytics.forwards.chain_forwards`)."""
+    rows = chain.rows
+    return per_rows(rows, ("years", chain.as_of), lambda: _read_only(chain.years_to_settlement()))
 
 
 def _years_from(rows: pd.DataFrame, instant: pd.Timestamp) -> np.ndarray:
@@ -389,7 +400,7 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
     file_spot = None
     rows = chain.rows
     n = len(rows)
-    years = per_rows(rows, ("years", chain.as_of), lambda: _read_only(chain.years_to_settlement()))
+    years = row_years(chain)
     # a snapshot stamped outside the session (evening, weekend) carries that session's quotes; the file's
     # IVs were computed to its close, so under the file policy time runs from there
     session_close = calendars.quotes_session_close(chain.as_of) if chain.model == "bsm" else None
@@ -418,9 +429,10 @@ def prepare_chain(chain: OptionChain, *, rate: float = 0.0, div_yield: float = 0
         level = np.full(n, chain.spot)
         rates = np.full(n, rate)
         carry = np.full(n, div_yield)
-        if forwards is not None:  # priced on spot, but say when the options' own forwards disagree
-            notes += _memo_on(rows, ("spot-forward-notes", chain.as_of, chain.spot, rate, div_yield), forwards,
-                              lambda: tuple(_forward_notes(forwards, chain, oi, rate, div_yield, fallback=False)))
+        if forwards is not None:  # priced on spot, but say when the options' own forwards disagree (the
+            # parity treatment's notes on the same fit and spot, but for its fallback expiries: nothing falls
+            # back on spot)
+            notes += [n for n in _fit_notes(chain, forwards, oi, rate, div_yield) if n.code != "forward-fallback"]
     model_forward = level * np.exp((rates - carry) * years)
 
     iv = rows["iv"].to_numpy(float).copy()
@@ -526,17 +538,38 @@ def _on_forwards(chain: OptionChain, outside_session: bool, forwards: pd.DataFra
             on = replace(chain, spot=implied_spot)
             full = fwd.respot(full, implied_spot, rate=rate, div_yield=div_yield)
         table = full.loc[full["expiry"].isin(rows["expiry"].unique())].reset_index(drop=True)
-        per_expiry = table.set_index("expiry")
         # Black-76 on F with discount D, written on spot so that deltas are per unit of the underlying:
         # rate r = -ln(D)/T and the carry yield that makes S e^{(r - q) T} = F
-        forward_row = _read_only(rows["expiry"].map(per_expiry["forward"]).to_numpy(float))
-        rates = _read_only(rows["expiry"].map(per_expiry["implied_rate"]).to_numpy(float))
-        return implied_spot, table, forward_row, rates, tuple(_forward_notes(full, on, oi, rate, div_yield))
+        forward_row, rates = (_read_only(a) for a in _by_expiry(table, rows["expiry"].to_numpy(),
+                                                                  ("forward", "implied_rate")))
+        notes = (_fit_notes(chain, forwards, oi, rate, div_yield) if forwards is not None and implied_spot is None
+                 else tuple(_forward_notes(full, on, oi, rate, div_yield)))
+        return implied_spot, table, forward_row, rates, notes
 
     if forwards is None:  # a fit of this chain, made here: nothing to share it with
         return compute()
     return _memo_on(rows, ("on-forwards", chain.as_of, chain.spot, outside_session, rate, div_yield), forwards,
                     compute)
+
+
+def _by_expiry(table: pd.DataFrame, expiry: np.ndarray, columns: tuple[str, ...]) -> list[np.ndarray]:
+    """Each row's value of the ``table`` columns at its ``expiry`` (``table``: one row per expiry date,
+    ascending; NaN where it has none): ``Series.map`` on the expiry, by position in the sorted dates."""
+    dates = table["expiry"].to_numpy()
+    if not dates.size:
+        return [np.full(expiry.shape, np.nan) for _ in columns]
+    at = np.minimum(np.searchsorted(dates, expiry), dates.size - 1)
+    found = dates[at] == expiry
+    return [np.where(found, table[c].to_numpy(float)[at], np.nan) for c in columns]
+
+
+def _fit_notes(chain: OptionChain, forwards: pd.DataFrame, oi: np.ndarray, rate: float,
+               div_yield: float) -> tuple[Note, ...]:
+    """:func:`_forward_notes` of the whole fit ``forwards`` on ``chain`` (its spot): once per rows frame, fit
+    and spot, shared by the parity treatments (on that spot) and the spot ones (which leave out the
+    fallback note)."""
+    return _memo_on(chain.rows, ("fit-notes", chain.as_of, chain.spot, rate, div_yield), forwards,
+                    lambda: tuple(_forward_notes(forwards, chain, oi, rate, div_yield)))
 
 
 def _smile(groups: RowGroups, x: np.ndarray, known: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -632,9 +665,12 @@ def _drop_notes(dropped, px, level, strike, years, side, rates, carry, oi, mult,
     Each note carries what its rows would hold at their expiry's smile (``smile``: the usable IVs
     interpolated in log-moneyness): gross GEX and +5% flow, for their share of the chain's gross."""
     quoted = np.isfinite(px) & (px > 0)
+    # the price at IV_MIN and the no-arbitrage bound of the dropped rows only (NaN elsewhere: no row of a note)
+    floor, bound = np.full(px.size, np.nan), np.full(px.size, np.nan)
+    i = np.flatnonzero(dropped)
     with np.errstate(invalid="ignore", over="ignore"):
-        floor = pricing.price(level, strike, years, pricing.IV_MIN, side, rates, carry)
-        bound = np.where(side > 0, level * np.exp(-carry * years), strike * np.exp(-rates * years))
+        floor[i] = pricing.price(level[i], strike[i], years[i], pricing.IV_MIN, side[i], rates[i], carry[i])
+        bound[i] = np.where(side[i] > 0, level[i] * np.exp(-carry[i] * years[i]), strike[i] * np.exp(-rates[i] * years[i]))
     low = dropped & quoted & (px <= floor * (1 + 1e-12))
     above = dropped & quoted & ~low & (px >= bound)
     sized = dropped & np.isfinite(smile)
@@ -664,13 +700,12 @@ def _drop_notes(dropped, px, level, strike, years, side, rates, carry, oi, mult,
 
 
 def _forward_notes(table: pd.DataFrame, chain: OptionChain, oi: np.ndarray, rate: float,
-                   div_yield: float, *, fallback: bool = True) -> list[Note]:
-    """Fallback expiries (of ``chain``), and parity forwards away from spot beyond carry (stale spot,
-    dividend; fitted over the whole ``table``)."""
+                   div_yield: float) -> list[Note]:
+    """Fallback expiries (of ``chain``; code ``forward-fallback``, which only a parity treatment reports),
+    and parity forwards away from spot beyond carry (stale spot, dividend; fitted over the whole ``table``)."""
     out = []
     expiry = chain.rows["expiry"]
-    fell_back = table.loc[(table["method"] == "fallback") & table["expiry"].isin(expiry.unique()), "expiry"] \
-        if fallback else table["expiry"].iloc[:0]
+    fell_back = table.loc[(table["method"] == "fallback") & table["expiry"].isin(expiry.unique()), "expiry"]
     if len(fell_back):
         m = expiry.isin(fell_back).to_numpy()
         out.append(row_note("forward-fallback", f"{len(fell_back)} expiry(ies) with fewer than "

@@ -23,6 +23,7 @@ import pandas as pd
 SQRT_2PI = math.sqrt(2.0 * math.pi)
 IV_MIN = 1e-4
 IV_MAX = 5.0  # above this an IV is treated as absurd and re-solved from prices
+PRICE_ROUNDING = 1e-12  # a bound on a computed price's rounding, relative to level + strike (implied_vol)
 
 # Hart (1968) algorithm 5666 as given by West (2005), "Better approximations to cumulative normal
 # functions": N(-z) = exp(-z^2/2) P(z) / Q(z) for z >= 0, accurate to machine precision (absolute) on
@@ -319,12 +320,6 @@ def implied_vol(
     bcast = _float_arrays(option_price, underlying, strike, years, side, rate, carry_yield)
     shape = bcast[0].shape
     p, u, k, t, w, r, q = (np.array(a, dtype=float).ravel() for a in bcast)
-    with np.errstate(invalid="ignore", over="ignore"):
-        lo_price = price(u, k, t, IV_MIN, w, r, q)
-        hi_price = price(u, k, t, IV_MAX, w, r, q)
-        ok = np.isfinite(p) & np.isfinite(u) & (t > 0) & (p > lo_price) & (p < hi_price) & (u > 0) & (k > 0)
-    lo = np.full(p.shape, IV_MIN)
-    hi = np.full(p.shape, IV_MAX)
     # Brenner-Subrahmanyam start, clipped into the bracket
     with np.errstate(divide="ignore", invalid="ignore"):
         sigma = np.clip(np.sqrt(2 * np.pi / np.where(t > 0, t, 1.0)) * p / np.where(u > 0, u, 1.0), 0.05, 1.0)
@@ -332,25 +327,107 @@ def implied_vol(
         start = np.broadcast_to(np.asarray(guess, dtype=float), shape).ravel()
         with np.errstate(invalid="ignore"):
             sigma = np.where((start > IV_MIN) & (start < IV_MAX), start, sigma)
+    # ok: a price strictly between the prices at IV_MIN and IV_MAX (decided after the first evaluation)
+    ok = np.isfinite(p) & np.isfinite(u) & (t > 0) & (u > 0) & (k > 0)
     sigma = np.where(ok, sigma, np.nan)
-    active = ok.copy()
-    for _ in range(max_iter):
-        if not active.any():
-            break
-        idx = np.flatnonzero(active)
-        s = sigma[idx]
-        option_price, vega = price_vega(u[idx], k[idx], t[idx], s, w[idx], r[idx], q[idx])
-        diff = option_price - p[idx]
-        above = diff > 0
-        hi[idx] = np.where(above, s, hi[idx])
-        lo[idx] = np.where(above, lo[idx], s)
-        with np.errstate(divide="ignore", invalid="ignore"):
+    # the rows still iterating, with what their prices are made of and their vol and bracket: compressed as
+    # rows finish. The price's terms that do not depend on the vol are computed once, by the operations
+    # _priced computes them with (each price and vega the floats price_vega gives)
+    idx = np.flatnonzero(ok)
+    s, ww, pp = sigma[idx], w[idx], p[idx]
+    lo, hi = np.full(idx.size, IV_MIN), np.full(idx.size, IV_MAX)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        uu, kk, tt, rr, qq = (a[idx] for a in (u, k, t, r, q))
+        sqrt_t = np.sqrt(tt)
+        log_m = np.log(uu / kk)
+        drift = (rr - qq) * tt
+        spot_dq = uu * np.exp(-qq * tt)  # u e^{-qT}
+        strike_dr = kk * np.exp(-rr * tt)  # k e^{-rT}
+        size = uu + kk
+        del uu, kk, tt, rr, qq
+        for iteration in range(max_iter):
+            if not idx.size:
+                break
+            vol_t = s * sqrt_t
+            d_1 = d1(log_m, drift, vol_t)
+            d_2 = d_1 - vol_t
+            vega = spot_dq * norm_pdf(d_1) * sqrt_t
+            diff = ww * (spot_dq * norm_cdf(ww * d_1) - strike_dr * norm_cdf(ww * d_2)) - pp
+            if iteration < 2:
+                # the bracket's prices are needed only where no price so far settles them: the price rises
+                # with the vol, so a vol priced below the quote (by more than the prices' rounding) puts it
+                # above the price at IV_MIN, one priced above puts it below the price at IV_MAX; most first
+                # Newton steps from below overshoot, so the rows left open after the second price are
+                # priced there
+                margin = PRICE_ROUNDING * size
+                if iteration == 0:
+                    open_lo, open_hi = ~(diff < -margin), ~(diff > margin)
+                else:
+                    open_lo &= ~(diff < -margin)
+                    open_hi &= ~(diff > margin)
+                    outside = _outside_bracket(p, u, k, t, w, r, q, idx, open_lo, open_hi)
+                    if outside.any():
+                        ok[idx[outside]] = False
+                        keep = ~outside
+                        (idx, s, ww, pp, lo, hi, sqrt_t, log_m, drift, spot_dq, strike_dr, size, diff, vega, d_2,
+                         vol_t) = (a.compress(keep) for a in (idx, s, ww, pp, lo, hi, sqrt_t, log_m, drift, spot_dq,
+                                                              strike_dr, size, diff, vega, d_2, vol_t))
+            above = diff > 0
+            hi = np.where(above, s, hi)
+            lo = np.where(above, lo, s)
             step = s - diff / vega
-        with np.errstate(divide="ignore", invalid="ignore"):
-            converged = (np.abs(diff) < tol * vega) | (np.abs(diff) < 1e-14 * np.maximum(1.0, p[idx]))
-        inside = np.isfinite(step) & (step >= lo[idx]) & (step <= hi[idx])
-        new = np.where(converged, s, np.where(inside, step, 0.5 * (lo[idx] + hi[idx])))
-        sigma[idx] = new
-        done = converged | (np.abs(new - s) < 1e-13) | (hi[idx] - lo[idx] < 1e-13)
-        active[idx[done]] = False
+            gap = np.abs(diff)
+            converged = (gap < tol * vega) | (gap < 1e-14 * np.maximum(1.0, pp))
+            inside = np.isfinite(step) & (step >= lo) & (step <= hi)
+            new = np.where(converged, s, np.where(inside, step, 0.5 * (lo + hi)))
+            done = converged | (np.abs(new - s) < 1e-13) | (hi - lo < 1e-13)
+            # a Newton step so small that the price at its end is surely within tol x vega: the evaluation
+            # that would confirm it is skipped (the vol is the step's end, as that evaluation would keep it)
+            near = inside & ~converged
+            near[near] = np.abs(step[near] - s[near]) < 1e-4 * s[near]  # the only steps that can settle
+            if near.any():
+                done[near] |= _step_settles(s[near], (step - s)[near], vega[near], d_2[near], vol_t[near], size[near],
+                                            tol)
+            if iteration == 0:  # rows finishing at their first price (or all, without a second): their bracket now
+                now = done if max_iter > 1 else np.ones_like(done)
+                if now.any():
+                    outside = np.zeros_like(done)
+                    outside[now] = _outside_bracket(p, u, k, t, w, r, q, idx[now], open_lo[now], open_hi[now])
+                    ok[idx[outside]] = False
+            sigma[idx[done]] = new[done]
+            going = ~done
+            idx, s, ww, pp, lo, hi, sqrt_t, log_m, drift, spot_dq, strike_dr, size = (
+                a.compress(going) for a in (idx, new, ww, pp, lo, hi, sqrt_t, log_m, drift, spot_dq, strike_dr, size))
+            if iteration == 0:
+                open_lo, open_hi = open_lo.compress(going), open_hi.compress(going)
+    sigma[idx] = s  # rows still going after max_iter: their last vol
     return np.where(ok, sigma, np.nan).reshape(shape)
+
+
+def _outside_bracket(p, u, k, t, w, r, q, rows, open_lo, open_hi) -> np.ndarray:
+    """Of the ``rows`` of the inputs: whose quote ``p`` is not strictly between the prices at ``IV_MIN``
+    (priced where ``open_lo``) and ``IV_MAX`` (where ``open_hi``); a bound not priced is settled by a price
+    of the solve. The computed price is monotone in the vol only up to its rounding (a deep in-the-money
+    price at vol 1 can print an ulp below the one at ``IV_MIN``): a price within :data:`PRICE_ROUNDING` x
+    (level + strike) of the quote settles neither bound."""
+    out = np.zeros(rows.size, dtype=bool)
+    for bound, vol, open_ in ((1.0, IV_MIN, open_lo), (-1.0, IV_MAX, open_hi)):
+        if open_.any():
+            i = rows[open_]
+            with np.errstate(invalid="ignore", over="ignore"):
+                at = price(u[i], k[i], t[i], vol, w[i], r[i], q[i])
+                out[open_] |= ~(bound * (p[i] - at) > 0)
+    return out
+
+
+def _step_settles(s, delta, vega, d_2, vol_t, size, tol: float) -> np.ndarray:
+    """Where a Newton step ``delta`` from ``s`` (where the price's ``d2`` and ``sigma sqrt(T)`` are ``d_2``
+    and ``vol_t``; ``size``: level + strike) surely lands within ``tol x vega`` of the quote: its
+    second-order residual ``volga delta^2 / 2`` (ten times over, with vega's own change along the step
+    bounded) plus the price's rounding (ten ulps of level + strike) below a tenth of ``tol x vega``."""
+    d_1 = d_2 + vol_t
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        curvature = np.abs(d_1 * d_2 / s)  # volga / vega
+        small = (np.abs(delta) < 1e-4 * s) & (curvature * np.abs(delta) < 0.01)
+        residual = 5.0 * curvature * vega * delta * delta + 2e-15 * size
+        return small & (residual < 0.1 * tol * vega)

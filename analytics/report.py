@@ -32,6 +32,7 @@ from analytics.prepare import (
     model_text,
     per_rows,
     prepare_chain,
+    row_years,
 )
 from analytics.scenario import Scenario, VolScenario
 from analytics.smile import smile as smile_points
@@ -232,8 +233,13 @@ def _columns_by_expiry(frame: pd.DataFrame, columns: tuple[str, ...],
     """``frame``'s float ``columns`` per ISO expiry as column arrays (``{"strike": [...], "iv": [...]}``,
     NaN/inf -> None), for a frame sorted by expiry: thousands of smile points converted column-wise,
     and written as arrays rather than one object per point (7x smaller JSON, 3x faster to write)."""
-    codes, dates = pd.factorize(frame["expiry"], sort=False)
-    starts = np.searchsorted(codes, np.arange(len(dates) + 1))
+    expiry = frame["expiry"].to_numpy(object)
+    if not expiry.size:
+        return {}
+    change = np.ones(expiry.size, dtype=bool)
+    change[1:] = expiry[1:] != expiry[:-1]  # each expiry's rows are one run: its first row starts it
+    dates = expiry[change]
+    starts = np.r_[np.flatnonzero(change), expiry.size]
     out: dict[str, dict[str, list[float | None]]] = {d.isoformat(): {} for d in dates}
     for name in columns:
         a = frame[name].to_numpy(float)
@@ -331,7 +337,8 @@ def prepare_for(chain: OptionChain, scenario: Scenario) -> PreparedChain:
         selected = dataclasses.replace(chain, rows=rows)
     # the parity fit of the whole snapshot, once per chain object: an expiry's forward does not depend
     # on the expiry filter, and a new scenario does not refit
-    fit = fwd.chain_forwards(chain, rate=p.rate, div_yield=p.div_yield) if chain.model == "bsm" else None
+    fit = (fwd.chain_forwards(chain, rate=p.rate, div_yield=p.div_yield, years=row_years(chain))
+           if chain.model == "bsm" else None)
     prep = prepare_chain(selected, rate=p.rate, div_yield=p.div_yield, multiplier=p.multiplier,
                          adjusted_deliverables=p.adjusted_deliverables, forward=p.forward, iv_policy=p.iv_policy,
                          forwards=fit)

@@ -337,3 +337,66 @@ def test_expiry_codes_are_np_unique_sorted_or_not(dates):
     got, want = forwards._sorted_codes(values), np.unique(values, return_inverse=True)
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
+
+
+def former_model_forwards(expiry, years, level, rate, carry, spot, method) -> pd.DataFrame:
+    """forwards.model_forwards as first written: every expiry's medians sorted (group_medians), the method
+    broadcast to every row."""
+    t = np.asarray(years, dtype=float)
+    forward = np.broadcast_to(level, t.shape) * np.exp((np.asarray(rate) - carry) * t)
+    implied_rate = np.broadcast_to(np.asarray(rate, dtype=float), t.shape)
+    codes, dates = pd.factorize(np.asarray(expiry), sort=True)
+    kept = codes >= 0
+    codes = codes[kept]
+    by_code = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[by_code], np.arange(len(dates)))
+    years_max = np.fmax.reduceat(t[kept][by_code], starts) if len(dates) else np.empty(0)
+    methods = np.broadcast_to(np.asarray(method, dtype=object), t.shape)[kept][by_code[starts]]
+    out = pd.DataFrame({"expiry": dates, "years": years_max,
+                        "forward": forwards.group_medians(codes, len(dates), forward[kept]),
+                        "implied_rate": forwards.group_medians(codes, len(dates), implied_rate[kept]),
+                        "method": methods})
+    out.insert(3, "discount", np.exp(-out["implied_rate"] * out["years"]))
+    out.insert(5, "forward_basis_pct", 100.0 * (out["forward"] / float(spot) - 1.0))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_model_forwards_equal_the_former_sorted_medians(seed):
+    """Expiries with one forward and rate on every row (a parity or spot treatment) take it without a
+    sort; expiries whose rows differ (a Deribit file's per-quote forwards, NaN, zeros of both signs) are
+    sorted: every median as group_medians gives it."""
+    rng = np.random.default_rng(seed)
+    n, n_exp = 3000, 25
+    days = np.datetime64("2024-01-05") + rng.integers(0, n_exp, n).astype("timedelta64[D]")
+    expiry = days.astype("datetime64[us]")
+    expiry[rng.random(n) < 0.01] = np.datetime64("NaT")
+    code = (days - days.min()).astype(int)
+    years = 0.01 + code / 365.0 + rng.choice([0.0, 0.3 / 365], n)  # AM beside PM roots
+    per_day_rate = rng.choice([0.0, -0.0, 0.05, np.nan], n_exp)
+    rate = per_day_rate[code]
+    varied = rng.random(n_exp) < 0.3
+    rate = np.where(varied[code], rate + rng.normal(0, 1e-3, n), rate)
+    rate = np.where(varied[code] & (rng.random(n) < 0.2), rng.choice([0.0, -0.0, np.nan], n), rate)
+    zeros = code == np.flatnonzero(~varied)[0]  # one expiry of zeros of both signs: its median is 0.0 (odd: either)
+    rate = np.where(zeros, np.where(np.arange(n) % 2 == 0, 0.0, -0.0), rate)
+    level = np.where(varied[code], 100 + rng.normal(0, 1, n), 100.0)
+    carry = rate - np.log(np.where(varied[code], 101.0, 100.5) / level) / years
+    for method in ("parity", np.where(rng.random(n) < 0.5, "parity", "fallback").astype(object)):
+        got = forwards.model_forwards(expiry, years, level, rate, carry, 100.0, method)
+        want = former_model_forwards(expiry, years, level, rate, carry, 100.0, method)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        for column in ("forward", "implied_rate", "discount"):  # == takes -0.0 for 0.0; the JSON does not
+            np.testing.assert_array_equal(np.signbit(got[column]), np.signbit(want[column]))
+    empty = np.array([], dtype="datetime64[us]")
+    pd.testing.assert_frame_equal(forwards.model_forwards(empty, [], 100.0, 0.0, 0.0, 100.0, "spot-carry"),
+                                  former_model_forwards(empty, [], 100.0, 0.0, 0.0, 100.0, "spot-carry"),
+                                  check_exact=True)
+
+
+@pytest.mark.parametrize("n_codes", [1, 7, 40_000])  # 40,000 codes: past the 16-bit radix sort
+def test_order_by_code_is_lexsorts_order(n_codes):
+    rng = np.random.default_rng(n_codes)
+    codes = rng.integers(-1, n_codes, 50_000)
+    values = rng.choice([0.0, -0.0, 1.5, 2.0, np.nan, np.inf, -3.0], 50_000) + rng.choice([0.0, 1e-9], 50_000)
+    np.testing.assert_array_equal(forwards.order_by_code(codes, values), np.lexsort((values, codes)))

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import prepare
+from analytics import prepare, pricing
 from analytics.prepare import per_rows, placeholder_ivs
 from analytics.report import prepare_for
 from analytics.scenario import Scenario
@@ -168,12 +168,218 @@ def test_treatments_keeping_the_same_rows_share_one_frame(spx_path):
     assert len({id(p.chain.rows) for p in preps}) < len(preps)
 
 
-def test_the_parity_inputs_are_read_once_for_both_iv_policies(spx_path, monkeypatch):
+def test_the_forward_notes_are_computed_once_for_every_forward_and_iv_policy(spx_path, monkeypatch):
     chain = load_cboe(spx_path)
     calls = []
     real = prepare._forward_notes
-    monkeypatch.setattr(prepare, "_forward_notes", lambda *a, **k: calls.append(k.get("fallback", True)) or real(*a, **k))
-    for forward in ("parity", "spot"):
+    monkeypatch.setattr(prepare, "_forward_notes", lambda *a, **k: calls.append(a[1].spot) or real(*a, **k))
+    for forward in ("parity", "spot", "parity"):
         for iv_policy in ("otm", "file"):
             prepare_for(chain, Scenario(forward=forward, iv_policy=iv_policy))
-    assert sorted(calls) == [False, True]  # one for the parity fit's table, one for spot's notes
+    assert calls == [chain.spot]  # the parity treatments' notes; the spot ones are those without the fallback
+
+
+def note_fields(notes) -> list[tuple]:
+    """What a note says (its masks are over the rows before or after the drops: the summaries and counts
+    name the rows and the spot)."""
+    return [(n.code, n.summary, n.rows, n.contracts) for n in notes]
+
+
+FORWARD_CODES = ("forward-fallback", "american-exercise", "forward-basis")
+
+
+@pytest.mark.parametrize("spot_factor", [1.0, 1.015])  # 1.015: a stale header spot, the parity levels on the quotes'
+@pytest.mark.parametrize("first", ["parity", "spot"])
+def test_each_forward_choice_reports_the_forward_notes_of_its_own_spot(spx_path, tmp_path, spot_factor, first):
+    """The notes as first written, per choice: parity's on the spot it prices on (the quotes' where the
+    header's is stale, its fit respotted there) with the fallback expiries; spot's on the header spot
+    without them (nothing falls back on spot). Whichever choice is prepared first."""
+    from tests.unit.test_model_treatment import rewrite_spot
+
+    path = spx_path
+    if spot_factor != 1.0:
+        path = tmp_path / "spx_stale.csv"
+        rewrite_spot(spx_path, path, spot_factor)
+    chain = load_cboe(path)
+    order = (first, "spot" if first == "parity" else "parity")
+    preps = {forward: prepare_for(chain, Scenario(forward=forward, iv_policy="file")) for forward in order}
+    fit = prepare.fwd.chain_forwards(chain)
+    parity, spot = preps["parity"], preps["spot"]
+    assert (parity.file_spot is not None) == (spot_factor != 1.0)
+    on = parity.chain.spot  # the spot the parity levels are on
+    table = fit if parity.file_spot is None else prepare.fwd.respot(fit, on)
+    oi = chain.rows["open_interest"].to_numpy(float)
+    expected = note_fields(prepare._forward_notes(table, dataclasses.replace(chain, spot=on), oi, 0.0, 0.0))
+    assert note_fields(n for n in parity.notes if n.code in FORWARD_CODES) == expected
+    expected_spot = [e for e in note_fields(prepare._forward_notes(fit, chain, oi, 0.0, 0.0)) if e[0] != "forward-fallback"]
+    assert note_fields(n for n in spot.notes if n.code in FORWARD_CODES) == expected_spot
+    assert any(e[0] == "forward-basis" for e in expected_spot) == (spot_factor != 1.0)
+
+
+def former_priced_forwards(prep) -> pd.DataFrame:
+    """PreparedChain.priced_forwards as first written: each row's method looked up per distinct expiry and
+    handed to model_forwards row by row, the strikes mapped by expiry."""
+    expiry = prep.chain.rows["expiry"]
+    if prep.chain.model == "black76":
+        method: object = "exchange"
+    elif prep.forwards is not None:
+        codes, distinct = pd.factorize(expiry.to_numpy())
+        by_expiry = prep.forwards.set_index("expiry")["method"]
+        method = (by_expiry.reindex(distinct).to_numpy(object)[codes] if codes.min(initial=0) >= 0 else
+                  expiry.map(by_expiry).to_numpy(object))
+    else:
+        method = "spot-carry"
+    out = prepare.fwd.model_forwards(expiry.to_numpy(), prep.years, prep.level, prep.rate, prep.carry,
+                                     prep.chain.spot, method)
+    n = prep.forwards.set_index("expiry")["n_strikes"] if prep.forwards is not None else pd.Series(dtype=int)
+    out["n_strikes"] = out["expiry"].map(n).fillna(0).astype(int)
+    out["expiry"] = [pd.Timestamp(e).date() for e in out["expiry"]]
+    return out
+
+
+@pytest.mark.parametrize("name", ["cboe_spx_2024-01-07_phammings.csv", "cboe_ndx_2022-02-05_lucacastelli.csv",
+                                  "deribit_btc_ticker_greeks_2026-02-28_tessicin.csv"])
+def test_the_priced_forwards_are_those_of_the_former_per_row_lookup(name):
+    from analytics.sources import load_chain
+    from tests.conftest import shared_file
+
+    chain = load_chain(shared_file(name))
+    for s in (*TREATMENTS, Scenario(expiries=(str(chain.expiries[2]),))):
+        prep = prepare_for(chain, s)
+        pd.testing.assert_frame_equal(prep.priced_forwards(), former_priced_forwards(prep), check_exact=True)
+    # an expiry the fit's table lacks: no method, no strikes
+    prep = prepare_for(chain, Scenario())
+    if prep.forwards is not None:
+        partial = dataclasses.replace(prep, forwards=prep.forwards.iloc[1:].reset_index(drop=True))
+        pd.testing.assert_frame_equal(partial.priced_forwards(), former_priced_forwards(partial), check_exact=True)
+
+
+def test_the_parity_fit_and_the_engine_inputs_read_the_rows_time_to_settlement_once(spx_path, monkeypatch):
+    from analytics.chain import OptionChain
+
+    chain = load_cboe(spx_path)
+    calls = []
+    real = OptionChain.years_to_settlement
+    monkeypatch.setattr(OptionChain, "years_to_settlement", lambda self: calls.append(1) or real(self))
+    for s in TREATMENTS:
+        if s.max_dte is None:  # no expiry selection: the fit's rows are the preparation's
+            prepare_for(chain, s)
+    assert len(calls) == 1
+    fresh = dataclasses.replace(chain, rows=chain.rows.copy())
+    pd.testing.assert_frame_equal(prepare.fwd.expiry_forwards(fresh, years=prepare.row_years(fresh)),
+                                  prepare.fwd.expiry_forwards(fresh), check_exact=True)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_placeholder_ivs_agree_with_the_pandas_rule_where_distances_tie(seed):
+    """Calls and puts of a strike, and strikes mirrored around the forward, lie at equal distances: the
+    four rows nearest the forward are the earliest of the tied (a stable sort), as pandas takes them."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    expiry = rng.integers(0, 12, n)
+    forward = 100.0
+    strike = forward * np.exp(rng.choice(np.arange(-6, 7), n) * 0.01)  # ln(K/F) mirrored: ties in distance
+    side = rng.choice([-1.0, 1.0], n)
+    iv = np.where(rng.random(n) < 0.3, 0.01, rng.choice([0.18, 0.2, 0.22, 0.25], n))
+    iv[rng.random(n) < 0.02] = np.nan
+    np.testing.assert_array_equal(placeholder_ivs(iv, expiry, strike, side, forward),
+                                  pandas_placeholder_ivs(iv, expiry, strike, side, np.full(n, forward)))
+
+
+@pytest.mark.parametrize("name", ["cboe_spx_2024-01-07_phammings.csv", "cboe_ndx_2022-02-05_lucacastelli.csv"])
+def test_each_rows_parity_forward_and_rate_are_the_former_map_on_the_expiry(name):
+    from analytics.sources import load_chain
+    from tests.conftest import shared_file
+
+    chain = load_chain(shared_file(name))
+    table = prepare.fwd.chain_forwards(chain)
+    expiry = chain.rows["expiry"]
+    for part in (table, table.iloc[::2].reset_index(drop=True), table.iloc[:0]):  # some expiries missing: NaN
+        per_expiry = part.set_index("expiry")
+        got = prepare._by_expiry(part, np.r_[expiry.to_numpy(), np.datetime64("NaT")], ("forward", "implied_rate"))
+        for column, values in zip(("forward", "implied_rate"), got, strict=True):
+            former = pd.Series(np.r_[expiry.to_numpy(), np.datetime64("NaT")]).map(per_expiry[column]).to_numpy(float)
+            np.testing.assert_array_equal(values, former)
+
+
+
+def former_drop_notes(dropped, px, level, strike, years, side, rates, carry, oi, mult, smile) -> list:
+    """prepare._drop_notes as first written: the price at IV_MIN and the bound on every row."""
+    quoted = np.isfinite(px) & (px > 0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        floor = pricing.price(level, strike, years, pricing.IV_MIN, side, rates, carry)
+        bound = np.where(side > 0, level * np.exp(-carry * years), strike * np.exp(-rates * years))
+    low = dropped & quoted & (px <= floor * (1 + 1e-12))
+    above = dropped & quoted & ~low & (px >= bound)
+    sized = dropped & np.isfinite(smile)
+    gex = np.zeros(px.size)
+    flow = np.zeros(px.size)
+    if sized.any():
+        i = np.flatnonzero(sized)
+        now = pricing.greeks(level[i], strike[i], years[i], smile[i], side[i], rates[i], carry[i])
+        up = pricing.greeks(level[i] * (1.0 + prepare.FLOW_SHOCK_PCT / 100.0), strike[i], years[i], smile[i], side[i],
+                            rates[i], carry[i])
+        gex[i] = np.abs(oi[i] * mult[i] * now.gamma * level[i] ** 2 * 0.01)
+        flow[i] = np.abs(oi[i] * mult[i] * (up.delta - now.delta))
+    out = []
+    for code, mask, why in (
+        ("dropped-no-quote", dropped & ~quoted, "no usable IV and no quote to solve one from"),
+        ("dropped-at-intrinsic", low, "a quote at or below intrinsic value (no IV reproduces it)"),
+        ("dropped-above-bound", above, "a quote at or above the no-arbitrage bound (a call above the "
+         "forward's present value, a put above the strike's)"),
+        ("dropped-unsolved", dropped & quoted & ~low & ~above, "a quote below the no-arbitrage bound that no IV "
+         f"up to {pricing.IV_MAX:g} reproduces (far wings quoted at the minimum tick)"),
+    ):
+        if mask.any():
+            note = prepare.row_note(code, f"dropped {int(mask.sum())} row(s) with {why} ({int(oi[mask].sum()):,} contracts "
+                            "of open interest; shares at the expiry's smile IV)", mask, oi, keep_mask=False)
+            out.append(dataclasses.replace(note, outside_gex=float(gex[mask].sum()), outside_flow=float(flow[mask].sum())))
+    return out
+
+
+DROP_FIELDS = ("code", "summary", "rows", "contracts", "outside_gex", "outside_flow")
+
+
+def assert_same_notes(got, want) -> None:
+    assert [tuple(getattr(n, f) for f in DROP_FIELDS) for n in got] == [tuple(getattr(n, f) for f in DROP_FIELDS)
+                                                                         for n in want]
+    assert all(np.array_equal(a.mask, b.mask) for a, b in zip(got, want, strict=True))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_drop_notes_of_every_kind_are_those_of_the_former_all_rows_pricing(seed):
+    """Quotes missing, at the price at IV_MIN (just below, just above), at and above the no-arbitrage
+    bound, and in between, on dropped and kept rows."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    level, strike = rng.uniform(80, 120, n), rng.uniform(50, 150, n)
+    years, side = rng.uniform(1e-3, 2.0, n), rng.choice([-1.0, 1.0], n)
+    rates, carry = rng.uniform(-0.01, 0.06, n), rng.uniform(0.0, 0.04, n)
+    floor = pricing.price(level, strike, years, pricing.IV_MIN, side, rates, carry)
+    bound = np.where(side > 0, level * np.exp(-carry * years), strike * np.exp(-rates * years))
+    px = np.choose(rng.integers(0, 7, n), [np.full(n, np.nan), np.zeros(n), floor * (1 - 1e-13), floor * (1 + 1e-9),
+                                           bound, bound * 1.01, 0.5 * (floor + bound)])
+    smile = np.where(rng.random(n) < 0.2, np.nan, rng.uniform(0.1, 0.6, n))
+    oi, mult = rng.integers(0, 500, n).astype(float), np.full(n, 100.0)
+    dropped = rng.random(n) < 0.3
+    args = (dropped, px, level, strike, years, side, rates, carry, oi, mult, smile)
+    got = prepare._drop_notes(*args)
+    assert {nt.code for nt in got} == {"dropped-no-quote", "dropped-at-intrinsic", "dropped-above-bound",
+                                       "dropped-unsolved"}
+    assert_same_notes(got, former_drop_notes(*args))
+
+
+def test_the_drop_notes_are_those_of_the_former_all_rows_pricing(monkeypatch):
+    from analytics.sources import load_chain
+    from tests.conftest import shared_file
+
+    seen = []
+    real = prepare._drop_notes
+    monkeypatch.setattr(prepare, "_drop_notes", lambda *a: seen.append(a) or real(*a))
+    chain = load_chain(shared_file("cboe_ndx_2022-02-05_lucacastelli.csv"))  # rows without a quote or an IV
+    for s in TREATMENTS:
+        prepare_for(chain, s)
+    assert seen
+    for args in seen:
+        with np.errstate(invalid="ignore", over="ignore"):
+            assert_same_notes(real(*args), former_drop_notes(*args))

@@ -48,3 +48,30 @@ def test_json_records_of_empty_frames() -> None:
 
 def test_report_doctests() -> None:
     assert doctest.testmod(analytics.report).failed == 0
+
+
+def former_columns_by_expiry(frame, columns, decimals=None):
+    """report._columns_by_expiry as first written: the runs of expiries from pd.factorize."""
+    import math
+
+    codes, dates = pd.factorize(frame["expiry"], sort=False)
+    starts = np.searchsorted(codes, np.arange(len(dates) + 1))
+    out = {d.isoformat(): {} for d in dates}
+    for name in columns:
+        a = frame[name].to_numpy(float)
+        if decimals is not None and name != "strike":
+            a = np.round(a, decimals)
+        column = [None if not math.isfinite(x) else x for x in a.tolist()]
+        for i, d in enumerate(dates):
+            out[d.isoformat()][name] = column[starts[i]:starts[i + 1]]
+    return out
+
+
+def test_the_smile_columns_per_expiry_are_the_former_factorized_runs(spx_path):
+    from analytics.report import _columns_by_expiry, analyze
+    from analytics.sources.cboe import load_cboe
+
+    a = analyze(load_cboe(spx_path))
+    columns = ("strike", "log_moneyness", "iv")
+    for frame in (a.smile, a.smile.iloc[:0], a.smile.iloc[:7], a.smile.iloc[3:4]):
+        assert _columns_by_expiry(frame, columns, 6) == former_columns_by_expiry(frame, columns, 6)

@@ -30,8 +30,8 @@ OUT = {key: i for i, (key, _, _) in enumerate(controls.OUTPUTS)}
 CHAIN_FILES = (  # every option-chain file in ../shared/data (the two big CBOE files: slow, make test only)
     pytest.param("cboe_spx_2024-01-07_phammings.csv", "SPX", marks=pytest.mark.slow),
     pytest.param("cboe_ndx_2022-02-05_lucacastelli.csv", "NDX", marks=pytest.mark.slow),
-    ("deribit_btc_ticker_greeks_2026-02-28_tessicin.csv", "BTC"),
-    ("deribit_btc_book_summary_2024-03-12_stevenmaharaj_TESTNET.csv", "BTC"),
+    ("deribit_btc_ticker_greeks_2026-02-28_tessicin.csv", "BTC"),  # the one make test-fast runs
+    pytest.param("deribit_btc_book_summary_2024-03-12_stevenmaharaj_TESTNET.csv", "BTC", marks=pytest.mark.slow),
 )
 STORE_IN_ANOTHER_PROCESS = """
 import dataclasses, datetime as dt, json, sys

@@ -5,6 +5,7 @@ pattern one symbol at a time), and the rare checks that need the symbols' text s
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from pathlib import Path
@@ -37,14 +38,20 @@ def plain_rows(text: str, ticker: str = "SPX") -> pd.DataFrame:
     lines = text.splitlines()
     at = next(i for i, line in enumerate(lines) if line.lstrip('"').startswith("Expiration Date"))
     out = []
+
+    @functools.cache
+    def live(expiry_text: str, root: str) -> tuple[pd.Timestamp, bool]:  # the same for every row of the pair
+        expiry = pd.Timestamp(expiry_text)
+        settle = expiry + (pd.Timedelta(hours=9.5) if root == "SPX" else pd.Timedelta(hours=16))
+        return expiry, settle.tz_localize("America/New_York") > AS_OF
+
     for row in csv.reader(io.StringIO("\n".join(lines[at + 1:])), skipinitialspace=True):
         if not any(field.strip() for field in row):
             continue
-        expiry = pd.Timestamp(row[0])
         for side, symbol, oi in (("C", row[1], row[10]), ("P", row[12], row[21])):
             root = roots_one_by_one([symbol], ticker)[0]
-            settle = expiry + (pd.Timedelta(hours=9.5) if root == "SPX" else pd.Timedelta(hours=16))
-            if settle.tz_localize("America/New_York") > AS_OF:
+            expiry, alive = live(row[0], root)
+            if alive:
                 out.append((expiry, float(row[11]), side, root, float(oi or 0)))
     frame = pd.DataFrame(out, columns=["expiry", "strike", "side", "root", "open_interest"])
     return frame.sort_values(["expiry", "strike", "side", "root"], kind="stable").reset_index(drop=True)
@@ -97,8 +104,16 @@ SAME_AS_PLAIN = ("crlf", "old_mac_cr", "bom", "no_final_line_end", "blank_lines"
                  "symbols_filling_the_width")
 
 
+@pytest.fixture(scope="module")
+def plain_chain(tmp_path_factory, spx_path):
+    """The plain spelling's chain, loaded once for the spellings compared with it."""
+    path = tmp_path_factory.mktemp("plain") / "plain.csv"
+    path.write_text(SPELLINGS["plain"](*table(spx_path)))
+    return load_chain(path)
+
+
 @pytest.mark.parametrize("name", list(SPELLINGS))
-def test_every_spelling_reads_the_rows_and_roots_a_plain_reading_gives(tmp_path, spx_path, name):
+def test_every_spelling_reads_the_rows_and_roots_a_plain_reading_gives(tmp_path, spx_path, plain_chain, name):
     head, body = table(spx_path)
     text = SPELLINGS[name](head, body)
     path = tmp_path / f"{name}.csv"
@@ -108,8 +123,7 @@ def test_every_spelling_reads_the_rows_and_roots_a_plain_reading_gives(tmp_path,
     loaded = load_chain(path)
     assert loaded.rows.equals(from_text.rows) and loaded.warnings == from_text.warnings
     if name in SAME_AS_PLAIN:
-        (tmp_path / "plain.csv").write_text(SPELLINGS["plain"](head, body))
-        plain, other = load_chain(tmp_path / "plain.csv"), load_chain(path)
+        plain, other = plain_chain, loaded
         assert other.rows.equals(plain.rows) and list(other.rows.dtypes) == list(plain.rows.dtypes)
         assert (other.warnings, other.as_of, other.spot, other.underlying) == (
             plain.warnings, plain.as_of, plain.spot, plain.underlying)

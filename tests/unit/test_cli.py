@@ -254,6 +254,7 @@ def test_analyze_runs_without_the_cyclic_collector_and_gives_it_back(capsys, spx
     assert gc.isenabled()
 
 
+@pytest.mark.slow  # a whole `mmpos analyze` process on the SPX file (~1.2 s of a core): make test runs it
 def test_the_process_prints_all_of_a_one_shot_answer_before_its_quick_exit(capsys, spx_path, tmp_path, monkeypatch):
     """`mmpos analyze` as a process ends with os._exit (no interpreter teardown): every byte of the
     answer still reaches a file, and it is the in-process answer."""

@@ -173,6 +173,7 @@ def test_a_job_forked_while_a_thread_computes_a_key_computes_it_too(shared):
 # --------------------------------------------------------------------------- the lock itself
 
 
+@pytest.mark.slow  # waits out its 1 s deadline by design: make test runs it, make test-fast leaves it out
 @pytest.mark.parametrize("make", [threading.Lock, threading.RLock])
 def test_a_plain_lock_held_by_another_thread_at_the_fork_hangs_the_child(make):
     """What the cases above guard against (and proof that child_finishes sees a hang)."""

@@ -196,7 +196,7 @@ def greeks(underlying, strike, years, iv, side, rate=0.0, carry_yield=0.0) -> Gr
         dd1_dt = ((r - q + 0.5 * v * v) - p.log_m / t) / (2.0 * p.vol_t)
     # charm = -d(delta)/dT ; delta = w df_q N(w d1)  =>  d delta/dT = -q delta + df_q pdf1 dd1/dT
     charm = q * delta - p.df_q * p.pdf1 * dd1_dt
-    return Greeks(p.price, delta, gamma, _vega_of(u, p), vanna, charm)
+    return Greeks(p.price, delta, gamma, _vega_of(p), vanna, charm)
 
 
 def _float_arrays(*args) -> tuple[np.ndarray, ...]:
@@ -204,14 +204,35 @@ def _float_arrays(*args) -> tuple[np.ndarray, ...]:
     return np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in args))
 
 
+class _Fixed(NamedTuple):
+    """The price's terms that do not depend on the vol (:func:`_fixed`): once per row where many vols
+    are priced (:func:`implied_vol`)."""
+
+    sqrt_t: np.ndarray
+    log_m: np.ndarray  # log(u / k)
+    drift: np.ndarray  # (r - q) t
+    df_q: np.ndarray  # e^{-qt}
+    spot_dq: np.ndarray  # u e^{-qt}
+    strike_dr: np.ndarray  # k e^{-rt}
+
+
+def _fixed(u, k, t, r, q) -> _Fixed:
+    """:class:`_Fixed` of float arrays of one shape."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        df_q = np.exp(-q * t)
+        return _Fixed(np.sqrt(t), np.log(u / k), (r - q) * t, df_q, u * df_q, k * np.exp(-r * t))
+
+
 class _Priced(NamedTuple):
-    """What :func:`greeks`, :func:`price_vega` and :func:`price` compute the price from (one home)."""
+    """What :func:`greeks`, :func:`price_vega`, :func:`price` and :func:`implied_vol` compute the price
+    from (one home: :func:`_priced_at`)."""
 
     sqrt_t: np.ndarray
     vol_t: np.ndarray
     log_m: np.ndarray
     d_2: np.ndarray
     df_q: np.ndarray
+    spot_dq: np.ndarray
     pdf1: np.ndarray
     cdf_w1: np.ndarray
     price: np.ndarray
@@ -220,29 +241,29 @@ class _Priced(NamedTuple):
 def _priced(u, k, t, v, w, r, q) -> _Priced:
     """The generalised Black-Scholes price ``w (u e^{-qt} N(w d1) - k e^{-rt} N(w d2))`` and its terms, of
     float arrays of one shape."""
-    sqrt_t, vol_t, log_m, d_1 = _d1_terms(u, k, t, v, r, q)
+    return _priced_at(_fixed(u, k, t, r, q), v, w)
+
+
+def _priced_at(f: _Fixed, v, w) -> _Priced:
+    """:func:`_priced` at vols ``v`` and sides ``w`` from the vol-free terms ``f``."""
+    vol_t, d_1 = _d1_at(f, v)
     d_2 = d_1 - vol_t
-    df_q = np.exp(-q * t)
-    df_r = np.exp(-r * t)
     pdf1 = norm_pdf(d_1)
     cdf_w1 = norm_cdf(w * d_1)
-    return _Priced(sqrt_t, vol_t, log_m, d_2, df_q, pdf1, cdf_w1, w * (u * df_q * cdf_w1 - k * df_r * norm_cdf(w * d_2)))
+    return _Priced(f.sqrt_t, vol_t, f.log_m, d_2, f.df_q, f.spot_dq, pdf1, cdf_w1,
+                   w * (f.spot_dq * cdf_w1 - f.strike_dr * norm_cdf(w * d_2)))
 
 
-def _vega_of(u, p: _Priced):
-    """Vega per 1.00 vol from the level and the price's terms."""
-    return u * p.df_q * p.pdf1 * p.sqrt_t
+def _vega_of(p: _Priced):
+    """Vega per 1.00 vol from the price's terms."""
+    return p.spot_dq * p.pdf1 * p.sqrt_t
 
 
-def _d1_terms(u, k, t, v, r, q):
-    """``(sqrt_t, vol_t, log_m, d_1)`` of float arrays of one shape: what :func:`greeks` and :func:`gamma`
-    start from."""
-    sqrt_t = np.sqrt(t)
-    vol_t = v * sqrt_t
+def _d1_at(f: _Fixed, v) -> tuple[np.ndarray, np.ndarray]:
+    """``(sigma sqrt(t), d1)`` at vols ``v`` from the vol-free terms: what every price and greek starts from."""
+    vol_t = v * f.sqrt_t
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_m = np.log(u / k)
-        d_1 = d1(log_m, (r - q) * t, vol_t)
-    return sqrt_t, vol_t, log_m, d_1
+        return vol_t, d1(f.log_m, f.drift, vol_t)
 
 
 def _gamma_of(df_q, pdf1, u, vol_t):
@@ -261,9 +282,10 @@ def gamma(underlying, strike, years, iv, rate=0.0, carry_yield=0.0) -> np.ndarra
     True
     """
     u, k, t, v, r, q = _float_arrays(underlying, strike, years, iv, rate, carry_yield)
-    _, vol_t, _, d_1 = _d1_terms(u, k, t, v, r, q)
+    f = _fixed(u, k, t, r, q)
+    vol_t, d_1 = _d1_at(f, v)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _gamma_of(np.exp(-q * t), norm_pdf(d_1), u, vol_t)
+        return _gamma_of(f.df_q, norm_pdf(d_1), u, vol_t)
 
 
 def price_vega(underlying, strike, years, iv, side, rate=0.0, carry_yield=0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -279,7 +301,7 @@ def price_vega(underlying, strike, years, iv, side, rate=0.0, carry_yield=0.0) -
     """
     u, k, t, v, w, r, q = _float_arrays(underlying, strike, years, iv, side, rate, carry_yield)
     p = _priced(u, k, t, v, w, r, q)
-    return p.price, _vega_of(u, p)
+    return p.price, _vega_of(p)
 
 
 def price(underlying, strike, years, iv, side, rate=0.0, carry_yield=0.0) -> np.ndarray:
@@ -330,29 +352,20 @@ def implied_vol(
     # ok: a price strictly between the prices at IV_MIN and IV_MAX (decided after the first evaluation)
     ok = np.isfinite(p) & np.isfinite(u) & (t > 0) & (u > 0) & (k > 0)
     sigma = np.where(ok, sigma, np.nan)
-    # the rows still iterating, with what their prices are made of and their vol and bracket: compressed as
-    # rows finish. The price's terms that do not depend on the vol are computed once, by the operations
-    # _priced computes them with (each price and vega the floats price_vega gives)
+    # the rows still iterating, with their price's vol-free terms (_fixed, once per row), vol and bracket:
+    # compressed as rows finish. Each step prices by _priced_at: the floats price_vega gives
     idx = np.flatnonzero(ok)
     s, ww, pp = sigma[idx], w[idx], p[idx]
     lo, hi = np.full(idx.size, IV_MIN), np.full(idx.size, IV_MAX)
+    fixed = _fixed(*(a[idx] for a in (u, k, t, r, q)))
+    size = u[idx] + k[idx]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        uu, kk, tt, rr, qq = (a[idx] for a in (u, k, t, r, q))
-        sqrt_t = np.sqrt(tt)
-        log_m = np.log(uu / kk)
-        drift = (rr - qq) * tt
-        spot_dq = uu * np.exp(-qq * tt)  # u e^{-qT}
-        strike_dr = kk * np.exp(-rr * tt)  # k e^{-rT}
-        size = uu + kk
-        del uu, kk, tt, rr, qq
         for iteration in range(max_iter):
             if not idx.size:
                 break
-            vol_t = s * sqrt_t
-            d_1 = d1(log_m, drift, vol_t)
-            d_2 = d_1 - vol_t
-            vega = spot_dq * norm_pdf(d_1) * sqrt_t
-            diff = ww * (spot_dq * norm_cdf(ww * d_1) - strike_dr * norm_cdf(ww * d_2)) - pp
+            priced = _priced_at(fixed, s, ww)
+            vega, d_2, vol_t = _vega_of(priced), priced.d_2, priced.vol_t
+            diff = priced.price - pp
             if iteration < 2:
                 # the bracket's prices are needed only where no price so far settles them: the price rises
                 # with the vol, so a vol priced below the quote (by more than the prices' rounding) puts it
@@ -369,9 +382,9 @@ def implied_vol(
                     if outside.any():
                         ok[idx[outside]] = False
                         keep = ~outside
-                        (idx, s, ww, pp, lo, hi, sqrt_t, log_m, drift, spot_dq, strike_dr, size, diff, vega, d_2,
-                         vol_t) = (a.compress(keep) for a in (idx, s, ww, pp, lo, hi, sqrt_t, log_m, drift, spot_dq,
-                                                              strike_dr, size, diff, vega, d_2, vol_t))
+                        fixed = _Fixed(*(a.compress(keep) for a in fixed))
+                        idx, s, ww, pp, lo, hi, size, diff, vega, d_2, vol_t = (
+                            a.compress(keep) for a in (idx, s, ww, pp, lo, hi, size, diff, vega, d_2, vol_t))
             above = diff > 0
             hi = np.where(above, s, hi)
             lo = np.where(above, lo, s)
@@ -396,8 +409,8 @@ def implied_vol(
                     ok[idx[outside]] = False
             sigma[idx[done]] = new[done]
             going = ~done
-            idx, s, ww, pp, lo, hi, sqrt_t, log_m, drift, spot_dq, strike_dr, size = (
-                a.compress(going) for a in (idx, new, ww, pp, lo, hi, sqrt_t, log_m, drift, spot_dq, strike_dr, size))
+            fixed = _Fixed(*(a.compress(going) for a in fixed))
+            idx, s, ww, pp, lo, hi, size = (a.compress(going) for a in (idx, new, ww, pp, lo, hi, size))
             if iteration == 0:
                 open_lo, open_hi = open_lo.compress(going), open_hi.compress(going)
     sigma[idx] = s  # rows still going after max_iter: their last vol

@@ -29,7 +29,7 @@ import hashlib
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -108,15 +108,13 @@ class PreparedChain:
         out = fwd.model_forwards(expiry, self.years, self.level, self.rate, self.carry, self.chain.spot, method)
         # each expiry's method and parity strikes from the fit's table, by position in its sorted dates
         # (a date the table lacks: no method, no strikes)
-        table_dates = (self.forwards["expiry"].to_numpy() if self.forwards is not None else
-                       np.empty(0, dtype=expiry.dtype))
-        dates = out["expiry"].to_numpy()
-        at = np.minimum(np.searchsorted(table_dates, dates), max(table_dates.size - 1, 0))
-        found = (table_dates[at] == dates) if table_dates.size else np.zeros(dates.size, dtype=bool)
-        if self.forwards is not None and self.chain.model != "black76":
-            out["method"] = np.where(found, self.forwards["method"].to_numpy(object)[at], np.nan)
-        n = self.forwards["n_strikes"].to_numpy() if self.forwards is not None else np.zeros(0, dtype=int)
-        out["n_strikes"] = np.where(found, n[at] if n.size else 0, 0).astype(int)
+        if self.forwards is None:
+            out["n_strikes"] = 0
+        else:
+            dates = out["expiry"].to_numpy()
+            if self.chain.model != "black76":
+                out["method"] = _by_expiry(self.forwards, dates, "method")
+            out["n_strikes"] = _by_expiry(self.forwards, dates, "n_strikes", missing=0).astype(int)
         out["expiry"] = [pd.Timestamp(e).date() for e in out["expiry"]]
         return out
 
@@ -540,8 +538,8 @@ def _on_forwards(chain: OptionChain, outside_session: bool, forwards: pd.DataFra
         table = full.loc[full["expiry"].isin(rows["expiry"].unique())].reset_index(drop=True)
         # Black-76 on F with discount D, written on spot so that deltas are per unit of the underlying:
         # rate r = -ln(D)/T and the carry yield that makes S e^{(r - q) T} = F
-        forward_row, rates = (_read_only(a) for a in _by_expiry(table, rows["expiry"].to_numpy(),
-                                                                  ("forward", "implied_rate")))
+        expiry = rows["expiry"].to_numpy()
+        forward_row, rates = (_read_only(_by_expiry(table, expiry, c).astype(float)) for c in ("forward", "implied_rate"))
         notes = (_fit_notes(chain, forwards, oi, rate, div_yield) if forwards is not None and implied_spot is None
                  else tuple(_forward_notes(full, on, oi, rate, div_yield)))
         return implied_spot, table, forward_row, rates, notes
@@ -552,15 +550,14 @@ def _on_forwards(chain: OptionChain, outside_session: bool, forwards: pd.DataFra
                     compute)
 
 
-def _by_expiry(table: pd.DataFrame, expiry: np.ndarray, columns: tuple[str, ...]) -> list[np.ndarray]:
-    """Each row's value of the ``table`` columns at its ``expiry`` (``table``: one row per expiry date,
-    ascending; NaN where it has none): ``Series.map`` on the expiry, by position in the sorted dates."""
-    dates = table["expiry"].to_numpy()
+def _by_expiry(table: pd.DataFrame, expiry: np.ndarray, column: str, missing: Any = np.nan) -> np.ndarray:
+    """The ``table`` column's value at each ``expiry`` (``table``: one row per expiry date, ascending;
+    ``missing`` where it has none): ``Series.map`` on the expiry, by position in the sorted dates."""
+    dates, values = table["expiry"].to_numpy(), table[column].to_numpy()
     if not dates.size:
-        return [np.full(expiry.shape, np.nan) for _ in columns]
+        return np.full(expiry.shape, missing)
     at = np.minimum(np.searchsorted(dates, expiry), dates.size - 1)
-    found = dates[at] == expiry
-    return [np.where(found, table[c].to_numpy(float)[at], np.nan) for c in columns]
+    return np.where(dates[at] == expiry, values[at], missing)
 
 
 def _fit_notes(chain: OptionChain, forwards: pd.DataFrame, oi: np.ndarray, rate: float,

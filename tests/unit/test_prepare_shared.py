@@ -296,10 +296,17 @@ def test_each_rows_parity_forward_and_rate_are_the_former_map_on_the_expiry(name
     expiry = chain.rows["expiry"]
     for part in (table, table.iloc[::2].reset_index(drop=True), table.iloc[:0]):  # some expiries missing: NaN
         per_expiry = part.set_index("expiry")
-        got = prepare._by_expiry(part, np.r_[expiry.to_numpy(), np.datetime64("NaT")], ("forward", "implied_rate"))
-        for column, values in zip(("forward", "implied_rate"), got, strict=True):
-            former = pd.Series(np.r_[expiry.to_numpy(), np.datetime64("NaT")]).map(per_expiry[column]).to_numpy(float)
-            np.testing.assert_array_equal(values, former)
+        dates = np.r_[expiry.to_numpy(), np.datetime64("NaT")]
+        for column in ("forward", "implied_rate"):
+            former = pd.Series(dates).map(per_expiry[column]).to_numpy(float)
+            np.testing.assert_array_equal(prepare._by_expiry(part, dates, column).astype(float), former)
+        # the priced forwards' method and parity strikes per expiry (no strikes where the table lacks it)
+        former_n = pd.Series(dates).map(per_expiry["n_strikes"]).fillna(0).astype(int).to_numpy()
+        np.testing.assert_array_equal(prepare._by_expiry(part, dates, "n_strikes", missing=0).astype(int), former_n)
+        former_method = pd.Series(dates).map(per_expiry["method"]).to_numpy(object)
+        got_method = prepare._by_expiry(part, dates, "method")
+        assert [m if isinstance(m, str) else None for m in got_method] == [
+            m if isinstance(m, str) else None for m in former_method]
 
 
 

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from analytics.codes import pair_key
 from analytics.errors import ChainDataError
 
 SECONDS_PER_YEAR = 365.0 * 24 * 3600  # ACT/365 in seconds
@@ -488,7 +489,7 @@ def _in_chain_order(rows: pd.DataFrame, keep: np.ndarray, text: dict[str, _Coded
     strike_rank, strikes = pd.factorize(strike, sort=True, use_na_sentinel=False)
     n_minor = (int(side_rank.max(initial=0)) + 1) * n_roots
     if len(days) * len(strikes) * n_minor < 2**62 and not np.isnan(strikes).any():
-        at = keep[np.argsort((day_rank.astype(np.int64) * len(strikes) + strike_rank) * n_minor + minor, kind="stable")]
+        at = keep[np.argsort(pair_key(pair_key(day_rank, strike_rank, len(strikes)), minor, n_minor), kind="stable")]
     else:
         at = keep[np.lexsort((minor, strike, expiry.view("int64")))]
     columns = {col: text[col].rows(at) if col in text else adjusted[at] if col == "adjusted" else _take(rows[col], at)

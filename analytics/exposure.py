@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import conventions
+from analytics.codes import pair_key, split_key
 
 
 def dealer_contracts(side, open_interest, convention: str = conventions.DEFAULT_CONVENTION,
@@ -167,25 +168,6 @@ def _key_sums(strike: np.ndarray, expiry, side, gex):
     k_at, e_at = split_key(sums.index.to_numpy(), n_exp)
     return (np.asarray(k_values, float)[k_at], None if expiry is None else dates[e_at],
             sums["call_gex_usd_per_1pct"].to_numpy(), sums["put_gex_usd_per_1pct"].to_numpy())
-
-
-def pair_key(major: np.ndarray, minor: np.ndarray, n_minor: int) -> np.ndarray:
-    """One integer per row for its (major, minor) pair of codes (``minor`` in ``0 .. n_minor - 1``),
-    ordered as the pairs sort: grouping on it groups on both columns, in their order, without a
-    MultiIndex. :func:`split_key` reads a key back.
-
-    Examples
-    --------
-    >>> key = pair_key(np.array([1, 0, 1]), np.array([2, 0, 1]), 3)
-    >>> key.tolist(), [a.tolist() for a in split_key(key, 3)]
-    ([5, 0, 4], [[1, 0, 1], [2, 0, 1]])
-    """
-    return np.asarray(major).astype(np.int64) * max(n_minor, 1) + minor
-
-
-def split_key(key: np.ndarray, n_minor: int) -> tuple[np.ndarray, np.ndarray]:
-    """The (major, minor) codes of :func:`pair_key`'s ``key`` values."""
-    return np.divmod(key, max(n_minor, 1))
 
 
 def expiry_codes(expiry) -> tuple[np.ndarray, np.ndarray]:

@@ -37,6 +37,7 @@ import pandas as pd
 from analytics import calendars, pricing
 from analytics import forwards as fwd
 from analytics.chain import OptionChain, years_between
+from analytics.codes import group_medians, order_by_code
 from analytics.errors import ChainDataError
 from analytics.locks import ForkSafeLock
 from analytics.notes import FLOW_SHOCK_PCT, Note, row_note
@@ -163,14 +164,14 @@ def placeholder_ivs(iv, expiry, strike, side, forward, *, min_rows: int = PLACEH
     with np.errstate(divide="ignore", invalid="ignore"):
         dist = np.abs(np.log(k / f))
     candidates = np.flatnonzero(valid.ravel())
-    order = candidates[fwd.order_by_code(codes.ravel()[candidates], dist.ravel()[candidates])]  # expiry, dist
+    order = candidates[order_by_code(codes.ravel()[candidates], dist.ravel()[candidates])]  # expiry, dist
     sorted_codes = codes.ravel()[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
     rank = np.arange(order.size) - np.repeat(starts, np.diff(np.r_[starts, order.size]))
     near = order[rank < 4]
     near = near[codes.ravel()[near] >= 0]  # a row without an expiry belongs to no expiry's four
     # each expiry's median of its (up to) four, as np.median gives it
-    atm_by_code = fwd.group_medians(codes.ravel()[near], int(codes.max(initial=-1)) + 1, iv.ravel()[near])
+    atm_by_code = group_medians(codes.ravel()[near], int(codes.max(initial=-1)) + 1, iv.ravel()[near])
     atm = atm_by_code[codes] if atm_by_code.size else np.full(iv.shape, np.nan)
     return itm & (count >= min_rows) & (iv < atm_ratio * atm)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analytics.codes import group_medians
 from analytics.exposure import expiry_codes
-from analytics.forwards import group_medians
 from analytics.smile import otm_iv_by_strike
 
 

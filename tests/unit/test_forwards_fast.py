@@ -16,6 +16,7 @@ import pytest
 
 from analytics import forwards
 from analytics.chain import OptionChain
+from analytics.codes import group_medians, order_by_code
 from analytics.errors import ChainDataError
 from analytics.sources import book, detect_format, load_chain
 from tests.conftest import DEMO_DATA, SHARED_DATA
@@ -353,8 +354,8 @@ def former_model_forwards(expiry, years, level, rate, carry, spot, method) -> pd
     years_max = np.fmax.reduceat(t[kept][by_code], starts) if len(dates) else np.empty(0)
     methods = np.broadcast_to(np.asarray(method, dtype=object), t.shape)[kept][by_code[starts]]
     out = pd.DataFrame({"expiry": dates, "years": years_max,
-                        "forward": forwards.group_medians(codes, len(dates), forward[kept]),
-                        "implied_rate": forwards.group_medians(codes, len(dates), implied_rate[kept]),
+                        "forward": group_medians(codes, len(dates), forward[kept]),
+                        "implied_rate": group_medians(codes, len(dates), implied_rate[kept]),
                         "method": methods})
     out.insert(3, "discount", np.exp(-out["implied_rate"] * out["years"]))
     out.insert(5, "forward_basis_pct", 100.0 * (out["forward"] / float(spot) - 1.0))
@@ -399,4 +400,4 @@ def test_order_by_code_is_lexsorts_order(n_codes):
     rng = np.random.default_rng(n_codes)
     codes = rng.integers(-1, n_codes, 50_000)
     values = rng.choice([0.0, -0.0, 1.5, 2.0, np.nan, np.inf, -3.0], 50_000) + rng.choice([0.0, 1e-9], 50_000)
-    np.testing.assert_array_equal(forwards.order_by_code(codes, values), np.lexsort((values, codes)))
+    np.testing.assert_array_equal(order_by_code(codes, values), np.lexsort((values, codes)))

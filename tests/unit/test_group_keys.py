@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from analytics import forwards, maxpain, prepare, smile
+from analytics.codes import group_medians
 from analytics.exposure import expiry_codes, expiry_strike_key, key_pairs
 from analytics.sources import load_chain
 from tests.conftest import shared_file
@@ -84,11 +85,11 @@ def test_group_medians_equal_pandas_median_with_even_counts_nan_and_empty_groups
     values[rng.random(codes.size) < 0.1] = np.nan
     values[codes == 3] = np.nan  # a group without a value
     values[codes == 5] = values[codes == 5][:1].repeat((codes == 5).sum())  # ties
-    got = forwards.group_medians(codes, 41, values)  # group 40 has no row at all
+    got = group_medians(codes, 41, values)  # group 40 has no row at all
     want = pd.Series(values).groupby(codes).median().reindex(range(41)).to_numpy()
     np.testing.assert_array_equal(got, want)
     assert np.isnan(got[3]) and np.isnan(got[40])
-    assert np.isnan(forwards.group_medians(np.array([], dtype=np.intp), 2, np.array([]))).all()
+    assert np.isnan(group_medians(np.array([], dtype=np.intp), 2, np.array([]))).all()
 
 
 @pytest.mark.parametrize("name", REAL_FILES)

@@ -77,12 +77,8 @@ _load_work = _KERNEL_LOAD_WORK  # a call of this work loads the kernel (load_ker
 _background_load: threading.Thread | None = None  # load_kernel_on_demand's loader, once started
 
 
-def _einsum_rows(a: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return np.einsum("...j,...j->...", a, w)
-
-
-# a dot product per row of a (the last axis): numpy >= 2.0's vecdot (see _CHUNK), else einsum
-_dot_rows: Callable[[np.ndarray, np.ndarray], np.ndarray] = getattr(np, "vecdot", _einsum_rows)
+# a dot product per row of a (the last axis): BLAS ddot, on the calling thread within _CHUNK elements
+_dot_rows: Callable[[np.ndarray, np.ndarray], np.ndarray] = np.vecdot
 
 
 def _dot(a: np.ndarray, w: np.ndarray) -> float:

@@ -62,7 +62,9 @@ def served(tmp_path_factory, jobs_env):
 
 
 def start_worker(served: Served, env_extra: dict[str, str], log_path: Path, *, slow: bool = False):
-    """``mmpos worker`` (one prefork child) on the server's data folder; waits until Celery says ready."""
+    """``mmpos worker`` (one prefork child) on the server's data folder; waits until Celery says ready and
+    the worker's first heartbeat is in Redis (what the page's gate asks, ``jobs.workers_alive``: the beat
+    starts on Celery's ready signal, just after the log line, and a loaded machine can run a check between)."""
     code = ["-c", SLOW_JOB] if slow else ["-m", "dashboard.cli"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), **env_extra}
     with log_path.open("wb") as log:
@@ -72,7 +74,7 @@ def start_worker(served: Served, env_extra: dict[str, str], log_path: Path, *, s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"mmpos worker exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-        if " ready." in log_path.read_text(errors="replace"):
+        if " ready." in log_path.read_text(errors="replace") and jobs.live_workers(env_extra["MMPOS_REDIS_URL"]):
             return proc
         time.sleep(0.2)
     stop(proc)
